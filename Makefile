@@ -1,0 +1,37 @@
+# Two commands matter: `make run` and `make test`. Both work on a fresh machine with Python 3.11.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8501
+
+.PHONY: run test lint demo db bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+db: $(STAMP)
+	$(BIN)/python cli.py init
+
+run: db
+	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check . || true
+	$(BIN)/mypy .
+
+demo: $(STAMP)
+	$(BIN)/python cli.py demo
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/metrics_vs_duckdb.py
+
+clean:
+	rm -rf $(VENV) data/*.sqlite* tests/artifacts

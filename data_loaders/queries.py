@@ -1,0 +1,327 @@
+"""Read side: every function takes the caller's Scope and returns plain DataFrames/dataclasses.
+
+Heavy aggregation is pushed down to SQL: daily observations leave the database only as
+unit × KPI × month aggregates (``load_monthly``). Dates come back as pandas Timestamps.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import Engine, case, func, select
+from sqlalchemy.exc import OperationalError
+
+from data_loaders.access import AccessDenied, Scope
+from data_loaders.db import DatabaseUnavailable, redact
+from data_loaders.schema import (
+    Account,
+    Event,
+    ImportBatch,
+    Innovation,
+    InnovationTarget,
+    Kpi,
+    KpiObservation,
+    PlantedEffect,
+    Rollout,
+    Unit,
+)
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    id: int
+    name: str
+    currency: str
+    locale: str
+    contract_start: dt.date
+    contract_end: dt.date
+    baseline_start: dt.date
+    baseline_end: dt.date
+    gain_share_pct: float
+    savings_goal_per_year: float
+    productivity_pct_per_year: float
+    innovation_days_per_year: float
+
+
+@dataclass(frozen=True)
+class AccountData:
+    """Everything the metrics need for one account, already scoped and aggregated to months.
+
+    Frames and columns:
+      units: unit_id, site, process, region, name
+      kpis: kpi_id, key, label, unit_of_measure, direction, kind, money_value, headline
+      monthly: unit_id, kpi_key, month, value, volume, n_obs, grain
+      innovations: innovation_id, code, title, description, category, scale, origin, stage,
+        idea_date … closed_date, owner, estimated_annual_value, innovation_days,
+        gain_share_eligible, evidence_status
+      targets: innovation_id, kpi_key, expected_effect_pct
+      rollouts: innovation_id, unit_id, go_live
+      events: date, title, kind, description
+    """
+
+    account: AccountInfo
+    units: pd.DataFrame
+    kpis: pd.DataFrame
+    monthly: pd.DataFrame
+    innovations: pd.DataFrame
+    targets: pd.DataFrame
+    rollouts: pd.DataFrame
+    events: pd.DataFrame
+
+
+def _frame(engine: Engine, stmt, columns: Sequence[str]) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+    except OperationalError as exc:
+        raise DatabaseUnavailable(
+            f"The database at {redact(str(engine.url))} cannot be reached: "
+            f"{str(exc.orig).strip().splitlines()[0] if exc.orig else exc}"
+        ) from exc
+    return pd.DataFrame([tuple(r) for r in rows], columns=list(columns))
+
+
+def _dates(df: pd.DataFrame, *cols: str) -> pd.DataFrame:
+    for c in cols:
+        df[c] = pd.to_datetime(df[c]).astype("datetime64[ns]")
+    return df
+
+
+def _scoped(scope: Scope, account_id: int) -> None:
+    scope.check(account_id)
+
+
+def list_accounts(engine: Engine, scope: Scope) -> pd.DataFrame:
+    """Accounts in scope with their data freshness: last observed period, last import."""
+    stmt = (
+        select(
+            Account.id,
+            Account.name,
+            Account.currency,
+            Account.contract_end,
+            select(func.max(KpiObservation.period))
+            .where(KpiObservation.account_id == Account.id)
+            .scalar_subquery(),
+            select(func.count(Innovation.id))
+            .where(Innovation.account_id == Account.id)
+            .scalar_subquery(),
+            select(func.count(Unit.id)).where(Unit.account_id == Account.id).scalar_subquery(),
+            select(func.max(ImportBatch.finished_at))
+            .where(ImportBatch.account_name == Account.name, ImportBatch.status == "applied")
+            .scalar_subquery(),
+        )
+        .order_by(Account.name)
+    )
+    if scope.account_ids is not None:
+        stmt = stmt.where(Account.id.in_(sorted(scope.account_ids)))
+    df = _frame(
+        engine,
+        stmt,
+        ["account_id", "name", "currency", "renewal_date", "last_period", "innovations", "units",
+         "last_import"],
+    )
+    return _dates(df, "renewal_date", "last_period", "last_import")
+
+
+def account_id_by_name(engine: Engine, scope: Scope, name: str) -> int:
+    """The id of the account called ``name`` (case-insensitive); AccessDenied/LookupError otherwise."""
+    df = _frame(engine, select(Account.id, Account.name), ["id", "name"])
+    hit = df[df["name"].str.casefold() == name.strip().casefold()]
+    if hit.empty:
+        known = ", ".join(df["name"]) or "none"
+        raise LookupError(f"No account named {name!r}. Known accounts: {known}.")
+    account_id = int(hit["id"].iloc[0])
+    if not scope.allows(account_id):
+        raise AccessDenied(f"Account {name!r} is not in your scope.")
+    return account_id
+
+
+def account_info(engine: Engine, scope: Scope, account_id: int) -> AccountInfo:
+    _scoped(scope, account_id)
+    cols = [
+        Account.id, Account.name, Account.currency, Account.locale, Account.contract_start,
+        Account.contract_end, Account.baseline_start, Account.baseline_end,
+        Account.gain_share_pct, Account.savings_goal_per_year,
+        Account.productivity_pct_per_year, Account.innovation_days_per_year,
+    ]
+    df = _frame(engine, select(*cols).where(Account.id == account_id), [c.key for c in cols])
+    if df.empty:
+        raise LookupError(f"No account with id {account_id}.")
+    r = df.iloc[0]
+    return AccountInfo(
+        id=int(r["id"]), name=str(r["name"]), currency=str(r["currency"]), locale=str(r["locale"]),
+        contract_start=r["contract_start"], contract_end=r["contract_end"],
+        baseline_start=r["baseline_start"], baseline_end=r["baseline_end"],
+        gain_share_pct=float(r["gain_share_pct"]),
+        savings_goal_per_year=float(r["savings_goal_per_year"]),
+        productivity_pct_per_year=float(r["productivity_pct_per_year"]),
+        innovation_days_per_year=float(r["innovation_days_per_year"]),
+    )
+
+
+def load_units(engine: Engine, scope: Scope, account_id: int) -> pd.DataFrame:
+    _scoped(scope, account_id)
+    stmt = (
+        select(Unit.id, Unit.site, Unit.process, Unit.region)
+        .where(Unit.account_id == account_id)
+        .order_by(Unit.site, Unit.process)
+    )
+    df = _frame(engine, stmt, ["unit_id", "site", "process", "region"])
+    df["name"] = df["site"] + " · " + df["process"]
+    return df
+
+
+def load_kpis(engine: Engine, scope: Scope, account_id: int) -> pd.DataFrame:
+    _scoped(scope, account_id)
+    stmt = (
+        select(Kpi.id, Kpi.key, Kpi.label, Kpi.unit_of_measure, Kpi.direction, Kpi.kind,
+               Kpi.money_value, Kpi.headline)
+        .where(Kpi.account_id == account_id)
+        .order_by(Kpi.id)
+    )
+    df = _frame(engine, stmt, ["kpi_id", "key", "label", "unit_of_measure", "direction", "kind",
+                               "money_value", "headline"])
+    df["headline"] = df["headline"].astype(bool)
+    df["money_value"] = df["money_value"].astype(float)
+    return df
+
+
+def load_monthly(
+    engine: Engine,
+    scope: Scope,
+    account_id: int,
+    *,
+    unit_ids: Sequence[int] | None = None,
+    kpi_keys: Sequence[str] | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> pd.DataFrame:
+    """Observations aggregated in SQL to unit × KPI × month.
+
+    For ``rate`` KPIs: value = Σ value·volume / Σ volume (volume-weighted; the plain mean when a
+    month has no volume). For ``level`` KPIs: value = mean of the period values (e.g. average
+    FTE over the days of the month). volume = Σ volume. n_obs = rows aggregated.
+    """
+    _scoped(scope, account_id)
+    o = KpiObservation
+    vol = func.coalesce(o.volume, 0.0)
+    stmt = (
+        select(
+            o.unit_id,
+            Kpi.key,
+            Kpi.kind,
+            o.month,
+            func.sum(o.value * vol),
+            func.sum(vol),
+            func.avg(o.value),
+            func.count(),
+            func.min(o.grain),
+            func.sum(case((o.volume.is_(None), 1), else_=0)),
+        )
+        .join(Kpi, Kpi.id == o.kpi_id)
+        .where(o.account_id == account_id)
+        .group_by(o.unit_id, Kpi.key, Kpi.kind, o.month)
+        .order_by(o.unit_id, Kpi.key, o.month)
+    )
+    if unit_ids is not None:
+        stmt = stmt.where(o.unit_id.in_([int(u) for u in unit_ids]))
+    if kpi_keys is not None:
+        stmt = stmt.where(Kpi.key.in_(list(kpi_keys)))
+    if start is not None:
+        stmt = stmt.where(o.month >= start)
+    if end is not None:
+        stmt = stmt.where(o.month <= end)
+    df = _frame(engine, stmt, ["unit_id", "kpi_key", "kind", "month", "vw", "volume", "mean",
+                               "n_obs", "grain", "missing_volume"])
+    weighted = (df["kind"] == "rate") & (df["volume"] > 0) & (df["missing_volume"] == 0)
+    df["value"] = (df["vw"] / df["volume"].where(df["volume"] > 0)).where(weighted, df["mean"])
+    df = _dates(df, "month")
+    df["volume"] = df["volume"].astype(float)
+    df["value"] = df["value"].astype(float)
+    df["n_obs"] = df["n_obs"].astype(int)
+    return df[["unit_id", "kpi_key", "month", "value", "volume", "n_obs", "grain"]]
+
+
+_DATE_COLS = ["idea_date", "evaluation_date", "prototype_date", "pilot_date", "scaled_date",
+              "closed_date"]
+
+
+def load_innovations(engine: Engine, scope: Scope, account_id: int) -> pd.DataFrame:
+    _scoped(scope, account_id)
+    i = Innovation
+    cols = [i.id, i.code, i.title, i.description, i.category, i.scale, i.origin, i.stage,
+            i.idea_date, i.evaluation_date, i.prototype_date, i.pilot_date, i.scaled_date,
+            i.closed_date, i.owner, i.estimated_annual_value, i.innovation_days,
+            i.gain_share_eligible, i.evidence_status]
+    df = _frame(engine, select(*cols).where(i.account_id == account_id).order_by(i.code),
+                ["innovation_id"] + [c.key for c in cols[1:]])
+    df["gain_share_eligible"] = df["gain_share_eligible"].astype(bool)
+    return _dates(df, *_DATE_COLS)
+
+
+def load_targets(engine: Engine, scope: Scope, account_id: int) -> pd.DataFrame:
+    _scoped(scope, account_id)
+    stmt = (
+        select(InnovationTarget.innovation_id, Kpi.key, InnovationTarget.expected_effect_pct)
+        .join(Kpi, Kpi.id == InnovationTarget.kpi_id)
+        .where(Kpi.account_id == account_id)
+        .order_by(InnovationTarget.innovation_id, Kpi.key)
+    )
+    return _frame(engine, stmt, ["innovation_id", "kpi_key", "expected_effect_pct"])
+
+
+def load_rollouts(engine: Engine, scope: Scope, account_id: int) -> pd.DataFrame:
+    _scoped(scope, account_id)
+    stmt = (
+        select(Rollout.innovation_id, Rollout.unit_id, Rollout.go_live)
+        .join(Unit, Unit.id == Rollout.unit_id)
+        .where(Unit.account_id == account_id)
+        .order_by(Rollout.go_live, Rollout.innovation_id, Rollout.unit_id)
+    )
+    return _dates(_frame(engine, stmt, ["innovation_id", "unit_id", "go_live"]), "go_live")
+
+
+def load_events(engine: Engine, scope: Scope, account_id: int) -> pd.DataFrame:
+    _scoped(scope, account_id)
+    stmt = (
+        select(Event.date, Event.title, Event.kind, Event.description)
+        .where(Event.account_id == account_id)
+        .order_by(Event.date)
+    )
+    return _dates(_frame(engine, stmt, ["date", "title", "kind", "description"]), "date")
+
+
+def load_planted(engine: Engine, scope: Scope, account_id: int) -> pd.DataFrame:
+    """The demo generator's true effects (empty for real accounts)."""
+    _scoped(scope, account_id)
+    stmt = (
+        select(PlantedEffect.innovation_id, Innovation.code, Kpi.key, PlantedEffect.effect_pct)
+        .join(Innovation, Innovation.id == PlantedEffect.innovation_id)
+        .join(Kpi, Kpi.id == PlantedEffect.kpi_id)
+        .where(Innovation.account_id == account_id)
+        .order_by(Innovation.code)
+    )
+    return _frame(engine, stmt, ["innovation_id", "code", "kpi_key", "effect_pct"])
+
+
+def load_account_data(
+    engine: Engine,
+    scope: Scope,
+    account_id: int,
+    *,
+    unit_ids: Sequence[int] | None = None,
+) -> AccountData:
+    """The bundle the metrics take; ``unit_ids`` limits the observations pulled from SQL."""
+    return AccountData(
+        account=account_info(engine, scope, account_id),
+        units=load_units(engine, scope, account_id),
+        kpis=load_kpis(engine, scope, account_id),
+        monthly=load_monthly(engine, scope, account_id, unit_ids=unit_ids),
+        innovations=load_innovations(engine, scope, account_id),
+        targets=load_targets(engine, scope, account_id),
+        rollouts=load_rollouts(engine, scope, account_id),
+        events=load_events(engine, scope, account_id),
+    )

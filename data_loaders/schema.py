@@ -1,0 +1,276 @@
+"""The one SQL schema of Then & Now (DESIGN §2), as SQLAlchemy 2 declarative models.
+
+Natural keys (used by importers to upsert, so re-importing a file changes nothing):
+
+* account: ``name``
+* unit: ``(account_id, site, process)``
+* kpi: ``(account_id, key)``
+* kpi_observation: ``(unit_id, kpi_id, period)``
+* innovation: ``(account_id, code)``
+* innovation_target: ``(innovation_id, kpi_id)``
+* rollout: ``(innovation_id, unit_id)``
+* event: ``(account_id, date, title)``
+
+Every row written by an import carries the ``batch_id`` of the import that last wrote it;
+``batch_change`` records what each batch inserted or overwrote so it can be rolled back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Stable constraint names so Alembic migrations are identical on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Allowed values, shared by validation, the demo generator and the metrics.
+DIRECTIONS = ("lower", "higher")
+KPI_KINDS = ("rate", "level")
+CATEGORIES = ("operational efficiency", "process effectiveness", "strategic impact")
+SCALES = ("continuous improvement", "process excellence", "transformative")
+ORIGINS = ("client", "provider", "joint")
+STAGES = ("idea", "evaluation", "prototype", "pilot", "scaled", "rejected", "retired")
+LIVE_STAGES = ("pilot", "scaled", "retired")
+EVIDENCE_STATUSES = ("none", "evidence", "signed off")
+EVENT_KINDS = ("leadership", "innovation day", "contract", "operations", "other")
+GRAINS = ("day", "month")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class ImportBatch(Base):
+    __tablename__ = "import_batch"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(500))
+    entity: Mapped[str] = mapped_column(String(40))
+    fmt: Mapped[str] = mapped_column(String(20))
+    account_name: Mapped[str | None] = mapped_column(String(200))
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    status: Mapped[str] = mapped_column(String(20), default="applied")
+    rows_read: Mapped[int] = mapped_column(Integer, default=0)
+    rows_inserted: Mapped[int] = mapped_column(Integer, default=0)
+    rows_updated: Mapped[int] = mapped_column(Integer, default=0)
+    rows_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    checksum: Mapped[str] = mapped_column(String(64))
+    user: Mapped[str | None] = mapped_column(String(200))
+    rolled_back_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+
+class BatchChange(Base):
+    """One row touched by a batch: enough to undo it (delete an insert, restore an update)."""
+
+    __tablename__ = "batch_change"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("import_batch.id"), index=True)
+    table_name: Mapped[str] = mapped_column(String(40))
+    row_id: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(10))  # insert | update
+    old_values: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Account(Base):
+    __tablename__ = "account"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    locale: Mapped[str] = mapped_column(String(20), default="en_US")
+    contract_start: Mapped[dt.date] = mapped_column(Date)
+    contract_end: Mapped[dt.date] = mapped_column(Date)
+    baseline_start: Mapped[dt.date] = mapped_column(Date)
+    baseline_end: Mapped[dt.date] = mapped_column(Date)
+    gain_share_pct: Mapped[float] = mapped_column(Float, default=0.0)
+    savings_goal_per_year: Mapped[float] = mapped_column(Float, default=0.0)
+    productivity_pct_per_year: Mapped[float] = mapped_column(Float, default=0.0)
+    innovation_days_per_year: Mapped[float] = mapped_column(Float, default=0.0)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
+
+    units: Mapped[list[Unit]] = relationship(back_populates="account")
+
+
+class Unit(Base):
+    __tablename__ = "unit"
+    __table_args__ = (UniqueConstraint("account_id", "site", "process", name="uq_unit_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    site: Mapped[str] = mapped_column(String(100))
+    process: Mapped[str] = mapped_column(String(100))
+    region: Mapped[str | None] = mapped_column(String(100))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
+
+    account: Mapped[Account] = relationship(back_populates="units")
+
+    @property
+    def name(self) -> str:
+        return f"{self.site} · {self.process}"
+
+
+class Kpi(Base):
+    __tablename__ = "kpi"
+    __table_args__ = (UniqueConstraint("account_id", "key", name="uq_kpi_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    key: Mapped[str] = mapped_column(String(60))
+    label: Mapped[str] = mapped_column(String(200))
+    unit_of_measure: Mapped[str] = mapped_column(String(40), default="")
+    direction: Mapped[str] = mapped_column(String(10))  # lower | higher
+    kind: Mapped[str] = mapped_column(String(10))  # rate | level
+    money_value: Mapped[float | None] = mapped_column(Float)
+    headline: Mapped[bool] = mapped_column(Boolean, default=False)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
+
+
+class KpiObservation(Base):
+    __tablename__ = "kpi_observation"
+    __table_args__ = (
+        UniqueConstraint("unit_id", "kpi_id", "period", name="uq_obs_key"),
+        # The monthly push-down query groups by exactly these columns.
+        Index("ix_obs_account_kpi_month", "account_id", "kpi_id", "month", "unit_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    kpi_id: Mapped[int] = mapped_column(ForeignKey("kpi.id"))
+    period: Mapped[dt.date] = mapped_column(Date)
+    # First day of the period's month, stored so aggregation is dialect-neutral SQL.
+    month: Mapped[dt.date] = mapped_column(Date)
+    grain: Mapped[str] = mapped_column(String(5), default="month")
+    value: Mapped[float] = mapped_column(Float)
+    volume: Mapped[float | None] = mapped_column(Float)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
+
+
+class Innovation(Base):
+    __tablename__ = "innovation"
+    __table_args__ = (UniqueConstraint("account_id", "code", name="uq_innovation_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(40))
+    scale: Mapped[str] = mapped_column(String(40))
+    origin: Mapped[str] = mapped_column(String(20))
+    stage: Mapped[str] = mapped_column(String(20))
+    idea_date: Mapped[dt.date | None] = mapped_column(Date)
+    evaluation_date: Mapped[dt.date | None] = mapped_column(Date)
+    prototype_date: Mapped[dt.date | None] = mapped_column(Date)
+    pilot_date: Mapped[dt.date | None] = mapped_column(Date)
+    scaled_date: Mapped[dt.date | None] = mapped_column(Date)
+    closed_date: Mapped[dt.date | None] = mapped_column(Date)
+    owner: Mapped[str] = mapped_column(String(200), default="")
+    estimated_annual_value: Mapped[float] = mapped_column(Float, default=0.0)
+    innovation_days: Mapped[float] = mapped_column(Float, default=0.0)
+    gain_share_eligible: Mapped[bool] = mapped_column(Boolean, default=False)
+    evidence_status: Mapped[str] = mapped_column(String(20), default="none")
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
+
+
+class InnovationTarget(Base):
+    """A KPI an innovation aims to move, with its expected relative effect (e.g. −8 %)."""
+
+    __tablename__ = "innovation_target"
+    __table_args__ = (UniqueConstraint("innovation_id", "kpi_id", name="uq_target_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    innovation_id: Mapped[int] = mapped_column(ForeignKey("innovation.id"), index=True)
+    kpi_id: Mapped[int] = mapped_column(ForeignKey("kpi.id"))
+    expected_effect_pct: Mapped[float] = mapped_column(Float)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
+
+
+class Rollout(Base):
+    __tablename__ = "rollout"
+    __table_args__ = (UniqueConstraint("innovation_id", "unit_id", name="uq_rollout_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    innovation_id: Mapped[int] = mapped_column(ForeignKey("innovation.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    go_live: Mapped[dt.date] = mapped_column(Date)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
+
+
+class Event(Base):
+    __tablename__ = "event"
+    __table_args__ = (UniqueConstraint("account_id", "date", "title", name="uq_event_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    date: Mapped[dt.date] = mapped_column(Date)
+    title: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(30), default="other")
+    description: Mapped[str] = mapped_column(Text, default="")
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
+
+
+class PlantedEffect(Base):
+    """The true effect the demo generator planted, so tests can check what metrics recover."""
+
+    __tablename__ = "planted_effect"
+    __table_args__ = (UniqueConstraint("innovation_id", "kpi_id", name="uq_planted_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    innovation_id: Mapped[int] = mapped_column(ForeignKey("innovation.id"), index=True)
+    kpi_id: Mapped[int] = mapped_column(ForeignKey("kpi.id"))
+    effect_pct: Mapped[float] = mapped_column(Float)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
+
+
+class Snapshot(Base):
+    """An archived renewal pack: the PDF and the figures it printed."""
+
+    __tablename__ = "snapshot"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("account.id"), index=True)
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    edition: Mapped[str] = mapped_column(String(40))
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    figures: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+# Tables an import can write, in dependency order (parents first); rollback walks it backwards.
+IMPORT_TABLES = (
+    "account",
+    "unit",
+    "kpi",
+    "innovation",
+    "innovation_target",
+    "planted_effect",
+    "rollout",
+    "event",
+    "kpi_observation",
+)
