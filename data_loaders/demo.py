@@ -292,7 +292,7 @@ def generate(seed: int = DEFAULT_SEED, scale: int = 1) -> dict[str, pd.DataFrame
     else:
         days = pd.date_range(FIRST_MONTH, LAST_MONTH + pd.offsets.MonthEnd(0), freq="D")
         month_idx = (days.year - FIRST_MONTH.year) * 12 + days.month - 1
-        weekday = np.where(days.dayofweek.values >= 5, 0.45, 1.14)
+        weekday = np.where(days.day_of_week.values >= 5, 0.45, 1.14)
         share = weekday / pd.Series(weekday).groupby(month_idx).transform("sum").values
         daily_vol = np.round(volume[:, month_idx] * share[None, :])
         daily_vol = np.maximum(daily_vol, 1.0)
