@@ -1,0 +1,1053 @@
+"""Estimated (causal) effect of a staggered rollout: the imputation estimator.
+
+This module implements the imputation estimator of Borusyak, Jaravel & Spiess (2024),
+"Revisiting Event-Study Designs: Robust and Efficient Estimation", *Review of Economic
+Studies* 91(6), with numpy / scipy / pandas only.
+
+Notation: unit i, period t, outcome Y_it, first treated period E_i (E_i = infinity for
+never-treated units), treatment indicator D_it = 1[t >= E_i], horizon h = t - E_i counted
+in period steps (0 = the first treated period).
+
+Method (Theorem 1 of the paper)
+    1. Fit two-way fixed effects by ordinary least squares on the *untreated* observations
+       only (never-treated units and the not-yet-treated periods of later adopters)::
+
+           Y_it = alpha_i + beta_t + eps_it          for D_it = 0
+
+    2. Impute the untreated outcome of every treated observation,
+       Yhat_it(0) = alphahat_i + betahat_t, and take the effect tau_it = Y_it - Yhat_it(0).
+    3. Aggregate with target weights w_it (the ``weight`` column, or equal weights),
+       normalised to sum to one over the treated observations::
+
+           ATT = sum_{D_it = 1} w_it * tau_it
+
+    Because the fit uses untreated observations only, effects that differ by cohort or grow
+    with time since go-live do not contaminate the counterfactual -- unlike a plain two-way
+    fixed-effects regression on a treatment dummy, which implicitly uses already-treated
+    units as controls and is biased when effects grow (see the tests).
+
+Standard error (Theorem 3, conservative, clustered by unit)
+    The estimator is linear in Y: ATT = sum_it v_it Y_it with v_it = w_it for treated
+    observations and, for untreated ones, the imputation weights
+    ``v_0 = -Z_0 (Z_0' Z_0)^+ Z_1' w_1`` (Z = unit and period dummies; subscripts 0/1 =
+    untreated/treated rows). Then::
+
+        sigma^2 = sum_i ( sum_t v_it * epst_it )^2
+
+    where epst_it is the first-stage residual for untreated observations and
+    ``tau_it - taubar_gt`` for treated ones, with ``taubar_gt = sum v^2 tau / sum v^2`` the
+    v^2-weighted mean effect within cohort g x period t (the paper's construction, identical
+    to R's ``didimputation`` package; with equal weights it is the plain cohort x period mean).
+    The same formula gives the standard error of each horizon's effect (w restricted to the
+    horizon). Confidence interval: ``ATT +/- z_{1-alpha/2} * se``.
+
+Few treated units
+    With fewer than ``MIN_CLUSTERED_TREATED`` treated units a unit-clustered standard error
+    is unreliable. ``inference="auto"`` then switches to permutation inference: the vector of
+    first-treated periods is randomly reassigned across units ``n_permutations`` times
+    (seeded), the ATT is recomputed for each draw, and
+
+    * p-value = (1 + #{|ATT_perm| >= |ATT|}) / (1 + number of valid draws);
+    * se = standard deviation of the permutation distribution;
+    * CI = ``[ATT - q_{1-alpha/2}, ATT - q_{alpha/2}]`` with q the quantiles of the permutation
+      distribution. This is an approximate inversion of the permutation test under a constant
+      additive effect (it assumes the null distribution's shape does not depend on the size of
+      the effect). Draws in which the reassigned timing leaves some treated unit or period
+      without an untreated observation are skipped. With few units there are few distinct
+      reassignments, so p-values and intervals are coarse (honestly so).
+
+    The post-go-live rows of ``by_horizon`` then use the same permutation draws (se = sd,
+    CI from the quantiles of each horizon's permutation effects); the pre-trend rows keep
+    their unit-clustered SEs and are correspondingly rough with so few treated units.
+
+Pre-trends (event-study placebo horizons -1..-K, K <= 5)
+    The paper's recommended pre-trend test, kept separate from the ATT so that it cannot
+    contaminate it: on the untreated observations only, regress Y on unit and period fixed effects plus lead dummies 1[t - E_i = -k] for
+    k = 1..K (ever-treated units only), by OLS. The lead coefficients are the placebo effects
+    (relative to earlier pre-periods and never-treated units) and should be near 0 when
+    parallel trends hold. Their standard errors are clustered by unit (CR1 factor G/(G-1)).
+    K is reduced when the leads would be collinear with the fixed effects.
+
+The first-stage fit is unweighted OLS; ``weight`` only sets the target weights w_it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy import linalg, sparse, stats
+
+__all__ = [
+    "EVIDENCE_NOTES",
+    "MAX_PRE_HORIZONS",
+    "MIN_CLUSTERED_TREATED",
+    "EffectEstimate",
+    "EstimationError",
+    "EvidenceLevel",
+    "InnovationEffect",
+    "estimate_effect",
+    "evidence_level",
+    "innovation_effect",
+]
+
+#: Below this many treated units a unit-clustered standard error is not trusted.
+MIN_CLUSTERED_TREATED = 5
+#: Number of pre-period placebo horizons (-1..-K) reported in ``by_horizon`` at most.
+MAX_PRE_HORIZONS = 5
+
+METHOD_CLUSTER = "imputation (Borusyak, Jaravel & Spiess 2024), SE clustered by unit (Theorem 3)"
+METHOD_PERMUTATION = (
+    "imputation (Borusyak, Jaravel & Spiess 2024), permutation inference "
+    "(go-live timing reassigned across units)"
+)
+
+EvidenceLevel = Literal["estimated", "measured", "claimed"]
+Inference = Literal["auto", "cluster", "permutation"]
+
+#: Plain-English method note for each evidence level, for users to read.
+EVIDENCE_NOTES: dict[str, str] = {
+    "estimated": (
+        "Estimated causal effect: units that went live are compared with units that had not "
+        "(yet) gone live, after allowing for each unit's usual level and for the ups and downs "
+        "common to all units each month (imputation method of Borusyak, Jaravel & Spiess). "
+        "The 95 % confidence interval excludes zero."
+    ),
+    "measured": (
+        "Measured against the frozen baseline: the KPI now versus the unit's baseline-window "
+        "average, times volume and the money value of one unit of improvement. It shows what "
+        "changed, not what caused the change."
+    ),
+    "claimed": (
+        "Claimed: the innovation's own estimate of annual value, spread evenly from go-live. "
+        "It is not yet backed by measured data."
+    ),
+}
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+_HORIZON_COLUMNS = ["horizon", "effect", "se", "ci_low", "ci_high", "n_obs"]
+
+
+class EstimationError(ValueError):
+    """The effect cannot be estimated from this panel; the message says why in plain English."""
+
+
+# --------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class EffectEstimate:
+    """Result of :func:`estimate_effect`.
+
+    ``att`` is the weighted average of ``tau_it = Y_it - Yhat_it(0)`` over treated
+    observations, in the outcome's own unit (actual minus counterfactual). ``by_horizon`` has
+    one row per horizon (periods since go-live; 0 = first treated period; negative rows are
+    the pre-trend placebo coefficients) with columns ``horizon, effect, se, ci_low, ci_high,
+    n_obs``.
+    """
+
+    att: float
+    se: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    n_units: int
+    n_treated_units: int
+    n_treated_obs: int
+    method: str
+    inference: str
+    warnings: tuple[str, ...]
+    by_horizon: pd.DataFrame
+    outcome: str = ""
+    alpha: float = 0.05
+    n_obs: int = 0
+    n_permutations: int = 0
+
+    @property
+    def excludes_zero(self) -> bool:
+        """True when the confidence interval lies entirely above or entirely below zero."""
+        return bool(self.ci_low > 0 or self.ci_high < 0)
+
+    def summary(self) -> str:
+        """One human-readable sentence describing the estimate and its uncertainty."""
+        level = round(100 * (1 - self.alpha))
+        what = self.outcome or "the outcome"
+        verdict = (
+            "the interval excludes zero"
+            if self.excludes_zero
+            else "the interval includes zero, so a zero effect cannot be ruled out"
+        )
+        return (
+            f"After go-live, {what} changed by {_fmt(self.att)} on average versus the "
+            f"estimated no-innovation path ({level} % CI {_fmt(self.ci_low)} to "
+            f"{_fmt(self.ci_high)}, {_fmt_p(self.p_value)}; {self.n_treated_units} of "
+            f"{self.n_units} units treated, {self.inference} inference); {verdict}."
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class InnovationEffect:
+    """Estimated effect of one innovation on one KPI, with its money value.
+
+    ``money_total = -s_k * att * treated_volume * money_value`` (s_k = +1 when lower is
+    better, -1 otherwise), i.e. the design's benefit formula
+    ``s_k * (counterfactual - actual) * vol * money`` summed over treated unit-months.
+    ``money_per_month = money_total / treated_months``. Money fields are ``None`` when the KPI
+    has no money value.
+    """
+
+    estimate: EffectEstimate
+    kpi_key: str
+    money_per_month: float | None
+    money_total: float | None
+    money_ci_low: float | None
+    money_ci_high: float | None
+    treated_volume: float
+    treated_months: int = 0
+
+
+# --------------------------------------------------------------------------------------
+# Public functions
+# --------------------------------------------------------------------------------------
+
+
+def estimate_effect(
+    panel: pd.DataFrame,
+    *,
+    unit: str,
+    period: str,
+    outcome: str,
+    first_treated: str,
+    weight: str | None = None,
+    alpha: float = 0.05,
+    inference: Inference = "auto",
+    n_permutations: int = 999,
+    seed: int = 0,
+) -> EffectEstimate:
+    """Average effect of a staggered treatment with the BJS (2024) imputation estimator.
+
+    Parameters
+    ----------
+    panel:
+        One row per unit x period.
+    unit, period, outcome:
+        Column names. Periods may be numbers or dates; they are mapped to an ordinal index
+        (sorted distinct periods), so horizons count period steps.
+    first_treated:
+        Column with each unit's first treated period (constant within a unit). Missing
+        (NaN / NaT / None) means never treated. For numeric periods, 0 also means never
+        treated when 0 is not itself a period in the data (the ``mpdta`` convention). A value
+        between periods maps to the first period at or after it; a value after the last
+        period means "not treated within the data".
+    weight:
+        Optional column of non-negative target weights (e.g. volume); equal weights if None.
+    alpha:
+        1 - confidence level.
+    inference:
+        ``"cluster"`` (Theorem-3 SE clustered by unit), ``"permutation"``, or ``"auto"``
+        (cluster unless fewer than ``MIN_CLUSTERED_TREATED`` units are treated).
+    n_permutations, seed:
+        Number of permutation draws and the seed of their random generator.
+
+    Formulas are in the module docstring. Rows with a missing outcome are dropped with a
+    warning. Raises :class:`EstimationError` when the effect cannot be estimated.
+    """
+    if not 0 < alpha < 1:
+        raise EstimationError(f"alpha must be between 0 and 1 (got {alpha}).")
+    if inference not in ("auto", "cluster", "permutation"):
+        raise EstimationError(
+            f"inference must be 'auto', 'cluster' or 'permutation' (got {inference!r})."
+        )
+    if n_permutations < 1:
+        raise EstimationError("n_permutations must be at least 1.")
+
+    prep = _prepare(panel, unit, period, outcome, first_treated, weight)
+    warnings = list(prep.warnings)
+    treated = prep.period >= prep.ft_unit[prep.unit]
+    _check_identification(prep, treated)
+
+    fit = _fit(prep, treated)
+    n_treated_units = int(np.unique(prep.unit[treated]).size)
+    z = float(stats.norm.ppf(1 - alpha / 2))
+
+    use_permutation = inference == "permutation"
+    if n_treated_units < MIN_CLUSTERED_TREATED:
+        few = (
+            f"Only {n_treated_units} unit{'s are' if n_treated_units != 1 else ' is'} treated: "
+            f"a standard error clustered by unit is unreliable with fewer than "
+            f"{MIN_CLUSTERED_TREATED} treated units"
+        )
+        if inference == "auto":
+            use_permutation = True
+            few += ", so permutation inference was used instead."
+        elif inference == "cluster":
+            few += "; treat the interval with caution."
+        else:
+            few += "."
+        warnings.append(few)
+
+    post = fit.horizon_table.copy()
+    n_valid = 0
+    if use_permutation:
+        perm_att, perm_h, n_valid = _permute(prep, fit.horizons, n_permutations, seed)
+        n_failed = n_permutations - n_valid
+        if n_valid == 0:
+            warnings.append(
+                "No reassignment of the go-live dates across units could be estimated, so "
+                "no uncertainty could be computed."
+            )
+            se = ci_low = ci_high = p_value = math.nan
+        else:
+            if n_failed:
+                warnings.append(
+                    f"{n_failed} of {n_permutations} permutation draws were skipped because "
+                    "the reassigned go-live dates left no untreated comparison."
+                )
+            se, ci_low, ci_high = _perm_interval(fit.att, perm_att, alpha)
+            tol = 1e-12 * max(1.0, abs(fit.att))
+            p_value = float((1 + np.sum(np.abs(perm_att) >= abs(fit.att) - tol)) / (1 + n_valid))
+            effects = post["effect"].to_numpy(dtype=np.float64)
+            bounds = np.full((effects.size, 3), np.nan)
+            for j, effect in enumerate(effects):
+                col = perm_h[:, j]
+                col = col[np.isfinite(col)]
+                if col.size >= 2:
+                    bounds[j] = _perm_interval(float(effect), col, alpha)
+            post["se"], post["ci_low"], post["ci_high"] = bounds[:, 0], bounds[:, 1], bounds[:, 2]
+        method, inference_used = METHOD_PERMUTATION, "permutation"
+    else:
+        se = fit.se
+        ci_low, ci_high = fit.att - z * se, fit.att + z * se
+        p_value = float(2 * stats.norm.sf(abs(fit.att) / se)) if se > 0 else math.nan
+        post["ci_low"] = post["effect"] - z * post["se"]
+        post["ci_high"] = post["effect"] + z * post["se"]
+        method, inference_used = METHOD_CLUSTER, "cluster"
+
+    pre = _pretrends(prep, treated, fit, z)
+    by_horizon = pd.concat([pre, post], ignore_index=True)[_HORIZON_COLUMNS]
+    by_horizon["horizon"] = by_horizon["horizon"].astype("int64")
+    by_horizon["n_obs"] = by_horizon["n_obs"].astype("int64")
+    for name in ("effect", "se", "ci_low", "ci_high"):
+        by_horizon[name] = by_horizon[name].astype("float64")
+
+    return EffectEstimate(
+        att=float(fit.att),
+        se=float(se),
+        ci_low=float(ci_low),
+        ci_high=float(ci_high),
+        p_value=float(p_value),
+        n_units=int(np.unique(prep.unit).size),
+        n_treated_units=n_treated_units,
+        n_treated_obs=int(treated.sum()),
+        method=method,
+        inference=inference_used,
+        warnings=tuple(warnings),
+        by_horizon=by_horizon,
+        outcome=outcome,
+        alpha=alpha,
+        n_obs=int(prep.y.size),
+        n_permutations=n_valid,
+    )
+
+
+def innovation_effect(
+    monthly: pd.DataFrame,
+    rollouts: pd.DataFrame,
+    *,
+    kpi_key: str,
+    money_value: float | None,
+    direction: str,
+    alpha: float = 0.05,
+) -> InnovationEffect:
+    """Estimated effect of ONE innovation on one KPI, and what it is worth.
+
+    ``monthly`` has columns ``unit_id, kpi_key, month, value, volume`` (month = first-of-month
+    timestamp) for all units of the account; ``rollouts`` has ``unit_id, go_live`` for the
+    innovation's rollouts. Convention: a unit counts as treated from the month of go-live when
+    go-live is on the 1st, otherwise from the first full month after go-live (the month of
+    go-live is partly treated and is counted as treated, not as a control). Units without a
+    rollout are never treated. Units whose first treated month is not after their first
+    observed month cannot be compared with themselves and are left out (with a warning).
+
+    The panel is estimated with ``weight=volume`` so the ATT is a volume-weighted average
+    per transaction, and ``money_total = -s_k * att * treated_volume * money_value`` with
+    s_k = +1 when lower is better, -1 otherwise (the CI bounds are mapped the same way and
+    ordered low <= high).
+
+    Other innovations live on the same units at the same time are not separated out: the
+    estimate is the change after this go-live relative to units that had not (yet) gone live,
+    and includes anything else that started at the same moment on the same units.
+    """
+    sign = _direction_sign(direction)
+    _require_columns(monthly, ["unit_id", "kpi_key", "month", "value", "volume"], "monthly")
+    _require_columns(rollouts, ["unit_id", "go_live"], "rollouts")
+
+    data = monthly.loc[monthly["kpi_key"] == kpi_key, ["unit_id", "month", "value", "volume"]]
+    if data.empty:
+        raise EstimationError(f"There are no monthly observations for KPI '{kpi_key}'.")
+    data = data.copy()
+    data["month"] = pd.to_datetime(data["month"]).dt.to_period("M").dt.to_timestamp()
+
+    go_live = pd.to_datetime(rollouts["go_live"]).dt.normalize()
+    start = go_live + pd.offsets.MonthBegin(0)  # rolls forward unless already the 1st
+    first = (
+        pd.DataFrame({"unit_id": rollouts["unit_id"].to_numpy(), "first": start.to_numpy()})
+        .dropna()
+        .groupby("unit_id")["first"]
+        .min()
+    )
+    notes: list[str] = []
+    missing = sorted(set(first.index) - set(data["unit_id"]), key=str)
+    if missing:
+        notes.append(
+            f"{len(missing)} rollout unit(s) have no '{kpi_key}' data and were left out: "
+            f"{_names(missing)}."
+        )
+    data["first_treated"] = data["unit_id"].map(first)
+    first_seen = data.groupby("unit_id")["month"].transform("min")
+    always = data["first_treated"].notna() & (data["first_treated"] <= first_seen)
+    if always.any():
+        dropped = sorted(data.loc[always, "unit_id"].unique().tolist(), key=str)
+        notes.append(
+            f"{len(dropped)} unit(s) went live before their '{kpi_key}' data starts, so they "
+            f"have no before-period and were left out: {_names(dropped)}."
+        )
+        data = data.loc[~always]
+
+    estimate = estimate_effect(
+        data,
+        unit="unit_id",
+        period="month",
+        outcome="value",
+        first_treated="first_treated",
+        weight="volume",
+        alpha=alpha,
+    )
+    if notes:
+        estimate = replace(estimate, warnings=tuple(notes) + estimate.warnings)
+    estimate = replace(estimate, outcome=kpi_key)
+
+    treated = data["value"].notna() & (data["month"] >= data["first_treated"])
+    treated_volume = float(data.loc[treated, "volume"].sum())
+    treated_months = int(data.loc[treated, "month"].nunique())
+
+    money_total = money_per_month = money_lo = money_hi = None
+    if money_value is not None:
+        factor = -sign * treated_volume * float(money_value)
+        money_total = estimate.att * factor
+        bounds = sorted([estimate.ci_low * factor, estimate.ci_high * factor])
+        money_lo, money_hi = bounds[0], bounds[1]
+        money_per_month = money_total / treated_months if treated_months else None
+
+    return InnovationEffect(
+        estimate=estimate,
+        kpi_key=kpi_key,
+        money_per_month=money_per_month,
+        money_total=money_total,
+        money_ci_low=money_lo,
+        money_ci_high=money_hi,
+        treated_volume=treated_volume,
+        treated_months=treated_months,
+    )
+
+
+def evidence_level(estimate: EffectEstimate | None, has_measured: bool) -> EvidenceLevel:
+    """Evidence level of a value line.
+
+    ``"estimated"`` when a causal estimate exists and its CI excludes zero; otherwise
+    ``"measured"`` when a measured (baseline) benefit exists; otherwise ``"claimed"``.
+    """
+    if estimate is not None and estimate.excludes_zero:
+        return "estimated"
+    if has_measured:
+        return "measured"
+    return "claimed"
+
+
+# --------------------------------------------------------------------------------------
+# Preparation and checks
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class _Prepared:
+    """Panel as integer codes. ``ft_unit[i] == n_periods`` means never treated in the data."""
+
+    unit: IntArray
+    period: IntArray
+    y: FloatArray
+    w: FloatArray
+    ft_unit: IntArray
+    unit_labels: pd.Index
+    period_labels: pd.Index
+    warnings: tuple[str, ...]
+
+    @property
+    def n_units(self) -> int:
+        return len(self.unit_labels)
+
+    @property
+    def n_periods(self) -> int:
+        return len(self.period_labels)
+
+
+def _require_columns(frame: pd.DataFrame, columns: list[str], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise EstimationError(
+            f"The {what} is missing required column(s): {', '.join(repr(c) for c in missing)}."
+        )
+
+
+def _is_datelike(values: pd.Series) -> bool:
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return True
+    if values.dtype == object:
+        non_null = values.dropna()
+        return bool(len(non_null)) and all(
+            isinstance(v, pd.Timestamp | np.datetime64) or hasattr(v, "toordinal") for v in non_null
+        )
+    return False
+
+
+def _names(values: list[object] | pd.Index, limit: int = 10) -> str:
+    items = [str(v) for v in list(values)[:limit]]
+    more = len(values) - len(items)
+    return ", ".join(items) + (f" and {more} more" if more > 0 else "")
+
+
+def _prepare(
+    panel: pd.DataFrame,
+    unit: str,
+    period: str,
+    outcome: str,
+    first_treated: str,
+    weight: str | None,
+) -> _Prepared:
+    """Validate the panel and turn it into integer codes (see :class:`_Prepared`)."""
+    cols = [unit, period, outcome, first_treated] + ([weight] if weight else [])
+    _require_columns(panel, list(dict.fromkeys(cols)), "panel")
+    if panel.empty:
+        raise EstimationError("The panel has no rows.")
+    df = panel[list(dict.fromkeys(cols))].copy()
+    warnings: list[str] = []
+
+    if df[unit].isna().any():
+        raise EstimationError(f"The unit column '{unit}' has missing values.")
+    if df[period].isna().any():
+        raise EstimationError(f"The period column '{period}' has missing values.")
+
+    dup = df.duplicated([unit, period], keep=False)
+    if dup.any():
+        pairs = df.loc[dup, [unit, period]].drop_duplicates()
+        examples = [f"{u} / {p}" for u, p in pairs.head(5).itertuples(index=False)]
+        raise EstimationError(
+            f"The panel has {int(dup.sum())} rows that repeat a unit x period pair "
+            f"(e.g. {'; '.join(examples)}); it needs exactly one row per unit and period."
+        )
+
+    # Periods -> ordinal index; first_treated on the same scale.
+    if _is_datelike(df[period]):
+        periods = pd.to_datetime(df[period])
+        try:
+            ft = pd.to_datetime(df[first_treated])
+        except (TypeError, ValueError) as exc:
+            raise EstimationError(
+                f"The first-treated column '{first_treated}' must hold dates like the periods."
+            ) from exc
+        if getattr(periods.dt, "tz", None) is not None or getattr(ft.dt, "tz", None) is not None:
+            periods = periods.dt.tz_localize(None) if periods.dt.tz is not None else periods
+            ft = ft.dt.tz_localize(None) if ft.dt.tz is not None else ft
+        period_values = periods.to_numpy(dtype="datetime64[ns]")
+        ft_values = ft.to_numpy(dtype="datetime64[ns]")
+    elif pd.api.types.is_numeric_dtype(df[period]) and not pd.api.types.is_bool_dtype(df[period]):
+        period_values = df[period].to_numpy(dtype="float64", na_value=np.nan)
+        ft_num = pd.to_numeric(df[first_treated], errors="coerce")
+        bad = ft_num.isna() & df[first_treated].notna()
+        if bad.any():
+            raise EstimationError(
+                f"The first-treated column '{first_treated}' must hold period numbers "
+                f"(found e.g. {df.loc[bad, first_treated].iloc[0]!r})."
+            )
+        ft_values = ft_num.to_numpy(dtype="float64", na_value=np.nan)
+        if not np.any(period_values == 0):
+            ft_values = np.where(ft_values == 0, np.nan, ft_values)
+    else:
+        raise EstimationError(
+            f"The period column '{period}' must hold numbers or dates (found {df[period].dtype})."
+        )
+    labels = np.unique(period_values)
+    period_code = np.searchsorted(labels, period_values).astype(np.int64)
+
+    # Outcome and weights.
+    if not pd.api.types.is_numeric_dtype(df[outcome]) or pd.api.types.is_bool_dtype(df[outcome]):
+        raise EstimationError(
+            f"The outcome column '{outcome}' must be numeric (found {df[outcome].dtype})."
+        )
+    y_all = df[outcome].to_numpy(dtype="float64", na_value=np.nan)
+    keep = np.isfinite(y_all)
+    if not keep.all():
+        warnings.append(f"Dropped {int((~keep).sum())} row(s) with a missing outcome '{outcome}'.")
+    if weight is not None:
+        if not pd.api.types.is_numeric_dtype(df[weight]) or pd.api.types.is_bool_dtype(df[weight]):
+            raise EstimationError(f"The weight column '{weight}' must be numeric.")
+        w_all = df[weight].to_numpy(dtype="float64", na_value=np.nan)
+        bad_w = keep & ~(np.isfinite(w_all) & (w_all >= 0))
+        if bad_w.any():
+            raise EstimationError(
+                f"The weight column '{weight}' has {int(bad_w.sum())} missing or negative "
+                "value(s); weights must be non-negative numbers."
+            )
+    else:
+        w_all = np.ones_like(y_all)
+    if not keep.any():
+        raise EstimationError(f"Every row has a missing outcome '{outcome}'.")
+
+    # Units and their first treated period (constant within unit).
+    units_kept = df.loc[keep, unit]
+    unit_code_raw, unit_labels = pd.factorize(units_kept, sort=False)
+    unit_code = np.asarray(unit_code_raw, dtype=np.int64)
+    ft_kept = ft_values[keep]
+    ft_series = pd.Series(ft_kept)
+    varies = ft_series.groupby(unit_code).nunique(dropna=False) > 1
+    if varies.any():
+        bad_units = [unit_labels[int(i)] for i in varies[varies].index]
+        raise EstimationError(
+            f"The first-treated period must be the same in every row of a unit; it varies for "
+            f"unit(s) {_names(bad_units)}."
+        )
+    first_row = np.zeros(len(unit_labels), dtype=np.int64)
+    first_row[unit_code[::-1]] = np.arange(len(unit_code))[::-1]
+    ft_per_unit = ft_kept[first_row]
+    never = pd.isna(ft_per_unit)
+    ft_code = np.full(len(unit_labels), len(labels), dtype=np.int64)
+    ft_code[~never] = np.searchsorted(labels, ft_per_unit[~never], side="left")
+
+    return _Prepared(
+        unit=unit_code,
+        period=period_code[keep],
+        y=y_all[keep],
+        w=w_all[keep],
+        ft_unit=ft_code,
+        unit_labels=pd.Index(unit_labels),
+        period_labels=pd.Index(labels),
+        warnings=tuple(warnings),
+    )
+
+
+def _period_name(prep: _Prepared, code: int) -> str:
+    value = prep.period_labels[code]
+    if isinstance(value, np.datetime64 | pd.Timestamp):
+        return str(pd.Timestamp(value).date())
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _check_identification(prep: _Prepared, treated: BoolArray) -> None:
+    """Raise plain-English errors when the imputation is not possible."""
+    if not treated.any():
+        raise EstimationError(
+            "There are no treated observations: no unit is observed at or after its "
+            "first treated period, so there is no effect to estimate."
+        )
+    untreated_per_unit = np.bincount(prep.unit[~treated], minlength=prep.n_units)
+    treated_per_unit = np.bincount(prep.unit[treated], minlength=prep.n_units)
+    no_before = np.flatnonzero((treated_per_unit > 0) & (untreated_per_unit == 0))
+    if no_before.size:
+        names = [prep.unit_labels[int(i)] for i in no_before]
+        raise EstimationError(
+            f"Treated unit(s) {_names(names)} have no untreated period in the data (they are "
+            "treated from their first observed period), so their counterfactual level cannot "
+            "be estimated. Add earlier periods or leave these units out."
+        )
+    untreated_per_period = np.bincount(prep.period[~treated], minlength=prep.n_periods)
+    treated_per_period = np.bincount(prep.period[treated], minlength=prep.n_periods)
+    uncovered = np.flatnonzero((treated_per_period > 0) & (untreated_per_period == 0))
+    if uncovered.size:
+        names = [_period_name(prep, int(c)) for c in uncovered]
+        raise EstimationError(
+            f"In period(s) {_names(names)} every observed unit is already treated, so there "
+            "is no untreated comparison to estimate what those periods would have looked like "
+            "without treatment. Add never-treated units or end the panel before "
+            f"{names[0]}."
+        )
+    if prep.w[treated].sum() <= 0:
+        raise EstimationError("The weights of all treated observations are zero.")
+
+
+# --------------------------------------------------------------------------------------
+# Numerical core
+# --------------------------------------------------------------------------------------
+
+
+def _group_sum(codes: IntArray, n_groups: int, values: FloatArray) -> FloatArray:
+    """Column sums of ``values`` (n x k) within groups given by ``codes`` -> (n_groups x k)."""
+    n = codes.size
+    indicator = sparse.csr_matrix(
+        (np.ones(n), (codes, np.arange(n))), shape=(n_groups, n), dtype=np.float64
+    )
+    return np.asarray(indicator @ values, dtype=np.float64)
+
+
+class _TwoWayFE:
+    """Least squares for ``y = a_unit + b_period`` on a subsample, via the Schur complement.
+
+    Normal equations: ``D_u a + C b = r_u`` and ``C' a + D_p b = r_p`` with C the unit x
+    period count matrix. The larger dimension is eliminated, leaving a small dense system
+    ``(D_p - C' D_u^-1 C) b = r_p - C' D_u^-1 r_u`` solved with a pseudo-inverse (the system
+    is singular by one per connected component: the usual normalisation of the levels).
+    ``solve`` works on several right-hand sides at once and reports, per column, whether the
+    normal equations were solved exactly (i.e. the right-hand side is identified).
+    """
+
+    def __init__(self, cell_counts: FloatArray) -> None:
+        """``cell_counts``: (n_units x n_periods) number of sample observations per cell."""
+        self.swap = cell_counts.shape[1] > cell_counts.shape[0]
+        counts = np.ascontiguousarray(cell_counts.T if self.swap else cell_counts, dtype=float)
+        self.counts = counts
+        self.d1 = counts.sum(axis=1)
+        self.d2 = counts.sum(axis=0)
+        self.inv1 = np.divide(1.0, self.d1, out=np.zeros_like(self.d1), where=self.d1 > 0)
+        schur = np.diag(self.d2) - counts.T @ (counts * self.inv1[:, None])
+        active = np.flatnonzero(self.d2 > 0)
+        n2 = counts.shape[1]
+        self.pinv = np.zeros((n2, n2))
+        if active.size:
+            sub = schur[np.ix_(active, active)]
+            self.pinv[np.ix_(active, active)] = linalg.pinvh(sub, atol=0.0, rtol=1e-10)
+
+    def solve(
+        self, r_unit: FloatArray, r_period: FloatArray
+    ) -> tuple[FloatArray, FloatArray, BoolArray]:
+        """Solve for unit and period coefficients; inputs and outputs are 2-D (n x k)."""
+        r1, r2 = (r_period, r_unit) if self.swap else (r_unit, r_period)
+        x2 = self.pinv @ (r2 - self.counts.T @ (self.inv1[:, None] * r1))
+        x1 = self.inv1[:, None] * (r1 - self.counts @ x2)
+        res1 = r1 - self.d1[:, None] * x1 - self.counts @ x2
+        res2 = r2 - self.counts.T @ x1 - self.d2[:, None] * x2
+        scale = np.abs(r1).sum(axis=0) + np.abs(r2).sum(axis=0) + 1e-300
+        ok = (np.abs(res1).sum(axis=0) + np.abs(res2).sum(axis=0)) <= 1e-7 * scale
+        return (x2, x1, ok) if self.swap else (x1, x2, ok)
+
+    @classmethod
+    def from_codes(
+        cls, unit: IntArray, period: IntArray, n_units: int, n_periods: int
+    ) -> _TwoWayFE:
+        """Build from the unit and period codes of the sample observations."""
+        counts = np.bincount(unit * n_periods + period, minlength=n_units * n_periods)
+        return cls(counts.reshape(n_units, n_periods).astype(np.float64))
+
+
+@dataclass(frozen=True, eq=False)
+class _Fit:
+    att: float
+    se: float
+    horizons: IntArray
+    horizon_table: pd.DataFrame
+    fe: _TwoWayFE
+    resid0: FloatArray
+
+
+def _fit(prep: _Prepared, treated: BoolArray) -> _Fit:
+    """Point estimates and Theorem-3 standard errors (overall and by horizon)."""
+    u0, p0 = prep.unit[~treated], prep.period[~treated]
+    u1, p1 = prep.unit[treated], prep.period[treated]
+    y0, y1 = prep.y[~treated], prep.y[treated]
+    w1 = prep.w[treated]
+    fe = _TwoWayFE.from_codes(u0, p0, prep.n_units, prep.n_periods)
+
+    horizon = p1 - prep.ft_unit[u1]
+    horizons, h_code = np.unique(horizon, return_inverse=True)
+    # Target weight columns: overall ATT, then one per horizon (each normalised to sum 1).
+    weights = np.zeros((w1.size, 1 + horizons.size))
+    weights[:, 0] = w1
+    weights[np.arange(w1.size), 1 + h_code] = w1
+    totals = weights.sum(axis=0)
+    weights = np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
+
+    rhs_values = np.column_stack([y0, np.zeros((y0.size, weights.shape[1]))])
+    r_unit = _group_sum(u0, prep.n_units, rhs_values)
+    r_period = _group_sum(p0, prep.n_periods, rhs_values)
+    r_unit[:, 1:] = _group_sum(u1, prep.n_units, weights)
+    r_period[:, 1:] = _group_sum(p1, prep.n_periods, weights)
+    x_unit, x_period, ok = fe.solve(r_unit, r_period)
+    if not ok[1:].all():
+        raise EstimationError(
+            "The treated observations cannot be linked to the untreated ones through shared "
+            "units and periods, so their counterfactual is not identified."
+        )
+
+    y0_hat = x_unit[u0, 0] + x_period[p0, 0]
+    resid0 = y0 - y0_hat
+    tau = y1 - (x_unit[u1, 0] + x_period[p1, 0])
+    effects = weights.T @ tau
+    effects[totals <= 0] = np.nan
+
+    # Theorem 3: epst = first-stage residual (untreated) or tau - taubar_{cohort x period}.
+    group = prep.ft_unit[u1] * prep.n_periods + p1
+    _, g_code = np.unique(group, return_inverse=True)
+    v2 = weights[:, 0] ** 2
+    num = np.bincount(g_code, weights=v2 * tau)
+    den = np.bincount(g_code, weights=v2)
+    taubar = np.divide(num, den, out=np.zeros_like(num), where=den > 0)[g_code]
+    v0 = -(x_unit[u0, 1:] + x_period[p0, 1:])
+    contrib = np.vstack([v0 * resid0[:, None], weights * (tau - taubar)[:, None]])
+    per_unit = _group_sum(np.concatenate([u0, u1]), prep.n_units, contrib)
+    se = np.sqrt((per_unit**2).sum(axis=0))
+
+    n_obs = np.bincount(h_code, minlength=horizons.size)
+    table = pd.DataFrame(
+        {
+            "horizon": horizons.astype(np.int64),
+            "effect": effects[1:],
+            "se": se[1:],
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+            "n_obs": n_obs.astype(np.int64),
+        }
+    )
+    return _Fit(
+        att=float(effects[0]),
+        se=float(se[0]),
+        horizons=horizons.astype(np.int64),
+        horizon_table=table,
+        fe=fe,
+        resid0=resid0,
+    )
+
+
+def _pretrends(prep: _Prepared, treated: BoolArray, fit: _Fit, z: float) -> pd.DataFrame:
+    """BJS pre-trend placebo coefficients for horizons -1..-K (see module docstring)."""
+    empty = pd.DataFrame({c: pd.Series(dtype="float64") for c in _HORIZON_COLUMNS})
+    u0, p0 = prep.unit[~treated], prep.period[~treated]
+    ft0 = prep.ft_unit[u0]
+    ever = ft0 < prep.n_periods
+    rel = p0 - ft0
+    leads = [k for k in range(1, MAX_PRE_HORIZONS + 1) if np.any(ever & (rel == -k))]
+    n_clusters = int(np.unique(u0).size)
+    while leads and n_clusters > 1:
+        dummies = np.column_stack([(ever & (rel == -k)).astype(np.float64) for k in leads])
+        x_unit, x_period, _ = fit.fe.solve(
+            _group_sum(u0, prep.n_units, dummies), _group_sum(p0, prep.n_periods, dummies)
+        )
+        xt = dummies - x_unit[u0] - x_period[p0]
+        xtx = xt.T @ xt
+        eig = np.linalg.eigvalsh(xtx)
+        if eig.min() <= 1e-9 * max(1.0, eig.max()):
+            leads = leads[:-1]
+            continue
+        bread = np.linalg.inv(xtx)
+        gamma = bread @ (xt.T @ fit.resid0)
+        e = fit.resid0 - xt @ gamma
+        scores = _group_sum(u0, prep.n_units, xt * e[:, None])
+        cov = bread @ (scores.T @ scores) @ bread * n_clusters / (n_clusters - 1)
+        se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+        table = pd.DataFrame(
+            {
+                "horizon": [-k for k in leads],
+                "effect": gamma,
+                "se": se,
+                "ci_low": gamma - z * se,
+                "ci_high": gamma + z * se,
+                "n_obs": dummies.sum(axis=0).astype(np.int64),
+            }
+        )
+        return table.sort_values("horizon", ignore_index=True)
+    return empty
+
+
+def _permute(
+    prep: _Prepared, horizons: IntArray, n_permutations: int, seed: int
+) -> tuple[FloatArray, FloatArray, int]:
+    """ATT and horizon effects under random reassignment of first-treated periods.
+
+    Returns (ATT per valid draw, horizon effects per valid draw x ``horizons``, number of
+    valid draws). Draws leaving a treated unit or period without an untreated observation,
+    or whose treated observations are not identified, are skipped. Uses the incremental
+    solver when there are at least as many units as periods (the usual case), otherwise
+    a full refit per draw; both give the same numbers.
+    """
+    rng = np.random.default_rng(seed)
+    draws = [rng.permutation(prep.ft_unit) for _ in range(n_permutations)]
+    if prep.n_units >= prep.n_periods:
+        return _permute_incremental(prep, horizons, draws)
+    return _permute_refit(prep, horizons, draws)
+
+
+def _cell_matrices(prep: _Prepared) -> tuple[BoolArray, FloatArray, FloatArray]:
+    """Observed mask, outcome and weight as (n_units x n_periods) matrices (0 if missing)."""
+    shape = (prep.n_units, prep.n_periods)
+    observed = np.zeros(shape, dtype=bool)
+    observed[prep.unit, prep.period] = True
+    y = np.zeros(shape)
+    y[prep.unit, prep.period] = prep.y
+    w = np.zeros(shape)
+    w[prep.unit, prep.period] = prep.w
+    return observed, y, w
+
+
+def _horizon_effects(
+    h: IntArray, tau: FloatArray, wt: FloatArray, n_periods: int, horizons: IntArray
+) -> FloatArray:
+    num = np.bincount(h, weights=wt * tau, minlength=n_periods)
+    den = np.bincount(h, weights=wt, minlength=n_periods)
+    eff = np.divide(num, den, out=np.full(num.size, np.nan), where=den > 0)
+    return eff[horizons]
+
+
+def _permute_incremental(
+    prep: _Prepared, horizons: IntArray, draws: list[IntArray]
+) -> tuple[FloatArray, FloatArray, int]:
+    """Permutation draws solved in period space, updating only the units given a go-live.
+
+    With all observations untreated, the period-space normal matrix is
+    ``S = diag(d_t) - sum_i o_i o_i' / n_i`` (o_i = unit i's observed-period indicator).
+    A draw changes only the terms of the units that receive a go-live inside the data, so
+    each draw costs O(k T^2 + T^3) for k such units instead of a pass over the whole panel.
+    """
+    observed, y, w = _cell_matrices(prep)
+    obs = observed.astype(np.float64)
+    n_p = prep.n_periods
+    grid = np.arange(n_p)
+    n_obs_unit = obs.sum(axis=1)
+    y_unit = y.sum(axis=1)
+    base_cross = (obs / n_obs_unit[:, None]).T @ obs
+    base_cy = obs.T @ (y_unit / n_obs_unit)
+    d_full, y_period = obs.sum(axis=0), y.sum(axis=0)
+    last_seen = n_p - 1 - np.argmax(observed[:, ::-1], axis=1)
+    atts: list[float] = []
+    by_h: list[FloatArray] = []
+    for ft in draws:
+        k = np.flatnonzero(ft <= last_seen)
+        if k.size == 0:
+            continue
+        o_k = obs[k]
+        t_k = o_k * (grid[None, :] >= ft[k][:, None])
+        u_k = o_k - t_k
+        n_u = u_k.sum(axis=1)
+        if np.any((t_k.sum(axis=1) > 0) & (n_u == 0)):
+            continue
+        d = d_full - t_k.sum(axis=0)
+        if np.any((t_k.sum(axis=0) > 0) & (d == 0)):
+            continue
+        w_k = w[k] * t_k
+        total = w_k.sum()
+        if total <= 0:
+            continue
+        y_k = y[k]
+        inv_n = 1.0 / n_u
+        cross = base_cross - (o_k / n_obs_unit[k][:, None]).T @ o_k + (u_k * inv_n[:, None]).T @ u_k
+        schur = np.diag(d) - cross
+        y_u = (y_k * u_k).sum(axis=1)
+        rhs_y = (
+            y_period
+            - (y_k * t_k).sum(axis=0)
+            - (base_cy - o_k.T @ (y_unit[k] / n_obs_unit[k]) + u_k.T @ (y_u * inv_n))
+        )
+        rhs_w = w_k.sum(axis=0) - u_k.T @ (w_k.sum(axis=1) * inv_n)
+        rhs = np.column_stack([rhs_y, rhs_w])
+        active = np.flatnonzero(d > 0)
+        x_period = np.zeros((n_p, 2))
+        x_period[active] = (
+            linalg.pinvh(schur[np.ix_(active, active)], atol=0.0, rtol=1e-10) @ rhs[active]
+        )
+        res = rhs - schur @ x_period
+        if np.abs(res[:, 1]).sum() > 1e-7 * (np.abs(rhs[:, 1]).sum() + 1e-300):
+            continue
+        a_k = (y_u - u_k @ x_period[:, 0]) * inv_n
+        rows, cols = np.nonzero(t_k)
+        tau = y_k[rows, cols] - a_k[rows] - x_period[cols, 0]
+        wt = w_k[rows, cols]
+        atts.append(float(wt @ tau / total))
+        by_h.append(_horizon_effects(cols - ft[k][rows], tau, wt, n_p, horizons))
+    perm_h = np.vstack(by_h) if by_h else np.empty((0, horizons.size))
+    return np.asarray(atts, dtype=np.float64), perm_h, len(atts)
+
+
+def _permute_refit(
+    prep: _Prepared, horizons: IntArray, draws: list[IntArray]
+) -> tuple[FloatArray, FloatArray, int]:
+    """Permutation draws, each refitted from scratch on unit x period matrices."""
+    observed, y, w = _cell_matrices(prep)
+    n_p = prep.n_periods
+    grid = np.arange(n_p)
+    atts: list[float] = []
+    by_h: list[FloatArray] = []
+    for ft in draws:
+        treated = observed & (grid[None, :] >= ft[:, None])
+        untreated = observed & ~treated
+        if not treated.any():
+            continue
+        if np.any(treated.any(axis=1) & ~untreated.any(axis=1)):
+            continue
+        if np.any(treated.any(axis=0) & ~untreated.any(axis=0)):
+            continue
+        w1 = np.where(treated, w, 0.0)
+        total = w1.sum()
+        if total <= 0:
+            continue
+        fe = _TwoWayFE(untreated.astype(np.float64))
+        y0 = np.where(untreated, y, 0.0)
+        r_unit = np.column_stack([y0.sum(axis=1), w1.sum(axis=1)])
+        r_period = np.column_stack([y0.sum(axis=0), w1.sum(axis=0)])
+        x_unit, x_period, ok = fe.solve(r_unit, r_period)
+        if not ok[1]:
+            continue
+        iu, it = np.nonzero(treated)
+        tau = y[iu, it] - x_unit[iu, 0] - x_period[it, 0]
+        wt = w1[iu, it]
+        atts.append(float(wt @ tau / total))
+        by_h.append(_horizon_effects(it - ft[iu], tau, wt, n_p, horizons))
+    perm_h = np.vstack(by_h) if by_h else np.empty((0, horizons.size))
+    return np.asarray(atts, dtype=np.float64), perm_h, len(atts)
+
+
+def _perm_interval(estimate: float, draws: FloatArray, alpha: float) -> tuple[float, float, float]:
+    """se = sd of the draws; CI = [est - q(1 - alpha/2), est - q(alpha/2)]."""
+    se = float(np.std(draws, ddof=1)) if draws.size > 1 else math.nan
+    q_low, q_high = np.quantile(draws, [alpha / 2, 1 - alpha / 2])
+    return se, float(estimate - q_high), float(estimate - q_low)
+
+
+# --------------------------------------------------------------------------------------
+# Formatting helpers
+# --------------------------------------------------------------------------------------
+
+
+def _direction_sign(direction: str) -> int:
+    """+1 when lower is better, -1 when higher is better."""
+    text = direction.strip().lower()
+    if text.startswith("lower") or text in ("down", "decrease", "min", "minimise", "minimize"):
+        return 1
+    if text.startswith("higher") or text in ("up", "increase", "max", "maximise", "maximize"):
+        return -1
+    raise EstimationError(
+        f"direction must say whether lower or higher is better (got {direction!r})."
+    )
+
+
+def _fmt(x: float) -> str:
+    if not math.isfinite(x):
+        return "n/a"
+    ax = abs(x)
+    if ax >= 1000:
+        return f"{x:,.0f}"
+    if ax >= 1:
+        return f"{x:.2f}"
+    return f"{x:.3g}"
+
+
+def _fmt_p(p: float) -> str:
+    if not math.isfinite(p):
+        return "p n/a"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"

@@ -1,0 +1,650 @@
+"""Tests for metrics.impact: the BJS (2024) imputation estimator and its helpers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import warnings
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from metrics import impact
+from metrics.impact import (
+    EVIDENCE_NOTES,
+    MIN_CLUSTERED_TREATED,
+    EffectEstimate,
+    EstimationError,
+    estimate_effect,
+    evidence_level,
+    innovation_effect,
+)
+
+# --------------------------------------------------------------------------------------
+# Fixtures and helpers
+# --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mpdta() -> pd.DataFrame:
+    """Callaway & Sant'Anna's mpdta panel (500 counties x 2003-2007), shipped by moderndid."""
+    pytest.importorskip("moderndid")
+    path = Path(str(resources.files("moderndid"))) / "core" / "datasets" / "mpdta_long.pkl.gz"
+    return pd.read_pickle(path)
+
+
+@pytest.fixture(scope="module")
+def organ() -> pd.DataFrame:
+    """Organ donation rates by state and quarter; California adopted active choice in Q4."""
+    organ_donations = pytest.importorskip("causaldata.organ_donations")
+    df = organ_donations.load_pandas().data.copy()
+    df["first_treated"] = np.where(df["State"] == "California", 4, np.nan)
+    return df
+
+
+def staggered_panel(
+    rng: np.random.Generator,
+    n_units: int = 30,
+    n_periods: int = 20,
+    cohorts: tuple[float, ...] = (6, 10, 14, np.nan),
+    effect: float = 1.0,
+    growth: float = 0.0,
+    unit_effect_sd: float = 0.0,
+    noise: float = 1.0,
+) -> pd.DataFrame:
+    """Simulated staggered panel: y = a_i + b_t + D_it * tau_it + e_it.
+
+    ``tau_it = effect + growth * horizon + u_i`` (u_i ~ N(0, unit_effect_sd)); the true
+    effect of every treated observation is stored in column ``tau``.
+    """
+    ft = rng.choice(np.asarray(cohorts, dtype=float), size=n_units)
+    a = rng.normal(0, 2, n_units)
+    b = np.cumsum(rng.normal(0.2, 0.5, n_periods))
+    u = rng.normal(0, unit_effect_sd, n_units)
+    unit = np.repeat(np.arange(n_units), n_periods)
+    period = np.tile(np.arange(1, n_periods + 1), n_units)
+    first = ft[unit]
+    treated = period >= np.nan_to_num(first, nan=np.inf)
+    horizon = np.where(treated, period - np.nan_to_num(first, nan=0), 0)
+    tau = np.where(treated, effect + growth * horizon + u[unit], 0.0)
+    y = a[unit] + b[period - 1] + tau + rng.normal(0, noise, unit.size)
+    return pd.DataFrame(
+        {"unit": unit, "period": period, "first_treated": first, "y": y, "tau": tau}
+    )
+
+
+def estimate(df: pd.DataFrame, **kwargs: object) -> EffectEstimate:
+    """estimate_effect with the column names used by :func:`staggered_panel`."""
+    return estimate_effect(
+        df, unit="unit", period="period", outcome="y", first_treated="first_treated", **kwargs
+    )  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------------------
+# Published figures
+# --------------------------------------------------------------------------------------
+
+
+def test_organ_donations_att_equals_two_by_two_did(organ: pd.DataFrame) -> None:
+    """With one adoption date the imputation ATT is the 2x2 DiD: -0.022459 on organ donations."""
+    est = estimate_effect(
+        organ,
+        unit="State",
+        period="Quarter_Num",
+        outcome="Rate",
+        first_treated="first_treated",
+        n_permutations=199,
+    )
+    ca = organ["State"] == "California"
+    after = organ["Quarter_Num"] >= 4
+    did = (
+        organ.loc[ca & after, "Rate"].mean()
+        - organ.loc[ca & ~after, "Rate"].mean()
+        - (organ.loc[~ca & after, "Rate"].mean() - organ.loc[~ca & ~after, "Rate"].mean())
+    )
+    assert est.att == pytest.approx(-0.022459, abs=1e-6)
+    assert est.att == pytest.approx(did, abs=1e-12)
+    assert est.n_treated_units == 1
+    assert est.n_treated_obs == 3
+    assert est.n_units == 27
+
+
+def test_mpdta_att_and_theorem3_se(mpdta: pd.DataFrame) -> None:
+    """mpdta reproduces R didimputation: ATT -0.0477099 and Theorem-3 SE 0.013222."""
+    est = estimate_effect(
+        mpdta, unit="countyreal", period="year", outcome="lemp", first_treated="first.treat"
+    )
+    assert est.att == pytest.approx(-0.0477099, abs=1e-6)
+    assert est.se == pytest.approx(0.013222, abs=1e-5)
+    assert est.inference == "cluster"
+    assert "Theorem 3" in est.method
+    assert est.n_units == 500
+    assert est.n_treated_units == 191
+    assert est.n_treated_obs == 291
+    assert est.ci_low == pytest.approx(est.att - 1.959964 * est.se, abs=1e-6)
+    assert est.ci_high == pytest.approx(est.att + 1.959964 * est.se, abs=1e-6)
+    assert est.excludes_zero
+    assert est.p_value < 0.001
+    assert est.warnings == ()
+
+
+def test_mpdta_by_horizon_matches_diff_diff(mpdta: pd.DataFrame) -> None:
+    """Event-study effects and SEs by horizon agree with diff-diff's ImputationDiD."""
+    diff_diff = pytest.importorskip("diff_diff")
+    est = estimate_effect(
+        mpdta, unit="countyreal", period="year", outcome="lemp", first_treated="first.treat"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = diff_diff.ImputationDiD().fit(
+            mpdta,
+            outcome="lemp",
+            unit="countyreal",
+            time="year",
+            first_treat="first.treat",
+            aggregate="event_study",
+        )
+    assert ref.overall_att == pytest.approx(est.att, abs=1e-10)
+    assert ref.overall_se == pytest.approx(est.se, abs=1e-8)
+    post = est.by_horizon[est.by_horizon["horizon"] >= 0].set_index("horizon")
+    assert list(post.index) == [0, 1, 2, 3]
+    for h, row in post.iterrows():
+        assert row["effect"] == pytest.approx(ref.event_study_effects[h]["effect"], abs=1e-10)
+        assert row["se"] == pytest.approx(float(ref.event_study_effects[h]["se"]), abs=1e-8)
+        assert row["n_obs"] == ref.event_study_effects[h]["n_obs"]
+
+
+def test_by_horizon_layout_and_pretrends(mpdta: pd.DataFrame) -> None:
+    """by_horizon has the documented columns, placebo horizons -K..-1 then 0.., and n_obs."""
+    est = estimate_effect(
+        mpdta, unit="countyreal", period="year", outcome="lemp", first_treated="first.treat"
+    )
+    table = est.by_horizon
+    assert list(table.columns) == ["horizon", "effect", "se", "ci_low", "ci_high", "n_obs"]
+    assert list(table["horizon"]) == [-3, -2, -1, 0, 1, 2, 3]
+    assert (table["ci_low"] <= table["effect"]).all()
+    assert (table["effect"] <= table["ci_high"]).all()
+    # Leads: rel. period -1 exists for all 191 treated counties, -2/-3 only for 2006/2007.
+    assert table.set_index("horizon").loc[[-3, -2, -1], "n_obs"].tolist() == [171, 171, 191]
+    pre = table[table["horizon"] < 0]
+    assert (pre["effect"].abs() < 0.05).all()
+
+
+# --------------------------------------------------------------------------------------
+# Hand-computed examples
+# --------------------------------------------------------------------------------------
+
+
+def test_tiny_panel_single_treated_cell_by_hand() -> None:
+    """3 units x 4 periods, B treated in period 4 only: ATT equals the hand-computed DiD.
+
+    With one treated cell the untreated fit is the full panel minus that cell, and the
+    imputed Y_B4(0) = mean(B1..B3) + mean(A4, C4) - mean(A1..A3, C1..C3):
+        mean(B1..B3) = (5 + 7 + 6) / 3            = 6
+        mean(A4, C4) = (4 + 10) / 2               = 7
+        mean(A1..3, C1..3) = (1+2+3 + 8+9+7) / 6  = 5
+        Y_B4(0) = 6 + 7 - 5 = 8;  Y_B4 = 11  ->  ATT = 11 - 8 = 3.
+    """
+    df = pd.DataFrame(
+        {
+            "unit": list("AAAABBBBCCCC"),
+            "period": [1, 2, 3, 4] * 3,
+            "y": [1, 2, 3, 4, 5, 7, 6, 11, 8, 9, 7, 10],
+            "first_treated": [np.nan] * 4 + [4] * 4 + [np.nan] * 4,
+        }
+    )
+    est = estimate(df, inference="cluster")
+    assert est.att == pytest.approx(3.0, abs=1e-12)
+    assert est.n_treated_obs == 1
+    assert est.by_horizon.set_index("horizon").loc[0, "effect"] == pytest.approx(3.0)
+
+
+def test_tiny_panel_staggered_additive_by_hand() -> None:
+    """Exactly additive untreated outcomes: the imputation recovers each tau_it exactly.
+
+    y = a_i + b_t (+ tau when treated), a = (10, 20, 30), b = (0, 1, 3, 6).
+    B treated from period 3 with tau = 2, 4; C treated from period 4 with tau = 9.
+    Equal weights: ATT = (2 + 4 + 9) / 3 = 5. Weights (1, 1, 2): (2 + 4 + 18) / 4 = 6.
+    By horizon: h0 = (2 + 9) / 2 = 5.5, h1 = 4.
+    """
+    a = {"A": 10.0, "B": 20.0, "C": 30.0}
+    b = {1: 0.0, 2: 1.0, 3: 3.0, 4: 6.0}
+    tau = {("B", 3): 2.0, ("B", 4): 4.0, ("C", 4): 9.0}
+    first = {"A": np.nan, "B": 3, "C": 4}
+    rows = [
+        {
+            "unit": u,
+            "period": t,
+            "y": a[u] + b[t] + tau.get((u, t), 0.0),
+            "first_treated": first[u],
+            "w": 2.0 if (u, t) == ("C", 4) else 1.0,
+        }
+        for u in a
+        for t in b
+    ]
+    df = pd.DataFrame(rows)
+    est = estimate(df, inference="cluster")
+    assert est.att == pytest.approx(5.0, abs=1e-10)
+    post = est.by_horizon.set_index("horizon")
+    assert post.loc[0, "effect"] == pytest.approx(5.5, abs=1e-10)
+    assert post.loc[1, "effect"] == pytest.approx(4.0, abs=1e-10)
+    assert estimate(df, weight="w", inference="cluster").att == pytest.approx(6.0, abs=1e-10)
+
+
+# --------------------------------------------------------------------------------------
+# Why imputation and not plain TWFE
+# --------------------------------------------------------------------------------------
+
+
+def naive_twfe(df: pd.DataFrame) -> float:
+    """Coefficient on D_it in y ~ D + unit FE + period FE (the estimator we do NOT use)."""
+    d = (df["period"] >= df["first_treated"].fillna(np.inf)).astype(float)
+    x = np.column_stack(
+        [
+            d.to_numpy(),
+            pd.get_dummies(df["unit"]).to_numpy(float),
+            pd.get_dummies(df["period"]).to_numpy(float)[:, 1:],
+        ]
+    )
+    coef, *_ = np.linalg.lstsq(x, df["y"].to_numpy(float), rcond=None)
+    return float(coef[0])
+
+
+def test_growing_effects_imputation_unbiased_where_twfe_is_not() -> None:
+    """Effects that grow with time since go-live bias plain TWFE but not the imputation.
+
+    Early adopters' growing effects leak into TWFE's counterfactual for late adopters (the
+    "forbidden comparison"); the imputation uses untreated observations only.
+    """
+    rng = np.random.default_rng(7)
+    df = staggered_panel(
+        rng, n_units=60, n_periods=15, cohorts=(4, 8, 12, 16), effect=1.0, growth=0.5, noise=0.1
+    )  # no never-treated units; cohort 16 goes live after the data ends (not yet treated)
+    truth = df.loc[df["tau"] != 0, "tau"].mean()
+    est = estimate(df)
+    twfe = naive_twfe(df)
+    assert abs(est.att - truth) < 0.05
+    assert abs(twfe - truth) > 1.0
+    assert est.ci_low <= truth <= est.ci_high
+
+
+# --------------------------------------------------------------------------------------
+# Inference
+# --------------------------------------------------------------------------------------
+
+
+def test_cluster_ci_coverage_in_simulation() -> None:
+    """200 seeded staggered simulations: the 95 % CI covers the true ATT 90-99 % of the time.
+
+    Effects vary by unit, so the Theorem-3 variance is conservative (coverage ~0.98 here).
+    """
+    rng = np.random.default_rng(2024)
+    covered = 0
+    n_sims = 200
+    start = time.perf_counter()
+    for _ in range(n_sims):
+        df = staggered_panel(rng, effect=1.0, growth=0.1, unit_effect_sd=0.5, noise=1.0)
+        truth = df.loc[df["tau"] != 0, "tau"].mean()
+        est = estimate(df, inference="cluster")
+        covered += est.ci_low <= truth <= est.ci_high
+    coverage = covered / n_sims
+    assert 0.90 <= coverage <= 0.99, coverage
+    assert time.perf_counter() - start < 10
+
+
+def test_few_treated_units_switch_to_permutation() -> None:
+    """With 2 treated units "auto" warns and uses permutation inference; p-value in (0, 1]."""
+    rng = np.random.default_rng(3)
+    df = staggered_panel(rng, n_units=20, cohorts=(np.nan,), noise=0.5)
+    treated_units = {0: 8, 1: 12}
+    df["first_treated"] = df["unit"].map(treated_units)
+    df["y"] += np.where(df["period"] >= df["first_treated"].fillna(np.inf), 2.0, 0.0)
+    est = estimate(df, n_permutations=199, seed=1)
+    assert est.n_treated_units == 2 < MIN_CLUSTERED_TREATED
+    assert est.inference == "permutation"
+    assert "permutation" in est.method
+    assert any("unreliable" in w and "2 units" in w for w in est.warnings)
+    assert 0 < est.p_value <= 1
+    # A 2.0 effect with noise 0.5 is extreme; only draws that give the go-lives back to
+    # units 0 and 1 (probability 2 / (20 * 19) each) can match it.
+    assert 1 / 200 <= est.p_value < 0.05
+    assert est.se > 0 and est.n_permutations == 199
+    assert est.ci_low <= est.att <= est.ci_high
+    assert est.att == pytest.approx(2.0, abs=0.5)
+    # Same seed, same answer; forcing cluster keeps the warning but not the switch.
+    assert estimate(df, n_permutations=199, seed=1).p_value == est.p_value
+    forced = estimate(df, inference="cluster")
+    assert forced.inference == "cluster"
+    assert any("unreliable" in w for w in forced.warnings)
+
+
+def test_permutation_null_effect_is_not_significant() -> None:
+    """With no true effect the permutation p-value is not small and the CI covers zero."""
+    rng = np.random.default_rng(11)
+    df = staggered_panel(rng, n_units=25, cohorts=(np.nan,), noise=1.0)
+    df["first_treated"] = df["unit"].map({0: 10, 1: 10, 2: 14})
+    est = estimate(df, n_permutations=299, seed=0)
+    assert est.inference == "permutation"
+    assert est.p_value > 0.05
+    assert est.ci_low < 0 < est.ci_high
+    assert not est.excludes_zero
+
+
+def test_permutation_incremental_solver_matches_refit() -> None:
+    """The fast incremental permutation solver gives the same draws as a full refit."""
+    rng = np.random.default_rng(5)
+    df = staggered_panel(rng, n_units=15, n_periods=8, cohorts=(3, 5, np.nan, np.nan))
+    df = df.drop(index=[3, 17, 40]).reset_index(drop=True)  # unbalanced
+    prep = impact._prepare(df, "unit", "period", "y", "first_treated", None)
+    treated = prep.period >= prep.ft_unit[prep.unit]
+    fit = impact._fit(prep, treated)
+    draw_rng = np.random.default_rng(0)
+    draws = [draw_rng.permutation(prep.ft_unit) for _ in range(40)]
+    fast = impact._permute_incremental(prep, fit.horizons, draws)
+    slow = impact._permute_refit(prep, fit.horizons, draws)
+    assert fast[2] == slow[2] > 0
+    np.testing.assert_allclose(fast[0], slow[0], atol=1e-10)
+    np.testing.assert_allclose(fast[1], slow[1], atol=1e-10)
+
+
+def test_large_panel_is_fast() -> None:
+    """2,000 units x 40 periods (staggered, weighted) is estimated in well under a second."""
+    rng = np.random.default_rng(0)
+    n_units, n_periods = 2000, 40
+    df = staggered_panel(rng, n_units=n_units, n_periods=n_periods, cohorts=(5, 12, 20, 30, np.nan))
+    df["w"] = rng.uniform(1, 100, len(df))
+    estimate(df.head(400), weight="w")  # warm-up (imports, caches)
+    start = time.perf_counter()
+    est = estimate(df, weight="w")
+    assert time.perf_counter() - start < 1.0
+    assert est.att == pytest.approx(1.0, abs=0.05)
+
+
+# --------------------------------------------------------------------------------------
+# Periods as dates, the 0 = never convention
+# --------------------------------------------------------------------------------------
+
+
+def test_monthly_timestamps_give_same_att_as_integers() -> None:
+    """Monthly Timestamps (and date objects) as periods give the same ATT as integer periods."""
+    rng = np.random.default_rng(9)
+    df = staggered_panel(rng, n_units=20, n_periods=12, cohorts=(4, 7, np.nan))
+    as_int = estimate(df)
+    months = pd.date_range("2023-01-01", periods=12, freq="MS")
+    dated = df.assign(
+        period=months[df["period"] - 1],
+        first_treated=[months[int(f) - 1] if f == f else pd.NaT for f in df["first_treated"]],
+    )
+    as_ts = estimate(dated)
+    assert as_ts.att == pytest.approx(as_int.att, abs=1e-12)
+    assert as_ts.se == pytest.approx(as_int.se, abs=1e-12)
+    pd.testing.assert_frame_equal(as_ts.by_horizon, as_int.by_horizon)
+    as_date = dated.assign(
+        period=[p.date() for p in dated["period"]],
+        first_treated=[None if pd.isna(f) else f.date() for f in dated["first_treated"]],
+    )
+    assert estimate(as_date).att == pytest.approx(as_int.att, abs=1e-12)
+
+
+def test_zero_means_never_only_when_zero_is_not_a_period() -> None:
+    """first_treated 0 is never-treated (mpdta style) unless 0 is itself a period."""
+    rng = np.random.default_rng(1)
+    df = staggered_panel(rng, n_units=12, n_periods=6, cohorts=(3, np.nan))
+    zero_coded = df.assign(first_treated=df["first_treated"].fillna(0))
+    assert estimate(zero_coded).att == pytest.approx(estimate(df).att, abs=1e-12)
+    shifted = zero_coded.assign(period=zero_coded["period"] - 1)  # periods 0..5
+    with pytest.raises(EstimationError, match="no untreated period"):
+        estimate(shifted)
+
+
+# --------------------------------------------------------------------------------------
+# Errors and warnings
+# --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small() -> pd.DataFrame:
+    """A valid 6-unit x 5-period staggered panel for the error tests."""
+    rng = np.random.default_rng(4)
+    df = staggered_panel(rng, n_units=6, n_periods=5)
+    df["first_treated"] = df["unit"].map({0: 3, 1: 4, 2: 3})
+    df["unit"] = "u" + df["unit"].astype(str)
+    return df
+
+
+def test_error_missing_columns_are_named(small: pd.DataFrame) -> None:
+    """Missing required columns are named in the message."""
+    with pytest.raises(EstimationError, match="'y'.*'volume'|'volume'.*'y'"):
+        estimate(small.drop(columns="y"), weight="volume")
+
+
+def test_error_treated_unit_without_untreated_period(small: pd.DataFrame) -> None:
+    """A unit treated from its first observed period is named."""
+    small.loc[small["unit"] == "u4", "first_treated"] = 1
+    with pytest.raises(EstimationError, match=r"u4.*no untreated period"):
+        estimate(small)
+
+
+def test_error_period_without_untreated_observation(small: pd.DataFrame) -> None:
+    """Periods in which every unit is already treated are named."""
+    small["first_treated"] = small["unit"].map({"u0": 3, "u1": 4, "u2": 3, "u3": 4})
+    small.loc[small["first_treated"].isna(), "first_treated"] = 4
+    with pytest.raises(EstimationError, match=r"period\(s\) 4, 5 every observed unit"):
+        estimate(small)
+
+
+def test_error_no_treated_observations(small: pd.DataFrame) -> None:
+    """A panel with nobody treated inside the data is refused."""
+    small["first_treated"] = np.nan
+    with pytest.raises(EstimationError, match="no treated observations"):
+        estimate(small)
+    small["first_treated"] = 99  # go-live after the data ends
+    with pytest.raises(EstimationError, match="no treated observations"):
+        estimate(small)
+
+
+def test_error_duplicate_unit_period_rows(small: pd.DataFrame) -> None:
+    """Duplicate unit x period rows are refused, with an example pair."""
+    dup = pd.concat([small, small.iloc[[7]]], ignore_index=True)
+    with pytest.raises(EstimationError, match=r"repeat a unit x period pair.*u1 / 3"):
+        estimate(dup)
+
+
+def test_error_non_numeric_outcome(small: pd.DataFrame) -> None:
+    """A text outcome column is refused in plain English."""
+    small["y"] = small["y"].astype(str)
+    with pytest.raises(EstimationError, match="outcome column 'y' must be numeric"):
+        estimate(small)
+
+
+def test_error_first_treated_varies_within_unit(small: pd.DataFrame) -> None:
+    """A unit whose first-treated period differs between rows is named."""
+    small.loc[small.index[0], "first_treated"] = 2
+    with pytest.raises(EstimationError, match=r"varies for unit\(s\) u0"):
+        estimate(small)
+
+
+def test_error_bad_arguments(small: pd.DataFrame) -> None:
+    """Invalid inference mode, alpha or negative weights give EstimationError."""
+    with pytest.raises(EstimationError, match="inference"):
+        estimate(small, inference="bootstrap")
+    with pytest.raises(EstimationError, match="alpha"):
+        estimate(small, alpha=1.5)
+    small["w"] = -1.0
+    with pytest.raises(EstimationError, match="non-negative"):
+        estimate(small, weight="w")
+
+
+def test_missing_outcomes_are_dropped_with_warning(small: pd.DataFrame) -> None:
+    """Rows with a missing outcome are dropped with a warning, not an error."""
+    holed = small.copy()
+    holed.loc[[1, 12], "y"] = np.nan
+    est = estimate(holed, inference="cluster")
+    expected = estimate(small.drop(index=[1, 12]), inference="cluster")
+    assert est.att == pytest.approx(expected.att, abs=1e-12)
+    assert est.n_obs == len(small) - 2
+    assert any("Dropped 2 row(s) with a missing outcome" in w for w in est.warnings)
+
+
+def test_estimation_error_is_a_value_error() -> None:
+    """EstimationError subclasses ValueError so callers can catch either."""
+    assert issubclass(EstimationError, ValueError)
+
+
+# --------------------------------------------------------------------------------------
+# Result object, evidence levels
+# --------------------------------------------------------------------------------------
+
+
+def test_summary_and_excludes_zero(mpdta: pd.DataFrame) -> None:
+    """summary() is one sentence with the estimate and CI; excludes_zero follows the CI."""
+    est = estimate_effect(
+        mpdta, unit="countyreal", period="year", outcome="lemp", first_treated="first.treat"
+    )
+    text = est.summary()
+    assert "\n" not in text
+    assert "lemp" in text and "-0.0477" in text and "95 % CI" in text and "excludes zero" in text
+    with pytest.raises(AttributeError):
+        est.att = 0.0  # type: ignore[misc]
+
+
+def test_evidence_level_rules(mpdta: pd.DataFrame) -> None:
+    """estimated if the CI excludes 0, else measured if measured data exist, else claimed."""
+    est = estimate_effect(
+        mpdta, unit="countyreal", period="year", outcome="lemp", first_treated="first.treat"
+    )
+    from dataclasses import replace
+
+    inconclusive = replace(est, ci_low=-0.01, ci_high=0.02)
+    assert evidence_level(est, has_measured=False) == "estimated"
+    assert evidence_level(inconclusive, has_measured=True) == "measured"
+    assert evidence_level(inconclusive, has_measured=False) == "claimed"
+    assert evidence_level(None, has_measured=True) == "measured"
+    assert evidence_level(None, has_measured=False) == "claimed"
+    assert set(EVIDENCE_NOTES) == {"estimated", "measured", "claimed"}
+    assert all(len(note) > 40 for note in EVIDENCE_NOTES.values())
+
+
+# --------------------------------------------------------------------------------------
+# innovation_effect
+# --------------------------------------------------------------------------------------
+
+
+def monthly_frame(seed: int = 0, drop: float = 30.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """12 units x 24 months of average handle time; 6 units go live and AHT drops by ``drop``."""
+    rng = np.random.default_rng(seed)
+    months = pd.date_range("2022-01-01", periods=24, freq="MS")
+    go_live = {
+        "U0": pd.Timestamp("2022-07-01"),
+        "U1": pd.Timestamp("2022-07-01"),
+        "U2": pd.Timestamp("2022-10-15"),  # mid-month: treated from November
+        "U3": pd.Timestamp("2022-10-15"),
+        "U4": pd.Timestamp("2023-03-01"),
+        "U5": pd.Timestamp("2023-03-01"),
+    }
+    rows = []
+    for i in range(12):
+        unit_id = f"U{i}"
+        level = rng.normal(300, 20)
+        volume = rng.uniform(800, 1200)
+        start = go_live.get(unit_id)
+        first = None if start is None else start + pd.offsets.MonthBegin(0 if start.day == 1 else 1)
+        for j, month in enumerate(months):
+            value = level + 2 * np.sin(j) + rng.normal(0, 3)
+            if first is not None and month >= first:
+                value -= drop
+            rows.append(
+                {
+                    "unit_id": unit_id,
+                    "kpi_key": "aht",
+                    "month": month,
+                    "value": value,
+                    "volume": volume,
+                }
+            )
+            rows.append(
+                {
+                    "unit_id": unit_id,
+                    "kpi_key": "csat",
+                    "month": month,
+                    "value": 80.0,
+                    "volume": volume,
+                }
+            )
+    rollouts = pd.DataFrame({"unit_id": list(go_live), "go_live": list(go_live.values())})
+    return pd.DataFrame(rows), rollouts
+
+
+def test_innovation_effect_money_positive_when_lower_is_better_kpi_drops() -> None:
+    """AHT (lower is better) drops after go-live: the ATT is negative and the money positive."""
+    monthly, rollouts = monthly_frame()
+    result = innovation_effect(
+        monthly, rollouts, kpi_key="aht", money_value=0.05, direction="lower"
+    )
+    est = result.estimate
+    assert est.att == pytest.approx(-30.0, abs=3.0)
+    assert est.excludes_zero and est.inference == "cluster"
+    assert result.kpi_key == "aht" and est.outcome == "aht"
+    # Treated months: U0/U1 Jul-22..Dec-23 (18), U2/U3 Nov-22.. (14), U4/U5 Mar-23.. (10).
+    aht = monthly[monthly["kpi_key"] == "aht"]
+    vol = aht.groupby("unit_id")["volume"].first()
+    expected_volume = (
+        18 * (vol["U0"] + vol["U1"]) + 14 * (vol["U2"] + vol["U3"]) + 10 * (vol["U4"] + vol["U5"])
+    )
+    assert result.treated_volume == pytest.approx(expected_volume)
+    assert result.treated_months == 18
+    assert result.money_total is not None and result.money_total > 0
+    assert result.money_total == pytest.approx(-est.att * expected_volume * 0.05)
+    assert result.money_per_month == pytest.approx(result.money_total / 18)
+    assert result.money_ci_low is not None and result.money_ci_high is not None
+    assert 0 < result.money_ci_low <= result.money_total <= result.money_ci_high
+    assert evidence_level(est, has_measured=True) == "estimated"
+
+
+def test_innovation_effect_sign_for_higher_is_better_and_no_money() -> None:
+    """For a higher-is-better KPI a drop is negative money; no money value gives None."""
+    monthly, rollouts = monthly_frame(drop=30.0)
+    worse = innovation_effect(monthly, rollouts, kpi_key="aht", money_value=1.0, direction="higher")
+    assert worse.money_total is not None and worse.money_total < 0
+    assert worse.money_ci_low is not None and worse.money_ci_high is not None
+    assert worse.money_ci_low <= worse.money_total <= worse.money_ci_high
+    unpriced = innovation_effect(
+        monthly, rollouts, kpi_key="aht", money_value=None, direction="lower"
+    )
+    assert unpriced.money_total is None and unpriced.money_per_month is None
+    assert unpriced.treated_volume > 0
+
+
+def test_innovation_effect_leaves_out_units_live_before_data() -> None:
+    """Units live before their data starts are left out with a warning, not an error."""
+    monthly, rollouts = monthly_frame()
+    rollouts = pd.concat(
+        [rollouts, pd.DataFrame({"unit_id": ["U9", "ZZ"], "go_live": ["2021-05-01"] * 2})],
+        ignore_index=True,
+    )
+    result = innovation_effect(
+        monthly, rollouts, kpi_key="aht", money_value=0.05, direction="lower"
+    )
+    assert result.estimate.n_units == 11
+    assert any("U9" in w and "before" in w for w in result.estimate.warnings)
+    assert any("ZZ" in w and "no 'aht' data" in w for w in result.estimate.warnings)
+    with pytest.raises(EstimationError, match="no monthly observations for KPI 'nps'"):
+        innovation_effect(monthly, rollouts, kpi_key="nps", money_value=1.0, direction="higher")
+    with pytest.raises(EstimationError, match="direction"):
+        innovation_effect(monthly, rollouts, kpi_key="aht", money_value=1.0, direction="sideways")
+
+
+def test_dates_objects_in_panel_are_accepted() -> None:
+    """datetime.date periods with a date first_treated column work (no numpy errors)."""
+    df = pd.DataFrame(
+        {
+            "unit": list("AAAABBBBCCCC"),
+            "period": [dt.date(2024, m, 1) for m in (1, 2, 3, 4)] * 3,
+            "y": [1, 2, 3, 4, 5, 7, 6, 11, 8, 9, 7, 10],
+            "first_treated": [None] * 4 + [dt.date(2024, 4, 1)] * 4 + [None] * 4,
+        }
+    )
+    assert estimate(df, inference="cluster").att == pytest.approx(3.0, abs=1e-12)
