@@ -1,0 +1,141 @@
+"""Figures for the Innovation-detail page (Altair: one spec for the screen and the PDF).
+
+* ``kpi_by_unit_chart``: small multiples, one panel per rollout unit: the target KPI of that
+  unit, the units not live that month (dashed, the comparison) and a rule at its go-live.
+* ``event_study_chart``: effect by months since go-live with its confidence interval,
+  placebo pre-periods in grey, a zero line and a dashed line where go-live happens.
+
+No data access, no Streamlit.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+__all__ = ["event_study_chart", "kpi_by_unit_chart"]
+
+INK = "#333333"
+UNIT_COLOR = "#0072B2"
+COMPARISON_COLOR = "#999999"
+GO_LIVE_COLOR = "#D55E00"
+PRE_COLOR = "#999999"
+POST_COLOR = "#009E73"
+FONT = "Source Sans Pro, Helvetica, Arial, sans-serif"
+
+
+def _style(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    return (
+        chart.configure_view(stroke="#e6e6e6")
+        .configure_axis(labelFont=FONT, titleFont=FONT, labelFontSize=11, titleFontSize=12,
+                        labelColor=INK, titleColor=INK, gridColor="#f0f0f0")
+        .configure_header(labelFont=FONT, labelFontSize=12, labelColor=INK, title=None)
+        .configure_legend(labelFont=FONT, titleFont=FONT, orient="top")
+        .configure_title(font=FONT, fontSize=14, anchor="start", color=INK)
+    )
+
+
+def _axis_title(label: str, unit_of_measure: str | None) -> str:
+    return f"{label} ({unit_of_measure})" if unit_of_measure else label
+
+
+def kpi_by_unit_chart(
+    series: pd.DataFrame,
+    *,
+    kpi_label: str,
+    unit_of_measure: str | None = None,
+    columns: int = 3,
+    panel_width: int = 260,
+    panel_height: int = 150,
+) -> alt.TopLevelMixin:
+    """Small multiples of the KPI per rollout unit around its go-live.
+
+    ``series`` columns (see ``metrics.innovation_views.kpi_around_go_live``): unit, order,
+    month, value, comparison, go_live, is_go_live_month.
+    """
+    df = series[["unit", "order", "month", "value", "comparison", "go_live",
+                 "is_go_live_month"]].copy()
+    df["panel"] = [f"{o}. {u}" for o, u in zip(df["order"], df["unit"], strict=True)]
+    order = list(dict.fromkeys(df.sort_values("order")["panel"]))
+    long = df.melt(id_vars=["panel", "month"], value_vars=["value", "comparison"],
+                   var_name="series", value_name="kpi").dropna(subset=["kpi"])
+    long["series"] = long["series"].map({"value": "this unit",
+                                         "comparison": "units not live yet (volume-weighted)"})
+    rules = df.loc[df["is_go_live_month"], ["panel", "go_live"]].drop_duplicates("panel")
+    y_title = _axis_title(kpi_label, unit_of_measure)
+    # facet() needs one data source: the layer gets the union, each mark filters its rows.
+    data = pd.concat([long, rules], ignore_index=True)
+    lines = alt.Chart().mark_line(strokeWidth=1.8).encode(
+        x=alt.X("month:T", title=None, axis=alt.Axis(format="%b %y", labelAngle=0,
+                                                        tickCount=4)),
+        y=alt.Y("kpi:Q", title=y_title, scale=alt.Scale(zero=False)),
+        color=alt.Color("series:N", title=None, scale=alt.Scale(
+            domain=["this unit", "units not live yet (volume-weighted)"],
+            range=[UNIT_COLOR, COMPARISON_COLOR])),
+        strokeDash=alt.StrokeDash("series:N", legend=None, scale=alt.Scale(
+            domain=["this unit", "units not live yet (volume-weighted)"],
+            range=[[1, 0], [4, 3]])),
+        tooltip=[alt.Tooltip("panel:N", title="unit"), alt.Tooltip("month:T", format="%b %Y"),
+                 alt.Tooltip("series:N"), alt.Tooltip("kpi:Q", title=kpi_label, format=",.3~f")],
+    ).transform_filter("isValid(datum.kpi)")
+    rule = alt.Chart().mark_rule(color=GO_LIVE_COLOR, strokeWidth=1.5).encode(
+        x="go_live:T", tooltip=[alt.Tooltip("go_live:T", title="go-live", format="%d %b %Y")],
+    ).transform_filter("isValid(datum.go_live)")
+    label = alt.Chart().mark_text(color=GO_LIVE_COLOR, align="left", dx=3, dy=2,
+                                  baseline="top", fontSize=10).encode(
+        x="go_live:T", y=alt.value(2), text=alt.value("go-live"),
+    ).transform_filter("isValid(datum.go_live)")
+    chart = alt.layer(lines, rule, label, data=data).properties(
+        width=panel_width, height=panel_height,
+    ).facet(
+        facet=alt.Facet("panel:N", sort=order, title=None), columns=columns,
+    ).resolve_scale(x="shared", y="shared")
+    return _style(chart)
+
+
+def event_study_chart(
+    by_horizon: pd.DataFrame,
+    *,
+    kpi_label: str,
+    unit_of_measure: str | None = None,
+    att: float | None = None,
+    height: int = 280,
+) -> alt.TopLevelMixin:
+    """Effect by months since go-live with its confidence interval.
+
+    ``by_horizon`` columns: horizon, effect, ci_low, ci_high, n_obs (``EffectEstimate``).
+    Negative horizons are the placebo pre-periods (should sit on zero), drawn in grey;
+    ``att`` (optional) is drawn as a thin line over the post-go-live horizons.
+    """
+    df = by_horizon.copy()
+    df["period"] = ["before go-live (placebo)" if h < 0 else "after go-live"
+                    for h in df["horizon"]]
+    color = alt.Color("period:N", title=None, scale=alt.Scale(
+        domain=["before go-live (placebo)", "after go-live"], range=[PRE_COLOR, POST_COLOR]))
+    x = alt.X("horizon:Q", title="months since go-live (0 = first live month)",
+              axis=alt.Axis(tickMinStep=1, format="d"))
+    y_title = f"effect on {_axis_title(kpi_label, unit_of_measure)}"
+    base = alt.Chart(df)
+    tooltip = [alt.Tooltip("horizon:Q", title="months since go-live"),
+               alt.Tooltip("effect:Q", format=",.3~f"),
+               alt.Tooltip("ci_low:Q", title="CI low", format=",.3~f"),
+               alt.Tooltip("ci_high:Q", title="CI high", format=",.3~f"),
+               alt.Tooltip("n_obs:Q", title="unit-months")]
+    band = base.mark_rule(strokeWidth=2.5, opacity=0.55).encode(
+        x=x, y=alt.Y("ci_low:Q", title=y_title), y2="ci_high:Q", color=color, tooltip=tooltip)
+    points = base.mark_circle(size=55, opacity=1).encode(
+        x=x, y="effect:Q", color=color, tooltip=tooltip)
+    zero = alt.Chart(pd.DataFrame({"y": [0.0]})).mark_rule(color=INK, strokeWidth=1).encode(y="y:Q")
+    go_live = alt.Chart(pd.DataFrame({"x": [-0.5]})).mark_rule(
+        color=GO_LIVE_COLOR, strokeDash=[4, 3]).encode(x="x:Q")
+    layers = [zero, go_live, band, points]
+    post = df[df["horizon"] >= 0]
+    if att is not None and not post.empty:
+        avg = pd.DataFrame({"x": [float(post["horizon"].min())], "x2": [float(post["horizon"].max())],
+                            "y": [att], "label": [f"average effect {att:,.3g}"]})
+        layers.append(alt.Chart(avg).mark_rule(color=POST_COLOR, strokeDash=[6, 3],
+                                               opacity=0.8).encode(x="x:Q", x2="x2:Q", y="y:Q"))
+        layers.append(alt.Chart(avg).mark_text(color=POST_COLOR, align="right", dy=-8,
+                                               fontSize=11).encode(x="x2:Q", y="y:Q",
+                                                                   text="label:N"))
+    return _style(alt.layer(*layers).properties(height=height, width="container"))

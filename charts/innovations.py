@@ -1,0 +1,182 @@
+"""Figures for the Innovations page: funnel, portfolio mix, go-lives per quarter (Altair,
+static and PDF-worthy) and the innovation timeline (Plotly: hover-rich and clickable).
+
+Builders take metric results (DataFrames) and return figures; they never read data or import
+Streamlit. Interactive names: the funnel's point selection is called ``stage`` (field
+``stage``); the timeline carries each bar's innovation code in ``customdata[0]``.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import plotly.graph_objects as go
+
+__all__ = [
+    "PHASE_COLORS",
+    "STAGE_COLORS",
+    "funnel_chart",
+    "golives_chart",
+    "mix_chart",
+    "timeline_chart",
+]
+
+STAGE_ORDER = ["idea", "evaluation", "prototype", "pilot", "scaled", "rejected", "retired"]
+# Colour-blind-safe (Okabe-Ito based), sequential in spirit for the forward stages.
+STAGE_COLORS: dict[str, str] = {
+    "idea": "#9ecae1",
+    "evaluation": "#6baed6",
+    "prototype": "#3182bd",
+    "pilot": "#E69F00",
+    "scaled": "#009E73",
+    "rejected": "#999999",
+    "retired": "#CC79A7",
+}
+PHASE_COLORS = {k: STAGE_COLORS[k] for k in ("idea", "evaluation", "prototype", "pilot", "scaled")}
+INK = "#333333"
+FONT = "Source Sans Pro, Helvetica, Arial, sans-serif"
+
+
+def _style(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    return (
+        chart.configure_view(stroke=None)
+        .configure_axis(labelFont=FONT, titleFont=FONT, labelFontSize=12, titleFontSize=12,
+                        grid=False, labelColor=INK, titleColor=INK)
+        .configure_legend(labelFont=FONT, titleFont=FONT)
+        .configure_title(font=FONT, fontSize=14, anchor="start", color=INK)
+    )
+
+
+def funnel_chart(funnel: pd.DataFrame, *, selectable: bool = True) -> alt.TopLevelMixin:
+    """Horizontal bars per stage with count and conversion from the previous stage.
+
+    ``funnel`` columns: stage, reached (innovations that reached the stage), conversion
+    (share of the previous stage's that reached this one; NaN for the first), in stage order.
+    With ``selectable`` a click selects a stage (selection parameter ``stage``).
+    """
+    df = funnel.copy()
+    df["label"] = [
+        f"{int(n)}" if pd.isna(c) else f"{int(n)}  ·  {c:.0%} of previous"
+        for n, c in zip(df["reached"], df["conversion"], strict=True)
+    ]
+    order = [s for s in STAGE_ORDER if s in set(df["stage"])] or list(df["stage"])
+    y = alt.Y("stage:N", sort=order, title=None, axis=alt.Axis(labelFontSize=13))
+    color = alt.Color("stage:N", scale=alt.Scale(domain=list(STAGE_COLORS),
+                                                 range=list(STAGE_COLORS.values())), legend=None)
+    base = alt.Chart(df)
+    bars = base.mark_bar(cornerRadiusEnd=3, height={"band": 0.75}).encode(
+        y=y,
+        x=alt.X("reached:Q", title="innovations that reached the stage",
+                axis=alt.Axis(tickMinStep=1),
+                scale=alt.Scale(domain=[0, max(float(df["reached"].max()), 1.0) * 1.4])),
+        color=color,
+        tooltip=[alt.Tooltip("stage:N"), alt.Tooltip("reached:Q", title="reached"),
+                 alt.Tooltip("conversion:Q", title="conversion from previous", format=".0%")],
+    )
+    if selectable:
+        sel = alt.selection_point(name="stage", fields=["stage"], on="click", empty=True)
+        bars = bars.add_params(sel).encode(
+            opacity=alt.condition(sel, alt.value(1.0), alt.value(0.35)))
+    text = base.mark_text(align="left", dx=6, fontSize=13, color=INK).encode(
+        y=y, x=alt.X("reached:Q"), text="label:N")
+    return _style(alt.layer(bars, text).properties(height=42 * max(len(df), 1), width="container"))
+
+
+def mix_chart(mix: pd.DataFrame) -> alt.TopLevelMixin:
+    """Portfolio mix: one small bar chart per dimension (scale, category, origin).
+
+    ``mix`` columns: dimension, value, count (and optionally share).
+    """
+    df = mix.copy()
+    if "share" not in df.columns:
+        df["share"] = df["count"] / df.groupby("dimension")["count"].transform("sum")
+    df["label"] = [f"{int(c)}  ({s:.0%})" for c, s in zip(df["count"], df["share"], strict=True)]
+    charts = []
+    for dim in list(dict.fromkeys(df["dimension"])):
+        part = df[df["dimension"] == dim]
+        base = alt.Chart(part).encode(
+            y=alt.Y("value:N", title=None, sort="-x", axis=alt.Axis(labelLimit=170)),
+            x=alt.X("count:Q", title=None, axis=None,
+                    scale=alt.Scale(domain=[0, float(part["count"].max()) * 1.45])),
+        )
+        bars = base.mark_bar(color="#0072B2", cornerRadiusEnd=3).encode(
+            tooltip=["value:N", "count:Q", alt.Tooltip("share:Q", format=".0%")])
+        text = base.mark_text(align="left", dx=4, color=INK).encode(text="label:N")
+        charts.append(alt.layer(bars, text).properties(
+            title=f"by {dim}", height=24 * len(part), width=190))
+    return _style(alt.hconcat(*charts, spacing=28)) if charts else _style(
+        alt.Chart(pd.DataFrame({"x": []})).mark_point())
+
+
+def golives_chart(golives: pd.DataFrame) -> alt.TopLevelMixin:
+    """Go-lives per quarter. ``golives`` columns: quarter (label, e.g. "2024 Q3"), go_lives
+    (rollouts going live) and optionally innovations (distinct innovations going live)."""
+    df = golives.copy()
+    df["quarter"] = df["quarter"].astype(str)
+    bars = alt.Chart(df).mark_bar(color="#009E73", cornerRadiusEnd=2).encode(
+        x=alt.X("quarter:N", title=None, sort=None, axis=alt.Axis(labelAngle=-45)),
+        y=alt.Y("go_lives:Q", title="go-lives", axis=alt.Axis(tickMinStep=1)),
+        tooltip=list(df.columns),
+    )
+    return _style(bars.properties(height=200, width="container"))
+
+
+def timeline_chart(timeline: pd.DataFrame, *, as_of: pd.Timestamp | None = None) -> go.Figure:
+    """Gantt-like life of each innovation (idea → evaluation → prototype → pilot → scaled).
+
+    ``timeline`` columns: code, title, stage, phase, start, end, open, order (see
+    ``metrics.innovation_views.timeline_frame``). Rejected/retired innovations end at their
+    closing date; each bar's ``customdata[0]`` is the innovation code (click → detail).
+    """
+    fig = go.Figure()
+    if timeline.empty:
+        return fig
+    df = timeline.copy()
+    df["row"] = df["code"] + " · " + df["title"].str.slice(0, 34)
+    rows = df.drop_duplicates("code").sort_values("order")["row"].tolist()
+    for phase, color in PHASE_COLORS.items():
+        part = df[df["phase"] == phase]
+        if part.empty:
+            continue
+        duration_ms = (part["end"] - part["start"]).dt.total_seconds() * 1000
+        fig.add_trace(go.Bar(
+            name=phase,
+            y=part["row"],
+            x=duration_ms.clip(lower=86_400_000),
+            base=part["start"],
+            orientation="h",
+            marker={"color": color, "line": {"width": 0}},
+            customdata=part[["code", "title", "stage"]].assign(
+                start=part["start"].dt.strftime("%d %b %Y"),
+                end=part["end"].dt.strftime("%d %b %Y"),
+                open=part["open"].map({True: " (ongoing)", False: ""})).to_numpy(),
+            hovertemplate=("<b>%{customdata[0]}</b> %{customdata[1]}<br>"
+                           + phase + ": %{customdata[3]} → %{customdata[4]}%{customdata[5]}"
+                           "<br>now: %{customdata[2]}<extra></extra>"),
+        ))
+    closed = df.sort_values("end").drop_duplicates("code", keep="last")
+    closed = closed[closed["stage"].isin(["rejected", "retired"])]
+    if not closed.empty:
+        fig.add_trace(go.Scatter(
+            name="rejected / retired", y=closed["row"], x=closed["end"], mode="markers",
+            marker={"symbol": "x-thin", "size": 9, "line": {"width": 2, "color": "#555555"}},
+            customdata=closed[["code", "title", "stage"]].to_numpy(),
+            hovertemplate="<b>%{customdata[0]}</b> %{customdata[2]} %{x|%d %b %Y}<extra></extra>",
+        ))
+    if as_of is not None:
+        fig.add_vline(x=pd.Timestamp(as_of).timestamp() * 1000, line_dash="dot",
+                      line_color="#888888", annotation_text="data as of",
+                      annotation_position="top")
+    fig.update_layout(
+        barmode="overlay",
+        height=max(320, 17 * len(rows) + 90),
+        margin={"l": 10, "r": 10, "t": 30, "b": 30},
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "title": None},
+        xaxis={"type": "date", "showgrid": True, "gridcolor": "#eeeeee"},
+        yaxis={"categoryorder": "array", "categoryarray": rows[::-1], "tickfont": {"size": 11},
+               "automargin": True},
+        plot_bgcolor="white",
+        clickmode="event+select",
+        dragmode=False,
+    )
+    return fig

@@ -1,0 +1,434 @@
+"""Views of the innovation register for the Innovations and Innovation-detail pages.
+
+Pure functions over the frames of ``data_loaders.queries.AccountData`` (no Streamlit, no
+database). Columns of the inputs are those documented on ``AccountData``.
+
+* ``register_table``: one row per innovation with its main target KPI, the number of units it
+  is live in and its first go-live. The **main target** of an innovation is the target with
+  the largest absolute expected effect (ties: the KPI key first in alphabetical order).
+* ``search_register``: case-insensitive text search — every whitespace-separated term must
+  occur in code, title, owner or description — and an optional stage filter.
+* ``timeline_frame``: the Gantt-like life of each innovation. Each stage the innovation
+  reached (idea, evaluation, prototype, pilot, scaled) is a phase from its date to the date of
+  the next stage it reached; the last phase ends at ``closed_date`` (rejected / retired) or,
+  while it is still open, at ``as_of``.
+* ``innovation_record``: everything the detail page states about one innovation.
+* ``estimate_innovation``: ``metrics.impact.innovation_effect`` for one innovation and KPI.
+* ``rollout_units``: its rollouts with unit names, in go-live order.
+* ``kpi_around_go_live``: the target KPI per rollout unit with months counted from that unit's
+  go-live month: ``months_from_go_live = 12·(year(m) − year(g)) + month(m) − month(g)``.
+* ``comparison_series``: per month, the units *not* live with the innovation that month
+  (never or not yet treated) — the comparison the impact estimator relies on — as a
+  volume-weighted index of each unit's KPI over its own pre-go-live level:
+  ``index[m] = Σ_j vol·value/level_j / Σ_j vol``; ``kpi_around_go_live`` scales it to each
+  rollout unit's own level (``comparison = index[m] · level[u]``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from metrics.impact import EstimationError, InnovationEffect, innovation_effect
+
+__all__ = [
+    "PHASES",
+    "InnovationRecord",
+    "TargetKpi",
+    "estimate_innovation",
+    "comparison_series",
+    "data_as_of",
+    "innovation_labels",
+    "innovation_record",
+    "kpi_around_go_live",
+    "main_targets",
+    "register_table",
+    "rollout_units",
+    "search_register",
+    "timeline_frame",
+]
+
+#: Stages an innovation passes through in order, with the register column holding each date.
+PHASES: tuple[tuple[str, str], ...] = (
+    ("idea", "idea_date"),
+    ("evaluation", "evaluation_date"),
+    ("prototype", "prototype_date"),
+    ("pilot", "pilot_date"),
+    ("scaled", "scaled_date"),
+)
+
+REGISTER_COLUMNS = [
+    "code", "title", "stage", "category", "scale", "origin", "owner", "target_kpi",
+    "expected_effect_pct", "estimated_annual_value", "units_live", "first_go_live",
+    "evidence_status", "description", "innovation_id",
+]
+
+_SEARCH_FIELDS = ("code", "title", "owner", "description")
+
+
+def _ts(value: Any) -> pd.Timestamp | None:
+    """A Timestamp, or None for missing values (None, NaN, NaT)."""
+    return None if value is None or pd.isna(value) else pd.Timestamp(value)
+
+
+def main_targets(targets: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
+    """One row per innovation: its main target KPI (largest |expected effect|).
+
+    Columns: innovation_id, kpi_key, kpi_label, expected_effect_pct.
+    """
+    cols = ["innovation_id", "kpi_key", "kpi_label", "expected_effect_pct"]
+    if targets.empty:
+        return pd.DataFrame(columns=cols)
+    t = targets.assign(_abs=targets["expected_effect_pct"].abs())
+    t = t.sort_values(["innovation_id", "_abs", "kpi_key"], ascending=[True, False, True])
+    t = t.drop_duplicates("innovation_id")
+    labels = dict(zip(kpis["key"], kpis["label"], strict=True)) if not kpis.empty else {}
+    t["kpi_label"] = t["kpi_key"].map(labels).fillna(t["kpi_key"])
+    return t[cols].reset_index(drop=True)
+
+
+def register_table(
+    innovations: pd.DataFrame,
+    targets: pd.DataFrame,
+    kpis: pd.DataFrame,
+    rollouts: pd.DataFrame,
+) -> pd.DataFrame:
+    """The searchable register: one row per innovation, ordered by code.
+
+    ``units_live`` = number of rollouts (units with a go-live date); ``first_go_live`` = the
+    earliest of them; ``target_kpi`` = the label of the main target (see ``main_targets``).
+    """
+    if innovations.empty:
+        return pd.DataFrame(columns=REGISTER_COLUMNS)
+    main = main_targets(targets, kpis).set_index("innovation_id")
+    ids = innovations["innovation_id"]
+    if rollouts.empty:
+        n_units = pd.Series(0, index=ids.unique())
+        first = pd.Series(pd.NaT, index=ids.unique(), dtype="datetime64[ns]")
+    else:
+        by = rollouts.groupby("innovation_id")
+        n_units, first = by["unit_id"].nunique(), by["go_live"].min()
+    out = innovations.assign(
+        target_kpi=ids.map(main["kpi_label"]) if not main.empty else None,
+        expected_effect_pct=ids.map(main["expected_effect_pct"]) if not main.empty else None,
+        units_live=ids.map(n_units).fillna(0).astype("int64"),
+        first_go_live=pd.to_datetime(ids.map(first)).astype("datetime64[ns]"),
+    )
+    out["expected_effect_pct"] = out["expected_effect_pct"].astype("float64")
+    return out.sort_values("code")[REGISTER_COLUMNS].reset_index(drop=True)
+
+
+def search_register(
+    table: pd.DataFrame, text: str = "", stages: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Rows of ``register_table`` matching every term of ``text`` and, if given, ``stages``.
+
+    A term matches when it occurs (case-insensitively) in code, title, owner or description.
+    An empty ``text`` and empty/None ``stages`` return the table unchanged.
+    """
+    mask = pd.Series(True, index=table.index)
+    if stages:
+        mask &= table["stage"].isin(list(stages))
+    terms = text.casefold().split()
+    if terms:
+        hay = table[list(_SEARCH_FIELDS)].fillna("").astype(str).agg(" ".join, axis=1)
+        hay = hay.str.casefold()
+        for term in terms:
+            mask &= hay.str.contains(term, regex=False)
+    return table.loc[mask].reset_index(drop=True)
+
+
+def data_as_of(monthly: pd.DataFrame, fallback: dt.date | None = None) -> pd.Timestamp:
+    """The last day covered by the data: the end of the latest observed month.
+
+    Without observations: ``fallback`` (default: today).
+    """
+    if monthly.empty:
+        return pd.Timestamp(fallback or dt.date.today())
+    last = pd.Timestamp(monthly["month"].max())
+    return (last + pd.offsets.MonthEnd(0)).normalize()
+
+
+def timeline_frame(
+    innovations: pd.DataFrame, *, as_of: dt.date | pd.Timestamp
+) -> pd.DataFrame:
+    """Phases of each innovation for a Gantt chart, one row per (innovation, phase).
+
+    Columns: code, title, stage (current), phase, start, end, open (the last phase is still
+    running at ``as_of``), order (innovations by idea date, then code; 0 = earliest).
+    Phases whose start lies after ``as_of`` are dropped; ends are clipped to ``as_of``.
+    """
+    cols = ["code", "title", "stage", "phase", "start", "end", "open", "order"]
+    if innovations.empty:
+        return pd.DataFrame(columns=cols)
+    limit = pd.Timestamp(as_of)
+    reg = innovations.sort_values(["idea_date", "code"]).reset_index(drop=True)
+    rows: list[dict[str, object]] = []
+    for order, r in enumerate(reg.itertuples(index=False)):
+        dates = [(name, _ts(getattr(r, col))) for name, col in PHASES]
+        reached = sorted(((n, d) for n, d in dates if d is not None), key=lambda p: p[1])
+        closed = _ts(r.closed_date)
+        for i, (name, start) in enumerate(reached):
+            if start > limit:
+                continue
+            if i + 1 < len(reached):
+                end, still_open = reached[i + 1][1], False
+            elif closed is not None:
+                end, still_open = closed, False
+            else:
+                end, still_open = limit, True
+            rows.append({"code": r.code, "title": r.title, "stage": r.stage, "phase": name,
+                         "start": start, "end": min(end, limit), "open": still_open,
+                         "order": order})
+    out = pd.DataFrame(rows, columns=cols)
+    for c in ("start", "end"):
+        out[c] = pd.to_datetime(out[c]).astype("datetime64[ns]")
+    return out
+
+
+def innovation_labels(innovations: pd.DataFrame) -> dict[str, str]:
+    """Code → "CODE · title", ordered by code (for pickers)."""
+    reg = innovations.sort_values("code")
+    return {str(c): f"{c} · {t}" for c, t in zip(reg["code"], reg["title"], strict=True)}
+
+
+@dataclass(frozen=True, eq=False)
+class InnovationRecord:
+    """One innovation as the detail page states it.
+
+    ``targets`` columns: kpi_key, label, unit_of_measure, direction, money_value,
+    expected_effect_pct (main target first). ``stage_dates`` maps each stage (and "closed")
+    to its date or None. ``idea_to_live_days`` = first go-live (or pilot date) − idea date.
+    """
+
+    innovation_id: int
+    code: str
+    title: str
+    description: str
+    category: str
+    scale: str
+    origin: str
+    stage: str
+    owner: str
+    stage_dates: dict[str, pd.Timestamp | None]
+    targets: pd.DataFrame
+    estimated_annual_value: float
+    innovation_days: float
+    gain_share_eligible: bool
+    evidence_status: str
+    first_go_live: pd.Timestamp | None
+    idea_to_live_days: int | None
+
+    @property
+    def main_kpi(self) -> str | None:
+        return None if self.targets.empty else str(self.targets["kpi_key"].iloc[0])
+
+    @property
+    def target_labels(self) -> dict[str, str]:
+        """KPI key → label of each target, main target first."""
+        return {str(k): str(v) for k, v in zip(self.targets["kpi_key"], self.targets["label"],
+                                               strict=True)}
+
+    def target(self, kpi_key: str) -> TargetKpi:
+        """The definition of one target KPI (KeyError if it is not a target)."""
+        hit = self.targets[self.targets["kpi_key"] == kpi_key]
+        if hit.empty:
+            raise KeyError(kpi_key)
+        r = hit.iloc[0]
+        money = r["money_value"]
+        return TargetKpi(
+            key=str(r["kpi_key"]), label=str(r["label"]),
+            unit_of_measure=str(r["unit_of_measure"]) if pd.notna(r["unit_of_measure"]) else "",
+            direction=str(r["direction"]),
+            money_value=float(money) if pd.notna(money) else None,
+            expected_effect_pct=float(r["expected_effect_pct"]),
+        )
+
+
+@dataclass(frozen=True)
+class TargetKpi:
+    key: str
+    label: str
+    unit_of_measure: str
+    direction: str
+    money_value: float | None
+    expected_effect_pct: float
+
+
+def estimate_innovation(
+    monthly: pd.DataFrame,
+    rollouts: pd.DataFrame,
+    record: InnovationRecord,
+    kpi_key: str,
+    *,
+    alpha: float = 0.05,
+) -> InnovationEffect:
+    """``metrics.impact.innovation_effect`` for one innovation and one of its target KPIs,
+    over all units of the account (units not live yet are the comparison).
+
+    Raises ``metrics.impact.EstimationError`` (with a plain-words message) when it cannot be
+    estimated, e.g. no rollout or no data for the KPI.
+    """
+    kpi = record.target(kpi_key)
+    mine = rollouts[rollouts["innovation_id"] == record.innovation_id]
+    if mine.empty:
+        raise EstimationError(f"{record.code} has no rollout yet: there is no go-live to study.")
+    return innovation_effect(monthly, mine[["unit_id", "go_live"]], kpi_key=kpi.key,
+                             money_value=kpi.money_value, direction=kpi.direction, alpha=alpha)
+
+
+def innovation_record(
+    innovations: pd.DataFrame,
+    targets: pd.DataFrame,
+    kpis: pd.DataFrame,
+    rollouts: pd.DataFrame,
+    code: str,
+) -> InnovationRecord | None:
+    """The record of the innovation with ``code`` (case-insensitive), or None if unknown."""
+    hit = innovations[innovations["code"].astype(str).str.casefold() == code.strip().casefold()]
+    if hit.empty:
+        return None
+    r = hit.iloc[0]
+    iid = int(r["innovation_id"])
+    t = targets[targets["innovation_id"] == iid].copy()
+    t["_abs"] = t["expected_effect_pct"].abs()
+    t = t.sort_values(["_abs", "kpi_key"], ascending=[False, True])
+    k = kpis.rename(columns={"key": "kpi_key"})[
+        ["kpi_key", "label", "unit_of_measure", "direction", "money_value"]]
+    t = t.merge(k, on="kpi_key", how="left")
+    t["label"] = t["label"].fillna(t["kpi_key"])
+    t = t[["kpi_key", "label", "unit_of_measure", "direction", "money_value",
+           "expected_effect_pct"]].reset_index(drop=True)
+
+    dates = {name: _ts(r[col]) for name, col in PHASES}
+    dates["closed"] = _ts(r["closed_date"])
+    go = rollouts.loc[rollouts["innovation_id"] == iid, "go_live"]
+    first = _ts(go.min()) if not go.empty else None
+    live = first or dates["pilot"]
+    idea = dates["idea"]
+    return InnovationRecord(
+        innovation_id=iid, code=str(r["code"]), title=str(r["title"]),
+        description=str(r["description"] or ""), category=str(r["category"]),
+        scale=str(r["scale"]), origin=str(r["origin"]), stage=str(r["stage"]),
+        owner=str(r["owner"] or ""), stage_dates=dates, targets=t,
+        estimated_annual_value=float(r["estimated_annual_value"] or 0.0),
+        innovation_days=float(r["innovation_days"] or 0.0),
+        gain_share_eligible=bool(r["gain_share_eligible"]),
+        evidence_status=str(r["evidence_status"] or "none"),
+        first_go_live=first,
+        idea_to_live_days=int((live - idea).days) if live is not None and idea is not None
+        else None,
+    )
+
+
+def rollout_units(rollouts: pd.DataFrame, units: pd.DataFrame, innovation_id: int) -> pd.DataFrame:
+    """The innovation's rollouts in go-live order.
+
+    Columns: order (1 = first go-live, the pilot), unit, site, process, region, go_live, unit_id.
+    """
+    cols = ["order", "unit", "site", "process", "region", "go_live", "unit_id"]
+    r = rollouts[rollouts["innovation_id"] == innovation_id]
+    if r.empty:
+        return pd.DataFrame(columns=cols)
+    out = r.merge(units, on="unit_id", how="left").rename(columns={"name": "unit"})
+    out = out.sort_values(["go_live", "unit"]).reset_index(drop=True)
+    out["order"] = range(1, len(out) + 1)
+    return out[cols]
+
+
+def _month_index(ts: pd.Series) -> pd.Series:
+    t = pd.to_datetime(ts)
+    return t.dt.year * 12 + t.dt.month
+
+
+def kpi_around_go_live(
+    monthly: pd.DataFrame,
+    rollouts: pd.DataFrame,
+    units: pd.DataFrame,
+    innovation_id: int,
+    kpi_key: str,
+    *,
+    window: tuple[int, int] | None = None,
+) -> pd.DataFrame:
+    """The KPI per rollout unit, aligned on that unit's go-live month.
+
+    Columns: unit_id, unit, month, value, volume, go_live, go_live_month, months_from_go_live,
+    phase ("before" / "after"; the go-live month counts as after), is_go_live_month, order
+    (the unit's rollout order), comparison = ``index[m] · level[u]``: the units not live that
+    month (``comparison_series``) scaled to this unit's level before its go-live — the path it
+    would have followed had it moved like them (NaN when every unit is live).
+    ``window=(lo, hi)`` keeps lo ≤ months_from_go_live ≤ hi.
+    """
+    cols = ["unit_id", "unit", "month", "value", "volume", "go_live", "go_live_month",
+            "months_from_go_live", "phase", "is_go_live_month", "order", "comparison"]
+    ru = rollout_units(rollouts, units, innovation_id)
+    series = monthly[monthly["kpi_key"] == kpi_key]
+    if ru.empty or series.empty:
+        return pd.DataFrame(columns=cols)
+    df = series.merge(ru[["unit_id", "unit", "go_live", "order"]], on="unit_id", how="inner")
+    df["go_live_month"] = pd.to_datetime(df["go_live"]).dt.to_period("M").dt.to_timestamp()
+    df["months_from_go_live"] = (_month_index(df["month"]) - _month_index(df["go_live"])).astype(
+        "int64")
+    df["phase"] = df["months_from_go_live"].map(lambda h: "after" if h >= 0 else "before")
+    df["is_go_live_month"] = df["months_from_go_live"] == 0
+    comp = comparison_series(monthly, rollouts, innovation_id, kpi_key)
+    index = df["month"].map(dict(zip(comp["month"], comp["index"], strict=True)))
+    level = df["unit_id"].map(
+        _untreated(monthly, rollouts, innovation_id, kpi_key).groupby("unit_id")["level"].first())
+    df["comparison"] = (index.astype("float64") * level.astype("float64")).astype("float64")
+    if window is not None:
+        lo, hi = window
+        df = df[(df["months_from_go_live"] >= lo) & (df["months_from_go_live"] <= hi)]
+    df["month"] = pd.to_datetime(df["month"]).astype("datetime64[ns]")
+    df["go_live_month"] = df["go_live_month"].astype("datetime64[ns]")
+    return df.sort_values(["order", "month"])[cols].reset_index(drop=True)
+
+
+def _untreated(monthly: pd.DataFrame, rollouts: pd.DataFrame, innovation_id: int,
+               kpi_key: str) -> pd.DataFrame:
+    """The KPI rows with ``live`` (unit live with the innovation that month) and ``level``
+    (the unit's volume-weighted mean over its months not live)."""
+    series = monthly[(monthly["kpi_key"] == kpi_key) & monthly["value"].notna()]
+    go = rollouts[rollouts["innovation_id"] == innovation_id].groupby("unit_id")["go_live"].min()
+    df = series.assign(go_live=series["unit_id"].map(go), w=series["volume"].fillna(0.0))
+    df["live"] = df["go_live"].notna() & (
+        _month_index(df["month"]) >= _month_index(df["go_live"].fillna(pd.Timestamp.max)))
+    pre = df[~df["live"]].assign(vw=lambda d: d["value"] * d["w"])
+    g = pre.groupby("unit_id").agg(vw=("vw", "sum"), w=("w", "sum"), mean=("value", "mean"))
+    level = (g["vw"] / g["w"]).where(g["w"] > 0, g["mean"])
+    df["level"] = df["unit_id"].map(level)
+    return df
+
+
+def comparison_series(
+    monthly: pd.DataFrame, rollouts: pd.DataFrame, innovation_id: int, kpi_key: str
+) -> pd.DataFrame:
+    """Per month, the units not live with the innovation that month, as an index.
+
+    Each unit's KPI is divided by its own level before go-live (its volume-weighted mean over
+    the months it is not live), so units of different size and level can be pooled without
+    jumps when one of them goes live::
+
+        index[m] = Σ_j vol[j,m] · value[j,m] / level[j]  /  Σ_j vol[j,m]
+
+    over units j not live at m (never treated or not yet treated; a unit is live from its
+    go-live month on). Columns: month, index, n_units. Months where every unit is live are
+    absent.
+    """
+    cols = ["month", "index", "n_units"]
+    df = _untreated(monthly, rollouts, innovation_id, kpi_key)
+    df = df[~df["live"] & df["level"].notna() & (df["level"] != 0)]
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    df = df.assign(rel=df["value"] / df["level"])
+    df = df.assign(rw=df["rel"] * df["w"])
+    g = df.groupby("month").agg(rw=("rw", "sum"), w=("w", "sum"), mean=("rel", "mean"),
+                                n_units=("unit_id", "nunique"))
+    g["index"] = (g["rw"] / g["w"]).where(g["w"] > 0, g["mean"])
+    out = g.reset_index()[cols]
+    out["month"] = pd.to_datetime(out["month"]).astype("datetime64[ns]")
+    return out

@@ -1,0 +1,112 @@
+"""How value is computed, in plain words and formulas (DESIGN §3), as data.
+
+One source for the Data page's "How we compute value" and for any method appendix, so the
+explanation cannot drift between screen and paper. Each ``MethodNote`` has a title, a plain
+explanation (Markdown) and a formula in LaTeX (rendered with ``st.latex`` or as text).
+The evidence-level wording is ``metrics.impact.EVIDENCE_NOTES`` itself, not a copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from metrics.impact import EVIDENCE_NOTES, MIN_CLUSTERED_TREATED
+
+__all__ = ["METHOD_NOTES", "NOTATION", "MethodNote", "evidence_notes"]
+
+
+@dataclass(frozen=True)
+class MethodNote:
+    key: str
+    title: str
+    text: str
+    formula: str = ""
+
+
+NOTATION = (
+    "Notation: *u* a unit (site × process), *m* a month, *k* a KPI, *B* the baseline window "
+    "agreed in the contract. The baseline is **frozen**: it never rolls forward."
+)
+
+METHOD_NOTES: tuple[MethodNote, ...] = (
+    MethodNote(
+        "baseline", "Baseline",
+        "For each unit and KPI, the level during the baseline window. For per-transaction "
+        "KPIs it is a volume-weighted ratio, so a quiet month does not weigh as much as a busy "
+        "one. A unit with no data in the window is an error, never a zero.",
+        r"\mathrm{base}_{u,k} = \frac{\sum_{m \in B} \mathrm{value}_{u,k,m}\,\mathrm{vol}_{u,m}}"
+        r"{\sum_{m \in B} \mathrm{vol}_{u,m}}",
+    ),
+    MethodNote(
+        "measured", "Measured benefit",
+        "Each month, the improvement against the baseline, times the transactions handled and "
+        "the money value of one unit of improvement. s_k is +1 when lower is better and −1 "
+        "when higher is better. Level KPIs (e.g. FTE) are not multiplied by volume. "
+        "Cumulative value is the sum over units and months up to a date; the run-rate is the "
+        "mean of the last 3 months × 12. Months without data are flagged, never filled with 0.",
+        r"\mathrm{benefit}_{u,k,m} = s_k\,(\mathrm{base}_{u,k} - \mathrm{actual}_{u,k,m})\,"
+        r"\mathrm{vol}_{u,m}\,\mathrm{money}_k",
+    ),
+    MethodNote(
+        "headline", "Headline value",
+        "Only KPIs flagged for the headline are summed, so one saving is never counted twice "
+        "(cost per transaction already contains handle time).",
+        r"\mathrm{headline}_t = \sum_{k \in \mathrm{headline}} \sum_{u} \sum_{m \le t}"
+        r" \mathrm{benefit}_{u,k,m}",
+    ),
+    MethodNote(
+        "claimed", "Claimed value and realisation",
+        "Each innovation's estimated annual value (the claim in the register) counts 1/12 per "
+        "month from each unit's go-live, shared between its units by volume. Realisation "
+        "compares what was measured with what was claimed.",
+        r"\mathrm{claimed}_{i,u,m} = \frac{V_i}{12}\cdot\frac{\mathrm{vol}_{u}}"
+        r"{\sum_{u' \in U_i}\mathrm{vol}_{u'}}\;\;(m \ge \mathrm{golive}_{i,u}),\qquad"
+        r"\mathrm{realisation}_i = \frac{\mathrm{measured}_i}{\mathrm{claimed}_i}",
+    ),
+    MethodNote(
+        "attributed", "Attributed and unattributed value",
+        "The measured benefit of a unit, month and KPI is split among the innovations live "
+        "there that target that KPI, in proportion to their expected effect e. What no live "
+        "innovation explains stays visible as **unattributed** — it is never silently given to "
+        "an innovation. Attributed plus unattributed equals measured.",
+        r"\mathrm{attributed}_{i,u,k,m} = \mathrm{benefit}_{u,k,m}\cdot"
+        r"\frac{|e_{i,k}|}{\sum_{j\ \mathrm{live\ at}\ u,m} |e_{j,k}|}",
+    ),
+    MethodNote(
+        "estimated", "Estimated (causal) effect",
+        "Innovations go live unit by unit, so units not yet live are a comparison group. We "
+        "use the imputation estimator of Borusyak, Jaravel & Spiess (2024): fit each unit's "
+        "usual level α and each month's common movement β on the observations not yet "
+        "treated, predict what treated unit-months would have been without the innovation, "
+        "and take actual minus predicted. Averaged with volume weights; standard error "
+        "clustered by unit; 95 % confidence interval. With fewer than "
+        f"{MIN_CLUSTERED_TREATED} treated units the clustered error is not trusted and "
+        "permutation inference (go-live dates reshuffled across units) is used — and said. "
+        "Plain two-way fixed effects are not used: they are biased when rollouts are staggered "
+        "and effects grow. Money: the effect times the treated volume and the KPI's money value.",
+        r"Y_{it} = \alpha_i + \beta_t + \varepsilon_{it}\ (\text{untreated}),\quad"
+        r"\tau_{it} = Y_{it} - (\hat\alpha_i + \hat\beta_t),\quad"
+        r"\mathrm{ATT} = \sum_{\text{treated}} w_{it}\,\tau_{it},\quad"
+        r"\mathrm{money} = -s_k\,\mathrm{ATT}\cdot\mathrm{vol}_{\text{treated}}\cdot"
+        r"\mathrm{money}_k",
+    ),
+    MethodNote(
+        "gain_share", "Gain-share",
+        "Per contract year, with agreed savings goal G, measured savings S and the provider's "
+        "share g: the client is guaranteed its share of the goal; the provider receives the "
+        "rest, so it keeps outperformance and absorbs shortfall.",
+        r"\mathrm{client} = (1-g)\,G,\qquad \mathrm{provider} = S - (1-g)\,G",
+    ),
+    MethodNote(
+        "productivity", "Productivity clause",
+        "The contract requires unit cost to fall by p per year from the baseline; the required "
+        "path is compared with the actual unit cost. Innovation days used are compared with "
+        "the days contracted per contract year.",
+        r"\mathrm{required}_y = \mathrm{base}\cdot(1-p)^{y}",
+    ),
+)
+
+
+def evidence_notes() -> dict[str, str]:
+    """Evidence level → plain-words note (the same text the value lines carry)."""
+    return dict(EVIDENCE_NOTES)

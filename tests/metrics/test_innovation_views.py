@@ -1,0 +1,214 @@
+"""metrics.innovation_views: register, search, timeline, record, rollouts, KPI around go-live."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+
+from metrics import innovation_views as v
+from metrics.impact import EstimationError
+
+T = pd.Timestamp
+
+
+def _innovations() -> pd.DataFrame:
+    rows = [
+        # id, code, title, owner, description, stage, idea, eval, proto, pilot, scaled, closed
+        (1, "INN-001", "Robotic claims registration", "Ana Reyes", "Bots register claims",
+         "scaled", "2023-01-10", "2023-02-01", "2023-03-01", "2023-05-15", "2023-09-01", None),
+        (2, "INN-002", "Plain-language letters", "Raj Mehta", "Rewrite letters",
+         "pilot", "2023-03-01", "2023-03-20", "2023-04-10", "2023-07-01", None, None),
+        (3, "INN-003", "Duplicate payment detector", "Ana Reyes", "Stops double payments",
+         "rejected", "2023-02-01", "2023-02-15", None, None, None, "2023-03-01"),
+        (4, "INN-004", "Night-shift batch", "Grace Lim", "", "retired",
+         "2022-11-01", "2022-11-20", "2022-12-10", "2023-01-05", "2023-02-01", "2023-08-01"),
+        (5, "INN-005", "Email triage classifier", "Grace Lim", "Sorts claims email", "idea",
+         "2023-11-01", None, None, None, None, None),
+    ]
+    cols = ["innovation_id", "code", "title", "owner", "description", "stage", "idea_date",
+            "evaluation_date", "prototype_date", "pilot_date", "scaled_date", "closed_date"]
+    df = pd.DataFrame(rows, columns=cols)
+    for c in cols[6:]:
+        df[c] = pd.to_datetime(df[c]).astype("datetime64[ns]")
+    df["category"] = "operational efficiency"
+    df["scale"] = "continuous improvement"
+    df["origin"] = "provider"
+    df["estimated_annual_value"] = [120_000.0, 10_000.0, 0.0, 5_000.0, 0.0]
+    df["innovation_days"] = [4.0, 1.5, 0.5, 2.0, 0.0]
+    df["gain_share_eligible"] = [True, False, False, True, False]
+    df["evidence_status"] = ["signed off", "evidence", "none", "none", "none"]
+    return df
+
+
+KPIS = pd.DataFrame({
+    "kpi_id": [1, 2, 3], "key": ["cost_per_txn", "aht", "csat"],
+    "label": ["Cost per transaction", "Average handle time", "Customer satisfaction"],
+    "unit_of_measure": ["USD", "seconds", "score"], "direction": ["lower", "lower", "higher"],
+    "kind": ["rate"] * 3, "money_value": [1.0, 0.008, math.nan], "headline": [True, False, False],
+})
+TARGETS = pd.DataFrame({
+    "innovation_id": [1, 1, 2, 4],
+    "kpi_key": ["aht", "cost_per_txn", "csat", "cost_per_txn"],
+    "expected_effect_pct": [-2.0, -4.0, 3.0, -1.0],
+})
+UNITS = pd.DataFrame({
+    "unit_id": [1, 2, 3, 4], "site": ["Manila", "Manila", "Kraków", "Kraków"],
+    "process": ["Claims", "Billing", "Claims", "Billing"], "region": ["APAC", "APAC", "EMEA", "EMEA"],
+})
+UNITS["name"] = UNITS["site"] + " · " + UNITS["process"]
+ROLLOUTS = pd.DataFrame({
+    "innovation_id": [1, 1, 2, 4],
+    "unit_id": [2, 1, 3, 1],
+    "go_live": pd.to_datetime(["2023-08-10", "2023-05-15", "2023-07-01", "2023-01-05"]).astype(
+        "datetime64[ns]"),
+})
+
+
+def test_main_target_is_the_largest_expected_effect() -> None:
+    main = v.main_targets(TARGETS, KPIS).set_index("innovation_id")
+    assert main.loc[1, "kpi_key"] == "cost_per_txn"  # |-4| > |-2|
+    assert main.loc[1, "kpi_label"] == "Cost per transaction"
+    assert main.loc[2, "expected_effect_pct"] == 3.0
+
+
+def test_register_table_counts_units_and_first_go_live() -> None:
+    reg = v.register_table(_innovations(), TARGETS, KPIS, ROLLOUTS)
+    assert list(reg["code"]) == ["INN-001", "INN-002", "INN-003", "INN-004", "INN-005"]
+    row = reg.set_index("code").loc["INN-001"]
+    assert row["units_live"] == 2
+    assert row["first_go_live"] == T("2023-05-15")
+    assert row["target_kpi"] == "Cost per transaction"
+    assert reg.set_index("code").loc["INN-005", "units_live"] == 0
+    assert pd.isna(reg.set_index("code").loc["INN-005", "first_go_live"])
+
+
+def test_search_matches_every_term_over_code_title_owner_description() -> None:
+    reg = v.register_table(_innovations(), TARGETS, KPIS, ROLLOUTS)
+    assert v.search_register(reg, "ana")["code"].tolist() == ["INN-001", "INN-003"]
+    assert v.search_register(reg, "ANA claims")["code"].tolist() == ["INN-001"]
+    assert v.search_register(reg, "inn-005")["code"].tolist() == ["INN-005"]
+    assert v.search_register(reg, "payments")["code"].tolist() == ["INN-003"]  # description
+    assert v.search_register(reg, "", ["scaled", "pilot"])["code"].tolist() == ["INN-001", "INN-002"]
+    assert v.search_register(reg, "grace", ["idea"])["code"].tolist() == ["INN-005"]
+    assert len(v.search_register(reg, "")) == len(reg)
+    assert v.search_register(reg, "nothing-like-this").empty
+
+
+def test_timeline_phases_run_to_the_next_stage_close_or_as_of() -> None:
+    tl = v.timeline_frame(_innovations(), as_of=T("2023-12-31"))
+    one = tl[tl["code"] == "INN-001"].set_index("phase")
+    assert list(one.index) == ["idea", "evaluation", "prototype", "pilot", "scaled"]
+    assert one.loc["idea", "end"] == T("2023-02-01")
+    assert one.loc["pilot", "end"] == T("2023-09-01")
+    assert one.loc["scaled", "end"] == T("2023-12-31") and bool(one.loc["scaled", "open"])
+    rejected = tl[tl["code"] == "INN-003"].set_index("phase")
+    assert list(rejected.index) == ["idea", "evaluation"]
+    assert rejected.loc["evaluation", "end"] == T("2023-03-01")
+    assert not rejected["open"].any()
+    retired = tl[tl["code"] == "INN-004"].set_index("phase")
+    assert retired.loc["scaled", "end"] == T("2023-08-01")
+    # ordered by idea date: INN-004 (2022-11) first
+    assert tl.drop_duplicates("code").sort_values("order")["code"].iloc[0] == "INN-004"
+    # phases after as_of are dropped, ends clipped
+    early = v.timeline_frame(_innovations(), as_of=T("2023-04-01"))
+    assert early[early["code"] == "INN-001"]["phase"].tolist() == ["idea", "evaluation", "prototype"]
+    assert early["end"].max() <= T("2023-04-01")
+    assert "INN-005" not in set(early["code"])
+
+
+def test_record_and_unknown_code() -> None:
+    rec = v.innovation_record(_innovations(), TARGETS, KPIS, ROLLOUTS, " inn-001 ")
+    assert rec is not None and rec.code == "INN-001"
+    assert rec.main_kpi == "cost_per_txn"
+    assert list(rec.target_labels) == ["cost_per_txn", "aht"]
+    assert rec.target("aht").money_value == 0.008
+    assert rec.first_go_live == T("2023-05-15")
+    assert rec.idea_to_live_days == (T("2023-05-15") - T("2023-01-10")).days
+    assert rec.stage_dates["closed"] is None and rec.stage_dates["scaled"] == T("2023-09-01")
+    csat = v.innovation_record(_innovations(), TARGETS, KPIS, ROLLOUTS, "INN-002")
+    assert csat is not None and csat.target("csat").money_value is None
+    assert v.innovation_record(_innovations(), TARGETS, KPIS, ROLLOUTS, "INN-999") is None
+    with pytest.raises(KeyError):
+        rec.target("csat")
+
+
+def test_rollout_units_in_go_live_order() -> None:
+    ru = v.rollout_units(ROLLOUTS, UNITS, 1)
+    assert ru["unit"].tolist() == ["Manila · Claims", "Manila · Billing"]
+    assert ru["order"].tolist() == [1, 2]
+    assert v.rollout_units(ROLLOUTS, UNITS, 5).empty
+
+
+def _monthly() -> pd.DataFrame:
+    months = pd.date_range("2023-01-01", "2023-12-01", freq="MS")
+    rows = []
+    for u, level in [(1, 4.0), (2, 5.0), (3, 6.0), (4, 3.0)]:
+        for i, m in enumerate(months):
+            rows.append((u, "cost_per_txn", m, level * (1 - 0.01 * i), 1000.0 * u))
+    return pd.DataFrame(rows, columns=["unit_id", "kpi_key", "month", "value", "volume"])
+
+
+def test_kpi_around_go_live_counts_months_from_the_go_live_month() -> None:
+    s = v.kpi_around_go_live(_monthly(), ROLLOUTS, UNITS, 1, "cost_per_txn")
+    assert set(s["unit_id"]) == {1, 2}
+    u2 = s[s["unit_id"] == 2].set_index("month")
+    assert u2.loc[T("2023-08-01"), "months_from_go_live"] == 0  # go-live 10 Aug
+    assert bool(u2.loc[T("2023-08-01"), "is_go_live_month"])
+    assert u2.loc[T("2023-07-01"), "phase"] == "before"
+    assert u2.loc[T("2023-01-01"), "months_from_go_live"] == -7
+    w = v.kpi_around_go_live(_monthly(), ROLLOUTS, UNITS, 1, "cost_per_txn", window=(-2, 1))
+    assert w["months_from_go_live"].between(-2, 1).all()
+    assert v.kpi_around_go_live(_monthly(), ROLLOUTS, UNITS, 5, "cost_per_txn").empty
+
+
+def test_comparison_index_uses_only_units_not_live() -> None:
+    mon = _monthly()
+    comp = v.comparison_series(mon, ROLLOUTS, 1, "cost_per_txn").set_index("month")
+    # Before May both rollout units are untreated: all 4 units; from Aug only units 3 and 4.
+    assert comp.loc[T("2023-02-01"), "n_units"] == 4
+    assert comp.loc[T("2023-06-01"), "n_units"] == 3
+    assert comp.loc[T("2023-09-01"), "n_units"] == 2
+    # Each unit declines 1 %/month from its own level, so the pooled index is the same
+    # relative path whichever units are in it: index[m] = (1 - 0.01 i) / mean_pre(1 - 0.01 i).
+    for u in (3, 4):  # never treated: level = mean over all 12 months
+        level = mon.loc[mon["unit_id"] == u, "value"].mean()
+        expected = mon.loc[(mon["unit_id"] == u) & (mon["month"] == T("2023-09-01")), "value"].iloc[0] / level
+        assert comp.loc[T("2023-09-01"), "index"] == pytest.approx(expected)
+    # comparison for a rollout unit = index × its own pre-go-live level
+    s = v.kpi_around_go_live(mon, ROLLOUTS, UNITS, 1, "cost_per_txn")
+    row = s[(s["unit_id"] == 1) & (s["month"] == T("2023-09-01"))].iloc[0]
+    pre = mon[(mon["unit_id"] == 1) & (mon["month"] < T("2023-05-01"))]
+    level1 = (pre["value"] * pre["volume"]).sum() / pre["volume"].sum()
+    assert row["comparison"] == pytest.approx(comp.loc[T("2023-09-01"), "index"] * level1)
+
+
+def test_data_as_of_is_the_end_of_the_last_month() -> None:
+    assert v.data_as_of(_monthly()) == T("2023-12-31")
+    assert v.data_as_of(_monthly().iloc[0:0], fallback=T("2024-02-03").date()) == T("2024-02-03")
+
+
+def test_labels_sorted_by_code() -> None:
+    labels = v.innovation_labels(_innovations().iloc[::-1])
+    assert list(labels)[0] == "INN-001"
+    assert labels["INN-002"] == "INN-002 · Plain-language letters"
+
+
+def test_estimate_innovation_equals_innovation_effect_and_refuses_no_rollout() -> None:
+    from metrics.impact import innovation_effect
+
+    mon = _monthly()
+    rec = v.innovation_record(_innovations(), TARGETS, KPIS, ROLLOUTS, "INN-001")
+    assert rec is not None
+    got = v.estimate_innovation(mon, ROLLOUTS, rec, "cost_per_txn")
+    want = innovation_effect(mon, ROLLOUTS[ROLLOUTS["innovation_id"] == 1][["unit_id", "go_live"]],
+                             kpi_key="cost_per_txn", money_value=1.0, direction="lower")
+    assert got.estimate.att == pytest.approx(want.estimate.att)
+    assert got.money_total == pytest.approx(want.money_total)
+    idea = v.innovation_record(_innovations(), pd.concat([TARGETS, pd.DataFrame(
+        {"innovation_id": [5], "kpi_key": ["aht"], "expected_effect_pct": [-1.0]})]), KPIS,
+        ROLLOUTS, "INN-005")
+    assert idea is not None
+    with pytest.raises(EstimationError, match="no rollout"):
+        v.estimate_innovation(mon, ROLLOUTS, idea, "aht")
