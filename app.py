@@ -1,98 +1,91 @@
-"""Then & Now — the frame: page config, sign-in/scope, shared filters (mirrored in the URL),
-and navigation over the page scripts in pages/."""
+"""Then & Now — the frame: page config, scope, shared filters (mirrored in the URL), the
+local-mode banner, present mode, and navigation over the page scripts in pages/."""
 
 from __future__ import annotations
 
-import datetime as dt
-
-import pandas as pd
 import streamlit as st
 
 from data_loaders.access import Scope
 from data_loaders.db import DatabaseUnavailable
+from ui import filters, nav, present, states
 from ui.context import (
     PageContext,
+    auth_configured,
     cached_account_data,
     cached_accounts,
     configured_url,
+    schema_missing,
+    set_page_context,
 )
 
-st.set_page_config(page_title="Then & Now", page_icon="🪞", layout="wide")
+st.set_page_config(page_title="Then & Now", page_icon=":material/photo_library:", layout="wide",
+                   initial_sidebar_state="auto")
 
-PAGES = [
-    st.Page("pages/story.py", title="Story", icon="📖", url_path="story", default=True),
-    st.Page("pages/then_now.py", title="Then & Now", icon="🪞", url_path="then-and-now"),
-    st.Page("pages/value.py", title="Value", icon="💰", url_path="value"),
-    st.Page("pages/innovations.py", title="Innovations", icon="💡", url_path="innovations"),
-    st.Page("pages/innovation_detail.py", title="Innovation detail", icon="🔎", url_path="detail"),
-    st.Page("pages/contract.py", title="Contract", icon="📑", url_path="contract"),
-    st.Page("pages/data.py", title="Data", icon="🗄️", url_path="data"),
-]
+PAGES = [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path, default=p.default)
+         for p in nav.PAGE_SPECS]
 
 
-def _qp_list(name: str) -> list[str]:
-    raw = st.query_params.get(name, "")
-    return [p for p in raw.split(",") if p] if raw else []
-
-
-def _month(raw: str | None) -> dt.date | None:
-    if not raw:
-        return None
-    try:
-        return pd.Timestamp(raw).date().replace(day=1)
-    except ValueError:
-        return None
+def _database_down(url: str, exc: Exception) -> None:
+    if schema_missing(url):
+        states.new_install()
+    else:
+        states.database_down(str(exc))
+    st.stop()
 
 
 def main() -> None:
     url = configured_url()
     scope = Scope.everything()
-    present = st.query_params.get("present") == "1"
-    nav = st.navigation(PAGES, position="hidden" if present else "sidebar")
+    is_present = st.query_params.get("present") == "1"
+    navigation = st.navigation(PAGES, position="hidden" if is_present else "sidebar")
+    nav.resume_requested_page()
+    states.inject_css(present=is_present)
     try:
         accounts = cached_accounts(url, scope)
     except DatabaseUnavailable as exc:
-        st.error(f"**The database is not reachable.** {exc}\n\nThe page retries when you reload.")
-        st.stop()
-    if accounts.empty:
-        st.session_state["ctx"] = PageContext(url=url, scope=scope, account_id=None, data=None)
-        nav.run()
+        _database_down(url, exc)
         return
+    if accounts.empty:
+        set_page_context(PageContext(url=url, scope=scope, account_id=None, data=None,
+                                     present=is_present))
+        if not auth_configured() and not is_present:
+            states.local_mode_banner()
+        navigation.run()
+        return
+
     names = accounts["name"].tolist()
-    wanted = st.query_params.get("account")
-    index = names.index(wanted) if wanted in names else 0
-    if wanted and wanted not in names:
-        st.warning(f"Account {wanted!r} is not available to you; showing {names[index]}.")
-    with st.sidebar:
-        name = st.selectbox("Account", names, index=index, key="account")
-    st.query_params["account"] = name
+    if is_present:
+        wanted = st.query_params.get("account")
+        name = wanted if wanted in names else names[0]
+    else:
+        with st.sidebar:
+            name = filters.choose_account(names)
     account_id = int(accounts.loc[accounts["name"] == name, "account_id"].iloc[0])
-    data = cached_account_data(url, scope, account_id)
-    units = data.units
-    unit_names = dict(zip(units["name"], units["unit_id"], strict=True))
-    with st.sidebar:
-        picked = st.multiselect("Units", list(unit_names),
-                                default=[u for u in _qp_list("units") if u in unit_names],
-                                placeholder="All units")
-        months = sorted(data.monthly["month"].dt.date.unique()) if not data.monthly.empty else []
-        start, end = _month(st.query_params.get("from")), _month(st.query_params.get("to"))
-        if months:
-            lo, hi = months[0], months[-1]
-            start, end = max(start or lo, lo), min(end or hi, hi)
-            start, end = st.select_slider("Period", options=months, value=(start, end),
-                                          format_func=lambda d: d.strftime("%b %Y"))
-        cats = st.multiselect("Category", sorted(data.innovations["category"].unique()),
-                              default=_qp_list("cat"), placeholder="All categories")
-    st.query_params["units"] = ",".join(picked)
-    st.query_params["cat"] = ",".join(cats)
-    if start and end:
-        st.query_params["from"], st.query_params["to"] = f"{start:%Y-%m}", f"{end:%Y-%m}"
-    st.session_state["ctx"] = PageContext(
+    try:
+        data = cached_account_data(url, scope, account_id)
+    except DatabaseUnavailable as exc:
+        _database_down(url, exc)
+        return
+
+    if is_present:
+        selection = filters.clamp(filters.url_selection(), data)
+    else:
+        with st.sidebar:
+            selection = filters.filter_widgets(data)
+            filters.write_url(name, selection)
+            states.sidebar_footer(present_params={**nav.current_params(), "present": "1"},
+                                  page=navigation, local_mode=not auth_configured())
+    start, end = selection.dates()
+    ctx = PageContext(
         url=url, scope=scope, account_id=account_id, data=data,
-        unit_ids=tuple(unit_names[u] for u in picked) or None,
-        start=start, end=end, categories=tuple(cats) or None, present=present,
+        unit_ids=selection.unit_ids(data), start=start, end=end,
+        categories=selection.categories or None, present=is_present,
     )
-    nav.run()
+    set_page_context(ctx)
+    if is_present:
+        present.run(ctx, page=navigation)
+    else:
+        navigation.run()
 
 
 main()

@@ -2,14 +2,19 @@
 
 app.py builds a ``PageContext`` once per run (account, filters, present mode, all from the
 URL) and stores it in ``st.session_state["ctx"]``; page scripts call ``page_context()``.
-Caching lives here and only here (``st.cache_data`` with a ttl); metrics stay pure.
+Caching lives here and in ``ui.cached`` only (``st.cache_data`` with a ttl); metrics stay
+pure. Failures are never cached: ``st.cache_data`` does not store exceptions, so a database
+that was down is asked again on the next run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
@@ -17,9 +22,13 @@ from sqlalchemy import Engine
 
 from data_loaders.access import Scope
 from data_loaders.db import database_url, make_engine
-from data_loaders.queries import AccountData, load_account_data, list_accounts
+from data_loaders.queries import AccountData, list_accounts, load_account_data
+
+if TYPE_CHECKING:
+    from metrics.filters import Filters
 
 CACHE_TTL = 300  # seconds; imports clear the caches explicitly
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def configured_url() -> str:
@@ -32,6 +41,14 @@ def configured_url() -> str:
     except Exception:  # noqa: BLE001 - no secrets file is the normal local case
         url = None
     return database_url(url)
+
+
+def auth_configured() -> bool:
+    """True when ``[auth]`` is present in the secrets (sign-in with st.login)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # noqa: BLE001 - no secrets file: local mode
+        return False
 
 
 @st.cache_resource(show_spinner=False)
@@ -53,6 +70,16 @@ def cached_account_data(url: str, scope: Scope, account_id: int) -> AccountData:
     return load_account_data(engine_for(url), scope, account_id)
 
 
+def schema_missing(url: str) -> bool:
+    """True when the database answers but has no tables yet (a new install)."""
+    from sqlalchemy import inspect as sa_inspect
+
+    try:
+        return not sa_inspect(engine_for(url)).has_table("account")
+    except Exception:  # noqa: BLE001 - unreachable: not "missing", the caller reports it
+        return False
+
+
 def clear_caches() -> None:
     """After an import or rollback: every page must see the new data at once."""
     st.cache_data.clear()
@@ -71,9 +98,94 @@ class PageContext:
     present: bool = False
     extras: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def has_data(self) -> bool:
+        return self.data is not None and not self.data.monthly.empty
+
+    @property
+    def currency(self) -> str:
+        return self.data.account.currency if self.data is not None else "USD"
+
+    @property
+    def locale(self) -> str:
+        return (self.data.account.locale or "en_US") if self.data is not None else "en_US"
+
+    @property
+    def filters(self) -> Filters:
+        """The shared filters as the metrics layer takes them."""
+        from metrics.filters import Filters
+
+        return Filters(unit_ids=self.unit_ids, start=self.start, end=self.end,
+                       categories=self.categories)
+
+    @property
+    def unit_names(self) -> list[str]:
+        if self.data is None or self.unit_ids is None:
+            return []
+        units = self.data.units
+        return [str(n) for n in units.loc[units["unit_id"].isin(self.unit_ids), "name"]]
+
+    def describe_filters(self) -> str:
+        """One line naming what is selected, for captions and empty states."""
+        parts = []
+        if self.unit_ids is not None:
+            names = self.unit_names
+            parts.append(names[0] if len(names) == 1 else f"{len(names)} units")
+        else:
+            parts.append("all units")
+        if self.start and self.end:
+            parts.append(f"{self.start:%b %Y} – {self.end:%b %Y}")
+        if self.categories:
+            parts.append(", ".join(self.categories))
+        return " · ".join(parts)
+
+
+def _calling_page() -> str | None:
+    """The page script (``pages/…``) that called us, relative to the app root."""
+    pages = ROOT / "pages"
+    for frame in inspect.stack()[1:]:
+        path = Path(frame.filename).resolve()
+        if path.parent == pages:
+            return f"pages/{path.name}"
+    return None
+
+
+def _frame_skipped() -> bool:
+    """True when Streamlit ran a page script without the frame.
+
+    Because the app keeps its page scripts in ``pages/``, Streamlit starts in its legacy
+    "pages directory" mode until some session has run ``st.navigation``; in that mode a deep
+    link (``/value?…``) runs ``pages/value.py`` alone. (AppTest does the same on every run.)
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # pragma: no cover - Streamlit internals moved
+        return False
+    return bool(PagesManager.uses_pages_directory)
+
 
 def page_context() -> PageContext:
+    """The context the frame built for this run.
+
+    When the page was started without the frame (see ``_frame_skipped``), detour through
+    app.py — which registers the navigation and the filters — and come back to this page
+    with the URL's parameters intact.
+    """
     ctx = st.session_state.get("ctx")
-    if ctx is None:
-        raise RuntimeError("Open the app through app.py: the frame sets the page context.")
+    if ctx is None or _frame_skipped():
+        page = _calling_page()
+        if page is not None:
+            from ui.filters import stash_widget_state
+            from ui.nav import RESUME_KEY, current_params
+
+            st.session_state[RESUME_KEY] = page
+            stash_widget_state()
+            st.switch_page("app.py", query_params=current_params())
+        if ctx is None:
+            raise RuntimeError("Open the app through app.py: the frame sets the page context.")
     return ctx
+
+
+def set_page_context(ctx: PageContext) -> None:
+    st.session_state["ctx"] = ctx
+

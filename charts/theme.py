@@ -1,0 +1,136 @@
+"""One look for every chart, on screen and on paper.
+
+Colours are the Okabe–Ito palette (safe for the common colour-vision deficiencies) and match
+``.streamlit/config.toml``. Direction is never shown by red vs green: better = blue,
+worse = vermillion, and a sign or arrow always goes with the colour. Type is large enough for
+a projector (``style(..., scale=1.3)`` in present mode).
+
+Money on axes: ``money_axis(currency, locale)`` gives a Vega ``labelExpr`` with the account's
+currency symbol and a compact SI number (``€1.2M``); exact figures are formatted by the
+metrics' Babel formatter and shown in tooltips and tables.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import altair as alt
+from babel.numbers import get_currency_symbol
+
+__all__ = [
+    "BETTER",
+    "BLUE",
+    "CATEGORY_COLORS",
+    "EVIDENCE_COLORS",
+    "FONT",
+    "GREEN",
+    "GREY",
+    "INK",
+    "LIGHT_GREY",
+    "MUTED",
+    "ORANGE",
+    "PALETTE",
+    "PURPLE",
+    "SKY",
+    "UNATTRIBUTED",
+    "VERMILLION",
+    "WORSE",
+    "YELLOW",
+    "color_for",
+    "currency_symbol",
+    "money_axis",
+    "plotly_layout",
+    "style",
+]
+
+BLUE = "#0072B2"
+ORANGE = "#E69F00"
+GREEN = "#009E73"
+PURPLE = "#CC79A7"
+SKY = "#56B4E9"
+VERMILLION = "#D55E00"
+YELLOW = "#F0E442"
+GREY = "#6B7785"
+LIGHT_GREY = "#C9D1D9"
+INK = "#1F2933"
+MUTED = "#52606D"
+FONT = "Source Sans Pro, Source Sans 3, Helvetica, Arial, sans-serif"
+
+#: Categorical order used by every multi-series chart.
+PALETTE: tuple[str, ...] = (BLUE, ORANGE, GREEN, PURPLE, SKY, VERMILLION, YELLOW, GREY)
+BETTER = BLUE
+WORSE = VERMILLION
+UNATTRIBUTED = LIGHT_GREY
+
+CATEGORY_COLORS: dict[str, str] = {
+    "operational efficiency": BLUE,
+    "process effectiveness": ORANGE,
+    "strategic impact": GREEN,
+    "unattributed": UNATTRIBUTED,
+}
+EVIDENCE_COLORS: dict[str, str] = {
+    "estimated": GREEN,
+    "measured": BLUE,
+    "claimed": GREY,
+}
+
+
+def color_for(names: list[str], known: dict[str, str] | None = None) -> alt.Scale:
+    """A colour scale for ``names``: known names keep their colour, the rest take the palette."""
+    known = known or {}
+    spare = iter([c for c in PALETTE if c not in known.values()] + list(PALETTE) * 8)
+    colours = [known[n] if n in known else next(spare) for n in names]
+    return alt.Scale(domain=list(names), range=colours)
+
+
+def currency_symbol(currency: str, locale: str = "en_US") -> str:
+    try:
+        return str(get_currency_symbol(currency, locale=locale or "en_US"))
+    except Exception:  # noqa: BLE001 - an unknown locale falls back to the ISO code
+        return currency
+
+
+def money_axis(currency: str, locale: str = "en_US", *, title: str | None = None,
+               **kwargs: Any) -> alt.Axis:
+    """An axis whose labels read ``$1.2M`` (symbol of ``currency`` in ``locale``)."""
+    sym = currency_symbol(currency, locale).replace("'", "\\'")
+    expr = (
+        f"(datum.value < 0 ? '−' : '') + '{sym}' + "
+        "replace(format(abs(datum.value), '.3~s'), 'G', 'B')"
+    )
+    return alt.Axis(labelExpr=expr, title=title, **kwargs)
+
+
+def style(chart: Any, *, scale: float = 1.0) -> Any:
+    """Apply the house configuration (fonts, sizes, no chart border) to a top-level chart."""
+    fs = round(13 * scale)
+    return (
+        chart.configure(font=FONT)
+        .configure_view(stroke=None)
+        .configure_axis(labelFontSize=fs, titleFontSize=fs, labelColor=MUTED, titleColor=MUTED,
+                        gridColor="#E6EAEE", domainColor=LIGHT_GREY, tickColor=LIGHT_GREY,
+                        titleFontWeight="normal")
+        .configure_legend(labelFontSize=fs, titleFontSize=fs, labelColor=INK, titleColor=MUTED,
+                          orient="bottom", direction="horizontal", columns=4,
+                          symbolType="square", titleFontWeight="normal", labelLimit=260)
+        .configure_title(fontSize=round(16 * scale), color=INK, anchor="start",
+                         fontWeight="normal")
+        .configure_text(fontSize=fs, color=INK)
+    )
+
+
+def plotly_layout(*, scale: float = 1.0, height: int = 420) -> dict[str, Any]:
+    """Layout keywords giving Plotly figures the same look as the Altair ones."""
+    fs = round(13 * scale)
+    return {
+        "font": {"family": FONT, "size": fs, "color": INK},
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "colorway": list(PALETTE),
+        "height": height,
+        "margin": {"l": 10, "r": 10, "t": 30, "b": 10},
+        "hoverlabel": {"font": {"family": FONT, "size": fs}},
+        "legend": {"orientation": "h", "y": -0.15, "x": 0},
+        "xaxis": {"showgrid": False, "linecolor": LIGHT_GREY, "tickfont": {"color": MUTED}},
+        "yaxis": {"gridcolor": "#E6EAEE", "zeroline": False, "tickfont": {"color": MUTED}},
+    }

@@ -1,0 +1,201 @@
+"""The shared filter widgets (account, units, period, category) and their URL mirror.
+
+The widgets' state (``st.session_state``) is the truth within a session; the URL is seeded
+from it on every run and seeds it when a session starts (a shared link). Selections that do
+not exist for the current account are dropped before the widgets are drawn, so switching
+account never raises.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from data_loaders.queries import AccountData
+from ui.nav import split_list, sync_params
+
+ACCOUNT_KEY = "f_account"
+UNITS_KEY = "f_units"
+CATS_KEY = "f_cats"
+PERIOD_KEY = "f_period"
+STASH_KEY = "_tn_filter_stash"
+CATEGORIES = ("operational efficiency", "process effectiveness", "strategic impact")
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the filters select, by name (as in the URL)."""
+
+    units: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    period: tuple[str, str] | None = None  # ("YYYY-MM", "YYYY-MM"), None = all data
+
+    def unit_ids(self, data: AccountData) -> tuple[int, ...] | None:
+        if not self.units:
+            return None
+        by_name = dict(zip(data.units["name"], data.units["unit_id"], strict=True))
+        return tuple(int(by_name[u]) for u in self.units if u in by_name)
+
+    def dates(self) -> tuple[dt.date | None, dt.date | None]:
+        if self.period is None:
+            return None, None
+        return month_date(self.period[0]), month_date(self.period[1])
+
+
+def month_key(value: object) -> str | None:
+    """``"2024-03"`` for anything that reads as a month; None otherwise."""
+    if value is None or value == "":
+        return None
+    try:
+        return f"{pd.Timestamp(str(value)):%Y-%m}"
+    except (ValueError, TypeError):
+        return None
+
+
+def month_date(key: str) -> dt.date:
+    return dt.date(int(key[:4]), int(key[5:7]), 1)
+
+
+def month_label(key: str) -> str:
+    return f"{month_date(key):%b %Y}"
+
+
+def months_between(first: str, last: str) -> list[str]:
+    if first > last:
+        first, last = last, first
+    return [f"{m:%Y-%m}" for m in pd.period_range(first, last, freq="M")]
+
+
+def data_months(data: AccountData) -> list[str]:
+    if data.monthly.empty:
+        return []
+    return sorted(data.monthly["month"].dt.strftime("%Y-%m").unique().tolist())
+
+
+def period_options(months: list[str], wanted: tuple[str, str] | None) -> list[str]:
+    """The data's months, widened to cover ``wanted`` so a link to an empty period reopens it."""
+    if not months:
+        return []
+    lo, hi = months[0], months[-1]
+    if wanted:
+        lo, hi = min(lo, *wanted), max(hi, *wanted)
+    return months_between(lo, hi)
+
+
+def stash_widget_state() -> None:
+    """Keep the filter widgets' values across a run in which the frame did not draw them
+    (the detour in ``ui.context.page_context``); ``filter_widgets`` restores them.
+    Values of undrawn widgets may come back raw, so only well-formed ones are kept."""
+    stash: dict[str, object] = {}
+    for key in (ACCOUNT_KEY, UNITS_KEY, CATS_KEY, PERIOD_KEY):
+        value = st.session_state.get(key)
+        if key == ACCOUNT_KEY and isinstance(value, str):
+            stash[key] = value
+        elif key in (UNITS_KEY, CATS_KEY) and isinstance(value, list | tuple):
+            stash[key] = [str(v) for v in value]
+        elif (key == PERIOD_KEY and isinstance(value, list | tuple) and len(value) == 2
+              and all(isinstance(v, str) for v in value)):
+            stash[key] = tuple(value)
+    st.session_state[STASH_KEY] = stash
+
+
+def restore_widget_state() -> None:
+    for key, value in st.session_state.pop(STASH_KEY, {}).items():
+        st.session_state[key] = value
+
+
+def url_selection() -> Selection:
+    """The selection a URL asks for (used to seed a new session and in present mode)."""
+    start, end = month_key(st.query_params.get("from")), month_key(st.query_params.get("to"))
+    period = None
+    if start or end:
+        period = (start or "0000-01", end or "9999-12")
+    return Selection(
+        units=tuple(split_list(st.query_params.get("units"))),
+        categories=tuple(split_list(st.query_params.get("cat"))),
+        period=period,
+    )
+
+
+def clamp(selection: Selection, data: AccountData) -> Selection:
+    """Drop unknown units/categories; resolve open period ends against the data."""
+    names = set(data.units["name"])
+    months = data_months(data)
+    period = selection.period
+    if period and months:
+        lo = months[0] if period[0] == "0000-01" else period[0]
+        hi = months[-1] if period[1] == "9999-12" else period[1]
+        period = (min(lo, hi), max(lo, hi))
+        if period == (months[0], months[-1]):
+            period = None
+    return Selection(
+        units=tuple(u for u in selection.units if u in names),
+        categories=tuple(c for c in selection.categories if c in CATEGORIES),
+        period=period if months else None,
+    )
+
+
+def choose_account(names: list[str]) -> str:
+    """The account selectbox (seeded from ``?account=``)."""
+    restore_widget_state()
+    if ACCOUNT_KEY not in st.session_state or st.session_state[ACCOUNT_KEY] not in names:
+        wanted = st.query_params.get("account")
+        if wanted and wanted not in names:
+            st.warning(f"Account {wanted!r} is not available to you; showing {names[0]}.")
+        st.session_state[ACCOUNT_KEY] = wanted if wanted in names else names[0]
+    if len(names) == 1:
+        st.caption("Account")
+        st.markdown(f"**{names[0]}**")
+        return names[0]
+    return str(st.selectbox("Account", names, key=ACCOUNT_KEY))
+
+
+def filter_widgets(data: AccountData) -> Selection:
+    """Units, period and category widgets; returns the (clamped) selection."""
+    seeded = clamp(url_selection(), data)
+    unit_names = data.units["name"].tolist()
+    months = data_months(data)
+    current_period = st.session_state.get(PERIOD_KEY)
+    wanted = seeded.period if current_period is None else tuple(current_period)
+    options = period_options(months, wanted)  # type: ignore[arg-type]
+
+    # Seed once per session from the URL, then keep only values valid for this account.
+    st.session_state.setdefault(UNITS_KEY, list(seeded.units))
+    st.session_state.setdefault(CATS_KEY, list(seeded.categories))
+    st.session_state[UNITS_KEY] = [u for u in st.session_state[UNITS_KEY] if u in unit_names]
+    st.session_state[CATS_KEY] = [c for c in st.session_state[CATS_KEY] if c in CATEGORIES]
+    full = (options[0], options[-1]) if options else None
+    if options:
+        if current_period is None:
+            st.session_state[PERIOD_KEY] = seeded.period or full
+        elif not set(st.session_state[PERIOD_KEY]) <= set(options):
+            st.session_state[PERIOD_KEY] = full
+
+    units = st.multiselect("Units", unit_names, key=UNITS_KEY, placeholder="All units",
+                           help="Sites × processes. Leave empty for all.")
+    period = None
+    if options:
+        if len(options) > 1:
+            period = tuple(st.select_slider("Period", options=options, key=PERIOD_KEY,
+                                            format_func=month_label))
+        else:
+            period = (options[0], options[0])
+    cats = st.multiselect("Category", list(CATEGORIES), key=CATS_KEY,
+                          placeholder="All categories",
+                          help="Innovation categories (affects innovation-level views).")
+    return clamp(Selection(tuple(units), tuple(cats), period), data)  # type: ignore[arg-type]
+
+
+def write_url(account: str | None, selection: Selection) -> None:
+    """Mirror the view in the URL (only non-default values are written)."""
+    start, end = selection.period or (None, None)
+    sync_params({
+        "account": account,
+        "units": ",".join(selection.units),
+        "cat": ",".join(selection.categories),
+        "from": start,
+        "to": end,
+    })

@@ -1,0 +1,105 @@
+"""Designed states shared by the frame and the pages: new install, database down, account
+without data, a selection with no data, the local-mode banner, and the page CSS."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NoReturn
+
+import streamlit as st
+
+from ui.context import PageContext
+
+LOCAL_MODE = ("Local mode — sign-in is not configured; everyone who can open this URL sees "
+              "all accounts")
+NO_SELECTION = "No data for this selection"
+
+_BASE_CSS = """
+<style>
+[data-testid="stMetricValue"] { font-variant-numeric: tabular-nums; }
+[data-testid="stMetricLabel"] p { font-size: 0.95rem; }
+.tn-muted { color: #52606D; font-size: 0.9rem; }
+.tn-then-now h3 { margin-bottom: 0.2rem; }
+</style>
+"""
+
+_PRESENT_CSS = """
+<style>
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
+[data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"],
+[data-testid="stStatusWidget"] { display: none !important; }
+.block-container, [data-testid="stMainBlockContainer"] {
+  padding-top: 2rem !important; max-width: 1400px; }
+html, body, [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li {
+  font-size: 1.45rem !important; line-height: 1.5; }
+h1 { font-size: 3rem !important; }
+h2 { font-size: 2.3rem !important; }
+[data-testid="stMetricValue"] { font-size: 3.6rem !important; font-variant-numeric: tabular-nums; }
+[data-testid="stMetricLabel"] p { font-size: 1.3rem !important; }
+[data-testid="stMetricDelta"] { font-size: 1.2rem !important; }
+[data-testid="stCaptionContainer"] { font-size: 1.05rem !important; }
+</style>
+"""
+
+
+def inject_css(*, present: bool) -> None:
+    """Once per run, from the frame: the house tweaks, plus large type in present mode."""
+    st.html(_BASE_CSS + (_PRESENT_CSS if present else ""))
+
+
+def local_mode_banner() -> None:
+    st.caption(f":material/lock_open: {LOCAL_MODE}")
+
+
+def sidebar_footer(*, present_params: Mapping[str, str], page: Any, local_mode: bool) -> None:
+    """Present-mode link and the discreet local-mode banner at the foot of the sidebar."""
+    st.divider()
+    st.page_link(page, label="Present", icon=":material/slideshow:",
+                 query_params=dict(present_params),
+                 help="Full-screen story for screen-sharing: one idea per screen.")
+    if local_mode:
+        local_mode_banner()
+
+
+def new_install() -> None:
+    """A database without the schema or without any account: say how to load data."""
+    st.title("Welcome to Then & Now")
+    st.info(
+        "There is no data yet. Load the demo account with `python cli.py demo` "
+        "(or `make run`, which does it on a fresh install), or import your own files on the "
+        "**Data** page (`python cli.py import FILE…` on the command line).",
+        icon=":material/inventory_2:",
+    )
+
+
+def database_down(message: str) -> None:
+    st.title("Then & Now")
+    st.error(f"**The database is not reachable right now.**\n\n{message}",
+             icon=":material/cloud_off:")
+    st.caption("Nothing is lost: the page asks again when you retry, and works as soon as "
+               "the database is back.")
+    if st.button("Try again", icon=":material/refresh:"):
+        st.rerun()
+
+
+def require_account(ctx: PageContext) -> None:
+    """Stop the page with a helpful message when there is no account or no KPI data."""
+    if ctx.data is None:
+        new_install()
+        st.page_link("pages/data.py", label="Open the Data page", icon=":material/database:")
+        st.stop()
+    if ctx.data.monthly.empty:
+        st.info(f"**{ctx.data.account.name}** has no KPI observations yet. Import them on "
+                "the Data page (or load the demo with `python cli.py demo`).",
+                icon=":material/inventory_2:")
+        st.page_link("pages/data.py", label="Open the Data page", icon=":material/database:")
+        st.stop()
+
+
+def no_data(ctx: PageContext, what: str = "") -> NoReturn:
+    """Stop with the 'no data for this selection' message naming the selection."""
+    detail = f" ({what})" if what else ""
+    st.info(f"**{NO_SELECTION}**{detail}: {ctx.describe_filters()}. Widen the period or "
+            "choose other units or categories in the sidebar.", icon=":material/filter_alt_off:")
+    st.stop()
+    raise AssertionError("unreachable")  # pragma: no cover - st.stop raises
