@@ -18,10 +18,10 @@ from data_loaders.queries import AccountData
 from ui.nav import split_list, sync_params
 
 ACCOUNT_KEY = "f_account"
-UNITS_KEY = "f_units"
-CATS_KEY = "f_cats"
-PERIOD_KEY = "f_period"
-STASH_KEY = "_tn_filter_stash"
+# The selection lives in plain session-state keys (never cleaned up, always well-formed);
+# widgets are keyed separately and take their default from these.
+SHADOW = {"account": "_tn_account", "units": "_tn_units", "cats": "_tn_cats",
+          "period": "_tn_period"}
 CATEGORIES = ("operational efficiency", "process effectiveness", "strategic impact")
 
 
@@ -86,25 +86,18 @@ def period_options(months: list[str], wanted: tuple[str, str] | None) -> list[st
 
 
 def stash_widget_state() -> None:
-    """Keep the filter widgets' values across a run in which the frame did not draw them
-    (the detour in ``ui.context.page_context``); ``filter_widgets`` restores them.
-    Values of undrawn widgets may come back raw, so only well-formed ones are kept."""
-    stash: dict[str, object] = {}
-    for key in (ACCOUNT_KEY, UNITS_KEY, CATS_KEY, PERIOD_KEY):
-        value = st.session_state.get(key)
-        if key == ACCOUNT_KEY and isinstance(value, str):
-            stash[key] = value
-        elif key in (UNITS_KEY, CATS_KEY) and isinstance(value, list | tuple):
-            stash[key] = [str(v) for v in value]
-        elif (key == PERIOD_KEY and isinstance(value, list | tuple) and len(value) == 2
+    """Keep what the user just chose when the frame did not draw its widgets this run (the
+    detour in ``ui.context.page_context``). Values of undrawn widgets may come back raw, so
+    only well-formed ones are kept."""
+    for name, value in list(st.session_state.items()):
+        if not isinstance(name, str) or not name.startswith("w_"):
+            continue
+        kind = name.split("_")[1]
+        if kind in ("units", "cats") and isinstance(value, list | tuple):
+            st.session_state[SHADOW[kind]] = [str(v) for v in value]
+        elif (kind == "period" and isinstance(value, list | tuple) and len(value) == 2
               and all(isinstance(v, str) for v in value)):
-            stash[key] = tuple(value)
-    st.session_state[STASH_KEY] = stash
-
-
-def restore_widget_state() -> None:
-    for key, value in st.session_state.pop(STASH_KEY, {}).items():
-        st.session_state[key] = value
+            st.session_state[SHADOW["period"]] = tuple(value)
 
 
 def url_selection() -> Selection:
@@ -139,53 +132,53 @@ def clamp(selection: Selection, data: AccountData) -> Selection:
 
 
 def choose_account(names: list[str]) -> str:
-    """The account selectbox (seeded from ``?account=``)."""
-    restore_widget_state()
-    if ACCOUNT_KEY not in st.session_state or st.session_state[ACCOUNT_KEY] not in names:
+    """The account selectbox (seeded from ``?account=`` when the session starts)."""
+    current = st.session_state.get(SHADOW["account"])
+    if current not in names:
         wanted = st.query_params.get("account")
         if wanted and wanted not in names:
             st.warning(f"Account {wanted!r} is not available to you; showing {names[0]}.")
-        st.session_state[ACCOUNT_KEY] = wanted if wanted in names else names[0]
+        current = wanted if wanted in names else names[0]
     if len(names) == 1:
         st.caption("Account")
-        st.markdown(f"**{names[0]}**")
-        return names[0]
-    return str(st.selectbox("Account", names, key=ACCOUNT_KEY))
+        st.markdown(f"**{current}**")
+        chosen = current
+    else:
+        chosen = str(st.selectbox("Account", names, index=names.index(current), key=ACCOUNT_KEY))
+    st.session_state[SHADOW["account"]] = chosen
+    return str(chosen)
 
 
 def filter_widgets(data: AccountData) -> Selection:
     """Units, period and category widgets; returns the (clamped) selection."""
     seeded = clamp(url_selection(), data)
     unit_names = data.units["name"].tolist()
+    units0 = st.session_state.get(SHADOW["units"], list(seeded.units))
+    cats0 = st.session_state.get(SHADOW["cats"], list(seeded.categories))
+    period0 = st.session_state.get(SHADOW["period"], seeded.period)
     months = data_months(data)
-    current_period = st.session_state.get(PERIOD_KEY)
-    wanted = seeded.period if current_period is None else tuple(current_period)
-    options = period_options(months, wanted)  # type: ignore[arg-type]
+    options = period_options(months, period0)
+    if options and (period0 is None or not set(period0) <= set(options)):
+        period0 = (options[0], options[-1])
+    account = data.account.id
 
-    # Seed once per session from the URL, then keep only values valid for this account.
-    st.session_state.setdefault(UNITS_KEY, list(seeded.units))
-    st.session_state.setdefault(CATS_KEY, list(seeded.categories))
-    st.session_state[UNITS_KEY] = [u for u in st.session_state[UNITS_KEY] if u in unit_names]
-    st.session_state[CATS_KEY] = [c for c in st.session_state[CATS_KEY] if c in CATEGORIES]
-    full = (options[0], options[-1]) if options else None
-    if options:
-        if current_period is None:
-            st.session_state[PERIOD_KEY] = seeded.period or full
-        elif not set(st.session_state[PERIOD_KEY]) <= set(options):
-            st.session_state[PERIOD_KEY] = full
-
-    units = st.multiselect("Units", unit_names, key=UNITS_KEY, placeholder="All units",
-                           help="Sites × processes. Leave empty for all.")
+    units = st.multiselect("Units", unit_names, key=f"w_units_{account}",
+                           default=[u for u in units0 if u in unit_names],
+                           placeholder="All units", help="Sites × processes. Empty = all.")
     period = None
-    if options:
-        if len(options) > 1:
-            period = tuple(st.select_slider("Period", options=options, key=PERIOD_KEY,
-                                            format_func=month_label))
-        else:
-            period = (options[0], options[0])
-    cats = st.multiselect("Category", list(CATEGORIES), key=CATS_KEY,
+    if len(options) > 1:
+        period = tuple(st.select_slider("Period", options=options, value=period0,
+                                        key=f"w_period_{account}_{options[0]}_{options[-1]}",
+                                        format_func=month_label))
+    elif options:
+        period = (options[0], options[0])
+    cats = st.multiselect("Category", list(CATEGORIES), key=f"w_cats_{account}",
+                          default=[c for c in cats0 if c in CATEGORIES],
                           placeholder="All categories",
                           help="Innovation categories (affects innovation-level views).")
+    st.session_state[SHADOW["units"]] = list(units)
+    st.session_state[SHADOW["cats"]] = list(cats)
+    st.session_state[SHADOW["period"]] = period
     return clamp(Selection(tuple(units), tuple(cats), period), data)  # type: ignore[arg-type]
 
 
