@@ -1,0 +1,349 @@
+"""Then & Now command line: a thin layer over the library (modelled on sqlite-utils).
+
+    python cli.py [--db URL] COMMAND …
+
+The database is ``--db URL``, else ``DATABASE_URL``, else ``data/thenandnow.sqlite``.
+
+Commands: ``init``, ``migrate``, ``demo``, ``import``, ``import-sql``, ``batches``,
+``rollback``, ``templates`` (and ``metrics``, added by the metrics package).
+
+Every failure exits non-zero with one readable line on stderr, never a traceback:
+exit 1 for a rejected import or a refused request (unknown batch, missing file, …),
+exit 2 for anything unexpected ("error: <message>").
+
+Adding a command: write ``def cmd_NAME(args) -> int``, a ``_add_NAME(sub)`` that declares
+its arguments, and register both in ``COMMANDS`` — see the marked place below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from data_loaders.db import DatabaseUnavailable, database_url, redact
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class CliError(Exception):
+    """A failure with a message meant for the person at the terminal (exit code 1)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _engine(args: argparse.Namespace, *, migrate: bool = True) -> Any:
+    from sqlalchemy import inspect
+
+    from data_loaders.db import make_engine
+    from data_loaders.db import migrate as run_migrations
+
+    url = database_url(args.db)
+    engine = make_engine(url)
+    if migrate:
+        run_migrations(engine)
+    elif not inspect(engine).has_table("import_batch"):
+        raise CliError(f"the database at {redact(url)} has no Then & Now tables yet: "
+                       "run `python cli.py init` (or `migrate`) first")
+    return engine
+
+
+def _user(args: argparse.Namespace) -> str | None:
+    if getattr(args, "user", None):
+        return str(args.user)
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name in some containers
+        return os.environ.get("USER")
+
+
+def _progress(enabled: bool) -> Callable[[float, str], None] | None:
+    if not enabled:
+        return None
+    last = {"msg": ""}
+
+    def report(fraction: float, message: str) -> None:
+        if message != last["msg"]:
+            last["msg"] = message
+            print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
+
+    return report
+
+
+def _print_result(result: Any) -> int:
+    if not result.ok:
+        for p in result.problems:
+            print(str(p))
+        n = len(result.problems)
+        print(f"rejected: {n} problem{'s' if n != 1 else ''}; nothing was written",
+              file=sys.stderr)
+        return 1
+    print(result.summary())
+    return 0
+
+
+def _table(df: Any) -> str:
+    if df.empty:
+        return "(none)"
+    return str(df.to_string(index=False))
+
+
+def _files(paths: Sequence[str]) -> list[Path]:
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found = sorted(q for q in p.iterdir()
+                           if q.suffix.lower() in (".csv", ".xlsx", ".txt", ".tsv"))
+            if not found:
+                raise CliError(f"no .csv or .xlsx files in the folder {p}")
+            out.extend(found)
+        elif not p.exists():
+            raise CliError(f"file not found: {p}")
+        else:
+            out.append(p)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from data_loaders.db import is_empty
+
+    engine = _engine(args)
+    if is_empty(engine):
+        from data_loaders.demo import load_demo
+
+        result = load_demo(engine)
+        if not getattr(result, "ok", True):
+            return _print_result(result)
+        print(f"initialised {redact(str(engine.url))} with the demo account")
+    else:
+        print(f"{redact(str(engine.url))} is up to date (data already present)")
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    print(f"{redact(str(engine.url))}: schema at the newest revision")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from data_loaders.demo import load_demo
+
+    if args.scale < 1:
+        raise CliError("--scale must be 1 or more")
+    engine = _engine(args)
+    result = load_demo(engine, seed=args.seed, scale=args.scale)
+    return _print_result(result) if hasattr(result, "ok") else 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from data_loaders.importer import import_files
+
+    files = _files(args.files)
+    engine = _engine(args)
+    result = import_files(engine, files, dry_run=args.dry_run, user=_user(args),
+                          progress=_progress(args.progress))
+    return _print_result(result)
+
+
+def cmd_import_sql(args: argparse.Namespace) -> int:
+    from data_loaders.sql_source import import_sql, load_mapping
+
+    path = Path(args.mapping)
+    if not path.exists():
+        raise CliError(f"mapping file not found: {path}")
+    try:
+        mapping, source = load_mapping(path)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    source = args.source or source
+    if not source:
+        raise CliError("give the source database with --source URL (or source = … in the "
+                       "mapping file)")
+    engine = _engine(args)
+    result = import_sql(engine, source, mapping, dry_run=args.dry_run, user=_user(args),
+                        progress=_progress(args.progress))
+    return _print_result(result)
+
+
+def cmd_batches(args: argparse.Namespace) -> int:
+    from data_loaders.batches import list_batches
+
+    df = list_batches(_engine(args, migrate=False), args.account)
+    cols = ["id", "status", "started_at", "fmt", "entity", "account_name", "rows_read",
+            "rows_inserted", "rows_updated", "rows_unchanged", "user", "source"]
+    if not df.empty:
+        df = df[cols].copy()
+        df["started_at"] = df["started_at"].dt.strftime("%Y-%m-%d %H:%M")
+    print(_table(df))
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from data_loaders.batches import rollback_batch
+
+    try:
+        r = rollback_batch(_engine(args, migrate=False), args.batch)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    print(f"rolled back batch {r.batch_id}: {r.rows_deleted:,} rows deleted, "
+          f"{r.rows_restored:,} rows restored")
+    return 0
+
+
+def cmd_templates(args: argparse.Namespace) -> int:
+    from data_loaders.templates import TEMPLATE_ENTITIES, template_csv, template_xlsx
+
+    out = Path(args.dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for entity in TEMPLATE_ENTITIES:
+            (out / f"{entity}.csv").write_bytes(template_csv(entity))
+        (out / "then_and_now_template.xlsx").write_bytes(template_xlsx())
+    except OSError as exc:
+        raise CliError(f"cannot write templates to {out}: {exc.strerror or exc}") from exc
+    print(f"wrote {len(TEMPLATE_ENTITIES)} CSV templates and then_and_now_template.xlsx to {out}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Parser
+
+
+def _add_init(sub: Any) -> None:
+    sub.add_parser("init", help="migrate; load the demo account if the database is empty")
+
+
+def _add_migrate(sub: Any) -> None:
+    sub.add_parser("migrate", help="alembic upgrade head")
+
+
+def _add_demo(sub: Any) -> None:
+    p = sub.add_parser("demo", help="generate and import the demo account")
+    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    p.add_argument("--scale", type=int, default=1,
+                   help="1 = monthly data; N > 1 = daily data for 3·N sites (14 ≈ 1M rows)")
+
+
+def _add_import(sub: Any) -> None:
+    p = sub.add_parser("import", help="validate and import CSV/XLSX files as one batch")
+    p.add_argument("files", nargs="+", metavar="FILE", help="files (or folders of files)")
+    p.add_argument("--dry-run", action="store_true", help="only validate and count")
+    p.add_argument("--user", help="who imports (default: the login name)")
+    p.add_argument("--progress", action="store_true", help="report progress on stderr")
+
+
+def _add_import_sql(sub: Any) -> None:
+    p = sub.add_parser("import-sql", help="import the entities from another database")
+    p.add_argument("--source", help="SQLAlchemy URL of the source database")
+    p.add_argument("--mapping", required=True, help="TOML or JSON mapping file")
+    p.add_argument("--dry-run", action="store_true", help="only validate and count")
+    p.add_argument("--user", help="who imports (default: the login name)")
+    p.add_argument("--progress", action="store_true", help="report progress on stderr")
+
+
+def _add_batches(sub: Any) -> None:
+    p = sub.add_parser("batches", help="import history")
+    p.add_argument("--account", help="only batches of this account")
+
+
+def _add_rollback(sub: Any) -> None:
+    p = sub.add_parser("rollback", help="undo one import batch")
+    p.add_argument("batch", type=int, metavar="BATCH", help="batch id (see `batches`)")
+
+
+def _add_templates(sub: Any) -> None:
+    p = sub.add_parser("templates", help="write a template file per entity")
+    p.add_argument("dir", metavar="DIR", help="folder to write to")
+
+
+# name → (declare arguments, run). Keep the order: it is the order of `--help`.
+COMMANDS: dict[str, tuple[Callable[[Any], None], Handler]] = {
+    "init": (_add_init, cmd_init),
+    "migrate": (_add_migrate, cmd_migrate),
+    "demo": (_add_demo, cmd_demo),
+    "import": (_add_import, cmd_import),
+    "import-sql": (_add_import_sql, cmd_import_sql),
+    "batches": (_add_batches, cmd_batches),
+    "rollback": (_add_rollback, cmd_rollback),
+    "templates": (_add_templates, cmd_templates),
+    # ---- metrics: add `"metrics": (_add_metrics, cmd_metrics),` here (another engineer) ----
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # one line, exit 2, like argparse but shorter
+        self.print_usage(sys.stderr)
+        print(f"error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python cli.py",
+                     description="Then & Now: import, history, rollback, demo data.")
+    parser.add_argument("--db", metavar="URL",
+                        help="SQLAlchemy URL (default: $DATABASE_URL, else "
+                             "sqlite:///data/thenandnow.sqlite)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for add, _run in COMMANDS.values():
+        add(sub)
+    return parser
+
+
+# ---------------------------------------------------------------------------------------------
+# Main
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command][1](args)
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except DatabaseUnavailable as exc:
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return 1
+    except (ArgumentError, NoSuchModuleError) as exc:
+        print(f"error: invalid database URL {redact(database_url(args.db))}: {_one_line(exc)}",
+              file=sys.stderr)
+        return 1
+    except OperationalError as exc:
+        orig = getattr(exc, "orig", None)
+        print(f"error: the database at {redact(database_url(args.db))} cannot be used: "
+              f"{_one_line(orig or exc)}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:
+        orig = getattr(exc, "orig", None)
+        print(f"error: database error: {_one_line(orig or exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted; nothing was committed", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the promise: no tracebacks, ever
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

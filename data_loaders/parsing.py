@@ -1,0 +1,629 @@
+"""Reading files into raw tables: bytes in, one ``RawTable`` per entity-sheet/file out.
+
+Nothing here knows about the database. This module turns what people actually export into
+a uniform shape that ``validation`` can check:
+
+* CSV: UTF-8 with or without BOM (UTF-16 with a BOM, Windows-1252 and Latin-1 as fallbacks),
+  ``,`` ``;`` tab or ``|`` delimited (detected from the header line), quoted values, blank
+  lines skipped, rows that are too short padded, rows that are too long reported.
+* XLSX: every sheet named after an entity (``Innovations`` → innovations); cells keep their
+  native types (``datetime``, numbers, booleans), which the converters understand.
+* Headers: case, surrounding spaces, inner spaces, dashes and dots fold to ``snake_case``
+  (``" Go-Live "`` → ``go_live``).
+* Entity: from the file or sheet name (singular, plural, aliases, a suffix such as
+  ``kpi_observations_2024``), else from the header that matches a format best.
+
+Row numbers are the ones a person sees: the header is row 1 in a CSV file (so the first data
+row is 2), and the sheet row number in a workbook. Frames and SQL results count their
+result rows from 1.
+
+The typed parsers of single values (numbers with decimal commas, day/month/year dates,
+months, booleans) live here too; ``validation`` applies them column by column.
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import datetime as dt
+import io
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from data_loaders.formats import SPECS, EntitySpec
+
+# ---------------------------------------------------------------------------------------------
+# Raw tables
+
+
+@dataclass
+class RawTable:
+    """One file or sheet, cells untyped (CSV: ``str``; XLSX/frames: native values or ``str``).
+
+    ``frame`` has the normalised header names as columns (unknown extra columns included);
+    ``rows`` holds the person-visible row number of each frame row; ``decimal`` is the
+    default decimal separator for number columns in which no value decides it (``,`` for
+    ``;``-delimited CSV files, else ``.``).
+    """
+
+    label: str  # what problems name: "innovations.csv" or "book.xlsx › Innovations"
+    entity: str | None
+    frame: pd.DataFrame
+    rows: np.ndarray
+    fmt: str  # csv | xlsx | frames | sql
+    header_row: int = 1
+    decimal: str = "."
+    duplicate_columns: dict[str, list[int]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ParseIssue:
+    """A problem found while reading (``importer`` turns it into a ``Problem``)."""
+
+    label: str
+    row: int | None
+    column: str | None
+    message: str
+
+
+# ---------------------------------------------------------------------------------------------
+# Names
+
+
+_FOLD = re.compile(r"[\s\-./]+")
+
+
+def normalise_header(name: object) -> str:
+    """``" Go-Live "`` → ``go_live``: strip, lower-case, fold spaces/dashes/dots to ``_``."""
+    text = "" if name is None else str(name)
+    text = text.replace("\ufeff", "").strip().lower()
+    text = _FOLD.sub("_", text)
+    text = re.sub(r"_+", "_", text).strip("_")
+    return text
+
+
+def _names(spec: EntitySpec) -> set[str]:
+    names = {spec.entity, *spec.aliases}
+    more = set()
+    for n in names:
+        more.add(n[:-1] if n.endswith("s") else n + "s")
+    return names | more
+
+
+ENTITY_NAMES: dict[str, str] = {n: s.entity for s in SPECS for n in sorted(_names(s))}
+
+
+def accepted_names() -> str:
+    """The entity names people can use for files and sheets, for messages."""
+    parts = []
+    for s in SPECS:
+        alias = ", ".join(a for a in s.aliases)
+        parts.append(f"{s.entity} ({alias})" if alias else s.entity)
+    return "; ".join(parts)
+
+
+def entity_from_name(name: str) -> str | None:
+    """The entity a file stem or sheet name refers to, or None.
+
+    ``innovations``, ``Innovation``, ``kpi_observations_2024`` and ``2024-Rollouts`` match;
+    the longest matching name wins (``innovation_targets`` is not ``innovations``).
+    """
+    stem = normalise_header(name)
+    if not stem:
+        return None
+    if stem in ENTITY_NAMES:
+        return ENTITY_NAMES[stem]
+    best: tuple[int, str] | None = None
+    for n, entity in ENTITY_NAMES.items():
+        if re.search(rf"(^|_){re.escape(n)}(_|$|\d)", stem) and (best is None or len(n) > best[0]):
+            best = (len(n), entity)
+    return best[1] if best else None
+
+
+def entity_from_header(columns: Iterable[str]) -> str | None:
+    """The entity whose format the header fits best: all required columns present, then
+    the most header columns recognised, then the fewest format columns left out."""
+    cols = set(columns)
+    best: tuple[int, int, str] | None = None
+    for spec in SPECS:
+        if not set(spec.required) <= cols:
+            continue
+        known = len(cols & {c.name for c in spec.columns})
+        missing = len({c.name for c in spec.columns} - cols)
+        score = (known, -missing, spec.entity)
+        if best is None or score[:2] > best[:2]:
+            best = score
+    return best[2] if best else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+def read_any(label: str, data: bytes) -> tuple[list[RawTable], list[ParseIssue]]:
+    """Read one file's bytes (CSV or XLSX, told apart by content, not by name)."""
+    if data[:4] == b"PK\x03\x04":
+        return read_xlsx(label, data)
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        return [], [ParseIssue(label, None, None,
+                               "this is an old Excel .xls file: save it as .xlsx or CSV")]
+    if label.lower().endswith((".xlsx", ".xlsm")):
+        return [], [ParseIssue(label, None, None,
+                               "this file is named .xlsx but is not an Excel workbook: "
+                               "save it again from Excel, or as CSV")]
+    table, issues = read_csv(label, data)
+    return ([table] if table is not None else []), issues
+
+
+def _decode(data: bytes) -> str | None:
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            return None
+    if b"\x00" in data:
+        return None
+    for enc in ("utf-8", "cp1252", "latin-1"):
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    return None  # pragma: no cover - latin-1 decodes anything
+
+
+def _delimiter(text: str) -> str:
+    """The delimiter of the first non-empty line (outside quotes): ``;`` ``,`` tab or ``|``."""
+    first = ""
+    for line in text.splitlines():
+        if line.strip():
+            first = line
+            break
+    counts = {d: 0 for d in (",", ";", "\t", "|")}
+    quoted = False
+    for ch in first:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
+    best = max(counts, key=lambda d: (counts[d], d == ","))
+    return best if counts[best] else ","
+
+
+_EOF_IN_STRING = re.compile(r"EOF inside string starting at row (\d+)")
+
+
+def read_csv(label: str, data: bytes) -> tuple[RawTable | None, list[ParseIssue]]:
+    """One CSV file → a RawTable of strings (stripped), or the reasons it cannot be read."""
+    text = _decode(data)
+    if text is None:
+        return None, [ParseIssue(label, None, None,
+                                 "this is not a text CSV file (it contains binary data): "
+                                 "export the data as CSV (UTF-8) or .xlsx")]
+    if not text.strip():
+        return None, [ParseIssue(label, None, None, "the file is empty: it needs a header row")]
+    delim = _delimiter(text)
+    issues: list[ParseIssue] = []
+    try:
+        raw = pd.read_csv(
+            io.StringIO(text), sep=delim, header=None, dtype=str, keep_default_na=False,
+            na_filter=False, skip_blank_lines=False, engine="c", quotechar='"',
+        )
+        raw = raw.fillna("")
+        matrix = None
+    except pd.errors.EmptyDataError:
+        return None, [ParseIssue(label, None, None, "the file is empty: it needs a header row")]
+    except pd.errors.ParserError as exc:
+        m = _EOF_IN_STRING.search(str(exc))
+        if m:
+            row = int(m.group(1)) + 1
+            return None, [ParseIssue(label, row, None,
+                                     'a quote (") opened in this row is never closed: '
+                                     "remove it or close it")]
+        matrix, issues = _read_csv_slowly(label, text, delim)
+        if matrix is None:
+            return None, issues
+        raw = matrix
+    return _to_table(label, raw, fmt="csv", decimal="," if delim == ";" else ".",
+                     first_row=1), issues
+
+
+def _read_csv_slowly(label: str, text: str, delim: str) -> tuple[pd.DataFrame | None,
+                                                                  list[ParseIssue]]:
+    """The fallback when rows have more values than the header: report those rows (trailing
+    empty values are tolerated) and keep the rest."""
+    issues: list[ParseIssue] = []
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=False))
+    except csv.Error as exc:
+        return None, [ParseIssue(label, None, None, f"cannot read this CSV file: {exc}")]
+    start = next((i for i, r in enumerate(rows) if any(c.strip() for c in r)), None)
+    if start is None:
+        return None, [ParseIssue(label, None, None, "the file is empty: it needs a header row")]
+    width = len(rows[start])
+    out: list[list[str]] = [[""] * width for _ in range(start)]
+    for i, r in enumerate(rows[start:], start=start):
+        if len(r) > width:
+            if any(c.strip() for c in r[width:]):
+                issues.append(ParseIssue(
+                    label, i + 1, None,
+                    f"this row has {len(r)} values but the header has {width} columns: "
+                    f"quote values that contain '{delim}' or remove the extra values"))
+                r = [""] * width
+            else:
+                r = r[:width]
+        elif len(r) < width:
+            r = r + [""] * (width - len(r))
+        out.append(r)
+    return pd.DataFrame(out, dtype=object), issues
+
+
+def _to_table(label: str, raw: pd.DataFrame, *, fmt: str, decimal: str,
+              first_row: int, entity: str | None = None) -> RawTable:
+    """Find the header (first non-empty row), normalise it, drop empty rows and columns."""
+    values = raw
+    if fmt == "csv":
+        values = raw.apply(lambda s: s.str.strip()) if len(raw) else raw
+        nonempty = (values != "").any(axis=1).to_numpy()
+    else:
+        nonempty = values.apply(_nonempty_cells).any(axis=1).to_numpy()
+    idx = np.flatnonzero(nonempty)
+    header_pos = int(idx[0]) if len(idx) else 0
+    header = [normalise_header(h) for h in values.iloc[header_pos].tolist()] if len(values) else []
+    body = values.iloc[header_pos + 1:]
+    keep_rows = nonempty[header_pos + 1:]
+    rows = np.arange(header_pos + 1, len(values), dtype=np.int64) + first_row
+    body = body[keep_rows]
+    rows = rows[keep_rows]
+    cols: dict[str, int] = {}
+    dupes: dict[str, list[int]] = {}
+    selected: list[int] = []
+    names: list[str] = []
+    for pos, name in enumerate(header):
+        if not name:
+            continue  # an unnamed (empty) header column is ignored, like any unknown column
+        if name in cols:
+            dupes.setdefault(name, [cols[name] + 1]).append(pos + 1)
+            continue
+        cols[name] = pos
+        selected.append(pos)
+        names.append(name)
+    frame = body.iloc[:, selected].copy() if selected else pd.DataFrame(index=body.index)
+    frame.columns = names
+    frame = frame.reset_index(drop=True)
+    return RawTable(label=label, entity=entity, frame=frame, rows=rows, fmt=fmt,
+                    header_row=header_pos + first_row, decimal=decimal,
+                    duplicate_columns=dupes)
+
+
+def _nonempty_cells(s: pd.Series) -> pd.Series:
+    def one(v: object) -> bool:
+        if v is None:
+            return False
+        if isinstance(v, str):
+            return bool(v.strip())
+        return not (isinstance(v, float) and np.isnan(v))
+
+    return s.map(one).astype(bool)
+
+
+def read_xlsx(label: str, data: bytes) -> tuple[list[RawTable], list[ParseIssue]]:
+    """Every sheet named after an entity becomes a RawTable (cells keep native types).
+
+    Sheets with other names (notes, pivot tables) are ignored when at least one sheet is
+    recognised; a workbook with one unrecognised sheet falls back to the file name and the
+    header, like a CSV file.
+    """
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - a broken workbook is a problem to report
+        return [], [ParseIssue(label, None, None,
+                               f"cannot read this Excel workbook ({type(exc).__name__}): "
+                               "save it again from Excel as .xlsx, or as CSV")]
+    try:
+        sheets = list(wb.worksheets)
+        named: list[tuple[Any, str | None]] = [(ws, entity_from_name(ws.title)) for ws in sheets]
+        chosen: list[tuple[Any, str | None]] = [(ws, e) for ws, e in named if e is not None]
+        if not chosen:
+            if len(sheets) == 1:
+                chosen = [(sheets[0], None)]
+            else:
+                return [], [ParseIssue(
+                    label, None, None,
+                    "no sheet is named after a kind of data; name each sheet after one of: "
+                    f"{accepted_names()} (found sheets: {', '.join(ws.title for ws in sheets)})")]
+        tables = []
+        for ws, entity in chosen:
+            if hasattr(ws, "reset_dimensions"):
+                ws.reset_dimensions()
+            rows = [list(r) for r in ws.iter_rows(values_only=True)]
+            width = max((len(r) for r in rows), default=0)
+            rows = [r + [None] * (width - len(r)) for r in rows]
+            raw = pd.DataFrame(rows, dtype=object) if rows else pd.DataFrame(dtype=object)
+            raw = raw.map(_clean_cell) if len(raw) else raw
+            sheet_label = label if len(sheets) == 1 else f"{label} › {ws.title}"
+            if not rows:
+                continue
+            tables.append(_to_table(sheet_label, raw, fmt="xlsx", decimal=".", first_row=1,
+                                    entity=entity))
+        return tables, []
+    finally:
+        wb.close()
+
+
+def _clean_cell(v: object) -> object:
+    if isinstance(v, str):
+        return v.strip()
+    if isinstance(v, dt.time):
+        return v.isoformat()
+    return v
+
+
+def frame_to_table(label: str, df: pd.DataFrame, entity: str | None, fmt: str) -> RawTable:
+    """A DataFrame (typed or not) as a RawTable; rows are counted from 1."""
+    frame = df.copy()
+    names: list[str] = []
+    selected: list[int] = []
+    dupes: dict[str, list[int]] = {}
+    seen: dict[str, int] = {}
+    for pos, col in enumerate(frame.columns):
+        name = normalise_header(col)
+        if not name:
+            continue
+        if name in seen:
+            dupes.setdefault(name, [seen[name] + 1]).append(pos + 1)
+            continue
+        seen[name] = pos
+        selected.append(pos)
+        names.append(name)
+    frame = frame.iloc[:, selected]
+    frame.columns = names
+    frame = frame.reset_index(drop=True)  # strings are stripped by the converters
+    return RawTable(label=label, entity=entity, frame=frame,
+                    rows=np.arange(1, len(frame) + 1, dtype=np.int64), fmt=fmt,
+                    header_row=0, decimal=".", duplicate_columns=dupes)
+
+
+def detect_entity(table: RawTable, name_hint: str) -> str | None:
+    """The table's entity: already known (sheet), else by name, else by header."""
+    if table.entity:
+        return table.entity
+    stem = PurePath(name_hint).stem if "." in PurePath(name_hint).name else name_hint
+    return entity_from_name(stem) or entity_from_header(table.frame.columns)
+
+
+def entity_problem(label: str) -> ParseIssue:
+    return ParseIssue(
+        label, None, None,
+        "cannot tell which kind of data this is: name the file (or sheet) after one of "
+        f"{accepted_names()} — e.g. innovations.csv — or give it that format's header")
+
+
+# ---------------------------------------------------------------------------------------------
+# Single values: numbers
+
+
+_SEP = "[ ,.'\u00a0\u202f]"
+_NUM_POINT = re.compile(r"^[+-]?(?:\d{1,3}(?:([,' \u00a0\u202f])\d{3})(?:\1\d{3})*|\d+)?(?:\.\d+)?"
+                        r"(?:[eE][+-]?\d+)?$")
+_NUM_COMMA = re.compile(r"^[+-]?(?:\d{1,3}(?:([.' \u00a0\u202f])\d{3})(?:\1\d{3})*|\d+)?(?:,\d+)?"
+                        r"(?:[eE][+-]?\d+)?$")
+# A value that can only be read one way.
+ONLY_COMMA_DECIMAL = re.compile(r"^[+-]?(?:\d+,(?:\d{1,2}|\d{4,})|\d{1,3}(?:\.\d{3})+,\d*|"
+                                 r"\d*,\d+[eE][+-]?\d+|\d+\.\d+,\d+|,\d+)$")
+ONLY_POINT_DECIMAL = re.compile(r"^[+-]?(?:\d+\.(?:\d{1,2}|\d{4,})|\d{1,3}(?:,\d{3})+\.\d*|"
+                                 r"\d*\.\d+[eE][+-]?\d+|\d+,\d+\.\d+|\.\d+)$")
+
+
+def decimal_style(values: Sequence[str], default: str) -> str | None:
+    """``,`` or ``.``: what the column's values say, else ``default``; None if they disagree."""
+    comma = any(ONLY_COMMA_DECIMAL.match(v) for v in values)
+    point = any(ONLY_POINT_DECIMAL.match(v) for v in values)
+    if comma and point:
+        return None
+    if comma:
+        return ","
+    if point:
+        return "."
+    return default
+
+
+def parse_number(text: str, decimal: str, *, pct: bool = False) -> float | str:
+    """A number from an export (``1.234,56``, ``3,5``, ``1,234.5``, ``12%``), or a message."""
+    s = text.strip().replace("\u2212", "-")
+    if pct and s.endswith("%"):
+        s = s[:-1].strip()
+    elif s.endswith("%"):
+        return f"'{text}' is not a number: write it without the % sign"
+    compact = s
+    pattern = _NUM_COMMA if decimal == "," else _NUM_POINT
+    if not s or not pattern.match(s) or not re.search(r"\d", s):
+        hint = ("decimal comma, e.g. 1234,5" if decimal == "," else "decimal point, e.g. 1234.5")
+        return f"'{text}' is not a number: write digits with a {hint}"
+    if decimal == ",":
+        compact = re.sub(r"[.' \u00a0\u202f]", "", s).replace(",", ".")
+    else:
+        compact = re.sub(r"[,' \u00a0\u202f]", "", s)
+    try:
+        value = float(compact)
+    except ValueError:
+        return f"'{text}' is not a number"
+    if not np.isfinite(value):
+        return f"'{text}' is too large"
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Single values: dates
+
+
+_TIME = r"(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}:?\d{2})?)?"
+ISO = re.compile(rf"^(\d{{4}})[-/.](\d{{1,2}})[-/.](\d{{1,2}}){_TIME}$")
+DMY = re.compile(rf"^(\d{{1,2}})[/.\-](\d{{1,2}})[/.\-](\d{{4}}){_TIME}$")
+SHORT_YEAR = re.compile(r"^\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2}$")
+MONTH_YM = re.compile(r"^(\d{4})[-/.](\d{1,2})$")
+MONTH_MY = re.compile(r"^(\d{1,2})[-/.](\d{4})$")
+MONTH_NAME = re.compile(r"^([A-Za-z]{3,9})\.?[ \-](\d{4})$")
+SERIAL = re.compile(r"^(\d{4,6})(?:\.(\d+))?$")
+MONTHS = {m.lower(): i for i, m in enumerate(calendar.month_name) if m}
+MONTHS |= {m.lower(): i for i, m in enumerate(calendar.month_abbr) if m}
+MONTHS["sept"] = 9
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+MIN_YEAR, MAX_YEAR = 1900, 2200
+ISO_HINT = "write dates as YYYY-MM-DD"
+
+
+@dataclass(frozen=True)
+class DateValue:
+    """A parsed date; ``month`` is True when only a month was given (``2024-03``)."""
+
+    date: dt.date
+    month: bool = False
+
+
+def _make_date(y: int, m: int, d: int, text: str, order: str) -> DateValue | str:
+    if not MIN_YEAR <= y <= MAX_YEAR:
+        return f"'{text}': the year must be between {MIN_YEAR} and {MAX_YEAR}"
+    try:
+        return DateValue(dt.date(y, m, d))
+    except ValueError:
+        return f"'{text}' is not a real date ({order}); {ISO_HINT}"
+
+
+def _time_problem(text: str, groups: Sequence[str | None]) -> str | None:
+    h, mi, se = groups
+    if h is None:
+        return None
+    if int(h) == 0 and int(mi or 0) == 0 and int(se or 0) == 0:
+        return None
+    return f"'{text}' has a time of day: give the date only ({ISO_HINT})"
+
+
+def day_month_order(values: Iterable[str]) -> str:
+    """How a column writes nn/nn/yyyy dates: ``dmy`` if a first part is > 12, ``mdy`` if a
+    second part is, else ``ambiguous`` (decided per column, never per value)."""
+    order = "ambiguous"
+    for v in values:
+        m = DMY.match(v)
+        if not m:
+            continue
+        a, b = int(m.group(1)), int(m.group(2))
+        if a > 12:
+            return "dmy"
+        if b > 12:
+            order = "mdy"
+    return order
+
+
+def parse_date(value: Any, *, order: str = "dmy", allow_month: bool = False) -> DateValue | str:
+    """One cell → a DateValue or a message saying what to change.
+
+    Accepts ISO dates (optionally with a 00:00:00 time), day/month/year with ``/ . -``
+    (``order`` comes from ``day_month_order`` over the whole column), Excel serial numbers,
+    Excel/pandas date objects, and — when ``allow_month`` — months (``2024-03``, ``03/2024``,
+    ``Mar 2024``).
+    """
+    if isinstance(value, pd.Timestamp):
+        if pd.isna(value):
+            return "empty"
+        value = value.to_pydatetime()
+    if isinstance(value, np.datetime64):
+        value = pd.Timestamp(value).to_pydatetime()
+    if isinstance(value, dt.datetime):
+        if value.time() != dt.time(0):
+            return f"'{value}' has a time of day: give the date only ({ISO_HINT})"
+        value = value.date()
+    if isinstance(value, dt.date):
+        if not MIN_YEAR <= value.year <= MAX_YEAR:
+            return f"'{value}': the year must be between {MIN_YEAR} and {MAX_YEAR}"
+        return DateValue(value)
+    if isinstance(value, bool):
+        return f"'{value}' is not a date; {ISO_HINT}"
+    if isinstance(value, int | float | np.integer | np.floating):
+        return _serial(float(value), str(value))
+    text = str(value).strip()
+    m = ISO.match(text)
+    if m:
+        tp = _time_problem(text, m.groups()[3:6])
+        return tp or _make_date(int(m.group(1)), int(m.group(2)), int(m.group(3)), text,
+                                "year-month-day")
+    m = DMY.match(text)
+    if m:
+        tp = _time_problem(text, m.groups()[3:6])
+        if tp:
+            return tp
+        a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        if order == "mdy" and a != b:
+            return (f"'{text}' is written month/day/year (US order) in this column: "
+                    f"{ISO_HINT}")
+        if order == "ambiguous" and a != b:
+            return f"ambiguous date {text}: {ISO_HINT}"
+        return _make_date(y, b, a, text, "day/month/year")
+    if allow_month:
+        for pattern, ym in ((MONTH_YM, True), (MONTH_MY, False)):
+            m = pattern.match(text)
+            if m:
+                y, mo = (int(m.group(1)), int(m.group(2))) if ym else (int(m.group(2)),
+                                                                      int(m.group(1)))
+                if not 1 <= mo <= 12:
+                    return f"'{text}' is not a real month; write months as YYYY-MM"
+                d = _make_date(y, mo, 1, text, "month")
+                return DateValue(d.date, month=True) if isinstance(d, DateValue) else d
+        m = MONTH_NAME.match(text)
+        if m and m.group(1).lower() in MONTHS:
+            d = _make_date(int(m.group(2)), MONTHS[m.group(1).lower()], 1, text, "month")
+            return DateValue(d.date, month=True) if isinstance(d, DateValue) else d
+    m = SERIAL.match(text)
+    if m:
+        return _serial(float(text), text)
+    if SHORT_YEAR.match(text):
+        return f"'{text}' has a two-digit year: {ISO_HINT}"
+    if not allow_month and (MONTH_YM.match(text) or MONTH_MY.match(text)):
+        return f"'{text}' is a month, but this column needs a full date: {ISO_HINT}"
+    what = "a date or a month (YYYY-MM)" if allow_month else "a date"
+    return f"'{text}' is not {what}; {ISO_HINT}"
+
+
+def _serial(number: float, text: str) -> DateValue | str:
+    """An Excel serial day number (days since 1899-12-30)."""
+    if not np.isfinite(number) or not 10_000 <= number <= 110_000:
+        return f"'{text}' is not a date; {ISO_HINT}"
+    if number != int(number):
+        return f"'{text}' (an Excel date) has a time of day: give the date only ({ISO_HINT})"
+    return DateValue(EXCEL_EPOCH + dt.timedelta(days=int(number)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Single values: booleans and choices
+
+
+TRUE = {"true", "yes", "1", "y", "t", "1.0"}
+FALSE = {"false", "no", "0", "n", "f", "0.0"}
+
+
+def parse_bool(value: Any) -> bool | str:
+    """true/false/yes/no/1/0 in any case (and real booleans), or a message."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | float | np.integer | np.floating) and value in (0, 1):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in TRUE:
+        return True
+    if text in FALSE:
+        return False
+    return f"'{value}' is not true or false: write true, false, yes, no, 1 or 0"
+
+
+def fold_choice(value: str) -> str:
+    """``" Operational-Efficiency "`` → ``operational efficiency`` for matching choices."""
+    return re.sub(r"[\s_\-]+", " ", value.strip().lower())

@@ -1,0 +1,879 @@
+"""Typed conversion and every check an import must pass before anything is written.
+
+``validate(tables, known, sink)`` converts each ``RawTable`` column by column to the types of
+``formats.py`` and reports, at once and in plain words, everything that is wrong:
+
+* header: required columns missing (named, with the expected list), a column given twice;
+  unknown extra columns are ignored;
+* cells: numbers (decimal point or comma, decided per column; thousands separators; ``12%`` in
+  ``*_pct`` columns), dates (ISO, day/month/year decided per column, Excel serials and date
+  cells, midnight times), months for observation periods, booleans, allowed values (matched
+  ignoring case, spaces, dashes and underscores), text length, required cells left empty,
+  volumes that are zero or negative, amounts that must not be negative;
+* rows: date order (baseline, contract, innovation stages not before the idea), pilot/scaled
+  innovations without a pilot date, a target KPI without an expected effect (and vice versa),
+  a ``grain`` that contradicts its period;
+* across rows and files: the same natural key twice (both rows named), references to
+  accounts, units, KPIs and innovations that are neither in the database nor in this import,
+  rate-KPI observations without a volume, and an account whose baseline window holds no
+  observations for a unit that has observations at all (database and import combined).
+
+Conversion is vectorised, or done once per distinct value (dates, text, choices), so a
+million-row observation file is checked in seconds. Problems are capped per file
+(``ProblemSink.cap``) with a final "… and N more problems in this file".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import String
+
+from data_loaders import parsing
+from data_loaders.formats import BY_ENTITY, SPECS, Column, EntitySpec
+from data_loaders.parsing import DateValue, RawTable
+from data_loaders.schema import Base
+
+# ---------------------------------------------------------------------------------------------
+# Problems
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an import, where a person can find it.
+
+    ``row`` is the row number as seen in the file (CSV header = row 1, so the first data row
+    is 2; the sheet row in a workbook; the result row, from 1, for SQL and frames).
+    """
+
+    file: str
+    row: int | None
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        parts = [self.file]
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.column:
+            parts.append(f"column {self.column}")
+        parts.append(self.message)
+        return " · ".join(parts)
+
+
+class ProblemSink:
+    """Collects problems, keeping at most ``cap`` per file (and counting the rest)."""
+
+    cap = 200
+
+    def __init__(self) -> None:
+        self._kept: dict[str, list[Problem]] = {}
+        self._total: dict[str, int] = {}
+
+    def __bool__(self) -> bool:
+        return any(self._total.values())
+
+    def __len__(self) -> int:
+        return sum(self._total.values())
+
+    def add(self, file: str, row: int | None, column: str | None, message: str) -> None:
+        self._total[file] = self._total.get(file, 0) + 1
+        kept = self._kept.setdefault(file, [])
+        if len(kept) < self.cap * 4:
+            kept.append(Problem(file, None if row is None else int(row), column, message))
+
+    def add_rows(self, file: str, rows: np.ndarray, column: str | None,
+                 message: str | Sequence[str] | Callable[[int], str]) -> None:
+        """Many rows with the same kind of problem; ``message`` is a text, one per row, or a
+        function of the position in ``rows``."""
+        n = len(rows)
+        if not n:
+            return
+        self._total[file] = self._total.get(file, 0) + n
+        kept = self._kept.setdefault(file, [])
+        for i in range(min(n, self.cap + 1)):
+            if isinstance(message, str):
+                text = message
+            elif callable(message):
+                text = message(i)
+            else:
+                text = message[i]
+            kept.append(Problem(file, int(rows[i]), column, text))
+
+    def problems(self) -> tuple[Problem, ...]:
+        out: list[Problem] = []
+        for file, kept in self._kept.items():
+            kept = sorted(kept, key=lambda p: (p.row is not None, p.row or 0))
+            out.extend(kept[: self.cap])
+            more = self._total[file] - min(len(kept), self.cap)
+            if more > 0:
+                out.append(Problem(file, None, None,
+                                   f"… and {more:,} more problems in this file"))
+        return tuple(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# What the database already holds (filled by the importer; empty for a database-free check)
+
+
+@dataclass
+class Known:
+    """Natural keys already in the database for the accounts an import names.
+
+    ``observed(account, start, end)`` returns the units (site, process) of the account with
+    any observation and those with one in the window [start, end] (a month-grain observation
+    counts when its month overlaps the window).
+    """
+
+    accounts: dict[str, tuple[dt.date, dt.date]] = field(default_factory=dict)
+    units: set[tuple[str, str, str]] = field(default_factory=set)
+    kpis: dict[tuple[str, str], str] = field(default_factory=dict)  # (account, key) → kind
+    innovations: set[tuple[str, str]] = field(default_factory=set)
+    observed: Callable[[str, dt.date, dt.date], tuple[set[tuple[str, str]],
+                                                       set[tuple[str, str]]]] | None = None
+
+
+@dataclass
+class Typed:
+    """A converted table: canonical column names, typed values, ``_row`` (the file's row
+    numbers) and ``_pos`` (position in the table); ``present`` = format columns it had."""
+
+    label: str
+    entity: str
+    frame: pd.DataFrame
+    present: tuple[str, ...]
+    header_ok: bool
+
+
+# ---------------------------------------------------------------------------------------------
+# Column facts derived from the schema
+
+
+def _max_lengths() -> dict[tuple[str, str], int]:
+    """(entity, column) → the database column's maximum length, for text columns."""
+    tables = Base.metadata.tables
+    refs = {"account": ("account", "name"), "site": ("unit", "site"),
+            "process": ("unit", "process"), "kpi": ("kpi", "key"),
+            "target_kpi": ("kpi", "key"), "innovation": ("innovation", "code")}
+    out: dict[tuple[str, str], int] = {}
+    for spec in SPECS:
+        table = tables[spec.table]
+        for col in spec.columns:
+            if col.type != "text":
+                continue
+            target = (spec.table, col.name) if col.name in table.c else refs.get(col.name)
+            if spec.entity == "accounts" and col.name == "name":
+                target = ("account", "name")
+            if target is None:
+                continue
+            typ = tables[target[0]].c[target[1]].type
+            if isinstance(typ, String) and typ.length:
+                out[(spec.entity, col.name)] = int(typ.length)
+    return out
+
+
+MAX_LENGTH = _max_lengths()
+STAGE_DATES = ("evaluation_date", "prototype_date", "pilot_date", "scaled_date", "closed_date")
+
+
+# ---------------------------------------------------------------------------------------------
+# Converters: each returns (typed series, bad mask) and reports problems
+
+
+def _is_missing(v: object) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, str):
+        return v.strip() == ""
+    try:
+        return bool(pd.isna(v))  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return False
+
+
+def _empty_mask(s: pd.Series) -> np.ndarray:
+    if pd.api.types.is_string_dtype(s.dtype) and s.dtype != object:
+        return (s.isna() | (s.str.strip() == "")).to_numpy(dtype=bool)
+    if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_datetime64_any_dtype(s.dtype):
+        return s.isna().to_numpy(dtype=bool)
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    miss = np.array([_is_missing(u) for u in uniques] + [True], dtype=bool)
+    return miss[codes]
+
+
+def _by_unique(s: pd.Series, fn: Callable[[Any], Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Apply ``fn`` once per distinct value; returns (results per distinct value + a final
+    None for missing, codes per row)."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    results = [fn(u) for u in uniques]
+    arr = np.empty(len(results) + 1, dtype=object)
+    arr[: len(results)] = results
+    arr[len(results)] = None
+    return arr, codes
+
+
+class _Ctx:
+    """Conversion context for one table."""
+
+    def __init__(self, raw: RawTable, spec: EntitySpec, sink: ProblemSink) -> None:
+        self.raw = raw
+        self.spec = spec
+        self.sink = sink
+        self.rows = raw.rows
+
+    def report(self, mask: np.ndarray, column: str, message: str | Callable[[int], str],
+               ) -> None:
+        idx = np.flatnonzero(mask)
+        if not len(idx):
+            return
+        if callable(message):
+            msg = message
+            self.sink.add_rows(self.raw.label, self.rows[idx], column,
+                               lambda i: msg(int(idx[i])))
+        else:
+            self.sink.add_rows(self.raw.label, self.rows[idx], column, message)
+
+
+def convert_text(ctx: _Ctx, col: Column, s: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    limit = MAX_LENGTH.get((ctx.spec.entity, col.name))
+    allowed = {parsing.fold_choice(a): a for a in col.allowed}
+
+    def one(v: object) -> object:
+        if _is_missing(v):
+            return None
+        if isinstance(v, float) and v.is_integer():
+            text = str(int(v))
+        elif isinstance(v, dt.datetime | dt.date) or not isinstance(v, str):
+            text = str(v).strip()
+        else:
+            text = v.strip()
+        text = re.sub(r"[\r\n\t]+", " ", text) if col.name != "description" else text
+        if "\x00" in text:
+            return _Bad("contains a NUL character: remove it")
+        if col.name == "currency" and not re.fullmatch(r"[A-Za-z]{3}", text):
+            return _Bad(f"'{text}' is not a currency code: use three letters, e.g. USD, EUR")
+        if limit and len(text) > limit:
+            return _Bad(f"is {len(text)} characters long; at most {limit} are allowed")
+        if allowed:
+            hit = allowed.get(parsing.fold_choice(text))
+            if hit is None:
+                return _Bad(f"'{text}' is not an allowed {col.name.replace('_', ' ')}: "
+                            f"use one of {', '.join(col.allowed)}")
+            return hit
+        if col.name == "currency":
+            return text.upper()
+        return text
+
+    results, codes = _by_unique(s, one)
+    return _finish(ctx, col, results, codes, object)
+
+
+@dataclass(frozen=True)
+class _Bad:
+    message: str
+
+
+def _finish(ctx: _Ctx, col: Column, results: np.ndarray, codes: np.ndarray, dtype: Any,
+            ) -> tuple[pd.Series, np.ndarray]:
+    bad_u = np.fromiter((isinstance(v, _Bad) for v in results), dtype=bool, count=len(results))
+    if bad_u.any():
+        msgs = results
+        bad = bad_u[codes]
+        ctx.report(bad, col.name, lambda i: msgs[codes[i]].message)
+        results = results.copy()
+        results[bad_u] = None
+    else:
+        bad = np.zeros(len(codes), dtype=bool)
+    return pd.Series(results[codes], dtype=dtype), bad
+
+
+def convert_bool(ctx: _Ctx, col: Column, s: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    def one(v: object) -> object:
+        if _is_missing(v):
+            return None
+        r = parsing.parse_bool(v)
+        return _Bad(r) if isinstance(r, str) else r
+
+    results, codes = _by_unique(s, one)
+    return _finish(ctx, col, results, codes, object)
+
+
+def convert_date(ctx: _Ctx, col: Column, s: pd.Series,
+                 ) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Dates (and months for ``month_or_date``): returns (datetime64 series, bad, is_month)."""
+    allow_month = col.type == "month_or_date"
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    texts = [u.strip() for u in uniques if isinstance(u, str)]
+    order = parsing.day_month_order(texts)
+    parsed: list[object] = []
+    for u in uniques:
+        if _is_missing(u):
+            parsed.append(None)
+            continue
+        r = parsing.parse_date(u, order=order, allow_month=allow_month)
+        parsed.append(_Bad(r) if isinstance(r, str) else r)
+    arr = np.empty(len(parsed) + 1, dtype=object)
+    arr[: len(parsed)] = parsed
+    arr[len(parsed)] = None
+    dates = np.array([p.date if isinstance(p, DateValue) else np.datetime64("NaT")
+                      for p in parsed] + [np.datetime64("NaT")], dtype="datetime64[D]")
+    month = np.array([isinstance(p, DateValue) and p.month for p in parsed] + [False],
+                     dtype=bool)
+    values = arr[codes]
+    bad = np.fromiter((isinstance(v, _Bad) for v in arr), dtype=bool, count=len(arr))[codes]
+    if bad.any():
+        ctx.report(bad, col.name, lambda i: values[i].message)
+    series = pd.Series(dates[codes].astype("datetime64[ns]"))
+    return series, bad, month[codes]
+
+
+_COMMA_OK = r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d{1,3}(?: \d{3})+|\d+)?(?:,\d+)?(?:[eE][+-]?\d+)?"
+
+
+def _decimal_style(strings: pd.Series, default: str) -> str | None:
+    """``,`` or ``.`` as the column's values decide (vectorised), else ``default``."""
+    comma = bool(strings.str.contains(parsing.ONLY_COMMA_DECIMAL.pattern, regex=True)
+                 .fillna(False).any())
+    point = bool(strings.str.contains(parsing.ONLY_POINT_DECIMAL.pattern, regex=True)
+                 .fillna(False).any())
+    if comma and point:
+        return None
+    return "," if comma else "." if point else default
+
+
+def convert_number(ctx: _Ctx, col: Column, s: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    pct = col.name.endswith("_pct")
+    n = len(s)
+    if pd.api.types.is_bool_dtype(s.dtype):
+        s = s.astype(object)
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        out = s.to_numpy(dtype=float, na_value=np.nan)
+        bad = np.isinf(out)
+        if bad.any():
+            ctx.report(bad, col.name, "is not a finite number")
+            out = np.where(bad, np.nan, out)
+        return pd.Series(out), bad
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        s = s.astype(object)
+    out = np.full(n, np.nan)
+    bad = np.zeros(n, dtype=bool)
+    msgs: dict[int, str] = {}
+    if s.dtype == object:
+        kinds = s.map(lambda v: "s" if isinstance(v, str) else (
+            "m" if _is_missing(v) else (
+                "n" if isinstance(v, int | float | np.integer | np.floating) and not isinstance(
+                    v, bool | np.bool_) else "x"))).to_numpy()
+        for i in np.flatnonzero(kinds == "n"):
+            out[i] = float(s.iat[int(i)])  # type: ignore[arg-type]
+        for i in np.flatnonzero(kinds == "x"):
+            v: Any = s.iat[int(i)]
+            try:
+                from decimal import Decimal
+
+                if isinstance(v, Decimal):
+                    out[i] = float(v)
+                    continue
+            except (TypeError, ValueError):  # pragma: no cover
+                pass
+            bad[i] = True
+            msgs[int(i)] = f"'{v}' is not a number"
+        str_idx = np.flatnonzero(kinds == "s")
+        strings = pd.Series(s.to_numpy()[str_idx], dtype="str")
+    else:
+        str_idx = np.arange(n)
+        strings = s.astype("str")
+    if len(str_idx):
+        strings = strings.str.strip().str.replace("\u2212", "-", regex=False)
+        nonempty = (strings != "").to_numpy(dtype=bool) & ~strings.isna().to_numpy(dtype=bool)
+        strings = strings.where(nonempty, "")
+        if pct:
+            strings = strings.str.replace(r"\s*%$", "", regex=True)
+        style = _decimal_style(strings, ctx.raw.decimal)
+        if style is None:
+            first = np.flatnonzero(nonempty)
+            rows = ctx.rows[str_idx[first[:1]]] if len(first) else ctx.rows[:0]
+            ctx.sink.add_rows(ctx.raw.label, rows, col.name,
+                              "this column mixes decimal points and decimal commas: "
+                              "use one of them throughout")
+            bad[str_idx[nonempty]] = True
+            return pd.Series(np.where(bad, np.nan, out)), bad
+        if style == ",":
+            ok = strings.str.fullmatch(_COMMA_OK).fillna(False).to_numpy(dtype=bool) & nonempty
+            conv = (strings[ok].str.replace(r"[. ]", "", regex=True)
+                    .str.replace(",", ".", regex=False))
+            vals = pd.to_numeric(conv, errors="coerce").to_numpy(dtype=float)
+        else:
+            ok = nonempty.copy()
+            vals_all = pd.to_numeric(strings.where(nonempty, "nan"), errors="coerce"
+                                     ).to_numpy(dtype=float)
+            ok &= ~np.isnan(vals_all)
+            vals = vals_all[ok]
+        good = np.isfinite(vals)
+        ok_idx = np.flatnonzero(ok)
+        out[str_idx[ok_idx[good]]] = vals[good]
+        slow = nonempty.copy()
+        slow[ok_idx[good]] = False
+        for j in np.flatnonzero(slow):
+            text = str(strings.iat[int(j)])
+            r = parsing.parse_number(text, style, pct=pct)
+            k = int(str_idx[j])
+            if isinstance(r, str):
+                bad[k] = True
+                msgs[k] = r
+            else:
+                out[k] = r
+    if bad.any():
+        ctx.report(bad, col.name, lambda i: msgs.get(i, "is not a number"))
+    return pd.Series(out), bad
+
+
+# ---------------------------------------------------------------------------------------------
+# One table
+
+
+def convert_table(raw: RawTable, sink: ProblemSink) -> Typed:
+    """Header checks and typed conversion of one table (entity already known)."""
+    assert raw.entity is not None
+    spec = BY_ENTITY[raw.entity]
+    ctx = _Ctx(raw, spec, sink)
+    label = raw.label
+    hdr = raw.header_row if raw.header_row else None
+    for name, positions in raw.duplicate_columns.items():
+        if name in {c.name for c in spec.columns}:
+            sink.add(label, hdr, name,
+                     f"column {name} appears {len(positions)} times (columns "
+                     f"{', '.join(map(str, positions))}): keep one")
+    cols = set(raw.frame.columns)
+    missing = [c for c in spec.required if c not in cols]
+    header_ok = not missing
+    if missing:
+        optional = [c.name for c in spec.columns if not c.required]
+        sink.add(label, hdr, ", ".join(missing),
+                 f"missing required column{'s' if len(missing) > 1 else ''} "
+                 f"{', '.join(missing)}; a {spec.entity} file needs the columns "
+                 f"{', '.join(spec.required)}"
+                 + (f" (optional: {', '.join(optional)})" if optional else ""))
+    frame = pd.DataFrame(index=pd.RangeIndex(len(raw.frame)))
+    present = tuple(c.name for c in spec.columns if c.name in cols)
+    for name in present:
+        col = spec.column(name)
+        s = raw.frame[name].reset_index(drop=True)
+        empty = _empty_mask(s)
+        if col.type == "text":
+            typed, bad = convert_text(ctx, col, s)
+        elif col.type == "bool":
+            typed, bad = convert_bool(ctx, col, s)
+        elif col.type in ("date", "month_or_date"):
+            typed, bad, month = convert_date(ctx, col, s)
+            if col.type == "month_or_date":
+                frame["_" + name + "_is_month"] = month
+        else:
+            typed, bad = convert_number(ctx, col, s)
+            num = typed.to_numpy(dtype=float)
+            if col.positive:
+                neg = ~bad & ~empty & ~(num > 0)
+                ctx.report(neg, name, _msg_positive(num))
+            if col.non_negative:
+                neg = ~bad & ~empty & (num < 0)
+                ctx.report(neg, name, _msg_non_negative(num))
+        if col.required:
+            ctx.report(empty, name, "is required but empty")
+        frame[name] = typed
+        frame["_bad_" + name] = bad
+    frame["_row"] = raw.rows
+    frame["_pos"] = np.arange(len(frame))
+    typed_table = Typed(label=label, entity=spec.entity, frame=frame, present=present,
+                        header_ok=header_ok)
+    _row_checks(ctx, typed_table)
+    return typed_table
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def _msg_order(what: str, a: str, sa: pd.Series, b: str, sb: pd.Series, strict: bool,
+               ) -> Callable[[int], str]:
+    rel = "not after" if strict else "before"
+    return lambda i: f"{what}: {b} {_d(sb.iat[i])} is {rel} {a} {_d(sa.iat[i])}"
+
+
+def _msg_before_idea(name: str, s: pd.Series, idea: pd.Series) -> Callable[[int], str]:
+    return lambda i: f"{name} {_d(s.iat[i])} is before the idea_date {_d(idea.iat[i])}"
+
+
+def _msg_positive(num: np.ndarray) -> Callable[[int], str]:
+    return lambda i: f"must be greater than 0 (got {_fmt(num[i])})"
+
+
+def _msg_non_negative(num: np.ndarray) -> Callable[[int], str]:
+    return lambda i: f"must not be negative (got {_fmt(num[i])})"
+
+
+def _dates(frame: pd.DataFrame, name: str) -> pd.Series | None:
+    return frame[name] if name in frame.columns else None
+
+
+def _row_checks(ctx: _Ctx, t: Typed) -> None:
+    f = t.frame
+    if t.entity == "accounts":
+        for a, b, strict, what in (("baseline_start", "baseline_end", False,
+                                    "the baseline window ends before it starts"),
+                                   ("contract_start", "contract_end", True,
+                                    "the contract must end after it starts")):
+            sa, sb = _dates(f, a), _dates(f, b)
+            if sa is None or sb is None:
+                continue
+            wrong = ((sb <= sa) if strict else (sb < sa)).to_numpy(dtype=bool)
+            ctx.report(wrong, b, _msg_order(what, a, sa, b, sb, strict))
+    elif t.entity == "innovations":
+        idea = _dates(f, "idea_date")
+        if idea is not None:
+            for name in STAGE_DATES:
+                s = _dates(f, name)
+                if s is None:
+                    continue
+                early = (s < idea).to_numpy(dtype=bool)
+                ctx.report(early, name, _msg_before_idea(name, s, idea))
+        if "stage" in f.columns:
+            live = f["stage"].isin(["pilot", "scaled"]).to_numpy(dtype=bool)
+            if "pilot_date" in f.columns:
+                no_pilot = (live & f["pilot_date"].isna().to_numpy(dtype=bool)
+                            & ~f["_bad_pilot_date"].to_numpy(dtype=bool))
+            else:
+                no_pilot = live
+            stage = f["stage"]
+            ctx.report(no_pilot, "pilot_date",
+                       lambda i: f"an innovation in stage {stage.iat[i]} needs a pilot_date "
+                                 "(the date it first went live)")
+        if "target_kpi" in f.columns or "expected_effect_pct" in f.columns:
+            tk = (f["target_kpi"].notna().to_numpy(dtype=bool) if "target_kpi" in f.columns
+                  else np.zeros(len(f), dtype=bool))
+            ee = (f["expected_effect_pct"].notna().to_numpy(dtype=bool)
+                  if "expected_effect_pct" in f.columns else np.zeros(len(f), dtype=bool))
+            bad_ee = (f["_bad_expected_effect_pct"].to_numpy(dtype=bool)
+                      if "expected_effect_pct" in f.columns else np.zeros(len(f), dtype=bool))
+            bad_tk = (f["_bad_target_kpi"].to_numpy(dtype=bool) if "target_kpi" in f.columns
+                      else np.zeros(len(f), dtype=bool))
+            ctx.report(tk & ~ee & ~bad_ee, "expected_effect_pct",
+                       "give the expected effect on the target_kpi (e.g. -8 for −8 %)")
+            ctx.report(ee & ~tk & ~bad_tk, "target_kpi",
+                       "give the target_kpi that expected_effect_pct refers to")
+    elif t.entity == "observations" and "period" in f.columns:
+        is_month = f["_period_is_month"].to_numpy(dtype=bool)
+        period = f["period"]
+        if "grain" in f.columns:
+            grain = f["grain"]
+            day_grain = (grain == "day").to_numpy(dtype=bool)
+            ctx.report(day_grain & is_month, "grain",
+                       lambda i: f"grain is day but the period {_m(period.iat[i])} is a month")
+            not_first = (period.dt.day != 1).to_numpy(dtype=bool) & period.notna().to_numpy(
+                dtype=bool)
+            ctx.report((grain == "month").to_numpy(dtype=bool) & not_first, "period",
+                       lambda i: f"grain is month but {_d(period.iat[i])} is not the first day "
+                                 f"of a month: write the month as {_m(period.iat[i])}")
+
+
+def _d(x: object) -> str:
+    return "" if x is None or pd.isna(x) else str(pd.Timestamp(x).date())  # type: ignore[call-overload, arg-type]
+
+
+def _m(x: object) -> str:
+    return "" if x is None or pd.isna(x) else pd.Timestamp(x).strftime("%Y-%m")  # type: ignore[call-overload, arg-type]
+
+
+# ---------------------------------------------------------------------------------------------
+# Across tables
+
+
+def _ok_rows(t: Typed, cols: Iterable[str]) -> np.ndarray:
+    """Rows whose given columns are all present, converted and not empty."""
+    f = t.frame
+    ok = np.ones(len(f), dtype=bool)
+    for c in cols:
+        if c not in f.columns:
+            return np.zeros(len(f), dtype=bool)
+        ok &= f[c].notna().to_numpy(dtype=bool)
+    return ok
+
+
+def _check_duplicates(tables: list[Typed], sink: ProblemSink) -> None:
+    if not tables:
+        return
+    spec = BY_ENTITY[tables[0].entity]
+    key = list(spec.key)
+    parts = []
+    for n, t in enumerate(tables):
+        ok = _ok_rows(t, key)
+        if not ok.any():
+            continue
+        p = t.frame.loc[ok, key + ["_row"]].copy()
+        p["_t"] = n
+        parts.append(p)
+    if not parts:
+        return
+    allk = pd.concat(parts, ignore_index=True)
+    dup = allk.duplicated(key, keep="first").to_numpy()
+    if not dup.any():
+        return
+    firsts = allk[~allk.duplicated(key, keep="first")].set_index(key)
+    dups = allk[dup]
+    joined = dups.join(firsts[["_row", "_t"]].add_suffix("_first"), on=key)
+    keys_txt = ", ".join(key)
+    for t_idx, grp in joined.groupby("_t", sort=True):
+        t = tables[int(t_idx)]  # type: ignore[arg-type]
+        rows = grp["_row"].to_numpy()
+        first_rows = grp["_row_first"].to_numpy()
+        first_t = grp["_t_first"].to_numpy()
+        vals = grp[key].astype(str).agg(", ".join, axis=1).to_numpy()
+
+        def msg(i: int, first_rows=first_rows, first_t=first_t, vals=vals, t_idx=t_idx) -> str:
+            where = (f"row {first_rows[i]}" if first_t[i] == t_idx
+                     else f"{tables[int(first_t[i])].label} row {first_rows[i]}")
+            return f"duplicate of {where}: same {keys_txt} ({_short(vals[i])})"
+
+        sink.add_rows(t.label, rows, keys_txt, msg)
+
+
+def _short(text: str, n: int = 120) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _suggest(value: str, choices: Iterable[str]) -> str:
+    choices = sorted(set(choices))
+    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
+    if not close:
+        lower = {c.lower(): c for c in choices}
+        hit = lower.get(value.lower())
+        close = [hit] if hit else []
+    if close:
+        return f"; did you mean {close[0]}?"
+    if choices and len(choices) <= 12:
+        return f"; known: {', '.join(sorted(choices))}"
+    return ""
+
+
+def _reference(t: Typed, sink: ProblemSink, cols: list[str], known: Collection[tuple[str, ...]],
+               what: str, report_col: str, exclude: np.ndarray | None = None,
+               describe: Callable[[tuple[str, ...]], str] | None = None,
+               candidates: Callable[[tuple[str, ...]], Iterable[str]] | None = None,
+               name_of: Callable[[tuple[str, ...]], str] = lambda tup: str(tup[-1]),
+               ) -> np.ndarray:
+    """Rows whose ``cols`` tuple is not in ``known``: one problem per distinct unknown value
+    (at its first row, with how many rows name it). Returns the mask of unknown rows."""
+    f = t.frame
+    ok = _ok_rows(t, cols)
+    if exclude is not None:
+        ok &= ~exclude
+    unknown = np.zeros(len(f), dtype=bool)
+    if not ok.any():
+        return unknown
+    sub = f.loc[ok, cols + ["_row"]]
+    firsts = sub.drop_duplicates(cols)  # rows ascend, so the first is the lowest row
+    for vals in firsts.itertuples(index=False, name=None):
+        tup = tuple(vals[:-1])
+        if tup in known:
+            continue
+        mask = np.ones(len(sub), dtype=bool)
+        for c, v in zip(cols, tup, strict=True):
+            mask &= (sub[c] == v).to_numpy(dtype=bool)
+        n = int(mask.sum())
+        text = describe(tup) if describe else tup[-1]
+        extra = f" (and {n - 1:,} more rows)" if n > 1 else ""
+        hint = _suggest(name_of(tup), candidates(tup)) if candidates else ""
+        sink.add(t.label, int(vals[-1]), report_col,
+                 f"unknown {what} {text}: it is neither in the database nor in this import"
+                 f"{extra}{hint}")
+        unknown[np.flatnonzero(ok)[mask]] = True
+    return unknown
+
+
+def validate(tables: Sequence[RawTable], known: Known, sink: ProblemSink,
+             ) -> dict[str, list[Typed]]:
+    """Convert and check every table; problems go to ``sink``; returns typed tables by entity
+    (only meaningful when the sink stays empty)."""
+    all_typed: dict[str, list[Typed]] = {s.entity: [] for s in SPECS}
+    for raw in tables:
+        all_typed[raw.entity or ""].append(convert_table(raw, sink))
+    # A table without its required columns is already refused; the checks across rows and
+    # tables look only at the others.
+    typed = {e: [t for t in ts if t.header_ok] for e, ts in all_typed.items()}
+    for ts in typed.values():
+        _check_duplicates(ts, sink)
+
+    # What the import adds to what the database knows.
+    accounts = dict(known.accounts)
+    for t in typed["accounts"]:
+        ok = _ok_rows(t, ["name", "baseline_start", "baseline_end"])
+        f = t.frame[ok]
+        for name, a, b in zip(f["name"], f["baseline_start"], f["baseline_end"], strict=True):
+            accounts[name] = (pd.Timestamp(a).date(), pd.Timestamp(b).date())
+        for name in t.frame.loc[_ok_rows(t, ["name"]), "name"]:
+            accounts.setdefault(name, (dt.date.min, dt.date.min))
+    units = set(known.units)
+    for t in typed["units"]:
+        f = t.frame[_ok_rows(t, ["account", "site", "process"])]
+        units |= set(zip(f["account"], f["site"], f["process"], strict=True))
+    kpis = dict(known.kpis)
+    for t in typed["kpis"]:
+        f = t.frame[_ok_rows(t, ["account", "key"])]
+        kinds = f["kind"] if "kind" in f.columns else pd.Series([None] * len(f), index=f.index)
+        for a, k, kind in zip(f["account"], f["key"], kinds, strict=True):
+            kpis[(a, k)] = kind if kind is not None else kpis.get((a, k), "")
+    innovations = set(known.innovations)
+    for t in typed["innovations"]:
+        f = t.frame[_ok_rows(t, ["account", "code"])]
+        innovations |= set(zip(f["account"], f["code"], strict=True))
+
+    account_keys = {(a,) for a in accounts}
+    unit_keys = set(units)
+    kpi_keys = set(kpis)
+
+    def sites_of(tup: tuple[str, ...]) -> list[str]:
+        return [f"{s} · {p}" for a, s, p in units if a == tup[0]]
+
+    for entity, ts in typed.items():
+        if entity == "accounts":
+            continue
+        for t in ts:
+            bad_account = _reference(t, sink, ["account"], account_keys, "account", "account",
+                                     candidates=lambda _t: [a for (a,) in account_keys])
+            if entity in ("observations", "rollouts"):
+                f = t.frame
+                if {"site", "process"} <= set(f.columns):
+                    _reference(t, sink, ["account", "site", "process"], unit_keys, "unit",
+                               "site", exclude=bad_account,
+                               describe=lambda tup: f"{tup[1]} · {tup[2]} (account {tup[0]})",
+                               candidates=sites_of,
+                               name_of=lambda tup: f"{tup[1]} · {tup[2]}")
+            if entity in ("observations", "innovation_targets", "planted_effects"):
+                _reference(t, sink, ["account", "kpi"], kpi_keys, "KPI", "kpi",
+                           exclude=bad_account,
+                           describe=lambda tup: f"{tup[1]} (account {tup[0]})",
+                           candidates=lambda tup: [k for a, k in kpi_keys if a == tup[0]])
+            if entity == "innovations" and "target_kpi" in t.frame.columns:
+                _reference(t, sink, ["account", "target_kpi"], kpi_keys, "KPI", "target_kpi",
+                           exclude=bad_account,
+                           describe=lambda tup: f"{tup[1]} (account {tup[0]})",
+                           candidates=lambda tup: [k for a, k in kpi_keys if a == tup[0]])
+            if entity in ("rollouts", "innovation_targets", "planted_effects"):
+                _reference(t, sink, ["account", "innovation"], innovations, "innovation",
+                           "innovation", exclude=bad_account,
+                           describe=lambda tup: f"{tup[1]} (account {tup[0]})",
+                           candidates=lambda tup: [c for a, c in innovations if a == tup[0]])
+
+    for t in typed["observations"]:
+        _check_volume(t, sink, kpis)
+    _check_target_conflicts(typed, sink)
+    _check_baselines(typed, known, accounts, sink)
+    return all_typed
+
+
+def _check_volume(t: Typed, sink: ProblemSink, kpis: dict[tuple[str, str], str]) -> None:
+    f = t.frame
+    ok = _ok_rows(t, ["account", "kpi"])
+    if not ok.any():
+        return
+    pairs = f.loc[ok, ["account", "kpi"]].drop_duplicates()
+    rate = {(a, k) for a, k in zip(pairs["account"], pairs["kpi"], strict=True)
+            if kpis.get((a, k)) == "rate"}
+    if not rate:
+        return
+    is_rate = np.zeros(len(f), dtype=bool)
+    sub = f.loc[ok, ["account", "kpi"]]
+    is_rate[np.flatnonzero(ok)] = pd.MultiIndex.from_frame(sub).isin(list(rate))
+    if "volume" not in f.columns:
+        first = np.flatnonzero(is_rate)[:1]
+        names = sorted({k for _, k in rate})
+        sink.add(t.label, int(f["_row"].to_numpy()[first[0]]) if len(first) else None, "volume",
+                 f"the volume column is missing, but observations of rate KPIs "
+                 f"({', '.join(names)}) need one: add volume (transactions per period)")
+        return
+    missing = is_rate & f["volume"].isna().to_numpy(dtype=bool) & ~f["_bad_volume"].to_numpy(
+        dtype=bool)
+    kpi = f["kpi"]
+    idx = np.flatnonzero(missing)
+    sink.add_rows(t.label, f["_row"].to_numpy()[idx], "volume",
+                  lambda i: f"{kpi.iat[idx[i]]} is a rate KPI: its observations need a volume "
+                            "(transactions in the period)")
+
+
+def _check_target_conflicts(typed: dict[str, list[Typed]], sink: ProblemSink) -> None:
+    """An innovation's main target (innovations.target_kpi) and a row of innovation_targets
+    for the same KPI must agree on the expected effect."""
+    main: dict[tuple[str, str, str], tuple[float, str, int]] = {}
+    for t in typed["innovations"]:
+        f = t.frame
+        ok = _ok_rows(t, ["account", "code", "target_kpi", "expected_effect_pct"])
+        if not ok.any():
+            continue
+        for a, c, k, e, r in zip(*(f.loc[ok, x] for x in (
+                "account", "code", "target_kpi", "expected_effect_pct", "_row")), strict=True):
+            main[(a, c, k)] = (float(e), t.label, int(r))
+    if not main:
+        return
+    for t in typed["innovation_targets"]:
+        f = t.frame
+        ok = _ok_rows(t, ["account", "innovation", "kpi", "expected_effect_pct"])
+        if not ok.any():
+            continue
+        for a, c, k, e, r in zip(*(f.loc[ok, x] for x in (
+                "account", "innovation", "kpi", "expected_effect_pct", "_row")), strict=True):
+            other = main.get((a, c, k))
+            if other and other[0] != float(e):
+                sink.add(t.label, int(r), "expected_effect_pct",
+                         f"innovation {c} targets {k} with {e:g} % here but with "
+                         f"{other[0]:g} % in {other[1]} row {other[2]}: make them agree")
+
+
+def _check_baselines(typed: dict[str, list[Typed]], known: Known,
+                     accounts: dict[str, tuple[dt.date, dt.date]], sink: ProblemSink) -> None:
+    """Each unit with observations must have some inside its account's baseline window."""
+    obs_tables = typed["observations"]
+    if not obs_tables and not typed["accounts"]:
+        return
+    names: set[str] = set()
+    for t in typed["accounts"]:
+        names |= set(t.frame.loc[_ok_rows(t, ["name"]), "name"])
+    for t in obs_tables:
+        names |= set(t.frame.loc[_ok_rows(t, ["account"]), "account"])
+    label = (obs_tables[0].label if obs_tables else typed["accounts"][0].label)
+    for name in sorted(names):
+        window = accounts.get(name)
+        if window is None or window[0] == dt.date.min:
+            continue
+        start, end = window
+        start_month = start.replace(day=1)
+        with_obs: set[tuple[str, str]] = set()
+        in_window: set[tuple[str, str]] = set()
+        if known.observed is not None and name in known.accounts:
+            a, b = known.observed(name, start, end)
+            with_obs |= a
+            in_window |= b
+        for t in obs_tables:
+            ok = _ok_rows(t, ["account", "site", "process", "period"])
+            f = t.frame.loc[ok]
+            f = f[f["account"] == name]
+            if not len(f):
+                continue
+            with_obs |= set(zip(f["site"], f["process"], strict=True))
+            p = f["period"]
+            is_month = f["_period_is_month"].to_numpy(dtype=bool).copy()
+            if "grain" in f.columns:
+                is_month |= (f["grain"] == "month").to_numpy(dtype=bool)
+            lo = np.where(is_month, np.datetime64(start_month, "ns"),
+                          np.datetime64(start, "ns"))
+            inside = (p.to_numpy() >= lo) & (p.to_numpy() <= np.datetime64(end, "ns"))
+            g = f.loc[inside, ["site", "process"]].drop_duplicates()
+            in_window |= set(zip(g["site"], g["process"], strict=True))
+        for site, process in sorted(with_obs - in_window):
+            sink.add(label, None, None,
+                     f"account {name}: unit {site} · {process} has no observations in the "
+                     f"baseline window {start}…{end}")

@@ -1,0 +1,136 @@
+"""The command line, run as a subprocess: exit codes, messages, and never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .loader_helpers import ACCOUNT, VALID, valid_files
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str, db: str | None = None, env: dict[str, str] | None = None,
+        ) -> subprocess.CompletedProcess[str]:
+    full_env = dict(os.environ, PYTHONPATH=str(ROOT), **(env or {}))
+    full_env.pop("DATABASE_URL", None)
+    cmd = [sys.executable, str(ROOT / "cli.py")] + (["--db", db] if db else []) + list(args)
+    proc = subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True,
+                          timeout=120)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'cli.sqlite'}"
+
+
+def test_import_batches_rollback_cycle(db: str, tmp_path: Path) -> None:
+    """import → batches → rollback → rollback again (refused) with the right exit codes."""
+    p = run("import", *map(str, valid_files()), "--user", "ana", db=db)
+    assert p.returncode == 0, p.stderr
+    assert "Imported as batch 1" in p.stdout and "observations: 81 read, 81 new" in p.stdout
+    p = run("batches", "--account", ACCOUNT, db=db)
+    assert p.returncode == 0 and "applied" in p.stdout and "ana" in p.stdout
+    p = run("rollback", "1", db=db)
+    assert p.returncode == 0 and "rolled back batch 1: 100 rows deleted" in p.stdout
+    p = run("rollback", "1", db=db)
+    assert p.returncode == 1
+    assert p.stderr.startswith("error: batch 1 was already rolled back on ")
+    p = run("rollback", "99", db=db)
+    assert p.returncode == 1 and "error: there is no import batch 99" in p.stderr
+
+
+def test_dry_run_and_rejection(db: str, tmp_path: Path) -> None:
+    """--dry-run reports counts; a rejected import prints file · row · column lines, exit 1."""
+    p = run("import", str(VALID), "--dry-run", db=db)  # a folder: its CSV files
+    assert p.returncode == 0 and "Dry run" in p.stdout
+    bad = tmp_path / "rollouts.csv"
+    bad.write_text("account,innovation,site,process,go_live\nAcme Claims,INN-001,Lisbon,Claims intake,someday\n")
+    p = run("import", *map(str, valid_files()), str(tmp_path / "rollouts.csv"), db=db)
+    assert p.returncode == 1
+    assert "rollouts.csv · row 2 · column go_live · 'someday' is not a date" in p.stdout
+    assert "nothing was written" in p.stderr
+    p = run("batches", db=db)
+    assert p.returncode == 0 and "(none)" in p.stdout
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["--db", "foo://nowhere", "batches"], "error: invalid database URL foo://nowhere"),
+    (["--db", "not a url", "batches"], "error: invalid database URL"),
+    (["--db", "postgresql+psycopg://u:secret@127.0.0.1:1/x", "migrate"],
+     "error: the database at postgresql+psycopg://u:***@127.0.0.1:1/x cannot be used"),
+    (["import", "/no/such/file.csv"], "error: file not found: /no/such/file.csv"),
+    (["import-sql", "--mapping", "/no/mapping.toml"], "error: mapping file not found"),
+])
+def test_failures_are_one_readable_line(args: list[str], fragment: str, db: str) -> None:
+    """Bad URL, unreachable database, missing file: exit ≠ 0 and one line, no traceback."""
+    if "--db" not in args:
+        args = ["--db", db, *args]
+    p = run(*args)
+    assert p.returncode != 0
+    assert fragment in p.stderr
+    assert "secret" not in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
+
+
+def test_batches_on_an_uninitialised_database(db: str) -> None:
+    """Reading commands on an empty database say to run init first."""
+    p = run("batches", db=db)
+    assert p.returncode == 1 and "run `python cli.py init`" in p.stderr
+
+
+def test_templates_then_import_them(db: str, tmp_path: Path) -> None:
+    """`templates DIR` writes files that `import` accepts as they are."""
+    out = tmp_path / "tpl"
+    p = run("templates", str(out), db=db)
+    assert p.returncode == 0 and (out / "then_and_now_template.xlsx").exists()
+    p = run("import", str(out / "then_and_now_template.xlsx"), db=db)
+    assert p.returncode == 0, p.stdout + p.stderr
+
+
+def test_import_sql_with_a_mapping_file(db: str, tmp_path: Path) -> None:
+    """import-sql reads a TOML mapping; the source URL may come from --source."""
+    import sqlite3
+
+    import pandas as pd
+
+    src = tmp_path / "src.sqlite"
+    con = sqlite3.connect(src)
+    for csv in valid_files():
+        pd.read_csv(csv, dtype=str, keep_default_na=False).to_sql(csv.stem, con, index=False)
+    con.close()
+    mapping = tmp_path / "m.toml"
+    mapping.write_text("[entities]\n" + "".join(
+        f'{stem} = "{stem}"\n' for stem in ("accounts", "units", "kpis", "innovations",
+                                            "rollouts", "events"))
+                       + 'observations = "kpi_observations_2024"\n')
+    p = run("import-sql", "--source", f"sqlite:///{src}", "--mapping", str(mapping), db=db)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "observations: 81 read, 81 new" in p.stdout
+
+
+def test_init_loads_the_demo_once(db: str) -> None:
+    """init migrates and loads the demo into an empty database; a second init keeps data."""
+    p = run("init", db=db)
+    assert p.returncode == 0, p.stderr
+    assert "with the demo account" in p.stdout
+    p = run("init", db=db)
+    assert p.returncode == 0 and "up to date" in p.stdout
+    p = run("demo", "--scale", "0", db=db)
+    assert p.returncode == 1 and "error: --scale must be 1 or more" in p.stderr
+
+
+def test_help_lists_every_command() -> None:
+    """--help lists the commands; an unknown one is a short usage error (exit 2)."""
+    p = run("--help")
+    for name in ("init", "migrate", "demo", "import", "import-sql", "batches", "rollback",
+                 "templates"):
+        assert name in p.stdout
+    p = run("frobnicate")
+    assert p.returncode == 2 and "error: argument COMMAND: invalid choice" in p.stderr

@@ -1,0 +1,132 @@
+"""Property: whatever the file, the importer returns a clean import or a list of problems —
+never an exception — and a rejected import leaves the database exactly as it was.
+
+Files are the valid set's CSVs, mutated: columns dropped or duplicated, cells corrupted,
+random bytes spliced in, delimiters swapped, files truncated, or replaced by random bytes.
+An import that passes is rolled back at once, which must also restore the exact state.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+from data_loaders.batches import rollback_batch
+from data_loaders.db import make_engine, migrate
+from data_loaders.importer import import_files
+from data_loaders.validation import Problem
+
+from .loader_helpers import fingerprint, valid_files
+
+FILES = {p.name: p.read_bytes() for p in valid_files()}
+CELL_JUNK = ["", " ", "x", "-1", "0", "1e999", "NaN", "31/02/2024", "2024-13-01", "13/25/2024",
+             "\x00", '"', ";", ",", "\n", "9" * 400, "yes", "Operational Efficiency", "—",
+             "2024-03", "1.234,5", "INN-001", "Lisbon", "Acme Claims", "🙂"]
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+           ) -> Iterator[Engine]:
+    """A database holding the valid set, shared by all examples (SQLite, then PostgreSQL)."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("prop") / "p.sqlite"
+        engine = make_engine(f"sqlite:///{path}")
+        cleanup = None
+    else:
+        admin_url = os.environ.get("TEST_DATABASE_URL")
+        if not admin_url:
+            if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+                pytest.fail("CI=true but TEST_DATABASE_URL is not set")
+            pytest.skip("TEST_DATABASE_URL not set")
+        name = f"tnn_prop_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        engine = make_engine(make_url(admin_url).set(database=name)
+                             .render_as_string(hide_password=False))
+
+        def cleanup() -> None:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+    migrate(engine)
+    assert import_files(engine, valid_files()).ok
+    yield engine
+    engine.dispose()
+    if cleanup:
+        cleanup()
+
+
+@st.composite
+def mutated_file(draw: st.DrawFn) -> tuple[str, bytes]:
+    name = draw(st.sampled_from(sorted(FILES)))
+    data = FILES[name]
+    kind = draw(st.sampled_from(["cells", "drop_col", "dup_col", "bytes", "delimiter",
+                                 "truncate", "random", "header"]))
+    if kind == "random":
+        return name, draw(st.binary(max_size=300))
+    lines = data.decode("utf-8").split("\n")
+    rows = [ln.split(",") for ln in lines]
+    width = len(rows[0])
+    if kind == "cells":
+        for _ in range(draw(st.integers(1, 6))):
+            r = draw(st.integers(0, len(rows) - 1))
+            if rows[r] and rows[r] != [""]:
+                c = draw(st.integers(0, len(rows[r]) - 1))
+                rows[r][c] = draw(st.sampled_from(CELL_JUNK) | st.text(max_size=12))
+    elif kind in ("drop_col", "dup_col"):
+        c = draw(st.integers(0, width - 1))
+        for row in rows:
+            if len(row) > c:
+                if kind == "drop_col":
+                    del row[c]
+                else:
+                    row.insert(c, row[c])
+    elif kind == "header":
+        rows[0] = [draw(st.sampled_from(["", "X", rows[0][i].upper(), " " + rows[0][i] + "-"]))
+                   if draw(st.booleans()) else rows[0][i] for i in range(width)]
+    text = "\n".join(",".join(r) for r in rows)
+    if kind == "delimiter":
+        text = text.replace(",", draw(st.sampled_from([";", "\t", "|", " "])))
+    out = text.encode("utf-8")
+    if kind == "bytes":
+        pos = draw(st.integers(0, len(out)))
+        out = out[:pos] + draw(st.binary(min_size=1, max_size=20)) + out[pos:]
+    if kind == "truncate":
+        out = out[: draw(st.integers(0, len(out)))]
+    return name, out
+
+
+# TNN_PROPERTY_EXAMPLES=2000 for a long hunt; the default keeps the suite fast.
+@settings(max_examples=int(os.environ.get("TNN_PROPERTY_EXAMPLES", "40")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(files=st.lists(mutated_file(), min_size=1, max_size=3,
+                      unique_by=lambda f: f[0]))
+def test_mutated_files_never_raise_and_never_half_write(loaded: Engine,
+                                                        files: list[tuple[str, bytes]]) -> None:
+    """Any mutation: problems (each naming its file) or a clean import; rejection changes
+    nothing; a clean import rolled back restores the exact state."""
+    before = fingerprint(loaded)
+    result = import_files(loaded, files)
+    if result.ok:
+        assert result.batch_id is not None
+        rollback_batch(loaded, result.batch_id)
+    else:
+        assert result.problems
+        assert all(isinstance(p, Problem) and p.file in {n for n, _ in files}
+                   for p in result.problems)
+        assert all(p.message for p in result.problems)
+    assert fingerprint(loaded) == before
+
+
+def test_fixture_files_exist() -> None:
+    """The property test has material: the valid set is present."""
+    assert len(FILES) == 8 and all(Path(n).suffix == ".csv" for n in FILES)
