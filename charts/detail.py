@@ -13,26 +13,15 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from charts.theme import BLUE, GREEN, GREY, INK, VERMILLION, style
+
 __all__ = ["event_study_chart", "kpi_by_unit_chart"]
 
-INK = "#333333"
-UNIT_COLOR = "#0072B2"
-COMPARISON_COLOR = "#999999"
-GO_LIVE_COLOR = "#D55E00"
-PRE_COLOR = "#999999"
-POST_COLOR = "#009E73"
-FONT = "Source Sans Pro, Helvetica, Arial, sans-serif"
-
-
-def _style(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
-    return (
-        chart.configure_view(stroke="#e6e6e6")
-        .configure_axis(labelFont=FONT, titleFont=FONT, labelFontSize=11, titleFontSize=12,
-                        labelColor=INK, titleColor=INK, gridColor="#f0f0f0")
-        .configure_header(labelFont=FONT, labelFontSize=12, labelColor=INK, title=None)
-        .configure_legend(labelFont=FONT, titleFont=FONT, orient="top")
-        .configure_title(font=FONT, fontSize=14, anchor="start", color=INK)
-    )
+UNIT_COLOR = BLUE
+COMPARISON_COLOR = GREY
+GO_LIVE_COLOR = VERMILLION
+PRE_COLOR = GREY
+POST_COLOR = GREEN
 
 
 def _axis_title(label: str, unit_of_measure: str | None) -> str:
@@ -47,7 +36,8 @@ def kpi_by_unit_chart(
     columns: int = 3,
     panel_width: int = 260,
     panel_height: int = 150,
-) -> alt.TopLevelMixin:
+    scale: float = 1.0,
+) -> alt.FacetChart:
     """Small multiples of the KPI per rollout unit around its go-live.
 
     ``series`` columns (see ``metrics.innovation_views.kpi_around_go_live``): unit, order,
@@ -90,7 +80,9 @@ def kpi_by_unit_chart(
     ).facet(
         facet=alt.Facet("panel:N", sort=order, title=None), columns=columns,
     ).resolve_scale(x="shared", y="shared")
-    return _style(chart)
+    return style(chart, scale=scale).configure_header(
+        labelFontSize=round(13 * scale), labelColor=INK, title=None).configure_view(
+        stroke="#E6EAEE")
 
 
 def event_study_chart(
@@ -100,7 +92,8 @@ def event_study_chart(
     unit_of_measure: str | None = None,
     att: float | None = None,
     height: int = 280,
-) -> alt.TopLevelMixin:
+    scale: float = 1.0,
+) -> alt.LayerChart:
     """Effect by months since go-live with its confidence interval.
 
     ``by_horizon`` columns: horizon, effect, ci_low, ci_high, n_obs (``EffectEstimate``).
@@ -138,4 +131,4 @@ def event_study_chart(
         layers.append(alt.Chart(avg).mark_text(color=POST_COLOR, align="right", dy=-8,
                                                fontSize=11).encode(x="x2:Q", y="y:Q",
                                                                    text="label:N"))
-    return _style(alt.layer(*layers).properties(height=height, width="container"))
+    return style(alt.layer(*layers).properties(height=height, width="container"), scale=scale)

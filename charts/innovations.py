@@ -12,6 +12,8 @@ import altair as alt
 import pandas as pd
 import plotly.graph_objects as go
 
+from charts.theme import BLUE, GREEN, INK, MUTED, ORANGE, PURPLE, plotly_layout, style
+
 __all__ = [
     "PHASE_COLORS",
     "STAGE_COLORS",
@@ -24,30 +26,19 @@ __all__ = [
 STAGE_ORDER = ["idea", "evaluation", "prototype", "pilot", "scaled", "rejected", "retired"]
 # Colour-blind-safe (Okabe-Ito based), sequential in spirit for the forward stages.
 STAGE_COLORS: dict[str, str] = {
-    "idea": "#9ecae1",
-    "evaluation": "#6baed6",
-    "prototype": "#3182bd",
-    "pilot": "#E69F00",
-    "scaled": "#009E73",
-    "rejected": "#999999",
-    "retired": "#CC79A7",
+    "idea": "#CFE4F3",
+    "evaluation": "#7FB7DE",
+    "prototype": "#2F8AC5",
+    "pilot": ORANGE,
+    "scaled": GREEN,
+    "rejected": "#9AA5B1",
+    "retired": PURPLE,
 }
 PHASE_COLORS = {k: STAGE_COLORS[k] for k in ("idea", "evaluation", "prototype", "pilot", "scaled")}
-INK = "#333333"
-FONT = "Source Sans Pro, Helvetica, Arial, sans-serif"
 
 
-def _style(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
-    return (
-        chart.configure_view(stroke=None)
-        .configure_axis(labelFont=FONT, titleFont=FONT, labelFontSize=12, titleFontSize=12,
-                        grid=False, labelColor=INK, titleColor=INK)
-        .configure_legend(labelFont=FONT, titleFont=FONT)
-        .configure_title(font=FONT, fontSize=14, anchor="start", color=INK)
-    )
-
-
-def funnel_chart(funnel: pd.DataFrame, *, selectable: bool = True) -> alt.TopLevelMixin:
+def funnel_chart(funnel: pd.DataFrame, *, selectable: bool = True,
+                 scale: float = 1.0) -> alt.LayerChart:
     """Horizontal bars per stage with count and conversion from the previous stage.
 
     ``funnel`` columns: stage, reached (innovations that reached the stage), conversion
@@ -79,10 +70,11 @@ def funnel_chart(funnel: pd.DataFrame, *, selectable: bool = True) -> alt.TopLev
             opacity=alt.condition(sel, alt.value(1.0), alt.value(0.35)))
     text = base.mark_text(align="left", dx=6, fontSize=13, color=INK).encode(
         y=y, x=alt.X("reached:Q"), text="label:N")
-    return _style(alt.layer(bars, text).properties(height=42 * max(len(df), 1), width="container"))
+    return style(alt.layer(bars, text).properties(height=42 * max(len(df), 1) * scale,
+                                                  width="container"), scale=scale)
 
 
-def mix_chart(mix: pd.DataFrame) -> alt.TopLevelMixin:
+def mix_chart(mix: pd.DataFrame, *, scale: float = 1.0) -> alt.HConcatChart | alt.Chart:
     """Portfolio mix: one small bar chart per dimension (scale, category, origin).
 
     ``mix`` columns: dimension, value, count (and optionally share).
@@ -99,29 +91,31 @@ def mix_chart(mix: pd.DataFrame) -> alt.TopLevelMixin:
             x=alt.X("count:Q", title=None, axis=None,
                     scale=alt.Scale(domain=[0, float(part["count"].max()) * 1.45])),
         )
-        bars = base.mark_bar(color="#0072B2", cornerRadiusEnd=3).encode(
+        bars = base.mark_bar(color=BLUE, cornerRadiusEnd=3).encode(
             tooltip=["value:N", "count:Q", alt.Tooltip("share:Q", format=".0%")])
         text = base.mark_text(align="left", dx=4, color=INK).encode(text="label:N")
         charts.append(alt.layer(bars, text).properties(
             title=f"by {dim}", height=24 * len(part), width=190))
-    return _style(alt.hconcat(*charts, spacing=28)) if charts else _style(
-        alt.Chart(pd.DataFrame({"x": []})).mark_point())
+    if not charts:
+        return style(alt.Chart(pd.DataFrame({"x": []})).mark_point(), scale=scale)
+    return style(alt.hconcat(*charts, spacing=28), scale=scale)
 
 
-def golives_chart(golives: pd.DataFrame) -> alt.TopLevelMixin:
+def golives_chart(golives: pd.DataFrame, *, scale: float = 1.0) -> alt.Chart:
     """Go-lives per quarter. ``golives`` columns: quarter (label, e.g. "2024 Q3"), go_lives
     (rollouts going live) and optionally innovations (distinct innovations going live)."""
     df = golives.copy()
     df["quarter"] = df["quarter"].astype(str)
-    bars = alt.Chart(df).mark_bar(color="#009E73", cornerRadiusEnd=2).encode(
+    bars = alt.Chart(df).mark_bar(color=GREEN, cornerRadiusEnd=2).encode(
         x=alt.X("quarter:N", title=None, sort=None, axis=alt.Axis(labelAngle=-45)),
         y=alt.Y("go_lives:Q", title="go-lives", axis=alt.Axis(tickMinStep=1)),
         tooltip=list(df.columns),
     )
-    return _style(bars.properties(height=200, width="container"))
+    return style(bars.properties(height=200, width="container"), scale=scale)
 
 
-def timeline_chart(timeline: pd.DataFrame, *, as_of: pd.Timestamp | None = None) -> go.Figure:
+def timeline_chart(timeline: pd.DataFrame, *, as_of: pd.Timestamp | None = None,
+                   scale: float = 1.0) -> go.Figure:
     """Gantt-like life of each innovation (idea → evaluation → prototype → pilot → scaled).
 
     ``timeline`` columns: code, title, stage, phase, start, end, open, order (see
@@ -159,23 +153,23 @@ def timeline_chart(timeline: pd.DataFrame, *, as_of: pd.Timestamp | None = None)
     if not closed.empty:
         fig.add_trace(go.Scatter(
             name="rejected / retired", y=closed["row"], x=closed["end"], mode="markers",
-            marker={"symbol": "x-thin", "size": 9, "line": {"width": 2, "color": "#555555"}},
+            marker={"symbol": "x-thin", "size": 9, "line": {"width": 2, "color": MUTED}},
             customdata=closed[["code", "title", "stage"]].to_numpy(),
             hovertemplate="<b>%{customdata[0]}</b> %{customdata[2]} %{x|%d %b %Y}<extra></extra>",
         ))
     if as_of is not None:
         fig.add_vline(x=pd.Timestamp(as_of).timestamp() * 1000, line_dash="dot",
-                      line_color="#888888", annotation_text="data as of",
-                      annotation_position="top")
+                      line_color=MUTED, annotation_text="data as of",
+                      annotation_position="top", annotation_font_color=MUTED)
+    fig.update_layout(**plotly_layout(scale=scale, height=int(max(320, 15 * len(rows) + 90))))
     fig.update_layout(
         barmode="overlay",
-        height=max(320, 17 * len(rows) + 90),
-        margin={"l": 10, "r": 10, "t": 30, "b": 30},
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0, "title": None},
-        xaxis={"type": "date", "showgrid": True, "gridcolor": "#eeeeee"},
-        yaxis={"categoryorder": "array", "categoryarray": rows[::-1], "tickfont": {"size": 11},
-               "automargin": True},
-        plot_bgcolor="white",
+        margin={"l": 10, "r": 10, "t": 40, "b": 30},
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0, "title": None},
+        xaxis={"type": "date", "showgrid": True, "gridcolor": "#E6EAEE"},
+        yaxis={"categoryorder": "array", "categoryarray": rows[::-1], "automargin": True,
+               "tickfont": {"size": round(11 * scale), "color": INK}, "gridcolor": None},
+        bargap=0.25,
         clickmode="event+select",
         dragmode=False,
     )

@@ -15,7 +15,8 @@ from sqlalchemy import Engine
 from data_loaders.access import AccessDenied, Scope
 from ui.context import clear_caches
 
-__all__ = ["PROBLEM_COLUMNS", "history", "problems_frame", "rollback", "run_import"]
+__all__ = ["PROBLEM_COLUMNS", "counts_frame", "history", "problems_frame", "rollback",
+           "run_import"]
 
 PROBLEM_COLUMNS = ["file", "row", "column", "message"]
 
@@ -26,15 +27,20 @@ def run_import(
     files: Sequence[tuple[str, bytes]],
     *,
     dry_run: bool,
-    progress: Callable[[float, str], None] | None = None,
+    progress: Callable[[float, str], object] | None = None,
 ) -> Any:
     """Validate (``dry_run``) or import ``files`` as one batch; returns the ``ImportResult``."""
     from data_loaders.importer import import_files
 
     if not scope.can_import:
         raise AccessDenied("Only a provider admin can import data.")
+
+    def report(fraction: float, message: str) -> None:
+        if progress is not None:
+            progress(min(max(fraction, 0.0), 1.0), message)
+
     result = import_files(engine, list(files), dry_run=dry_run, user=scope.user,
-                          progress=progress)
+                          progress=report)
     if result.ok and not dry_run:
         clear_caches()
     return result
@@ -48,15 +54,30 @@ def problems_frame(result: Any) -> pd.DataFrame:
     return df
 
 
-def rollback(engine: Engine, scope: Scope, batch_id: int) -> Any:
-    """Undo one import batch (provider admin only) and clear the caches."""
+def counts_frame(result: Any) -> pd.DataFrame:
+    """Rows per entity: read, new, updated, unchanged (what was, or would be, written)."""
+    rows = [(entity, c.read, c.inserted, c.updated, c.unchanged)
+            for entity, c in getattr(result, "counts", {}).items()]
+    return pd.DataFrame(rows, columns=["entity", "read", "new", "updated", "unchanged"])
+
+
+def rollback(engine: Engine, scope: Scope, batch_id: int) -> tuple[bool, str]:
+    """Undo one import batch (provider admin only) and clear the caches.
+
+    Returns (done, message for people); a refused rollback (already rolled back, a later
+    batch depends on it, …) is ``(False, why)`` and changes nothing.
+    """
     from data_loaders.batches import rollback_batch
 
     if not scope.can_import:
         raise AccessDenied("Only a provider admin can roll back an import.")
-    out = rollback_batch(engine, int(batch_id))
+    try:
+        out = rollback_batch(engine, int(batch_id))
+    except ValueError as exc:
+        return False, f"Batch {batch_id} was not rolled back: {exc}."
     clear_caches()
-    return out
+    return True, (f"Batch {batch_id} was rolled back: {out.rows_deleted:,} row(s) removed, "
+                  f"{out.rows_restored:,} restored.")
 
 
 def history(engine: Engine, scope: Scope, account_name: str | None) -> pd.DataFrame:
@@ -64,7 +85,12 @@ def history(engine: Engine, scope: Scope, account_name: str | None) -> pd.DataFr
     of the account they are looking at."""
     from data_loaders.batches import list_batches
 
-    df = list_batches(engine)
-    if scope.account_ids is not None and "account_name" in df.columns:
-        df = df[df["account_name"] == account_name]
-    return df.reset_index(drop=True)
+    if scope.account_ids is None:
+        df = list_batches(engine)
+    elif account_name is None:
+        df = list_batches(engine).iloc[0:0]
+    else:
+        df = list_batches(engine, account_name)
+    cols = ["id", "finished_at", "status", "source", "entity", "account_name", "rows_read",
+            "rows_inserted", "rows_updated", "rows_unchanged", "user"]
+    return df[cols].reset_index(drop=True)

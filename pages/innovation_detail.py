@@ -1,0 +1,106 @@
+"""Innovation detail: the record, its rollouts, the target KPI per unit around go-live, the
+event study and the estimated effect with its evidence level. Reads ?innovation=CODE."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from charts.detail import event_study_chart, kpi_by_unit_chart
+from metrics.impact import EstimationError, InnovationEffect, evidence_level
+from metrics.innovation_views import (
+    estimate_innovation,
+    innovation_labels,
+    innovation_record,
+    kpi_around_go_live,
+    rollout_units,
+)
+from ui.context import cached_account_data, page_context
+from ui.innovation_parts import estimate_block, money, record_header
+
+
+@st.cache_data(ttl=300, show_spinner="Estimating the effect…")
+def cached_effect(url, scope, account_id: int, code: str, kpi_key: str) -> InnovationEffect | str:  # type: ignore[no-untyped-def]
+    """The innovation's estimated effect on one KPI, or why it cannot be estimated."""
+    data = cached_account_data(url, scope, account_id)
+    rec = innovation_record(data.innovations, data.targets, data.kpis, data.rollouts, code)
+    if rec is None:
+        return f"there is no innovation {code}."
+    try:
+        return estimate_innovation(data.monthly, data.rollouts, rec, kpi_key)
+    except EstimationError as exc:
+        return str(exc)
+
+
+def _pick() -> None:
+    st.query_params["innovation"] = st.session_state["detail_picker"] or ""
+
+
+ctx = page_context()
+if ctx.data is None or ctx.data.innovations.empty:
+    st.info("No innovations yet. Load the demo with `python cli.py demo`, or import a register "
+            "on the **Data** page.")
+    st.stop()
+data, cur = ctx.data, ctx.data.account.currency
+labels = innovation_labels(data.innovations)
+code = st.query_params.get("innovation", "")
+rec = innovation_record(data.innovations, data.targets, data.kpis, data.rollouts, code) if code else None
+if rec is not None:
+    st.session_state["detail_picker"] = rec.code
+st.selectbox("Innovation", list(labels), format_func=labels.__getitem__, key="detail_picker",
+             index=None, placeholder="Choose an innovation…", on_change=_pick)
+if code and rec is None:
+    st.error(f"There is no innovation with code **{code}** in {data.account.name}. "
+             "Choose one above, or open one from the Innovations page.")
+    st.stop()
+if rec is None:
+    st.info("Choose an innovation above, or click one on the **Innovations** page.")
+    st.stop()
+
+record_header(rec, cur)
+left, right = st.columns([2, 3])
+with left:
+    st.subheader("Targets")
+    st.dataframe(rec.targets[["label", "expected_effect_pct", "direction"]], hide_index=True,
+                 column_config={"label": "KPI", "direction": "better when",
+                                "expected_effect_pct": st.column_config.NumberColumn(
+                                    "expected effect", format="%+.1f %%")})
+with right:
+    units = rollout_units(data.rollouts, data.units, rec.innovation_id)
+    st.subheader(f"Rollouts ({len(units)} units)")
+    if units.empty:
+        st.caption("Not live anywhere yet.")
+    else:
+        st.dataframe(units[["order", "unit", "region", "go_live"]], hide_index=True,
+                     column_config={"go_live": st.column_config.DateColumn("go-live",
+                                                                           format="D MMM YYYY")})
+if units.empty or rec.main_kpi is None:
+    st.info("Nothing to estimate: the innovation has no rollout or no target KPI. Its value "
+            f"is the claim only ({money(rec.estimated_annual_value, cur)} per year).")
+    st.stop()
+
+kpis = rec.target_labels
+kpi_key = st.radio("Target KPI", list(kpis), format_func=kpis.__getitem__, horizontal=True) \
+    if len(kpis) > 1 else rec.main_kpi
+kpi = rec.target(kpi_key)
+st.subheader(f"{kpi.label} per unit around go-live")
+series = kpi_around_go_live(data.monthly, data.rollouts, data.units, rec.innovation_id, kpi_key)
+if series.empty:
+    st.caption("No observations of this KPI for the rollout units.")
+else:
+    st.altair_chart(kpi_by_unit_chart(series, kpi_label=kpi.label,
+                                      unit_of_measure=kpi.unit_of_measure), width="stretch")
+    st.caption("Dashed: the units not live that month, scaled to this unit's level before "
+               "go-live — the path it would have followed had it moved like them.")
+
+st.subheader("Estimated effect")
+eff = cached_effect(ctx.url, ctx.scope, data.account.id, rec.code, kpi_key)
+if isinstance(eff, str):
+    st.info(f"The effect cannot be estimated: {eff}")
+    st.stop()
+est = eff.estimate
+estimate_block(eff, kpi, cur, evidence_level(est, has_measured=True))
+st.altair_chart(event_study_chart(est.by_horizon, kpi_label=kpi.label,
+                                  unit_of_measure=kpi.unit_of_measure, att=est.att),
+                width="stretch")
+st.caption("Each dot is the average effect that many months after go-live, with its 95 % "
+           "interval. Grey dots before go-live are placebo checks: they should sit on zero.")

@@ -1,0 +1,146 @@
+"""Innovation-detail page on the demo account: record, rollouts, the estimate (same figures as
+``metrics.impact.innovation_effect``), the event-study chart's data, picker, unknown code."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from metrics.impact import innovation_effect
+from tests.pages.conftest import no_exception, texts
+
+DETAIL = "pages/innovation_detail.py"
+
+
+@pytest.fixture(autouse=True)
+def _navigation_v2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every AppTest run goes through the frame, as on a live server (see test_data_page)."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+def _scaled(data, *, min_units: int = 1, max_units: int = 99) -> pd.Series:  # type: ignore[no-untyped-def]
+    """A scaled innovation of the demo with a number of rollouts in range (first by code)."""
+    n = data.rollouts.groupby("innovation_id").size()
+    inn = data.innovations[data.innovations["stage"] == "scaled"].sort_values("code")
+    inn = inn[inn["innovation_id"].map(n).between(min_units, max_units)]
+    return inn.iloc[0]
+
+
+def _metric(at: AppTest, label_start: str):  # type: ignore[no-untyped-def]
+    return next(m for m in at.metric if m.label.startswith(label_start))
+
+
+def _chart_frames(at: AppTest) -> list[pd.DataFrame]:
+    out = []
+    for chart in at.get("vega_lite_chart"):
+        for ds in chart.proto.datasets:
+            out.append(pa.ipc.open_stream(ds.data.data).read_pandas())
+    return out
+
+
+def _expected(data, row: pd.Series):  # type: ignore[no-untyped-def]
+    target = data.targets[data.targets["innovation_id"] == row["innovation_id"]].iloc[0]
+    kpi = data.kpis.set_index("key").loc[target["kpi_key"]]
+    money = None if pd.isna(kpi["money_value"]) else float(kpi["money_value"])
+    rollouts = data.rollouts[data.rollouts["innovation_id"] == row["innovation_id"]]
+    eff = innovation_effect(data.monthly, rollouts[["unit_id", "go_live"]],
+                            kpi_key=target["kpi_key"], money_value=money,
+                            direction=kpi["direction"])
+    return eff, kpi
+
+
+@pytest.mark.parametrize("units", [(1, 4), (5, 99)], ids=["permutation", "clustered"])
+def test_estimate_shown_equals_innovation_effect(make_app, demo_data, units) -> None:  # type: ignore[no-untyped-def]
+    row = _scaled(demo_data, min_units=units[0], max_units=units[1])
+    at = make_app(DETAIL, innovation=row["code"])
+    no_exception(at)
+    eff, kpi = _expected(demo_data, row)
+    est = eff.estimate
+    uom = kpi["unit_of_measure"]
+    effect = _metric(at, "Effect on")
+    assert effect.value == f"{est.att:+,.3g} {uom}"
+    assert effect.proto.delta == f"95 % CI {est.ci_low:+,.3g} to {est.ci_high:+,.3g}"
+    if eff.money_total is not None:
+        money = _metric(at, "Money since go-live")
+        assert money.value == f"USD {eff.money_total:,.0f}"
+        assert money.proto.delta == (f"95 % CI USD {eff.money_ci_low:,.0f} to "
+                                     f"USD {eff.money_ci_high:,.0f}")
+    assert _metric(at, "Units live").value == f"{est.n_treated_units} / {est.n_units}"
+    shown = {w.value for w in at.warning}
+    assert set(est.warnings) <= shown
+    if est.n_treated_units < 5:
+        assert any("permutation inference" in w for w in shown)
+    # the event-study chart plots exactly the estimate's by_horizon
+    horizons = next(f for f in _chart_frames(at) if "horizon" in f.columns)
+    pd.testing.assert_frame_equal(
+        horizons[["horizon", "effect", "ci_low", "ci_high"]].reset_index(drop=True),
+        est.by_horizon[["horizon", "effect", "ci_low", "ci_high"]].reset_index(drop=True),
+        check_dtype=False)
+    assert (horizons["horizon"] < 0).any()  # pre-periods shown
+
+
+def test_record_and_rollout_units_of_a_scaled_innovation(make_app, demo_data) -> None:  # type: ignore[no-untyped-def]
+    row = _scaled(demo_data, min_units=5)
+    at = make_app(DETAIL, innovation=row["code"])
+    no_exception(at)
+    assert at.title[0].value == f"{row['code']} · {row['title']}"
+    ro = demo_data.rollouts[demo_data.rollouts["innovation_id"] == row["innovation_id"]]
+    names = demo_data.units.set_index("unit_id").loc[ro["unit_id"], "name"]
+    table = next(d.value for d in at.dataframe if "go_live" in d.value.columns)
+    assert sorted(table["unit"]) == sorted(names)
+    assert table["go_live"].is_monotonic_increasing
+    assert f"Rollouts ({len(ro)} units)" in texts(at)
+    assert _metric(at, "Claimed value per year").value == f"USD {row['estimated_annual_value']:,.0f}"
+    assert _metric(at, "Evidence / sign-off").value == row["evidence_status"]
+    # small multiples: one panel per rollout unit
+    panels = next(f for f in _chart_frames(at) if "panel" in f.columns)
+    assert panels["panel"].nunique() == len(ro)
+
+
+def test_unknown_code_says_so(make_app) -> None:  # type: ignore[no-untyped-def]
+    at = make_app(DETAIL, innovation="INN-999")
+    no_exception(at)
+    assert any("no innovation with code **INN-999**" in e.value for e in at.error)
+    assert not at.title
+    assert at.selectbox(key="detail_picker").value is None
+
+
+def test_picker_opens_another_innovation(make_app, demo_data) -> None:  # type: ignore[no-untyped-def]
+    at = make_app(DETAIL)
+    no_exception(at)
+    assert "Choose an innovation above" in texts(at)
+    code = demo_data.innovations.sort_values("code")["code"].iloc[1]
+    at.selectbox(key="detail_picker").select(code).run()
+    no_exception(at)
+    assert at.title[0].value.startswith(code)
+    assert at.query_params["innovation"] in (code, [code])
+
+
+def test_an_idea_has_nothing_to_estimate(make_app, demo_data) -> None:  # type: ignore[no-untyped-def]
+    code = demo_data.innovations.loc[demo_data.innovations["stage"] == "idea", "code"].iloc[0]
+    at = make_app(DETAIL, innovation=code)
+    no_exception(at)
+    assert "Not live anywhere yet." in texts(at)
+    assert any("Nothing to estimate" in i.value for i in at.info)
+    assert not [m for m in at.metric if m.label.startswith("Effect on")]
+
+
+def test_spec_is_json_for_the_pdf(make_app, demo_data) -> None:  # type: ignore[no-untyped-def]
+    """The detail charts are Altair specs (vl-convert can render them for paper)."""
+    row = _scaled(demo_data, min_units=5)
+    at = make_app(DETAIL, innovation=row["code"])
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    assert len(specs) == 2
+    assert any("facet" in s for s in specs)
