@@ -284,8 +284,11 @@ def frames_checksum(frames: Mapping[str, pd.DataFrame]) -> str:
         df = frames[name]
         digest.update(f"{name}\n{','.join(map(str, df.columns))}\n".encode())
         if len(df):
-            hashed = pd.util.hash_pandas_object(df, index=False)
-            digest.update(hashed.to_numpy(dtype="<u8").tobytes())
+            try:
+                hashed = pd.util.hash_pandas_object(df, index=False)
+                digest.update(hashed.to_numpy(dtype="<u8").tobytes())
+            except (TypeError, ValueError):  # unhashable cells: fall back to a CSV dump
+                digest.update(df.to_csv(index=False).encode())
     return digest.hexdigest()
 
 
@@ -318,10 +321,18 @@ def _connect(engine: Engine) -> Connection:
 def begin_write(conn: Connection) -> None:
     """Start the one write transaction: SQLite takes the write lock now (BEGIN IMMEDIATE);
     PostgreSQL takes a transaction-scoped advisory lock so imports/rollbacks run one by one."""
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-    elif conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_IMPORT_LOCK})
+    try:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_IMPORT_LOCK})
+    except OperationalError as exc:
+        conn.close()
+        if "locked" in str(exc.orig) or "busy" in str(exc.orig):
+            raise DatabaseUnavailable(
+                "The database is busy with another import or rollback; try again in a "
+                "moment.") from exc
+        raise
 
 
 def _run(engine: Engine, tables: list[RawTable], issues: Sequence[ParseIssue], *, source: str,
@@ -486,8 +497,7 @@ def _concat_groups(tables: list[Typed]) -> list[tuple[tuple[str, ...], pd.DataFr
 
 
 def _attach(df: pd.DataFrame, ref: pd.DataFrame, on: list[str]) -> pd.DataFrame:
-    out = df.merge(ref, on=on, how="left", validate="many_to_one")
-    return out
+    return df.merge(ref, on=on, how="left")
 
 
 def _write(conn: Connection, typed: dict[str, list[Typed]], batch_id: int,
@@ -679,9 +689,11 @@ def _load_existing(conn: Connection, table: Table, cols: list[str], scope: Scope
         col = table.c[c]
         sel.append(cast(col, String).label(c) if isinstance(col.type, Date) else col)
     stmt = select(table.c.id, *sel, table.c.batch_id).where(scope(table))
-    rows = conn.execute(stmt).all()
-    df = pd.DataFrame.from_records([tuple(r) for r in rows],
-                                   columns=["id", *cols, "batch_id"])
+    result = conn.execute(stmt)
+    # Raw DB-API tuples: no Row objects for a million rows (dates come as ISO text).
+    rows = result.cursor.fetchall() if result.cursor is not None else []
+    result.close()
+    df = pd.DataFrame.from_records(rows, columns=["id", *cols, "batch_id"])
     for c in cols:
         typ = table.c[c].type
         if isinstance(typ, Date):
@@ -715,6 +727,8 @@ def _same(a: pd.Series, b: pd.Series) -> np.ndarray:
 def _upsert(conn: Connection, table: Table, new: pd.DataFrame, key: list[str],
             data: list[str], batch_id: int, scope: Scope,
             step: Callable[[int], None]) -> EntityCounts:
+    if not len(new):
+        return EntityCounts()
     new = new.reset_index(drop=True)
     existing = _load_existing(conn, table, key + data, scope)
     if len(existing):

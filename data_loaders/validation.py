@@ -143,7 +143,7 @@ class Known:
 @dataclass
 class Typed:
     """A converted table: canonical column names, typed values, ``_row`` (the file's row
-    numbers) and ``_pos`` (position in the table); ``present`` = format columns it had."""
+    numbers); ``present`` = the format columns it had."""
 
     label: str
     entity: str
@@ -488,7 +488,6 @@ def convert_table(raw: RawTable, sink: ProblemSink) -> Typed:
         frame[name] = typed
         frame["_bad_" + name] = bad
     frame["_row"] = raw.rows
-    frame["_pos"] = np.arange(len(frame))
     typed_table = Typed(label=label, entity=spec.entity, frame=frame, present=present,
                         header_ok=header_ok)
     _row_checks(ctx, typed_table)

@@ -311,6 +311,15 @@ def test_progress_is_reported_and_ends_at_one(engine: Engine) -> None:
     assert any(m.startswith("writing observations") for _, m in seen)
 
 
+def test_header_only_files_are_empty_imports(engine: Engine) -> None:
+    """Files with a header and no rows import nothing (counts 0) and raise nothing."""
+    files = [(f"{p.stem}.csv", p.read_text().split("\n")[0].encode() + b"\n")
+             for p in valid_files()]
+    r = import_files(engine, files)
+    assert r.ok and r.total == EntityCounts()
+    assert count(engine, "account") == 0
+
+
 def test_unreadable_path_is_a_problem(engine: Engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """A path that cannot be read is reported like any other problem."""
     r = import_files(engine, [tmp_path / "missing.csv"])

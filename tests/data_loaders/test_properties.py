@@ -70,7 +70,7 @@ def mutated_file(draw: st.DrawFn) -> tuple[str, bytes]:
     name = draw(st.sampled_from(sorted(FILES)))
     data = FILES[name]
     kind = draw(st.sampled_from(["cells", "drop_col", "dup_col", "bytes", "delimiter",
-                                 "truncate", "random", "header"]))
+                                 "truncate", "random", "header", "header_only"]))
     if kind == "random":
         return name, draw(st.binary(max_size=300))
     lines = data.decode("utf-8").split("\n")
@@ -102,6 +102,8 @@ def mutated_file(draw: st.DrawFn) -> tuple[str, bytes]:
         out = out[:pos] + draw(st.binary(min_size=1, max_size=20)) + out[pos:]
     if kind == "truncate":
         out = out[: draw(st.integers(0, len(out)))]
+    if kind == "header_only":
+        out = out.split(b"\n")[0] + b"\n"
     return name, out
 
 
