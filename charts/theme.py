@@ -54,7 +54,8 @@ GREY = "#6B7785"
 LIGHT_GREY = "#C9D1D9"
 INK = "#1F2933"
 MUTED = "#52606D"
-FONT = "Source Sans Pro, Source Sans 3, Helvetica, Arial, sans-serif"
+FONT = ("Source Sans, Source Sans Pro, Liberation Sans, DejaVu Sans, Helvetica, "
+        "Arial, sans-serif")  # an installed face must be listed: vl-convert has no generic fallback
 
 #: Categorical order used by every multi-series chart.
 PALETTE: tuple[str, ...] = (BLUE, ORANGE, GREEN, PURPLE, SKY, VERMILLION, YELLOW, GREY)

@@ -1,0 +1,169 @@
+"""The cumulative value curve: Altair for the page and the PDF, Plotly for clicking through.
+
+Inputs (both builders):
+
+* ``curve`` — one row per month: ``month`` (first-of-month timestamp), ``cumulative``
+  (value to date, account currency) and optionally ``benefit`` (that month's value).
+* ``golives`` — one row per innovation go-live: ``date``, ``code``, ``title`` (optional
+  ``category``). Each is drawn on the curve at its go-live month.
+* ``events`` — dated annotations: ``date``, ``title`` (optional ``kind``).
+
+The Plotly figure carries each go-live point's innovation code in ``customdata[0]`` so a
+click (``st.plotly_chart(on_select="rerun")``) can open the innovation's detail page.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import plotly.graph_objects as go
+
+from charts.theme import (
+    BLUE,
+    GREY,
+    INK,
+    MUTED,
+    ORANGE,
+    currency_symbol,
+    money_axis,
+    plotly_layout,
+    style,
+)
+
+__all__ = ["cumulative_value_chart", "cumulative_value_figure", "markers_on_curve"]
+
+EVENT_COLOR = GREY
+
+
+def markers_on_curve(curve: pd.DataFrame, golives: pd.DataFrame) -> pd.DataFrame:
+    """Go-lives placed on the curve: the cumulative value of their go-live month."""
+    if golives.empty or curve.empty:
+        return pd.DataFrame(columns=["date", "code", "title", "month", "cumulative"])
+    g = golives.copy()
+    g["month"] = pd.to_datetime(g["date"]).dt.to_period("M").dt.to_timestamp()
+    c = curve[["month", "cumulative"]].copy()
+    c["month"] = pd.to_datetime(c["month"])
+    placed = g.merge(c, on="month", how="inner")
+    return placed.sort_values("date").reset_index(drop=True)
+
+
+def _events_in_range(curve: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
+    if events.empty or curve.empty:
+        return pd.DataFrame(columns=["date", "title"])
+    lo, hi = pd.to_datetime(curve["month"]).min(), pd.to_datetime(curve["month"]).max()
+    ev = events.copy()
+    ev["date"] = pd.to_datetime(ev["date"])
+    ev = ev[(ev["date"] >= lo) & (ev["date"] <= hi + pd.offsets.MonthEnd(0))]
+    ev = ev.sort_values("date").reset_index(drop=True)
+    ev["row"] = ev.index % 3  # stagger labels on three rows so neighbours do not collide
+    return ev
+
+
+def cumulative_value_chart(
+    curve: pd.DataFrame,
+    golives: pd.DataFrame,
+    events: pd.DataFrame,
+    *,
+    currency: str,
+    locale: str = "en_US",
+    money_format: dict[str, str] | None = None,
+    height: int = 360,
+    scale: float = 1.0,
+) -> alt.TopLevelMixin:
+    """Area + line of value to date, go-lives as points on the curve, events as rules.
+
+    ``money_format`` optionally maps ``month`` (ISO date) to a pre-formatted figure for the
+    tooltip (exact figures come from the metrics' Babel formatter).
+    """
+    df = curve.copy()
+    df["month"] = pd.to_datetime(df["month"])
+    df["label"] = (df["month"].dt.strftime("%Y-%m-%d").map(money_format or {})
+                   .fillna(df["cumulative"].round(0).astype("int64").astype(str)))
+    x = alt.X("month:T", title=None, axis=alt.Axis(format="%b %Y", labelAngle=0, tickCount=8,
+                                                    grid=False))
+    y = alt.Y("cumulative:Q",
+              axis=money_axis(currency, locale, title=f"Value to date ({currency})",
+                              tickCount=5))
+    area = alt.Chart(df).mark_area(color=BLUE, opacity=0.12).encode(x=x, y=y)
+    line = alt.Chart(df).mark_line(color=BLUE, strokeWidth=3).encode(
+        x=x, y=y,
+        tooltip=[alt.Tooltip("month:T", title="Month", format="%B %Y"),
+                 alt.Tooltip("label:N", title="Value to date")],
+    )
+    layers: list[alt.Chart] = [area, line]
+    placed = markers_on_curve(df, golives)
+    if not placed.empty:
+        layers.append(
+            alt.Chart(placed).mark_point(shape="triangle-up", filled=True, size=70 * scale,
+                                         color=ORANGE, opacity=0.9)
+            .encode(x="month:T", y="cumulative:Q",
+                    tooltip=[alt.Tooltip("code:N", title="Innovation"),
+                             alt.Tooltip("title:N", title="Title"),
+                             alt.Tooltip("date:T", title="Went live", format="%d %b %Y")])
+        )
+    ev = _events_in_range(df, events)
+    if not ev.empty:
+        rules = alt.Chart(ev).mark_rule(color=EVENT_COLOR, strokeDash=[4, 4]).encode(
+            x="date:T", tooltip=[alt.Tooltip("title:N", title="Event"),
+                                 alt.Tooltip("date:T", title="Date", format="%d %b %Y")])
+        labels = [
+            alt.Chart(ev[ev["row"] == r]).mark_text(
+                align="left", dx=4, baseline="top", y=2 + r * round(15 * scale),
+                fontSize=round(11 * scale), color=MUTED, limit=round(170 * scale),
+            ).encode(x="date:T", text="title:N")
+            for r in range(3) if (ev["row"] == r).any()
+        ]
+        layers += [rules, *labels]
+    chart = alt.layer(*layers).properties(height=height, width="container")
+    return style(chart, scale=scale)
+
+
+def cumulative_value_figure(
+    curve: pd.DataFrame,
+    golives: pd.DataFrame,
+    events: pd.DataFrame,
+    *,
+    currency: str,
+    locale: str = "en_US",
+    money_text: list[str] | None = None,
+    height: int = 420,
+    scale: float = 1.0,
+) -> go.Figure:
+    """The same curve in Plotly: hover names the innovation, a click selects its go-live
+    point (``customdata[0]`` = innovation code). ``money_text`` gives the formatted value
+    to date per curve row for the hover."""
+    df = curve.copy()
+    df["month"] = pd.to_datetime(df["month"])
+    sym = currency_symbol(currency, locale)
+    text = money_text if money_text is not None else [f"{sym}{v:,.0f}" for v in df["cumulative"]]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(
+        x=df["month"], y=df["cumulative"], mode="lines", name="Value to date",
+        line={"color": BLUE, "width": 3}, fill="tozeroy", fillcolor="rgba(0,114,178,0.10)",
+        text=text, hovertemplate="%{x|%B %Y}<br>Value to date: %{text}<extra></extra>",
+    ))
+    placed = markers_on_curve(df, golives)
+    if not placed.empty:
+        fig.add_trace(go.Scatter(
+            x=placed["month"], y=placed["cumulative"], mode="markers", name="Go-live",
+            marker={"symbol": "triangle-up", "size": 11 * scale, "color": ORANGE,
+                    "line": {"width": 1, "color": "white"}},
+            customdata=placed[["code", "title"]].to_numpy(),
+            hovertemplate=("<b>%{customdata[0]}</b> %{customdata[1]}<br>went live %{x|%b %Y}"
+                           "<br><i>click to open</i><extra></extra>"),
+        ))
+    ev = _events_in_range(df, events)
+    for i, row in ev.iterrows():
+        fig.add_vline(x=row["date"].timestamp() * 1000, line={"color": EVENT_COLOR,
+                                                               "dash": "dot", "width": 1})
+        fig.add_annotation(x=row["date"], y=1 - 0.07 * (int(i) % 3), yref="paper",
+                           text=str(row["title"]), showarrow=False, xanchor="left",
+                           font={"size": round(11 * scale), "color": MUTED}, xshift=4)
+    layout = plotly_layout(scale=scale, height=height)
+    layout["yaxis"].update({"title": {"text": f"Value to date ({currency})"},
+                            "tickprefix": sym, "tickformat": "~s"})
+    layout["xaxis"].update({"tickformat": "%b %Y"})
+    fig.update_layout(**layout, showlegend=False, hovermode="closest",
+                      clickmode="event+select", dragmode=False)
+    fig.update_layout(font_color=INK)
+    return fig

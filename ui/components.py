@@ -1,0 +1,54 @@
+"""Small rendering helpers shared by the pages and present mode (Streamlit side only)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import pandas as pd
+import streamlit as st
+
+EVIDENCE_BADGE: dict[str, tuple[str, Literal["green", "blue", "gray"], str]] = {
+    "estimated": ("estimated", "green", ":material/verified:"),
+    "measured": ("measured", "blue", ":material/straighten:"),
+    "claimed": ("claimed", "gray", ":material/chat_bubble:"),
+}
+
+
+def direction_color(better: bool | None) -> Literal["blue", "red", "gray"]:
+    """Delta colour by meaning, not sign: better = blue, worse = vermillion (theme red)."""
+    return "gray" if better is None else ("blue" if better else "red")
+
+
+def kpi_card(label: str, value: str, *, delta: str | None = None, better: bool | None = None,
+             help: str | None = None, container: Any = None) -> None:
+    """A big, bordered number; the delta is coloured by whether it is better, with its sign
+    (and arrow) as the second cue."""
+    target = container if container is not None else st
+    target.metric(label, value, delta=delta, delta_color=direction_color(better), help=help,
+                  border=True)
+
+
+def evidence_badge(level: str, container: Any = None) -> None:
+    text, color, icon = EVIDENCE_BADGE.get(level, (level, "gray", None))
+    (container if container is not None else st).badge(text, color=color, icon=icon)
+
+
+def evidence_label(level: str) -> str:
+    """Markdown badge for use inside text and tables: ``:green-badge[estimated]``."""
+    text, color, _ = EVIDENCE_BADGE.get(level, (level, "gray", None))
+    return f":{color}-badge[{text}]"
+
+
+def altair(chart: Any, *, key: str | None = None) -> None:
+    """Render an Altair chart exactly as the PDF prints it (our theme, not Streamlit's)."""
+    st.altair_chart(chart, theme=None, width="stretch", key=key)
+
+
+def download_csv(frame: pd.DataFrame, *, label: str, file_name: str, key: str) -> None:
+    st.download_button(label, frame.to_csv(index=False).encode("utf-8"), file_name=file_name,
+                       mime="text/csv", icon=":material/download:", key=key)
+
+
+def columns(n: int, gap: Literal["small", "medium", "large"] = "medium") -> Sequence[Any]:
+    return st.columns(n, gap=gap)
