@@ -153,11 +153,12 @@ def cumulative_value_figure(
                            "<br><i>click to open</i><extra></extra>"),
         ))
     ev = _events_in_range(df, events)
-    for i, row in ev.iterrows():
-        fig.add_vline(x=row["date"].timestamp() * 1000, line={"color": EVENT_COLOR,
-                                                               "dash": "dot", "width": 1})
-        fig.add_annotation(x=row["date"], y=1 - 0.07 * (int(i) % 3), yref="paper",
-                           text=str(row["title"]), showarrow=False, xanchor="left",
+    for when, title, row in zip(ev["date"].tolist(), ev["title"].tolist(), ev["row"].tolist(),
+                                strict=True):
+        stamp = pd.Timestamp(when)
+        fig.add_vline(x=stamp.timestamp() * 1000, line={"color": EVENT_COLOR, "dash": "dot",
+                                                        "width": 1})
+        fig.add_annotation(x=stamp, y=1 - 0.07 * int(row), yref="paper", text=str(title), showarrow=False, xanchor="left",
                            font={"size": round(11 * scale), "color": MUTED}, xshift=4)
     layout = plotly_layout(scale=scale, height=height)
     layout["yaxis"].update({"title": {"text": f"Value to date ({currency})"},
