@@ -35,7 +35,7 @@ def productivity_chart(path: pd.DataFrame, *, currency: str, locale: str = "en_U
                 axis=alt.Axis(title=f"{unit_label} ({currency})", format=",.2f", tickCount=5)),
         color=alt.Color("line:N", title=None, sort=names,
                         scale=alt.Scale(domain=names, range=[GREY, BLUE])),
-        strokeDash=alt.StrokeDash("line:N", legend=None, sort=names,
+        strokeDash=alt.StrokeDash("line:N", title=None, sort=names,
                                   scale=alt.Scale(domain=names, range=[[6, 4], [1, 0]])),
         tooltip=[alt.Tooltip("line:N", title=""), alt.Tooltip("month:T", format="%B %Y"),
                  alt.Tooltip("cost:Q", title=currency, format=",.3f")],

@@ -77,8 +77,9 @@ def cumulative_value_chart(
     """
     df = curve.copy()
     df["month"] = pd.to_datetime(df["month"])
-    df["label"] = (df["month"].dt.strftime("%Y-%m-%d").map(money_format or {})
-                   .fillna(df["cumulative"].round(0).astype("int64").astype(str)))
+    fallback = [f"{v:,.0f}" for v in df["cumulative"]]
+    given = df["month"].dt.strftime("%Y-%m-%d").map(money_format or {}).tolist()
+    df["label"] = [g if isinstance(g, str) else f for g, f in zip(given, fallback, strict=True)]
     x = alt.X("month:T", title=None, axis=alt.Axis(format="%b %Y", labelAngle=0, tickCount=8,
                                                     grid=False))
     y = alt.Y("cumulative:Q",

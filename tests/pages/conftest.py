@@ -41,6 +41,30 @@ def empty_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(autouse=True)
+def _navigation_v2(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run every page through the frame, as a live server does once any session has called
+    ``st.navigation``. (AppTest otherwise starts each run in Streamlit's legacy pages-
+    directory mode, which runs the page script alone; the app survives that with a detour
+    through the frame — tests marked ``legacy_pages_mode`` check exactly that.)"""
+    if request.node.get_closest_marker("legacy_pages_mode"):
+        return
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "legacy_pages_mode: run AppTest without forcing "
+                                       "st.navigation mode (tests the deep-link detour)")
+
+
+@pytest.fixture(autouse=True)
 def _fresh_caches() -> Iterator[None]:
     st.cache_data.clear()
     st.cache_resource.clear()
