@@ -22,6 +22,9 @@ COMPARISON_COLOR = GREY
 GO_LIVE_COLOR = VERMILLION
 PRE_COLOR = GREY
 POST_COLOR = GREEN
+SERIES_NAMES = {"value": "this unit",
+                "comparison": "units not live that month, scaled to this unit's level"}
+SERIES = tuple(SERIES_NAMES.values())
 
 
 def _axis_title(label: str, unit_of_measure: str | None) -> str:
@@ -49,8 +52,7 @@ def kpi_by_unit_chart(
     order = list(dict.fromkeys(df.sort_values("order")["panel"]))
     long = df.melt(id_vars=["panel", "month"], value_vars=["value", "comparison"],
                    var_name="series", value_name="kpi").dropna(subset=["kpi"])
-    long["series"] = long["series"].map({"value": "this unit",
-                                         "comparison": "units not live yet (volume-weighted)"})
+    long["series"] = long["series"].map(SERIES_NAMES)
     rules = df.loc[df["is_go_live_month"], ["panel", "go_live"]].drop_duplicates("panel")
     y_title = _axis_title(kpi_label, unit_of_measure)
     # facet() needs one data source: the layer gets the union, each mark filters its rows.
@@ -60,11 +62,11 @@ def kpi_by_unit_chart(
                                                         tickCount=4)),
         y=alt.Y("kpi:Q", title=y_title, scale=alt.Scale(zero=False)),
         color=alt.Color("series:N", title=None, scale=alt.Scale(
-            domain=["this unit", "units not live yet (volume-weighted)"],
-            range=[UNIT_COLOR, COMPARISON_COLOR])),
-        strokeDash=alt.StrokeDash("series:N", legend=None, scale=alt.Scale(
-            domain=["this unit", "units not live yet (volume-weighted)"],
-            range=[[1, 0], [4, 3]])),
+            domain=list(SERIES), range=[UNIT_COLOR, COMPARISON_COLOR]),
+            legend=alt.Legend(symbolType="stroke", symbolStrokeWidth=2.5, orient="top",
+                              labelLimit=400)),
+        strokeDash=alt.StrokeDash("series:N", title=None, scale=alt.Scale(
+            domain=list(SERIES), range=[[1, 0], [5, 3]])),
         tooltip=[alt.Tooltip("panel:N", title="unit"), alt.Tooltip("month:T", format="%b %Y"),
                  alt.Tooltip("series:N"), alt.Tooltip("kpi:Q", title=kpi_label, format=",.3~f")],
     ).transform_filter("isValid(datum.kpi)")
@@ -94,7 +96,8 @@ def event_study_chart(
     height: int = 280,
     scale: float = 1.0,
 ) -> alt.LayerChart:
-    """Effect by months since go-live with its confidence interval.
+    """Effect by months since go-live with its confidence interval (y axis: effect in
+    ``unit_of_measure``, actual minus the estimated no-innovation path of ``kpi_label``).
 
     ``by_horizon`` columns: horizon, effect, ci_low, ci_high, n_obs (``EffectEstimate``).
     Negative horizons are the placebo pre-periods (should sit on zero), drawn in grey;
@@ -107,10 +110,10 @@ def event_study_chart(
         domain=["before go-live (placebo)", "after go-live"], range=[PRE_COLOR, POST_COLOR]))
     x = alt.X("horizon:Q", title="months since go-live (0 = first live month)",
               axis=alt.Axis(tickMinStep=1, format="d"))
-    y_title = f"effect on {_axis_title(kpi_label, unit_of_measure)}"
+    y_title = f"effect ({unit_of_measure})" if unit_of_measure else "effect"
     base = alt.Chart(df)
     tooltip = [alt.Tooltip("horizon:Q", title="months since go-live"),
-               alt.Tooltip("effect:Q", format=",.3~f"),
+               alt.Tooltip("effect:Q", title=f"effect on {kpi_label}", format=",.3~f"),
                alt.Tooltip("ci_low:Q", title="CI low", format=",.3~f"),
                alt.Tooltip("ci_high:Q", title="CI high", format=",.3~f"),
                alt.Tooltip("n_obs:Q", title="unit-months")]
@@ -124,11 +127,13 @@ def event_study_chart(
     layers = [zero, go_live, band, points]
     post = df[df["horizon"] >= 0]
     if att is not None and not post.empty:
-        avg = pd.DataFrame({"x": [float(post["horizon"].min())], "x2": [float(post["horizon"].max())],
-                            "y": [att], "label": [f"average effect {att:,.3g}"]})
+        avg = pd.DataFrame({"x": [float(post["horizon"].min())],
+                            "x2": [float(post["horizon"].max())],
+                            "y": [att], "label": [f"average after go-live {att:+,.3g}"]})
         layers.append(alt.Chart(avg).mark_rule(color=POST_COLOR, strokeDash=[6, 3],
                                                opacity=0.8).encode(x="x:Q", x2="x2:Q", y="y:Q"))
-        layers.append(alt.Chart(avg).mark_text(color=POST_COLOR, align="right", dy=-8,
-                                               fontSize=11).encode(x="x2:Q", y="y:Q",
-                                                                   text="label:N"))
-    return style(alt.layer(*layers).properties(height=height, width="container"), scale=scale)
+        layers.append(alt.Chart(avg).mark_text(color=POST_COLOR, align="left", dx=4, dy=14,
+                                               fontSize=round(12 * scale)).encode(
+            x="x:Q", y="y:Q", text="label:N"))
+    return style(alt.layer(*layers).properties(height=height * scale, width="container"),
+                 scale=scale)

@@ -20,17 +20,16 @@ def record_header(rec: InnovationRecord, currency: str) -> None:
     """Title, classification, description, key facts and stage dates."""
     st.title(f"{rec.code} · {rec.title}")
     st.caption(f"**{rec.stage}** · {rec.category} · {rec.scale} · {rec.origin} origin · "
-               f"owner {rec.owner or '—'}")
+               f"owner {rec.owner or '—'} · evidence / sign-off: **{rec.evidence_status}** · "
+               + ("gain-share eligible" if rec.gain_share_eligible else "not gain-share eligible"))
     if rec.description:
         st.write(rec.description)
-    c = st.columns(5)
+    c = st.columns(3)
     c[0].metric("Claimed value per year", money(rec.estimated_annual_value, currency),
                 help="The register's estimate of annual value at full rollout (the claim).")
     c[1].metric("Innovation days", f"{rec.innovation_days:g}")
     c[2].metric("Idea → live", "—" if rec.idea_to_live_days is None
                 else f"{rec.idea_to_live_days} days")
-    c[3].metric("Gain-share eligible", "yes" if rec.gain_share_eligible else "no")
-    c[4].metric("Evidence / sign-off", rec.evidence_status)
     st.markdown("**Stages** · " + " → ".join(
         f"{name} {d:%d %b %Y}" for name, d in rec.stage_dates.items() if d is not None))
 

@@ -212,3 +212,56 @@ def test_estimate_innovation_equals_innovation_effect_and_refuses_no_rollout() -
     assert idea is not None
     with pytest.raises(EstimationError, match="no rollout"):
         v.estimate_innovation(mon, ROLLOUTS, idea, "aht")
+
+
+def test_funnel_counts_what_each_innovation_reached() -> None:
+    f = v.stage_funnel(_innovations()).set_index("stage")
+    # INN-001 scaled, INN-002 pilot, INN-003 rejected after evaluation, INN-004 retired, INN-005 idea
+    assert f["reached"].to_dict() == {"idea": 5, "evaluation": 4, "prototype": 3, "pilot": 3,
+                                      "scaled": 2}
+    assert math.isnan(f.loc["idea", "conversion"])
+    assert f.loc["evaluation", "conversion"] == pytest.approx(4 / 5)
+    assert f.loc["scaled", "conversion"] == pytest.approx(2 / 3)
+    assert f["now"].to_dict() == {"idea": 1, "evaluation": 0, "prototype": 0, "pilot": 1,
+                                  "scaled": 1}
+    # a stage without a date still counts when it is the current stage
+    odd = _innovations()
+    odd.loc[odd["code"] == "INN-005", "stage"] = "evaluation"  # no evaluation date recorded
+    assert v.stage_funnel(odd).set_index("stage").loc["evaluation", "reached"] == 5
+
+
+def test_pipeline_summary_formulas() -> None:
+    s = v.pipeline_summary(_innovations(), ROLLOUTS)
+    assert s.innovations == 5 and s.reached_pilot == 3
+    assert s.share_to_pilot == pytest.approx(3 / 5)
+    assert s.rejected == 1 and s.kill_rate == pytest.approx(1 / (1 + 3))
+    # idea → live: INN-001 10 Jan → 15 May 2023; INN-002 1 Mar → 1 Jul; INN-004 1 Nov → 5 Jan
+    days = [(T("2023-05-15") - T("2023-01-10")).days, (T("2023-07-01") - T("2023-03-01")).days,
+            (T("2023-01-05") - T("2022-11-01")).days]
+    assert s.n_live == 3
+    assert s.median_idea_to_live_days == pytest.approx(sorted(days)[1])
+    empty = v.pipeline_summary(_innovations().iloc[0:0], ROLLOUTS.iloc[0:0])
+    assert empty.share_to_pilot is None and empty.kill_rate is None
+    assert empty.median_idea_to_live_days is None
+
+
+def test_portfolio_mix_and_category_filter() -> None:
+    inn = _innovations().assign(origin=["client", "joint", "provider", "provider", "provider"])
+    mix = v.portfolio_mix(inn)
+    origin = mix[mix["dimension"] == "origin"].set_index("value")
+    assert origin.loc["provider", "count"] == 3
+    assert origin.loc["provider", "share"] == pytest.approx(0.6)
+    assert list(mix["dimension"].unique()) == ["scale", "category", "origin"]
+    cats = inn.assign(category=["strategic impact"] + ["operational efficiency"] * 4)
+    assert v.in_categories(cats, ["strategic impact"])["code"].tolist() == ["INN-001"]
+    assert len(v.in_categories(cats, None)) == 5 and len(v.in_categories(cats, ())) == 5
+
+
+def test_golives_by_quarter_fills_empty_quarters_and_filters_units() -> None:
+    g = v.golives_by_quarter(ROLLOUTS)
+    assert g["quarter"].tolist() == ["2023 Q1", "2023 Q2", "2023 Q3"]
+    assert g["go_lives"].tolist() == [1, 1, 2]       # INN-004; INN-001 Manila Claims; 2 in Q3
+    assert g["innovations"].tolist() == [1, 1, 1]    # first go-lives: INN-004, INN-001, INN-002
+    only2 = v.golives_by_quarter(ROLLOUTS, unit_ids=[2])
+    assert only2["quarter"].tolist() == ["2023 Q3"] and only2["go_lives"].tolist() == [1]
+    assert v.golives_by_quarter(ROLLOUTS, unit_ids=[99]).empty

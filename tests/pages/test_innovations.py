@@ -1,0 +1,149 @@
+"""Innovations page on the demo account: pipeline figures equal metrics.pipeline's, the register
+has every innovation and search narrows it, and a row or a timeline bar opens the detail."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.pages.conftest import no_exception, texts
+
+PAGE = "pages/innovations.py"
+
+
+@pytest.fixture(autouse=True)
+def _navigation_v2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every AppTest run goes through the frame, as on a live server (see test_data_page)."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+
+
+def _register(at: AppTest) -> pd.DataFrame:
+    return next(d.value for d in at.dataframe if {"code", "title", "stage"} <= set(d.value.columns))
+
+
+def _chart_frames(at: AppTest) -> list[pd.DataFrame]:
+    return [pa.ipc.open_stream(ds.data.data).read_pandas()
+            for chart in at.get("vega_lite_chart") for ds in chart.proto.datasets]
+
+
+def test_register_lists_every_innovation_and_search_narrows_it(make_app, demo_data) -> None:  # type: ignore[no-untyped-def]
+    at = make_app(PAGE)
+    no_exception(at)
+    table = _register(at)
+    assert len(table) == 60 == len(demo_data.innovations)
+    assert sorted(table["code"]) == sorted(demo_data.innovations["code"])
+    assert "60 innovation(s)" in texts(at)
+    at.text_input(key="register_search").input("claims").run()
+    found = _register(at)
+    assert 0 < len(found) < 60
+    hay = (found["code"] + " " + found["title"] + " " + found["owner"] + " "
+           + found["description"]).str.casefold()
+    assert hay.str.contains("claims").all()
+    at.multiselect(key="register_stages").select("scaled").run()
+    both = _register(at)
+    assert set(both["stage"]) <= {"scaled"} and len(both) <= len(found)
+    at.text_input(key="register_search").input("").run()
+    at.multiselect(key="register_stages").set_value(["rejected"]).run()
+    n_rejected = int((demo_data.innovations["stage"] == "rejected").sum())
+    assert len(_register(at)) == n_rejected
+
+
+def test_selecting_a_row_opens_its_detail(make_app) -> None:  # type: ignore[no-untyped-def]
+    at = make_app(PAGE)
+    code = _register(at)["code"].iloc[2]
+    at.session_state["register"] = {"selection": {"rows": [2], "columns": [], "cells": []}}
+    at.run()
+    no_exception(at)
+    assert at.title[0].value.startswith(f"{code} · ")
+    assert at.query_params["innovation"] in (code, [code])
+
+
+def test_selecting_a_row_of_a_search_result_opens_that_innovation(make_app) -> None:  # type: ignore[no-untyped-def]
+    at = make_app(PAGE)
+    at.text_input(key="register_search").input("claims").run()
+    code = _register(at)["code"].iloc[0]
+    at.session_state["register"] = {"selection": {"rows": [0], "columns": [], "cells": []}}
+    at.run()
+    assert at.title[0].value.startswith(f"{code} · ")
+
+
+def test_clicking_a_timeline_bar_opens_its_detail(make_app, demo_data) -> None:  # type: ignore[no-untyped-def]
+    at = make_app(PAGE)
+    code = demo_data.innovations.sort_values("code")["code"].iloc[5]
+    at.session_state["timeline"] = {"selection": {
+        "points": [{"curve_number": 0, "point_number": 0, "point_index": 0,
+                    "customdata": [code, "title", "scaled"]}],
+        "point_indices": [0], "box": [], "lasso": []}}
+    at.run()
+    no_exception(at)
+    assert at.title[0].value.startswith(f"{code} · ")
+
+
+def test_timeline_has_one_row_per_innovation(make_app, demo_data) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    at = make_app(PAGE)
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    codes = {row[0] for trace in fig["data"] for row in (trace.get("customdata") or [])}
+    assert codes == set(demo_data.innovations["code"])
+
+
+def test_funnel_and_portfolio_figures_equal_the_metrics(make_app, demo_data) -> None:  # type: ignore[no-untyped-def]
+    from metrics.innovation_views import pipeline_summary, portfolio_mix, stage_funnel
+
+    at = make_app(PAGE)
+    no_exception(at)
+    inn = demo_data.innovations
+    funnel = stage_funnel(inn)
+    shown = next(f for f in _chart_frames(at) if "reached" in f.columns)
+    assert shown["stage"].tolist() == ["idea", "evaluation", "prototype", "pilot", "scaled"]
+    assert shown["reached"].tolist() == funnel["reached"].tolist()
+    # independent of the metric: every innovation reached "idea"; those live reached "pilot"
+    assert shown.set_index("stage").loc["idea", "reached"] == len(inn) == 60
+    assert (shown.set_index("stage").loc["pilot", "reached"]
+            == demo_data.rollouts["innovation_id"].nunique())
+    assert shown["label"].iloc[1] == (
+        f"{funnel['reached'].iloc[1]}  ·  {funnel['conversion'].iloc[1]:.0%} of previous")
+    s = pipeline_summary(inn, demo_data.rollouts)
+    metrics = {m.label: m for m in at.metric}
+    assert metrics["Innovations"].value == "60"
+    assert metrics["Reached pilot"].value == f"{s.share_to_pilot:.0%}"
+    assert metrics["Median idea → live"].value == f"{s.median_idea_to_live_days:.0f} days"
+    assert metrics["Kill rate"].value == f"{s.kill_rate:.0%}"
+    assert metrics["Kill rate"].proto.delta == f"{(inn['stage'] == 'rejected').sum()} rejected"
+    mix = pd.concat([f for f in _chart_frames(at) if "dimension" in f.columns])
+    got = mix[["dimension", "value", "count"]].sort_values(["dimension", "value"])
+    want = portfolio_mix(inn)[["dimension", "value", "count"]].sort_values(["dimension", "value"])
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True),
+                                  check_dtype=False)
+    assert want["count"].groupby(want["dimension"]).sum().eq(60).all()
+
+
+def test_clicking_a_funnel_stage_filters_the_register(make_app, demo_data) -> None:  # type: ignore[no-untyped-def]
+    at = make_app(PAGE)
+    at.session_state["funnel"] = {"selection": {"stage": [{"stage": "pilot"}]}}
+    at.run()
+    no_exception(at)
+    table = _register(at)
+    assert set(table["stage"]) == {"pilot"}
+    assert len(table) == int((demo_data.innovations["stage"] == "pilot").sum())
+
+
+def test_category_filter_limits_every_section(make_app, demo_data) -> None:  # type: ignore[no-untyped-def]
+    at = make_app(PAGE, cat="strategic impact")
+    no_exception(at)
+    n = int((demo_data.innovations["category"] == "strategic impact").sum())
+    assert len(_register(at)) == n
+    assert next(m for m in at.metric if m.label == "Innovations").value == str(n)
+    shown = next(f for f in _chart_frames(at) if "reached" in f.columns)
+    assert shown.set_index("stage").loc["idea", "reached"] == n
