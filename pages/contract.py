@@ -1,7 +1,46 @@
+"""Contract: the productivity clause's required unit-cost path vs actual, the gain-share
+split vs the agreed goal per contract year, and innovation days used vs contracted."""
+
+from __future__ import annotations
+
 import streamlit as st
 
+from charts.contract import gain_share_chart, innovation_days_chart, productivity_chart
+from ui import cached
+from ui.components import altair, download_csv
 from ui.context import page_context
+from ui.states import no_data, require_account
 
 ctx = page_context()
-st.title("contract")
-st.write(ctx.describe_filters())
+require_account(ctx)
+assert ctx.data is not None
+k = cached.contract(ctx)
+if k is None:
+    no_data(ctx, "no unit-cost data")
+a = ctx.data.account
+
+st.title("Contract")
+st.caption(f"{a.contract_start:%d %b %Y} – {a.contract_end:%d %b %Y} · productivity clause "
+           f"{a.productivity_pct_per_year:g} % a year · gain-share {a.gain_share_pct:g} % · "
+           f"{a.innovation_days_per_year:g} innovation days a year")
+
+st.subheader("Productivity clause")
+st.markdown(f"{k.unit_cost_label}: {k.productivity_sentence}")
+altair(productivity_chart(k.productivity, currency=ctx.currency, locale=ctx.locale,
+                          unit_label=k.unit_cost_label))
+
+st.subheader("Gain-share per contract year")
+st.markdown(k.gain_share_sentence)
+st.caption("The client is guaranteed (1 − provider share) × the agreed goal; the provider "
+           "keeps what is saved beyond that and absorbs any shortfall.")
+altair(gain_share_chart(k.gain_share, currency=ctx.currency, locale=ctx.locale))
+st.dataframe(k.gain_share, hide_index=True, width="stretch",
+             column_config={c: st.column_config.NumberColumn(f"{c} ({ctx.currency})",
+                                                             format="localized")
+                            for c in ("goal", "savings", "client", "provider")})
+download_csv(k.gain_share, label="Download gain-share (CSV)", file_name="gain-share.csv",
+             key="dl_gain")
+
+st.subheader("Innovation days")
+st.markdown(k.days_sentence)
+altair(innovation_days_chart(k.innovation_days))

@@ -1,7 +1,29 @@
+"""Story: the headline numbers, the narrative, the cumulative value curve (click a go-live to
+open the innovation) and a then-vs-now strip — the QBR in one page."""
+
+from __future__ import annotations
+
 import streamlit as st
 
+from ui import sections
 from ui.context import page_context
+from ui.states import require_account
 
 ctx = page_context()
-st.title("story")
-st.write(ctx.describe_filters())
+require_account(ctx)
+assert ctx.data is not None
+
+st.title(ctx.data.account.name)
+st.caption(f"The story so far · {ctx.describe_filters()}")
+sections.headline_cards(ctx)
+
+st.subheader("The story so far")
+sections.narrative(ctx)
+
+st.subheader("Value, month after month")
+sections.cumulative_curve(ctx, interactive=True)
+
+st.subheader("Then and now")
+sections.then_now_strip(ctx)
+st.page_link("pages/then_now.py", label="Compare any two periods", icon=":material/compare:",
+             query_params={k: v for k, v in st.query_params.items() if k != "innovation"})

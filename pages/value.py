@@ -1,7 +1,44 @@
+"""Value: value to date stacked by category or innovation, the baseline → now bridge with the
+unattributed remainder, and claimed vs measured vs estimated per innovation with evidence
+levels; every table shown can be downloaded as CSV."""
+
+from __future__ import annotations
+
 import streamlit as st
 
+from metrics.method_notes import evidence_notes
+from ui import sections
+from ui.components import download_csv
 from ui.context import page_context
+from ui.states import require_account
 
 ctx = page_context()
-st.title("value")
-st.write(ctx.describe_filters())
+require_account(ctx)
+assert ctx.data is not None
+slug = ctx.data.account.name.lower().replace(" ", "-")
+
+st.title("Value")
+st.caption(f"Measured against the frozen baseline · {ctx.describe_filters()} · "
+           f"{ctx.currency}")
+
+st.subheader("Value to date")
+by = st.segmented_control("Stack by", ["category", "innovation"], default="category",
+                          key="value_by", format_func=str.capitalize) or "category"
+stacked = sections.stacked_value(ctx, by=by)
+download_csv(stacked, label="Download this chart's data (CSV)",
+             file_name=f"{slug}-value-by-{by}.csv", key="dl_stacked")
+
+st.subheader("From the baseline to now")
+st.caption("Each innovation's attributed value; what no live innovation explains stays "
+           "unattributed.")
+steps = sections.bridge(ctx)
+download_csv(steps, label="Download the bridge (CSV)", file_name=f"{slug}-bridge.csv",
+             key="dl_bridge")
+
+st.subheader("Claimed, measured, estimated")
+lines = sections.evidence(ctx)
+download_csv(lines, label="Download the table (CSV)", file_name=f"{slug}-evidence.csv",
+             key="dl_lines")
+with st.expander("How sure are we? The three evidence levels"):
+    for level, note in evidence_notes().items():
+        st.markdown(f"**{level.capitalize()}** — {note}")

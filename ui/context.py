@@ -25,7 +25,7 @@ from data_loaders.db import database_url, make_engine
 from data_loaders.queries import AccountData, list_accounts, load_account_data
 
 if TYPE_CHECKING:
-    from metrics.filters import Filters
+    from metrics.views import Selection
 
 CACHE_TTL = 300  # seconds; imports clear the caches explicitly
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,12 +111,12 @@ class PageContext:
         return (self.data.account.locale or "en_US") if self.data is not None else "en_US"
 
     @property
-    def filters(self) -> Filters:
+    def filters(self) -> Selection:
         """The shared filters as the metrics layer takes them."""
-        from metrics.filters import Filters
+        from metrics.views import Selection
 
-        return Filters(unit_ids=self.unit_ids, start=self.start, end=self.end,
-                       categories=self.categories)
+        return Selection(unit_ids=self.unit_ids, start=self.start, end=self.end,
+                         categories=self.categories)
 
     @property
     def unit_names(self) -> list[str]:

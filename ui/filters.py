@@ -192,3 +192,24 @@ def write_url(account: str | None, selection: Selection) -> None:
         "from": start,
         "to": end,
     })
+
+
+def period_picker(data: AccountData, label: str, param: str,
+                  default: tuple[dt.date, dt.date]) -> tuple[dt.date, dt.date]:
+    """A month-range slider for one photograph (``?then=2023-01:2023-06``), seeded from the
+    URL when the page opens and mirrored back to it."""
+    months = data_months(data)
+    if not months:
+        return default
+    raw = split_list((st.query_params.get(param) or "").replace(":", ","))
+    wanted = tuple(k for k in (month_key(r) for r in raw[:2]) if k in months)
+    fallback = (f"{default[0]:%Y-%m}", f"{default[1]:%Y-%m}")
+    shadow = f"_tn_photo_{param}"
+    value = st.session_state.get(shadow) or (wanted if len(wanted) == 2 else fallback)
+    value = tuple(v if v in months else months[-1] for v in value)
+    picked = st.select_slider(label, options=months, value=value, format_func=month_label,
+                              key=f"w_photo_{param}_{data.account.id}")
+    st.session_state[shadow] = tuple(picked)
+    start, end = picked
+    sync_params({param: f"{start}:{end}" if (start, end) != fallback else None})
+    return month_date(start), month_date(end)

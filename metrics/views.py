@@ -1,0 +1,846 @@
+"""View models for the Story, Then & Now, Value and Contract pages and present mode.
+
+Pure functions over ``data_loaders.queries.AccountData`` (no Streamlit, no database). Each
+returns exactly what a chart builder or a card needs, with money already formatted by Babel in
+the account's currency and locale, so the page, present mode and the tests show one figure.
+
+Notation as in DESIGN §3: u unit, m month, k KPI, B the frozen baseline window,
+s_k = +1 when lower is better and −1 otherwise.
+
+Formulas
+--------
+Baseline (frozen)       base[u,k] = Σ_{m∈B} value·vol / Σ_{m∈B} vol   (rate KPIs)
+                        base[u,k] = mean_{m∈B} value                   (level KPIs)
+Measured benefit        benefit[u,k,m] = s_k·(base[u,k] − actual[u,k,m])·vol[u,k,m]·money_k
+                        (level KPIs: without vol). Only KPIs flagged ``headline`` with a money
+                        value count, so no saving is counted twice.
+Value to date           cumulative[t] = Σ_{u, k, m ≤ t, m in the period} benefit[u,k,m]
+Run-rate                mean of the last 3 months' benefit × 12
+Live                    innovation i is live at unit u from the first full month after its
+                        go-live there (from the go-live month when it is on the 1st) — the
+                        convention of ``metrics.impact.innovation_effect``.
+Attribution             expected[i,u,k,m] = s_k·(−e_ik/100)·base[u,k]·vol·money_k for every
+                        innovation i live at (u, m) that targets k (e_ik = expected effect %);
+                        explained = clip(benefit, 0, Σ_i expected); i gets
+                        explained·expected_i/Σ expected; unattributed = benefit − explained
+                        (never silently given to an innovation; it may be negative).
+Claimed                 claimed[i,u,m] = estimated_annual_value_i / 12 · share_u for live
+                        months, share_u = unit u's transactions / those of all of i's units.
+Realisation             measured (attributed) / claimed, to date.
+Estimated               ``metrics.impact.innovation_effect`` on the main target KPI (all units,
+                        all months: the estimator needs the comparison units).
+Then vs now             each KPI over two periods: rate KPIs volume-weighted over units and
+                        months; level KPIs summed over units, averaged over months;
+                        change = now − then, % = change / then, better = s_k·change < 0.
+Productivity clause     required[m] = base_cost·(1 − p)^{years since baseline end}, actual[m]
+                        the volume-weighted unit cost; base_cost over all selected units.
+Gain-share (year y)     client = (1 − g)·G, provider = S − (1 − g)·G, S = measured value in y.
+Innovation days (y)     Σ innovation_days of innovations whose idea date falls in contract year y.
+
+Filters: ``unit_ids`` limits units; ``start``/``end`` (first-of-month dates) limit months of
+value and the photo's defaults; ``categories`` limits innovations — with a category filter the
+value figures are the value *attributed* to those categories' innovations (the unattributed
+remainder belongs to no category).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+from babel.numbers import format_compact_currency, format_currency, format_decimal, format_percent
+
+from data_loaders.queries import AccountData
+from metrics.impact import EVIDENCE_NOTES, EstimationError, innovation_effect
+
+__all__ = [
+    "BRIDGE_TOP",
+    "ContractView",
+    "CurveView",
+    "HeadlineView",
+    "Photo",
+    "PipelineView",
+    "Selection",
+    "attribution",
+    "baseline",
+    "benefit",
+    "bridge_steps",
+    "contract_view",
+    "curve_view",
+    "default_photo_periods",
+    "estimates",
+    "headline_view",
+    "live_months",
+    "money",
+    "narrative",
+    "photo",
+    "pipeline_view",
+    "value_by",
+    "value_lines",
+]
+
+BRIDGE_TOP = 8
+UNATTRIBUTED = "unattributed"
+LIVE_STAGES = ("pilot", "scaled")
+PIPELINE_STAGES = ("idea", "evaluation", "prototype", "pilot")
+
+
+class FilterLike(Protocol):
+    @property
+    def unit_ids(self) -> tuple[int, ...] | None: ...
+    @property
+    def start(self) -> dt.date | None: ...
+    @property
+    def end(self) -> dt.date | None: ...
+    @property
+    def categories(self) -> tuple[str, ...] | None: ...
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The shared filters (same fields as ``metrics.filters.Filters``)."""
+
+    unit_ids: tuple[int, ...] | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+    categories: tuple[str, ...] | None = None
+
+
+# --------------------------------------------------------------------------------------
+# Formatting (Babel, account currency and locale)
+# --------------------------------------------------------------------------------------
+
+
+def money(value: float | None, currency: str, locale: str = "en_US", *,
+          compact: bool = True) -> str:
+    """``$1.2M`` (compact, for cards and sentences) or ``$1,234,567`` (exact)."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "—"
+    loc = locale or "en_US"
+    if compact and abs(value) >= 10_000:
+        return str(format_compact_currency(value, currency, locale=loc, fraction_digits=1))
+    return str(format_currency(round(value), currency, locale=loc, format="¤#,##0",
+                               currency_digits=False))
+
+
+def pct(value: float | None, locale: str = "en_US", *, signed: bool = True) -> str:
+    if value is None or np.isnan(value):
+        return "—"
+    text = str(format_percent(abs(value), format="#,##0.0%", locale=locale or "en_US"))
+    if not signed:
+        return text
+    return ("+" if value > 0 else "−" if value < 0 else "±") + text
+
+
+def number(value: float | None, locale: str = "en_US", digits: int = 1) -> str:
+    if value is None or np.isnan(value):
+        return "—"
+    fmt = "#,##0" + ("." + "0" * digits if digits else "")
+    return str(format_decimal(value, format=fmt, locale=locale or "en_US"))
+
+
+def _kpi_value(value: float, unit: str, currency: str, locale: str) -> str:
+    if unit == currency:
+        return str(format_currency(value, currency, locale=locale or "en_US"))
+    if unit == "%":
+        return number(value, locale, 2) + " %"
+    if unit in ("seconds",):
+        return number(value, locale, 0) + " s"
+    if unit in ("transactions",):
+        return number(value, locale, 0)
+    digits = 1 if abs(value) < 1000 else 0
+    return number(value, locale, digits) + (f" {unit}" if unit and unit != "score" else "")
+
+
+# --------------------------------------------------------------------------------------
+# Core: baseline, benefit, live months, attribution
+# --------------------------------------------------------------------------------------
+
+
+def _month(d: Any) -> pd.Timestamp:
+    return pd.Timestamp(d).to_period("M").to_timestamp()
+
+
+def _sign(direction: str) -> int:
+    return 1 if str(direction).lower().startswith("lower") else -1
+
+
+def _units(data: AccountData, f: FilterLike) -> pd.DataFrame:
+    m = data.monthly
+    return m if f.unit_ids is None else m[m["unit_id"].isin(f.unit_ids)]
+
+
+def _in_period(frame: pd.DataFrame, f: FilterLike, col: str = "month") -> pd.DataFrame:
+    out = frame
+    if f.start is not None:
+        out = out[out[col] >= _month(f.start)]
+    if f.end is not None:
+        out = out[out[col] <= _month(f.end)]
+    return out
+
+
+def baseline(data: AccountData) -> pd.DataFrame:
+    """``unit_id, kpi_key, base`` over the frozen baseline window (formula in the module doc)."""
+    a = data.account
+    m = data.monthly
+    win = m[(m["month"] >= _month(a.baseline_start)) & (m["month"] <= _month(a.baseline_end))]
+    kind = data.kpis.set_index("key")["kind"]
+    win = win.assign(kind=win["kpi_key"].map(kind), vw=win["value"] * win["volume"])
+    g = win.groupby(["unit_id", "kpi_key"], as_index=False).agg(
+        vw=("vw", "sum"), vol=("volume", "sum"), mean=("value", "mean"), kind=("kind", "first"))
+    g["base"] = np.where((g["kind"] == "rate") & (g["vol"] > 0), g["vw"] / g["vol"].where(
+        g["vol"] > 0), g["mean"])
+    return g[["unit_id", "kpi_key", "base"]]
+
+
+def benefit(data: AccountData, f: FilterLike) -> pd.DataFrame:
+    """``unit_id, kpi_key, month, volume, base, value, benefit`` for the headline money KPIs,
+    selected units and period."""
+    k = data.kpis[data.kpis["headline"] & data.kpis["money_value"].notna()]
+    m = _in_period(_units(data, f), f)
+    m = m[m["kpi_key"].isin(k["key"])].merge(baseline(data), on=["unit_id", "kpi_key"])
+    info = k.set_index("key")
+    s = m["kpi_key"].map(info["direction"]).map(_sign)
+    money_k = m["kpi_key"].map(info["money_value"]).astype(float)
+    vol = np.where(m["kpi_key"].map(info["kind"]) == "rate", m["volume"], 1.0)
+    m = m.assign(benefit=s * (m["base"] - m["value"]) * vol * money_k)
+    return m[["unit_id", "kpi_key", "month", "volume", "base", "value", "benefit"]].reset_index(
+        drop=True)
+
+
+def live_months(data: AccountData) -> pd.DataFrame:
+    """``innovation_id, unit_id, go_live, live_from`` — first full month live per rollout."""
+    r = data.rollouts.dropna(subset=["go_live"]).copy()
+    go = pd.to_datetime(r["go_live"]).dt.normalize()
+    r["live_from"] = go + pd.offsets.MonthBegin(0)
+    return r.groupby(["innovation_id", "unit_id"], as_index=False).agg(
+        go_live=("go_live", "min"), live_from=("live_from", "min"))
+
+
+def _innovations(data: AccountData, f: FilterLike) -> pd.DataFrame:
+    inn = data.innovations
+    return inn if not f.categories else inn[inn["category"].isin(f.categories)]
+
+
+def attribution(data: AccountData, f: FilterLike) -> pd.DataFrame:
+    """Measured benefit split into innovations and the unattributed remainder.
+
+    Returns ``unit_id, kpi_key, month, innovation_id, amount`` where ``innovation_id`` is -1
+    for the unattributed remainder. Σ amount = Σ benefit for every (unit, KPI, month).
+    """
+    b = benefit(data, Selection(f.unit_ids, f.start, f.end, None))
+    if b.empty:
+        return pd.DataFrame(columns=["unit_id", "kpi_key", "month", "innovation_id", "amount"])
+    live = live_months(data).merge(data.targets, on="innovation_id")
+    cand = b.merge(live, on=["unit_id", "kpi_key"])
+    cand = cand[cand["month"] >= cand["live_from"]]
+    info = data.kpis.set_index("key")
+    s = cand["kpi_key"].map(info["direction"]).map(_sign)
+    money_k = cand["kpi_key"].map(info["money_value"]).astype(float)
+    vol = np.where(cand["kpi_key"].map(info["kind"]) == "rate", cand["volume"], 1.0)
+    cand = cand.assign(expected=(s * (-cand["expected_effect_pct"] / 100.0) * cand["base"] * vol
+                                 * money_k).clip(lower=0.0))
+    keys = ["unit_id", "kpi_key", "month"]
+    tot = cand.groupby(keys)["expected"].sum().reset_index(name="expected_total")
+    b = b.merge(tot, on=keys, how="left").fillna({"expected_total": 0.0})
+    b["explained"] = np.minimum(b["benefit"].clip(lower=0.0), b["expected_total"])
+    cand = cand.merge(b[[*keys, "explained", "expected_total"]], on=keys)
+    cand["amount"] = np.where(cand["expected_total"] > 0,
+                              cand["explained"] * cand["expected"] / cand["expected_total"], 0.0)
+    rest = b.assign(innovation_id=-1, amount=b["benefit"] - b["explained"])
+    out = pd.concat([cand[[*keys, "innovation_id", "amount"]],
+                     rest[[*keys, "innovation_id", "amount"]]], ignore_index=True)
+    if f.categories:
+        keep = set(_innovations(data, f)["innovation_id"])
+        out = out[out["innovation_id"].isin(keep)]
+    return out.reset_index(drop=True)
+
+
+def _value_frame(data: AccountData, f: FilterLike) -> pd.DataFrame:
+    """Monthly value used by the headline and the curve (see the category rule above)."""
+    if f.categories:
+        a = attribution(data, f)
+        return a.rename(columns={"amount": "benefit"})
+    return benefit(data, f)
+
+
+# --------------------------------------------------------------------------------------
+# Headline and curve
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HeadlineView:
+    value_to_date: float
+    run_rate: float
+    innovations_live: int
+    innovations_total: int
+    evidence_mix: dict[str, int]  # level → number of live innovations
+    as_of: dt.date
+    since: dt.date
+    value_text: str
+    run_rate_text: str
+    live_text: str
+    evidence_text: str
+    caption: str
+    value_help: str
+    run_rate_help: str
+    live_help: str
+    evidence_help: str
+
+
+def _live_innovations(data: AccountData, f: FilterLike, as_of: pd.Timestamp) -> pd.DataFrame:
+    lm = live_months(data)
+    if f.unit_ids is not None:
+        lm = lm[lm["unit_id"].isin(f.unit_ids)]
+    lm = lm[lm["go_live"] <= as_of + pd.offsets.MonthEnd(0)]
+    inn = _innovations(data, f)
+    return inn[inn["innovation_id"].isin(lm["innovation_id"])]
+
+
+def headline_view(data: AccountData, f: FilterLike,
+                  evidence: pd.DataFrame | None = None) -> HeadlineView | None:
+    """The four headline cards; None when the selection has no value data.
+
+    ``evidence`` (from ``estimates``) gives each innovation's evidence level; without it every
+    live innovation counts as measured when it has a measured benefit, else claimed.
+    """
+    v = _value_frame(data, f)
+    if v.empty:
+        return None
+    monthly = v.groupby("month")["benefit"].sum().sort_index()
+    as_of = monthly.index.max()
+    total = float(monthly.sum())
+    run_rate = float(monthly.tail(3).mean() * 12)
+    live = _live_innovations(data, f, as_of)
+    levels = _levels(data, live, f, evidence)
+    mix = {lvl: int((levels == lvl).sum()) for lvl in ("estimated", "measured", "claimed")}
+    cur, loc = data.account.currency, data.account.locale
+    since = monthly.index.min()
+    n = len(live)
+    return HeadlineView(
+        value_to_date=total, run_rate=run_rate, innovations_live=n,
+        innovations_total=len(_innovations(data, f)), evidence_mix=mix,
+        as_of=as_of.date(), since=since.date(),
+        value_text=money(total, cur, loc), run_rate_text=money(run_rate, cur, loc),
+        live_text=f"{n} of {len(_innovations(data, f))}",
+        evidence_text=f"{mix['estimated']} of {n}" if n else "—",
+        caption=(f"Measured against the frozen baseline "
+                 f"({data.account.baseline_start:%b %Y} – {data.account.baseline_end:%b %Y}); "
+                 f"{since:%b %Y} – {as_of:%b %Y}; {cur}."),
+        value_help=("Measured value to date: Σ over units and months of s·(baseline − actual)"
+                    " × volume × money value, headline KPIs only. " + money(total, cur, loc,
+                                                                             compact=False)),
+        run_rate_help="Mean of the last 3 months' measured value × 12.",
+        live_help="Innovations live in at least one selected unit by the last month shown.",
+        evidence_help=(f"Of {n} live innovations: {mix['estimated']} estimated (causal, CI "
+                       f"excludes zero), {mix['measured']} measured, {mix['claimed']} claimed. "
+                       + EVIDENCE_NOTES["estimated"]),
+    )
+
+
+def _levels(data: AccountData, live: pd.DataFrame, f: FilterLike,
+            evidence: pd.DataFrame | None) -> pd.Series:
+    if evidence is not None and not evidence.empty:
+        lv = live["innovation_id"].map(evidence.set_index("innovation_id")["evidence"])
+        return lv.fillna("claimed")
+    a = attribution(data, f)
+    measured = set(a.loc[a["amount"].abs() > 0, "innovation_id"])
+    return live["innovation_id"].map(lambda i: "measured" if i in measured else "claimed")
+
+
+@dataclass(frozen=True, eq=False)
+class CurveView:
+    curve: pd.DataFrame  # month, benefit, cumulative
+    golives: pd.DataFrame  # date, code, title, category
+    events: pd.DataFrame  # date, title, kind
+    money_text: list[str]
+    money_by_month: dict[str, str]
+
+
+def curve_view(data: AccountData, f: FilterLike) -> CurveView | None:
+    v = _value_frame(data, f)
+    if v.empty:
+        return None
+    monthly = v.groupby("month")["benefit"].sum().sort_index().reset_index()
+    monthly["cumulative"] = monthly["benefit"].cumsum()
+    cur, loc = data.account.currency, data.account.locale
+    texts = [money(x, cur, loc, compact=False) for x in monthly["cumulative"]]
+    lm = live_months(data)
+    if f.unit_ids is not None:
+        lm = lm[lm["unit_id"].isin(f.unit_ids)]
+    first = lm.groupby("innovation_id", as_index=False)["go_live"].min()
+    inn = _innovations(data, f)[["innovation_id", "code", "title", "category"]]
+    golives = first.merge(inn, on="innovation_id").rename(columns={"go_live": "date"})
+    golives = golives[["date", "code", "title", "category"]].sort_values("date")
+    events = data.events[["date", "title", "kind"]].copy()
+    return CurveView(
+        curve=monthly.reset_index(drop=True), golives=golives.reset_index(drop=True),
+        events=events, money_text=texts,
+        money_by_month=dict(zip(monthly["month"].dt.strftime("%Y-%m-%d"), texts, strict=True)),
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Then vs now (the photo)
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Photo:
+    then: tuple[dt.date, dt.date]
+    now: tuple[dt.date, dt.date]
+    then_label: str
+    now_label: str
+    cards: pd.DataFrame  # key, label, then, now, change, pct_change, better, *_text
+    between: pd.DataFrame  # code, title, category, went live
+    between_sentence: str
+
+
+def _period_label(a: dt.date, b: dt.date) -> str:
+    a, b = _month(a), _month(b)
+    if a == b:
+        return f"{a:%b %Y}"
+    if a.month in (1, 4, 7, 10) and (b - a).days < 95 and b.month == a.month + 2:
+        return f"Q{(a.month - 1) // 3 + 1} {a:%Y}"
+    return f"{a:%b %Y} – {b:%b %Y}"
+
+
+def default_photo_periods(data: AccountData, f: FilterLike | None = None
+                          ) -> tuple[tuple[dt.date, dt.date], tuple[dt.date, dt.date]]:
+    """Then = the baseline window; now = the last full calendar quarter in the data (within
+    the selected period when one is set; the last three months if no quarter is complete)."""
+    a = data.account
+    months = pd.Series(sorted(data.monthly["month"].unique()))
+    if f is not None and f.end is not None:
+        months = months[months <= _month(f.end)]
+    if f is not None and f.start is not None:
+        months = months[months >= _month(f.start)]
+    then = (_month(a.baseline_start).date(), _month(a.baseline_end).date())
+    if months.empty:
+        return then, then
+    last = pd.Timestamp(months.max())
+    q_end = last if last.month in (3, 6, 9, 12) else (
+        last - pd.offsets.QuarterEnd(1)).to_period("M").to_timestamp()
+    q_start = q_end - pd.DateOffset(months=2)
+    if q_start < months.min():
+        q_start, q_end = max(months.min(), last - pd.DateOffset(months=2)), last
+    return then, (q_start.date(), q_end.date())
+
+
+def _scorecard(data: AccountData, f: FilterLike, start: dt.date, end: dt.date) -> pd.DataFrame:
+    m = _units(data, f)
+    m = m[(m["month"] >= _month(start)) & (m["month"] <= _month(end))]
+    kind = data.kpis.set_index("key")["kind"]
+    rows = []
+    for key, g in m.groupby("kpi_key"):
+        if kind.get(key) == "rate":
+            vol = g["volume"].sum()
+            val = (g["value"] * g["volume"]).sum() / vol if vol > 0 else g["value"].mean()
+        else:
+            val = g.groupby("month")["value"].sum().mean()
+        rows.append((key, float(val)))
+    return pd.DataFrame(rows, columns=["key", "value"])
+
+
+def photo(data: AccountData, f: FilterLike, then: tuple[dt.date, dt.date] | None = None,
+          now: tuple[dt.date, dt.date] | None = None) -> Photo | None:
+    """The same KPI scorecard at two periods (defaults: ``default_photo_periods``)."""
+    d_then, d_now = default_photo_periods(data, f)
+    then, now = then or d_then, now or d_now
+    a, b = _scorecard(data, f, *then), _scorecard(data, f, *now)
+    if a.empty or b.empty:
+        return None
+    k = data.kpis.rename(columns={"key": "key"})
+    cards = k[["key", "label", "unit_of_measure", "direction"]].merge(
+        a.rename(columns={"value": "then"}), on="key").merge(
+        b.rename(columns={"value": "now"}), on="key")
+    cur, loc = data.account.currency, data.account.locale
+    cards["change"] = cards["now"] - cards["then"]
+    cards["pct_change"] = cards["change"] / cards["then"].where(cards["then"] != 0)
+    s = cards["direction"].map(_sign)
+    better = s * cards["change"] < 0
+    cards["better"] = [None if c == 0 else bool(x) for c, x in zip(cards["change"], better,
+                                                                    strict=True)]
+    cards["then_text"] = [_kpi_value(v, u, cur, loc) for v, u in zip(
+        cards["then"], cards["unit_of_measure"], strict=True)]
+    cards["now_text"] = [_kpi_value(v, u, cur, loc) for v, u in zip(
+        cards["now"], cards["unit_of_measure"], strict=True)]
+    cards["delta_text"] = [pct(p, loc) for p in cards["pct_change"]]
+    headline = data.kpis.set_index("key")["headline"]
+    cards["headline"] = cards["key"].map(headline).fillna(False).astype(bool)
+    cards = cards.sort_values("headline", ascending=False, kind="stable").reset_index(drop=True)
+
+    lm = live_months(data)
+    if f.unit_ids is not None:
+        lm = lm[lm["unit_id"].isin(f.unit_ids)]
+    first = lm.groupby("innovation_id", as_index=False)["go_live"].min()
+    lo = _month(then[1]) + pd.offsets.MonthEnd(0)
+    hi = _month(now[1]) + pd.offsets.MonthEnd(0)
+    first = first[(first["go_live"] > lo) & (first["go_live"] <= hi)]
+    inn = _innovations(data, f)[["innovation_id", "code", "title", "category"]]
+    between = first.merge(inn, on="innovation_id").sort_values("go_live")
+    between = between.rename(columns={"go_live": "went live"})[
+        ["code", "title", "category", "went live"]].reset_index(drop=True)
+    then_label, now_label = _period_label(*then), _period_label(*now)
+    sentence = (f"Between {then_label} and {now_label}, **{len(between)} innovations** went "
+                f"live" + (" in the selected units." if f.unit_ids else "."))
+    return Photo(then=then, now=now, then_label=then_label, now_label=now_label, cards=cards,
+                 between=between, between_sentence=sentence)
+
+
+# --------------------------------------------------------------------------------------
+# Value: by category / innovation, bridge, claimed vs measured vs estimated
+# --------------------------------------------------------------------------------------
+
+
+def _names(data: AccountData) -> pd.DataFrame:
+    inn = data.innovations[["innovation_id", "code", "title", "category"]]
+    extra = pd.DataFrame({"innovation_id": [-1], "code": [""], "title": ["Unattributed"],
+                          "category": [UNATTRIBUTED]})
+    return pd.concat([inn, extra], ignore_index=True)
+
+
+def value_by(data: AccountData, f: FilterLike, by: str = "category",
+             top: int = 10) -> pd.DataFrame:
+    """Value to date per month stacked by ``category`` or ``innovation`` (the ``top`` largest
+    innovations, the rest as "N other innovations"). Columns: month, group, cumulative,
+    order (0 = largest)."""
+    a = attribution(data, f)
+    if a.empty:
+        return pd.DataFrame(columns=["month", "group", "cumulative", "order"])
+    a = a.merge(_names(data), on="innovation_id")
+    if by == "category":
+        a["group"] = a["category"]
+    else:
+        sizes = a[a["innovation_id"] >= 0].groupby("innovation_id")["amount"].sum()
+        keep = set(sizes.sort_values(ascending=False).head(top).index)
+        others = len(sizes) - len(keep)
+        a["group"] = np.where(a["innovation_id"] == -1, "Unattributed",
+                              np.where(a["innovation_id"].isin(keep),
+                                       a["code"] + " " + a["title"],
+                                       f"{others} other innovations"))
+    g = a.groupby(["group", "month"])["amount"].sum().unstack(0).sort_index().fillna(0.0)
+    g = g.cumsum()
+    order = g.iloc[-1].sort_values(ascending=False)
+    ranks = {name: i for i, name in enumerate(order.index)}
+    long = g.reset_index().melt(id_vars="month", var_name="group", value_name="cumulative")
+    long["order"] = long["group"].map(ranks)
+    return long.sort_values(["order", "month"]).reset_index(drop=True)
+
+
+def bridge_steps(data: AccountData, f: FilterLike, top: int = BRIDGE_TOP) -> pd.DataFrame:
+    """Baseline → now: one step per innovation (the ``top`` largest by |value|, the rest in
+    one step), the unattributed remainder, and the total. Columns: label, value, kind, text,
+    code (innovation code or "")."""
+    a = attribution(data, f)
+    if a.empty:
+        return pd.DataFrame(columns=["label", "value", "kind", "text", "code"])
+    per = a.groupby("innovation_id", as_index=False)["amount"].sum().merge(
+        _names(data), on="innovation_id")
+    inn = per[per["innovation_id"] >= 0].assign(size=lambda d: d["amount"].abs())
+    inn = inn.sort_values("size", ascending=False)
+    head, tail = inn.head(top), inn.iloc[top:]
+    rows = [(f"{r.code} {r.title}", float(r.amount), "step", str(r.code))
+            for r in head.itertuples(index=False)]
+    if not tail.empty:
+        rows.append((f"{len(tail)} other innovations", float(tail["amount"].sum()), "step", ""))
+    un = float(per.loc[per["innovation_id"] == -1, "amount"].sum())
+    if not f.categories:
+        rows.append(("Unattributed", un, "unattributed", ""))
+    total = sum(r[1] for r in rows)
+    rows.append(("Value to date", total, "total", ""))
+    out = pd.DataFrame(rows, columns=["label", "value", "kind", "code"])
+    cur, loc = data.account.currency, data.account.locale
+    out["text"] = [money(v, cur, loc) for v in out["value"]]
+    return out[["label", "value", "kind", "text", "code"]]
+
+
+def claimed(data: AccountData, f: FilterLike) -> pd.DataFrame:
+    """Claimed value to date per innovation: ``innovation_id, claimed`` (formula above)."""
+    lm = live_months(data)
+    if f.unit_ids is not None:
+        lm = lm[lm["unit_id"].isin(f.unit_ids)]
+    m = data.monthly
+    tx = m[m["kpi_key"].isin(data.kpis.loc[data.kpis["kind"] == "rate", "key"])]
+    unit_vol = tx.groupby(["unit_id", "kpi_key"])["volume"].mean().groupby("unit_id").max()
+    all_lm = live_months(data)
+    all_lm["vol"] = all_lm["unit_id"].map(unit_vol).fillna(0.0)
+    tot = all_lm.groupby("innovation_id")["vol"].sum()
+    months = _in_period(pd.DataFrame({"month": sorted(m["month"].unique())}), f)["month"]
+    if months.empty or lm.empty:
+        return pd.DataFrame(columns=["innovation_id", "claimed"])
+    eav = data.innovations.set_index("innovation_id")["estimated_annual_value"].fillna(0.0)
+    lm = lm.assign(share=lm["unit_id"].map(unit_vol).fillna(0.0)
+                   / lm["innovation_id"].map(tot).replace(0, np.nan))
+    lm["n"] = [int((months >= lf).sum()) for lf in lm["live_from"]]
+    lm["claimed"] = lm["innovation_id"].map(eav) / 12.0 * lm["share"].fillna(0.0) * lm["n"]
+    return lm.groupby("innovation_id")["claimed"].sum().reset_index()
+
+
+def estimates(data: AccountData) -> pd.DataFrame:
+    """Causal estimate per innovation with a rollout, on its main target KPI (all units, all
+    months). Columns: innovation_id, kpi_key, estimated, ci_low, ci_high, excludes_zero,
+    estimate_note. Innovations that cannot be estimated get NaN and the reason."""
+    t = data.targets.assign(size=data.targets["expected_effect_pct"].abs())
+    ranked = t.sort_values(["innovation_id", "size", "kpi_key"], ascending=[True, False, True])
+    main = ranked.drop_duplicates("innovation_id").set_index("innovation_id")["kpi_key"]
+    info = data.kpis.set_index("key")
+    rows = []
+    for iid, ro in data.rollouts.groupby("innovation_id"):
+        if iid not in main.index:
+            continue
+        key = str(main.loc[iid])
+        mv = pd.to_numeric(pd.Series([info.loc[key, "money_value"]])).iloc[0]
+        try:
+            eff = innovation_effect(data.monthly, ro[["unit_id", "go_live"]], kpi_key=key,
+                                    money_value=None if np.isnan(mv) else float(mv),
+                                    direction=str(info.loc[key, "direction"]))
+        except EstimationError as exc:
+            rows.append((iid, key, np.nan, np.nan, np.nan, False, str(exc)))
+            continue
+        est = eff.estimate
+        rows.append((iid, key, eff.money_total if eff.money_total is not None else np.nan,
+                     eff.money_ci_low if eff.money_ci_low is not None else np.nan,
+                     eff.money_ci_high if eff.money_ci_high is not None else np.nan,
+                     bool(est.excludes_zero), est.summary()))
+    return pd.DataFrame(rows, columns=["innovation_id", "kpi_key", "estimated", "ci_low",
+                                       "ci_high", "excludes_zero", "estimate_note"])
+
+
+def value_lines(data: AccountData, f: FilterLike,
+                est: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per live innovation: claimed, measured (attributed) and estimated value to date with
+    the evidence level, largest measured first. Columns: innovation_id, code, title,
+    category, claimed, measured, estimated, ci_low, ci_high, realisation, evidence,
+    claimed_text, measured_text, estimated_text."""
+    a = attribution(data, f)
+    meas = (a[a["innovation_id"] >= 0].groupby("innovation_id")["amount"].sum()
+            .reset_index(name="measured"))
+    cl = claimed(data, f)
+    inn = _innovations(data, f)[["innovation_id", "code", "title", "category"]]
+    lines = inn.merge(cl, on="innovation_id", how="inner").merge(meas, on="innovation_id",
+                                                                 how="left")
+    if est is None:
+        est = pd.DataFrame(columns=["innovation_id", "estimated", "ci_low", "ci_high",
+                                    "excludes_zero"])
+    lines = lines.merge(est[["innovation_id", "estimated", "ci_low", "ci_high",
+                             "excludes_zero"]], on="innovation_id", how="left")
+    lines["realisation"] = lines["measured"] / lines["claimed"].where(lines["claimed"] > 0)
+    lines["evidence"] = [
+        "estimated" if bool(ez) is True and not pd.isna(e) else
+        ("measured" if not pd.isna(m) and m != 0 else "claimed")
+        for ez, e, m in zip(lines["excludes_zero"].fillna(False), lines["estimated"],
+                            lines["measured"], strict=True)
+    ]
+    cur, loc = data.account.currency, data.account.locale
+    for col in ("claimed", "measured", "estimated"):
+        lines[f"{col}_text"] = [money(v, cur, loc) for v in lines[col]]
+    lines = lines.sort_values("measured", ascending=False, na_position="last")
+    return lines.drop(columns=["excludes_zero"]).reset_index(drop=True)
+
+
+def evidence_of(lines: pd.DataFrame) -> pd.DataFrame:
+    """``innovation_id, evidence`` (for ``headline_view``)."""
+    return lines[["innovation_id", "evidence"]]
+
+
+
+# --------------------------------------------------------------------------------------
+# Contract
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class ContractView:
+    productivity: pd.DataFrame  # month, required, actual
+    gain_share: pd.DataFrame  # contract_year, start, end, goal, savings, client, provider
+    innovation_days: pd.DataFrame  # contract_year, used, contracted
+    unit_cost_key: str
+    unit_cost_label: str
+    productivity_sentence: str
+    gain_share_sentence: str
+    days_sentence: str
+
+
+def _contract_years(data: AccountData) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
+    a = data.account
+    start, end = pd.Timestamp(a.contract_start), pd.Timestamp(a.contract_end)
+    years, i = [], 1
+    while start <= end:
+        nxt = start + pd.DateOffset(years=1)
+        years.append((f"Year {i} ({start:%b %Y})", start, nxt - pd.Timedelta(days=1)))
+        start, i = nxt, i + 1
+    return years
+
+
+def _unit_cost_kpi(data: AccountData) -> pd.Series | None:
+    k = data.kpis
+    hit = k[(k["unit_of_measure"] == data.account.currency) & (k["kind"] == "rate")]
+    if hit.empty:
+        hit = k[k["headline"] & (k["kind"] == "rate")]
+    return None if hit.empty else hit.iloc[0]
+
+
+def contract_view(data: AccountData, f: FilterLike) -> ContractView | None:
+    a = data.account
+    kpi = _unit_cost_kpi(data)
+    m = _units(data, f)
+    if kpi is None or m.empty:
+        return None
+    cur, loc = a.currency, a.locale
+    key = str(kpi["key"])
+    c = m[m["kpi_key"] == key]
+    vol = c.groupby("month")["volume"].sum()
+    actual = (c["value"] * c["volume"]).groupby(c["month"]).sum() / vol.where(vol > 0)
+    base_b = c[(c["month"] >= _month(a.baseline_start)) & (c["month"] <= _month(a.baseline_end))]
+    base_cost = float((base_b["value"] * base_b["volume"]).sum() / base_b["volume"].sum())
+    p = a.productivity_pct_per_year / 100.0
+    months = pd.Series(pd.to_datetime(actual.index))
+    years = np.maximum(0.0, (months - _month(a.baseline_end)).dt.days.to_numpy() / 365.25)
+    prod = pd.DataFrame({"month": months.to_numpy(), "required": base_cost * (1 - p) ** years,
+                         "actual": actual.to_numpy()})
+    prod = _in_period(prod, f).reset_index(drop=True)
+
+    b = benefit(data, Selection(f.unit_ids, None, None, None))
+    g = a.gain_share_pct / 100.0
+    gs, days = [], []
+    idea = pd.to_datetime(data.innovations["idea_date"])
+    for label, lo, hi in _contract_years(data):
+        in_year = b[(b["month"] >= lo) & (b["month"] <= hi)]
+        has_data = not in_year.empty
+        S = float(in_year["benefit"].sum())
+        G = float(a.savings_goal_per_year)
+        gs.append((label, lo.date(), hi.date(), G, S if has_data else np.nan,
+                   (1 - g) * G if has_data else np.nan,
+                   S - (1 - g) * G if has_data else np.nan))
+        used = float(data.innovations.loc[(idea >= lo) & (idea <= hi), "innovation_days"].sum())
+        days.append((label, used, float(a.innovation_days_per_year)))
+    gain = pd.DataFrame(gs, columns=["contract_year", "start", "end", "goal", "savings",
+                                     "client", "provider"])
+    days_df = pd.DataFrame(days, columns=["contract_year", "used", "contracted"])
+
+    last = prod.dropna(subset=["actual"]).tail(1)
+    if last.empty:
+        prod_sentence = "No unit-cost data in this selection."
+    else:
+        req, act = float(last["required"].iloc[0]), float(last["actual"].iloc[0])
+        verdict = "ahead of" if act <= req else "behind"
+        prod_sentence = (
+            f"the clause asks for {number(a.productivity_pct_per_year, loc, 1)} % lower "
+            f"{str(kpi['label']).lower()} each year: {_kpi_value(req, cur, cur, loc)} by "
+            f"{pd.Timestamp(last['month'].iloc[0]):%b %Y}; actual "
+            f"{_kpi_value(act, cur, cur, loc)}, {verdict} the path.")
+    done = gain.dropna(subset=["savings"])
+    if done.empty:
+        gain_sentence = "No measured savings in the contract years yet."
+    else:
+        r = done.iloc[-1]
+        met = "beats" if r["savings"] >= r["goal"] else "falls short of"
+        gain_sentence = (
+            f"{r['contract_year']}: measured savings of {money(r['savings'], cur, loc)} "
+            f"{met} the agreed goal of {money(r['goal'], cur, loc)}. The client is guaranteed "
+            f"{money(r['client'], cur, loc)}; the provider's share is "
+            f"{money(r['provider'], cur, loc)} (gain-share {number(a.gain_share_pct, loc, 0)} %).")
+    over = days_df[days_df["used"] > days_df["contracted"]]
+    days_sentence = (f"{int(days_df['used'].sum())} innovation days used across "
+                     f"{len(days_df)} contract years"
+                     + (f"; over the contract in {', '.join(over['contract_year'])}."
+                        if not over.empty else ", within the contract every year."))
+    return ContractView(productivity=prod, gain_share=gain, innovation_days=days_df,
+                        unit_cost_key=key, unit_cost_label=str(kpi["label"]),
+                        productivity_sentence=prod_sentence, gain_share_sentence=gain_sentence,
+                        days_sentence=days_sentence)
+
+
+# --------------------------------------------------------------------------------------
+# Pipeline (what's next) and the narrative
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class PipelineView:
+    counts: dict[str, int]
+    upcoming: pd.DataFrame  # code, title, stage, category, claim per year
+    claimed_per_year: float
+    sentence: str
+
+
+def pipeline_view(data: AccountData, f: FilterLike) -> PipelineView:
+    inn = _innovations(data, f)
+    counts = {s: int((inn["stage"] == s).sum()) for s in
+              ("idea", "evaluation", "prototype", "pilot", "scaled", "rejected", "retired")}
+    rolled = set(data.rollouts["innovation_id"])
+    open_ = inn[inn["stage"].isin(PIPELINE_STAGES)]
+    order = {s: i for i, s in enumerate(reversed(PIPELINE_STAGES))}
+    up = open_.assign(rank=open_["stage"].map(order)).sort_values(
+        ["rank", "estimated_annual_value"], ascending=[True, False])
+    cur, loc = data.account.currency, data.account.locale
+    upcoming = pd.DataFrame({
+        "code": up["code"], "title": up["title"], "stage": up["stage"],
+        "category": up["category"],
+        "live in units": ["yes" if i in rolled else "not yet" for i in up["innovation_id"]],
+        "claim per year": [money(v, cur, loc) for v in up["estimated_annual_value"]],
+    }).reset_index(drop=True)
+    total = float(open_["estimated_annual_value"].fillna(0).sum())
+    nxt = up.head(3)
+    names = ", ".join(f"{c} {t}" for c, t in zip(nxt["code"], nxt["title"], strict=True))
+    sentence = (f"**{len(open_)} innovations** are in the pipeline ({counts['pilot']} in pilot, "
+                f"{counts['prototype']} prototypes, {counts['evaluation']} in evaluation, "
+                f"{counts['idea']} ideas), claiming {money(total, cur, loc)} a year between "
+                f"them if they deliver." + (f" Next up: {names}." if names else ""))
+    return PipelineView(counts=counts, upcoming=upcoming, claimed_per_year=total,
+                        sentence=sentence)
+
+
+def narrative(data: AccountData, f: FilterLike, *, head: HeadlineView | None = None,
+              pic: Photo | None = None, bridge: pd.DataFrame | None = None,
+              contract: ContractView | None = None,
+              pipe: PipelineView | None = None) -> list[str]:
+    """The story in sentences; every figure comes from the view models above (computed here
+    when not given)."""
+    head = head if head is not None else headline_view(data, f)
+    if head is None:
+        return []
+    a = data.account
+    pic = pic if pic is not None else photo(data, f)
+    bridge = bridge if bridge is not None else bridge_steps(data, f)
+    contract = contract if contract is not None else contract_view(data, f)
+    pipe = pipe if pipe is not None else pipeline_view(data, f)
+    where = "across the selected units" if f.unit_ids else "across the account"
+    out = [
+        f"Since the baseline was frozen ({a.baseline_start:%B %Y} – {a.baseline_end:%B %Y}), "
+        f"**{head.innovations_live} innovations** have gone live {where}. Together with "
+        f"everything else that changed, the operation has delivered **{head.value_text}** of "
+        f"measured value by {head.as_of:%B %Y} — **{head.run_rate_text} a year** at today's "
+        f"run-rate."
+    ]
+    if pic is not None and not pic.cards.empty:
+        top = pic.cards[pic.cards["headline"]].head(2)
+        moves = "; ".join(
+            f"{str(r.label).lower()} from {r.then_text} to {r.now_text} ({r.delta_text})"
+            for r in top.itertuples(index=False))
+        if moves:
+            out.append(f"Held next to the baseline photograph, {pic.now_label} shows {moves}.")
+    steps = bridge[bridge["kind"] == "step"] if bridge is not None else pd.DataFrame()
+    named = steps[steps["code"] != ""].head(3)
+    if not named.empty:
+        total = float(bridge.loc[bridge["kind"] == "total", "value"].sum())
+        share = float(steps["value"].sum()) / total if total else np.nan
+        items = ", ".join(f"{lbl} ({txt})" for lbl, txt in zip(named["label"], named["text"],
+                                                               strict=True))
+        out.append(f"The largest contributors are {items}. Innovations explain "
+                   f"{pct(share, a.locale, signed=False)} of the value; the rest is shown as "
+                   f"unattributed, never given to an innovation.")
+    mix = head.evidence_mix
+    out.append(f"Of the live innovations, {mix['estimated']} have a causal estimate whose "
+               f"95 % interval excludes zero, {mix['measured']} are measured against the "
+               f"baseline and {mix['claimed']} rest on their claim alone.")
+    if contract is not None:
+        out.append(f"Contract: {contract.gain_share_sentence}")
+    if pipe is not None:
+        out.append(pipe.sentence)
+    return out

@@ -1,0 +1,138 @@
+"""Cached metric results at the page boundary (``st.cache_data`` with a ttl).
+
+Each wrapper takes only hashable keys (URL, scope, account id, selection) and loads the
+account's data through ``ui.context.cached_account_data``, so a result is computed once per
+view and reused by the pages and present mode. Exceptions are never cached. The causal
+estimates are the expensive part (one estimator run per innovation): they are cached per
+account for longer, and cleared with everything else after an import.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from data_loaders.access import Scope
+from metrics import views
+from ui.context import CACHE_TTL, PageContext, cached_account_data
+
+Key = tuple[str, Scope, int, views.Selection]
+Period = tuple[dt.date, dt.date]
+
+
+def _key(ctx: PageContext) -> Key:
+    if ctx.account_id is None:
+        raise ValueError("no account selected")
+    return (ctx.url, ctx.scope, ctx.account_id,
+            views.Selection(ctx.unit_ids, ctx.start, ctx.end, ctx.categories))
+
+
+@st.cache_data(ttl=CACHE_TTL * 12, show_spinner="Estimating each innovation's effect…")
+def _estimates(url: str, scope: Scope, account_id: int) -> pd.DataFrame:
+    return views.estimates(cached_account_data(url, scope, account_id))
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def _value_lines(url: str, scope: Scope, account_id: int, sel: views.Selection) -> pd.DataFrame:
+    data = cached_account_data(url, scope, account_id)
+    return views.value_lines(data, sel, _estimates(url, scope, account_id))
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def _headline(url: str, scope: Scope, account_id: int,
+              sel: views.Selection) -> views.HeadlineView | None:
+    data = cached_account_data(url, scope, account_id)
+    lines = _value_lines(url, scope, account_id, sel)
+    return views.headline_view(data, sel, views.evidence_of(lines))
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def _curve(url: str, scope: Scope, account_id: int,
+           sel: views.Selection) -> views.CurveView | None:
+    return views.curve_view(cached_account_data(url, scope, account_id), sel)
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def _photo(url: str, scope: Scope, account_id: int, sel: views.Selection,
+           then: Period | None, now: Period | None) -> views.Photo | None:
+    return views.photo(cached_account_data(url, scope, account_id), sel, then, now)
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def _value_by(url: str, scope: Scope, account_id: int, sel: views.Selection,
+              by: str) -> pd.DataFrame:
+    return views.value_by(cached_account_data(url, scope, account_id), sel, by)
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def _bridge(url: str, scope: Scope, account_id: int, sel: views.Selection) -> pd.DataFrame:
+    return views.bridge_steps(cached_account_data(url, scope, account_id), sel)
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def _contract(url: str, scope: Scope, account_id: int,
+              sel: views.Selection) -> views.ContractView | None:
+    return views.contract_view(cached_account_data(url, scope, account_id), sel)
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def _pipeline(url: str, scope: Scope, account_id: int,
+              sel: views.Selection) -> views.PipelineView:
+    return views.pipeline_view(cached_account_data(url, scope, account_id), sel)
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def _narrative(url: str, scope: Scope, account_id: int, sel: views.Selection) -> list[str]:
+    data = cached_account_data(url, scope, account_id)
+    return views.narrative(
+        data, sel, head=_headline(url, scope, account_id, sel),
+        pic=_photo(url, scope, account_id, sel, None, None),
+        bridge=_bridge(url, scope, account_id, sel),
+        contract=_contract(url, scope, account_id, sel),
+        pipe=_pipeline(url, scope, account_id, sel))
+
+
+def headline(ctx: PageContext) -> views.HeadlineView | None:
+    return _headline(*_key(ctx))
+
+
+def curve(ctx: PageContext) -> views.CurveView | None:
+    return _curve(*_key(ctx))
+
+
+def then_now(ctx: PageContext, then: Period | None = None,
+             now: Period | None = None) -> views.Photo | None:
+    return _photo(*_key(ctx), then, now)
+
+
+def value_by(ctx: PageContext, by: str) -> pd.DataFrame:
+    return _value_by(*_key(ctx), by)
+
+
+def bridge(ctx: PageContext) -> pd.DataFrame:
+    return _bridge(*_key(ctx))
+
+
+def value_lines(ctx: PageContext) -> pd.DataFrame:
+    return _value_lines(*_key(ctx))
+
+
+def contract(ctx: PageContext) -> views.ContractView | None:
+    return _contract(*_key(ctx))
+
+
+def pipeline(ctx: PageContext) -> views.PipelineView:
+    return _pipeline(*_key(ctx))
+
+
+def narrative(ctx: PageContext) -> list[str]:
+    return _narrative(*_key(ctx))
+
+
+def default_periods(ctx: PageContext) -> tuple[Period, Period]:
+    data = ctx.data
+    if data is None:
+        raise ValueError("no account selected")
+    return views.default_photo_periods(data, _key(ctx)[3])

@@ -1,0 +1,184 @@
+"""Page sections shared by the page scripts and present mode.
+
+Each section: read the context → get a cached metric result (``ui.cached``) → call a chart
+builder → render. No computation here beyond choosing what to show.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from charts.contract import gain_share_chart, productivity_chart
+from charts.story import cumulative_value_chart, cumulative_value_figure
+from charts.theme import EVIDENCE_COLORS
+from charts.then_now import then_now_chart
+from charts.value import bridge_chart, evidence_chart, stacked_value_chart
+from ui import cached
+from ui.components import altair, kpi_card
+from ui.context import PageContext
+from ui.nav import open_detail
+from ui.states import no_data
+
+EVIDENCE_ORDER = ("estimated", "measured", "claimed")
+EVIDENCE_HEX = tuple(EVIDENCE_COLORS[k] for k in EVIDENCE_ORDER)
+
+
+def headline_cards(ctx: PageContext, *, big: bool = False) -> None:
+    """Value to date, run-rate, innovations live, evidence mix — four big numbers."""
+    with st.spinner("Measuring value and estimating each innovation's effect "
+                    "(first view only)…", show_time=True):
+        h = cached.headline(ctx)
+    if h is None:
+        no_data(ctx)
+    c1, c2, c3, c4 = st.columns(4, gap="medium")
+    kpi_card("Value to date", h.value_text, help=h.value_help, container=c1)
+    kpi_card("Run-rate per year", h.run_rate_text, help=h.run_rate_help, container=c2)
+    kpi_card("Innovations live", h.live_text, help=h.live_help, container=c3)
+    kpi_card("Backed by a causal estimate", h.evidence_text, help=h.evidence_help,
+             container=c4)
+    st.caption(h.caption)
+
+
+def narrative(ctx: PageContext, *, big: bool = False) -> None:
+    sentences = cached.narrative(ctx)
+    if not sentences:
+        st.info("Not enough data in this selection to tell the story yet.")
+        return
+    if big:
+        for s in sentences:
+            st.markdown(s)
+    else:
+        st.markdown("\n\n".join(sentences))
+
+
+def cumulative_curve(ctx: PageContext, *, interactive: bool = True, scale: float = 1.0) -> None:
+    c = cached.curve(ctx)
+    if c is None:
+        no_data(ctx)
+    if not interactive:
+        altair(cumulative_value_chart(c.curve, c.golives, c.events, currency=ctx.currency,
+                                      locale=ctx.locale, money_format=c.money_by_month,
+                                      height=round(380 * scale), scale=scale))
+        return
+    fig = cumulative_value_figure(c.curve, c.golives, c.events, currency=ctx.currency,
+                                  locale=ctx.locale, money_text=c.money_text)
+    event = st.plotly_chart(fig, on_select="rerun", selection_mode="points", key="curve",
+                            config={"displayModeBar": False})
+    st.caption("▲ an innovation going live (hover for its name, click to open it) · "
+               "dotted lines: events")
+    points = event.selection.points if event else []
+    codes = [p.get("customdata", [None])[0] for p in points if p.get("customdata")]
+    if codes and codes[0]:
+        open_detail(str(codes[0]))
+
+
+def then_now_strip(ctx: PageContext) -> None:
+    """The headline KPIs, then → now, as a row of small cards."""
+    photo = cached.then_now(ctx)
+    if photo is None or photo.cards.empty:
+        return
+    st.markdown(f"**Then** ({photo.then_label}) **→ Now** ({photo.now_label})")
+    cards = photo.cards.head(4)
+    for col, row in zip(st.columns(len(cards)), cards.itertuples(index=False), strict=True):
+        kpi_card(str(row.label), str(row.now_text), delta=f"{row.delta_text} vs {row.then_text}",
+                 better=row.better, container=col)
+
+
+def then_now_photo(ctx: PageContext, *, then: tuple | None = None, now: tuple | None = None,
+                   compact: bool = False) -> None:
+    """Two photographs side by side: the same KPI cards for Then and Now."""
+    photo = cached.then_now(ctx, then, now)
+    if photo is None or photo.cards.empty:
+        no_data(ctx, "no KPI data in one of the two periods")
+    left, right = st.columns(2, gap="large", border=True)
+    left.subheader(f"Then · {photo.then_label}")
+    right.subheader(f"Now · {photo.now_label}")
+    for row in photo.cards.itertuples(index=False):
+        kpi_card(str(row.label), str(row.then_text), container=left)
+        kpi_card(str(row.label), str(row.now_text), delta=str(row.delta_text),
+                 better=row.better, container=right)
+    if compact:
+        st.markdown(photo.between_sentence)
+        return
+    st.subheader(f"What went live in between ({len(photo.between)})")
+    if photo.between.empty:
+        st.caption("No innovation went live between the two periods for this selection.")
+    else:
+        st.dataframe(photo.between, hide_index=True, width="stretch")
+    altair(then_now_chart(photo.cards, then_label=photo.then_label, now_label=photo.now_label))
+
+
+def stacked_value(ctx: PageContext, *, by: str) -> pd.DataFrame:
+    frame = cached.value_by(ctx, by)
+    if frame is None or frame.empty:
+        no_data(ctx)
+    altair(stacked_value_chart(frame, currency=ctx.currency, locale=ctx.locale,
+                               legend_title="Category" if by == "category" else "Innovation"))
+    return frame
+
+
+def bridge(ctx: PageContext, *, scale: float = 1.0) -> pd.DataFrame:
+    steps = cached.bridge(ctx)
+    if steps is None or steps.empty:
+        no_data(ctx)
+    altair(bridge_chart(steps, currency=ctx.currency, locale=ctx.locale, scale=scale,
+                        title=f"Value to date ({ctx.currency})"))
+    return steps
+
+
+def evidence(ctx: PageContext) -> pd.DataFrame:
+    """Claimed vs measured vs estimated per innovation, each row with its evidence badge."""
+    lines = cached.value_lines(ctx)
+    if lines is None or lines.empty:
+        no_data(ctx, "no innovation live in this selection")
+    altair(evidence_chart(lines.head(12), currency=ctx.currency, locale=ctx.locale))
+    st.caption(f"The 12 largest by measured value are plotted; all {len(lines)} are listed.")
+    shown = lines.assign(evidence=[[e] for e in lines["evidence"]])
+    cur = ctx.currency
+    st.dataframe(
+        shown, hide_index=True, width="stretch",
+        column_order=["evidence", "code", "title", "category", "claimed", "measured",
+                      "estimated", "ci_low", "ci_high", "realisation"],
+        column_config={
+            "evidence": st.column_config.MultiselectColumn(
+                "evidence", options=list(EVIDENCE_ORDER), color=list(EVIDENCE_HEX),
+                help="estimated: causal estimate, 95 % CI excludes zero · measured: against "
+                     "the frozen baseline · claimed: the innovation's own estimate"),
+            "claimed": st.column_config.NumberColumn(f"claimed ({cur})", format="localized"),
+            "measured": st.column_config.NumberColumn(f"measured ({cur})", format="localized"),
+            "estimated": st.column_config.NumberColumn(f"estimated ({cur})", format="localized"),
+            "ci_low": st.column_config.NumberColumn("95 % CI low", format="localized"),
+            "ci_high": st.column_config.NumberColumn("95 % CI high", format="localized"),
+            "realisation": st.column_config.NumberColumn("measured / claimed", format="percent"),
+        },
+    )
+    return lines
+
+
+def contract_summary(ctx: PageContext, *, scale: float = 1.0) -> None:
+    k = cached.contract(ctx)
+    if k is None:
+        no_data(ctx)
+    c1, c2 = st.columns(2, gap="large")
+    with c1:
+        st.markdown(f"**Productivity clause** — {k.productivity_sentence}")
+        altair(productivity_chart(k.productivity, currency=ctx.currency, locale=ctx.locale,
+                                  height=round(300 * scale), scale=scale))
+    with c2:
+        st.markdown(f"**Gain-share** — {k.gain_share_sentence}")
+        altair(gain_share_chart(k.gain_share, currency=ctx.currency, locale=ctx.locale,
+                                height=round(300 * scale), scale=scale))
+
+
+def whats_next(ctx: PageContext, *, scale: float = 1.0) -> None:
+    p = cached.pipeline(ctx)
+    if p is None:
+        no_data(ctx)
+    st.markdown(p.sentence)
+    if not p.upcoming.empty:
+        st.dataframe(p.upcoming, hide_index=True, width="stretch")
+
+
+__all__ = ["bridge", "contract_summary", "cumulative_curve", "evidence", "headline_cards",
+           "narrative", "stacked_value", "then_now_photo", "then_now_strip", "whats_next"]
