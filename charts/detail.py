@@ -23,7 +23,7 @@ GO_LIVE_COLOR = VERMILLION
 PRE_COLOR = GREY
 POST_COLOR = GREEN
 SERIES_NAMES = {"value": "this unit",
-                "comparison": "units not live that month, scaled to this unit's level"}
+                "comparison": "units not live yet, from this unit's level"}
 SERIES = tuple(SERIES_NAMES.values())
 
 

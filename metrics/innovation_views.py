@@ -29,11 +29,10 @@ database). Columns of the inputs are those documented on ``AccountData``.
 * ``rollout_units``: its rollouts with unit names, in go-live order.
 * ``kpi_around_go_live``: the target KPI per rollout unit with months counted from that unit's
   go-live month: ``months_from_go_live = 12·(year(m) − year(g)) + month(m) − month(g)``.
-* ``comparison_series``: per month, the units *not* live with the innovation that month
-  (never or not yet treated) — the comparison the impact estimator relies on — as a
-  volume-weighted index of each unit's KPI over its own pre-go-live level:
-  ``index[m] = Σ_j vol·value/level_j / Σ_j vol``; ``kpi_around_go_live`` scales it to each
-  rollout unit's own level (``comparison = index[m] · level[u]``).
+* ``comparison_series``: how the units *not* live with the innovation moved (never or not
+  yet treated — the comparison the impact estimator relies on), as a chained, volume-weighted
+  index of month-to-month changes (formula on the function); ``kpi_around_go_live`` scales
+  it to each rollout unit's pre-go-live level.
 """
 
 from __future__ import annotations
@@ -494,9 +493,10 @@ def kpi_around_go_live(
 
     Columns: unit_id, unit, month, value, volume, go_live, go_live_month, months_from_go_live,
     phase ("before" / "after"; the go-live month counts as after), is_go_live_month, order
-    (the unit's rollout order), comparison = ``index[m] · level[u]``: the units not live that
-    month (``comparison_series``) scaled to this unit's level before its go-live — the path it
-    would have followed had it moved like them (NaN when every unit is live).
+    (the unit's rollout order), comparison = ``index[m] · mean_pre(value[u]) / mean_pre(index)``
+    (means over the unit's months before go-live): how the units not live moved
+    (``comparison_series``), started from this unit's own level — the path it would have
+    followed had it moved like them (NaN where the index stops).
     ``window=(lo, hi)`` keeps lo ≤ months_from_go_live ≤ hi.
     """
     cols = ["unit_id", "unit", "month", "value", "volume", "go_live", "go_live_month",
@@ -512,10 +512,14 @@ def kpi_around_go_live(
     df["phase"] = df["months_from_go_live"].map(lambda h: "after" if h >= 0 else "before")
     df["is_go_live_month"] = df["months_from_go_live"] == 0
     comp = comparison_series(monthly, rollouts, innovation_id, kpi_key)
-    index = df["month"].map(dict(zip(comp["month"], comp["index"], strict=True)))
-    level = df["unit_id"].map(
-        _untreated(monthly, rollouts, innovation_id, kpi_key).groupby("unit_id")["level"].first())
-    df["comparison"] = (index.astype("float64") * level.astype("float64")).astype("float64")
+    index = df["month"].map(dict(zip(comp["month"], comp["index"], strict=True))).astype(
+        "float64")
+    # scale the index to each unit's own level before its go-live (means over its pre months)
+    pre = df["months_from_go_live"] < 0
+    unit_pre = df[pre].assign(ix=index[pre]).dropna(subset=["ix"]).groupby("unit_id").agg(
+        value=("value", "mean"), ix=("ix", "mean"))
+    factor = (unit_pre["value"] / unit_pre["ix"]).where(unit_pre["ix"] > 0)
+    df["comparison"] = (index * df["unit_id"].map(factor).astype("float64")).astype("float64")
     if window is not None:
         lo, hi = window
         df = df[(df["months_from_go_live"] >= lo) & (df["months_from_go_live"] <= hi)]
@@ -526,45 +530,52 @@ def kpi_around_go_live(
 
 def _untreated(monthly: pd.DataFrame, rollouts: pd.DataFrame, innovation_id: int,
                kpi_key: str) -> pd.DataFrame:
-    """The KPI rows with ``live`` (unit live with the innovation that month) and ``level``
-    (the unit's volume-weighted mean over its months not live)."""
+    """The KPI rows with ``live`` (unit live with the innovation that month)."""
     series = monthly[(monthly["kpi_key"] == kpi_key) & monthly["value"].notna()]
     go = rollouts[rollouts["innovation_id"] == innovation_id].groupby("unit_id")["go_live"].min()
     df = series.assign(go_live=series["unit_id"].map(go), w=series["volume"].fillna(0.0))
     df["live"] = df["go_live"].notna() & (
         _month_index(df["month"]) >= _month_index(df["go_live"].fillna(pd.Timestamp.max)))
-    pre = df[~df["live"]].assign(vw=lambda d: d["value"] * d["w"])
-    g = pre.groupby("unit_id").agg(vw=("vw", "sum"), w=("w", "sum"), mean=("value", "mean"))
-    level = (g["vw"] / g["w"]).where(g["w"] > 0, g["mean"])
-    df["level"] = df["unit_id"].map(level)
     return df
 
 
 def comparison_series(
     monthly: pd.DataFrame, rollouts: pd.DataFrame, innovation_id: int, kpi_key: str
 ) -> pd.DataFrame:
-    """Per month, the units not live with the innovation that month, as an index.
+    """How the units *not* live with the innovation moved, as a chained index (first month = 1).
 
-    Each unit's KPI is divided by its own level before go-live (its volume-weighted mean over
-    the months it is not live), so units of different size and level can be pooled without
-    jumps when one of them goes live::
+    For each month m, J = the units not live in m nor in the month before, observed in both
+    (a unit is live from its go-live month on). With w_j = unit j's volume in the month before::
 
-        index[m] = Σ_j vol[j,m] · value[j,m] / level[j]  /  Σ_j vol[j,m]
+        index[m] = index[m-1] · Σ_J w_j·value[j,m] / Σ_J w_j·value[j,m-1]
 
-    over units j not live at m (never treated or not yet treated; a unit is live from its
-    go-live month on). Columns: month, index, n_units. Months where every unit is live are
-    absent.
+    Chaining month-to-month changes of the same units means a unit going live (and leaving the
+    comparison) makes no jump in the index. When J is empty the index stops (absent months).
+    Columns: month, index, n_units (|J|).
     """
     cols = ["month", "index", "n_units"]
     df = _untreated(monthly, rollouts, innovation_id, kpi_key)
-    df = df[~df["live"] & df["level"].notna() & (df["level"] != 0)]
     if df.empty:
         return pd.DataFrame(columns=cols)
-    df = df.assign(rel=df["value"] / df["level"])
-    df = df.assign(rw=df["rel"] * df["w"])
-    g = df.groupby("month").agg(rw=("rw", "sum"), w=("w", "sum"), mean=("rel", "mean"),
-                                n_units=("unit_id", "nunique"))
-    g["index"] = (g["rw"] / g["w"]).where(g["w"] > 0, g["mean"])
-    out = g.reset_index()[cols]
+    months = sorted(df["month"].unique())
+    wide_v = df.pivot_table(index="unit_id", columns="month", values="value", aggfunc="mean")
+    wide_w = df.pivot_table(index="unit_id", columns="month", values="w", aggfunc="sum")
+    wide_l = df.pivot_table(index="unit_id", columns="month", values="live", aggfunc="max")
+    rows = [(months[0], 1.0, int((~wide_l[months[0]].fillna(True).astype(bool)).sum()))]
+    level = 1.0
+    for prev, cur in zip(months[:-1], months[1:], strict=True):
+        ok = (~wide_l[prev].fillna(True).astype(bool)) & (~wide_l[cur].fillna(True).astype(bool))
+        ok &= wide_v[prev].notna() & wide_v[cur].notna()
+        w = wide_w.loc[ok, prev].fillna(0.0)
+        if not ok.any():
+            break
+        if w.sum() <= 0:
+            w = pd.Series(1.0, index=w.index)
+        base = float((w * wide_v.loc[ok, prev]).sum())
+        if base == 0:
+            break
+        level *= float((w * wide_v.loc[ok, cur]).sum()) / base
+        rows.append((cur, level, int(ok.sum())))
+    out = pd.DataFrame(rows, columns=cols)
     out["month"] = pd.to_datetime(out["month"]).astype("datetime64[ns]")
     return out

@@ -89,8 +89,9 @@ if series.empty:
 else:
     st.altair_chart(kpi_by_unit_chart(series, kpi_label=kpi.label,
                                       unit_of_measure=kpi.unit_of_measure), width="stretch")
-    st.caption("Dashed: the units not live that month, scaled to this unit's level before "
-               "go-live — the path it would have followed had it moved like them.")
+    st.caption("Dashed: how the units not live with this innovation moved (month to month, "
+               "volume-weighted), started from this unit's level before go-live — the path it "
+               "would have followed had it moved like them.")
 
 st.subheader("Estimated effect")
 eff = cached_effect(ctx.url, ctx.scope, data.account.id, rec.code, kpi_key)

@@ -31,7 +31,7 @@ def test_small_multiples_one_panel_per_unit_with_go_live_rules() -> None:
     rules = [r for r in rows if r.get("go_live") is not None and r.get("kpi") is None]
     assert len(rules) == 2  # one go-live rule per unit
     series = {r["series"] for r in rows if r.get("series")}
-    assert series == {"this unit", "units not live that month, scaled to this unit's level"}
+    assert series == {"this unit", "units not live yet, from this unit's level"}
     marks = [layer["mark"]["type"] for layer in spec["spec"]["layer"]]
     assert marks == ["line", "rule", "text"]
     assert spec["spec"]["layer"][0]["encoding"]["y"]["title"] == "Cost per transaction (USD)"

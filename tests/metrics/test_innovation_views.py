@@ -163,25 +163,26 @@ def test_kpi_around_go_live_counts_months_from_the_go_live_month() -> None:
     assert v.kpi_around_go_live(_monthly(), ROLLOUTS, UNITS, 5, "cost_per_txn").empty
 
 
-def test_comparison_index_uses_only_units_not_live() -> None:
+def test_comparison_index_chains_the_units_not_live() -> None:
     mon = _monthly()
     comp = v.comparison_series(mon, ROLLOUTS, 1, "cost_per_txn").set_index("month")
-    # Before May both rollout units are untreated: all 4 units; from Aug only units 3 and 4.
+    # INN-001 is live at unit 1 from May and unit 2 from Aug; units 3 and 4 never.
+    assert comp.loc[T("2023-01-01"), "index"] == 1.0
     assert comp.loc[T("2023-02-01"), "n_units"] == 4
-    assert comp.loc[T("2023-06-01"), "n_units"] == 3
-    assert comp.loc[T("2023-09-01"), "n_units"] == 2
-    # Each unit declines 1 %/month from its own level, so the pooled index is the same
-    # relative path whichever units are in it: index[m] = (1 - 0.01 i) / mean_pre(1 - 0.01 i).
-    for u in (3, 4):  # never treated: level = mean over all 12 months
-        level = mon.loc[mon["unit_id"] == u, "value"].mean()
-        expected = mon.loc[(mon["unit_id"] == u) & (mon["month"] == T("2023-09-01")), "value"].iloc[0] / level
-        assert comp.loc[T("2023-09-01"), "index"] == pytest.approx(expected)
-    # comparison for a rollout unit = index × its own pre-go-live level
+    assert comp.loc[T("2023-05-01"), "n_units"] == 3   # unit 1 live in May
+    assert comp.loc[T("2023-08-01"), "n_units"] == 2   # unit 2 live in Aug
+    # every unit falls 1 % of its level a month, so the chained index is exactly 1 - 0.01 i
+    # whichever units are in it: no jump when a unit leaves the comparison.
+    for i, m in enumerate(pd.date_range("2023-01-01", "2023-12-01", freq="MS")):
+        assert comp.loc[m, "index"] == pytest.approx(1 - 0.01 * i)
+    # scaled to a rollout unit's own pre-go-live level, it reproduces that unit's path
     s = v.kpi_around_go_live(mon, ROLLOUTS, UNITS, 1, "cost_per_txn")
-    row = s[(s["unit_id"] == 1) & (s["month"] == T("2023-09-01"))].iloc[0]
-    pre = mon[(mon["unit_id"] == 1) & (mon["month"] < T("2023-05-01"))]
-    level1 = (pre["value"] * pre["volume"]).sum() / pre["volume"].sum()
-    assert row["comparison"] == pytest.approx(comp.loc[T("2023-09-01"), "index"] * level1)
+    pd.testing.assert_series_equal(s["comparison"], s["value"], check_names=False)
+    # an innovation whose units are all live at once: the index stops
+    all_live = pd.DataFrame({"innovation_id": [9] * 4, "unit_id": [1, 2, 3, 4],
+                             "go_live": pd.to_datetime(["2023-06-01"] * 4)})
+    stop = v.comparison_series(mon, all_live, 9, "cost_per_txn")
+    assert stop["month"].max() == T("2023-05-01")
 
 
 def test_data_as_of_is_the_end_of_the_last_month() -> None:
