@@ -404,6 +404,8 @@ def _period_label(a: dt.date, b: dt.date) -> str:
     a, b = _month(a), _month(b)
     if a == b:
         return f"{a:%b %Y}"
+    if a.year == b.year and (a.month, b.month) in ((1, 6), (7, 12), (1, 12)):
+        return {(1, 6): "H1 ", (7, 12): "H2 ", (1, 12): ""}[(a.month, b.month)] + f"{a:%Y}"
     if a.month in (1, 4, 7, 10) and (b - a).days < 95 and b.month == a.month + 2:
         return f"Q{(a.month - 1) // 3 + 1} {a:%Y}"
     return f"{a:%b %Y} – {b:%b %Y}"
@@ -672,7 +674,7 @@ def _contract_years(data: AccountData) -> list[tuple[str, pd.Timestamp, pd.Times
     years, i = [], 1
     while start <= end:
         nxt = start + pd.DateOffset(years=1)
-        years.append((f"Year {i} ({start:%b %Y})", start, nxt - pd.Timedelta(days=1)))
+        years.append((f"Year {i}", start, nxt - pd.Timedelta(days=1)))
         start, i = nxt, i + 1
     return years
 
@@ -740,8 +742,12 @@ def contract_view(data: AccountData, f: FilterLike) -> ContractView | None:
     else:
         r = done.iloc[-1]
         met = "beats" if r["savings"] >= r["goal"] else "falls short of"
+        last_month = b["month"].max() if not b.empty else pd.NaT
+        partial = bool(pd.notna(last_month) and last_month < _month(r["end"]))
+        span = (f"{pd.Timestamp(r['start']):%b %Y} – {pd.Timestamp(r['end']):%b %Y}"
+                + (f", to {last_month:%b %Y}" if partial else ""))
         gain_sentence = (
-            f"{r['contract_year']}: measured savings of {money(r['savings'], cur, loc)} "
+            f"{r['contract_year']} ({span}): measured savings of {money(r['savings'], cur, loc)} "
             f"{met} the agreed goal of {money(r['goal'], cur, loc)}. The client is guaranteed "
             f"{money(r['client'], cur, loc)}; the provider's share is "
             f"{money(r['provider'], cur, loc)} (gain-share {number(a.gain_share_pct, loc, 0)} %).")

@@ -21,12 +21,15 @@ def direction_color(better: bool | None) -> Literal["blue", "red", "gray"]:
 
 
 def kpi_card(label: str, value: str, *, delta: str | None = None, better: bool | None = None,
-             help: str | None = None, container: Any = None) -> None:
-    """A big, bordered number; the delta is coloured by whether it is better, with its sign
-    (and arrow) as the second cue."""
+             change: float | None = None, help: str | None = None, container: Any = None,
+             height: int | Literal["content"] = "content") -> None:
+    """A big, bordered number. The delta's colour says whether it is better (blue) or worse
+    (vermillion); its arrow follows the sign of ``change`` — two independent cues."""
     target = container if container is not None else st
+    arrow: Literal["up", "down", "off"] = (
+        "off" if change is None or change == 0 else ("up" if change > 0 else "down"))
     target.metric(label, value, delta=delta, delta_color=direction_color(better), help=help,
-                  border=True)
+                  border=True, delta_arrow=arrow, height=height)
 
 
 def evidence_badge(level: str, container: Any = None) -> None:

@@ -19,7 +19,7 @@ from ui.nav import current_params
 
 SCALE = 1.35  # chart type scale for the projector
 
-SCREENS: tuple[tuple[str, str, Callable[[PageContext], None]], ...] = (
+SCREENS: tuple[tuple[str, str, Callable[[PageContext], object]], ...] = (
     ("headline", "Where we are", lambda ctx: sections.headline_cards(ctx, big=True)),
     ("narrative", "The story so far", lambda ctx: sections.narrative(ctx, big=True)),
     ("curve", "Value, month after month",
@@ -61,10 +61,9 @@ def run(ctx: PageContext, page: Any) -> None:
     prev_col, mid, next_col = st.columns([1, 3, 1], vertical_alignment="center")
     prev_col.button("Previous", icon=":material/arrow_back:", disabled=i == 0,
                     on_click=_go, args=(i - 1,), width="stretch", key="present-prev")
-    mid.markdown(
-        f"<div style='text-align:center;color:#52606D'>{i + 1} / {len(SCREENS)} · "
-        + " · ".join(f"<b>{t}</b>" if j == i else t for j, (_, t, _) in enumerate(SCREENS))
-        + "</div>", unsafe_allow_html=True)
+    upcoming = f" · next: {SCREENS[i + 1][1]}" if i + 1 < len(SCREENS) else ""
+    mid.markdown(f"<div style='text-align:center;color:#52606D'>{i + 1} / {len(SCREENS)}"
+                 f"{upcoming}</div>", unsafe_allow_html=True)
     next_col.button("Next", icon=":material/arrow_forward:", disabled=i == len(SCREENS) - 1,
                     on_click=_go, args=(i + 1,), width="stretch", key="present-next")
     params = current_params(drop=("present", "screen"))

@@ -15,7 +15,7 @@ from charts.theme import EVIDENCE_COLORS
 from charts.then_now import then_now_chart
 from charts.value import bridge_chart, evidence_chart, stacked_value_chart
 from ui import cached
-from ui.components import altair, kpi_card
+from ui.components import altair, direction_color, kpi_card
 from ui.context import PageContext
 from ui.nav import open_detail
 from ui.states import no_data
@@ -31,12 +31,15 @@ def headline_cards(ctx: PageContext, *, big: bool = False) -> None:
         h = cached.headline(ctx)
     if h is None:
         no_data(ctx)
-    c1, c2, c3, c4 = st.columns(4, gap="medium")
+    if big:
+        top, bottom = st.columns(2, gap="large"), st.columns(2, gap="large")
+        c1, c2, c3, c4 = top[0], top[1], bottom[0], bottom[1]
+    else:
+        c1, c2, c3, c4 = st.columns(4, gap="medium")
     kpi_card("Value to date", h.value_text, help=h.value_help, container=c1)
     kpi_card("Run-rate per year", h.run_rate_text, help=h.run_rate_help, container=c2)
     kpi_card("Innovations live", h.live_text, help=h.live_help, container=c3)
-    kpi_card("Backed by a causal estimate", h.evidence_text, help=h.evidence_help,
-             container=c4)
+    kpi_card("Causal estimates", h.evidence_text, help=h.evidence_help, container=c4)
     st.caption(h.caption)
 
 
@@ -80,33 +83,60 @@ def then_now_strip(ctx: PageContext) -> None:
         return
     st.markdown(f"**Then** ({photo.then_label}) **→ Now** ({photo.now_label})")
     cards = photo.cards.head(4)
-    for col, row in zip(st.columns(len(cards)), cards.itertuples(index=False), strict=True):
-        kpi_card(str(row.label), str(row.now_text), delta=f"{row.delta_text} vs {row.then_text}",
-                 better=row.better, container=col)
+    for col, row in zip(st.columns(len(cards)), cards.to_dict("records"), strict=True):
+        kpi_card(str(row["label"]), str(row["now_text"]),
+                 delta=f"{row['delta_text']} vs {row['then_text']}", better=row["better"],
+                 change=float(row["change"]), container=col)
 
 
 def then_now_photo(ctx: PageContext, *, then: tuple | None = None, now: tuple | None = None,
                    compact: bool = False) -> None:
-    """Two photographs side by side: the same KPI cards for Then and Now."""
+    """Two photographs side by side: the same KPI cards, in the same places, Then and Now."""
     photo = cached.then_now(ctx, then, now)
     if photo is None or photo.cards.empty:
         no_data(ctx, "no KPI data in one of the two periods")
-    left, right = st.columns(2, gap="large", border=True)
-    left.subheader(f"Then · {photo.then_label}")
-    right.subheader(f"Now · {photo.now_label}")
-    for row in photo.cards.itertuples(index=False):
-        kpi_card(str(row.label), str(row.then_text), container=left)
-        kpi_card(str(row.label), str(row.now_text), delta=str(row.delta_text),
-                 better=row.better, container=right)
     if compact:
-        st.markdown(photo.between_sentence)
-        return
-    st.subheader(f"What went live in between ({len(photo.between)})")
-    if photo.between.empty:
-        st.caption("No innovation went live between the two periods for this selection.")
+        _photo_rows(photo.cards.head(4), photo.then_label, photo.now_label)
     else:
-        st.dataframe(photo.between, hide_index=True, width="stretch")
+        frames = st.columns(2, gap="large", border=True)
+        for frame, title, is_now in ((frames[0], f"Then · {photo.then_label}", False),
+                                     (frames[1], f"Now · {photo.now_label}", True)):
+            frame.subheader(title)
+            grid = frame.columns(2)
+            for i, row in enumerate(photo.cards.to_dict("records")):
+                cell = grid[i % 2]
+                if is_now:
+                    kpi_card(str(row["label"]), str(row["now_text"]),
+                             delta=str(row["delta_text"]), better=row["better"],
+                             change=float(row["change"]), container=cell)
+                else:  # the same card, with the photo's date where Now has its change
+                    kpi_card(str(row["label"]), str(row["then_text"]),
+                             delta=photo.then_label, container=cell)
+    st.markdown(photo.between_sentence)
+    if compact:
+        return
+    if not photo.between.empty:
+        st.dataframe(photo.between, hide_index=True, width="stretch",
+                     column_config={"went live": st.column_config.DateColumn(
+                         "went live", format="D MMM YYYY")})
     altair(then_now_chart(photo.cards, then_label=photo.then_label, now_label=photo.now_label))
+
+
+def _photo_rows(cards: pd.DataFrame, then_label: str, now_label: str) -> None:
+    """Compact photo for present mode: one row per KPI, Then → Now and the change."""
+    head = st.columns([3, 2, 2, 2])
+    for col, text in zip(head, ("", f"Then · {then_label}", f"Now · {now_label}", "Change"),
+                         strict=True):
+        col.markdown(f"**{text}**" if text else " ")
+    for row in cards.to_dict("records"):
+        c = st.columns([3, 2, 2, 2], vertical_alignment="center")
+        c[0].markdown(str(row["label"]))
+        c[1].markdown(f"### {row['then_text']}")
+        c[2].markdown(f"### {row['now_text']}")
+        change = float(row["change"])
+        arrow = ":material/arrow_downward:" if change < 0 else ":material/arrow_upward:"
+        c[3].badge(str(row["delta_text"]), icon=arrow if change else None,
+                   color=direction_color(row["better"]))
 
 
 def stacked_value(ctx: PageContext, *, by: str) -> pd.DataFrame:
@@ -134,7 +164,8 @@ def evidence(ctx: PageContext) -> pd.DataFrame:
         no_data(ctx, "no innovation live in this selection")
     altair(evidence_chart(lines.head(12), currency=ctx.currency, locale=ctx.locale))
     st.caption(f"The 12 largest by measured value are plotted; all {len(lines)} are listed.")
-    shown = lines.assign(evidence=[[e] for e in lines["evidence"]])
+    shown = lines.assign(evidence=lines["evidence"].map(lambda e: [e])).round(
+        {"claimed": 0, "measured": 0, "estimated": 0, "ci_low": 0, "ci_high": 0})
     cur = ctx.currency
     st.dataframe(
         shown, hide_index=True, width="stretch",
@@ -157,6 +188,7 @@ def evidence(ctx: PageContext) -> pd.DataFrame:
 
 
 def contract_summary(ctx: PageContext, *, scale: float = 1.0) -> None:
+    """Present-mode summary: the two contract sentences and their charts side by side."""
     k = cached.contract(ctx)
     if k is None:
         no_data(ctx)
@@ -164,11 +196,11 @@ def contract_summary(ctx: PageContext, *, scale: float = 1.0) -> None:
     with c1:
         st.markdown(f"**Productivity clause** — {k.productivity_sentence}")
         altair(productivity_chart(k.productivity, currency=ctx.currency, locale=ctx.locale,
-                                  height=round(300 * scale), scale=scale))
+                                  unit_label=k.unit_cost_label, height=300))
     with c2:
         st.markdown(f"**Gain-share** — {k.gain_share_sentence}")
         altair(gain_share_chart(k.gain_share, currency=ctx.currency, locale=ctx.locale,
-                                height=round(300 * scale), scale=scale))
+                                height=300))
 
 
 def whats_next(ctx: PageContext, *, scale: float = 1.0) -> None:
@@ -177,7 +209,8 @@ def whats_next(ctx: PageContext, *, scale: float = 1.0) -> None:
         no_data(ctx)
     st.markdown(p.sentence)
     if not p.upcoming.empty:
-        st.dataframe(p.upcoming, hide_index=True, width="stretch")
+        shown = p.upcoming.head(5) if scale > 1 else p.upcoming
+        st.dataframe(shown, hide_index=True, width="stretch")
 
 
 __all__ = ["bridge", "contract_summary", "cumulative_curve", "evidence", "headline_cards",

@@ -34,9 +34,12 @@ html, body, [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownConta
   font-size: 1.45rem !important; line-height: 1.5; }
 h1 { font-size: 3rem !important; }
 h2 { font-size: 2.3rem !important; }
-[data-testid="stMetricValue"] { font-size: 3.6rem !important; font-variant-numeric: tabular-nums; }
-[data-testid="stMetricLabel"] p { font-size: 1.3rem !important; }
-[data-testid="stMetricDelta"] { font-size: 1.2rem !important; }
+[data-testid="stMetric"] [data-testid="stMetricValue"],
+[data-testid="stMetric"] [data-testid="stMetricValue"] * {
+  font-size: 3.2rem !important; line-height: 1.15 !important; font-variant-numeric: tabular-nums; }
+[data-testid="stMetric"] [data-testid="stMetricLabel"] p { font-size: 1.25rem !important; }
+[data-testid="stMetric"] [data-testid="stMetricDelta"],
+[data-testid="stMetric"] [data-testid="stMetricDelta"] * { font-size: 1.15rem !important; }
 [data-testid="stCaptionContainer"] { font-size: 1.05rem !important; }
 </style>
 """
