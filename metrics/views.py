@@ -51,6 +51,7 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
+from babel import Locale
 from babel.numbers import format_compact_currency, format_currency, format_decimal, format_percent
 
 from data_loaders.queries import AccountData
@@ -122,7 +123,9 @@ def money(value: float | None, currency: str, locale: str = "en_US", *,
     loc = locale or "en_US"
     if compact and abs(value) >= 10_000:
         return str(format_compact_currency(value, currency, locale=loc, fraction_digits=1))
-    return str(format_currency(round(value), currency, locale=loc, format="¤#,##0",
+    pattern = Locale.parse(loc).currency_formats["standard"].pattern
+    whole = pattern.replace(".00", "").replace(".0", "")
+    return str(format_currency(round(value), currency, locale=loc, format=whole,
                                currency_digits=False))
 
 
@@ -203,7 +206,7 @@ def benefit(data: AccountData, f: FilterLike) -> pd.DataFrame:
     m = _in_period(_units(data, f), f)
     m = m[m["kpi_key"].isin(k["key"])].merge(baseline(data), on=["unit_id", "kpi_key"])
     info = k.set_index("key")
-    s = m["kpi_key"].map(info["direction"]).map(_sign)
+    s = m["kpi_key"].map(info["direction"]).map(_sign).astype(float)
     money_k = m["kpi_key"].map(info["money_value"]).astype(float)
     vol = np.where(m["kpi_key"].map(info["kind"]) == "rate", m["volume"], 1.0)
     m = m.assign(benefit=s * (m["base"] - m["value"]) * vol * money_k)
@@ -238,7 +241,7 @@ def attribution(data: AccountData, f: FilterLike) -> pd.DataFrame:
     cand = b.merge(live, on=["unit_id", "kpi_key"])
     cand = cand[cand["month"] >= cand["live_from"]]
     info = data.kpis.set_index("key")
-    s = cand["kpi_key"].map(info["direction"]).map(_sign)
+    s = cand["kpi_key"].map(info["direction"]).map(_sign).astype(float)
     money_k = cand["kpi_key"].map(info["money_value"]).astype(float)
     vol = np.where(cand["kpi_key"].map(info["kind"]) == "rate", cand["volume"], 1.0)
     cand = cand.assign(expected=(s * (-cand["expected_effect_pct"] / 100.0) * cand["base"] * vol
@@ -465,8 +468,8 @@ def photo(data: AccountData, f: FilterLike, then: tuple[dt.date, dt.date] | None
     cards["pct_change"] = cards["change"] / cards["then"].where(cards["then"] != 0)
     s = cards["direction"].map(_sign)
     better = s * cards["change"] < 0
-    cards["better"] = [None if c == 0 else bool(x) for c, x in zip(cards["change"], better,
-                                                                    strict=True)]
+    cards["better"] = pd.Series([None if c == 0 else bool(x) for c, x in zip(
+        cards["change"], better, strict=True)], index=cards.index, dtype=object)
     cards["then_text"] = [_kpi_value(v, u, cur, loc) for v, u in zip(
         cards["then"], cards["unit_of_measure"], strict=True)]
     cards["now_text"] = [_kpi_value(v, u, cur, loc) for v, u in zip(

@@ -1,0 +1,229 @@
+"""metrics.views on a hand-made account whose every figure can be worked out on paper, plus
+invariants on the demo account."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from data_loaders.queries import AccountData, AccountInfo
+from metrics import views as v
+
+MONTHS = pd.date_range("2023-01-01", "2023-12-01", freq="MS")
+
+
+def _account(**over: object) -> AccountInfo:
+    base = dict(id=1, name="Tiny", currency="EUR", locale="de_DE",
+                contract_start=dt.date(2023, 1, 1), contract_end=dt.date(2024, 12, 31),
+                baseline_start=dt.date(2023, 1, 1), baseline_end=dt.date(2023, 3, 31),
+                gain_share_pct=40.0, savings_goal_per_year=1000.0,
+                productivity_pct_per_year=5.0, innovation_days_per_year=10.0)
+    base.update(over)
+    return AccountInfo(**base)  # type: ignore[arg-type]
+
+
+def tiny() -> AccountData:
+    """Unit 1: cost 10 → 9 from April (A live), B live from July; unit 2: 10, 9.5 in Dec.
+
+    Volume 100 a month everywhere. A claims −10 %, B −5 % on cost (money 1 per EUR)."""
+    rows = []
+    for m in MONTHS:
+        rows.append((1, "cost", m, 9.0 if m >= pd.Timestamp("2023-04-01") else 10.0, 100.0))
+        rows.append((2, "cost", m, 9.5 if m == pd.Timestamp("2023-12-01") else 10.0, 100.0))
+        rows.append((1, "csat", m, 80.0 + (m.month >= 4), 100.0))
+        rows.append((2, "csat", m, 80.0, 100.0))
+    monthly = pd.DataFrame(rows, columns=["unit_id", "kpi_key", "month", "value", "volume"])
+    monthly["n_obs"], monthly["grain"] = 1, "month"
+    kpis = pd.DataFrame({
+        "kpi_id": [1, 2], "key": ["cost", "csat"], "label": ["Cost per case", "Satisfaction"],
+        "unit_of_measure": ["EUR", "score"], "direction": ["lower", "higher"],
+        "kind": ["rate", "rate"], "money_value": [1.0, np.nan], "headline": [True, False]})
+    units = pd.DataFrame({"unit_id": [1, 2], "site": ["Lyon", "Nice"], "process": ["Claims"] * 2,
+                          "region": ["EU"] * 2, "name": ["Lyon · Claims", "Nice · Claims"]})
+    dates = {c: pd.NaT for c in ("evaluation_date", "prototype_date", "pilot_date",
+                                 "scaled_date", "closed_date")}
+    innovations = pd.DataFrame({
+        "innovation_id": [1, 2, 3], "code": ["INN-A", "INN-B", "INN-C"],
+        "title": ["Alpha", "Beta", "Gamma"], "description": ["", "", ""],
+        "category": ["operational efficiency", "strategic impact", "process effectiveness"],
+        "scale": ["continuous improvement"] * 3, "origin": ["joint"] * 3,
+        "stage": ["scaled", "scaled", "pilot"],
+        "idea_date": pd.to_datetime(["2023-01-10", "2023-02-01", "2024-02-01"]), **dates,
+        "owner": ["", "", ""], "estimated_annual_value": [1200.0, 600.0, 240.0],
+        "innovation_days": [4.0, 3.0, 12.0], "gain_share_eligible": [True, True, False],
+        "evidence_status": ["none"] * 3})
+    targets = pd.DataFrame({"innovation_id": [1, 2, 3], "kpi_key": ["cost", "cost", "cost"],
+                            "expected_effect_pct": [-10.0, -5.0, -2.0]})
+    rollouts = pd.DataFrame({"innovation_id": [1, 2], "unit_id": [1, 1],
+                             "go_live": pd.to_datetime(["2023-04-01", "2023-06-15"])})
+    events = pd.DataFrame({"date": pd.to_datetime(["2023-02-01"]), "title": ["Kick-off"],
+                           "kind": ["contract"], "description": [""]})
+    return AccountData(account=_account(), units=units, kpis=kpis, monthly=monthly,
+                       innovations=innovations, targets=targets, rollouts=rollouts,
+                       events=events)
+
+
+ALL = v.Selection()
+
+
+def test_baseline_is_volume_weighted() -> None:
+    d = tiny()
+    m = d.monthly.copy()
+    sel = (m["unit_id"] == 2) & (m["kpi_key"] == "cost") & (m["month"] <= "2023-03-01")
+    m.loc[sel, "value"] = [10.0, 12.0, 10.0]
+    m.loc[sel, "volume"] = [300.0, 100.0, 0.0]
+    d = AccountData(**{**d.__dict__, "monthly": m})
+    base = v.baseline(d).set_index(["unit_id", "kpi_key"])["base"]
+    assert base[(2, "cost")] == pytest.approx((10 * 300 + 12 * 100) / 400)  # 10.5, not 10.67
+
+
+def test_benefit_value_to_date_and_run_rate() -> None:
+    d = tiny()
+    b = v.benefit(d, ALL)
+    assert set(b["kpi_key"]) == {"cost"}  # csat has no money value: never in the headline
+    # unit 1: (10 − 9) × 100 × 1 for Apr..Dec = 900; unit 2: 0.5 × 100 in Dec = 50
+    assert b["benefit"].sum() == pytest.approx(950.0)
+    h = v.headline_view(d, ALL)
+    assert h is not None
+    assert h.value_to_date == pytest.approx(950.0)
+    assert h.run_rate == pytest.approx((100 + 100 + 150) / 3 * 12)
+    assert h.innovations_live == 2 and h.innovations_total == 3
+    assert h.value_text == v.money(950.0, "EUR", "de_DE")
+    assert "€" in h.value_text
+
+
+def test_live_from_first_full_month() -> None:
+    lm = v.live_months(tiny()).set_index("innovation_id")["live_from"]
+    assert lm[1] == pd.Timestamp("2023-04-01")  # go-live on the 1st: that month
+    assert lm[2] == pd.Timestamp("2023-07-01")  # mid-month: the next month
+
+
+def test_attribution_splits_by_expected_effect_and_keeps_the_rest_unattributed() -> None:
+    d = tiny()
+    a = v.attribution(d, ALL)
+    per = a.groupby("innovation_id")["amount"].sum()
+    # Apr–Jun: only A live, expected 0.10·10·100 = 100 ≥ benefit 100 → A gets 100 a month.
+    # Jul–Dec: A and B live, expected 100 + 50; benefit 100 split 2:1.
+    assert per[1] == pytest.approx(3 * 100 + 6 * 100 * 2 / 3)
+    assert per[2] == pytest.approx(6 * 100 / 3)
+    assert per[-1] == pytest.approx(50.0)  # unit 2's December: no live innovation
+    assert a["amount"].sum() == pytest.approx(v.benefit(d, ALL)["benefit"].sum())
+
+
+def test_category_filter_counts_only_attributed_value() -> None:
+    d = tiny()
+    f = v.Selection(categories=("strategic impact",))
+    h = v.headline_view(d, f)
+    assert h is not None and h.value_to_date == pytest.approx(200.0)  # B only
+
+
+def test_unit_and_period_filters() -> None:
+    d = tiny()
+    h = v.headline_view(d, v.Selection(unit_ids=(2,)))
+    assert h is not None and h.value_to_date == pytest.approx(50.0)
+    h = v.headline_view(d, v.Selection(start=dt.date(2023, 10, 1), end=dt.date(2023, 11, 1)))
+    assert h is not None and h.value_to_date == pytest.approx(200.0)
+    assert v.headline_view(d, v.Selection(start=dt.date(2030, 1, 1))) is None
+
+
+def test_bridge_steps_sum_to_value_to_date() -> None:
+    steps = v.bridge_steps(tiny(), ALL)
+    assert steps["label"].tolist() == ["INN-A Alpha", "INN-B Beta", "Unattributed",
+                                       "Value to date"]
+    assert steps.loc[steps["kind"] != "total", "value"].sum() == pytest.approx(950.0)
+    assert steps["value"].iloc[-1] == pytest.approx(950.0)
+
+
+def test_claimed_spreads_the_annual_claim_from_go_live() -> None:
+    c = v.claimed(tiny(), ALL).set_index("innovation_id")["claimed"]
+    assert c[1] == pytest.approx(1200 / 12 * 9)  # Apr..Dec, its only unit
+    assert c[2] == pytest.approx(600 / 12 * 6)  # Jul..Dec
+
+
+def test_value_lines_and_evidence_levels() -> None:
+    d = tiny()
+    est = pd.DataFrame({"innovation_id": [1, 2], "estimated": [700.0, np.nan],
+                        "ci_low": [500.0, np.nan], "ci_high": [900.0, np.nan],
+                        "excludes_zero": [True, False]})
+    lines = v.value_lines(d, ALL, est).set_index("code")
+    assert lines.loc["INN-A", "evidence"] == "estimated"
+    assert lines.loc["INN-B", "evidence"] == "measured"
+    assert lines.loc["INN-A", "realisation"] == pytest.approx(700.0 / 900.0)
+    h = v.headline_view(d, ALL, v.evidence_of(lines.reset_index()))
+    assert h is not None and h.evidence_mix == {"estimated": 1, "measured": 1, "claimed": 0}
+
+
+def test_photo_defaults_and_scorecard() -> None:
+    d = tiny()
+    then, now = v.default_photo_periods(d)
+    assert then == (dt.date(2023, 1, 1), dt.date(2023, 3, 1))  # the baseline window
+    assert now == (dt.date(2023, 10, 1), dt.date(2023, 12, 1))  # last full quarter
+    p = v.photo(d, ALL)
+    assert p is not None
+    cost = p.cards.set_index("key").loc["cost"]
+    # then: (10·200·3)/600 = 10; now: unit 1 at 9 for 3 months, unit 2 at 10, 10, 9.5
+    assert cost["then"] == pytest.approx(10.0)
+    assert cost["now"] == pytest.approx((9 * 300 + 10 * 200 + 9.5 * 100) / 600)
+    assert bool(cost["better"]) is True
+    assert p.cards.set_index("key").loc["csat", "better"] is True  # higher is better
+    assert p.between["code"].tolist() == ["INN-A", "INN-B"]
+    assert p.then_label == "Q1 2023" and p.now_label == "Q4 2023"
+
+
+def test_gain_share_and_innovation_days() -> None:
+    k = v.contract_view(tiny(), ALL)
+    assert k is not None
+    y1 = k.gain_share.iloc[0]
+    assert y1["savings"] == pytest.approx(950.0)
+    assert y1["client"] == pytest.approx(0.6 * 1000.0)  # (1 − g)·G
+    assert y1["provider"] == pytest.approx(950.0 - 600.0)  # S − (1 − g)·G
+    assert np.isnan(k.gain_share.iloc[1]["savings"])  # year 2 has no data yet
+    days = k.innovation_days.set_index("contract_year")["used"]
+    assert days["Year 1"] == 7.0 and days["Year 2"] == 12.0
+    assert "over the contract in Year 2" in k.days_sentence
+
+
+def test_productivity_path() -> None:
+    k = v.contract_view(tiny(), ALL)
+    assert k is not None
+    p = k.productivity.set_index("month")
+    assert p.loc["2023-03-01", "required"] == pytest.approx(10.0)  # at the baseline end
+    later = p.loc["2023-12-01"]
+    years = (pd.Timestamp("2023-12-01") - pd.Timestamp("2023-03-01")).days / 365.25
+    assert later["required"] == pytest.approx(10.0 * 0.95 ** years)
+    assert later["actual"] == pytest.approx((9 * 100 + 9.5 * 100) / 200)
+
+
+def test_pipeline_and_narrative_use_the_same_figures() -> None:
+    d = tiny()
+    p = v.pipeline_view(d, ALL)
+    assert p.counts["pilot"] == 1 and p.upcoming["code"].tolist() == ["INN-C"]
+    story = v.narrative(d, ALL)
+    h = v.headline_view(d, ALL)
+    assert h is not None and h.value_text in story[0] and h.run_rate_text in story[0]
+    assert any(p.sentence == s for s in story)
+
+
+def test_money_is_formatted_for_the_account() -> None:
+    assert v.money(1_234_567, "USD", "en_US") == "$1.2M"
+    assert v.money(950, "EUR", "de_DE") == "950\xa0€"  # the locale puts the symbol after
+    assert v.money(float("nan"), "USD") == "—"
+
+
+def test_demo_invariants(demo_engine) -> None:  # type: ignore[no-untyped-def]
+    from data_loaders.access import Scope
+    from data_loaders.queries import list_accounts, load_account_data
+
+    scope = Scope.everything()
+    data = load_account_data(demo_engine, scope, int(list_accounts(demo_engine, scope)
+                                                     ["account_id"].iloc[0]))
+    b, a = v.benefit(data, ALL), v.attribution(data, ALL)
+    assert a["amount"].sum() == pytest.approx(b["benefit"].sum())
+    # over the baseline window the measured benefit of rate KPIs is zero by construction
+    win = b[b["month"] <= pd.Timestamp(data.account.baseline_end)]
+    assert win["benefit"].sum() == pytest.approx(0.0, abs=1e-6)
+    h = v.headline_view(data, ALL)
+    assert h is not None and h.value_to_date > 0 and h.innovations_live > 0
