@@ -13,6 +13,7 @@ database). Columns of the inputs are those documented on ``AccountData``.
   the next stage it reached; the last phase ends at ``closed_date`` (rejected / retired) or,
   while it is still open, at ``as_of``.
 * ``innovation_record``: everything the detail page states about one innovation.
+* ``innovation_value``: its claimed / measured (attributed) / estimated value and evidence.
 * ``estimate_innovation``: ``metrics.impact.innovation_effect`` for one innovation and KPI.
 * ``in_categories``: the register limited to the category filter (None = all).
 * ``stage_funnel``: how many innovations **reached** each forward stage (idea → evaluation →
@@ -56,12 +57,14 @@ __all__ = [
     "portfolio_mix",
     "stage_funnel",
     "InnovationRecord",
+    "InnovationValue",
     "TargetKpi",
     "estimate_innovation",
     "comparison_series",
     "data_as_of",
     "innovation_labels",
     "innovation_record",
+    "innovation_value",
     "kpi_around_go_live",
     "main_targets",
     "register_table",
@@ -392,6 +395,52 @@ class TargetKpi:
     direction: str
     money_value: float | None
     expected_effect_pct: float
+
+
+@dataclass(frozen=True)
+class InnovationValue:
+    """One innovation's value line: claimed, measured (attributed) and estimated, to date.
+
+    ``evidence`` follows the Value page's rule (``metrics.views.value_lines``): "estimated"
+    when the causal estimate has a money value and its CI excludes zero, else "measured" when
+    an attributed measured value exists (≠ 0), else "claimed".
+    """
+
+    claimed: float | None
+    measured: float | None
+    realisation: float | None
+    estimated: float | None
+    estimated_low: float | None
+    estimated_high: float | None
+    evidence: str
+
+
+def innovation_value(lines: pd.DataFrame, innovation_id: int,
+                     effect: InnovationEffect | None) -> InnovationValue:
+    """The value line of one innovation from ``metrics.views.value_lines`` output (columns
+    innovation_id, claimed, measured, realisation) and its own estimate (or None)."""
+    hit = lines[lines["innovation_id"] == innovation_id]
+
+    def _f(col: str) -> float | None:
+        if hit.empty or col not in hit.columns or pd.isna(hit[col].iloc[0]):
+            return None
+        return float(hit[col].iloc[0])
+
+    measured = _f("measured")
+    has_money = effect is not None and effect.money_total is not None
+    if has_money and effect is not None and effect.estimate.excludes_zero:
+        evidence = "estimated"
+    elif measured is not None and measured != 0:
+        evidence = "measured"
+    else:
+        evidence = "claimed"
+    return InnovationValue(
+        claimed=_f("claimed"), measured=measured, realisation=_f("realisation"),
+        estimated=effect.money_total if effect is not None else None,
+        estimated_low=effect.money_ci_low if effect is not None else None,
+        estimated_high=effect.money_ci_high if effect is not None else None,
+        evidence=evidence,
+    )
 
 
 def estimate_innovation(

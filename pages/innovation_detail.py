@@ -3,19 +3,28 @@ event study and the estimated effect with its evidence level. Reads ?innovation=
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from charts.detail import event_study_chart, kpi_by_unit_chart
-from metrics.impact import EstimationError, InnovationEffect, evidence_level
+from metrics.impact import EstimationError, InnovationEffect
 from metrics.innovation_views import (
     estimate_innovation,
     innovation_labels,
     innovation_record,
+    innovation_value,
     kpi_around_go_live,
     rollout_units,
 )
+from metrics.views import Selection, value_lines
 from ui.context import cached_account_data, page_context
-from ui.innovation_parts import estimate_block, money, record_header
+from ui.innovation_parts import estimate_block, money, record_header, value_block
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def cached_value_lines(url, scope, account_id: int, sel: Selection) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Claimed and measured (attributed) value per innovation (no estimates: see below)."""
+    return value_lines(cached_account_data(url, scope, account_id), sel, None)
 
 
 @st.cache_data(ttl=300, show_spinner="Estimating the effect…")
@@ -40,7 +49,7 @@ if ctx.data is None or ctx.data.innovations.empty:
     st.info("No innovations yet. Load the demo with `python cli.py demo`, or import a register "
             "on the **Data** page.")
     st.stop()
-data, cur = ctx.data, ctx.data.account.currency
+data, cur, loc = ctx.data, ctx.currency, ctx.locale
 labels = innovation_labels(data.innovations)
 code = st.query_params.get("innovation", "")
 rec = innovation_record(data.innovations, data.targets, data.kpis, data.rollouts, code) if code else None
@@ -56,7 +65,7 @@ if rec is None:
     st.info("Choose an innovation above, or click one on the **Innovations** page.")
     st.stop()
 
-record_header(rec, cur)
+record_header(rec, cur, loc)
 left, right = st.columns([2, 3])
 with left:
     st.subheader("Targets")
@@ -75,8 +84,15 @@ with right:
                                                                            format="D MMM YYYY")})
 if units.empty or rec.main_kpi is None:
     st.info("Nothing to estimate: the innovation has no rollout or no target KPI. Its value "
-            f"is the claim only ({money(rec.estimated_annual_value, cur)} per year).")
+            f"is the claim only ({money(rec.estimated_annual_value, cur, loc)} per year).")
     st.stop()
+
+st.subheader("Value to date")
+main = cached_effect(ctx.url, ctx.scope, data.account.id, rec.code, rec.main_kpi)
+sel = Selection(ctx.unit_ids, ctx.start, ctx.end, None)
+value_block(innovation_value(cached_value_lines(ctx.url, ctx.scope, data.account.id, sel),
+                             rec.innovation_id, None if isinstance(main, str) else main),
+            cur, loc, ctx.describe_filters())
 
 kpis = rec.target_labels
 kpi_key = st.radio("Target KPI", list(kpis), format_func=kpis.__getitem__, horizontal=True) \
@@ -93,15 +109,15 @@ else:
                "volume-weighted), started from this unit's level before go-live — the path it "
                "would have followed had it moved like them.")
 
-st.subheader("Estimated effect")
-eff = cached_effect(ctx.url, ctx.scope, data.account.id, rec.code, kpi_key)
+st.subheader(f"Estimated effect on {kpi.label}")
+eff = main if kpi_key == rec.main_kpi else cached_effect(ctx.url, ctx.scope, data.account.id,
+                                                          rec.code, kpi_key)
 if isinstance(eff, str):
     st.info(f"The effect cannot be estimated: {eff}")
     st.stop()
-est = eff.estimate
-estimate_block(eff, kpi, cur, evidence_level(est, has_measured=True))
-st.altair_chart(event_study_chart(est.by_horizon, kpi_label=kpi.label,
-                                  unit_of_measure=kpi.unit_of_measure, att=est.att),
+estimate_block(eff, kpi)
+st.altair_chart(event_study_chart(eff.estimate.by_horizon, kpi_label=kpi.label,
+                                  unit_of_measure=kpi.unit_of_measure, att=eff.estimate.att),
                 width="stretch")
 st.caption("Each dot is the average effect that many months after go-live, with its 95 % "
            "interval. Grey dots before go-live are placebo checks: they should sit on zero.")

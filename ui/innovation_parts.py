@@ -6,17 +6,18 @@ from __future__ import annotations
 import streamlit as st
 
 from metrics.impact import EVIDENCE_NOTES, InnovationEffect
-from metrics.innovation_views import InnovationRecord, TargetKpi
+from metrics.innovation_views import InnovationRecord, InnovationValue, TargetKpi
+from metrics.views import money as _money
 
-__all__ = ["estimate_block", "money", "record_header"]
-
-
-def money(x: float | None, currency: str) -> str:
-    """``USD 276,767`` (whole units; "—" when there is no figure)."""
-    return "—" if x is None else f"{currency} {x:,.0f}"
+__all__ = ["estimate_block", "money", "record_header", "value_block"]
 
 
-def record_header(rec: InnovationRecord, currency: str) -> None:
+def money(x: float | None, currency: str, locale: str = "en_US") -> str:
+    """Exact money in the account's currency and locale (``$276,767``; "—" for none)."""
+    return _money(x, currency, locale, compact=False)
+
+
+def record_header(rec: InnovationRecord, currency: str, locale: str) -> None:
     """Title, classification, description, key facts and stage dates."""
     st.title(f"{rec.code} · {rec.title}")
     st.caption(f"**{rec.stage}** · {rec.category} · {rec.scale} · {rec.origin} origin · "
@@ -25,7 +26,7 @@ def record_header(rec: InnovationRecord, currency: str) -> None:
     if rec.description:
         st.write(rec.description)
     c = st.columns(3)
-    c[0].metric("Claimed value per year", money(rec.estimated_annual_value, currency),
+    c[0].metric("Claimed value per year", money(rec.estimated_annual_value, currency, locale),
                 help="The register's estimate of annual value at full rollout (the claim).")
     c[1].metric("Innovation days", f"{rec.innovation_days:g}")
     c[2].metric("Idea → live", "—" if rec.idea_to_live_days is None
@@ -34,27 +35,40 @@ def record_header(rec: InnovationRecord, currency: str) -> None:
         f"{name} {d:%d %b %Y}" for name, d in rec.stage_dates.items() if d is not None))
 
 
-def estimate_block(eff: InnovationEffect, kpi: TargetKpi, currency: str, level: str) -> None:
-    """The estimate's figures with their 95 % intervals, evidence level, method and warnings."""
+def value_block(value: InnovationValue, currency: str, locale: str, selection: str) -> None:
+    """Claimed, measured (attributed) and estimated value to date, with the evidence level."""
+    m = st.columns(4)
+    m[0].metric("Claimed to date", money(value.claimed, currency, locale),
+                help="The claim, 1/12 a month from each unit's go-live, shared by volume.")
+    m[1].metric("Measured (attributed)", money(value.measured, currency, locale),
+                help="Its share of the measured benefit against the frozen baseline, split "
+                     "among the innovations live there by expected effect.")
+    m[2].metric("Realisation", "—" if value.realisation is None
+                else f"{value.realisation:.0%}", help="Measured ÷ claimed.")
+    m[3].metric("Estimated (causal)", money(value.estimated, currency, locale),
+                delta=None if value.estimated_low is None else
+                f"95 % CI {money(value.estimated_low, currency, locale)} to "
+                f"{money(value.estimated_high, currency, locale)}",
+                delta_color="off", delta_arrow="off",
+                help="Actual minus the estimated no-innovation path, times the treated volume "
+                     "and the KPI's money value, since go-live (all units and months).")
+    st.markdown(f"**Evidence level: {value.evidence}.** {EVIDENCE_NOTES[value.evidence]}")
+    st.caption(f"Claimed and measured: {selection}. Estimated: all units and months.")
+
+
+def estimate_block(eff: InnovationEffect, kpi: TargetKpi) -> None:
+    """The estimate per transaction with its 95 % interval, the method and its warnings."""
     est, uom = eff.estimate, kpi.unit_of_measure
     m = st.columns(3)
     m[0].metric(f"Effect on {kpi.label}", f"{est.att:+,.3g} {uom}".strip(),
                 delta=f"95 % CI {est.ci_low:+,.3g} to {est.ci_high:+,.3g}", delta_color="off",
                 delta_arrow="off", help="Actual minus the estimated no-innovation path, per "
                 "transaction, averaged over live unit-months (volume-weighted).")
-    if eff.money_total is not None:
-        m[1].metric("Money since go-live (estimated)", money(eff.money_total, currency),
-                    delta=f"95 % CI {money(eff.money_ci_low, currency)} to "
-                          f"{money(eff.money_ci_high, currency)}",
-                    delta_color="off", delta_arrow="off",
-                    help=f"{money(eff.money_per_month, currency)} a month over "
-                         f"{eff.treated_months} live months.")
-    else:
-        m[1].metric("Money", "—", help="This KPI has no money value.")
-    m[2].metric("Units live / all units", f"{est.n_treated_units} / {est.n_units}",
-                delta=f"p = {est.p_value:.3f} · {est.inference} inference", delta_color="off",
+    m[1].metric("Units live / all units", f"{est.n_treated_units} / {est.n_units}",
+                delta=f"{est.n_treated_obs} live unit-months", delta_color="off",
                 delta_arrow="off")
-    st.markdown(f"**Evidence level: {level}.** {EVIDENCE_NOTES[level]}")
+    m[2].metric("p-value", f"{est.p_value:.3f}", delta=f"{est.inference} inference",
+                delta_color="off", delta_arrow="off")
     st.caption(f"{est.summary()} Method: {est.method}. All units of the account are used "
                "(units not live yet are the comparison), whatever the unit filter.")
     for w in est.warnings:

@@ -266,3 +266,25 @@ def test_golives_by_quarter_fills_empty_quarters_and_filters_units() -> None:
     only2 = v.golives_by_quarter(ROLLOUTS, unit_ids=[2])
     assert only2["quarter"].tolist() == ["2023 Q3"] and only2["go_lives"].tolist() == [1]
     assert v.golives_by_quarter(ROLLOUTS, unit_ids=[99]).empty
+
+
+def test_innovation_value_line_and_evidence_rule() -> None:
+    from metrics.impact import innovation_effect
+
+    lines = pd.DataFrame({"innovation_id": [1, 2], "claimed": [100.0, 50.0],
+                          "measured": [80.0, float("nan")], "realisation": [0.8, float("nan")]})
+    none = v.innovation_value(lines, 1, None)
+    assert (none.claimed, none.measured, none.realisation) == (100.0, 80.0, 0.8)
+    assert none.estimated is None and none.evidence == "measured"
+    assert v.innovation_value(lines, 2, None).evidence == "claimed"
+    assert v.innovation_value(lines, 3, None).claimed is None  # not in the lines at all
+    mon = _monthly()
+    mine = ROLLOUTS[ROLLOUTS["innovation_id"] == 1][["unit_id", "go_live"]]
+    eff = innovation_effect(mon, mine, kpi_key="cost_per_txn", money_value=1.0,
+                            direction="lower")
+    got = v.innovation_value(lines, 1, eff)
+    assert got.estimated == eff.money_total and got.estimated_low == eff.money_ci_low
+    assert got.evidence == ("estimated" if eff.estimate.excludes_zero else "measured")
+    no_money = innovation_effect(mon, mine, kpi_key="cost_per_txn", money_value=None,
+                                 direction="lower")
+    assert v.innovation_value(lines, 1, no_money).evidence == "measured"

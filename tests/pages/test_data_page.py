@@ -26,23 +26,6 @@ INVALID = (b"account,site,process,kpi,period,value,volume\n"
            b"Northwind Insurance,Atlantis,Claims intake,aht,2026-11,300,100\n")
 
 
-@pytest.fixture(autouse=True)
-def _navigation_v2(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run every AppTest run through the frame, as a live server does once any session has
-    called ``st.navigation``. (AppTest resets Streamlit's legacy ``pages/``-directory flag on
-    every run, so the page would run alone and the frame's detour back through app.py would
-    drop the widget interactions under test.)"""
-    from streamlit.runtime.pages_manager import PagesManager
-
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
-
-
 @pytest.fixture
 def writable_url(tmp_path: Path, demo_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """A private copy of the demo database (these tests write to it)."""
@@ -58,10 +41,17 @@ def writable_url(tmp_path: Path, demo_url: str, monkeypatch: pytest.MonkeyPatch)
 
 
 @pytest.fixture
-def data_page(writable_url: str) -> Callable[[], AppTest]:
+def data_page(writable_url: str, empty_url: str,
+              monkeypatch: pytest.MonkeyPatch) -> Callable[[], AppTest]:
+    """Open the Data page on the writable copy. AppTest must run the app once before it can
+    switch pages; that first run (the Story page) goes to an empty database, where it is quick
+    — on the demo it would estimate every innovation with cold caches."""
+
     def _open() -> AppTest:
+        monkeypatch.setenv("DATABASE_URL", empty_url)
         at = AppTest.from_file(APP, default_timeout=60)
         at.run()
+        monkeypatch.setenv("DATABASE_URL", writable_url)
         at.switch_page(DATA).run()
         no_exception(at)
         return at

@@ -10,24 +10,35 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from metrics.impact import innovation_effect
-from tests.pages.conftest import no_exception, texts
+from metrics.impact import EVIDENCE_NOTES, innovation_effect
+from metrics.views import Selection, money, value_lines
+from tests.pages.conftest import APP, ROOT, no_exception, texts
 
 DETAIL = "pages/innovation_detail.py"
 
 
-@pytest.fixture(autouse=True)
-def _navigation_v2(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every AppTest run goes through the frame, as on a live server (see test_data_page)."""
-    from streamlit.runtime.pages_manager import PagesManager
+@pytest.fixture
+def make_app(monkeypatch: pytest.MonkeyPatch, demo_url: str, empty_url: str):  # type: ignore[no-untyped-def]
+    """``make_app(page, **query_params)``: the app switched to ``page`` on the demo database.
 
-    original = PagesManager.__init__
+    AppTest must run the app once before it can switch pages, and that first run shows the
+    default page (Story), whose estimates take seconds with cold caches. So the first run goes
+    to an empty database (the quick new-install screen) and only then to the demo one.
+    """
 
-    def init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
+    def _make(page: str | None = None, **params: str) -> AppTest:
+        monkeypatch.chdir(ROOT)
+        monkeypatch.setenv("DATABASE_URL", empty_url)
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.run()
+        monkeypatch.setenv("DATABASE_URL", demo_url)
+        for key, value in params.items():
+            at.query_params[key] = value
+        if page is not None:
+            at.switch_page(page)
+        return at.run()
 
-    monkeypatch.setattr(PagesManager, "__init__", init)
+    return _make
 
 
 def _scaled(data, *, min_units: int = 1, max_units: int = 99) -> pd.Series:  # type: ignore[no-untyped-def]
@@ -36,6 +47,10 @@ def _scaled(data, *, min_units: int = 1, max_units: int = 99) -> pd.Series:  # t
     inn = data.innovations[data.innovations["stage"] == "scaled"].sort_values("code")
     inn = inn[inn["innovation_id"].map(n).between(min_units, max_units)]
     return inn.iloc[0]
+
+
+def _usd(x: float) -> str:
+    return money(x, "USD", "en_US", compact=False)
 
 
 def _metric(at: AppTest, label_start: str):  # type: ignore[no-untyped-def]
@@ -73,11 +88,21 @@ def test_estimate_shown_equals_innovation_effect(make_app, demo_data, units) -> 
     assert effect.value == f"{est.att:+,.3g} {uom}"
     assert effect.proto.delta == f"95 % CI {est.ci_low:+,.3g} to {est.ci_high:+,.3g}"
     if eff.money_total is not None:
-        money = _metric(at, "Money since go-live")
-        assert money.value == f"USD {eff.money_total:,.0f}"
-        assert money.proto.delta == (f"95 % CI USD {eff.money_ci_low:,.0f} to "
-                                     f"USD {eff.money_ci_high:,.0f}")
+        money = _metric(at, "Estimated (causal)")
+        assert money.value == _usd(eff.money_total)
+        assert money.proto.delta == (f"95 % CI {_usd(eff.money_ci_low)} to "
+                                     f"{_usd(eff.money_ci_high)}")
     assert _metric(at, "Units live").value == f"{est.n_treated_units} / {est.n_units}"
+    assert _metric(at, "p-value").value == f"{est.p_value:.3f}"
+    assert _metric(at, "p-value").proto.delta == f"{est.inference} inference"
+    # value to date: the Value page's claimed / measured lines, and the evidence level
+    lines = value_lines(demo_data, Selection(), None).set_index("innovation_id")
+    line = lines.loc[row["innovation_id"]]
+    assert _metric(at, "Claimed to date").value == _usd(line["claimed"])
+    assert _metric(at, "Measured (attributed)").value == _usd(line["measured"])
+    assert _metric(at, "Realisation").value == f"{line['realisation']:.0%}"
+    level = ("estimated" if est.excludes_zero and eff.money_total is not None else "measured")
+    assert f"**Evidence level: {level}.** {EVIDENCE_NOTES[level]}" in texts(at)
     shown = {w.value for w in at.warning}
     assert set(est.warnings) <= shown
     if est.n_treated_units < 5:
@@ -102,7 +127,7 @@ def test_record_and_rollout_units_of_a_scaled_innovation(make_app, demo_data) ->
     assert sorted(table["unit"]) == sorted(names)
     assert table["go_live"].is_monotonic_increasing
     assert f"Rollouts ({len(ro)} units)" in texts(at)
-    assert _metric(at, "Claimed value per year").value == f"USD {row['estimated_annual_value']:,.0f}"
+    assert _metric(at, "Claimed value per year").value == _usd(row["estimated_annual_value"])
     assert f"evidence / sign-off: **{row['evidence_status']}**" in texts(at)
     # small multiples: one panel per rollout unit
     panels = next(f for f in _chart_frames(at) if "panel" in f.columns)

@@ -8,23 +8,33 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.pages.conftest import no_exception, texts
+from tests.pages.conftest import APP, ROOT, no_exception, texts
 
 PAGE = "pages/innovations.py"
 
 
-@pytest.fixture(autouse=True)
-def _navigation_v2(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every AppTest run goes through the frame, as on a live server (see test_data_page)."""
-    from streamlit.runtime.pages_manager import PagesManager
+@pytest.fixture
+def make_app(monkeypatch: pytest.MonkeyPatch, demo_url: str, empty_url: str):  # type: ignore[no-untyped-def]
+    """``make_app(page, **query_params)``: the app switched to ``page`` on the demo database.
 
-    original = PagesManager.__init__
+    AppTest must run the app once before it can switch pages, and that first run shows the
+    default page (Story), whose estimates take seconds with cold caches. So the first run goes
+    to an empty database (the quick new-install screen) and only then to the demo one.
+    """
 
-    def init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
+    def _make(page: str | None = None, **params: str) -> AppTest:
+        monkeypatch.chdir(ROOT)
+        monkeypatch.setenv("DATABASE_URL", empty_url)
+        at = AppTest.from_file(APP, default_timeout=60)
+        at.run()
+        monkeypatch.setenv("DATABASE_URL", demo_url)
+        for key, value in params.items():
+            at.query_params[key] = value
+        if page is not None:
+            at.switch_page(page)
+        return at.run()
 
-    monkeypatch.setattr(PagesManager, "__init__", init)
+    return _make
 
 
 def _register(at: AppTest) -> pd.DataFrame:
