@@ -42,7 +42,8 @@ def funnel_chart(funnel: pd.DataFrame, *, selectable: bool = True,
     """Horizontal bars per stage with count and conversion from the previous stage.
 
     ``funnel`` columns: stage, reached (innovations that reached the stage), conversion
-    (share of the previous stage's that reached this one; NaN for the first), in stage order.
+    (share of the previous stage's that reached this one; NaN for the first), optionally now
+    (innovations currently in the stage, shown in the tooltip), in stage order.
     With ``selectable`` a click selects a stage (selection parameter ``stage``).
     """
     df = funnel.copy()
@@ -62,7 +63,8 @@ def funnel_chart(funnel: pd.DataFrame, *, selectable: bool = True,
                 scale=alt.Scale(domain=[0, max(float(df["reached"].max()), 1.0) * 1.4])),
         color=color,
         tooltip=[alt.Tooltip("stage:N"), alt.Tooltip("reached:Q", title="reached"),
-                 alt.Tooltip("conversion:Q", title="conversion from previous", format=".0%")],
+                 alt.Tooltip("conversion:Q", title="conversion from previous", format=".0%")]
+        + ([alt.Tooltip("now:Q", title="in this stage now")] if "now" in df.columns else []),
     )
     if selectable:
         sel = alt.selection_point(name="stage", fields=["stage"], on="click", empty=True)

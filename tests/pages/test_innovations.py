@@ -124,6 +124,12 @@ def test_funnel_and_portfolio_figures_equal_the_metrics(make_app, demo_data) -> 
             == demo_data.rollouts["innovation_id"].nunique())
     assert shown["label"].iloc[1] == (
         f"{funnel['reached'].iloc[1]}  ·  {funnel['conversion'].iloc[1]:.0%} of previous")
+    # current-stage counts agree with the Story page's pipeline view
+    from metrics.views import Selection, pipeline_view
+
+    counts = pipeline_view(demo_data, Selection()).counts
+    assert shown.set_index("stage")["now"].to_dict() == {
+        s: counts[s] for s in ("idea", "evaluation", "prototype", "pilot", "scaled")}
     s = pipeline_summary(inn, demo_data.rollouts)
     metrics = {m.label: m for m in at.metric}
     assert metrics["Innovations"].value == "60"
