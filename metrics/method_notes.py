@@ -57,20 +57,24 @@ METHOD_NOTES: tuple[MethodNote, ...] = (
     MethodNote(
         "claimed", "Claimed value and realisation",
         "Each innovation's estimated annual value (the claim in the register) counts 1/12 per "
-        "month from each unit's go-live, shared between its units by volume. Realisation "
-        "compares what was measured with what was claimed.",
+        "month at each unit from the first full month after its go-live there, shared between "
+        "its units by their transactions. Realisation compares what was measured (and "
+        "attributed to the innovation) with what was claimed.",
         r"\mathrm{claimed}_{i,u,m} = \frac{V_i}{12}\cdot\frac{\mathrm{vol}_{u}}"
-        r"{\sum_{u' \in U_i}\mathrm{vol}_{u'}}\;\;(m \ge \mathrm{golive}_{i,u}),\qquad"
+        r"{\sum_{u' \in U_i}\mathrm{vol}_{u'}}\;\;(i\ \mathrm{live\ at}\ u,m),\qquad"
         r"\mathrm{realisation}_i = \frac{\mathrm{measured}_i}{\mathrm{claimed}_i}",
     ),
     MethodNote(
         "attributed", "Attributed and unattributed value",
-        "The measured benefit of a unit, month and KPI is split among the innovations live "
-        "there that target that KPI, in proportion to their expected effect e. What no live "
-        "innovation explains stays visible as **unattributed** — it is never silently given to "
-        "an innovation. Attributed plus unattributed equals measured.",
-        r"\mathrm{attributed}_{i,u,k,m} = \mathrm{benefit}_{u,k,m}\cdot"
-        r"\frac{|e_{i,k}|}{\sum_{j\ \mathrm{live\ at}\ u,m} |e_{j,k}|}",
+        "For each unit, month and KPI, every innovation live there that targets the KPI is "
+        "expected to bring x_i = s_k · (−e_i / 100) · base · vol · money (e_i its expected "
+        "effect in %). The measured benefit is shared among them in proportion to x_i, but "
+        "never more than they were expected to bring together: the rest — and any benefit "
+        "where no innovation is live — stays visible as **unattributed**; it is never silently "
+        "given to an innovation. Attributed plus unattributed equals measured.",
+        r"\mathrm{attributed}_{i,u,k,m} = \min\!\Big(\max(\mathrm{benefit}_{u,k,m}, 0),"
+        r"\ \sum_j x_j\Big)\cdot\frac{x_i}{\sum_j x_j},\qquad"
+        r"\mathrm{unattributed} = \mathrm{benefit} - \sum_i \mathrm{attributed}_i",
     ),
     MethodNote(
         "estimated", "Estimated (causal) effect",
