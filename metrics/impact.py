@@ -41,11 +41,28 @@ Standard error (Theorem 3, conservative, clustered by unit)
     The same formula gives the standard error of each horizon's effect (w restricted to the
     horizon). Confidence interval: ``ATT +/- z_{1-alpha/2} * se``.
 
-Few treated units
-    With fewer than ``MIN_CLUSTERED_TREATED`` treated units a unit-clustered standard error
-    is unreliable. ``inference="auto"`` then switches to permutation inference: the vector of
-    first-treated periods is randomly reassigned across units ``n_permutations`` times
-    (seeded), the ATT is recomputed for each draw, and
+Time-varying covariates (BJS's model with controls)
+    With ``covariates`` X_it the untreated outcome is modelled as
+    ``Y_it(0) = alpha_i + beta_t + X_it' delta``, still fitted on the untreated observations
+    only, by Frisch-Waugh-Lovell: the two-way fixed effects are partialled out of X on the
+    untreated sample (Xt0), ``delta = (Xt0' Xt0)^-1 Xt0' Y0``, then the fixed effects are
+    fitted to ``Y0 - X0 delta``, and ``Yhat_it(0) = alphahat_i + betahat_t + X_it' deltahat``.
+    The estimator stays linear in Y; with Z = [unit dummies, period dummies, X] the untreated
+    weights ``v_0 = -Z_0 (Z_0'Z_0)^+ Z_1' w_1`` solve blockwise to
+    ``v_0 = v_0^FE - Xt0 (Xt0'Xt0)^-1 (X_1' w_1 + X_0' v_0^FE)`` (v_0^FE: the weights without
+    covariates), and the Theorem-3 variance below is unchanged otherwise. Covariates whose
+    untreated-sample part orthogonal to the fixed effects and to the earlier covariates is
+    below ``COLLINEAR_TOL`` of their norm are left out, with a warning. Reproduces diff-diff's
+    ``ImputationDiD(covariates=...)`` (see the tests). Pre-trend leads are estimated with the
+    covariates in the model; permutation draws keep X as observed and reassign the timing.
+
+Few treated units, few units
+    With fewer than ``MIN_CLUSTERED_TREATED`` treated units, or fewer than
+    ``MIN_CLUSTERED_UNITS`` units in all, a unit-clustered standard error is unreliable (it
+    is estimated from too few clusters and comes out too small). ``inference="auto"`` then
+    switches to permutation inference: the vector of first-treated periods is randomly
+    reassigned across units ``n_permutations`` times (seeded), the ATT is recomputed for each
+    draw, and
 
     * p-value = (1 + #{|ATT_perm| >= |ATT|}) / (1 + number of valid draws);
     * se = standard deviation of the permutation distribution;
@@ -62,7 +79,8 @@ Few treated units
 
 Pre-trends (event-study placebo horizons -1..-K, K <= 5)
     The paper's recommended pre-trend test, kept separate from the ATT so that it cannot
-    contaminate it: on the untreated observations only, regress Y on unit and period fixed effects plus lead dummies 1[t - E_i = -k] for
+    contaminate it: on the untreated observations only, regress Y on unit and period fixed
+    effects (and the covariates, if any) plus lead dummies 1[t - E_i = -k] for
     k = 1..K (ever-treated units only), by OLS. The lead coefficients are the placebo effects
     (relative to earlier pre-periods and never-treated units) and should be near 0 when
     parallel trends hold. Their standard errors are clustered by unit (CR1 factor G/(G-1)).
@@ -74,6 +92,7 @@ The first-stage fit is unweighted OLS; ``weight`` only sets the target weights w
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -86,6 +105,7 @@ __all__ = [
     "EVIDENCE_NOTES",
     "MAX_PRE_HORIZONS",
     "MIN_CLUSTERED_TREATED",
+    "MIN_CLUSTERED_UNITS",
     "EffectEstimate",
     "EstimationError",
     "EvidenceLevel",
@@ -97,6 +117,10 @@ __all__ = [
 
 #: Below this many treated units a unit-clustered standard error is not trusted.
 MIN_CLUSTERED_TREATED = 5
+#: Below this many units in all (clusters) a unit-clustered standard error is not trusted
+#: either: in simulations (staggered adoption, 2/3 of units treated) the 95 % interval
+#: covered the truth about 80 % of the time with 9 units, 88 % with 12 and 92 % with 20.
+MIN_CLUSTERED_UNITS = 20
 #: Number of pre-period placebo horizons (-1..-K) reported in ``by_horizon`` at most.
 MAX_PRE_HORIZONS = 5
 
@@ -108,6 +132,7 @@ METHOD_PERMUTATION = (
 
 EvidenceLevel = Literal["estimated", "measured", "claimed"]
 Inference = Literal["auto", "cluster", "permutation"]
+Scale = Literal["level", "log"]
 
 #: Plain-English method note for each evidence level, for users to read.
 EVIDENCE_NOTES: dict[str, str] = {
@@ -152,7 +177,8 @@ class EffectEstimate:
     observations, in the outcome's own unit (actual minus counterfactual). ``by_horizon`` has
     one row per horizon (periods since go-live; 0 = first treated period; negative rows are
     the pre-trend placebo coefficients) with columns ``horizon, effect, se, ci_low, ci_high,
-    n_obs``.
+    n_obs``. ``covariates`` are the covariates used (after collinear ones were left out) and
+    ``covariate_coefficients`` their fitted delta (effect on the untreated outcome).
     """
 
     att: float
@@ -171,6 +197,8 @@ class EffectEstimate:
     alpha: float = 0.05
     n_obs: int = 0
     n_permutations: int = 0
+    covariates: tuple[str, ...] = ()
+    covariate_coefficients: tuple[float, ...] = ()
 
     @property
     def excludes_zero(self) -> bool:
@@ -198,11 +226,26 @@ class EffectEstimate:
 class InnovationEffect:
     """Estimated effect of one innovation on one KPI, with its money value.
 
-    ``money_total = -s_k * att * treated_volume * money_value`` (s_k = +1 when lower is
-    better, -1 otherwise), i.e. the design's benefit formula
-    ``s_k * (counterfactual - actual) * vol * money`` summed over treated unit-months.
-    ``money_per_month = money_total / treated_months``. Money fields are ``None`` when the KPI
-    has no money value.
+    ``estimate`` is the imputation estimate on the chosen ``scale``: with ``"level"`` its
+    ``att`` is in the KPI's own unit (actual minus counterfactual); with ``"log"`` it is a
+    log-ratio, log(actual / counterfactual). Scale-free read-outs, for both scales:
+
+    * ``effect_pct`` (with ``effect_pct_ci_low/high``): the effect in % of the counterfactual.
+      Log scale: ``100 * (exp(att) - 1)``. Level scale: ``100 * att / (ybar - att)`` with
+      ``ybar`` the volume-weighted mean actual KPI over treated unit-months, so ``ybar - att``
+      is the volume-weighted mean imputed counterfactual.
+    * ``effect_level`` (with ``effect_level_ci_low/high``): the effect in the KPI's own unit,
+      volume-weighted over treated unit-months (actual minus counterfactual). Level scale:
+      ``att``. Log scale: ``sum vol * (actual - actual / exp(att)) / sum vol``
+      ``= ybar * (1 - exp(-att))``.
+
+    The interval ends are the estimate's CI ends put through the same (increasing) maps.
+    ``money_total = -s_k * effect_level * treated_volume * money_value`` (s_k = +1 when lower
+    is better, -1 otherwise), i.e. the design's benefit formula
+    ``s_k * (counterfactual - actual) * vol * money`` summed over treated unit-months (on the
+    log scale the counterfactual is ``actual / exp(att)``). ``money_per_month = money_total /
+    treated_months``. Money fields are ``None`` when the KPI has no money value.
+    ``controls`` names the other innovations controlled for (see :func:`innovation_effect`).
     """
 
     estimate: EffectEstimate
@@ -213,6 +256,14 @@ class InnovationEffect:
     money_ci_high: float | None
     treated_volume: float
     treated_months: int = 0
+    scale: str = "level"
+    effect_pct: float = math.nan
+    effect_pct_ci_low: float = math.nan
+    effect_pct_ci_high: float = math.nan
+    effect_level: float = math.nan
+    effect_level_ci_low: float = math.nan
+    effect_level_ci_high: float = math.nan
+    controls: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------------------
@@ -232,6 +283,7 @@ def estimate_effect(
     inference: Inference = "auto",
     n_permutations: int = 999,
     seed: int = 0,
+    covariates: Sequence[str] | None = None,
 ) -> EffectEstimate:
     """Average effect of a staggered treatment with the BJS (2024) imputation estimator.
 
@@ -254,9 +306,16 @@ def estimate_effect(
         1 - confidence level.
     inference:
         ``"cluster"`` (Theorem-3 SE clustered by unit), ``"permutation"``, or ``"auto"``
-        (cluster unless fewer than ``MIN_CLUSTERED_TREATED`` units are treated).
+        (cluster unless fewer than ``MIN_CLUSTERED_TREATED`` units are treated or there are
+        fewer than ``MIN_CLUSTERED_UNITS`` units in all).
     n_permutations, seed:
         Number of permutation draws and the seed of their random generator.
+    covariates:
+        Optional numeric columns X_it of time-varying controls: the untreated outcome is then
+        modelled as ``alpha_i + beta_t + X_it' delta`` (fitted on untreated observations
+        only). Missing values are refused; covariates that are constant within units or
+        periods, or collinear with each other, on the untreated observations are left out
+        with a warning. ``EffectEstimate.covariates`` lists the ones used.
 
     Formulas are in the module docstring. Rows with a missing outcome are dropped with a
     warning. Raises :class:`EstimationError` when the effect cannot be estimated.
@@ -270,22 +329,35 @@ def estimate_effect(
     if n_permutations < 1:
         raise EstimationError("n_permutations must be at least 1.")
 
-    prep = _prepare(panel, unit, period, outcome, first_treated, weight)
+    if isinstance(covariates, str):
+        covariates = [covariates]
+    prep = _prepare(panel, unit, period, outcome, first_treated, weight, covariates or ())
     warnings = list(prep.warnings)
     treated = prep.period >= prep.ft_unit[prep.unit]
     _check_identification(prep, treated)
 
     fit = _fit(prep, treated)
+    used = tuple(prep.covariate_names[int(j)] for j in fit.kept)
+    dropped = [c for c in prep.covariate_names if c not in used]
+    if dropped:
+        warnings.append(_dropped_covariates_message(dropped))
     n_treated_units = int(np.unique(prep.unit[treated]).size)
     z = float(stats.norm.ppf(1 - alpha / 2))
 
     use_permutation = inference == "permutation"
+    few = ""
     if n_treated_units < MIN_CLUSTERED_TREATED:
         few = (
             f"Only {n_treated_units} unit{'s are' if n_treated_units != 1 else ' is'} treated: "
             f"a standard error clustered by unit is unreliable with fewer than "
             f"{MIN_CLUSTERED_TREATED} treated units"
         )
+    elif prep.n_units < MIN_CLUSTERED_UNITS:
+        few = (
+            f"There are only {prep.n_units} units in all: a standard error clustered by unit "
+            f"is unreliable with fewer than {MIN_CLUSTERED_UNITS} units"
+        )
+    if few:
         if inference == "auto":
             use_permutation = True
             few += ", so permutation inference was used instead."
@@ -331,6 +403,8 @@ def estimate_effect(
         post["ci_low"] = post["effect"] - z * post["se"]
         post["ci_high"] = post["effect"] + z * post["se"]
         method, inference_used = METHOD_CLUSTER, "cluster"
+    if used:
+        method += f"; controls for {len(used)} time-varying covariate{'s' if len(used) > 1 else ''}"
 
     pre = _pretrends(prep, treated, fit, z)
     by_horizon = pd.concat([pre, post], ignore_index=True)[_HORIZON_COLUMNS]
@@ -356,6 +430,18 @@ def estimate_effect(
         alpha=alpha,
         n_obs=int(prep.y.size),
         n_permutations=n_valid,
+        covariates=used,
+        covariate_coefficients=tuple(float(d) for d in fit.delta),
+    )
+
+
+def _dropped_covariates_message(names: Sequence[str]) -> str:
+    """The warning added when covariates are left out of the model (plain English)."""
+    listed = _names([f"'{n}'" for n in names])
+    return (
+        f"Covariate(s) {listed} could not be separated from the unit and period effects or "
+        "from the other covariates on the untreated observations, so they were left out of "
+        "the model."
     )
 
 
@@ -367,27 +453,65 @@ def innovation_effect(
     money_value: float | None,
     direction: str,
     alpha: float = 0.05,
+    other_rollouts: pd.DataFrame | None = None,
+    scale: Scale = "log",
+    n_permutations: int = 999,
 ) -> InnovationEffect:
     """Estimated effect of ONE innovation on one KPI, and what it is worth.
 
     ``monthly`` has columns ``unit_id, kpi_key, month, value, volume`` (month = first-of-month
     timestamp) for all units of the account; ``rollouts`` has ``unit_id, go_live`` for the
-    innovation's rollouts. Convention: a unit counts as treated from the month of go-live when
-    go-live is on the 1st, otherwise from the first full month after go-live (the month of
-    go-live is partly treated and is counted as treated, not as a control). Units without a
-    rollout are never treated. Units whose first treated month is not after their first
-    observed month cannot be compared with themselves and are left out (with a warning).
+    innovation's rollouts. Timing: a unit is treated from the month of go-live when go-live
+    is on the 1st, otherwise from the first full month after go-live; the partly live
+    go-live month itself is left out of the estimation (it is neither a clean "before" nor a
+    full "after" month) and of ``treated_volume`` and the money. Units without a
+    rollout are never treated. Units with no untreated month left (live before or in their
+    first observed month) cannot be compared with themselves and are left out (with a
+    warning).
 
-    The panel is estimated with ``weight=volume`` so the ATT is a volume-weighted average
-    per transaction, and ``money_total = -s_k * att * treated_volume * money_value`` with
-    s_k = +1 when lower is better, -1 otherwise (the CI bounds are mapped the same way and
-    ordered low <= high).
+    Other innovations on the same KPI
+        ``other_rollouts`` (columns ``unit_id, go_live, kpi_key`` and ``innovation_id`` or
+        ``code``) lists the rollouts of the account's OTHER innovations. Those targeting
+        ``kpi_key`` are controlled for: each becomes one time-varying covariate, its live
+        share at (unit, month) -- 0 before its go-live month, days live / days in the month
+        in the go-live month, 1 after -- in the imputation model (see
+        :func:`estimate_effect`). The estimate is then the effect of THIS innovation holding
+        the others' rollout constant, rather than the change after this go-live, which would
+        also include whatever else went live later at the same units. Covariates that are
+        zero everywhere are skipped; others that cannot be separated from this innovation or
+        the unit and month effects (e.g. live only where and when this one already was) are
+        left out with a warning, and their effect may then be mixed into this estimate. An
+        entry whose rollouts are identical to ``rollouts`` is taken to be this innovation
+        itself and ignored. Without ``other_rollouts`` nothing is controlled for.
 
-    Other innovations live on the same units at the same time are not separated out: the
-    estimate is the change after this go-live relative to units that had not (yet) gone live,
-    and includes anything else that started at the same moment on the same units.
+    Scale
+        ``"log"`` (default) estimates on log(value): the effect is a log-ratio and the unit
+        effects, month effects and other innovations act multiplicatively. ``"level"``
+        estimates on the value itself (additive effects). The default is ``"log"`` because
+        KPIs such as cost per transaction or handle time move in proportion to their level:
+        an innovation that cuts cost by 3 % saves more where cost is higher, seasonality
+        scales with the level, and concurrent innovations compound
+        (value = base * season * prod(1 + e_i * live_i)). On the log scale all of these are
+        additive, which is exactly the two-way fixed-effects-plus-covariates model; on the
+        level scale they are not. On the demo account (planted multiplicative effects, unit
+        levels differing by up to 50 %; 28 innovations with 3+ rollout units, other
+        innovations controlled for; five demo seeds) the log scale recovered the planted %
+        effects with a median relative error of 9-19 % (level: 20-42 %), with intervals
+        about a third narrower that held the truth for 27-28 of 28 innovations (level:
+        26-28). Log needs positive values: if any value is zero or negative, the level scale
+        is used instead, with a warning.
+
+    Money
+        The panel is estimated with ``weight=volume`` (volume-weighted averages over treated
+        unit-months) and ``money_total = -s_k * effect_level * treated_volume * money_value``
+        with s_k = +1 when lower is better, -1 otherwise; on the level scale that is
+        ``-s_k * att * treated_volume * money_value``, on the log scale
+        ``-s_k * sum_treated vol * money_value * (actual - actual / exp(att))``. The CI
+        bounds are mapped the same way (plugging in the CI ends) and ordered low <= high.
     """
     sign = _direction_sign(direction)
+    if scale not in ("level", "log"):
+        raise EstimationError(f"scale must be 'level' or 'log' (got {scale!r}).")
     _require_columns(monthly, ["unit_id", "kpi_key", "month", "value", "volume"], "monthly")
     _require_columns(rollouts, ["unit_id", "go_live"], "rollouts")
 
@@ -397,31 +521,43 @@ def innovation_effect(
     data = data.copy()
     data["month"] = pd.to_datetime(data["month"]).dt.to_period("M").dt.to_timestamp()
 
-    go_live = pd.to_datetime(rollouts["go_live"]).dt.normalize()
-    start = go_live + pd.offsets.MonthBegin(0)  # rolls forward unless already the 1st
-    first = (
-        pd.DataFrame({"unit_id": rollouts["unit_id"].to_numpy(), "first": start.to_numpy()})
-        .dropna()
-        .groupby("unit_id")["first"]
-        .min()
-    )
+    own = _first_go_live(rollouts)
     notes: list[str] = []
-    missing = sorted(set(first.index) - set(data["unit_id"]), key=str)
+    missing = sorted(set(own.index) - set(data["unit_id"]), key=str)
     if missing:
         notes.append(
             f"{len(missing)} rollout unit(s) have no '{kpi_key}' data and were left out: "
             f"{_names(missing)}."
         )
-    data["first_treated"] = data["unit_id"].map(first)
+    go_live = data["unit_id"].map(own)
+    go_month = go_live.dt.to_period("M").dt.to_timestamp()
+    data["first_treated"] = go_live + pd.offsets.MonthBegin(0)  # rolls forward unless the 1st
+    partial = (go_live.dt.day != 1) & (data["month"] == go_month)
+    data = data.loc[~partial.to_numpy()]
     first_seen = data.groupby("unit_id")["month"].transform("min")
     always = data["first_treated"].notna() & (data["first_treated"] <= first_seen)
     if always.any():
         dropped = sorted(data.loc[always, "unit_id"].unique().tolist(), key=str)
         notes.append(
-            f"{len(dropped)} unit(s) went live before their '{kpi_key}' data starts, so they "
-            f"have no before-period and were left out: {_names(dropped)}."
+            f"{len(dropped)} unit(s) went live before or in the first month of their "
+            f"'{kpi_key}' data, so they have no before-period and were left out: "
+            f"{_names(dropped)}."
         )
         data = data.loc[~always]
+
+    labels = _other_innovation_covariates(data, other_rollouts, kpi_key, rollouts)
+
+    data["_actual"] = data["value"]
+    if scale == "log":
+        values = data["value"].to_numpy(dtype="float64", na_value=np.nan)
+        if np.any(values[np.isfinite(values)] <= 0):
+            notes.append(
+                f"Some '{kpi_key}' values are zero or negative, so the effect was estimated "
+                "on the KPI's own scale (differences) instead of as a percentage change."
+            )
+            scale = "level"
+        else:
+            data["value"] = np.log(values)
 
     estimate = estimate_effect(
         data,
@@ -431,20 +567,57 @@ def innovation_effect(
         first_treated="first_treated",
         weight="volume",
         alpha=alpha,
+        covariates=list(labels) or None,
+        n_permutations=n_permutations,
     )
-    if notes:
-        estimate = replace(estimate, warnings=tuple(notes) + estimate.warnings)
-    estimate = replace(estimate, outcome=kpi_key)
+    controls = tuple(labels[c] for c in estimate.covariates)
+    dropped_columns = [c for c in labels if c not in estimate.covariates]
+    not_controlled = [labels[c] for c in dropped_columns]
+    extra = list(notes)
+    if not_controlled:
+        generic = _dropped_covariates_message(dropped_columns)
+        extra.append(
+            f"Other innovation(s) on '{kpi_key}' {_names(not_controlled)} could not be "
+            "separated from this one or from the unit and month effects (e.g. they went live "
+            "only where and when this one already was), so they are not controlled for and "
+            "part of their effect may be mixed into this estimate."
+        )
+        kept_warnings = tuple(w for w in estimate.warnings if w != generic)
+    else:
+        kept_warnings = estimate.warnings
+    estimate = replace(
+        estimate,
+        warnings=tuple(extra) + kept_warnings,
+        outcome=f"log {kpi_key}" if scale == "log" else kpi_key,
+    )
 
-    treated = data["value"].notna() & (data["month"] >= data["first_treated"])
-    treated_volume = float(data.loc[treated, "volume"].sum())
+    treated = (data["_actual"].notna() & (data["month"] >= data["first_treated"])).to_numpy()
+    vol = data.loc[treated, "volume"].to_numpy(dtype="float64")
+    treated_volume = float(vol.sum())
     treated_months = int(data.loc[treated, "month"].nunique())
+    ybar = (
+        float(vol @ data.loc[treated, "_actual"].to_numpy(dtype="float64")) / treated_volume
+        if treated_volume > 0
+        else math.nan
+    )
+
+    def pct(c: float) -> float:
+        if scale == "log":
+            return 100.0 * math.expm1(c)
+        return 100.0 * c / (ybar - c) if ybar - c > 0 else math.nan
+
+    def level(c: float) -> float:
+        return -ybar * math.expm1(-c) if scale == "log" else c
+
+    points = (estimate.att, estimate.ci_low, estimate.ci_high)
+    pcts = [pct(c) for c in points]
+    levels = [level(c) for c in points]
 
     money_total = money_per_month = money_lo = money_hi = None
     if money_value is not None:
         factor = -sign * treated_volume * float(money_value)
-        money_total = estimate.att * factor
-        bounds = sorted([estimate.ci_low * factor, estimate.ci_high * factor])
+        money_total = levels[0] * factor
+        bounds = sorted([levels[1] * factor, levels[2] * factor])
         money_lo, money_hi = bounds[0], bounds[1]
         money_per_month = money_total / treated_months if treated_months else None
 
@@ -457,7 +630,71 @@ def innovation_effect(
         money_ci_high=money_hi,
         treated_volume=treated_volume,
         treated_months=treated_months,
+        scale=scale,
+        effect_pct=pcts[0],
+        effect_pct_ci_low=pcts[1],
+        effect_pct_ci_high=pcts[2],
+        effect_level=levels[0],
+        effect_level_ci_low=levels[1],
+        effect_level_ci_high=levels[2],
+        controls=controls,
     )
+
+
+def _first_go_live(rollouts: pd.DataFrame) -> pd.Series:
+    """Earliest go-live date (normalised to midnight) per unit_id."""
+    go = pd.to_datetime(rollouts["go_live"]).dt.normalize()
+    frame = pd.DataFrame({"unit_id": rollouts["unit_id"].to_numpy(), "go": go.to_numpy()})
+    return frame.dropna().groupby("unit_id")["go"].min()
+
+
+def _other_innovation_covariates(
+    data: pd.DataFrame,
+    other_rollouts: pd.DataFrame | None,
+    kpi_key: str,
+    rollouts: pd.DataFrame,
+) -> dict[str, str]:
+    """Add one live-share column per other innovation on ``kpi_key`` to ``data`` (in place).
+
+    Live share at (unit, month) = days live in the month / days in the month (0 before the
+    go-live month, 1 after), the demo generator's convention. Columns that are zero on every
+    row with a value, and the innovation itself (identical rollouts), are skipped. Returns
+    {column name: innovation label}.
+    """
+    if other_rollouts is None or other_rollouts.empty:
+        return {}
+    if "innovation_id" in other_rollouts.columns:
+        id_col = "innovation_id"
+    elif "code" in other_rollouts.columns:
+        id_col = "code"
+    else:
+        raise EstimationError(
+            "The other_rollouts table needs an 'innovation_id' or a 'code' column to tell the "
+            "innovations apart."
+        )
+    _require_columns(other_rollouts, ["unit_id", "go_live", "kpi_key"], "other_rollouts")
+    others = other_rollouts.loc[other_rollouts["kpi_key"] == kpi_key]
+    if others.empty:
+        return {}
+    own = _first_go_live(rollouts)
+    own_pairs = set(zip(own.index, own.to_numpy(), strict=True))
+    month_end = data["month"] + pd.offsets.MonthEnd(0)
+    days_in = data["month"].dt.days_in_month.to_numpy(dtype="float64")
+    has_value = data["value"].notna().to_numpy()
+    labels: dict[str, str] = {}
+    for ident, rows in others.groupby(id_col, sort=True):
+        first = _first_go_live(rows)
+        if set(zip(first.index, first.to_numpy(), strict=True)) == own_pairs:
+            continue
+        go = data["unit_id"].map(first)
+        days = ((month_end - go).dt.days + 1).to_numpy(dtype="float64", na_value=np.nan)
+        live = np.nan_to_num(np.clip(days, 0.0, days_in) / days_in, nan=0.0)
+        if not np.any(live[has_value] > 0):
+            continue
+        name = f"_live_{len(labels)}"
+        data[name] = live
+        labels[name] = str(ident)
+    return labels
 
 
 def evidence_level(estimate: EffectEstimate | None, has_measured: bool) -> EvidenceLevel:
@@ -480,7 +717,10 @@ def evidence_level(estimate: EffectEstimate | None, has_measured: bool) -> Evide
 
 @dataclass(frozen=True, eq=False)
 class _Prepared:
-    """Panel as integer codes. ``ft_unit[i] == n_periods`` means never treated in the data."""
+    """Panel as integer codes. ``ft_unit[i] == n_periods`` means never treated in the data.
+
+    ``x`` holds the covariates (n x k, k = 0 without covariates), named by ``covariate_names``.
+    """
 
     unit: IntArray
     period: IntArray
@@ -490,6 +730,8 @@ class _Prepared:
     unit_labels: pd.Index
     period_labels: pd.Index
     warnings: tuple[str, ...]
+    x: FloatArray
+    covariate_names: tuple[str, ...]
 
     @property
     def n_units(self) -> int:
@@ -519,7 +761,7 @@ def _is_datelike(values: pd.Series) -> bool:
     return False
 
 
-def _names(values: list[object] | pd.Index, limit: int = 10) -> str:
+def _names(values: Sequence[object] | pd.Index, limit: int = 10) -> str:
     items = [str(v) for v in list(values)[:limit]]
     more = len(values) - len(items)
     return ", ".join(items) + (f" and {more} more" if more > 0 else "")
@@ -532,13 +774,26 @@ def _prepare(
     outcome: str,
     first_treated: str,
     weight: str | None,
+    covariates: Sequence[str] = (),
 ) -> _Prepared:
     """Validate the panel and turn it into integer codes (see :class:`_Prepared`)."""
     cols = [unit, period, outcome, first_treated] + ([weight] if weight else [])
     _require_columns(panel, list(dict.fromkeys(cols)), "panel")
+    covariate_names = tuple(dict.fromkeys(str(c) for c in covariates))
+    absent = [c for c in covariate_names if c not in panel.columns]
+    if absent:
+        raise EstimationError(
+            f"Covariate column(s) {', '.join(repr(c) for c in absent)} are not in the panel."
+        )
+    special = [c for c in covariate_names if c in (unit, period, outcome, first_treated, weight)]
+    if special:
+        raise EstimationError(
+            f"Column(s) {', '.join(repr(c) for c in special)} cannot be a covariate: they are "
+            "already used as the unit, period, outcome, first-treated or weight column."
+        )
     if panel.empty:
         raise EstimationError("The panel has no rows.")
-    df = panel[list(dict.fromkeys(cols))].copy()
+    df = panel[list(dict.fromkeys(cols + list(covariate_names)))].copy()
     warnings: list[str] = []
 
     if df[unit].isna().any():
@@ -611,6 +866,22 @@ def _prepare(
         w_all = np.ones_like(y_all)
     if not keep.any():
         raise EstimationError(f"Every row has a missing outcome '{outcome}'.")
+    x_all = np.empty((len(df), len(covariate_names)))
+    for j, name in enumerate(covariate_names):
+        column = df[name]
+        if not (pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)):
+            raise EstimationError(
+                f"The covariate column '{name}' must be numeric (found {column.dtype})."
+            )
+        x_all[:, j] = column.to_numpy(dtype="float64", na_value=np.nan)
+        bad_x = keep & ~np.isfinite(x_all[:, j])
+        if bad_x.any():
+            first_bad = int(np.flatnonzero(bad_x)[0])
+            raise EstimationError(
+                f"The covariate column '{name}' has {int(bad_x.sum())} missing value(s) (e.g. "
+                f"unit {df[unit].iloc[first_bad]}, period {df[period].iloc[first_bad]}); fill "
+                "them or leave those rows out."
+            )
 
     # Units and their first treated period (constant within unit).
     units_kept = df.loc[keep, unit]
@@ -641,6 +912,8 @@ def _prepare(
         unit_labels=pd.Index(unit_labels),
         period_labels=pd.Index(labels),
         warnings=tuple(warnings),
+        x=x_all[keep],
+        covariate_names=covariate_names,
     )
 
 
@@ -756,15 +1029,98 @@ class _Fit:
     horizon_table: pd.DataFrame
     fe: _TwoWayFE
     resid0: FloatArray
+    kept: IntArray  # indices of the covariates used (columns of prep.x)
+    delta: FloatArray  # their coefficients
+    q0: FloatArray  # orthonormal basis of the FE-residualised kept covariates (untreated rows)
+
+
+#: A covariate whose part not explained by the fixed effects and the earlier covariates is
+#: below this fraction of its own norm (on the untreated observations) is left out.
+COLLINEAR_TOL = 1e-8
+
+
+def _independent_columns(resid: FloatArray, raw: FloatArray) -> IntArray:
+    """Indices of the columns kept, in order, when collinear ones are dropped.
+
+    ``resid`` are the covariates with the fixed effects partialled out, ``raw`` the covariates
+    themselves (same rows). Column j is kept when the norm of its part of ``resid`` that is
+    orthogonal to the columns kept before it exceeds ``COLLINEAR_TOL * ||raw_j||``; all-zero
+    columns are dropped. One QR decides when nothing is collinear (the usual case); otherwise
+    columns are orthogonalised one by one (twice, for numerical stability).
+    """
+    norms = np.sqrt((raw**2).sum(axis=0))
+    cand = np.flatnonzero(norms > 0)
+    if cand.size == 0:
+        return cand.astype(np.int64)
+    scaled = resid[:, cand] / norms[cand]
+    if scaled.shape[0] >= cand.size:
+        r = np.linalg.qr(scaled, mode="r")
+        if np.all(np.abs(np.diag(r)) > COLLINEAR_TOL):
+            return cand.astype(np.int64)
+    basis = np.empty((scaled.shape[0], 0))
+    kept: list[int] = []
+    for j, col in enumerate(cand):
+        v = scaled[:, j].copy()
+        for _ in range(2):
+            v -= basis @ (basis.T @ v)
+        norm = float(np.linalg.norm(v))
+        if norm > COLLINEAR_TOL:
+            basis = np.column_stack([basis, v / norm])
+            kept.append(int(col))
+    return np.asarray(kept, dtype=np.int64)
+
+
+def _partial_covariates(
+    fe: _TwoWayFE,
+    u0: IntArray,
+    p0: IntArray,
+    x0: FloatArray,
+    n_units: int,
+    n_periods: int,
+) -> tuple[IntArray, FloatArray, FloatArray, FloatArray]:
+    """Residualise the covariates on the fixed effects (untreated rows), drop collinear ones.
+
+    Returns (kept column indices, Q and R of the QR decomposition of the kept residualised
+    covariates, and the residualised covariates of all columns).
+    """
+    empty = np.empty((u0.size, 0))
+    if x0.shape[1] == 0:
+        return np.empty(0, dtype=np.int64), empty, np.empty((0, 0)), empty
+    x_unit, x_period, _ = fe.solve(_group_sum(u0, n_units, x0), _group_sum(p0, n_periods, x0))
+    resid = x0 - x_unit[u0] - x_period[p0]
+    kept = _independent_columns(resid, x0)
+    if kept.size == 0:
+        return kept, empty, np.empty((0, 0)), resid
+    q, r = np.linalg.qr(resid[:, kept])
+    return kept, q, r, resid
 
 
 def _fit(prep: _Prepared, treated: BoolArray) -> _Fit:
-    """Point estimates and Theorem-3 standard errors (overall and by horizon)."""
+    """Point estimates and Theorem-3 standard errors (overall and by horizon).
+
+    With covariates X (Frisch-Waugh-Lovell): Xt0 = X0 with the two-way fixed effects
+    partialled out on the untreated rows; delta = (Xt0'Xt0)^-1 Xt0' y0; the fixed effects are
+    then fitted to y0 - X0 delta. The untreated weights of the linear estimator are
+    ``v0 = v0_FE - Xt0 (Xt0'Xt0)^-1 (X1' w1 + X0' v0_FE)``, with ``v0_FE`` the weights of the
+    fixed-effects-only model -- the block solution of ``v0 = -Z0 (Z0'Z0)^+ Z1' w1`` for
+    ``Z = [unit and period dummies, X]``.
+    """
     u0, p0 = prep.unit[~treated], prep.period[~treated]
     u1, p1 = prep.unit[treated], prep.period[treated]
     y0, y1 = prep.y[~treated], prep.y[treated]
     w1 = prep.w[treated]
     fe = _TwoWayFE.from_codes(u0, p0, prep.n_units, prep.n_periods)
+
+    kept, q0, r0, _ = _partial_covariates(
+        fe, u0, p0, prep.x[~treated], prep.n_units, prep.n_periods
+    )
+    x0, x1 = prep.x[~treated][:, kept], prep.x[treated][:, kept]
+    if kept.size:
+        delta = linalg.solve_triangular(r0, q0.T @ y0)
+        y0_adj = y0 - x0 @ delta
+    else:
+        delta = np.empty(0)
+        y0_adj = y0
 
     horizon = p1 - prep.ft_unit[u1]
     horizons, h_code = np.unique(horizon, return_inverse=True)
@@ -775,7 +1131,7 @@ def _fit(prep: _Prepared, treated: BoolArray) -> _Fit:
     totals = weights.sum(axis=0)
     weights = np.divide(weights, totals, out=np.zeros_like(weights), where=totals > 0)
 
-    rhs_values = np.column_stack([y0, np.zeros((y0.size, weights.shape[1]))])
+    rhs_values = np.column_stack([y0_adj, np.zeros((y0.size, weights.shape[1]))])
     r_unit = _group_sum(u0, prep.n_units, rhs_values)
     r_period = _group_sum(p0, prep.n_periods, rhs_values)
     r_unit[:, 1:] = _group_sum(u1, prep.n_units, weights)
@@ -788,8 +1144,10 @@ def _fit(prep: _Prepared, treated: BoolArray) -> _Fit:
         )
 
     y0_hat = x_unit[u0, 0] + x_period[p0, 0]
-    resid0 = y0 - y0_hat
+    resid0 = y0_adj - y0_hat
     tau = y1 - (x_unit[u1, 0] + x_period[p1, 0])
+    if kept.size:
+        tau -= x1 @ delta
     effects = weights.T @ tau
     effects[totals <= 0] = np.nan
 
@@ -801,6 +1159,8 @@ def _fit(prep: _Prepared, treated: BoolArray) -> _Fit:
     den = np.bincount(g_code, weights=v2)
     taubar = np.divide(num, den, out=np.zeros_like(num), where=den > 0)[g_code]
     v0 = -(x_unit[u0, 1:] + x_period[p0, 1:])
+    if kept.size:
+        v0 = v0 - q0 @ linalg.solve_triangular(r0, x1.T @ weights + x0.T @ v0, trans="T")
     contrib = np.vstack([v0 * resid0[:, None], weights * (tau - taubar)[:, None]])
     per_unit = _group_sum(np.concatenate([u0, u1]), prep.n_units, contrib)
     se = np.sqrt((per_unit**2).sum(axis=0))
@@ -823,6 +1183,9 @@ def _fit(prep: _Prepared, treated: BoolArray) -> _Fit:
         horizon_table=table,
         fe=fe,
         resid0=resid0,
+        kept=kept,
+        delta=np.asarray(delta, dtype=np.float64),
+        q0=q0,
     )
 
 
@@ -841,6 +1204,8 @@ def _pretrends(prep: _Prepared, treated: BoolArray, fit: _Fit, z: float) -> pd.D
             _group_sum(u0, prep.n_units, dummies), _group_sum(p0, prep.n_periods, dummies)
         )
         xt = dummies - x_unit[u0] - x_period[p0]
+        if fit.q0.shape[1]:  # also partial out the covariates (Frisch-Waugh-Lovell)
+            xt = xt - fit.q0 @ (fit.q0.T @ xt)
         xtx = xt.T @ xt
         eig = np.linalg.eigvalsh(xtx)
         if eig.min() <= 1e-9 * max(1.0, eig.max()):
@@ -879,6 +1244,8 @@ def _permute(
     """
     rng = np.random.default_rng(seed)
     draws = [rng.permutation(prep.ft_unit) for _ in range(n_permutations)]
+    if prep.x.shape[1]:
+        return _permute_covariates(prep, horizons, draws)
     if prep.n_units >= prep.n_periods:
         return _permute_incremental(prep, horizons, draws)
     return _permute_refit(prep, horizons, draws)
@@ -1008,6 +1375,76 @@ def _permute_refit(
         wt = w1[iu, it]
         atts.append(float(wt @ tau / total))
         by_h.append(_horizon_effects(it - ft[iu], tau, wt, n_p, horizons))
+    perm_h = np.vstack(by_h) if by_h else np.empty((0, horizons.size))
+    return np.asarray(atts, dtype=np.float64), perm_h, len(atts)
+
+
+def _permute_covariates(
+    prep: _Prepared, horizons: IntArray, draws: list[IntArray]
+) -> tuple[FloatArray, FloatArray, int]:
+    """Permutation draws with covariates: timing reassigned, covariates kept as observed.
+
+    Each draw is the full estimator on the reassigned timing (covariates residualised on the
+    draw's untreated rows, collinear ones dropped for that draw, delta, then the fixed
+    effects), solved on unit x period matrices.
+    """
+    observed, y, w = _cell_matrices(prep)
+    n_u, n_p = prep.n_units, prep.n_periods
+    k = prep.x.shape[1]
+    xc = np.zeros((n_u, n_p, k))
+    xc[prep.unit, prep.period] = prep.x
+    grid = np.arange(n_p)
+    atts: list[float] = []
+    by_h: list[FloatArray] = []
+    seen: dict[bytes, tuple[float, FloatArray] | None] = {}
+    for ft in draws:
+        key = ft.tobytes()
+        if key in seen:  # the same reassignment drawn again: same numbers
+            hit = seen[key]
+            if hit is not None:
+                atts.append(hit[0])
+                by_h.append(hit[1])
+            continue
+        seen[key] = None
+        treated = observed & (grid[None, :] >= ft[:, None])
+        untreated = observed & ~treated
+        if not treated.any():
+            continue
+        if np.any(treated.any(axis=1) & ~untreated.any(axis=1)):
+            continue
+        if np.any(treated.any(axis=0) & ~untreated.any(axis=0)):
+            continue
+        w1 = np.where(treated, w, 0.0)
+        total = w1.sum()
+        if total <= 0:
+            continue
+        fe = _TwoWayFE(untreated.astype(np.float64))
+        y0 = np.where(untreated, y, 0.0)
+        x0c = xc * untreated[:, :, None]
+        r_unit = np.column_stack([y0.sum(axis=1), w1.sum(axis=1), x0c.sum(axis=1)])
+        r_period = np.column_stack([y0.sum(axis=0), w1.sum(axis=0), x0c.sum(axis=0)])
+        x_unit, x_period, ok = fe.solve(r_unit, r_period)
+        if not ok[1]:
+            continue
+        iu0, it0 = np.nonzero(untreated)
+        iu1, it1 = np.nonzero(treated)
+        x0 = xc[iu0, it0]
+        resid = x0 - x_unit[iu0, 2:] - x_period[it0, 2:]
+        kept = _independent_columns(resid, x0)
+        a, b = x_unit[:, 0], x_period[:, 0]
+        tau = y[iu1, it1] - a[iu1] - b[it1]
+        if kept.size:
+            q, r = np.linalg.qr(resid[:, kept])
+            yt0 = y[iu0, it0] - a[iu0] - b[it0]
+            delta = linalg.solve_triangular(r, q.T @ yt0)
+            x1 = xc[iu1, it1][:, kept]
+            tau -= x1 @ delta
+            tau += x_unit[iu1][:, 2 + kept] @ delta + x_period[it1][:, 2 + kept] @ delta
+        wt = w1[iu1, it1]
+        result = (float(wt @ tau / total), _horizon_effects(it1 - ft[iu1], tau, wt, n_p, horizons))
+        seen[key] = result
+        atts.append(result[0])
+        by_h.append(result[1])
     perm_h = np.vstack(by_h) if by_h else np.empty((0, horizons.size))
     return np.asarray(atts, dtype=np.float64), perm_h, len(atts)
 
