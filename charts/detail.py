@@ -95,13 +95,15 @@ def event_study_chart(
     att: float | None = None,
     height: int = 280,
     scale: float = 1.0,
+    y_title: str | None = None,
 ) -> alt.LayerChart:
     """Effect by months since go-live with its confidence interval (y axis: effect in
     ``unit_of_measure``, actual minus the estimated no-innovation path of ``kpi_label``).
 
     ``by_horizon`` columns: horizon, effect, ci_low, ci_high, n_obs (``EffectEstimate``).
     Negative horizons are the placebo pre-periods (should sit on zero), drawn in grey;
-    ``att`` (optional) is drawn as a thin line over the post-go-live horizons.
+    ``att`` (optional, same unit as the effects) is drawn as a thin line over the post-go-live
+    horizons.
     """
     df = by_horizon.copy()
     df["period"] = ["before go-live (placebo)" if h < 0 else "after go-live"
@@ -110,7 +112,8 @@ def event_study_chart(
         domain=["before go-live (placebo)", "after go-live"], range=[PRE_COLOR, POST_COLOR]))
     x = alt.X("horizon:Q", title="months since go-live (0 = first live month)",
               axis=alt.Axis(tickMinStep=1, format="d"))
-    y_title = f"effect ({unit_of_measure})" if unit_of_measure else "effect"
+    if y_title is None:
+        y_title = f"effect ({unit_of_measure})" if unit_of_measure else "effect"
     base = alt.Chart(df)
     tooltip = [alt.Tooltip("horizon:Q", title="months since go-live"),
                alt.Tooltip("effect:Q", title=f"effect on {kpi_label}", format=",.3~f"),
@@ -129,7 +132,7 @@ def event_study_chart(
     if att is not None and not post.empty:
         avg = pd.DataFrame({"x": [float(post["horizon"].min())],
                             "x2": [float(post["horizon"].max())],
-                            "y": [att], "label": [f"average after go-live {att:+,.3g}"]})
+                            "y": [att], "label": [f"average after go-live {att:+,.3g}{unit_of_measure if unit_of_measure == '%' else ''}"]})
         layers.append(alt.Chart(avg).mark_rule(color=POST_COLOR, strokeDash=[6, 3],
                                                opacity=0.8).encode(x="x:Q", x2="x2:Q", y="y:Q"))
         layers.append(alt.Chart(avg).mark_text(color=POST_COLOR, align="left", dx=4, dy=14,

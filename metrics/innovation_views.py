@@ -13,6 +13,8 @@ database). Columns of the inputs are those documented on ``AccountData``.
   the next stage it reached; the last phase ends at ``closed_date`` (rejected / retired) or,
   while it is still open, at ``as_of``.
 * ``innovation_record``: everything the detail page states about one innovation.
+* ``other_rollouts`` / ``event_study_frame``: the controls for the estimate (the other
+  innovations' rollouts and target KPIs) and its event study in readable units.
 * ``innovation_value``: its claimed / measured (attributed) / estimated value and evidence.
 * ``estimate_innovation``: ``metrics.impact.innovation_effect`` for one innovation and KPI.
 * ``in_categories``: the register limited to the category filter (None = all).
@@ -43,6 +45,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from metrics.impact import EstimationError, InnovationEffect, innovation_effect
@@ -60,6 +63,8 @@ __all__ = [
     "InnovationValue",
     "TargetKpi",
     "estimate_innovation",
+    "event_study_frame",
+    "other_rollouts",
     "comparison_series",
     "data_as_of",
     "innovation_labels",
@@ -443,16 +448,31 @@ def innovation_value(lines: pd.DataFrame, innovation_id: int,
     )
 
 
+def other_rollouts(rollouts: pd.DataFrame, targets: pd.DataFrame,
+                   innovation_id: int) -> pd.DataFrame:
+    """The rollouts of every OTHER innovation with the KPIs it targets, for
+    ``innovation_effect(other_rollouts=...)``: columns innovation_id, unit_id, go_live, kpi_key
+    (one row per rollout and target KPI)."""
+    cols = ["innovation_id", "unit_id", "go_live", "kpi_key"]
+    others = rollouts[rollouts["innovation_id"] != innovation_id]
+    if others.empty or targets.empty:
+        return pd.DataFrame(columns=cols)
+    return others.merge(targets[["innovation_id", "kpi_key"]], on="innovation_id")[cols]
+
+
 def estimate_innovation(
     monthly: pd.DataFrame,
     rollouts: pd.DataFrame,
+    targets: pd.DataFrame,
     record: InnovationRecord,
     kpi_key: str,
     *,
     alpha: float = 0.05,
 ) -> InnovationEffect:
-    """``metrics.impact.innovation_effect`` for one innovation and one of its target KPIs,
-    over all units of the account (units not live yet are the comparison).
+    """``metrics.impact.innovation_effect`` for one innovation and one of its target KPIs:
+    all units of the account (units not live yet are the comparison), log scale, and the
+    other innovations targeting the same KPI controlled for (``other_rollouts``), so the
+    estimate is this innovation's own effect rather than everything that changed after it.
 
     Raises ``metrics.impact.EstimationError`` (with a plain-words message) when it cannot be
     estimated, e.g. no rollout or no data for the KPI.
@@ -462,7 +482,25 @@ def estimate_innovation(
     if mine.empty:
         raise EstimationError(f"{record.code} has no rollout yet: there is no go-live to study.")
     return innovation_effect(monthly, mine[["unit_id", "go_live"]], kpi_key=kpi.key,
-                             money_value=kpi.money_value, direction=kpi.direction, alpha=alpha)
+                             money_value=kpi.money_value, direction=kpi.direction, alpha=alpha,
+                             other_rollouts=other_rollouts(rollouts, targets,
+                                                           record.innovation_id))
+
+
+def event_study_frame(effect: InnovationEffect) -> tuple[pd.DataFrame, str]:
+    """The estimate's ``by_horizon`` in readable units, and that unit.
+
+    On the log scale the horizon effects are log-ratios; they are shown as % of the
+    no-innovation path: ``100 · (exp(x) − 1)`` for the effect and both CI ends (an increasing
+    map, so the interval stays an interval). On the level scale they are in the KPI's unit
+    (returned unit ""). Columns: horizon, effect, ci_low, ci_high, n_obs.
+    """
+    bh = effect.estimate.by_horizon[["horizon", "effect", "ci_low", "ci_high", "n_obs"]].copy()
+    if effect.scale != "log":
+        return bh.reset_index(drop=True), ""
+    for c in ("effect", "ci_low", "ci_high"):
+        bh[c] = 100.0 * np.expm1(bh[c].astype("float64"))
+    return bh.reset_index(drop=True), "%"
 
 
 def innovation_record(

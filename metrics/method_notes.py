@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from metrics.impact import EVIDENCE_NOTES, MIN_CLUSTERED_TREATED
+from metrics.impact import EVIDENCE_NOTES, MIN_CLUSTERED_TREATED, MIN_CLUSTERED_UNITS
 
 __all__ = ["METHOD_NOTES", "NOTATION", "MethodNote", "evidence_notes"]
 
@@ -81,18 +81,22 @@ METHOD_NOTES: tuple[MethodNote, ...] = (
         "Innovations go live unit by unit, so units not yet live are a comparison group. We "
         "use the imputation estimator of Borusyak, Jaravel & Spiess (2024): fit each unit's "
         "usual level α and each month's common movement β on the observations not yet "
-        "treated, predict what treated unit-months would have been without the innovation, "
-        "and take actual minus predicted. Averaged with volume weights; standard error "
-        "clustered by unit; 95 % confidence interval. With fewer than "
-        f"{MIN_CLUSTERED_TREATED} treated units the clustered error is not trusted and "
-        "permutation inference (go-live dates reshuffled across units) is used — and said. "
-        "Plain two-way fixed effects are not used: they are biased when rollouts are staggered "
-        "and effects grow. Money: the effect times the treated volume and the KPI's money value.",
-        r"Y_{it} = \alpha_i + \beta_t + \varepsilon_{it}\ (\text{untreated}),\quad"
-        r"\tau_{it} = Y_{it} - (\hat\alpha_i + \hat\beta_t),\quad"
+        "treated — on the log of the KPI, so effects are proportional, as KPIs move — and "
+        "the other innovations on the same KPI as controls (their live share γ), predict what "
+        "the treated unit-months would have been without this innovation, and take actual "
+        "versus predicted. Averaged with volume weights; 95 % confidence interval from "
+        "standard errors clustered by unit, or — with fewer than "
+        f"{MIN_CLUSTERED_TREATED} treated units or fewer than {MIN_CLUSTERED_UNITS} units in "
+        "all — from permutation inference (go-live dates reshuffled across units), which is "
+        "then said. Plain two-way fixed effects are not used: they are biased when rollouts "
+        "are staggered and effects grow. Money: the effect in the KPI's unit times the treated "
+        "volume and the KPI's money value.",
+        r"\log Y_{it} = \alpha_i + \beta_t + \gamma' X_{it} + \varepsilon_{it}"
+        r"\ (\text{untreated}),\quad"
+        r"\tau_{it} = \log Y_{it} - (\hat\alpha_i + \hat\beta_t + \hat\gamma' X_{it}),\quad"
         r"\mathrm{ATT} = \sum_{\text{treated}} w_{it}\,\tau_{it},\quad"
-        r"\mathrm{money} = -s_k\,\mathrm{ATT}\cdot\mathrm{vol}_{\text{treated}}\cdot"
-        r"\mathrm{money}_k",
+        r"\mathrm{money} = -s_k \sum_{\text{treated}} \mathrm{vol}_{it}\,"
+        r"Y_{it}\,(1 - e^{-\mathrm{ATT}})\,\mathrm{money}_k",
     ),
     MethodNote(
         "gain_share", "Gain-share",

@@ -10,6 +10,7 @@ from charts.detail import event_study_chart, kpi_by_unit_chart
 from metrics.impact import EstimationError, InnovationEffect
 from metrics.innovation_views import (
     estimate_innovation,
+    event_study_frame,
     innovation_labels,
     innovation_record,
     innovation_value,
@@ -35,7 +36,7 @@ def cached_effect(url, scope, account_id: int, code: str, kpi_key: str) -> Innov
     if rec is None:
         return f"there is no innovation {code}."
     try:
-        return estimate_innovation(data.monthly, data.rollouts, rec, kpi_key)
+        return estimate_innovation(data.monthly, data.rollouts, data.targets, rec, kpi_key)
     except EstimationError as exc:
         return str(exc)
 
@@ -116,8 +117,10 @@ if isinstance(eff, str):
     st.info(f"The effect cannot be estimated: {eff}")
     st.stop()
 estimate_block(eff, kpi)
-st.altair_chart(event_study_chart(eff.estimate.by_horizon, kpi_label=kpi.label,
-                                  unit_of_measure=kpi.unit_of_measure, att=eff.estimate.att),
-                width="stretch")
+horizons, unit = event_study_frame(eff)
+st.altair_chart(event_study_chart(
+    horizons, kpi_label=kpi.label, unit_of_measure=unit or kpi.unit_of_measure,
+    att=eff.effect_pct if unit == "%" else eff.estimate.att,
+    y_title="effect (% of the no-innovation path)" if unit == "%" else None), width="stretch")
 st.caption("Each dot is the average effect that many months after go-live, with its 95 % "
            "interval. Grey dots before go-live are placebo checks: they should sit on zero.")

@@ -57,19 +57,27 @@ def value_block(value: InnovationValue, currency: str, locale: str, selection: s
 
 
 def estimate_block(eff: InnovationEffect, kpi: TargetKpi) -> None:
-    """The estimate per transaction with its 95 % interval, the method and its warnings."""
+    """The estimated effect in % and in the KPI's unit with 95 % intervals, the method, the
+    other innovations controlled for, and the estimator's warnings."""
     est, uom = eff.estimate, kpi.unit_of_measure
-    m = st.columns(3)
-    m[0].metric(f"Effect on {kpi.label}", f"{est.att:+,.3g} {uom}".strip(),
-                delta=f"95 % CI {est.ci_low:+,.3g} to {est.ci_high:+,.3g}", delta_color="off",
-                delta_arrow="off", help="Actual minus the estimated no-innovation path, per "
-                "transaction, averaged over live unit-months (volume-weighted).")
-    m[1].metric("Units live / all units", f"{est.n_treated_units} / {est.n_units}",
+    m = st.columns(4)
+    m[0].metric(f"Effect on {kpi.label}", f"{eff.effect_pct:+.1f} %",
+                delta=f"95 % CI {eff.effect_pct_ci_low:+.1f} to {eff.effect_pct_ci_high:+.1f} %",
+                delta_color="off", delta_arrow="off",
+                help="Actual versus the estimated no-innovation path, in % of that path, "
+                     "over the live unit-months (volume-weighted).")
+    m[1].metric(f"In {uom or 'KPI units'} per transaction", f"{eff.effect_level:+,.3g} {uom}".strip(),
+                delta=f"95 % CI {eff.effect_level_ci_low:+,.3g} to "
+                      f"{eff.effect_level_ci_high:+,.3g}", delta_color="off", delta_arrow="off")
+    m[2].metric("Units live / all units", f"{est.n_treated_units} / {est.n_units}",
                 delta=f"{est.n_treated_obs} live unit-months", delta_color="off",
                 delta_arrow="off")
-    m[2].metric("p-value", f"{est.p_value:.3f}", delta=f"{est.inference} inference",
+    m[3].metric("p-value", f"{est.p_value:.3f}", delta=f"{est.inference} inference",
                 delta_color="off", delta_arrow="off")
-    st.caption(f"{est.summary()} Method: {est.method}. All units of the account are used "
-               "(units not live yet are the comparison), whatever the unit filter.")
+    controls = (f" Controlled for {len(eff.controls)} other innovation(s) on this KPI: "
+                f"{', '.join(eff.controls)}." if eff.controls else "")
+    st.caption(f"{est.summary()} Method: {est.method}, {eff.scale} scale. All units of the "
+               f"account are used (units not live yet are the comparison), whatever the unit "
+               f"filter.{controls}")
     for w in est.warnings:
         st.warning(w)

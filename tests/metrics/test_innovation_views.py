@@ -196,23 +196,48 @@ def test_labels_sorted_by_code() -> None:
     assert labels["INN-002"] == "INN-002 · Plain-language letters"
 
 
-def test_estimate_innovation_equals_innovation_effect_and_refuses_no_rollout() -> None:
+def test_estimate_innovation_controls_for_the_other_innovations() -> None:
     from metrics.impact import innovation_effect
 
     mon = _monthly()
     rec = v.innovation_record(_innovations(), TARGETS, KPIS, ROLLOUTS, "INN-001")
     assert rec is not None
-    got = v.estimate_innovation(mon, ROLLOUTS, rec, "cost_per_txn")
+    others = v.other_rollouts(ROLLOUTS, TARGETS, 1)
+    assert set(others["innovation_id"]) == {2, 4} and list(others.columns) == [
+        "innovation_id", "unit_id", "go_live", "kpi_key"]
+    assert set(others.loc[others["innovation_id"] == 4, "kpi_key"]) == {"cost_per_txn"}
+    got = v.estimate_innovation(mon, ROLLOUTS, TARGETS, rec, "cost_per_txn")
     want = innovation_effect(mon, ROLLOUTS[ROLLOUTS["innovation_id"] == 1][["unit_id", "go_live"]],
-                             kpi_key="cost_per_txn", money_value=1.0, direction="lower")
+                             kpi_key="cost_per_txn", money_value=1.0, direction="lower",
+                             other_rollouts=others)
     assert got.estimate.att == pytest.approx(want.estimate.att)
     assert got.money_total == pytest.approx(want.money_total)
+    assert got.effect_pct == pytest.approx(want.effect_pct)
     idea = v.innovation_record(_innovations(), pd.concat([TARGETS, pd.DataFrame(
         {"innovation_id": [5], "kpi_key": ["aht"], "expected_effect_pct": [-1.0]})]), KPIS,
         ROLLOUTS, "INN-005")
     assert idea is not None
     with pytest.raises(EstimationError, match="no rollout"):
-        v.estimate_innovation(mon, ROLLOUTS, idea, "aht")
+        v.estimate_innovation(mon, ROLLOUTS, TARGETS, idea, "aht")
+
+
+def test_event_study_frame_shows_log_ratios_as_percent() -> None:
+    import numpy as np
+
+    from metrics.impact import innovation_effect
+
+    mon = _monthly()
+    mine = ROLLOUTS[ROLLOUTS["innovation_id"] == 1][["unit_id", "go_live"]]
+    log = innovation_effect(mon, mine, kpi_key="cost_per_txn", money_value=1.0,
+                            direction="lower", scale="log")
+    frame, unit = v.event_study_frame(log)
+    assert unit == "%"
+    np.testing.assert_allclose(frame["effect"], 100 * np.expm1(log.estimate.by_horizon["effect"]))
+    assert (frame["ci_low"] <= frame["effect"]).all() and (frame["effect"] <= frame["ci_high"]).all()
+    level = innovation_effect(mon, mine, kpi_key="cost_per_txn", money_value=1.0,
+                              direction="lower", scale="level")
+    frame, unit = v.event_study_frame(level)
+    assert unit == "" and frame["effect"].tolist() == level.estimate.by_horizon["effect"].tolist()
 
 
 def test_funnel_counts_what_each_innovation_reached() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -69,14 +70,15 @@ def _expected(data, row: pd.Series):  # type: ignore[no-untyped-def]
     target = data.targets[data.targets["innovation_id"] == row["innovation_id"]].iloc[0]
     kpi = data.kpis.set_index("key").loc[target["kpi_key"]]
     money = None if pd.isna(kpi["money_value"]) else float(kpi["money_value"])
-    rollouts = data.rollouts[data.rollouts["innovation_id"] == row["innovation_id"]]
-    eff = innovation_effect(data.monthly, rollouts[["unit_id", "go_live"]],
+    mine = data.rollouts["innovation_id"] == row["innovation_id"]
+    others = data.rollouts[~mine].merge(data.targets, on="innovation_id")
+    eff = innovation_effect(data.monthly, data.rollouts.loc[mine, ["unit_id", "go_live"]],
                             kpi_key=target["kpi_key"], money_value=money,
-                            direction=kpi["direction"])
+                            direction=kpi["direction"], other_rollouts=others)
     return eff, kpi
 
 
-@pytest.mark.parametrize("units", [(1, 4), (5, 99)], ids=["permutation", "clustered"])
+@pytest.mark.parametrize("units", [(1, 4), (5, 99)], ids=["few-units", "many-units"])
 def test_estimate_shown_equals_innovation_effect(make_app, demo_data, units) -> None:  # type: ignore[no-untyped-def]
     row = _scaled(demo_data, min_units=units[0], max_units=units[1])
     at = make_app(DETAIL, innovation=row["code"])
@@ -85,8 +87,15 @@ def test_estimate_shown_equals_innovation_effect(make_app, demo_data, units) -> 
     est = eff.estimate
     uom = kpi["unit_of_measure"]
     effect = _metric(at, "Effect on")
-    assert effect.value == f"{est.att:+,.3g} {uom}"
-    assert effect.proto.delta == f"95 % CI {est.ci_low:+,.3g} to {est.ci_high:+,.3g}"
+    assert effect.value == f"{eff.effect_pct:+.1f} %"
+    assert effect.proto.delta == (f"95 % CI {eff.effect_pct_ci_low:+.1f} to "
+                                  f"{eff.effect_pct_ci_high:+.1f} %")
+    level = _metric(at, f"In {uom}")
+    assert level.value == f"{eff.effect_level:+,.3g} {uom}"
+    assert level.proto.delta == (f"95 % CI {eff.effect_level_ci_low:+,.3g} to "
+                                 f"{eff.effect_level_ci_high:+,.3g}")
+    if eff.controls:
+        assert f"Controlled for {len(eff.controls)} other innovation(s)" in texts(at)
     if eff.money_total is not None:
         money = _metric(at, "Estimated (causal)")
         assert money.value == _usd(eff.money_total)
@@ -105,13 +114,16 @@ def test_estimate_shown_equals_innovation_effect(make_app, demo_data, units) -> 
     assert f"**Evidence level: {level}.** {EVIDENCE_NOTES[level]}" in texts(at)
     shown = {w.value for w in at.warning}
     assert set(est.warnings) <= shown
-    if est.n_treated_units < 5:
+    if est.inference == "permutation":  # the demo has 9 units: always permutation inference
         assert any("permutation inference" in w for w in shown)
-    # the event-study chart plots exactly the estimate's by_horizon
+    # the event-study chart plots exactly the estimate's by_horizon (log-ratios shown as %)
     horizons = next(f for f in _chart_frames(at) if "horizon" in f.columns)
+    want = est.by_horizon[["horizon", "effect", "ci_low", "ci_high"]].reset_index(drop=True)
+    if eff.scale == "log":
+        for c in ("effect", "ci_low", "ci_high"):
+            want[c] = 100 * np.expm1(want[c])
     pd.testing.assert_frame_equal(
-        horizons[["horizon", "effect", "ci_low", "ci_high"]].reset_index(drop=True),
-        est.by_horizon[["horizon", "effect", "ci_low", "ci_high"]].reset_index(drop=True),
+        horizons[["horizon", "effect", "ci_low", "ci_high"]].reset_index(drop=True), want,
         check_dtype=False)
     assert (horizons["horizon"] < 0).any()  # pre-periods shown
 
