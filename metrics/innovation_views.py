@@ -448,22 +448,25 @@ def innovation_value(lines: pd.DataFrame, innovation_id: int,
     )
 
 
-def other_rollouts(rollouts: pd.DataFrame, targets: pd.DataFrame,
+def other_rollouts(rollouts: pd.DataFrame, targets: pd.DataFrame, innovations: pd.DataFrame,
                    innovation_id: int) -> pd.DataFrame:
     """The rollouts of every OTHER innovation with the KPIs it targets, for
-    ``innovation_effect(other_rollouts=...)``: columns innovation_id, unit_id, go_live, kpi_key
-    (one row per rollout and target KPI)."""
-    cols = ["innovation_id", "unit_id", "go_live", "kpi_key"]
+    ``innovation_effect(other_rollouts=...)``: columns code, unit_id, go_live, kpi_key (one row
+    per rollout and target KPI; the code names the control in the estimate's notes)."""
+    cols = ["code", "unit_id", "go_live", "kpi_key"]
     others = rollouts[rollouts["innovation_id"] != innovation_id]
     if others.empty or targets.empty:
         return pd.DataFrame(columns=cols)
-    return others.merge(targets[["innovation_id", "kpi_key"]], on="innovation_id")[cols]
+    out = others.merge(targets[["innovation_id", "kpi_key"]], on="innovation_id")
+    out = out.merge(innovations[["innovation_id", "code"]], on="innovation_id")
+    return out[cols].reset_index(drop=True)
 
 
 def estimate_innovation(
     monthly: pd.DataFrame,
     rollouts: pd.DataFrame,
     targets: pd.DataFrame,
+    innovations: pd.DataFrame,
     record: InnovationRecord,
     kpi_key: str,
     *,
@@ -483,7 +486,7 @@ def estimate_innovation(
         raise EstimationError(f"{record.code} has no rollout yet: there is no go-live to study.")
     return innovation_effect(monthly, mine[["unit_id", "go_live"]], kpi_key=kpi.key,
                              money_value=kpi.money_value, direction=kpi.direction, alpha=alpha,
-                             other_rollouts=other_rollouts(rollouts, targets,
+                             other_rollouts=other_rollouts(rollouts, targets, innovations,
                                                            record.innovation_id))
 
 

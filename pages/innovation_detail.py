@@ -36,7 +36,8 @@ def cached_effect(url, scope, account_id: int, code: str, kpi_key: str) -> Innov
     if rec is None:
         return f"there is no innovation {code}."
     try:
-        return estimate_innovation(data.monthly, data.rollouts, data.targets, rec, kpi_key)
+        return estimate_innovation(data.monthly, data.rollouts, data.targets, data.innovations,
+                                   rec, kpi_key)
     except EstimationError as exc:
         return str(exc)
 
@@ -121,6 +122,7 @@ horizons, unit = event_study_frame(eff)
 st.altair_chart(event_study_chart(
     horizons, kpi_label=kpi.label, unit_of_measure=unit or kpi.unit_of_measure,
     att=eff.effect_pct if unit == "%" else eff.estimate.att,
-    y_title="effect (% of the no-innovation path)" if unit == "%" else None), width="stretch")
-st.caption("Each dot is the average effect that many months after go-live, with its 95 % "
-           "interval. Grey dots before go-live are placebo checks: they should sit on zero.")
+    y_title="effect (%)" if unit == "%" else None), width="stretch")
+st.caption("Each dot is the average effect that many months after go-live (in % of the "
+           "estimated no-innovation path), with its 95 % interval. Grey dots before go-live are "
+           "placebo checks: they should sit on zero.")

@@ -202,11 +202,11 @@ def test_estimate_innovation_controls_for_the_other_innovations() -> None:
     mon = _monthly()
     rec = v.innovation_record(_innovations(), TARGETS, KPIS, ROLLOUTS, "INN-001")
     assert rec is not None
-    others = v.other_rollouts(ROLLOUTS, TARGETS, 1)
-    assert set(others["innovation_id"]) == {2, 4} and list(others.columns) == [
-        "innovation_id", "unit_id", "go_live", "kpi_key"]
-    assert set(others.loc[others["innovation_id"] == 4, "kpi_key"]) == {"cost_per_txn"}
-    got = v.estimate_innovation(mon, ROLLOUTS, TARGETS, rec, "cost_per_txn")
+    others = v.other_rollouts(ROLLOUTS, TARGETS, _innovations(), 1)
+    assert set(others["code"]) == {"INN-002", "INN-004"} and list(others.columns) == [
+        "code", "unit_id", "go_live", "kpi_key"]
+    assert set(others.loc[others["code"] == "INN-004", "kpi_key"]) == {"cost_per_txn"}
+    got = v.estimate_innovation(mon, ROLLOUTS, TARGETS, _innovations(), rec, "cost_per_txn")
     want = innovation_effect(mon, ROLLOUTS[ROLLOUTS["innovation_id"] == 1][["unit_id", "go_live"]],
                              kpi_key="cost_per_txn", money_value=1.0, direction="lower",
                              other_rollouts=others)
@@ -218,7 +218,7 @@ def test_estimate_innovation_controls_for_the_other_innovations() -> None:
         ROLLOUTS, "INN-005")
     assert idea is not None
     with pytest.raises(EstimationError, match="no rollout"):
-        v.estimate_innovation(mon, ROLLOUTS, TARGETS, idea, "aht")
+        v.estimate_innovation(mon, ROLLOUTS, TARGETS, _innovations(), idea, "aht")
 
 
 def test_event_study_frame_shows_log_ratios_as_percent() -> None:

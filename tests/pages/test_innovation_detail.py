@@ -71,7 +71,9 @@ def _expected(data, row: pd.Series):  # type: ignore[no-untyped-def]
     kpi = data.kpis.set_index("key").loc[target["kpi_key"]]
     money = None if pd.isna(kpi["money_value"]) else float(kpi["money_value"])
     mine = data.rollouts["innovation_id"] == row["innovation_id"]
-    others = data.rollouts[~mine].merge(data.targets, on="innovation_id")
+    others = data.rollouts[~mine].merge(data.targets, on="innovation_id").merge(
+        data.innovations[["innovation_id", "code"]], on="innovation_id").drop(
+        columns="innovation_id")
     eff = innovation_effect(data.monthly, data.rollouts.loc[mine, ["unit_id", "go_live"]],
                             kpi_key=target["kpi_key"], money_value=money,
                             direction=kpi["direction"], other_rollouts=others)
@@ -95,7 +97,9 @@ def test_estimate_shown_equals_innovation_effect(make_app, demo_data, units) -> 
     assert level.proto.delta == (f"95 % CI {eff.effect_level_ci_low:+,.3g} to "
                                  f"{eff.effect_level_ci_high:+,.3g}")
     if eff.controls:
-        assert f"Controlled for {len(eff.controls)} other innovation(s)" in texts(at)
+        assert (f"Controlled for {len(eff.controls)} other innovation(s) on this KPI: "
+                f"{', '.join(eff.controls)}.") in texts(at)
+        assert all(c.startswith("INN-") for c in eff.controls)
     if eff.money_total is not None:
         money = _metric(at, "Estimated (causal)")
         assert money.value == _usd(eff.money_total)
