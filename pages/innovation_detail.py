@@ -19,7 +19,13 @@ from metrics.innovation_views import (
 )
 from metrics.views import Selection, value_lines
 from ui.context import cached_account_data, page_context
-from ui.innovation_parts import estimate_block, money, record_header, value_block
+from ui.innovation_parts import (
+    estimate_block,
+    money,
+    record_header,
+    targets_and_rollouts,
+    value_block,
+)
 
 
 @st.cache_data(ttl=300, show_spinner=False)
@@ -68,22 +74,8 @@ if rec is None:
     st.stop()
 
 record_header(rec, cur, loc)
-left, right = st.columns([2, 3])
-with left:
-    st.subheader("Targets")
-    st.dataframe(rec.targets[["label", "expected_effect_pct", "direction"]], hide_index=True,
-                 column_config={"label": "KPI", "direction": "better when",
-                                "expected_effect_pct": st.column_config.NumberColumn(
-                                    "expected effect", format="%+.1f %%")})
-with right:
-    units = rollout_units(data.rollouts, data.units, rec.innovation_id)
-    st.subheader(f"Rollouts ({len(units)} units)")
-    if units.empty:
-        st.caption("Not live anywhere yet.")
-    else:
-        st.dataframe(units[["order", "unit", "region", "go_live"]], hide_index=True,
-                     column_config={"go_live": st.column_config.DateColumn("go-live",
-                                                                           format="D MMM YYYY")})
+units = rollout_units(data.rollouts, data.units, rec.innovation_id)
+targets_and_rollouts(rec, units)
 if units.empty or rec.main_kpi is None:
     st.info("Nothing to estimate: the innovation has no rollout or no target KPI. Its value "
             f"is the claim only ({money(rec.estimated_annual_value, cur, loc)} per year).")

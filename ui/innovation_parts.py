@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from metrics.impact import EVIDENCE_NOTES, InnovationEffect
 from metrics.innovation_views import InnovationRecord, InnovationValue, TargetKpi
 from metrics.views import money as _money
 
-__all__ = ["estimate_block", "money", "record_header", "value_block"]
+__all__ = ["estimate_block", "money", "record_header", "targets_and_rollouts", "value_block"]
 
 
 def money(x: float | None, currency: str, locale: str = "en_US") -> str:
@@ -33,6 +34,26 @@ def record_header(rec: InnovationRecord, currency: str, locale: str) -> None:
                 else f"{rec.idea_to_live_days} days")
     st.markdown("**Stages** · " + " → ".join(
         f"{name} {d:%d %b %Y}" for name, d in rec.stage_dates.items() if d is not None))
+
+
+def targets_and_rollouts(rec: InnovationRecord, units: pd.DataFrame) -> None:
+    """The target KPIs with their expected effect, and the rollout units in go-live order
+    (``units``: ``metrics.innovation_views.rollout_units``)."""
+    left, right = st.columns([2, 3])
+    with left:
+        st.subheader("Targets")
+        st.dataframe(rec.targets[["label", "expected_effect_pct", "direction"]], hide_index=True,
+                     column_config={"label": "KPI", "direction": "better when",
+                                    "expected_effect_pct": st.column_config.NumberColumn(
+                                        "expected effect", format="%+.1f %%")})
+    with right:
+        st.subheader(f"Rollouts ({len(units)} units)")
+        if units.empty:
+            st.caption("Not live anywhere yet.")
+        else:
+            st.dataframe(units[["order", "unit", "region", "go_live"]], hide_index=True,
+                         column_config={"go_live": st.column_config.DateColumn(
+                             "go-live", format="D MMM YYYY")})
 
 
 def value_block(value: InnovationValue, currency: str, locale: str, selection: str) -> None:
