@@ -73,6 +73,7 @@ __all__ = [
     "curve_view",
     "default_photo_periods",
     "estimates",
+    "has_data",
     "headline_view",
     "live_months",
     "money",
@@ -260,6 +261,11 @@ def attribution(data: AccountData, f: FilterLike) -> pd.DataFrame:
         keep = set(_innovations(data, f)["innovation_id"])
         out = out[out["innovation_id"].isin(keep)]
     return out.reset_index(drop=True)
+
+
+def has_data(data: AccountData, f: FilterLike) -> bool:
+    """True when the selected units have KPI observations in the selected period."""
+    return not _in_period(_units(data, f), f).empty
 
 
 def _value_frame(data: AccountData, f: FilterLike) -> pd.DataFrame:

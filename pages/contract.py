@@ -9,10 +9,10 @@ from charts.contract import gain_share_chart, innovation_days_chart, productivit
 from ui import cached
 from ui.components import altair, download_csv
 from ui.context import page_context
-from ui.states import no_data, require_account
+from ui.states import no_data, require_data
 
 ctx = page_context()
-require_account(ctx)
+require_data(ctx)
 assert ctx.data is not None
 k = cached.contract(ctx)
 if k is None:

@@ -7,10 +7,10 @@ import streamlit as st
 
 from ui import sections
 from ui.context import page_context
-from ui.states import require_account
+from ui.states import require_data
 
 ctx = page_context()
-require_account(ctx)
+require_data(ctx)
 assert ctx.data is not None
 
 st.title(ctx.data.account.name)

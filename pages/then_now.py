@@ -9,15 +9,16 @@ import streamlit as st
 from ui import cached, sections
 from ui.context import page_context
 from ui.filters import period_picker
-from ui.states import require_account
+from ui.states import require_data
 
 ctx = page_context()
-require_account(ctx)
+require_data(ctx)
 assert ctx.data is not None
 
 st.title("Then & Now")
-st.caption("The same scorecard at two moments, side by side. Deltas are coloured by what is "
-           "better for each KPI (blue) or worse (vermillion), not by the sign.")
+st.caption(f"{ctx.describe_filters()} · The same scorecard at two moments, side by side. "
+           "Deltas are coloured by what is better for each KPI (blue) or worse (vermillion), "
+           "not by the sign.")
 default_then, default_now = cached.default_periods(ctx)
 c1, c2 = st.columns(2, gap="large")
 with c1:

@@ -10,10 +10,10 @@ from metrics.method_notes import evidence_notes
 from ui import sections
 from ui.components import download_csv
 from ui.context import page_context
-from ui.states import require_account
+from ui.states import require_data
 
 ctx = page_context()
-require_account(ctx)
+require_data(ctx)
 assert ctx.data is not None
 slug = ctx.data.account.name.lower().replace(" ", "-")
 

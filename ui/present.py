@@ -13,6 +13,7 @@ from typing import Any
 
 import streamlit as st
 
+from metrics import views
 from ui import sections
 from ui.context import PageContext
 from ui.nav import current_params
@@ -51,12 +52,7 @@ def run(ctx: PageContext, page: Any) -> None:
     name = ctx.data.account.name if ctx.data is not None else "Then & Now"
     st.caption(f"{name} · {ctx.describe_filters()}" if ctx.data is not None else name)
     st.title(title)
-    if ctx.data is None or not ctx.has_data:
-        st.info("There is no data to present yet. Load the demo with `python cli.py demo` "
-                "or import files on the Data page.")
-    else:
-        with st.container(key=f"present-{key}"):
-            render(ctx)
+    body = st.container()  # filled last, so a "no data" stop keeps the buttons below
     st.space("medium")
     prev_col, mid, next_col = st.columns([1, 3, 1], vertical_alignment="center")
     prev_col.button("Previous", icon=":material/arrow_back:", disabled=i == 0,
@@ -69,3 +65,10 @@ def run(ctx: PageContext, page: Any) -> None:
     params = current_params(drop=("present", "screen"))
     st.page_link(page, label="Leave present mode", icon=":material/close:",
                  query_params=params)
+    with body:
+        if ctx.data is None or not views.has_data(ctx.data, ctx.filters):
+            st.info("There is no data to present for this selection. Load the demo with "
+                    "`python cli.py demo`, import files on the Data page, or widen the filters.")
+        else:
+            with st.container(key=f"present-screen-{key}"):
+                render(ctx)

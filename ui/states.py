@@ -99,6 +99,17 @@ def require_account(ctx: PageContext) -> None:
         st.stop()
 
 
+def require_data(ctx: PageContext) -> None:
+    """``require_account``, then stop with the no-data message when the selected units have
+    no observations in the selected period."""
+    from metrics.views import has_data
+
+    require_account(ctx)
+    assert ctx.data is not None
+    if not has_data(ctx.data, ctx.filters):
+        no_data(ctx, "no KPI observations")
+
+
 def no_data(ctx: PageContext, what: str = "") -> NoReturn:
     """Stop with the 'no data for this selection' message naming the selection."""
     detail = f" ({what})" if what else ""

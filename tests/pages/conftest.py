@@ -81,17 +81,21 @@ def demo_env(monkeypatch: pytest.MonkeyPatch, demo_url: str) -> str:
 
 @pytest.fixture
 def make_app(demo_env: str) -> Callable[..., AppTest]:
-    """``make_app(page=None, **query_params)``: the app on the demo database, run once (the
-    Story page), then switched to ``page`` and run again when one is given."""
+    """``make_app(page=None, **query_params)``: the app on the demo database with these URL
+    parameters, showing ``page`` (the Story page when None)."""
 
     def _make(page: str | None = None, **params: str) -> AppTest:
-        at = AppTest.from_file(APP, default_timeout=60)
+        at = AppTest.from_file(APP, default_timeout=90)
         for key, value in params.items():
             at.query_params[key] = value
+        if page is None or page == "pages/story.py":
+            return at.run()
+        # AppTest must run once before switching page; run the cheapest screen (present
+        # mode's pipeline, which leaves the filters to the URL), then go to the page.
+        at.query_params["present"], at.query_params["screen"] = "1", "7"
         at.run()
-        if page is not None:
-            at.switch_page(page).run()
-        return at
+        del at.query_params["present"], at.query_params["screen"]
+        return at.switch_page(page).run()
 
     return _make
 
@@ -122,3 +126,36 @@ def texts(at: AppTest) -> str:
 
 def no_exception(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
+
+
+@pytest.fixture(scope="session")
+def demo_bundle(demo_url: str):  # type: ignore[no-untyped-def]
+    """(data, estimates) of the demo account, computed once per session for expected values."""
+    from data_loaders.access import Scope
+    from data_loaders.db import make_engine
+    from data_loaders.queries import list_accounts, load_account_data
+    from metrics.views import estimates
+
+    eng = make_engine(demo_url)
+    scope = Scope.everything()
+    data = load_account_data(eng, scope, int(list_accounts(eng, scope)["account_id"].iloc[0]))
+    eng.dispose()
+    return data, estimates(data)
+
+
+def metric(at: AppTest, label: str):  # type: ignore[no-untyped-def]
+    """The first st.metric with this label."""
+    hits = [m for m in at.metric if m.label == label]
+    assert hits, f"no metric {label!r}; have {[m.label for m in at.metric]}"
+    return hits[0]
+
+
+def chart_frames(at: AppTest) -> list:  # type: ignore[type-arg]
+    """The data sets of every Altair chart on the page (as pandas frames)."""
+    import pyarrow as pa
+
+    out = []
+    for chart in at.get("vega_lite_chart"):
+        for ds in chart.proto.datasets:
+            out.append(pa.ipc.open_stream(ds.data.data).read_pandas())
+    return out

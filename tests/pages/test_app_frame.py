@@ -1,0 +1,131 @@
+"""The frame: filters in the URL (and surviving page switches), designed empty and error
+states, the local-mode banner, present mode, and the deep-link detour."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.pages.conftest import APP, no_exception, texts
+from ui.states import LOCAL_MODE, NO_SELECTION
+
+UNIT = "Manila · Claims intake"
+
+
+def test_filters_are_mirrored_in_the_url_and_survive_page_switches(make_app) -> None:  # type: ignore[no-untyped-def]
+    at = make_app("pages/contract.py")
+    units = next(m for m in at.multiselect if m.label == "Units")
+    units.set_value([UNIT]).run()
+    no_exception(at)
+    assert at.query_params["units"] == UNIT
+    assert at.query_params["account"] == "Northwind Insurance"
+    at.switch_page("pages/then_now.py").run()
+    no_exception(at)
+    assert next(m for m in at.multiselect if m.label == "Units").value == [UNIT]
+    assert at.query_params["units"] == UNIT
+    assert UNIT in texts(at)  # the page's caption names the selection
+
+
+def test_a_link_reopens_the_same_view(make_app) -> None:  # type: ignore[no-untyped-def]
+    at = make_app("pages/value.py", units=UNIT, **{"from": "2024-01", "to": "2025-06"},
+                  cat="operational efficiency")
+    no_exception(at)
+    assert next(m for m in at.multiselect if m.label == "Units").value == [UNIT]
+    assert next(m for m in at.multiselect if m.label == "Category").value == [
+        "operational efficiency"]
+    assert at.select_slider[0].value == ("2024-01", "2025-06")
+    assert f"{UNIT} · Jan 2024 – Jun 2025 · operational efficiency" in texts(at)
+    assert at.query_params["from"] == "2024-01" and at.query_params["to"] == "2025-06"
+
+
+def test_unknown_account_in_the_url_is_refused(make_app) -> None:  # type: ignore[no-untyped-def]
+    at = make_app(account="Someone Else")
+    no_exception(at)
+    assert any("not available to you" in w.value for w in at.warning)
+    assert at.query_params["account"] == "Northwind Insurance"
+
+
+def test_local_mode_banner(make_app) -> None:  # type: ignore[no-untyped-def]
+    at = make_app("pages/contract.py")
+    assert any(LOCAL_MODE in c.value for c in at.sidebar.caption)
+
+
+def test_new_install_says_how_to_load_data(monkeypatch: pytest.MonkeyPatch,
+                                           empty_url: str) -> None:
+    monkeypatch.setenv("DATABASE_URL", empty_url)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    no_exception(at)
+    body = texts(at)
+    assert "python cli.py demo" in body and "Data" in body
+
+
+def test_missing_schema_is_a_new_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'fresh.sqlite'}")
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    no_exception(at)
+    assert "python cli.py demo" in texts(at)
+
+
+def test_database_down_then_back(monkeypatch: pytest.MonkeyPatch, demo_url: str) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://app:secret@127.0.0.1:9/nowhere"
+                                       "?connect_timeout=2")
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    no_exception(at)
+    [err] = at.error
+    assert "not reachable" in err.value and "secret" not in err.value
+    assert at.button[0].label == "Try again"
+    monkeypatch.setenv("DATABASE_URL", demo_url)  # the database is back
+    at.button[0].click().run()
+    no_exception(at)
+    assert not at.error
+    assert any(m.label == "Value to date" for m in at.metric)
+
+
+def test_present_mode(make_app) -> None:  # type: ignore[no-untyped-def]
+    at = make_app(present="1")
+    no_exception(at)
+    assert not at.sidebar.multiselect and not at.multiselect  # no widgets
+    assert at.title[0].value == "Where we are"
+    assert any(m.label == "Value to date" for m in at.metric)
+    nxt = next(b for b in at.button if b.label == "Next")
+    nxt.click().run()
+    no_exception(at)
+    assert at.title[0].value == "The story so far"
+    assert at.query_params["screen"] == "2"
+    for screen in range(3, 8):
+        next(b for b in at.button if b.label == "Next").click().run()
+        no_exception(at)
+        assert at.query_params["screen"] == str(screen)
+    assert at.title[0].value == "What's next"
+    assert next(b for b in at.button if b.label == "Next").disabled
+
+
+def test_present_mode_without_data_keeps_its_buttons(make_app) -> None:  # type: ignore[no-untyped-def]
+    at = make_app(present="1", screen="3", **{"from": "2031-01", "to": "2031-06"})
+    no_exception(at)
+    assert "no data to present" in texts(at)
+    assert [b.label for b in at.button] == ["Previous", "Next"]
+
+
+@pytest.mark.legacy_pages_mode
+def test_deep_link_before_any_navigation_detours_through_the_frame(demo_env: str) -> None:
+    """Streamlit runs ``pages/x.py`` alone until a session has called st.navigation (the app
+    keeps its scripts in pages/). The page detours through app.py and comes back."""
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.query_params["units"] = UNIT
+    at.query_params["present"], at.query_params["screen"] = "1", "7"
+    at.run()
+    del at.query_params["present"], at.query_params["screen"]
+    at.switch_page("pages/contract.py").run()
+    no_exception(at)
+    assert at.title[0].value == "Contract"
+    assert next(m for m in at.multiselect if m.label == "Units").value == [UNIT]
+    assert at.query_params["units"] == UNIT
+
+
+def test_no_data_for_selection_message(make_app) -> None:  # type: ignore[no-untyped-def]
+    at = make_app("pages/value.py", **{"from": "2031-01", "to": "2031-06"})
+    no_exception(at)
+    assert any(NO_SELECTION in i.value for i in at.info)

@@ -1,0 +1,36 @@
+"""Contract page on the demo account: productivity path, gain-share per contract year and
+innovation days, all as metrics.views.contract_view computes them."""
+
+from __future__ import annotations
+
+import pytest
+
+from metrics import views
+from tests.pages.conftest import chart_frames, no_exception, texts
+
+PAGE = "pages/contract.py"
+
+
+def test_contract_figures(make_app, demo_bundle) -> None:  # type: ignore[no-untyped-def]
+    data, _ = demo_bundle
+    k = views.contract_view(data, views.Selection())
+    assert k is not None
+    at = make_app(PAGE)
+    no_exception(at)
+    body = texts(at)
+    assert k.productivity_sentence in body
+    assert k.gain_share_sentence in body
+    assert k.days_sentence in body
+    [table] = at.dataframe
+    assert list(table.value["contract_year"]) == list(k.gain_share["contract_year"])
+    assert list(table.value["goal"]) == pytest.approx(list(k.gain_share["goal"].round(0)))
+    frames = chart_frames(at)
+    days = next(f for f in frames if {"used", "contracted"} <= set(f.columns))
+    assert list(days["used"]) == list(k.innovation_days["used"])
+    path = next(f for f in frames if {"line", "cost"} <= set(f.columns))
+    assert set(path["line"]) == {"Required by the clause", "Actual"}
+    # gain-share rule: client (1 − g)·G, provider S − (1 − g)·G
+    g = data.account.gain_share_pct / 100
+    row = k.gain_share.dropna().iloc[0]
+    assert row["client"] == pytest.approx((1 - g) * row["goal"])
+    assert row["provider"] == pytest.approx(row["savings"] - (1 - g) * row["goal"])

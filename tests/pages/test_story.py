@@ -1,0 +1,84 @@
+"""Story page on the demo account: the cards, the narrative, the curve and the strip show the
+figures of metrics.views, formatted the same way."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pytest
+
+from metrics import views
+from tests.pages.conftest import metric, no_exception, texts
+
+ALL = views.Selection()
+
+
+@pytest.fixture
+def story(make_app):  # type: ignore[no-untyped-def]
+    at = make_app()
+    no_exception(at)
+    return at
+
+
+def _expected(demo_bundle, sel=ALL):  # type: ignore[no-untyped-def]
+    data, est = demo_bundle
+    lines = views.value_lines(data, sel, est)
+    return data, views.headline_view(data, sel, views.evidence_of(lines))
+
+
+def test_headline_cards_equal_the_metrics(story, demo_bundle) -> None:  # type: ignore[no-untyped-def]
+    _, h = _expected(demo_bundle)
+    assert metric(story, "Value to date").value == h.value_text
+    assert metric(story, "Run-rate per year").value == h.run_rate_text
+    assert metric(story, "Innovations live").value == f"{h.innovations_live} of {h.innovations_total}"
+    assert metric(story, "Causal estimates").value == h.evidence_text
+    assert h.value_text.startswith("$") and h.value_to_date > 1_000_000
+
+
+def test_narrative_is_the_generated_one(story, demo_bundle) -> None:  # type: ignore[no-untyped-def]
+    data, est = demo_bundle
+    _, h = _expected(demo_bundle)
+    sentences = views.narrative(data, ALL, head=h)
+    body = texts(story)
+    for sentence in sentences:
+        assert sentence in body
+    assert "Since the baseline was frozen" in body
+
+
+def test_curve_has_every_go_live_clickable(story, demo_bundle) -> None:  # type: ignore[no-untyped-def]
+    data, _ = demo_bundle
+    curve = views.curve_view(data, ALL)
+    assert curve is not None
+    [chart] = story.get("plotly_chart")
+    fig = json.loads(chart.proto.spec)
+    line = next(t for t in fig["data"] if t.get("name") == "Value to date")
+    y = line["y"]
+    if isinstance(y, dict):  # plotly ships numeric arrays base64-encoded
+        y = np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"])
+    assert y[-1] == pytest.approx(curve.curve["cumulative"].iloc[-1])
+    golive = next(t for t in fig["data"] if t.get("name") == "Go-live")
+    codes = [row[0] for row in golive["customdata"]]
+    assert codes and set(codes) <= set(data.innovations["code"])
+    assert chart.proto.selection_mode  # a click selects a point → opens the detail page
+
+
+def test_then_now_strip(story, demo_bundle) -> None:  # type: ignore[no-untyped-def]
+    data, _ = demo_bundle
+    photo = views.photo(data, ALL)
+    assert photo is not None
+    first = photo.cards.iloc[0]
+    card = metric(story, str(first["label"]))
+    assert card.value == first["now_text"]
+    assert card.delta == f"{first['delta_text']} vs {first['then_text']}"
+
+
+def test_one_unit_changes_the_figures(make_app, demo_bundle) -> None:  # type: ignore[no-untyped-def]
+    data, _ = demo_bundle
+    unit = data.units.iloc[0]
+    at = make_app(units=str(unit["name"]))
+    no_exception(at)
+    _, h = _expected(demo_bundle, views.Selection(unit_ids=(int(unit["unit_id"]),)))
+    assert metric(at, "Value to date").value == h.value_text
+    assert str(unit["name"]) in texts(at)

@@ -1,0 +1,62 @@
+"""Value page on the demo account: stacked value (toggle), the bridge, claimed vs measured
+vs estimated with evidence levels and method notes, and CSV downloads of what is shown."""
+
+from __future__ import annotations
+
+import pytest
+
+from metrics import views
+from metrics.impact import EVIDENCE_NOTES
+from tests.pages.conftest import chart_frames, no_exception, texts
+
+PAGE = "pages/value.py"
+ALL = views.Selection()
+
+
+@pytest.fixture
+def value(make_app):  # type: ignore[no-untyped-def]
+    at = make_app(PAGE)
+    no_exception(at)
+    return at
+
+
+def test_bridge_equals_the_metrics(value, demo_bundle) -> None:  # type: ignore[no-untyped-def]
+    data, _ = demo_bundle
+    steps = views.bridge_steps(data, ALL)
+    frames = [f for f in chart_frames(value) if {"label", "kind", "start", "end"} <= set(f.columns)]
+    assert frames, "bridge chart data not found"
+    shown = frames[0]
+    assert list(shown["label"]) == list(steps["label"])
+    assert list(shown["text"]) == list(steps["text"])
+    total = shown.loc[shown["kind"] == "total", "end"].item()
+    assert total == pytest.approx(steps["value"].iloc[-1])
+    assert "Unattributed" in list(shown["label"])
+
+
+def test_evidence_table_and_badges(value, demo_bundle) -> None:  # type: ignore[no-untyped-def]
+    data, est = demo_bundle
+    lines = views.value_lines(data, ALL, est)
+    [table] = value.dataframe
+    shown = table.value
+    assert len(shown) == len(lines) > 0
+    assert list(shown["code"]) == list(lines["code"])
+    assert [e[0] if isinstance(e, list) else list(e)[0] for e in shown["evidence"]] == list(
+        lines["evidence"])
+    assert set(lines["evidence"]) <= {"estimated", "measured", "claimed"}
+    body = texts(value)
+    for note in EVIDENCE_NOTES.values():
+        assert note in body
+
+
+def test_stacked_value_toggle_and_downloads(value, demo_bundle) -> None:  # type: ignore[no-untyped-def]
+    data, _ = demo_bundle
+    by_cat = views.value_by(data, ALL, "category")
+    stacked = [f for f in chart_frames(value) if {"group", "cumulative"} <= set(f.columns)]
+    assert set(stacked[0]["group"]) == set(by_cat["group"])
+    assert len(value.get("download_button")) == 3
+    value.button_group[0].set_value("innovation").run()
+    no_exception(value)
+    by_inn = views.value_by(data, ALL, "innovation")
+    stacked = [f for f in chart_frames(value) if {"group", "cumulative"} <= set(f.columns)]
+    assert set(stacked[0]["group"]) == set(by_inn["group"])
+    assert any(g.startswith("INN-") for g in stacked[0]["group"])
