@@ -1,8 +1,8 @@
 """Value charts (Altair: the same spec serves the page and the PDF).
 
 * ``stacked_value_chart`` — value to date stacked by a group (category or innovation).
-  Input columns: ``month``, ``group``, ``cumulative``; optional ``order`` (stack order,
-  small first) — the "unattributed" group is always grey.
+  Input columns: ``month``, ``group``, ``cumulative``; optional ``order`` (0 = largest:
+  stacked at the bottom and listed first) — the "unattributed" group is always grey.
 * ``bridge_chart`` — baseline → now waterfall. Input rows in display order with columns
   ``label``, ``value``, ``kind`` ∈ {"step", "unattributed", "total"}; each step starts where
   the previous ended, the total bar starts at 0. Optional ``text`` (formatted figure).
@@ -38,9 +38,9 @@ def stacked_value_chart(frame: pd.DataFrame, *, currency: str, locale: str = "en
     df = frame.copy()
     df["month"] = pd.to_datetime(df["month"])
     if "order" not in df.columns:
-        totals = df.groupby("group")["cumulative"].max().sort_values()
+        totals = df.groupby("group")["cumulative"].max().sort_values(ascending=False)
         df["order"] = df["group"].map({g: i for i, g in enumerate(totals.index)})
-    names = (df.drop_duplicates("group").sort_values("order", ascending=False)["group"]
+    names = (df.drop_duplicates("group").sort_values("order")["group"]  # legend: largest first
              .astype(str).tolist())
     chart = alt.Chart(df).mark_area(opacity=0.9, line={"strokeWidth": 0.5, "color": "white"}).encode(
         x=alt.X("month:T", title=None, axis=alt.Axis(format="%b %Y", labelAngle=0, grid=False)),
@@ -49,7 +49,7 @@ def stacked_value_chart(frame: pd.DataFrame, *, currency: str, locale: str = "en
                                 tickCount=5)),
         color=alt.Color("group:N", title=legend_title or None, sort=names,
                         scale=color_for(names, CATEGORY_COLORS)),
-        order=alt.Order("order:Q", sort="descending"),
+        order=alt.Order("order:Q", sort="ascending"),  # the largest group at the bottom
         tooltip=[alt.Tooltip("group:N", title=legend_title or "Group"),
                  alt.Tooltip("month:T", title="Month", format="%B %Y"),
                  alt.Tooltip("cumulative:Q", title=f"Value to date ({currency})", format=",.0f")],
