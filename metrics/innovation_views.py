@@ -18,17 +18,9 @@ database). Columns of the inputs are those documented on ``AccountData``.
 * ``innovation_value``: its claimed / measured (attributed) / estimated value and evidence.
 * ``estimate_innovation``: ``metrics.impact.innovation_effect`` for one innovation and KPI.
 * ``in_categories``: the register limited to the category filter (None = all).
-* ``stage_funnel``: how many innovations **reached** each forward stage (idea → evaluation →
-  prototype → pilot → scaled). An innovation reached stage s when it has a date for s or for a
-  later stage, or its current stage is s or later (retired ones reached scaled).
-  ``conversion[s] = reached[s] / reached[previous stage]``.
-* ``pipeline_summary``: ``share_to_pilot = reached[pilot] / reached[idea]``; median idea →
-  live days over innovations that went live (live = first go-live, else the pilot date);
-  ``kill_rate = rejected / (rejected + reached[pilot])`` — of the ideas that were decided
-  either way, the share stopped before a pilot.
-* ``portfolio_mix``: count and share of innovations by scale, category and origin.
-* ``golives_by_quarter``: unit go-lives (rollouts) per calendar quarter, and the innovations
-  going live for the first time that quarter.
+* ``stage_funnel``, ``pipeline_summary``, ``portfolio_mix``, ``golives_by_quarter``,
+  ``PipelineSummary``, ``PHASES``, ``FORWARD_STAGES``: re-exported from ``metrics.pipeline``
+  (formulas there).
 * ``rollout_units``: its rollouts with unit names, in go-live order.
 * ``kpi_around_go_live``: the target KPI per rollout unit with months counted from that unit's
   go-live month: ``months_from_go_live = 12·(year(m) − year(g)) + month(m) − month(g)``.
@@ -49,9 +41,20 @@ import numpy as np
 import pandas as pd
 
 from metrics.impact import EstimationError, InnovationEffect, innovation_effect
+from metrics.pipeline import (  # the pipeline metrics live in metrics.pipeline (re-exported)
+    FORWARD_STAGES,
+    MIX_DIMENSIONS,
+    PHASES,
+    PipelineSummary,
+    golives_by_quarter,
+    pipeline_summary,
+    portfolio_mix,
+    stage_funnel,
+)
 
 __all__ = [
     "FORWARD_STAGES",
+    "MIX_DIMENSIONS",
     "PHASES",
     "PipelineSummary",
     "golives_by_quarter",
@@ -78,17 +81,6 @@ __all__ = [
     "timeline_frame",
 ]
 
-#: Stages an innovation passes through in order, with the register column holding each date.
-PHASES: tuple[tuple[str, str], ...] = (
-    ("idea", "idea_date"),
-    ("evaluation", "evaluation_date"),
-    ("prototype", "prototype_date"),
-    ("pilot", "pilot_date"),
-    ("scaled", "scaled_date"),
-)
-
-FORWARD_STAGES: tuple[str, ...] = tuple(name for name, _ in PHASES)
-MIX_DIMENSIONS = ("scale", "category", "origin")
 
 REGISTER_COLUMNS = [
     "code", "title", "stage", "category", "scale", "origin", "owner", "target_kpi",
@@ -177,112 +169,6 @@ def in_categories(innovations: pd.DataFrame,
     if not categories:
         return innovations
     return innovations[innovations["category"].isin(list(categories))].reset_index(drop=True)
-
-
-def _furthest(innovations: pd.DataFrame) -> pd.Series:
-    """Index in FORWARD_STAGES of the furthest stage each innovation reached (-1: none)."""
-    best = pd.Series(-1, index=innovations.index, dtype="int64")
-    for i, (name, col) in enumerate(PHASES):
-        reached = innovations[col].notna() | (innovations["stage"] == name)
-        if name == "scaled":
-            reached |= innovations["stage"] == "retired"
-        best = best.where(~reached, i)
-    return best
-
-
-def stage_funnel(innovations: pd.DataFrame) -> pd.DataFrame:
-    """Innovations that reached each forward stage, with conversion from the previous one.
-
-    Columns: stage, reached, conversion (NaN for idea, and when the previous stage is 0),
-    now (innovations currently in that stage). Formula in the module docstring.
-    """
-    furthest = _furthest(innovations)
-    rows = []
-    prev: int | None = None
-    for i, name in enumerate(FORWARD_STAGES):
-        n = int((furthest >= i).sum())
-        conv = n / prev if prev else float("nan")
-        rows.append((name, n, conv, int((innovations["stage"] == name).sum())))
-        prev = n
-    return pd.DataFrame(rows, columns=["stage", "reached", "conversion", "now"])
-
-
-@dataclass(frozen=True)
-class PipelineSummary:
-    """Portfolio figures of the Innovations page (formulas in the module docstring)."""
-
-    innovations: int
-    reached_pilot: int
-    share_to_pilot: float | None
-    median_idea_to_live_days: float | None
-    n_live: int
-    rejected: int
-    kill_rate: float | None
-
-
-def pipeline_summary(innovations: pd.DataFrame, rollouts: pd.DataFrame) -> PipelineSummary:
-    """Share of innovations reaching pilot, median idea → live days and kill rate."""
-    if innovations.empty:
-        return PipelineSummary(0, 0, None, None, 0, 0, None)
-    funnel = stage_funnel(innovations).set_index("stage")["reached"]
-    total, pilot = int(funnel["idea"]), int(funnel["pilot"])
-    first = {k: pd.Timestamp(v) for k, v in
-             rollouts.groupby("innovation_id")["go_live"].min().items()}
-    live = pd.to_datetime(innovations["innovation_id"].map(lambda i: first.get(i, pd.NaT)))
-    live = live.fillna(innovations["pilot_date"])
-    days = (live - innovations["idea_date"]).dt.days.dropna()
-    rejected = int((innovations["stage"] == "rejected").sum())
-    decided = rejected + pilot
-    return PipelineSummary(
-        innovations=len(innovations),
-        reached_pilot=pilot,
-        share_to_pilot=pilot / total if total else None,
-        median_idea_to_live_days=float(days.median()) if len(days) else None,
-        n_live=int(len(days)),
-        rejected=rejected,
-        kill_rate=rejected / decided if decided else None,
-    )
-
-
-def portfolio_mix(innovations: pd.DataFrame) -> pd.DataFrame:
-    """Count and share of innovations per value of scale, category and origin.
-
-    Columns: dimension, value, count, share (within the dimension); largest first.
-    """
-    parts = []
-    for dim in MIX_DIMENSIONS:
-        counts = innovations[dim].fillna("(none)").value_counts()
-        total = int(counts.sum())
-        parts.append(pd.DataFrame({
-            "dimension": dim, "value": counts.index.astype(str),
-            "count": counts.to_numpy(dtype="int64"),
-            "share": counts.to_numpy(dtype="float64") / total if total else 0.0,
-        }))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        columns=["dimension", "value", "count", "share"])
-
-
-def golives_by_quarter(rollouts: pd.DataFrame,
-                       unit_ids: Sequence[int] | None = None) -> pd.DataFrame:
-    """Go-lives per calendar quarter (empty quarters in between included).
-
-    Columns: quarter ("2024 Q3"), start (first day), go_lives (unit go-lives that quarter),
-    innovations (innovations whose first go-live falls in it). ``unit_ids`` limits the units.
-    """
-    cols = ["quarter", "start", "go_lives", "innovations"]
-    r = rollouts if unit_ids is None else rollouts[rollouts["unit_id"].isin(list(unit_ids))]
-    if r.empty:
-        return pd.DataFrame(columns=cols)
-    q = pd.to_datetime(r["go_live"]).dt.to_period("Q")
-    first = pd.to_datetime(r.groupby("innovation_id")["go_live"].min()).dt.to_period("Q")
-    span = pd.period_range(q.min(), q.max(), freq="Q")
-    out = pd.DataFrame({
-        "quarter": [f"{p.year} Q{p.quarter}" for p in span],
-        "start": span.to_timestamp().astype("datetime64[ns]"),
-        "go_lives": q.value_counts().reindex(span, fill_value=0).to_numpy(dtype="int64"),
-        "innovations": first.value_counts().reindex(span, fill_value=0).to_numpy(dtype="int64"),
-    })
-    return out[cols]
 
 
 def data_as_of(monthly: pd.DataFrame, fallback: dt.date | None = None) -> pd.Timestamp:

@@ -10,15 +10,12 @@ from charts.innovations import funnel_chart, golives_chart, mix_chart, timeline_
 from data_loaders.schema import STAGES
 from metrics.innovation_views import (
     data_as_of,
-    golives_by_quarter,
     in_categories,
-    pipeline_summary,
-    portfolio_mix,
     register_table,
     search_register,
-    stage_funnel,
     timeline_frame,
 )
+from metrics.pipeline import golives_by_quarter, pipeline_summary, portfolio_mix, stage_funnel
 from ui.context import page_context
 from ui.nav import open_detail
 from ui.states import new_install
