@@ -3,9 +3,9 @@ the URL from alembic.ini / DATABASE_URL when called as ``alembic upgrade head``.
 
 from __future__ import annotations
 
-from alembic import context
 from sqlalchemy import Connection
 
+from alembic import context
 from data_loaders.db import database_url, make_engine
 from data_loaders.schema import Base
 

@@ -126,7 +126,6 @@ def _innovations(rng: np.random.Generator, units: pd.DataFrame) -> tuple[pd.Data
     planted: list[dict[str, Any]] = []
     n = 0
     unit_keys = list(units[["site", "process"]].itertuples(index=False, name=None))
-    sites = list(dict.fromkeys(s for s, _ in unit_keys))
     last_day = (LAST_MONTH + pd.offsets.MonthEnd(0)).date()
     for stage, count in STAGE_PLAN:
         for _ in range(count):
@@ -242,14 +241,17 @@ def generate(seed: int = DEFAULT_SEED, scale: int = 1) -> dict[str, pd.DataFrame
     month_end = (months + pd.offsets.MonthEnd(0)).values.astype("datetime64[D]")
     days_in = (month_end - month_start).astype(int) + 1
     unit_index = {(s, p): i for i, (s, p) in enumerate(units[["site", "process"]].itertuples(index=False, name=None))}
-    effect = {r.innovation: (r.kpi, r.effect_pct) for r in planted.itertuples()}
+    effect: dict[str, tuple[str, float]] = {
+        str(i): (str(k), float(e))
+        for i, k, e in zip(planted["innovation"], planted["kpi"], planted["effect_pct"], strict=True)}
     kpi_keys = [k[0] for k in KPI_DEFS]
     factor = {k: np.ones((n_u, n_m)) for k in kpi_keys}
-    for r in rollouts.itertuples():
-        kpi, e = effect[r.innovation]
-        go = np.datetime64(r.go_live, "D")
+    go_days = pd.to_datetime(rollouts["go_live"]).to_numpy().astype("datetime64[D]")
+    for inn, site, proc, go in zip(rollouts["innovation"].tolist(), rollouts["site"].tolist(),
+                                   rollouts["process"].tolist(), go_days, strict=True):
+        kpi, e = effect[inn]
         live = np.clip((month_end - go).astype(int) + 1, 0, days_in) / days_in
-        factor[kpi][unit_index[(r.site, r.process)]] *= 1 + e / 100 * live
+        factor[kpi][unit_index[(site, proc)]] *= 1 + e / 100 * live
 
     t = np.arange(n_m)
     month_of_year = months.month.values
@@ -280,8 +282,8 @@ def generate(seed: int = DEFAULT_SEED, scale: int = 1) -> dict[str, pd.DataFrame
     if scale == 1:
         for k in kpi_keys:
             df = pd.DataFrame({
-                "site": np.repeat(unit_cols["site"].values, n_m),
-                "process": np.repeat(unit_cols["process"].values, n_m),
+                "site": np.repeat(unit_cols["site"].to_numpy(), n_m),
+                "process": np.repeat(unit_cols["process"].to_numpy(), n_m),
                 "period": np.tile(months.strftime("%Y-%m").values, n_u),
                 "value": np.round(values[k].ravel(), 4),
                 "volume": np.round(volume.ravel()),
@@ -305,8 +307,8 @@ def generate(seed: int = DEFAULT_SEED, scale: int = 1) -> dict[str, pd.DataFrame
             else:
                 v = values[k][:, month_idx] * rng.normal(1, noise[k], (n_u, n_d))
             df = pd.DataFrame({
-                "site": np.repeat(unit_cols["site"].values, n_d),
-                "process": np.repeat(unit_cols["process"].values, n_d),
+                "site": np.repeat(unit_cols["site"].to_numpy(), n_d),
+                "process": np.repeat(unit_cols["process"].to_numpy(), n_d),
                 "period": np.tile(days.strftime("%Y-%m-%d").values, n_u),
                 "value": np.round(v.ravel(), 4),
                 "volume": daily_vol.ravel(),
@@ -323,12 +325,13 @@ def generate(seed: int = DEFAULT_SEED, scale: int = 1) -> dict[str, pd.DataFrame
     for r in register.itertuples():
         codes = rollouts[rollouts["innovation"] == r.code] if len(rollouts) else rollouts
         idx = [unit_index[(s, p)] for s, p in zip(codes["site"], codes["process"], strict=True)] or [int(rng.integers(n_u))]
-        k = r.target_kpi
+        k = str(r.target_kpi)
+        pct = abs(float(r.expected_effect_pct))  # type: ignore[arg-type]
         if money.get(k):
-            yearly = abs(r.expected_effect_pct) / 100 * sum(
+            yearly = pct / 100 * sum(
                 base[k][i] * base_vol[i] * 12 * money[k] for i in idx if k in base)
         else:  # CSAT: the provider still puts a (softer) retention value on it
-            yearly = 2_000.0 * abs(r.expected_effect_pct) * len(idx)
+            yearly = 2_000.0 * pct * len(idx)
         claims.append(round(float(yearly), -2))
     register["estimated_annual_value"] = claims
 
