@@ -333,7 +333,9 @@ def days_beat(days: pd.DataFrame) -> Beat:
     """Innovation days used across the contract years (``contract.innovation_days``) and the
     years over the contracted days."""
     over = days[days["used"] > days["contracted"]]
-    figs: dict[str, Fig] = {"used": count(float(days["used"].sum())), "years": count(len(days))}
+    used = float(days["used"].sum())
+    figs: dict[str, Fig] = {"used": count(used) if used.is_integer() else number(used, 1),
+                            "years": count(len(days))}
     tpl = "{used} innovation days used across {years} contract years"
     if over.empty:
         tpl += ", within the contract every year."

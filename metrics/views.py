@@ -55,6 +55,10 @@ from babel import Locale
 from babel.numbers import format_compact_currency, format_currency, format_decimal, format_percent
 
 from data_loaders.queries import AccountData
+from metrics import contract as contract_metrics
+from metrics import narrative as story
+from metrics import pipeline as pipeline_metrics
+from metrics import then_now as then_now_metrics
 from metrics.impact import EVIDENCE_NOTES, EstimationError, innovation_effect
 
 __all__ = [
@@ -410,97 +414,48 @@ class Photo:
 
 
 def _period_label(a: dt.date, b: dt.date) -> str:
-    a, b = _month(a), _month(b)
-    if a == b:
-        return f"{a:%b %Y}"
-    if a.year == b.year and (a.month, b.month) in ((1, 6), (7, 12), (1, 12)):
-        return {(1, 6): "H1 ", (7, 12): "H2 ", (1, 12): ""}[(a.month, b.month)] + f"{a:%Y}"
-    if a.month in (1, 4, 7, 10) and (b - a).days < 95 and b.month == a.month + 2:
-        return f"Q{(a.month - 1) // 3 + 1} {a:%Y}"
-    return f"{a:%b %Y} – {b:%b %Y}"
+    return then_now_metrics.period_label(a, b)
 
 
 def default_photo_periods(data: AccountData, f: FilterLike | None = None
                           ) -> tuple[tuple[dt.date, dt.date], tuple[dt.date, dt.date]]:
     """Then = the baseline window; now = the last full calendar quarter in the data (within
-    the selected period when one is set; the last three months if no quarter is complete)."""
+    the selected period when one is set; the last three months if no quarter is complete).
+    See ``metrics.then_now.default_periods``."""
     a = data.account
-    months = pd.Series(sorted(data.monthly["month"].unique()))
-    if f is not None and f.end is not None:
-        months = months[months <= _month(f.end)]
-    if f is not None and f.start is not None:
-        months = months[months >= _month(f.start)]
-    then = (_month(a.baseline_start).date(), _month(a.baseline_end).date())
-    if months.empty:
-        return then, then
-    last = pd.Timestamp(months.max())
-    q_end = last if last.month in (3, 6, 9, 12) else (
-        last - pd.offsets.QuarterEnd(1)).to_period("M").to_timestamp()
-    q_start = q_end - pd.DateOffset(months=2)
-    if q_start < months.min():
-        q_start, q_end = max(months.min(), last - pd.DateOffset(months=2)), last
-    return then, (q_start.date(), q_end.date())
+    return then_now_metrics.default_periods(
+        data.monthly["month"].unique(), (a.baseline_start, a.baseline_end),
+        start=f.start if f is not None else None, end=f.end if f is not None else None)
 
 
 def _scorecard(data: AccountData, f: FilterLike, start: dt.date, end: dt.date) -> pd.DataFrame:
-    m = _units(data, f)
-    m = m[(m["month"] >= _month(start)) & (m["month"] <= _month(end))]
-    kind = data.kpis.set_index("key")["kind"]
-    rows = []
-    for key, g in m.groupby("kpi_key"):
-        if kind.get(key) == "rate":
-            vol = g["volume"].sum()
-            val = (g["value"] * g["volume"]).sum() / vol if vol > 0 else g["value"].mean()
-        else:
-            val = g.groupby("month")["value"].sum().mean()
-        rows.append((key, float(val)))
-    return pd.DataFrame(rows, columns=["key", "value"])
+    """``key, value`` of each KPI over one period (``metrics.then_now.kpi_levels``)."""
+    lv = then_now_metrics.kpi_levels(data.monthly, data.kpis, (start, end), f.unit_ids)
+    return lv[["key", "value"]]
 
 
 def photo(data: AccountData, f: FilterLike, then: tuple[dt.date, dt.date] | None = None,
           now: tuple[dt.date, dt.date] | None = None) -> Photo | None:
-    """The same KPI scorecard at two periods (defaults: ``default_photo_periods``)."""
-    d_then, d_now = default_photo_periods(data, f)
-    then, now = then or d_then, now or d_now
-    a, b = _scorecard(data, f, *then), _scorecard(data, f, *now)
-    if a.empty or b.empty:
+    """The same KPI scorecard at two periods (defaults: ``default_photo_periods``), from
+    ``metrics.then_now.then_vs_now``, with Babel texts; None when a period has no data."""
+    tn = then_now_metrics.then_vs_now(data, then, now, unit_ids=f.unit_ids, start=f.start,
+                                      end=f.end, categories=f.categories)
+    if tn.scorecard["then"].isna().all() or tn.scorecard["now"].isna().all():
         return None
-    k = data.kpis.rename(columns={"key": "key"})
-    cards = k[["key", "label", "unit_of_measure", "direction"]].merge(
-        a.rename(columns={"value": "then"}), on="key").merge(
-        b.rename(columns={"value": "now"}), on="key")
+    cards = tn.complete
     cur, loc = data.account.currency, data.account.locale
-    cards["change"] = cards["now"] - cards["then"]
-    cards["pct_change"] = cards["change"] / cards["then"].where(cards["then"] != 0)
-    s = cards["direction"].map(_sign)
-    better = s * cards["change"] < 0
-    cards["better"] = pd.Series([None if c == 0 else bool(x) for c, x in zip(
-        cards["change"], better, strict=True)], index=cards.index, dtype=object)
     cards["then_text"] = [_kpi_value(v, u, cur, loc) for v, u in zip(
         cards["then"], cards["unit_of_measure"], strict=True)]
     cards["now_text"] = [_kpi_value(v, u, cur, loc) for v, u in zip(
         cards["now"], cards["unit_of_measure"], strict=True)]
     cards["delta_text"] = [pct(p, loc) for p in cards["pct_change"]]
-    headline = data.kpis.set_index("key")["headline"]
-    cards["headline"] = cards["key"].map(headline).fillna(False).astype(bool)
-    cards = cards.sort_values("headline", ascending=False, kind="stable").reset_index(drop=True)
-
-    lm = live_months(data)
-    if f.unit_ids is not None:
-        lm = lm[lm["unit_id"].isin(f.unit_ids)]
-    first = lm.groupby("innovation_id", as_index=False)["go_live"].min()
-    lo = _month(then[1]) + pd.offsets.MonthEnd(0)
-    hi = _month(now[1]) + pd.offsets.MonthEnd(0)
-    first = first[(first["go_live"] > lo) & (first["go_live"] <= hi)]
-    inn = _innovations(data, f)[["innovation_id", "code", "title", "category"]]
-    between = first.merge(inn, on="innovation_id").sort_values("go_live")
-    between = between.rename(columns={"go_live": "went live"})[
-        ["code", "title", "category", "went live"]].reset_index(drop=True)
-    then_label, now_label = _period_label(*then), _period_label(*now)
-    sentence = (f"Between {then_label} and {now_label}, **{len(between)} innovations** went "
-                f"live" + (" in the selected units." if f.unit_ids else "."))
-    return Photo(then=then, now=now, then_label=then_label, now_label=now_label, cards=cards,
-                 between=between, between_sentence=sentence)
+    between = tn.went_live.rename(columns={"went_live": "went live"})[
+        ["code", "title", "category", "went live"]]
+    sentence = story.render_beat(story.went_live_beat(
+        tn.then_label, tn.now_label, len(between), units_selected=bool(f.unit_ids)),
+        cur, loc, markdown=True)
+    return Photo(then=tn.then, now=tn.now, then_label=tn.then_label, now_label=tn.now_label,
+                 cards=cards, between=between, between_sentence=sentence)
 
 
 # --------------------------------------------------------------------------------------
@@ -667,108 +622,60 @@ def evidence_of(lines: pd.DataFrame) -> pd.DataFrame:
 
 @dataclass(frozen=True, eq=False)
 class ContractView:
-    productivity: pd.DataFrame  # month, required, actual
-    gain_share: pd.DataFrame  # contract_year, start, end, goal, savings, client, provider
-    innovation_days: pd.DataFrame  # contract_year, used, contracted
+    productivity: pd.DataFrame  # month, years, required, actual, gap
+    gain_share: pd.DataFrame  # contract_year, start, end, goal, savings, client, provider,
+    #                           outperformance, shortfall
+    innovation_days: pd.DataFrame  # contract_year, used, contracted, remaining
     unit_cost_key: str
     unit_cost_label: str
     productivity_sentence: str
     gain_share_sentence: str
     days_sentence: str
+    beats: tuple[story.Beat, ...] = ()  # productivity, gain-share, days (as data)
 
 
 def _contract_years(data: AccountData) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
     a = data.account
-    start, end = pd.Timestamp(a.contract_start), pd.Timestamp(a.contract_end)
-    years, i = [], 1
-    while start <= end:
-        nxt = start + pd.DateOffset(years=1)
-        years.append((f"Year {i}", start, nxt - pd.Timedelta(days=1)))
-        start, i = nxt, i + 1
-    return years
+    y = contract_metrics.contract_years(a.contract_start, a.contract_end)
+    return [(str(n), pd.Timestamp(lo), pd.Timestamp(hi))
+            for n, lo, hi in zip(y["contract_year"], y["start"], y["end"], strict=True)]
 
 
 def _unit_cost_kpi(data: AccountData) -> pd.Series | None:
-    k = data.kpis
-    hit = k[(k["unit_of_measure"] == data.account.currency) & (k["kind"] == "rate")]
-    if hit.empty:
-        hit = k[k["headline"] & (k["kind"] == "rate")]
-    return None if hit.empty else hit.iloc[0]
+    return contract_metrics.unit_cost_kpi(data.kpis, data.account.currency)
 
 
 def contract_view(data: AccountData, f: FilterLike) -> ContractView | None:
+    """Productivity path, gain-share and innovation days (``metrics.contract``) for the
+    selected units, with the sentences (``metrics.narrative``); None without unit-cost KPI or
+    data. The productivity path is limited to the selected period; gain-share and days cover
+    whole contract years."""
     a = data.account
     kpi = _unit_cost_kpi(data)
-    m = _units(data, f)
-    if kpi is None or m.empty:
+    if kpi is None or _units(data, f).empty:
         return None
     cur, loc = a.currency, a.locale
     key = str(kpi["key"])
-    c = m[m["kpi_key"] == key]
-    vol = c.groupby("month")["volume"].sum()
-    actual = (c["value"] * c["volume"]).groupby(c["month"]).sum() / vol.where(vol > 0)
-    base_b = c[(c["month"] >= _month(a.baseline_start)) & (c["month"] <= _month(a.baseline_end))]
-    base_cost = float((base_b["value"] * base_b["volume"]).sum() / base_b["volume"].sum())
-    p = a.productivity_pct_per_year / 100.0
-    months = pd.Series(pd.to_datetime(actual.index))
-    years = np.maximum(0.0, (months - _month(a.baseline_end)).dt.days.to_numpy() / 365.25)
-    prod = pd.DataFrame({"month": months.to_numpy(), "required": base_cost * (1 - p) ** years,
-                         "actual": actual.to_numpy()})
+    prod = contract_metrics.productivity_path(
+        data.monthly, key, (a.baseline_start, a.baseline_end), a.productivity_pct_per_year,
+        f.unit_ids)
     prod = _in_period(prod, f).reset_index(drop=True)
-
     b = benefit(data, Selection(f.unit_ids, None, None, None))
-    g = a.gain_share_pct / 100.0
-    gs, days = [], []
-    idea = pd.to_datetime(data.innovations["idea_date"])
-    for label, lo, hi in _contract_years(data):
-        in_year = b[(b["month"] >= lo) & (b["month"] <= hi)]
-        has_data = not in_year.empty
-        S = float(in_year["benefit"].sum())
-        G = float(a.savings_goal_per_year)
-        gs.append((label, lo.date(), hi.date(), G, S if has_data else np.nan,
-                   (1 - g) * G if has_data else np.nan,
-                   S - (1 - g) * G if has_data else np.nan))
-        used = float(data.innovations.loc[(idea >= lo) & (idea <= hi), "innovation_days"].sum())
-        days.append((label, used, float(a.innovation_days_per_year)))
-    gain = pd.DataFrame(gs, columns=["contract_year", "start", "end", "goal", "savings",
-                                     "client", "provider"])
-    days_df = pd.DataFrame(days, columns=["contract_year", "used", "contracted"])
-
-    last = prod.dropna(subset=["actual"]).tail(1)
-    if last.empty:
-        prod_sentence = "No unit-cost data in this selection."
-    else:
-        req, act = float(last["required"].iloc[0]), float(last["actual"].iloc[0])
-        verdict = "ahead of" if act <= req else "behind"
-        prod_sentence = (
-            f"the clause asks for {number(a.productivity_pct_per_year, loc, 1)} % lower "
-            f"{str(kpi['label']).lower()} each year: {_kpi_value(req, cur, cur, loc)} by "
-            f"{pd.Timestamp(last['month'].iloc[0]):%b %Y}; actual "
-            f"{_kpi_value(act, cur, cur, loc)}, {verdict} the path.")
-    done = gain.dropna(subset=["savings"])
-    if done.empty:
-        gain_sentence = "No measured savings in the contract years yet."
-    else:
-        r = done.iloc[-1]
-        met = "beats" if r["savings"] >= r["goal"] else "falls short of"
-        last_month = b["month"].max() if not b.empty else pd.NaT
-        partial = bool(pd.notna(last_month) and last_month < _month(r["end"]))
-        span = (f"{pd.Timestamp(r['start']):%b %Y} – {pd.Timestamp(r['end']):%b %Y}"
-                + (f", to {last_month:%b %Y}" if partial else ""))
-        gain_sentence = (
-            f"{r['contract_year']} ({span}): measured savings of {money(r['savings'], cur, loc)} "
-            f"{met} the agreed goal of {money(r['goal'], cur, loc)}. The client is guaranteed "
-            f"{money(r['client'], cur, loc)}; the provider's share is "
-            f"{money(r['provider'], cur, loc)} (gain-share {number(a.gain_share_pct, loc, 0)} %).")
-    over = days_df[days_df["used"] > days_df["contracted"]]
-    days_sentence = (f"{int(days_df['used'].sum())} innovation days used across "
-                     f"{len(days_df)} contract years"
-                     + (f"; over the contract in {', '.join(over['contract_year'])}."
-                        if not over.empty else ", within the contract every year."))
+    years = contract_metrics.contract_years(a.contract_start, a.contract_end)
+    gain = contract_metrics.gain_share(b.groupby("month")["benefit"].sum(), years,
+                                       float(a.savings_goal_per_year), a.gain_share_pct)
+    days_df = contract_metrics.innovation_days(data.innovations, years,
+                                               a.innovation_days_per_year)
+    beats = (story.productivity_beat(prod, a.productivity_pct_per_year, str(kpi["label"]),
+                                     str(kpi["unit_of_measure"])),
+             story.gain_share_beat(gain, a.gain_share_pct), story.days_beat(days_df))
+    sentences = story.render(beats, cur, loc, markdown=True)
+    gain = gain[["contract_year", "start", "end", "goal", "savings", "client", "provider",
+                 "outperformance", "shortfall"]]
     return ContractView(productivity=prod, gain_share=gain, innovation_days=days_df,
                         unit_cost_key=key, unit_cost_label=str(kpi["label"]),
-                        productivity_sentence=prod_sentence, gain_share_sentence=gain_sentence,
-                        days_sentence=days_sentence)
+                        productivity_sentence=sentences[0], gain_share_sentence=sentences[1],
+                        days_sentence=sentences[2], beats=beats)
 
 
 # --------------------------------------------------------------------------------------
@@ -782,41 +689,39 @@ class PipelineView:
     upcoming: pd.DataFrame  # code, title, stage, category, claim per year
     claimed_per_year: float
     sentence: str
+    beat: story.Beat | None = None
 
 
 def pipeline_view(data: AccountData, f: FilterLike) -> PipelineView:
+    """Current-stage counts and the open pipeline (``metrics.pipeline``) of the selected
+    categories, with the claim per year it carries and its sentence."""
     inn = _innovations(data, f)
-    counts = {s: int((inn["stage"] == s).sum()) for s in
-              ("idea", "evaluation", "prototype", "pilot", "scaled", "rejected", "retired")}
-    rolled = set(data.rollouts["innovation_id"])
-    open_ = inn[inn["stage"].isin(PIPELINE_STAGES)]
-    order = {s: i for i, s in enumerate(reversed(PIPELINE_STAGES))}
-    up = open_.assign(rank=open_["stage"].map(order)).sort_values(
-        ["rank", "estimated_annual_value"], ascending=[True, False])
+    counts = pipeline_metrics.stage_counts(inn)
+    up = pipeline_metrics.open_pipeline(inn, data.rollouts)
     cur, loc = data.account.currency, data.account.locale
     upcoming = pd.DataFrame({
         "code": up["code"], "title": up["title"], "stage": up["stage"],
         "category": up["category"],
-        "live in units": ["yes" if i in rolled else "not yet" for i in up["innovation_id"]],
+        "live in units": ["yes" if r else "not yet" for r in up["rolled_out"]],
         "claim per year": [money(v, cur, loc) for v in up["estimated_annual_value"]],
     }).reset_index(drop=True)
-    total = float(open_["estimated_annual_value"].fillna(0).sum())
-    nxt = up.head(3)
-    names = ", ".join(f"{c} {t}" for c, t in zip(nxt["code"], nxt["title"], strict=True))
-    sentence = (f"**{len(open_)} innovations** are in the pipeline ({counts['pilot']} in pilot, "
-                f"{counts['prototype']} prototypes, {counts['evaluation']} in evaluation, "
-                f"{counts['idea']} ideas), claiming {money(total, cur, loc)} a year between "
-                f"them if they deliver." + (f" Next up: {names}." if names else ""))
+    total = float(up["estimated_annual_value"].fillna(0).sum())
+    beat = story.pipeline_beat(counts, up)
+    sentence = story.render_beat(beat, cur, loc, markdown=True)
     return PipelineView(counts=counts, upcoming=upcoming, claimed_per_year=total,
-                        sentence=sentence)
+                        sentence=sentence, beat=beat)
 
 
-def narrative(data: AccountData, f: FilterLike, *, head: HeadlineView | None = None,
-              pic: Photo | None = None, bridge: pd.DataFrame | None = None,
-              contract: ContractView | None = None,
-              pipe: PipelineView | None = None) -> list[str]:
-    """The story in sentences; every figure comes from the view models above (computed here
-    when not given)."""
+def narrative_beats(data: AccountData, f: FilterLike, *, head: HeadlineView | None = None,
+                    pic: Photo | None = None, bridge: pd.DataFrame | None = None,
+                    contract: ContractView | None = None,
+                    pipe: PipelineView | None = None) -> list[story.Beat]:
+    """The story as ``metrics.narrative`` beats, every figure from a metric result (the view
+    models are computed here when not given; ``pic`` should be the default photo, baseline vs
+    the last full quarter): since the baseline — innovations gone live
+    (``then_now.went_live_between``) and the first headline KPI's move with its measured value
+    — the value to date and run-rate, the second headline KPI's move, the largest
+    contributors, the evidence mix, the latest contract year's gain-share and the pipeline."""
     head = head if head is not None else headline_view(data, f)
     if head is None:
         return []
@@ -824,38 +729,41 @@ def narrative(data: AccountData, f: FilterLike, *, head: HeadlineView | None = N
     pic = pic if pic is not None else photo(data, f)
     bridge = bridge if bridge is not None else bridge_steps(data, f)
     contract = contract if contract is not None else contract_view(data, f)
+    base = (a.baseline_start, a.baseline_end)
+    since = then_now_metrics.went_live_between(
+        data.rollouts, _innovations(data, f), base, (head.as_of, head.as_of), f.unit_ids)
+    worth = _value_frame(data, f).groupby("kpi_key")["benefit"].sum()
+    moves = (pic.cards[pic.cards["headline"]].head(2).to_dict("records")
+             if pic is not None else [])
+    beats = [story.since_baseline_beat(
+        then_now_metrics.period_label(*base), len(since), units_selected=bool(f.unit_ids),
+        move=moves[0] if moves else None,
+        worth=float(worth[moves[0]["key"]]) if moves and moves[0]["key"] in worth else None),
+        story.value_beat(head.value_to_date, head.run_rate, head.as_of)]
+    if pic is not None and len(moves) > 1:
+        key = moves[1]["key"]
+        beats.append(story.kpi_move_beat(moves[1], pic.now_label,
+                                         float(worth[key]) if key in worth else None))
+    if bridge is not None and not bridge.empty:
+        top = story.contributors_beat(bridge)
+        if top is not None:
+            beats.append(top)
+    beats.append(story.evidence_beat(head.evidence_mix))
+    if contract is not None and len(contract.beats) > 1:
+        g = contract.beats[1]
+        beats.append(story.Beat("Contract: " + g.template, g.figures, g.source))
     pipe = pipe if pipe is not None else pipeline_view(data, f)
-    where = "across the selected units" if f.unit_ids else "across the account"
-    out = [
-        f"Since the baseline was frozen ({a.baseline_start:%B %Y} – {a.baseline_end:%B %Y}), "
-        f"**{head.innovations_live} innovations** have gone live {where}. Together with "
-        f"everything else that changed, the operation has delivered **{head.value_text}** of "
-        f"measured value by {head.as_of:%B %Y} — **{head.run_rate_text} a year** at today's "
-        f"run-rate."
-    ]
-    if pic is not None and not pic.cards.empty:
-        top = pic.cards[pic.cards["headline"]].head(2)
-        moves = "; ".join(
-            f"{str(r.label).lower()} from {r.then_text} to {r.now_text} ({r.delta_text})"
-            for r in top.itertuples(index=False))
-        if moves:
-            out.append(f"Held next to the baseline photograph, {pic.now_label} shows {moves}.")
-    steps = bridge[bridge["kind"] == "step"] if bridge is not None else pd.DataFrame()
-    named = steps[steps["code"] != ""].head(3)
-    if not named.empty:
-        total = float(bridge.loc[bridge["kind"] == "total", "value"].sum())
-        share = float(steps["value"].sum()) / total if total else np.nan
-        items = ", ".join(f"{lbl} ({txt})" for lbl, txt in zip(named["label"], named["text"],
-                                                               strict=True))
-        out.append(f"The largest contributors are {items}. Innovations explain "
-                   f"{pct(share, a.locale, signed=False)} of the value; the rest is shown as "
-                   f"unattributed, never given to an innovation.")
-    mix = head.evidence_mix
-    out.append(f"Of the live innovations, {mix['estimated']} have a causal estimate whose "
-               f"95 % interval excludes zero, {mix['measured']} are measured against the "
-               f"baseline and {mix['claimed']} rest on their claim alone.")
-    if contract is not None:
-        out.append(f"Contract: {contract.gain_share_sentence}")
-    if pipe is not None:
-        out.append(pipe.sentence)
-    return out
+    if pipe.beat is not None:
+        beats.append(pipe.beat)
+    return beats
+
+
+def narrative(data: AccountData, f: FilterLike, *, head: HeadlineView | None = None,
+              pic: Photo | None = None, bridge: pd.DataFrame | None = None,
+              contract: ContractView | None = None,
+              pipe: PipelineView | None = None) -> list[str]:
+    """The story in sentences (Markdown): ``narrative_beats`` rendered by
+    ``metrics.narrative.render`` in the account's currency and locale."""
+    beats = narrative_beats(data, f, head=head, pic=pic, bridge=bridge, contract=contract,
+                            pipe=pipe)
+    return story.render(beats, data.account.currency, data.account.locale, markdown=True)

@@ -85,7 +85,7 @@ def test_productivity_days_and_pipeline_beats() -> None:
     days = pd.DataFrame({"contract_year": ["Year 1", "Year 2"], "used": [71.0, 112.5],
                          "contracted": [100.0, 100.0]})
     assert n.render_beat(n.days_beat(days), "USD", "en_US") == (
-        "184 innovation days used across 2 contract years; over the contract in Year 2.")
+        "183.5 innovation days used across 2 contract years; over the contract in Year 2.")
     inn = pd.DataFrame({"innovation_id": [1, 2, 3], "code": ["I-1", "I-2", "I-3"],
                         "title": ["Bots", "Letters", "Chat"], "category": ["ops"] * 3,
                         "stage": ["pilot", "idea", "scaled"],
