@@ -208,32 +208,41 @@ def load_monthly(
     _scoped(scope, account_id)
     o = KpiObservation
     vol = func.coalesce(o.volume, 0.0)
-    stmt = (
+    # Group in the order of ix_obs_account_kpi_month (account, kpi, month, unit) so the
+    # database aggregates while it walks the index, and join the KPI names on the small
+    # result only: on SQLite this is ~3x faster than grouping by the joined names (no temp
+    # B-tree over a million daily rows).
+    agg = (
         select(
-            o.unit_id,
-            Kpi.key,
-            Kpi.kind,
+            o.kpi_id,
             o.month,
-            func.sum(o.value * vol),
-            func.sum(vol),
-            func.avg(o.value),
-            func.count(),
-            func.min(o.grain),
-            func.sum(case((o.volume.is_(None), 1), else_=0)),
+            o.unit_id,
+            func.sum(o.value * vol).label("vw"),
+            func.sum(vol).label("volume"),
+            func.avg(o.value).label("mean"),
+            func.count().label("n_obs"),
+            func.min(o.grain).label("grain"),
+            func.sum(case((o.volume.is_(None), 1), else_=0)).label("missing_volume"),
         )
-        .join(Kpi, Kpi.id == o.kpi_id)
         .where(o.account_id == account_id)
-        .group_by(o.unit_id, Kpi.key, Kpi.kind, o.month)
-        .order_by(o.unit_id, Kpi.key, o.month)
+        .group_by(o.kpi_id, o.month, o.unit_id)
     )
     if unit_ids is not None:
-        stmt = stmt.where(o.unit_id.in_([int(u) for u in unit_ids]))
+        agg = agg.where(o.unit_id.in_([int(u) for u in unit_ids]))
     if kpi_keys is not None:
-        stmt = stmt.where(Kpi.key.in_(list(kpi_keys)))
+        agg = agg.where(o.kpi_id.in_(
+            select(Kpi.id).where(Kpi.account_id == account_id, Kpi.key.in_(list(kpi_keys)))))
     if start is not None:
-        stmt = stmt.where(o.month >= start)
+        agg = agg.where(o.month >= start)
     if end is not None:
-        stmt = stmt.where(o.month <= end)
+        agg = agg.where(o.month <= end)
+    g = agg.subquery("g")
+    stmt = (
+        select(g.c.unit_id, Kpi.key, Kpi.kind, g.c.month, g.c.vw, g.c.volume, g.c.mean,
+               g.c.n_obs, g.c.grain, g.c.missing_volume)
+        .join(Kpi, Kpi.id == g.c.kpi_id)
+        .order_by(g.c.unit_id, Kpi.key, g.c.month)
+    )
     df = _frame(engine, stmt, ["unit_id", "kpi_key", "kind", "month", "vw", "volume", "mean",
                                "n_obs", "grain", "missing_volume"])
     weighted = (df["kind"] == "rate") & (df["volume"] > 0) & (df["missing_volume"] == 0)
