@@ -1,5 +1,10 @@
 """Real-browser fixtures: a Streamlit server on the demo database, and Debian's Chromium
-driven by Playwright. Skipped locally when Chromium is missing; under CI=true they fail."""
+driven by Playwright. Skipped locally when Chromium is missing; under CI=true they fail.
+
+One server per pytest worker (session scope). ``app_url`` is warmed up before the first test:
+the first session on a fresh server runs in Streamlit's legacy pages-directory mode and pays
+for the causal estimates (~15 s), so no single test carries that.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
@@ -22,6 +28,10 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+DESKTOP = {"width": 1440, "height": 900}
+LAPTOP = {"width": 1280, "height": 720}
+FIRST_LOAD_MS = 180_000  # the first Story view computes every innovation's estimate (slow on a busy CI box)
+
 
 
 def _free_port() -> int:
@@ -45,37 +55,6 @@ def demo_db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def app_url(demo_db_url: str) -> Iterator[str]:
-    """Start `streamlit run app.py` on a free port; stop exactly that process afterwards."""
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": demo_db_url, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    log = open(ARTIFACTS.parent / ".browser-server.log", "w") if ARTIFACTS.parent.exists() else subprocess.DEVNULL
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("Streamlit did not start within 60 s")
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
-@pytest.fixture(scope="session")
 def browser():  # type: ignore[no-untyped-def]
     if not Path(CHROMIUM).exists():
         if IN_CI:
@@ -89,9 +68,53 @@ def browser():  # type: ignore[no-untyped-def]
         b.close()
 
 
+@pytest.fixture(scope="session")
+def app_url(demo_db_url: str, browser) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """Start `streamlit run app.py` on a free port, warm it up with one Story view, and stop
+    exactly that process afterwards."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    log = open(ARTIFACTS / f"browser-server-{worker}.log", "w")  # noqa: SIM115 - closed below
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": demo_db_url,
+           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            pytest.fail("Streamlit did not start within 60 s")
+        ctx = browser.new_context(viewport=DESKTOP)
+        warm = ctx.new_page()
+        open_app(warm, base, timeout=FIRST_LOAD_MS)
+        warm.get_by_test_id("stMetric").first.wait_for(timeout=FIRST_LOAD_MS)
+        ctx.close()
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
 @pytest.fixture
 def page(browser, app_url):  # type: ignore[no-untyped-def]
-    ctx = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True)
+    """A fresh browser context (desktop 1440×900) with downloads enabled."""
+    ctx = browser.new_context(viewport=DESKTOP, accept_downloads=True)
     pg = ctx.new_page()
     pg.set_default_timeout(30_000)
     yield pg
@@ -99,11 +122,42 @@ def page(browser, app_url):  # type: ignore[no-untyped-def]
 
 
 def wait_for_app(pg, timeout: int = 30_000) -> None:  # type: ignore[no-untyped-def]
-    """Streamlit is done when no element is 'stale' and the running indicator is gone."""
-    pg.wait_for_selector("[data-testid='stApp']", timeout=timeout)
-    pg.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " || !document.querySelector('[data-testid=\"stStatusWidget\"]').innerText.includes('Running')",
-        timeout=timeout,
-    )
-    pg.wait_for_timeout(300)
+    """Streamlit is done when it is connected, its script is not running and no element is
+    stale — twice in a row, 300 ms apart (a run can trigger another: switch_page, the URL
+    mirror, a selection event)."""
+    done = ("() => { const app = document.querySelector('[data-testid=\"stApp\"]');"
+            " return !!app && app.dataset.testConnectionState === 'CONNECTED'"
+            " && app.dataset.testScriptState === 'notRunning'"
+            " && !document.querySelector('[data-stale=\"true\"]'); }")
+    for _ in range(2):
+        pg.wait_for_function(done, timeout=timeout)
+        pg.wait_for_timeout(300)
+
+
+def open_app(pg, base: str, path: str = "", timeout: int = 30_000,  # type: ignore[no-untyped-def]
+             **params: str) -> None:
+    """Open ``base/path?params`` and wait until the app has finished its runs."""
+    query = f"?{urlencode(params)}" if params else ""
+    pg.goto(f"{base}/{path}{query}")
+    wait_for_app(pg, timeout)
+
+
+def snap(pg, name: str) -> list[Path]:  # type: ignore[no-untyped-def]
+    """Save two screenshots under tests/artifacts/ (git-ignored; CI keeps them): ``name.png``,
+    the viewport as a person sees it, and ``name-full.png``, the whole page at the same width
+    (Streamlit scrolls inside its main block, so the viewport is stretched to its height)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    pg.wait_for_timeout(600)  # let Vega/Plotly finish drawing
+    view = ARTIFACTS / f"{name}.png"
+    pg.screenshot(path=str(view))
+    size = pg.viewport_size
+    height = pg.evaluate(
+        "() => Math.max(...['stMain', 'stSidebarContent'].map(id => {"
+        " const el = document.querySelector(`[data-testid=\"${id}\"]`);"
+        " return el ? el.scrollHeight : 0; }))")
+    full = ARTIFACTS / f"{name}-full.png"
+    pg.set_viewport_size({"width": size["width"], "height": max(int(height), size["height"])})
+    pg.wait_for_timeout(600)
+    pg.screenshot(path=str(full))
+    pg.set_viewport_size(size)
+    return [view, full]
