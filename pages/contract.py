@@ -37,7 +37,8 @@ altair(gain_share_chart(k.gain_share, currency=ctx.currency, locale=ctx.locale))
 st.dataframe(k.gain_share.round(0), hide_index=True, width="stretch",
              column_config={c: st.column_config.NumberColumn(f"{c} ({ctx.currency})",
                                                              format="localized")
-                            for c in ("goal", "savings", "client", "provider")}
+                            for c in ("goal", "savings", "client", "provider",
+                                      "outperformance", "shortfall")}
              | {"contract_year": "contract year"})
 download_csv(k.gain_share, label="Download gain-share (CSV)", file_name="gain-share.csv",
              key="dl_gain")
