@@ -83,26 +83,32 @@ class Beat:
 
 
 def money(value: float, *, exact: bool = False, strong: bool = False) -> Fig:
+    """A money amount: compact ("$2.4M") or ``exact`` whole units ("$2,412,345")."""
     return Fig(float(value), "money_exact" if exact else "money", strong=strong)
 
 
 def pct(value: float, *, signed: bool = False, strong: bool = False) -> Fig:
+    """A ratio shown as a percentage (0.197 → "19.7%"); ``signed`` for a change ("−19.7%")."""
     return Fig(float(value), "change" if signed else "pct", strong=strong)
 
 
 def count(value: int | float, *, strong: bool = False) -> Fig:
+    """A whole number ("38", "1,204")."""
     return Fig(value, "count", strong=strong)
 
 
 def number(value: float, digits: int = 1, *, strong: bool = False) -> Fig:
+    """A decimal number with ``digits`` decimals."""
     return Fig(float(value), "number", digits=digits, strong=strong)
 
 
 def month(value: Any, *, long: bool = False) -> Fig:
+    """The month of a date: "Oct 2026", or ``long`` "October 2026" (in the locale)."""
     return Fig(pd.Timestamp(value).date(), "month_long" if long else "month")
 
 
 def text(value: str, *, strong: bool = False) -> Fig:
+    """Words quoted as they are (a name, a label, a period label)."""
     return Fig(str(value), "text", strong=strong)
 
 

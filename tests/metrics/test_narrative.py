@@ -119,3 +119,24 @@ def test_beats_are_frozen_data_with_a_source() -> None:
     assert n.render_beat(beat, "USD", "en_US") == (
         "Of the live innovations, 3 have a causal estimate whose 95 % interval excludes zero, "
         "20 are measured against the baseline and 5 rest on their claim alone.")
+
+
+def test_story_of_an_account_every_figure_from_a_metric() -> None:
+    from metrics import then_now as tn
+    from metrics import views as v
+    from tests.metrics.test_views import tiny
+
+    d = tiny()  # EUR, de_DE; baseline Q1 2023; A live from Apr 1, B from Jun 15 (unit 1)
+    beats = v.narrative_beats(d, v.Selection())
+    first = beats[0]
+    assert first.figures["live"].value == len(tn.went_live_between(
+        d.rollouts, d.innovations, (dt.date(2023, 1, 1), dt.date(2023, 3, 31)),
+        (dt.date(2023, 12, 1), dt.date(2023, 12, 1)))) == 2
+    # cost then 10 (every unit); now Q4: (9·300 + 10·200 + 9.5·100) / 600 = 9.4167, −5.83 %;
+    # worth = Σ benefit of cost = unit 1 (10 − 9)·100·9 months + unit 2 0.5·100 = 950
+    assert first.figures["worth"].value == pytest.approx(950.0)
+    assert n.render_beat(first, "EUR", "de_DE") == (
+        f"Since the baseline (Q1 2023), 2 innovations went live; cost per case fell from "
+        f"10,00{NB}€ to 9,42{NB}€ (−5,8%), worth 950{NB}€ so far.")
+    assert v.narrative(d, v.Selection()) == n.render(beats, "EUR", "de_DE", markdown=True)
+    assert all(b.source for b in beats)
