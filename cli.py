@@ -216,6 +216,112 @@ def cmd_templates(args: argparse.Namespace) -> int:
     return 0
 
 
+def _as_of(text: str) -> Any:
+    """``YYYY-MM-DD``, or ``YYYY-MM`` for the last day of that month."""
+    import datetime as dt
+
+    import pandas as pd
+
+    try:
+        if len(text) == 7:
+            return (pd.Timestamp(f"{text}-01") + pd.offsets.MonthEnd(0)).date()
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date (use YYYY-MM-DD or YYYY-MM)") from None
+
+
+def _json_value(v: Any) -> Any:
+    import math
+
+    if v is None or isinstance(v, str | bool | int):
+        return v
+    if hasattr(v, "isoformat"):
+        return v.date().isoformat() if hasattr(v, "date") and callable(v.date) else v.isoformat()
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    return None if math.isnan(f) else round(f, 6)
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    import json
+
+    from data_loaders.access import Scope
+    from data_loaders.queries import account_id_by_name, load_account_data
+    from metrics.filters import Filters, limit_to
+    from metrics.format import money, pct
+    from metrics.headline import headline
+    from metrics.views import estimates, evidence_of, photo, value_lines
+
+    engine = _engine(args, migrate=False)
+    scope = Scope.everything()  # the command line is the provider's own tool
+    try:
+        account_id = account_id_by_name(engine, scope, args.account)
+    except LookupError as exc:
+        raise CliError(str(exc)) from exc
+    data = limit_to(load_account_data(engine, scope, account_id), args.as_of)
+    sel = Filters()
+    evidence = None
+    if args.estimates:
+        evidence = evidence_of(value_lines(data, sel, estimates(data)))
+    head = headline(data, sel, evidence=evidence)
+    if head is None:
+        when = f" up to {args.as_of:%Y-%m-%d}" if args.as_of else ""
+        raise CliError(f"account {data.account.name!r} has no measured value{when}: "
+                       "no KPI observations of its headline KPIs against a baseline")
+    pic = photo(data, sel)
+    cols = ["key", "label", "unit_of_measure", "then", "now", "change", "pct_change", "better"]
+    if args.json:
+        out: dict[str, Any] = head.as_dict()
+        out["evidence_basis"] = "estimates" if args.estimates else "measured and claimed only"
+        out["then_now"] = None if pic is None else {
+            "then": [d.isoformat() for d in pic.then], "now": [d.isoformat() for d in pic.now],
+            "then_label": pic.then_label, "now_label": pic.now_label,
+            "rows": [{c: _json_value(r[c]) for c in cols} for _, r in pic.cards.iterrows()],
+            "went_live_between": int(len(pic.between)),
+        }
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+        return 0
+    cur, loc = head.currency, data.account.locale
+    mix = head.evidence_mix
+    lines = [
+        ("account", head.account), ("currency", head.currency),
+        ("as_of", head.as_of.isoformat()),
+        ("baseline", f"{head.baseline_start.isoformat()} – {head.baseline_end.isoformat()}"),
+        ("cumulative_value", money(head.cumulative_value, cur, loc, compact=False)),
+        ("run_rate", money(head.run_rate, cur, loc, compact=False) + " a year"),
+        ("innovations_live", f"{head.innovations_live} of {head.innovations_total}"),
+        ("claimed_value", money(head.claimed_value, cur, loc, compact=False)),
+        ("attributed_value", money(head.attributed_value, cur, loc, compact=False)),
+        ("unattributed_value", money(head.unattributed_value, cur, loc, compact=False)),
+        ("realisation", pct(head.realisation, loc, signed=False)),
+        ("evidence_mix", f"{mix['estimated']} estimated, {mix['measured']} measured, "
+                         f"{mix['claimed']} claimed"
+                         + ("" if args.estimates else " (no estimates run: --estimates)")),
+    ]
+    width = max(len(k) for k, _ in lines)
+    print("\n".join(f"{k:<{width}}  {v}" for k, v in lines))
+    if head.missing_months:
+        print(f"note: {head.missing_months} unit-months of the headline KPIs have no data "
+              "(not counted, not zero-filled)", file=sys.stderr)
+    if head.baseline_missing:
+        print(f"note: no baseline (not measured): {'; '.join(head.baseline_missing)}",
+              file=sys.stderr)
+    if pic is None:
+        print("\nthen vs now: no data in one of the two periods")
+        return 0
+    print(f"\nthen vs now: {pic.then_label} vs {pic.now_label} "
+          f"({len(pic.between)} innovations went live in between)")
+    table = pic.cards[["label", "then_text", "now_text", "delta_text", "better"]].rename(
+        columns={"then_text": pic.then_label, "now_text": pic.now_label,
+                 "delta_text": "change"})
+    table["better"] = table["better"].map({True: "better", False: "worse"}).fillna("same")
+    print(_table(table))
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------
 # Parser
 
@@ -267,6 +373,17 @@ def _add_templates(sub: Any) -> None:
     p.add_argument("dir", metavar="DIR", help="folder to write to")
 
 
+def _add_metrics(sub: Any) -> None:
+    p = sub.add_parser("metrics", help="headline figures and the then-vs-now table")
+    p.add_argument("--account", required=True, metavar="NAME", help="account name")
+    p.add_argument("--as-of", type=_as_of, metavar="DATE",
+                   help="only data up to this date (YYYY-MM-DD, or YYYY-MM for its last day)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--estimates", action="store_true",
+                   help="run the causal estimates so the evidence mix counts 'estimated' "
+                        "innovations as the dashboard does (slower: ~20 s on the demo)")
+
+
 # name → (declare arguments, run). Keep the order: it is the order of `--help`.
 COMMANDS: dict[str, tuple[Callable[[Any], None], Handler]] = {
     "init": (_add_init, cmd_init),
@@ -277,7 +394,7 @@ COMMANDS: dict[str, tuple[Callable[[Any], None], Handler]] = {
     "batches": (_add_batches, cmd_batches),
     "rollback": (_add_rollback, cmd_rollback),
     "templates": (_add_templates, cmd_templates),
-    # ---- metrics: add `"metrics": (_add_metrics, cmd_metrics),` here (another engineer) ----
+    "metrics": (_add_metrics, cmd_metrics),
 }
 
 

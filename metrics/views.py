@@ -46,20 +46,27 @@ remainder belongs to no category).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from babel import Locale
-from babel.numbers import format_compact_currency, format_currency, format_decimal, format_percent
 
 from data_loaders.queries import AccountData
+from metrics import attribution as attribution_metrics
 from metrics import contract as contract_metrics
+from metrics import headline as headline_metrics
 from metrics import narrative as story
 from metrics import pipeline as pipeline_metrics
 from metrics import then_now as then_now_metrics
-from metrics.impact import EVIDENCE_NOTES, EstimationError, innovation_effect
+from metrics import value as value_metrics
+from metrics.baseline import account_baseline
+from metrics.filters import FilterLike, Filters, in_categories, in_period, in_units, month_of
+from metrics.format import kpi_value, money, number, pct
+from metrics.impact import EVIDENCE_NOTES, EstimationError
+from metrics.innovation_views import estimate_innovation, innovation_record
+from metrics.value import direction_sign
 
 __all__ = [
     "BRIDGE_TOP",
@@ -94,73 +101,17 @@ LIVE_STAGES = ("pilot", "scaled")
 PIPELINE_STAGES = ("idea", "evaluation", "prototype", "pilot")
 
 
-class FilterLike(Protocol):
-    @property
-    def unit_ids(self) -> tuple[int, ...] | None: ...
-    @property
-    def start(self) -> dt.date | None: ...
-    @property
-    def end(self) -> dt.date | None: ...
-    @property
-    def categories(self) -> tuple[str, ...] | None: ...
-
-
-@dataclass(frozen=True)
-class Selection:
-    """The shared filters (same fields as ``metrics.filters.Filters``)."""
-
-    unit_ids: tuple[int, ...] | None = None
-    start: dt.date | None = None
-    end: dt.date | None = None
-    categories: tuple[str, ...] | None = None
+#: The shared filters; ``Selection`` is the name the pages and tests use.
+Selection = Filters
 
 
 # --------------------------------------------------------------------------------------
-# Formatting (Babel, account currency and locale)
+# Formatting (Babel, account currency and locale): ``metrics.format``, re-exported here
+# (money, pct, number; ``_kpi_value`` = ``metrics.format.kpi_value``).
 # --------------------------------------------------------------------------------------
 
 
-def money(value: float | None, currency: str, locale: str = "en_US", *,
-          compact: bool = True) -> str:
-    """``$1.2M`` (compact, for cards and sentences) or ``$1,234,567`` (exact)."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "—"
-    loc = locale or "en_US"
-    if compact and abs(value) >= 10_000:
-        return str(format_compact_currency(value, currency, locale=loc, fraction_digits=1))
-    pattern = Locale.parse(loc).currency_formats["standard"].pattern
-    whole = pattern.replace(".00", "").replace(".0", "")
-    return str(format_currency(round(value), currency, locale=loc, format=whole,
-                               currency_digits=False))
-
-
-def pct(value: float | None, locale: str = "en_US", *, signed: bool = True) -> str:
-    if value is None or np.isnan(value):
-        return "—"
-    text = str(format_percent(abs(value), format="#,##0.0%", locale=locale or "en_US"))
-    if not signed:
-        return text
-    return ("+" if value > 0 else "−" if value < 0 else "±") + text
-
-
-def number(value: float | None, locale: str = "en_US", digits: int = 1) -> str:
-    if value is None or np.isnan(value):
-        return "—"
-    fmt = "#,##0" + ("." + "0" * digits if digits else "")
-    return str(format_decimal(value, format=fmt, locale=locale or "en_US"))
-
-
-def _kpi_value(value: float, unit: str, currency: str, locale: str) -> str:
-    if unit == currency:
-        return str(format_currency(value, currency, locale=locale or "en_US"))
-    if unit == "%":
-        return number(value, locale, 2) + " %"
-    if unit in ("seconds",):
-        return number(value, locale, 0) + " s"
-    if unit in ("transactions",):
-        return number(value, locale, 0)
-    digits = 1 if abs(value) < 1000 else 0
-    return number(value, locale, digits) + (f" {unit}" if unit and unit != "score" else "")
+_kpi_value = kpi_value
 
 
 # --------------------------------------------------------------------------------------
@@ -169,115 +120,73 @@ def _kpi_value(value: float, unit: str, currency: str, locale: str) -> str:
 
 
 def _month(d: Any) -> pd.Timestamp:
-    return pd.Timestamp(d).to_period("M").to_timestamp()
+    return month_of(d)
 
 
 def _sign(direction: str) -> int:
-    return 1 if str(direction).lower().startswith("lower") else -1
+    return direction_sign(direction)
 
 
 def _units(data: AccountData, f: FilterLike) -> pd.DataFrame:
-    m = data.monthly
-    return m if f.unit_ids is None else m[m["unit_id"].isin(f.unit_ids)]
+    return in_units(data.monthly, f)
 
 
 def _in_period(frame: pd.DataFrame, f: FilterLike, col: str = "month") -> pd.DataFrame:
-    out = frame
-    if f.start is not None:
-        out = out[out[col] >= _month(f.start)]
-    if f.end is not None:
-        out = out[out[col] <= _month(f.end)]
-    return out
+    return in_period(frame, f, col)
 
 
 def baseline(data: AccountData) -> pd.DataFrame:
-    """``unit_id, kpi_key, base`` over the frozen baseline window (formula in the module doc)."""
-    a = data.account
-    m = data.monthly
-    win = m[(m["month"] >= _month(a.baseline_start)) & (m["month"] <= _month(a.baseline_end))]
-    kind = data.kpis.set_index("key")["kind"]
-    win = win.assign(kind=win["kpi_key"].map(kind), vw=win["value"] * win["volume"])
-    g = win.groupby(["unit_id", "kpi_key"], as_index=False).agg(
-        vw=("vw", "sum"), vol=("volume", "sum"), mean=("value", "mean"), kind=("kind", "first"))
-    g["base"] = np.where((g["kind"] == "rate") & (g["vol"] > 0), g["vw"] / g["vol"].where(
-        g["vol"] > 0), g["mean"])
-    return g[["unit_id", "kpi_key", "base"]]
+    """``unit_id, kpi_key, base`` over the frozen baseline window (``metrics.baseline``).
+
+    Unit-KPI pairs with data after the window but none in it get no row (their value is not
+    measured); ``baseline_gaps`` lists them for the pages."""
+    return account_baseline(data).base[["unit_id", "kpi_key", "base"]]
+
+
+def baseline_gaps(data: AccountData, f: FilterLike | None = None) -> pd.DataFrame:
+    """``unit, kpi, first_month`` of the selected units' KPIs that have no baseline (no data
+    in the window, data after it): shown on the pages instead of failing them."""
+    b = account_baseline(data)
+    miss = b.missing if f is None else in_units(b.missing, f)
+    return pd.DataFrame({"unit": [b.unit_names.get(int(u), f"unit {u}") for u in miss["unit_id"]],
+                         "kpi": miss["kpi_key"].astype(str).tolist(),
+                         "first_month": miss["first_month"].tolist()})
 
 
 def benefit(data: AccountData, f: FilterLike) -> pd.DataFrame:
-    """``unit_id, kpi_key, month, volume, base, value, benefit`` for the headline money KPIs,
-    selected units and period."""
-    k = data.kpis[data.kpis["headline"] & data.kpis["money_value"].notna()]
-    m = _in_period(_units(data, f), f)
-    m = m[m["kpi_key"].isin(k["key"])].merge(baseline(data), on=["unit_id", "kpi_key"])
-    info = k.set_index("key")
-    s = m["kpi_key"].map(info["direction"]).map(_sign).astype(float)
-    money_k = m["kpi_key"].map(info["money_value"]).astype(float)
-    vol = np.where(m["kpi_key"].map(info["kind"]) == "rate", m["volume"], 1.0)
-    m = m.assign(benefit=s * (m["base"] - m["value"]) * vol * money_k)
-    return m[["unit_id", "kpi_key", "month", "volume", "base", "value", "benefit"]].reset_index(
-        drop=True)
+    """``unit_id, kpi_key, month, volume, base, value, benefit, cents`` for the headline money
+    KPIs, selected units and period (``metrics.value.measured``; benefit booked in cents)."""
+    return value_metrics.measured(data, f)
 
 
 def live_months(data: AccountData) -> pd.DataFrame:
     """``innovation_id, unit_id, go_live, live_from`` — first full month live per rollout."""
-    r = data.rollouts.dropna(subset=["go_live"]).copy()
-    go = pd.to_datetime(r["go_live"]).dt.normalize()
-    r["live_from"] = go + pd.offsets.MonthBegin(0)
-    return r.groupby(["innovation_id", "unit_id"], as_index=False).agg(
-        go_live=("go_live", "min"), live_from=("live_from", "min"))
+    return value_metrics.live_months(data.rollouts)
 
 
 def _innovations(data: AccountData, f: FilterLike) -> pd.DataFrame:
-    inn = data.innovations
-    return inn if not f.categories else inn[inn["category"].isin(f.categories)]
+    return in_categories(data.innovations, f)
 
 
 def attribution(data: AccountData, f: FilterLike) -> pd.DataFrame:
-    """Measured benefit split into innovations and the unattributed remainder.
+    """Measured benefit split into innovations and the unattributed remainder
+    (``metrics.attribution.attribution``).
 
-    Returns ``unit_id, kpi_key, month, innovation_id, amount`` where ``innovation_id`` is -1
-    for the unattributed remainder. Σ amount = Σ benefit for every (unit, KPI, month).
+    Returns ``unit_id, kpi_key, month, innovation_id, amount, cents`` where ``innovation_id``
+    is -1 for the unattributed remainder. Σ cents = the benefit's cents for every (unit, KPI,
+    month), exactly.
     """
-    b = benefit(data, Selection(f.unit_ids, f.start, f.end, None))
-    if b.empty:
-        return pd.DataFrame(columns=["unit_id", "kpi_key", "month", "innovation_id", "amount"])
-    live = live_months(data).merge(data.targets, on="innovation_id")
-    cand = b.merge(live, on=["unit_id", "kpi_key"])
-    cand = cand[cand["month"] >= cand["live_from"]]
-    info = data.kpis.set_index("key")
-    s = cand["kpi_key"].map(info["direction"]).map(_sign).astype(float)
-    money_k = cand["kpi_key"].map(info["money_value"]).astype(float)
-    vol = np.where(cand["kpi_key"].map(info["kind"]) == "rate", cand["volume"], 1.0)
-    cand = cand.assign(expected=(s * (-cand["expected_effect_pct"] / 100.0) * cand["base"] * vol
-                                 * money_k).clip(lower=0.0))
-    keys = ["unit_id", "kpi_key", "month"]
-    tot = cand.groupby(keys)["expected"].sum().reset_index(name="expected_total")
-    b = b.merge(tot, on=keys, how="left").fillna({"expected_total": 0.0})
-    b["explained"] = np.minimum(b["benefit"].clip(lower=0.0), b["expected_total"])
-    cand = cand.merge(b[[*keys, "explained", "expected_total"]], on=keys)
-    cand["amount"] = np.where(cand["expected_total"] > 0,
-                              cand["explained"] * cand["expected"] / cand["expected_total"], 0.0)
-    rest = b.assign(innovation_id=-1, amount=b["benefit"] - b["explained"])
-    out = pd.concat([cand[[*keys, "innovation_id", "amount"]],
-                     rest[[*keys, "innovation_id", "amount"]]], ignore_index=True)
-    if f.categories:
-        keep = set(_innovations(data, f)["innovation_id"])
-        out = out[out["innovation_id"].isin(keep)]
-    return out.reset_index(drop=True)
+    return attribution_metrics.attribution(data, f)
 
 
 def has_data(data: AccountData, f: FilterLike) -> bool:
     """True when the selected units have KPI observations in the selected period."""
-    return not _in_period(_units(data, f), f).empty
+    return not in_period(in_units(data.monthly, f), f).empty
 
 
 def _value_frame(data: AccountData, f: FilterLike) -> pd.DataFrame:
     """Monthly value used by the headline and the curve (see the category rule above)."""
-    if f.categories:
-        a = attribution(data, f)
-        return a.rename(columns={"amount": "benefit"})
-    return benefit(data, f)
+    return attribution_metrics.selected_value(data, f)
 
 
 # --------------------------------------------------------------------------------------
@@ -303,43 +212,50 @@ class HeadlineView:
     run_rate_help: str
     live_help: str
     evidence_help: str
+    claimed_value: float = 0.0
+    unattributed_value: float = 0.0
+    missing_months: int = 0  # unit × KPI × months of the headline KPIs without data
+    baseline_missing: tuple[str, ...] = ()  # "unit × KPI" pairs without a baseline
+    gaps_text: str = ""  # what is not counted and why ("" when nothing is missing)
 
 
 def _live_innovations(data: AccountData, f: FilterLike, as_of: pd.Timestamp) -> pd.DataFrame:
-    lm = live_months(data)
-    if f.unit_ids is not None:
-        lm = lm[lm["unit_id"].isin(f.unit_ids)]
-    lm = lm[lm["go_live"] <= as_of + pd.offsets.MonthEnd(0)]
-    inn = _innovations(data, f)
-    return inn[inn["innovation_id"].isin(lm["innovation_id"])]
+    return headline_metrics.live_innovations(data, f, as_of)
+
+
+def _gaps_text(h: headline_metrics.Headline, locale: str) -> str:
+    parts = []
+    if h.missing_months:
+        parts.append(f"{number(h.missing_months, locale, 0)} unit-months of the headline KPIs "
+                     f"have no data and add nothing (they are not filled with zeros)")
+    if h.baseline_missing:
+        names = "; ".join(h.baseline_missing[:3]) + (
+            f" and {len(h.baseline_missing) - 3} more" if len(h.baseline_missing) > 3 else "")
+        parts.append(f"no baseline for {names} (no data in the baseline window): "
+                     f"not measured")
+    return ("Not counted: " + "; ".join(parts) + ".") if parts else ""
 
 
 def headline_view(data: AccountData, f: FilterLike,
                   evidence: pd.DataFrame | None = None) -> HeadlineView | None:
-    """The four headline cards; None when the selection has no value data.
+    """The four headline cards (``metrics.headline.headline`` with Babel texts); None when
+    the selection has no value data.
 
     ``evidence`` (from ``estimates``) gives each innovation's evidence level; without it every
     live innovation counts as measured when it has a measured benefit, else claimed.
     """
-    v = _value_frame(data, f)
-    if v.empty:
+    h = headline_metrics.headline(data, f, evidence=evidence)
+    if h is None:
         return None
-    monthly = v.groupby("month")["benefit"].sum().sort_index()
-    as_of = monthly.index.max()
-    total = float(monthly.sum())
-    run_rate = float(monthly.tail(3).mean() * 12)
-    live = _live_innovations(data, f, as_of)
-    levels = _levels(data, live, f, evidence)
-    mix = {lvl: int((levels == lvl).sum()) for lvl in ("estimated", "measured", "claimed")}
+    total, run_rate, mix, n = h.cumulative_value, h.run_rate, h.evidence_mix, h.innovations_live
+    as_of, since = month_of(h.as_of), pd.Timestamp(h.first_month)
     cur, loc = data.account.currency, data.account.locale
-    since = monthly.index.min()
-    n = len(live)
     return HeadlineView(
         value_to_date=total, run_rate=run_rate, innovations_live=n,
-        innovations_total=len(_innovations(data, f)), evidence_mix=mix,
+        innovations_total=h.innovations_total, evidence_mix=mix,
         as_of=as_of.date(), since=since.date(),
         value_text=money(total, cur, loc), run_rate_text=money(run_rate, cur, loc),
-        live_text=f"{n} of {len(_innovations(data, f))}",
+        live_text=f"{n} of {h.innovations_total}",
         evidence_text=f"{mix['estimated']} of {n}" if n else "—",
         caption=(f"Measured against the frozen baseline "
                  f"({data.account.baseline_start:%b %Y} – {data.account.baseline_end:%b %Y}); "
@@ -352,22 +268,22 @@ def headline_view(data: AccountData, f: FilterLike,
         evidence_help=(f"Of {n} live innovations: {mix['estimated']} estimated (causal, CI "
                        f"excludes zero), {mix['measured']} measured, {mix['claimed']} claimed. "
                        + EVIDENCE_NOTES["estimated"]),
+        claimed_value=h.claimed_value, unattributed_value=h.unattributed_value,
+        missing_months=h.missing_months, baseline_missing=h.baseline_missing,
+        gaps_text=_gaps_text(h, loc),
     )
 
 
 def _levels(data: AccountData, live: pd.DataFrame, f: FilterLike,
             evidence: pd.DataFrame | None) -> pd.Series:
-    if evidence is not None and not evidence.empty:
-        lv = live["innovation_id"].map(evidence.set_index("innovation_id")["evidence"])
-        return lv.fillna("claimed")
-    a = attribution(data, f)
-    measured = set(a.loc[a["amount"].abs() > 0, "innovation_id"])
-    return live["innovation_id"].map(lambda i: "measured" if i in measured else "claimed")
+    attr = attribution(data, f) if evidence is None or evidence.empty else pd.DataFrame(
+        {"innovation_id": [], "cents": []})
+    return headline_metrics.evidence_levels(live, attr, evidence)
 
 
 @dataclass(frozen=True, eq=False)
 class CurveView:
-    curve: pd.DataFrame  # month, benefit, cumulative
+    curve: pd.DataFrame  # month, benefit, cumulative (cents, exact)
     golives: pd.DataFrame  # date, code, title, category
     events: pd.DataFrame  # date, title, kind
     money_text: list[str]
@@ -375,16 +291,14 @@ class CurveView:
 
 
 def curve_view(data: AccountData, f: FilterLike) -> CurveView | None:
+    """The cumulative value curve (``metrics.value.cumulative``) with go-lives and events."""
     v = _value_frame(data, f)
     if v.empty:
         return None
-    monthly = v.groupby("month")["benefit"].sum().sort_index().reset_index()
-    monthly["cumulative"] = monthly["benefit"].cumsum()
+    monthly = value_metrics.cumulative(v)[["month", "benefit", "cumulative"]]
     cur, loc = data.account.currency, data.account.locale
     texts = [money(x, cur, loc, compact=False) for x in monthly["cumulative"]]
-    lm = live_months(data)
-    if f.unit_ids is not None:
-        lm = lm[lm["unit_id"].isin(f.unit_ids)]
+    lm = in_units(live_months(data), f)
     first = lm.groupby("innovation_id", as_index=False)["go_live"].min()
     inn = _innovations(data, f)[["innovation_id", "code", "title", "category"]]
     golives = first.merge(inn, on="innovation_id").rename(columns={"go_live": "date"})
@@ -501,70 +415,59 @@ def value_by(data: AccountData, f: FilterLike, by: str = "category",
 def bridge_steps(data: AccountData, f: FilterLike, top: int = BRIDGE_TOP) -> pd.DataFrame:
     """Baseline → now: one step per innovation (the ``top`` largest by |value|, the rest in
     one step), the unattributed remainder, and the total. Columns: label, value, kind, text,
-    code (innovation code or "")."""
+    code (innovation code or ""). Summed in cents, so the steps add up to the total exactly
+    (and the total equals the headline's value to date)."""
     a = attribution(data, f)
     if a.empty:
         return pd.DataFrame(columns=["label", "value", "kind", "text", "code"])
-    per = a.groupby("innovation_id", as_index=False)["amount"].sum().merge(
-        _names(data), on="innovation_id")
-    inn = per[per["innovation_id"] >= 0].assign(size=lambda d: d["amount"].abs())
-    inn = inn.sort_values("size", ascending=False)
+    per = attribution_metrics.attributed_by_innovation(a).merge(_names(data), on="innovation_id")
+    inn = per[per["innovation_id"] >= 0].assign(size=lambda d: d["cents"].abs())
+    inn = inn.sort_values(["size", "innovation_id"], ascending=[False, True])
     head, tail = inn.head(top), inn.iloc[top:]
-    rows = [(f"{r.code} {r.title}", float(r.amount), "step", str(r.code))
-            for r in head.itertuples(index=False)]
+    rows = [(f"{c} {t}", int(n), "step", str(c)) for c, t, n in zip(
+        head["code"].tolist(), head["title"].tolist(), head["cents"].tolist(), strict=True)]
     if not tail.empty:
-        rows.append((f"{len(tail)} other innovations", float(tail["amount"].sum()), "step", ""))
-    un = float(per.loc[per["innovation_id"] == -1, "amount"].sum())
+        rows.append((f"{len(tail)} other innovations", int(tail["cents"].sum()), "step", ""))
+    un = int(per.loc[per["innovation_id"] == attribution_metrics.UNATTRIBUTED_ID, "cents"].sum())
     if not f.categories:
         rows.append(("Unattributed", un, "unattributed", ""))
     total = sum(r[1] for r in rows)
     rows.append(("Value to date", total, "total", ""))
-    out = pd.DataFrame(rows, columns=["label", "value", "kind", "code"])
+    out = pd.DataFrame(rows, columns=["label", "cents", "kind", "code"])
+    out["value"] = out["cents"] / 100.0
     cur, loc = data.account.currency, data.account.locale
     out["text"] = [money(v, cur, loc) for v in out["value"]]
     return out[["label", "value", "kind", "text", "code"]]
 
 
 def claimed(data: AccountData, f: FilterLike) -> pd.DataFrame:
-    """Claimed value to date per innovation: ``innovation_id, claimed`` (formula above)."""
-    lm = live_months(data)
-    if f.unit_ids is not None:
-        lm = lm[lm["unit_id"].isin(f.unit_ids)]
-    m = data.monthly
-    tx = m[m["kpi_key"].isin(data.kpis.loc[data.kpis["kind"] == "rate", "key"])]
-    unit_vol = tx.groupby(["unit_id", "kpi_key"])["volume"].mean().groupby("unit_id").max()
-    all_lm = live_months(data)
-    all_lm["vol"] = all_lm["unit_id"].map(unit_vol).fillna(0.0)
-    tot = all_lm.groupby("innovation_id")["vol"].sum()
-    months = _in_period(pd.DataFrame({"month": sorted(m["month"].unique())}), f)["month"]
-    if months.empty or lm.empty:
-        return pd.DataFrame(columns=["innovation_id", "claimed"])
-    eav = data.innovations.set_index("innovation_id")["estimated_annual_value"].fillna(0.0)
-    lm = lm.assign(share=lm["unit_id"].map(unit_vol).fillna(0.0)
-                   / lm["innovation_id"].map(tot).replace(0, np.nan))
-    lm["n"] = [int((months >= lf).sum()) for lf in lm["live_from"]]
-    lm["claimed"] = lm["innovation_id"].map(eav) / 12.0 * lm["share"].fillna(0.0) * lm["n"]
-    return lm.groupby("innovation_id")["claimed"].sum().reset_index()
+    """Claimed value to date per innovation: ``innovation_id, claimed``
+    (``metrics.value.claimed``)."""
+    return value_metrics.claimed(data, f)
 
 
-def estimates(data: AccountData) -> pd.DataFrame:
+def estimates(data: AccountData, innovation_ids: Collection[int] | None = None) -> pd.DataFrame:
     """Causal estimate per innovation with a rollout, on its main target KPI (all units, all
-    months). Columns: innovation_id, kpi_key, estimated, ci_low, ci_high, excludes_zero,
-    estimate_note. Innovations that cannot be estimated get NaN and the reason."""
-    t = data.targets.assign(size=data.targets["expected_effect_pct"].abs())
-    ranked = t.sort_values(["innovation_id", "size", "kpi_key"], ascending=[True, False, True])
-    main = ranked.drop_duplicates("innovation_id").set_index("innovation_id")["kpi_key"]
-    info = data.kpis.set_index("key")
+    months), with the other innovations on that KPI controlled for — exactly the estimate of
+    the Innovation-detail page (``metrics.innovation_views.estimate_innovation``).
+    Columns: innovation_id, kpi_key, estimated, ci_low, ci_high, excludes_zero,
+    estimate_note. Innovations that cannot be estimated get NaN and the reason.
+    ``innovation_ids`` limits which innovations are estimated (every other one still serves
+    as a control); about half a second each on the demo."""
     rows = []
-    for iid, ro in data.rollouts.groupby("innovation_id"):
-        if iid not in main.index:
+    codes = data.innovations.set_index("innovation_id")["code"]
+    ids = set(data.rollouts["innovation_id"]) & set(codes.index)
+    if innovation_ids is not None:
+        ids &= set(innovation_ids)
+    for iid in sorted(ids):
+        rec = innovation_record(data.innovations, data.targets, data.kpis, data.rollouts,
+                                str(codes.loc[iid]))
+        if rec is None or rec.main_kpi is None:
             continue
-        key = str(main.loc[iid])
-        mv = pd.to_numeric(pd.Series([info.loc[key, "money_value"]])).iloc[0]
+        key = rec.main_kpi
         try:
-            eff = innovation_effect(data.monthly, ro[["unit_id", "go_live"]], kpi_key=key,
-                                    money_value=None if np.isnan(mv) else float(mv),
-                                    direction=str(info.loc[key, "direction"]))
+            eff = estimate_innovation(data.monthly, data.rollouts, data.targets,
+                                      data.innovations, rec, key)
         except EstimationError as exc:
             rows.append((iid, key, np.nan, np.nan, np.nan, False, str(exc)))
             continue
@@ -582,10 +485,12 @@ def value_lines(data: AccountData, f: FilterLike,
     """Per live innovation: claimed, measured (attributed) and estimated value to date with
     the evidence level, largest measured first. Columns: innovation_id, code, title,
     category, claimed, measured, estimated, ci_low, ci_high, realisation, evidence,
-    claimed_text, measured_text, estimated_text."""
+    claimed_text, measured_text, estimated_text. realisation = measured / claimed
+    (``metrics.value.realisation``)."""
     a = attribution(data, f)
-    meas = (a[a["innovation_id"] >= 0].groupby("innovation_id")["amount"].sum()
-            .reset_index(name="measured"))
+    per = attribution_metrics.attributed_by_innovation(a)
+    meas = per[per["innovation_id"] >= 0].rename(columns={"attributed": "measured"})[
+        ["innovation_id", "measured"]]
     cl = claimed(data, f)
     inn = _innovations(data, f)[["innovation_id", "code", "title", "category"]]
     lines = inn.merge(cl, on="innovation_id", how="inner").merge(meas, on="innovation_id",
@@ -595,7 +500,9 @@ def value_lines(data: AccountData, f: FilterLike,
                                     "excludes_zero"])
     lines = lines.merge(est[["innovation_id", "estimated", "ci_low", "ci_high",
                              "excludes_zero"]], on="innovation_id", how="left")
-    lines["realisation"] = lines["measured"] / lines["claimed"].where(lines["claimed"] > 0)
+    lines["realisation"] = value_metrics.realisation(
+        lines.set_index("innovation_id")["measured"],
+        lines.set_index("innovation_id")["claimed"]).reindex(lines["innovation_id"]).to_numpy()
     lines["evidence"] = [
         "estimated" if bool(ez) is True and not pd.isna(e) else
         ("measured" if not pd.isna(m) and m != 0 else "claimed")

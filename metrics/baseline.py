@@ -1,0 +1,147 @@
+"""The frozen baseline: what each unit's KPIs were before the innovations (DESIGN §3).
+
+Notation: u unit, m month, k KPI, B the account's baseline window (the months from
+month(baseline_start) to month(baseline_end), inclusive). The baseline is computed once over B
+and never rolled forward, so later value is always measured against the same photograph::
+
+    rate KPIs   base[u,k] = Σ_{m∈B} value[u,k,m]·vol[u,k,m] / Σ_{m∈B} vol[u,k,m]
+                (a volume-weighted ratio, NOT the mean of the monthly ratios; when the
+                window has no volume at all, the plain mean of the monthly values)
+    level KPIs  base[u,k] = (1/|B_uk|) Σ_{m∈B} value[u,k,m]   (mean level, e.g. FTE)
+
+Only observed months count (B_uk = the months of B with a value for u and k). A unit and KPI
+with observations after B but none inside it has no baseline: ``baseline`` raises
+``BaselineError`` naming the unit, the KPI and the window; ``frozen_baseline`` reports such
+pairs in ``Baseline.missing`` instead, so a page can show them and measure everything else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from data_loaders.queries import AccountData
+from metrics.filters import month_of
+
+__all__ = [
+    "BASE_COLUMNS",
+    "Baseline",
+    "BaselineError",
+    "account_baseline",
+    "baseline",
+    "frozen_baseline",
+]
+
+BASE_COLUMNS = ["unit_id", "kpi_key", "base", "volume", "months"]
+MISSING_COLUMNS = ["unit_id", "kpi_key", "first_month"]
+
+
+def _window_text(start: dt.date, end: dt.date) -> str:
+    return f"{month_of(start):%b %Y} – {month_of(end):%b %Y}"
+
+
+class BaselineError(ValueError):
+    """The baseline window has no data for a unit and KPI that have data after it.
+
+    ``missing`` has columns unit_id, kpi_key, first_month (the first month after the window
+    with data); the message names each unit, KPI and the window.
+    """
+
+    def __init__(self, missing: pd.DataFrame, start: dt.date, end: dt.date,
+                 unit_names: Mapping[int, str] | None = None) -> None:
+        self.missing = missing.reset_index(drop=True)
+        self.start, self.end = start, end
+        names = unit_names or {}
+        head = self.missing.head(5)
+        parts = [
+            f"{names.get(int(u), f'unit {int(u)}')} × {k} (data from {pd.Timestamp(m):%b %Y})"
+            for u, k, m in zip(head["unit_id"].tolist(), head["kpi_key"].tolist(),
+                               head["first_month"].tolist(), strict=True)
+        ]
+        more = len(self.missing) - len(parts)
+        super().__init__(
+            f"No baseline for {'; '.join(parts)}{f' and {more} more' if more > 0 else ''}: "
+            f"no observations in the baseline window {_window_text(start, end)}. "
+            f"Import those months, or change the account's baseline window.")
+
+
+@dataclass(frozen=True, eq=False)
+class Baseline:
+    """The frozen baseline of an account.
+
+    ``base``: unit_id, kpi_key, base, volume (Σ_{m∈B} vol), months (|B_uk|);
+    ``missing``: unit_id, kpi_key, first_month — pairs with data after B but none in B.
+    """
+
+    start: dt.date  # the window as given (B = its months)
+    end: dt.date
+    base: pd.DataFrame
+    missing: pd.DataFrame
+    unit_names: Mapping[int, str] = field(default_factory=dict)
+
+    @property
+    def window_text(self) -> str:
+        """``Jan 2023 – Jun 2023``."""
+        return _window_text(self.start, self.end)
+
+    def error(self) -> BaselineError | None:
+        """The ``BaselineError`` for ``missing`` (None when every pair has a baseline)."""
+        if self.missing.empty:
+            return None
+        return BaselineError(self.missing, self.start, self.end, self.unit_names)
+
+    def require(self) -> pd.DataFrame:
+        """``base``, or raise ``BaselineError`` when any pair is missing its baseline."""
+        err = self.error()
+        if err is not None:
+            raise err
+        return self.base
+
+
+def frozen_baseline(monthly: pd.DataFrame, kpis: pd.DataFrame, start: dt.date, end: dt.date,
+                    unit_names: Mapping[int, str] | None = None) -> Baseline:
+    """``base[u,k]`` over B = [month(start), month(end)] (formulas in the module doc) for
+    every unit and KPI observed in B, and the pairs observed after B but not in it.
+
+    ``monthly``: unit_id, kpi_key, month, value, volume; ``kpis``: key, kind. Never raises
+    for missing data (see ``Baseline.require`` / ``baseline``)."""
+    lo, hi = month_of(start), month_of(end)
+    m = monthly[monthly["value"].notna()]
+    kind = kpis.set_index("key")["kind"]
+    win = m[(m["month"] >= lo) & (m["month"] <= hi)]
+    vol = win["volume"].fillna(0.0).astype(float)
+    win = win.assign(vw=win["value"].astype(float) * vol, vol=vol)
+    g = win.groupby(["unit_id", "kpi_key"], as_index=False).agg(
+        vw=("vw", "sum"), volume=("vol", "sum"), mean=("value", "mean"),
+        months=("month", "nunique"))
+    is_rate = g["kpi_key"].map(kind).eq("rate") & (g["volume"] > 0)
+    g["base"] = np.where(is_rate, g["vw"] / g["volume"].where(g["volume"] > 0), g["mean"])
+    base = g[BASE_COLUMNS].reset_index(drop=True)
+
+    after = m[m["month"] > hi].groupby(["unit_id", "kpi_key"], as_index=False).agg(
+        first_month=("month", "min"))
+    have = pd.MultiIndex.from_frame(base[["unit_id", "kpi_key"]])
+    missing = after[~pd.MultiIndex.from_frame(after[["unit_id", "kpi_key"]]).isin(have)]
+    return Baseline(start=pd.Timestamp(start).date(), end=pd.Timestamp(end).date(), base=base,
+                    missing=missing[MISSING_COLUMNS].reset_index(drop=True),
+                    unit_names=dict(unit_names or {}))
+
+
+def baseline(monthly: pd.DataFrame, kpis: pd.DataFrame, start: dt.date, end: dt.date,
+             unit_names: Mapping[int, str] | None = None) -> pd.DataFrame:
+    """``unit_id, kpi_key, base, volume, months``: ``base[u,k]`` over B (module doc).
+
+    Raises ``BaselineError`` when a unit and KPI have data after B but none in B."""
+    return frozen_baseline(monthly, kpis, start, end, unit_names).require()
+
+
+def account_baseline(data: AccountData) -> Baseline:
+    """``frozen_baseline`` over the account's own window, with unit names for messages."""
+    a = data.account
+    names = dict(zip(data.units["unit_id"].astype(int), data.units["name"].astype(str),
+                     strict=True)) if not data.units.empty else {}
+    return frozen_baseline(data.monthly, data.kpis, a.baseline_start, a.baseline_end, names)

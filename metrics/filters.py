@@ -1,0 +1,113 @@
+"""The shared filters (DESIGN §4: units, period, category) and how every metric applies them.
+
+Notation as in DESIGN §3: u unit, m month, k KPI. A ``Filters`` value selects
+
+    U = unit_ids (None = every unit of the account),
+    M = {m : month(start) ≤ m ≤ month(end)} (an open end when start / end is None),
+    C = categories (None or empty = every innovation category).
+
+Months are first-of-month timestamps; ``start`` and ``end`` may be any date inside their month.
+The functions here are pure: they take frames with the columns documented on
+``data_loaders.queries.AccountData`` and return filtered copies, never touching a database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+import pandas as pd
+
+from data_loaders.queries import AccountData
+
+__all__ = [
+    "FilterLike",
+    "Filters",
+    "in_categories",
+    "in_period",
+    "in_units",
+    "limit_to",
+    "month_of",
+]
+
+
+class FilterLike(Protocol):
+    """Anything with the four filter fields (``Filters``, ``metrics.views.Selection``)."""
+
+    @property
+    def unit_ids(self) -> tuple[int, ...] | None: ...
+    @property
+    def start(self) -> dt.date | None: ...
+    @property
+    def end(self) -> dt.date | None: ...
+    @property
+    def categories(self) -> tuple[str, ...] | None: ...
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The shared filters: ``unit_ids`` (U), ``start``/``end`` (the months M, inclusive) and
+    ``categories`` (C). ``None`` means "no restriction". Frozen and hashable, so it can key
+    a cache; the field order is the positional order used across the app."""
+
+    unit_ids: tuple[int, ...] | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+    categories: tuple[str, ...] | None = None
+
+    def without_categories(self) -> Filters:
+        """The same units and period for every category (measured value belongs to no
+        category; only its attribution does)."""
+        return replace(self, categories=None)
+
+
+def month_of(d: Any) -> pd.Timestamp:
+    """``month(d)``: the first day of d's month, as a Timestamp."""
+    return pd.Timestamp(d).to_period("M").to_timestamp()
+
+
+def in_units(frame: pd.DataFrame, f: FilterLike, col: str = "unit_id") -> pd.DataFrame:
+    """Rows with ``col ∈ U`` (all rows when U is None)."""
+    return frame if f.unit_ids is None else frame[frame[col].isin(f.unit_ids)]
+
+
+def in_period(frame: pd.DataFrame, f: FilterLike, col: str = "month") -> pd.DataFrame:
+    """Rows with ``month(start) ≤ col ≤ month(end)`` (``col`` holds first-of-month dates)."""
+    out = frame
+    if f.start is not None:
+        out = out[out[col] >= month_of(f.start)]
+    if f.end is not None:
+        out = out[out[col] <= month_of(f.end)]
+    return out
+
+
+def in_categories(innovations: pd.DataFrame, f: FilterLike) -> pd.DataFrame:
+    """Innovations with ``category ∈ C`` (all when C is None or empty)."""
+    if not f.categories:
+        return innovations
+    return innovations[innovations["category"].isin(f.categories)]
+
+
+def limit_to(data: AccountData, as_of: dt.date | None) -> AccountData:
+    """The account as it stood at ``as_of``: observations of months ``m ≤ month(as_of)``,
+    rollouts with ``go_live ≤ as_of``, innovations with ``idea_date ≤ as_of`` (or no idea
+    date) and their targets, events dated ``≤ as_of``. Stage fields are kept as they are now
+    (the register keeps no stage history). ``None`` returns ``data`` unchanged."""
+    if as_of is None:
+        return data
+    cut = pd.Timestamp(as_of)
+    m = data.monthly
+    monthly = m[m["month"] <= month_of(cut)].reset_index(drop=True)
+    r = data.rollouts
+    rollouts = r[r["go_live"].isna() | (pd.to_datetime(r["go_live"]) <= cut)]
+    inn = data.innovations
+    idea = pd.to_datetime(inn["idea_date"])
+    innovations = inn[idea.isna() | (idea <= cut)].reset_index(drop=True)
+    keep = set(innovations["innovation_id"])
+    rollouts = rollouts[rollouts["innovation_id"].isin(keep)].reset_index(drop=True)
+    targets = data.targets[data.targets["innovation_id"].isin(keep)].reset_index(drop=True)
+    ev = data.events
+    events = ev[pd.to_datetime(ev["date"]) <= cut].reset_index(drop=True)
+    return replace(data, monthly=monthly, rollouts=rollouts, innovations=innovations,
+                   targets=targets, events=events)

@@ -1,0 +1,84 @@
+"""Numbers as people read them: Babel formatting in the account's currency and locale.
+
+One formatter per kind of figure, so a card, a sentence, the PDF and the command line print
+the same text for the same number. Missing values (None or NaN) print as "—".
+
+* ``money(x)``: compact (``$1.2M``) for |x| ≥ 10,000 when ``compact``, else whole units
+  in the locale's currency pattern (``$1,234,567``, ``950 €``): round(x) to the unit.
+* ``pct(r)``: the ratio r as a percentage with one decimal, signed ``+``/``−``/``±``.
+* ``number(x, digits)``: grouped decimal with ``digits`` decimals.
+* ``kpi_value(x, unit)``: a KPI value in its unit of measure (currency, %, seconds, …).
+"""
+
+from __future__ import annotations
+
+import math
+
+from babel import Locale
+from babel.numbers import format_compact_currency, format_currency, format_decimal, format_percent
+
+__all__ = ["DASH", "kpi_value", "money", "number", "pct"]
+
+DASH = "—"
+DEFAULT_LOCALE = "en_US"
+
+
+def _missing(value: float | None) -> bool:
+    if value is None:
+        return True
+    try:
+        return math.isnan(float(value))
+    except (TypeError, ValueError):
+        return True
+
+
+def money(value: float | None, currency: str, locale: str = DEFAULT_LOCALE, *,
+          compact: bool = True) -> str:
+    """``$1.2M`` (compact, for cards and sentences, when |value| ≥ 10,000) or ``$1,234,567``
+    (whole currency units, the locale's pattern without decimals)."""
+    if _missing(value):
+        return DASH
+    assert value is not None
+    loc = locale or DEFAULT_LOCALE
+    if compact and abs(value) >= 10_000:
+        return str(format_compact_currency(value, currency, locale=loc, fraction_digits=1))
+    pattern = Locale.parse(loc).currency_formats["standard"].pattern
+    whole = pattern.replace(".00", "").replace(".0", "")
+    return str(format_currency(round(value), currency, locale=loc, format=whole,
+                               currency_digits=False))
+
+
+def pct(value: float | None, locale: str = DEFAULT_LOCALE, *, signed: bool = True) -> str:
+    """The ratio ``value`` (0.197 = 19.7 %) with one decimal; signed ``+``, ``−`` or ``±``."""
+    if _missing(value):
+        return DASH
+    assert value is not None
+    text = str(format_percent(abs(value), format="#,##0.0%", locale=locale or DEFAULT_LOCALE))
+    if not signed:
+        return text
+    return ("+" if value > 0 else "−" if value < 0 else "±") + text
+
+
+def number(value: float | None, locale: str = DEFAULT_LOCALE, digits: int = 1) -> str:
+    """``value`` grouped, with ``digits`` decimals."""
+    if _missing(value):
+        return DASH
+    assert value is not None
+    fmt = "#,##0" + ("." + "0" * digits if digits else "")
+    return str(format_decimal(value, format=fmt, locale=locale or DEFAULT_LOCALE))
+
+
+def kpi_value(value: float, unit: str, currency: str, locale: str = DEFAULT_LOCALE) -> str:
+    """A KPI value in its unit of measure: money with cents when the unit is the account's
+    currency, ``4.20 %``, ``312 s``, whole transactions, else one decimal (none from 1,000)
+    followed by the unit (a bare number for scores)."""
+    if unit == currency:
+        return str(format_currency(value, currency, locale=locale or DEFAULT_LOCALE))
+    if unit == "%":
+        return number(value, locale, 2) + " %"
+    if unit in ("seconds",):
+        return number(value, locale, 0) + " s"
+    if unit in ("transactions",):
+        return number(value, locale, 0)
+    digits = 1 if abs(value) < 1000 else 0
+    return number(value, locale, digits) + (f" {unit}" if unit and unit != "score" else "")

@@ -1,0 +1,147 @@
+"""The headline figures of an account: the numbers on the Story cards, the renewal pack's
+cover and ``python cli.py metrics``.
+
+Notation as in DESIGN §3 and ``metrics.value`` / ``metrics.attribution``; U, M, C the filters::
+
+    cumulative_value   = Σ_{u∈U, k headline, m∈M} benefit[u,k,m]        (in cents, exact)
+                         with a category filter C: Σ_{i∈C} attributed[i] instead
+    run_rate           = mean of the last 3 months' value × 12
+    innovations_live   = #{i ∈ C : go_live[i,u] ≤ end of the last month, for some u ∈ U}
+    claimed_value      = Σ_{i live} claimed[i]
+    attributed_value   = Σ_{i live, i∈C} attributed[i]
+    unattributed_value = Σ_c unattributed_c (0 with a category filter: it has no category)
+                         so cumulative_value = attributed_value + unattributed_value, to the cent
+    realisation        = attributed_value / claimed_value
+    evidence_mix       = live innovations per evidence level: ``estimated`` (causal estimate
+                         whose 95 % CI excludes 0, when estimates are given), ``measured``
+                         (a non-zero attributed value), ``claimed`` (the claim alone)
+    as_of              = the last day of the last month with measured value
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from data_loaders.queries import AccountData
+from metrics.attribution import UNATTRIBUTED_ID, attribution, selected_value
+from metrics.baseline import Baseline, account_baseline
+from metrics.filters import FilterLike, Filters, in_categories, in_units, limit_to
+from metrics.value import claimed, cumulative, live_months, missing_months, run_rate, value_kpis
+
+__all__ = ["EVIDENCE_LEVELS", "Headline", "evidence_levels", "headline", "live_innovations"]
+
+EVIDENCE_LEVELS = ("estimated", "measured", "claimed")
+ALL = Filters()
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The headline figures (formulas in the module doc). Money in the account's currency;
+    dates are first-of-month except ``as_of`` (the last day of the last month measured)."""
+
+    account: str
+    currency: str
+    as_of: dt.date
+    baseline_start: dt.date
+    baseline_end: dt.date
+    first_month: dt.date
+    cumulative_value: float
+    run_rate: float
+    innovations_live: int
+    innovations_total: int
+    claimed_value: float
+    attributed_value: float
+    unattributed_value: float
+    realisation: float | None
+    evidence_mix: dict[str, int] = field(default_factory=dict)
+    missing_months: int = 0  # unit × KPI × months of the headline KPIs without data
+    baseline_missing: tuple[str, ...] = ()  # "unit × KPI" pairs left out: no baseline
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: dates as ISO strings, money rounded to the cent."""
+        out = asdict(self)
+        for k, v in out.items():
+            if isinstance(v, dt.date):
+                out[k] = v.isoformat()
+            elif isinstance(v, float):
+                out[k] = round(v, 2) if k != "realisation" else round(v, 4)
+            elif isinstance(v, tuple):
+                out[k] = list(v)
+        return out
+
+
+def live_innovations(data: AccountData, f: FilterLike, as_of: pd.Timestamp) -> pd.DataFrame:
+    """The innovations in C that went live at a unit in U by the end of ``as_of``'s month."""
+    lm = in_units(live_months(data.rollouts), f)
+    lm = lm[lm["go_live"] <= as_of + pd.offsets.MonthEnd(0)]
+    inn = in_categories(data.innovations, f)
+    return inn[inn["innovation_id"].isin(lm["innovation_id"])]
+
+
+def evidence_levels(live: pd.DataFrame, attr: pd.DataFrame,
+                    evidence: pd.DataFrame | None = None) -> pd.Series:
+    """Evidence level per live innovation (aligned with ``live``): from ``evidence``
+    (innovation_id, evidence — e.g. ``metrics.views.evidence_of``) when given, missing ones
+    ``claimed``; otherwise ``measured`` when its attributed value is non-zero, else
+    ``claimed``."""
+    if evidence is not None and not evidence.empty:
+        lv = live["innovation_id"].map(evidence.set_index("innovation_id")["evidence"])
+        return lv.fillna("claimed")
+    hit = set(attr.loc[attr["cents"] != 0, "innovation_id"])
+    return live["innovation_id"].map(lambda i: "measured" if i in hit else "claimed")
+
+
+def headline(data: AccountData, f: FilterLike = ALL, *, as_of: dt.date | None = None,
+             evidence: pd.DataFrame | None = None,
+             base: Baseline | None = None) -> Headline | None:
+    """The headline of ``data`` for the filters ``f``, with the data limited to months
+    ≤ ``as_of`` (``metrics.filters.limit_to``); None when the selection has no measured value.
+
+    ``evidence`` (innovation_id, evidence) comes from the causal estimates (see
+    ``metrics.views.value_lines``); without it no innovation counts as ``estimated``.
+    Unit-KPI pairs without a baseline are left out of the value and listed in
+    ``baseline_missing``."""
+    data = limit_to(data, as_of)
+    b = base if base is not None and as_of is None else account_baseline(data)
+    v = selected_value(data, f, b)
+    if v.empty:
+        return None
+    per_month = cumulative(v)
+    last = pd.Timestamp(per_month["month"].max())
+    total_cents = int(per_month["cents"].sum())
+    attr = attribution(data, f, b)
+    live = live_innovations(data, f, last)
+    levels = evidence_levels(live, attr, evidence)
+    mix = {lvl: int((levels == lvl).sum()) for lvl in EVIDENCE_LEVELS}
+    ids = set(live["innovation_id"])
+    attributed_cents = int(attr.loc[attr["innovation_id"].isin(ids), "cents"].sum())
+    un_cents = 0 if f.categories else int(
+        attr.loc[attr["innovation_id"] == UNATTRIBUTED_ID, "cents"].sum())
+    cl = claimed(data, f)
+    claimed_value = float(cl.loc[cl["innovation_id"].isin(ids), "claimed"].sum())
+    gaps = missing_months(data.monthly, f, list(value_kpis(data.kpis)["key"]))
+    gaps = gaps[gaps["month"] <= last]
+    miss = in_units(b.missing, f)
+    names = b.unit_names
+    return Headline(
+        account=data.account.name, currency=data.account.currency,
+        as_of=(last + pd.offsets.MonthEnd(0)).date(),
+        baseline_start=b.start, baseline_end=b.end,
+        first_month=pd.Timestamp(per_month["month"].min()).date(),
+        cumulative_value=total_cents / 100.0,
+        run_rate=run_rate(per_month),
+        innovations_live=len(live),
+        innovations_total=len(in_categories(data.innovations, f)),
+        claimed_value=claimed_value,
+        attributed_value=attributed_cents / 100.0,
+        unattributed_value=un_cents / 100.0,
+        realisation=(attributed_cents / 100.0 / claimed_value) if claimed_value > 0 else None,
+        evidence_mix=mix,
+        missing_months=len(gaps),
+        baseline_missing=tuple(f"{names.get(int(u), f'unit {int(u)}')} × {k}" for u, k in zip(
+            miss["unit_id"].tolist(), miss["kpi_key"].tolist(), strict=True)),
+    )

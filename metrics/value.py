@@ -1,0 +1,226 @@
+"""Measured value against the frozen baseline, and the value claimed for each innovation.
+
+Notation as in DESIGN §3: u unit, m month, k KPI, i innovation, B the baseline window,
+s_k = +1 when lower is better and −1 otherwise, money_k the money value of one unit of
+improvement (per transaction for rate KPIs, per month for level KPIs)::
+
+    benefit[u,k,m]  = s_k · (base[u,k] − actual[u,k,m]) · vol[u,k,m] · money_k   (rate KPIs)
+                    = s_k · (base[u,k] − actual[u,k,m]) · money_k                 (level KPIs)
+                      booked in cents: cents[u,k,m] = round(100 · benefit[u,k,m]) (half to
+                      even), and every total is a sum of cents, so totals reconcile exactly.
+    cumulative[t]   = Σ_{u∈U, k, m∈M, m ≤ t} benefit[u,k,m]
+    run_rate        = (1/3) Σ_{the last 3 months m of M with data} Σ_{u,k} benefit[u,k,m] · 12
+    headline total  = cumulative over the KPIs flagged ``headline`` (that have a money value),
+                      so the same saving is never counted twice (cost per transaction already
+                      contains handle time).
+    live_from[i,u]  = month(go_live[i,u]) when go-live is on the 1st, else the next month
+                      (the first FULL live month, as ``metrics.impact.innovation_effect``)
+    claimed[i]      = Σ_{u∈U live with i} Σ_{m∈M, m ≥ live_from[i,u]} claim_i / 12 · share[i,u],
+                      share[i,u] = vol_u / Σ_{u' live with i} vol_{u'}, vol_u = u's mean
+                      monthly transactions (largest over its rate KPIs), claim_i = the
+                      innovation's estimated annual value
+    realisation[i]  = attributed[i] / claimed[i]   (``metrics.attribution`` gives attributed)
+
+Observations may be daily or monthly: ``data_loaders.queries.load_monthly`` aggregates them to
+months in SQL (rates volume-weighted, so Σ_days value·vol = actual[u,k,m]·vol[u,k,m] and the
+benefit of a month equals the sum of its days'). Months without data are never filled with
+zeros: ``missing_months`` lists them so a page can flag them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from data_loaders.queries import AccountData
+from metrics.baseline import Baseline, account_baseline
+from metrics.filters import FilterLike, Filters, in_categories, in_period, in_units, month_of
+
+__all__ = [
+    "BENEFIT_COLUMNS",
+    "benefit",
+    "claimed",
+    "cumulative",
+    "direction_sign",
+    "headline_total",
+    "live_months",
+    "measured",
+    "missing_months",
+    "realisation",
+    "run_rate",
+    "to_cents",
+    "value_kpis",
+]
+
+BENEFIT_COLUMNS = ["unit_id", "kpi_key", "month", "volume", "base", "value", "benefit",
+                   "cents"]
+ALL = Filters()
+
+
+def direction_sign(direction: str) -> int:
+    """s_k: +1 when lower is better, −1 when higher is better."""
+    return 1 if str(direction).lower().startswith("lower") else -1
+
+
+def to_cents(amount: pd.Series | np.ndarray) -> np.ndarray:
+    """``round(100 · amount)`` as int64 (half to even)."""
+    return np.rint(np.asarray(amount, dtype=float) * 100.0).astype(np.int64)
+
+
+def value_kpis(kpis: pd.DataFrame, *, headline_only: bool = True) -> pd.DataFrame:
+    """The KPIs with a money value (and, by default, flagged for the headline)."""
+    k = kpis[kpis["money_value"].notna()]
+    return k[k["headline"].astype(bool)] if headline_only else k
+
+
+def benefit(monthly: pd.DataFrame, kpis: pd.DataFrame, base: pd.DataFrame,
+            f: FilterLike = ALL, *, headline_only: bool = True) -> pd.DataFrame:
+    """``benefit[u,k,m]`` (module doc) for u ∈ U, m ∈ M and the money KPIs (headline ones by
+    default). Columns: unit_id, kpi_key, month, volume, base, value, benefit (= cents / 100),
+    cents (int64). Unit-KPI pairs without a baseline are left out (see
+    ``metrics.baseline.Baseline.missing``); rows without a value are left out, not zeroed."""
+    k = value_kpis(kpis, headline_only=headline_only)
+    m = in_period(in_units(monthly, f), f)
+    m = m[m["kpi_key"].isin(k["key"]) & m["value"].notna()]
+    m = m.merge(base[["unit_id", "kpi_key", "base"]], on=["unit_id", "kpi_key"])
+    if m.empty:
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c == "cents" else "float64")
+                             for c in BENEFIT_COLUMNS}).astype({"month": "datetime64[ns]"})
+    info = k.set_index("key")
+    s = m["kpi_key"].map(info["direction"]).map(direction_sign).astype(float)
+    money_k = m["kpi_key"].map(info["money_value"]).astype(float)
+    vol = np.where(m["kpi_key"].map(info["kind"]) == "rate", m["volume"].fillna(0.0), 1.0)
+    cents = to_cents(s * (m["base"] - m["value"]) * vol * money_k)
+    m = m.assign(cents=cents, benefit=cents / 100.0)
+    return m[BENEFIT_COLUMNS].reset_index(drop=True)
+
+
+def measured(data: AccountData, f: FilterLike = ALL, base: Baseline | None = None, *,
+             headline_only: bool = True) -> pd.DataFrame:
+    """``benefit`` for an account against its frozen baseline (``account_baseline``)."""
+    b = base if base is not None else account_baseline(data)
+    return benefit(data.monthly, data.kpis, b.base, f, headline_only=headline_only)
+
+
+def cumulative(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per month of a ``benefit`` frame: ``month, benefit, cents, cumulative`` with
+    cents[m] = Σ_{u,k} cents[u,k,m], benefit = cents / 100 and
+    cumulative[t] = Σ_{m ≤ t} cents[m] / 100 (months without data are absent, not zero)."""
+    if frame.empty:
+        return pd.DataFrame({"month": pd.Series(dtype="datetime64[ns]"),
+                             "benefit": pd.Series(dtype=float),
+                             "cents": pd.Series(dtype="int64"),
+                             "cumulative": pd.Series(dtype=float)})
+    g = frame.groupby("month")["cents"].sum().sort_index()
+    return pd.DataFrame({"month": g.index, "benefit": g.to_numpy() / 100.0,
+                         "cents": g.to_numpy().astype(np.int64),
+                         "cumulative": g.cumsum().to_numpy() / 100.0}).reset_index(drop=True)
+
+
+def run_rate(frame: pd.DataFrame, months: int = 3) -> float:
+    """``mean of the last 3 months' value × 12`` of a ``benefit`` (or ``cumulative``) frame:
+    (1/n) Σ_{last n months with data} Σ_{u,k} benefit · 12, n = min(3, months with data);
+    0.0 when there is no data."""
+    per = cumulative(frame) if "unit_id" in frame.columns else frame
+    if per.empty:
+        return 0.0
+    tail = per.sort_values("month").tail(months)
+    return float(tail["cents"].sum() / len(tail) / 100.0 * 12)
+
+
+def headline_total(frame: pd.DataFrame, kpis: pd.DataFrame) -> float:
+    """``Σ cents / 100`` over the rows of KPIs flagged ``headline``."""
+    keys = set(kpis.loc[kpis["headline"].astype(bool), "key"])
+    return float(frame.loc[frame["kpi_key"].isin(keys), "cents"].sum() / 100.0)
+
+
+def missing_months(monthly: pd.DataFrame, f: FilterLike = ALL,
+                   kpi_keys: list[str] | None = None) -> pd.DataFrame:
+    """The unit × KPI × months inside the selection with no observation: for each unit u ∈ U
+    and KPI k it reports (restricted to ``kpi_keys``), every calendar month m ∈ M from
+    max(month(start), u's first month for k) to min(month(end), the account's last month)
+    without a value. Columns: unit_id, kpi_key, month. Such months add nothing to the
+    measured value (they are not zero-filled) and are flagged by the pages."""
+    cols = ["unit_id", "kpi_key", "month"]
+    empty = pd.DataFrame({"unit_id": pd.Series(dtype="int64"),
+                          "kpi_key": pd.Series(dtype=object),
+                          "month": pd.Series(dtype="datetime64[ns]")})
+    if monthly.empty:
+        return empty
+    last = monthly["month"].max()
+    if f.end is not None:
+        last = min(last, month_of(f.end))
+    m = in_units(monthly, f)
+    if kpi_keys is not None:
+        m = m[m["kpi_key"].isin(kpi_keys)]
+    m = m[m["value"].notna()]
+    if m.empty:
+        return empty
+    first = m.groupby(["unit_id", "kpi_key"])["month"].min()
+    if f.start is not None:
+        lo = month_of(f.start)
+        first = first.where(first >= lo, lo)
+    first = first[first <= last]
+    if first.empty:
+        return empty
+    all_months = pd.date_range(first.min(), last, freq="MS")
+    grid = pd.DataFrame([(u, k, mo) for (u, k), lo in first.items()
+                         for mo in all_months[all_months >= lo]], columns=cols)
+    seen = m[cols].drop_duplicates()
+    out = grid.merge(seen, on=cols, how="left", indicator=True)
+    out = out[out["_merge"] == "left_only"][cols]
+    return out.astype({"month": "datetime64[ns]"}).reset_index(drop=True)
+
+
+def live_months(rollouts: pd.DataFrame) -> pd.DataFrame:
+    """``innovation_id, unit_id, go_live, live_from`` per rollout (earliest go-live per
+    innovation and unit): live_from = month(go_live) when go-live is on the 1st, else the
+    next month — the first full month live."""
+    r = rollouts.dropna(subset=["go_live"])
+    if r.empty:
+        return pd.DataFrame({"innovation_id": pd.Series(dtype="int64"),
+                             "unit_id": pd.Series(dtype="int64"),
+                             "go_live": pd.Series(dtype="datetime64[ns]"),
+                             "live_from": pd.Series(dtype="datetime64[ns]")})
+    go = pd.to_datetime(r["go_live"]).dt.normalize()
+    r = r.assign(go_live=go, live_from=go + pd.offsets.MonthBegin(0))
+    return r.groupby(["innovation_id", "unit_id"], as_index=False).agg(
+        go_live=("go_live", "min"), live_from=("live_from", "min"))
+
+
+def _unit_volume(monthly: pd.DataFrame, kpis: pd.DataFrame) -> pd.Series:
+    """vol_u: mean monthly transactions per unit, the largest over its rate KPIs."""
+    rate = kpis.loc[kpis["kind"] == "rate", "key"]
+    tx = monthly[monthly["kpi_key"].isin(rate)]
+    return tx.groupby(["unit_id", "kpi_key"])["volume"].mean().groupby("unit_id").max()
+
+
+def claimed(data: AccountData, f: FilterLike = ALL) -> pd.DataFrame:
+    """``innovation_id, claimed``: claimed[i] to date (module doc) for the innovations live
+    at a unit in U within M (and in the categories C). M counts the months with data."""
+    lm_all = live_months(data.rollouts)
+    lm = in_units(lm_all, f)
+    keep = set(in_categories(data.innovations, f)["innovation_id"])
+    lm = lm[lm["innovation_id"].isin(keep)]
+    months = in_period(pd.DataFrame({"month": np.sort(data.monthly["month"].unique())}), f)
+    if months.empty or lm.empty:
+        return pd.DataFrame({"innovation_id": pd.Series(dtype="int64"),
+                             "claimed": pd.Series(dtype=float)})
+    unit_vol = _unit_volume(data.monthly, data.kpis)
+    tot = (lm_all.assign(vol=lm_all["unit_id"].map(unit_vol).fillna(0.0))
+           .groupby("innovation_id")["vol"].sum())
+    eav = data.innovations.set_index("innovation_id")["estimated_annual_value"].astype(float)
+    share = (lm["unit_id"].map(unit_vol).fillna(0.0)
+             / lm["innovation_id"].map(tot).replace(0, np.nan)).fillna(0.0)
+    mo = months["month"].to_numpy()
+    n = len(mo) - np.searchsorted(mo, lm["live_from"].to_numpy(), side="left")
+    amount = lm["innovation_id"].map(eav).fillna(0.0) / 12.0 * share * n
+    out = lm.assign(claimed=amount.to_numpy())
+    return out.groupby("innovation_id", as_index=False).agg(claimed=("claimed", "sum"))
+
+
+def realisation(attributed: pd.Series, claimed_value: pd.Series) -> pd.Series:
+    """``attributed[i] / claimed[i]`` aligned on the index (NaN when nothing is claimed)."""
+    c = claimed_value.reindex(attributed.index.union(claimed_value.index))
+    a = attributed.reindex(c.index)
+    return a / c.where(c > 0)

@@ -1,0 +1,45 @@
+"""metrics.format: Babel formatting in the account's currency and locale."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from metrics import format as fmt
+from metrics import views
+
+
+def test_money_compact_and_whole() -> None:
+    assert fmt.money(1_234_567, "USD", "en_US") == "$1.2M"
+    assert fmt.money(1_234_567, "USD", "en_US", compact=False) == "$1,234,567"
+    assert fmt.money(950, "EUR", "de_DE") == "950\xa0€"  # the locale puts the symbol after
+    assert fmt.money(9_999.6, "USD") == "$10,000"  # below the compact threshold: whole units
+    assert fmt.money(-25_000, "USD") == "-$25K"
+
+
+def test_missing_values_print_a_dash() -> None:
+    for value in (None, float("nan"), np.float64("nan"), np.float32("nan")):
+        assert fmt.money(value, "USD") == "—"  # type: ignore[arg-type]
+        assert fmt.pct(value) == "—"  # type: ignore[arg-type]
+        assert fmt.number(value) == "—"  # type: ignore[arg-type]
+
+
+def test_pct_and_number() -> None:
+    assert fmt.pct(-0.197) == "−19.7%"
+    assert fmt.pct(0.05) == "+5.0%"
+    assert fmt.pct(0.0) == "±0.0%"
+    assert fmt.pct(0.197, signed=False) == "19.7%"
+    assert fmt.pct(0.197, "de_DE", signed=False) == "19,7%"  # the decimal sign is local
+    assert fmt.number(1234.567, "en_US", 1) == "1,234.6"
+    assert fmt.number(1234.567, "de_DE", 0) == "1.235"
+
+
+def test_kpi_value_by_unit() -> None:
+    assert fmt.kpi_value(4.12, "USD", "USD", "en_US") == "$4.12"
+    assert fmt.kpi_value(3.456, "%", "USD") == "3.46 %"
+    assert fmt.kpi_value(312.4, "seconds", "USD") == "312 s"
+    assert fmt.kpi_value(80.25, "score", "USD") == "80.2"  # bankers' rounding, no unit
+    assert fmt.kpi_value(12.0, "FTE", "USD") == "12.0 FTE"
+
+
+def test_views_reexports_the_same_functions() -> None:
+    assert views.money is fmt.money and views.pct is fmt.pct and views.number is fmt.number
