@@ -96,7 +96,7 @@ def attribute(ben: pd.DataFrame, live: pd.DataFrame, targets: pd.DataFrame,
     cand = b.merge(lt, on=["unit_id", "kpi_key"])
     cand = cand[cand["month"] >= cand["live_from"]]
     info = kpis.set_index("key")
-    s = cand["kpi_key"].map(info["direction"]).map(direction_sign).astype(float)
+    s = cand["kpi_key"].map(info["direction"].map(direction_sign)).astype(float)
     money_k = cand["kpi_key"].map(info["money_value"]).astype(float)
     vol = np.where(cand["kpi_key"].map(info["kind"]) == "rate", cand["volume"].fillna(0.0), 1.0)
     expected = (s * (-cand["expected_effect_pct"].astype(float) / 100.0) * cand["base"] * vol

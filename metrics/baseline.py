@@ -117,7 +117,7 @@ def frozen_baseline(monthly: pd.DataFrame, kpis: pd.DataFrame, start: dt.date, e
     win = win.assign(vw=win["value"].astype(float) * vol, vol=vol)
     g = win.groupby(["unit_id", "kpi_key"], as_index=False).agg(
         vw=("vw", "sum"), volume=("vol", "sum"), mean=("value", "mean"),
-        months=("month", "nunique"))
+        months=("month", "count"))  # one row per unit, KPI and month
     is_rate = g["kpi_key"].map(kind).eq("rate") & (g["volume"] > 0)
     g["base"] = np.where(is_rate, g["vw"] / g["volume"].where(g["volume"] > 0), g["mean"])
     base = g[BASE_COLUMNS].reset_index(drop=True)

@@ -87,7 +87,7 @@ def benefit(monthly: pd.DataFrame, kpis: pd.DataFrame, base: pd.DataFrame,
         return pd.DataFrame({c: pd.Series(dtype="int64" if c == "cents" else "float64")
                              for c in BENEFIT_COLUMNS}).astype({"month": "datetime64[ns]"})
     info = k.set_index("key")
-    s = m["kpi_key"].map(info["direction"]).map(direction_sign).astype(float)
+    s = m["kpi_key"].map(info["direction"].map(direction_sign)).astype(float)
     money_k = m["kpi_key"].map(info["money_value"]).astype(float)
     vol = np.where(m["kpi_key"].map(info["kind"]) == "rate", m["volume"].fillna(0.0), 1.0)
     cents = to_cents(s * (m["base"] - m["value"]) * vol * money_k)
@@ -156,20 +156,30 @@ def missing_months(monthly: pd.DataFrame, f: FilterLike = ALL,
     m = m[m["value"].notna()]
     if m.empty:
         return empty
-    first = m.groupby(["unit_id", "kpi_key"])["month"].min()
+    # months as integers (12·year + month − 1) and unit-KPI pairs as codes: the grid of
+    # expected months is built with numpy, not row by row
+    pair = m.groupby(["unit_id", "kpi_key"], sort=True).ngroup().to_numpy()
+    pairs = m[["unit_id", "kpi_key"]].drop_duplicates().sort_values(["unit_id", "kpi_key"])
+    mo = (m["month"].dt.year * 12 + m["month"].dt.month - 1).to_numpy(dtype=np.int64)
+    first = np.full(len(pairs), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(first, pair, mo)
     if f.start is not None:
         lo = month_of(f.start)
-        first = first.where(first >= lo, lo)
-    first = first[first <= last]
-    if first.empty:
+        first = np.maximum(first, lo.year * 12 + lo.month - 1)
+    hi = last.year * 12 + last.month - 1
+    n = np.clip(hi - first + 1, 0, None)
+    if n.sum() == 0:
         return empty
-    all_months = pd.date_range(first.min(), last, freq="MS")
-    grid = pd.DataFrame([(u, k, mo) for (u, k), lo in first.items()
-                         for mo in all_months[all_months >= lo]], columns=cols)
-    seen = m[cols].drop_duplicates()
-    out = grid.merge(seen, on=cols, how="left", indicator=True)
-    out = out[out["_merge"] == "left_only"][cols]
-    return out.astype({"month": "datetime64[ns]"}).reset_index(drop=True)
+    code = np.repeat(np.arange(len(pairs), dtype=np.int64), n)
+    month = np.repeat(first, n) + (np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n))
+    span = 12 * 10_000
+    gap = ~np.isin(code * span + month, pair.astype(np.int64) * span + mo)
+    code, month = code[gap], month[gap]
+    out = pd.DataFrame({"unit_id": pairs["unit_id"].to_numpy()[code],
+                        "kpi_key": pairs["kpi_key"].to_numpy()[code],
+                        "month": pd.to_datetime({"year": month // 12, "month": month % 12 + 1,
+                                                 "day": 1})})
+    return out[cols].astype({"month": "datetime64[ns]"}).reset_index(drop=True)
 
 
 def live_months(rollouts: pd.DataFrame) -> pd.DataFrame:

@@ -263,3 +263,25 @@ def test_daily_observations_give_the_monthly_answer(engine: Engine) -> None:
     assert hd.cumulative_value == hm.cumulative_value == 1533.34
     assert hd.run_rate == pytest.approx(6600.04) and hm.run_rate == pytest.approx(6600.04)
     assert hd.as_of == hm.as_of == dt.date(2024, 4, 30)
+
+
+def test_missing_months_match_a_plain_reading_on_a_random_table() -> None:
+    rng = np.random.default_rng(3)
+    rows = []
+    for u in range(1, 6):
+        for k in ("cost", "csat"):
+            start = int(rng.integers(1, 6))
+            for m in range(start, 25):
+                if rng.random() > 0.2:  # about one month in five is missing
+                    rows.append((u, k, f"{2023 + (m - 1) // 12}-{(m - 1) % 12 + 1:02d}", 1.0,
+                                 1.0))
+    m = t.monthly(rows)
+    f = Filters(unit_ids=(1, 2, 4), start=dt.date(2023, 4, 1), end=dt.date(2024, 9, 30))
+    got = {(u, k, mo) for u, k, mo in missing_months(m, f).itertuples(index=False)}
+    want = set()
+    for (u, k), g in m[m["unit_id"].isin(f.unit_ids)].groupby(["unit_id", "kpi_key"]):
+        lo = max(g["month"].min(), pd.Timestamp("2023-04-01"))
+        for mo in pd.date_range(lo, "2024-09-01", freq="MS"):
+            if mo not in set(g["month"]):
+                want.add((u, k, mo))
+    assert want and got == want
