@@ -13,7 +13,8 @@ Baseline (frozen)       base[u,k] = Σ_{m∈B} value·vol / Σ_{m∈B} vol   (ra
                         base[u,k] = mean_{m∈B} value                   (level KPIs)
 Measured benefit        benefit[u,k,m] = s_k·(base[u,k] − actual[u,k,m])·vol[u,k,m]·money_k
                         (level KPIs: without vol). Only KPIs flagged ``headline`` with a money
-                        value count, so no saving is counted twice.
+                        value count, so no saving is counted twice. Booked in cents per unit,
+                        KPI and month; every total is a sum of cents (``metrics.value``).
 Value to date           cumulative[t] = Σ_{u, k, m ≤ t, m in the period} benefit[u,k,m]
 Run-rate                mean of the last 3 months' benefit × 12
 Live                    innovation i is live at unit u from the first full month after its
@@ -23,12 +24,16 @@ Attribution             expected[i,u,k,m] = s_k·(−e_ik/100)·base[u,k]·vol·
                         innovation i live at (u, m) that targets k (e_ik = expected effect %);
                         explained = clip(benefit, 0, Σ_i expected); i gets
                         explained·expected_i/Σ expected; unattributed = benefit − explained
-                        (never silently given to an innovation; it may be negative).
+                        (never silently given to an innovation; it may be negative). Cents by
+                        largest remainder, so Σ attributed + unattributed = measured exactly
+                        (``metrics.attribution``).
 Claimed                 claimed[i,u,m] = estimated_annual_value_i / 12 · share_u for live
                         months, share_u = unit u's transactions / those of all of i's units.
 Realisation             measured (attributed) / claimed, to date.
 Estimated               ``metrics.impact.innovation_effect`` on the main target KPI (all units,
-                        all months: the estimator needs the comparison units).
+                        all months: the estimator needs the comparison units), the other
+                        innovations on that KPI controlled for — the Innovation-detail page's
+                        estimate (``metrics.innovation_views.estimate_innovation``).
 Then vs now             each KPI over two periods: rate KPIs volume-weighted over units and
                         months; level KPIs summed over units, averaged over months;
                         change = now − then, % = change / then, better = s_k·change < 0.
