@@ -142,37 +142,42 @@ def test_attributed_plus_unattributed_is_measured_to_the_cent(d: t.AccountData) 
 
 
 def planted_value(data: t.AccountData, planted: pd.DataFrame) -> pd.DataFrame:
-    """The money each innovation truly saved, from the generator's planted effect e_i:
-    the demo multiplies the KPI by (1 + e_i) where i is live, so without i the value would
-    have been actual / (1 + e_i), and i saved s_k·(actual/(1 + e_i) − actual)·vol·money_k in
-    each full live month (the months attribution counts), on the headline money KPIs."""
-    lm = live_months(data.rollouts)
+    """The money each innovation truly saved, from the generator's planted effects e_j.
+
+    The demo makes value = base·season·drift·Π_j (1 + e_j·live_j)·noise, so in a full live
+    month of unit u the innovations live there took the KPI from actual / Π_j (1 + e_j) down
+    to actual: a saving of s_k·actual·(1/Π_j (1 + e_j) − 1)·vol·money_k. Effects compound, so
+    that joint saving is more than the sum of each one's own; it is split in proportion to
+    −log(1 + e_i), the share of each in the (additive) log reduction — its exact
+    decomposition. Full live months only (the months attribution counts), headline money
+    KPIs only. Columns: innovation_id, planted."""
     info = data.kpis.set_index("key")
-    rows = []
-    for iid, key, e_pct in zip(planted["innovation_id"], planted["kpi_key"],
-                               planted["effect_pct"], strict=True):
-        if pd.isna(info.loc[key, "money_value"]) or not bool(info.loc[key, "headline"]):
-            continue
-        e = float(e_pct) / 100.0
-        x = data.monthly[data.monthly["kpi_key"] == key].merge(
-            lm[lm["innovation_id"] == iid], on="unit_id")
-        x = x[x["month"] >= x["live_from"]]
-        saved = (direction_sign(str(info.loc[key, "direction"])) * x["value"]
-                 * (1.0 / (1.0 + e) - 1.0) * x["volume"] * float(info.loc[key, "money_value"]))
-        rows.append((int(iid), float(saved.sum())))
-    return pd.DataFrame(rows, columns=["innovation_id", "planted"])
+    keys = [k for k in info.index
+            if bool(info.loc[k, "headline"]) and not pd.isna(info.loc[k, "money_value"])]
+    lm = live_months(data.rollouts).merge(
+        planted[["innovation_id", "kpi_key", "effect_pct"]], on="innovation_id")
+    x = data.monthly[data.monthly["kpi_key"].isin(keys)].merge(lm, on=["unit_id", "kpi_key"])
+    x = x[x["month"] >= x["live_from"]].copy()
+    x["log"] = -np.log1p(x["effect_pct"].astype(float) / 100.0)
+    total_log = x.groupby(["unit_id", "kpi_key", "month"])["log"].transform("sum")
+    sign = x["kpi_key"].map(info["direction"].map(direction_sign))
+    saving = (sign * x["value"] * np.expm1(total_log) * x["volume"]
+              * x["kpi_key"].map(info["money_value"]))
+    x["planted"] = saving * x["log"] / total_log
+    return x.groupby("innovation_id", as_index=False)["planted"].sum()
 
 
 def test_demo_attribution_recovers_the_planted_truth(demo_engine) -> None:  # type: ignore[no-untyped-def]
     """Tolerances, and why (measured on demo seeds 1-5 and 7 while writing this test):
 
-    * attribution shares each month's benefit by the CLAIMED effects, which the generator
-      makes optimistic by a random 0-30 %, and the benefit also carries a wage drift no
-      innovation explains, seasonality and 0.6-2.5 % noise per month. So single innovations
-      are off by up to ~50 % when small, the total by a few %.
-    * total attributed within ±10 % of the total planted value (seen: +1 % to +5 %);
-    * Σ|attributed − planted| / Σ planted ≤ 20 % (seen: 8-12 %);
-    * every innovation that truly saved ≥ $250k within ±30 % (seen: at most 18 %).
+    * attribution shares each month's measured benefit by the CLAIMED effects, which the
+      generator makes optimistic by a random 0-30 %; the benefit also carries a wage drift on
+      cost that no innovation explains (it lowers what is measured), seasonality and
+      0.6-2.5 % noise a month. Seen: the total 6-8 % below the truth, single innovations off
+      by 7-9 % (median) and at most 24 %.
+    * total attributed within ±12 % of the total planted value;
+    * Σ_i |attributed_i − planted_i| / Σ planted ≤ 15 % (seen: 8-10 %);
+    * every innovation within ±35 % of its planted value (seen: at most 24 %).
     Negative controls show the bounds can fail: the same amounts shuffled among the
     innovations, or split equally, are 70-110 % off on the weighted measure.
     """
@@ -190,16 +195,14 @@ def test_demo_attribution_recovers_the_planted_truth(demo_engine) -> None:  # ty
         return float(np.abs(attributed - truth["planted"]).sum() / truth["planted"].sum())
 
     total = truth["attributed"].sum() / truth["planted"].sum()
-    assert 0.9 <= total <= 1.1, total
-    assert weighted_error(truth["attributed"].to_numpy()) <= 0.20
-    big = truth[truth["planted"] >= 250_000]
-    assert len(big) >= 5
-    rel = (big["attributed"] / big["planted"] - 1.0).abs()
-    assert (rel <= 0.30).all(), big.assign(rel=rel)
+    assert 0.88 <= total <= 1.12, total
+    assert weighted_error(truth["attributed"].to_numpy()) <= 0.15
+    rel = (truth["attributed"] / truth["planted"] - 1.0).abs()
+    assert (rel <= 0.35).all(), truth.assign(rel=rel)
 
     shuffled = truth["attributed"].to_numpy()[np.random.default_rng(0).permutation(len(truth))]
     equal = np.full(len(truth), truth["attributed"].mean())
-    assert weighted_error(shuffled) > 0.20 and weighted_error(equal) > 0.20
+    assert weighted_error(shuffled) > 0.15 and weighted_error(equal) > 0.15
 
     # and the measured total (everything that changed) is near the sum of the planted effects
     m = measured(data)
