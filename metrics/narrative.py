@@ -8,21 +8,21 @@ show it), filled in by a builder below from a metric result (``metrics.then_now`
 en_US and "2,4 Mio. €" in de_DE, and no number is ever typed by hand. Templates use
 ``str.format`` fields: ``"{n} innovations went live"`` with ``figures={"n": count(38)}``.
 
-No Streamlit; the formatting helpers come from ``metrics.format`` (``metrics.views`` until
-that module exists).
+No Streamlit; the numbers are formatted by ``metrics.format`` (Babel), like every card, the PDF
+and the command line.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any, Literal
 
 import pandas as pd
 from babel.dates import format_date
+
+from metrics import format as fmt
 
 __all__ = [
     "Beat",
@@ -119,41 +119,22 @@ def _kpi(value: float, unit: str) -> Fig:
 # -- rendering -------------------------------------------------------------------------------
 
 
-def _formatters() -> ModuleType:
-    """``metrics.format`` when it exists, else ``metrics.views`` (imported lazily: views
-    imports this module)."""
-    try:
-        return importlib.import_module("metrics.format")
-    except ModuleNotFoundError:
-        return importlib.import_module("metrics.views")
-
-
-def _kpi_formatter(mod: ModuleType) -> Callable[[float, str, str, str], str]:
-    for m in (mod, importlib.import_module("metrics.views")):
-        for name in ("kpi_value", "_kpi_value"):
-            fn = getattr(m, name, None)
-            if fn is not None:
-                return fn  # type: ignore[no-any-return]
-    raise ImportError("no KPI value formatter")
-
-
 def render_figure(fig: Fig, currency: str, locale: str) -> str:
     """One figure as text in ``currency`` and ``locale`` (Babel)."""
-    f = _formatters()
-    loc = locale or "en_US"
+    loc = locale or fmt.DEFAULT_LOCALE
     v = fig.value
     if fig.kind == "money":
-        return str(f.money(v, currency, loc))
+        return fmt.money(v, currency, loc)
     if fig.kind == "money_exact":
-        return str(f.money(v, currency, loc, compact=False))
+        return fmt.money(v, currency, loc, compact=False)
     if fig.kind in ("pct", "change"):
-        return str(f.pct(v, loc, signed=fig.kind == "change"))
+        return fmt.pct(v, loc, signed=fig.kind == "change")
     if fig.kind == "count":
-        return str(f.number(v, loc, 0))
+        return fmt.number(v, loc, 0)
     if fig.kind == "number":
-        return str(f.number(v, loc, fig.digits))
+        return fmt.number(v, loc, fig.digits)
     if fig.kind == "kpi":
-        return str(_kpi_formatter(f)(v, fig.unit, currency, loc))
+        return fmt.kpi_value(v, fig.unit, currency, loc)
     if fig.kind in ("month", "month_long"):
         d = v if isinstance(v, dt.date) else pd.Timestamp(v).date()
         return str(format_date(d, "MMMM y" if fig.kind == "month_long" else "MMM y",
