@@ -13,6 +13,7 @@ the same text for the same number. Missing values (None or NaN) print as "—".
 from __future__ import annotations
 
 import math
+import re
 
 from babel import Locale
 from babel.numbers import format_compact_currency, format_currency, format_decimal, format_percent
@@ -20,6 +21,7 @@ from babel.numbers import format_compact_currency, format_currency, format_decim
 __all__ = ["DASH", "kpi_value", "money", "number", "pct"]
 
 DASH = "—"
+MINUS = "\u2212"
 DEFAULT_LOCALE = "en_US"
 
 
@@ -35,13 +37,22 @@ def _missing(value: float | None) -> bool:
 def money(value: float | None, currency: str, locale: str = DEFAULT_LOCALE, *,
           compact: bool = True) -> str:
     """``$1.2M`` (compact, for cards and sentences, when |value| ≥ 10,000) or ``$1,234,567``
-    (whole currency units, the locale's pattern without decimals)."""
+    (whole currency units, the locale's pattern without decimals); negatives with the true
+    minus sign ``−``, as ``pct`` prints them."""
+    return _money(value, currency, locale, compact=compact).replace("-", MINUS, 1)
+
+
+def _money(value: float | None, currency: str, locale: str, *, compact: bool) -> str:
     if _missing(value):
         return DASH
     assert value is not None
     loc = locale or DEFAULT_LOCALE
     if compact and abs(value) >= 10_000:
-        return str(format_compact_currency(value, currency, locale=loc, fraction_digits=1))
+        text = str(format_compact_currency(value, currency, locale=loc, fraction_digits=1))
+        # Some locales have no short form below a million (German prints "500000 €"): an
+        # unabbreviated run of digits is harder to read than the grouped whole amount.
+        if not re.search(r"\d{5,}", text):
+            return text
     pattern = Locale.parse(loc).currency_formats["standard"].pattern
     whole = pattern.replace(".00", "").replace(".0", "")
     return str(format_currency(round(value), currency, locale=loc, format=whole,

@@ -12,8 +12,11 @@ def test_money_compact_and_whole() -> None:
     assert fmt.money(1_234_567, "USD", "en_US") == "$1.2M"
     assert fmt.money(1_234_567, "USD", "en_US", compact=False) == "$1,234,567"
     assert fmt.money(950, "EUR", "de_DE") == "950\xa0€"  # the locale puts the symbol after
+    # German has no short form below a million: grouped whole euros, not "500000 €".
+    assert fmt.money(500_000, "EUR", "de_DE") == "500.000\xa0€"
+    assert fmt.money(2_500_000, "EUR", "de_DE") == "2,5\xa0Mio.\xa0€"
     assert fmt.money(9_999.6, "USD") == "$10,000"  # below the compact threshold: whole units
-    assert fmt.money(-25_000, "USD") == "-$25K"
+    assert fmt.money(-25_000, "USD") == "\u2212$25K"
 
 
 def test_missing_values_print_a_dash() -> None:

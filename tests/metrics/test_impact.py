@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 import warnings
 from importlib import resources
 from pathlib import Path
@@ -284,7 +283,6 @@ def test_cluster_ci_coverage_in_simulation() -> None:
     rng = np.random.default_rng(2024)
     covered = 0
     n_sims = 200
-    start = time.perf_counter()
     for _ in range(n_sims):
         df = staggered_panel(rng, effect=1.0, growth=0.1, unit_effect_sd=0.5, noise=1.0)
         truth = df.loc[df["tau"] != 0, "tau"].mean()
@@ -292,7 +290,6 @@ def test_cluster_ci_coverage_in_simulation() -> None:
         covered += est.ci_low <= truth <= est.ci_high
     coverage = covered / n_sims
     assert 0.90 <= coverage <= 0.99, coverage
-    assert time.perf_counter() - start < 10
 
 
 def test_few_treated_units_switch_to_permutation() -> None:
@@ -350,16 +347,14 @@ def test_permutation_incremental_solver_matches_refit() -> None:
     np.testing.assert_allclose(fast[1], slow[1], atol=1e-10)
 
 
-def test_large_panel_is_fast() -> None:
-    """2,000 units x 40 periods (staggered, weighted) is estimated in well under a second."""
+def test_large_panel_recovers_effect() -> None:
+    """2,000 units x 40 periods (staggered, weighted): the estimate recovers the planted effect
+    (speed is measured by benchmarks/, not by a timed test)."""
     rng = np.random.default_rng(0)
     n_units, n_periods = 2000, 40
     df = staggered_panel(rng, n_units=n_units, n_periods=n_periods, cohorts=(5, 12, 20, 30, np.nan))
     df["w"] = rng.uniform(1, 100, len(df))
-    estimate(df.head(400), weight="w")  # warm-up (imports, caches)
-    start = time.perf_counter()
     est = estimate(df, weight="w")
-    assert time.perf_counter() - start < 1.0
     assert est.att == pytest.approx(1.0, abs=0.05)
 
 
@@ -897,7 +892,6 @@ def test_cluster_ci_coverage_with_covariates_in_simulation() -> None:
     rng = np.random.default_rng(99)
     covered = 0
     n_sims = 120
-    start = time.perf_counter()
     for _ in range(n_sims):
         df = two_treatment_panel(rng, n_units=32, n_periods=16, unit_effect_sd=0.5, noise=1.0)
         truth = df.loc[df["tau"] != 0, "tau"].mean()
@@ -906,7 +900,6 @@ def test_cluster_ci_coverage_with_covariates_in_simulation() -> None:
     coverage = covered / n_sims
     print(f"coverage with covariates: {coverage:.3f}")
     assert 0.90 <= coverage <= 0.99, coverage
-    assert time.perf_counter() - start < 20
 
 
 def test_few_units_in_all_switch_to_permutation() -> None:

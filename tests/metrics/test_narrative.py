@@ -68,7 +68,7 @@ def test_gain_share_beats_outperformance_and_shortfall() -> None:
     assert n.render_beat(n.gain_share_beat(g, 40.0), "EUR", "de_DE") == (
         f"Year 2 (Jan. 2024 – Dez. 2024, to März 2024): measured savings of 1,2{NB}Mio.{NB}€ "
         f"fall short of the agreed goal of 4{NB}Mio.{NB}€ by 2,8{NB}Mio.{NB}€. The client is "
-        f"guaranteed 2,4{NB}Mio.{NB}€; the provider's share is -1,2{NB}Mio.{NB}€ "
+        f"guaranteed 2,4{NB}Mio.{NB}€; the provider's share is \u22121,2{NB}Mio.{NB}€ "
         f"(gain-share 40 %).")
     none = c.gain_share(pd.Series(dtype=float), years, 4e6, 40.0)
     assert n.render_beat(n.gain_share_beat(none, 40.0), "USD", "en_US") == (
