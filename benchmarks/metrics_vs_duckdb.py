@@ -359,8 +359,13 @@ def main(argv: list[str] | None = None) -> int:
     con1.execute("SET threads = 1")
     con1.register("daily", daily)
     con1.register("kpis", kpis)
-    daily_sql = duck_sql_from_daily()
-    monthly_sql = duck_value_sql("monthly_frame")
+    # Book in cents on the DuckDB side exactly when the metrics layer does (metrics.value does;
+    # an older metrics.views summed full-precision floats).
+    book = "round_even" if "cents" in ref_rows(data).columns else ""
+    daily_sql = duck_sql_from_daily(book)
+    monthly_sql = duck_value_sql("monthly_frame", book)
+    say(f"metrics layer: {METRICS_PATH}; "
+        f"{'benefit booked in cents per unit × KPI × month' if book else 'full precision'}")
     threads = con.execute("SELECT current_setting('threads')").fetchone()
     n_threads = threads[0] if threads else "?"
 
@@ -397,10 +402,11 @@ def main(argv: list[str] | None = None) -> int:
         say(f"  {r.name:<28} total diff {diff:+.6f}  worst month diff {worst:.6f}  "
             f"{'OK (same to the cent)' if same else 'MISMATCH'}")
 
-    unbooked = float(duck_run(con, duck_sql_from_daily(book=""), b0, b1).iloc[-1])
-    say(f"  (DuckDB in full double precision, without booking each unit × KPI × month in "
-        f"cents: {unbooked:,.4f}, {unbooked - ref.total:+.4f} from the booked total — the "
-        f"rounding of ~{len(ref_rows(data)):,} cent amounts, not an error)")
+    if book:
+        unbooked = float(duck_run(con, duck_sql_from_daily(book=""), b0, b1).iloc[-1])
+        say(f"  (DuckDB in full double precision, without booking each unit × KPI × month in "
+            f"cents: {unbooked:,.4f}, {unbooked - ref.total:+.4f} from the booked total — the "
+            f"rounding of {len(ref_rows(data)):,} cent amounts, not an error)")
 
     # ---- table ----
     by = {r.name: r for r in results}
