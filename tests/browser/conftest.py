@@ -1,20 +1,24 @@
 """Real-browser fixtures: a Streamlit server on the demo database, and Debian's Chromium
 driven by Playwright. Skipped locally when Chromium is missing; under CI=true they fail.
 
-One server per pytest worker (session scope). ``app_url`` is warmed up before the first test:
-the first session on a fresh server runs in Streamlit's legacy pages-directory mode and pays
-for the causal estimates (~15 s), so no single test carries that.
+One server per test run, shared by the pytest-xdist workers and warmed up before the first
+test: the first session on a fresh server runs in Streamlit's legacy pages-directory mode and
+pays for the causal estimates (~15 s), so no single test carries that.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -40,17 +44,38 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock between the pytest-xdist workers of one run."""
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
-def demo_db_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory all xdist workers of this run share (the run's own base temp dir)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
+def demo_db_url(shared_dir: Path) -> str:
+    """The demo account in a SQLite file, built once per run (workers share it, read-only)."""
     from data_loaders.db import make_engine, migrate
     from data_loaders.demo import load_demo
 
-    path = tmp_path_factory.mktemp("browser") / "demo.sqlite"
+    path = shared_dir / "browser-demo.sqlite"
     url = f"sqlite:///{path}"
-    eng = make_engine(url)
-    migrate(eng)
-    load_demo(eng)
-    eng.dispose()
+    with _locked(shared_dir / "browser-demo.lock"):
+        if not path.exists():
+            eng = make_engine(url)
+            migrate(eng)
+            load_demo(eng)
+            eng.dispose()
     return url
 
 
@@ -68,47 +93,87 @@ def browser():  # type: ignore[no-untyped-def]
         b.close()
 
 
-@pytest.fixture(scope="session")
-def app_url(demo_db_url: str, browser) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """Start `streamlit run app.py` on a free port, warm it up with one Story view, and stop
-    exactly that process afterwards."""
+def _start_server(db_url: str, browser) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    """`streamlit run app.py` on a free port, warmed up with one Story view: the first
+    session runs in Streamlit's legacy pages-directory mode and pays for the causal
+    estimates, so no test carries that. Returns (pid, base URL)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    log = open(ARTIFACTS / f"browser-server-{worker}.log", "w")  # noqa: SIM115 - closed below
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": demo_db_url,
+    env = {**os.environ, "DATABASE_URL": db_url,
            "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
+    with open(ARTIFACTS / "browser-server.log", "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+             "--server.port", str(port), "--server.address", "127.0.0.1",
+             "--server.fileWatcherType", "none"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 60
-        while time.time() < deadline:
+        while True:
             try:
                 with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
                     if r.status == 200:
                         break
             except OSError:
+                if time.time() > deadline:
+                    raise RuntimeError("Streamlit did not start within 60 s") from None
                 time.sleep(0.3)
-        else:
-            pytest.fail("Streamlit did not start within 60 s")
         ctx = browser.new_context(viewport=DESKTOP)
         warm = ctx.new_page()
         open_app(warm, base, timeout=FIRST_LOAD_MS)
         warm.get_by_test_id("stMetric").first.wait_for(timeout=FIRST_LOAD_MS)
         ctx.close()
-        yield base
-    finally:
-        proc.terminate()
+    except BaseException:
+        _stop(proc.pid)
+        raise
+    return proc.pid, base
+
+
+def _stop(pid: int) -> None:
+    """Stop the server this run started (by its pid) and wait for it to go."""
+    with suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        with suppress(ChildProcessError):
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                return  # our child, reaped
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    with suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def app_url(demo_db_url: str, shared_dir: Path, browser) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The Streamlit server of this run. Under pytest-xdist the workers share one server
+    (started by the first worker that needs it, stopped by the last one to finish), so the
+    warm-up is paid once."""
+    lock, state = shared_dir / "browser-server.lock", shared_dir / "browser-server.json"
+    with _locked(lock):
+        if state.exists():
+            info = json.loads(state.read_text())
+        else:
+            pid, base = _start_server(demo_db_url, browser)
+            info = {"pid": pid, "base": base, "users": 0}
+        info["users"] += 1
+        state.write_text(json.dumps(info))
+    try:
+        yield str(info["base"])
+    finally:
+        with _locked(lock):
+            info = json.loads(state.read_text())
+            info["users"] -= 1
+            if info["users"] <= 0:
+                _stop(int(info["pid"]))
+                state.unlink()
+            else:
+                state.write_text(json.dumps(info))
 
 
 @pytest.fixture
@@ -147,7 +212,7 @@ def snap(pg, name: str) -> list[Path]:  # type: ignore[no-untyped-def]
     the viewport as a person sees it, and ``name-full.png``, the whole page at the same width
     (Streamlit scrolls inside its main block, so the viewport is stretched to its height)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    pg.wait_for_timeout(600)  # let Vega/Plotly finish drawing
+    pg.wait_for_timeout(400)  # let Vega/Plotly finish drawing
     view = ARTIFACTS / f"{name}.png"
     pg.screenshot(path=str(view))
     size = pg.viewport_size
@@ -157,7 +222,7 @@ def snap(pg, name: str) -> list[Path]:  # type: ignore[no-untyped-def]
         " return el ? el.scrollHeight : 0; }))")
     full = ARTIFACTS / f"{name}-full.png"
     pg.set_viewport_size({"width": size["width"], "height": max(int(height), size["height"])})
-    pg.wait_for_timeout(600)
+    pg.wait_for_timeout(400)
     pg.screenshot(path=str(full))
     pg.set_viewport_size(size)
     return [view, full]

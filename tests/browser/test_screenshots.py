@@ -1,0 +1,71 @@
+"""Every page, and every present-mode screen, renders without an error in Chromium at desktop
+(1440×900) and laptop (1280×720) size; each is saved as a screenshot under tests/artifacts/
+(``<page>-<size>.png`` as seen, ``<page>-<size>-full.png`` the whole page) for a person to
+look at — CI keeps them as artifacts.
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import DESKTOP, LAPTOP, open_app, snap, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+SIZES = {"desktop": DESKTOP, "laptop": LAPTOP}
+# name, URL path, extra parameters, the page's <h1>
+PAGES = [
+    ("story", "", {}, "Northwind Insurance"),
+    ("then-and-now", "then-and-now", {}, "Then & Now"),
+    ("value", "value", {}, "Value"),
+    ("innovations", "innovations", {}, "Innovations"),
+    ("detail", "detail", {"innovation": "INN-012"}, "INN-012 · Rules engine for coverage checks"),
+    ("contract", "contract", {}, "Contract"),
+    ("data", "data", {}, "Data"),
+]
+PRESENT_SCREENS = ["Where we are", "The story so far", "Value, month after month",
+                   "Then and now", "What drove it", "What the contract says", "What's next"]
+
+
+@pytest.fixture(params=list(SIZES))
+def sized_page(request, browser, app_url):  # type: ignore[no-untyped-def]
+    ctx = browser.new_context(viewport=SIZES[request.param])
+    pg = ctx.new_page()
+    pg.set_default_timeout(30_000)
+    yield request.param, pg
+    ctx.close()
+
+
+def _no_error(pg) -> None:  # type: ignore[no-untyped-def]
+    expect(pg.get_by_test_id("stException")).to_have_count(0)
+    expect(pg.get_by_test_id("stAlertContentError")).to_have_count(0)
+
+
+@pytest.mark.parametrize(("name", "path", "params", "title"), PAGES, ids=[p[0] for p in PAGES])
+def test_page_renders_and_is_captured(sized_page, app_url: str, name: str, path: str,  # type: ignore[no-untyped-def]
+                                      params: dict[str, str], title: str) -> None:
+    """The page opens on the demo account with its title, its charts drawn and no error."""
+    size, pg = sized_page
+    open_app(pg, app_url, path, **params)
+    expect(pg.get_by_role("heading", level=1)).to_have_text(title)
+    _no_error(pg)
+    for chart in pg.get_by_test_id("stVegaLiteChart").all():
+        expect(chart.locator("canvas, svg").first).to_be_attached()
+    snap(pg, f"{name}-{size}")
+    if name == "data":
+        pg.get_by_role("tab", name="Freshness").click()
+        wait_for_app(pg)
+        expect(pg.get_by_role("heading", name="Last import per entity")).to_be_visible()
+        snap(pg, f"data-freshness-{size}")
+
+
+@pytest.mark.parametrize("screen", range(1, len(PRESENT_SCREENS) + 1))
+def test_present_screen_renders_and_is_captured(sized_page, app_url: str, screen: int) -> None:  # type: ignore[no-untyped-def]
+    """Each present-mode screen opens from its URL without sidebar and without an error."""
+    size, pg = sized_page
+    open_app(pg, app_url, present="1", screen=str(screen))
+    expect(pg.get_by_role("heading", level=1)).to_have_text(PRESENT_SCREENS[screen - 1])
+    expect(pg.get_by_test_id("stSidebar")).to_be_hidden()
+    _no_error(pg)
+    snap(pg, f"present-{screen}-{size}")
