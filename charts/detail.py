@@ -135,8 +135,10 @@ def event_study_chart(
                             "y": [att], "label": [f"average after go-live {att:+,.3g}{unit_of_measure if unit_of_measure == '%' else ''}"]})
         layers.append(alt.Chart(avg).mark_rule(color=POST_COLOR, strokeDash=[6, 3],
                                                opacity=0.8).encode(x="x:Q", x2="x2:Q", y="y:Q"))
-        layers.append(alt.Chart(avg).mark_text(color=POST_COLOR, align="left", dx=4, dy=14,
-                                               fontSize=round(12 * scale)).encode(
-            x="x:Q", y="y:Q", text="label:N"))
+        # The figure goes in the title: on the line itself the CI bars cross it.
+        title = alt.TitleParams(f"Dashed line: {avg['label'].iloc[0]}", color=POST_COLOR, anchor="end",
+                                fontSize=round(12 * scale), fontWeight="normal")
+        return style(alt.layer(*layers).properties(height=height * scale, width="container",
+                                                   title=title), scale=scale)
     return style(alt.layer(*layers).properties(height=height * scale, width="container"),
                  scale=scale)

@@ -128,7 +128,8 @@ def timeline_chart(timeline: pd.DataFrame, *, as_of: pd.Timestamp | None = None,
     if timeline.empty:
         return fig
     df = timeline.copy()
-    df["row"] = df["code"] + " · " + df["title"].str.slice(0, 34)
+    short = df["title"].where(df["title"].str.len() <= 34, df["title"].str.slice(0, 33) + "…")
+    df["row"] = df["code"] + " · " + short
     rows = df.drop_duplicates("code").sort_values("order")["row"].tolist()
     for phase, color in PHASE_COLORS.items():
         part = df[df["phase"] == phase]
@@ -161,7 +162,7 @@ def timeline_chart(timeline: pd.DataFrame, *, as_of: pd.Timestamp | None = None,
         ))
     if as_of is not None:
         fig.add_vline(x=pd.Timestamp(as_of).timestamp() * 1000, line_dash="dot",
-                      line_color=MUTED, annotation_text="data as of",
+                      line_color=MUTED, annotation_text=f"data as of {pd.Timestamp(as_of):%b %Y}",
                       annotation_position="top", annotation_font_color=MUTED)
     fig.update_layout(**plotly_layout(scale=scale, height=int(max(320, 15 * len(rows) + 90))))
     fig.update_layout(

@@ -104,9 +104,13 @@ def cumulative_value_chart(
         )
     ev = _events_in_range(df, events)
     if not ev.empty:
+        # The labels sit in a band at the top; the rules start below it, so no rule crosses
+        # a neighbour's label.
+        band = 4 + (int(ev["row"].max()) + 1) * round(15 * scale)
         rules = alt.Chart(ev).mark_rule(color=EVENT_COLOR, strokeDash=[4, 4]).encode(
-            x="date:T", tooltip=[alt.Tooltip("title:N", title="Event"),
-                                 alt.Tooltip("date:T", title="Date", format="%d %b %Y")])
+            x="date:T", y=alt.value(band), y2=alt.value(height),
+            tooltip=[alt.Tooltip("title:N", title="Event"),
+                     alt.Tooltip("date:T", title="Date", format="%d %b %Y")])
         labels = [
             alt.Chart(ev[ev["row"] == r]).mark_text(
                 align="left", dx=4, baseline="top", y=2 + r * round(15 * scale),
@@ -160,7 +164,8 @@ def cumulative_value_figure(
         fig.add_vline(x=stamp.timestamp() * 1000, line={"color": EVENT_COLOR, "dash": "dot",
                                                         "width": 1})
         fig.add_annotation(x=stamp, y=1 - 0.07 * int(row), yref="paper", text=str(title), showarrow=False, xanchor="left",
-                           font={"size": round(11 * scale), "color": MUTED}, xshift=4)
+                           font={"size": round(11 * scale), "color": MUTED}, xshift=4,
+                           bgcolor="rgba(255,255,255,0.85)")  # rules pass behind the text
     layout = plotly_layout(scale=scale, height=height)
     layout["yaxis"].update({"title": {"text": f"Value to date ({currency})"},
                             "tickprefix": sym, "tickformat": "~s"})

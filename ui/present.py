@@ -24,7 +24,7 @@ SCREENS: tuple[tuple[str, str, Callable[[PageContext], object]], ...] = (
     ("headline", "Where we are", lambda ctx: sections.headline_cards(ctx, big=True)),
     ("narrative", "The story so far", lambda ctx: sections.narrative(ctx, big=True)),
     ("curve", "Value, month after month",
-     lambda ctx: sections.cumulative_curve(ctx, interactive=False, scale=SCALE)),
+     lambda ctx: sections.cumulative_curve(ctx, interactive=False, scale=SCALE, height=270)),
     ("then_now", "Then and now", lambda ctx: sections.then_now_photo(ctx, compact=True)),
     ("bridge", "What drove it", lambda ctx: sections.bridge(ctx, scale=SCALE)),
     ("contract", "What the contract says", lambda ctx: sections.contract_summary(ctx,
@@ -53,18 +53,22 @@ def run(ctx: PageContext, page: Any) -> None:
     st.caption(f"{name} · {ctx.describe_filters()}" if ctx.data is not None else name)
     st.title(title)
     body = st.container()  # filled last, so a "no data" stop keeps the buttons below
-    st.space("medium")
-    prev_col, mid, next_col = st.columns([1, 3, 1], vertical_alignment="center")
-    prev_col.button("Previous", icon=":material/arrow_back:", disabled=i == 0,
-                    on_click=_go, args=(i - 1,), width="stretch", key="present-prev")
-    upcoming = f" · next: {SCREENS[i + 1][1]}" if i + 1 < len(SCREENS) else ""
-    mid.markdown(f"<div style='text-align:center;color:#52606D'>{i + 1} / {len(SCREENS)}"
-                 f"{upcoming}</div>", unsafe_allow_html=True)
-    next_col.button("Next", icon=":material/arrow_forward:", disabled=i == len(SCREENS) - 1,
-                    on_click=_go, args=(i + 1,), width="stretch", key="present-next")
-    params = current_params(drop=("present", "screen"))
-    st.page_link(page, label="Leave present mode", icon=":material/close:",
-                 query_params=params)
+    # The controls sit in a bar pinned to the bottom of the window (CSS in ui.states), so
+    # Next is on screen whatever the screen's height.
+    with st.container(key="present-nav"):
+        prev_col, mid, next_col = st.columns([1, 3, 1], vertical_alignment="center")
+        prev_col.button("Previous", icon=":material/arrow_back:", disabled=i == 0,
+                        on_click=_go, args=(i - 1,), width="stretch", key="present-prev")
+        upcoming = f" · next: {SCREENS[i + 1][1]}" if i + 1 < len(SCREENS) else ""
+        with mid:
+            st.markdown(f"<div style='text-align:center;color:#52606D'>{i + 1} / "
+                        f"{len(SCREENS)}{upcoming}</div>", unsafe_allow_html=True)
+            params = current_params(drop=("present", "screen"))
+            st.page_link(page, label="Leave present mode", icon=":material/close:",
+                         query_params=params)
+        next_col.button("Next", icon=":material/arrow_forward:",
+                        disabled=i == len(SCREENS) - 1, on_click=_go, args=(i + 1,),
+                        width="stretch", key="present-next")
     with body:
         if ctx.data is None or not views.has_data(ctx.data, ctx.filters):
             st.info("There is no data to present for this selection. Load the demo with "

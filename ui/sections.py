@@ -55,14 +55,15 @@ def narrative(ctx: PageContext, *, big: bool = False) -> None:
         st.markdown("\n\n".join(sentences))
 
 
-def cumulative_curve(ctx: PageContext, *, interactive: bool = True, scale: float = 1.0) -> None:
+def cumulative_curve(ctx: PageContext, *, interactive: bool = True, scale: float = 1.0,
+                     height: int = 380) -> None:
     c = cached.curve(ctx)
     if c is None:
         no_data(ctx)
     if not interactive:
         altair(cumulative_value_chart(c.curve, c.golives, c.events, currency=ctx.currency,
                                       locale=ctx.locale, money_format=c.money_by_month,
-                                      height=round(380 * scale), scale=scale))
+                                      height=round(height * scale), scale=scale))
         return
     fig = cumulative_value_figure(c.curve, c.golives, c.events, currency=ctx.currency,
                                   locale=ctx.locale, money_text=c.money_text)
@@ -196,11 +197,12 @@ def contract_summary(ctx: PageContext, *, scale: float = 1.0) -> None:
     with c1:
         st.markdown(f"**Productivity clause** — {k.productivity_sentence}")
         altair(productivity_chart(k.productivity, currency=ctx.currency, locale=ctx.locale,
-                                  unit_label=k.unit_cost_label, height=300))
+                                  unit_label=k.unit_cost_label, height=round(220 * scale),
+                                  scale=scale))
     with c2:
         st.markdown(f"**Gain-share** — {k.gain_share_sentence}")
         altair(gain_share_chart(k.gain_share, currency=ctx.currency, locale=ctx.locale,
-                                height=300))
+                                height=round(220 * scale), scale=scale))
 
 
 def whats_next(ctx: PageContext, *, scale: float = 1.0) -> None:

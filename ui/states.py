@@ -41,6 +41,15 @@ h2 { font-size: 2.3rem !important; }
 [data-testid="stMetric"] [data-testid="stMetricDelta"],
 [data-testid="stMetric"] [data-testid="stMetricDelta"] * { font-size: 1.15rem !important; }
 [data-testid="stCaptionContainer"] { font-size: 1.05rem !important; }
+h1 { padding: 0.25rem 0 0.75rem !important; }
+[data-testid="stMainBlockContainer"] { padding-bottom: 7rem !important; }
+.st-key-present-nav {
+  position: fixed; left: 0; right: 0; bottom: 0; z-index: 999990; background: #FFFFFF;
+  border-top: 1px solid #D9DEE3; padding: 0.5rem max(6rem, calc((100vw - 1400px) / 2 + 6rem)); }
+.st-key-present-nav [data-testid="stMarkdownContainer"] p,
+.st-key-present-nav [data-testid="stPageLink"] p { font-size: 1.1rem !important; }
+.st-key-present-nav [data-testid="stElementContainer"]:has([data-testid="stPageLink"]) {
+  align-self: center; }
 </style>
 """
 
