@@ -60,6 +60,7 @@ def main() -> None:
     else:
         with st.sidebar:
             name = filters.choose_account(names)
+            filters.account_freshness(accounts)
     account_id = int(accounts.loc[accounts["name"] == name, "account_id"].iloc[0])
     try:
         data = cached_account_data(url, scope, account_id)

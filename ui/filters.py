@@ -149,6 +149,40 @@ def choose_account(names: list[str]) -> str:
     return str(chosen)
 
 
+def freshness_lines(accounts: pd.DataFrame, *, today: dt.date | None = None) -> list[str]:
+    """One line per account: its latest data month and last import, flagged when the data is
+    more than ``STALE_AFTER_DAYS`` behind (the rule of the Data page's freshness tab). The
+    name is left out when there is a single account (the picker shows it)."""
+    from data_loaders.freshness import STALE_AFTER_DAYS
+
+    today = today or dt.date.today()
+    lines = []
+    for row in accounts.to_dict("records"):
+        last, imported = row.get("last_period"), row.get("last_import")
+        parts = []
+        if pd.isna(last):
+            parts.append("no KPI data yet")
+        else:
+            covered = (pd.Timestamp(last) + pd.offsets.MonthEnd(0)).date()
+            behind = (today - covered).days
+            parts.append(f"data to {pd.Timestamp(last):%b %Y}" + (
+                f" :orange[({behind} days behind)]" if behind > STALE_AFTER_DAYS else ""))
+        if not pd.isna(imported):
+            stamp = pd.Timestamp(imported)
+            parts.append(f"imported {stamp.day} {stamp:%b %Y}")
+        text = " · ".join(parts)
+        lines.append(f"**{row['name']}** · {text}" if len(accounts) > 1
+                     else text[0].upper() + text[1:])
+    return lines
+
+
+def account_freshness(accounts: pd.DataFrame) -> None:
+    """Under the account picker: every account with its data freshness."""
+    st.caption("  \n".join(freshness_lines(accounts)),
+               help="Latest month of KPI data and the last import, per account. Details "
+                    "per unit and KPI are on the Data page (Freshness).")
+
+
 def filter_widgets(data: AccountData) -> Selection:
     """Units, period and category widgets; returns the (clamped) selection."""
     seeded = clamp(url_selection(), data)

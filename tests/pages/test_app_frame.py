@@ -47,6 +47,43 @@ def test_unknown_account_in_the_url_is_refused(make_app) -> None:  # type: ignor
     assert at.query_params["account"] == "Northwind Insurance"
 
 
+def test_first_screen_shows_the_accounts_data_freshness(make_app, demo_url: str) -> None:  # type: ignore[no-untyped-def]
+    """The sidebar of the first screen names each account's latest data month and import."""
+    from data_loaders.access import Scope
+    from data_loaders.db import make_engine
+    from data_loaders.queries import list_accounts
+
+    eng = make_engine(demo_url)
+    [row] = list_accounts(eng, Scope.everything()).to_dict("records")
+    eng.dispose()
+    at = make_app()
+    no_exception(at)
+    captions = [c.value for c in at.sidebar.caption]
+    when = row["last_import"]
+    assert any(f"Data to {row['last_period']:%b %Y}" in c
+               and f"imported {when.day} {when:%b %Y}" in c for c in captions), captions
+
+
+def test_freshness_lines_name_each_account_and_flag_stale_data() -> None:
+    import datetime as dt
+
+    import pandas as pd
+
+    from ui.filters import freshness_lines
+
+    accounts = pd.DataFrame({
+        "name": ["Alpha", "Beta", "Gamma"],
+        "last_period": pd.to_datetime(["2026-10-01", "2026-06-01", None]),
+        "last_import": pd.to_datetime(["2026-11-20 09:00", None, None]),
+    })
+    lines = freshness_lines(accounts, today=dt.date(2026, 11, 23))
+    assert lines[0] == "**Alpha** · data to Oct 2026 · imported 20 Nov 2026"
+    assert lines[1] == "**Beta** · data to Jun 2026 :orange[(146 days behind)]"
+    assert lines[2] == "**Gamma** · no KPI data yet"
+    assert freshness_lines(accounts.head(1), today=dt.date(2026, 11, 23)) == [
+        "Data to Oct 2026 · imported 20 Nov 2026"]
+
+
 def test_local_mode_banner(make_app) -> None:  # type: ignore[no-untyped-def]
     at = make_app("pages/contract.py")
     assert any(LOCAL_MODE in c.value for c in at.sidebar.caption)
