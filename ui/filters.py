@@ -178,9 +178,7 @@ def freshness_lines(accounts: pd.DataFrame, *, today: dt.date | None = None) -> 
 
 def account_freshness(accounts: pd.DataFrame) -> None:
     """Under the account picker: every account with its data freshness."""
-    st.caption("  \n".join(freshness_lines(accounts)),
-               help="Latest month of KPI data and the last import, per account. Details "
-                    "per unit and KPI are on the Data page (Freshness).")
+    st.caption("  \n".join(freshness_lines(accounts)))
 
 
 def filter_widgets(data: AccountData) -> Selection:

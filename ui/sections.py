@@ -98,8 +98,8 @@ def then_now_photo(ctx: PageContext, *, then: tuple | None = None, now: tuple | 
         no_data(ctx, "no KPI data in one of the two periods")
     if compact:
         _photo_rows(photo.cards.head(4), photo.then_label, photo.now_label)
-    else:
-        frames = st.columns(2, gap="large", border=True)
+    else:  # keyed: ui.states sizes the figures to the window, so four columns fit a laptop
+        frames = st.container(key="tn-photo").columns(2, gap="large", border=True)
         for frame, title, is_now in ((frames[0], f"Then · {photo.then_label}", False),
                                      (frames[1], f"Now · {photo.now_label}", True)):
             frame.subheader(title)

@@ -20,6 +20,10 @@ _BASE_CSS = """
 [data-testid="stMetricLabel"] p { font-size: 0.95rem; }
 .tn-muted { color: #52606D; font-size: 0.9rem; }
 .tn-then-now h3 { margin-bottom: 0.2rem; }
+.st-key-tn-photo [data-testid="stMetricValue"],
+.st-key-tn-photo [data-testid="stMetricValue"] * { font-size: clamp(1.45rem, 2.1vw, 2.4rem); }
+.st-key-tn-photo [data-testid="stMetricLabel"] * {
+  white-space: normal !important; overflow: visible !important; }
 </style>
 """
 
