@@ -41,6 +41,8 @@ def headline_cards(ctx: PageContext, *, big: bool = False) -> None:
     kpi_card("Innovations live", h.live_text, help=h.live_help, container=c3)
     kpi_card("Causal estimates", h.evidence_text, help=h.evidence_help, container=c4)
     st.caption(h.caption)
+    if h.gaps_text:  # a figure that leaves data out must say so next to it
+        st.warning(h.gaps_text, icon=":material/data_alert:")
 
 
 def narrative(ctx: PageContext, *, big: bool = False) -> None:

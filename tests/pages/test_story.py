@@ -82,3 +82,36 @@ def test_one_unit_changes_the_figures(make_app, demo_bundle) -> None:  # type: i
     _, h = _expected(demo_bundle, views.Selection(unit_ids=(int(unit["unit_id"]),)))
     assert metric(at, "Value to date").value == h.value_text
     assert str(unit["name"]) in texts(at)
+
+
+def test_data_gaps_are_named_next_to_the_headline(demo_url, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A unit with no data in the baseline window and a month missing elsewhere: the Story
+    page says what the headline leaves out (unit, KPI, unit-months) instead of hiding it."""
+    import shutil
+
+    from sqlalchemy import text
+    from streamlit.testing.v1 import AppTest
+
+    from data_loaders.db import make_engine
+    from tests.pages.conftest import APP, ROOT
+
+    src = demo_url.removeprefix("sqlite:///")
+    copy = tmp_path / "gaps.sqlite"
+    shutil.copy(src, copy)
+    eng = make_engine(f"sqlite:///{copy}")
+    with eng.begin() as conn:
+        unit = conn.execute(text("SELECT id, site, process FROM unit ORDER BY id")).first()
+        assert unit is not None
+        conn.execute(text("DELETE FROM kpi_observation WHERE unit_id = :u AND month < :m"),
+                     {"u": unit.id, "m": "2023-07-01"})
+        conn.execute(text("DELETE FROM kpi_observation WHERE unit_id <> :u AND month = :m"),
+                     {"u": unit.id, "m": "2025-03-01"})
+    eng.dispose()
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{copy}")
+    monkeypatch.chdir(ROOT)
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    no_exception(at)
+    warning = " ".join(str(w.value) for w in at.warning)
+    assert "Not counted" in warning
+    assert f"no baseline for {unit.site} · {unit.process}" in warning
+    assert "unit-months of the headline KPIs have no data" in warning
