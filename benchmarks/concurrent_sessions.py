@@ -42,6 +42,7 @@ from _common import (  # noqa: E402
     CHROMIUM_ARGS,
     OUT,
     STORY_DONE_JS,
+    cpu_seconds,
     free_port,
     large_sqlite,
     percentile,
@@ -76,6 +77,20 @@ async def sample_rss(pid: int, stop: asyncio.Event, peak: list[float]) -> None:
         await asyncio.sleep(0.05)
 
 
+def browser_cpu_seconds() -> float:
+    """CPU seconds of this process's descendants (Playwright's driver and Chromium)."""
+    import psutil
+
+    total = 0.0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            t = child.cpu_times()
+            total += t.user + t.system
+        except psutil.Error:
+            pass
+    return total
+
+
 async def run(args: argparse.Namespace, base: str, pid: int) -> int:
     from playwright.async_api import async_playwright
 
@@ -94,10 +109,12 @@ async def run(args: argparse.Namespace, base: str, pid: int) -> int:
         say(f"server RSS before: {before:.0f} MiB; opening {args.sessions} sessions at once …")
         stop, peak = asyncio.Event(), [before]
         sampler = asyncio.create_task(sample_rss(pid, stop, peak))
+        cpu0, bcpu0 = cpu_seconds(pid), browser_cpu_seconds()
         t0 = time.perf_counter()
         results = await asyncio.gather(*(open_story(browser, url, args.timeout)
                                          for _ in range(args.sessions)))
         wall = time.perf_counter() - t0
+        server_cpu, browser_cpu = cpu_seconds(pid) - cpu0, browser_cpu_seconds() - bcpu0
         await asyncio.sleep(1)
         with_open = rss_mb(pid)
         stop.set()
@@ -121,6 +138,9 @@ async def run(args: argparse.Namespace, base: str, pid: int) -> int:
     if times:
         say(f"time-to-render: p50 {statistics.median(times):.2f} s   p95 "
             f"{percentile(times, 95):.2f} s   max {max(times):.2f} s   min {min(times):.2f} s")
+    say(f"CPU while they loaded: server {server_cpu:.1f} s ({server_cpu / args.sessions:.2f} s "
+        f"per session; its script runs share one core: Python's GIL), browser "
+        f"{browser_cpu:.1f} s — on {os.cpu_count()} cores in {wall:.1f} s of wall time")
     per = (with_open - before) / args.sessions
     say(f"server RSS: before {before:.0f} MiB · peak {peak[0]:.0f} MiB · with "
         f"{args.sessions} open {with_open:.0f} MiB · after they closed {after:.0f} MiB")
