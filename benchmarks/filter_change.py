@@ -194,6 +194,8 @@ def unit_names(db: Path) -> list[str]:
 
 def breakdown(db: Path, unit_names: list[str]) -> None:
     """Server-side cost of a cold filter change: the Story page's metric calls, timed here."""
+    import pandas as pd
+
     from data_loaders.access import Scope
     from data_loaders.db import make_engine
     from data_loaders.demo import ACCOUNT
@@ -216,17 +218,28 @@ def breakdown(db: Path, unit_names: list[str]) -> None:
         "one unit": views.Selection(unit_ids=(int(by_name[unit_names[0]]),)),
         "period": views.Selection(start=months[0].date(), end=months[-2].date()),
     }
+    t0 = time.process_time()
+    base = views.account_baseline(data)
+    base_s = time.process_time() - t0
     say(f"\nserver-side breakdown (this process, no Streamlit): load_account_data "
-        f"{load_s:.2f} s and causal estimates {est_s:.2f} s happen once per account (cached);"
-        f" per cold selection:")
+        f"{load_s:.2f} s, causal estimates {est_s:.2f} s and the frozen baseline "
+        f"{base_s:.3f} s CPU happen once per account (cached); per cold selection, as "
+        f"ui/cached.py does it (attribution once, shared by the views):")
+    shared: dict[str, Any] = {}
+
+    def attribution(s: views.Selection) -> None:
+        shared.update(base=base, attr=views.attribution(data, s, base))
+
     steps: list[tuple[str, Callable[[views.Selection], Any]]] = [
-        ("value_lines", lambda s: views.value_lines(data, s, est)),
+        ("attribution", attribution),
+        ("value_lines", lambda s: views.value_lines(data, s, est, **shared)),
         ("headline_view", lambda s: views.headline_view(
-            data, s, views.evidence_of(views.value_lines(data, s, est)))),
-        ("curve_view", lambda s: views.curve_view(data, s)),
+            data, s, views.evidence_of(views.value_lines(data, s, est, **shared)),
+            **shared)),
+        ("curve_view", lambda s: views.curve_view(data, s, **shared)),
         ("photo", lambda s: views.photo(data, s)),
-        ("bridge_steps", lambda s: views.bridge_steps(data, s)),
-        ("contract_view", lambda s: views.contract_view(data, s)),
+        ("bridge_steps", lambda s: views.bridge_steps(data, s, **shared)),
+        ("contract_view", lambda s: views.contract_view(data, s, base=base)),
         ("pipeline_view", lambda s: views.pipeline_view(data, s)),
     ]
     say("  CPU seconds (time.process_time, so other load on the machine does not count):")
@@ -238,7 +251,7 @@ def breakdown(db: Path, unit_names: list[str]) -> None:
             fn(sel)
             row.append(time.process_time() - t0)
         # headline_view's own cost = its time minus the value_lines it recomputes here
-        row[1] = max(0.0, row[1] - row[0])
+        row[2] = max(0.0, row[2] - row[1])
         say(f"  {label:<10}" + "".join(f"{x:>15.3f}" for x in row) + f"{sum(row):>9.3f}")
     say("  (narrative reuses headline, photo, bridge, contract and pipeline via the cache)")
     from charts.story import cumulative_value_figure
@@ -250,8 +263,8 @@ def breakdown(db: Path, unit_names: list[str]) -> None:
             locale=data.account.locale, money_text=c.money_text)),
         # the body of ui.filters.data_months (not imported: no Streamlit outside the UI),
         # which each script run calls 3 times (filter_widgets, and clamp twice)
-        ("ui.filters.data_months (×3 per run)", lambda: sorted(
-            data.monthly["month"].dt.strftime("%Y-%m").unique().tolist())),
+        ("ui.filters.data_months (×3 per run)", lambda: sorted(set(pd.DatetimeIndex(
+            pd.unique(data.monthly["month"].dropna())).strftime("%Y-%m").tolist()))),
     ]
     say("  uncached work on every script run, warm or cold (CPU seconds):")
     for name, fn in per_run:

@@ -49,7 +49,7 @@ def markers_on_curve(curve: pd.DataFrame, golives: pd.DataFrame) -> pd.DataFrame
 
 def _events_in_range(curve: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     if events.empty or curve.empty:
-        return pd.DataFrame(columns=["date", "title"])
+        return pd.DataFrame(columns=["date", "title", "row"])
     lo, hi = pd.to_datetime(curve["month"]).min(), pd.to_datetime(curve["month"]).max()
     ev = events.copy()
     ev["date"] = pd.to_datetime(ev["date"])
@@ -158,14 +158,22 @@ def cumulative_value_figure(
                            "<br><i>click to open</i><extra></extra>"),
         ))
     ev = _events_in_range(df, events)
+    # One list of shapes and annotations, set once: ``add_vline``/``add_annotation`` per
+    # event re-validate every shape already on the figure (the same figure either way).
+    shapes, notes = [], []
     for when, title, row in zip(ev["date"].tolist(), ev["title"].tolist(), ev["row"].tolist(),
                                 strict=True):
         stamp = pd.Timestamp(when)
-        fig.add_vline(x=stamp.timestamp() * 1000, line={"color": EVENT_COLOR, "dash": "dot",
-                                                        "width": 1})
-        fig.add_annotation(x=stamp, y=1 - 0.07 * int(row), yref="paper", text=str(title), showarrow=False, xanchor="left",
-                           font={"size": round(11 * scale), "color": MUTED}, xshift=4,
-                           bgcolor="rgba(255,255,255,0.85)")  # rules pass behind the text
+        x = stamp.timestamp() * 1000
+        shapes.append({"type": "line", "x0": x, "x1": x, "xref": "x", "y0": 0, "y1": 1,
+                       "yref": "y domain",
+                       "line": {"color": EVENT_COLOR, "dash": "dot", "width": 1}})
+        notes.append({"x": stamp, "y": 1 - 0.07 * int(row), "yref": "paper", "text": str(title),
+                      "showarrow": False, "xanchor": "left", "xshift": 4,
+                      "font": {"size": round(11 * scale), "color": MUTED},
+                      "bgcolor": "rgba(255,255,255,0.85)"})  # rules pass behind the text
+    if shapes:
+        fig.update_layout(shapes=shapes, annotations=notes)
     layout = plotly_layout(scale=scale, height=height)
     layout["yaxis"].update({"title": {"text": f"Value to date ({currency})"},
                             "tickprefix": sym, "tickformat": "~s"})

@@ -149,10 +149,16 @@ def attributed_by_innovation(attr: pd.DataFrame) -> pd.DataFrame:
 
 
 def selected_value(data: AccountData, f: FilterLike = ALL,
-                   base: Baseline | None = None) -> pd.DataFrame:
+                   base: Baseline | None = None,
+                   attr: pd.DataFrame | None = None) -> pd.DataFrame:
     """The monthly value the headline and the curve count, as unit_id, kpi_key, month,
     benefit, cents: the measured benefit (``metrics.value.measured``), or — with a category
-    filter — the value attributed to those categories' innovations."""
+    filter — the value attributed to those categories' innovations.
+
+    ``base``/``attr``: the account's ``Baseline`` and ``attribution(data, f, base)`` when
+    already computed (the same result, without recomputing them)."""
+    if f.categories and attr is not None:
+        return attr.rename(columns={"amount": "benefit"})
     b = base if base is not None else account_baseline(data)
     if f.categories:
         a = attribution(data, f, b)

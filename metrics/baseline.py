@@ -111,21 +111,37 @@ def frozen_baseline(monthly: pd.DataFrame, kpis: pd.DataFrame, start: dt.date, e
     for missing data (see ``Baseline.require`` / ``baseline``)."""
     lo, hi = month_of(start), month_of(end)
     m = monthly[monthly["value"].notna()]
-    kind = kpis.set_index("key")["kind"]
-    win = m[(m["month"] >= lo) & (m["month"] <= hi)]
-    vol = win["volume"].fillna(0.0).astype(float)
-    win = win.assign(vw=win["value"].astype(float) * vol, vol=vol)
-    g = win.groupby(["unit_id", "kpi_key"], as_index=False).agg(
-        vw=("vw", "sum"), volume=("vol", "sum"), mean=("value", "mean"),
-        months=("month", "count"))  # one row per unit, KPI and month
-    is_rate = g["kpi_key"].map(kind).eq("rate") & (g["volume"] > 0)
-    g["base"] = np.where(is_rate, g["vw"] / g["volume"].where(g["volume"] > 0), g["mean"])
-    base = g[BASE_COLUMNS].reset_index(drop=True)
+    # unit × KPI pairs as integer codes in (unit_id, kpi_key) order: one integer group key
+    # instead of two (one of them strings), and no merge to find the missing pairs
+    ucode, units = pd.factorize(m["unit_id"], sort=True)
+    kcode, keys = pd.factorize(m["kpi_key"], sort=True)
+    pair = ucode.astype(np.int64) * max(len(keys), 1) + kcode
+    month = m["month"].to_numpy()
+    in_win = (month >= lo.to_datetime64()) & (month <= hi.to_datetime64())
+    value = m["value"].to_numpy()[in_win].astype(float)
+    vol = m["volume"].to_numpy()[in_win].astype(float)
+    vol = np.where(np.isnan(vol), 0.0, vol)
+    # pandas' grouped sum and mean (compensated summation, rows in their order): the same
+    # floats as grouping by the two columns
+    g = pd.DataFrame({"vw": value * vol, "volume": vol, "mean": value,
+                      "months": month[in_win]}).groupby(pair[in_win], sort=True).agg(
+        {"vw": "sum", "volume": "sum", "mean": "mean", "months": "count"})
+    code = g.index.to_numpy()
+    kind = kpis.set_index("key")["kind"].reindex(keys).eq("rate").to_numpy()
+    gvol, gvw = g["volume"].to_numpy(), g["vw"].to_numpy()
+    is_rate = kind[code % max(len(keys), 1)] & (gvol > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = gvw / np.where(gvol > 0, gvol, np.nan)
+    base = pd.DataFrame({"unit_id": units.take(code // max(len(keys), 1)),
+                         "kpi_key": keys.take(code % max(len(keys), 1)),
+                         "base": np.where(is_rate, ratio, g["mean"].to_numpy()),
+                         "volume": gvol, "months": g["months"].to_numpy()})
 
-    after = m[m["month"] > hi].groupby(["unit_id", "kpi_key"], as_index=False).agg(
+    # pairs with data after B and none in B (rare): only their rows are grouped
+    late = (month > hi.to_datetime64()) & ~np.isin(pair, code)
+    after = m[late].groupby(["unit_id", "kpi_key"], as_index=False).agg(
         first_month=("month", "min"))
-    have = pd.MultiIndex.from_frame(base[["unit_id", "kpi_key"]])
-    missing = after[~pd.MultiIndex.from_frame(after[["unit_id", "kpi_key"]]).isin(have)]
+    missing = after
     return Baseline(start=pd.Timestamp(start).date(), end=pd.Timestamp(end).date(), base=base,
                     missing=missing[MISSING_COLUMNS].reset_index(drop=True),
                     unit_names=dict(unit_names or {}))

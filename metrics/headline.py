@@ -97,23 +97,28 @@ def evidence_levels(live: pd.DataFrame, attr: pd.DataFrame,
 
 def headline(data: AccountData, f: FilterLike = ALL, *, as_of: dt.date | None = None,
              evidence: pd.DataFrame | None = None,
-             base: Baseline | None = None) -> Headline | None:
+             base: Baseline | None = None,
+             attr: pd.DataFrame | None = None) -> Headline | None:
     """The headline of ``data`` for the filters ``f``, with the data limited to months
     ≤ ``as_of`` (``metrics.filters.limit_to``); None when the selection has no measured value.
 
     ``evidence`` (innovation_id, evidence) comes from the causal estimates (see
     ``metrics.views.value_lines``); without it no innovation counts as ``estimated``.
     Unit-KPI pairs without a baseline are left out of the value and listed in
-    ``baseline_missing``."""
+    ``baseline_missing``.
+
+    ``base``/``attr``: the account's ``Baseline`` and ``attribution(data, f, base)`` when
+    already computed (used only without ``as_of``, which changes the data)."""
     data = limit_to(data, as_of)
     b = base if base is not None and as_of is None else account_baseline(data)
-    v = selected_value(data, f, b)
+    a = attr if attr is not None and as_of is None else None
+    v = selected_value(data, f, b, a)
     if v.empty:
         return None
     per_month = cumulative(v)
     last = pd.Timestamp(per_month["month"].max())
     total_cents = int(per_month["cents"].sum())
-    attr = attribution(data, f, b)
+    attr = a if a is not None else attribution(data, f, b)
     live = live_innovations(data, f, last)
     levels = evidence_levels(live, attr, evidence)
     mix = {lvl: int((levels == lvl).sum()) for lvl in EVIDENCE_LEVELS}

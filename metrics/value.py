@@ -81,11 +81,52 @@ def benefit(monthly: pd.DataFrame, kpis: pd.DataFrame, base: pd.DataFrame,
     ``metrics.baseline.Baseline.missing``); rows without a value are left out, not zeroed."""
     k = value_kpis(kpis, headline_only=headline_only)
     m = in_period(in_units(monthly, f), f)
+    pairs = base[["unit_id", "kpi_key"]]
+    if k["key"].duplicated().any() or pairs.duplicated().any():
+        return _benefit_by_merge(m, k, base)
+    # base[u,k] looked up on a unit × KPI grid (the inner merge on unit and KPI, in the
+    # order of the monthly rows), and s_k, money_k and the rate flag per KPI (6 rows), not
+    # per monthly row
+    keys = pd.Index(k["key"])
+    kc = keys.get_indexer(m["kpi_key"])
+    units = pd.Index(pd.unique(pairs["unit_id"]))
+    uc = units.get_indexer(pd.Index(m["unit_id"]))
+    grid = np.full((len(units), len(keys)), np.nan)
+    has = np.zeros((len(units), len(keys)), dtype=bool)
+    bu, bk = units.get_indexer(pd.Index(pairs["unit_id"])), keys.get_indexer(pairs["kpi_key"])
+    ok = bk >= 0
+    grid[bu[ok], bk[ok]] = base["base"].to_numpy(dtype=float)[ok]
+    has[bu[ok], bk[ok]] = True
+    value = m["value"].to_numpy(dtype=float)
+    keep = (kc >= 0) & (uc >= 0) & ~np.isnan(value)
+    keep[keep] = has[uc[keep], kc[keep]]
+    if not keep.any():
+        return _empty_benefit()
+    kc, uc, value = kc[keep], uc[keep], value[keep]
+    out = m.loc[keep, ["unit_id", "kpi_key", "month", "volume"]]
+    s_k = np.array([direction_sign(d) for d in k["direction"]], dtype=float)
+    money_k = k["money_value"].to_numpy(dtype=float)
+    rate_k = (k["kind"] == "rate").to_numpy()
+    b = grid[uc, kc]
+    volume = out["volume"].to_numpy(dtype=float)
+    vol = np.where(rate_k[kc], np.where(np.isnan(volume), 0.0, volume), 1.0)
+    cents = to_cents(s_k[kc] * (b - value) * vol * money_k[kc])
+    out = out.assign(base=b, value=value, cents=cents, benefit=cents / 100.0)
+    return out[BENEFIT_COLUMNS].reset_index(drop=True)
+
+
+def _empty_benefit() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="int64" if c == "cents" else "float64")
+                         for c in BENEFIT_COLUMNS}).astype({"month": "datetime64[ns]"})
+
+
+def _benefit_by_merge(m: pd.DataFrame, k: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
+    """``benefit`` by an inner merge (duplicate KPI keys or baseline pairs: the rows the
+    merge multiplies are kept, as they always were)."""
     m = m[m["kpi_key"].isin(k["key"]) & m["value"].notna()]
     m = m.merge(base[["unit_id", "kpi_key", "base"]], on=["unit_id", "kpi_key"])
     if m.empty:
-        return pd.DataFrame({c: pd.Series(dtype="int64" if c == "cents" else "float64")
-                             for c in BENEFIT_COLUMNS}).astype({"month": "datetime64[ns]"})
+        return _empty_benefit()
     info = k.set_index("key")
     s = m["kpi_key"].map(info["direction"].map(direction_sign)).astype(float)
     money_k = m["kpi_key"].map(info["money_value"]).astype(float)

@@ -66,7 +66,7 @@ from metrics import narrative as story
 from metrics import pipeline as pipeline_metrics
 from metrics import then_now as then_now_metrics
 from metrics import value as value_metrics
-from metrics.baseline import account_baseline
+from metrics.baseline import Baseline, account_baseline
 from metrics.filters import FilterLike, Filters, in_categories, in_period, in_units, month_of
 from metrics.format import kpi_value, money, number, pct
 from metrics.impact import EVIDENCE_NOTES, EstimationError
@@ -81,6 +81,7 @@ __all__ = [
     "Photo",
     "PipelineView",
     "Selection",
+    "account_baseline",
     "attribution",
     "baseline",
     "benefit",
@@ -148,20 +149,22 @@ def baseline(data: AccountData) -> pd.DataFrame:
     return account_baseline(data).base[["unit_id", "kpi_key", "base"]]
 
 
-def baseline_gaps(data: AccountData, f: FilterLike | None = None) -> pd.DataFrame:
+def baseline_gaps(data: AccountData, f: FilterLike | None = None,
+                  base: Baseline | None = None) -> pd.DataFrame:
     """``unit, kpi, first_month`` of the selected units' KPIs that have no baseline (no data
     in the window, data after it): shown on the pages instead of failing them."""
-    b = account_baseline(data)
+    b = base if base is not None else account_baseline(data)
     miss = b.missing if f is None else in_units(b.missing, f)
     return pd.DataFrame({"unit": [b.unit_names.get(int(u), f"unit {u}") for u in miss["unit_id"]],
                          "kpi": miss["kpi_key"].astype(str).tolist(),
                          "first_month": miss["first_month"].tolist()})
 
 
-def benefit(data: AccountData, f: FilterLike) -> pd.DataFrame:
+def benefit(data: AccountData, f: FilterLike, base: Baseline | None = None) -> pd.DataFrame:
     """``unit_id, kpi_key, month, volume, base, value, benefit, cents`` for the headline money
-    KPIs, selected units and period (``metrics.value.measured``; benefit booked in cents)."""
-    return value_metrics.measured(data, f)
+    KPIs, selected units and period (``metrics.value.measured``; benefit booked in cents).
+    ``base``: the account's ``account_baseline`` when already computed."""
+    return value_metrics.measured(data, f, base)
 
 
 def live_months(data: AccountData) -> pd.DataFrame:
@@ -173,15 +176,20 @@ def _innovations(data: AccountData, f: FilterLike) -> pd.DataFrame:
     return in_categories(data.innovations, f)
 
 
-def attribution(data: AccountData, f: FilterLike) -> pd.DataFrame:
+def attribution(data: AccountData, f: FilterLike,
+                base: Baseline | None = None) -> pd.DataFrame:
     """Measured benefit split into innovations and the unattributed remainder
     (``metrics.attribution.attribution``).
 
     Returns ``unit_id, kpi_key, month, innovation_id, amount, cents`` where ``innovation_id``
     is -1 for the unattributed remainder. Σ cents = the benefit's cents for every (unit, KPI,
-    month), exactly.
+    month), exactly. ``base``: the account's ``account_baseline`` when already computed.
+
+    Every view below that needs it takes ``base`` and ``attr`` (this frame for the same ``f``)
+    as optional keywords, so a caller that shows several views of one selection computes the
+    baseline once per account and the attribution once per selection.
     """
-    return attribution_metrics.attribution(data, f)
+    return attribution_metrics.attribution(data, f, base)
 
 
 def has_data(data: AccountData, f: FilterLike) -> bool:
@@ -189,9 +197,10 @@ def has_data(data: AccountData, f: FilterLike) -> bool:
     return not in_period(in_units(data.monthly, f), f).empty
 
 
-def _value_frame(data: AccountData, f: FilterLike) -> pd.DataFrame:
+def _value_frame(data: AccountData, f: FilterLike, base: Baseline | None = None,
+                 attr: pd.DataFrame | None = None) -> pd.DataFrame:
     """Monthly value used by the headline and the curve (see the category rule above)."""
-    return attribution_metrics.selected_value(data, f)
+    return attribution_metrics.selected_value(data, f, base, attr)
 
 
 # --------------------------------------------------------------------------------------
@@ -242,14 +251,15 @@ def _gaps_text(h: headline_metrics.Headline, locale: str) -> str:
 
 
 def headline_view(data: AccountData, f: FilterLike,
-                  evidence: pd.DataFrame | None = None) -> HeadlineView | None:
+                  evidence: pd.DataFrame | None = None, *, base: Baseline | None = None,
+                  attr: pd.DataFrame | None = None) -> HeadlineView | None:
     """The four headline cards (``metrics.headline.headline`` with Babel texts); None when
     the selection has no value data.
 
     ``evidence`` (from ``estimates``) gives each innovation's evidence level; without it every
     live innovation counts as measured when it has a measured benefit, else claimed.
     """
-    h = headline_metrics.headline(data, f, evidence=evidence)
+    h = headline_metrics.headline(data, f, evidence=evidence, base=base, attr=attr)
     if h is None:
         return None
     total, run_rate, mix, n = h.cumulative_value, h.run_rate, h.evidence_mix, h.innovations_live
@@ -295,9 +305,10 @@ class CurveView:
     money_by_month: dict[str, str]
 
 
-def curve_view(data: AccountData, f: FilterLike) -> CurveView | None:
+def curve_view(data: AccountData, f: FilterLike, *, base: Baseline | None = None,
+               attr: pd.DataFrame | None = None) -> CurveView | None:
     """The cumulative value curve (``metrics.value.cumulative``) with go-lives and events."""
-    v = _value_frame(data, f)
+    v = _value_frame(data, f, base, attr)
     if v.empty:
         return None
     monthly = value_metrics.cumulative(v)[["month", "benefit", "cumulative"]]
@@ -390,11 +401,12 @@ def _names(data: AccountData) -> pd.DataFrame:
 
 
 def value_by(data: AccountData, f: FilterLike, by: str = "category",
-             top: int = 10) -> pd.DataFrame:
+             top: int = 10, *, base: Baseline | None = None,
+             attr: pd.DataFrame | None = None) -> pd.DataFrame:
     """Value to date per month stacked by ``category`` or ``innovation`` (the ``top`` largest
     innovations, the rest as "N other innovations"). Columns: month, group, cumulative,
     order (0 = largest)."""
-    a = attribution(data, f)
+    a = attr if attr is not None else attribution(data, f, base)
     if a.empty:
         return pd.DataFrame(columns=["month", "group", "cumulative", "order"])
     a = a.merge(_names(data), on="innovation_id")
@@ -417,12 +429,14 @@ def value_by(data: AccountData, f: FilterLike, by: str = "category",
     return long.sort_values(["order", "month"]).reset_index(drop=True)
 
 
-def bridge_steps(data: AccountData, f: FilterLike, top: int = BRIDGE_TOP) -> pd.DataFrame:
+def bridge_steps(data: AccountData, f: FilterLike, top: int = BRIDGE_TOP, *,
+                 base: Baseline | None = None,
+                 attr: pd.DataFrame | None = None) -> pd.DataFrame:
     """Baseline → now: one step per innovation (the ``top`` largest by |value|, the rest in
     one step), the unattributed remainder, and the total. Columns: label, value, kind, text,
     code (innovation code or ""). Summed in cents, so the steps add up to the total exactly
     (and the total equals the headline's value to date)."""
-    a = attribution(data, f)
+    a = attr if attr is not None else attribution(data, f, base)
     if a.empty:
         return pd.DataFrame(columns=["label", "value", "kind", "text", "code"])
     per = attribution_metrics.attributed_by_innovation(a).merge(_names(data), on="innovation_id")
@@ -486,13 +500,14 @@ def estimates(data: AccountData, innovation_ids: Collection[int] | None = None) 
 
 
 def value_lines(data: AccountData, f: FilterLike,
-                est: pd.DataFrame | None = None) -> pd.DataFrame:
+                est: pd.DataFrame | None = None, *, base: Baseline | None = None,
+                attr: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per live innovation: claimed, measured (attributed) and estimated value to date with
     the evidence level, largest measured first. Columns: innovation_id, code, title,
     category, claimed, measured, estimated, ci_low, ci_high, realisation, evidence,
     claimed_text, measured_text, estimated_text. realisation = measured / claimed
     (``metrics.value.realisation``)."""
-    a = attribution(data, f)
+    a = attr if attr is not None else attribution(data, f, base)
     per = attribution_metrics.attributed_by_innovation(a)
     meas = per[per["innovation_id"] >= 0].rename(columns={"attributed": "measured"})[
         ["innovation_id", "measured"]]
@@ -557,7 +572,8 @@ def _unit_cost_kpi(data: AccountData) -> pd.Series | None:
     return contract_metrics.unit_cost_kpi(data.kpis, data.account.currency)
 
 
-def contract_view(data: AccountData, f: FilterLike) -> ContractView | None:
+def contract_view(data: AccountData, f: FilterLike, *,
+                  base: Baseline | None = None) -> ContractView | None:
     """Productivity path, gain-share and innovation days (``metrics.contract``) for the
     selected units, with the sentences (``metrics.narrative``); None without unit-cost KPI or
     data. The productivity path is limited to the selected period; gain-share and days cover
@@ -572,7 +588,7 @@ def contract_view(data: AccountData, f: FilterLike) -> ContractView | None:
         data.monthly, key, (a.baseline_start, a.baseline_end), a.productivity_pct_per_year,
         f.unit_ids)
     prod = _in_period(prod, f).reset_index(drop=True)
-    b = benefit(data, Selection(f.unit_ids, None, None, None))
+    b = benefit(data, Selection(f.unit_ids, None, None, None), base)
     years = contract_metrics.contract_years(a.contract_start, a.contract_end)
     gain = contract_metrics.gain_share(b.groupby("month")["benefit"].sum(), years,
                                        float(a.savings_goal_per_year), a.gain_share_pct)
@@ -627,28 +643,29 @@ def pipeline_view(data: AccountData, f: FilterLike) -> PipelineView:
 def narrative_beats(data: AccountData, f: FilterLike, *, head: HeadlineView | None = None,
                     pic: Photo | None = None, bridge: pd.DataFrame | None = None,
                     contract: ContractView | None = None,
-                    pipe: PipelineView | None = None) -> list[story.Beat]:
+                    pipe: PipelineView | None = None, base: Baseline | None = None,
+                    attr: pd.DataFrame | None = None) -> list[story.Beat]:
     """The story as ``metrics.narrative`` beats, every figure from a metric result (the view
     models are computed here when not given; ``pic`` should be the default photo, baseline vs
     the last full quarter): since the baseline — innovations gone live
     (``then_now.went_live_between``) and the first headline KPI's move with its measured value
     — the value to date and run-rate, the second headline KPI's move, the largest
     contributors, the evidence mix, the latest contract year's gain-share and the pipeline."""
-    head = head if head is not None else headline_view(data, f)
+    head = head if head is not None else headline_view(data, f, base=base, attr=attr)
     if head is None:
         return []
     a = data.account
     pic = pic if pic is not None else photo(data, f)
-    bridge = bridge if bridge is not None else bridge_steps(data, f)
-    contract = contract if contract is not None else contract_view(data, f)
-    base = (a.baseline_start, a.baseline_end)
+    bridge = bridge if bridge is not None else bridge_steps(data, f, base=base, attr=attr)
+    contract = contract if contract is not None else contract_view(data, f, base=base)
+    window = (a.baseline_start, a.baseline_end)
     since = then_now_metrics.went_live_between(
-        data.rollouts, _innovations(data, f), base, (head.as_of, head.as_of), f.unit_ids)
-    worth = _value_frame(data, f).groupby("kpi_key")["benefit"].sum()
+        data.rollouts, _innovations(data, f), window, (head.as_of, head.as_of), f.unit_ids)
+    worth = _value_frame(data, f, base, attr).groupby("kpi_key")["benefit"].sum()
     moves = (pic.cards[pic.cards["headline"]].head(2).to_dict("records")
              if pic is not None else [])
     beats = [story.since_baseline_beat(
-        then_now_metrics.period_label(*base), len(since), units_selected=bool(f.unit_ids),
+        then_now_metrics.period_label(*window), len(since), units_selected=bool(f.unit_ids),
         move=moves[0] if moves else None,
         worth=float(worth[moves[0]["key"]]) if moves and moves[0]["key"] in worth else None),
         story.value_beat(head.value_to_date, head.run_rate, head.as_of)]
@@ -673,9 +690,10 @@ def narrative_beats(data: AccountData, f: FilterLike, *, head: HeadlineView | No
 def narrative(data: AccountData, f: FilterLike, *, head: HeadlineView | None = None,
               pic: Photo | None = None, bridge: pd.DataFrame | None = None,
               contract: ContractView | None = None,
-              pipe: PipelineView | None = None) -> list[str]:
+              pipe: PipelineView | None = None, base: Baseline | None = None,
+              attr: pd.DataFrame | None = None) -> list[str]:
     """The story in sentences (Markdown): ``narrative_beats`` rendered by
     ``metrics.narrative.render`` in the account's currency and locale."""
     beats = narrative_beats(data, f, head=head, pic=pic, bridge=bridge, contract=contract,
-                            pipe=pipe)
+                            pipe=pipe, base=base, attr=attr)
     return story.render(beats, data.account.currency, data.account.locale, markdown=True)

@@ -10,12 +10,14 @@ account for longer, and cleared with everything else after an import.
 from __future__ import annotations
 
 import datetime as dt
+from typing import TypedDict
 
 import pandas as pd
 import streamlit as st
 
 from data_loaders.access import Scope
 from metrics import views
+from metrics.baseline import Baseline
 from ui.context import CACHE_TTL, PageContext, cached_account_data
 
 Key = tuple[str, Scope, int, views.Selection]
@@ -35,9 +37,35 @@ def _estimates(url: str, scope: Scope, account_id: int) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def _baseline(url: str, scope: Scope, account_id: int) -> Baseline:
+    """The frozen baseline: per account (it does not depend on the selection)."""
+    return views.account_baseline(cached_account_data(url, scope, account_id))
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def _attribution(url: str, scope: Scope, account_id: int,
+                 sel: views.Selection) -> pd.DataFrame:
+    """The attribution of one selection, shared by value lines, headline, bridge and curve."""
+    data = cached_account_data(url, scope, account_id)
+    return views.attribution(data, sel, _baseline(url, scope, account_id))
+
+
+class _Shared(TypedDict):
+    base: Baseline
+    attr: pd.DataFrame
+
+
+def _shared(url: str, scope: Scope, account_id: int, sel: views.Selection) -> _Shared:
+    """``base``/``attr`` keywords for the views (both cached above)."""
+    return {"base": _baseline(url, scope, account_id),
+            "attr": _attribution(url, scope, account_id, sel)}
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def _value_lines(url: str, scope: Scope, account_id: int, sel: views.Selection) -> pd.DataFrame:
     data = cached_account_data(url, scope, account_id)
-    return views.value_lines(data, sel, _estimates(url, scope, account_id))
+    return views.value_lines(data, sel, _estimates(url, scope, account_id),
+                             **_shared(url, scope, account_id, sel))
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
@@ -45,13 +73,15 @@ def _headline(url: str, scope: Scope, account_id: int,
               sel: views.Selection) -> views.HeadlineView | None:
     data = cached_account_data(url, scope, account_id)
     lines = _value_lines(url, scope, account_id, sel)
-    return views.headline_view(data, sel, views.evidence_of(lines))
+    return views.headline_view(data, sel, views.evidence_of(lines),
+                               **_shared(url, scope, account_id, sel))
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def _curve(url: str, scope: Scope, account_id: int,
            sel: views.Selection) -> views.CurveView | None:
-    return views.curve_view(cached_account_data(url, scope, account_id), sel)
+    return views.curve_view(cached_account_data(url, scope, account_id), sel,
+                            **_shared(url, scope, account_id, sel))
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
@@ -63,18 +93,21 @@ def _photo(url: str, scope: Scope, account_id: int, sel: views.Selection,
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def _value_by(url: str, scope: Scope, account_id: int, sel: views.Selection,
               by: str) -> pd.DataFrame:
-    return views.value_by(cached_account_data(url, scope, account_id), sel, by)
+    return views.value_by(cached_account_data(url, scope, account_id), sel, by,
+                          **_shared(url, scope, account_id, sel))
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def _bridge(url: str, scope: Scope, account_id: int, sel: views.Selection) -> pd.DataFrame:
-    return views.bridge_steps(cached_account_data(url, scope, account_id), sel)
+    return views.bridge_steps(cached_account_data(url, scope, account_id), sel,
+                              **_shared(url, scope, account_id, sel))
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def _contract(url: str, scope: Scope, account_id: int,
               sel: views.Selection) -> views.ContractView | None:
-    return views.contract_view(cached_account_data(url, scope, account_id), sel)
+    return views.contract_view(cached_account_data(url, scope, account_id), sel,
+                               base=_baseline(url, scope, account_id))
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
@@ -91,7 +124,7 @@ def _narrative(url: str, scope: Scope, account_id: int, sel: views.Selection) ->
         pic=_photo(url, scope, account_id, sel, None, None),
         bridge=_bridge(url, scope, account_id, sel),
         contract=_contract(url, scope, account_id, sel),
-        pipe=_pipeline(url, scope, account_id, sel))
+        pipe=_pipeline(url, scope, account_id, sel), **_shared(url, scope, account_id, sel))
 
 
 def headline(ctx: PageContext) -> views.HeadlineView | None:

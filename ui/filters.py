@@ -72,7 +72,9 @@ def months_between(first: str, last: str) -> list[str]:
 def data_months(data: AccountData) -> list[str]:
     if data.monthly.empty:
         return []
-    return sorted(data.monthly["month"].dt.strftime("%Y-%m").unique().tolist())
+    # format the ~46 distinct months, not every unit × KPI × month row
+    months = pd.DatetimeIndex(pd.unique(data.monthly["month"].dropna()))
+    return sorted(set(months.strftime("%Y-%m").tolist()))
 
 
 def period_options(months: list[str], wanted: tuple[str, str] | None) -> list[str]:
