@@ -5,7 +5,12 @@
 The database is ``--db URL``, else ``DATABASE_URL``, else ``data/thenandnow.sqlite``.
 
 Commands: ``init``, ``migrate``, ``demo``, ``import``, ``import-sql``, ``batches``,
-``rollback``, ``templates`` (and ``metrics``, added by the metrics package).
+``rollback``, ``templates``, ``estimate`` (and ``metrics``, added by the metrics package).
+
+The causal estimates are stored per data version (``data_loaders.estimate_store``): ``init``
+and ``demo`` compute them after loading the demo, ``import``/``import-sql``/``rollback``
+refresh those of accounts whose data changed (``--no-estimates`` skips it; the dashboard
+then computes them on first use), and ``estimate --account NAME`` does it on demand.
 
 Every failure exits non-zero with one readable line on stderr, never a traceback:
 exit 1 for a rejected import or a refused request (unknown batch, missing file, …),
@@ -110,6 +115,61 @@ def _files(paths: Sequence[str]) -> list[Path]:
     return out
 
 
+def _estimate_accounts(engine: Any, names: Sequence[str] | None = None, *,
+                       force: bool = False) -> list[tuple[str, float, int]]:
+    """Compute and store the causal estimates of the named accounts (all when None), skipping
+    those already stored for their current data unless ``force``. Progress on stderr; returns
+    (account, seconds, innovations estimated) per account computed."""
+    import time
+
+    import pandas as pd
+
+    from data_loaders.access import Scope
+    from data_loaders.estimate_store import load_estimates, save_estimates
+    from data_loaders.queries import account_id_by_name, list_accounts, load_account_data
+    from metrics.versions import estimates_version
+    from metrics.views import estimates
+
+    scope = Scope.everything()  # what the provider's dashboard shows
+    if names is None:
+        listed = list_accounts(engine, scope)
+        accounts = [(int(i), str(n))
+                    for i, n in zip(listed["account_id"], listed["name"], strict=True)]
+    else:
+        try:
+            accounts = [(account_id_by_name(engine, scope, n), n) for n in names]
+        except LookupError as exc:
+            raise CliError(str(exc)) from exc
+    done = []
+    for account_id, name in accounts:
+        data = load_account_data(engine, scope, account_id)
+        version = estimates_version(data)
+        name = data.account.name
+        if not force and load_estimates(engine, account_id, version) is not None:
+            print(f"{name}: estimates already stored for the current data", file=sys.stderr)
+            continue
+        ids = sorted(set(data.rollouts["innovation_id"]) & set(data.innovations["innovation_id"]))
+        started = time.perf_counter()
+        parts = []
+        for i, iid in enumerate(ids, start=1):
+            part = estimates(data, innovation_ids=[iid])
+            if not part.empty:
+                parts.append(part)
+            print(f"[{i / len(ids):4.0%}] {name}: estimated {i} of {len(ids)} innovations "
+                  f"({time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
+        frame = (pd.concat(parts, ignore_index=True) if parts
+                 else estimates(data, innovation_ids=[]))
+        seconds = time.perf_counter() - started
+        save_estimates(engine, account_id, version, frame, seconds=seconds)
+        done.append((name, seconds, len(frame)))
+    return done
+
+
+def _print_estimated(done: list[tuple[str, float, int]]) -> None:
+    for name, seconds, n in done:
+        print(f"{name}: stored the causal estimates of {n} innovations in {seconds:.1f} s")
+
+
 # ---------------------------------------------------------------------------------------------
 # Commands
 
@@ -125,6 +185,8 @@ def cmd_init(args: argparse.Namespace) -> int:
         if not getattr(result, "ok", True):
             return _print_result(result)
         print(f"initialised {redact(str(engine.url))} with the demo account")
+        if not args.no_estimates:
+            _print_estimated(_estimate_accounts(engine))
     else:
         print(f"{redact(str(engine.url))} is up to date (data already present)")
     return 0
@@ -143,7 +205,32 @@ def cmd_demo(args: argparse.Namespace) -> int:
         raise CliError("--scale must be 1 or more")
     engine = _engine(args)
     result = load_demo(engine, seed=args.seed, scale=args.scale)
-    return _print_result(result) if hasattr(result, "ok") else 0
+    code = _print_result(result) if hasattr(result, "ok") else 0
+    if code == 0 and not args.no_estimates:
+        _print_estimated(_estimate_accounts(engine))
+    return code
+
+
+def _refresh_estimates(args: argparse.Namespace, engine: Any, code: int) -> int:
+    """After a successful import or rollback: recompute the estimates whose data changed."""
+    from sqlalchemy import inspect
+
+    if code == 0 and not getattr(args, "dry_run", False) and not args.no_estimates:
+        if not inspect(engine).has_table("estimate_run"):
+            print("note: estimates not refreshed: run `python cli.py migrate` first",
+                  file=sys.stderr)
+            return code
+        _print_estimated(_estimate_accounts(engine))
+    return code
+
+
+def cmd_estimate(args: argparse.Namespace) -> int:
+    engine = _engine(args)
+    done = _estimate_accounts(engine, None if args.all else [args.account], force=args.force)
+    _print_estimated(done)
+    if not done:
+        print("estimates already stored for the current data (--force recomputes them)")
+    return 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -153,7 +240,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     engine = _engine(args)
     result = import_files(engine, files, dry_run=args.dry_run, user=_user(args),
                           progress=_progress(args.progress))
-    return _print_result(result)
+    return _refresh_estimates(args, engine, _print_result(result))
 
 
 def cmd_import_sql(args: argparse.Namespace) -> int:
@@ -173,7 +260,7 @@ def cmd_import_sql(args: argparse.Namespace) -> int:
     engine = _engine(args)
     result = import_sql(engine, source, mapping, dry_run=args.dry_run, user=_user(args),
                         progress=_progress(args.progress))
-    return _print_result(result)
+    return _refresh_estimates(args, engine, _print_result(result))
 
 
 def cmd_batches(args: argparse.Namespace) -> int:
@@ -192,13 +279,14 @@ def cmd_batches(args: argparse.Namespace) -> int:
 def cmd_rollback(args: argparse.Namespace) -> int:
     from data_loaders.batches import rollback_batch
 
+    engine = _engine(args, migrate=False)
     try:
-        r = rollback_batch(_engine(args, migrate=False), args.batch)
+        r = rollback_batch(engine, args.batch)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     print(f"rolled back batch {r.batch_id}: {r.rows_deleted:,} rows deleted, "
           f"{r.rows_restored:,} rows restored")
-    return 0
+    return _refresh_estimates(args, engine, 0)
 
 
 def cmd_templates(args: argparse.Namespace) -> int:
@@ -265,7 +353,12 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     sel = Filters()
     evidence = None
     if args.estimates:
-        evidence = evidence_of(value_lines(data, sel, estimates(data)))
+        from data_loaders.estimate_store import load_estimates
+        from metrics.versions import estimates_version
+
+        est = load_estimates(engine, account_id, estimates_version(data))
+        evidence = evidence_of(value_lines(data, sel, est if est is not None
+                                           else estimates(data)))
     head = headline(data, sel, evidence=evidence)
     if head is None:
         when = f" up to {args.as_of:%Y-%m-%d}" if args.as_of else ""
@@ -327,7 +420,11 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 
 
 def _add_init(sub: Any) -> None:
-    sub.add_parser("init", help="migrate; load the demo account if the database is empty")
+    p = sub.add_parser("init", help="migrate; load the demo account (and store its causal "
+                                    "estimates) if the database is empty")
+    p.add_argument("--no-estimates", action="store_true",
+                   help="do not compute the causal estimates now (the dashboard does it on "
+                        "first use)")
 
 
 def _add_migrate(sub: Any) -> None:
@@ -339,6 +436,9 @@ def _add_demo(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     p.add_argument("--scale", type=int, default=1,
                    help="1 = monthly data; N > 1 = daily data for 3·N sites (14 ≈ 1M rows)")
+    p.add_argument("--no-estimates", action="store_true",
+                   help="do not compute the causal estimates now (the dashboard does it on "
+                        "first use)")
 
 
 def _add_import(sub: Any) -> None:
@@ -347,6 +447,9 @@ def _add_import(sub: Any) -> None:
     p.add_argument("--dry-run", action="store_true", help="only validate and count")
     p.add_argument("--user", help="who imports (default: the login name)")
     p.add_argument("--progress", action="store_true", help="report progress on stderr")
+    p.add_argument("--no-estimates", action="store_true",
+                   help="do not compute the causal estimates now (the dashboard does it on "
+                        "first use)")
 
 
 def _add_import_sql(sub: Any) -> None:
@@ -356,6 +459,9 @@ def _add_import_sql(sub: Any) -> None:
     p.add_argument("--dry-run", action="store_true", help="only validate and count")
     p.add_argument("--user", help="who imports (default: the login name)")
     p.add_argument("--progress", action="store_true", help="report progress on stderr")
+    p.add_argument("--no-estimates", action="store_true",
+                   help="do not compute the causal estimates now (the dashboard does it on "
+                        "first use)")
 
 
 def _add_batches(sub: Any) -> None:
@@ -366,6 +472,19 @@ def _add_batches(sub: Any) -> None:
 def _add_rollback(sub: Any) -> None:
     p = sub.add_parser("rollback", help="undo one import batch")
     p.add_argument("batch", type=int, metavar="BATCH", help="batch id (see `batches`)")
+    p.add_argument("--no-estimates", action="store_true",
+                   help="do not compute the causal estimates now (the dashboard does it on "
+                        "first use)")
+
+
+def _add_estimate(sub: Any) -> None:
+    p = sub.add_parser("estimate", help="compute and store the causal estimates of an account "
+                                        "(once per data version; the Story page reads them)")
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--account", metavar="NAME", help="account name")
+    who.add_argument("--all", action="store_true", help="every account")
+    p.add_argument("--force", action="store_true",
+                   help="recompute even when stored for the current data")
 
 
 def _add_templates(sub: Any) -> None:
@@ -395,6 +514,7 @@ COMMANDS: dict[str, tuple[Callable[[Any], None], Handler]] = {
     "rollback": (_add_rollback, cmd_rollback),
     "templates": (_add_templates, cmd_templates),
     "metrics": (_add_metrics, cmd_metrics),
+    "estimate": (_add_estimate, cmd_estimate),
 }
 
 

@@ -68,7 +68,7 @@ class ImportBatch(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source: Mapped[str] = mapped_column(String(500))
-    entity: Mapped[str] = mapped_column(String(40))
+    entity: Mapped[str] = mapped_column(String(400))
     fmt: Mapped[str] = mapped_column(String(20))
     account_name: Mapped[str | None] = mapped_column(String(200))
     started_at: Mapped[dt.datetime] = mapped_column(DateTime)
@@ -261,6 +261,42 @@ class Snapshot(Base):
     pdf: Mapped[bytes] = mapped_column(LargeBinary)
     figures: Mapped[dict[str, Any]] = mapped_column(JSON)
 
+
+
+class EstimateRun(Base):
+    """One stored run of the causal estimates of an account (``data_loaders.estimate_store``),
+    valid for exactly one data version: a hash of what the estimates depend on
+    (``metrics.versions.estimates_version``). No foreign key to ``account``: a rollback may
+    delete the account, and a stale run is never read because its version no longer matches."""
+
+    __tablename__ = "estimate_run"
+    __table_args__ = (UniqueConstraint("account_id", "data_version",
+                                       name="uq_estimate_run_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(Integer, index=True)
+    data_version: Mapped[str] = mapped_column(String(64))
+    computed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    seconds: Mapped[float | None] = mapped_column(Float)
+
+
+class EstimateResult(Base):
+    """One innovation's estimate in a stored run: the columns of ``metrics.views.estimates``."""
+
+    __tablename__ = "estimate_result"
+    __table_args__ = (UniqueConstraint("run_id", "innovation_id",
+                                       name="uq_estimate_result_innovation"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("estimate_run.id", ondelete="CASCADE"),
+                                        index=True)
+    innovation_id: Mapped[int] = mapped_column(Integer)
+    kpi_key: Mapped[str] = mapped_column(String(60))
+    estimated: Mapped[float | None] = mapped_column(Float)
+    ci_low: Mapped[float | None] = mapped_column(Float)
+    ci_high: Mapped[float | None] = mapped_column(Float)
+    excludes_zero: Mapped[bool] = mapped_column(Boolean)
+    estimate_note: Mapped[str] = mapped_column(Text)
 
 # Tables an import can write, in dependency order (parents first); rollback walks it backwards.
 IMPORT_TABLES = (

@@ -1,5 +1,7 @@
 """Story: the headline numbers, the narrative, the cumulative value curve (click a go-live to
-open the innovation) and a then-vs-now strip — the QBR in one page."""
+open the innovation) and a then-vs-now strip — the QBR in one page. Nothing waits for the
+causal estimates: when they are not stored yet, the evidence card and sentence are filled in
+at the end of the page."""
 
 from __future__ import annotations
 
@@ -15,10 +17,10 @@ assert ctx.data is not None
 
 st.title(ctx.data.account.name)
 st.caption(f"The story so far · {ctx.describe_filters()}")
-sections.headline_cards(ctx)
+cards = sections.headline_cards(ctx, defer=True)
 
 st.subheader("The story so far")
-sections.narrative(ctx)
+story = sections.narrative(ctx, defer=True)
 
 st.subheader("Value, month after month")
 sections.cumulative_curve(ctx, interactive=True)
@@ -27,3 +29,5 @@ st.subheader("Then and now")
 sections.then_now_strip(ctx)
 st.page_link("pages/then_now.py", label="Compare any two periods", icon=":material/compare:",
              query_params={k: v for k, v in st.query_params.items() if k != "innovation"})
+
+sections.finish(cards, story)

@@ -6,8 +6,11 @@ builder → render. No computation here beyond choosing what to show.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from charts.contract import gain_share_chart, productivity_chart
 from charts.story import cumulative_value_chart, cumulative_value_figure
@@ -20,15 +23,24 @@ from ui.context import PageContext
 from ui.nav import open_detail
 from ui.states import no_data
 
+#: A part of a section still to fill in, once the causal estimates are computed.
+Pending = Callable[[], None]
+
 EVIDENCE_ORDER = ("estimated", "measured", "claimed")
 EVIDENCE_HEX = tuple(EVIDENCE_COLORS[k] for k in EVIDENCE_ORDER)
 
 
-def headline_cards(ctx: PageContext, *, big: bool = False) -> None:
-    """Value to date, run-rate, innovations live, evidence mix — four big numbers."""
+def headline_cards(ctx: PageContext, *, big: bool = False,
+                   defer: bool = False) -> Pending | None:
+    """Value to date, run-rate, innovations live, evidence mix — four big numbers.
+
+    ``defer=True``: when the causal estimates of this data are not stored yet, the first
+    three cards show at once and the evidence card says "estimating…"; the returned function
+    computes the estimates and fills it — call it at the end of the page (``finish``)."""
+    ready = not defer or cached.estimates_ready(ctx)
     with st.spinner("Measuring value and estimating each innovation's effect "
-                    "(first view only)…", show_time=True):
-        h = cached.headline(ctx)
+                    "(first view only)…" if ready else "Measuring value…", show_time=True):
+        h = cached.headline(ctx, estimates=ready)
     if h is None:
         no_data(ctx)
     if big:
@@ -39,22 +51,61 @@ def headline_cards(ctx: PageContext, *, big: bool = False) -> None:
     kpi_card("Value to date", h.value_text, help=h.value_help, container=c1)
     kpi_card("Run-rate per year", h.run_rate_text, help=h.run_rate_help, container=c2)
     kpi_card("Innovations live", h.live_text, help=h.live_help, container=c3)
-    kpi_card("Causal estimates", h.evidence_text, help=h.evidence_help, container=c4)
+    pending: Pending | None = None
+    if ready:
+        kpi_card("Causal estimates", h.evidence_text, help=h.evidence_help, container=c4)
+    else:
+        mix = h.evidence_mix
+        with c4:
+            card, note = st.empty(), st.empty()
+        kpi_card("Causal estimates", "estimating…", container=card,
+                 help=(f"Each innovation's effect is being estimated (once per data change); "
+                       f"this card fills in when done. Until then, of {h.innovations_live} "
+                       f"live innovations {mix['measured']} are measured and "
+                       f"{mix['claimed']} claimed."))
+
+        def pending() -> None:
+            with note, st.spinner("Estimating each innovation's effect…", show_time=True):
+                full = cached.headline(ctx)
+            note.empty()
+            if full is not None:
+                kpi_card("Causal estimates", full.evidence_text, help=full.evidence_help,
+                         container=card)
+
     st.caption(h.caption)
     if h.gaps_text:  # a figure that leaves data out must say so next to it
         st.warning(h.gaps_text, icon=":material/data_alert:")
+    return pending
 
 
-def narrative(ctx: PageContext, *, big: bool = False) -> None:
-    sentences = cached.narrative(ctx)
-    if not sentences:
-        st.info("Not enough data in this selection to tell the story yet.")
-        return
-    if big:
-        for s in sentences:
-            st.markdown(s)
-    else:
-        st.markdown("\n\n".join(sentences))
+def _sentences(slot: DeltaGenerator, sentences: list[str], big: bool) -> None:
+    with slot.container():
+        if not sentences:
+            st.info("Not enough data in this selection to tell the story yet.")
+        elif big:
+            for s in sentences:
+                st.markdown(s)
+        else:
+            st.markdown("\n\n".join(sentences))
+
+
+def narrative(ctx: PageContext, *, big: bool = False, defer: bool = False) -> Pending | None:
+    """The story in sentences. ``defer=True``: when the causal estimates are not stored yet,
+    the story shows at once without its evidence sentence, and the returned function puts
+    the whole story in its place once they are computed (``finish``)."""
+    ready = not defer or cached.estimates_ready(ctx)
+    slot = st.empty()
+    _sentences(slot, cached.narrative(ctx, estimates=ready), big)
+    if ready:
+        return None
+    return lambda: _sentences(slot, cached.narrative(ctx), big)
+
+
+def finish(*pending: Pending | None) -> None:
+    """Fill in what the sections left pending (in order), at the end of the page."""
+    for p in pending:
+        if p is not None:
+            p()
 
 
 def cumulative_curve(ctx: PageContext, *, interactive: bool = True, scale: float = 1.0,
@@ -217,5 +268,5 @@ def whats_next(ctx: PageContext, *, scale: float = 1.0) -> None:
         st.dataframe(shown, hide_index=True, width="stretch")
 
 
-__all__ = ["bridge", "contract_summary", "cumulative_curve", "evidence", "headline_cards",
-           "narrative", "stacked_value", "then_now_photo", "then_now_strip", "whats_next"]
+__all__ = ["bridge", "contract_summary", "cumulative_curve", "evidence", "finish",
+           "headline_cards", "narrative", "stacked_value", "then_now_photo", "then_now_strip", "whats_next"]

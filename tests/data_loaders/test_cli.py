@@ -134,3 +134,44 @@ def test_help_lists_every_command() -> None:
         assert name in p.stdout
     p = run("frobnicate")
     assert p.returncode == 2 and "error: argument COMMAND: invalid choice" in p.stderr
+
+
+def test_estimate_stores_once_per_data_version(db: str) -> None:
+    """`estimate` computes and stores the estimates; again: already stored; after an import
+    that changes the data they are refreshed; unknown accounts are refused (exit 1)."""
+    from data_loaders.access import Scope
+    from data_loaders.db import make_engine
+    from data_loaders.estimate_store import load_estimates, stored_runs
+    from data_loaders.queries import account_id_by_name, load_account_data
+    from metrics.versions import estimates_version
+
+    p = run("import", *map(str, valid_files()), "--no-estimates", db=db)
+    assert p.returncode == 0 and "stored the causal estimates" not in p.stdout, p.stderr
+    p = run("estimate", "--account", ACCOUNT.upper(), db=db)
+    assert p.returncode == 0, p.stderr
+    assert f"{ACCOUNT}: stored the causal estimates of " in p.stdout
+    assert "[100%]" in p.stderr and "innovations" in p.stderr
+    engine = make_engine(db)
+    account_id = account_id_by_name(engine, Scope.everything(), ACCOUNT)
+    data = load_account_data(engine, Scope.everything(), account_id)
+    stored = load_estimates(engine, account_id, estimates_version(data))
+    assert stored is not None and set(stored.columns) >= {"kpi_key", "estimated", "ci_low"}
+    p = run("estimate", "--account", ACCOUNT, db=db)
+    assert p.returncode == 0 and "already stored" in p.stdout
+    p = run("estimate", "--all", "--force", db=db)
+    assert p.returncode == 0 and "stored the causal estimates" in p.stdout
+    assert len(stored_runs(engine, account_id)) == 1  # the same version, replaced
+    p = run("estimate", "--account", "Nobody", db=db)
+    assert p.returncode == 1 and p.stderr.startswith("error: No account named 'Nobody'")
+    # an import that changes one observation gives a new version, stored by the import
+    obs = next(f for f in valid_files() if "observ" in f.name)
+    text = obs.read_text().splitlines()
+    head, first = text[0].split(","), text[1].split(",")
+    col = head.index("value")
+    first[col] = str(float(first[col]) * 1.01)
+    changed = Path(db.removeprefix("sqlite:///")).parent / obs.name
+    changed.write_text("\n".join([text[0], ",".join(first), *text[2:]]) + "\n")
+    p = run("import", str(changed), db=db)
+    assert p.returncode == 0 and f"{ACCOUNT}: stored the causal estimates" in p.stdout, p.stderr
+    assert len(stored_runs(engine, account_id)) == 2
+    engine.dispose()
