@@ -139,9 +139,13 @@ def frozen_baseline(monthly: pd.DataFrame, kpis: pd.DataFrame, start: dt.date, e
 
     # pairs with data after B and none in B (rare): only their rows are grouped
     late = (month > hi.to_datetime64()) & ~np.isin(pair, code)
-    after = m[late].groupby(["unit_id", "kpi_key"], as_index=False).agg(
-        first_month=("month", "min"))
-    missing = after
+    if late.any():
+        missing = m[late].groupby(["unit_id", "kpi_key"], as_index=False).agg(
+            first_month=("month", "min"))
+    else:  # the usual case; grouping no rows costs more than all of the above
+        missing = pd.DataFrame({"unit_id": m["unit_id"].iloc[:0],
+                                "kpi_key": m["kpi_key"].iloc[:0],
+                                "first_month": m["month"].iloc[:0]})
     return Baseline(start=pd.Timestamp(start).date(), end=pd.Timestamp(end).date(), base=base,
                     missing=missing[MISSING_COLUMNS].reset_index(drop=True),
                     unit_names=dict(unit_names or {}))

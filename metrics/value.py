@@ -82,37 +82,40 @@ def benefit(monthly: pd.DataFrame, kpis: pd.DataFrame, base: pd.DataFrame,
     k = value_kpis(kpis, headline_only=headline_only)
     m = in_period(in_units(monthly, f), f)
     pairs = base[["unit_id", "kpi_key"]]
-    if k["key"].duplicated().any() or pairs.duplicated().any():
-        return _benefit_by_merge(m, k, base)
-    # base[u,k] looked up on a unit × KPI grid (the inner merge on unit and KPI, in the
-    # order of the monthly rows), and s_k, money_k and the rate flag per KPI (6 rows), not
-    # per monthly row
     keys = pd.Index(k["key"])
-    kc = keys.get_indexer(m["kpi_key"])
+    # base[u,k] looked up on a unit × KPI grid (the inner merge on unit and KPI, in the
+    # order of the monthly rows), and s_k, money_k and the rate flag per KPI (a few rows),
+    # not per monthly row; KPI keys are matched once per distinct key
     units = pd.Index(pd.unique(pairs["unit_id"]))
-    uc = units.get_indexer(pd.Index(m["unit_id"]))
+    bu = units.get_indexer(pd.Index(pairs["unit_id"]))
+    bk = keys.get_indexer(pd.Index(pairs["kpi_key"]))
+    ok = bk >= 0
+    pair = bu[ok].astype(np.int64) * max(len(keys), 1) + bk[ok]
+    if not keys.is_unique or len(np.unique(pair)) != len(pair):
+        return _benefit_by_merge(m, k, base)
     grid = np.full((len(units), len(keys)), np.nan)
     has = np.zeros((len(units), len(keys)), dtype=bool)
-    bu, bk = units.get_indexer(pd.Index(pairs["unit_id"])), keys.get_indexer(pairs["kpi_key"])
-    ok = bk >= 0
     grid[bu[ok], bk[ok]] = base["base"].to_numpy(dtype=float)[ok]
     has[bu[ok], bk[ok]] = True
+    codes, distinct = pd.factorize(m["kpi_key"])
+    kc = np.where(codes >= 0, keys.get_indexer(pd.Index(distinct))[codes], -1)
+    uc = units.get_indexer(pd.Index(m["unit_id"]))
     value = m["value"].to_numpy(dtype=float)
     keep = (kc >= 0) & (uc >= 0) & ~np.isnan(value)
     keep[keep] = has[uc[keep], kc[keep]]
     if not keep.any():
         return _empty_benefit()
     kc, uc, value = kc[keep], uc[keep], value[keep]
-    out = m.loc[keep, ["unit_id", "kpi_key", "month", "volume"]]
     s_k = np.array([direction_sign(d) for d in k["direction"]], dtype=float)
     money_k = k["money_value"].to_numpy(dtype=float)
     rate_k = (k["kind"] == "rate").to_numpy()
     b = grid[uc, kc]
-    volume = out["volume"].to_numpy(dtype=float)
+    volume = m["volume"].to_numpy(dtype=float)[keep]
     vol = np.where(rate_k[kc], np.where(np.isnan(volume), 0.0, volume), 1.0)
     cents = to_cents(s_k[kc] * (b - value) * vol * money_k[kc])
-    out = out.assign(base=b, value=value, cents=cents, benefit=cents / 100.0)
-    return out[BENEFIT_COLUMNS].reset_index(drop=True)
+    return pd.DataFrame({"unit_id": m["unit_id"].array[keep], "kpi_key": m["kpi_key"].array[keep],
+                         "month": m["month"].array[keep], "volume": volume, "base": b,
+                         "value": value, "benefit": cents / 100.0, "cents": cents})
 
 
 def _empty_benefit() -> pd.DataFrame:
