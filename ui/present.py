@@ -21,8 +21,11 @@ from ui.nav import current_params
 SCALE = 1.35  # chart type scale for the projector
 
 SCREENS: tuple[tuple[str, str, Callable[[PageContext], object]], ...] = (
-    ("headline", "Where we are", lambda ctx: sections.headline_cards(ctx, big=True)),
-    ("narrative", "The story so far", lambda ctx: sections.narrative(ctx, big=True)),
+    # Neither waits for the causal estimates: shown at once, the evidence filled in after.
+    ("headline", "Where we are",
+     lambda ctx: sections.finish(sections.headline_cards(ctx, big=True, defer=True))),
+    ("narrative", "The story so far",
+     lambda ctx: sections.finish(sections.narrative(ctx, big=True, defer=True))),
     ("curve", "Value, month after month",
      lambda ctx: sections.cumulative_curve(ctx, interactive=False, scale=SCALE, height=270)),
     ("then_now", "Then and now", lambda ctx: sections.then_now_photo(ctx, compact=True)),

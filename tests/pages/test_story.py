@@ -115,3 +115,74 @@ def test_data_gaps_are_named_next_to_the_headline(demo_url, tmp_path, monkeypatc
     assert "Not counted" in warning
     assert f"no baseline for {unit.site} · {unit.process}" in warning
     assert "unit-months of the headline KPIs have no data" in warning
+
+
+def _story_sections(url: str, finish: bool) -> None:
+    """AppTest script: the Story page's headline and story sections, finished or not."""
+    import streamlit as st
+
+    from data_loaders.access import Scope
+    from data_loaders.db import make_engine
+    from data_loaders.queries import load_account_data
+    from ui import sections
+    from ui.context import PageContext
+
+    scope = Scope.everything()
+    data = load_account_data(make_engine(url), scope, 1)
+    ctx = PageContext(url=url, scope=scope, account_id=1, data=data)
+    pending = [sections.headline_cards(ctx, defer=True), sections.narrative(ctx, defer=True)]
+    st.session_state["pending"] = [p is not None for p in pending]
+    if finish:
+        sections.finish(*pending)
+
+
+def test_story_does_not_wait_for_the_estimates(demo_url, demo_bundle, tmp_path,
+                                               monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Estimates not stored: the cards and the story show without computing them (the
+    evidence card says "estimating…", the evidence sentence is left out); finishing the
+    page computes and stores them and fills in the card and the whole story."""
+    import sqlite3
+
+    from streamlit.testing.v1 import AppTest
+
+    from data_loaders.db import make_engine
+    from data_loaders.estimate_store import load_estimates
+    from metrics.versions import estimates_version
+    from tests.pages.conftest import ROOT
+
+    copy = tmp_path / "fresh.sqlite"
+    with sqlite3.connect(demo_url.removeprefix("sqlite:///")) as src, \
+            sqlite3.connect(copy) as dst:
+        src.backup(dst)
+        dst.execute("DELETE FROM estimate_result")
+        dst.execute("DELETE FROM estimate_run")
+    url = f"sqlite:///{copy}"
+    monkeypatch.chdir(ROOT)
+    data, est = demo_bundle
+    _, h = _expected(demo_bundle)
+    eng = make_engine(url)
+    version = estimates_version(data)
+
+    at = AppTest.from_function(_story_sections, args=(url, False), default_timeout=90).run()
+    no_exception(at)
+    assert at.session_state["pending"] == [True, True]
+    assert metric(at, "Causal estimates").value == "estimating…"
+    assert metric(at, "Value to date").value == h.value_text
+    body = texts(at)
+    assert "Since the baseline (" in body and "have a causal estimate" not in body
+    assert load_estimates(eng, 1, version) is None  # nothing was estimated
+
+    at = AppTest.from_function(_story_sections, args=(url, True), default_timeout=120).run()
+    no_exception(at)
+    assert metric(at, "Causal estimates").value == h.evidence_text
+    for sentence in views.narrative(data, ALL, head=h):
+        assert sentence in texts(at)
+    stored = load_estimates(eng, 1, version)
+    assert stored is not None
+    assert stored.equals(est)
+
+    at = AppTest.from_function(_story_sections, args=(url, False), default_timeout=90).run()
+    no_exception(at)  # stored now: nothing left pending, the card is filled at once
+    assert at.session_state["pending"] == [False, False]
+    assert metric(at, "Causal estimates").value == h.evidence_text
+    eng.dispose()
