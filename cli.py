@@ -189,6 +189,8 @@ def cmd_init(args: argparse.Namespace) -> int:
             _print_estimated(_estimate_accounts(engine))
     else:
         print(f"{redact(str(engine.url))} is up to date (data already present)")
+        if not args.no_estimates:  # e.g. upgraded from a version without stored estimates
+            _print_estimated(_estimate_accounts(engine))
     return 0
 
 
@@ -420,8 +422,8 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 
 
 def _add_init(sub: Any) -> None:
-    p = sub.add_parser("init", help="migrate; load the demo account (and store its causal "
-                                    "estimates) if the database is empty")
+    p = sub.add_parser("init", help="migrate; load the demo account if the database is empty; "
+                                    "store the causal estimates that are missing")
     p.add_argument("--no-estimates", action="store_true",
                    help="do not compute the causal estimates now (the dashboard does it on "
                         "first use)")

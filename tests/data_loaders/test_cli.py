@@ -120,8 +120,10 @@ def test_init_loads_the_demo_once(db: str) -> None:
     p = run("init", db=db)
     assert p.returncode == 0, p.stderr
     assert "with the demo account" in p.stdout
+    assert "Northwind Insurance: stored the causal estimates of " in p.stdout
     p = run("init", db=db)
     assert p.returncode == 0 and "up to date" in p.stdout
+    assert "estimates already stored for the current data" in p.stderr
     p = run("demo", "--scale", "0", db=db)
     assert p.returncode == 1 and "error: --scale must be 1 or more" in p.stderr
 
