@@ -35,8 +35,9 @@ def headline_cards(ctx: PageContext, *, big: bool = False,
     """Value to date, run-rate, innovations live, evidence mix — four big numbers.
 
     ``defer=True``: when the causal estimates of this data are not stored yet, the first
-    three cards show at once and the evidence card says "estimating…"; the returned function
-    computes the estimates and fills it — call it at the end of the page (``finish``)."""
+    three cards show at once and the evidence card "…" (a spinner under it says why); the
+    returned function computes the estimates and fills it — call it at the end of the page
+    (``finish``)."""
     ready = not defer or cached.estimates_ready(ctx)
     with st.spinner("Measuring value and estimating each innovation's effect "
                     "(first view only)…" if ready else "Measuring value…", show_time=True):
@@ -58,14 +59,15 @@ def headline_cards(ctx: PageContext, *, big: bool = False,
         mix = h.evidence_mix
         with c4:
             card, note = st.empty(), st.empty()
-        kpi_card("Causal estimates", "estimating…", container=card,
+        kpi_card("Causal estimates", "…", container=card,  # the spinner below says why
                  help=(f"Each innovation's effect is being estimated (once per data change); "
                        f"this card fills in when done. Until then, of {h.innovations_live} "
                        f"live innovations {mix['measured']} are measured and "
                        f"{mix['claimed']} claimed."))
+        note.caption("Estimating each innovation's effect…")
 
         def pending() -> None:
-            with note, st.spinner("Estimating each innovation's effect…", show_time=True):
+            with note:  # the cached estimates' own spinner replaces the caption
                 full = cached.headline(ctx)
             note.empty()
             if full is not None:

@@ -139,7 +139,7 @@ def _story_sections(url: str, finish: bool) -> None:
 def test_story_does_not_wait_for_the_estimates(demo_url, demo_bundle, tmp_path,
                                                monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Estimates not stored: the cards and the story show without computing them (the
-    evidence card says "estimating…", the evidence sentence is left out); finishing the
+    evidence card shows "…", the evidence sentence is left out); finishing the
     page computes and stores them and fills in the card and the whole story."""
     import sqlite3
 
@@ -166,7 +166,7 @@ def test_story_does_not_wait_for_the_estimates(demo_url, demo_bundle, tmp_path,
     at = AppTest.from_function(_story_sections, args=(url, False), default_timeout=90).run()
     no_exception(at)
     assert at.session_state["pending"] == [True, True]
-    assert metric(at, "Causal estimates").value == "estimating…"
+    assert metric(at, "Causal estimates").value == "…"
     assert metric(at, "Value to date").value == h.value_text
     body = texts(at)
     assert "Since the baseline (" in body and "have a causal estimate" not in body
