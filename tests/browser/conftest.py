@@ -81,6 +81,9 @@ def demo_db_url(shared_dir: Path) -> str:
 
 @pytest.fixture(scope="session")
 def browser():  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=20_000)  # a rerun on a busy CI box can take more than 5 s
     if not Path(CHROMIUM).exists():
         if IN_CI:
             pytest.fail(f"CI=true but {CHROMIUM} is missing (apt-get install chromium)")
