@@ -70,6 +70,13 @@ def _pick(page: Page, label: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
     page.keyboard.press("Escape")
     wait_for_app(page)
+    # The app mirrors a filter into the URL once its run has taken the choice in; waiting for
+    # that keeps a fast second pick from landing before the first one's run has started.
+    key = {"Units": "units", "Category": "cat"}[label]
+    page.wait_for_function(
+        "([key, option]) => (new URLSearchParams(location.search).get(key) || '')"
+        ".includes(option)", arg=[key, option], timeout=20_000)
+    wait_for_app(page)
 
 
 def _plain(text: str) -> str:
