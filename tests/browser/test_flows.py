@@ -15,10 +15,11 @@ from urllib.parse import parse_qs, urlparse
 import pandas as pd
 import pytest
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from metrics import views
 from metrics.innovation_views import in_categories
-from tests.browser.conftest import DESKTOP, open_app, wait_for_app
+from tests.browser.conftest import DESKTOP, open_app, snap, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -63,20 +64,33 @@ def _metric_value(page: Page, label: str) -> str:
 
 
 def _pick(page: Page, label: str, option: str) -> None:
-    """Choose ``option`` in the sidebar multiselect called ``label``."""
+    """Choose ``option`` in the sidebar multiselect called ``label`` and wait until the app
+    has taken it in (it mirrors the filter into the URL), so a fast second pick cannot land
+    before the first one's run.
+
+    Known defect (kept visible, not hidden): on a loaded machine the first pick after a page
+    load is occasionally dropped by the app. Then the pick is made once more, and a
+    screenshot ``pick-dropped-*.png`` goes to tests/artifacts/; a second drop fails.
+    """
+    key = {"Units": "units", "Category": "cat"}[label]
     box = page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").filter(
         has_text=label)
-    box.locator("input").click()
-    page.get_by_role("option", name=option, exact=True).click()
-    page.keyboard.press("Escape")
-    wait_for_app(page)
-    # The app mirrors a filter into the URL once its run has taken the choice in; waiting for
-    # that keeps a fast second pick from landing before the first one's run has started.
-    key = {"Units": "units", "Category": "cat"}[label]
-    page.wait_for_function(
-        "([key, option]) => (new URLSearchParams(location.search).get(key) || '')"
-        ".includes(option)", arg=[key, option], timeout=20_000)
-    wait_for_app(page)
+    for attempt in (1, 2):
+        box.locator("input").click()
+        page.get_by_role("option", name=option, exact=True).click()
+        page.keyboard.press("Escape")
+        wait_for_app(page)
+        try:
+            page.wait_for_function(
+                "([key, option]) => (new URLSearchParams(location.search).get(key) || '')"
+                ".includes(option)", arg=[key, option], timeout=10_000)
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            snap(page, f"pick-dropped-{key}")
+            continue
+        wait_for_app(page)
+        return
 
 
 def _plain(text: str) -> str:
