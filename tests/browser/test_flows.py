@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlparse
 import pandas as pd
 import pytest
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from metrics import views
 from metrics.innovation_views import in_categories
@@ -76,17 +77,19 @@ def _pick(page: Page, label: str, option: str) -> None:
         has_text=label)
     chip = box.get_by_text(option, exact=True)
     for attempt in range(3):
-        # A click that lands while a follow-up run redraws the list is lost (the list stays
-        # open, nothing chosen); a person clicks again, and so does the test.
-        if not page.get_by_role("option", name=option, exact=True).is_visible():
-            box.locator("input").click()
-        page.get_by_role("option", name=option, exact=True).click()
+        # A click that lands while a follow-up run redraws the sidebar is lost (list closed or
+        # still open with nothing chosen); a person tries again, and so does the test.
         try:
+            wait_for_app(page)
+            if not page.get_by_role("option", name=option, exact=True).is_visible():
+                box.locator("input").click()
+            page.get_by_role("option", name=option, exact=True).click(timeout=5_000)
             expect(chip).to_be_visible(timeout=5_000)
             break
-        except AssertionError:
+        except (AssertionError, PlaywrightTimeout):
             if attempt == 2:
                 raise
+            page.keyboard.press("Escape")
     page.keyboard.press("Escape")
     wait_for_app(page)
     page.wait_for_function(
@@ -128,6 +131,8 @@ def test_story_tells_the_generated_narrative(page: Page, app_url: str, demo_bund
         assert _plain(sentence) in shown
 
 
+# Sidebar picks race Streamlit's follow-up runs on a loaded CI machine: one rerun.
+@pytest.mark.flaky(reruns=1)
 def test_choosing_one_unit_changes_the_figures(page: Page, app_url: str,
                                                demo_bundle) -> None:  # type: ignore[no-untyped-def]
     """Picking one unit in the sidebar re-renders the cards with that unit's figures, names
@@ -148,6 +153,8 @@ def test_choosing_one_unit_changes_the_figures(page: Page, app_url: str,
     assert _params(page.url)["units"] == UNIT
 
 
+# Sidebar picks race Streamlit's follow-up runs on a loaded CI machine: one rerun.
+@pytest.mark.flaky(reruns=1)
 def test_choosing_a_category_narrows_the_innovations(page: Page, app_url: str,
                                                      demo_bundle) -> None:  # type: ignore[no-untyped-def]
     """On the Innovations page a category in the sidebar leaves only that category's
@@ -165,6 +172,8 @@ def test_choosing_a_category_narrows_the_innovations(page: Page, app_url: str,
     assert _params(page.url)["cat"] == CATEGORY
 
 
+# Sidebar picks race Streamlit's follow-up runs on a loaded CI machine: one rerun.
+@pytest.mark.flaky(reruns=1)
 def test_a_copied_link_reopens_the_same_view(page: Page, app_url: str, browser) -> None:  # type: ignore[no-untyped-def]
     """Filters chosen on one page, a move to another page, then the address bar's URL opened
     in a new browser session: same account, filters and page."""
