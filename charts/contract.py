@@ -71,7 +71,23 @@ def gain_share_chart(years: pd.DataFrame, *, currency: str, locale: str = "en_US
     goal_text = alt.Chart(df).mark_text(align="left", dx=round(36 * scale), color=INK,
                                         fontSize=round(12 * scale)).encode(
         x=x, y=alt.Y("goal:Q", axis=axis), text=alt.value("goal"))
-    chart = alt.layer(bars, goal, goal_text).properties(height=height, width="container")
+    layers: list[alt.Chart] = [bars, goal, goal_text]
+    if "goal_to_date" in df.columns:  # a year still running: where the goal's pace is now
+        pace = df[df["goal_to_date"].notna() & (df["goal_to_date"] < df["goal"])]
+        if not pace.empty:
+            layers += [
+                alt.Chart(pace).mark_tick(color=GREY, thickness=2, strokeDash=[4, 3],
+                                          size=round(64 * scale)).encode(
+                    x=x, y=alt.Y("goal_to_date:Q", axis=axis),
+                    tooltip=[alt.Tooltip("goal_to_date:Q", format=",.0f",
+                                         title=f"Goal to date, pro rata ({currency})")]),
+                # left of the bar: the goal's label sits on the right, often at nearly the
+                # same height
+                alt.Chart(pace).mark_text(align="right", dx=-round(36 * scale), color=GREY,
+                                          fontSize=round(12 * scale)).encode(
+                    x=x, y=alt.Y("goal_to_date:Q", axis=axis), text=alt.value("to date")),
+            ]
+    chart = alt.layer(*layers).properties(height=height, width="container")
     return style(chart, scale=scale)
 
 

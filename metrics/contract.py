@@ -103,38 +103,62 @@ def productivity_path(monthly: pd.DataFrame, kpi_key: str, baseline: tuple[dt.da
 
 
 def gain_share(savings: pd.Series, years: pd.DataFrame, goal: float,
-               gain_share_pct: float) -> pd.DataFrame:
+               gain_share_pct: float, *,
+               baseline: tuple[dt.date, dt.date] | None = None) -> pd.DataFrame:
     """Gain-share per contract year y.
 
     ``S_y = Σ_{m∈y} savings[m]`` (``savings``: measured value per month, indexed by
-    first-of-month Timestamps; a month belongs to the year that contains its first day); the client is guaranteed ``client = (1 − g)·G``; the provider
-    gets ``provider = S_y − (1 − g)·G`` (= g·G + outperformance − shortfall: it keeps
-    outperformance and absorbs shortfall); ``outperformance = max(S_y − G, 0)``,
-    ``shortfall = max(G − S_y, 0)``; g = gain_share_pct / 100.
+    first-of-month Timestamps; a month belongs to the year that contains its first day); the
+    client is guaranteed ``client = (1 − g)·G``; the provider gets ``provider = S_y − (1 − g)·G``
+    (= g·G + outperformance − shortfall: it keeps outperformance and absorbs shortfall);
+    ``outperformance = max(S_y − G, 0)``, ``shortfall = max(G − S_y, 0)``; g = gain_share_pct
+    / 100.
 
     Years without any measured month get NaN for savings and everything derived from it.
-    ``months`` counts the months with data in y and ``last_month`` is the latest of them, so a
-    year still running can be told from a full one. Columns: contract_year, start, end, months,
-    last_month, goal, savings, client, provider, outperformance, shortfall.
+    ``months`` counts the months with data in y and ``last_month`` is the latest of them.
+
+    What a reader needs to judge a year, without changing the rule above:
+
+    * ``year_months``: calendar months in y (12; fewer for a last year cut at the contract end);
+    * ``covered``: months of y up to the data's last month L = max(savings.index), so a year
+      still running (``covered < year_months``) can be told from a full one;
+    * ``goal_to_date = G · covered / 12`` for a running year (G for a finished one): the pace
+      the goal asks for so far — shown beside the full-year figures, never instead of them;
+    * ``baseline_months``: months of y inside the frozen baseline window B (``baseline``).
+      Their value is zero by construction (B is what the savings are measured against), so a
+      year holding B can only save in its other months.
+
+    Columns: contract_year, start, end, months, last_month, year_months, covered,
+    baseline_months, goal, goal_to_date, savings, client, provider, outperformance, shortfall.
     """
     g = gain_share_pct / 100.0
     s = savings.copy()
     s.index = pd.to_datetime(s.index)
+    data_last = s.index.max() if not s.empty else pd.NaT
+    b_lo, b_hi = (_month(baseline[0]), _month(baseline[1])) if baseline else (None, None)
     rows = []
     for label, start, end in zip(years["contract_year"], pd.to_datetime(years["start"]),
                                  pd.to_datetime(years["end"]), strict=True):
         lo, hi = pd.Timestamp(start), pd.Timestamp(end)
         in_year = s[(s.index >= lo) & (s.index <= hi)]
         has = not in_year.empty
+        months = pd.period_range(lo, hi, freq="M")
+        covered = int((months.to_timestamp() <= data_last).sum()) if has else 0
+        in_base = 0 if b_lo is None else int(((months.to_timestamp() >= b_lo)
+                                               & (months.to_timestamp() <= b_hi)).sum())
+        to_date = (goal * covered / 12.0 if covered < len(months) else float(goal)) \
+            if has else np.nan
         S = float(in_year.sum()) if has else np.nan
         client = (1 - g) * goal if has else np.nan
         rows.append((label, lo.date(), hi.date(), int(in_year.index.nunique()),
-                     in_year.index.max() if has else pd.NaT, float(goal), S, client,
+                     in_year.index.max() if has else pd.NaT, len(months), covered, in_base,
+                     float(goal), to_date, S, client,
                      S - client if has else np.nan,
                      max(S - goal, 0.0) if has else np.nan,
                      max(goal - S, 0.0) if has else np.nan))
     return pd.DataFrame(rows, columns=["contract_year", "start", "end", "months", "last_month",
-                                       "goal", "savings", "client", "provider",
+                                       "year_months", "covered", "baseline_months", "goal",
+                                       "goal_to_date", "savings", "client", "provider",
                                        "outperformance", "shortfall"])
 
 

@@ -311,9 +311,20 @@ def gain_share_beat(years: pd.DataFrame, gain_share_pct: float) -> Beat:
     else:
         verdict = "fall short of the agreed goal of {goal} by {diff}"
         figs["diff"] = money(r["shortfall"])
+    pace = ""
+    covered, year_months = r.get("covered"), r.get("year_months")
+    if (covered is not None and year_months is not None and pd.notna(r.get("goal_to_date"))
+            and 0 < int(covered) < int(year_months)):
+        # a year still running: the full-year verdict above, plus where it stands on pace
+        figs |= {"covered": count(int(covered)), "year_months": count(int(year_months)),
+                 "to_date": money(r["goal_to_date"]),
+                 "pace": money(abs(r["savings"] - r["goal_to_date"]))}
+        pace = (" Pro rata for the {covered} of {year_months} months so far the goal is "
+                "{to_date}: " + ("ahead" if r["savings"] >= r["goal_to_date"] else "behind")
+                + " by {pace}.")
     return Beat("{year} (" + span + "): measured savings of {savings} " + verdict + ". The "
                 "client is guaranteed {client}; the provider's share is {provider} "
-                "(gain-share {g} %).", figs, "contract.gain_share")
+                "(gain-share {g} %)." + pace, figs, "contract.gain_share")
 
 
 def days_beat(days: pd.DataFrame) -> Beat:

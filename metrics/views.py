@@ -550,8 +550,8 @@ def evidence_of(lines: pd.DataFrame) -> pd.DataFrame:
 @dataclass(frozen=True, eq=False)
 class ContractView:
     productivity: pd.DataFrame  # month, years, required, actual, gap
-    gain_share: pd.DataFrame  # contract_year, start, end, goal, savings, client, provider,
-    #                           outperformance, shortfall
+    gain_share: pd.DataFrame  # contract_year, start, end, covered, baseline_months, goal,
+    #                           goal_to_date, savings, client, provider, outperformance, shortfall
     innovation_days: pd.DataFrame  # contract_year, used, contracted, remaining
     unit_cost_key: str
     unit_cost_label: str
@@ -559,6 +559,7 @@ class ContractView:
     gain_share_sentence: str
     days_sentence: str
     beats: tuple[story.Beat, ...] = ()  # productivity, gain-share, days (as data)
+    gain_share_note: str = ""  # which years hold baseline months or are still running
 
 
 def _contract_years(data: AccountData) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
@@ -591,19 +592,39 @@ def contract_view(data: AccountData, f: FilterLike, *,
     b = benefit(data, Selection(f.unit_ids, None, None, None), base)
     years = contract_metrics.contract_years(a.contract_start, a.contract_end)
     gain = contract_metrics.gain_share(b.groupby("month")["benefit"].sum(), years,
-                                       float(a.savings_goal_per_year), a.gain_share_pct)
+                                       float(a.savings_goal_per_year), a.gain_share_pct,
+                                       baseline=(a.baseline_start, a.baseline_end))
     days_df = contract_metrics.innovation_days(data.innovations, years,
                                                a.innovation_days_per_year)
     beats = (story.productivity_beat(prod, a.productivity_pct_per_year, str(kpi["label"]),
                                      str(kpi["unit_of_measure"])),
              story.gain_share_beat(gain, a.gain_share_pct), story.days_beat(days_df))
     sentences = story.render(beats, cur, loc, markdown=True)
-    gain = gain[["contract_year", "start", "end", "goal", "savings", "client", "provider",
-                 "outperformance", "shortfall"]]
+    note = _gain_share_note(gain, a.baseline_start, a.baseline_end)
+    gain = gain[["contract_year", "start", "end", "covered", "baseline_months", "goal",
+                 "goal_to_date", "savings", "client", "provider", "outperformance",
+                 "shortfall"]]
     return ContractView(productivity=prod, gain_share=gain, innovation_days=days_df,
                         unit_cost_key=key, unit_cost_label=str(kpi["label"]),
                         productivity_sentence=sentences[0], gain_share_sentence=sentences[1],
-                        days_sentence=sentences[2], beats=beats)
+                        days_sentence=sentences[2], beats=beats, gain_share_note=note)
+
+
+def _gain_share_note(gain: pd.DataFrame, b_start: dt.date, b_end: dt.date) -> str:
+    """Plain words for the two things a full-year goal does not show: contract years holding
+    baseline months (zero value by construction) and a year still running (its pace)."""
+    parts = []
+    for row in gain.to_dict("records"):
+        if row["baseline_months"]:
+            parts.append(f"{row['contract_year']} holds the {int(row['baseline_months'])} "
+                         f"months of the frozen baseline ({b_start:%b %Y} – {b_end:%b %Y}); "
+                         f"their value is zero by construction, so it can only save in its "
+                         f"other {int(row['year_months']) - int(row['baseline_months'])}")
+        if pd.notna(row["savings"]) and 0 < row["covered"] < row["year_months"]:
+            parts.append(f"{row['contract_year']} is still running ({int(row['covered'])} of "
+                         f"{int(row['year_months'])} months): goal to date = goal × "
+                         f"{int(row['covered'])} / 12")
+    return ("; ".join(parts) + ".") if parts else ""
 
 
 # --------------------------------------------------------------------------------------

@@ -68,9 +68,33 @@ def test_gain_share_with_outperformance_and_shortfall() -> None:
     assert (y2["savings"], y2["client"], y2["provider"]) == pytest.approx((500, 600, -100))
     assert (y2["outperformance"], y2["shortfall"]) == (0.0, 500.0)
     assert y2["months"] == 2 and y2["last_month"] == pd.Timestamp("2024-02-01")
+    # Year 1 is over (the data runs to Feb 2024): full goal; Year 2 runs: Jan–Feb = 2 of 12
+    # months covered, pace 1000·2/12
+    assert (y1["covered"], y1["year_months"], y1["goal_to_date"]) == (12, 12, 1000.0)
+    assert (y2["covered"], y2["year_months"]) == (2, 12)
+    assert y2["goal_to_date"] == pytest.approx(1000.0 * 2 / 12)
+    assert y3["covered"] == 0 and np.isnan(y3["goal_to_date"])
+    # no baseline given: no baseline months counted
+    assert g["baseline_months"].tolist() == [0, 0, 0]
     # Year 3 has no measured month: nothing is guaranteed or owed yet
     assert y3["months"] == 0
     assert np.isnan([y3["savings"], y3["client"], y3["provider"], y3["shortfall"]]).all()
+
+
+def test_gain_share_counts_the_baseline_months_and_a_short_last_year() -> None:
+    """Baseline months inside a contract year are counted (their value is zero by
+    construction); a last year cut at the contract end has fewer calendar months, and once the
+    data covers them all its goal to date is the full goal (no proration asserted)."""
+    years = c.contract_years(D(2023, 1, 1), D(2024, 6, 30))  # Year 2: Jan–Jun 2024
+    savings = pd.Series([0.0, 250.0, 900.0],
+                        index=pd.to_datetime(["2023-03-01", "2023-09-01", "2024-06-01"]))
+    g = c.gain_share(savings, years, goal=1000.0, gain_share_pct=40.0,
+                     baseline=BASELINE).set_index("contract_year")
+    assert g.loc["Year 1", "baseline_months"] == 6  # Jan–Jun 2023
+    assert g.loc["Year 2", "baseline_months"] == 0
+    assert (g.loc["Year 2", "year_months"], g.loc["Year 2", "covered"]) == (6, 6)
+    assert g.loc["Year 2", "goal_to_date"] == 1000.0
+    assert g.loc["Year 1", "savings"] == 250.0
 
 
 def test_innovation_days_per_contract_year() -> None:

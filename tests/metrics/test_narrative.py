@@ -69,7 +69,10 @@ def test_gain_share_beats_outperformance_and_shortfall() -> None:
         f"Year 2 (Jan. 2024 – Dez. 2024, to März 2024): measured savings of 1,2{NB}Mio.{NB}€ "
         f"fall short of the agreed goal of 4{NB}Mio.{NB}€ by 2,8{NB}Mio.{NB}€. The client is "
         f"guaranteed 2,4{NB}Mio.{NB}€; the provider's share is \u22121,2{NB}Mio.{NB}€ "
-        f"(gain-share 40 %).")
+        f"(gain-share 40 %). Pro rata for the 3 of 12 months so far the goal is "
+        f"1{NB}Mio.{NB}€: ahead by 200.000{NB}€.")
+    # a year still running is also put on pace: 3 of 12 months (Jan–Mar 2024, the data's last
+    # month), goal to date 4M·3/12 = 1M, savings 1.2M ahead of it by 0.2M
     none = c.gain_share(pd.Series(dtype=float), years, 4e6, 40.0)
     assert n.render_beat(n.gain_share_beat(none, 40.0), "USD", "en_US") == (
         "No measured savings in the contract years yet.")

@@ -182,6 +182,11 @@ def test_gain_share_and_innovation_days() -> None:
     assert y1["client"] == pytest.approx(0.6 * 1000.0)  # (1 − g)·G
     assert y1["provider"] == pytest.approx(950.0 - 600.0)  # S − (1 − g)·G
     assert np.isnan(k.gain_share.iloc[1]["savings"])  # year 2 has no data yet
+    # Year 1 holds the 3 baseline months (Jan–Mar 2023) and the data covers all 12 months
+    assert (y1["baseline_months"], y1["covered"], y1["goal_to_date"]) == (3, 12, 1000.0)
+    assert k.gain_share_note == ("Year 1 holds the 3 months of the frozen baseline (Jan 2023 – "
+                                 "Mar 2023); their value is zero by construction, so it can "
+                                 "only save in its other 9.")
     days = k.innovation_days.set_index("contract_year")["used"]
     assert days["Year 1"] == 7.0 and days["Year 2"] == 12.0
     assert "over the contract in Year 2" in k.days_sentence

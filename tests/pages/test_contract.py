@@ -24,6 +24,16 @@ def test_contract_figures(make_app, demo_bundle) -> None:  # type: ignore[no-unt
     [table] = at.dataframe
     assert list(table.value["contract_year"]) == list(k.gain_share["contract_year"])
     assert list(table.value["goal"]) == pytest.approx(list(k.gain_share["goal"].round(0)))
+    # the demo's Year 1 holds the baseline (Jan–Jun 2023) and its last year runs to Oct 2026
+    assert list(table.value["baseline_months"]) == list(k.gain_share["baseline_months"])
+    assert list(table.value["baseline_months"])[0] == 6
+    assert k.gain_share_note.startswith("Year 1 holds the 6 months of the frozen baseline")
+    assert "Year 4 is still running (10 of 12 months)" in k.gain_share_note
+    assert k.gain_share_note in body
+    assert "Pro rata for the 10 of 12 months so far the goal is $375K: ahead by" in (
+        k.gain_share_sentence)
+    gain = next(f for f in chart_frames(at) if "goal_to_date" in f.columns)
+    assert gain["goal_to_date"].dropna().min() == pytest.approx(450_000 * 10 / 12)
     frames = chart_frames(at)
     days = next(f for f in frames if {"used", "contracted"} <= set(f.columns))
     assert list(days["used"]) == list(k.innovation_days["used"])
