@@ -85,8 +85,13 @@ def bridge_frame(steps: pd.DataFrame) -> pd.DataFrame:
 
 def bridge_chart(steps: pd.DataFrame, *, currency: str, locale: str = "en_US",
                  title: str = "", bar_height: int = 26, scale: float = 1.0) -> alt.TopLevelMixin:
-    """Horizontal waterfall (long innovation titles stay readable), one row per step."""
+    """Horizontal waterfall (long innovation titles stay readable), one row per step; with an
+    ``evidence`` column each innovation's value label carries its evidence level."""
     df = bridge_frame(steps)
+    has_evidence = "evidence" in df.columns and bool((df["evidence"].fillna("") != "").any())
+    if "evidence" not in df.columns:
+        df["evidence"] = ""
+    df["evidence"] = df["evidence"].fillna("")
     domain = ["adds value", "costs value", "unattributed", "total"]
     colours = [BETTER, WORSE, UNATTRIBUTED, INK]
     y = alt.Y("label:N", sort=alt.SortField("position"), title=None,
@@ -97,14 +102,18 @@ def bridge_chart(steps: pd.DataFrame, *, currency: str, locale: str = "en_US",
         x2="end:Q",
         color=alt.Color("direction:N", scale=alt.Scale(domain=domain, range=colours),
                         legend=None),
-        tooltip=[alt.Tooltip("label:N", title="Step"), alt.Tooltip("text:N", title="Value")],
+        tooltip=[alt.Tooltip("label:N", title="Step"), alt.Tooltip("text:N", title="Value")]
+        + ([alt.Tooltip("evidence:N", title="Evidence")] if has_evidence else []),
     )
+    # the evidence level travels with the figure it qualifies: "$1.2M · estimated"
     labels = alt.Chart(df).mark_text(align="left", dx=5, color=INK,
                                      fontSize=round(12 * scale)).encode(
         y=y,
         x=alt.X("right:Q"),
-        text="text:N",
-    ).transform_calculate(right="max(datum.start, datum.end)")
+        text="badge:N",
+    ).transform_calculate(
+        right="max(datum.start, datum.end)",
+        badge="datum.evidence ? datum.text + ' · ' + datum.evidence : datum.text")
     chart = alt.layer(bars, labels).properties(
         height=max(120, round(len(df) * bar_height * scale)), width="container")
     return style(chart, scale=scale)

@@ -134,18 +134,17 @@ def gain_share(savings: pd.Series, years: pd.DataFrame, goal: float,
     g = gain_share_pct / 100.0
     s = savings.copy()
     s.index = pd.to_datetime(s.index)
-    data_last = s.index.max() if not s.empty else pd.NaT
-    b_lo, b_hi = (_month(baseline[0]), _month(baseline[1])) if baseline else (None, None)
+    data_last = pd.Timestamp(s.index.max()) if not s.empty else pd.Timestamp.min
     rows = []
     for label, start, end in zip(years["contract_year"], pd.to_datetime(years["start"]),
                                  pd.to_datetime(years["end"]), strict=True):
         lo, hi = pd.Timestamp(start), pd.Timestamp(end)
         in_year = s[(s.index >= lo) & (s.index <= hi)]
         has = not in_year.empty
-        months = pd.period_range(lo, hi, freq="M")
-        covered = int((months.to_timestamp() <= data_last).sum()) if has else 0
-        in_base = 0 if b_lo is None else int(((months.to_timestamp() >= b_lo)
-                                               & (months.to_timestamp() <= b_hi)).sum())
+        months = pd.period_range(lo, hi, freq="M").to_timestamp()
+        covered = int((months <= data_last).sum()) if has else 0
+        in_base = 0 if baseline is None else int(
+            ((months >= _month(baseline[0])) & (months <= _month(baseline[1]))).sum())
         to_date = (goal * covered / 12.0 if covered < len(months) else float(goal)) \
             if has else np.nan
         S = float(in_year.sum()) if has else np.nan

@@ -430,15 +430,19 @@ def value_by(data: AccountData, f: FilterLike, by: str = "category",
 
 
 def bridge_steps(data: AccountData, f: FilterLike, top: int = BRIDGE_TOP, *,
-                 base: Baseline | None = None,
-                 attr: pd.DataFrame | None = None) -> pd.DataFrame:
+                 base: Baseline | None = None, attr: pd.DataFrame | None = None,
+                 evidence: pd.DataFrame | None = None) -> pd.DataFrame:
     """Baseline → now: one step per innovation (the ``top`` largest by |value|, the rest in
     one step), the unattributed remainder, and the total. Columns: label, value, kind, text,
-    code (innovation code or ""). Summed in cents, so the steps add up to the total exactly
-    (and the total equals the headline's value to date)."""
+    code (innovation code or ""), evidence. Summed in cents, so the steps add up to the total
+    exactly (and the total equals the headline's value to date).
+
+    ``evidence`` (innovation_id, evidence — ``evidence_of(value_lines(…))``) labels each
+    innovation's step with its evidence level; without it, and for the grouped, unattributed
+    and total steps, ``evidence`` is ""."""
     a = attr if attr is not None else attribution(data, f, base)
     if a.empty:
-        return pd.DataFrame(columns=["label", "value", "kind", "text", "code"])
+        return pd.DataFrame(columns=["label", "value", "kind", "text", "code", "evidence"])
     per = attribution_metrics.attributed_by_innovation(a).merge(_names(data), on="innovation_id")
     inn = per[per["innovation_id"] >= 0].assign(size=lambda d: d["cents"].abs())
     inn = inn.sort_values(["size", "innovation_id"], ascending=[False, True])
@@ -456,7 +460,13 @@ def bridge_steps(data: AccountData, f: FilterLike, top: int = BRIDGE_TOP, *,
     out["value"] = out["cents"] / 100.0
     cur, loc = data.account.currency, data.account.locale
     out["text"] = [money(v, cur, loc) for v in out["value"]]
-    return out[["label", "value", "kind", "text", "code"]]
+    level: dict[str, str] = {}
+    if evidence is not None and not evidence.empty:
+        by_id = dict(zip(evidence["innovation_id"], evidence["evidence"], strict=True))
+        level = {str(c): str(by_id.get(i, "claimed")) for c, i in zip(
+            head["code"], head["innovation_id"], strict=True)}
+    out["evidence"] = [level.get(str(c), "") if c else "" for c in out["code"]]
+    return out[["label", "value", "kind", "text", "code", "evidence"]]
 
 
 def claimed(data: AccountData, f: FilterLike) -> pd.DataFrame:

@@ -29,9 +29,9 @@ download_csv(stacked, label="Download this chart's data (CSV)",
              file_name=f"{slug}-value-by-{by}.csv", key="dl_stacked")
 
 st.subheader("From the baseline to now")
-st.caption("Each innovation's attributed value; what no live innovation explains stays "
-           "unattributed.")
-steps = sections.bridge(ctx)
+st.caption("Each innovation's attributed value, labelled with its evidence level (see "
+           "below); what no live innovation explains stays unattributed.")
+steps = sections.bridge(ctx, evidence=True)
 download_csv(steps, label="Download the bridge (CSV)", file_name=f"{slug}-bridge.csv",
              key="dl_bridge")
 

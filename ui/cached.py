@@ -154,6 +154,16 @@ def _bridge(url: str, scope: Scope, account_id: int, sel: views.Selection) -> pd
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def _bridge_evidence(url: str, scope: Scope, account_id: int,
+                     sel: views.Selection) -> pd.DataFrame:
+    """The bridge with each innovation's evidence level (needs the causal estimates)."""
+    lines = _value_lines(url, scope, account_id, sel)
+    return views.bridge_steps(cached_account_data(url, scope, account_id), sel,
+                              evidence=views.evidence_of(lines),
+                              **_shared(url, scope, account_id, sel))
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def _contract(url: str, scope: Scope, account_id: int,
               sel: views.Selection) -> views.ContractView | None:
     return views.contract_view(cached_account_data(url, scope, account_id), sel,
@@ -230,8 +240,10 @@ def value_by(ctx: PageContext, by: str) -> pd.DataFrame:
     return _value_by(*_key(ctx), by)
 
 
-def bridge(ctx: PageContext) -> pd.DataFrame:
-    return _bridge(*_key(ctx))
+def bridge(ctx: PageContext, *, evidence: bool = False) -> pd.DataFrame:
+    """The bridge steps; ``evidence=True``: each innovation's step with its evidence level
+    (computes the causal estimates when they are not stored yet)."""
+    return _bridge_evidence(*_key(ctx)) if evidence else _bridge(*_key(ctx))
 
 
 def value_lines(ctx: PageContext) -> pd.DataFrame:

@@ -204,8 +204,10 @@ def stacked_value(ctx: PageContext, *, by: str) -> pd.DataFrame:
     return frame
 
 
-def bridge(ctx: PageContext, *, scale: float = 1.0) -> pd.DataFrame:
-    steps = cached.bridge(ctx)
+def bridge(ctx: PageContext, *, scale: float = 1.0, evidence: bool = False) -> pd.DataFrame:
+    """The waterfall; ``evidence=True`` labels each innovation's value with its evidence
+    level (the Value page, which shows the estimates anyway)."""
+    steps = cached.bridge(ctx, evidence=evidence)
     if steps is None or steps.empty:
         no_data(ctx)
     altair(bridge_chart(steps, currency=ctx.currency, locale=ctx.locale, scale=scale,

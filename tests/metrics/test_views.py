@@ -136,6 +136,15 @@ def test_bridge_steps_sum_to_value_to_date() -> None:
                                        "Value to date"]
     assert steps.loc[steps["kind"] != "total", "value"].sum() == pytest.approx(950.0)
     assert steps["value"].iloc[-1] == pytest.approx(950.0)
+    assert steps["evidence"].tolist() == ["", "", "", ""]  # no estimates given
+
+
+def test_bridge_steps_carry_each_innovations_evidence_level() -> None:
+    """Innovation steps get their level; the unattributed and total steps none; an innovation
+    missing from the evidence is 'claimed' (as in the headline's evidence mix)."""
+    ev = pd.DataFrame({"innovation_id": [1], "evidence": ["estimated"]})
+    steps = v.bridge_steps(tiny(), ALL, evidence=ev)
+    assert steps["evidence"].tolist() == ["estimated", "claimed", "", ""]
 
 
 def test_claimed_spreads_the_annual_claim_from_go_live() -> None:

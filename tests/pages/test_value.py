@@ -21,8 +21,9 @@ def value(make_app):  # type: ignore[no-untyped-def]
 
 
 def test_bridge_equals_the_metrics(value, demo_bundle) -> None:  # type: ignore[no-untyped-def]
-    data, _ = demo_bundle
-    steps = views.bridge_steps(data, ALL)
+    data, est = demo_bundle
+    steps = views.bridge_steps(data, ALL, evidence=views.evidence_of(
+        views.value_lines(data, ALL, est)))
     frames = [f for f in chart_frames(value) if {"label", "kind", "start", "end"} <= set(f.columns)]
     assert frames, "bridge chart data not found"
     shown = frames[0]
@@ -31,6 +32,10 @@ def test_bridge_equals_the_metrics(value, demo_bundle) -> None:  # type: ignore[
     total = shown.loc[shown["kind"] == "total", "end"].item()
     assert total == pytest.approx(steps["value"].iloc[-1])
     assert "Unattributed" in list(shown["label"])
+    # each innovation's bar carries its evidence level, the same as in the evidence table
+    assert list(shown["evidence"]) == list(steps["evidence"])
+    named = steps[steps["code"] != ""]
+    assert len(named) > 0 and set(named["evidence"]) <= {"estimated", "measured", "claimed"}
 
 
 def test_evidence_table_and_badges(value, demo_bundle) -> None:  # type: ignore[no-untyped-def]
