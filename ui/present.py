@@ -14,7 +14,7 @@ from typing import Any
 import streamlit as st
 
 from metrics import views
-from ui import sections
+from ui import cached, sections
 from ui.context import PageContext
 from ui.nav import current_params
 
@@ -29,7 +29,9 @@ SCREENS: tuple[tuple[str, str, Callable[[PageContext], object]], ...] = (
     ("curve", "Value, month after month",
      lambda ctx: sections.cumulative_curve(ctx, interactive=False, scale=SCALE, height=270)),
     ("then_now", "Then and now", lambda ctx: sections.then_now_photo(ctx, compact=True)),
-    ("bridge", "What drove it", lambda ctx: sections.bridge(ctx, scale=SCALE)),
+    # with evidence levels once the estimates are stored (never waits for them)
+    ("bridge", "What drove it", lambda ctx: sections.bridge(
+        ctx, scale=SCALE, evidence=cached.estimates_ready(ctx))),
     ("contract", "What the contract says", lambda ctx: sections.contract_summary(ctx,
                                                                                 scale=SCALE)),
     ("next", "What's next", lambda ctx: sections.whats_next(ctx, scale=SCALE)),

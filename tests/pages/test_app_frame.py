@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.pages.conftest import APP, no_exception, texts
+from tests.pages.conftest import APP, chart_frames, no_exception, texts
 from ui.states import LOCAL_MODE, NO_SELECTION
 
 UNIT = "Manila · Claims intake"
@@ -166,3 +166,26 @@ def test_no_data_for_selection_message(make_app) -> None:  # type: ignore[no-unt
     at = make_app("pages/value.py", **{"from": "2031-01", "to": "2031-06"})
     no_exception(at)
     assert any(NO_SELECTION in i.value for i in at.info)
+
+
+def test_present_bridge_carries_evidence_once_the_estimates_are_stored(
+        make_app, demo_bundle, demo_url) -> None:  # type: ignore[no-untyped-def]
+    """Present mode's "What drove it" labels each innovation's bar with its evidence level
+    when the estimates of the current data are stored (it never waits for them)."""
+    from data_loaders.db import make_engine
+    from data_loaders.estimate_store import save_estimates
+    from metrics import views
+    from metrics.versions import estimates_version
+
+    data, est = demo_bundle
+    eng = make_engine(demo_url)
+    save_estimates(eng, data.account.id, estimates_version(data), est)
+    eng.dispose()
+    at = make_app(present="1", screen="5")
+    no_exception(at)
+    assert at.title[0].value == "What drove it"
+    [shown] = [f for f in chart_frames(at) if {"label", "kind", "evidence"} <= set(f.columns)]
+    expected = views.bridge_steps(data, views.Selection(), evidence=views.evidence_of(
+        views.value_lines(data, views.Selection(), est)))
+    assert list(shown["evidence"]) == list(expected["evidence"])
+    assert {"estimated"} <= set(shown["evidence"])
