@@ -102,8 +102,11 @@ METHOD_NOTES: tuple[MethodNote, ...] = (
         "gain_share", "Gain-share",
         "Per contract year, with agreed savings goal G, measured savings S and the provider's "
         "share g: the client is guaranteed its share of the goal; the provider receives the "
-        "rest, so it keeps outperformance and absorbs shortfall.",
-        r"\mathrm{client} = (1-g)\,G,\qquad \mathrm{provider} = S - (1-g)\,G",
+        "rest, so it keeps outperformance and absorbs shortfall. A year still running is also "
+        "shown against the goal to date (G × months so far / 12); months of the baseline "
+        "window inside a contract year count as zero savings, by construction.",
+        r"\mathrm{client} = (1-g)\,G,\qquad \mathrm{provider} = S - (1-g)\,G,\qquad"
+        r"\ G_{\text{to date}} = G\cdot\tfrac{\text{months so far}}{12}",
     ),
     MethodNote(
         "productivity", "Productivity clause",
