@@ -31,7 +31,7 @@ download_csv(stacked, label="Download this chart's data (CSV)",
 st.subheader("From the baseline to now")
 st.caption("Each innovation's attributed value, labelled with its evidence level (see "
            "below); what no live innovation explains stays unattributed.")
-steps = sections.bridge(ctx, evidence=True)
+steps, labels = sections.bridge_with_evidence(ctx)
 download_csv(steps, label="Download the bridge (CSV)", file_name=f"{slug}-bridge.csv",
              key="dl_bridge")
 
@@ -42,3 +42,5 @@ download_csv(lines, label="Download the table (CSV)", file_name=f"{slug}-evidenc
 with st.expander("How sure are we? The three evidence levels"):
     for level, note in evidence_notes().items():
         st.markdown(f"**{level.capitalize()}** — {note}")
+
+sections.finish(labels)  # the bridge's evidence labels, when the estimates were computed above

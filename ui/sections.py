@@ -215,6 +215,24 @@ def bridge(ctx: PageContext, *, scale: float = 1.0, evidence: bool = False) -> p
     return steps
 
 
+def bridge_with_evidence(ctx: PageContext) -> tuple[pd.DataFrame, Pending | None]:
+    """The Value page's bridge, each innovation labelled with its evidence level. When the
+    causal estimates are not stored yet it is drawn at once without the labels, and the
+    returned function redraws it with them (``finish``, after the evidence section has
+    computed the estimates)."""
+    if cached.estimates_ready(ctx):
+        return bridge(ctx, evidence=True), None
+    slot = st.empty()
+    with slot.container():
+        steps = bridge(ctx)
+
+    def pending() -> None:
+        with slot.container():
+            bridge(ctx, evidence=True)
+
+    return steps, pending
+
+
 def evidence(ctx: PageContext) -> pd.DataFrame:
     """Claimed vs measured vs estimated per innovation, each row with its evidence badge."""
     lines = cached.value_lines(ctx)
@@ -272,5 +290,5 @@ def whats_next(ctx: PageContext, *, scale: float = 1.0) -> None:
         st.dataframe(shown, hide_index=True, width="stretch")
 
 
-__all__ = ["bridge", "contract_summary", "cumulative_curve", "evidence", "finish",
+__all__ = ["bridge", "bridge_with_evidence", "contract_summary", "cumulative_curve", "evidence", "finish",
            "headline_cards", "narrative", "stacked_value", "then_now_photo", "then_now_strip", "whats_next"]
