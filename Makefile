@@ -20,6 +20,7 @@ run: db
 	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true
 
 test: $(STAMP)
+	rm -f tests/artifacts/reruns.txt
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -179,13 +179,37 @@ def app_url(demo_db_url: str, shared_dir: Path, browser) -> Iterator[str]:  # ty
                 state.write_text(json.dumps(info))
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """Keep each phase's report on the item, so the ``page`` fixture knows the test failed."""
+    outcome = yield
+    setattr(item, f"rep_{call.when}", outcome.get_result())
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """A failure that pytest-rerunfailures then retried leaves only its name in the summary:
+    keep its traceback in ``tests/artifacts/reruns.txt`` (CI keeps the artifacts)."""
+    if report.outcome == "rerun" and not os.environ.get("PYTEST_XDIST_WORKER"):
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        with open(ARTIFACTS / "reruns.txt", "a") as fh:
+            fh.write(f"{time.strftime('%H:%M:%S')} RERUN {report.nodeid}\n"
+                     f"{report.longreprtext}\n\n")
+
+
 @pytest.fixture
-def page(browser, app_url):  # type: ignore[no-untyped-def]
-    """A fresh browser context (desktop 1440×900) with downloads enabled."""
+def page(browser, app_url, request):  # type: ignore[no-untyped-def]
+    """A fresh browser context (desktop 1440×900) with downloads enabled. When the test fails,
+    what the browser showed is saved as ``tests/artifacts/failed-<test>.png``."""
     ctx = browser.new_context(viewport=DESKTOP, accept_downloads=True)
     pg = ctx.new_page()
     pg.set_default_timeout(30_000)
     yield pg
+    rep = getattr(request.node, "rep_call", None)
+    if rep is not None and rep.failed:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        name = "".join(c if c.isalnum() or c in "-_" else "-" for c in request.node.name)
+        with suppress(Exception):  # a page that crashed cannot be captured: keep the report
+            pg.screenshot(path=str(ARTIFACTS / f"failed-{name}.png"), full_page=True)
     ctx.close()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+import warnings
 from concurrent.futures import Future, ThreadPoolExecutor
 from urllib.parse import parse_qs, urlparse
 
@@ -19,7 +20,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from metrics import views
 from metrics.innovation_views import in_categories
-from tests.browser.conftest import DESKTOP, open_app, wait_for_app
+from tests.browser.conftest import ARTIFACTS, DESKTOP, open_app, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -89,6 +90,10 @@ def _pick(page: Page, label: str, option: str) -> None:
         except (AssertionError, PlaywrightTimeout):
             if attempt == 2:
                 raise
+            # a person's second try; recorded, so CI shows how often it is needed
+            warnings.warn(f"pick retried: {label} = {option} (attempt {attempt + 1} lost)",
+                          stacklevel=1)
+            page.screenshot(path=str(ARTIFACTS / f"pick-retry-{key}-{attempt + 1}.png"))
             page.keyboard.press("Escape")
     page.keyboard.press("Escape")
     wait_for_app(page)
