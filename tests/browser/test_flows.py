@@ -69,22 +69,26 @@ def _pick(page: Page, label: str, option: str) -> None:
     has taken it in (it mirrors the filter into the URL), so a fast second pick cannot land
     before the first one's run.
 
-    The chip must show before Escape closes the list: on a loaded machine an Escape sent
-    before the browser had committed the click closed the list with the old value, and a
-    click during a redraw was lost (both seen in CI as a pick that never reached the URL).
+    As a person finds a unit among many, the option's name is typed into the box first, so
+    the list holds just that option: clicking one far down a long list raced its scrolling
+    (a CI screenshot showed the option hovered, the list open and nothing chosen). The chip
+    must show before Escape closes the list (an Escape sent before the browser had committed
+    the click closed the list with the old value).
     """
     key = {"Units": "units", "Category": "cat"}[label]
     box = page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").filter(
         has_text=label)
     chip = box.get_by_text(option, exact=True)
     for attempt in range(3):
-        # A click that lands while a follow-up run redraws the sidebar is lost (list closed or
-        # still open with nothing chosen); a person tries again, and so does the test.
+        # A pick that is still lost is retried, as a person would, and reported as a warning.
         try:
             wait_for_app(page)
-            if not page.get_by_role("option", name=option, exact=True).is_visible():
-                box.locator("input").click()
-            page.get_by_role("option", name=option, exact=True).click(timeout=5_000)
+            field = box.locator("input")
+            field.click()
+            field.fill(option)
+            only = page.get_by_role("option", name=option, exact=True)
+            expect(page.get_by_role("option")).to_have_count(1, timeout=5_000)
+            only.click(timeout=5_000)
             expect(chip).to_be_visible(timeout=5_000)
             break
         except (AssertionError, PlaywrightTimeout):
