@@ -196,9 +196,12 @@ def filter_widgets(data: AccountData) -> Selection:
         period0 = (options[0], options[-1])
     account = data.account.id
 
+    # No "Select all" row: empty already means all (and keeps the URL short), and as the
+    # list's first row it was what a search + Enter or a stray click chose.
     units = st.multiselect("Units", unit_names, key=f"w_units_{account}",
                            default=[u for u in units0 if u in unit_names],
-                           placeholder="All units", help="Sites × processes. Empty = all.")
+                           placeholder="All units", help="Sites × processes. Empty = all.",
+                           select_all=False)
     period = None
     if len(options) > 1:
         period = tuple(st.select_slider("Period", options=options, value=period0,
@@ -208,7 +211,7 @@ def filter_widgets(data: AccountData) -> Selection:
         period = (options[0], options[0])
     cats = st.multiselect("Category", list(CATEGORIES), key=f"w_cats_{account}",
                           default=[c for c in cats0 if c in CATEGORIES],
-                          placeholder="All categories",
+                          placeholder="All categories", select_all=False,
                           help="Innovation categories (affects innovation-level views).")
     st.session_state[SHADOW["units"]] = list(units)
     st.session_state[SHADOW["cats"]] = list(cats)

@@ -189,7 +189,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     """A failure that pytest-rerunfailures then retried leaves only its name in the summary:
     keep its traceback in ``tests/artifacts/reruns.txt`` (CI keeps the artifacts)."""
-    if report.outcome == "rerun" and not os.environ.get("PYTEST_XDIST_WORKER"):
+    if report.outcome == "rerun":  # seen by the worker that ran the test (xdist or not)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         with open(ARTIFACTS / "reruns.txt", "a") as fh:
             fh.write(f"{time.strftime('%H:%M:%S')} RERUN {report.nodeid}\n"

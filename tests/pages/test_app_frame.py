@@ -14,6 +14,16 @@ from ui.states import LOCAL_MODE, NO_SELECTION
 UNIT = "Manila · Claims intake"
 
 
+def test_filter_lists_have_no_select_all_row(make_app) -> None:  # type: ignore[no-untyped-def]
+    """Units and Category offer no "Select all" row: empty already means all, and as the
+    list's first row it was chosen by a search + Enter or a stray click."""
+    at = make_app()
+    boxes = {m.label: m for m in at.sidebar.multiselect}
+    assert set(boxes) == {"Units", "Category"}
+    for box in boxes.values():
+        assert box.proto.HasField("select_all") and box.proto.select_all == 0
+
+
 def test_filters_are_mirrored_in_the_url_and_survive_page_switches(make_app) -> None:  # type: ignore[no-untyped-def]
     at = make_app("pages/contract.py")
     units = next(m for m in at.multiselect if m.label == "Units")
