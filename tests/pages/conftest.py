@@ -101,6 +101,20 @@ def make_app(demo_env: str) -> Callable[..., AppTest]:
 
 
 @pytest.fixture
+def unestimated_url(demo_url: str, tmp_path: Path) -> str:
+    """A copy of the demo database without stored estimates (as right after an import)."""
+    import sqlite3
+
+    copy = tmp_path / "fresh.sqlite"
+    with sqlite3.connect(demo_url.removeprefix("sqlite:///")) as src, \
+            sqlite3.connect(copy) as dst:
+        src.backup(dst)
+        dst.execute("DELETE FROM estimate_result")
+        dst.execute("DELETE FROM estimate_run")
+    return f"sqlite:///{copy}"
+
+
+@pytest.fixture
 def demo_data(demo_url: str):  # type: ignore[no-untyped-def]
     """The demo account's data bundle, exactly as the app loads it."""
     from data_loaders.access import Scope

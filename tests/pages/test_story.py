@@ -136,13 +136,11 @@ def _story_sections(url: str, finish: bool) -> None:
         sections.finish(*pending)
 
 
-def test_story_does_not_wait_for_the_estimates(demo_url, demo_bundle, tmp_path,
+def test_story_does_not_wait_for_the_estimates(unestimated_url, demo_bundle,
                                                monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Estimates not stored: the cards and the story show without computing them (the
     evidence card shows "…", the evidence sentence is left out); finishing the
     page computes and stores them and fills in the card and the whole story."""
-    import sqlite3
-
     from streamlit.testing.v1 import AppTest
 
     from data_loaders.db import make_engine
@@ -150,13 +148,7 @@ def test_story_does_not_wait_for_the_estimates(demo_url, demo_bundle, tmp_path,
     from metrics.versions import estimates_version
     from tests.pages.conftest import ROOT
 
-    copy = tmp_path / "fresh.sqlite"
-    with sqlite3.connect(demo_url.removeprefix("sqlite:///")) as src, \
-            sqlite3.connect(copy) as dst:
-        src.backup(dst)
-        dst.execute("DELETE FROM estimate_result")
-        dst.execute("DELETE FROM estimate_run")
-    url = f"sqlite:///{copy}"
+    url = unestimated_url
     monkeypatch.chdir(ROOT)
     data, est = demo_bundle
     _, h = _expected(demo_bundle)

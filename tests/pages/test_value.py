@@ -68,22 +68,14 @@ def test_stacked_value_toggle_and_downloads(value, demo_bundle) -> None:  # type
 
 
 def test_bridge_is_labelled_even_when_the_estimates_were_not_stored(
-        demo_url, demo_bundle, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+        unestimated_url, demo_bundle, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """After an import the estimates of the new data are not stored: the bridge is drawn at
     once, the evidence section computes the estimates, and the bridge ends up labelled."""
-    import sqlite3
-
     from streamlit.testing.v1 import AppTest
 
     from tests.pages.conftest import APP, ROOT
 
-    copy = tmp_path / "fresh.sqlite"
-    with sqlite3.connect(demo_url.removeprefix("sqlite:///")) as src, \
-            sqlite3.connect(copy) as dst:
-        src.backup(dst)
-        dst.execute("DELETE FROM estimate_result")
-        dst.execute("DELETE FROM estimate_run")
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{copy}")
+    monkeypatch.setenv("DATABASE_URL", unestimated_url)
     monkeypatch.chdir(ROOT)
     at = AppTest.from_file(APP, default_timeout=180)
     at.query_params["present"], at.query_params["screen"] = "1", "7"
