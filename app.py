@@ -18,11 +18,17 @@ from ui.context import (
     set_page_context,
 )
 
-st.set_page_config(page_title="Then & Now", page_icon=":material/photo_library:", layout="wide",
-                   initial_sidebar_state="auto")
+st.set_page_config(
+    page_title="Then & Now",
+    page_icon=":material/photo_library:",
+    layout="wide",
+    initial_sidebar_state="auto",
+)
 
-PAGES = [st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path, default=p.default)
-         for p in nav.PAGE_SPECS]
+PAGES = [
+    st.Page(p.path, title=p.title, icon=p.icon, url_path=p.url_path, default=p.default)
+    for p in nav.PAGE_SPECS
+]
 
 
 def _database_down(url: str, exc: Exception) -> None:
@@ -46,8 +52,9 @@ def main() -> None:
         _database_down(url, exc)
         return
     if accounts.empty:
-        set_page_context(PageContext(url=url, scope=scope, account_id=None, data=None,
-                                     present=is_present))
+        set_page_context(
+            PageContext(url=url, scope=scope, account_id=None, data=None, present=is_present)
+        )
         if not auth_configured() and not is_present:
             states.local_mode_banner()
         navigation.run()
@@ -74,13 +81,22 @@ def main() -> None:
         with st.sidebar:
             selection = filters.filter_widgets(data)
             filters.write_url(name, selection)
-            states.sidebar_footer(present_params={**nav.current_params(), "present": "1"},
-                                  page=navigation, local_mode=not auth_configured())
+            states.sidebar_footer(
+                present_params={**nav.current_params(), "present": "1"},
+                page=navigation,
+                local_mode=not auth_configured(),
+            )
     start, end = selection.dates()
     ctx = PageContext(
-        url=url, scope=scope, account_id=account_id, data=data,
-        unit_ids=selection.unit_ids(data), start=start, end=end,
-        categories=selection.categories or None, present=is_present,
+        url=url,
+        scope=scope,
+        account_id=account_id,
+        data=data,
+        unit_ids=selection.unit_ids(data),
+        start=start,
+        end=end,
+        categories=selection.categories or None,
+        present=is_present,
     )
     set_page_context(ctx)
     if is_present:

@@ -54,8 +54,10 @@ def _engine(args: argparse.Namespace, *, migrate: bool = True) -> Any:
     if migrate:
         run_migrations(engine)
     elif not inspect(engine).has_table("import_batch"):
-        raise CliError(f"the database at {redact(url)} has no Then & Now tables yet: "
-                       "run `python cli.py init` (or `migrate`) first")
+        raise CliError(
+            f"the database at {redact(url)} has no Then & Now tables yet: "
+            "run `python cli.py init` (or `migrate`) first"
+        )
     return engine
 
 
@@ -86,8 +88,7 @@ def _print_result(result: Any) -> int:
         for p in result.problems:
             print(str(p))
         n = len(result.problems)
-        print(f"rejected: {n} problem{'s' if n != 1 else ''}; nothing was written",
-              file=sys.stderr)
+        print(f"rejected: {n} problem{'s' if n != 1 else ''}; nothing was written", file=sys.stderr)
         return 1
     print(result.summary())
     return 0
@@ -103,8 +104,9 @@ def _files(paths: Sequence[str]) -> list[Path]:
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            found = sorted(q for q in p.iterdir()
-                           if q.suffix.lower() in (".csv", ".xlsx", ".txt", ".tsv"))
+            found = sorted(
+                q for q in p.iterdir() if q.suffix.lower() in (".csv", ".xlsx", ".txt", ".tsv")
+            )
             if not found:
                 raise CliError(f"no .csv or .xlsx files in the folder {p}")
             out.extend(found)
@@ -115,8 +117,9 @@ def _files(paths: Sequence[str]) -> list[Path]:
     return out
 
 
-def _estimate_accounts(engine: Any, names: Sequence[str] | None = None, *,
-                       force: bool = False) -> list[tuple[str, float, int]]:
+def _estimate_accounts(
+    engine: Any, names: Sequence[str] | None = None, *, force: bool = False
+) -> list[tuple[str, float, int]]:
     """Compute and store the causal estimates of the named accounts (all when None), skipping
     those already stored for their current data unless ``force``. Progress on stderr; returns
     (account, seconds, innovations estimated) per account computed."""
@@ -133,8 +136,9 @@ def _estimate_accounts(engine: Any, names: Sequence[str] | None = None, *,
     scope = Scope.everything()  # what the provider's dashboard shows
     if names is None:
         listed = list_accounts(engine, scope)
-        accounts = [(int(i), str(n))
-                    for i, n in zip(listed["account_id"], listed["name"], strict=True)]
+        accounts = [
+            (int(i), str(n)) for i, n in zip(listed["account_id"], listed["name"], strict=True)
+        ]
     else:
         try:
             accounts = [(account_id_by_name(engine, scope, n), n) for n in names]
@@ -155,10 +159,13 @@ def _estimate_accounts(engine: Any, names: Sequence[str] | None = None, *,
             part = estimates(data, innovation_ids=[iid])
             if not part.empty:
                 parts.append(part)
-            print(f"[{i / len(ids):4.0%}] {name}: estimated {i} of {len(ids)} innovations "
-                  f"({time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
-        frame = (pd.concat(parts, ignore_index=True) if parts
-                 else estimates(data, innovation_ids=[]))
+            print(
+                f"[{i / len(ids):4.0%}] {name}: estimated {i} of {len(ids)} innovations "
+                f"({time.perf_counter() - started:.0f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
+        frame = pd.concat(parts, ignore_index=True) if parts else estimates(data, innovation_ids=[])
         seconds = time.perf_counter() - started
         save_estimates(engine, account_id, version, frame, seconds=seconds)
         done.append((name, seconds, len(frame)))
@@ -219,8 +226,9 @@ def _refresh_estimates(args: argparse.Namespace, engine: Any, code: int) -> int:
 
     if code == 0 and not getattr(args, "dry_run", False) and not args.no_estimates:
         if not inspect(engine).has_table("estimate_run"):
-            print("note: estimates not refreshed: run `python cli.py migrate` first",
-                  file=sys.stderr)
+            print(
+                "note: estimates not refreshed: run `python cli.py migrate` first", file=sys.stderr
+            )
             return code
         _print_estimated(_estimate_accounts(engine))
     return code
@@ -240,8 +248,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     files = _files(args.files)
     engine = _engine(args)
-    result = import_files(engine, files, dry_run=args.dry_run, user=_user(args),
-                          progress=_progress(args.progress))
+    result = import_files(
+        engine, files, dry_run=args.dry_run, user=_user(args), progress=_progress(args.progress)
+    )
     return _refresh_estimates(args, engine, _print_result(result))
 
 
@@ -257,11 +266,18 @@ def cmd_import_sql(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from exc
     source = args.source or source
     if not source:
-        raise CliError("give the source database with --source URL (or source = … in the "
-                       "mapping file)")
+        raise CliError(
+            "give the source database with --source URL (or source = … in the mapping file)"
+        )
     engine = _engine(args)
-    result = import_sql(engine, source, mapping, dry_run=args.dry_run, user=_user(args),
-                        progress=_progress(args.progress))
+    result = import_sql(
+        engine,
+        source,
+        mapping,
+        dry_run=args.dry_run,
+        user=_user(args),
+        progress=_progress(args.progress),
+    )
     return _refresh_estimates(args, engine, _print_result(result))
 
 
@@ -269,8 +285,20 @@ def cmd_batches(args: argparse.Namespace) -> int:
     from data_loaders.batches import list_batches
 
     df = list_batches(_engine(args, migrate=False), args.account)
-    cols = ["id", "status", "started_at", "fmt", "entity", "account_name", "rows_read",
-            "rows_inserted", "rows_updated", "rows_unchanged", "user", "source"]
+    cols = [
+        "id",
+        "status",
+        "started_at",
+        "fmt",
+        "entity",
+        "account_name",
+        "rows_read",
+        "rows_inserted",
+        "rows_updated",
+        "rows_unchanged",
+        "user",
+        "source",
+    ]
     if not df.empty:
         df = df[cols].copy()
         df["started_at"] = df["started_at"].dt.strftime("%Y-%m-%d %H:%M")
@@ -286,8 +314,10 @@ def cmd_rollback(args: argparse.Namespace) -> int:
         r = rollback_batch(engine, args.batch)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
-    print(f"rolled back batch {r.batch_id}: {r.rows_deleted:,} rows deleted, "
-          f"{r.rows_restored:,} rows restored")
+    print(
+        f"rolled back batch {r.batch_id}: {r.rows_deleted:,} rows deleted, "
+        f"{r.rows_restored:,} rows restored"
+    )
     return _refresh_estimates(args, engine, 0)
 
 
@@ -318,7 +348,8 @@ def _as_of(text: str) -> Any:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a date (use YYYY-MM-DD or YYYY-MM)") from None
+            f"{text!r} is not a date (use YYYY-MM-DD or YYYY-MM)"
+        ) from None
 
 
 def _json_value(v: Any) -> Any:
@@ -359,30 +390,38 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         from metrics.versions import estimates_version
 
         est = load_estimates(engine, account_id, estimates_version(data))
-        evidence = evidence_of(value_lines(data, sel, est if est is not None
-                                           else estimates(data)))
+        evidence = evidence_of(value_lines(data, sel, est if est is not None else estimates(data)))
     head = headline(data, sel, evidence=evidence)
     if head is None:
         when = f" up to {args.as_of:%Y-%m-%d}" if args.as_of else ""
-        raise CliError(f"account {data.account.name!r} has no measured value{when}: "
-                       "no KPI observations of its headline KPIs against a baseline")
+        raise CliError(
+            f"account {data.account.name!r} has no measured value{when}: "
+            "no KPI observations of its headline KPIs against a baseline"
+        )
     pic = photo(data, sel)
     cols = ["key", "label", "unit_of_measure", "then", "now", "change", "pct_change", "better"]
     if args.json:
         out: dict[str, Any] = head.as_dict()
         out["evidence_basis"] = "estimates" if args.estimates else "measured and claimed only"
-        out["then_now"] = None if pic is None else {
-            "then": [d.isoformat() for d in pic.then], "now": [d.isoformat() for d in pic.now],
-            "then_label": pic.then_label, "now_label": pic.now_label,
-            "rows": [{c: _json_value(r[c]) for c in cols} for _, r in pic.cards.iterrows()],
-            "went_live_between": int(len(pic.between)),
-        }
+        out["then_now"] = (
+            None
+            if pic is None
+            else {
+                "then": [d.isoformat() for d in pic.then],
+                "now": [d.isoformat() for d in pic.now],
+                "then_label": pic.then_label,
+                "now_label": pic.now_label,
+                "rows": [{c: _json_value(r[c]) for c in cols} for _, r in pic.cards.iterrows()],
+                "went_live_between": int(len(pic.between)),
+            }
+        )
         print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0
     cur, loc = head.currency, data.account.locale
     mix = head.evidence_mix
     lines = [
-        ("account", head.account), ("currency", head.currency),
+        ("account", head.account),
+        ("currency", head.currency),
         ("as_of", head.as_of.isoformat()),
         ("baseline", f"{head.baseline_start.isoformat()} – {head.baseline_end.isoformat()}"),
         ("cumulative_value", money(head.cumulative_value, cur, loc, compact=False)),
@@ -392,26 +431,35 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         ("attributed_value", money(head.attributed_value, cur, loc, compact=False)),
         ("unattributed_value", money(head.unattributed_value, cur, loc, compact=False)),
         ("realisation", pct(head.realisation, loc, signed=False)),
-        ("evidence_mix", f"{mix['estimated']} estimated, {mix['measured']} measured, "
-                         f"{mix['claimed']} claimed"
-                         + ("" if args.estimates else " (no estimates run: --estimates)")),
+        (
+            "evidence_mix",
+            f"{mix['estimated']} estimated, {mix['measured']} measured, "
+            f"{mix['claimed']} claimed"
+            + ("" if args.estimates else " (no estimates run: --estimates)"),
+        ),
     ]
     width = max(len(k) for k, _ in lines)
     print("\n".join(f"{k:<{width}}  {v}" for k, v in lines))
     if head.missing_months:
-        print(f"note: {head.missing_months} unit-months of the headline KPIs have no data "
-              "(not counted, not zero-filled)", file=sys.stderr)
+        print(
+            f"note: {head.missing_months} unit-months of the headline KPIs have no data "
+            "(not counted, not zero-filled)",
+            file=sys.stderr,
+        )
     if head.baseline_missing:
-        print(f"note: no baseline (not measured): {'; '.join(head.baseline_missing)}",
-              file=sys.stderr)
+        print(
+            f"note: no baseline (not measured): {'; '.join(head.baseline_missing)}", file=sys.stderr
+        )
     if pic is None:
         print("\nthen vs now: no data in one of the two periods")
         return 0
-    print(f"\nthen vs now: {pic.then_label} vs {pic.now_label} "
-          f"({len(pic.between)} innovations went live in between)")
+    print(
+        f"\nthen vs now: {pic.then_label} vs {pic.now_label} "
+        f"({len(pic.between)} innovations went live in between)"
+    )
     table = pic.cards[["label", "then_text", "now_text", "delta_text", "better"]].rename(
-        columns={"then_text": pic.then_label, "now_text": pic.now_label,
-                 "delta_text": "change"})
+        columns={"then_text": pic.then_label, "now_text": pic.now_label, "delta_text": "change"}
+    )
     table["better"] = table["better"].map({True: "better", False: "worse"}).fillna("same")
     print(_table(table))
     return 0
@@ -422,11 +470,16 @@ def cmd_metrics(args: argparse.Namespace) -> int:
 
 
 def _add_init(sub: Any) -> None:
-    p = sub.add_parser("init", help="migrate; load the demo account if the database is empty; "
-                                    "store the causal estimates that are missing")
-    p.add_argument("--no-estimates", action="store_true",
-                   help="do not compute the causal estimates now (the dashboard does it on "
-                        "first use)")
+    p = sub.add_parser(
+        "init",
+        help="migrate; load the demo account if the database is empty; "
+        "store the causal estimates that are missing",
+    )
+    p.add_argument(
+        "--no-estimates",
+        action="store_true",
+        help="do not compute the causal estimates now (the dashboard does it on first use)",
+    )
 
 
 def _add_migrate(sub: Any) -> None:
@@ -436,11 +489,17 @@ def _add_migrate(sub: Any) -> None:
 def _add_demo(sub: Any) -> None:
     p = sub.add_parser("demo", help="generate and import the demo account")
     p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
-    p.add_argument("--scale", type=int, default=1,
-                   help="1 = monthly data; N > 1 = daily data for 3·N sites (14 ≈ 1M rows)")
-    p.add_argument("--no-estimates", action="store_true",
-                   help="do not compute the causal estimates now (the dashboard does it on "
-                        "first use)")
+    p.add_argument(
+        "--scale",
+        type=int,
+        default=1,
+        help="1 = monthly data; N > 1 = daily data for 3·N sites (14 ≈ 1M rows)",
+    )
+    p.add_argument(
+        "--no-estimates",
+        action="store_true",
+        help="do not compute the causal estimates now (the dashboard does it on first use)",
+    )
 
 
 def _add_import(sub: Any) -> None:
@@ -449,9 +508,11 @@ def _add_import(sub: Any) -> None:
     p.add_argument("--dry-run", action="store_true", help="only validate and count")
     p.add_argument("--user", help="who imports (default: the login name)")
     p.add_argument("--progress", action="store_true", help="report progress on stderr")
-    p.add_argument("--no-estimates", action="store_true",
-                   help="do not compute the causal estimates now (the dashboard does it on "
-                        "first use)")
+    p.add_argument(
+        "--no-estimates",
+        action="store_true",
+        help="do not compute the causal estimates now (the dashboard does it on first use)",
+    )
 
 
 def _add_import_sql(sub: Any) -> None:
@@ -461,9 +522,11 @@ def _add_import_sql(sub: Any) -> None:
     p.add_argument("--dry-run", action="store_true", help="only validate and count")
     p.add_argument("--user", help="who imports (default: the login name)")
     p.add_argument("--progress", action="store_true", help="report progress on stderr")
-    p.add_argument("--no-estimates", action="store_true",
-                   help="do not compute the causal estimates now (the dashboard does it on "
-                        "first use)")
+    p.add_argument(
+        "--no-estimates",
+        action="store_true",
+        help="do not compute the causal estimates now (the dashboard does it on first use)",
+    )
 
 
 def _add_batches(sub: Any) -> None:
@@ -474,19 +537,25 @@ def _add_batches(sub: Any) -> None:
 def _add_rollback(sub: Any) -> None:
     p = sub.add_parser("rollback", help="undo one import batch")
     p.add_argument("batch", type=int, metavar="BATCH", help="batch id (see `batches`)")
-    p.add_argument("--no-estimates", action="store_true",
-                   help="do not compute the causal estimates now (the dashboard does it on "
-                        "first use)")
+    p.add_argument(
+        "--no-estimates",
+        action="store_true",
+        help="do not compute the causal estimates now (the dashboard does it on first use)",
+    )
 
 
 def _add_estimate(sub: Any) -> None:
-    p = sub.add_parser("estimate", help="compute and store the causal estimates of an account "
-                                        "(once per data version; the Story page reads them)")
+    p = sub.add_parser(
+        "estimate",
+        help="compute and store the causal estimates of an account "
+        "(once per data version; the Story page reads them)",
+    )
     who = p.add_mutually_exclusive_group(required=True)
     who.add_argument("--account", metavar="NAME", help="account name")
     who.add_argument("--all", action="store_true", help="every account")
-    p.add_argument("--force", action="store_true",
-                   help="recompute even when stored for the current data")
+    p.add_argument(
+        "--force", action="store_true", help="recompute even when stored for the current data"
+    )
 
 
 def _add_templates(sub: Any) -> None:
@@ -497,12 +566,19 @@ def _add_templates(sub: Any) -> None:
 def _add_metrics(sub: Any) -> None:
     p = sub.add_parser("metrics", help="headline figures and the then-vs-now table")
     p.add_argument("--account", required=True, metavar="NAME", help="account name")
-    p.add_argument("--as-of", type=_as_of, metavar="DATE",
-                   help="only data up to this date (YYYY-MM-DD, or YYYY-MM for its last day)")
+    p.add_argument(
+        "--as-of",
+        type=_as_of,
+        metavar="DATE",
+        help="only data up to this date (YYYY-MM-DD, or YYYY-MM for its last day)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--estimates", action="store_true",
-                   help="run the causal estimates so the evidence mix counts 'estimated' "
-                        "innovations as the dashboard does (slower: ~20 s on the demo)")
+    p.add_argument(
+        "--estimates",
+        action="store_true",
+        help="run the causal estimates so the evidence mix counts 'estimated' "
+        "innovations as the dashboard does (slower: ~20 s on the demo)",
+    )
 
 
 # name → (declare arguments, run). Keep the order: it is the order of `--help`.
@@ -528,11 +604,14 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python cli.py",
-                     description="Then & Now: import, history, rollback, demo data.")
-    parser.add_argument("--db", metavar="URL",
-                        help="SQLAlchemy URL (default: $DATABASE_URL, else "
-                             "sqlite:///data/thenandnow.sqlite)")
+    parser = _Parser(
+        prog="python cli.py", description="Then & Now: import, history, rollback, demo data."
+    )
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="SQLAlchemy URL (default: $DATABASE_URL, else sqlite:///data/thenandnow.sqlite)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for add, _run in COMMANDS.values():
@@ -562,13 +641,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 1
     except (ArgumentError, NoSuchModuleError) as exc:
-        print(f"error: invalid database URL {redact(database_url(args.db))}: {_one_line(exc)}",
-              file=sys.stderr)
+        print(
+            f"error: invalid database URL {redact(database_url(args.db))}: {_one_line(exc)}",
+            file=sys.stderr,
+        )
         return 1
     except OperationalError as exc:
         orig = getattr(exc, "orig", None)
-        print(f"error: the database at {redact(database_url(args.db))} cannot be used: "
-              f"{_one_line(orig or exc)}", file=sys.stderr)
+        print(
+            f"error: the database at {redact(database_url(args.db))} cannot be used: "
+            f"{_one_line(orig or exc)}",
+            file=sys.stderr,
+        )
         return 1
     except SQLAlchemyError as exc:
         orig = getattr(exc, "orig", None)

@@ -26,8 +26,12 @@ if str(ROOT) not in sys.path:
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 OUT = ROOT / "benchmarks" / "out"
 
@@ -95,22 +99,28 @@ def percentile(values: list[float], q: float) -> float:
 def summary(values: list[float]) -> str:
     if not values:
         return "n=0"
-    return (f"n={len(values)}  median {statistics.median(values):.3f} s  "
-            f"p95 {percentile(values, 95):.3f} s  max {max(values):.3f} s")
+    return (
+        f"n={len(values)}  median {statistics.median(values):.3f} s  "
+        f"p95 {percentile(values, 95):.3f} s  max {max(values):.3f} s"
+    )
 
 
 def require_chromium() -> None:
     """Exit non-zero with a readable message when Debian's Chromium is not installed."""
     if not Path(CHROMIUM).exists():
-        print(f"error: {CHROMIUM} not found. Install Debian's Chromium (apt-get install "
-              "chromium); the benchmarks never download a browser (no `playwright install`).",
-              file=sys.stderr)
+        print(
+            f"error: {CHROMIUM} not found. Install Debian's Chromium (apt-get install "
+            "chromium); the benchmarks never download a browser (no `playwright install`).",
+            file=sys.stderr,
+        )
         raise SystemExit(2)
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        print("error: the playwright package is missing: pip install -r requirements-dev.txt",
-              file=sys.stderr)
+        print(
+            "error: the playwright package is missing: pip install -r requirements-dev.txt",
+            file=sys.stderr,
+        )
         raise SystemExit(2) from None
 
 
@@ -129,10 +139,13 @@ def start_streamlit(db_url: str, port: int, log: Path) -> subprocess.Popen[bytes
     streamlit = shutil.which("streamlit", path=str(Path(sys.executable).parent)) or "streamlit"
     env = {**os.environ, "DATABASE_URL": db_url, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     log.parent.mkdir(parents=True, exist_ok=True)
-    cmd = (f"exec {streamlit} run app.py --server.headless true --server.port {port} "
-           f"--server.address 127.0.0.1 --server.fileWatcherType none")
-    proc = subprocess.Popen(["/bin/sh", "-c", cmd], cwd=ROOT, env=env,
-                            stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    cmd = (
+        f"exec {streamlit} run app.py --server.headless true --server.port {port} "
+        f"--server.address 127.0.0.1 --server.fileWatcherType none"
+    )
+    proc = subprocess.Popen(
+        ["/bin/sh", "-c", cmd], cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:

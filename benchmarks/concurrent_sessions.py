@@ -111,8 +111,9 @@ async def run(args: argparse.Namespace, base: str, pid: int) -> int:
         sampler = asyncio.create_task(sample_rss(pid, stop, peak))
         cpu0, bcpu0 = cpu_seconds(pid), browser_cpu_seconds()
         t0 = time.perf_counter()
-        results = await asyncio.gather(*(open_story(browser, url, args.timeout)
-                                         for _ in range(args.sessions)))
+        results = await asyncio.gather(
+            *(open_story(browser, url, args.timeout) for _ in range(args.sessions))
+        )
         wall = time.perf_counter() - t0
         server_cpu, browser_cpu = cpu_seconds(pid) - cpu0, browser_cpu_seconds() - bcpu0
         await asyncio.sleep(1)
@@ -131,21 +132,31 @@ async def run(args: argparse.Namespace, base: str, pid: int) -> int:
 
     times = [s for _, s, _ in results if s is not None]
     failed = [e for _, s, e in results if s is None]
-    say(f"\n{len(times)} of {args.sessions} sessions rendered the Story page "
-        f"(all within {wall:.1f} s of the first navigation)")
+    say(
+        f"\n{len(times)} of {args.sessions} sessions rendered the Story page "
+        f"(all within {wall:.1f} s of the first navigation)"
+    )
     for e in failed[:5]:
         say(f"  failed: {e}")
     if times:
-        say(f"time-to-render: p50 {statistics.median(times):.2f} s   p95 "
-            f"{percentile(times, 95):.2f} s   max {max(times):.2f} s   min {min(times):.2f} s")
-    say(f"CPU while they loaded: server {server_cpu:.1f} s ({server_cpu / args.sessions:.2f} s "
+        say(
+            f"time-to-render: p50 {statistics.median(times):.2f} s   p95 "
+            f"{percentile(times, 95):.2f} s   max {max(times):.2f} s   min {min(times):.2f} s"
+        )
+    say(
+        f"CPU while they loaded: server {server_cpu:.1f} s ({server_cpu / args.sessions:.2f} s "
         f"per session; its script runs share one core: Python's GIL), browser "
-        f"{browser_cpu:.1f} s — on {os.cpu_count()} cores in {wall:.1f} s of wall time")
+        f"{browser_cpu:.1f} s — on {os.cpu_count()} cores in {wall:.1f} s of wall time"
+    )
     per = (with_open - before) / args.sessions
-    say(f"server RSS: before {before:.0f} MiB · peak {peak[0]:.0f} MiB · with "
-        f"{args.sessions} open {with_open:.0f} MiB · after they closed {after:.0f} MiB")
-    say(f"memory per session: {per:.1f} MiB ((with open − before) / {args.sessions}); "
-        f"peak growth per session {(peak[0] - before) / args.sessions:.1f} MiB")
+    say(
+        f"server RSS: before {before:.0f} MiB · peak {peak[0]:.0f} MiB · with "
+        f"{args.sessions} open {with_open:.0f} MiB · after they closed {after:.0f} MiB"
+    )
+    say(
+        f"memory per session: {per:.1f} MiB ((with open − before) / {args.sessions}); "
+        f"peak growth per session {(peak[0] - before) / args.sessions:.1f} MiB"
+    )
     return 0 if not failed else 1
 
 
@@ -161,8 +172,10 @@ def main(argv: list[str] | None = None) -> int:
 
     require_chromium()
     db = large_sqlite(args.scale, args.seed, fresh=args.fresh)
-    say(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
-        f"({os.cpu_count()} cores)")
+    say(
+        f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
+        f"({os.cpu_count()} cores)"
+    )
     port = free_port()
     proc = start_streamlit(f"sqlite:///{db}", port, OUT / "concurrent-server.log")
     say(f"streamlit PID {proc.pid} on http://127.0.0.1:{port} (scale {args.scale})")

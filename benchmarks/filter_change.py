@@ -101,8 +101,9 @@ def open_story(page: Any, base: str, timeout_s: float) -> float:
     return time.perf_counter() - t0 - 0.5
 
 
-def timed(page: Any, prepare: Callable[[], None] | None, act: Callable[[], None],
-          timeout_s: float) -> float:
+def timed(
+    page: Any, prepare: Callable[[], None] | None, act: Callable[[], None], timeout_s: float
+) -> float:
     """Seconds from the input event of ``act`` to the settled, rendered Story page."""
     if prepare is not None:
         prepare()  # e.g. open the dropdown: not part of the measured change
@@ -114,6 +115,7 @@ def timed(page: Any, prepare: Callable[[], None] | None, act: Callable[[], None]
 
 def actions(page: Any, unit_names: list[str], rounds: int) -> list[tuple[str, str, Any, Any]]:
     """(label, expected cache state, prepare, act) for the sequence of filter changes."""
+
     def pick(box: str, option: str) -> tuple[Any, Any]:
         def prepare() -> None:
             close_dropdown()
@@ -221,10 +223,12 @@ def breakdown(db: Path, unit_names: list[str]) -> None:
     t0 = time.process_time()
     base = views.account_baseline(data)
     base_s = time.process_time() - t0
-    say(f"\nserver-side breakdown (this process, no Streamlit): load_account_data "
+    say(
+        f"\nserver-side breakdown (this process, no Streamlit): load_account_data "
         f"{load_s:.2f} s, causal estimates {est_s:.2f} s and the frozen baseline "
         f"{base_s:.3f} s CPU happen once per account (cached); per cold selection, as "
-        f"ui/cached.py does it (attribution once, shared by the views):")
+        f"ui/cached.py does it (attribution once, shared by the views):"
+    )
     shared: dict[str, Any] = {}
 
     def attribution(s: views.Selection) -> None:
@@ -233,9 +237,12 @@ def breakdown(db: Path, unit_names: list[str]) -> None:
     steps: list[tuple[str, Callable[[views.Selection], Any]]] = [
         ("attribution", attribution),
         ("value_lines", lambda s: views.value_lines(data, s, est, **shared)),
-        ("headline_view", lambda s: views.headline_view(
-            data, s, views.evidence_of(views.value_lines(data, s, est, **shared)),
-            **shared)),
+        (
+            "headline_view",
+            lambda s: views.headline_view(
+                data, s, views.evidence_of(views.value_lines(data, s, est, **shared)), **shared
+            ),
+        ),
         ("curve_view", lambda s: views.curve_view(data, s, **shared)),
         ("photo", lambda s: views.photo(data, s)),
         ("bridge_steps", lambda s: views.bridge_steps(data, s, **shared)),
@@ -259,16 +266,34 @@ def breakdown(db: Path, unit_names: list[str]) -> None:
     c = views.curve_view(data, views.Selection())
     assert c is not None
     per_run: list[tuple[str, Callable[[], Any]]] = [
-        ("charts.story.cumulative_value_figure", lambda: cumulative_value_figure(
-            c.curve, c.golives, c.events, currency=data.account.currency,
-            locale=data.account.locale, money_text=c.money_text)),
+        (
+            "charts.story.cumulative_value_figure",
+            lambda: cumulative_value_figure(
+                c.curve,
+                c.golives,
+                c.events,
+                currency=data.account.currency,
+                locale=data.account.locale,
+                money_text=c.money_text,
+            ),
+        ),
         # the body of ui.filters.data_months (not imported: no Streamlit outside the UI),
         # which each script run calls 3 times (filter_widgets, and clamp twice)
-        ("ui.filters.data_months (×3 per run)", lambda: sorted(set(pd.DatetimeIndex(
-            pd.unique(data.monthly["month"].dropna())).strftime("%Y-%m").tolist()))),
+        (
+            "ui.filters.data_months (×3 per run)",
+            lambda: sorted(
+                set(
+                    pd.DatetimeIndex(pd.unique(data.monthly["month"].dropna()))
+                    .strftime("%Y-%m")
+                    .tolist()
+                )
+            ),
+        ),
     ]
-    say("  uncached work on every script run, warm or cold (CPU seconds, median of 5 after "
-        "one warm-up call: a long-running server has its imports and validators warm):")
+    say(
+        "  uncached work on every script run, warm or cold (CPU seconds, median of 5 after "
+        "one warm-up call: a long-running server has its imports and validators warm):"
+    )
     for name, run in per_run:
         run()
         times = []
@@ -293,8 +318,10 @@ def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     db = large_sqlite(args.scale, args.seed, fresh=args.fresh)
-    say(f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
-        f"({os.cpu_count()} cores)")
+    say(
+        f"load average before: {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
+        f"({os.cpu_count()} cores)"
+    )
     port = free_port()
     proc = start_streamlit(f"sqlite:///{db}", port, OUT / "filter_change-server.log")
     base = f"http://127.0.0.1:{port}"
@@ -307,8 +334,10 @@ def main(argv: list[str] | None = None) -> int:
             ctx = browser.new_context(viewport={"width": 1440, "height": 900})
             page = ctx.new_page()
             first = open_story(page, base, args.timeout)
-            say(f"first Story view on a fresh server (cold: SQL load + causal estimates): "
-                f"{first:.2f} s; server RSS {rss_mb(proc.pid):.0f} MiB")
+            say(
+                f"first Story view on a fresh server (cold: SQL load + causal estimates): "
+                f"{first:.2f} s; server RSS {rss_mb(proc.pid):.0f} MiB"
+            )
             ctx2 = browser.new_context(viewport={"width": 1440, "height": 900})
             second = open_story(ctx2.new_page(), base, args.timeout)
             ctx2.close()
@@ -339,19 +368,25 @@ def main(argv: list[str] | None = None) -> int:
     for state in ("cold", "warm"):
         cs = [c for st, c in cpu if st == state]
         if cs:
-            say(f"{'server CPU, ' + state + ':':<22}median {statistics.median(cs):.2f} s  "
+            say(
+                f"{'server CPU, ' + state + ':':<22}median {statistics.median(cs):.2f} s  "
                 f"max {max(cs):.2f} s (CPU time the server spent per change: what the "
-                f"change costs on an idle machine, roughly)")
+                f"change costs on an idle machine, roughly)"
+            )
     allt = [s for _, _, s in results]
     say(f"{'all filter changes:':<22}{summary(allt)}")
     within = sum(1 for s in allt if s <= 1.0)
-    say(f"within the 1 s target: {within} of {len(allt)}; server RSS at the end {rss:.0f} MiB; "
-        f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    say(
+        f"within the 1 s target: {within} of {len(allt)}; server RSS at the end {rss:.0f} MiB; "
+        f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}"
+    )
     if not args.no_breakdown:
         breakdown(db, names)
     med = statistics.median(allt) if allt else float("nan")
-    say(f"\nverdict: median {med:.3f} s, p95 {percentile(allt, 95):.3f} s "
-        f"({'meets' if percentile(allt, 95) <= 1.0 else 'misses'} the ≤ 1 s target at p95)")
+    say(
+        f"\nverdict: median {med:.3f} s, p95 {percentile(allt, 95):.3f} s "
+        f"({'meets' if percentile(allt, 95) <= 1.0 else 'misses'} the ≤ 1 s target at p95)"
+    )
     return 0
 
 

@@ -154,20 +154,24 @@ def duck_sql_from_daily(book: str = "round_even") -> str:
     """daily → month → baseline → benefit → cumulative in one statement. ``book`` books each
     unit × KPI × month benefit in whole cents as the metrics layer does (``round_even``: half to
     even, like numpy's rint); ``book=""`` keeps full double precision."""
-    return (f"WITH agg AS ({DUCK_MONTHLY}), monthly AS ({DUCK_MONTH_VALUE}), "
-            + duck_value_sql("monthly", book).strip().removeprefix("WITH "))
+    return f"WITH agg AS ({DUCK_MONTHLY}), monthly AS ({DUCK_MONTH_VALUE}), " + duck_value_sql(
+        "monthly", book
+    ).strip().removeprefix("WITH ")
 
 
 def duck_value_sql(monthly: str, book: str = "round_even") -> str:
-    return DUCK_VALUE.format(monthly=monthly, book_l=f"{book}(" if book else "(",
-                             book_r=", 0)" if book else ")")
+    return DUCK_VALUE.format(
+        monthly=monthly, book_l=f"{book}(" if book else "(", book_r=", 0)" if book else ")"
+    )
 
 
-def duck_run(con: duckdb.DuckDBPyConnection, sql: str, b0: pd.Timestamp,
-             b1: pd.Timestamp) -> pd.Series:
+def duck_run(
+    con: duckdb.DuckDBPyConnection, sql: str, b0: pd.Timestamp, b1: pd.Timestamp
+) -> pd.Series:
     df = con.execute(sql, {"b0": b0, "b1": b1}).df()
-    return pd.Series(df["cumulative"].to_numpy(), index=pd.to_datetime(df["month"]),
-                     name="cumulative")
+    return pd.Series(
+        df["cumulative"].to_numpy(), index=pd.to_datetime(df["month"]), name="cumulative"
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -256,7 +260,9 @@ def daily_frame(path: Path, account_id: int) -> pd.DataFrame:
     df = pd.read_sql_query(
         "SELECT o.unit_id, k.key AS kpi_key, o.month, o.value, o.volume "
         "FROM kpi_observation o JOIN kpi k ON k.id = o.kpi_id WHERE o.account_id = ?",
-        con, params=(account_id,))
+        con,
+        params=(account_id,),
+    )
     con.close()
     df["month"] = pd.to_datetime(df["month"]).astype("datetime64[ns]")
     df["kpi_key"] = df["kpi_key"].astype("category")
@@ -299,8 +305,12 @@ def headline_times(data: AccountData, repeat: int) -> list[tuple[str, float, flo
     selections = [
         ("all units, all months", views.Selection()),
         (f"{len(units)} units", views.Selection(unit_ids=units)),
-        ("last 12 months", views.Selection(start=pd.Timestamp(months[-12]).date(),
-                                           end=pd.Timestamp(months[-1]).date())),
+        (
+            "last 12 months",
+            views.Selection(
+                start=pd.Timestamp(months[-12]).date(), end=pd.Timestamp(months[-1]).date()
+            ),
+        ),
         ("one category", views.Selection(categories=("process effectiveness",))),
     ]
     rows = [("(causal estimates, once per account)", est_s, est_s, f"{len(est)} innovations")]
@@ -312,21 +322,29 @@ def headline_times(data: AccountData, repeat: int) -> list[tuple[str, float, flo
             lines = views.value_lines(data, sel, est)
             head = views.headline_view(data, sel, views.evidence_of(lines))
             times.append(time.perf_counter() - t0)
-        rows.append((label, statistics.median(times), max(times),
-                     head.value_text if head else "—"))
+        rows.append((label, statistics.median(times), max(times), head.value_text if head else "—"))
     return rows
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--scale", type=int, default=14, help="demo scale (14: ≥ 1M daily rows)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--repeat", type=int, default=5, help="timed runs per variant")
-    p.add_argument("--threads", type=int, default=0,
-                   help="DuckDB threads for the main DuckDB row (0 = DuckDB's default: all cores)")
-    p.add_argument("--db", metavar="URL", help="also time the production path on this database "
-                   "(e.g. postgresql+psycopg://…); the account is loaded there when missing")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="DuckDB threads for the main DuckDB row (0 = DuckDB's default: all cores)",
+    )
+    p.add_argument(
+        "--db",
+        metavar="URL",
+        help="also time the production path on this database "
+        "(e.g. postgresql+psycopg://…); the account is loaded there when missing",
+    )
     p.add_argument("--fresh", action="store_true", help="rebuild the SQLite file")
     p.add_argument("--skip-headline", action="store_true", help="skip the page-level headline")
     args = p.parse_args(argv)
@@ -336,10 +354,12 @@ def main(argv: list[str] | None = None) -> int:
     account_id = account_id_by_name(file_engine, SCOPE, ACCOUNT)
     t0 = time.perf_counter()
     daily = daily_frame(path, account_id)
-    say(f"{len(daily):,} daily KPI rows, {daily['unit_id'].nunique()} units, "
+    say(
+        f"{len(daily):,} daily KPI rows, {daily['unit_id'].nunique()} units, "
         f"{daily['month'].nunique()} months (read into pandas in {time.perf_counter() - t0:.1f} s,"
         f" untimed); {os.cpu_count()} cores; duckdb {duckdb.__version__}, pandas "
-        f"{pd.__version__}")
+        f"{pd.__version__}"
+    )
     if len(daily) < 1_000_000 and args.scale >= 14:
         say("warning: fewer than 1M daily rows")
     mem_engine = memory_copy(path)
@@ -364,29 +384,41 @@ def main(argv: list[str] | None = None) -> int:
     book = "round_even" if "cents" in ref_rows(data).columns else ""
     daily_sql = duck_sql_from_daily(book)
     monthly_sql = duck_value_sql("monthly_frame", book)
-    say(f"metrics layer: {METRICS_PATH}; "
-        f"{'benefit booked in cents per unit × KPI × month' if book else 'full precision'}")
+    say(
+        f"metrics layer: {METRICS_PATH}; "
+        f"{'benefit booked in cents per unit × KPI × month' if book else 'full precision'}"
+    )
     threads = con.execute("SELECT current_setting('threads')").fetchone()
     n_threads = threads[0] if threads else "?"
 
     say(f"\ntiming ({args.repeat} runs each, after one warm-up run):")
     results = [
-        measure("metrics · SQLite file", lambda: metrics_from_db(file_engine, account_id),
-                args.repeat),
-        measure("metrics · SQLite in memory", lambda: metrics_from_db(mem_engine, account_id),
-                args.repeat),
-        measure(f"duckdb · daily ({n_threads} thr)", lambda: duck_run(con, daily_sql, b0, b1),
-                args.repeat),
-        measure("duckdb · daily (1 thr)", lambda: duck_run(con1, daily_sql, b0, b1),
-                args.repeat),
+        measure(
+            "metrics · SQLite file", lambda: metrics_from_db(file_engine, account_id), args.repeat
+        ),
+        measure(
+            "metrics · SQLite in memory",
+            lambda: metrics_from_db(mem_engine, account_id),
+            args.repeat,
+        ),
+        measure(
+            f"duckdb · daily ({n_threads} thr)",
+            lambda: duck_run(con, daily_sql, b0, b1),
+            args.repeat,
+        ),
+        measure("duckdb · daily (1 thr)", lambda: duck_run(con1, daily_sql, b0, b1), args.repeat),
         measure("metrics · monthly cached", lambda: metrics_cumulative(data), args.repeat),
-        measure("duckdb · monthly frame", lambda: duck_run(con, monthly_sql, b0, b1),
-                args.repeat),
+        measure("duckdb · monthly frame", lambda: duck_run(con, monthly_sql, b0, b1), args.repeat),
     ]
     if args.db:
         db_engine, db_account = ensure_loaded(args.db, args.scale, args.seed)
-        results.append(measure(f"metrics · {db_engine.dialect.name}",
-                               lambda: metrics_from_db(db_engine, db_account), args.repeat))
+        results.append(
+            measure(
+                f"metrics · {db_engine.dialect.name}",
+                lambda: metrics_from_db(db_engine, db_account),
+                args.repeat,
+            )
+        )
 
     # ---- the same numbers? ----
     ref = results[0]
@@ -396,33 +428,48 @@ def main(argv: list[str] | None = None) -> int:
         diff = r.total - ref.total
         s = r.series.reindex(ref.series.index)
         worst = float(np.nanmax(np.abs(s.to_numpy() - ref.series.to_numpy())))
-        same = (abs(diff) < 0.005 and worst < 0.005 and len(r.series) == len(ref.series)
-                and not s.isna().any())
+        same = (
+            abs(diff) < 0.005
+            and worst < 0.005
+            and len(r.series) == len(ref.series)
+            and not s.isna().any()
+        )
         ok &= same
-        say(f"  {r.name:<28} total diff {diff:+.6f}  worst month diff {worst:.6f}  "
-            f"{'OK (same to the cent)' if same else 'MISMATCH'}")
+        say(
+            f"  {r.name:<28} total diff {diff:+.6f}  worst month diff {worst:.6f}  "
+            f"{'OK (same to the cent)' if same else 'MISMATCH'}"
+        )
 
     if book:
         unbooked = float(duck_run(con, duck_sql_from_daily(book=""), b0, b1).iloc[-1])
-        say(f"  (DuckDB in full double precision, without booking each unit × KPI × month in "
+        say(
+            f"  (DuckDB in full double precision, without booking each unit × KPI × month in "
             f"cents: {unbooked:,.4f}, {unbooked - ref.total:+.4f} from the booked total — the "
-            f"rounding of {len(ref_rows(data)):,} cent amounts, not an error)")
+            f"rounding of {len(ref_rows(data)):,} cent amounts, not an error)"
+        )
 
     # ---- table ----
     by = {r.name: r for r in results}
     duck = results[2]
-    say(f"\n{'variant':<30}{'median s':>10}{'best s':>9}{'× duckdb':>10}"
-        f"{'py peak MB':>12}{'RSS +MB':>9}")
+    say(
+        f"\n{'variant':<30}{'median s':>10}{'best s':>9}{'× duckdb':>10}"
+        f"{'py peak MB':>12}{'RSS +MB':>9}"
+    )
     for r in results:
-        say(f"{r.name:<30}{r.median:>10.3f}{r.best:>9.3f}{r.median / duck.median:>10.1f}"
-            f"{r.py_peak_mb:>12.1f}{r.rss_growth_mb:>9.1f}")
+        say(
+            f"{r.name:<30}{r.median:>10.3f}{r.best:>9.3f}{r.median / duck.median:>10.1f}"
+            f"{r.py_peak_mb:>12.1f}{r.rss_growth_mb:>9.1f}"
+        )
     say(f"{'':<30}(total cumulative value {ref.total:,.2f} {data.account.currency})")
     say("\nratios (median / median):")
     pairs = [
         ("production path vs DuckDB on the daily frame", "metrics · SQLite file", duck.name),
         ("in-memory SQLite vs DuckDB, both in memory", "metrics · SQLite in memory", duck.name),
-        ("in-memory SQLite vs DuckDB, both one thread", "metrics · SQLite in memory",
-         "duckdb · daily (1 thr)"),
+        (
+            "in-memory SQLite vs DuckDB, both one thread",
+            "metrics · SQLite in memory",
+            "duckdb · daily (1 thr)",
+        ),
         ("on cached monthly aggregates", "metrics · monthly cached", "duckdb · monthly frame"),
     ]
     for label, a, b in pairs:
@@ -436,8 +483,10 @@ def main(argv: list[str] | None = None) -> int:
             say(f"  {label:<40} median {med:6.3f} s  max {mx:6.3f} s   {text}")
 
     maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    say(f"\nprocess max RSS (getrusage): {maxrss:.0f} MiB (includes the daily frame, "
-        f"{daily.memory_usage(deep=True).sum() / 2**20:.0f} MiB, and the in-memory SQLite copy)")
+    say(
+        f"\nprocess max RSS (getrusage): {maxrss:.0f} MiB (includes the daily frame, "
+        f"{daily.memory_usage(deep=True).sum() / 2**20:.0f} MiB, and the in-memory SQLite copy)"
+    )
     if not ok:
         say("FAILED: the variants do not give the same cumulative value")
         return 1

@@ -19,100 +19,183 @@ from charts.theme import BETTER, BLUE, GREY, INK, LIGHT_GREY, ORANGE, WORSE, mon
 __all__ = ["gain_share_chart", "innovation_days_chart", "productivity_chart"]
 
 
-def productivity_chart(path: pd.DataFrame, *, currency: str, locale: str = "en_US",
-                       unit_label: str = "Cost per transaction", height: int = 320,
-                       scale: float = 1.0) -> alt.TopLevelMixin:
+def productivity_chart(
+    path: pd.DataFrame,
+    *,
+    currency: str,
+    locale: str = "en_US",
+    unit_label: str = "Cost per transaction",
+    height: int = 320,
+    scale: float = 1.0,
+) -> alt.TopLevelMixin:
     df = path.copy()
     df["month"] = pd.to_datetime(df["month"])
-    long = df.melt(id_vars=["month"], value_vars=["required", "actual"], var_name="line",
-                   value_name="cost").dropna(subset=["cost"])
-    long["line"] = long["line"].map({"required": "Required by the clause",
-                                     "actual": "Actual"})
+    long = df.melt(
+        id_vars=["month"], value_vars=["required", "actual"], var_name="line", value_name="cost"
+    ).dropna(subset=["cost"])
+    long["line"] = long["line"].map({"required": "Required by the clause", "actual": "Actual"})
     names = ["Required by the clause", "Actual"]
-    chart = alt.Chart(long).mark_line(strokeWidth=3, point=alt.OverlayMarkDef(size=20)).encode(
-        x=alt.X("month:T", title=None, axis=alt.Axis(format="%b %Y", labelAngle=0, grid=False)),
-        y=alt.Y("cost:Q", scale=alt.Scale(zero=False),
-                axis=alt.Axis(title=f"{unit_label} ({currency})", format=",.2f", tickCount=5)),
-        color=alt.Color("line:N", title=None, sort=names,
-                        scale=alt.Scale(domain=names, range=[GREY, BLUE])),
-        strokeDash=alt.StrokeDash("line:N", title=None, sort=names,
-                                  scale=alt.Scale(domain=names, range=[[6, 4], [1, 0]])),
-        tooltip=[alt.Tooltip("line:N", title=""), alt.Tooltip("month:T", format="%B %Y"),
-                 alt.Tooltip("cost:Q", title=currency, format=",.3f")],
-    ).properties(height=height, width="container")
+    chart = (
+        alt.Chart(long)
+        .mark_line(strokeWidth=3, point=alt.OverlayMarkDef(size=20))
+        .encode(
+            x=alt.X("month:T", title=None, axis=alt.Axis(format="%b %Y", labelAngle=0, grid=False)),
+            y=alt.Y(
+                "cost:Q",
+                scale=alt.Scale(zero=False),
+                axis=alt.Axis(title=f"{unit_label} ({currency})", format=",.2f", tickCount=5),
+            ),
+            color=alt.Color(
+                "line:N", title=None, sort=names, scale=alt.Scale(domain=names, range=[GREY, BLUE])
+            ),
+            strokeDash=alt.StrokeDash(
+                "line:N",
+                title=None,
+                sort=names,
+                scale=alt.Scale(domain=names, range=[[6, 4], [1, 0]]),
+            ),
+            tooltip=[
+                alt.Tooltip("line:N", title=""),
+                alt.Tooltip("month:T", format="%B %Y"),
+                alt.Tooltip("cost:Q", title=currency, format=",.3f"),
+            ],
+        )
+        .properties(height=height, width="container")
+    )
     return style(chart, scale=scale)
 
 
-def gain_share_chart(years: pd.DataFrame, *, currency: str, locale: str = "en_US",
-                     height: int = 300, scale: float = 1.0) -> alt.TopLevelMixin:
+def gain_share_chart(
+    years: pd.DataFrame,
+    *,
+    currency: str,
+    locale: str = "en_US",
+    height: int = 300,
+    scale: float = 1.0,
+) -> alt.TopLevelMixin:
     """Stacked bar of the split (client / provider share; a provider shortfall shows below
     zero) with the goal as a black tick."""
     df = years.copy()
-    long = df.melt(id_vars=["contract_year"], value_vars=["client", "provider"],
-                   var_name="party", value_name="amount")
+    long = df.melt(
+        id_vars=["contract_year"],
+        value_vars=["client", "provider"],
+        var_name="party",
+        value_name="amount",
+    )
     long["party"] = long["party"].map({"client": "Client's share", "provider": "Provider's share"})
     long["stack"] = long["party"].map({"Client's share": 0, "Provider's share": 1})
     names = ["Client's share", "Provider's share"]
-    x = alt.X("contract_year:N", title=None, axis=alt.Axis(labelAngle=0,
-                                                           labelFontSize=round(13 * scale)))
-    axis = money_axis(currency, locale, title=f"Savings ({currency})", tickCount=5)
-    bars = alt.Chart(long).mark_bar(size=round(46 * scale)).encode(
-        x=x, y=alt.Y("amount:Q", stack="zero", axis=axis),
-        color=alt.Color("party:N", title=None, sort=names,
-                        scale=alt.Scale(domain=names, range=[BLUE, ORANGE])),
-        order=alt.Order("stack:Q"),
-        tooltip=[alt.Tooltip("contract_year:N", title="Contract year"),
-                 alt.Tooltip("party:N", title=""),
-                 alt.Tooltip("amount:Q", title=currency, format=",.0f")],
+    x = alt.X(
+        "contract_year:N", title=None, axis=alt.Axis(labelAngle=0, labelFontSize=round(13 * scale))
     )
-    goal = alt.Chart(df).mark_tick(color=INK, thickness=3, size=round(64 * scale)).encode(
-        x=x, y=alt.Y("goal:Q", axis=axis),
-        tooltip=[alt.Tooltip("goal:Q", title=f"Agreed goal ({currency})", format=",.0f")])
-    goal_text = alt.Chart(df).mark_text(align="left", dx=round(36 * scale), color=INK,
-                                        fontSize=round(12 * scale)).encode(
-        x=x, y=alt.Y("goal:Q", axis=axis), text=alt.value("goal"))
+    axis = money_axis(currency, locale, title=f"Savings ({currency})", tickCount=5)
+    bars = (
+        alt.Chart(long)
+        .mark_bar(size=round(46 * scale))
+        .encode(
+            x=x,
+            y=alt.Y("amount:Q", stack="zero", axis=axis),
+            color=alt.Color(
+                "party:N",
+                title=None,
+                sort=names,
+                scale=alt.Scale(domain=names, range=[BLUE, ORANGE]),
+            ),
+            order=alt.Order("stack:Q"),
+            tooltip=[
+                alt.Tooltip("contract_year:N", title="Contract year"),
+                alt.Tooltip("party:N", title=""),
+                alt.Tooltip("amount:Q", title=currency, format=",.0f"),
+            ],
+        )
+    )
+    goal = (
+        alt.Chart(df)
+        .mark_tick(color=INK, thickness=3, size=round(64 * scale))
+        .encode(
+            x=x,
+            y=alt.Y("goal:Q", axis=axis),
+            tooltip=[alt.Tooltip("goal:Q", title=f"Agreed goal ({currency})", format=",.0f")],
+        )
+    )
+    goal_text = (
+        alt.Chart(df)
+        .mark_text(align="left", dx=round(36 * scale), color=INK, fontSize=round(12 * scale))
+        .encode(x=x, y=alt.Y("goal:Q", axis=axis), text=alt.value("goal"))
+    )
     layers: list[alt.Chart] = [bars, goal, goal_text]
     if "goal_to_date" in df.columns:  # a year still running: where the goal's pace is now
         pace = df[df["goal_to_date"].notna() & (df["goal_to_date"] < df["goal"])]
         if not pace.empty:
             layers += [
-                alt.Chart(pace).mark_tick(color=GREY, thickness=2, strokeDash=[4, 3],
-                                          size=round(64 * scale)).encode(
-                    x=x, y=alt.Y("goal_to_date:Q", axis=axis),
-                    tooltip=[alt.Tooltip("goal_to_date:Q", format=",.0f",
-                                         title=f"Goal to date, pro rata ({currency})")]),
+                alt.Chart(pace)
+                .mark_tick(color=GREY, thickness=2, strokeDash=[4, 3], size=round(64 * scale))
+                .encode(
+                    x=x,
+                    y=alt.Y("goal_to_date:Q", axis=axis),
+                    tooltip=[
+                        alt.Tooltip(
+                            "goal_to_date:Q",
+                            format=",.0f",
+                            title=f"Goal to date, pro rata ({currency})",
+                        )
+                    ],
+                ),
                 # left of the bar: the goal's label sits on the right, often at nearly the
                 # same height
-                alt.Chart(pace).mark_text(align="right", dx=-round(36 * scale), color=GREY,
-                                          fontSize=round(12 * scale)).encode(
-                    x=x, y=alt.Y("goal_to_date:Q", axis=axis), text=alt.value("to date")),
+                alt.Chart(pace)
+                .mark_text(
+                    align="right", dx=-round(36 * scale), color=GREY, fontSize=round(12 * scale)
+                )
+                .encode(x=x, y=alt.Y("goal_to_date:Q", axis=axis), text=alt.value("to date")),
             ]
     chart = alt.layer(*layers).properties(height=height, width="container")
     return style(chart, scale=scale)
 
 
-def innovation_days_chart(years: pd.DataFrame, *, height: int = 220,
-                          scale: float = 1.0) -> alt.TopLevelMixin:
+def innovation_days_chart(
+    years: pd.DataFrame, *, height: int = 220, scale: float = 1.0
+) -> alt.TopLevelMixin:
     """Bullet chart: contracted days as a wide light bar, used days as a narrow bar inside
     (vermillion when over the contract)."""
     df = years.copy()
-    df["status"] = ["over" if u > c else "within" for u, c in zip(df["used"], df["contracted"],
-                                                                  strict=True)]
-    df["label"] = [f"{u:,.0f} of {c:,.0f} days" for u, c in zip(df["used"], df["contracted"],
-                                                                  strict=True)]
+    df["status"] = [
+        "over" if u > c else "within" for u, c in zip(df["used"], df["contracted"], strict=True)
+    ]
+    df["label"] = [
+        f"{u:,.0f} of {c:,.0f} days" for u, c in zip(df["used"], df["contracted"], strict=True)
+    ]
     y = alt.Y("contract_year:N", title=None, axis=alt.Axis(labelFontSize=round(13 * scale)))
-    contracted = alt.Chart(df).mark_bar(color=LIGHT_GREY, height=round(26 * scale)).encode(
-        y=y, x=alt.X("contracted:Q", title="Innovation days", axis=alt.Axis(tickCount=6)),
-        tooltip=[alt.Tooltip("contracted:Q", title="Contracted days")])
-    used = alt.Chart(df).mark_bar(height=round(12 * scale)).encode(
-        y=y, x="used:Q",
-        color=alt.Color("status:N", legend=None,
-                        scale=alt.Scale(domain=["within", "over"], range=[BETTER, WORSE])),
-        tooltip=[alt.Tooltip("used:Q", title="Days used")])
-    text = alt.Chart(df).mark_text(align="left", dx=6, color=INK,
-                                   fontSize=round(12 * scale)).encode(
-        y=y, x=alt.X("edge:Q"), text="label:N"
-    ).transform_calculate(edge="max(datum.used, datum.contracted)")
+    contracted = (
+        alt.Chart(df)
+        .mark_bar(color=LIGHT_GREY, height=round(26 * scale))
+        .encode(
+            y=y,
+            x=alt.X("contracted:Q", title="Innovation days", axis=alt.Axis(tickCount=6)),
+            tooltip=[alt.Tooltip("contracted:Q", title="Contracted days")],
+        )
+    )
+    used = (
+        alt.Chart(df)
+        .mark_bar(height=round(12 * scale))
+        .encode(
+            y=y,
+            x="used:Q",
+            color=alt.Color(
+                "status:N",
+                legend=None,
+                scale=alt.Scale(domain=["within", "over"], range=[BETTER, WORSE]),
+            ),
+            tooltip=[alt.Tooltip("used:Q", title="Days used")],
+        )
+    )
+    text = (
+        alt.Chart(df)
+        .mark_text(align="left", dx=6, color=INK, fontSize=round(12 * scale))
+        .encode(y=y, x=alt.X("edge:Q"), text="label:N")
+        .transform_calculate(edge="max(datum.used, datum.contracted)")
+    )
     chart = alt.layer(contracted, used, text).properties(
-        height=max(height, round(len(df) * 48 * scale)), width="container")
+        height=max(height, round(len(df) * 48 * scale)), width="container"
+    )
     return style(chart, scale=scale)

@@ -37,8 +37,9 @@ STAGE_COLORS: dict[str, str] = {
 PHASE_COLORS = {k: STAGE_COLORS[k] for k in ("idea", "evaluation", "prototype", "pilot", "scaled")}
 
 
-def funnel_chart(funnel: pd.DataFrame, *, selectable: bool = True,
-                 scale: float = 1.0) -> alt.LayerChart:
+def funnel_chart(
+    funnel: pd.DataFrame, *, selectable: bool = True, scale: float = 1.0
+) -> alt.LayerChart:
     """Horizontal bars per stage with count and conversion from the previous stage.
 
     ``funnel`` columns: stage, reached (innovations that reached the stage), conversion
@@ -53,27 +54,40 @@ def funnel_chart(funnel: pd.DataFrame, *, selectable: bool = True,
     ]
     order = [s for s in STAGE_ORDER if s in set(df["stage"])] or list(df["stage"])
     y = alt.Y("stage:N", sort=order, title=None, axis=alt.Axis(labelFontSize=13))
-    color = alt.Color("stage:N", scale=alt.Scale(domain=list(STAGE_COLORS),
-                                                 range=list(STAGE_COLORS.values())), legend=None)
+    color = alt.Color(
+        "stage:N",
+        scale=alt.Scale(domain=list(STAGE_COLORS), range=list(STAGE_COLORS.values())),
+        legend=None,
+    )
     base = alt.Chart(df)
     bars = base.mark_bar(cornerRadiusEnd=3, height={"band": 0.75}).encode(
         y=y,
-        x=alt.X("reached:Q", title="innovations that reached the stage",
-                axis=alt.Axis(tickMinStep=1),
-                scale=alt.Scale(domain=[0, max(float(df["reached"].max()), 1.0) * 1.4])),
+        x=alt.X(
+            "reached:Q",
+            title="innovations that reached the stage",
+            axis=alt.Axis(tickMinStep=1),
+            scale=alt.Scale(domain=[0, max(float(df["reached"].max()), 1.0) * 1.4]),
+        ),
         color=color,
-        tooltip=[alt.Tooltip("stage:N"), alt.Tooltip("reached:Q", title="reached"),
-                 alt.Tooltip("conversion:Q", title="conversion from previous", format=".0%")]
+        tooltip=[
+            alt.Tooltip("stage:N"),
+            alt.Tooltip("reached:Q", title="reached"),
+            alt.Tooltip("conversion:Q", title="conversion from previous", format=".0%"),
+        ]
         + ([alt.Tooltip("now:Q", title="in this stage now")] if "now" in df.columns else []),
     )
     if selectable:
         sel = alt.selection_point(name="stage", fields=["stage"], on="click", empty=True)
         bars = bars.add_params(sel).encode(
-            opacity=alt.condition(sel, alt.value(1.0), alt.value(0.35)))
+            opacity=alt.condition(sel, alt.value(1.0), alt.value(0.35))
+        )
     text = base.mark_text(align="left", dx=6, fontSize=13, color=INK).encode(
-        y=y, x=alt.X("reached:Q"), text="label:N")
-    return style(alt.layer(bars, text).properties(height=42 * max(len(df), 1) * scale,
-                                                  width="container"), scale=scale)
+        y=y, x=alt.X("reached:Q"), text="label:N"
+    )
+    return style(
+        alt.layer(bars, text).properties(height=42 * max(len(df), 1) * scale, width="container"),
+        scale=scale,
+    )
 
 
 def mix_chart(mix: pd.DataFrame, *, scale: float = 1.0) -> alt.HConcatChart | alt.Chart:
@@ -90,14 +104,20 @@ def mix_chart(mix: pd.DataFrame, *, scale: float = 1.0) -> alt.HConcatChart | al
         part = df[df["dimension"] == dim]
         base = alt.Chart(part).encode(
             y=alt.Y("value:N", title=None, sort="-x", axis=alt.Axis(labelLimit=170)),
-            x=alt.X("count:Q", title=None, axis=None,
-                    scale=alt.Scale(domain=[0, float(part["count"].max()) * 1.45])),
+            x=alt.X(
+                "count:Q",
+                title=None,
+                axis=None,
+                scale=alt.Scale(domain=[0, float(part["count"].max()) * 1.45]),
+            ),
         )
         bars = base.mark_bar(color=BLUE, cornerRadiusEnd=3).encode(
-            tooltip=["value:N", "count:Q", alt.Tooltip("share:Q", format=".0%")])
+            tooltip=["value:N", "count:Q", alt.Tooltip("share:Q", format=".0%")]
+        )
         text = base.mark_text(align="left", dx=4, color=INK).encode(text="label:N")
-        charts.append(alt.layer(bars, text).properties(
-            title=f"by {dim}", height=24 * len(part), width=190))
+        charts.append(
+            alt.layer(bars, text).properties(title=f"by {dim}", height=24 * len(part), width=190)
+        )
     if not charts:
         return style(alt.Chart(pd.DataFrame({"x": []})).mark_point(), scale=scale)
     return style(alt.hconcat(*charts, spacing=28), scale=scale)
@@ -108,16 +128,21 @@ def golives_chart(golives: pd.DataFrame, *, scale: float = 1.0) -> alt.Chart:
     (rollouts going live) and optionally innovations (distinct innovations going live)."""
     df = golives.copy()
     df["quarter"] = df["quarter"].astype(str)
-    bars = alt.Chart(df).mark_bar(color=GREEN, cornerRadiusEnd=2).encode(
-        x=alt.X("quarter:N", title=None, sort=None, axis=alt.Axis(labelAngle=-45)),
-        y=alt.Y("go_lives:Q", title="go-lives", axis=alt.Axis(tickMinStep=1)),
-        tooltip=list(df.columns),
+    bars = (
+        alt.Chart(df)
+        .mark_bar(color=GREEN, cornerRadiusEnd=2)
+        .encode(
+            x=alt.X("quarter:N", title=None, sort=None, axis=alt.Axis(labelAngle=-45)),
+            y=alt.Y("go_lives:Q", title="go-lives", axis=alt.Axis(tickMinStep=1)),
+            tooltip=list(df.columns),
+        )
     )
     return style(bars.properties(height=200, width="container"), scale=scale)
 
 
-def timeline_chart(timeline: pd.DataFrame, *, as_of: pd.Timestamp | None = None,
-                   scale: float = 1.0) -> go.Figure:
+def timeline_chart(
+    timeline: pd.DataFrame, *, as_of: pd.Timestamp | None = None, scale: float = 1.0
+) -> go.Figure:
     """Gantt-like life of each innovation (idea → evaluation → prototype → pilot → scaled).
 
     ``timeline`` columns: code, title, stage, phase, start, end, open, order (see
@@ -136,42 +161,65 @@ def timeline_chart(timeline: pd.DataFrame, *, as_of: pd.Timestamp | None = None,
         if part.empty:
             continue
         duration_ms = (part["end"] - part["start"]).dt.total_seconds() * 1000
-        fig.add_trace(go.Bar(
-            name=phase,
-            y=part["row"],
-            x=duration_ms.clip(lower=86_400_000),
-            base=part["start"],
-            orientation="h",
-            marker={"color": color, "line": {"width": 0}},
-            customdata=part[["code", "title", "stage"]].assign(
-                start=part["start"].dt.strftime("%d %b %Y"),
-                end=part["end"].dt.strftime("%d %b %Y"),
-                open=part["open"].map({True: " (ongoing)", False: ""})).to_numpy(),
-            hovertemplate=("<b>%{customdata[0]}</b> %{customdata[1]}<br>"
-                           + phase + ": %{customdata[3]} → %{customdata[4]}%{customdata[5]}"
-                           "<br>now: %{customdata[2]}<extra></extra>"),
-        ))
+        fig.add_trace(
+            go.Bar(
+                name=phase,
+                y=part["row"],
+                x=duration_ms.clip(lower=86_400_000),
+                base=part["start"],
+                orientation="h",
+                marker={"color": color, "line": {"width": 0}},
+                customdata=part[["code", "title", "stage"]]
+                .assign(
+                    start=part["start"].dt.strftime("%d %b %Y"),
+                    end=part["end"].dt.strftime("%d %b %Y"),
+                    open=part["open"].map({True: " (ongoing)", False: ""}),
+                )
+                .to_numpy(),
+                hovertemplate=(
+                    "<b>%{customdata[0]}</b> %{customdata[1]}<br>"
+                    + phase
+                    + ": %{customdata[3]} → %{customdata[4]}%{customdata[5]}"
+                    "<br>now: %{customdata[2]}<extra></extra>"
+                ),
+            )
+        )
     closed = df.sort_values("end").drop_duplicates("code", keep="last")
     closed = closed[closed["stage"].isin(["rejected", "retired"])]
     if not closed.empty:
-        fig.add_trace(go.Scatter(
-            name="rejected / retired", y=closed["row"], x=closed["end"], mode="markers",
-            marker={"symbol": "x-thin", "size": 9, "line": {"width": 2, "color": MUTED}},
-            customdata=closed[["code", "title", "stage"]].to_numpy(),
-            hovertemplate="<b>%{customdata[0]}</b> %{customdata[2]} %{x|%d %b %Y}<extra></extra>",
-        ))
+        fig.add_trace(
+            go.Scatter(
+                name="rejected / retired",
+                y=closed["row"],
+                x=closed["end"],
+                mode="markers",
+                marker={"symbol": "x-thin", "size": 9, "line": {"width": 2, "color": MUTED}},
+                customdata=closed[["code", "title", "stage"]].to_numpy(),
+                hovertemplate="<b>%{customdata[0]}</b> %{customdata[2]} %{x|%d %b %Y}<extra></extra>",
+            )
+        )
     if as_of is not None:
-        fig.add_vline(x=pd.Timestamp(as_of).timestamp() * 1000, line_dash="dot",
-                      line_color=MUTED, annotation_text=f"data as of {pd.Timestamp(as_of):%b %Y}",
-                      annotation_position="top", annotation_font_color=MUTED)
+        fig.add_vline(
+            x=pd.Timestamp(as_of).timestamp() * 1000,
+            line_dash="dot",
+            line_color=MUTED,
+            annotation_text=f"data as of {pd.Timestamp(as_of):%b %Y}",
+            annotation_position="top",
+            annotation_font_color=MUTED,
+        )
     fig.update_layout(**plotly_layout(scale=scale, height=int(max(320, 15 * len(rows) + 90))))
     fig.update_layout(
         barmode="overlay",
         margin={"l": 10, "r": 10, "t": 40, "b": 30},
         legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0, "title": None},
         xaxis={"type": "date", "showgrid": True, "gridcolor": "#E6EAEE"},
-        yaxis={"categoryorder": "array", "categoryarray": rows[::-1], "automargin": True,
-               "tickfont": {"size": round(11 * scale), "color": INK}, "gridcolor": None},
+        yaxis={
+            "categoryorder": "array",
+            "categoryarray": rows[::-1],
+            "automargin": True,
+            "tickfont": {"size": round(11 * scale), "color": INK},
+            "gridcolor": None,
+        },
         bargap=0.25,
         clickmode="event+select",
         dragmode=False,

@@ -80,43 +80,76 @@ def cumulative_value_chart(
     fallback = [f"{v:,.0f}" for v in df["cumulative"]]
     given = df["month"].dt.strftime("%Y-%m-%d").map(money_format or {}).tolist()
     df["label"] = [g if isinstance(g, str) else f for g, f in zip(given, fallback, strict=True)]
-    x = alt.X("month:T", title=None, axis=alt.Axis(format="%b %Y", labelAngle=0, tickCount=8,
-                                                    grid=False))
-    y = alt.Y("cumulative:Q",
-              axis=money_axis(currency, locale, title=f"Value to date ({currency})",
-                              tickCount=5))
+    x = alt.X(
+        "month:T", title=None, axis=alt.Axis(format="%b %Y", labelAngle=0, tickCount=8, grid=False)
+    )
+    y = alt.Y(
+        "cumulative:Q",
+        axis=money_axis(currency, locale, title=f"Value to date ({currency})", tickCount=5),
+    )
     area = alt.Chart(df).mark_area(color=BLUE, opacity=0.12).encode(x=x, y=y)
-    line = alt.Chart(df).mark_line(color=BLUE, strokeWidth=3).encode(
-        x=x, y=y,
-        tooltip=[alt.Tooltip("month:T", title="Month", format="%B %Y"),
-                 alt.Tooltip("label:N", title="Value to date")],
+    line = (
+        alt.Chart(df)
+        .mark_line(color=BLUE, strokeWidth=3)
+        .encode(
+            x=x,
+            y=y,
+            tooltip=[
+                alt.Tooltip("month:T", title="Month", format="%B %Y"),
+                alt.Tooltip("label:N", title="Value to date"),
+            ],
+        )
     )
     layers: list[alt.Chart] = [area, line]
     placed = markers_on_curve(df, golives)
     if not placed.empty:
         layers.append(
-            alt.Chart(placed).mark_point(shape="triangle-up", filled=True, size=70 * scale,
-                                         color=ORANGE, opacity=0.9)
-            .encode(x="month:T", y="cumulative:Q",
-                    tooltip=[alt.Tooltip("code:N", title="Innovation"),
-                             alt.Tooltip("title:N", title="Title"),
-                             alt.Tooltip("date:T", title="Went live", format="%d %b %Y")])
+            alt.Chart(placed)
+            .mark_point(
+                shape="triangle-up", filled=True, size=70 * scale, color=ORANGE, opacity=0.9
+            )
+            .encode(
+                x="month:T",
+                y="cumulative:Q",
+                tooltip=[
+                    alt.Tooltip("code:N", title="Innovation"),
+                    alt.Tooltip("title:N", title="Title"),
+                    alt.Tooltip("date:T", title="Went live", format="%d %b %Y"),
+                ],
+            )
         )
     ev = _events_in_range(df, events)
     if not ev.empty:
         # The labels sit in a band at the top; the rules start below it, so no rule crosses
         # a neighbour's label.
         band = 4 + (int(ev["row"].max()) + 1) * round(15 * scale)
-        rules = alt.Chart(ev).mark_rule(color=EVENT_COLOR, strokeDash=[4, 4]).encode(
-            x="date:T", y=alt.value(band), y2=alt.value(height),
-            tooltip=[alt.Tooltip("title:N", title="Event"),
-                     alt.Tooltip("date:T", title="Date", format="%d %b %Y")])
+        rules = (
+            alt.Chart(ev)
+            .mark_rule(color=EVENT_COLOR, strokeDash=[4, 4])
+            .encode(
+                x="date:T",
+                y=alt.value(band),
+                y2=alt.value(height),
+                tooltip=[
+                    alt.Tooltip("title:N", title="Event"),
+                    alt.Tooltip("date:T", title="Date", format="%d %b %Y"),
+                ],
+            )
+        )
         labels = [
-            alt.Chart(ev[ev["row"] == r]).mark_text(
-                align="left", dx=4, baseline="top", y=2 + r * round(15 * scale),
-                fontSize=round(11 * scale), color=MUTED, limit=round(170 * scale),
-            ).encode(x="date:T", text="title:N")
-            for r in range(3) if (ev["row"] == r).any()
+            alt.Chart(ev[ev["row"] == r])
+            .mark_text(
+                align="left",
+                dx=4,
+                baseline="top",
+                y=2 + r * round(15 * scale),
+                fontSize=round(11 * scale),
+                color=MUTED,
+                limit=round(170 * scale),
+            )
+            .encode(x="date:T", text="title:N")
+            for r in range(3)
+            if (ev["row"] == r).any()
         ]
         layers += [rules, *labels]
     chart = alt.layer(*layers).properties(height=height, width="container")
@@ -142,43 +175,83 @@ def cumulative_value_figure(
     sym = currency_symbol(currency, locale)
     text = money_text if money_text is not None else [f"{sym}{v:,.0f}" for v in df["cumulative"]]
     fig = go.Figure()
-    fig.add_trace(go.Scatter(
-        x=df["month"], y=df["cumulative"], mode="lines", name="Value to date",
-        line={"color": BLUE, "width": 3}, fill="tozeroy", fillcolor="rgba(0,114,178,0.10)",
-        text=text, hovertemplate="%{x|%B %Y}<br>Value to date: %{text}<extra></extra>",
-    ))
+    fig.add_trace(
+        go.Scatter(
+            x=df["month"],
+            y=df["cumulative"],
+            mode="lines",
+            name="Value to date",
+            line={"color": BLUE, "width": 3},
+            fill="tozeroy",
+            fillcolor="rgba(0,114,178,0.10)",
+            text=text,
+            hovertemplate="%{x|%B %Y}<br>Value to date: %{text}<extra></extra>",
+        )
+    )
     placed = markers_on_curve(df, golives)
     if not placed.empty:
-        fig.add_trace(go.Scatter(
-            x=placed["month"], y=placed["cumulative"], mode="markers", name="Go-live",
-            marker={"symbol": "triangle-up", "size": 11 * scale, "color": ORANGE,
-                    "line": {"width": 1, "color": "white"}},
-            customdata=placed[["code", "title"]].to_numpy(),
-            hovertemplate=("<b>%{customdata[0]}</b> %{customdata[1]}<br>went live %{x|%b %Y}"
-                           "<br><i>click to open</i><extra></extra>"),
-        ))
+        fig.add_trace(
+            go.Scatter(
+                x=placed["month"],
+                y=placed["cumulative"],
+                mode="markers",
+                name="Go-live",
+                marker={
+                    "symbol": "triangle-up",
+                    "size": 11 * scale,
+                    "color": ORANGE,
+                    "line": {"width": 1, "color": "white"},
+                },
+                customdata=placed[["code", "title"]].to_numpy(),
+                hovertemplate=(
+                    "<b>%{customdata[0]}</b> %{customdata[1]}<br>went live %{x|%b %Y}"
+                    "<br><i>click to open</i><extra></extra>"
+                ),
+            )
+        )
     ev = _events_in_range(df, events)
     # One list of shapes and annotations, set once: ``add_vline``/``add_annotation`` per
     # event re-validate every shape already on the figure (the same figure either way).
     shapes, notes = [], []
-    for when, title, row in zip(ev["date"].tolist(), ev["title"].tolist(), ev["row"].tolist(),
-                                strict=True):
+    for when, title, row in zip(
+        ev["date"].tolist(), ev["title"].tolist(), ev["row"].tolist(), strict=True
+    ):
         stamp = pd.Timestamp(when)
         x = stamp.timestamp() * 1000
-        shapes.append({"type": "line", "x0": x, "x1": x, "xref": "x", "y0": 0, "y1": 1,
-                       "yref": "y domain",
-                       "line": {"color": EVENT_COLOR, "dash": "dot", "width": 1}})
-        notes.append({"x": stamp, "y": 1 - 0.07 * int(row), "yref": "paper", "text": str(title),
-                      "showarrow": False, "xanchor": "left", "xshift": 4,
-                      "font": {"size": round(11 * scale), "color": MUTED},
-                      "bgcolor": "rgba(255,255,255,0.85)"})  # rules pass behind the text
+        shapes.append(
+            {
+                "type": "line",
+                "x0": x,
+                "x1": x,
+                "xref": "x",
+                "y0": 0,
+                "y1": 1,
+                "yref": "y domain",
+                "line": {"color": EVENT_COLOR, "dash": "dot", "width": 1},
+            }
+        )
+        notes.append(
+            {
+                "x": stamp,
+                "y": 1 - 0.07 * int(row),
+                "yref": "paper",
+                "text": str(title),
+                "showarrow": False,
+                "xanchor": "left",
+                "xshift": 4,
+                "font": {"size": round(11 * scale), "color": MUTED},
+                "bgcolor": "rgba(255,255,255,0.85)",
+            }
+        )  # rules pass behind the text
     if shapes:
         fig.update_layout(shapes=shapes, annotations=notes)
     layout = plotly_layout(scale=scale, height=height)
-    layout["yaxis"].update({"title": {"text": f"Value to date ({currency})"},
-                            "tickprefix": sym, "tickformat": "~s"})
+    layout["yaxis"].update(
+        {"title": {"text": f"Value to date ({currency})"}, "tickprefix": sym, "tickformat": "~s"}
+    )
     layout["xaxis"].update({"tickformat": "%b %Y"})
-    fig.update_layout(**layout, showlegend=False, hovermode="closest",
-                      clickmode="event+select", dragmode=False)
+    fig.update_layout(
+        **layout, showlegend=False, hovermode="closest", clickmode="event+select", dragmode=False
+    )
     fig.update_layout(font_color=INK)
     return fig

@@ -54,8 +54,10 @@ GREY = "#6B7785"
 LIGHT_GREY = "#C9D1D9"
 INK = "#1F2933"
 MUTED = "#52606D"
-FONT = ("Source Sans, Source Sans Pro, Liberation Sans, DejaVu Sans, Helvetica, "
-        "Arial, sans-serif")  # an installed face must be listed: vl-convert has no generic fallback
+FONT = (
+    "Source Sans, Source Sans Pro, Liberation Sans, DejaVu Sans, Helvetica, "
+    "Arial, sans-serif"
+)  # an installed face must be listed: vl-convert has no generic fallback
 
 #: Categorical order used by every multi-series chart.
 PALETTE: tuple[str, ...] = (BLUE, ORANGE, GREEN, PURPLE, SKY, VERMILLION, YELLOW, GREY)
@@ -91,8 +93,9 @@ def currency_symbol(currency: str, locale: str = "en_US") -> str:
         return currency
 
 
-def money_axis(currency: str, locale: str = "en_US", *, title: str | None = None,
-               **kwargs: Any) -> alt.Axis:
+def money_axis(
+    currency: str, locale: str = "en_US", *, title: str | None = None, **kwargs: Any
+) -> alt.Axis:
     """An axis whose labels read ``$1.2M`` (symbol of ``currency`` in ``locale``)."""
     sym = currency_symbol(currency, locale).replace("'", "\\'")
     expr = (
@@ -108,14 +111,29 @@ def style(chart: Any, *, scale: float = 1.0) -> Any:
     return (
         chart.configure(font=FONT)
         .configure_view(stroke=None)
-        .configure_axis(labelFontSize=fs, titleFontSize=fs, labelColor=MUTED, titleColor=MUTED,
-                        gridColor="#E6EAEE", domainColor=LIGHT_GREY, tickColor=LIGHT_GREY,
-                        titleFontWeight="normal")
-        .configure_legend(labelFontSize=fs, titleFontSize=fs, labelColor=INK, titleColor=MUTED,
-                          orient="bottom", direction="horizontal", columns=4,
-                          symbolType="square", titleFontWeight="normal", labelLimit=260)
-        .configure_title(fontSize=round(16 * scale), color=INK, anchor="start",
-                         fontWeight="normal")
+        .configure_axis(
+            labelFontSize=fs,
+            titleFontSize=fs,
+            labelColor=MUTED,
+            titleColor=MUTED,
+            gridColor="#E6EAEE",
+            domainColor=LIGHT_GREY,
+            tickColor=LIGHT_GREY,
+            titleFontWeight="normal",
+        )
+        .configure_legend(
+            labelFontSize=fs,
+            titleFontSize=fs,
+            labelColor=INK,
+            titleColor=MUTED,
+            orient="bottom",
+            direction="horizontal",
+            columns=4,
+            symbolType="square",
+            titleFontWeight="normal",
+            labelLimit=260,
+        )
+        .configure_title(fontSize=round(16 * scale), color=INK, anchor="start", fontWeight="normal")
         .configure_text(fontSize=fs, color=INK)
     )
 

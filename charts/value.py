@@ -32,28 +32,51 @@ from charts.theme import (
 __all__ = ["bridge_chart", "bridge_frame", "evidence_chart", "stacked_value_chart"]
 
 
-def stacked_value_chart(frame: pd.DataFrame, *, currency: str, locale: str = "en_US",
-                        legend_title: str = "", height: int = 380,
-                        scale: float = 1.0) -> alt.TopLevelMixin:
+def stacked_value_chart(
+    frame: pd.DataFrame,
+    *,
+    currency: str,
+    locale: str = "en_US",
+    legend_title: str = "",
+    height: int = 380,
+    scale: float = 1.0,
+) -> alt.TopLevelMixin:
     df = frame.copy()
     df["month"] = pd.to_datetime(df["month"])
     if "order" not in df.columns:
         totals = df.groupby("group")["cumulative"].max().sort_values(ascending=False)
         df["order"] = df["group"].map({g: i for i, g in enumerate(totals.index)})
-    names = (df.drop_duplicates("group").sort_values("order")["group"]  # legend: largest first
-             .astype(str).tolist())
-    chart = alt.Chart(df).mark_area(opacity=0.9, line={"strokeWidth": 0.5, "color": "white"}).encode(
-        x=alt.X("month:T", title=None, axis=alt.Axis(format="%b %Y", labelAngle=0, grid=False)),
-        y=alt.Y("cumulative:Q", stack="zero",
-                axis=money_axis(currency, locale, title=f"Value to date ({currency})",
-                                tickCount=5)),
-        color=alt.Color("group:N", title=legend_title or None, sort=names,
-                        scale=color_for(names, CATEGORY_COLORS)),
-        order=alt.Order("order:Q", sort="ascending"),  # the largest group at the bottom
-        tooltip=[alt.Tooltip("group:N", title=legend_title or "Group"),
-                 alt.Tooltip("month:T", title="Month", format="%B %Y"),
-                 alt.Tooltip("cumulative:Q", title=f"Value to date ({currency})", format=",.0f")],
-    ).properties(height=height, width="container")
+    names = (
+        df.drop_duplicates("group")
+        .sort_values("order")["group"]  # legend: largest first
+        .astype(str)
+        .tolist()
+    )
+    chart = (
+        alt.Chart(df)
+        .mark_area(opacity=0.9, line={"strokeWidth": 0.5, "color": "white"})
+        .encode(
+            x=alt.X("month:T", title=None, axis=alt.Axis(format="%b %Y", labelAngle=0, grid=False)),
+            y=alt.Y(
+                "cumulative:Q",
+                stack="zero",
+                axis=money_axis(currency, locale, title=f"Value to date ({currency})", tickCount=5),
+            ),
+            color=alt.Color(
+                "group:N",
+                title=legend_title or None,
+                sort=names,
+                scale=color_for(names, CATEGORY_COLORS),
+            ),
+            order=alt.Order("order:Q", sort="ascending"),  # the largest group at the bottom
+            tooltip=[
+                alt.Tooltip("group:N", title=legend_title or "Group"),
+                alt.Tooltip("month:T", title="Month", format="%B %Y"),
+                alt.Tooltip("cumulative:Q", title=f"Value to date ({currency})", format=",.0f"),
+            ],
+        )
+        .properties(height=height, width="container")
+    )
     return style(chart, scale=scale)
 
 
@@ -73,8 +96,13 @@ def bridge_frame(steps: pd.DataFrame) -> pd.DataFrame:
             ends.append(running)
     df["start"], df["end"] = starts, ends
     df["direction"] = [
-        "total" if k == "total" else "unattributed" if k == "unattributed"
-        else "adds value" if v >= 0 else "costs value"
+        "total"
+        if k == "total"
+        else "unattributed"
+        if k == "unattributed"
+        else "adds value"
+        if v >= 0
+        else "costs value"
         for k, v in zip(df["kind"], df["value"], strict=True)
     ]
     df["position"] = range(len(df))
@@ -83,8 +111,15 @@ def bridge_frame(steps: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def bridge_chart(steps: pd.DataFrame, *, currency: str, locale: str = "en_US",
-                 title: str = "", bar_height: int = 26, scale: float = 1.0) -> alt.TopLevelMixin:
+def bridge_chart(
+    steps: pd.DataFrame,
+    *,
+    currency: str,
+    locale: str = "en_US",
+    title: str = "",
+    bar_height: int = 26,
+    scale: float = 1.0,
+) -> alt.TopLevelMixin:
     """Horizontal waterfall (long innovation titles stay readable), one row per step; with an
     ``evidence`` column each innovation's value label carries its evidence level."""
     df = bridge_frame(steps)
@@ -94,58 +129,97 @@ def bridge_chart(steps: pd.DataFrame, *, currency: str, locale: str = "en_US",
     df["evidence"] = df["evidence"].fillna("")
     domain = ["adds value", "costs value", "unattributed", "total"]
     colours = [BETTER, WORSE, UNATTRIBUTED, INK]
-    y = alt.Y("label:N", sort=alt.SortField("position"), title=None,
-              axis=alt.Axis(labelLimit=round(320 * scale), labelFontSize=round(13 * scale)))
-    bars = alt.Chart(df).mark_bar(height=round(bar_height * 0.7 * scale)).encode(
-        y=y,
-        x=alt.X("start:Q", axis=money_axis(currency, locale, title=title or None, tickCount=5)),
-        x2="end:Q",
-        color=alt.Color("direction:N", scale=alt.Scale(domain=domain, range=colours),
-                        legend=None),
-        tooltip=[alt.Tooltip("label:N", title="Step"), alt.Tooltip("text:N", title="Value")]
-        + ([alt.Tooltip("evidence:N", title="Evidence")] if has_evidence else []),
+    y = alt.Y(
+        "label:N",
+        sort=alt.SortField("position"),
+        title=None,
+        axis=alt.Axis(labelLimit=round(320 * scale), labelFontSize=round(13 * scale)),
+    )
+    bars = (
+        alt.Chart(df)
+        .mark_bar(height=round(bar_height * 0.7 * scale))
+        .encode(
+            y=y,
+            x=alt.X("start:Q", axis=money_axis(currency, locale, title=title or None, tickCount=5)),
+            x2="end:Q",
+            color=alt.Color(
+                "direction:N", scale=alt.Scale(domain=domain, range=colours), legend=None
+            ),
+            tooltip=[alt.Tooltip("label:N", title="Step"), alt.Tooltip("text:N", title="Value")]
+            + ([alt.Tooltip("evidence:N", title="Evidence")] if has_evidence else []),
+        )
     )
     # the evidence level travels with the figure it qualifies: "$1.2M · estimated"
-    labels = alt.Chart(df).mark_text(align="left", dx=5, color=INK,
-                                     fontSize=round(12 * scale)).encode(
-        y=y,
-        x=alt.X("right:Q"),
-        text="badge:N",
-    ).transform_calculate(
-        right="max(datum.start, datum.end)",
-        badge="datum.evidence ? datum.text + ' · ' + datum.evidence : datum.text")
+    labels = (
+        alt.Chart(df)
+        .mark_text(align="left", dx=5, color=INK, fontSize=round(12 * scale))
+        .encode(
+            y=y,
+            x=alt.X("right:Q"),
+            text="badge:N",
+        )
+        .transform_calculate(
+            right="max(datum.start, datum.end)",
+            badge="datum.evidence ? datum.text + ' · ' + datum.evidence : datum.text",
+        )
+    )
     chart = alt.layer(bars, labels).properties(
-        height=max(120, round(len(df) * bar_height * scale)), width="container")
+        height=max(120, round(len(df) * bar_height * scale)), width="container"
+    )
     return style(chart, scale=scale)
 
 
-def evidence_chart(lines: pd.DataFrame, *, currency: str, locale: str = "en_US",
-                   scale: float = 1.0) -> alt.TopLevelMixin:
+def evidence_chart(
+    lines: pd.DataFrame, *, currency: str, locale: str = "en_US", scale: float = 1.0
+) -> alt.TopLevelMixin:
     """Per innovation: claimed (hollow grey), measured (blue), estimated (green, with CI)."""
     df = lines.copy()
     df["name"] = df["code"].astype(str) + "  " + df["title"].astype(str)
     order = df["name"].tolist()
-    long = df.melt(id_vars=["name", "evidence"], value_vars=["claimed", "measured", "estimated"],
-                   var_name="figure", value_name="amount").dropna(subset=["amount"])
+    long = df.melt(
+        id_vars=["name", "evidence"],
+        value_vars=["claimed", "measured", "estimated"],
+        var_name="figure",
+        value_name="amount",
+    ).dropna(subset=["amount"])
     y = alt.Y("name:N", sort=order, title=None, axis=alt.Axis(labelLimit=round(300 * scale)))
     x_axis = money_axis(currency, locale, title=f"Value to date ({currency})", tickCount=5)
-    ci = alt.Chart(df.dropna(subset=["ci_low", "ci_high"])).mark_rule(
-        color=EVIDENCE_COLORS["estimated"], strokeWidth=2, opacity=0.6).encode(
-        y=y, x=alt.X("ci_low:Q", axis=x_axis), x2="ci_high:Q")
-    dots = alt.Chart(long).mark_point(size=90 * scale, filled=True, opacity=0.95).encode(
-        y=y,
-        x=alt.X("amount:Q", axis=x_axis),
-        shape=alt.Shape("figure:N", title=None,
-                        scale=alt.Scale(domain=["claimed", "measured", "estimated"],
-                                        range=["circle", "square", "diamond"])),
-        color=alt.Color("figure:N", title=None,
-                        scale=alt.Scale(domain=["claimed", "measured", "estimated"],
-                                        range=[GREY, EVIDENCE_COLORS["measured"],
-                                               EVIDENCE_COLORS["estimated"]])),
-        tooltip=[alt.Tooltip("name:N", title="Innovation"), alt.Tooltip("figure:N", title="Figure"),
-                 alt.Tooltip("amount:Q", title=currency, format=",.0f"),
-                 alt.Tooltip("evidence:N", title="Evidence")],
+    ci = (
+        alt.Chart(df.dropna(subset=["ci_low", "ci_high"]))
+        .mark_rule(color=EVIDENCE_COLORS["estimated"], strokeWidth=2, opacity=0.6)
+        .encode(y=y, x=alt.X("ci_low:Q", axis=x_axis), x2="ci_high:Q")
     )
-    chart = alt.layer(ci, dots).properties(height=max(120, round(len(df) * 28 * scale)),
-                                           width="container")
+    dots = (
+        alt.Chart(long)
+        .mark_point(size=90 * scale, filled=True, opacity=0.95)
+        .encode(
+            y=y,
+            x=alt.X("amount:Q", axis=x_axis),
+            shape=alt.Shape(
+                "figure:N",
+                title=None,
+                scale=alt.Scale(
+                    domain=["claimed", "measured", "estimated"],
+                    range=["circle", "square", "diamond"],
+                ),
+            ),
+            color=alt.Color(
+                "figure:N",
+                title=None,
+                scale=alt.Scale(
+                    domain=["claimed", "measured", "estimated"],
+                    range=[GREY, EVIDENCE_COLORS["measured"], EVIDENCE_COLORS["estimated"]],
+                ),
+            ),
+            tooltip=[
+                alt.Tooltip("name:N", title="Innovation"),
+                alt.Tooltip("figure:N", title="Figure"),
+                alt.Tooltip("amount:Q", title=currency, format=",.0f"),
+                alt.Tooltip("evidence:N", title="Evidence"),
+            ],
+        )
+    )
+    chart = alt.layer(ci, dots).properties(
+        height=max(120, round(len(df) * 28 * scale)), width="container"
+    )
     return style(chart, scale=scale)

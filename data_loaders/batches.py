@@ -46,9 +46,22 @@ from sqlalchemy import (
 from data_loaders.importer import TABLES, _connect, begin_write
 from data_loaders.schema import IMPORT_TABLES
 
-BATCH_COLUMNS = ["id", "source", "entity", "fmt", "account_name", "started_at", "finished_at",
-                 "status", "rows_read", "rows_inserted", "rows_updated", "rows_unchanged",
-                 "checksum", "user"]
+BATCH_COLUMNS = [
+    "id",
+    "source",
+    "entity",
+    "fmt",
+    "account_name",
+    "started_at",
+    "finished_at",
+    "status",
+    "rows_read",
+    "rows_inserted",
+    "rows_updated",
+    "rows_unchanged",
+    "checksum",
+    "user",
+]
 
 
 @dataclass(frozen=True)
@@ -104,26 +117,42 @@ def _later_overwrites(conn: Connection, batch_id: int) -> list[int]:
     """Applied later batches that updated a row this batch had written."""
     bc, b = TABLES["batch_change"], TABLES["import_batch"]
     old_batch = bc.c.old_values["batch_id"].as_integer()
-    stmt = (select(bc.c.batch_id).distinct()
-            .join(b, b.c.id == bc.c.batch_id)
-            .where(bc.c.batch_id > batch_id, b.c.status == "applied",
-                   bc.c.action == "update", old_batch == batch_id))
+    stmt = (
+        select(bc.c.batch_id)
+        .distinct()
+        .join(b, b.c.id == bc.c.batch_id)
+        .where(
+            bc.c.batch_id > batch_id,
+            b.c.status == "applied",
+            bc.c.action == "update",
+            old_batch == batch_id,
+        )
+    )
     return sorted({int(r[0]) for r in conn.execute(stmt)}, reverse=True)
 
 
-def _dependants(conn: Connection, batch_id: int, updated: dict[str, set[int]],
-                ) -> tuple[list[int], bool]:
+def _dependants(
+    conn: Connection,
+    batch_id: int,
+    updated: dict[str, set[int]],
+) -> tuple[list[int], bool]:
     """Batches (and whether non-import rows) that reference rows this batch inserted."""
     later: set[int] = set()
     outside = False
     for child, fk, parent in _children():
         upd = updated.get(parent.name, set())
-        cond = [parent.c.batch_id == batch_id,
-                or_(child.c.batch_id.is_(None), child.c.batch_id != batch_id)]
+        cond = [
+            parent.c.batch_id == batch_id,
+            or_(child.c.batch_id.is_(None), child.c.batch_id != batch_id),
+        ]
         if upd:
             cond.append(parent.c.id.not_in(sorted(upd)))
-        stmt = (select(child.c.batch_id).distinct()
-                .join(parent, child.c[fk] == parent.c.id).where(and_(*cond)))
+        stmt = (
+            select(child.c.batch_id)
+            .distinct()
+            .join(parent, child.c[fk] == parent.c.id)
+            .where(and_(*cond))
+        )
         for (b,) in conn.execute(stmt):
             if b is None:
                 outside = True
@@ -138,28 +167,35 @@ def rollback_batch(engine: Engine, batch_id: int) -> RollbackResult:
     with _connect(engine) as conn:
         begin_write(conn)
         try:
-            row = conn.execute(select(b.c.status, b.c.rolled_back_at)
-                               .where(b.c.id == batch_id)).first()
+            row = conn.execute(
+                select(b.c.status, b.c.rolled_back_at).where(b.c.id == batch_id)
+            ).first()
             if row is None:
                 last = conn.execute(select(func.max(b.c.id))).scalar()
-                raise ValueError(f"there is no import batch {batch_id}"
-                                 + (f" (the newest is {last})" if last else
-                                    " (nothing has been imported yet)"))
+                raise ValueError(
+                    f"there is no import batch {batch_id}"
+                    + (f" (the newest is {last})" if last else " (nothing has been imported yet)")
+                )
             if row.status == "rolled_back":
                 when = f" on {row.rolled_back_at:%Y-%m-%d %H:%M}" if row.rolled_back_at else ""
                 raise ValueError(f"batch {batch_id} was already rolled back{when}")
             if row.status != "applied":
-                raise ValueError(f"batch {batch_id} has status {row.status!r}; only applied "
-                                 "batches can be rolled back")
+                raise ValueError(
+                    f"batch {batch_id} has status {row.status!r}; only applied "
+                    "batches can be rolled back"
+                )
             later = _later_overwrites(conn, batch_id)
             if later:
                 raise ValueError(
                     f"batch {batch_id} cannot be rolled back: later batch"
                     f"{'es' if len(later) > 1 else ''} {', '.join(map(str, later))} changed "
-                    f"rows it wrote; roll back batch {later[0]} first")
-            changes = conn.execute(select(bc.c.table_name, bc.c.row_id, bc.c.old_values)
-                                   .where(bc.c.batch_id == batch_id,
-                                          bc.c.action == "update")).all()
+                    f"rows it wrote; roll back batch {later[0]} first"
+                )
+            changes = conn.execute(
+                select(bc.c.table_name, bc.c.row_id, bc.c.old_values).where(
+                    bc.c.batch_id == batch_id, bc.c.action == "update"
+                )
+            ).all()
             updated: dict[str, set[int]] = defaultdict(set)
             for ch in changes:
                 updated[ch.table_name].add(int(ch.row_id))
@@ -168,19 +204,24 @@ def rollback_batch(engine: Engine, batch_id: int) -> RollbackResult:
                 raise ValueError(
                     f"batch {batch_id} cannot be rolled back: later batch"
                     f"{'es' if len(deps) > 1 else ''} {', '.join(map(str, deps))} added rows "
-                    f"that depend on rows it inserted; roll back batch {deps[0]} first")
+                    f"that depend on rows it inserted; roll back batch {deps[0]} first"
+                )
             if outside:
                 raise ValueError(
                     f"batch {batch_id} cannot be rolled back: rows written outside any import "
-                    "depend on rows it inserted")
+                    "depend on rows it inserted"
+                )
             restored = _restore(conn, changes)
             deleted = 0
             for name in reversed(IMPORT_TABLES):
                 t = TABLES[name]
                 res = conn.execute(delete(t).where(t.c.batch_id == batch_id))
                 deleted += max(res.rowcount or 0, 0)
-            conn.execute(update(b).where(b.c.id == batch_id).values(
-                status="rolled_back", rolled_back_at=dt.datetime.now()))
+            conn.execute(
+                update(b)
+                .where(b.c.id == batch_id)
+                .values(status="rolled_back", rolled_back_at=dt.datetime.now())
+            )
             conn.commit()
         except BaseException:
             conn.rollback()
@@ -198,14 +239,17 @@ def _restore(conn: Connection, changes: Sequence[Any]) -> int:
         table = TABLES[ch.table_name]
         cols = tuple(sorted(c for c in old if c in table.c and c != "id"))
         groups[(ch.table_name, cols)].append(
-            {"_id": int(ch.row_id),
-             **{"_v_" + c: _convert(table.c[c].type, old[c]) for c in cols}})
+            {"_id": int(ch.row_id), **{"_v_" + c: _convert(table.c[c].type, old[c]) for c in cols}}
+        )
     n = 0
     for (name, cols), records in groups.items():
         table = TABLES[name]
-        stmt = (update(table).where(table.c.id == bindparam("_id"))
-                .values({c: bindparam("_v_" + c) for c in cols}))
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("_id"))
+            .values({c: bindparam("_v_" + c) for c in cols})
+        )
         for start in range(0, len(records), 10_000):
-            conn.execute(stmt, records[start:start + 10_000])
+            conn.execute(stmt, records[start : start + 10_000])
         n += len(records)
     return n

@@ -23,8 +23,15 @@ from sqlalchemy.exc import IntegrityError
 from data_loaders.schema import EstimateResult, EstimateRun
 
 #: The columns of ``metrics.views.estimates`` (and of what ``load_estimates`` returns).
-COLUMNS = ["innovation_id", "kpi_key", "estimated", "ci_low", "ci_high", "excludes_zero",
-           "estimate_note"]
+COLUMNS = [
+    "innovation_id",
+    "kpi_key",
+    "estimated",
+    "ci_low",
+    "ci_high",
+    "excludes_zero",
+    "estimate_note",
+]
 #: Runs kept per account (newest first by computation time).
 KEEP_VERSIONS = 5
 
@@ -36,8 +43,14 @@ def _float(v: Any) -> float | None:
     return None if math.isnan(f) else f
 
 
-def save_estimates(engine: Engine, account_id: int, version: str, frame: pd.DataFrame,
-                   *, seconds: float | None = None) -> None:
+def save_estimates(
+    engine: Engine,
+    account_id: int,
+    version: str,
+    frame: pd.DataFrame,
+    *,
+    seconds: float | None = None,
+) -> None:
     """Store ``frame`` (the columns of ``COLUMNS``) as the estimates of ``account_id`` at data
     ``version``, replacing a run stored for that version before. A concurrent save of the
     same version (another server) wins silently: both computed the same thing."""
@@ -46,31 +59,52 @@ def save_estimates(engine: Engine, account_id: int, version: str, frame: pd.Data
         raise ValueError(f"estimates frame lacks columns: {', '.join(missing)}")
     records: list[dict[Any, Any]] = frame[COLUMNS].to_dict("records")
     rows = [
-        {"innovation_id": int(r["innovation_id"]), "kpi_key": str(r["kpi_key"]),
-         "estimated": _float(r["estimated"]), "ci_low": _float(r["ci_low"]),
-         "ci_high": _float(r["ci_high"]), "excludes_zero": bool(r["excludes_zero"]),
-         "estimate_note": "" if r["estimate_note"] is None or r["estimate_note"] != r[
-             "estimate_note"] else str(r["estimate_note"])}
+        {
+            "innovation_id": int(r["innovation_id"]),
+            "kpi_key": str(r["kpi_key"]),
+            "estimated": _float(r["estimated"]),
+            "ci_low": _float(r["ci_low"]),
+            "ci_high": _float(r["ci_high"]),
+            "excludes_zero": bool(r["excludes_zero"]),
+            "estimate_note": ""
+            if r["estimate_note"] is None or r["estimate_note"] != r["estimate_note"]
+            else str(r["estimate_note"]),
+        }
         for r in records
     ]
     try:
         with engine.begin() as conn:
-            _delete_runs(conn, select(EstimateRun.id).where(
-                EstimateRun.account_id == account_id, EstimateRun.data_version == version))
+            _delete_runs(
+                conn,
+                select(EstimateRun.id).where(
+                    EstimateRun.account_id == account_id, EstimateRun.data_version == version
+                ),
+            )
             run_id = conn.execute(
-                insert(EstimateRun).values(account_id=account_id, data_version=version,
-                                           computed_at=dt.datetime.now(dt.UTC).replace(
-                                               tzinfo=None),
-                                           seconds=seconds).returning(EstimateRun.id)
+                insert(EstimateRun)
+                .values(
+                    account_id=account_id,
+                    data_version=version,
+                    computed_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+                    seconds=seconds,
+                )
+                .returning(EstimateRun.id)
             ).scalar_one()
             if rows:
                 conn.execute(insert(EstimateResult), [dict(r, run_id=run_id) for r in rows])
-            keep = (select(EstimateRun.id).where(EstimateRun.account_id == account_id)
-                    .order_by(EstimateRun.computed_at.desc(), EstimateRun.id.desc())
-                    .limit(KEEP_VERSIONS))
-            _delete_runs(conn, select(EstimateRun.id).where(
-                EstimateRun.account_id == account_id, EstimateRun.id.not_in(
-                    [r for (r,) in conn.execute(keep)])))
+            keep = (
+                select(EstimateRun.id)
+                .where(EstimateRun.account_id == account_id)
+                .order_by(EstimateRun.computed_at.desc(), EstimateRun.id.desc())
+                .limit(KEEP_VERSIONS)
+            )
+            _delete_runs(
+                conn,
+                select(EstimateRun.id).where(
+                    EstimateRun.account_id == account_id,
+                    EstimateRun.id.not_in([r for (r,) in conn.execute(keep)]),
+                ),
+            )
     except IntegrityError:
         if load_estimates(engine, account_id, version) is None:
             raise
@@ -88,15 +122,18 @@ def load_estimates(engine: Engine, account_id: int, version: str) -> pd.DataFram
     innovation id), or None when none are stored for that version. An account without any
     estimable innovation has a stored run with an empty frame, not None."""
     with engine.connect() as conn:
-        run_id = conn.execute(select(EstimateRun.id).where(
-            EstimateRun.account_id == account_id,
-            EstimateRun.data_version == version)).scalar_one_or_none()
+        run_id = conn.execute(
+            select(EstimateRun.id).where(
+                EstimateRun.account_id == account_id, EstimateRun.data_version == version
+            )
+        ).scalar_one_or_none()
         if run_id is None:
             return None
         rows = conn.execute(
             select(*(getattr(EstimateResult, c) for c in COLUMNS))
             .where(EstimateResult.run_id == run_id)
-            .order_by(EstimateResult.innovation_id)).all()
+            .order_by(EstimateResult.innovation_id)
+        ).all()
     out = pd.DataFrame([tuple(r) for r in rows], columns=COLUMNS)  # text: pandas' default
     if out.empty:
         return out
@@ -113,6 +150,8 @@ def stored_runs(engine: Engine, account_id: int) -> pd.DataFrame:
         rows = conn.execute(
             select(EstimateRun.data_version, EstimateRun.computed_at, EstimateRun.seconds)
             .where(EstimateRun.account_id == account_id)
-            .order_by(EstimateRun.computed_at.desc(), EstimateRun.id.desc())).all()
-    return pd.DataFrame([tuple(r) for r in rows], columns=["data_version", "computed_at",
-                                                           "seconds"])
+            .order_by(EstimateRun.computed_at.desc(), EstimateRun.id.desc())
+        ).all()
+    return pd.DataFrame(
+        [tuple(r) for r in rows], columns=["data_version", "computed_at", "seconds"]
+    )

@@ -37,8 +37,20 @@ __all__ = ["STALE_AFTER_DAYS", "entity_freshness", "observation_freshness"]
 
 STALE_AFTER_DAYS = 45
 
-_OBS_COLUMNS = ["unit", "site", "process", "kpi_key", "kpi_label", "grain", "first_period",
-                "last_period", "covered_until", "n_periods", "days_behind", "stale"]
+_OBS_COLUMNS = [
+    "unit",
+    "site",
+    "process",
+    "kpi_key",
+    "kpi_label",
+    "grain",
+    "first_period",
+    "last_period",
+    "covered_until",
+    "n_periods",
+    "days_behind",
+    "stale",
+]
 _ENTITY_COLUMNS = ["entity", "rows", "batch_id", "last_import", "source", "user"]
 
 
@@ -67,16 +79,34 @@ def observation_freshness(
     scope.check(account_id)
     o = KpiObservation
     stmt = (
-        select(Unit.site, Unit.process, Kpi.key, Kpi.label, o.grain, func.min(o.period),
-               func.max(o.period), func.count())
+        select(
+            Unit.site,
+            Unit.process,
+            Kpi.key,
+            Kpi.label,
+            o.grain,
+            func.min(o.period),
+            func.max(o.period),
+            func.count(),
+        )
         .join(Unit, Unit.id == o.unit_id)
         .join(Kpi, Kpi.id == o.kpi_id)
         .where(o.account_id == account_id)
         .group_by(Unit.site, Unit.process, Kpi.key, Kpi.label, o.grain)
     )
-    raw = pd.DataFrame(_rows(engine, stmt), columns=["site", "process", "kpi_key", "kpi_label",
-                                                      "grain", "first_period", "last_period",
-                                                      "n_periods"])
+    raw = pd.DataFrame(
+        _rows(engine, stmt),
+        columns=[
+            "site",
+            "process",
+            "kpi_key",
+            "kpi_label",
+            "grain",
+            "first_period",
+            "last_period",
+            "n_periods",
+        ],
+    )
     if raw.empty:
         return pd.DataFrame(columns=_OBS_COLUMNS)
     for c in ("first_period", "last_period"):
@@ -102,28 +132,58 @@ def entity_freshness(engine: Engine, scope: Scope, account_id: int) -> pd.DataFr
     """Rows held and the newest batch that wrote them, per import entity of one account."""
     scope.check(account_id)
     stmts: list[tuple[str, Select]] = [  # type: ignore[type-arg]
-        ("accounts", select(func.count(Account.id), func.max(Account.batch_id))
-         .where(Account.id == account_id)),
-        ("units", select(func.count(Unit.id), func.max(Unit.batch_id))
-         .where(Unit.account_id == account_id)),
-        ("kpis", select(func.count(Kpi.id), func.max(Kpi.batch_id))
-         .where(Kpi.account_id == account_id)),
-        ("innovations", select(func.count(Innovation.id), func.max(Innovation.batch_id))
-         .where(Innovation.account_id == account_id)),
-        ("innovation_targets",
-         select(func.count(InnovationTarget.id), func.max(InnovationTarget.batch_id))
-         .join(Innovation, Innovation.id == InnovationTarget.innovation_id)
-         .where(Innovation.account_id == account_id)),
-        ("rollouts", select(func.count(Rollout.id), func.max(Rollout.batch_id))
-         .join(Innovation, Innovation.id == Rollout.innovation_id)
-         .where(Innovation.account_id == account_id)),
-        ("events", select(func.count(Event.id), func.max(Event.batch_id))
-         .where(Event.account_id == account_id)),
-        ("observations", select(func.count(KpiObservation.id), func.max(KpiObservation.batch_id))
-         .where(KpiObservation.account_id == account_id)),
-        ("planted_effects", select(func.count(PlantedEffect.id), func.max(PlantedEffect.batch_id))
-         .join(Innovation, Innovation.id == PlantedEffect.innovation_id)
-         .where(Innovation.account_id == account_id)),
+        (
+            "accounts",
+            select(func.count(Account.id), func.max(Account.batch_id)).where(
+                Account.id == account_id
+            ),
+        ),
+        (
+            "units",
+            select(func.count(Unit.id), func.max(Unit.batch_id)).where(
+                Unit.account_id == account_id
+            ),
+        ),
+        (
+            "kpis",
+            select(func.count(Kpi.id), func.max(Kpi.batch_id)).where(Kpi.account_id == account_id),
+        ),
+        (
+            "innovations",
+            select(func.count(Innovation.id), func.max(Innovation.batch_id)).where(
+                Innovation.account_id == account_id
+            ),
+        ),
+        (
+            "innovation_targets",
+            select(func.count(InnovationTarget.id), func.max(InnovationTarget.batch_id))
+            .join(Innovation, Innovation.id == InnovationTarget.innovation_id)
+            .where(Innovation.account_id == account_id),
+        ),
+        (
+            "rollouts",
+            select(func.count(Rollout.id), func.max(Rollout.batch_id))
+            .join(Innovation, Innovation.id == Rollout.innovation_id)
+            .where(Innovation.account_id == account_id),
+        ),
+        (
+            "events",
+            select(func.count(Event.id), func.max(Event.batch_id)).where(
+                Event.account_id == account_id
+            ),
+        ),
+        (
+            "observations",
+            select(func.count(KpiObservation.id), func.max(KpiObservation.batch_id)).where(
+                KpiObservation.account_id == account_id
+            ),
+        ),
+        (
+            "planted_effects",
+            select(func.count(PlantedEffect.id), func.max(PlantedEffect.batch_id))
+            .join(Innovation, Innovation.id == PlantedEffect.innovation_id)
+            .where(Innovation.account_id == account_id),
+        ),
     ]
     counts = []
     for entity, stmt in stmts:
@@ -135,13 +195,15 @@ def entity_freshness(engine: Engine, scope: Scope, account_id: int) -> pd.DataFr
     batches: dict[int, tuple] = {}  # type: ignore[type-arg]
     if ids:
         b = ImportBatch
-        for row in _rows(engine, select(b.id, b.finished_at, b.source, b.user)
-                         .where(b.id.in_(ids))):
+        for row in _rows(
+            engine, select(b.id, b.finished_at, b.source, b.user).where(b.id.in_(ids))
+        ):
             batches[int(row[0])] = row[1:]
     rows = []
     for entity, n, batch in counts:
-        finished, source, user = batches.get(batch, (None, None, None)) if batch else (
-            None, None, None)
+        finished, source, user = (
+            batches.get(batch, (None, None, None)) if batch else (None, None, None)
+        )
         rows.append((entity, n, batch, finished, source, user))
     out = pd.DataFrame(rows, columns=_ENTITY_COLUMNS)
     out["last_import"] = pd.to_datetime(out["last_import"]).astype("datetime64[ns]")

@@ -125,8 +125,12 @@ class EntityCounts:
     unchanged: int = 0
 
     def __add__(self, other: EntityCounts) -> EntityCounts:
-        return EntityCounts(self.read + other.read, self.inserted + other.inserted,
-                            self.updated + other.updated, self.unchanged + other.unchanged)
+        return EntityCounts(
+            self.read + other.read,
+            self.inserted + other.inserted,
+            self.updated + other.updated,
+            self.unchanged + other.unchanged,
+        )
 
 
 class ImportRejected(Exception):
@@ -136,8 +140,10 @@ class ImportRejected(Exception):
         self.problems = tuple(problems)
         n = len(self.problems)
         head = "; ".join(str(p) for p in self.problems[:3])
-        super().__init__(f"import rejected ({n} problem{'s' if n != 1 else ''}): {head}"
-                         + (" …" if n > 3 else ""))
+        super().__init__(
+            f"import rejected ({n} problem{'s' if n != 1 else ''}): {head}"
+            + (" …" if n > 3 else "")
+        )
 
 
 @dataclass(frozen=True)
@@ -159,13 +165,18 @@ class ImportResult:
         """One paragraph for people: what was (or would be) written, or why nothing was."""
         if not self.ok:
             n = len(self.problems)
-            return (f"Rejected: {n} problem{'s' if n != 1 else ''} found; nothing was written.")
+            return f"Rejected: {n} problem{'s' if n != 1 else ''} found; nothing was written."
         lines = []
         for entity, c in self.counts.items():
-            lines.append(f"{entity}: {c.read:,} read, {c.inserted:,} new, {c.updated:,} updated, "
-                         f"{c.unchanged:,} unchanged")
-        head = ("Dry run: nothing was written; it would give" if self.dry_run
-                else f"Imported as batch {self.batch_id}")
+            lines.append(
+                f"{entity}: {c.read:,} read, {c.inserted:,} new, {c.updated:,} updated, "
+                f"{c.unchanged:,} unchanged"
+            )
+        head = (
+            "Dry run: nothing was written; it would give"
+            if self.dry_run
+            else f"Imported as batch {self.batch_id}"
+        )
         return head + ("\n  " + "\n  ".join(lines) if lines else " (no rows)")
 
     def raise_for_problems(self) -> ImportResult:
@@ -178,16 +189,28 @@ class ImportResult:
 # Entry points
 
 
-def import_files(engine: Engine,
-                 files: Sequence[tuple[str, BinaryIO | bytes]] | Sequence[str | Path], *,
-                 dry_run: bool = False, user: str | None = None,
-                 progress: Progress | None = None) -> ImportResult:
+def import_files(
+    engine: Engine,
+    files: Sequence[tuple[str, BinaryIO | bytes]] | Sequence[str | Path],
+    *,
+    dry_run: bool = False,
+    user: str | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
     """Validate and import CSV/XLSX files as one batch (see the module docstring)."""
     report = progress or (lambda _f, _m: None)
     read = read_files(files, report)
-    return _run(engine, read.tables, read.issues, source=", ".join(read.labels),
-                fmt=read.fmt, checksum=read.checksum, dry_run=dry_run, user=user,
-                progress=report)
+    return _run(
+        engine,
+        read.tables,
+        read.issues,
+        source=", ".join(read.labels),
+        fmt=read.fmt,
+        checksum=read.checksum,
+        dry_run=dry_run,
+        user=user,
+        progress=report,
+    )
 
 
 @dataclass
@@ -201,8 +224,10 @@ class ReadFiles:
     checksum: str
 
 
-def read_files(files: Sequence[tuple[str, BinaryIO | bytes]] | Sequence[str | Path],
-               progress: Progress | None = None) -> ReadFiles:
+def read_files(
+    files: Sequence[tuple[str, BinaryIO | bytes]] | Sequence[str | Path],
+    progress: Progress | None = None,
+) -> ReadFiles:
     """Read paths or (name, bytes/stream) pairs; detect each table's entity."""
     report = progress or (lambda _f, _m: None)
     named: list[tuple[str, bytes | None]] = []
@@ -221,8 +246,11 @@ def read_files(files: Sequence[tuple[str, BinaryIO | bytes]] | Sequence[str | Pa
                 named.append((str(path), path.read_bytes()))
             except OSError as exc:
                 named.append((str(path), None))
-                issues.append(ParseIssue(path.name, None, None,
-                                         f"cannot read the file: {exc.strerror or exc}"))
+                issues.append(
+                    ParseIssue(
+                        path.name, None, None, f"cannot read the file: {exc.strerror or exc}"
+                    )
+                )
     if len(set(labels)) != len(labels):
         labels = [n for n, _ in named]
     tables: list[RawTable] = []
@@ -244,22 +272,36 @@ def read_files(files: Sequence[tuple[str, BinaryIO | bytes]] | Sequence[str | Pa
                 issues.append(parsing.entity_problem(t.label))
                 continue
             tables.append(t)
-    return ReadFiles(tables, issues, labels, "+".join(sorted(fmts)) or "csv",
-                     digest.hexdigest())
+    return ReadFiles(tables, issues, labels, "+".join(sorted(fmts)) or "csv", digest.hexdigest())
 
 
-def import_frames(engine: Engine, frames: Mapping[str, pd.DataFrame], *, source: str,
-                  dry_run: bool = False, user: str | None = None,
-                  progress: Progress | None = None) -> ImportResult:
+def import_frames(
+    engine: Engine,
+    frames: Mapping[str, pd.DataFrame],
+    *,
+    source: str,
+    dry_run: bool = False,
+    user: str | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
     """Validate and import DataFrames keyed by entity name (the demo generator's path)."""
-    return _import_frames(engine, frames, source=source, fmt="frames", dry_run=dry_run,
-                          user=user, progress=progress)
+    return _import_frames(
+        engine, frames, source=source, fmt="frames", dry_run=dry_run, user=user, progress=progress
+    )
 
 
-def _import_frames(engine: Engine, frames: Mapping[str, pd.DataFrame], *, source: str,
-                   fmt: str, dry_run: bool, user: str | None,
-                   progress: Progress | None, labels: Mapping[str, str] | None = None,
-                   extra_issues: Sequence[ParseIssue] = ()) -> ImportResult:
+def _import_frames(
+    engine: Engine,
+    frames: Mapping[str, pd.DataFrame],
+    *,
+    source: str,
+    fmt: str,
+    dry_run: bool,
+    user: str | None,
+    progress: Progress | None,
+    labels: Mapping[str, str] | None = None,
+    extra_issues: Sequence[ParseIssue] = (),
+) -> ImportResult:
     report = progress or (lambda _f, _m: None)
     tables: list[RawTable] = []
     issues: list[ParseIssue] = list(extra_issues)
@@ -267,14 +309,27 @@ def _import_frames(engine: Engine, frames: Mapping[str, pd.DataFrame], *, source
         label = (labels or {}).get(name, name)
         entity = parsing.entity_from_name(name)
         if entity is None:
-            issues.append(ParseIssue(label, None, None,
-                                     f"unknown entity {name!r}: use one of "
-                                     f"{', '.join(s.entity for s in SPECS)}"))
+            issues.append(
+                ParseIssue(
+                    label,
+                    None,
+                    None,
+                    f"unknown entity {name!r}: use one of {', '.join(s.entity for s in SPECS)}",
+                )
+            )
             continue
         tables.append(parsing.frame_to_table(label, df, entity, fmt))
-    return _run(engine, tables, issues, source=source, fmt=fmt,
-                checksum=frames_checksum(frames), dry_run=dry_run, user=user,
-                progress=report)
+    return _run(
+        engine,
+        tables,
+        issues,
+        source=source,
+        fmt=fmt,
+        checksum=frames_checksum(frames),
+        dry_run=dry_run,
+        user=user,
+        progress=report,
+    )
 
 
 def frames_checksum(frames: Mapping[str, pd.DataFrame]) -> str:
@@ -315,7 +370,8 @@ def _connect(engine: Engine) -> Connection:
     except OperationalError as exc:
         raise DatabaseUnavailable(
             f"The database at {redact(str(engine.url))} cannot be reached: "
-            f"{str(exc.orig).strip().splitlines()[0] if exc.orig else exc}") from exc
+            f"{str(exc.orig).strip().splitlines()[0] if exc.orig else exc}"
+        ) from exc
 
 
 def begin_write(conn: Connection) -> None:
@@ -330,14 +386,23 @@ def begin_write(conn: Connection) -> None:
         conn.close()
         if "locked" in str(exc.orig) or "busy" in str(exc.orig):
             raise DatabaseUnavailable(
-                "The database is busy with another import or rollback; try again in a "
-                "moment.") from exc
+                "The database is busy with another import or rollback; try again in a moment."
+            ) from exc
         raise
 
 
-def _run(engine: Engine, tables: list[RawTable], issues: Sequence[ParseIssue], *, source: str,
-         fmt: str, checksum: str, dry_run: bool, user: str | None,
-         progress: Progress) -> ImportResult:
+def _run(
+    engine: Engine,
+    tables: list[RawTable],
+    issues: Sequence[ParseIssue],
+    *,
+    source: str,
+    fmt: str,
+    checksum: str,
+    dry_run: bool,
+    user: str | None,
+    progress: Progress,
+) -> ImportResult:
     sink = ProblemSink()
     for i in issues:
         sink.add(i.label, i.row, i.column, i.message)
@@ -353,17 +418,31 @@ def _run(engine: Engine, tables: list[RawTable], issues: Sequence[ParseIssue], *
                 conn.rollback()
                 return ImportResult(False, dry_run, None, sink.problems(), {})
             progress(0.3, "writing")
-            batch_id = _insert_batch(conn, source=source, fmt=fmt, checksum=checksum,
-                                     user=user, started=started, typed=typed)
+            batch_id = _insert_batch(
+                conn,
+                source=source,
+                fmt=fmt,
+                checksum=checksum,
+                user=user,
+                started=started,
+                typed=typed,
+            )
             counts = _write(conn, typed, batch_id, progress)
             total = EntityCounts()
             for c in counts.values():
                 total = total + c
             batches = TABLES["import_batch"]
-            conn.execute(update(batches).where(batches.c.id == batch_id).values(
-                finished_at=dt.datetime.now(), rows_read=total.read,
-                rows_inserted=total.inserted, rows_updated=total.updated,
-                rows_unchanged=total.unchanged))
+            conn.execute(
+                update(batches)
+                .where(batches.c.id == batch_id)
+                .values(
+                    finished_at=dt.datetime.now(),
+                    rows_read=total.read,
+                    rows_inserted=total.inserted,
+                    rows_updated=total.updated,
+                    rows_unchanged=total.unchanged,
+                )
+            )
             if dry_run:
                 conn.rollback()
             else:
@@ -379,8 +458,16 @@ def _fit(value: str, length: int) -> str:
     return value if len(value) <= length else value[: length - 1] + "…"
 
 
-def _insert_batch(conn: Connection, *, source: str, fmt: str, checksum: str,
-                  user: str | None, started: dt.datetime, typed: dict[str, list[Typed]]) -> int:
+def _insert_batch(
+    conn: Connection,
+    *,
+    source: str,
+    fmt: str,
+    checksum: str,
+    user: str | None,
+    started: dt.datetime,
+    typed: dict[str, list[Typed]],
+) -> int:
     entities = [s.entity for s in SPECS if typed.get(s.entity)]
     entity = ",".join(entities)
     limit = getattr(TABLES["import_batch"].c.entity.type, "length", None) or 40
@@ -394,11 +481,22 @@ def _insert_batch(conn: Connection, *, source: str, fmt: str, checksum: str,
         for t in ts:
             if col in t.frame.columns:
                 accounts |= set(t.frame[col].dropna().unique())
-    result = conn.execute(insert(TABLES["import_batch"]).values(
-        source=_fit(source, 500), entity=entity, fmt=_fit(fmt, 20),
-        account_name=_fit(next(iter(accounts)), 200) if len(accounts) == 1 else None,
-        started_at=started, status="applied", rows_read=0, rows_inserted=0, rows_updated=0,
-        rows_unchanged=0, checksum=checksum, user=_fit(user, 200) if user else None))
+    result = conn.execute(
+        insert(TABLES["import_batch"]).values(
+            source=_fit(source, 500),
+            entity=entity,
+            fmt=_fit(fmt, 20),
+            account_name=_fit(next(iter(accounts)), 200) if len(accounts) == 1 else None,
+            started_at=started,
+            status="applied",
+            rows_read=0,
+            rows_inserted=0,
+            rows_updated=0,
+            rows_unchanged=0,
+            checksum=checksum,
+            user=_fit(user, 200) if user else None,
+        )
+    )
     pk = result.inserted_primary_key
     assert pk is not None
     return int(pk[0])
@@ -414,40 +512,55 @@ def _load_known(conn: Connection, names: set[str]) -> Known:
         return known
     a, u, k, i = (TABLES["account"], TABLES["unit"], TABLES["kpi"], TABLES["innovation"])
     ids: dict[str, int] = {}
-    for ra in conn.execute(select(a.c.id, a.c.name, a.c.baseline_start, a.c.baseline_end)
-                           .where(a.c.name.in_(sorted(names)))):
+    for ra in conn.execute(
+        select(a.c.id, a.c.name, a.c.baseline_start, a.c.baseline_end).where(
+            a.c.name.in_(sorted(names))
+        )
+    ):
         ids[ra.name] = ra.id
         known.accounts[ra.name] = (ra.baseline_start, ra.baseline_end)
     if not ids:
         return known
     by_id = {v: n for n, v in ids.items()}
-    for ru in conn.execute(select(u.c.account_id, u.c.site, u.c.process)
-                           .where(u.c.account_id.in_(list(by_id)))):
+    for ru in conn.execute(
+        select(u.c.account_id, u.c.site, u.c.process).where(u.c.account_id.in_(list(by_id)))
+    ):
         known.units.add((by_id[ru.account_id], ru.site, ru.process))
-    for rk in conn.execute(select(k.c.account_id, k.c.key, k.c.kind)
-                           .where(k.c.account_id.in_(list(by_id)))):
+    for rk in conn.execute(
+        select(k.c.account_id, k.c.key, k.c.kind).where(k.c.account_id.in_(list(by_id)))
+    ):
         known.kpis[(by_id[rk.account_id], rk.key)] = rk.kind
-    for ri in conn.execute(select(i.c.account_id, i.c.code)
-                           .where(i.c.account_id.in_(list(by_id)))):
+    for ri in conn.execute(select(i.c.account_id, i.c.code).where(i.c.account_id.in_(list(by_id)))):
         known.innovations.add((by_id[ri.account_id], ri.code))
 
-    def observed(name: str, start: dt.date, end: dt.date,
-                 ) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    def observed(
+        name: str,
+        start: dt.date,
+        end: dt.date,
+    ) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
         aid = ids.get(name)
         if aid is None:
             return set(), set()
         any_sql = text(
             "SELECT u.site, u.process FROM unit u WHERE u.account_id = :a AND EXISTS "
-            "(SELECT 1 FROM kpi_observation o WHERE o.unit_id = u.id)")
+            "(SELECT 1 FROM kpi_observation o WHERE o.unit_id = u.id)"
+        )
         in_sql = text(
             "SELECT u.site, u.process FROM unit u WHERE u.account_id = :a AND EXISTS "
             "(SELECT 1 FROM kpi_observation o WHERE o.unit_id = u.id AND o.period <= :e "
             "AND (o.period >= :s OR (o.grain = 'month' AND o.period >= :sm)))"
-        ).bindparams(bindparam("e", type_=Date()), bindparam("s", type_=Date()),
-                     bindparam("sm", type_=Date()))
+        ).bindparams(
+            bindparam("e", type_=Date()),
+            bindparam("s", type_=Date()),
+            bindparam("sm", type_=Date()),
+        )
         all_units = {(r[0], r[1]) for r in conn.execute(any_sql, {"a": aid})}
-        inside = {(r[0], r[1]) for r in conn.execute(
-            in_sql, {"a": aid, "e": end, "s": start, "sm": start.replace(day=1)})}
+        inside = {
+            (r[0], r[1])
+            for r in conn.execute(
+                in_sql, {"a": aid, "e": end, "s": start, "sm": start.replace(day=1)}
+            )
+        }
         return all_units, inside
 
     known.observed = observed
@@ -480,9 +593,17 @@ class _Ids:
     def frame(self, table: str, cols: list[str], id_name: str) -> pd.DataFrame:
         t = TABLES[table]
         ids = self.account_ids
-        rows: list[Any] = list(self.conn.execute(
-            select(t.c.account_id, *[t.c[c] for c in cols], t.c.id)
-            .where(t.c.account_id.in_(ids)))) if ids else []
+        rows: list[Any] = (
+            list(
+                self.conn.execute(
+                    select(t.c.account_id, *[t.c[c] for c in cols], t.c.id).where(
+                        t.c.account_id.in_(ids)
+                    )
+                )
+            )
+            if ids
+            else []
+        )
         df = pd.DataFrame([tuple(r) for r in rows], columns=["account_id", *cols, id_name])
         df = df.merge(self.accounts, on="account_id", how="left")
         return df.drop(columns=["account_id"])
@@ -492,16 +613,18 @@ def _concat_groups(tables: list[Typed]) -> list[tuple[tuple[str, ...], pd.DataFr
     groups: dict[tuple[str, ...], list[pd.DataFrame]] = {}
     for t in tables:
         groups.setdefault(t.present, []).append(t.frame)
-    return [(p, pd.concat(fs, ignore_index=True) if len(fs) > 1 else fs[0])
-            for p, fs in groups.items()]
+    return [
+        (p, pd.concat(fs, ignore_index=True) if len(fs) > 1 else fs[0]) for p, fs in groups.items()
+    ]
 
 
 def _attach(df: pd.DataFrame, ref: pd.DataFrame, on: list[str]) -> pd.DataFrame:
     return df.merge(ref, on=on, how="left")
 
 
-def _write(conn: Connection, typed: dict[str, list[Typed]], batch_id: int,
-           progress: Progress) -> dict[str, EntityCounts]:
+def _write(
+    conn: Connection, typed: dict[str, list[Typed]], batch_id: int, progress: Progress
+) -> dict[str, EntityCounts]:
     counts: dict[str, EntityCounts] = {}
     ids = _Ids(conn)
     names: set[str] = set()
@@ -526,10 +649,19 @@ def _write(conn: Connection, typed: dict[str, list[Typed]], batch_id: int,
         for present, frame in _concat_groups(tables):
             builder = BUILDERS[spec.entity]
             for table_name, db, key, data, scope in builder(frame, present, ids):
-                c = _upsert(conn, TABLES[table_name], db, key, data, batch_id, scope,
-                            _stepper(step, spec.entity))
-                entity = "innovation_targets" if table_name == "innovation_target" else (
-                    spec.entity)
+                c = _upsert(
+                    conn,
+                    TABLES[table_name],
+                    db,
+                    key,
+                    data,
+                    batch_id,
+                    scope,
+                    _stepper(step, spec.entity),
+                )
+                entity = (
+                    "innovation_targets" if table_name == "innovation_target" else (spec.entity)
+                )
                 counts[entity] = counts.get(entity, EntityCounts()) + c
         if spec.entity == "accounts":
             ids.load_accounts(names)
@@ -600,8 +732,10 @@ def _build_innovations(f: pd.DataFrame, present: tuple[str, ...], ids: _Ids):  #
     db = _defaults(t, db.drop(columns=["account"]), data)
     yield "innovation", db, ["account_id", "code"], data, _account_scope(db)
     if "target_kpi" in present and "expected_effect_pct" in present:
-        tf = f.loc[f["target_kpi"].notna() & f["expected_effect_pct"].notna(),
-                   ["account", "code", "target_kpi", "expected_effect_pct"]]
+        tf = f.loc[
+            f["target_kpi"].notna() & f["expected_effect_pct"].notna(),
+            ["account", "code", "target_kpi", "expected_effect_pct"],
+        ]
         if len(tf):
             tf = tf.rename(columns={"code": "innovation", "target_kpi": "kpi"})
             yield from _targets(tf, ids, "innovation_target", "expected_effect_pct")
@@ -610,10 +744,14 @@ def _build_innovations(f: pd.DataFrame, present: tuple[str, ...], ids: _Ids):  #
 def _targets(f: pd.DataFrame, ids: _Ids, table_name: str, value_col: str):  # type: ignore[no-untyped-def]
     inn = ids.frame("innovation", ["code"], "innovation_id").rename(columns={"code": "innovation"})
     kpi = ids.frame("kpi", ["key"], "kpi_id").rename(columns={"key": "kpi"})
-    db = _attach(_attach(f[["account", "innovation", "kpi", value_col]], inn,
-                         ["account", "innovation"]), kpi, ["account", "kpi"])
+    db = _attach(
+        _attach(f[["account", "innovation", "kpi", value_col]], inn, ["account", "innovation"]),
+        kpi,
+        ["account", "kpi"],
+    )
     db = db[["innovation_id", "kpi_id", value_col]].astype(
-        {"innovation_id": "int64", "kpi_id": "int64"})
+        {"innovation_id": "int64", "kpi_id": "int64"}
+    )
     yield table_name, db, ["innovation_id", "kpi_id"], [value_col], _innovation_scope(db)
 
 
@@ -628,10 +766,18 @@ def _build_planted(f: pd.DataFrame, present: tuple[str, ...], ids: _Ids):  # typ
 def _build_rollouts(f: pd.DataFrame, present: tuple[str, ...], ids: _Ids):  # type: ignore[no-untyped-def]
     inn = ids.frame("innovation", ["code"], "innovation_id").rename(columns={"code": "innovation"})
     units = ids.frame("unit", ["site", "process"], "unit_id")
-    db = _attach(_attach(f[["account", "innovation", "site", "process", "go_live"]], inn,
-                         ["account", "innovation"]), units, ["account", "site", "process"])
+    db = _attach(
+        _attach(
+            f[["account", "innovation", "site", "process", "go_live"]],
+            inn,
+            ["account", "innovation"],
+        ),
+        units,
+        ["account", "site", "process"],
+    )
     db = db[["innovation_id", "unit_id", "go_live"]].astype(
-        {"innovation_id": "int64", "unit_id": "int64"})
+        {"innovation_id": "int64", "unit_id": "int64"}
+    )
     yield "rollout", db, ["innovation_id", "unit_id"], ["go_live"], _innovation_scope(db)
 
 
@@ -644,17 +790,20 @@ def _build_observations(f: pd.DataFrame, present: tuple[str, ...], ids: _Ids):  
     base = f[cols].copy()
     grain_given = f["grain"] if "grain" in present else pd.Series([None] * len(f))
     inferred = np.where(f["_period_is_month"].to_numpy(dtype=bool), "month", "day")
-    base["grain"] = np.where(grain_given.isna().to_numpy(dtype=bool), inferred,
-                             grain_given.to_numpy(dtype=object))
+    base["grain"] = np.where(
+        grain_given.isna().to_numpy(dtype=bool), inferred, grain_given.to_numpy(dtype=object)
+    )
     db = _attach(base, units, ["account", "site", "process"])
     db = _attach(db, kpis, ["account", "kpi"])
     db = _with_account_id(db, ids)
     period = db["period"]
-    db["month"] = period.to_numpy(dtype="datetime64[ns]").astype("datetime64[M]").astype(
-        "datetime64[ns]")
+    db["month"] = (
+        period.to_numpy(dtype="datetime64[ns]").astype("datetime64[M]").astype("datetime64[ns]")
+    )
     data = ["month", "grain", "value"] + (["volume"] if "volume" in present else [])
     out = db[["account_id", "unit_id", "kpi_id", "period", *data]].astype(
-        {"account_id": "int64", "unit_id": "int64", "kpi_id": "int64"})
+        {"account_id": "int64", "unit_id": "int64", "kpi_id": "int64"}
+    )
     lo, hi = period.min(), period.max()
     aids = sorted({int(x) for x in out["account_id"]})
 
@@ -682,8 +831,12 @@ BUILDERS = {
 # Upsert
 
 
-def _load_existing(conn: Connection, table: Table, cols: list[str], scope: Scope,
-                   ) -> pd.DataFrame:
+def _load_existing(
+    conn: Connection,
+    table: Table,
+    cols: list[str],
+    scope: Scope,
+) -> pd.DataFrame:
     sel = []
     for c in cols:
         col = table.c[c]
@@ -707,8 +860,11 @@ def _load_existing(conn: Connection, table: Table, cols: list[str], scope: Scope
 
 def _to_dates(s: pd.Series) -> pd.Series:
     codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
-    parsed = pd.to_datetime(pd.Series(uniques, dtype=object).map(
-        lambda v: str(v)[:10] if v is not None else None), format="%Y-%m-%d", errors="coerce")
+    parsed = pd.to_datetime(
+        pd.Series(uniques, dtype=object).map(lambda v: str(v)[:10] if v is not None else None),
+        format="%Y-%m-%d",
+        errors="coerce",
+    )
     arr = np.append(parsed.to_numpy(dtype="datetime64[ns]"), np.datetime64("NaT", "ns"))
     return pd.Series(arr[codes], index=s.index)
 
@@ -724,9 +880,16 @@ def _same(a: pd.Series, b: pd.Series) -> np.ndarray:
     return eq | both_missing
 
 
-def _upsert(conn: Connection, table: Table, new: pd.DataFrame, key: list[str],
-            data: list[str], batch_id: int, scope: Scope,
-            step: Callable[[int], None]) -> EntityCounts:
+def _upsert(
+    conn: Connection,
+    table: Table,
+    new: pd.DataFrame,
+    key: list[str],
+    data: list[str],
+    batch_id: int,
+    scope: Scope,
+    step: Callable[[int], None],
+) -> EntityCounts:
     if not len(new):
         return EntityCounts()
     new = new.reset_index(drop=True)
@@ -745,8 +908,11 @@ def _upsert(conn: Connection, table: Table, new: pd.DataFrame, key: list[str],
     changed = found & ~same
     inserts = new[~found].assign(batch_id=batch_id)
     for col in table.columns:  # the raw insert path has no ORM defaults: add them
-        if (col.name not in inserts.columns and col.default is not None
-                and getattr(col.default, "is_scalar", False)):
+        if (
+            col.name not in inserts.columns
+            and col.default is not None
+            and getattr(col.default, "is_scalar", False)
+        ):
             inserts[col.name] = getattr(col.default, "arg", None)
     _bulk_insert(conn, table, inserts, step)
     n_upd = int(changed.sum())
@@ -755,16 +921,18 @@ def _upsert(conn: Connection, table: Table, new: pd.DataFrame, key: list[str],
         _apply_updates(conn, table, upd, data, batch_id)
         step(n_upd)
     step(int((found & same).sum()))
-    return EntityCounts(read=len(new), inserted=len(inserts), updated=n_upd,
-                        unchanged=int((found & same).sum()))
+    return EntityCounts(
+        read=len(new), inserted=len(inserts), updated=n_upd, unchanged=int((found & same).sum())
+    )
 
 
 def _python_column(s: pd.Series, for_driver: bool) -> list[Any]:
     """A column as Python values for the DB-API: dates as ISO text (driver) or date objects."""
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
         codes, uniques = pd.factorize(s, use_na_sentinel=True)
-        vals: list[Any] = ([u.strftime("%Y-%m-%d") for u in uniques] if for_driver
-                           else [u.date() for u in uniques])
+        vals: list[Any] = (
+            [u.strftime("%Y-%m-%d") for u in uniques] if for_driver else [u.date() for u in uniques]
+        )
         arr = np.array(vals + [None], dtype=object)
         return arr[codes].tolist()
     if pd.api.types.is_float_dtype(s.dtype):
@@ -777,8 +945,9 @@ def _python_column(s: pd.Series, for_driver: bool) -> list[Any]:
     return [None if (isinstance(v, float) and math.isnan(v)) else v for v in out]
 
 
-def _bulk_insert(conn: Connection, table: Table, frame: pd.DataFrame,
-                 step: Callable[[int], None]) -> None:
+def _bulk_insert(
+    conn: Connection, table: Table, frame: pd.DataFrame, step: Callable[[int], None]
+) -> None:
     """INSERT many rows fast: PostgreSQL COPY, SQLite executemany in chunks."""
     if not len(frame):
         return
@@ -794,7 +963,7 @@ def _bulk_insert(conn: Connection, table: Table, frame: pd.DataFrame,
         with raw.cursor() as cur:  # type: ignore[attr-defined]
             for start in range(0, len(rows), CHUNK * 5):
                 with cur.copy(f"COPY {tname} ({names}) FROM STDIN") as cp:
-                    for r in rows[start:start + CHUNK * 5]:
+                    for r in rows[start : start + CHUNK * 5]:
                         cp.write_row(r)
                 step(min(CHUNK * 5, len(rows) - start))
         return
@@ -802,7 +971,7 @@ def _bulk_insert(conn: Connection, table: Table, frame: pd.DataFrame,
     if conn.dialect.paramstyle != "qmark":  # pragma: no cover - other dialects
         sql = f"INSERT INTO {tname} ({names}) VALUES ({', '.join('%s' for _ in cols)})"
     for start in range(0, len(rows), CHUNK):
-        chunk = rows[start:start + CHUNK]
+        chunk = rows[start : start + CHUNK]
         conn.exec_driver_sql(sql, chunk)  # type: ignore[arg-type]
         step(len(chunk))
 
@@ -821,8 +990,9 @@ def _json_value(v: Any) -> Any:
     return v
 
 
-def _apply_updates(conn: Connection, table: Table, upd: pd.DataFrame, data: list[str],
-                   batch_id: int) -> None:
+def _apply_updates(
+    conn: Connection, table: Table, upd: pd.DataFrame, data: list[str], batch_id: int
+) -> None:
     ids = upd["id"].astype("int64").tolist()
     params: dict[str, list[Any]] = {c: _python_column(upd[c], for_driver=False) for c in data}
     olds: dict[str, list[Any]] = {}
@@ -830,19 +1000,34 @@ def _apply_updates(conn: Connection, table: Table, upd: pd.DataFrame, data: list
         old = upd[c + "__old"] if c + "__old" in upd.columns else upd[c]
         olds[c] = [_json_value(v) for v in _python_column(old, for_driver=False)]
     old_batch = upd["batch_id"].tolist()
-    stmt = (update(table).where(table.c.id == bindparam("_id"))
-            .values({c: bindparam("_v_" + c) for c in data} | {"batch_id": batch_id}))
-    records = [{"_id": i, **{"_v_" + c: params[c][n] for c in data}}
-               for n, i in enumerate(ids)]
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("_id"))
+        .values({c: bindparam("_v_" + c) for c in data} | {"batch_id": batch_id})
+    )
+    records = [{"_id": i, **{"_v_" + c: params[c][n] for c in data}} for n, i in enumerate(ids)]
     for start in range(0, len(records), CHUNK):
-        conn.execute(stmt, records[start:start + CHUNK])
-    changes = pd.DataFrame({
-        "batch_id": batch_id, "table_name": table.name, "row_id": ids, "action": "update",
-        "old_values": [json.dumps({**{c: olds[c][n] for c in data},
-                                   "batch_id": (None if old_batch[n] is None
-                                                or (isinstance(old_batch[n], float)
-                                                    and math.isnan(old_batch[n]))
-                                                else int(old_batch[n]))})
-                       for n in range(len(ids))],
-    })
+        conn.execute(stmt, records[start : start + CHUNK])
+    changes = pd.DataFrame(
+        {
+            "batch_id": batch_id,
+            "table_name": table.name,
+            "row_id": ids,
+            "action": "update",
+            "old_values": [
+                json.dumps(
+                    {
+                        **{c: olds[c][n] for c in data},
+                        "batch_id": (
+                            None
+                            if old_batch[n] is None
+                            or (isinstance(old_batch[n], float) and math.isnan(old_batch[n]))
+                            else int(old_batch[n])
+                        ),
+                    }
+                )
+                for n in range(len(ids))
+            ],
+        }
+    )
     _bulk_insert(conn, TABLES["batch_change"], changes, lambda _n: None)

@@ -151,12 +151,19 @@ def read_any(label: str, data: bytes) -> tuple[list[RawTable], list[ParseIssue]]
     if data[:4] == b"PK\x03\x04":
         return read_xlsx(label, data)
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        return [], [ParseIssue(label, None, None,
-                               "this is an old Excel .xls file: save it as .xlsx or CSV")]
+        return [], [
+            ParseIssue(label, None, None, "this is an old Excel .xls file: save it as .xlsx or CSV")
+        ]
     if label.lower().endswith((".xlsx", ".xlsm")):
-        return [], [ParseIssue(label, None, None,
-                               "this file is named .xlsx but is not an Excel workbook: "
-                               "save it again from Excel, or as CSV")]
+        return [], [
+            ParseIssue(
+                label,
+                None,
+                None,
+                "this file is named .xlsx but is not an Excel workbook: "
+                "save it again from Excel, or as CSV",
+            )
+        ]
     table, issues = read_csv(label, data)
     return ([table] if table is not None else []), issues
 
@@ -204,17 +211,30 @@ def read_csv(label: str, data: bytes) -> tuple[RawTable | None, list[ParseIssue]
     """One CSV file → a RawTable of strings (stripped), or the reasons it cannot be read."""
     text = _decode(data)
     if text is None:
-        return None, [ParseIssue(label, None, None,
-                                 "this is not a text CSV file (it contains binary data): "
-                                 "export the data as CSV (UTF-8) or .xlsx")]
+        return None, [
+            ParseIssue(
+                label,
+                None,
+                None,
+                "this is not a text CSV file (it contains binary data): "
+                "export the data as CSV (UTF-8) or .xlsx",
+            )
+        ]
     if not text.strip():
         return None, [ParseIssue(label, None, None, "the file is empty: it needs a header row")]
     delim = _delimiter(text)
     issues: list[ParseIssue] = []
     try:
         raw = pd.read_csv(
-            io.StringIO(text), sep=delim, header=None, dtype=str, keep_default_na=False,
-            na_filter=False, skip_blank_lines=False, engine="c", quotechar='"',
+            io.StringIO(text),
+            sep=delim,
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            engine="c",
+            quotechar='"',
         )
         raw = raw.fillna("")
         matrix = None
@@ -224,19 +244,26 @@ def read_csv(label: str, data: bytes) -> tuple[RawTable | None, list[ParseIssue]
         m = _EOF_IN_STRING.search(str(exc))
         if m:
             row = int(m.group(1)) + 1
-            return None, [ParseIssue(label, row, None,
-                                     'a quote (") opened in this row is never closed: '
-                                     "remove it or close it")]
+            return None, [
+                ParseIssue(
+                    label,
+                    row,
+                    None,
+                    'a quote (") opened in this row is never closed: remove it or close it',
+                )
+            ]
         matrix, issues = _read_csv_slowly(label, text, delim)
         if matrix is None:
             return None, issues
         raw = matrix
-    return _to_table(label, raw, fmt="csv", decimal="," if delim == ";" else ".",
-                     first_row=1), issues
+    return _to_table(
+        label, raw, fmt="csv", decimal="," if delim == ";" else ".", first_row=1
+    ), issues
 
 
-def _read_csv_slowly(label: str, text: str, delim: str) -> tuple[pd.DataFrame | None,
-                                                                  list[ParseIssue]]:
+def _read_csv_slowly(
+    label: str, text: str, delim: str
+) -> tuple[pd.DataFrame | None, list[ParseIssue]]:
     """The fallback when rows have more values than the header: report those rows (trailing
     empty values are tolerated) and keep the rest."""
     issues: list[ParseIssue] = []
@@ -252,10 +279,15 @@ def _read_csv_slowly(label: str, text: str, delim: str) -> tuple[pd.DataFrame | 
     for i, r in enumerate(rows[start:], start=start):
         if len(r) > width:
             if any(c.strip() for c in r[width:]):
-                issues.append(ParseIssue(
-                    label, i + 1, None,
-                    f"this row has {len(r)} values but the header has {width} columns: "
-                    f"quote values that contain '{delim}' or remove the extra values"))
+                issues.append(
+                    ParseIssue(
+                        label,
+                        i + 1,
+                        None,
+                        f"this row has {len(r)} values but the header has {width} columns: "
+                        f"quote values that contain '{delim}' or remove the extra values",
+                    )
+                )
                 r = [""] * width
             else:
                 r = r[:width]
@@ -265,8 +297,15 @@ def _read_csv_slowly(label: str, text: str, delim: str) -> tuple[pd.DataFrame | 
     return pd.DataFrame(out, dtype=object), issues
 
 
-def _to_table(label: str, raw: pd.DataFrame, *, fmt: str, decimal: str,
-              first_row: int, entity: str | None = None) -> RawTable:
+def _to_table(
+    label: str,
+    raw: pd.DataFrame,
+    *,
+    fmt: str,
+    decimal: str,
+    first_row: int,
+    entity: str | None = None,
+) -> RawTable:
     """Find the header (first non-empty row), normalise it, drop empty rows and columns."""
     values = raw
     if fmt == "csv":
@@ -277,8 +316,8 @@ def _to_table(label: str, raw: pd.DataFrame, *, fmt: str, decimal: str,
     idx = np.flatnonzero(nonempty)
     header_pos = int(idx[0]) if len(idx) else 0
     header = [normalise_header(h) for h in values.iloc[header_pos].tolist()] if len(values) else []
-    body = values.iloc[header_pos + 1:]
-    keep_rows = nonempty[header_pos + 1:]
+    body = values.iloc[header_pos + 1 :]
+    keep_rows = nonempty[header_pos + 1 :]
     rows = np.arange(header_pos + 1, len(values), dtype=np.int64) + first_row
     body = body[keep_rows]
     rows = rows[keep_rows]
@@ -298,9 +337,16 @@ def _to_table(label: str, raw: pd.DataFrame, *, fmt: str, decimal: str,
     frame = body.iloc[:, selected].copy() if selected else pd.DataFrame(index=body.index)
     frame.columns = names
     frame = frame.reset_index(drop=True)
-    return RawTable(label=label, entity=entity, frame=frame, rows=rows, fmt=fmt,
-                    header_row=header_pos + first_row, decimal=decimal,
-                    duplicate_columns=dupes)
+    return RawTable(
+        label=label,
+        entity=entity,
+        frame=frame,
+        rows=rows,
+        fmt=fmt,
+        header_row=header_pos + first_row,
+        decimal=decimal,
+        duplicate_columns=dupes,
+    )
 
 
 def _nonempty_cells(s: pd.Series) -> pd.Series:
@@ -326,9 +372,15 @@ def read_xlsx(label: str, data: bytes) -> tuple[list[RawTable], list[ParseIssue]
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - a broken workbook is a problem to report
-        return [], [ParseIssue(label, None, None,
-                               f"cannot read this Excel workbook ({type(exc).__name__}): "
-                               "save it again from Excel as .xlsx, or as CSV")]
+        return [], [
+            ParseIssue(
+                label,
+                None,
+                None,
+                f"cannot read this Excel workbook ({type(exc).__name__}): "
+                "save it again from Excel as .xlsx, or as CSV",
+            )
+        ]
     try:
         sheets = list(wb.worksheets)
         named: list[tuple[Any, str | None]] = [(ws, entity_from_name(ws.title)) for ws in sheets]
@@ -337,10 +389,15 @@ def read_xlsx(label: str, data: bytes) -> tuple[list[RawTable], list[ParseIssue]
             if len(sheets) == 1:
                 chosen = [(sheets[0], None)]
             else:
-                return [], [ParseIssue(
-                    label, None, None,
-                    "no sheet is named after a kind of data; name each sheet after one of: "
-                    f"{accepted_names()} (found sheets: {', '.join(ws.title for ws in sheets)})")]
+                return [], [
+                    ParseIssue(
+                        label,
+                        None,
+                        None,
+                        "no sheet is named after a kind of data; name each sheet after one of: "
+                        f"{accepted_names()} (found sheets: {', '.join(ws.title for ws in sheets)})",
+                    )
+                ]
         tables = []
         for ws, entity in chosen:
             if hasattr(ws, "reset_dimensions"):
@@ -353,8 +410,9 @@ def read_xlsx(label: str, data: bytes) -> tuple[list[RawTable], list[ParseIssue]
             sheet_label = label if len(sheets) == 1 else f"{label} › {ws.title}"
             if not rows:
                 continue
-            tables.append(_to_table(sheet_label, raw, fmt="xlsx", decimal=".", first_row=1,
-                                    entity=entity))
+            tables.append(
+                _to_table(sheet_label, raw, fmt="xlsx", decimal=".", first_row=1, entity=entity)
+            )
         return tables, []
     finally:
         wb.close()
@@ -388,9 +446,16 @@ def frame_to_table(label: str, df: pd.DataFrame, entity: str | None, fmt: str) -
     frame = frame.iloc[:, selected]
     frame.columns = names
     frame = frame.reset_index(drop=True)  # strings are stripped by the converters
-    return RawTable(label=label, entity=entity, frame=frame,
-                    rows=np.arange(1, len(frame) + 1, dtype=np.int64), fmt=fmt,
-                    header_row=0, decimal=".", duplicate_columns=dupes)
+    return RawTable(
+        label=label,
+        entity=entity,
+        frame=frame,
+        rows=np.arange(1, len(frame) + 1, dtype=np.int64),
+        fmt=fmt,
+        header_row=0,
+        decimal=".",
+        duplicate_columns=dupes,
+    )
 
 
 def detect_entity(table: RawTable, name_hint: str) -> str | None:
@@ -403,9 +468,12 @@ def detect_entity(table: RawTable, name_hint: str) -> str | None:
 
 def entity_problem(label: str) -> ParseIssue:
     return ParseIssue(
-        label, None, None,
+        label,
+        None,
+        None,
         "cannot tell which kind of data this is: name the file (or sheet) after one of "
-        f"{accepted_names()} — e.g. innovations.csv — or give it that format's header")
+        f"{accepted_names()} — e.g. innovations.csv — or give it that format's header",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -413,15 +481,23 @@ def entity_problem(label: str) -> ParseIssue:
 
 
 _SEP = "[ ,.'\u00a0\u202f]"
-_NUM_POINT = re.compile(r"^[+-]?(?:\d{1,3}(?:([,' \u00a0\u202f])\d{3})(?:\1\d{3})*|\d+)?(?:\.\d+)?"
-                        r"(?:[eE][+-]?\d+)?$")
-_NUM_COMMA = re.compile(r"^[+-]?(?:\d{1,3}(?:([.' \u00a0\u202f])\d{3})(?:\1\d{3})*|\d+)?(?:,\d+)?"
-                        r"(?:[eE][+-]?\d+)?$")
+_NUM_POINT = re.compile(
+    r"^[+-]?(?:\d{1,3}(?:([,' \u00a0\u202f])\d{3})(?:\1\d{3})*|\d+)?(?:\.\d+)?"
+    r"(?:[eE][+-]?\d+)?$"
+)
+_NUM_COMMA = re.compile(
+    r"^[+-]?(?:\d{1,3}(?:([.' \u00a0\u202f])\d{3})(?:\1\d{3})*|\d+)?(?:,\d+)?"
+    r"(?:[eE][+-]?\d+)?$"
+)
 # A value that can only be read one way.
-ONLY_COMMA_DECIMAL = re.compile(r"^[+-]?(?:\d+,(?:\d{1,2}|\d{4,})|\d{1,3}(?:\.\d{3})+,\d*|"
-                                 r"\d*,\d+[eE][+-]?\d+|\d+\.\d+,\d+|,\d+)$")
-ONLY_POINT_DECIMAL = re.compile(r"^[+-]?(?:\d+\.(?:\d{1,2}|\d{4,})|\d{1,3}(?:,\d{3})+\.\d*|"
-                                 r"\d*\.\d+[eE][+-]?\d+|\d+,\d+\.\d+|\.\d+)$")
+ONLY_COMMA_DECIMAL = re.compile(
+    r"^[+-]?(?:\d+,(?:\d{1,2}|\d{4,})|\d{1,3}(?:\.\d{3})+,\d*|"
+    r"\d*,\d+[eE][+-]?\d+|\d+\.\d+,\d+|,\d+)$"
+)
+ONLY_POINT_DECIMAL = re.compile(
+    r"^[+-]?(?:\d+\.(?:\d{1,2}|\d{4,})|\d{1,3}(?:,\d{3})+\.\d*|"
+    r"\d*\.\d+[eE][+-]?\d+|\d+,\d+\.\d+|\.\d+)$"
+)
 
 
 def decimal_style(values: Sequence[str], default: str) -> str | None:
@@ -447,7 +523,7 @@ def parse_number(text: str, decimal: str, *, pct: bool = False) -> float | str:
     compact = s
     pattern = _NUM_COMMA if decimal == "," else _NUM_POINT
     if not s or not pattern.match(s) or not re.search(r"\d", s):
-        hint = ("decimal comma, e.g. 1234,5" if decimal == "," else "decimal point, e.g. 1234.5")
+        hint = "decimal comma, e.g. 1234,5" if decimal == "," else "decimal point, e.g. 1234.5"
         return f"'{text}' is not a number: write digits with a {hint}"
     if decimal == ",":
         compact = re.sub(r"[.' \u00a0\u202f]", "", s).replace(",", ".")
@@ -554,8 +630,9 @@ def parse_date(value: Any, *, order: str = "dmy", allow_month: bool = False) -> 
     m = ISO.match(text)
     if m:
         tp = _time_problem(text, m.groups()[3:6])
-        return tp or _make_date(int(m.group(1)), int(m.group(2)), int(m.group(3)), text,
-                                "year-month-day")
+        return tp or _make_date(
+            int(m.group(1)), int(m.group(2)), int(m.group(3)), text, "year-month-day"
+        )
     m = DMY.match(text)
     if m:
         tp = _time_problem(text, m.groups()[3:6])
@@ -563,8 +640,7 @@ def parse_date(value: Any, *, order: str = "dmy", allow_month: bool = False) -> 
             return tp
         a, b, y = int(m.group(1)), int(m.group(2)), int(m.group(3))
         if order == "mdy" and a != b:
-            return (f"'{text}' is written month/day/year (US order) in this column: "
-                    f"{ISO_HINT}")
+            return f"'{text}' is written month/day/year (US order) in this column: {ISO_HINT}"
         if order == "ambiguous" and a != b:
             return f"ambiguous date {text}: {ISO_HINT}"
         return _make_date(y, b, a, text, "day/month/year")
@@ -572,8 +648,9 @@ def parse_date(value: Any, *, order: str = "dmy", allow_month: bool = False) -> 
         for pattern, ym in ((MONTH_YM, True), (MONTH_MY, False)):
             m = pattern.match(text)
             if m:
-                y, mo = (int(m.group(1)), int(m.group(2))) if ym else (int(m.group(2)),
-                                                                      int(m.group(1)))
+                y, mo = (
+                    (int(m.group(1)), int(m.group(2))) if ym else (int(m.group(2)), int(m.group(1)))
+                )
                 if not 1 <= mo <= 12:
                     return f"'{text}' is not a real month; write months as YYYY-MM"
                 d = _make_date(y, mo, 1, text, "month")

@@ -96,32 +96,37 @@ def _scoped(scope: Scope, account_id: int) -> None:
 
 def list_accounts(engine: Engine, scope: Scope) -> pd.DataFrame:
     """Accounts in scope with their data freshness: last observed period, last import."""
-    stmt = (
-        select(
-            Account.id,
-            Account.name,
-            Account.currency,
-            Account.contract_end,
-            select(func.max(KpiObservation.period))
-            .where(KpiObservation.account_id == Account.id)
-            .scalar_subquery(),
-            select(func.count(Innovation.id))
-            .where(Innovation.account_id == Account.id)
-            .scalar_subquery(),
-            select(func.count(Unit.id)).where(Unit.account_id == Account.id).scalar_subquery(),
-            select(func.max(ImportBatch.finished_at))
-            .where(ImportBatch.account_name == Account.name, ImportBatch.status == "applied")
-            .scalar_subquery(),
-        )
-        .order_by(Account.name)
-    )
+    stmt = select(
+        Account.id,
+        Account.name,
+        Account.currency,
+        Account.contract_end,
+        select(func.max(KpiObservation.period))
+        .where(KpiObservation.account_id == Account.id)
+        .scalar_subquery(),
+        select(func.count(Innovation.id))
+        .where(Innovation.account_id == Account.id)
+        .scalar_subquery(),
+        select(func.count(Unit.id)).where(Unit.account_id == Account.id).scalar_subquery(),
+        select(func.max(ImportBatch.finished_at))
+        .where(ImportBatch.account_name == Account.name, ImportBatch.status == "applied")
+        .scalar_subquery(),
+    ).order_by(Account.name)
     if scope.account_ids is not None:
         stmt = stmt.where(Account.id.in_(sorted(scope.account_ids)))
     df = _frame(
         engine,
         stmt,
-        ["account_id", "name", "currency", "renewal_date", "last_period", "innovations", "units",
-         "last_import"],
+        [
+            "account_id",
+            "name",
+            "currency",
+            "renewal_date",
+            "last_period",
+            "innovations",
+            "units",
+            "last_import",
+        ],
     )
     return _dates(df, "renewal_date", "last_period", "last_import")
 
@@ -142,19 +147,32 @@ def account_id_by_name(engine: Engine, scope: Scope, name: str) -> int:
 def account_info(engine: Engine, scope: Scope, account_id: int) -> AccountInfo:
     _scoped(scope, account_id)
     cols = [
-        Account.id, Account.name, Account.currency, Account.locale, Account.contract_start,
-        Account.contract_end, Account.baseline_start, Account.baseline_end,
-        Account.gain_share_pct, Account.savings_goal_per_year,
-        Account.productivity_pct_per_year, Account.innovation_days_per_year,
+        Account.id,
+        Account.name,
+        Account.currency,
+        Account.locale,
+        Account.contract_start,
+        Account.contract_end,
+        Account.baseline_start,
+        Account.baseline_end,
+        Account.gain_share_pct,
+        Account.savings_goal_per_year,
+        Account.productivity_pct_per_year,
+        Account.innovation_days_per_year,
     ]
     df = _frame(engine, select(*cols).where(Account.id == account_id), [c.key for c in cols])
     if df.empty:
         raise LookupError(f"No account with id {account_id}.")
     r = df.iloc[0]
     return AccountInfo(
-        id=int(r["id"]), name=str(r["name"]), currency=str(r["currency"]), locale=str(r["locale"]),
-        contract_start=r["contract_start"], contract_end=r["contract_end"],
-        baseline_start=r["baseline_start"], baseline_end=r["baseline_end"],
+        id=int(r["id"]),
+        name=str(r["name"]),
+        currency=str(r["currency"]),
+        locale=str(r["locale"]),
+        contract_start=r["contract_start"],
+        contract_end=r["contract_end"],
+        baseline_start=r["baseline_start"],
+        baseline_end=r["baseline_end"],
         gain_share_pct=float(r["gain_share_pct"]),
         savings_goal_per_year=float(r["savings_goal_per_year"]),
         productivity_pct_per_year=float(r["productivity_pct_per_year"]),
@@ -177,13 +195,33 @@ def load_units(engine: Engine, scope: Scope, account_id: int) -> pd.DataFrame:
 def load_kpis(engine: Engine, scope: Scope, account_id: int) -> pd.DataFrame:
     _scoped(scope, account_id)
     stmt = (
-        select(Kpi.id, Kpi.key, Kpi.label, Kpi.unit_of_measure, Kpi.direction, Kpi.kind,
-               Kpi.money_value, Kpi.headline)
+        select(
+            Kpi.id,
+            Kpi.key,
+            Kpi.label,
+            Kpi.unit_of_measure,
+            Kpi.direction,
+            Kpi.kind,
+            Kpi.money_value,
+            Kpi.headline,
+        )
         .where(Kpi.account_id == account_id)
         .order_by(Kpi.id)
     )
-    df = _frame(engine, stmt, ["kpi_id", "key", "label", "unit_of_measure", "direction", "kind",
-                               "money_value", "headline"])
+    df = _frame(
+        engine,
+        stmt,
+        [
+            "kpi_id",
+            "key",
+            "label",
+            "unit_of_measure",
+            "direction",
+            "kind",
+            "money_value",
+            "headline",
+        ],
+    )
     df["headline"] = df["headline"].astype(bool)
     df["money_value"] = df["money_value"].astype(float)
     return df
@@ -230,21 +268,48 @@ def load_monthly(
     if unit_ids is not None:
         agg = agg.where(o.unit_id.in_([int(u) for u in unit_ids]))
     if kpi_keys is not None:
-        agg = agg.where(o.kpi_id.in_(
-            select(Kpi.id).where(Kpi.account_id == account_id, Kpi.key.in_(list(kpi_keys)))))
+        agg = agg.where(
+            o.kpi_id.in_(
+                select(Kpi.id).where(Kpi.account_id == account_id, Kpi.key.in_(list(kpi_keys)))
+            )
+        )
     if start is not None:
         agg = agg.where(o.month >= start)
     if end is not None:
         agg = agg.where(o.month <= end)
     g = agg.subquery("g")
     stmt = (
-        select(g.c.unit_id, Kpi.key, Kpi.kind, g.c.month, g.c.vw, g.c.volume, g.c.mean,
-               g.c.n_obs, g.c.grain, g.c.missing_volume)
+        select(
+            g.c.unit_id,
+            Kpi.key,
+            Kpi.kind,
+            g.c.month,
+            g.c.vw,
+            g.c.volume,
+            g.c.mean,
+            g.c.n_obs,
+            g.c.grain,
+            g.c.missing_volume,
+        )
         .join(Kpi, Kpi.id == g.c.kpi_id)
         .order_by(g.c.unit_id, Kpi.key, g.c.month)
     )
-    df = _frame(engine, stmt, ["unit_id", "kpi_key", "kind", "month", "vw", "volume", "mean",
-                               "n_obs", "grain", "missing_volume"])
+    df = _frame(
+        engine,
+        stmt,
+        [
+            "unit_id",
+            "kpi_key",
+            "kind",
+            "month",
+            "vw",
+            "volume",
+            "mean",
+            "n_obs",
+            "grain",
+            "missing_volume",
+        ],
+    )
     weighted = (df["kind"] == "rate") & (df["volume"] > 0) & (df["missing_volume"] == 0)
     df["value"] = (df["vw"] / df["volume"].where(df["volume"] > 0)).where(weighted, df["mean"])
     df = _dates(df, "month")
@@ -254,19 +319,45 @@ def load_monthly(
     return df[["unit_id", "kpi_key", "month", "value", "volume", "n_obs", "grain"]]
 
 
-_DATE_COLS = ["idea_date", "evaluation_date", "prototype_date", "pilot_date", "scaled_date",
-              "closed_date"]
+_DATE_COLS = [
+    "idea_date",
+    "evaluation_date",
+    "prototype_date",
+    "pilot_date",
+    "scaled_date",
+    "closed_date",
+]
 
 
 def load_innovations(engine: Engine, scope: Scope, account_id: int) -> pd.DataFrame:
     _scoped(scope, account_id)
     i = Innovation
-    cols = [i.id, i.code, i.title, i.description, i.category, i.scale, i.origin, i.stage,
-            i.idea_date, i.evaluation_date, i.prototype_date, i.pilot_date, i.scaled_date,
-            i.closed_date, i.owner, i.estimated_annual_value, i.innovation_days,
-            i.gain_share_eligible, i.evidence_status]
-    df = _frame(engine, select(*cols).where(i.account_id == account_id).order_by(i.code),
-                ["innovation_id"] + [c.key for c in cols[1:]])
+    cols = [
+        i.id,
+        i.code,
+        i.title,
+        i.description,
+        i.category,
+        i.scale,
+        i.origin,
+        i.stage,
+        i.idea_date,
+        i.evaluation_date,
+        i.prototype_date,
+        i.pilot_date,
+        i.scaled_date,
+        i.closed_date,
+        i.owner,
+        i.estimated_annual_value,
+        i.innovation_days,
+        i.gain_share_eligible,
+        i.evidence_status,
+    ]
+    df = _frame(
+        engine,
+        select(*cols).where(i.account_id == account_id).order_by(i.code),
+        ["innovation_id"] + [c.key for c in cols[1:]],
+    )
     df["gain_share_eligible"] = df["gain_share_eligible"].astype(bool)
     return _dates(df, *_DATE_COLS)
 

@@ -262,7 +262,6 @@ class Snapshot(Base):
     figures: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
-
 class EstimateRun(Base):
     """One stored run of the causal estimates of an account (``data_loaders.estimate_store``),
     valid for exactly one data version: a hash of what the estimates depend on
@@ -270,8 +269,9 @@ class EstimateRun(Base):
     delete the account, and a stale run is never read because its version no longer matches."""
 
     __tablename__ = "estimate_run"
-    __table_args__ = (UniqueConstraint("account_id", "data_version",
-                                       name="uq_estimate_run_version"),)
+    __table_args__ = (
+        UniqueConstraint("account_id", "data_version", name="uq_estimate_run_version"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[int] = mapped_column(Integer, index=True)
@@ -284,12 +284,14 @@ class EstimateResult(Base):
     """One innovation's estimate in a stored run: the columns of ``metrics.views.estimates``."""
 
     __tablename__ = "estimate_result"
-    __table_args__ = (UniqueConstraint("run_id", "innovation_id",
-                                       name="uq_estimate_result_innovation"),)
+    __table_args__ = (
+        UniqueConstraint("run_id", "innovation_id", name="uq_estimate_result_innovation"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("estimate_run.id", ondelete="CASCADE"),
-                                        index=True)
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("estimate_run.id", ondelete="CASCADE"), index=True
+    )
     innovation_id: Mapped[int] = mapped_column(Integer)
     kpi_key: Mapped[str] = mapped_column(String(60))
     estimated: Mapped[float | None] = mapped_column(Float)
@@ -297,6 +299,7 @@ class EstimateResult(Base):
     ci_high: Mapped[float | None] = mapped_column(Float)
     excludes_zero: Mapped[bool] = mapped_column(Boolean)
     estimate_note: Mapped[str] = mapped_column(Text)
+
 
 # Tables an import can write, in dependency order (parents first); rollback walks it backwards.
 IMPORT_TABLES = (

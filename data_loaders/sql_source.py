@@ -70,8 +70,10 @@ def load_mapping(path: str | Path) -> tuple[dict[str, SqlMapping], str | None]:
         raise ValueError(f"cannot read the mapping file {p.name}: {exc}") from exc
     entities = doc.get("entities", {k: v for k, v in doc.items() if k != "source"})
     if not isinstance(entities, dict) or not entities:
-        raise ValueError(f"the mapping file {p.name} names no entities: add an [entities] "
-                         "table, e.g. observations = \"ops.kpi_daily\"")
+        raise ValueError(
+            f"the mapping file {p.name} names no entities: add an [entities] "
+            'table, e.g. observations = "ops.kpi_daily"'
+        )
     out: dict[str, SqlMapping] = {}
     for name, spec in entities.items():
         out[name] = _as_mapping(name, spec)
@@ -87,7 +89,7 @@ def _as_mapping(name: str, spec: object) -> SqlMapping:
     if isinstance(spec, Mapping):
         query = spec.get("query") or spec.get("table")
         if not query or not isinstance(query, str):
-            raise ValueError(f"mapping for {name}: give a table = \"…\" or a query = \"SELECT …\"")
+            raise ValueError(f'mapping for {name}: give a table = "…" or a query = "SELECT …"')
         cols = spec.get("columns") or {}
         if not isinstance(cols, Mapping):
             raise ValueError(f"mapping for {name}: columns must map source → format names")
@@ -101,8 +103,10 @@ def _table_stmt(src: Engine, name: str):  # type: ignore[no-untyped-def]
     return select(t)
 
 
-def read_source(source_url: str, mapping: Mapping[str, str | SqlMapping],
-                ) -> tuple[dict[str, pd.DataFrame], list[ParseIssue]]:
+def read_source(
+    source_url: str,
+    mapping: Mapping[str, str | SqlMapping],
+) -> tuple[dict[str, pd.DataFrame], list[ParseIssue]]:
     """Run each entity's table/query on the source database → frames and problems."""
     try:
         src = create_engine(source_url)
@@ -117,26 +121,28 @@ def read_source(source_url: str, mapping: Mapping[str, str | SqlMapping],
             orig = getattr(exc, "orig", None)
             raise DatabaseUnavailable(
                 f"The source database at {redact(source_url)} cannot be reached: "
-                f"{str(orig or exc).strip().splitlines()[0]}") from exc
+                f"{str(orig or exc).strip().splitlines()[0]}"
+            ) from exc
         with conn:
             for name, spec in mapping.items():
                 m = _as_mapping(name, spec)
                 label = f"sql:{name}"
                 if entity_from_name(name) is None:
-                    issues.append(ParseIssue(label, None, None,
-                                             f"unknown entity {name!r} in the mapping"))
+                    issues.append(
+                        ParseIssue(label, None, None, f"unknown entity {name!r} in the mapping")
+                    )
                     continue
                 try:
                     stmt = text(m.query) if m.is_select else _table_stmt(src, m.query)
                     result = conn.execute(stmt)
-                    df = pd.DataFrame([tuple(r) for r in result.all()],
-                                      columns=list(result.keys()))
+                    df = pd.DataFrame([tuple(r) for r in result.all()], columns=list(result.keys()))
                 except SQLAlchemyError as exc:
                     conn.rollback()
                     orig = getattr(exc, "orig", None)
                     first = str(orig or exc).strip().splitlines()[0]
-                    issues.append(ParseIssue(label, None, None,
-                                             f"the query for {name} failed: {first}"))
+                    issues.append(
+                        ParseIssue(label, None, None, f"the query for {name} failed: {first}")
+                    )
                     continue
                 if m.columns:
                     df = df.rename(columns=dict(m.columns))
@@ -146,11 +152,25 @@ def read_source(source_url: str, mapping: Mapping[str, str | SqlMapping],
     return frames, issues
 
 
-def import_sql(engine: Engine, source_url: str, mapping: Mapping[str, str | SqlMapping], *,
-               dry_run: bool = False, user: str | None = None,
-               progress: Progress | None = None) -> ImportResult:
+def import_sql(
+    engine: Engine,
+    source_url: str,
+    mapping: Mapping[str, str | SqlMapping],
+    *,
+    dry_run: bool = False,
+    user: str | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
     """Import entities read from another database as one batch (fmt ``sql``)."""
     frames, issues = read_source(source_url, mapping)
-    return _import_frames(engine, frames, source=f"sql: {redact(source_url)}", fmt="sql",
-                          dry_run=dry_run, user=user, progress=progress,
-                          labels={n: f"sql:{n}" for n in frames}, extra_issues=issues)
+    return _import_frames(
+        engine,
+        frames,
+        source=f"sql: {redact(source_url)}",
+        fmt="sql",
+        dry_run=dry_run,
+        user=user,
+        progress=progress,
+        labels={n: f"sql:{n}" for n in frames},
+        extra_issues=issues,
+    )

@@ -18,65 +18,152 @@ from data_loaders.formats import BY_ENTITY, SPECS, EntitySpec
 ACCOUNT = "Example Co"
 
 EXAMPLES: dict[str, list[dict[str, Any]]] = {
-    "accounts": [{
-        "name": ACCOUNT, "currency": "EUR", "locale": "en_GB",
-        "contract_start": "2024-01-01", "contract_end": "2026-12-31",
-        "baseline_start": "2024-01-01", "baseline_end": "2024-03-31",
-        "gain_share_pct": 40, "savings_goal_per_year": 250000,
-        "productivity_pct_per_year": 4, "innovation_days_per_year": 100,
-    }],
+    "accounts": [
+        {
+            "name": ACCOUNT,
+            "currency": "EUR",
+            "locale": "en_GB",
+            "contract_start": "2024-01-01",
+            "contract_end": "2026-12-31",
+            "baseline_start": "2024-01-01",
+            "baseline_end": "2024-03-31",
+            "gain_share_pct": 40,
+            "savings_goal_per_year": 250000,
+            "productivity_pct_per_year": 4,
+            "innovation_days_per_year": 100,
+        }
+    ],
     "units": [
         {"account": ACCOUNT, "site": "Lisbon", "process": "Claims intake", "region": "EMEA"},
         {"account": ACCOUNT, "site": "Manila", "process": "Claims intake", "region": "APAC"},
     ],
     "kpis": [
-        {"account": ACCOUNT, "key": "aht", "label": "Average handle time",
-         "unit_of_measure": "seconds", "direction": "lower", "kind": "rate",
-         "money_value": 0.01, "headline": "false"},
-        {"account": ACCOUNT, "key": "cost_per_txn", "label": "Cost per transaction",
-         "unit_of_measure": "EUR", "direction": "lower", "kind": "rate",
-         "money_value": 1, "headline": "true"},
+        {
+            "account": ACCOUNT,
+            "key": "aht",
+            "label": "Average handle time",
+            "unit_of_measure": "seconds",
+            "direction": "lower",
+            "kind": "rate",
+            "money_value": 0.01,
+            "headline": "false",
+        },
+        {
+            "account": ACCOUNT,
+            "key": "cost_per_txn",
+            "label": "Cost per transaction",
+            "unit_of_measure": "EUR",
+            "direction": "lower",
+            "kind": "rate",
+            "money_value": 1,
+            "headline": "true",
+        },
     ],
     "innovations": [
-        {"account": ACCOUNT, "code": "INN-001", "title": "Pre-filled claim forms",
-         "description": "Claim forms arrive filled from the policy system.",
-         "category": "operational efficiency", "scale": "continuous improvement",
-         "origin": "joint", "stage": "scaled", "idea_date": "2024-02-01",
-         "evaluation_date": "2024-02-20", "prototype_date": "2024-03-15",
-         "pilot_date": "2024-04-15", "scaled_date": "2024-07-01", "closed_date": "",
-         "owner": "Ana Reyes", "target_kpi": "aht", "expected_effect_pct": -6,
-         "estimated_annual_value": 120000, "innovation_days": 3,
-         "gain_share_eligible": "true", "evidence_status": "evidence"},
-        {"account": ACCOUNT, "code": "INN-002", "title": "Claim status chatbot",
-         "description": "", "category": "strategic impact", "scale": "transformative",
-         "origin": "provider", "stage": "idea", "idea_date": "2024-09-01",
-         "evaluation_date": "", "prototype_date": "", "pilot_date": "", "scaled_date": "",
-         "closed_date": "", "owner": "Raj Mehta", "target_kpi": "cost_per_txn",
-         "expected_effect_pct": -2, "estimated_annual_value": 60000, "innovation_days": 0,
-         "gain_share_eligible": "false", "evidence_status": "none"},
+        {
+            "account": ACCOUNT,
+            "code": "INN-001",
+            "title": "Pre-filled claim forms",
+            "description": "Claim forms arrive filled from the policy system.",
+            "category": "operational efficiency",
+            "scale": "continuous improvement",
+            "origin": "joint",
+            "stage": "scaled",
+            "idea_date": "2024-02-01",
+            "evaluation_date": "2024-02-20",
+            "prototype_date": "2024-03-15",
+            "pilot_date": "2024-04-15",
+            "scaled_date": "2024-07-01",
+            "closed_date": "",
+            "owner": "Ana Reyes",
+            "target_kpi": "aht",
+            "expected_effect_pct": -6,
+            "estimated_annual_value": 120000,
+            "innovation_days": 3,
+            "gain_share_eligible": "true",
+            "evidence_status": "evidence",
+        },
+        {
+            "account": ACCOUNT,
+            "code": "INN-002",
+            "title": "Claim status chatbot",
+            "description": "",
+            "category": "strategic impact",
+            "scale": "transformative",
+            "origin": "provider",
+            "stage": "idea",
+            "idea_date": "2024-09-01",
+            "evaluation_date": "",
+            "prototype_date": "",
+            "pilot_date": "",
+            "scaled_date": "",
+            "closed_date": "",
+            "owner": "Raj Mehta",
+            "target_kpi": "cost_per_txn",
+            "expected_effect_pct": -2,
+            "estimated_annual_value": 60000,
+            "innovation_days": 0,
+            "gain_share_eligible": "false",
+            "evidence_status": "none",
+        },
     ],
     "innovation_targets": [
-        {"account": ACCOUNT, "innovation": "INN-001", "kpi": "cost_per_txn",
-         "expected_effect_pct": -2},
+        {
+            "account": ACCOUNT,
+            "innovation": "INN-001",
+            "kpi": "cost_per_txn",
+            "expected_effect_pct": -2,
+        },
     ],
     "planted_effects": [
         {"account": ACCOUNT, "innovation": "INN-001", "kpi": "aht", "effect_pct": -5},
     ],
     "rollouts": [
-        {"account": ACCOUNT, "innovation": "INN-001", "site": "Lisbon",
-         "process": "Claims intake", "go_live": "2024-04-15"},
-        {"account": ACCOUNT, "innovation": "INN-001", "site": "Manila",
-         "process": "Claims intake", "go_live": "2024-07-01"},
+        {
+            "account": ACCOUNT,
+            "innovation": "INN-001",
+            "site": "Lisbon",
+            "process": "Claims intake",
+            "go_live": "2024-04-15",
+        },
+        {
+            "account": ACCOUNT,
+            "innovation": "INN-001",
+            "site": "Manila",
+            "process": "Claims intake",
+            "go_live": "2024-07-01",
+        },
     ],
     "events": [
-        {"account": ACCOUNT, "date": "2024-01-01", "title": "Contract start", "kind": "contract",
-         "description": "Three-year contract with a 4 % productivity clause."},
+        {
+            "account": ACCOUNT,
+            "date": "2024-01-01",
+            "title": "Contract start",
+            "kind": "contract",
+            "description": "Three-year contract with a 4 % productivity clause.",
+        },
     ],
     "observations": [
-        {"account": ACCOUNT, "site": "Lisbon", "process": "Claims intake", "kpi": "aht",
-         "period": "2024-01", "value": 412.5, "volume": 12400, "grain": "month"},
-        {"account": ACCOUNT, "site": "Manila", "process": "Claims intake", "kpi": "aht",
-         "period": "2024-01", "value": 388.0, "volume": 20150, "grain": "month"},
+        {
+            "account": ACCOUNT,
+            "site": "Lisbon",
+            "process": "Claims intake",
+            "kpi": "aht",
+            "period": "2024-01",
+            "value": 412.5,
+            "volume": 12400,
+            "grain": "month",
+        },
+        {
+            "account": ACCOUNT,
+            "site": "Manila",
+            "process": "Claims intake",
+            "kpi": "aht",
+            "period": "2024-01",
+            "value": 388.0,
+            "volume": 20150,
+            "grain": "month",
+        },
     ],
 }
 
@@ -88,8 +175,9 @@ def _spec(entity: str) -> EntitySpec:
     try:
         return BY_ENTITY[entity]
     except KeyError:
-        raise ValueError(f"unknown entity {entity!r}: use one of "
-                         f"{', '.join(TEMPLATE_ENTITIES)}") from None
+        raise ValueError(
+            f"unknown entity {entity!r}: use one of {', '.join(TEMPLATE_ENTITIES)}"
+        ) from None
 
 
 def template_csv(entity: str) -> bytes:
@@ -120,8 +208,16 @@ def template_xlsx() -> bytes:
     for entity in TEMPLATE_ENTITIES:
         spec = BY_ENTITY[entity]
         for c in spec.columns:
-            readme.append([entity, c.name, c.type.replace("_", " "), "yes" if c.required else "",
-                           ", ".join(c.allowed), c.doc])
+            readme.append(
+                [
+                    entity,
+                    c.name,
+                    c.type.replace("_", " "),
+                    "yes" if c.required else "",
+                    ", ".join(c.allowed),
+                    c.doc,
+                ]
+            )
     for entity in TEMPLATE_ENTITIES:
         spec = BY_ENTITY[entity]
         ws = wb.create_sheet(entity)

@@ -89,8 +89,13 @@ class ProblemSink:
         if len(kept) < self.cap * 4:
             kept.append(Problem(file, None if row is None else int(row), column, message))
 
-    def add_rows(self, file: str, rows: np.ndarray, column: str | None,
-                 message: str | Sequence[str] | Callable[[int], str]) -> None:
+    def add_rows(
+        self,
+        file: str,
+        rows: np.ndarray,
+        column: str | None,
+        message: str | Sequence[str] | Callable[[int], str],
+    ) -> None:
         """Many rows with the same kind of problem; ``message`` is a text, one per row, or a
         function of the position in ``rows``."""
         n = len(rows)
@@ -114,8 +119,7 @@ class ProblemSink:
             out.extend(kept[: self.cap])
             more = self._total[file] - min(len(kept), self.cap)
             if more > 0:
-                out.append(Problem(file, None, None,
-                                   f"… and {more:,} more problems in this file"))
+                out.append(Problem(file, None, None, f"… and {more:,} more problems in this file"))
         return tuple(out)
 
 
@@ -136,8 +140,9 @@ class Known:
     units: set[tuple[str, str, str]] = field(default_factory=set)
     kpis: dict[tuple[str, str], str] = field(default_factory=dict)  # (account, key) → kind
     innovations: set[tuple[str, str]] = field(default_factory=set)
-    observed: Callable[[str, dt.date, dt.date], tuple[set[tuple[str, str]],
-                                                       set[tuple[str, str]]]] | None = None
+    observed: (
+        Callable[[str, dt.date, dt.date], tuple[set[tuple[str, str]], set[tuple[str, str]]]] | None
+    ) = None
 
 
 @dataclass
@@ -159,9 +164,14 @@ class Typed:
 def _max_lengths() -> dict[tuple[str, str], int]:
     """(entity, column) → the database column's maximum length, for text columns."""
     tables = Base.metadata.tables
-    refs = {"account": ("account", "name"), "site": ("unit", "site"),
-            "process": ("unit", "process"), "kpi": ("kpi", "key"),
-            "target_kpi": ("kpi", "key"), "innovation": ("innovation", "code")}
+    refs = {
+        "account": ("account", "name"),
+        "site": ("unit", "site"),
+        "process": ("unit", "process"),
+        "kpi": ("kpi", "key"),
+        "target_kpi": ("kpi", "key"),
+        "innovation": ("innovation", "code"),
+    }
     out: dict[tuple[str, str], int] = {}
     for spec in SPECS:
         table = tables[spec.table]
@@ -228,15 +238,18 @@ class _Ctx:
         self.sink = sink
         self.rows = raw.rows
 
-    def report(self, mask: np.ndarray, column: str, message: str | Callable[[int], str],
-               ) -> None:
+    def report(
+        self,
+        mask: np.ndarray,
+        column: str,
+        message: str | Callable[[int], str],
+    ) -> None:
         idx = np.flatnonzero(mask)
         if not len(idx):
             return
         if callable(message):
             msg = message
-            self.sink.add_rows(self.raw.label, self.rows[idx], column,
-                               lambda i: msg(int(idx[i])))
+            self.sink.add_rows(self.raw.label, self.rows[idx], column, lambda i: msg(int(idx[i])))
         else:
             self.sink.add_rows(self.raw.label, self.rows[idx], column, message)
 
@@ -264,8 +277,10 @@ def convert_text(ctx: _Ctx, col: Column, s: pd.Series) -> tuple[pd.Series, np.nd
         if allowed:
             hit = allowed.get(parsing.fold_choice(text))
             if hit is None:
-                return _Bad(f"'{text}' is not an allowed {col.name.replace('_', ' ')}: "
-                            f"use one of {', '.join(col.allowed)}")
+                return _Bad(
+                    f"'{text}' is not an allowed {col.name.replace('_', ' ')}: "
+                    f"use one of {', '.join(col.allowed)}"
+                )
             return hit
         if col.name == "currency":
             return text.upper()
@@ -280,8 +295,13 @@ class _Bad:
     message: str
 
 
-def _finish(ctx: _Ctx, col: Column, results: np.ndarray, codes: np.ndarray, dtype: Any,
-            ) -> tuple[pd.Series, np.ndarray]:
+def _finish(
+    ctx: _Ctx,
+    col: Column,
+    results: np.ndarray,
+    codes: np.ndarray,
+    dtype: Any,
+) -> tuple[pd.Series, np.ndarray]:
     bad_u = np.fromiter((isinstance(v, _Bad) for v in results), dtype=bool, count=len(results))
     if bad_u.any():
         msgs = results
@@ -305,8 +325,11 @@ def convert_bool(ctx: _Ctx, col: Column, s: pd.Series) -> tuple[pd.Series, np.nd
     return _finish(ctx, col, results, codes, object)
 
 
-def convert_date(ctx: _Ctx, col: Column, s: pd.Series,
-                 ) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+def convert_date(
+    ctx: _Ctx,
+    col: Column,
+    s: pd.Series,
+) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     """Dates (and months for ``month_or_date``): returns (datetime64 series, bad, is_month)."""
     allow_month = col.type == "month_or_date"
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
@@ -322,10 +345,12 @@ def convert_date(ctx: _Ctx, col: Column, s: pd.Series,
     arr = np.empty(len(parsed) + 1, dtype=object)
     arr[: len(parsed)] = parsed
     arr[len(parsed)] = None
-    dates = np.array([p.date if isinstance(p, DateValue) else np.datetime64("NaT")
-                      for p in parsed] + [np.datetime64("NaT")], dtype="datetime64[D]")
-    month = np.array([isinstance(p, DateValue) and p.month for p in parsed] + [False],
-                     dtype=bool)
+    dates = np.array(
+        [p.date if isinstance(p, DateValue) else np.datetime64("NaT") for p in parsed]
+        + [np.datetime64("NaT")],
+        dtype="datetime64[D]",
+    )
+    month = np.array([isinstance(p, DateValue) and p.month for p in parsed] + [False], dtype=bool)
     values = arr[codes]
     bad = np.fromiter((isinstance(v, _Bad) for v in arr), dtype=bool, count=len(arr))[codes]
     if bad.any():
@@ -339,10 +364,12 @@ _COMMA_OK = r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d{1,3}(?: \d{3})+|\d+)?(?:,\d+)?(?:[e
 
 def _decimal_style(strings: pd.Series, default: str) -> str | None:
     """``,`` or ``.`` as the column's values decide (vectorised), else ``default``."""
-    comma = bool(strings.str.contains(parsing.ONLY_COMMA_DECIMAL.pattern, regex=True)
-                 .fillna(False).any())
-    point = bool(strings.str.contains(parsing.ONLY_POINT_DECIMAL.pattern, regex=True)
-                 .fillna(False).any())
+    comma = bool(
+        strings.str.contains(parsing.ONLY_COMMA_DECIMAL.pattern, regex=True).fillna(False).any()
+    )
+    point = bool(
+        strings.str.contains(parsing.ONLY_POINT_DECIMAL.pattern, regex=True).fillna(False).any()
+    )
     if comma and point:
         return None
     return "," if comma else "." if point else default
@@ -366,10 +393,22 @@ def convert_number(ctx: _Ctx, col: Column, s: pd.Series) -> tuple[pd.Series, np.
     bad = np.zeros(n, dtype=bool)
     msgs: dict[int, str] = {}
     if s.dtype == object:
-        kinds = s.map(lambda v: "s" if isinstance(v, str) else (
-            "m" if _is_missing(v) else (
-                "n" if isinstance(v, int | float | np.integer | np.floating) and not isinstance(
-                    v, bool | np.bool_) else "x"))).to_numpy()
+        kinds = s.map(
+            lambda v: (
+                "s"
+                if isinstance(v, str)
+                else (
+                    "m"
+                    if _is_missing(v)
+                    else (
+                        "n"
+                        if isinstance(v, int | float | np.integer | np.floating)
+                        and not isinstance(v, bool | np.bool_)
+                        else "x"
+                    )
+                )
+            )
+        ).to_numpy()
         for i in np.flatnonzero(kinds == "n"):
             out[i] = float(s.iat[int(i)])  # type: ignore[arg-type]
         for i in np.flatnonzero(kinds == "x"):
@@ -399,20 +438,25 @@ def convert_number(ctx: _Ctx, col: Column, s: pd.Series) -> tuple[pd.Series, np.
         if style is None:
             first = np.flatnonzero(nonempty)
             rows = ctx.rows[str_idx[first[:1]]] if len(first) else ctx.rows[:0]
-            ctx.sink.add_rows(ctx.raw.label, rows, col.name,
-                              "this column mixes decimal points and decimal commas: "
-                              "use one of them throughout")
+            ctx.sink.add_rows(
+                ctx.raw.label,
+                rows,
+                col.name,
+                "this column mixes decimal points and decimal commas: use one of them throughout",
+            )
             bad[str_idx[nonempty]] = True
             return pd.Series(np.where(bad, np.nan, out)), bad
         if style == ",":
             ok = strings.str.fullmatch(_COMMA_OK).fillna(False).to_numpy(dtype=bool) & nonempty
-            conv = (strings[ok].str.replace(r"[. ]", "", regex=True)
-                    .str.replace(",", ".", regex=False))
+            conv = (
+                strings[ok].str.replace(r"[. ]", "", regex=True).str.replace(",", ".", regex=False)
+            )
             vals = pd.to_numeric(conv, errors="coerce").to_numpy(dtype=float)
         else:
             ok = nonempty.copy()
-            vals_all = pd.to_numeric(strings.where(nonempty, "nan"), errors="coerce"
-                                     ).to_numpy(dtype=float)
+            vals_all = pd.to_numeric(strings.where(nonempty, "nan"), errors="coerce").to_numpy(
+                dtype=float
+            )
             ok &= ~np.isnan(vals_all)
             vals = vals_all[ok]
         good = np.isfinite(vals)
@@ -447,19 +491,27 @@ def convert_table(raw: RawTable, sink: ProblemSink) -> Typed:
     hdr = raw.header_row if raw.header_row else None
     for name, positions in raw.duplicate_columns.items():
         if name in {c.name for c in spec.columns}:
-            sink.add(label, hdr, name,
-                     f"column {name} appears {len(positions)} times (columns "
-                     f"{', '.join(map(str, positions))}): keep one")
+            sink.add(
+                label,
+                hdr,
+                name,
+                f"column {name} appears {len(positions)} times (columns "
+                f"{', '.join(map(str, positions))}): keep one",
+            )
     cols = set(raw.frame.columns)
     missing = [c for c in spec.required if c not in cols]
     header_ok = not missing
     if missing:
         optional = [c.name for c in spec.columns if not c.required]
-        sink.add(label, hdr, ", ".join(missing),
-                 f"missing required column{'s' if len(missing) > 1 else ''} "
-                 f"{', '.join(missing)}; a {spec.entity} file needs the columns "
-                 f"{', '.join(spec.required)}"
-                 + (f" (optional: {', '.join(optional)})" if optional else ""))
+        sink.add(
+            label,
+            hdr,
+            ", ".join(missing),
+            f"missing required column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)}; a {spec.entity} file needs the columns "
+            f"{', '.join(spec.required)}"
+            + (f" (optional: {', '.join(optional)})" if optional else ""),
+        )
     frame = pd.DataFrame(index=pd.RangeIndex(len(raw.frame)))
     present = tuple(c.name for c in spec.columns if c.name in cols)
     for name in present:
@@ -488,8 +540,9 @@ def convert_table(raw: RawTable, sink: ProblemSink) -> Typed:
         frame[name] = typed
         frame["_bad_" + name] = bad
     frame["_row"] = raw.rows
-    typed_table = Typed(label=label, entity=spec.entity, frame=frame, present=present,
-                        header_ok=header_ok)
+    typed_table = Typed(
+        label=label, entity=spec.entity, frame=frame, present=present, header_ok=header_ok
+    )
     _row_checks(ctx, typed_table)
     return typed_table
 
@@ -498,8 +551,14 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
-def _msg_order(what: str, a: str, sa: pd.Series, b: str, sb: pd.Series, strict: bool,
-               ) -> Callable[[int], str]:
+def _msg_order(
+    what: str,
+    a: str,
+    sa: pd.Series,
+    b: str,
+    sb: pd.Series,
+    strict: bool,
+) -> Callable[[int], str]:
     rel = "not after" if strict else "before"
     return lambda i: f"{what}: {b} {_d(sb.iat[i])} is {rel} {a} {_d(sa.iat[i])}"
 
@@ -523,10 +582,10 @@ def _dates(frame: pd.DataFrame, name: str) -> pd.Series | None:
 def _row_checks(ctx: _Ctx, t: Typed) -> None:
     f = t.frame
     if t.entity == "accounts":
-        for a, b, strict, what in (("baseline_start", "baseline_end", False,
-                                    "the baseline window ends before it starts"),
-                                   ("contract_start", "contract_end", True,
-                                    "the contract must end after it starts")):
+        for a, b, strict, what in (
+            ("baseline_start", "baseline_end", False, "the baseline window ends before it starts"),
+            ("contract_start", "contract_end", True, "the contract must end after it starts"),
+        ):
             sa, sb = _dates(f, a), _dates(f, b)
             if sa is None or sb is None:
                 continue
@@ -544,40 +603,75 @@ def _row_checks(ctx: _Ctx, t: Typed) -> None:
         if "stage" in f.columns:
             live = f["stage"].isin(["pilot", "scaled"]).to_numpy(dtype=bool)
             if "pilot_date" in f.columns:
-                no_pilot = (live & f["pilot_date"].isna().to_numpy(dtype=bool)
-                            & ~f["_bad_pilot_date"].to_numpy(dtype=bool))
+                no_pilot = (
+                    live
+                    & f["pilot_date"].isna().to_numpy(dtype=bool)
+                    & ~f["_bad_pilot_date"].to_numpy(dtype=bool)
+                )
             else:
                 no_pilot = live
             stage = f["stage"]
-            ctx.report(no_pilot, "pilot_date",
-                       lambda i: f"an innovation in stage {stage.iat[i]} needs a pilot_date "
-                                 "(the date it first went live)")
+            ctx.report(
+                no_pilot,
+                "pilot_date",
+                lambda i: (
+                    f"an innovation in stage {stage.iat[i]} needs a pilot_date "
+                    "(the date it first went live)"
+                ),
+            )
         if "target_kpi" in f.columns or "expected_effect_pct" in f.columns:
-            tk = (f["target_kpi"].notna().to_numpy(dtype=bool) if "target_kpi" in f.columns
-                  else np.zeros(len(f), dtype=bool))
-            ee = (f["expected_effect_pct"].notna().to_numpy(dtype=bool)
-                  if "expected_effect_pct" in f.columns else np.zeros(len(f), dtype=bool))
-            bad_ee = (f["_bad_expected_effect_pct"].to_numpy(dtype=bool)
-                      if "expected_effect_pct" in f.columns else np.zeros(len(f), dtype=bool))
-            bad_tk = (f["_bad_target_kpi"].to_numpy(dtype=bool) if "target_kpi" in f.columns
-                      else np.zeros(len(f), dtype=bool))
-            ctx.report(tk & ~ee & ~bad_ee, "expected_effect_pct",
-                       "give the expected effect on the target_kpi (e.g. -8 for −8 %)")
-            ctx.report(ee & ~tk & ~bad_tk, "target_kpi",
-                       "give the target_kpi that expected_effect_pct refers to")
+            tk = (
+                f["target_kpi"].notna().to_numpy(dtype=bool)
+                if "target_kpi" in f.columns
+                else np.zeros(len(f), dtype=bool)
+            )
+            ee = (
+                f["expected_effect_pct"].notna().to_numpy(dtype=bool)
+                if "expected_effect_pct" in f.columns
+                else np.zeros(len(f), dtype=bool)
+            )
+            bad_ee = (
+                f["_bad_expected_effect_pct"].to_numpy(dtype=bool)
+                if "expected_effect_pct" in f.columns
+                else np.zeros(len(f), dtype=bool)
+            )
+            bad_tk = (
+                f["_bad_target_kpi"].to_numpy(dtype=bool)
+                if "target_kpi" in f.columns
+                else np.zeros(len(f), dtype=bool)
+            )
+            ctx.report(
+                tk & ~ee & ~bad_ee,
+                "expected_effect_pct",
+                "give the expected effect on the target_kpi (e.g. -8 for −8 %)",
+            )
+            ctx.report(
+                ee & ~tk & ~bad_tk,
+                "target_kpi",
+                "give the target_kpi that expected_effect_pct refers to",
+            )
     elif t.entity == "observations" and "period" in f.columns:
         is_month = f["_period_is_month"].to_numpy(dtype=bool)
         period = f["period"]
         if "grain" in f.columns:
             grain = f["grain"]
             day_grain = (grain == "day").to_numpy(dtype=bool)
-            ctx.report(day_grain & is_month, "grain",
-                       lambda i: f"grain is day but the period {_m(period.iat[i])} is a month")
+            ctx.report(
+                day_grain & is_month,
+                "grain",
+                lambda i: f"grain is day but the period {_m(period.iat[i])} is a month",
+            )
             not_first = (period.dt.day != 1).to_numpy(dtype=bool) & period.notna().to_numpy(
-                dtype=bool)
-            ctx.report((grain == "month").to_numpy(dtype=bool) & not_first, "period",
-                       lambda i: f"grain is month but {_d(period.iat[i])} is not the first day "
-                                 f"of a month: write the month as {_m(period.iat[i])}")
+                dtype=bool
+            )
+            ctx.report(
+                (grain == "month").to_numpy(dtype=bool) & not_first,
+                "period",
+                lambda i: (
+                    f"grain is month but {_d(period.iat[i])} is not the first day "
+                    f"of a month: write the month as {_m(period.iat[i])}"
+                ),
+            )
 
 
 def _d(x: object) -> str:
@@ -634,8 +728,11 @@ def _check_duplicates(tables: list[Typed], sink: ProblemSink) -> None:
         vals = grp[key].astype(str).agg(", ".join, axis=1).to_numpy()
 
         def msg(i: int, first_rows=first_rows, first_t=first_t, vals=vals, t_idx=t_idx) -> str:
-            where = (f"row {first_rows[i]}" if first_t[i] == t_idx
-                     else f"{tables[int(first_t[i])].label} row {first_rows[i]}")
+            where = (
+                f"row {first_rows[i]}"
+                if first_t[i] == t_idx
+                else f"{tables[int(first_t[i])].label} row {first_rows[i]}"
+            )
             return f"duplicate of {where}: same {keys_txt} ({_short(vals[i])})"
 
         sink.add_rows(t.label, rows, keys_txt, msg)
@@ -659,12 +756,18 @@ def _suggest(value: str, choices: Iterable[str]) -> str:
     return ""
 
 
-def _reference(t: Typed, sink: ProblemSink, cols: list[str], known: Collection[tuple[str, ...]],
-               what: str, report_col: str, exclude: np.ndarray | None = None,
-               describe: Callable[[tuple[str, ...]], str] | None = None,
-               candidates: Callable[[tuple[str, ...]], Iterable[str]] | None = None,
-               name_of: Callable[[tuple[str, ...]], str] = lambda tup: str(tup[-1]),
-               ) -> np.ndarray:
+def _reference(
+    t: Typed,
+    sink: ProblemSink,
+    cols: list[str],
+    known: Collection[tuple[str, ...]],
+    what: str,
+    report_col: str,
+    exclude: np.ndarray | None = None,
+    describe: Callable[[tuple[str, ...]], str] | None = None,
+    candidates: Callable[[tuple[str, ...]], Iterable[str]] | None = None,
+    name_of: Callable[[tuple[str, ...]], str] = lambda tup: str(tup[-1]),
+) -> np.ndarray:
     """Rows whose ``cols`` tuple is not in ``known``: one problem per distinct unknown value
     (at its first row, with how many rows name it). Returns the mask of unknown rows."""
     f = t.frame
@@ -687,15 +790,21 @@ def _reference(t: Typed, sink: ProblemSink, cols: list[str], known: Collection[t
         text = describe(tup) if describe else tup[-1]
         extra = f" (and {n - 1:,} more rows)" if n > 1 else ""
         hint = _suggest(name_of(tup), candidates(tup)) if candidates else ""
-        sink.add(t.label, int(vals[-1]), report_col,
-                 f"unknown {what} {text}: it is neither in the database nor in this import"
-                 f"{extra}{hint}")
+        sink.add(
+            t.label,
+            int(vals[-1]),
+            report_col,
+            f"unknown {what} {text}: it is neither in the database nor in this import{extra}{hint}",
+        )
         unknown[np.flatnonzero(ok)[mask]] = True
     return unknown
 
 
-def validate(tables: Sequence[RawTable], known: Known, sink: ProblemSink,
-             ) -> dict[str, list[Typed]]:
+def validate(
+    tables: Sequence[RawTable],
+    known: Known,
+    sink: ProblemSink,
+) -> dict[str, list[Typed]]:
     """Convert and check every table; problems go to ``sink``; returns typed tables by entity
     (only meaningful when the sink stays empty)."""
     all_typed: dict[str, list[Typed]] = {s.entity: [] for s in SPECS}
@@ -742,31 +851,66 @@ def validate(tables: Sequence[RawTable], known: Known, sink: ProblemSink,
         if entity == "accounts":
             continue
         for t in ts:
-            bad_account = _reference(t, sink, ["account"], account_keys, "account", "account",
-                                     candidates=lambda _t: [a for (a,) in account_keys])
+            bad_account = _reference(
+                t,
+                sink,
+                ["account"],
+                account_keys,
+                "account",
+                "account",
+                candidates=lambda _t: [a for (a,) in account_keys],
+            )
             if entity in ("observations", "rollouts"):
                 f = t.frame
                 if {"site", "process"} <= set(f.columns):
-                    _reference(t, sink, ["account", "site", "process"], unit_keys, "unit",
-                               "site", exclude=bad_account,
-                               describe=lambda tup: f"{tup[1]} · {tup[2]} (account {tup[0]})",
-                               candidates=sites_of,
-                               name_of=lambda tup: f"{tup[1]} · {tup[2]}")
+                    _reference(
+                        t,
+                        sink,
+                        ["account", "site", "process"],
+                        unit_keys,
+                        "unit",
+                        "site",
+                        exclude=bad_account,
+                        describe=lambda tup: f"{tup[1]} · {tup[2]} (account {tup[0]})",
+                        candidates=sites_of,
+                        name_of=lambda tup: f"{tup[1]} · {tup[2]}",
+                    )
             if entity in ("observations", "innovation_targets", "planted_effects"):
-                _reference(t, sink, ["account", "kpi"], kpi_keys, "KPI", "kpi",
-                           exclude=bad_account,
-                           describe=lambda tup: f"{tup[1]} (account {tup[0]})",
-                           candidates=lambda tup: [k for a, k in kpi_keys if a == tup[0]])
+                _reference(
+                    t,
+                    sink,
+                    ["account", "kpi"],
+                    kpi_keys,
+                    "KPI",
+                    "kpi",
+                    exclude=bad_account,
+                    describe=lambda tup: f"{tup[1]} (account {tup[0]})",
+                    candidates=lambda tup: [k for a, k in kpi_keys if a == tup[0]],
+                )
             if entity == "innovations" and "target_kpi" in t.frame.columns:
-                _reference(t, sink, ["account", "target_kpi"], kpi_keys, "KPI", "target_kpi",
-                           exclude=bad_account,
-                           describe=lambda tup: f"{tup[1]} (account {tup[0]})",
-                           candidates=lambda tup: [k for a, k in kpi_keys if a == tup[0]])
+                _reference(
+                    t,
+                    sink,
+                    ["account", "target_kpi"],
+                    kpi_keys,
+                    "KPI",
+                    "target_kpi",
+                    exclude=bad_account,
+                    describe=lambda tup: f"{tup[1]} (account {tup[0]})",
+                    candidates=lambda tup: [k for a, k in kpi_keys if a == tup[0]],
+                )
             if entity in ("rollouts", "innovation_targets", "planted_effects"):
-                _reference(t, sink, ["account", "innovation"], innovations, "innovation",
-                           "innovation", exclude=bad_account,
-                           describe=lambda tup: f"{tup[1]} (account {tup[0]})",
-                           candidates=lambda tup: [c for a, c in innovations if a == tup[0]])
+                _reference(
+                    t,
+                    sink,
+                    ["account", "innovation"],
+                    innovations,
+                    "innovation",
+                    "innovation",
+                    exclude=bad_account,
+                    describe=lambda tup: f"{tup[1]} (account {tup[0]})",
+                    candidates=lambda tup: [c for a, c in innovations if a == tup[0]],
+                )
 
     for t in typed["observations"]:
         _check_volume(t, sink, kpis)
@@ -781,8 +925,11 @@ def _check_volume(t: Typed, sink: ProblemSink, kpis: dict[tuple[str, str], str])
     if not ok.any():
         return
     pairs = f.loc[ok, ["account", "kpi"]].drop_duplicates()
-    rate = {(a, k) for a, k in zip(pairs["account"], pairs["kpi"], strict=True)
-            if kpis.get((a, k)) == "rate"}
+    rate = {
+        (a, k)
+        for a, k in zip(pairs["account"], pairs["kpi"], strict=True)
+        if kpis.get((a, k)) == "rate"
+    }
     if not rate:
         return
     is_rate = np.zeros(len(f), dtype=bool)
@@ -791,17 +938,28 @@ def _check_volume(t: Typed, sink: ProblemSink, kpis: dict[tuple[str, str], str])
     if "volume" not in f.columns:
         first = np.flatnonzero(is_rate)[:1]
         names = sorted({k for _, k in rate})
-        sink.add(t.label, int(f["_row"].to_numpy()[first[0]]) if len(first) else None, "volume",
-                 f"the volume column is missing, but observations of rate KPIs "
-                 f"({', '.join(names)}) need one: add volume (transactions per period)")
+        sink.add(
+            t.label,
+            int(f["_row"].to_numpy()[first[0]]) if len(first) else None,
+            "volume",
+            f"the volume column is missing, but observations of rate KPIs "
+            f"({', '.join(names)}) need one: add volume (transactions per period)",
+        )
         return
-    missing = is_rate & f["volume"].isna().to_numpy(dtype=bool) & ~f["_bad_volume"].to_numpy(
-        dtype=bool)
+    missing = (
+        is_rate & f["volume"].isna().to_numpy(dtype=bool) & ~f["_bad_volume"].to_numpy(dtype=bool)
+    )
     kpi = f["kpi"]
     idx = np.flatnonzero(missing)
-    sink.add_rows(t.label, f["_row"].to_numpy()[idx], "volume",
-                  lambda i: f"{kpi.iat[idx[i]]} is a rate KPI: its observations need a volume "
-                            "(transactions in the period)")
+    sink.add_rows(
+        t.label,
+        f["_row"].to_numpy()[idx],
+        "volume",
+        lambda i: (
+            f"{kpi.iat[idx[i]]} is a rate KPI: its observations need a volume "
+            "(transactions in the period)"
+        ),
+    )
 
 
 def _check_target_conflicts(typed: dict[str, list[Typed]], sink: ProblemSink) -> None:
@@ -813,8 +971,13 @@ def _check_target_conflicts(typed: dict[str, list[Typed]], sink: ProblemSink) ->
         ok = _ok_rows(t, ["account", "code", "target_kpi", "expected_effect_pct"])
         if not ok.any():
             continue
-        for a, c, k, e, r in zip(*(f.loc[ok, x] for x in (
-                "account", "code", "target_kpi", "expected_effect_pct", "_row")), strict=True):
+        for a, c, k, e, r in zip(
+            *(
+                f.loc[ok, x]
+                for x in ("account", "code", "target_kpi", "expected_effect_pct", "_row")
+            ),
+            strict=True,
+        ):
             main[(a, c, k)] = (float(e), t.label, int(r))
     if not main:
         return
@@ -823,17 +986,30 @@ def _check_target_conflicts(typed: dict[str, list[Typed]], sink: ProblemSink) ->
         ok = _ok_rows(t, ["account", "innovation", "kpi", "expected_effect_pct"])
         if not ok.any():
             continue
-        for a, c, k, e, r in zip(*(f.loc[ok, x] for x in (
-                "account", "innovation", "kpi", "expected_effect_pct", "_row")), strict=True):
+        for a, c, k, e, r in zip(
+            *(
+                f.loc[ok, x]
+                for x in ("account", "innovation", "kpi", "expected_effect_pct", "_row")
+            ),
+            strict=True,
+        ):
             other = main.get((a, c, k))
             if other and other[0] != float(e):
-                sink.add(t.label, int(r), "expected_effect_pct",
-                         f"innovation {c} targets {k} with {e:g} % here but with "
-                         f"{other[0]:g} % in {other[1]} row {other[2]}: make them agree")
+                sink.add(
+                    t.label,
+                    int(r),
+                    "expected_effect_pct",
+                    f"innovation {c} targets {k} with {e:g} % here but with "
+                    f"{other[0]:g} % in {other[1]} row {other[2]}: make them agree",
+                )
 
 
-def _check_baselines(typed: dict[str, list[Typed]], known: Known,
-                     accounts: dict[str, tuple[dt.date, dt.date]], sink: ProblemSink) -> None:
+def _check_baselines(
+    typed: dict[str, list[Typed]],
+    known: Known,
+    accounts: dict[str, tuple[dt.date, dt.date]],
+    sink: ProblemSink,
+) -> None:
     """Each unit with observations must have some inside its account's baseline window."""
     obs_tables = typed["observations"]
     if not obs_tables and not typed["accounts"]:
@@ -843,7 +1019,7 @@ def _check_baselines(typed: dict[str, list[Typed]], known: Known,
         names |= set(t.frame.loc[_ok_rows(t, ["name"]), "name"])
     for t in obs_tables:
         names |= set(t.frame.loc[_ok_rows(t, ["account"]), "account"])
-    label = (obs_tables[0].label if obs_tables else typed["accounts"][0].label)
+    label = obs_tables[0].label if obs_tables else typed["accounts"][0].label
     for name in sorted(names):
         window = accounts.get(name)
         if window is None or window[0] == dt.date.min:
@@ -867,12 +1043,15 @@ def _check_baselines(typed: dict[str, list[Typed]], known: Known,
             is_month = f["_period_is_month"].to_numpy(dtype=bool).copy()
             if "grain" in f.columns:
                 is_month |= (f["grain"] == "month").to_numpy(dtype=bool)
-            lo = np.where(is_month, np.datetime64(start_month, "ns"),
-                          np.datetime64(start, "ns"))
+            lo = np.where(is_month, np.datetime64(start_month, "ns"), np.datetime64(start, "ns"))
             inside = (p.to_numpy() >= lo) & (p.to_numpy() <= np.datetime64(end, "ns"))
             g = f.loc[inside, ["site", "process"]].drop_duplicates()
             in_window |= set(zip(g["site"], g["process"], strict=True))
         for site, process in sorted(with_obs - in_window):
-            sink.add(label, None, None,
-                     f"account {name}: unit {site} · {process} has no observations in the "
-                     f"baseline window {start}…{end}")
+            sink.add(
+                label,
+                None,
+                None,
+                f"account {name}: unit {site} · {process} has no observations in the "
+                f"baseline window {start}…{end}",
+            )

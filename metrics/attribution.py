@@ -47,12 +47,16 @@ ALL = Filters()
 
 
 def _empty() -> pd.DataFrame:
-    return pd.DataFrame({"unit_id": pd.Series(dtype="int64"),
-                         "kpi_key": pd.Series(dtype=object),
-                         "month": pd.Series(dtype="datetime64[ns]"),
-                         "innovation_id": pd.Series(dtype="int64"),
-                         "amount": pd.Series(dtype=float),
-                         "cents": pd.Series(dtype="int64")})
+    return pd.DataFrame(
+        {
+            "unit_id": pd.Series(dtype="int64"),
+            "kpi_key": pd.Series(dtype=object),
+            "month": pd.Series(dtype="datetime64[ns]"),
+            "innovation_id": pd.Series(dtype="int64"),
+            "amount": pd.Series(dtype=float),
+            "cents": pd.Series(dtype="int64"),
+        }
+    )
 
 
 def largest_remainder(group: np.ndarray, parts: np.ndarray, totals: np.ndarray) -> np.ndarray:
@@ -68,7 +72,8 @@ def largest_remainder(group: np.ndarray, parts: np.ndarray, totals: np.ndarray) 
     base = base.astype(np.int64)
     size = np.bincount(group, minlength=len(totals)).astype(np.int64)
     short = np.asarray(totals, dtype=np.int64) - np.bincount(
-        group, weights=base, minlength=len(totals)).round().astype(np.int64)
+        group, weights=base, minlength=len(totals)
+    ).round().astype(np.int64)
     order = np.lexsort((np.arange(len(x)), -frac, group))  # by group, largest frac first
     rank = np.empty(len(x), dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(size)[:-1]])
@@ -78,8 +83,9 @@ def largest_remainder(group: np.ndarray, parts: np.ndarray, totals: np.ndarray) 
     return base + r // n + (rank < (r % n)).astype(np.int64)
 
 
-def attribute(ben: pd.DataFrame, live: pd.DataFrame, targets: pd.DataFrame,
-              kpis: pd.DataFrame) -> pd.DataFrame:
+def attribute(
+    ben: pd.DataFrame, live: pd.DataFrame, targets: pd.DataFrame, kpis: pd.DataFrame
+) -> pd.DataFrame:
     """Split each cell of a ``metrics.value.benefit`` frame (formulas in the module doc).
 
     ``live``: innovation_id, unit_id, live_from (``metrics.value.live_months``);
@@ -92,43 +98,70 @@ def attribute(ben: pd.DataFrame, live: pd.DataFrame, targets: pd.DataFrame,
     b = ben[[*KEYS, "volume", "base", "cents"]].reset_index(drop=True)
     b["cell"] = np.arange(len(b), dtype=np.int64)
     lt = live[["innovation_id", "unit_id", "live_from"]].merge(
-        targets[["innovation_id", "kpi_key", "expected_effect_pct"]], on="innovation_id")
+        targets[["innovation_id", "kpi_key", "expected_effect_pct"]], on="innovation_id"
+    )
     cand = b.merge(lt, on=["unit_id", "kpi_key"])
     cand = cand[cand["month"] >= cand["live_from"]]
     info = kpis.set_index("key")
     s = cand["kpi_key"].map(info["direction"].map(direction_sign)).astype(float)
     money_k = cand["kpi_key"].map(info["money_value"]).astype(float)
     vol = np.where(cand["kpi_key"].map(info["kind"]) == "rate", cand["volume"].fillna(0.0), 1.0)
-    expected = (s * (-cand["expected_effect_pct"].astype(float) / 100.0) * cand["base"] * vol
-                * money_k).clip(lower=0.0).fillna(0.0)
+    expected = (
+        (s * (-cand["expected_effect_pct"].astype(float) / 100.0) * cand["base"] * vol * money_k)
+        .clip(lower=0.0)
+        .fillna(0.0)
+    )
     cand = cand.assign(expected=expected.to_numpy())
     e_tot = np.bincount(cand["cell"], weights=cand["expected"], minlength=len(b))
     measured_c = b["cents"].to_numpy().astype(float)  # in cents
     explained = np.minimum(np.maximum(measured_c, 0.0), e_tot * 100.0)
     cell = cand["cell"].to_numpy()
-    share = np.where(e_tot[cell] > 0, cand["expected"].to_numpy() / np.where(
-        e_tot[cell] > 0, e_tot[cell], 1.0), 0.0)
-    parts = pd.concat([
-        pd.DataFrame({"cell": cell, "innovation_id": cand["innovation_id"].to_numpy(),
-                      "x": explained[cell] * share}),
-        pd.DataFrame({"cell": b["cell"].to_numpy(), "innovation_id": UNATTRIBUTED_ID,
-                      "x": measured_c - explained}),
-    ], ignore_index=True)
+    share = np.where(
+        e_tot[cell] > 0,
+        cand["expected"].to_numpy() / np.where(e_tot[cell] > 0, e_tot[cell], 1.0),
+        0.0,
+    )
+    parts = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "cell": cell,
+                    "innovation_id": cand["innovation_id"].to_numpy(),
+                    "x": explained[cell] * share,
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "cell": b["cell"].to_numpy(),
+                    "innovation_id": UNATTRIBUTED_ID,
+                    "x": measured_c - explained,
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     # ties: lowest innovation id first, the unattributed remainder (−1) last
-    parts = parts.assign(tie=np.where(parts["innovation_id"] == UNATTRIBUTED_ID,
-                                      np.iinfo(np.int64).max, parts["innovation_id"]))
+    parts = parts.assign(
+        tie=np.where(
+            parts["innovation_id"] == UNATTRIBUTED_ID,
+            np.iinfo(np.int64).max,
+            parts["innovation_id"],
+        )
+    )
     parts = parts.sort_values(["cell", "tie"], kind="stable").reset_index(drop=True)
-    cents = largest_remainder(parts["cell"].to_numpy(), parts["x"].to_numpy(),
-                              b["cents"].to_numpy())
-    out = b[[*KEYS, "cell"]].merge(parts[["cell", "innovation_id"]].assign(cents=cents),
-                                   on="cell")
-    out = out.assign(amount=out["cents"] / 100.0,
-                     innovation_id=out["innovation_id"].astype(np.int64))
+    cents = largest_remainder(
+        parts["cell"].to_numpy(), parts["x"].to_numpy(), b["cents"].to_numpy()
+    )
+    out = b[[*KEYS, "cell"]].merge(parts[["cell", "innovation_id"]].assign(cents=cents), on="cell")
+    out = out.assign(
+        amount=out["cents"] / 100.0, innovation_id=out["innovation_id"].astype(np.int64)
+    )
     return out[ATTRIBUTION_COLUMNS].reset_index(drop=True)
 
 
-def attribution(data: AccountData, f: FilterLike = ALL,
-                base: Baseline | None = None) -> pd.DataFrame:
+def attribution(
+    data: AccountData, f: FilterLike = ALL, base: Baseline | None = None
+) -> pd.DataFrame:
     """``attribute`` over the account's measured benefit for units U and months M.
 
     With a category filter C only the rows of C's innovations are kept (the unattributed
@@ -148,9 +181,12 @@ def attributed_by_innovation(attr: pd.DataFrame) -> pd.DataFrame:
     return g.assign(attributed=g["cents"] / 100.0)[["innovation_id", "attributed", "cents"]]
 
 
-def selected_value(data: AccountData, f: FilterLike = ALL,
-                   base: Baseline | None = None,
-                   attr: pd.DataFrame | None = None) -> pd.DataFrame:
+def selected_value(
+    data: AccountData,
+    f: FilterLike = ALL,
+    base: Baseline | None = None,
+    attr: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """The monthly value the headline and the curve count, as unit_id, kpi_key, month,
     benefit, cents: the measured benefit (``metrics.value.measured``), or — with a category
     filter — the value attributed to those categories' innovations.

@@ -51,22 +51,32 @@ class BaselineError(ValueError):
     with data); the message names each unit, KPI and the window.
     """
 
-    def __init__(self, missing: pd.DataFrame, start: dt.date, end: dt.date,
-                 unit_names: Mapping[int, str] | None = None) -> None:
+    def __init__(
+        self,
+        missing: pd.DataFrame,
+        start: dt.date,
+        end: dt.date,
+        unit_names: Mapping[int, str] | None = None,
+    ) -> None:
         self.missing = missing.reset_index(drop=True)
         self.start, self.end = start, end
         names = unit_names or {}
         head = self.missing.head(5)
         parts = [
             f"{names.get(int(u), f'unit {int(u)}')} × {k} (data from {pd.Timestamp(m):%b %Y})"
-            for u, k, m in zip(head["unit_id"].tolist(), head["kpi_key"].tolist(),
-                               head["first_month"].tolist(), strict=True)
+            for u, k, m in zip(
+                head["unit_id"].tolist(),
+                head["kpi_key"].tolist(),
+                head["first_month"].tolist(),
+                strict=True,
+            )
         ]
         more = len(self.missing) - len(parts)
         super().__init__(
             f"No baseline for {'; '.join(parts)}{f' and {more} more' if more > 0 else ''}: "
             f"no observations in the baseline window {_window_text(start, end)}. "
-            f"Import those months, or change the account's baseline window.")
+            f"Import those months, or change the account's baseline window."
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,8 +112,13 @@ class Baseline:
         return self.base
 
 
-def frozen_baseline(monthly: pd.DataFrame, kpis: pd.DataFrame, start: dt.date, end: dt.date,
-                    unit_names: Mapping[int, str] | None = None) -> Baseline:
+def frozen_baseline(
+    monthly: pd.DataFrame,
+    kpis: pd.DataFrame,
+    start: dt.date,
+    end: dt.date,
+    unit_names: Mapping[int, str] | None = None,
+) -> Baseline:
     """``base[u,k]`` over B = [month(start), month(end)] (formulas in the module doc) for
     every unit and KPI observed in B, and the pairs observed after B but not in it.
 
@@ -123,36 +138,59 @@ def frozen_baseline(monthly: pd.DataFrame, kpis: pd.DataFrame, start: dt.date, e
     vol = np.where(np.isnan(vol), 0.0, vol)
     # pandas' grouped sum and mean (compensated summation, rows in their order): the same
     # floats as grouping by the two columns
-    g = pd.DataFrame({"vw": value * vol, "volume": vol, "mean": value,
-                      "months": month[in_win]}).groupby(pair[in_win], sort=True).agg(
-        {"vw": "sum", "volume": "sum", "mean": "mean", "months": "count"})
+    g = (
+        pd.DataFrame({"vw": value * vol, "volume": vol, "mean": value, "months": month[in_win]})
+        .groupby(pair[in_win], sort=True)
+        .agg({"vw": "sum", "volume": "sum", "mean": "mean", "months": "count"})
+    )
     code = g.index.to_numpy()
     kind = kpis.set_index("key")["kind"].reindex(keys).eq("rate").to_numpy()
     gvol, gvw = g["volume"].to_numpy(), g["vw"].to_numpy()
     is_rate = kind[code % max(len(keys), 1)] & (gvol > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = gvw / np.where(gvol > 0, gvol, np.nan)
-    base = pd.DataFrame({"unit_id": units.take(code // max(len(keys), 1)),
-                         "kpi_key": keys.take(code % max(len(keys), 1)),
-                         "base": np.where(is_rate, ratio, g["mean"].to_numpy()),
-                         "volume": gvol, "months": g["months"].to_numpy()})
+    base = pd.DataFrame(
+        {
+            "unit_id": units.take(code // max(len(keys), 1)),
+            "kpi_key": keys.take(code % max(len(keys), 1)),
+            "base": np.where(is_rate, ratio, g["mean"].to_numpy()),
+            "volume": gvol,
+            "months": g["months"].to_numpy(),
+        }
+    )
 
     # pairs with data after B and none in B (rare): only their rows are grouped
     late = (month > hi.to_datetime64()) & ~np.isin(pair, code)
     if late.any():
-        missing = m[late].groupby(["unit_id", "kpi_key"], as_index=False).agg(
-            first_month=("month", "min"))
+        missing = (
+            m[late]
+            .groupby(["unit_id", "kpi_key"], as_index=False)
+            .agg(first_month=("month", "min"))
+        )
     else:  # the usual case; grouping no rows costs more than all of the above
-        missing = pd.DataFrame({"unit_id": m["unit_id"].iloc[:0],
-                                "kpi_key": m["kpi_key"].iloc[:0],
-                                "first_month": m["month"].iloc[:0]})
-    return Baseline(start=pd.Timestamp(start).date(), end=pd.Timestamp(end).date(), base=base,
-                    missing=missing[MISSING_COLUMNS].reset_index(drop=True),
-                    unit_names=dict(unit_names or {}))
+        missing = pd.DataFrame(
+            {
+                "unit_id": m["unit_id"].iloc[:0],
+                "kpi_key": m["kpi_key"].iloc[:0],
+                "first_month": m["month"].iloc[:0],
+            }
+        )
+    return Baseline(
+        start=pd.Timestamp(start).date(),
+        end=pd.Timestamp(end).date(),
+        base=base,
+        missing=missing[MISSING_COLUMNS].reset_index(drop=True),
+        unit_names=dict(unit_names or {}),
+    )
 
 
-def baseline(monthly: pd.DataFrame, kpis: pd.DataFrame, start: dt.date, end: dt.date,
-             unit_names: Mapping[int, str] | None = None) -> pd.DataFrame:
+def baseline(
+    monthly: pd.DataFrame,
+    kpis: pd.DataFrame,
+    start: dt.date,
+    end: dt.date,
+    unit_names: Mapping[int, str] | None = None,
+) -> pd.DataFrame:
     """``unit_id, kpi_key, base, volume, months``: ``base[u,k]`` over B (module doc).
 
     Raises ``BaselineError`` when a unit and KPI have data after B but none in B."""
@@ -162,6 +200,9 @@ def baseline(monthly: pd.DataFrame, kpis: pd.DataFrame, start: dt.date, end: dt.
 def account_baseline(data: AccountData) -> Baseline:
     """``frozen_baseline`` over the account's own window, with unit names for messages."""
     a = data.account
-    names = dict(zip(data.units["unit_id"].astype(int), data.units["name"].astype(str),
-                     strict=True)) if not data.units.empty else {}
+    names = (
+        dict(zip(data.units["unit_id"].astype(int), data.units["name"].astype(str), strict=True))
+        if not data.units.empty
+        else {}
+    )
     return frozen_baseline(data.monthly, data.kpis, a.baseline_start, a.baseline_end, names)

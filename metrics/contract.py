@@ -54,8 +54,9 @@ def unit_cost_kpi(kpis: pd.DataFrame, currency: str) -> pd.Series | None:
     return None if hit.empty else hit.iloc[0]
 
 
-def unit_cost(monthly: pd.DataFrame, kpi_key: str,
-              unit_ids: Sequence[int] | None = None) -> pd.Series:
+def unit_cost(
+    monthly: pd.DataFrame, kpi_key: str, unit_ids: Sequence[int] | None = None
+) -> pd.Series:
     """Volume-weighted unit cost per month over the selected units:
     ``actual[m] = Σ_u value[u,m]·vol[u,m] / Σ_u vol[u,m]`` (NaN when Σ vol = 0). Indexed by
     month, sorted."""
@@ -67,9 +68,13 @@ def unit_cost(monthly: pd.DataFrame, kpi_key: str,
     return out.sort_index().rename("actual")
 
 
-def productivity_path(monthly: pd.DataFrame, kpi_key: str, baseline: tuple[dt.date, dt.date],
-                      pct_per_year: float, unit_ids: Sequence[int] | None = None
-                      ) -> pd.DataFrame:
+def productivity_path(
+    monthly: pd.DataFrame,
+    kpi_key: str,
+    baseline: tuple[dt.date, dt.date],
+    pct_per_year: float,
+    unit_ids: Sequence[int] | None = None,
+) -> pd.DataFrame:
     """The unit cost the productivity clause requires vs the actual one, per observed month.
 
     ``base = Σ_{u, m∈B} value·vol / Σ_{u, m∈B} vol`` (selected units);
@@ -96,15 +101,26 @@ def productivity_path(monthly: pd.DataFrame, kpi_key: str, baseline: tuple[dt.da
     n = (months.dt.year - b_hi.year) * 12 + (months.dt.month - b_hi.month)
     years = np.maximum(0, n.to_numpy(dtype="float64")) / 12.0
     p = pct_per_year / 100.0
-    out = pd.DataFrame({"month": months.to_numpy(), "years": years,
-                        "required": base * (1.0 - p) ** years, "actual": actual.to_numpy()})
+    out = pd.DataFrame(
+        {
+            "month": months.to_numpy(),
+            "years": years,
+            "required": base * (1.0 - p) ** years,
+            "actual": actual.to_numpy(),
+        }
+    )
     out["gap"] = out["actual"] - out["required"]
     return out[cols]
 
 
-def gain_share(savings: pd.Series, years: pd.DataFrame, goal: float,
-               gain_share_pct: float, *,
-               baseline: tuple[dt.date, dt.date] | None = None) -> pd.DataFrame:
+def gain_share(
+    savings: pd.Series,
+    years: pd.DataFrame,
+    goal: float,
+    gain_share_pct: float,
+    *,
+    baseline: tuple[dt.date, dt.date] | None = None,
+) -> pd.DataFrame:
     """Gain-share per contract year y.
 
     ``S_y = Σ_{m∈y} savings[m]`` (``savings``: measured value per month, indexed by
@@ -136,33 +152,71 @@ def gain_share(savings: pd.Series, years: pd.DataFrame, goal: float,
     s.index = pd.to_datetime(s.index)
     data_last = pd.Timestamp(s.index.max()) if not s.empty else pd.Timestamp.min
     rows = []
-    for label, start, end in zip(years["contract_year"], pd.to_datetime(years["start"]),
-                                 pd.to_datetime(years["end"]), strict=True):
+    for label, start, end in zip(
+        years["contract_year"],
+        pd.to_datetime(years["start"]),
+        pd.to_datetime(years["end"]),
+        strict=True,
+    ):
         lo, hi = pd.Timestamp(start), pd.Timestamp(end)
         in_year = s[(s.index >= lo) & (s.index <= hi)]
         has = not in_year.empty
         months = pd.period_range(lo, hi, freq="M").to_timestamp()
         covered = int((months <= data_last).sum()) if has else 0
-        in_base = 0 if baseline is None else int(
-            ((months >= _month(baseline[0])) & (months <= _month(baseline[1]))).sum())
-        to_date = (goal * covered / 12.0 if covered < len(months) else float(goal)) \
-            if has else np.nan
+        in_base = (
+            0
+            if baseline is None
+            else int(((months >= _month(baseline[0])) & (months <= _month(baseline[1]))).sum())
+        )
+        to_date = (
+            (goal * covered / 12.0 if covered < len(months) else float(goal)) if has else np.nan
+        )
         S = float(in_year.sum()) if has else np.nan
         client = (1 - g) * goal if has else np.nan
-        rows.append((label, lo.date(), hi.date(), int(in_year.index.nunique()),
-                     in_year.index.max() if has else pd.NaT, len(months), covered, in_base,
-                     float(goal), to_date, S, client,
-                     S - client if has else np.nan,
-                     max(S - goal, 0.0) if has else np.nan,
-                     max(goal - S, 0.0) if has else np.nan))
-    return pd.DataFrame(rows, columns=["contract_year", "start", "end", "months", "last_month",
-                                       "year_months", "covered", "baseline_months", "goal",
-                                       "goal_to_date", "savings", "client", "provider",
-                                       "outperformance", "shortfall"])
+        rows.append(
+            (
+                label,
+                lo.date(),
+                hi.date(),
+                int(in_year.index.nunique()),
+                in_year.index.max() if has else pd.NaT,
+                len(months),
+                covered,
+                in_base,
+                float(goal),
+                to_date,
+                S,
+                client,
+                S - client if has else np.nan,
+                max(S - goal, 0.0) if has else np.nan,
+                max(goal - S, 0.0) if has else np.nan,
+            )
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "contract_year",
+            "start",
+            "end",
+            "months",
+            "last_month",
+            "year_months",
+            "covered",
+            "baseline_months",
+            "goal",
+            "goal_to_date",
+            "savings",
+            "client",
+            "provider",
+            "outperformance",
+            "shortfall",
+        ],
+    )
 
 
-def innovation_days(innovations: pd.DataFrame, years: pd.DataFrame,
-                    contracted_per_year: float) -> pd.DataFrame:
+def innovation_days(
+    innovations: pd.DataFrame, years: pd.DataFrame, contracted_per_year: float
+) -> pd.DataFrame:
     """Innovation days used vs contracted per contract year y.
 
     ``used_y = Σ innovation_days_i`` over the innovations whose idea date falls in y;
@@ -172,9 +226,12 @@ def innovation_days(innovations: pd.DataFrame, years: pd.DataFrame,
     idea = pd.to_datetime(innovations["idea_date"])
     days = innovations["innovation_days"].fillna(0.0).astype("float64")
     rows = []
-    for label, start, end in zip(years["contract_year"], pd.to_datetime(years["start"]),
-                                 pd.to_datetime(years["end"]), strict=True):
+    for label, start, end in zip(
+        years["contract_year"],
+        pd.to_datetime(years["start"]),
+        pd.to_datetime(years["end"]),
+        strict=True,
+    ):
         used = float(days[(idea >= start) & (idea <= end)].sum())
-        rows.append((label, used, float(contracted_per_year),
-                     float(contracted_per_year) - used))
+        rows.append((label, used, float(contracted_per_year), float(contracted_per_year) - used))
     return pd.DataFrame(rows, columns=["contract_year", "used", "contracted", "remaining"])

@@ -109,5 +109,11 @@ def limit_to(data: AccountData, as_of: dt.date | None) -> AccountData:
     targets = data.targets[data.targets["innovation_id"].isin(keep)].reset_index(drop=True)
     ev = data.events
     events = ev[pd.to_datetime(ev["date"]) <= cut].reset_index(drop=True)
-    return replace(data, monthly=monthly, rollouts=rollouts, innovations=innovations,
-                   targets=targets, events=events)
+    return replace(
+        data,
+        monthly=monthly,
+        rollouts=rollouts,
+        innovations=innovations,
+        targets=targets,
+        events=events,
+    )

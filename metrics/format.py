@@ -34,8 +34,9 @@ def _missing(value: float | None) -> bool:
         return True
 
 
-def money(value: float | None, currency: str, locale: str = DEFAULT_LOCALE, *,
-          compact: bool = True) -> str:
+def money(
+    value: float | None, currency: str, locale: str = DEFAULT_LOCALE, *, compact: bool = True
+) -> str:
     """``$1.2M`` (compact, for cards and sentences, when |value| ≥ 10,000) or ``$1,234,567``
     (whole currency units, the locale's pattern without decimals); negatives with the true
     minus sign ``−``, as ``pct`` prints them."""
@@ -55,8 +56,9 @@ def _money(value: float | None, currency: str, locale: str, *, compact: bool) ->
             return text
     pattern = Locale.parse(loc).currency_formats["standard"].pattern
     whole = pattern.replace(".00", "").replace(".0", "")
-    return str(format_currency(round(value), currency, locale=loc, format=whole,
-                               currency_digits=False))
+    return str(
+        format_currency(round(value), currency, locale=loc, format=whole, currency_digits=False)
+    )
 
 
 def pct(value: float | None, locale: str = DEFAULT_LOCALE, *, signed: bool = True) -> str:

@@ -82,8 +82,9 @@ def live_innovations(data: AccountData, f: FilterLike, as_of: pd.Timestamp) -> p
     return inn[inn["innovation_id"].isin(lm["innovation_id"])]
 
 
-def evidence_levels(live: pd.DataFrame, attr: pd.DataFrame,
-                    evidence: pd.DataFrame | None = None) -> pd.Series:
+def evidence_levels(
+    live: pd.DataFrame, attr: pd.DataFrame, evidence: pd.DataFrame | None = None
+) -> pd.Series:
     """Evidence level per live innovation (aligned with ``live``): from ``evidence``
     (innovation_id, evidence — e.g. ``metrics.views.evidence_of``) when given, missing ones
     ``claimed``; otherwise ``measured`` when its attributed value is non-zero, else
@@ -95,10 +96,15 @@ def evidence_levels(live: pd.DataFrame, attr: pd.DataFrame,
     return live["innovation_id"].map(lambda i: "measured" if i in hit else "claimed")
 
 
-def headline(data: AccountData, f: FilterLike = ALL, *, as_of: dt.date | None = None,
-             evidence: pd.DataFrame | None = None,
-             base: Baseline | None = None,
-             attr: pd.DataFrame | None = None) -> Headline | None:
+def headline(
+    data: AccountData,
+    f: FilterLike = ALL,
+    *,
+    as_of: dt.date | None = None,
+    evidence: pd.DataFrame | None = None,
+    base: Baseline | None = None,
+    attr: pd.DataFrame | None = None,
+) -> Headline | None:
     """The headline of ``data`` for the filters ``f``, with the data limited to months
     ≤ ``as_of`` (``metrics.filters.limit_to``); None when the selection has no measured value.
 
@@ -124,8 +130,11 @@ def headline(data: AccountData, f: FilterLike = ALL, *, as_of: dt.date | None = 
     mix = {lvl: int((levels == lvl).sum()) for lvl in EVIDENCE_LEVELS}
     ids = set(live["innovation_id"])
     attributed_cents = int(attr.loc[attr["innovation_id"].isin(ids), "cents"].sum())
-    un_cents = 0 if f.categories else int(
-        attr.loc[attr["innovation_id"] == UNATTRIBUTED_ID, "cents"].sum())
+    un_cents = (
+        0
+        if f.categories
+        else int(attr.loc[attr["innovation_id"] == UNATTRIBUTED_ID, "cents"].sum())
+    )
     cl = claimed(data, f)
     claimed_value = float(cl.loc[cl["innovation_id"].isin(ids), "claimed"].sum())
     gaps = missing_months(data.monthly, f, list(value_kpis(data.kpis)["key"]))
@@ -133,9 +142,11 @@ def headline(data: AccountData, f: FilterLike = ALL, *, as_of: dt.date | None = 
     miss = in_units(b.missing, f)
     names = b.unit_names
     return Headline(
-        account=data.account.name, currency=data.account.currency,
+        account=data.account.name,
+        currency=data.account.currency,
         as_of=(last + pd.offsets.MonthEnd(0)).date(),
-        baseline_start=b.start, baseline_end=b.end,
+        baseline_start=b.start,
+        baseline_end=b.end,
         first_month=pd.Timestamp(per_month["month"].min()).date(),
         cumulative_value=total_cents / 100.0,
         run_rate=run_rate(per_month),
@@ -147,6 +158,8 @@ def headline(data: AccountData, f: FilterLike = ALL, *, as_of: dt.date | None = 
         realisation=(attributed_cents / 100.0 / claimed_value) if claimed_value > 0 else None,
         evidence_mix=mix,
         missing_months=len(gaps),
-        baseline_missing=tuple(f"{names.get(int(u), f'unit {int(u)}')} × {k}" for u, k in zip(
-            miss["unit_id"].tolist(), miss["kpi_key"].tolist(), strict=True)),
+        baseline_missing=tuple(
+            f"{names.get(int(u), f'unit {int(u)}')} × {k}"
+            for u, k in zip(miss["unit_id"].tolist(), miss["kpi_key"].tolist(), strict=True)
+        ),
     )

@@ -83,9 +83,21 @@ __all__ = [
 
 
 REGISTER_COLUMNS = [
-    "code", "title", "stage", "category", "scale", "origin", "owner", "target_kpi",
-    "expected_effect_pct", "estimated_annual_value", "units_live", "first_go_live",
-    "evidence_status", "description", "innovation_id",
+    "code",
+    "title",
+    "stage",
+    "category",
+    "scale",
+    "origin",
+    "owner",
+    "target_kpi",
+    "expected_effect_pct",
+    "estimated_annual_value",
+    "units_live",
+    "first_go_live",
+    "evidence_status",
+    "description",
+    "innovation_id",
 ]
 
 _SEARCH_FIELDS = ("code", "title", "owner", "description")
@@ -163,8 +175,7 @@ def search_register(
     return table.loc[mask].reset_index(drop=True)
 
 
-def in_categories(innovations: pd.DataFrame,
-                  categories: Sequence[str] | None) -> pd.DataFrame:
+def in_categories(innovations: pd.DataFrame, categories: Sequence[str] | None) -> pd.DataFrame:
     """The register limited to ``categories`` (None or empty = every category)."""
     if not categories:
         return innovations
@@ -182,9 +193,7 @@ def data_as_of(monthly: pd.DataFrame, fallback: dt.date | None = None) -> pd.Tim
     return (last + pd.offsets.MonthEnd(0)).normalize()
 
 
-def timeline_frame(
-    innovations: pd.DataFrame, *, as_of: dt.date | pd.Timestamp
-) -> pd.DataFrame:
+def timeline_frame(innovations: pd.DataFrame, *, as_of: dt.date | pd.Timestamp) -> pd.DataFrame:
     """Phases of each innovation for a Gantt chart, one row per (innovation, phase).
 
     Columns: code, title, stage (current), phase, start, end, open (the last phase is still
@@ -210,9 +219,18 @@ def timeline_frame(
                 end, still_open = closed, False
             else:
                 end, still_open = limit, True
-            rows.append({"code": r.code, "title": r.title, "stage": r.stage, "phase": name,
-                         "start": start, "end": min(end, limit), "open": still_open,
-                         "order": order})
+            rows.append(
+                {
+                    "code": r.code,
+                    "title": r.title,
+                    "stage": r.stage,
+                    "phase": name,
+                    "start": start,
+                    "end": min(end, limit),
+                    "open": still_open,
+                    "order": order,
+                }
+            )
     out = pd.DataFrame(rows, columns=cols)
     for c in ("start", "end"):
         out[c] = pd.to_datetime(out[c]).astype("datetime64[ns]")
@@ -259,8 +277,10 @@ class InnovationRecord:
     @property
     def target_labels(self) -> dict[str, str]:
         """KPI key → label of each target, main target first."""
-        return {str(k): str(v) for k, v in zip(self.targets["kpi_key"], self.targets["label"],
-                                               strict=True)}
+        return {
+            str(k): str(v)
+            for k, v in zip(self.targets["kpi_key"], self.targets["label"], strict=True)
+        }
 
     def target(self, kpi_key: str) -> TargetKpi:
         """The definition of one target KPI (KeyError if it is not a target)."""
@@ -270,7 +290,8 @@ class InnovationRecord:
         r = hit.iloc[0]
         money = r["money_value"]
         return TargetKpi(
-            key=str(r["kpi_key"]), label=str(r["label"]),
+            key=str(r["kpi_key"]),
+            label=str(r["label"]),
             unit_of_measure=str(r["unit_of_measure"]) if pd.notna(r["unit_of_measure"]) else "",
             direction=str(r["direction"]),
             money_value=float(money) if pd.notna(money) else None,
@@ -306,8 +327,9 @@ class InnovationValue:
     evidence: str
 
 
-def innovation_value(lines: pd.DataFrame, innovation_id: int,
-                     effect: InnovationEffect | None) -> InnovationValue:
+def innovation_value(
+    lines: pd.DataFrame, innovation_id: int, effect: InnovationEffect | None
+) -> InnovationValue:
     """The value line of one innovation from ``metrics.views.value_lines`` output (columns
     innovation_id, claimed, measured, realisation) and its own estimate (or None)."""
     hit = lines[lines["innovation_id"] == innovation_id]
@@ -326,7 +348,9 @@ def innovation_value(lines: pd.DataFrame, innovation_id: int,
     else:
         evidence = "claimed"
     return InnovationValue(
-        claimed=_f("claimed"), measured=measured, realisation=_f("realisation"),
+        claimed=_f("claimed"),
+        measured=measured,
+        realisation=_f("realisation"),
         estimated=effect.money_total if effect is not None else None,
         estimated_low=effect.money_ci_low if effect is not None else None,
         estimated_high=effect.money_ci_high if effect is not None else None,
@@ -334,8 +358,9 @@ def innovation_value(lines: pd.DataFrame, innovation_id: int,
     )
 
 
-def other_rollouts(rollouts: pd.DataFrame, targets: pd.DataFrame, innovations: pd.DataFrame,
-                   innovation_id: int) -> pd.DataFrame:
+def other_rollouts(
+    rollouts: pd.DataFrame, targets: pd.DataFrame, innovations: pd.DataFrame, innovation_id: int
+) -> pd.DataFrame:
     """The rollouts of every OTHER innovation with the KPIs it targets, for
     ``innovation_effect(other_rollouts=...)``: columns code, unit_id, go_live, kpi_key (one row
     per rollout and target KPI; the code names the control in the estimate's notes)."""
@@ -370,10 +395,15 @@ def estimate_innovation(
     mine = rollouts[rollouts["innovation_id"] == record.innovation_id]
     if mine.empty:
         raise EstimationError(f"{record.code} has no rollout yet: there is no go-live to study.")
-    return innovation_effect(monthly, mine[["unit_id", "go_live"]], kpi_key=kpi.key,
-                             money_value=kpi.money_value, direction=kpi.direction, alpha=alpha,
-                             other_rollouts=other_rollouts(rollouts, targets, innovations,
-                                                           record.innovation_id))
+    return innovation_effect(
+        monthly,
+        mine[["unit_id", "go_live"]],
+        kpi_key=kpi.key,
+        money_value=kpi.money_value,
+        direction=kpi.direction,
+        alpha=alpha,
+        other_rollouts=other_rollouts(rollouts, targets, innovations, record.innovation_id),
+    )
 
 
 def event_study_frame(effect: InnovationEffect) -> tuple[pd.DataFrame, str]:
@@ -409,11 +439,13 @@ def innovation_record(
     t["_abs"] = t["expected_effect_pct"].abs()
     t = t.sort_values(["_abs", "kpi_key"], ascending=[False, True])
     k = kpis.rename(columns={"key": "kpi_key"})[
-        ["kpi_key", "label", "unit_of_measure", "direction", "money_value"]]
+        ["kpi_key", "label", "unit_of_measure", "direction", "money_value"]
+    ]
     t = t.merge(k, on="kpi_key", how="left")
     t["label"] = t["label"].fillna(t["kpi_key"])
-    t = t[["kpi_key", "label", "unit_of_measure", "direction", "money_value",
-           "expected_effect_pct"]].reset_index(drop=True)
+    t = t[
+        ["kpi_key", "label", "unit_of_measure", "direction", "money_value", "expected_effect_pct"]
+    ].reset_index(drop=True)
 
     dates = {name: _ts(r[col]) for name, col in PHASES}
     dates["closed"] = _ts(r["closed_date"])
@@ -422,16 +454,24 @@ def innovation_record(
     live = first or dates["pilot"]
     idea = dates["idea"]
     return InnovationRecord(
-        innovation_id=iid, code=str(r["code"]), title=str(r["title"]),
-        description=str(r["description"] or ""), category=str(r["category"]),
-        scale=str(r["scale"]), origin=str(r["origin"]), stage=str(r["stage"]),
-        owner=str(r["owner"] or ""), stage_dates=dates, targets=t,
+        innovation_id=iid,
+        code=str(r["code"]),
+        title=str(r["title"]),
+        description=str(r["description"] or ""),
+        category=str(r["category"]),
+        scale=str(r["scale"]),
+        origin=str(r["origin"]),
+        stage=str(r["stage"]),
+        owner=str(r["owner"] or ""),
+        stage_dates=dates,
+        targets=t,
         estimated_annual_value=float(r["estimated_annual_value"] or 0.0),
         innovation_days=float(r["innovation_days"] or 0.0),
         gain_share_eligible=bool(r["gain_share_eligible"]),
         evidence_status=str(r["evidence_status"] or "none"),
         first_go_live=first,
-        idea_to_live_days=int((live - idea).days) if live is not None and idea is not None
+        idea_to_live_days=int((live - idea).days)
+        if live is not None and idea is not None
         else None,
     )
 
@@ -475,8 +515,20 @@ def kpi_around_go_live(
     followed had it moved like them (NaN where the index stops).
     ``window=(lo, hi)`` keeps lo ≤ months_from_go_live ≤ hi.
     """
-    cols = ["unit_id", "unit", "month", "value", "volume", "go_live", "go_live_month",
-            "months_from_go_live", "phase", "is_go_live_month", "order", "comparison"]
+    cols = [
+        "unit_id",
+        "unit",
+        "month",
+        "value",
+        "volume",
+        "go_live",
+        "go_live_month",
+        "months_from_go_live",
+        "phase",
+        "is_go_live_month",
+        "order",
+        "comparison",
+    ]
     ru = rollout_units(rollouts, units, innovation_id)
     series = monthly[monthly["kpi_key"] == kpi_key]
     if ru.empty or series.empty:
@@ -484,16 +536,21 @@ def kpi_around_go_live(
     df = series.merge(ru[["unit_id", "unit", "go_live", "order"]], on="unit_id", how="inner")
     df["go_live_month"] = pd.to_datetime(df["go_live"]).dt.to_period("M").dt.to_timestamp()
     df["months_from_go_live"] = (_month_index(df["month"]) - _month_index(df["go_live"])).astype(
-        "int64")
+        "int64"
+    )
     df["phase"] = df["months_from_go_live"].map(lambda h: "after" if h >= 0 else "before")
     df["is_go_live_month"] = df["months_from_go_live"] == 0
     comp = comparison_series(monthly, rollouts, innovation_id, kpi_key)
-    index = df["month"].map(dict(zip(comp["month"], comp["index"], strict=True))).astype(
-        "float64")
+    index = df["month"].map(dict(zip(comp["month"], comp["index"], strict=True))).astype("float64")
     # scale the index to each unit's own level before its go-live (means over its pre months)
     pre = df["months_from_go_live"] < 0
-    unit_pre = df[pre].assign(ix=index[pre]).dropna(subset=["ix"]).groupby("unit_id").agg(
-        value=("value", "mean"), ix=("ix", "mean"))
+    unit_pre = (
+        df[pre]
+        .assign(ix=index[pre])
+        .dropna(subset=["ix"])
+        .groupby("unit_id")
+        .agg(value=("value", "mean"), ix=("ix", "mean"))
+    )
     factor = (unit_pre["value"] / unit_pre["ix"]).where(unit_pre["ix"] > 0)
     df["comparison"] = (index * df["unit_id"].map(factor).astype("float64")).astype("float64")
     if window is not None:
@@ -504,14 +561,16 @@ def kpi_around_go_live(
     return df.sort_values(["order", "month"])[cols].reset_index(drop=True)
 
 
-def _untreated(monthly: pd.DataFrame, rollouts: pd.DataFrame, innovation_id: int,
-               kpi_key: str) -> pd.DataFrame:
+def _untreated(
+    monthly: pd.DataFrame, rollouts: pd.DataFrame, innovation_id: int, kpi_key: str
+) -> pd.DataFrame:
     """The KPI rows with ``live`` (unit live with the innovation that month)."""
     series = monthly[(monthly["kpi_key"] == kpi_key) & monthly["value"].notna()]
     go = rollouts[rollouts["innovation_id"] == innovation_id].groupby("unit_id")["go_live"].min()
     df = series.assign(go_live=series["unit_id"].map(go), w=series["volume"].fillna(0.0))
     df["live"] = df["go_live"].notna() & (
-        _month_index(df["month"]) >= _month_index(df["go_live"].fillna(pd.Timestamp.max)))
+        _month_index(df["month"]) >= _month_index(df["go_live"].fillna(pd.Timestamp.max))
+    )
     return df
 
 

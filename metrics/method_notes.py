@@ -30,7 +30,8 @@ NOTATION = (
 
 METHOD_NOTES: tuple[MethodNote, ...] = (
     MethodNote(
-        "baseline", "Baseline",
+        "baseline",
+        "Baseline",
         "For each unit and KPI, the level during the baseline window. For per-transaction "
         "KPIs it is a volume-weighted ratio, so a quiet month does not weigh as much as a busy "
         "one. A unit with no data in the window is an error, never a zero.",
@@ -38,7 +39,8 @@ METHOD_NOTES: tuple[MethodNote, ...] = (
         r"{\sum_{m \in B} \mathrm{vol}_{u,m}}",
     ),
     MethodNote(
-        "measured", "Measured benefit",
+        "measured",
+        "Measured benefit",
         "Each month, the improvement against the baseline, times the transactions handled and "
         "the money value of one unit of improvement. s_k is +1 when lower is better and −1 "
         "when higher is better. Level KPIs (e.g. FTE) are not multiplied by volume. "
@@ -48,14 +50,16 @@ METHOD_NOTES: tuple[MethodNote, ...] = (
         r"\mathrm{vol}_{u,m}\,\mathrm{money}_k",
     ),
     MethodNote(
-        "headline", "Headline value",
+        "headline",
+        "Headline value",
         "Only KPIs flagged for the headline are summed, so one saving is never counted twice "
         "(cost per transaction already contains handle time).",
         r"\mathrm{headline}_t = \sum_{k \in \mathrm{headline}} \sum_{u} \sum_{m \le t}"
         r" \mathrm{benefit}_{u,k,m}",
     ),
     MethodNote(
-        "claimed", "Claimed value and realisation",
+        "claimed",
+        "Claimed value and realisation",
         "Each innovation's estimated annual value (the claim in the register) counts 1/12 per "
         "month at each unit from the first full month after its go-live there, shared between "
         "its units by their transactions. Realisation compares what was measured (and "
@@ -65,7 +69,8 @@ METHOD_NOTES: tuple[MethodNote, ...] = (
         r"\mathrm{realisation}_i = \frac{\mathrm{measured}_i}{\mathrm{claimed}_i}",
     ),
     MethodNote(
-        "attributed", "Attributed and unattributed value",
+        "attributed",
+        "Attributed and unattributed value",
         "For each unit, month and KPI, every innovation live there that targets the KPI is "
         "expected to bring x_i = s_k · (−e_i / 100) · base · vol · money (e_i its expected "
         "effect in %). The measured benefit is shared among them in proportion to x_i, but "
@@ -77,7 +82,8 @@ METHOD_NOTES: tuple[MethodNote, ...] = (
         r"\mathrm{unattributed} = \mathrm{benefit} - \sum_i \mathrm{attributed}_i",
     ),
     MethodNote(
-        "estimated", "Estimated (causal) effect",
+        "estimated",
+        "Estimated (causal) effect",
         "Innovations go live unit by unit, so units not yet live are a comparison group. We "
         "use the imputation estimator of Borusyak, Jaravel & Spiess (2024): fit each unit's "
         "usual level α and each month's common movement β on the observations not yet "
@@ -99,7 +105,8 @@ METHOD_NOTES: tuple[MethodNote, ...] = (
         r"Y_{it}\,(1 - e^{-\mathrm{ATT}})\,\mathrm{money}_k",
     ),
     MethodNote(
-        "gain_share", "Gain-share",
+        "gain_share",
+        "Gain-share",
         "Per contract year, with agreed savings goal G, measured savings S and the provider's "
         "share g: the client is guaranteed its share of the goal; the provider receives the "
         "rest, so it keeps outperformance and absorbs shortfall. A year still running is also "
@@ -109,7 +116,8 @@ METHOD_NOTES: tuple[MethodNote, ...] = (
         r"\ G_{\text{to date}} = G\cdot\tfrac{\text{months so far}}{12}",
     ),
     MethodNote(
-        "productivity", "Productivity clause",
+        "productivity",
+        "Productivity clause",
         "The contract requires unit cost to fall by p per year from the baseline; the required "
         "path is compared with the actual unit cost. Innovation days used are compared with "
         "the days contracted per contract year.",

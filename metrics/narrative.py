@@ -47,8 +47,9 @@ __all__ = [
     "went_live_beat",
 ]
 
-Kind = Literal["money", "money_exact", "pct", "change", "count", "number", "kpi", "month",
-               "month_long", "text"]
+Kind = Literal[
+    "money", "money_exact", "pct", "change", "count", "number", "kpi", "month", "month_long", "text"
+]
 
 
 @dataclass(frozen=True)
@@ -137,8 +138,7 @@ def render_figure(fig: Fig, currency: str, locale: str) -> str:
         return fmt.kpi_value(v, fig.unit, currency, loc)
     if fig.kind in ("month", "month_long"):
         d = v if isinstance(v, dt.date) else pd.Timestamp(v).date()
-        return str(format_date(d, "MMMM y" if fig.kind == "month_long" else "MMM y",
-                               locale=loc))
+        return str(format_date(d, "MMMM y" if fig.kind == "month_long" else "MMM y", locale=loc))
     return str(v)
 
 
@@ -152,8 +152,9 @@ def render_beat(beat: Beat, currency: str, locale: str, *, markdown: bool = Fals
     return beat.template.format_map(out)
 
 
-def render(beats: Iterable[Beat], currency: str, locale: str, *,
-           markdown: bool = False) -> list[str]:
+def render(
+    beats: Iterable[Beat], currency: str, locale: str, *, markdown: bool = False
+) -> list[str]:
     """Each beat's sentence, in order (``render_beat``)."""
     return [render_beat(b, currency, locale, markdown=markdown) for b in beats]
 
@@ -166,29 +167,39 @@ def _verb(change: float) -> str:
 
 
 def _move(prefix: str, row: Mapping[Any, Any]) -> tuple[str, dict[str, Fig]]:
-    """"{kpi} fell from {then} to {now} ({change})" for a ``then_now.scorecard`` row."""
+    """ "{kpi} fell from {then} to {now} ({change})" for a ``then_now.scorecard`` row."""
     unit = str(row.get("unit_of_measure") or "")
-    figs = {f"{prefix}kpi": text(str(row["label"]).lower()),
-            f"{prefix}then": _kpi(row["then"], unit), f"{prefix}now": _kpi(row["now"], unit),
-            f"{prefix}change": pct(row["pct_change"], signed=True)}
+    figs = {
+        f"{prefix}kpi": text(str(row["label"]).lower()),
+        f"{prefix}then": _kpi(row["then"], unit),
+        f"{prefix}now": _kpi(row["now"], unit),
+        f"{prefix}change": pct(row["pct_change"], signed=True),
+    }
     if float(row["change"]) == 0:
         return f"{{{prefix}kpi}} held at {{{prefix}now}}", figs
-    return (f"{{{prefix}kpi}} {_verb(float(row['change']))} from {{{prefix}then}} to "
-            f"{{{prefix}now}} ({{{prefix}change}})", figs)
+    return (
+        f"{{{prefix}kpi}} {_verb(float(row['change']))} from {{{prefix}then}} to "
+        f"{{{prefix}now}} ({{{prefix}change}})",
+        figs,
+    )
 
 
-def since_baseline_beat(baseline_label: str, went_live: int, *, units_selected: bool = False,
-                        move: Mapping[Any, Any] | None = None,
-                        worth: float | None = None) -> Beat:
-    """"Since the baseline (Q1 2024), 38 innovations went live; cost per transaction fell
+def since_baseline_beat(
+    baseline_label: str,
+    went_live: int,
+    *,
+    units_selected: bool = False,
+    move: Mapping[Any, Any] | None = None,
+    worth: float | None = None,
+) -> Beat:
+    """ "Since the baseline (Q1 2024), 38 innovations went live; cost per transaction fell
     from $4.12 to $3.31 (−19.7%), worth $2.4M so far."
 
     ``went_live`` = rows of ``then_now.went_live_between(baseline, now)``; ``move`` = a
     ``then_now.scorecard`` row (baseline vs now); ``worth`` = the measured value to date of
     that KPI (Σ benefit over units and months)."""
     where = " in the selected units" if units_selected else ""
-    figs: dict[str, Fig] = {"baseline": text(baseline_label),
-                            "live": count(went_live, strong=True)}
+    figs: dict[str, Fig] = {"baseline": text(baseline_label), "live": count(went_live, strong=True)}
     tpl = "Since the baseline ({baseline}), {live} innovations went live" + where
     if move is not None and pd.notna(move["then"]) and pd.notna(move["now"]):
         part, more = _move("", move)
@@ -197,23 +208,29 @@ def since_baseline_beat(baseline_label: str, went_live: int, *, units_selected: 
         if worth is not None and pd.notna(worth):
             tpl += ", worth {worth} so far"
             figs["worth"] = money(worth, strong=True)
-    return Beat(tpl + ".", figs, "then_now.went_live_between · then_now.scorecard · "
-                                 "views.benefit (by KPI)")
+    return Beat(
+        tpl + ".", figs, "then_now.went_live_between · then_now.scorecard · views.benefit (by KPI)"
+    )
 
 
 def value_beat(value: float, run_rate: float, as_of: Any) -> Beat:
-    """"Together with everything else that changed, the operation has delivered $6.5M of
+    """ "Together with everything else that changed, the operation has delivered $6.5M of
     measured value by October 2026 — $3.3M a year at today's run-rate." (the headline: value
     to date and run-rate)."""
-    return Beat("Together with everything else that changed, the operation has delivered "
-                "{value} of measured value by {as_of} — {run_rate} a year at today's run-rate.",
-                {"value": money(value, strong=True), "as_of": month(as_of, long=True),
-                 "run_rate": money(run_rate, strong=True)},
-                "views.headline_view (value to date, run-rate)")
+    return Beat(
+        "Together with everything else that changed, the operation has delivered "
+        "{value} of measured value by {as_of} — {run_rate} a year at today's run-rate.",
+        {
+            "value": money(value, strong=True),
+            "as_of": month(as_of, long=True),
+            "run_rate": money(run_rate, strong=True),
+        },
+        "views.headline_view (value to date, run-rate)",
+    )
 
 
 def kpi_move_beat(move: Mapping[Any, Any], now_label: str, worth: float | None = None) -> Beat:
-    """"Held next to the baseline photograph, Q3 2026 also shows error rate fell from 3.60 %
+    """ "Held next to the baseline photograph, Q3 2026 also shows error rate fell from 3.60 %
     to 2.05 % (−43.1%), worth $1.1M so far." (a ``then_now.scorecard`` row)."""
     part, figs = _move("", move)
     figs["now_label"] = text(now_label)
@@ -241,35 +258,46 @@ def contributors_beat(bridge: pd.DataFrame, top: int = 3) -> Beat | None:
     tpl = f"The largest contributors are {', '.join(items)}."
     if total:
         figs["share"] = pct(float(steps["value"].sum()) / total)
-        tpl += (" Innovations explain {share} of the value; the rest is shown as unattributed, "
-                "never given to an innovation.")
+        tpl += (
+            " Innovations explain {share} of the value; the rest is shown as unattributed, "
+            "never given to an innovation."
+        )
     return Beat(tpl, figs, "views.bridge_steps (attribution)")
 
 
 def evidence_beat(mix: Mapping[str, int], ci_level: int = 95) -> Beat:
     """How the live innovations' value is evidenced (``mix``: level → number of live
     innovations, from the headline)."""
-    return Beat("Of the live innovations, {estimated} have a causal estimate whose {level} % "
-                "interval excludes zero, {measured} are measured against the baseline and "
-                "{claimed} rest on their claim alone.",
-                {"estimated": count(mix.get("estimated", 0)),
-                 "measured": count(mix.get("measured", 0)),
-                 "claimed": count(mix.get("claimed", 0)), "level": count(ci_level)},
-                "views.headline_view (evidence mix)")
+    return Beat(
+        "Of the live innovations, {estimated} have a causal estimate whose {level} % "
+        "interval excludes zero, {measured} are measured against the baseline and "
+        "{claimed} rest on their claim alone.",
+        {
+            "estimated": count(mix.get("estimated", 0)),
+            "measured": count(mix.get("measured", 0)),
+            "claimed": count(mix.get("claimed", 0)),
+            "level": count(ci_level),
+        },
+        "views.headline_view (evidence mix)",
+    )
 
 
-def went_live_beat(then_label: str, now_label: str, went_live: int, *,
-                   units_selected: bool = False) -> Beat:
-    """"Between H1 2023 and Q3 2026, 37 innovations went live." (rows of
+def went_live_beat(
+    then_label: str, now_label: str, went_live: int, *, units_selected: bool = False
+) -> Beat:
+    """ "Between H1 2023 and Q3 2026, 37 innovations went live." (rows of
     ``then_now.went_live_between``)."""
     where = " in the selected units" if units_selected else ""
-    return Beat("Between {then} and {now}, {n} innovations went live" + where + ".",
-                {"then": text(then_label), "now": text(now_label),
-                 "n": count(went_live, strong=True)}, "then_now.went_live_between")
+    return Beat(
+        "Between {then} and {now}, {n} innovations went live" + where + ".",
+        {"then": text(then_label), "now": text(now_label), "n": count(went_live, strong=True)},
+        "then_now.went_live_between",
+    )
 
 
-def productivity_beat(path: pd.DataFrame, pct_per_year: float, kpi_label: str,
-                      kpi_unit: str) -> Beat:
+def productivity_beat(
+    path: pd.DataFrame, pct_per_year: float, kpi_label: str, kpi_unit: str
+) -> Beat:
     """The clause's required unit cost vs the actual one in the last month with data
     (``contract.productivity_path``): ahead of the path when actual ≤ required. ``kpi_unit``
     is the unit-cost KPI's unit of measure (the account's currency)."""
@@ -277,13 +305,18 @@ def productivity_beat(path: pd.DataFrame, pct_per_year: float, kpi_label: str,
     if last.empty:
         return Beat("No unit-cost data in this selection.", {}, "contract.productivity_path")
     req, act = float(last["required"].iloc[0]), float(last["actual"].iloc[0])
-    return Beat("the clause asks for {p} % lower {kpi} each year: {required} by {month}; "
-                "actual {actual}, " + ("ahead of" if act <= req else "behind") + " the path.",
-                {"p": number(pct_per_year, 1), "kpi": text(kpi_label.lower()),
-                 "required": _kpi(req, kpi_unit),
-                 "month": month(last["month"].iloc[0]),
-                 "actual": _kpi(act, kpi_unit)},
-                "contract.productivity_path")
+    return Beat(
+        "the clause asks for {p} % lower {kpi} each year: {required} by {month}; "
+        "actual {actual}, " + ("ahead of" if act <= req else "behind") + " the path.",
+        {
+            "p": number(pct_per_year, 1),
+            "kpi": text(kpi_label.lower()),
+            "required": _kpi(req, kpi_unit),
+            "month": month(last["month"].iloc[0]),
+            "actual": _kpi(act, kpi_unit),
+        },
+        "contract.productivity_path",
+    )
 
 
 def gain_share_beat(years: pd.DataFrame, gain_share_pct: float) -> Beat:
@@ -295,14 +328,22 @@ def gain_share_beat(years: pd.DataFrame, gain_share_pct: float) -> Beat:
         return Beat("No measured savings in the contract years yet.", {}, "contract.gain_share")
     r = done.iloc[-1]
     figs: dict[str, Fig] = {
-        "year": text(str(r["contract_year"])), "start": month(r["start"]),
-        "end": month(r["end"]), "savings": money(r["savings"]), "goal": money(r["goal"]),
-        "client": money(r["client"]), "provider": money(r["provider"]),
-        "g": number(gain_share_pct, 0)}
+        "year": text(str(r["contract_year"])),
+        "start": month(r["start"]),
+        "end": month(r["end"]),
+        "savings": money(r["savings"]),
+        "goal": money(r["goal"]),
+        "client": money(r["client"]),
+        "provider": money(r["provider"]),
+        "g": number(gain_share_pct, 0),
+    }
     span = "{start} – {end}"
     last = r.get("last_month")
-    if last is not None and pd.notna(last) and pd.Timestamp(last) < pd.Timestamp(
-            r["end"]).to_period("M").to_timestamp():
+    if (
+        last is not None
+        and pd.notna(last)
+        and pd.Timestamp(last) < pd.Timestamp(r["end"]).to_period("M").to_timestamp()
+    ):
         span += ", to {last}"
         figs["last"] = month(last)
     if r["savings"] >= r["goal"]:
@@ -313,18 +354,32 @@ def gain_share_beat(years: pd.DataFrame, gain_share_pct: float) -> Beat:
         figs["diff"] = money(r["shortfall"])
     pace = ""
     covered, year_months = r.get("covered"), r.get("year_months")
-    if (covered is not None and year_months is not None and pd.notna(r.get("goal_to_date"))
-            and 0 < int(covered) < int(year_months)):
+    if (
+        covered is not None
+        and year_months is not None
+        and pd.notna(r.get("goal_to_date"))
+        and 0 < int(covered) < int(year_months)
+    ):
         # a year still running: the full-year verdict above, plus where it stands on pace
-        figs |= {"covered": count(int(covered)), "year_months": count(int(year_months)),
-                 "to_date": money(r["goal_to_date"]),
-                 "pace": money(abs(r["savings"] - r["goal_to_date"]))}
-        pace = (" Pro rata for the {covered} of {year_months} months so far the goal is "
-                "{to_date}: " + ("ahead" if r["savings"] >= r["goal_to_date"] else "behind")
-                + " by {pace}.")
-    return Beat("{year} (" + span + "): measured savings of {savings} " + verdict + ". The "
-                "client is guaranteed {client}; the provider's share is {provider} "
-                "(gain-share {g} %)." + pace, figs, "contract.gain_share")
+        figs |= {
+            "covered": count(int(covered)),
+            "year_months": count(int(year_months)),
+            "to_date": money(r["goal_to_date"]),
+            "pace": money(abs(r["savings"] - r["goal_to_date"])),
+        }
+        pace = (
+            " Pro rata for the {covered} of {year_months} months so far the goal is "
+            "{to_date}: "
+            + ("ahead" if r["savings"] >= r["goal_to_date"] else "behind")
+            + " by {pace}."
+        )
+    return Beat(
+        "{year} (" + span + "): measured savings of {savings} " + verdict + ". The "
+        "client is guaranteed {client}; the provider's share is {provider} "
+        "(gain-share {g} %)." + pace,
+        figs,
+        "contract.gain_share",
+    )
 
 
 def days_beat(days: pd.DataFrame) -> Beat:
@@ -332,8 +387,10 @@ def days_beat(days: pd.DataFrame) -> Beat:
     years over the contracted days."""
     over = days[days["used"] > days["contracted"]]
     used = float(days["used"].sum())
-    figs: dict[str, Fig] = {"used": count(used) if used.is_integer() else number(used, 1),
-                            "years": count(len(days))}
+    figs: dict[str, Fig] = {
+        "used": count(used) if used.is_integer() else number(used, 1),
+        "years": count(len(days)),
+    }
     tpl = "{used} innovation days used across {years} contract years"
     if over.empty:
         tpl += ", within the contract every year."
@@ -351,13 +408,18 @@ def pipeline_beat(counts: Mapping[str, int], upcoming: pd.DataFrame, next_up: in
     and the claim per year it carries, ``Σ estimated_annual_value`` of the open innovations."""
     claim = float(upcoming["estimated_annual_value"].fillna(0.0).sum())
     figs: dict[str, Fig] = {
-        "n": count(len(upcoming), strong=True), "pilot": count(counts.get("pilot", 0)),
+        "n": count(len(upcoming), strong=True),
+        "pilot": count(counts.get("pilot", 0)),
         "prototype": count(counts.get("prototype", 0)),
-        "evaluation": count(counts.get("evaluation", 0)), "idea": count(counts.get("idea", 0)),
-        "claim": money(claim)}
-    tpl = ("{n} innovations are in the pipeline ({pilot} in pilot, {prototype} prototypes, "
-           "{evaluation} in evaluation, {idea} ideas), claiming {claim} a year between them "
-           "if they deliver.")
+        "evaluation": count(counts.get("evaluation", 0)),
+        "idea": count(counts.get("idea", 0)),
+        "claim": money(claim),
+    }
+    tpl = (
+        "{n} innovations are in the pipeline ({pilot} in pilot, {prototype} prototypes, "
+        "{evaluation} in evaluation, {idea} ideas), claiming {claim} a year between them "
+        "if they deliver."
+    )
     nxt = upcoming.head(next_up)
     if not nxt.empty:
         names = []

@@ -109,8 +109,9 @@ def pipeline_summary(innovations: pd.DataFrame, rollouts: pd.DataFrame) -> Pipel
         return PipelineSummary(0, 0, None, None, 0, 0, None)
     funnel = stage_funnel(innovations).set_index("stage")["reached"]
     total, pilot = int(funnel["idea"]), int(funnel["pilot"])
-    first = {k: pd.Timestamp(v) for k, v in
-             rollouts.groupby("innovation_id")["go_live"].min().items()}
+    first = {
+        k: pd.Timestamp(v) for k, v in rollouts.groupby("innovation_id")["go_live"].min().items()
+    }
     live = pd.to_datetime(innovations["innovation_id"].map(lambda i: first.get(i, pd.NaT)))
     live = live.fillna(pd.to_datetime(innovations["pilot_date"]))
     days = (live - pd.to_datetime(innovations["idea_date"])).dt.days.dropna()
@@ -137,16 +138,22 @@ def portfolio_mix(innovations: pd.DataFrame) -> pd.DataFrame:
     for dim in MIX_DIMENSIONS:
         counts = innovations[dim].fillna("(none)").value_counts()
         total = int(counts.sum())
-        parts.append(pd.DataFrame({
-            "dimension": dim, "value": counts.index.astype(str),
-            "count": counts.to_numpy(dtype="int64"),
-            "share": counts.to_numpy(dtype="float64") / total if total else 0.0,
-        }))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "dimension": dim,
+                    "value": counts.index.astype(str),
+                    "count": counts.to_numpy(dtype="int64"),
+                    "share": counts.to_numpy(dtype="float64") / total if total else 0.0,
+                }
+            )
+        )
     return pd.concat(parts, ignore_index=True)
 
 
-def golives_by_quarter(rollouts: pd.DataFrame,
-                       unit_ids: Sequence[int] | None = None) -> pd.DataFrame:
+def golives_by_quarter(
+    rollouts: pd.DataFrame, unit_ids: Sequence[int] | None = None
+) -> pd.DataFrame:
     """Go-lives per calendar quarter q (empty quarters in between included).
 
     ``go_lives[q] = #{(i, u) : go_live[i,u] ∈ q}`` (unit go-lives);
@@ -161,12 +168,14 @@ def golives_by_quarter(rollouts: pd.DataFrame,
     q = pd.to_datetime(r["go_live"]).dt.to_period("Q")
     first = pd.to_datetime(r.groupby("innovation_id")["go_live"].min()).dt.to_period("Q")
     span = pd.period_range(q.min(), q.max(), freq="Q")
-    out = pd.DataFrame({
-        "quarter": [f"{p.year} Q{p.quarter}" for p in span],
-        "start": span.to_timestamp().astype("datetime64[ns]"),
-        "go_lives": q.value_counts().reindex(span, fill_value=0).to_numpy(dtype="int64"),
-        "innovations": first.value_counts().reindex(span, fill_value=0).to_numpy(dtype="int64"),
-    })
+    out = pd.DataFrame(
+        {
+            "quarter": [f"{p.year} Q{p.quarter}" for p in span],
+            "start": span.to_timestamp().astype("datetime64[ns]"),
+            "go_lives": q.value_counts().reindex(span, fill_value=0).to_numpy(dtype="int64"),
+            "innovations": first.value_counts().reindex(span, fill_value=0).to_numpy(dtype="int64"),
+        }
+    )
     return out[cols]
 
 
@@ -180,8 +189,18 @@ def open_pipeline(innovations: pd.DataFrame, rollouts: pd.DataFrame) -> pd.DataF
     open_ = innovations[innovations["stage"].isin(OPEN_STAGES)]
     order = {s: i for i, s in enumerate(reversed(OPEN_STAGES))}
     up = open_.assign(_rank=open_["stage"].map(order)).sort_values(
-        ["_rank", "estimated_annual_value"], ascending=[True, False])
+        ["_rank", "estimated_annual_value"], ascending=[True, False]
+    )
     rolled = set(rollouts["innovation_id"])
     up = up.assign(rolled_out=up["innovation_id"].isin(rolled))
-    return up[["innovation_id", "code", "title", "stage", "category", "estimated_annual_value",
-               "rolled_out"]].reset_index(drop=True)
+    return up[
+        [
+            "innovation_id",
+            "code",
+            "title",
+            "stage",
+            "category",
+            "estimated_annual_value",
+            "rolled_out",
+        ]
+    ].reset_index(drop=True)

@@ -37,8 +37,19 @@ __all__ = [
 
 Period = tuple[dt.date, dt.date]
 
-SCORECARD_COLUMNS = ["key", "label", "unit_of_measure", "direction", "kind", "headline", "then",
-                     "now", "change", "pct_change", "better"]
+SCORECARD_COLUMNS = [
+    "key",
+    "label",
+    "unit_of_measure",
+    "direction",
+    "kind",
+    "headline",
+    "then",
+    "now",
+    "change",
+    "pct_change",
+    "better",
+]
 
 
 def month_start(d: Any) -> pd.Timestamp:
@@ -67,8 +78,9 @@ def period_label(start: Any, end: Any) -> str:
     return f"{a:%b %Y} – {b:%b %Y}"
 
 
-def default_periods(months: Iterable[Any], baseline: Period, *, start: Any = None,
-                    end: Any = None) -> tuple[Period, Period]:
+def default_periods(
+    months: Iterable[Any], baseline: Period, *, start: Any = None, end: Any = None
+) -> tuple[Period, Period]:
     """Then = the baseline window B; now = the last full calendar quarter among ``months``
     (the observed months, limited to ``start``…``end`` when given): the quarter ending at the
     latest month if that month closes a quarter, else the quarter before it. When that quarter
@@ -83,8 +95,11 @@ def default_periods(months: Iterable[Any], baseline: Period, *, start: Any = Non
     if s.empty:
         return then, then
     last = pd.Timestamp(s.max())
-    q_end = last if last.month in (3, 6, 9, 12) else (
-        last - pd.offsets.QuarterEnd(1)).to_period("M").to_timestamp()
+    q_end = (
+        last
+        if last.month in (3, 6, 9, 12)
+        else (last - pd.offsets.QuarterEnd(1)).to_period("M").to_timestamp()
+    )
     q_start = q_end - pd.DateOffset(months=2)
     if q_start < s.min():
         q_start, q_end = max(pd.Timestamp(s.min()), last - pd.DateOffset(months=2)), last
@@ -97,8 +112,9 @@ def _in(monthly: pd.DataFrame, period: Period, unit_ids: Sequence[int] | None) -
     return m[m["value"].notna()]
 
 
-def kpi_levels(monthly: pd.DataFrame, kpis: pd.DataFrame, period: Period,
-               unit_ids: Sequence[int] | None = None) -> pd.DataFrame:
+def kpi_levels(
+    monthly: pd.DataFrame, kpis: pd.DataFrame, period: Period, unit_ids: Sequence[int] | None = None
+) -> pd.DataFrame:
     """Each KPI's value over one period P (selected units only).
 
     * rate KPIs, volume-weighted over units and months:
@@ -116,16 +132,24 @@ def kpi_levels(monthly: pd.DataFrame, kpis: pd.DataFrame, period: Period,
     for key, g in m.groupby("kpi_key"):
         vol = float(g["volume"].fillna(0.0).sum())
         if kind.get(key) == "rate":
-            val = (float((g["value"] * g["volume"].fillna(0.0)).sum()) / vol if vol > 0
-                   else float(g["value"].mean()))
+            val = (
+                float((g["value"] * g["volume"].fillna(0.0)).sum()) / vol
+                if vol > 0
+                else float(g["value"].mean())
+            )
         else:
             val = float(g.groupby("month")["value"].sum().mean())
         rows.append((str(key), val, vol, int(g["month"].nunique())))
     return pd.DataFrame(rows, columns=["key", "value", "volume", "months"])
 
 
-def scorecard(monthly: pd.DataFrame, kpis: pd.DataFrame, then: Period, now: Period,
-              unit_ids: Sequence[int] | None = None) -> pd.DataFrame:
+def scorecard(
+    monthly: pd.DataFrame,
+    kpis: pd.DataFrame,
+    then: Period,
+    now: Period,
+    unit_ids: Sequence[int] | None = None,
+) -> pd.DataFrame:
     """The same KPI scorecard at two periods (``kpi_levels`` of each).
 
     ``change = now − then``; ``pct_change = change / then`` (NaN when then = 0);
@@ -137,27 +161,38 @@ def scorecard(monthly: pd.DataFrame, kpis: pd.DataFrame, then: Period, now: Peri
     change, pct_change, better.
     """
     a = kpi_levels(monthly, kpis, then, unit_ids)[["key", "value"]].rename(
-        columns={"value": "then"})
-    b = kpi_levels(monthly, kpis, now, unit_ids)[["key", "value"]].rename(
-        columns={"value": "now"})
+        columns={"value": "then"}
+    )
+    b = kpi_levels(monthly, kpis, now, unit_ids)[["key", "value"]].rename(columns={"value": "now"})
     both = a.merge(b, on="key", how="outer")
     cards = kpis[["key", "label", "unit_of_measure", "direction", "kind", "headline"]].merge(
-        both, on="key", how="inner")
+        both, on="key", how="inner"
+    )
     cards["then"] = cards["then"].astype("float64")
     cards["now"] = cards["now"].astype("float64")
     cards["change"] = cards["now"] - cards["then"]
     cards["pct_change"] = cards["change"] / cards["then"].where(cards["then"] != 0)
     s = cards["direction"].map(_sign).astype("float64")
     cards["better"] = pd.Series(
-        [None if pd.isna(c) or c == 0 else bool(sk * c < 0)
-         for c, sk in zip(cards["change"], s, strict=True)], index=cards.index, dtype=object)
+        [
+            None if pd.isna(c) or c == 0 else bool(sk * c < 0)
+            for c, sk in zip(cards["change"], s, strict=True)
+        ],
+        index=cards.index,
+        dtype=object,
+    )
     cards["headline"] = cards["headline"].fillna(False).astype(bool)
     cards = cards.sort_values("headline", ascending=False, kind="stable")
     return cards[SCORECARD_COLUMNS].reset_index(drop=True)
 
 
-def went_live_between(rollouts: pd.DataFrame, innovations: pd.DataFrame, then: Period,
-                      now: Period, unit_ids: Sequence[int] | None = None) -> pd.DataFrame:
+def went_live_between(
+    rollouts: pd.DataFrame,
+    innovations: pd.DataFrame,
+    then: Period,
+    now: Period,
+    unit_ids: Sequence[int] | None = None,
+) -> pd.DataFrame:
     """The innovations that went live between the two periods.
 
     ``first_i = min_u go_live[i,u]`` over the selected units u; i went live in between when
@@ -172,11 +207,11 @@ def went_live_between(rollouts: pd.DataFrame, innovations: pd.DataFrame, then: P
     first["go_live"] = pd.to_datetime(first["go_live"])
     lo, hi = _month_end(then[1]), _month_end(now[1])
     first = first[(first["go_live"] > lo) & (first["go_live"] <= hi)]
-    out = first.merge(innovations[["innovation_id", "code", "title", "category"]],
-                      on="innovation_id").rename(columns={"go_live": "went_live"})
+    out = first.merge(
+        innovations[["innovation_id", "code", "title", "category"]], on="innovation_id"
+    ).rename(columns={"go_live": "went_live"})
     out = out.sort_values(["went_live", "code"])
-    return out[["innovation_id", "code", "title", "category", "went_live"]].reset_index(
-        drop=True)
+    return out[["innovation_id", "code", "title", "category", "went_live"]].reset_index(drop=True)
 
 
 @dataclass(frozen=True, eq=False)
@@ -197,21 +232,34 @@ class ThenNow:
         return self.scorecard.dropna(subset=["then", "now"]).reset_index(drop=True)
 
 
-def then_vs_now(data: AccountData, then: Period | None = None, now: Period | None = None, *,
-                unit_ids: Sequence[int] | None = None, start: Any = None, end: Any = None,
-                categories: Sequence[str] | None = None) -> ThenNow:
+def then_vs_now(
+    data: AccountData,
+    then: Period | None = None,
+    now: Period | None = None,
+    *,
+    unit_ids: Sequence[int] | None = None,
+    start: Any = None,
+    end: Any = None,
+    categories: Sequence[str] | None = None,
+) -> ThenNow:
     """``scorecard`` and ``went_live_between`` for an account; missing periods default to
     ``default_periods`` (baseline vs the last full quarter within ``start``…``end``).
     ``categories`` limits the innovations that went live (the KPIs are the units' KPIs)."""
     a = data.account
-    d_then, d_now = default_periods(data.monthly["month"].unique(),
-                                    (a.baseline_start, a.baseline_end), start=start, end=end)
+    d_then, d_now = default_periods(
+        data.monthly["month"].unique(), (a.baseline_start, a.baseline_end), start=start, end=end
+    )
     then, now = then or d_then, now or d_now
     inn = data.innovations
     if categories:
         inn = inn[inn["category"].isin(list(categories))]
     cards = scorecard(data.monthly, data.kpis, then, now, unit_ids)
     between = went_live_between(data.rollouts, inn, then, now, unit_ids)
-    return ThenNow(then=then, now=now, then_label=period_label(*then),
-                   now_label=period_label(*now), scorecard=cards, went_live=between)
-
+    return ThenNow(
+        then=then,
+        now=now,
+        then_label=period_label(*then),
+        now_label=period_label(*now),
+        scorecard=cards,
+        went_live=between,
+    )

@@ -52,8 +52,7 @@ __all__ = [
     "value_kpis",
 ]
 
-BENEFIT_COLUMNS = ["unit_id", "kpi_key", "month", "volume", "base", "value", "benefit",
-                   "cents"]
+BENEFIT_COLUMNS = ["unit_id", "kpi_key", "month", "volume", "base", "value", "benefit", "cents"]
 ALL = Filters()
 
 
@@ -73,8 +72,14 @@ def value_kpis(kpis: pd.DataFrame, *, headline_only: bool = True) -> pd.DataFram
     return k[k["headline"].astype(bool)] if headline_only else k
 
 
-def benefit(monthly: pd.DataFrame, kpis: pd.DataFrame, base: pd.DataFrame,
-            f: FilterLike = ALL, *, headline_only: bool = True) -> pd.DataFrame:
+def benefit(
+    monthly: pd.DataFrame,
+    kpis: pd.DataFrame,
+    base: pd.DataFrame,
+    f: FilterLike = ALL,
+    *,
+    headline_only: bool = True,
+) -> pd.DataFrame:
     """``benefit[u,k,m]`` (module doc) for u ∈ U, m ∈ M and the money KPIs (headline ones by
     default). Columns: unit_id, kpi_key, month, volume, base, value, benefit (= cents / 100),
     cents (int64). Unit-KPI pairs without a baseline are left out (see
@@ -113,14 +118,24 @@ def benefit(monthly: pd.DataFrame, kpis: pd.DataFrame, base: pd.DataFrame,
     volume = m["volume"].to_numpy(dtype=float)[keep]
     vol = np.where(rate_k[kc], np.where(np.isnan(volume), 0.0, volume), 1.0)
     cents = to_cents(s_k[kc] * (b - value) * vol * money_k[kc])
-    return pd.DataFrame({"unit_id": m["unit_id"].array[keep], "kpi_key": m["kpi_key"].array[keep],
-                         "month": m["month"].array[keep], "volume": volume, "base": b,
-                         "value": value, "benefit": cents / 100.0, "cents": cents})
+    return pd.DataFrame(
+        {
+            "unit_id": m["unit_id"].array[keep],
+            "kpi_key": m["kpi_key"].array[keep],
+            "month": m["month"].array[keep],
+            "volume": volume,
+            "base": b,
+            "value": value,
+            "benefit": cents / 100.0,
+            "cents": cents,
+        }
+    )
 
 
 def _empty_benefit() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="int64" if c == "cents" else "float64")
-                         for c in BENEFIT_COLUMNS}).astype({"month": "datetime64[ns]"})
+    return pd.DataFrame(
+        {c: pd.Series(dtype="int64" if c == "cents" else "float64") for c in BENEFIT_COLUMNS}
+    ).astype({"month": "datetime64[ns]"})
 
 
 def _benefit_by_merge(m: pd.DataFrame, k: pd.DataFrame, base: pd.DataFrame) -> pd.DataFrame:
@@ -139,8 +154,13 @@ def _benefit_by_merge(m: pd.DataFrame, k: pd.DataFrame, base: pd.DataFrame) -> p
     return m[BENEFIT_COLUMNS].reset_index(drop=True)
 
 
-def measured(data: AccountData, f: FilterLike = ALL, base: Baseline | None = None, *,
-             headline_only: bool = True) -> pd.DataFrame:
+def measured(
+    data: AccountData,
+    f: FilterLike = ALL,
+    base: Baseline | None = None,
+    *,
+    headline_only: bool = True,
+) -> pd.DataFrame:
     """``benefit`` for an account against its frozen baseline (``account_baseline``)."""
     b = base if base is not None else account_baseline(data)
     return benefit(data.monthly, data.kpis, b.base, f, headline_only=headline_only)
@@ -151,14 +171,23 @@ def cumulative(frame: pd.DataFrame) -> pd.DataFrame:
     cents[m] = Σ_{u,k} cents[u,k,m], benefit = cents / 100 and
     cumulative[t] = Σ_{m ≤ t} cents[m] / 100 (months without data are absent, not zero)."""
     if frame.empty:
-        return pd.DataFrame({"month": pd.Series(dtype="datetime64[ns]"),
-                             "benefit": pd.Series(dtype=float),
-                             "cents": pd.Series(dtype="int64"),
-                             "cumulative": pd.Series(dtype=float)})
+        return pd.DataFrame(
+            {
+                "month": pd.Series(dtype="datetime64[ns]"),
+                "benefit": pd.Series(dtype=float),
+                "cents": pd.Series(dtype="int64"),
+                "cumulative": pd.Series(dtype=float),
+            }
+        )
     g = frame.groupby("month")["cents"].sum().sort_index()
-    return pd.DataFrame({"month": g.index, "benefit": g.to_numpy() / 100.0,
-                         "cents": g.to_numpy().astype(np.int64),
-                         "cumulative": g.cumsum().to_numpy() / 100.0}).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "month": g.index,
+            "benefit": g.to_numpy() / 100.0,
+            "cents": g.to_numpy().astype(np.int64),
+            "cumulative": g.cumsum().to_numpy() / 100.0,
+        }
+    ).reset_index(drop=True)
 
 
 def run_rate(frame: pd.DataFrame, months: int = 3) -> float:
@@ -178,17 +207,22 @@ def headline_total(frame: pd.DataFrame, kpis: pd.DataFrame) -> float:
     return float(frame.loc[frame["kpi_key"].isin(keys), "cents"].sum() / 100.0)
 
 
-def missing_months(monthly: pd.DataFrame, f: FilterLike = ALL,
-                   kpi_keys: list[str] | None = None) -> pd.DataFrame:
+def missing_months(
+    monthly: pd.DataFrame, f: FilterLike = ALL, kpi_keys: list[str] | None = None
+) -> pd.DataFrame:
     """The unit × KPI × months inside the selection with no observation: for each unit u ∈ U
     and KPI k it reports (restricted to ``kpi_keys``), every calendar month m ∈ M from
     max(month(start), u's first month for k) to min(month(end), the account's last month)
     without a value. Columns: unit_id, kpi_key, month. Such months add nothing to the
     measured value (they are not zero-filled) and are flagged by the pages."""
     cols = ["unit_id", "kpi_key", "month"]
-    empty = pd.DataFrame({"unit_id": pd.Series(dtype="int64"),
-                          "kpi_key": pd.Series(dtype=object),
-                          "month": pd.Series(dtype="datetime64[ns]")})
+    empty = pd.DataFrame(
+        {
+            "unit_id": pd.Series(dtype="int64"),
+            "kpi_key": pd.Series(dtype=object),
+            "month": pd.Series(dtype="datetime64[ns]"),
+        }
+    )
     if monthly.empty:
         return empty
     last = monthly["month"].max()
@@ -219,10 +253,13 @@ def missing_months(monthly: pd.DataFrame, f: FilterLike = ALL,
     span = 12 * 10_000
     gap = ~np.isin(code * span + month, pair.astype(np.int64) * span + mo)
     code, month = code[gap], month[gap]
-    out = pd.DataFrame({"unit_id": pairs["unit_id"].to_numpy()[code],
-                        "kpi_key": pairs["kpi_key"].to_numpy()[code],
-                        "month": pd.to_datetime({"year": month // 12, "month": month % 12 + 1,
-                                                 "day": 1})})
+    out = pd.DataFrame(
+        {
+            "unit_id": pairs["unit_id"].to_numpy()[code],
+            "kpi_key": pairs["kpi_key"].to_numpy()[code],
+            "month": pd.to_datetime({"year": month // 12, "month": month % 12 + 1, "day": 1}),
+        }
+    )
     return out[cols].astype({"month": "datetime64[ns]"}).reset_index(drop=True)
 
 
@@ -232,14 +269,19 @@ def live_months(rollouts: pd.DataFrame) -> pd.DataFrame:
     next month — the first full month live."""
     r = rollouts.dropna(subset=["go_live"])
     if r.empty:
-        return pd.DataFrame({"innovation_id": pd.Series(dtype="int64"),
-                             "unit_id": pd.Series(dtype="int64"),
-                             "go_live": pd.Series(dtype="datetime64[ns]"),
-                             "live_from": pd.Series(dtype="datetime64[ns]")})
+        return pd.DataFrame(
+            {
+                "innovation_id": pd.Series(dtype="int64"),
+                "unit_id": pd.Series(dtype="int64"),
+                "go_live": pd.Series(dtype="datetime64[ns]"),
+                "live_from": pd.Series(dtype="datetime64[ns]"),
+            }
+        )
     go = pd.to_datetime(r["go_live"]).dt.normalize()
     r = r.assign(go_live=go, live_from=go + pd.offsets.MonthBegin(0))
     return r.groupby(["innovation_id", "unit_id"], as_index=False).agg(
-        go_live=("go_live", "min"), live_from=("live_from", "min"))
+        go_live=("go_live", "min"), live_from=("live_from", "min")
+    )
 
 
 def _unit_volume(monthly: pd.DataFrame, kpis: pd.DataFrame) -> pd.Series:
@@ -258,14 +300,19 @@ def claimed(data: AccountData, f: FilterLike = ALL) -> pd.DataFrame:
     lm = lm[lm["innovation_id"].isin(keep)]
     months = in_period(pd.DataFrame({"month": np.sort(data.monthly["month"].unique())}), f)
     if months.empty or lm.empty:
-        return pd.DataFrame({"innovation_id": pd.Series(dtype="int64"),
-                             "claimed": pd.Series(dtype=float)})
+        return pd.DataFrame(
+            {"innovation_id": pd.Series(dtype="int64"), "claimed": pd.Series(dtype=float)}
+        )
     unit_vol = _unit_volume(data.monthly, data.kpis)
-    tot = (lm_all.assign(vol=lm_all["unit_id"].map(unit_vol).fillna(0.0))
-           .groupby("innovation_id")["vol"].sum())
+    tot = (
+        lm_all.assign(vol=lm_all["unit_id"].map(unit_vol).fillna(0.0))
+        .groupby("innovation_id")["vol"]
+        .sum()
+    )
     eav = data.innovations.set_index("innovation_id")["estimated_annual_value"].astype(float)
-    share = (lm["unit_id"].map(unit_vol).fillna(0.0)
-             / lm["innovation_id"].map(tot).replace(0, np.nan)).fillna(0.0)
+    share = (
+        lm["unit_id"].map(unit_vol).fillna(0.0) / lm["innovation_id"].map(tot).replace(0, np.nan)
+    ).fillna(0.0)
     mo = months["month"].to_numpy()
     n = len(mo) - np.searchsorted(mo, lm["live_from"].to_numpy(), side="left")
     amount = lm["innovation_id"].map(eav).fillna(0.0) / 12.0 * share * n

@@ -28,8 +28,13 @@ def _frame_digest(h: hashlib._Hash, name: str, frame: pd.DataFrame) -> None:
     f = frame[cols].copy()
     for c in cols:  # mixed-type object columns: hash their text
         if f[c].dtype == object:
-            f[c] = f[c].map(lambda v: None if v is None or v is pd.NA else
-                            ("nan" if isinstance(v, float) and v != v else repr(v)))
+            f[c] = f[c].map(
+                lambda v: (
+                    None
+                    if v is None or v is pd.NA
+                    else ("nan" if isinstance(v, float) and v != v else repr(v))
+                )
+            )
     f = f.sort_values(cols, na_position="last", kind="mergesort").reset_index(drop=True)
     h.update(f"{name}|{len(f)}|".encode())
     h.update("|".join(f"{c}:{f[c].dtype}" for c in cols).encode())

@@ -149,15 +149,20 @@ def baseline(data: AccountData) -> pd.DataFrame:
     return account_baseline(data).base[["unit_id", "kpi_key", "base"]]
 
 
-def baseline_gaps(data: AccountData, f: FilterLike | None = None,
-                  base: Baseline | None = None) -> pd.DataFrame:
+def baseline_gaps(
+    data: AccountData, f: FilterLike | None = None, base: Baseline | None = None
+) -> pd.DataFrame:
     """``unit, kpi, first_month`` of the selected units' KPIs that have no baseline (no data
     in the window, data after it): shown on the pages instead of failing them."""
     b = base if base is not None else account_baseline(data)
     miss = b.missing if f is None else in_units(b.missing, f)
-    return pd.DataFrame({"unit": [b.unit_names.get(int(u), f"unit {u}") for u in miss["unit_id"]],
-                         "kpi": miss["kpi_key"].astype(str).tolist(),
-                         "first_month": miss["first_month"].tolist()})
+    return pd.DataFrame(
+        {
+            "unit": [b.unit_names.get(int(u), f"unit {u}") for u in miss["unit_id"]],
+            "kpi": miss["kpi_key"].astype(str).tolist(),
+            "first_month": miss["first_month"].tolist(),
+        }
+    )
 
 
 def benefit(data: AccountData, f: FilterLike, base: Baseline | None = None) -> pd.DataFrame:
@@ -176,8 +181,7 @@ def _innovations(data: AccountData, f: FilterLike) -> pd.DataFrame:
     return in_categories(data.innovations, f)
 
 
-def attribution(data: AccountData, f: FilterLike,
-                base: Baseline | None = None) -> pd.DataFrame:
+def attribution(data: AccountData, f: FilterLike, base: Baseline | None = None) -> pd.DataFrame:
     """Measured benefit split into innovations and the unattributed remainder
     (``metrics.attribution.attribution``).
 
@@ -197,8 +201,9 @@ def has_data(data: AccountData, f: FilterLike) -> bool:
     return not in_period(in_units(data.monthly, f), f).empty
 
 
-def _value_frame(data: AccountData, f: FilterLike, base: Baseline | None = None,
-                 attr: pd.DataFrame | None = None) -> pd.DataFrame:
+def _value_frame(
+    data: AccountData, f: FilterLike, base: Baseline | None = None, attr: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Monthly value used by the headline and the curve (see the category rule above)."""
     return attribution_metrics.selected_value(data, f, base, attr)
 
@@ -240,19 +245,26 @@ def _live_innovations(data: AccountData, f: FilterLike, as_of: pd.Timestamp) -> 
 def _gaps_text(h: headline_metrics.Headline, locale: str) -> str:
     parts = []
     if h.missing_months:
-        parts.append(f"{number(h.missing_months, locale, 0)} unit-months of the headline KPIs "
-                     f"have no data and add nothing (they are not filled with zeros)")
+        parts.append(
+            f"{number(h.missing_months, locale, 0)} unit-months of the headline KPIs "
+            f"have no data and add nothing (they are not filled with zeros)"
+        )
     if h.baseline_missing:
         names = "; ".join(h.baseline_missing[:3]) + (
-            f" and {len(h.baseline_missing) - 3} more" if len(h.baseline_missing) > 3 else "")
-        parts.append(f"no baseline for {names} (no data in the baseline window): "
-                     f"not measured")
+            f" and {len(h.baseline_missing) - 3} more" if len(h.baseline_missing) > 3 else ""
+        )
+        parts.append(f"no baseline for {names} (no data in the baseline window): not measured")
     return ("Not counted: " + "; ".join(parts) + ".") if parts else ""
 
 
-def headline_view(data: AccountData, f: FilterLike,
-                  evidence: pd.DataFrame | None = None, *, base: Baseline | None = None,
-                  attr: pd.DataFrame | None = None) -> HeadlineView | None:
+def headline_view(
+    data: AccountData,
+    f: FilterLike,
+    evidence: pd.DataFrame | None = None,
+    *,
+    base: Baseline | None = None,
+    attr: pd.DataFrame | None = None,
+) -> HeadlineView | None:
     """The four headline cards (``metrics.headline.headline`` with Babel texts); None when
     the selection has no value data.
 
@@ -266,33 +278,49 @@ def headline_view(data: AccountData, f: FilterLike,
     as_of, since = month_of(h.as_of), pd.Timestamp(h.first_month)
     cur, loc = data.account.currency, data.account.locale
     return HeadlineView(
-        value_to_date=total, run_rate=run_rate, innovations_live=n,
-        innovations_total=h.innovations_total, evidence_mix=mix,
-        as_of=as_of.date(), since=since.date(),
-        value_text=money(total, cur, loc), run_rate_text=money(run_rate, cur, loc),
+        value_to_date=total,
+        run_rate=run_rate,
+        innovations_live=n,
+        innovations_total=h.innovations_total,
+        evidence_mix=mix,
+        as_of=as_of.date(),
+        since=since.date(),
+        value_text=money(total, cur, loc),
+        run_rate_text=money(run_rate, cur, loc),
         live_text=f"{n} of {h.innovations_total}",
         evidence_text=f"{mix['estimated']} of {n}" if n else "—",
-        caption=(f"Measured against the frozen baseline "
-                 f"({data.account.baseline_start:%b %Y} – {data.account.baseline_end:%b %Y}); "
-                 f"{since:%b %Y} – {as_of:%b %Y}; {cur}."),
-        value_help=("Measured value to date: Σ over units and months of s·(baseline − actual)"
-                    " × volume × money value, headline KPIs only. " + money(total, cur, loc,
-                                                                             compact=False)),
+        caption=(
+            f"Measured against the frozen baseline "
+            f"({data.account.baseline_start:%b %Y} – {data.account.baseline_end:%b %Y}); "
+            f"{since:%b %Y} – {as_of:%b %Y}; {cur}."
+        ),
+        value_help=(
+            "Measured value to date: Σ over units and months of s·(baseline − actual)"
+            " × volume × money value, headline KPIs only. " + money(total, cur, loc, compact=False)
+        ),
         run_rate_help="Mean of the last 3 months' measured value × 12.",
         live_help="Innovations live in at least one selected unit by the last month shown.",
-        evidence_help=(f"Of {n} live innovations: {mix['estimated']} estimated (causal, CI "
-                       f"excludes zero), {mix['measured']} measured, {mix['claimed']} claimed. "
-                       + EVIDENCE_NOTES["estimated"]),
-        claimed_value=h.claimed_value, unattributed_value=h.unattributed_value,
-        missing_months=h.missing_months, baseline_missing=h.baseline_missing,
+        evidence_help=(
+            f"Of {n} live innovations: {mix['estimated']} estimated (causal, CI "
+            f"excludes zero), {mix['measured']} measured, {mix['claimed']} claimed. "
+            + EVIDENCE_NOTES["estimated"]
+        ),
+        claimed_value=h.claimed_value,
+        unattributed_value=h.unattributed_value,
+        missing_months=h.missing_months,
+        baseline_missing=h.baseline_missing,
         gaps_text=_gaps_text(h, loc),
     )
 
 
-def _levels(data: AccountData, live: pd.DataFrame, f: FilterLike,
-            evidence: pd.DataFrame | None) -> pd.Series:
-    attr = attribution(data, f) if evidence is None or evidence.empty else pd.DataFrame(
-        {"innovation_id": [], "cents": []})
+def _levels(
+    data: AccountData, live: pd.DataFrame, f: FilterLike, evidence: pd.DataFrame | None
+) -> pd.Series:
+    attr = (
+        attribution(data, f)
+        if evidence is None or evidence.empty
+        else pd.DataFrame({"innovation_id": [], "cents": []})
+    )
     return headline_metrics.evidence_levels(live, attr, evidence)
 
 
@@ -305,8 +333,13 @@ class CurveView:
     money_by_month: dict[str, str]
 
 
-def curve_view(data: AccountData, f: FilterLike, *, base: Baseline | None = None,
-               attr: pd.DataFrame | None = None) -> CurveView | None:
+def curve_view(
+    data: AccountData,
+    f: FilterLike,
+    *,
+    base: Baseline | None = None,
+    attr: pd.DataFrame | None = None,
+) -> CurveView | None:
     """The cumulative value curve (``metrics.value.cumulative``) with go-lives and events."""
     v = _value_frame(data, f, base, attr)
     if v.empty:
@@ -321,8 +354,10 @@ def curve_view(data: AccountData, f: FilterLike, *, base: Baseline | None = None
     golives = golives[["date", "code", "title", "category"]].sort_values("date")
     events = data.events[["date", "title", "kind"]].copy()
     return CurveView(
-        curve=monthly.reset_index(drop=True), golives=golives.reset_index(drop=True),
-        events=events, money_text=texts,
+        curve=monthly.reset_index(drop=True),
+        golives=golives.reset_index(drop=True),
+        events=events,
+        money_text=texts,
         money_by_month=dict(zip(monthly["month"].dt.strftime("%Y-%m-%d"), texts, strict=True)),
     )
 
@@ -347,15 +382,19 @@ def _period_label(a: dt.date, b: dt.date) -> str:
     return then_now_metrics.period_label(a, b)
 
 
-def default_photo_periods(data: AccountData, f: FilterLike | None = None
-                          ) -> tuple[tuple[dt.date, dt.date], tuple[dt.date, dt.date]]:
+def default_photo_periods(
+    data: AccountData, f: FilterLike | None = None
+) -> tuple[tuple[dt.date, dt.date], tuple[dt.date, dt.date]]:
     """Then = the baseline window; now = the last full calendar quarter in the data (within
     the selected period when one is set; the last three months if no quarter is complete).
     See ``metrics.then_now.default_periods``."""
     a = data.account
     return then_now_metrics.default_periods(
-        data.monthly["month"].unique(), (a.baseline_start, a.baseline_end),
-        start=f.start if f is not None else None, end=f.end if f is not None else None)
+        data.monthly["month"].unique(),
+        (a.baseline_start, a.baseline_end),
+        start=f.start if f is not None else None,
+        end=f.end if f is not None else None,
+    )
 
 
 def _scorecard(data: AccountData, f: FilterLike, start: dt.date, end: dt.date) -> pd.DataFrame:
@@ -364,28 +403,50 @@ def _scorecard(data: AccountData, f: FilterLike, start: dt.date, end: dt.date) -
     return lv[["key", "value"]]
 
 
-def photo(data: AccountData, f: FilterLike, then: tuple[dt.date, dt.date] | None = None,
-          now: tuple[dt.date, dt.date] | None = None) -> Photo | None:
+def photo(
+    data: AccountData,
+    f: FilterLike,
+    then: tuple[dt.date, dt.date] | None = None,
+    now: tuple[dt.date, dt.date] | None = None,
+) -> Photo | None:
     """The same KPI scorecard at two periods (defaults: ``default_photo_periods``), from
     ``metrics.then_now.then_vs_now``, with Babel texts; None when a period has no data."""
-    tn = then_now_metrics.then_vs_now(data, then, now, unit_ids=f.unit_ids, start=f.start,
-                                      end=f.end, categories=f.categories)
+    tn = then_now_metrics.then_vs_now(
+        data, then, now, unit_ids=f.unit_ids, start=f.start, end=f.end, categories=f.categories
+    )
     if tn.scorecard["then"].isna().all() or tn.scorecard["now"].isna().all():
         return None
     cards = tn.complete
     cur, loc = data.account.currency, data.account.locale
-    cards["then_text"] = [_kpi_value(v, u, cur, loc) for v, u in zip(
-        cards["then"], cards["unit_of_measure"], strict=True)]
-    cards["now_text"] = [_kpi_value(v, u, cur, loc) for v, u in zip(
-        cards["now"], cards["unit_of_measure"], strict=True)]
+    cards["then_text"] = [
+        _kpi_value(v, u, cur, loc)
+        for v, u in zip(cards["then"], cards["unit_of_measure"], strict=True)
+    ]
+    cards["now_text"] = [
+        _kpi_value(v, u, cur, loc)
+        for v, u in zip(cards["now"], cards["unit_of_measure"], strict=True)
+    ]
     cards["delta_text"] = [pct(p, loc) for p in cards["pct_change"]]
     between = tn.went_live.rename(columns={"went_live": "went live"})[
-        ["code", "title", "category", "went live"]]
-    sentence = story.render_beat(story.went_live_beat(
-        tn.then_label, tn.now_label, len(between), units_selected=bool(f.unit_ids)),
-        cur, loc, markdown=True)
-    return Photo(then=tn.then, now=tn.now, then_label=tn.then_label, now_label=tn.now_label,
-                 cards=cards, between=between, between_sentence=sentence)
+        ["code", "title", "category", "went live"]
+    ]
+    sentence = story.render_beat(
+        story.went_live_beat(
+            tn.then_label, tn.now_label, len(between), units_selected=bool(f.unit_ids)
+        ),
+        cur,
+        loc,
+        markdown=True,
+    )
+    return Photo(
+        then=tn.then,
+        now=tn.now,
+        then_label=tn.then_label,
+        now_label=tn.now_label,
+        cards=cards,
+        between=between,
+        between_sentence=sentence,
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -395,14 +456,21 @@ def photo(data: AccountData, f: FilterLike, then: tuple[dt.date, dt.date] | None
 
 def _names(data: AccountData) -> pd.DataFrame:
     inn = data.innovations[["innovation_id", "code", "title", "category"]]
-    extra = pd.DataFrame({"innovation_id": [-1], "code": [""], "title": ["Unattributed"],
-                          "category": [UNATTRIBUTED]})
+    extra = pd.DataFrame(
+        {"innovation_id": [-1], "code": [""], "title": ["Unattributed"], "category": [UNATTRIBUTED]}
+    )
     return pd.concat([inn, extra], ignore_index=True)
 
 
-def value_by(data: AccountData, f: FilterLike, by: str = "category",
-             top: int = 10, *, base: Baseline | None = None,
-             attr: pd.DataFrame | None = None) -> pd.DataFrame:
+def value_by(
+    data: AccountData,
+    f: FilterLike,
+    by: str = "category",
+    top: int = 10,
+    *,
+    base: Baseline | None = None,
+    attr: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Value to date per month stacked by ``category`` or ``innovation`` (the ``top`` largest
     innovations, the rest as "N other innovations"). Columns: month, group, cumulative,
     order (0 = largest)."""
@@ -416,10 +484,15 @@ def value_by(data: AccountData, f: FilterLike, by: str = "category",
         sizes = a[a["innovation_id"] >= 0].groupby("innovation_id")["amount"].sum()
         keep = set(sizes.sort_values(ascending=False).head(top).index)
         others = len(sizes) - len(keep)
-        a["group"] = np.where(a["innovation_id"] == -1, "Unattributed",
-                              np.where(a["innovation_id"].isin(keep),
-                                       a["code"] + " " + a["title"],
-                                       f"{others} other innovations"))
+        a["group"] = np.where(
+            a["innovation_id"] == -1,
+            "Unattributed",
+            np.where(
+                a["innovation_id"].isin(keep),
+                a["code"] + " " + a["title"],
+                f"{others} other innovations",
+            ),
+        )
     g = a.groupby(["group", "month"])["amount"].sum().unstack(0).sort_index().fillna(0.0)
     g = g.cumsum()
     order = g.iloc[-1].sort_values(ascending=False)
@@ -429,9 +502,15 @@ def value_by(data: AccountData, f: FilterLike, by: str = "category",
     return long.sort_values(["order", "month"]).reset_index(drop=True)
 
 
-def bridge_steps(data: AccountData, f: FilterLike, top: int = BRIDGE_TOP, *,
-                 base: Baseline | None = None, attr: pd.DataFrame | None = None,
-                 evidence: pd.DataFrame | None = None) -> pd.DataFrame:
+def bridge_steps(
+    data: AccountData,
+    f: FilterLike,
+    top: int = BRIDGE_TOP,
+    *,
+    base: Baseline | None = None,
+    attr: pd.DataFrame | None = None,
+    evidence: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Baseline → now: one step per innovation (the ``top`` largest by |value|, the rest in
     one step), the unattributed remainder, and the total. Columns: label, value, kind, text,
     code (innovation code or ""), evidence. Summed in cents, so the steps add up to the total
@@ -447,8 +526,12 @@ def bridge_steps(data: AccountData, f: FilterLike, top: int = BRIDGE_TOP, *,
     inn = per[per["innovation_id"] >= 0].assign(size=lambda d: d["cents"].abs())
     inn = inn.sort_values(["size", "innovation_id"], ascending=[False, True])
     head, tail = inn.head(top), inn.iloc[top:]
-    rows = [(f"{c} {t}", int(n), "step", str(c)) for c, t, n in zip(
-        head["code"].tolist(), head["title"].tolist(), head["cents"].tolist(), strict=True)]
+    rows = [
+        (f"{c} {t}", int(n), "step", str(c))
+        for c, t, n in zip(
+            head["code"].tolist(), head["title"].tolist(), head["cents"].tolist(), strict=True
+        )
+    ]
     if not tail.empty:
         rows.append((f"{len(tail)} other innovations", int(tail["cents"].sum()), "step", ""))
     un = int(per.loc[per["innovation_id"] == attribution_metrics.UNATTRIBUTED_ID, "cents"].sum())
@@ -463,8 +546,10 @@ def bridge_steps(data: AccountData, f: FilterLike, top: int = BRIDGE_TOP, *,
     level: dict[str, str] = {}
     if evidence is not None and not evidence.empty:
         by_id = dict(zip(evidence["innovation_id"], evidence["evidence"], strict=True))
-        level = {str(c): str(by_id.get(i, "claimed")) for c, i in zip(
-            head["code"], head["innovation_id"], strict=True)}
+        level = {
+            str(c): str(by_id.get(i, "claimed"))
+            for c, i in zip(head["code"], head["innovation_id"], strict=True)
+        }
     out["evidence"] = [level.get(str(c), "") if c else "" for c in out["code"]]
     return out[["label", "value", "kind", "text", "code", "evidence"]]
 
@@ -489,29 +574,53 @@ def estimates(data: AccountData, innovation_ids: Collection[int] | None = None) 
     if innovation_ids is not None:
         ids &= set(innovation_ids)
     for iid in sorted(ids):
-        rec = innovation_record(data.innovations, data.targets, data.kpis, data.rollouts,
-                                str(codes.loc[iid]))
+        rec = innovation_record(
+            data.innovations, data.targets, data.kpis, data.rollouts, str(codes.loc[iid])
+        )
         if rec is None or rec.main_kpi is None:
             continue
         key = rec.main_kpi
         try:
-            eff = estimate_innovation(data.monthly, data.rollouts, data.targets,
-                                      data.innovations, rec, key)
+            eff = estimate_innovation(
+                data.monthly, data.rollouts, data.targets, data.innovations, rec, key
+            )
         except EstimationError as exc:
             rows.append((iid, key, np.nan, np.nan, np.nan, False, str(exc)))
             continue
         est = eff.estimate
-        rows.append((iid, key, eff.money_total if eff.money_total is not None else np.nan,
-                     eff.money_ci_low if eff.money_ci_low is not None else np.nan,
-                     eff.money_ci_high if eff.money_ci_high is not None else np.nan,
-                     bool(est.excludes_zero), est.summary()))
-    return pd.DataFrame(rows, columns=["innovation_id", "kpi_key", "estimated", "ci_low",
-                                       "ci_high", "excludes_zero", "estimate_note"])
+        rows.append(
+            (
+                iid,
+                key,
+                eff.money_total if eff.money_total is not None else np.nan,
+                eff.money_ci_low if eff.money_ci_low is not None else np.nan,
+                eff.money_ci_high if eff.money_ci_high is not None else np.nan,
+                bool(est.excludes_zero),
+                est.summary(),
+            )
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "innovation_id",
+            "kpi_key",
+            "estimated",
+            "ci_low",
+            "ci_high",
+            "excludes_zero",
+            "estimate_note",
+        ],
+    )
 
 
-def value_lines(data: AccountData, f: FilterLike,
-                est: pd.DataFrame | None = None, *, base: Baseline | None = None,
-                attr: pd.DataFrame | None = None) -> pd.DataFrame:
+def value_lines(
+    data: AccountData,
+    f: FilterLike,
+    est: pd.DataFrame | None = None,
+    *,
+    base: Baseline | None = None,
+    attr: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Per live innovation: claimed, measured (attributed) and estimated value to date with
     the evidence level, largest measured first. Columns: innovation_id, code, title,
     category, claimed, measured, estimated, ci_low, ci_high, realisation, evidence,
@@ -520,24 +629,37 @@ def value_lines(data: AccountData, f: FilterLike,
     a = attr if attr is not None else attribution(data, f, base)
     per = attribution_metrics.attributed_by_innovation(a)
     meas = per[per["innovation_id"] >= 0].rename(columns={"attributed": "measured"})[
-        ["innovation_id", "measured"]]
+        ["innovation_id", "measured"]
+    ]
     cl = claimed(data, f)
     inn = _innovations(data, f)[["innovation_id", "code", "title", "category"]]
-    lines = inn.merge(cl, on="innovation_id", how="inner").merge(meas, on="innovation_id",
-                                                                 how="left")
+    lines = inn.merge(cl, on="innovation_id", how="inner").merge(
+        meas, on="innovation_id", how="left"
+    )
     if est is None:
-        est = pd.DataFrame(columns=["innovation_id", "estimated", "ci_low", "ci_high",
-                                    "excludes_zero"])
-    lines = lines.merge(est[["innovation_id", "estimated", "ci_low", "ci_high",
-                             "excludes_zero"]], on="innovation_id", how="left")
-    lines["realisation"] = value_metrics.realisation(
-        lines.set_index("innovation_id")["measured"],
-        lines.set_index("innovation_id")["claimed"]).reindex(lines["innovation_id"]).to_numpy()
+        est = pd.DataFrame(
+            columns=["innovation_id", "estimated", "ci_low", "ci_high", "excludes_zero"]
+        )
+    lines = lines.merge(
+        est[["innovation_id", "estimated", "ci_low", "ci_high", "excludes_zero"]],
+        on="innovation_id",
+        how="left",
+    )
+    lines["realisation"] = (
+        value_metrics.realisation(
+            lines.set_index("innovation_id")["measured"],
+            lines.set_index("innovation_id")["claimed"],
+        )
+        .reindex(lines["innovation_id"])
+        .to_numpy()
+    )
     lines["evidence"] = [
-        "estimated" if bool(ez) is True and not pd.isna(e) else
-        ("measured" if not pd.isna(m) and m != 0 else "claimed")
-        for ez, e, m in zip(lines["excludes_zero"].fillna(False), lines["estimated"],
-                            lines["measured"], strict=True)
+        "estimated"
+        if bool(ez) is True and not pd.isna(e)
+        else ("measured" if not pd.isna(m) and m != 0 else "claimed")
+        for ez, e, m in zip(
+            lines["excludes_zero"].fillna(False), lines["estimated"], lines["measured"], strict=True
+        )
     ]
     cur, loc = data.account.currency, data.account.locale
     for col in ("claimed", "measured", "estimated"):
@@ -549,7 +671,6 @@ def value_lines(data: AccountData, f: FilterLike,
 def evidence_of(lines: pd.DataFrame) -> pd.DataFrame:
     """``innovation_id, evidence`` (for ``headline_view``)."""
     return lines[["innovation_id", "evidence"]]
-
 
 
 # --------------------------------------------------------------------------------------
@@ -575,16 +696,19 @@ class ContractView:
 def _contract_years(data: AccountData) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
     a = data.account
     y = contract_metrics.contract_years(a.contract_start, a.contract_end)
-    return [(str(n), pd.Timestamp(lo), pd.Timestamp(hi))
-            for n, lo, hi in zip(y["contract_year"], y["start"], y["end"], strict=True)]
+    return [
+        (str(n), pd.Timestamp(lo), pd.Timestamp(hi))
+        for n, lo, hi in zip(y["contract_year"], y["start"], y["end"], strict=True)
+    ]
 
 
 def _unit_cost_kpi(data: AccountData) -> pd.Series | None:
     return contract_metrics.unit_cost_kpi(data.kpis, data.account.currency)
 
 
-def contract_view(data: AccountData, f: FilterLike, *,
-                  base: Baseline | None = None) -> ContractView | None:
+def contract_view(
+    data: AccountData, f: FilterLike, *, base: Baseline | None = None
+) -> ContractView | None:
     """Productivity path, gain-share and innovation days (``metrics.contract``) for the
     selected units, with the sentences (``metrics.narrative``); None without unit-cost KPI or
     data. The productivity path is limited to the selected period; gain-share and days cover
@@ -596,28 +720,60 @@ def contract_view(data: AccountData, f: FilterLike, *,
     cur, loc = a.currency, a.locale
     key = str(kpi["key"])
     prod = contract_metrics.productivity_path(
-        data.monthly, key, (a.baseline_start, a.baseline_end), a.productivity_pct_per_year,
-        f.unit_ids)
+        data.monthly,
+        key,
+        (a.baseline_start, a.baseline_end),
+        a.productivity_pct_per_year,
+        f.unit_ids,
+    )
     prod = _in_period(prod, f).reset_index(drop=True)
     b = benefit(data, Selection(f.unit_ids, None, None, None), base)
     years = contract_metrics.contract_years(a.contract_start, a.contract_end)
-    gain = contract_metrics.gain_share(b.groupby("month")["benefit"].sum(), years,
-                                       float(a.savings_goal_per_year), a.gain_share_pct,
-                                       baseline=(a.baseline_start, a.baseline_end))
-    days_df = contract_metrics.innovation_days(data.innovations, years,
-                                               a.innovation_days_per_year)
-    beats = (story.productivity_beat(prod, a.productivity_pct_per_year, str(kpi["label"]),
-                                     str(kpi["unit_of_measure"])),
-             story.gain_share_beat(gain, a.gain_share_pct), story.days_beat(days_df))
+    gain = contract_metrics.gain_share(
+        b.groupby("month")["benefit"].sum(),
+        years,
+        float(a.savings_goal_per_year),
+        a.gain_share_pct,
+        baseline=(a.baseline_start, a.baseline_end),
+    )
+    days_df = contract_metrics.innovation_days(data.innovations, years, a.innovation_days_per_year)
+    beats = (
+        story.productivity_beat(
+            prod, a.productivity_pct_per_year, str(kpi["label"]), str(kpi["unit_of_measure"])
+        ),
+        story.gain_share_beat(gain, a.gain_share_pct),
+        story.days_beat(days_df),
+    )
     sentences = story.render(beats, cur, loc, markdown=True)
     note = _gain_share_note(gain, a.baseline_start, a.baseline_end)
-    gain = gain[["contract_year", "start", "end", "covered", "baseline_months", "goal",
-                 "goal_to_date", "savings", "client", "provider", "outperformance",
-                 "shortfall"]]
-    return ContractView(productivity=prod, gain_share=gain, innovation_days=days_df,
-                        unit_cost_key=key, unit_cost_label=str(kpi["label"]),
-                        productivity_sentence=sentences[0], gain_share_sentence=sentences[1],
-                        days_sentence=sentences[2], beats=beats, gain_share_note=note)
+    gain = gain[
+        [
+            "contract_year",
+            "start",
+            "end",
+            "covered",
+            "baseline_months",
+            "goal",
+            "goal_to_date",
+            "savings",
+            "client",
+            "provider",
+            "outperformance",
+            "shortfall",
+        ]
+    ]
+    return ContractView(
+        productivity=prod,
+        gain_share=gain,
+        innovation_days=days_df,
+        unit_cost_key=key,
+        unit_cost_label=str(kpi["label"]),
+        productivity_sentence=sentences[0],
+        gain_share_sentence=sentences[1],
+        days_sentence=sentences[2],
+        beats=beats,
+        gain_share_note=note,
+    )
 
 
 def _gain_share_note(gain: pd.DataFrame, b_start: dt.date, b_end: dt.date) -> str:
@@ -626,14 +782,18 @@ def _gain_share_note(gain: pd.DataFrame, b_start: dt.date, b_end: dt.date) -> st
     parts = []
     for row in gain.to_dict("records"):
         if row["baseline_months"]:
-            parts.append(f"{row['contract_year']} holds the {int(row['baseline_months'])} "
-                         f"months of the frozen baseline ({b_start:%b %Y} – {b_end:%b %Y}); "
-                         f"their value is zero by construction, so it can only save in its "
-                         f"other {int(row['year_months']) - int(row['baseline_months'])}")
+            parts.append(
+                f"{row['contract_year']} holds the {int(row['baseline_months'])} "
+                f"months of the frozen baseline ({b_start:%b %Y} – {b_end:%b %Y}); "
+                f"their value is zero by construction, so it can only save in its "
+                f"other {int(row['year_months']) - int(row['baseline_months'])}"
+            )
         if pd.notna(row["savings"]) and 0 < row["covered"] < row["year_months"]:
-            parts.append(f"{row['contract_year']} is still running ({int(row['covered'])} of "
-                         f"{int(row['year_months'])} months): goal to date = goal × "
-                         f"{int(row['covered'])} / 12")
+            parts.append(
+                f"{row['contract_year']} is still running ({int(row['covered'])} of "
+                f"{int(row['year_months'])} months): goal to date = goal × "
+                f"{int(row['covered'])} / 12"
+            )
     return ("; ".join(parts) + ".") if parts else ""
 
 
@@ -658,24 +818,36 @@ def pipeline_view(data: AccountData, f: FilterLike) -> PipelineView:
     counts = pipeline_metrics.stage_counts(inn)
     up = pipeline_metrics.open_pipeline(inn, data.rollouts)
     cur, loc = data.account.currency, data.account.locale
-    upcoming = pd.DataFrame({
-        "code": up["code"], "title": up["title"], "stage": up["stage"],
-        "category": up["category"],
-        "live in units": ["yes" if r else "not yet" for r in up["rolled_out"]],
-        "claim per year": [money(v, cur, loc) for v in up["estimated_annual_value"]],
-    }).reset_index(drop=True)
+    upcoming = pd.DataFrame(
+        {
+            "code": up["code"],
+            "title": up["title"],
+            "stage": up["stage"],
+            "category": up["category"],
+            "live in units": ["yes" if r else "not yet" for r in up["rolled_out"]],
+            "claim per year": [money(v, cur, loc) for v in up["estimated_annual_value"]],
+        }
+    ).reset_index(drop=True)
     total = float(up["estimated_annual_value"].fillna(0).sum())
     beat = story.pipeline_beat(counts, up)
     sentence = story.render_beat(beat, cur, loc, markdown=True)
-    return PipelineView(counts=counts, upcoming=upcoming, claimed_per_year=total,
-                        sentence=sentence, beat=beat)
+    return PipelineView(
+        counts=counts, upcoming=upcoming, claimed_per_year=total, sentence=sentence, beat=beat
+    )
 
 
-def narrative_beats(data: AccountData, f: FilterLike, *, head: HeadlineView | None = None,
-                    pic: Photo | None = None, bridge: pd.DataFrame | None = None,
-                    contract: ContractView | None = None,
-                    pipe: PipelineView | None = None, base: Baseline | None = None,
-                    attr: pd.DataFrame | None = None) -> list[story.Beat]:
+def narrative_beats(
+    data: AccountData,
+    f: FilterLike,
+    *,
+    head: HeadlineView | None = None,
+    pic: Photo | None = None,
+    bridge: pd.DataFrame | None = None,
+    contract: ContractView | None = None,
+    pipe: PipelineView | None = None,
+    base: Baseline | None = None,
+    attr: pd.DataFrame | None = None,
+) -> list[story.Beat]:
     """The story as ``metrics.narrative`` beats, every figure from a metric result (the view
     models are computed here when not given; ``pic`` should be the default photo, baseline vs
     the last full quarter): since the baseline — innovations gone live
@@ -691,19 +863,27 @@ def narrative_beats(data: AccountData, f: FilterLike, *, head: HeadlineView | No
     contract = contract if contract is not None else contract_view(data, f, base=base)
     window = (a.baseline_start, a.baseline_end)
     since = then_now_metrics.went_live_between(
-        data.rollouts, _innovations(data, f), window, (head.as_of, head.as_of), f.unit_ids)
+        data.rollouts, _innovations(data, f), window, (head.as_of, head.as_of), f.unit_ids
+    )
     worth = _value_frame(data, f, base, attr).groupby("kpi_key")["benefit"].sum()
-    moves = (pic.cards[pic.cards["headline"]].head(2).to_dict("records")
-             if pic is not None else [])
-    beats = [story.since_baseline_beat(
-        then_now_metrics.period_label(*window), len(since), units_selected=bool(f.unit_ids),
-        move=moves[0] if moves else None,
-        worth=float(worth[moves[0]["key"]]) if moves and moves[0]["key"] in worth else None),
-        story.value_beat(head.value_to_date, head.run_rate, head.as_of)]
+    moves = pic.cards[pic.cards["headline"]].head(2).to_dict("records") if pic is not None else []
+    beats = [
+        story.since_baseline_beat(
+            then_now_metrics.period_label(*window),
+            len(since),
+            units_selected=bool(f.unit_ids),
+            move=moves[0] if moves else None,
+            worth=float(worth[moves[0]["key"]]) if moves and moves[0]["key"] in worth else None,
+        ),
+        story.value_beat(head.value_to_date, head.run_rate, head.as_of),
+    ]
     if pic is not None and len(moves) > 1:
         key = moves[1]["key"]
-        beats.append(story.kpi_move_beat(moves[1], pic.now_label,
-                                         float(worth[key]) if key in worth else None))
+        beats.append(
+            story.kpi_move_beat(
+                moves[1], pic.now_label, float(worth[key]) if key in worth else None
+            )
+        )
     if bridge is not None and not bridge.empty:
         top = story.contributors_beat(bridge)
         if top is not None:
@@ -718,13 +898,29 @@ def narrative_beats(data: AccountData, f: FilterLike, *, head: HeadlineView | No
     return beats
 
 
-def narrative(data: AccountData, f: FilterLike, *, head: HeadlineView | None = None,
-              pic: Photo | None = None, bridge: pd.DataFrame | None = None,
-              contract: ContractView | None = None,
-              pipe: PipelineView | None = None, base: Baseline | None = None,
-              attr: pd.DataFrame | None = None) -> list[str]:
+def narrative(
+    data: AccountData,
+    f: FilterLike,
+    *,
+    head: HeadlineView | None = None,
+    pic: Photo | None = None,
+    bridge: pd.DataFrame | None = None,
+    contract: ContractView | None = None,
+    pipe: PipelineView | None = None,
+    base: Baseline | None = None,
+    attr: pd.DataFrame | None = None,
+) -> list[str]:
     """The story in sentences (Markdown): ``narrative_beats`` rendered by
     ``metrics.narrative.render`` in the account's currency and locale."""
-    beats = narrative_beats(data, f, head=head, pic=pic, bridge=bridge, contract=contract,
-                            pipe=pipe, base=base, attr=attr)
+    beats = narrative_beats(
+        data,
+        f,
+        head=head,
+        pic=pic,
+        bridge=bridge,
+        contract=contract,
+        pipe=pipe,
+        base=base,
+        attr=attr,
+    )
     return story.render(beats, data.account.currency, data.account.locale, markdown=True)

@@ -20,35 +20,60 @@ if k is None:
 a = ctx.data.account
 
 st.title("Contract")
-st.caption(f"{a.contract_start:%d %b %Y} – {a.contract_end:%d %b %Y} · productivity clause "
-           f"{a.productivity_pct_per_year:g} % a year · gain-share {a.gain_share_pct:g} % · "
-           f"{a.innovation_days_per_year:g} innovation days a year")
+st.caption(
+    f"{a.contract_start:%d %b %Y} – {a.contract_end:%d %b %Y} · productivity clause "
+    f"{a.productivity_pct_per_year:g} % a year · gain-share {a.gain_share_pct:g} % · "
+    f"{a.innovation_days_per_year:g} innovation days a year"
+)
 
 st.subheader("Productivity clause")
 st.markdown(f"{k.unit_cost_label}: {k.productivity_sentence}")
-altair(productivity_chart(k.productivity, currency=ctx.currency, locale=ctx.locale,
-                          unit_label=k.unit_cost_label))
+altair(
+    productivity_chart(
+        k.productivity, currency=ctx.currency, locale=ctx.locale, unit_label=k.unit_cost_label
+    )
+)
 
 st.subheader("Gain-share per contract year")
 st.markdown(k.gain_share_sentence)
-st.caption("The client is guaranteed (1 − provider share) × the agreed goal; the provider "
-           "keeps what is saved beyond that and absorbs any shortfall. "
-           + (f"Note: {k.gain_share_note}" if k.gain_share_note else ""))
+st.caption(
+    "The client is guaranteed (1 − provider share) × the agreed goal; the provider "
+    "keeps what is saved beyond that and absorbs any shortfall. "
+    + (f"Note: {k.gain_share_note}" if k.gain_share_note else "")
+)
 altair(gain_share_chart(k.gain_share, currency=ctx.currency, locale=ctx.locale))
-st.dataframe(k.gain_share.round(0), hide_index=True, width="stretch",
-             column_config={c: st.column_config.NumberColumn(
-                 f"{c.replace('_', ' ')} ({ctx.currency})", format="localized")
-                 for c in ("goal", "goal_to_date", "savings", "client", "provider",
-                           "outperformance", "shortfall")}
-             | {"contract_year": "contract year",
-                "covered": st.column_config.NumberColumn(
-                    "months so far", help="Months of the contract year up to the data's "
-                    "last month"),
-                "baseline_months": st.column_config.NumberColumn(
-                    "baseline months", help="Months inside the frozen baseline window: "
-                    "zero value by construction")})
-download_csv(k.gain_share, label="Download gain-share (CSV)", file_name="gain-share.csv",
-             key="dl_gain")
+st.dataframe(
+    k.gain_share.round(0),
+    hide_index=True,
+    width="stretch",
+    column_config={
+        c: st.column_config.NumberColumn(
+            f"{c.replace('_', ' ')} ({ctx.currency})", format="localized"
+        )
+        for c in (
+            "goal",
+            "goal_to_date",
+            "savings",
+            "client",
+            "provider",
+            "outperformance",
+            "shortfall",
+        )
+    }
+    | {
+        "contract_year": "contract year",
+        "covered": st.column_config.NumberColumn(
+            "months so far", help="Months of the contract year up to the data's last month"
+        ),
+        "baseline_months": st.column_config.NumberColumn(
+            "baseline months",
+            help="Months inside the frozen baseline window: zero value by construction",
+        ),
+    },
+)
+download_csv(
+    k.gain_share, label="Download gain-share (CSV)", file_name="gain-share.csv", key="dl_gain"
+)
 
 st.subheader("Innovation days")
 st.markdown(k.days_sentence)

@@ -14,26 +14,39 @@ can_import = ctx.scope.can_import
 account = ctx.data.account.name if ctx.data is not None else None
 st.title("Data")
 if ctx.account_id is None:
-    st.info("**No data yet.** Load the demo account with `python cli.py demo` (or `make demo`), "
-            "or import your own files below — templates are in the Templates tab.")
+    st.info(
+        "**No data yet.** Load the demo account with `python cli.py demo` (or `make demo`), "
+        "or import your own files below — templates are in the Templates tab."
+    )
 tab_import, tab_history, tab_fresh, tab_templates, tab_method = st.tabs(
-    ["Import", "Import history", "Freshness", "Templates", "How we compute value"])
+    ["Import", "Import history", "Freshness", "Templates", "How we compute value"]
+)
 
 with tab_import:
     if not can_import:
-        st.info("Imports are done by the provider's administrators. You can read the history, "
-                "freshness and method here.")
+        st.info(
+            "Imports are done by the provider's administrators. You can read the history, "
+            "freshness and method here."
+        )
     else:
-        files = st.file_uploader("CSV or Excel files (one entity per file or per sheet)",
-                                 type=["csv", "xlsx"], accept_multiple_files=True, key="upload")
+        files = st.file_uploader(
+            "CSV or Excel files (one entity per file or per sheet)",
+            type=["csv", "xlsx"],
+            accept_multiple_files=True,
+            key="upload",
+        )
         with st.container(horizontal=True):
             check = st.button("Validate only", disabled=not files)
             go = st.button("Import", type="primary", disabled=not files)
         if (check or go) and files:
             bar = st.progress(0.0, text="Reading files…")
-            result = run_import(engine(), ctx.scope, [(f.name, f.getvalue()) for f in files],
-                                dry_run=check,
-                                progress=bar.progress)
+            result = run_import(
+                engine(),
+                ctx.scope,
+                [(f.name, f.getvalue()) for f in files],
+                dry_run=check,
+                progress=bar.progress,
+            )
             st.session_state["import_result"] = (check, result)
             if result.ok and go:
                 st.rerun()  # the frame reloads accounts and filters with the new data
@@ -43,27 +56,45 @@ with tab_import:
                 if dry:
                     st.info("**Valid.** Nothing was written yet; importing would give:")
                 else:
-                    st.success(f"**Imported as batch {result.batch_id}.** Every page now shows "
-                               "the new data.")
+                    st.success(
+                        f"**Imported as batch {result.batch_id}.** Every page now shows "
+                        "the new data."
+                    )
                 st.dataframe(counts_frame(result), hide_index=True, key="import_counts")
             else:
                 problems = problems_frame(result)
-                st.error(f"Nothing was imported: {len(problems)} problem(s). Fix them and "
-                         "upload again.")
+                st.error(
+                    f"Nothing was imported: {len(problems)} problem(s). Fix them and upload again."
+                )
                 st.dataframe(problems, hide_index=True, key="problems")
-                st.download_button("Download the report (CSV)", problems.to_csv(index=False),
-                                   file_name="validation_report.csv", mime="text/csv")
+                st.download_button(
+                    "Download the report (CSV)",
+                    problems.to_csv(index=False),
+                    file_name="validation_report.csv",
+                    mime="text/csv",
+                )
 
 with tab_history:
     hist = history(engine(), ctx.scope, account)
     if hist.empty:
         st.caption("No imports yet.")
     else:
-        st.dataframe(hist, hide_index=True, key="history", column_config={
-            "id": "batch", "finished_at": st.column_config.DatetimeColumn(
-                "imported", format="D MMM YYYY, HH:mm"), "account_name": "account",
-            "rows_read": "read", "rows_inserted": "new", "rows_updated": "updated",
-            "rows_unchanged": "unchanged"})
+        st.dataframe(
+            hist,
+            hide_index=True,
+            key="history",
+            column_config={
+                "id": "batch",
+                "finished_at": st.column_config.DatetimeColumn(
+                    "imported", format="D MMM YYYY, HH:mm"
+                ),
+                "account_name": "account",
+                "rows_read": "read",
+                "rows_inserted": "new",
+                "rows_updated": "updated",
+                "rows_unchanged": "unchanged",
+            },
+        )
     applied = hist.loc[hist["status"] == "applied", "id"].tolist() if not hist.empty else []
     if can_import and applied:
         c1, c2 = st.columns([1, 3])
@@ -73,8 +104,10 @@ with tab_history:
         pending = st.session_state.get("confirm_rollback")
         if pending is not None:
             with c2:
-                st.warning(f"Roll back batch {pending}? Rows it inserted are deleted and rows it "
-                           "overwrote are restored. This cannot be undone.")
+                st.warning(
+                    f"Roll back batch {pending}? Rows it inserted are deleted and rows it "
+                    "overwrote are restored. This cannot be undone."
+                )
                 yes, no, _ = st.columns([1, 1, 3])
                 if yes.button("Yes, roll back", type="primary"):
                     st.session_state["rolled_back"] = rollback(engine(), ctx.scope, int(pending))

@@ -42,8 +42,9 @@ def cached_effect(url, scope, account_id: int, code: str, kpi_key: str) -> Innov
     if rec is None:
         return f"there is no innovation {code}."
     try:
-        return estimate_innovation(data.monthly, data.rollouts, data.targets, data.innovations,
-                                   rec, kpi_key)
+        return estimate_innovation(
+            data.monthly, data.rollouts, data.targets, data.innovations, rec, kpi_key
+        )
     except EstimationError as exc:
         return str(exc)
 
@@ -54,20 +55,35 @@ def _pick() -> None:
 
 ctx = page_context()
 if ctx.data is None or ctx.data.innovations.empty:
-    st.info("No innovations yet. Load the demo with `python cli.py demo`, or import a register "
-            "on the **Data** page.")
+    st.info(
+        "No innovations yet. Load the demo with `python cli.py demo`, or import a register "
+        "on the **Data** page."
+    )
     st.stop()
 data, cur, loc = ctx.data, ctx.currency, ctx.locale
 labels = innovation_labels(data.innovations)
 code = st.query_params.get("innovation", "")
-rec = innovation_record(data.innovations, data.targets, data.kpis, data.rollouts, code) if code else None
+rec = (
+    innovation_record(data.innovations, data.targets, data.kpis, data.rollouts, code)
+    if code
+    else None
+)
 if rec is not None:
     st.session_state["detail_picker"] = rec.code
-st.selectbox("Innovation", list(labels), format_func=labels.__getitem__, key="detail_picker",
-             index=None, placeholder="Choose an innovation…", on_change=_pick)
+st.selectbox(
+    "Innovation",
+    list(labels),
+    format_func=labels.__getitem__,
+    key="detail_picker",
+    index=None,
+    placeholder="Choose an innovation…",
+    on_change=_pick,
+)
 if code and rec is None:
-    st.error(f"There is no innovation with code **{code}** in {data.account.name}. "
-             "Choose one above, or open one from the Innovations page.")
+    st.error(
+        f"There is no innovation with code **{code}** in {data.account.name}. "
+        "Choose one above, or open one from the Innovations page."
+    )
     st.stop()
 if rec is None:
     st.info("Choose an innovation above, or click one on the **Innovations** page.")
@@ -77,44 +93,71 @@ record_header(rec, cur, loc)
 units = rollout_units(data.rollouts, data.units, rec.innovation_id)
 targets_and_rollouts(rec, units)
 if units.empty or rec.main_kpi is None:
-    st.info("Nothing to estimate: the innovation has no rollout or no target KPI. Its value "
-            f"is the claim only ({money(rec.estimated_annual_value, cur, loc)} per year).")
+    st.info(
+        "Nothing to estimate: the innovation has no rollout or no target KPI. Its value "
+        f"is the claim only ({money(rec.estimated_annual_value, cur, loc)} per year)."
+    )
     st.stop()
 
 st.subheader("Value to date")
 main = cached_effect(ctx.url, ctx.scope, data.account.id, rec.code, rec.main_kpi)
 sel = Selection(ctx.unit_ids, ctx.start, ctx.end, None)
-value_block(innovation_value(cached_value_lines(ctx.url, ctx.scope, data.account.id, sel),
-                             rec.innovation_id, None if isinstance(main, str) else main),
-            cur, loc, ctx.describe_filters())
+value_block(
+    innovation_value(
+        cached_value_lines(ctx.url, ctx.scope, data.account.id, sel),
+        rec.innovation_id,
+        None if isinstance(main, str) else main,
+    ),
+    cur,
+    loc,
+    ctx.describe_filters(),
+)
 
 kpis = rec.target_labels
-kpi_key = st.radio("Target KPI", list(kpis), format_func=kpis.__getitem__, horizontal=True) \
-    if len(kpis) > 1 else rec.main_kpi
+kpi_key = (
+    st.radio("Target KPI", list(kpis), format_func=kpis.__getitem__, horizontal=True)
+    if len(kpis) > 1
+    else rec.main_kpi
+)
 kpi = rec.target(kpi_key)
 st.subheader(f"{kpi.label} per unit around go-live")
 series = kpi_around_go_live(data.monthly, data.rollouts, data.units, rec.innovation_id, kpi_key)
 if series.empty:
     st.caption("No observations of this KPI for the rollout units.")
 else:
-    st.altair_chart(kpi_by_unit_chart(series, kpi_label=kpi.label,
-                                      unit_of_measure=kpi.unit_of_measure), width="stretch")
-    st.caption("Dashed: how the units not live with this innovation moved (month to month, "
-               "volume-weighted), started from this unit's level before go-live — the path it "
-               "would have followed had it moved like them.")
+    st.altair_chart(
+        kpi_by_unit_chart(series, kpi_label=kpi.label, unit_of_measure=kpi.unit_of_measure),
+        width="stretch",
+    )
+    st.caption(
+        "Dashed: how the units not live with this innovation moved (month to month, "
+        "volume-weighted), started from this unit's level before go-live — the path it "
+        "would have followed had it moved like them."
+    )
 
 st.subheader(f"Estimated effect on {kpi.label}")
-eff = main if kpi_key == rec.main_kpi else cached_effect(ctx.url, ctx.scope, data.account.id,
-                                                          rec.code, kpi_key)
+eff = (
+    main
+    if kpi_key == rec.main_kpi
+    else cached_effect(ctx.url, ctx.scope, data.account.id, rec.code, kpi_key)
+)
 if isinstance(eff, str):
     st.info(f"The effect cannot be estimated: {eff}")
     st.stop()
 estimate_block(eff, kpi)
 horizons, unit = event_study_frame(eff)
-st.altair_chart(event_study_chart(
-    horizons, kpi_label=kpi.label, unit_of_measure=unit or kpi.unit_of_measure,
-    att=eff.effect_pct if unit == "%" else eff.estimate.att,
-    y_title="effect (%)" if unit == "%" else None), width="stretch")
-st.caption("Each dot is the average effect that many months after go-live (in % of the "
-           "estimated no-innovation path), with its 95 % interval. Grey dots before go-live are "
-           "placebo checks: they should sit on zero.")
+st.altair_chart(
+    event_study_chart(
+        horizons,
+        kpi_label=kpi.label,
+        unit_of_measure=unit or kpi.unit_of_measure,
+        att=eff.effect_pct if unit == "%" else eff.estimate.att,
+        y_title="effect (%)" if unit == "%" else None,
+    ),
+    width="stretch",
+)
+st.caption(
+    "Each dot is the average effect that many months after go-live (in % of the "
+    "estimated no-innovation path), with its 95 % interval. Grey dots before go-live are "
+    "placebo checks: they should sit on zero."
+)

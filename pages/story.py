@@ -27,7 +27,11 @@ sections.cumulative_curve(ctx, interactive=True)
 
 st.subheader("Then and now")
 sections.then_now_strip(ctx)
-st.page_link("pages/then_now.py", label="Compare any two periods", icon=":material/compare:",
-             query_params={k: v for k, v in st.query_params.items() if k != "innovation"})
+st.page_link(
+    "pages/then_now.py",
+    label="Compare any two periods",
+    icon=":material/compare:",
+    query_params={k: v for k, v in st.query_params.items() if k != "innovation"},
+)
 
 sections.finish(cards, story)

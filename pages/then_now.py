@@ -16,9 +16,11 @@ require_data(ctx)
 assert ctx.data is not None
 
 st.title("Then & Now")
-st.caption(f"{ctx.describe_filters()} · The same scorecard at two moments, side by side. "
-           "Deltas are coloured by what is better for each KPI (blue) or worse (vermillion), "
-           "not by the sign.")
+st.caption(
+    f"{ctx.describe_filters()} · The same scorecard at two moments, side by side. "
+    "Deltas are coloured by what is better for each KPI (blue) or worse (vermillion), "
+    "not by the sign."
+)
 default_then, default_now = cached.default_periods(ctx)
 c1, c2 = st.columns(2, gap="large")
 with c1:

@@ -18,27 +18,42 @@ assert ctx.data is not None
 slug = ctx.data.account.name.lower().replace(" ", "-")
 
 st.title("Value")
-st.caption(f"Measured against the frozen baseline · {ctx.describe_filters()} · "
-           f"{ctx.currency}")
+st.caption(f"Measured against the frozen baseline · {ctx.describe_filters()} · {ctx.currency}")
 
 st.subheader("Value to date")
-by = st.segmented_control("Stack by", ["category", "innovation"], default="category",
-                          key="value_by", format_func=str.capitalize) or "category"
+by = (
+    st.segmented_control(
+        "Stack by",
+        ["category", "innovation"],
+        default="category",
+        key="value_by",
+        format_func=str.capitalize,
+    )
+    or "category"
+)
 stacked = sections.stacked_value(ctx, by=by)
-download_csv(stacked, label="Download this chart's data (CSV)",
-             file_name=f"{slug}-value-by-{by}.csv", key="dl_stacked")
+download_csv(
+    stacked,
+    label="Download this chart's data (CSV)",
+    file_name=f"{slug}-value-by-{by}.csv",
+    key="dl_stacked",
+)
 
 st.subheader("From the baseline to now")
-st.caption("Each innovation's attributed value, labelled with its evidence level (see "
-           "below); what no live innovation explains stays unattributed.")
+st.caption(
+    "Each innovation's attributed value, labelled with its evidence level (see "
+    "below); what no live innovation explains stays unattributed."
+)
 steps, labels = sections.bridge_with_evidence(ctx)
-download_csv(steps, label="Download the bridge (CSV)", file_name=f"{slug}-bridge.csv",
-             key="dl_bridge")
+download_csv(
+    steps, label="Download the bridge (CSV)", file_name=f"{slug}-bridge.csv", key="dl_bridge"
+)
 
 st.subheader("Claimed, measured, estimated")
 lines = sections.evidence(ctx)
-download_csv(lines, label="Download the table (CSV)", file_name=f"{slug}-evidence.csv",
-             key="dl_lines")
+download_csv(
+    lines, label="Download the table (CSV)", file_name=f"{slug}-evidence.csv", key="dl_lines"
+)
 with st.expander("How sure are we? The three evidence levels"):
     for level, note in evidence_notes().items():
         st.markdown(f"**{level.capitalize()}** — {note}")

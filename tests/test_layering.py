@@ -10,8 +10,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PURE_LAYERS = ("metrics", "data_loaders", "charts", "reports")
-FORBIDDEN_IN_PAGES = {"groupby", "merge", "pivot", "pivot_table", "resample", "read_sql",
-                      "read_sql_query", "execute"}
+FORBIDDEN_IN_PAGES = {
+    "groupby",
+    "merge",
+    "pivot",
+    "pivot_table",
+    "resample",
+    "read_sql",
+    "read_sql_query",
+    "execute",
+}
 
 
 def _py_files(layer: str) -> list[Path]:

@@ -37,8 +37,12 @@ Period = tuple[dt.date, dt.date]
 def _key(ctx: PageContext) -> Key:
     if ctx.account_id is None:
         raise ValueError("no account selected")
-    return (ctx.url, ctx.scope, ctx.account_id,
-            views.Selection(ctx.unit_ids, ctx.start, ctx.end, ctx.categories))
+    return (
+        ctx.url,
+        ctx.scope,
+        ctx.account_id,
+        views.Selection(ctx.unit_ids, ctx.start, ctx.end, ctx.categories),
+    )
 
 
 log = logging.getLogger(__name__)
@@ -71,8 +75,9 @@ def _estimates(url: str, scope: Scope, account_id: int) -> pd.DataFrame:
     started = time.perf_counter()
     frame = views.estimates(cached_account_data(url, scope, account_id))
     try:
-        save_estimates(engine_for(url), account_id, version, frame,
-                       seconds=time.perf_counter() - started)
+        save_estimates(
+            engine_for(url), account_id, version, frame, seconds=time.perf_counter() - started
+        )
     except SQLAlchemyError as exc:  # e.g. a read-only database: still show the estimates
         log.warning("estimates of account %s not stored: %s", account_id, exc)
     return frame
@@ -93,8 +98,7 @@ def _baseline(url: str, scope: Scope, account_id: int) -> Baseline:
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
-def _attribution(url: str, scope: Scope, account_id: int,
-                 sel: views.Selection) -> pd.DataFrame:
+def _attribution(url: str, scope: Scope, account_id: int, sel: views.Selection) -> pd.DataFrame:
     """The attribution of one selection, shared by value lines, headline, bridge and curve."""
     data = cached_account_data(url, scope, account_id)
     return views.attribution(data, sel, _baseline(url, scope, account_id))
@@ -107,72 +111,89 @@ class _Shared(TypedDict):
 
 def _shared(url: str, scope: Scope, account_id: int, sel: views.Selection) -> _Shared:
     """``base``/``attr`` keywords for the views (both cached above)."""
-    return {"base": _baseline(url, scope, account_id),
-            "attr": _attribution(url, scope, account_id, sel)}
+    return {
+        "base": _baseline(url, scope, account_id),
+        "attr": _attribution(url, scope, account_id, sel),
+    }
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def _value_lines(url: str, scope: Scope, account_id: int, sel: views.Selection) -> pd.DataFrame:
     data = cached_account_data(url, scope, account_id)
-    return views.value_lines(data, sel, _estimates(url, scope, account_id),
-                             **_shared(url, scope, account_id, sel))
+    return views.value_lines(
+        data, sel, _estimates(url, scope, account_id), **_shared(url, scope, account_id, sel)
+    )
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
-def _headline(url: str, scope: Scope, account_id: int,
-              sel: views.Selection) -> views.HeadlineView | None:
+def _headline(
+    url: str, scope: Scope, account_id: int, sel: views.Selection
+) -> views.HeadlineView | None:
     data = cached_account_data(url, scope, account_id)
     lines = _value_lines(url, scope, account_id, sel)
-    return views.headline_view(data, sel, views.evidence_of(lines),
-                               **_shared(url, scope, account_id, sel))
+    return views.headline_view(
+        data, sel, views.evidence_of(lines), **_shared(url, scope, account_id, sel)
+    )
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
-def _curve(url: str, scope: Scope, account_id: int,
-           sel: views.Selection) -> views.CurveView | None:
-    return views.curve_view(cached_account_data(url, scope, account_id), sel,
-                            **_shared(url, scope, account_id, sel))
+def _curve(url: str, scope: Scope, account_id: int, sel: views.Selection) -> views.CurveView | None:
+    return views.curve_view(
+        cached_account_data(url, scope, account_id), sel, **_shared(url, scope, account_id, sel)
+    )
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
-def _photo(url: str, scope: Scope, account_id: int, sel: views.Selection,
-           then: Period | None, now: Period | None) -> views.Photo | None:
+def _photo(
+    url: str,
+    scope: Scope,
+    account_id: int,
+    sel: views.Selection,
+    then: Period | None,
+    now: Period | None,
+) -> views.Photo | None:
     return views.photo(cached_account_data(url, scope, account_id), sel, then, now)
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
-def _value_by(url: str, scope: Scope, account_id: int, sel: views.Selection,
-              by: str) -> pd.DataFrame:
-    return views.value_by(cached_account_data(url, scope, account_id), sel, by,
-                          **_shared(url, scope, account_id, sel))
+def _value_by(
+    url: str, scope: Scope, account_id: int, sel: views.Selection, by: str
+) -> pd.DataFrame:
+    return views.value_by(
+        cached_account_data(url, scope, account_id), sel, by, **_shared(url, scope, account_id, sel)
+    )
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def _bridge(url: str, scope: Scope, account_id: int, sel: views.Selection) -> pd.DataFrame:
-    return views.bridge_steps(cached_account_data(url, scope, account_id), sel,
-                              **_shared(url, scope, account_id, sel))
+    return views.bridge_steps(
+        cached_account_data(url, scope, account_id), sel, **_shared(url, scope, account_id, sel)
+    )
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
-def _bridge_evidence(url: str, scope: Scope, account_id: int,
-                     sel: views.Selection) -> pd.DataFrame:
+def _bridge_evidence(url: str, scope: Scope, account_id: int, sel: views.Selection) -> pd.DataFrame:
     """The bridge with each innovation's evidence level (needs the causal estimates)."""
     lines = _value_lines(url, scope, account_id, sel)
-    return views.bridge_steps(cached_account_data(url, scope, account_id), sel,
-                              evidence=views.evidence_of(lines),
-                              **_shared(url, scope, account_id, sel))
+    return views.bridge_steps(
+        cached_account_data(url, scope, account_id),
+        sel,
+        evidence=views.evidence_of(lines),
+        **_shared(url, scope, account_id, sel),
+    )
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
-def _contract(url: str, scope: Scope, account_id: int,
-              sel: views.Selection) -> views.ContractView | None:
-    return views.contract_view(cached_account_data(url, scope, account_id), sel,
-                               base=_baseline(url, scope, account_id))
+def _contract(
+    url: str, scope: Scope, account_id: int, sel: views.Selection
+) -> views.ContractView | None:
+    return views.contract_view(
+        cached_account_data(url, scope, account_id), sel, base=_baseline(url, scope, account_id)
+    )
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
-def _pipeline(url: str, scope: Scope, account_id: int,
-              sel: views.Selection) -> views.PipelineView:
+def _pipeline(url: str, scope: Scope, account_id: int, sel: views.Selection) -> views.PipelineView:
     return views.pipeline_view(cached_account_data(url, scope, account_id), sel)
 
 
@@ -180,16 +201,21 @@ def _pipeline(url: str, scope: Scope, account_id: int,
 def _narrative(url: str, scope: Scope, account_id: int, sel: views.Selection) -> list[str]:
     data = cached_account_data(url, scope, account_id)
     return views.narrative(
-        data, sel, head=_headline(url, scope, account_id, sel),
+        data,
+        sel,
+        head=_headline(url, scope, account_id, sel),
         pic=_photo(url, scope, account_id, sel, None, None),
         bridge=_bridge(url, scope, account_id, sel),
         contract=_contract(url, scope, account_id, sel),
-        pipe=_pipeline(url, scope, account_id, sel), **_shared(url, scope, account_id, sel))
+        pipe=_pipeline(url, scope, account_id, sel),
+        **_shared(url, scope, account_id, sel),
+    )
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
-def _headline_measured(url: str, scope: Scope, account_id: int,
-                       sel: views.Selection) -> views.HeadlineView | None:
+def _headline_measured(
+    url: str, scope: Scope, account_id: int, sel: views.Selection
+) -> views.HeadlineView | None:
     """The headline without the causal estimates: every live innovation is measured (it has
     a measured benefit) or claimed. For the first view while the estimates are computed."""
     data = cached_account_data(url, scope, account_id)
@@ -197,21 +223,28 @@ def _headline_measured(url: str, scope: Scope, account_id: int,
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
-def _narrative_measured(url: str, scope: Scope, account_id: int,
-                        sel: views.Selection) -> list[str]:
+def _narrative_measured(url: str, scope: Scope, account_id: int, sel: views.Selection) -> list[str]:
     """The story without the evidence sentence (it needs the causal estimates)."""
     data = cached_account_data(url, scope, account_id)
     head = _headline_measured(url, scope, account_id, sel)
     sentences = views.narrative(
-        data, sel, head=head,
+        data,
+        sel,
+        head=head,
         pic=_photo(url, scope, account_id, sel, None, None),
         bridge=_bridge(url, scope, account_id, sel),
         contract=_contract(url, scope, account_id, sel),
-        pipe=_pipeline(url, scope, account_id, sel), **_shared(url, scope, account_id, sel))
+        pipe=_pipeline(url, scope, account_id, sel),
+        **_shared(url, scope, account_id, sel),
+    )
     if head is None:
         return sentences
-    evidence = story.render([story.evidence_beat(head.evidence_mix)], data.account.currency,
-                            data.account.locale, markdown=True)
+    evidence = story.render(
+        [story.evidence_beat(head.evidence_mix)],
+        data.account.currency,
+        data.account.locale,
+        markdown=True,
+    )
     return [s for s in sentences if s not in evidence]
 
 
@@ -231,8 +264,9 @@ def curve(ctx: PageContext) -> views.CurveView | None:
     return _curve(*_key(ctx))
 
 
-def then_now(ctx: PageContext, then: Period | None = None,
-             now: Period | None = None) -> views.Photo | None:
+def then_now(
+    ctx: PageContext, then: Period | None = None, now: Period | None = None
+) -> views.Photo | None:
     return _photo(*_key(ctx), then, now)
 
 

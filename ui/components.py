@@ -20,16 +20,33 @@ def direction_color(better: bool | None) -> Literal["blue", "red", "gray"]:
     return "gray" if better is None else ("blue" if better else "red")
 
 
-def kpi_card(label: str, value: str, *, delta: str | None = None, better: bool | None = None,
-             change: float | None = None, help: str | None = None, container: Any = None,
-             height: int | Literal["content"] = "content") -> None:
+def kpi_card(
+    label: str,
+    value: str,
+    *,
+    delta: str | None = None,
+    better: bool | None = None,
+    change: float | None = None,
+    help: str | None = None,
+    container: Any = None,
+    height: int | Literal["content"] = "content",
+) -> None:
     """A big, bordered number. The delta's colour says whether it is better (blue) or worse
     (vermillion); its arrow follows the sign of ``change`` — two independent cues."""
     target = container if container is not None else st
     arrow: Literal["up", "down", "off"] = (
-        "off" if change is None or change == 0 else ("up" if change > 0 else "down"))
-    target.metric(label, value, delta=delta, delta_color=direction_color(better), help=help,
-                  border=True, delta_arrow=arrow, height=height)
+        "off" if change is None or change == 0 else ("up" if change > 0 else "down")
+    )
+    target.metric(
+        label,
+        value,
+        delta=delta,
+        delta_color=direction_color(better),
+        help=help,
+        border=True,
+        delta_arrow=arrow,
+        height=height,
+    )
 
 
 def evidence_badge(level: str, container: Any = None) -> None:
@@ -49,8 +66,14 @@ def altair(chart: Any, *, key: str | None = None) -> None:
 
 
 def download_csv(frame: pd.DataFrame, *, label: str, file_name: str, key: str) -> None:
-    st.download_button(label, frame.to_csv(index=False).encode("utf-8"), file_name=file_name,
-                       mime="text/csv", icon=":material/download:", key=key)
+    st.download_button(
+        label,
+        frame.to_csv(index=False).encode("utf-8"),
+        file_name=file_name,
+        mime="text/csv",
+        icon=":material/download:",
+        key=key,
+    )
 
 
 def columns(n: int, gap: Literal["small", "medium", "large"] = "medium") -> Sequence[Any]:

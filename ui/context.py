@@ -115,8 +115,9 @@ class PageContext:
         """The shared filters as the metrics layer takes them."""
         from metrics.views import Selection
 
-        return Selection(unit_ids=self.unit_ids, start=self.start, end=self.end,
-                         categories=self.categories)
+        return Selection(
+            unit_ids=self.unit_ids, start=self.start, end=self.end, categories=self.categories
+        )
 
     @property
     def unit_names(self) -> list[str]:
@@ -188,4 +189,3 @@ def page_context() -> PageContext:
 
 def set_page_context(ctx: PageContext) -> None:
     st.session_state["ctx"] = ctx
-

@@ -15,8 +15,7 @@ from sqlalchemy import Engine
 from data_loaders.access import AccessDenied, Scope
 from ui.context import clear_caches
 
-__all__ = ["PROBLEM_COLUMNS", "counts_frame", "history", "problems_frame", "rollback",
-           "run_import"]
+__all__ = ["PROBLEM_COLUMNS", "counts_frame", "history", "problems_frame", "rollback", "run_import"]
 
 PROBLEM_COLUMNS = ["file", "row", "column", "message"]
 
@@ -39,8 +38,7 @@ def run_import(
         if progress is not None:
             progress(min(max(fraction, 0.0), 1.0), message)
 
-    result = import_files(engine, list(files), dry_run=dry_run, user=scope.user,
-                          progress=report)
+    result = import_files(engine, list(files), dry_run=dry_run, user=scope.user, progress=report)
     if result.ok and not dry_run:
         clear_caches()
     return result
@@ -56,8 +54,10 @@ def problems_frame(result: Any) -> pd.DataFrame:
 
 def counts_frame(result: Any) -> pd.DataFrame:
     """Rows per entity: read, new, updated, unchanged (what was, or would be, written)."""
-    rows = [(entity, c.read, c.inserted, c.updated, c.unchanged)
-            for entity, c in getattr(result, "counts", {}).items()]
+    rows = [
+        (entity, c.read, c.inserted, c.updated, c.unchanged)
+        for entity, c in getattr(result, "counts", {}).items()
+    ]
     return pd.DataFrame(rows, columns=["entity", "read", "new", "updated", "unchanged"])
 
 
@@ -76,8 +76,10 @@ def rollback(engine: Engine, scope: Scope, batch_id: int) -> tuple[bool, str]:
     except ValueError as exc:
         return False, f"Batch {batch_id} was not rolled back: {exc}."
     clear_caches()
-    return True, (f"Batch {batch_id} was rolled back: {out.rows_deleted:,} row(s) removed, "
-                  f"{out.rows_restored:,} restored.")
+    return True, (
+        f"Batch {batch_id} was rolled back: {out.rows_deleted:,} row(s) removed, "
+        f"{out.rows_restored:,} restored."
+    )
 
 
 def history(engine: Engine, scope: Scope, account_name: str | None) -> pd.DataFrame:
@@ -91,6 +93,17 @@ def history(engine: Engine, scope: Scope, account_name: str | None) -> pd.DataFr
         df = list_batches(engine).iloc[0:0]
     else:
         df = list_batches(engine, account_name)
-    cols = ["id", "finished_at", "status", "source", "entity", "account_name", "rows_read",
-            "rows_inserted", "rows_updated", "rows_unchanged", "user"]
+    cols = [
+        "id",
+        "finished_at",
+        "status",
+        "source",
+        "entity",
+        "account_name",
+        "rows_read",
+        "rows_inserted",
+        "rows_updated",
+        "rows_unchanged",
+        "user",
+    ]
     return df[cols].reset_index(drop=True)

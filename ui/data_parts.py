@@ -18,8 +18,7 @@ __all__ = ["freshness_section", "method_section", "templates_section"]
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def _freshness(url: str, scope: Scope, account_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     eng = engine_for(url)
-    return (observation_freshness(eng, scope, account_id),
-            entity_freshness(eng, scope, account_id))
+    return (observation_freshness(eng, scope, account_id), entity_freshness(eng, scope, account_id))
 
 
 def freshness_section(url: str, scope: Scope, account_id: int | None) -> None:
@@ -31,34 +30,62 @@ def freshness_section(url: str, scope: Scope, account_id: int | None) -> None:
     st.subheader("KPI data: last period per unit and KPI")
     n_stale = int(obs["stale"].sum())
     (st.warning if n_stale else st.success)(
-        f"{n_stale} of {len(obs)} series are more than {STALE_AFTER_DAYS} days behind.")
-    st.dataframe(obs, hide_index=True, column_config={
-        "stale": st.column_config.CheckboxColumn(f"stale (> {STALE_AFTER_DAYS} days)"),
-        "covered_until": st.column_config.DateColumn("covered until"),
-        "last_period": st.column_config.DateColumn("last period"),
-        "first_period": st.column_config.DateColumn("first period"),
-        "days_behind": "days behind", "n_periods": "periods", "kpi_key": "KPI",
-        "kpi_label": None, "site": None, "process": None})
+        f"{n_stale} of {len(obs)} series are more than {STALE_AFTER_DAYS} days behind."
+    )
+    st.dataframe(
+        obs,
+        hide_index=True,
+        column_config={
+            "stale": st.column_config.CheckboxColumn(f"stale (> {STALE_AFTER_DAYS} days)"),
+            "covered_until": st.column_config.DateColumn("covered until"),
+            "last_period": st.column_config.DateColumn("last period"),
+            "first_period": st.column_config.DateColumn("first period"),
+            "days_behind": "days behind",
+            "n_periods": "periods",
+            "kpi_key": "KPI",
+            "kpi_label": None,
+            "site": None,
+            "process": None,
+        },
+    )
     st.subheader("Last import per entity")
-    st.dataframe(entities, hide_index=True, column_config={
-        "batch_id": "batch", "last_import": st.column_config.DatetimeColumn(
-            "last import", format="D MMM YYYY, HH:mm")})
+    st.dataframe(
+        entities,
+        hide_index=True,
+        column_config={
+            "batch_id": "batch",
+            "last_import": st.column_config.DatetimeColumn(
+                "last import", format="D MMM YYYY, HH:mm"
+            ),
+        },
+    )
 
 
 def templates_section() -> None:
     """One CSV template per entity and an all-in-one workbook."""
     from data_loaders.templates import template_csv, template_xlsx
 
-    st.write("One CSV per entity, or one Excel workbook with a sheet per entity. The example "
-             "rows form a tiny account that imports cleanly; column meanings are in the "
-             "workbook's README sheet and in the project README.")
-    st.download_button("All entities (Excel workbook)", template_xlsx(),
-                       file_name="then_and_now_template.xlsx", type="primary")
+    st.write(
+        "One CSV per entity, or one Excel workbook with a sheet per entity. The example "
+        "rows form a tiny account that imports cleanly; column meanings are in the "
+        "workbook's README sheet and in the project README."
+    )
+    st.download_button(
+        "All entities (Excel workbook)",
+        template_xlsx(),
+        file_name="then_and_now_template.xlsx",
+        type="primary",
+    )
     cols = st.columns(4)
     for i, spec in enumerate(s for s in SPECS if s.entity != "planted_effects"):
-        cols[i % 4].download_button(f"{spec.entity}.csv", template_csv(spec.entity),
-                                    file_name=f"{spec.entity}.csv", mime="text/csv",
-                                    help=spec.doc, key=f"tpl_{spec.entity}")
+        cols[i % 4].download_button(
+            f"{spec.entity}.csv",
+            template_csv(spec.entity),
+            file_name=f"{spec.entity}.csv",
+            mime="text/csv",
+            help=spec.doc,
+            key=f"tpl_{spec.entity}",
+        )
 
 
 def method_section() -> None:

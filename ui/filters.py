@@ -20,8 +20,12 @@ from ui.nav import split_list, sync_params
 ACCOUNT_KEY = "f_account"
 # The selection lives in plain session-state keys (never cleaned up, always well-formed);
 # widgets are keyed separately and take their default from these.
-SHADOW = {"account": "_tn_account", "units": "_tn_units", "cats": "_tn_cats",
-          "period": "_tn_period"}
+SHADOW = {
+    "account": "_tn_account",
+    "units": "_tn_units",
+    "cats": "_tn_cats",
+    "period": "_tn_period",
+}
 CATEGORIES = ("operational efficiency", "process effectiveness", "strategic impact")
 
 
@@ -97,8 +101,12 @@ def stash_widget_state() -> None:
         kind = name.split("_")[1]
         if kind in ("units", "cats") and isinstance(value, list | tuple):
             st.session_state[SHADOW[kind]] = [str(v) for v in value]
-        elif (kind == "period" and isinstance(value, list | tuple) and len(value) == 2
-              and all(isinstance(v, str) for v in value)):
+        elif (
+            kind == "period"
+            and isinstance(value, list | tuple)
+            and len(value) == 2
+            and all(isinstance(v, str) for v in value)
+        ):
             st.session_state[SHADOW["period"]] = tuple(value)
 
 
@@ -167,14 +175,17 @@ def freshness_lines(accounts: pd.DataFrame, *, today: dt.date | None = None) -> 
         else:
             covered = (pd.Timestamp(last) + pd.offsets.MonthEnd(0)).date()
             behind = (today - covered).days
-            parts.append(f"data to {pd.Timestamp(last):%b %Y}" + (
-                f" :orange[({behind} days behind)]" if behind > STALE_AFTER_DAYS else ""))
+            parts.append(
+                f"data to {pd.Timestamp(last):%b %Y}"
+                + (f" :orange[({behind} days behind)]" if behind > STALE_AFTER_DAYS else "")
+            )
         if not pd.isna(imported):
             stamp = pd.Timestamp(imported)
             parts.append(f"imported {stamp.day} {stamp:%b %Y}")
         text = " · ".join(parts)
-        lines.append(f"**{row['name']}** · {text}" if len(accounts) > 1
-                     else text[0].upper() + text[1:])
+        lines.append(
+            f"**{row['name']}** · {text}" if len(accounts) > 1 else text[0].upper() + text[1:]
+        )
     return lines
 
 
@@ -198,21 +209,37 @@ def filter_widgets(data: AccountData) -> Selection:
 
     # No "Select all" row: empty already means all (and keeps the URL short), and as the
     # list's first row it was what a search + Enter or a stray click chose.
-    units = st.multiselect("Units", unit_names, key=f"w_units_{account}",
-                           default=[u for u in units0 if u in unit_names],
-                           placeholder="All units", help="Sites × processes. Empty = all.",
-                           select_all=False)
+    units = st.multiselect(
+        "Units",
+        unit_names,
+        key=f"w_units_{account}",
+        default=[u for u in units0 if u in unit_names],
+        placeholder="All units",
+        help="Sites × processes. Empty = all.",
+        select_all=False,
+    )
     period = None
     if len(options) > 1:
-        period = tuple(st.select_slider("Period", options=options, value=period0,
-                                        key=f"w_period_{account}_{options[0]}_{options[-1]}",
-                                        format_func=month_label))
+        period = tuple(
+            st.select_slider(
+                "Period",
+                options=options,
+                value=period0,
+                key=f"w_period_{account}_{options[0]}_{options[-1]}",
+                format_func=month_label,
+            )
+        )
     elif options:
         period = (options[0], options[0])
-    cats = st.multiselect("Category", list(CATEGORIES), key=f"w_cats_{account}",
-                          default=[c for c in cats0 if c in CATEGORIES],
-                          placeholder="All categories", select_all=False,
-                          help="Innovation categories (affects innovation-level views).")
+    cats = st.multiselect(
+        "Category",
+        list(CATEGORIES),
+        key=f"w_cats_{account}",
+        default=[c for c in cats0 if c in CATEGORIES],
+        placeholder="All categories",
+        select_all=False,
+        help="Innovation categories (affects innovation-level views).",
+    )
     st.session_state[SHADOW["units"]] = list(units)
     st.session_state[SHADOW["cats"]] = list(cats)
     st.session_state[SHADOW["period"]] = period
@@ -222,17 +249,20 @@ def filter_widgets(data: AccountData) -> Selection:
 def write_url(account: str | None, selection: Selection) -> None:
     """Mirror the view in the URL (only non-default values are written)."""
     start, end = selection.period or (None, None)
-    sync_params({
-        "account": account,
-        "units": ",".join(selection.units),
-        "cat": ",".join(selection.categories),
-        "from": start,
-        "to": end,
-    })
+    sync_params(
+        {
+            "account": account,
+            "units": ",".join(selection.units),
+            "cat": ",".join(selection.categories),
+            "from": start,
+            "to": end,
+        }
+    )
 
 
-def period_picker(data: AccountData, label: str, param: str,
-                  default: tuple[dt.date, dt.date]) -> tuple[dt.date, dt.date]:
+def period_picker(
+    data: AccountData, label: str, param: str, default: tuple[dt.date, dt.date]
+) -> tuple[dt.date, dt.date]:
     """A month-range slider for one photograph (``?then=2023-01:2023-06``), seeded from the
     URL when the page opens and mirrored back to it."""
     months = data_months(data)
@@ -244,8 +274,13 @@ def period_picker(data: AccountData, label: str, param: str,
     shadow = f"_tn_photo_{param}"
     value = st.session_state.get(shadow) or (wanted if len(wanted) == 2 else fallback)
     value = tuple(v if v in months else months[-1] for v in value)
-    picked = st.select_slider(label, options=months, value=value, format_func=month_label,
-                              key=f"w_photo_{param}_{data.account.id}")
+    picked = st.select_slider(
+        label,
+        options=months,
+        value=value,
+        format_func=month_label,
+        key=f"w_photo_{param}_{data.account.id}",
+    )
     st.session_state[shadow] = tuple(picked)
     start, end = picked
     sync_params({param: f"{start}:{end}" if (start, end) != fallback else None})

@@ -30,8 +30,7 @@ EVIDENCE_ORDER = ("estimated", "measured", "claimed")
 EVIDENCE_HEX = tuple(EVIDENCE_COLORS[k] for k in EVIDENCE_ORDER)
 
 
-def headline_cards(ctx: PageContext, *, big: bool = False,
-                   defer: bool = False) -> Pending | None:
+def headline_cards(ctx: PageContext, *, big: bool = False, defer: bool = False) -> Pending | None:
     """Value to date, run-rate, innovations live, evidence mix — four big numbers.
 
     ``defer=True``: when the causal estimates of this data are not stored yet, the first
@@ -39,8 +38,12 @@ def headline_cards(ctx: PageContext, *, big: bool = False,
     returned function computes the estimates and fills it — call it at the end of the page
     (``finish``)."""
     ready = not defer or cached.estimates_ready(ctx)
-    with st.spinner("Measuring value and estimating each innovation's effect "
-                    "(first view only)…" if ready else "Measuring value…", show_time=True):
+    with st.spinner(
+        "Measuring value and estimating each innovation's effect (first view only)…"
+        if ready
+        else "Measuring value…",
+        show_time=True,
+    ):
         h = cached.headline(ctx, estimates=ready)
     if h is None:
         no_data(ctx)
@@ -59,11 +62,17 @@ def headline_cards(ctx: PageContext, *, big: bool = False,
         mix = h.evidence_mix
         with c4:
             card, note = st.empty(), st.empty()
-        kpi_card("Causal estimates", "…", container=card,  # the spinner below says why
-                 help=(f"Each innovation's effect is being estimated (once per data change); "
-                       f"this card fills in when done. Until then, of {h.innovations_live} "
-                       f"live innovations {mix['measured']} are measured and "
-                       f"{mix['claimed']} claimed."))
+        kpi_card(
+            "Causal estimates",
+            "…",
+            container=card,  # the spinner below says why
+            help=(
+                f"Each innovation's effect is being estimated (once per data change); "
+                f"this card fills in when done. Until then, of {h.innovations_live} "
+                f"live innovations {mix['measured']} are measured and "
+                f"{mix['claimed']} claimed."
+            ),
+        )
         note.caption("Estimating each innovation's effect…")
 
         def pending() -> None:
@@ -71,8 +80,9 @@ def headline_cards(ctx: PageContext, *, big: bool = False,
                 full = cached.headline(ctx)
             note.empty()
             if full is not None:
-                kpi_card("Causal estimates", full.evidence_text, help=full.evidence_help,
-                         container=card)
+                kpi_card(
+                    "Causal estimates", full.evidence_text, help=full.evidence_help, container=card
+                )
 
     st.caption(h.caption)
     if h.gaps_text:  # a figure that leaves data out must say so next to it
@@ -110,22 +120,44 @@ def finish(*pending: Pending | None) -> None:
             p()
 
 
-def cumulative_curve(ctx: PageContext, *, interactive: bool = True, scale: float = 1.0,
-                     height: int = 380) -> None:
+def cumulative_curve(
+    ctx: PageContext, *, interactive: bool = True, scale: float = 1.0, height: int = 380
+) -> None:
     c = cached.curve(ctx)
     if c is None:
         no_data(ctx)
     if not interactive:
-        altair(cumulative_value_chart(c.curve, c.golives, c.events, currency=ctx.currency,
-                                      locale=ctx.locale, money_format=c.money_by_month,
-                                      height=round(height * scale), scale=scale))
+        altair(
+            cumulative_value_chart(
+                c.curve,
+                c.golives,
+                c.events,
+                currency=ctx.currency,
+                locale=ctx.locale,
+                money_format=c.money_by_month,
+                height=round(height * scale),
+                scale=scale,
+            )
+        )
         return
-    fig = cumulative_value_figure(c.curve, c.golives, c.events, currency=ctx.currency,
-                                  locale=ctx.locale, money_text=c.money_text)
-    event = st.plotly_chart(fig, on_select="rerun", selection_mode="points", key="curve",
-                            config={"displayModeBar": False})
-    st.caption("▲ an innovation going live (hover for its name, click to open it) · "
-               "dotted lines: events")
+    fig = cumulative_value_figure(
+        c.curve,
+        c.golives,
+        c.events,
+        currency=ctx.currency,
+        locale=ctx.locale,
+        money_text=c.money_text,
+    )
+    event = st.plotly_chart(
+        fig,
+        on_select="rerun",
+        selection_mode="points",
+        key="curve",
+        config={"displayModeBar": False},
+    )
+    st.caption(
+        "▲ an innovation going live (hover for its name, click to open it) · dotted lines: events"
+    )
     points = event.selection.points if event else []
     codes = [p.get("customdata", [None])[0] for p in points if p.get("customdata")]
     if codes and codes[0]:
@@ -140,13 +172,19 @@ def then_now_strip(ctx: PageContext) -> None:
     st.markdown(f"**Then** ({photo.then_label}) **→ Now** ({photo.now_label})")
     cards = photo.cards.head(4)
     for col, row in zip(st.columns(len(cards)), cards.to_dict("records"), strict=True):
-        kpi_card(str(row["label"]), str(row["now_text"]),
-                 delta=f"{row['delta_text']} vs {row['then_text']}", better=row["better"],
-                 change=float(row["change"]), container=col)
+        kpi_card(
+            str(row["label"]),
+            str(row["now_text"]),
+            delta=f"{row['delta_text']} vs {row['then_text']}",
+            better=row["better"],
+            change=float(row["change"]),
+            container=col,
+        )
 
 
-def then_now_photo(ctx: PageContext, *, then: tuple | None = None, now: tuple | None = None,
-                   compact: bool = False) -> None:
+def then_now_photo(
+    ctx: PageContext, *, then: tuple | None = None, now: tuple | None = None, compact: bool = False
+) -> None:
     """Two photographs side by side: the same KPI cards, in the same places, Then and Now."""
     photo = cached.then_now(ctx, then, now)
     if photo is None or photo.cards.empty:
@@ -155,34 +193,51 @@ def then_now_photo(ctx: PageContext, *, then: tuple | None = None, now: tuple | 
         _photo_rows(photo.cards.head(4), photo.then_label, photo.now_label)
     else:  # keyed: ui.states sizes the figures to the window, so four columns fit a laptop
         frames = st.container(key="tn-photo").columns(2, gap="large", border=True)
-        for frame, title, is_now in ((frames[0], f"Then · {photo.then_label}", False),
-                                     (frames[1], f"Now · {photo.now_label}", True)):
+        for frame, title, is_now in (
+            (frames[0], f"Then · {photo.then_label}", False),
+            (frames[1], f"Now · {photo.now_label}", True),
+        ):
             frame.subheader(title)
             grid = frame.columns(2)
             for i, row in enumerate(photo.cards.to_dict("records")):
                 cell = grid[i % 2]
                 if is_now:
-                    kpi_card(str(row["label"]), str(row["now_text"]),
-                             delta=str(row["delta_text"]), better=row["better"],
-                             change=float(row["change"]), container=cell)
+                    kpi_card(
+                        str(row["label"]),
+                        str(row["now_text"]),
+                        delta=str(row["delta_text"]),
+                        better=row["better"],
+                        change=float(row["change"]),
+                        container=cell,
+                    )
                 else:  # the same card, with the photo's date where Now has its change
-                    kpi_card(str(row["label"]), str(row["then_text"]),
-                             delta=photo.then_label, container=cell)
+                    kpi_card(
+                        str(row["label"]),
+                        str(row["then_text"]),
+                        delta=photo.then_label,
+                        container=cell,
+                    )
     st.markdown(photo.between_sentence)
     if compact:
         return
     if not photo.between.empty:
-        st.dataframe(photo.between, hide_index=True, width="stretch",
-                     column_config={"went live": st.column_config.DateColumn(
-                         "went live", format="D MMM YYYY")})
+        st.dataframe(
+            photo.between,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "went live": st.column_config.DateColumn("went live", format="D MMM YYYY")
+            },
+        )
     altair(then_now_chart(photo.cards, then_label=photo.then_label, now_label=photo.now_label))
 
 
 def _photo_rows(cards: pd.DataFrame, then_label: str, now_label: str) -> None:
     """Compact photo for present mode: one row per KPI, Then → Now and the change."""
     head = st.columns([3, 2, 2, 2])
-    for col, text in zip(head, ("", f"Then · {then_label}", f"Now · {now_label}", "Change"),
-                         strict=True):
+    for col, text in zip(
+        head, ("", f"Then · {then_label}", f"Now · {now_label}", "Change"), strict=True
+    ):
         col.markdown(f"**{text}**" if text else " ")
     for row in cards.to_dict("records"):
         c = st.columns([3, 2, 2, 2], vertical_alignment="center")
@@ -191,16 +246,25 @@ def _photo_rows(cards: pd.DataFrame, then_label: str, now_label: str) -> None:
         c[2].markdown(f"### {row['now_text']}")
         change = float(row["change"])
         arrow = ":material/arrow_downward:" if change < 0 else ":material/arrow_upward:"
-        c[3].badge(str(row["delta_text"]), icon=arrow if change else None,
-                   color=direction_color(row["better"]))
+        c[3].badge(
+            str(row["delta_text"]),
+            icon=arrow if change else None,
+            color=direction_color(row["better"]),
+        )
 
 
 def stacked_value(ctx: PageContext, *, by: str) -> pd.DataFrame:
     frame = cached.value_by(ctx, by)
     if frame is None or frame.empty:
         no_data(ctx)
-    altair(stacked_value_chart(frame, currency=ctx.currency, locale=ctx.locale,
-                               legend_title="Category" if by == "category" else "Innovation"))
+    altair(
+        stacked_value_chart(
+            frame,
+            currency=ctx.currency,
+            locale=ctx.locale,
+            legend_title="Category" if by == "category" else "Innovation",
+        )
+    )
     return frame
 
 
@@ -210,8 +274,15 @@ def bridge(ctx: PageContext, *, scale: float = 1.0, evidence: bool = False) -> p
     steps = cached.bridge(ctx, evidence=evidence)
     if steps is None or steps.empty:
         no_data(ctx)
-    altair(bridge_chart(steps, currency=ctx.currency, locale=ctx.locale, scale=scale,
-                        title=f"Value to date ({ctx.currency})"))
+    altair(
+        bridge_chart(
+            steps,
+            currency=ctx.currency,
+            locale=ctx.locale,
+            scale=scale,
+            title=f"Value to date ({ctx.currency})",
+        )
+    )
     return steps
 
 
@@ -241,17 +312,33 @@ def evidence(ctx: PageContext) -> pd.DataFrame:
     altair(evidence_chart(lines.head(12), currency=ctx.currency, locale=ctx.locale))
     st.caption(f"The 12 largest by measured value are plotted; all {len(lines)} are listed.")
     shown = lines.assign(evidence=lines["evidence"].map(lambda e: [e])).round(
-        {"claimed": 0, "measured": 0, "estimated": 0, "ci_low": 0, "ci_high": 0})
+        {"claimed": 0, "measured": 0, "estimated": 0, "ci_low": 0, "ci_high": 0}
+    )
     cur = ctx.currency
     st.dataframe(
-        shown, hide_index=True, width="stretch",
-        column_order=["evidence", "code", "title", "category", "claimed", "measured",
-                      "estimated", "ci_low", "ci_high", "realisation"],
+        shown,
+        hide_index=True,
+        width="stretch",
+        column_order=[
+            "evidence",
+            "code",
+            "title",
+            "category",
+            "claimed",
+            "measured",
+            "estimated",
+            "ci_low",
+            "ci_high",
+            "realisation",
+        ],
         column_config={
             "evidence": st.column_config.MultiselectColumn(
-                "evidence", options=list(EVIDENCE_ORDER), color=list(EVIDENCE_HEX),
+                "evidence",
+                options=list(EVIDENCE_ORDER),
+                color=list(EVIDENCE_HEX),
                 help="estimated: causal estimate, 95 % CI excludes zero · measured: against "
-                     "the frozen baseline · claimed: the innovation's own estimate"),
+                "the frozen baseline · claimed: the innovation's own estimate",
+            ),
             "claimed": st.column_config.NumberColumn(f"claimed ({cur})", format="localized"),
             "measured": st.column_config.NumberColumn(f"measured ({cur})", format="localized"),
             "estimated": st.column_config.NumberColumn(f"estimated ({cur})", format="localized"),
@@ -271,13 +358,27 @@ def contract_summary(ctx: PageContext, *, scale: float = 1.0) -> None:
     c1, c2 = st.columns(2, gap="large")
     with c1:
         st.markdown(f"**Productivity clause** — {k.productivity_sentence}")
-        altair(productivity_chart(k.productivity, currency=ctx.currency, locale=ctx.locale,
-                                  unit_label=k.unit_cost_label, height=round(220 * scale),
-                                  scale=scale))
+        altair(
+            productivity_chart(
+                k.productivity,
+                currency=ctx.currency,
+                locale=ctx.locale,
+                unit_label=k.unit_cost_label,
+                height=round(220 * scale),
+                scale=scale,
+            )
+        )
     with c2:
         st.markdown(f"**Gain-share** — {k.gain_share_sentence}")
-        altair(gain_share_chart(k.gain_share, currency=ctx.currency, locale=ctx.locale,
-                                height=round(220 * scale), scale=scale))
+        altair(
+            gain_share_chart(
+                k.gain_share,
+                currency=ctx.currency,
+                locale=ctx.locale,
+                height=round(220 * scale),
+                scale=scale,
+            )
+        )
 
 
 def whats_next(ctx: PageContext, *, scale: float = 1.0) -> None:
@@ -290,5 +391,17 @@ def whats_next(ctx: PageContext, *, scale: float = 1.0) -> None:
         st.dataframe(shown, hide_index=True, width="stretch")
 
 
-__all__ = ["bridge", "bridge_with_evidence", "contract_summary", "cumulative_curve", "evidence", "finish",
-           "headline_cards", "narrative", "stacked_value", "then_now_photo", "then_now_strip", "whats_next"]
+__all__ = [
+    "bridge",
+    "bridge_with_evidence",
+    "contract_summary",
+    "cumulative_curve",
+    "evidence",
+    "finish",
+    "headline_cards",
+    "narrative",
+    "stacked_value",
+    "then_now_photo",
+    "then_now_strip",
+    "whats_next",
+]

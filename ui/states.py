@@ -10,8 +10,9 @@ import streamlit as st
 
 from ui.context import PageContext
 
-LOCAL_MODE = ("Local mode — sign-in is not configured; everyone who can open this URL sees "
-              "all accounts")
+LOCAL_MODE = (
+    "Local mode — sign-in is not configured; everyone who can open this URL sees all accounts"
+)
 NO_SELECTION = "No data for this selection"
 
 _BASE_CSS = """
@@ -70,9 +71,13 @@ def local_mode_banner() -> None:
 def sidebar_footer(*, present_params: Mapping[str, str], page: Any, local_mode: bool) -> None:
     """Present-mode link and the discreet local-mode banner at the foot of the sidebar."""
     st.divider()
-    st.page_link(page, label="Present", icon=":material/slideshow:",
-                 query_params=dict(present_params),
-                 help="Full-screen story for screen-sharing: one idea per screen.")
+    st.page_link(
+        page,
+        label="Present",
+        icon=":material/slideshow:",
+        query_params=dict(present_params),
+        help="Full-screen story for screen-sharing: one idea per screen.",
+    )
     if local_mode:
         local_mode_banner()
 
@@ -90,10 +95,13 @@ def new_install() -> None:
 
 def database_down(message: str) -> None:
     st.title("Then & Now")
-    st.error(f"**The database is not reachable right now.**\n\n{message}",
-             icon=":material/cloud_off:")
-    st.caption("Nothing is lost: the page asks again when you retry, and works as soon as "
-               "the database is back.")
+    st.error(
+        f"**The database is not reachable right now.**\n\n{message}", icon=":material/cloud_off:"
+    )
+    st.caption(
+        "Nothing is lost: the page asks again when you retry, and works as soon as "
+        "the database is back."
+    )
     if st.button("Try again", icon=":material/refresh:"):
         st.rerun()
 
@@ -105,9 +113,11 @@ def require_account(ctx: PageContext) -> None:
         st.page_link("pages/data.py", label="Open the Data page", icon=":material/database:")
         st.stop()
     if ctx.data.monthly.empty:
-        st.info(f"**{ctx.data.account.name}** has no KPI observations yet. Import them on "
-                "the Data page (or load the demo with `python cli.py demo`).",
-                icon=":material/inventory_2:")
+        st.info(
+            f"**{ctx.data.account.name}** has no KPI observations yet. Import them on "
+            "the Data page (or load the demo with `python cli.py demo`).",
+            icon=":material/inventory_2:",
+        )
         st.page_link("pages/data.py", label="Open the Data page", icon=":material/database:")
         st.stop()
 
@@ -126,7 +136,10 @@ def require_data(ctx: PageContext) -> None:
 def no_data(ctx: PageContext, what: str = "") -> NoReturn:
     """Stop with the 'no data for this selection' message naming the selection."""
     detail = f" ({what})" if what else ""
-    st.info(f"**{NO_SELECTION}**{detail}: {ctx.describe_filters()}. Widen the period or "
-            "choose other units or categories in the sidebar.", icon=":material/filter_alt_off:")
+    st.info(
+        f"**{NO_SELECTION}**{detail}: {ctx.describe_filters()}. Widen the period or "
+        "choose other units or categories in the sidebar.",
+        icon=":material/filter_alt_off:",
+    )
     st.stop()
     raise AssertionError("unreachable")  # pragma: no cover - st.stop raises

@@ -27,15 +27,20 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 ARTIFACTS = ROOT / "tests" / "artifacts"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 DESKTOP = {"width": 1440, "height": 900}
 LAPTOP = {"width": 1280, "height": 720}
-FIRST_LOAD_MS = 180_000  # the first Story view computes every innovation's estimate (slow on a busy CI box)
-
+FIRST_LOAD_MS = (
+    180_000  # the first Story view computes every innovation's estimate (slow on a busy CI box)
+)
 
 
 def _free_port() -> int:
@@ -102,14 +107,28 @@ def _start_server(db_url: str, browser) -> tuple[int, str]:  # type: ignore[no-u
     estimates, so no test carries that. Returns (pid, base URL)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": db_url,
-           "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    env = {**os.environ, "DATABASE_URL": db_url, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
     with open(ARTIFACTS / "browser-server.log", "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-             "--server.port", str(port), "--server.address", "127.0.0.1",
-             "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                "app.py",
+                "--server.headless",
+                "true",
+                "--server.port",
+                str(port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.fileWatcherType",
+                "none",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -192,8 +211,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.outcome == "rerun":  # seen by the worker that ran the test (xdist or not)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         with open(ARTIFACTS / "reruns.txt", "a") as fh:
-            fh.write(f"{time.strftime('%H:%M:%S')} RERUN {report.nodeid}\n"
-                     f"{report.longreprtext}\n\n")
+            fh.write(
+                f"{time.strftime('%H:%M:%S')} RERUN {report.nodeid}\n{report.longreprtext}\n\n"
+            )
 
 
 @pytest.fixture
@@ -217,17 +237,24 @@ def wait_for_app(pg, timeout: int = 30_000) -> None:  # type: ignore[no-untyped-
     """Streamlit is done when it is connected, its script is not running and no element is
     stale — twice in a row, 300 ms apart (a run can trigger another: switch_page, the URL
     mirror, a selection event)."""
-    done = ("() => { const app = document.querySelector('[data-testid=\"stApp\"]');"
-            " return !!app && app.dataset.testConnectionState === 'CONNECTED'"
-            " && app.dataset.testScriptState === 'notRunning'"
-            " && !document.querySelector('[data-stale=\"true\"]'); }")
+    done = (
+        "() => { const app = document.querySelector('[data-testid=\"stApp\"]');"
+        " return !!app && app.dataset.testConnectionState === 'CONNECTED'"
+        " && app.dataset.testScriptState === 'notRunning'"
+        " && !document.querySelector('[data-stale=\"true\"]'); }"
+    )
     for _ in range(2):
         pg.wait_for_function(done, timeout=timeout)
         pg.wait_for_timeout(300)
 
 
-def open_app(pg, base: str, path: str = "", timeout: int = 30_000,  # type: ignore[no-untyped-def]
-             **params: str) -> None:
+def open_app(
+    pg,
+    base: str,
+    path: str = "",
+    timeout: int = 30_000,  # type: ignore[no-untyped-def]
+    **params: str,
+) -> None:
     """Open ``base/path?params`` and wait until the app has finished its runs."""
     query = f"?{urlencode(params)}" if params else ""
     pg.goto(f"{base}/{path}{query}")
@@ -245,8 +272,9 @@ def snap(pg, name: str) -> list[Path]:  # type: ignore[no-untyped-def]
     size = pg.viewport_size
     height = pg.evaluate(
         "() => Math.max(...['stMain', 'stSidebarContent'].map(id => {"
-        " const el = document.querySelector(`[data-testid=\"${id}\"]`);"
-        " return el ? el.scrollHeight : 0; }))")
+        ' const el = document.querySelector(`[data-testid="${id}"]`);'
+        " return el ? el.scrollHeight : 0; }))"
+    )
     full = ARTIFACTS / f"{name}-full.png"
     pg.set_viewport_size({"width": size["width"], "height": max(int(height), size["height"])})
     pg.wait_for_timeout(400)

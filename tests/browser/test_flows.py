@@ -40,8 +40,7 @@ def demo_bundle(demo_db_url: str) -> Future:  # type: ignore[type-arg]
     def compute():  # type: ignore[no-untyped-def]
         eng = make_engine(demo_db_url)
         scope = Scope.everything()
-        data = load_account_data(eng, scope,
-                                 int(list_accounts(eng, scope)["account_id"].iloc[0]))
+        data = load_account_data(eng, scope, int(list_accounts(eng, scope)["account_id"].iloc[0]))
         eng.dispose()
         return data, views.estimates(data)
 
@@ -60,7 +59,8 @@ def _headline(bundle: Future, sel: views.Selection = ALL) -> views.HeadlineView:
 
 def _metric_value(page: Page, label: str) -> str:
     card = page.get_by_test_id("stMetric").filter(
-        has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True))
+        has=page.get_by_test_id("stMetricLabel").get_by_text(label, exact=True)
+    )
     return card.get_by_test_id("stMetricValue").inner_text().strip()
 
 
@@ -83,8 +83,7 @@ def _pick(page: Page, label: str, option: str) -> None:
     committed the click closed the list with the old value).
     """
     key = {"Units": "units", "Category": "cat"}[label]
-    box = page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").filter(
-        has_text=label)
+    box = page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").filter(has_text=label)
     chip = box.get_by_text(option, exact=True)
     for attempt in range(3):
         # A pick that is still lost is retried, as a person would, and reported as a warning.
@@ -101,15 +100,18 @@ def _pick(page: Page, label: str, option: str) -> None:
             if attempt == 2:
                 raise
             # a person's second try; recorded, so CI shows how often it is needed
-            warnings.warn(f"pick retried: {label} = {option} (attempt {attempt + 1} lost)",
-                          stacklevel=1)
+            warnings.warn(
+                f"pick retried: {label} = {option} (attempt {attempt + 1} lost)", stacklevel=1
+            )
             page.screenshot(path=str(ARTIFACTS / f"pick-retry-{key}-{attempt + 1}.png"))
             page.keyboard.press("Escape")
     page.keyboard.press("Escape")
     wait_for_app(page)
     page.wait_for_function(
-        "([key, option]) => (new URLSearchParams(location.search).get(key) || '')"
-        ".includes(option)", arg=[key, option], timeout=20_000)
+        "([key, option]) => (new URLSearchParams(location.search).get(key) || '').includes(option)",
+        arg=[key, option],
+        timeout=20_000,
+    )
     wait_for_app(page)
 
 
@@ -123,8 +125,9 @@ def _params(url: str) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(urlparse(url).query).items()}
 
 
-def test_story_shows_the_headline_figures_of_the_metrics_layer(page: Page, app_url: str,
-                                                               demo_bundle) -> None:  # type: ignore[no-untyped-def]
+def test_story_shows_the_headline_figures_of_the_metrics_layer(
+    page: Page, app_url: str, demo_bundle
+) -> None:  # type: ignore[no-untyped-def]
     """The Story page's four cards show exactly what metrics.views computes for the demo."""
     open_app(page, app_url)
     h = _headline(demo_bundle)
@@ -148,8 +151,7 @@ def test_story_tells_the_generated_narrative(page: Page, app_url: str, demo_bund
 
 # Sidebar picks race Streamlit's follow-up runs on a loaded CI machine: one rerun.
 @pytest.mark.flaky(reruns=1)
-def test_choosing_one_unit_changes_the_figures(page: Page, app_url: str,
-                                               demo_bundle) -> None:  # type: ignore[no-untyped-def]
+def test_choosing_one_unit_changes_the_figures(page: Page, app_url: str, demo_bundle) -> None:  # type: ignore[no-untyped-def]
     """Picking one unit in the sidebar re-renders the cards with that unit's figures, names
     the unit in the caption and writes it to the URL."""
     open_app(page, app_url)
@@ -159,19 +161,20 @@ def test_choosing_one_unit_changes_the_figures(page: Page, app_url: str,
     unit_id = int(data.units.loc[data.units["name"] == UNIT, "unit_id"].iloc[0])
     h = _headline(demo_bundle, views.Selection(unit_ids=(unit_id,)))
     expect(page.get_by_test_id("stMetric").first.get_by_test_id("stMetricValue")).to_have_text(
-        h.value_text)
+        h.value_text
+    )
     assert h.value_text != before
     assert _metric_value(page, "Run-rate per year") == h.run_rate_text
     assert _metric_value(page, "Innovations live") == h.live_text
-    expect(page.get_by_test_id("stCaptionContainer").filter(
-        has_text="The story so far")).to_contain_text(UNIT)
+    expect(
+        page.get_by_test_id("stCaptionContainer").filter(has_text="The story so far")
+    ).to_contain_text(UNIT)
     assert _params(page.url)["units"] == UNIT
 
 
 # Sidebar picks race Streamlit's follow-up runs on a loaded CI machine: one rerun.
 @pytest.mark.flaky(reruns=1)
-def test_choosing_a_category_narrows_the_innovations(page: Page, app_url: str,
-                                                     demo_bundle) -> None:  # type: ignore[no-untyped-def]
+def test_choosing_a_category_narrows_the_innovations(page: Page, app_url: str, demo_bundle) -> None:  # type: ignore[no-untyped-def]
     """On the Innovations page a category in the sidebar leaves only that category's
     innovations in the count and the register."""
     open_app(page, app_url, "innovations")
@@ -181,9 +184,11 @@ def test_choosing_a_category_narrows_the_innovations(page: Page, app_url: str,
     n = len(in_categories(data.innovations, [CATEGORY]))
     assert 0 < n < len(data.innovations)
     expect(page.get_by_test_id("stMetric").first.get_by_test_id("stMetricValue")).to_have_text(
-        str(n))
+        str(n)
+    )
     expect(page.get_by_text(re.compile(r"innovation\(s\)\. Select a row"))).to_have_text(
-        f"{n} innovation(s). Select a row to open its detail.")
+        f"{n} innovation(s). Select a row to open its detail."
+    )
     assert _params(page.url)["cat"] == CATEGORY
 
 
@@ -211,12 +216,14 @@ def test_a_copied_link_reopens_the_same_view(page: Page, app_url: str, browser) 
         sidebar = fresh.get_by_test_id("stSidebar")
         expect(sidebar).to_contain_text("Northwind Insurance")
         expect(sidebar.get_by_test_id("stMultiSelect").filter(has_text="Units")).to_contain_text(
-            UNIT)
-        expect(sidebar.get_by_test_id("stMultiSelect").filter(
-            has_text="Category")).to_contain_text(CATEGORY)
-        expect(fresh.get_by_test_id("stMain").get_by_test_id(
-            "stCaptionContainer").first).to_contain_text(
-            f"{UNIT} · {CATEGORY}")
+            UNIT
+        )
+        expect(sidebar.get_by_test_id("stMultiSelect").filter(has_text="Category")).to_contain_text(
+            CATEGORY
+        )
+        expect(
+            fresh.get_by_test_id("stMain").get_by_test_id("stCaptionContainer").first
+        ).to_contain_text(f"{UNIT} · {CATEGORY}")
         assert _params(fresh.url) == _params(link)
     finally:
         other.close()
@@ -253,7 +260,8 @@ def test_selecting_a_register_row_opens_that_innovation(page: Page, app_url: str
     page.keyboard.press("Enter")
     wait_for_app(page)
     expect(page.get_by_text(re.compile(r"innovation\(s\)\. Select a row"))).to_have_text(
-        "1 innovation(s). Select a row to open its detail.")
+        "1 innovation(s). Select a row to open its detail."
+    )
     grid = page.get_by_test_id("stDataFrame").last
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
@@ -262,7 +270,8 @@ def test_selecting_a_register_row_opens_that_innovation(page: Page, app_url: str
     expect(page).to_have_url(re.compile(r"/detail\?.*innovation=INN-012"))
     wait_for_app(page)
     expect(page.get_by_role("heading", level=1)).to_contain_text(
-        "INN-012 · Rules engine for coverage checks")
+        "INN-012 · Rules engine for coverage checks"
+    )
     expect(page.get_by_role("heading", name="Value to date")).to_be_visible()
 
 
@@ -282,8 +291,7 @@ def test_value_table_downloads_as_csv(page: Page, app_url: str, demo_bundle) -> 
     pd.testing.assert_frame_equal(got, want)
 
 
-def test_present_mode_hides_the_sidebar_and_steps_through_screens(page: Page,
-                                                                  app_url: str) -> None:
+def test_present_mode_hides_the_sidebar_and_steps_through_screens(page: Page, app_url: str) -> None:
     """``?present=1`` shows no sidebar or filter widgets; Next and Previous move one screen at a
     time and keep the screen in the URL."""
     open_app(page, app_url, present="1")

@@ -24,8 +24,15 @@ PAGES = [
     ("contract", "contract", {}, "Contract"),
     ("data", "data", {}, "Data"),
 ]
-PRESENT_SCREENS = ["Where we are", "The story so far", "Value, month after month",
-                   "Then and now", "What drove it", "What the contract says", "What's next"]
+PRESENT_SCREENS = [
+    "Where we are",
+    "The story so far",
+    "Value, month after month",
+    "Then and now",
+    "What drove it",
+    "What the contract says",
+    "What's next",
+]
 
 
 @pytest.fixture(params=list(SIZES))
@@ -43,8 +50,14 @@ def _no_error(pg) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize(("name", "path", "params", "title"), PAGES, ids=[p[0] for p in PAGES])
-def test_page_renders_and_is_captured(sized_page, app_url: str, name: str, path: str,  # type: ignore[no-untyped-def]
-                                      params: dict[str, str], title: str) -> None:
+def test_page_renders_and_is_captured(
+    sized_page,
+    app_url: str,
+    name: str,
+    path: str,  # type: ignore[no-untyped-def]
+    params: dict[str, str],
+    title: str,
+) -> None:
     """The page opens on the demo account with its title, its charts drawn and no error."""
     size, pg = sized_page
     open_app(pg, app_url, path, **params)

@@ -16,14 +16,21 @@ def curve() -> pd.DataFrame:
 
 @pytest.fixture
 def golives() -> pd.DataFrame:
-    return pd.DataFrame({"date": pd.to_datetime(["2023-07-14", "2023-11-02", "2024-05-20"]),
-                         "code": ["INN-001", "INN-002", "INN-003"],
-                         "title": ["Robotic claims registration", "Knowledge base",
-                                   "Error dashboard"]})
+    return pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2023-07-14", "2023-11-02", "2024-05-20"]),
+            "code": ["INN-001", "INN-002", "INN-003"],
+            "title": ["Robotic claims registration", "Knowledge base", "Error dashboard"],
+        }
+    )
 
 
 @pytest.fixture
 def events() -> pd.DataFrame:
-    return pd.DataFrame({"date": pd.to_datetime(["2023-03-01", "2024-01-01"]),
-                         "title": ["Innovation day", "Contract year 2"],
-                         "kind": ["innovation day", "contract"]})
+    return pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2023-03-01", "2024-01-01"]),
+            "title": ["Innovation day", "Contract year 2"],
+            "kind": ["innovation day", "contract"],
+        }
+    )

@@ -48,19 +48,30 @@ def test_plotly_curve_carries_codes_for_click(curve, golives, events) -> None:  
 
 
 def test_stacked_value_svg(curve) -> None:  # type: ignore[no-untyped-def]
-    frame = pd.concat([
-        pd.DataFrame({"month": curve["month"], "group": g, "cumulative": curve["cumulative"] * s})
-        for g, s in [("operational efficiency", 0.6), ("strategic impact", 0.3),
-                     ("unattributed", 0.1)]
-    ])
+    frame = pd.concat(
+        [
+            pd.DataFrame(
+                {"month": curve["month"], "group": g, "cumulative": curve["cumulative"] * s}
+            )
+            for g, s in [
+                ("operational efficiency", 0.6),
+                ("strategic impact", 0.3),
+                ("unattributed", 0.1),
+            ]
+        ]
+    )
     labels = texts(svg(stacked_value_chart(frame, currency="USD", legend_title="Category")))
     assert "operational efficiency" in labels and "unattributed" in labels
 
 
 def test_bridge_geometry_and_svg() -> None:
-    steps = pd.DataFrame({"label": ["A", "B", "Unattributed", "Value to date"],
-                          "value": [100.0, -20.0, 30.0, 110.0],
-                          "kind": ["step", "step", "unattributed", "total"]})
+    steps = pd.DataFrame(
+        {
+            "label": ["A", "B", "Unattributed", "Value to date"],
+            "value": [100.0, -20.0, 30.0, 110.0],
+            "kind": ["step", "step", "unattributed", "total"],
+        }
+    )
     geo = bridge_frame(steps)
     assert geo["start"].tolist() == [0.0, 100.0, 80.0, 0.0]
     assert geo["end"].tolist() == [100.0, 80.0, 110.0, 110.0]
@@ -70,17 +81,30 @@ def test_bridge_geometry_and_svg() -> None:
 
 
 def test_evidence_chart_svg() -> None:
-    lines = pd.DataFrame({"code": ["INN-001", "INN-002"], "title": ["Bot", "Checklist"],
-                          "claimed": [500.0, 200.0], "measured": [420.0, np.nan],
-                          "estimated": [380.0, np.nan], "ci_low": [250.0, np.nan],
-                          "ci_high": [510.0, np.nan], "evidence": ["estimated", "claimed"]})
+    lines = pd.DataFrame(
+        {
+            "code": ["INN-001", "INN-002"],
+            "title": ["Bot", "Checklist"],
+            "claimed": [500.0, 200.0],
+            "measured": [420.0, np.nan],
+            "estimated": [380.0, np.nan],
+            "ci_low": [250.0, np.nan],
+            "ci_high": [510.0, np.nan],
+            "evidence": ["estimated", "claimed"],
+        }
+    )
     labels = texts(svg(evidence_chart(lines, currency="USD")))
     assert "INN-001  Bot" in labels and "estimated" in labels
 
 
 def test_then_now_svg() -> None:
-    sc = pd.DataFrame({"label": ["Cost per transaction", "Customer satisfaction"],
-                       "pct_change": [-0.18, np.nan], "better": [True, None]})
+    sc = pd.DataFrame(
+        {
+            "label": ["Cost per transaction", "Customer satisfaction"],
+            "pct_change": [-0.18, np.nan],
+            "better": [True, None],
+        }
+    )
     labels = texts(svg(then_now_chart(sc)))
     assert "−18.0%" in labels or "-18.0%" in labels
     assert "—" in labels  # unknown change is shown as a dash, not 0 %
@@ -90,20 +114,40 @@ def test_then_now_svg() -> None:
 def test_contract_charts_svg(builder: str) -> None:
     if builder == "productivity":
         months = pd.date_range("2024-01-01", periods=12, freq="MS")
-        chart = productivity_chart(pd.DataFrame({"month": months,
-                                                 "required": np.linspace(4, 3.8, 12),
-                                                 "actual": np.linspace(4, 3.6, 12)}),
-                                   currency="USD")
+        chart = productivity_chart(
+            pd.DataFrame(
+                {
+                    "month": months,
+                    "required": np.linspace(4, 3.8, 12),
+                    "actual": np.linspace(4, 3.6, 12),
+                }
+            ),
+            currency="USD",
+        )
         expect = "Required by the clause"
     elif builder == "gain_share":
-        chart = gain_share_chart(pd.DataFrame({"contract_year": ["Year 1", "Year 2"],
-                                               "goal": [500.0, 600.0], "savings": [300.0, 800.0],
-                                               "client": [350.0, 420.0],
-                                               "provider": [-50.0, 380.0]}), currency="USD")
+        chart = gain_share_chart(
+            pd.DataFrame(
+                {
+                    "contract_year": ["Year 1", "Year 2"],
+                    "goal": [500.0, 600.0],
+                    "savings": [300.0, 800.0],
+                    "client": [350.0, 420.0],
+                    "provider": [-50.0, 380.0],
+                }
+            ),
+            currency="USD",
+        )
         expect = "Provider's share"
     else:
-        chart = innovation_days_chart(pd.DataFrame({"contract_year": ["Year 1", "Year 2"],
-                                                    "used": [80.0, 112.0],
-                                                    "contracted": [100.0, 100.0]}))
+        chart = innovation_days_chart(
+            pd.DataFrame(
+                {
+                    "contract_year": ["Year 1", "Year 2"],
+                    "used": [80.0, 112.0],
+                    "contracted": [100.0, 100.0],
+                }
+            )
+        )
         expect = "112 of 100 days"
     assert expect in texts(svg(chart))

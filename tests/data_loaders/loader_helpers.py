@@ -24,8 +24,10 @@ def variant_files() -> list[Path]:
     return sorted(VARIANTS.glob("*.csv"))
 
 
-def fingerprint(engine: Engine, tables: tuple[str, ...] = IMPORT_TABLES,
-                ) -> dict[str, tuple[int, str]]:
+def fingerprint(
+    engine: Engine,
+    tables: tuple[str, ...] = IMPORT_TABLES,
+) -> dict[str, tuple[int, str]]:
     """(row count, sha256 of every row in id order) per table: equal ⇔ same data."""
     out: dict[str, tuple[int, str]] = {}
     with engine.connect() as conn:

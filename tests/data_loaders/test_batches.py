@@ -22,8 +22,12 @@ def _import(engine: Engine, files) -> int:  # type: ignore[no-untyped-def]
 
 
 def _events_changed() -> tuple[str, bytes]:
-    text = (valid_files()[1].read_text().replace("Contract start", "Contract start")
-            .replace("Three-year contract; 4.5 % productivity clause.", "Changed text"))
+    text = (
+        valid_files()[1]
+        .read_text()
+        .replace("Contract start", "Contract start")
+        .replace("Three-year contract; 4.5 % productivity clause.", "Changed text")
+    )
     return "events.csv", text.encode()
 
 
@@ -88,11 +92,20 @@ def test_refuses_when_later_rows_depend_on_inserted_rows(engine: Engine) -> None
     """Observations added later for a unit this batch inserted block its rollback."""
     _import(engine, valid_files())
     units = _import(engine, [csv_file("units.csv", f"account,site,process\n{A},Porto,Claims\n")])
-    obs = _import(engine, [csv_file("observations.csv",
-                                    "account,site,process,kpi,period,value,volume\n"
-                                    f"{A},Porto,Claims,aht,2024-02,1,5\n")])
-    with pytest.raises(ValueError, match=f"later batch {obs} added rows that depend on rows it "
-                                         f"inserted; roll back batch {obs} first"):
+    obs = _import(
+        engine,
+        [
+            csv_file(
+                "observations.csv",
+                f"account,site,process,kpi,period,value,volume\n{A},Porto,Claims,aht,2024-02,1,5\n",
+            )
+        ],
+    )
+    with pytest.raises(
+        ValueError,
+        match=f"later batch {obs} added rows that depend on rows it "
+        f"inserted; roll back batch {obs} first",
+    ):
         rollback_batch(engine, units)
 
 

@@ -14,13 +14,15 @@ from .loader_helpers import ACCOUNT, VALID, valid_files
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run(*args: str, db: str | None = None, env: dict[str, str] | None = None,
-        ) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str,
+    db: str | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     full_env = dict(os.environ, PYTHONPATH=str(ROOT), **(env or {}))
     full_env.pop("DATABASE_URL", None)
     cmd = [sys.executable, str(ROOT / "cli.py")] + (["--db", db] if db else []) + list(args)
-    proc = subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(cmd, cwd=ROOT, env=full_env, capture_output=True, text=True, timeout=120)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
 
@@ -51,7 +53,9 @@ def test_dry_run_and_rejection(db: str, tmp_path: Path) -> None:
     p = run("import", str(VALID), "--dry-run", db=db)  # a folder: its CSV files
     assert p.returncode == 0 and "Dry run" in p.stdout
     bad = tmp_path / "rollouts.csv"
-    bad.write_text("account,innovation,site,process,go_live\nAcme Claims,INN-001,Lisbon,Claims intake,someday\n")
+    bad.write_text(
+        "account,innovation,site,process,go_live\nAcme Claims,INN-001,Lisbon,Claims intake,someday\n"
+    )
     p = run("import", *map(str, valid_files()), str(tmp_path / "rollouts.csv"), db=db)
     assert p.returncode == 1
     assert "rollouts.csv · row 2 · column go_live · 'someday' is not a date" in p.stdout
@@ -60,14 +64,19 @@ def test_dry_run_and_rejection(db: str, tmp_path: Path) -> None:
     assert p.returncode == 0 and "(none)" in p.stdout
 
 
-@pytest.mark.parametrize(("args", "fragment"), [
-    (["--db", "foo://nowhere", "batches"], "error: invalid database URL foo://nowhere"),
-    (["--db", "not a url", "batches"], "error: invalid database URL"),
-    (["--db", "postgresql+psycopg://u:secret@127.0.0.1:1/x", "migrate"],
-     "error: the database at postgresql+psycopg://u:***@127.0.0.1:1/x cannot be used"),
-    (["import", "/no/such/file.csv"], "error: file not found: /no/such/file.csv"),
-    (["import-sql", "--mapping", "/no/mapping.toml"], "error: mapping file not found"),
-])
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--db", "foo://nowhere", "batches"], "error: invalid database URL foo://nowhere"),
+        (["--db", "not a url", "batches"], "error: invalid database URL"),
+        (
+            ["--db", "postgresql+psycopg://u:secret@127.0.0.1:1/x", "migrate"],
+            "error: the database at postgresql+psycopg://u:***@127.0.0.1:1/x cannot be used",
+        ),
+        (["import", "/no/such/file.csv"], "error: file not found: /no/such/file.csv"),
+        (["import-sql", "--mapping", "/no/mapping.toml"], "error: mapping file not found"),
+    ],
+)
 def test_failures_are_one_readable_line(args: list[str], fragment: str, db: str) -> None:
     """Bad URL, unreachable database, missing file: exit ≠ 0 and one line, no traceback."""
     if "--db" not in args:
@@ -106,10 +115,14 @@ def test_import_sql_with_a_mapping_file(db: str, tmp_path: Path) -> None:
         pd.read_csv(csv, dtype=str, keep_default_na=False).to_sql(csv.stem, con, index=False)
     con.close()
     mapping = tmp_path / "m.toml"
-    mapping.write_text("[entities]\n" + "".join(
-        f'{stem} = "{stem}"\n' for stem in ("accounts", "units", "kpis", "innovations",
-                                            "rollouts", "events"))
-                       + 'observations = "kpi_observations_2024"\n')
+    mapping.write_text(
+        "[entities]\n"
+        + "".join(
+            f'{stem} = "{stem}"\n'
+            for stem in ("accounts", "units", "kpis", "innovations", "rollouts", "events")
+        )
+        + 'observations = "kpi_observations_2024"\n'
+    )
     p = run("import-sql", "--source", f"sqlite:///{src}", "--mapping", str(mapping), db=db)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "observations: 81 read, 81 new" in p.stdout
@@ -131,8 +144,16 @@ def test_init_loads_the_demo_once(db: str) -> None:
 def test_help_lists_every_command() -> None:
     """--help lists the commands; an unknown one is a short usage error (exit 2)."""
     p = run("--help")
-    for name in ("init", "migrate", "demo", "import", "import-sql", "batches", "rollback",
-                 "templates"):
+    for name in (
+        "init",
+        "migrate",
+        "demo",
+        "import",
+        "import-sql",
+        "batches",
+        "rollback",
+        "templates",
+    ):
         assert name in p.stdout
     p = run("frobnicate")
     assert p.returncode == 2 and "error: argument COMMAND: invalid choice" in p.stderr

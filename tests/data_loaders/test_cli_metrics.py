@@ -21,8 +21,19 @@ from metrics.headline import headline
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "Northwind Insurance"
-KEYS = ("account", "currency", "as_of", "baseline_start", "baseline_end", "cumulative_value",
-        "run_rate", "innovations_live", "claimed_value", "unattributed_value", "evidence_mix")
+KEYS = (
+    "account",
+    "currency",
+    "as_of",
+    "baseline_start",
+    "baseline_end",
+    "cumulative_value",
+    "run_rate",
+    "innovations_live",
+    "claimed_value",
+    "unattributed_value",
+    "evidence_mix",
+)
 
 
 def _run(capsys: pytest.CaptureFixture[str], engine: Engine, *args: str) -> tuple[int, str, str]:
@@ -33,7 +44,8 @@ def _run(capsys: pytest.CaptureFixture[str], engine: Engine, *args: str) -> tupl
 
 
 def test_json_has_the_headline_and_the_then_now_table(
-        demo_engine: Engine, capsys: pytest.CaptureFixture[str]) -> None:
+    demo_engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
     rc, out, err = _run(capsys, demo_engine, "--account", ACCOUNT, "--json")
     assert rc == 0, err
     got = json.loads(out)
@@ -61,8 +73,7 @@ def test_text_output(demo_engine: Engine, capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_as_of_limits_the_data(demo_engine: Engine, capsys: pytest.CaptureFixture[str]) -> None:
-    rc, out, err = _run(capsys, demo_engine, "--account", ACCOUNT, "--as-of", "2024-12",
-                        "--json")
+    rc, out, err = _run(capsys, demo_engine, "--account", ACCOUNT, "--as-of", "2024-12", "--json")
     assert rc == 0, err
     got = json.loads(out)
     data = load_account_data(demo_engine, Scope.everything(), 1)
@@ -74,8 +85,9 @@ def test_as_of_limits_the_data(demo_engine: Engine, capsys: pytest.CaptureFixtur
     assert got["then_now"]["now_label"] == "Q4 2024"
 
 
-def test_unknown_account_and_bad_date(demo_engine: Engine,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_account_and_bad_date(
+    demo_engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
     rc, out, err = _run(capsys, demo_engine, "--account", "Nobody")
     assert rc == 1 and out == ""
     assert err == ("error: No account named 'Nobody'. Known accounts: Northwind Insurance.\n")
@@ -93,6 +105,12 @@ def test_subprocess_never_prints_a_traceback(demo_engine: Engine) -> None:
     env.pop("DATABASE_URL", None)
     url = demo_engine.url.render_as_string(hide_password=False)
     for args, code in ((["--account", "Nobody"], 1), (["--account", ACCOUNT, "--json"], 0)):
-        p = subprocess.run([sys.executable, str(ROOT / "cli.py"), "--db", url, "metrics", *args],
-                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+        p = subprocess.run(
+            [sys.executable, str(ROOT / "cli.py"), "--db", url, "metrics", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert p.returncode == code and "Traceback" not in p.stderr, p.stderr

@@ -61,18 +61,43 @@ def test_upgrade_from_0001_keeps_the_data(engine: Engine) -> None:
     t = Base.metadata.tables
     now = dt.datetime(2026, 11, 1, 9, 0)
     with engine.begin() as conn:
-        conn.execute(insert(t["import_batch"]).values(
-            id=1, source="demo", entity="accounts,units,kpis", fmt="frames", started_at=now,
-            status="applied", rows_read=2, rows_inserted=2, rows_updated=0, rows_unchanged=0,
-            checksum="0" * 64))
-        conn.execute(insert(t["account"]).values(
-            id=1, name="Acme", currency="USD", locale="en_US",
-            contract_start=dt.date(2024, 1, 1), contract_end=dt.date(2027, 1, 1),
-            baseline_start=dt.date(2024, 1, 1), baseline_end=dt.date(2024, 6, 1),
-            gain_share_pct=0.5, savings_goal_per_year=1.0, productivity_pct_per_year=0.04,
-            innovation_days_per_year=100.0, batch_id=1))
-        conn.execute(insert(t["batch_change"]).values(batch_id=1, table_name="account",
-                                                       row_id=1, action="insert"))
+        conn.execute(
+            insert(t["import_batch"]).values(
+                id=1,
+                source="demo",
+                entity="accounts,units,kpis",
+                fmt="frames",
+                started_at=now,
+                status="applied",
+                rows_read=2,
+                rows_inserted=2,
+                rows_updated=0,
+                rows_unchanged=0,
+                checksum="0" * 64,
+            )
+        )
+        conn.execute(
+            insert(t["account"]).values(
+                id=1,
+                name="Acme",
+                currency="USD",
+                locale="en_US",
+                contract_start=dt.date(2024, 1, 1),
+                contract_end=dt.date(2027, 1, 1),
+                baseline_start=dt.date(2024, 1, 1),
+                baseline_end=dt.date(2024, 6, 1),
+                gain_share_pct=0.5,
+                savings_goal_per_year=1.0,
+                productivity_pct_per_year=0.04,
+                innovation_days_per_year=100.0,
+                batch_id=1,
+            )
+        )
+        conn.execute(
+            insert(t["batch_change"]).values(
+                batch_id=1, table_name="account", row_id=1, action="insert"
+            )
+        )
     to("head")
     assert inspect(engine).has_table("estimate_run")
     assert inspect(engine).has_table("estimate_result")

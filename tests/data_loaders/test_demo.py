@@ -28,8 +28,14 @@ def test_shape_meets_the_brief() -> None:
     assert set(inn["stage"]) == set(STAGES)
     assert set(inn["category"]) == set(CATEGORIES)
     assert set(inn["origin"]) == set(ORIGINS)
-    assert set(f["observations"]["kpi"]) >= {"cost_per_txn", "aht", "error_rate", "csat", "fte",
-                                            "volume"}
+    assert set(f["observations"]["kpi"]) >= {
+        "cost_per_txn",
+        "aht",
+        "error_rate",
+        "csat",
+        "fte",
+        "volume",
+    }
     assert len(f["events"]) >= 3
 
 

@@ -20,10 +20,13 @@ from data_loaders.schema import EstimateResult, EstimateRun
 
 def _frame() -> pd.DataFrame:
     return pd.DataFrame(
-        [(3, "aht_sec", -125_000.5, -180_000.0, -70_000.25, True, "ATT −4.1 % (95 % CI …)"),
-         (7, "cost_per_txn", np.nan, np.nan, np.nan, False, "INN-007 has no data after go-live"),
-         (11, "fte", 1e9, -1e-3, 2e9, False, "")],
-        columns=COLUMNS)
+        [
+            (3, "aht_sec", -125_000.5, -180_000.0, -70_000.25, True, "ATT −4.1 % (95 % CI …)"),
+            (7, "cost_per_txn", np.nan, np.nan, np.nan, False, "INN-007 has no data after go-live"),
+            (11, "fte", 1e9, -1e-3, 2e9, False, ""),
+        ],
+        columns=COLUMNS,
+    )
 
 
 def test_round_trip(engine: Engine) -> None:

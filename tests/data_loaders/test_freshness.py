@@ -26,49 +26,98 @@ D = dt.date
 def _seed(engine: Engine) -> tuple[int, int]:
     now = dt.datetime(2025, 3, 1, 12, 0)
     with session_scope(engine) as s:
-        b1 = ImportBatch(source="first.csv", entity="observations", fmt="csv",
-                         account_name="Acme", started_at=now, finished_at=now, checksum="a",
-                         user="alice")
-        b2 = ImportBatch(source="second.csv", entity="observations", fmt="csv",
-                         account_name="Acme", started_at=now, finished_at=now + dt.timedelta(days=3),
-                         checksum="b", user="bob")
+        b1 = ImportBatch(
+            source="first.csv",
+            entity="observations",
+            fmt="csv",
+            account_name="Acme",
+            started_at=now,
+            finished_at=now,
+            checksum="a",
+            user="alice",
+        )
+        b2 = ImportBatch(
+            source="second.csv",
+            entity="observations",
+            fmt="csv",
+            account_name="Acme",
+            started_at=now,
+            finished_at=now + dt.timedelta(days=3),
+            checksum="b",
+            user="bob",
+        )
         s.add_all([b1, b2])
         s.flush()
         accounts = []
         for name in ("Acme", "Other"):
-            a = Account(name=name, currency="USD", contract_start=D(2024, 1, 1),
-                        contract_end=D(2026, 12, 31), baseline_start=D(2024, 1, 1),
-                        baseline_end=D(2024, 6, 30), batch_id=b1.id)
+            a = Account(
+                name=name,
+                currency="USD",
+                contract_start=D(2024, 1, 1),
+                contract_end=D(2026, 12, 31),
+                baseline_start=D(2024, 1, 1),
+                baseline_end=D(2024, 6, 30),
+                batch_id=b1.id,
+            )
             s.add(a)
             s.flush()
             accounts.append(a.id)
         acme = accounts[0]
         u1 = Unit(account_id=acme, site="Manila", process="Claims", batch_id=b1.id)
         u2 = Unit(account_id=acme, site="Kraków", process="Claims", batch_id=b1.id)
-        k1 = Kpi(account_id=acme, key="aht", label="Handle time", direction="lower", kind="rate",
-                 batch_id=b1.id)
-        k2 = Kpi(account_id=acme, key="csat", label="CSAT", direction="higher", kind="rate",
-                 batch_id=b1.id)
+        k1 = Kpi(
+            account_id=acme,
+            key="aht",
+            label="Handle time",
+            direction="lower",
+            kind="rate",
+            batch_id=b1.id,
+        )
+        k2 = Kpi(
+            account_id=acme,
+            key="csat",
+            label="CSAT",
+            direction="higher",
+            kind="rate",
+            batch_id=b1.id,
+        )
         s.add_all([u1, u2, k1, k2])
         s.flush()
-        inn = Innovation(account_id=acme, code="INN-1", title="x", category="operational efficiency",
-                         scale="continuous improvement", origin="client", stage="pilot",
-                         batch_id=b1.id)
+        inn = Innovation(
+            account_id=acme,
+            code="INN-1",
+            title="x",
+            category="operational efficiency",
+            scale="continuous improvement",
+            origin="client",
+            stage="pilot",
+            batch_id=b1.id,
+        )
         s.add(inn)
         s.flush()
         s.add(Rollout(innovation_id=inn.id, unit_id=u1.id, go_live=D(2024, 9, 1), batch_id=b2.id))
 
         def obs(u: Unit, k: Kpi, period: dt.date, grain: str, batch: int) -> KpiObservation:
-            return KpiObservation(account_id=acme, unit_id=u.id, kpi_id=k.id, period=period,
-                                  month=period.replace(day=1), grain=grain, value=1.0,
-                                  volume=10.0, batch_id=batch)
+            return KpiObservation(
+                account_id=acme,
+                unit_id=u.id,
+                kpi_id=k.id,
+                period=period,
+                month=period.replace(day=1),
+                grain=grain,
+                value=1.0,
+                volume=10.0,
+                batch_id=batch,
+            )
 
-        s.add_all([
-            obs(u1, k1, D(2025, 1, 1), "month", b1.id),
-            obs(u1, k1, D(2025, 2, 1), "month", b2.id),   # covers to 28 Feb
-            obs(u2, k1, D(2024, 11, 1), "month", b1.id),  # covers to 30 Nov: stale
-            obs(u1, k2, D(2025, 2, 20), "day", b2.id),    # daily: covers to 20 Feb
-        ])
+        s.add_all(
+            [
+                obs(u1, k1, D(2025, 1, 1), "month", b1.id),
+                obs(u1, k1, D(2025, 2, 1), "month", b2.id),  # covers to 28 Feb
+                obs(u2, k1, D(2024, 11, 1), "month", b1.id),  # covers to 30 Nov: stale
+                obs(u1, k2, D(2025, 2, 20), "day", b2.id),  # daily: covers to 20 Feb
+            ]
+        )
     return acme, accounts[1]
 
 
@@ -88,8 +137,9 @@ def test_last_period_days_behind_and_stale(sqlite_engine: Engine) -> None:
     assert daily["covered_until"].date() == D(2025, 2, 20) and daily["days_behind"] == 18
     assert df["unit"].iloc[0] == "Kraków · Claims"  # stalest first
     # a stricter threshold flags more
-    strict = observation_freshness(sqlite_engine, Scope.everything(), acme, as_of=D(2025, 3, 10),
-                                   stale_after_days=12)
+    strict = observation_freshness(
+        sqlite_engine, Scope.everything(), acme, as_of=D(2025, 3, 10), stale_after_days=12
+    )
     assert int(strict["stale"].sum()) == 2
 
 

@@ -66,21 +66,35 @@ def test_stored_values(engine: Engine) -> None:
     _load_valid(engine)
     acc = _rows(engine, select(Account))[0]
     assert (acc.currency, acc.baseline_end, acc.productivity_pct_per_year) == (
-        "EUR", dt.date(2024, 3, 31), 4.5)
+        "EUR",
+        dt.date(2024, 3, 31),
+        4.5,
+    )
     obs = _rows(engine, select(KpiObservation).order_by(KpiObservation.id))[0]
     assert (obs.period, obs.month, obs.grain, obs.value, obs.volume) == (
-        dt.date(2024, 1, 1), dt.date(2024, 1, 1), "month", 407.5, 12137.0)
+        dt.date(2024, 1, 1),
+        dt.date(2024, 1, 1),
+        "month",
+        407.5,
+        12137.0,
+    )
     fte = _rows(engine, select(KpiObservation).join(Kpi).where(Kpi.key == "fte"))[0]
     assert fte.volume is None
     inn = {r.code: r for r in _rows(engine, select(Innovation))}
     assert inn["INN-001"].gain_share_eligible is True
     assert inn["INN-001"].estimated_annual_value == 1234.56
     assert inn["INN-003"].owner == "" and inn["INN-003"].pilot_date is None
-    targets = _rows(engine, select(Innovation.code, Kpi.key, InnovationTarget.expected_effect_pct)
-                    .join(Innovation, Innovation.id == InnovationTarget.innovation_id)
-                    .join(Kpi, Kpi.id == InnovationTarget.kpi_id))
-    assert sorted(map(tuple, targets)) == [("INN-001", "aht", -6.0), ("INN-001", "cost_per_txn", -3.0),
-                                           ("INN-002", "cost_per_txn", -2.5)]
+    targets = _rows(
+        engine,
+        select(Innovation.code, Kpi.key, InnovationTarget.expected_effect_pct)
+        .join(Innovation, Innovation.id == InnovationTarget.innovation_id)
+        .join(Kpi, Kpi.id == InnovationTarget.kpi_id),
+    )
+    assert sorted(map(tuple, targets)) == [
+        ("INN-001", "aht", -6.0),
+        ("INN-001", "cost_per_txn", -3.0),
+        ("INN-002", "cost_per_txn", -2.5),
+    ]
 
 
 def test_reimport_changes_nothing(engine: Engine) -> None:
@@ -177,8 +191,10 @@ def test_dry_run_counts_but_writes_nothing(engine: Engine) -> None:
 
 def test_rejection_writes_nothing(engine: Engine) -> None:
     """One bad file among good ones: problems returned, nothing written, no batch row."""
-    files = [*valid_files(), csv_file("events_extra.csv",
-                                      "account,date,title\nAcme Claims,31/02/2024,Bad day\n")]
+    files = [
+        *valid_files(),
+        csv_file("events_extra.csv", "account,date,title\nAcme Claims,31/02/2024,Bad day\n"),
+    ]
     result = import_files(engine, files)
     assert not result.ok and result.batch_id is None
     p = result.problems[0]
@@ -204,8 +220,10 @@ def test_an_error_while_writing_rolls_everything_back(engine: Engine, monkeypatc
 
     monkeypatch.setattr(importer, "_bulk_insert", failing)
     extra = csv_file("units_new.csv", f"account,site,process\n{A},Porto,Claims\n")
-    obs = csv_file("observations_new.csv", "account,site,process,kpi,period,value,volume\n"
-                                           f"{A},Porto,Claims,aht,2024-02,1,5\n")
+    obs = csv_file(
+        "observations_new.csv",
+        f"account,site,process,kpi,period,value,volume\n{A},Porto,Claims,aht,2024-02,1,5\n",
+    )
     with pytest.raises(RuntimeError, match="disk on fire"):
         import_files(engine, [extra, obs])
     assert fingerprint(engine, ("account", "unit", "kpi_observation", "import_batch")) == before
@@ -214,8 +232,11 @@ def test_an_error_while_writing_rolls_everything_back(engine: Engine, monkeypatc
 def test_changed_values_are_updates_with_old_values_kept(engine: Engine) -> None:
     """A changed value updates the row, sets its batch and records the old values."""
     first = _load_valid(engine)
-    text = (valid_files()[1].read_text()  # events.csv
-            .replace("Three-year contract; 4.5 % productivity clause.", "Renegotiated"))
+    text = (
+        valid_files()[1]
+        .read_text()  # events.csv
+        .replace("Three-year contract; 4.5 % productivity clause.", "Renegotiated")
+    )
     result = import_files(engine, [("events.csv", text.encode())])
     assert result.counts["events"] == EntityCounts(2, 0, 1, 1)
     changes = _rows(engine, select(BatchChange))
@@ -231,11 +252,14 @@ def test_columns_left_out_are_left_alone(engine: Engine) -> None:
     """A file without an optional column keeps the stored values; an empty cell in a present
     column clears it (or sets the column default)."""
     _load_valid(engine)
-    r = import_files(engine, [csv_file("units.csv", f"account,site,process\n{A},Lisbon,Claims intake\n")])
+    r = import_files(
+        engine, [csv_file("units.csv", f"account,site,process\n{A},Lisbon,Claims intake\n")]
+    )
     assert r.counts["units"].unchanged == 1
     assert {u.region for u in _rows(engine, select(Unit))} == {"EMEA", "APAC"}
-    r = import_files(engine, [csv_file("units.csv",
-                                       f"account,site,process,region\n{A},Lisbon,Claims intake,\n")])
+    r = import_files(
+        engine, [csv_file("units.csv", f"account,site,process,region\n{A},Lisbon,Claims intake,\n")]
+    )
     assert r.counts["units"].updated == 1
     regions = {(u.site, u.process): u.region for u in _rows(engine, select(Unit))}
     assert regions[("Lisbon", "Claims intake")] is None
@@ -244,19 +268,36 @@ def test_columns_left_out_are_left_alone(engine: Engine) -> None:
 def test_references_resolve_from_the_database(engine: Engine) -> None:
     """A later import of observations alone may name units and KPIs already stored."""
     _load_valid(engine)
-    r = import_files(engine, [csv_file("observations_oct.csv",
-                                       "account,site,process,kpi,period,value,volume\n"
-                                       f"{A},Manila,Claims intake,aht,2024-10-15,350,800\n")])
+    r = import_files(
+        engine,
+        [
+            csv_file(
+                "observations_oct.csv",
+                "account,site,process,kpi,period,value,volume\n"
+                f"{A},Manila,Claims intake,aht,2024-10-15,350,800\n",
+            )
+        ],
+    )
     assert r.ok and r.counts["observations"].inserted == 1
-    row = _rows(engine, select(KpiObservation).where(KpiObservation.period == dt.date(2024, 10, 15)))[0]
+    row = _rows(
+        engine, select(KpiObservation).where(KpiObservation.period == dt.date(2024, 10, 15))
+    )[0]
     assert (row.month, row.grain) == (dt.date(2024, 10, 1), "day")
 
 
 def test_unknown_reference_against_the_database(engine: Engine) -> None:
     """A rollout naming an innovation that exists nowhere is refused with file/row/column."""
     _load_valid(engine)
-    r = import_files(engine, [csv_file("rollouts.csv", "account,innovation,site,process,go_live\n"
-                                                       f"{A},INN-404,Lisbon,Claims intake,2024-05-01\n")])
+    r = import_files(
+        engine,
+        [
+            csv_file(
+                "rollouts.csv",
+                "account,innovation,site,process,go_live\n"
+                f"{A},INN-404,Lisbon,Claims intake,2024-05-01\n",
+            )
+        ],
+    )
     assert not r.ok
     p = r.problems[0]
     assert (p.file, p.row, p.column) == ("rollouts.csv", 2, "innovation")
@@ -266,30 +307,61 @@ def test_unknown_reference_against_the_database(engine: Engine) -> None:
 def test_baseline_check_combines_database_and_import(engine: Engine) -> None:
     """A new unit whose observations all fall after the stored baseline window is refused."""
     _load_valid(engine)
-    r = import_files(engine, [
-        csv_file("units.csv", f"account,site,process\n{A},Porto,Claims\n"),
-        csv_file("observations.csv", "account,site,process,kpi,period,value,volume\n"
-                                     f"{A},Porto,Claims,aht,2024-06,1,5\n")])
+    r = import_files(
+        engine,
+        [
+            csv_file("units.csv", f"account,site,process\n{A},Porto,Claims\n"),
+            csv_file(
+                "observations.csv",
+                f"account,site,process,kpi,period,value,volume\n{A},Porto,Claims,aht,2024-06,1,5\n",
+            ),
+        ],
+    )
     assert [str(p) for p in r.problems] == [
         "observations.csv · account Acme Claims: unit Porto · Claims has no observations in the "
-        "baseline window 2024-01-01…2024-03-31"]
+        "baseline window 2024-01-01…2024-03-31"
+    ]
 
 
 def test_frames_with_typed_values(engine: Engine) -> None:
     """import_frames takes typed frames (dates, floats, booleans) and records fmt 'frames'."""
     frames = {
-        "accounts": pd.DataFrame([{"name": "Beta", "currency": "usd",
-                                   "contract_start": dt.date(2024, 1, 1),
-                                   "contract_end": pd.Timestamp("2025-12-31"),
-                                   "baseline_start": dt.date(2024, 1, 1),
-                                   "baseline_end": dt.date(2024, 2, 29), "gain_share_pct": 25.0}]),
+        "accounts": pd.DataFrame(
+            [
+                {
+                    "name": "Beta",
+                    "currency": "usd",
+                    "contract_start": dt.date(2024, 1, 1),
+                    "contract_end": pd.Timestamp("2025-12-31"),
+                    "baseline_start": dt.date(2024, 1, 1),
+                    "baseline_end": dt.date(2024, 2, 29),
+                    "gain_share_pct": 25.0,
+                }
+            ]
+        ),
         "units": pd.DataFrame([{"account": "Beta", "site": "Cebu", "process": "Billing"}]),
-        "kpis": pd.DataFrame([{"account": "Beta", "key": "fte", "label": "FTE",
-                               "direction": "lower", "kind": "level", "headline": False}]),
-        "observations": pd.DataFrame({"account": "Beta", "site": "Cebu", "process": "Billing",
-                                      "kpi": "fte", "period": pd.to_datetime(
-                                          ["2024-01-01", "2024-02-01"]),
-                                      "value": [10.0, 11.5]}),
+        "kpis": pd.DataFrame(
+            [
+                {
+                    "account": "Beta",
+                    "key": "fte",
+                    "label": "FTE",
+                    "direction": "lower",
+                    "kind": "level",
+                    "headline": False,
+                }
+            ]
+        ),
+        "observations": pd.DataFrame(
+            {
+                "account": "Beta",
+                "site": "Cebu",
+                "process": "Billing",
+                "kpi": "fte",
+                "period": pd.to_datetime(["2024-01-01", "2024-02-01"]),
+                "value": [10.0, 11.5],
+            }
+        ),
     }
     r = import_frames(engine, frames, source="unit test")
     assert r.ok, r.problems
@@ -313,8 +385,9 @@ def test_progress_is_reported_and_ends_at_one(engine: Engine) -> None:
 
 def test_header_only_files_are_empty_imports(engine: Engine) -> None:
     """Files with a header and no rows import nothing (counts 0) and raise nothing."""
-    files = [(f"{p.stem}.csv", p.read_text().split("\n")[0].encode() + b"\n")
-             for p in valid_files()]
+    files = [
+        (f"{p.stem}.csv", p.read_text().split("\n")[0].encode() + b"\n") for p in valid_files()
+    ]
     r = import_files(engine, files)
     assert r.ok and r.total == EntityCounts()
     assert count(engine, "account") == 0

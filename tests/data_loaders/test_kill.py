@@ -26,8 +26,18 @@ from data_loaders.importer import import_files
 from .loader_helpers import ACCOUNT, fingerprint, valid_files
 
 ROOT = Path(__file__).resolve().parents[2]
-TABLES = ("account", "unit", "kpi", "innovation", "innovation_target", "rollout", "event",
-          "kpi_observation", "import_batch", "batch_change")
+TABLES = (
+    "account",
+    "unit",
+    "kpi",
+    "innovation",
+    "innovation_target",
+    "rollout",
+    "event",
+    "kpi_observation",
+    "import_batch",
+    "batch_change",
+)
 N_UNITS, N_DAYS = 40, 1700  # × 3 KPIs = 204,000 observation rows
 
 SCRIPT = """
@@ -46,8 +56,10 @@ print("FINISHED", result.ok, flush=True)
 
 def _write_big_files(folder: Path) -> list[Path]:
     units = folder / "units.csv"
-    units.write_text("account,site,process\n" + "".join(
-        f"{ACCOUNT},Site {i:02d},Claims\n" for i in range(N_UNITS)))
+    units.write_text(
+        "account,site,process\n"
+        + "".join(f"{ACCOUNT},Site {i:02d},Claims\n" for i in range(N_UNITS))
+    )
     start = dt.date(2024, 1, 1)
     days = [(start + dt.timedelta(days=d)).isoformat() for d in range(N_DAYS)]
     obs = folder / "kpi_observations_big.csv"
@@ -57,15 +69,23 @@ def _write_big_files(folder: Path) -> list[Path]:
             site = f"Site {i:02d}"
             for kpi, base in (("aht", 300), ("cost_per_txn", 4), ("fte", 30)):
                 vol = "" if kpi == "fte" else "1000"
-                fh.writelines(f"{ACCOUNT},{site},Claims,{kpi},{d},{base + n % 7}.5,{vol}\n"
-                              for n, d in enumerate(days))
+                fh.writelines(
+                    f"{ACCOUNT},{site},Claims,{kpi},{d},{base + n % 7}.5,{vol}\n"
+                    for n, d in enumerate(days)
+                )
     return [units, obs]
 
 
 def _kill_midway(url: str, files: list[Path], wal: Path | None) -> tuple[str, int]:
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, url, *map(str, files)], cwd=ROOT,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, url, *map(str, files)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     seen = []
     wal_size = 0
     assert proc.stdout is not None
@@ -86,8 +106,11 @@ def _kill_midway(url: str, files: list[Path], wal: Path | None) -> tuple[str, in
             assert time.monotonic() < deadline, "the import never reached its writes"
     finally:
         proc.wait(timeout=60)
-    assert proc.returncode == -signal.SIGKILL, (proc.returncode, seen[-5:],
-                                                proc.stderr.read() if proc.stderr else "")
+    assert proc.returncode == -signal.SIGKILL, (
+        proc.returncode,
+        seen[-5:],
+        proc.stderr.read() if proc.stderr else "",
+    )
     return seen[-1], wal_size
 
 

@@ -23,26 +23,51 @@ from data_loaders.parsing import (
 )
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    (" Go-Live ", "go_live"), ("Baseline End", "baseline_end"), ("\ufeffName", "name"),
-    ("KPI", "kpi"), ("expected.effect.pct", "expected_effect_pct"), ("a  -  b", "a_b"),
-    (None, ""), ("", ""),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (" Go-Live ", "go_live"),
+        ("Baseline End", "baseline_end"),
+        ("\ufeffName", "name"),
+        ("KPI", "kpi"),
+        ("expected.effect.pct", "expected_effect_pct"),
+        ("a  -  b", "a_b"),
+        (None, ""),
+        ("", ""),
+    ],
+)
 def test_header_normalisation(raw: str | None, expected: str) -> None:
     """Headers fold case, BOM, spaces, dashes and dots to snake_case."""
     assert normalise_header(raw) == expected
 
 
-@pytest.mark.parametrize(("name", "entity"), [
-    ("innovations", "innovations"), ("Innovation", "innovations"), ("register", "innovations"),
-    ("kpi_observations_2024", "observations"), ("KPI Observations", "observations"),
-    ("observation", "observations"), ("kpi_values", "observations"), ("kpis", "kpis"),
-    ("KPI definitions", "kpis"), ("kpi", "kpis"), ("innovation_targets", "innovation_targets"),
-    ("targets", "innovation_targets"), ("Rollouts", "rollouts"), ("go-lives", "rollouts"),
-    ("2024-rollouts", "rollouts"), ("sites", "units"), ("Accounts", "accounts"),
-    ("annotations", "events"), ("planted_effects", "planted_effects"),
-    ("export", None), ("notes", None), ("README", None),
-])
+@pytest.mark.parametrize(
+    ("name", "entity"),
+    [
+        ("innovations", "innovations"),
+        ("Innovation", "innovations"),
+        ("register", "innovations"),
+        ("kpi_observations_2024", "observations"),
+        ("KPI Observations", "observations"),
+        ("observation", "observations"),
+        ("kpi_values", "observations"),
+        ("kpis", "kpis"),
+        ("KPI definitions", "kpis"),
+        ("kpi", "kpis"),
+        ("innovation_targets", "innovation_targets"),
+        ("targets", "innovation_targets"),
+        ("Rollouts", "rollouts"),
+        ("go-lives", "rollouts"),
+        ("2024-rollouts", "rollouts"),
+        ("sites", "units"),
+        ("Accounts", "accounts"),
+        ("annotations", "events"),
+        ("planted_effects", "planted_effects"),
+        ("export", None),
+        ("notes", None),
+        ("README", None),
+    ],
+)
 def test_entity_from_file_or_sheet_name(name: str, entity: str | None) -> None:
     """File stems and sheet names name the entity: singular, plural, alias or with a suffix;
     the longest match wins (innovation_targets is not innovations)."""
@@ -53,8 +78,10 @@ def test_entity_from_header_best_match() -> None:
     """Without a telling name, the header decides: the format it fits best."""
     assert entity_from_header(["account", "innovation", "site", "process", "go_live"]) == "rollouts"
     assert entity_from_header(["account", "site", "process", "region"]) == "units"
-    assert entity_from_header(["account", "site", "process", "kpi", "period", "value",
-                               "volume"]) == "observations"
+    assert (
+        entity_from_header(["account", "site", "process", "kpi", "period", "value", "volume"])
+        == "observations"
+    )
     assert entity_from_header(["foo", "bar"]) is None
 
 
@@ -68,7 +95,9 @@ def _table(text: str | bytes, name: str = "x.csv") -> parsing.RawTable:
 
 def test_semicolon_bom_crlf_and_blank_rows() -> None:
     """A BOM, `;`, CRLF and blank rows: headers clean, blank rows skipped, row numbers kept."""
-    t = _table(b"\xef\xbb\xbfSite ; Go-Live\r\n Lisbon ;05/03/2024\r\n\r\n;\r\nManila;2024-01-02\r\n")
+    t = _table(
+        b"\xef\xbb\xbfSite ; Go-Live\r\n Lisbon ;05/03/2024\r\n\r\n;\r\nManila;2024-01-02\r\n"
+    )
     assert list(t.frame.columns) == ["site", "go_live"]
     assert t.frame["site"].tolist() == ["Lisbon", "Manila"]
     assert t.rows.tolist() == [2, 5]
@@ -96,13 +125,16 @@ def test_utf16_and_windows_1252() -> None:
     assert _table("site\nBogotá\n".encode("cp1252")).frame["site"].tolist() == ["Bogotá"]
 
 
-@pytest.mark.parametrize(("data", "row", "fragment"), [
-    (b"", None, "empty"),
-    (b"  \n\n", None, "empty"),
-    (b"a,b\x00\x01\x02", None, "binary"),
-    (b'a,b\n1,"2\n3,4\n', 2, "never closed"),
-    (b"a,b\n1,2\n3,4,5\n", 3, "has 3 values but the header has 2"),
-])
+@pytest.mark.parametrize(
+    ("data", "row", "fragment"),
+    [
+        (b"", None, "empty"),
+        (b"  \n\n", None, "empty"),
+        (b"a,b\x00\x01\x02", None, "binary"),
+        (b'a,b\n1,"2\n3,4\n', 2, "never closed"),
+        (b"a,b\n1,2\n3,4,5\n", 3, "has 3 values but the header has 2"),
+    ],
+)
 def test_unreadable_csv_is_a_problem(data: bytes, row: int | None, fragment: str) -> None:
     """Empty, binary, unclosed quotes and rows that are too long are reported, not raised."""
     table, issues = read_any("bad.csv", data)
@@ -125,21 +157,37 @@ def test_unnamed_and_duplicate_header_columns() -> None:
     assert t.duplicate_columns == {"site": [1, 3]}
 
 
-@pytest.mark.parametrize(("text", "decimal", "expected"), [
-    ("3.5", ".", 3.5), ("3,5", ",", 3.5), ("1.234,56", ",", 1234.56), ("1,234.56", ".", 1234.56),
-    ("1 234,5", ",", 1234.5), ("1'234.5", ".", 1234.5), ("-7", ".", -7.0), ("\u22123,0", ",", -3.0),
-    ("1e3", ".", 1000.0), ("250.000", ",", 250000.0), (" 12 ", ".", 12.0),
-])
+@pytest.mark.parametrize(
+    ("text", "decimal", "expected"),
+    [
+        ("3.5", ".", 3.5),
+        ("3,5", ",", 3.5),
+        ("1.234,56", ",", 1234.56),
+        ("1,234.56", ".", 1234.56),
+        ("1 234,5", ",", 1234.5),
+        ("1'234.5", ".", 1234.5),
+        ("-7", ".", -7.0),
+        ("\u22123,0", ",", -3.0),
+        ("1e3", ".", 1000.0),
+        ("250.000", ",", 250000.0),
+        (" 12 ", ".", 12.0),
+    ],
+)
 def test_numbers(text: str, decimal: str, expected: float) -> None:
     """Decimal point or comma, thousands separators, signs, exponents, spaces."""
     assert parse_number(text, decimal) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize(("text", "pct", "fragment"), [
-    ("abc", False, "is not a number"), ("1.2.3", ".", "is not a number"),
-    ("12%", False, "without the % sign"), ("$5", False, "is not a number"),
-    ("1e999", False, "too large"),
-])
+@pytest.mark.parametrize(
+    ("text", "pct", "fragment"),
+    [
+        ("abc", False, "is not a number"),
+        ("1.2.3", ".", "is not a number"),
+        ("12%", False, "without the % sign"),
+        ("$5", False, "is not a number"),
+        ("1e999", False, "too large"),
+    ],
+)
 def test_bad_numbers_say_what_to_write(text: str, pct: bool, fragment: str) -> None:
     """A bad number gives a message naming the value and what to write instead."""
     result = parse_number(text, ".", pct=bool(pct))
@@ -161,14 +209,23 @@ def test_decimal_style_is_decided_by_the_column() -> None:
     assert parsing.decimal_style(["3,5", "3.25"], ",") is None
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("2024-03-05", dt.date(2024, 3, 5)), ("2024/03/05", dt.date(2024, 3, 5)),
-    ("2024-03-05 00:00:00", dt.date(2024, 3, 5)), ("2024-03-05T00:00:00", dt.date(2024, 3, 5)),
-    ("05/03/2024", dt.date(2024, 3, 5)), ("05.03.2024", dt.date(2024, 3, 5)),
-    ("5-3-2024", dt.date(2024, 3, 5)), ("45356", dt.date(2024, 3, 5)), (45356, dt.date(2024, 3, 5)),
-    (45356.0, dt.date(2024, 3, 5)), (dt.datetime(2024, 3, 5), dt.date(2024, 3, 5)),
-    (dt.date(2024, 3, 5), dt.date(2024, 3, 5)),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2024-03-05", dt.date(2024, 3, 5)),
+        ("2024/03/05", dt.date(2024, 3, 5)),
+        ("2024-03-05 00:00:00", dt.date(2024, 3, 5)),
+        ("2024-03-05T00:00:00", dt.date(2024, 3, 5)),
+        ("05/03/2024", dt.date(2024, 3, 5)),
+        ("05.03.2024", dt.date(2024, 3, 5)),
+        ("5-3-2024", dt.date(2024, 3, 5)),
+        ("45356", dt.date(2024, 3, 5)),
+        (45356, dt.date(2024, 3, 5)),
+        (45356.0, dt.date(2024, 3, 5)),
+        (dt.datetime(2024, 3, 5), dt.date(2024, 3, 5)),
+        (dt.date(2024, 3, 5), dt.date(2024, 3, 5)),
+    ],
+)
 def test_dates(value: object, expected: dt.date) -> None:
     """ISO, day/month/year (/ . -), midnight times, Excel serials and date cells."""
     assert parse_date(value, order="dmy") == DateValue(expected)
@@ -180,20 +237,27 @@ def test_months_for_periods(value: str) -> None:
     assert parse_date(value, allow_month=True) == DateValue(dt.date(2024, 3, 1), month=True)
 
 
-@pytest.mark.parametrize(("value", "kwargs", "fragment"), [
-    ("05/03/2024", {"order": "ambiguous"}, "ambiguous date 05/03/2024: write dates as YYYY-MM-DD"),
-    ("03/25/2024", {"order": "mdy"}, "month/day/year (US order)"),
-    ("31/02/2024", {"order": "dmy"}, "not a real date"),
-    ("2024-13-01", {}, "not a real date"),
-    ("2024-03-05 14:30", {}, "time of day"),
-    ("45356.5", {}, "time of day"),
-    (dt.datetime(2024, 3, 5, 9), {}, "time of day"),
-    ("05/03/24", {}, "two-digit year"),
-    ("2024-03", {}, "is a month, but this column needs a full date"),
-    ("0001-01-01", {}, "year must be between"),
-    ("yesterday", {}, "is not a date"),
-    ("12", {}, "is not a date"),
-])
+@pytest.mark.parametrize(
+    ("value", "kwargs", "fragment"),
+    [
+        (
+            "05/03/2024",
+            {"order": "ambiguous"},
+            "ambiguous date 05/03/2024: write dates as YYYY-MM-DD",
+        ),
+        ("03/25/2024", {"order": "mdy"}, "month/day/year (US order)"),
+        ("31/02/2024", {"order": "dmy"}, "not a real date"),
+        ("2024-13-01", {}, "not a real date"),
+        ("2024-03-05 14:30", {}, "time of day"),
+        ("45356.5", {}, "time of day"),
+        (dt.datetime(2024, 3, 5, 9), {}, "time of day"),
+        ("05/03/24", {}, "two-digit year"),
+        ("2024-03", {}, "is a month, but this column needs a full date"),
+        ("0001-01-01", {}, "year must be between"),
+        ("yesterday", {}, "is not a date"),
+        ("12", {}, "is not a date"),
+    ],
+)
 def test_bad_dates_say_what_to_write(value: object, kwargs: dict, fragment: str) -> None:
     """Every refused date says what is wrong and asks for YYYY-MM-DD where that helps."""
     result = parse_date(value, **kwargs)
@@ -207,10 +271,21 @@ def test_day_month_order_is_decided_per_column() -> None:
     assert day_month_order(["05/03/2024", "01/02/2024", "2024-01-01"]) == "ambiguous"
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("true", True), ("Yes", True), ("1", True), (1, True), (True, True), (1.0, True),
-    ("FALSE", False), ("no", False), ("0", False), (0, False),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("true", True),
+        ("Yes", True),
+        ("1", True),
+        (1, True),
+        (True, True),
+        (1.0, True),
+        ("FALSE", False),
+        ("no", False),
+        ("0", False),
+        (0, False),
+    ],
+)
 def test_booleans(value: object, expected: bool) -> None:
     """true/false, yes/no and 1/0 in any case, and real booleans."""
     assert parse_bool(value) is expected
@@ -236,11 +311,18 @@ def _xlsx(sheets: dict[str, list[list[object]]]) -> bytes:
 def test_xlsx_sheets_named_after_entities() -> None:
     """Each sheet named after an entity is a table (others ignored); cells keep their types
     and rows are the sheet's row numbers, blank rows skipped."""
-    data = _xlsx({
-        "README": [["anything"]],
-        "Rollouts": [["Account", " Go-Live "], ["Acme", dt.datetime(2024, 3, 5)], [], ["Acme", 45356]],
-        "KPI Observations": [["account", "period"], ["Acme", "2024-03"]],
-    })
+    data = _xlsx(
+        {
+            "README": [["anything"]],
+            "Rollouts": [
+                ["Account", " Go-Live "],
+                ["Acme", dt.datetime(2024, 3, 5)],
+                [],
+                ["Acme", 45356],
+            ],
+            "KPI Observations": [["account", "period"], ["Acme", "2024-03"]],
+        }
+    )
     tables, issues = read_any("book.xlsx", data)
     assert issues == []
     by_entity = {t.entity: t for t in tables}
@@ -253,8 +335,10 @@ def test_xlsx_sheets_named_after_entities() -> None:
 
 def test_xlsx_single_unnamed_sheet_falls_back_to_the_file_name() -> None:
     """A workbook with one sheet called Sheet1 is named by its file, like a CSV."""
-    tables, issues = read_any("units.xlsx", _xlsx({"Sheet1": [["account", "site", "process"],
-                                                              ["Acme", "Lisbon", "Claims"]]}))
+    tables, issues = read_any(
+        "units.xlsx",
+        _xlsx({"Sheet1": [["account", "site", "process"], ["Acme", "Lisbon", "Claims"]]}),
+    )
     assert issues == [] and tables[0].entity is None
     assert parsing.detect_entity(tables[0], "units.xlsx") == "units"
 

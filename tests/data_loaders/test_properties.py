@@ -27,14 +27,40 @@ from data_loaders.validation import Problem
 from .loader_helpers import fingerprint, valid_files
 
 FILES = {p.name: p.read_bytes() for p in valid_files()}
-CELL_JUNK = ["", " ", "x", "-1", "0", "1e999", "NaN", "31/02/2024", "2024-13-01", "13/25/2024",
-             "\x00", '"', ";", ",", "\n", "9" * 400, "yes", "Operational Efficiency", "—",
-             "2024-03", "1.234,5", "INN-001", "Lisbon", "Acme Claims", "🙂"]
+CELL_JUNK = [
+    "",
+    " ",
+    "x",
+    "-1",
+    "0",
+    "1e999",
+    "NaN",
+    "31/02/2024",
+    "2024-13-01",
+    "13/25/2024",
+    "\x00",
+    '"',
+    ";",
+    ",",
+    "\n",
+    "9" * 400,
+    "yes",
+    "Operational Efficiency",
+    "—",
+    "2024-03",
+    "1.234,5",
+    "INN-001",
+    "Lisbon",
+    "Acme Claims",
+    "🙂",
+]
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-           ) -> Iterator[Engine]:
+def loaded(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Engine]:
     """A database holding the valid set, shared by all examples (SQLite, then PostgreSQL)."""
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("prop") / "p.sqlite"
@@ -50,13 +76,15 @@ def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
-        engine = make_engine(make_url(admin_url).set(database=name)
-                             .render_as_string(hide_password=False))
+        engine = make_engine(
+            make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+        )
 
         def cleanup() -> None:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
+
     migrate(engine)
     assert import_files(engine, valid_files()).ok
     yield engine
@@ -69,8 +97,21 @@ def loaded(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 def mutated_file(draw: st.DrawFn) -> tuple[str, bytes]:
     name = draw(st.sampled_from(sorted(FILES)))
     data = FILES[name]
-    kind = draw(st.sampled_from(["cells", "drop_col", "dup_col", "bytes", "delimiter",
-                                 "truncate", "random", "header", "header_only"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "cells",
+                "drop_col",
+                "dup_col",
+                "bytes",
+                "delimiter",
+                "truncate",
+                "random",
+                "header",
+                "header_only",
+            ]
+        )
+    )
     if kind == "random":
         return name, draw(st.binary(max_size=300))
     lines = data.decode("utf-8").split("\n")
@@ -91,8 +132,12 @@ def mutated_file(draw: st.DrawFn) -> tuple[str, bytes]:
                 else:
                     row.insert(c, row[c])
     elif kind == "header":
-        rows[0] = [draw(st.sampled_from(["", "X", rows[0][i].upper(), " " + rows[0][i] + "-"]))
-                   if draw(st.booleans()) else rows[0][i] for i in range(width)]
+        rows[0] = [
+            draw(st.sampled_from(["", "X", rows[0][i].upper(), " " + rows[0][i] + "-"]))
+            if draw(st.booleans())
+            else rows[0][i]
+            for i in range(width)
+        ]
     text = "\n".join(",".join(r) for r in rows)
     if kind == "delimiter":
         text = text.replace(",", draw(st.sampled_from([";", "\t", "|", " "])))
@@ -108,12 +153,15 @@ def mutated_file(draw: st.DrawFn) -> tuple[str, bytes]:
 
 
 # TNN_PROPERTY_EXAMPLES=2000 for a long hunt; the default keeps the suite fast.
-@settings(max_examples=int(os.environ.get("TNN_PROPERTY_EXAMPLES", "40")), deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(files=st.lists(mutated_file(), min_size=1, max_size=3,
-                      unique_by=lambda f: f[0]))
-def test_mutated_files_never_raise_and_never_half_write(loaded: Engine,
-                                                        files: list[tuple[str, bytes]]) -> None:
+@settings(
+    max_examples=int(os.environ.get("TNN_PROPERTY_EXAMPLES", "40")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(files=st.lists(mutated_file(), min_size=1, max_size=3, unique_by=lambda f: f[0]))
+def test_mutated_files_never_raise_and_never_half_write(
+    loaded: Engine, files: list[tuple[str, bytes]]
+) -> None:
     """Any mutation: problems (each naming its file) or a clean import; rejection changes
     nothing; a clean import rolled back restores the exact state."""
     before = fingerprint(loaded)
@@ -123,8 +171,9 @@ def test_mutated_files_never_raise_and_never_half_write(loaded: Engine,
         rollback_batch(loaded, result.batch_id)
     else:
         assert result.problems
-        assert all(isinstance(p, Problem) and p.file in {n for n, _ in files}
-                   for p in result.problems)
+        assert all(
+            isinstance(p, Problem) and p.file in {n for n, _ in files} for p in result.problems
+        )
         assert all(p.message for p in result.problems)
     assert fingerprint(loaded) == before
 

@@ -25,9 +25,15 @@ def _seed(engine: Engine) -> tuple[int, int]:
     with session_scope(engine) as s:
         ids = []
         for name in ("Acme", "Globex"):
-            a = Account(name=name, currency="EUR", locale="de_DE",
-                        contract_start=dt.date(2024, 1, 1), contract_end=dt.date(2026, 12, 31),
-                        baseline_start=dt.date(2024, 1, 1), baseline_end=dt.date(2024, 3, 31))
+            a = Account(
+                name=name,
+                currency="EUR",
+                locale="de_DE",
+                contract_start=dt.date(2024, 1, 1),
+                contract_end=dt.date(2026, 12, 31),
+                baseline_start=dt.date(2024, 1, 1),
+                baseline_end=dt.date(2024, 3, 31),
+            )
             s.add(a)
             s.flush()
             u = Unit(account_id=a.id, site="Lisbon", process="Claims")
@@ -39,13 +45,31 @@ def _seed(engine: Engine) -> tuple[int, int]:
             # Volume-weighted month value = (10·100 + 40·300) / 400 = 32.5 (plain mean 25).
             for day, value, vol in ((2, 10.0, 100.0), (3, 40.0, 300.0)):
                 d = dt.date(2024, 1, day)
-                s.add(KpiObservation(account_id=a.id, unit_id=u.id, kpi_id=k.id, period=d,
-                                     month=d.replace(day=1), grain="day", value=value,
-                                     volume=vol))
+                s.add(
+                    KpiObservation(
+                        account_id=a.id,
+                        unit_id=u.id,
+                        kpi_id=k.id,
+                        period=d,
+                        month=d.replace(day=1),
+                        grain="day",
+                        value=value,
+                        volume=vol,
+                    )
+                )
                 # FTE is a level: the month's value is the mean of the days, (8 + 12) / 2 = 10.
-                s.add(KpiObservation(account_id=a.id, unit_id=u.id, kpi_id=f.id, period=d,
-                                     month=d.replace(day=1), grain="day",
-                                     value=8.0 if day == 2 else 12.0, volume=None))
+                s.add(
+                    KpiObservation(
+                        account_id=a.id,
+                        unit_id=u.id,
+                        kpi_id=f.id,
+                        period=d,
+                        month=d.replace(day=1),
+                        grain="day",
+                        value=8.0 if day == 2 else 12.0,
+                        volume=None,
+                    )
+                )
             ids.append(a.id)
     return ids[0], ids[1]
 

@@ -46,8 +46,9 @@ MAPPING = {
     "rollouts": SqlMapping("SELECT account, innovation, site, process, go_live FROM rollouts"),
     "events": "events",
     "observations": SqlMapping(
-        "SELECT account, site, process, kpi_key AS kpi, period, value, transactions "
-        "FROM kpi_daily", {"transactions": "volume"}),
+        "SELECT account, site, process, kpi_key AS kpi, period, value, transactions FROM kpi_daily",
+        {"transactions": "volume"},
+    ),
 }
 
 
@@ -69,9 +70,13 @@ def test_dry_run_and_problems_name_the_entity(engine: Engine, source: str) -> No
     """Dry runs write nothing; a failing query or bad data is a problem for sql:<entity>."""
     r = import_sql(engine, source, MAPPING, dry_run=True)
     assert r.ok and r.batch_id is None and all(n == 0 for n, _ in fingerprint(engine).values())
-    bad = dict(MAPPING, observations=SqlMapping("SELECT nope FROM kpi_daily"),
-               rollouts=SqlMapping("SELECT account, innovation, site, process, 'soon' AS go_live "
-                                   "FROM rollouts"))
+    bad = dict(
+        MAPPING,
+        observations=SqlMapping("SELECT nope FROM kpi_daily"),
+        rollouts=SqlMapping(
+            "SELECT account, innovation, site, process, 'soon' AS go_live FROM rollouts"
+        ),
+    )
     r = import_sql(engine, source, bad)
     assert not r.ok
     files = {p.file for p in r.problems}
@@ -87,7 +92,8 @@ def test_mapping_files_toml_and_json(tmp_path: Path) -> None:
     toml.write_text(
         'source = "sqlite:///w.sqlite"\n[entities]\naccounts = "crm.accounts"\n'
         '[entities.units]\ntable = "ops.sites"\ncolumns = { client = "account" }\n'
-        "[entities.observations]\nquery = '''SELECT * FROM kpi_daily'''\n")
+        "[entities.observations]\nquery = '''SELECT * FROM kpi_daily'''\n"
+    )
     mapping, src = load_mapping(toml)
     assert src == "sqlite:///w.sqlite"
     assert mapping["accounts"] == SqlMapping("crm.accounts")

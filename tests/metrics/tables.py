@@ -26,11 +26,19 @@ def ts(s: str) -> pd.Timestamp:
 
 def account(start: str = "2023-01-01", end: str = "2023-03-31", **over: object) -> AccountInfo:
     base: dict[str, object] = dict(
-        id=1, name="Tiny", currency="EUR", locale="de_DE",
-        contract_start=dt.date(2023, 1, 1), contract_end=dt.date(2024, 12, 31),
-        baseline_start=pd.Timestamp(start).date(), baseline_end=pd.Timestamp(end).date(),
-        gain_share_pct=40.0, savings_goal_per_year=1000.0, productivity_pct_per_year=5.0,
-        innovation_days_per_year=10.0)
+        id=1,
+        name="Tiny",
+        currency="EUR",
+        locale="de_DE",
+        contract_start=dt.date(2023, 1, 1),
+        contract_end=dt.date(2024, 12, 31),
+        baseline_start=pd.Timestamp(start).date(),
+        baseline_end=pd.Timestamp(end).date(),
+        gain_share_pct=40.0,
+        savings_goal_per_year=1000.0,
+        productivity_pct_per_year=5.0,
+        innovation_days_per_year=10.0,
+    )
     base.update(over)
     return AccountInfo(**base)  # type: ignore[arg-type]
 
@@ -47,51 +55,92 @@ def monthly(rows: Iterable[tuple[int, str, str, float, float]]) -> pd.DataFrame:
 
 def kpis(keys: Sequence[str] | None = None) -> pd.DataFrame:
     rows = [k for k in KPIS if keys is None or k[0] in keys]
-    return pd.DataFrame({
-        "kpi_id": range(1, len(rows) + 1), "key": [r[0] for r in rows],
-        "label": [r[0].upper() for r in rows],
-        "unit_of_measure": ["EUR" if r[0] == "cost" else "score" for r in rows],
-        "direction": [r[1] for r in rows], "kind": [r[2] for r in rows],
-        "money_value": [np.nan if r[3] is None else r[3] for r in rows],
-        "headline": [r[4] for r in rows]})
+    return pd.DataFrame(
+        {
+            "kpi_id": range(1, len(rows) + 1),
+            "key": [r[0] for r in rows],
+            "label": [r[0].upper() for r in rows],
+            "unit_of_measure": ["EUR" if r[0] == "cost" else "score" for r in rows],
+            "direction": [r[1] for r in rows],
+            "kind": [r[2] for r in rows],
+            "money_value": [np.nan if r[3] is None else r[3] for r in rows],
+            "headline": [r[4] for r in rows],
+        }
+    )
 
 
 def innovations(specs: Sequence[tuple[int, str, float]]) -> pd.DataFrame:
     """(innovation_id, category, estimated annual value) → the register."""
     n = len(specs)
-    dates = {c: pd.Series([pd.NaT] * n, dtype="datetime64[ns]") for c in (
-        "evaluation_date", "prototype_date", "pilot_date", "scaled_date", "closed_date")}
-    return pd.DataFrame({
-        "innovation_id": [s[0] for s in specs], "code": [f"INN-{s[0]}" for s in specs],
-        "title": [f"Innovation {s[0]}" for s in specs], "description": [""] * n,
-        "category": [s[1] for s in specs], "scale": ["continuous improvement"] * n,
-        "origin": ["joint"] * n, "stage": ["scaled"] * n,
-        "idea_date": pd.Series([pd.Timestamp("2022-12-01")] * n, dtype="datetime64[ns]"),
-        **dates, "owner": [""] * n,
-        "estimated_annual_value": [float(s[2]) for s in specs],
-        "innovation_days": [1.0] * n, "gain_share_eligible": [True] * n,
-        "evidence_status": ["none"] * n})
+    dates = {
+        c: pd.Series([pd.NaT] * n, dtype="datetime64[ns]")
+        for c in ("evaluation_date", "prototype_date", "pilot_date", "scaled_date", "closed_date")
+    }
+    return pd.DataFrame(
+        {
+            "innovation_id": [s[0] for s in specs],
+            "code": [f"INN-{s[0]}" for s in specs],
+            "title": [f"Innovation {s[0]}" for s in specs],
+            "description": [""] * n,
+            "category": [s[1] for s in specs],
+            "scale": ["continuous improvement"] * n,
+            "origin": ["joint"] * n,
+            "stage": ["scaled"] * n,
+            "idea_date": pd.Series([pd.Timestamp("2022-12-01")] * n, dtype="datetime64[ns]"),
+            **dates,
+            "owner": [""] * n,
+            "estimated_annual_value": [float(s[2]) for s in specs],
+            "innovation_days": [1.0] * n,
+            "gain_share_eligible": [True] * n,
+            "evidence_status": ["none"] * n,
+        }
+    )
 
 
-def data(m: pd.DataFrame, *, kpi_keys: Sequence[str] | None = None,
-         inn: Sequence[tuple[int, str, float]] = (),
-         targets: Sequence[tuple[int, str, float]] = (),
-         rollouts: Sequence[tuple[int, int, str]] = (),
-         units: Sequence[int] | None = None, **acc: object) -> AccountData:
+def data(
+    m: pd.DataFrame,
+    *,
+    kpi_keys: Sequence[str] | None = None,
+    inn: Sequence[tuple[int, str, float]] = (),
+    targets: Sequence[tuple[int, str, float]] = (),
+    rollouts: Sequence[tuple[int, int, str]] = (),
+    units: Sequence[int] | None = None,
+    **acc: object,
+) -> AccountData:
     """An ``AccountData`` from a monthly frame and (id, category, claim) innovations,
     (id, kpi, expected %) targets and (id, unit, 'YYYY-MM-DD') rollouts."""
     uids = sorted(set(m["unit_id"])) if units is None else list(units)
     sites = ["Lyon", "Nice", "Oslo", "Rome", "Bern"]
-    u = pd.DataFrame({"unit_id": uids, "site": [sites[i % 5] for i in range(len(uids))],
-                      "process": ["Claims"] * len(uids), "region": ["EU"] * len(uids)})
+    u = pd.DataFrame(
+        {
+            "unit_id": uids,
+            "site": [sites[i % 5] for i in range(len(uids))],
+            "process": ["Claims"] * len(uids),
+            "region": ["EU"] * len(uids),
+        }
+    )
     u["name"] = u["site"] + " · " + u["process"]
     t = pd.DataFrame(list(targets), columns=["innovation_id", "kpi_key", "expected_effect_pct"])
     r = pd.DataFrame(list(rollouts), columns=["innovation_id", "unit_id", "go_live"])
     r["go_live"] = pd.to_datetime(r["go_live"]).astype("datetime64[ns]")
-    ev = pd.DataFrame({"date": pd.Series(dtype="datetime64[ns]"), "title": pd.Series(dtype=str),
-                       "kind": pd.Series(dtype=str), "description": pd.Series(dtype=str)})
-    return AccountData(account=account(**acc), units=u, kpis=kpis(kpi_keys), monthly=m,  # type: ignore[arg-type]
-                       innovations=innovations(inn), targets=t, rollouts=r, events=ev)
+    ev = pd.DataFrame(
+        {
+            "date": pd.Series(dtype="datetime64[ns]"),
+            "title": pd.Series(dtype=str),
+            "kind": pd.Series(dtype=str),
+            "description": pd.Series(dtype=str),
+        }
+    )
+    return AccountData(
+        account=account(**acc),
+        units=u,
+        kpis=kpis(kpi_keys),
+        monthly=m,  # type: ignore[arg-type]
+        innovations=innovations(inn),
+        targets=t,
+        rollouts=r,
+        events=ev,
+    )
 
 
 def two_innovations() -> AccountData:
@@ -115,7 +164,10 @@ def two_innovations() -> AccountData:
         u1 = 10.0 if m <= 3 else 9.0 if m <= 6 else 8.5 if m <= 11 else 10.5
         u2 = 10.0 if m <= 6 else 9.0
         rows += [(1, "cost", mo, u1, 100), (2, "cost", mo, u2, 100)]
-    return data(monthly(rows), kpi_keys=["cost"],
-                inn=[(1, "operational efficiency", 1200.0), (2, "strategic impact", 600.0)],
-                targets=[(1, "cost", -10.0), (2, "cost", -5.0)],
-                rollouts=[(1, 1, "2023-04-01"), (2, 1, "2023-06-15"), (2, 2, "2023-06-15")])
+    return data(
+        monthly(rows),
+        kpi_keys=["cost"],
+        inn=[(1, "operational efficiency", 1200.0), (2, "strategic impact", 600.0)],
+        targets=[(1, "cost", -10.0), (2, "cost", -5.0)],
+        rollouts=[(1, 1, "2023-04-01"), (2, 1, "2023-06-15"), (2, 2, "2023-06-15")],
+    )

@@ -31,8 +31,11 @@ def _per(a: pd.DataFrame) -> dict[int, float]:
 def test_split_by_expected_effect_with_an_explicit_remainder() -> None:
     d = t.two_innovations()
     a = attribution(d)
-    assert _per(a) == {1: pytest.approx(800.0), 2: pytest.approx(550.0),
-                       UNATTRIBUTED_ID: pytest.approx(250.0)}
+    assert _per(a) == {
+        1: pytest.approx(800.0),
+        2: pytest.approx(550.0),
+        UNATTRIBUTED_ID: pytest.approx(250.0),
+    }
     assert a["cents"].sum() == measured(d)["cents"].sum() == 160000
     # A is never credited at unit 2, where it is not live
     assert not ((a["innovation_id"] == 1) & (a["unit_id"] == 2)).any()
@@ -44,8 +47,10 @@ def test_split_by_expected_effect_with_an_explicit_remainder() -> None:
 
 def test_unit_and_category_filters() -> None:
     d = t.two_innovations()
-    assert _per(attribution(d, Filters(unit_ids=(2,)))) == {2: pytest.approx(300.0),
-                                                             -1: pytest.approx(300.0)}
+    assert _per(attribution(d, Filters(unit_ids=(2,)))) == {
+        2: pytest.approx(300.0),
+        -1: pytest.approx(300.0),
+    }
     strategic = attribution(d, Filters(categories=("strategic impact",)))
     assert _per(strategic) == {2: pytest.approx(550.0)}  # the remainder has no category
     v = selected_value(d, Filters(categories=("strategic impact",)))
@@ -63,8 +68,9 @@ def test_cents_by_largest_remainder() -> None:
     got = largest_remainder(np.array([0, 0, 0]), np.full(3, 10000 / 3), np.array([10000]))
     assert got.tolist() == [3334, 3333, 3333]
     # 2:1 of 100.00 → 66.67 + 33.33; two groups at once
-    got = largest_remainder(np.array([0, 0, 1, 1]),
-                            np.array([20000 / 3, 10000 / 3, 0.4, 0.6]), np.array([10000, 1]))
+    got = largest_remainder(
+        np.array([0, 0, 1, 1]), np.array([20000 / 3, 10000 / 3, 0.4, 0.6]), np.array([10000, 1])
+    )
     assert got.tolist() == [6667, 3333, 0, 1]
     # totals that the float parts miss by a few cents (noise) are still met exactly
     got = largest_remainder(np.array([0, 0]), np.array([1.2, 1.2]), np.array([0]))
@@ -75,10 +81,13 @@ def test_cents_by_largest_remainder() -> None:
 
 def test_equal_claims_split_a_cent_deterministically() -> None:
     rows = [(1, "cost", f"2023-{m:02d}", 10.0 if m <= 3 else 9.9999, 100) for m in range(1, 5)]
-    d = t.data(t.monthly(rows), kpi_keys=["cost"],
-               inn=[(1, "a", 0.0), (2, "a", 0.0), (3, "a", 0.0)],
-               targets=[(1, "cost", -5.0), (2, "cost", -5.0), (3, "cost", -5.0)],
-               rollouts=[(1, 1, "2023-04-01"), (2, 1, "2023-04-01"), (3, 1, "2023-04-01")])
+    d = t.data(
+        t.monthly(rows),
+        kpi_keys=["cost"],
+        inn=[(1, "a", 0.0), (2, "a", 0.0), (3, "a", 0.0)],
+        targets=[(1, "cost", -5.0), (2, "cost", -5.0), (3, "cost", -5.0)],
+        rollouts=[(1, 1, "2023-04-01"), (2, 1, "2023-04-01"), (3, 1, "2023-04-01")],
+    )
     # April's benefit: 0.0001·100 = 0.01 € = 1 cent, fully explained, split three ways
     a = attribution(d)
     apr = a[a["month"] == pd.Timestamp("2023-04-01")].set_index("innovation_id")["cents"]
@@ -93,8 +102,7 @@ def test_equal_claims_split_a_cent_deterministically() -> None:
 def accounts(draw: st.DrawFn) -> t.AccountData:
     n_units = draw(st.integers(1, 3))
     n_months = draw(st.integers(2, 7))
-    keys = draw(st.sampled_from([["cost"], ["cost", "csat"], ["cost", "fte"],
-                                 ["csat", "fte"]]))
+    keys = draw(st.sampled_from([["cost"], ["cost", "csat"], ["cost", "fte"], ["csat", "fte"]]))
     value = st.floats(0.5, 200.0, allow_nan=False)
     volume = st.floats(0.0, 5000.0, allow_nan=False)
     rows = []
@@ -111,11 +119,23 @@ def accounts(draw: st.DrawFn) -> t.AccountData:
         for k in draw(st.lists(st.sampled_from(keys), min_size=1, max_size=2, unique=True)):
             targets.append((i, k, draw(st.floats(-30.0, 5.0, allow_nan=False))))
         for u in draw(st.lists(st.integers(1, n_units), min_size=1, unique=True)):
-            rollouts.append((i, u, f"2023-{draw(st.integers(1, n_months)):02d}-"
-                                   f"{draw(st.sampled_from([1, 10, 28])):02d}"))
-    return t.data(t.monthly(rows), kpi_keys=keys, inn=inn, targets=targets,
-                  rollouts=rollouts, units=list(range(1, n_units + 1)),
-                  end=f"2023-{draw(st.integers(1, 2)):02d}-28")
+            rollouts.append(
+                (
+                    i,
+                    u,
+                    f"2023-{draw(st.integers(1, n_months)):02d}-"
+                    f"{draw(st.sampled_from([1, 10, 28])):02d}",
+                )
+            )
+    return t.data(
+        t.monthly(rows),
+        kpi_keys=keys,
+        inn=inn,
+        targets=targets,
+        rollouts=rollouts,
+        units=list(range(1, n_units + 1)),
+        end=f"2023-{draw(st.integers(1, 2)):02d}-28",
+    )
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -152,17 +172,26 @@ def planted_value(data: t.AccountData, planted: pd.DataFrame) -> pd.DataFrame:
     decomposition. Full live months only (the months attribution counts), headline money
     KPIs only. Columns: innovation_id, planted."""
     info = data.kpis.set_index("key")
-    keys = [k for k in info.index
-            if bool(info.loc[k, "headline"]) and not pd.isna(info.loc[k, "money_value"])]
+    keys = [
+        k
+        for k in info.index
+        if bool(info.loc[k, "headline"]) and not pd.isna(info.loc[k, "money_value"])
+    ]
     lm = live_months(data.rollouts).merge(
-        planted[["innovation_id", "kpi_key", "effect_pct"]], on="innovation_id")
+        planted[["innovation_id", "kpi_key", "effect_pct"]], on="innovation_id"
+    )
     x = data.monthly[data.monthly["kpi_key"].isin(keys)].merge(lm, on=["unit_id", "kpi_key"])
     x = x[x["month"] >= x["live_from"]].copy()
     x["log"] = -np.log1p(x["effect_pct"].astype(float) / 100.0)
     total_log = x.groupby(["unit_id", "kpi_key", "month"])["log"].transform("sum")
     sign = x["kpi_key"].map(info["direction"].map(direction_sign))
-    saving = (sign * x["value"] * np.expm1(total_log) * x["volume"]
-              * x["kpi_key"].map(info["money_value"]))
+    saving = (
+        sign
+        * x["value"]
+        * np.expm1(total_log)
+        * x["volume"]
+        * x["kpi_key"].map(info["money_value"])
+    )
     x["planted"] = saving * x["log"] / total_log
     return x.groupby("innovation_id", as_index=False)["planted"].sum()
 

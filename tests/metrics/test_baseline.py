@@ -23,8 +23,14 @@ def test_rate_baseline_is_volume_weighted_not_the_mean_of_ratios() -> None:
     # cost at unit 1, Jan–Mar: 10 on 300 transactions, 12 on 100, 10 on 100.
     # weighted: (10·300 + 12·100 + 10·100) / 500 = 5200 / 500 = 10.4
     # naive mean of the monthly ratios: (10 + 12 + 10) / 3 = 10.667 — not the baseline.
-    m = t.monthly([(1, "cost", "2023-01", 10, 300), (1, "cost", "2023-02", 12, 100),
-                   (1, "cost", "2023-03", 10, 100), (1, "cost", "2023-04", 9, 100)])
+    m = t.monthly(
+        [
+            (1, "cost", "2023-01", 10, 300),
+            (1, "cost", "2023-02", 12, 100),
+            (1, "cost", "2023-03", 10, 100),
+            (1, "cost", "2023-04", 9, 100),
+        ]
+    )
     b = baseline(m, t.kpis(), JAN, MAR)
     assert _base(b)[(1, "cost")] == pytest.approx(10.4)
     assert _base(b)[(1, "cost")] != pytest.approx(32 / 3)
@@ -35,9 +41,15 @@ def test_rate_baseline_is_volume_weighted_not_the_mean_of_ratios() -> None:
 def test_higher_is_better_rate_and_level_kpi() -> None:
     # csat (a rate, higher is better) is weighted the same way: (80·100 + 86·300) / 400 = 84.5
     # fte (a level) is the mean of the months, volumes ignored: (50 + 52 + 54) / 3 = 52
-    m = t.monthly([(1, "csat", "2023-01", 80, 100), (1, "csat", "2023-02", 86, 300),
-                   (1, "fte", "2023-01", 50, 999), (1, "fte", "2023-02", 52, 1),
-                   (1, "fte", "2023-03", 54, 0)])
+    m = t.monthly(
+        [
+            (1, "csat", "2023-01", 80, 100),
+            (1, "csat", "2023-02", 86, 300),
+            (1, "fte", "2023-01", 50, 999),
+            (1, "fte", "2023-02", 52, 1),
+            (1, "fte", "2023-03", 54, 0),
+        ]
+    )
     b = _base(baseline(m, t.kpis(), JAN, MAR))
     assert b[(1, "csat")] == pytest.approx(84.5)
     assert b[(1, "fte")] == pytest.approx(52.0)
@@ -46,23 +58,38 @@ def test_higher_is_better_rate_and_level_kpi() -> None:
 def test_window_without_volume_uses_the_plain_mean_and_skips_missing_values() -> None:
     # no transactions in the window: the weighted ratio is undefined → mean (10 + 11) / 2
     # a NaN value is not an observation: it does not drag the mean
-    m = t.monthly([(1, "cost", "2023-01", 10, 0), (1, "cost", "2023-02", 11, 0),
-                   (1, "cost", "2023-03", np.nan, 50)])
+    m = t.monthly(
+        [
+            (1, "cost", "2023-01", 10, 0),
+            (1, "cost", "2023-02", 11, 0),
+            (1, "cost", "2023-03", np.nan, 50),
+        ]
+    )
     assert _base(baseline(m, t.kpis(), JAN, MAR))[(1, "cost")] == pytest.approx(10.5)
 
 
 def test_baseline_is_frozen_later_months_do_not_move_it() -> None:
     rows = [(1, "cost", "2023-01", 10, 100), (1, "cost", "2023-02", 10, 100)]
     before = baseline(t.monthly(rows), t.kpis(), JAN, MAR)
-    after = baseline(t.monthly(rows + [(1, "cost", f"2023-{m:02d}", 5, 1000)
-                                      for m in range(4, 13)]), t.kpis(), JAN, MAR)
+    after = baseline(
+        t.monthly(rows + [(1, "cost", f"2023-{m:02d}", 5, 1000) for m in range(4, 13)]),
+        t.kpis(),
+        JAN,
+        MAR,
+    )
     assert _base(before)[(1, "cost")] == _base(after)[(1, "cost")] == pytest.approx(10.0)
 
 
 def test_missing_window_raises_a_clear_error() -> None:
     # unit 2 (Nice) starts reporting cost in May: it has data after the window, none in it
-    m = t.monthly([(1, "cost", "2023-01", 10, 100), (1, "cost", "2023-05", 9, 100),
-                   (2, "cost", "2023-05", 8, 100), (2, "cost", "2023-06", 8, 100)])
+    m = t.monthly(
+        [
+            (1, "cost", "2023-01", 10, 100),
+            (1, "cost", "2023-05", 9, 100),
+            (2, "cost", "2023-05", 8, 100),
+            (2, "cost", "2023-06", 8, 100),
+        ]
+    )
     d = t.data(m)
     with pytest.raises(BaselineError) as err:
         account_baseline(d).require()
@@ -75,8 +102,13 @@ def test_missing_window_raises_a_clear_error() -> None:
 
 
 def test_missing_window_is_reported_not_fatal_for_the_pages() -> None:
-    m = t.monthly([(1, "cost", "2023-01", 10, 100), (1, "cost", "2023-05", 9, 100),
-                   (2, "cost", "2023-05", 8, 100)])
+    m = t.monthly(
+        [
+            (1, "cost", "2023-01", 10, 100),
+            (1, "cost", "2023-05", 9, 100),
+            (2, "cost", "2023-05", 8, 100),
+        ]
+    )
     d = t.data(m)
     fb = account_baseline(d)
     assert _base(fb.base).to_dict() == {(1, "cost"): 10.0}  # unit 1 is still measured

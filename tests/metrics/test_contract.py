@@ -18,17 +18,22 @@ BASELINE = (D(2023, 1, 1), D(2023, 6, 30))  # Jan–Jun 2023
 def test_contract_years_are_cut_at_the_contract_end() -> None:
     y = c.contract_years(D(2023, 1, 1), D(2025, 6, 30))
     assert y["contract_year"].tolist() == ["Year 1", "Year 2", "Year 3"]
-    assert y["end"].tolist() == [pd.Timestamp("2023-12-31"), pd.Timestamp("2024-12-31"),
-                                 pd.Timestamp("2025-06-30")]
+    assert y["end"].tolist() == [
+        pd.Timestamp("2023-12-31"),
+        pd.Timestamp("2024-12-31"),
+        pd.Timestamp("2025-06-30"),
+    ]
 
 
 def _cost() -> pd.DataFrame:
     rows = []
     for m in pd.date_range("2023-01-01", "2023-06-01", freq="MS"):  # the baseline window
         rows += [(1, "cost", m, 10.0, 100.0), (2, "cost", m, 6.0, 300.0)]
-    rows += [(1, "cost", pd.Timestamp("2023-07-01"), 10.0, 100.0),
-             (1, "cost", pd.Timestamp("2025-12-01"), 9.0, 100.0),
-             (2, "cost", pd.Timestamp("2025-12-01"), 5.0, 300.0)]
+    rows += [
+        (1, "cost", pd.Timestamp("2023-07-01"), 10.0, 100.0),
+        (1, "cost", pd.Timestamp("2025-12-01"), 9.0, 100.0),
+        (2, "cost", pd.Timestamp("2025-12-01"), 5.0, 300.0),
+    ]
     return pd.DataFrame(rows, columns=["unit_id", "kpi_key", "month", "value", "volume"])
 
 
@@ -41,23 +46,25 @@ def test_productivity_path_over_two_and_a_half_years() -> None:
     # Dec 2025 is 30 months after Jun 2023: 2.5 years; 0.96^2.5 = 0.9216·√0.96 ≈ 0.902980
     dec = path.loc["2025-12-01"]
     assert dec["years"] == pytest.approx(2.5)
-    assert dec["required"] == pytest.approx(7.0 * 0.9216 * 0.96 ** 0.5)  # ≈ 6.3209
+    assert dec["required"] == pytest.approx(7.0 * 0.9216 * 0.96**0.5)  # ≈ 6.3209
     # actual = (9·100 + 5·300) / 400 = 6.0, below the path: gap = 6.0 − 6.3209 < 0 (ahead)
     assert dec["actual"] == pytest.approx(6.0)
-    assert dec["gap"] == pytest.approx(6.0 - 7.0 * 0.96 ** 2.5)
+    assert dec["gap"] == pytest.approx(6.0 - 7.0 * 0.96**2.5)
     # unit 1 alone: base 10, Dec 2025 actual 9
     one = c.productivity_path(_cost(), "cost", BASELINE, 4.0, unit_ids=[1]).set_index("month")
-    assert one.loc["2025-12-01", "required"] == pytest.approx(10.0 * 0.96 ** 2.5)
+    assert one.loc["2025-12-01", "required"] == pytest.approx(10.0 * 0.96**2.5)
     assert c.productivity_path(_cost(), "nope", BASELINE, 4.0).empty
 
 
 def test_gain_share_with_outperformance_and_shortfall() -> None:
     years = c.contract_years(D(2023, 1, 1), D(2025, 12, 31))
-    savings = pd.Series([300.0, 500.0, 400.0, 200.0, 300.0],
-                        index=pd.to_datetime(["2023-02-01", "2023-06-01", "2023-11-01",
-                                              "2024-01-01", "2024-02-01"]))
-    g = c.gain_share(savings, years, goal=1000.0, gain_share_pct=40.0).set_index(
-        "contract_year")
+    savings = pd.Series(
+        [300.0, 500.0, 400.0, 200.0, 300.0],
+        index=pd.to_datetime(
+            ["2023-02-01", "2023-06-01", "2023-11-01", "2024-01-01", "2024-02-01"]
+        ),
+    )
+    g = c.gain_share(savings, years, goal=1000.0, gain_share_pct=40.0).set_index("contract_year")
     y1, y2, y3 = g.loc["Year 1"], g.loc["Year 2"], g.loc["Year 3"]
     # Year 1: S = 300 + 500 + 400 = 1200 ≥ G = 1000. Client (1 − 0.4)·1000 = 600;
     # provider 1200 − 600 = 600 = g·G (400) + outperformance (200)
@@ -86,10 +93,12 @@ def test_gain_share_counts_the_baseline_months_and_a_short_last_year() -> None:
     construction); a last year cut at the contract end has fewer calendar months, and once the
     data covers them all its goal to date is the full goal (no proration asserted)."""
     years = c.contract_years(D(2023, 1, 1), D(2024, 6, 30))  # Year 2: Jan–Jun 2024
-    savings = pd.Series([0.0, 250.0, 900.0],
-                        index=pd.to_datetime(["2023-03-01", "2023-09-01", "2024-06-01"]))
-    g = c.gain_share(savings, years, goal=1000.0, gain_share_pct=40.0,
-                     baseline=BASELINE).set_index("contract_year")
+    savings = pd.Series(
+        [0.0, 250.0, 900.0], index=pd.to_datetime(["2023-03-01", "2023-09-01", "2024-06-01"])
+    )
+    g = c.gain_share(savings, years, goal=1000.0, gain_share_pct=40.0, baseline=BASELINE).set_index(
+        "contract_year"
+    )
     assert g.loc["Year 1", "baseline_months"] == 6  # Jan–Jun 2023
     assert g.loc["Year 2", "baseline_months"] == 0
     assert (g.loc["Year 2", "year_months"], g.loc["Year 2", "covered"]) == (6, 6)
@@ -99,9 +108,12 @@ def test_gain_share_counts_the_baseline_months_and_a_short_last_year() -> None:
 
 def test_innovation_days_per_contract_year() -> None:
     years = c.contract_years(D(2023, 1, 1), D(2024, 12, 31))
-    inn = pd.DataFrame({"idea_date": pd.to_datetime(["2023-01-10", "2023-12-31", "2024-05-01",
-                                                     "2022-12-01"]),
-                        "innovation_days": [4.0, 3.5, 12.0, 9.0]})
+    inn = pd.DataFrame(
+        {
+            "idea_date": pd.to_datetime(["2023-01-10", "2023-12-31", "2024-05-01", "2022-12-01"]),
+            "innovation_days": [4.0, 3.5, 12.0, 9.0],
+        }
+    )
     d = c.innovation_days(inn, years, 10.0).set_index("contract_year")
     # Year 1: 4 + 3.5 (the idea before the contract counts in no year); Year 2: 12
     assert d["used"].tolist() == [7.5, 12.0]
@@ -110,8 +122,14 @@ def test_innovation_days_per_contract_year() -> None:
 
 
 def test_unit_cost_kpi() -> None:
-    kpis = pd.DataFrame({"key": ["aht", "cost", "err"], "unit_of_measure": ["s", "EUR", "%"],
-                         "kind": ["rate", "rate", "rate"], "headline": [False, False, True]})
+    kpis = pd.DataFrame(
+        {
+            "key": ["aht", "cost", "err"],
+            "unit_of_measure": ["s", "EUR", "%"],
+            "kind": ["rate", "rate", "rate"],
+            "headline": [False, False, True],
+        }
+    )
     assert c.unit_cost_kpi(kpis, "EUR")["key"] == "cost"  # measured in the currency
     assert c.unit_cost_kpi(kpis, "USD")["key"] == "err"  # else the first headline rate
     assert c.unit_cost_kpi(kpis.assign(headline=False), "USD") is None

@@ -21,8 +21,9 @@ from tests.metrics import tables as t
 def test_selection_is_filters_and_hashable() -> None:
     assert views.Selection is Filters
     f = views.Selection((1, 2), dt.date(2023, 2, 15), dt.date(2023, 5, 1), ("a",))
-    assert f == Filters(unit_ids=(1, 2), start=dt.date(2023, 2, 15), end=dt.date(2023, 5, 1),
-                        categories=("a",))
+    assert f == Filters(
+        unit_ids=(1, 2), start=dt.date(2023, 2, 15), end=dt.date(2023, 5, 1), categories=("a",)
+    )
     assert hash(f) == hash(Filters((1, 2), dt.date(2023, 2, 15), dt.date(2023, 5, 1), ("a",)))
     assert f.without_categories().categories is None
 
@@ -43,8 +44,12 @@ def test_units_period_categories() -> None:
 
 def test_limit_to_as_of() -> None:
     m = t.monthly([(1, "cost", f"2023-0{i}", 1.0, 1.0) for i in range(1, 7)])
-    d = t.data(m, inn=[(1, "a", 0.0), (2, "a", 0.0)], targets=[(1, "cost", -5), (2, "cost", -5)],
-               rollouts=[(1, 1, "2023-02-10"), (2, 1, "2023-05-02")])
+    d = t.data(
+        m,
+        inn=[(1, "a", 0.0), (2, "a", 0.0)],
+        targets=[(1, "cost", -5), (2, "cost", -5)],
+        rollouts=[(1, 1, "2023-02-10"), (2, 1, "2023-05-02")],
+    )
     cut = limit_to(d, dt.date(2023, 4, 15))
     assert cut.monthly["month"].max() == pd.Timestamp("2023-04-01")  # months ≤ April
     assert cut.rollouts["innovation_id"].tolist() == [1]  # go-live after the date: not yet

@@ -66,8 +66,9 @@ def test_category_filter_counts_what_is_attributed_to_it() -> None:
 def test_missing_months_are_counted() -> None:
     d = t.two_innovations()
     m = d.monthly
-    d = t.data(m[~((m["unit_id"] == 2) & (m["month"] == pd.Timestamp("2023-08-01")))],
-               kpi_keys=["cost"])
+    d = t.data(
+        m[~((m["unit_id"] == 2) & (m["month"] == pd.Timestamp("2023-08-01")))], kpi_keys=["cost"]
+    )
     h = headline(d)
     assert h is not None and h.missing_months == 1
     assert h.cumulative_value == 1500.0  # unit 2's August (100) is not there, not zero-filled
@@ -79,9 +80,19 @@ def test_as_dict_is_json_ready() -> None:
     h = headline(t.two_innovations())
     assert h is not None
     out = json.loads(json.dumps(h.as_dict()))
-    for key in ("account", "currency", "as_of", "baseline_start", "baseline_end",
-                "cumulative_value", "run_rate", "innovations_live", "claimed_value",
-                "unattributed_value", "evidence_mix"):
+    for key in (
+        "account",
+        "currency",
+        "as_of",
+        "baseline_start",
+        "baseline_end",
+        "cumulative_value",
+        "run_rate",
+        "innovations_live",
+        "claimed_value",
+        "unattributed_value",
+        "evidence_mix",
+    ):
         assert key in out
     assert out["as_of"] == "2023-12-31" and out["cumulative_value"] == 1600.0
 
@@ -91,8 +102,9 @@ def _demo_headline(engine: Engine) -> Headline:
     from data_loaders.queries import account_id_by_name, load_account_data
 
     scope = Scope.everything()
-    data = load_account_data(engine, scope,
-                             account_id_by_name(engine, scope, "Northwind Insurance"))
+    data = load_account_data(
+        engine, scope, account_id_by_name(engine, scope, "Northwind Insurance")
+    )
     h = headline(data)
     assert h is not None
     return h

@@ -16,19 +16,91 @@ T = pd.Timestamp
 def _innovations() -> pd.DataFrame:
     rows = [
         # id, code, title, owner, description, stage, idea, eval, proto, pilot, scaled, closed
-        (1, "INN-001", "Robotic claims registration", "Ana Reyes", "Bots register claims",
-         "scaled", "2023-01-10", "2023-02-01", "2023-03-01", "2023-05-15", "2023-09-01", None),
-        (2, "INN-002", "Plain-language letters", "Raj Mehta", "Rewrite letters",
-         "pilot", "2023-03-01", "2023-03-20", "2023-04-10", "2023-07-01", None, None),
-        (3, "INN-003", "Duplicate payment detector", "Ana Reyes", "Stops double payments",
-         "rejected", "2023-02-01", "2023-02-15", None, None, None, "2023-03-01"),
-        (4, "INN-004", "Night-shift batch", "Grace Lim", "", "retired",
-         "2022-11-01", "2022-11-20", "2022-12-10", "2023-01-05", "2023-02-01", "2023-08-01"),
-        (5, "INN-005", "Email triage classifier", "Grace Lim", "Sorts claims email", "idea",
-         "2023-11-01", None, None, None, None, None),
+        (
+            1,
+            "INN-001",
+            "Robotic claims registration",
+            "Ana Reyes",
+            "Bots register claims",
+            "scaled",
+            "2023-01-10",
+            "2023-02-01",
+            "2023-03-01",
+            "2023-05-15",
+            "2023-09-01",
+            None,
+        ),
+        (
+            2,
+            "INN-002",
+            "Plain-language letters",
+            "Raj Mehta",
+            "Rewrite letters",
+            "pilot",
+            "2023-03-01",
+            "2023-03-20",
+            "2023-04-10",
+            "2023-07-01",
+            None,
+            None,
+        ),
+        (
+            3,
+            "INN-003",
+            "Duplicate payment detector",
+            "Ana Reyes",
+            "Stops double payments",
+            "rejected",
+            "2023-02-01",
+            "2023-02-15",
+            None,
+            None,
+            None,
+            "2023-03-01",
+        ),
+        (
+            4,
+            "INN-004",
+            "Night-shift batch",
+            "Grace Lim",
+            "",
+            "retired",
+            "2022-11-01",
+            "2022-11-20",
+            "2022-12-10",
+            "2023-01-05",
+            "2023-02-01",
+            "2023-08-01",
+        ),
+        (
+            5,
+            "INN-005",
+            "Email triage classifier",
+            "Grace Lim",
+            "Sorts claims email",
+            "idea",
+            "2023-11-01",
+            None,
+            None,
+            None,
+            None,
+            None,
+        ),
     ]
-    cols = ["innovation_id", "code", "title", "owner", "description", "stage", "idea_date",
-            "evaluation_date", "prototype_date", "pilot_date", "scaled_date", "closed_date"]
+    cols = [
+        "innovation_id",
+        "code",
+        "title",
+        "owner",
+        "description",
+        "stage",
+        "idea_date",
+        "evaluation_date",
+        "prototype_date",
+        "pilot_date",
+        "scaled_date",
+        "closed_date",
+    ]
     df = pd.DataFrame(rows, columns=cols)
     for c in cols[6:]:
         df[c] = pd.to_datetime(df[c]).astype("datetime64[ns]")
@@ -42,28 +114,43 @@ def _innovations() -> pd.DataFrame:
     return df
 
 
-KPIS = pd.DataFrame({
-    "kpi_id": [1, 2, 3], "key": ["cost_per_txn", "aht", "csat"],
-    "label": ["Cost per transaction", "Average handle time", "Customer satisfaction"],
-    "unit_of_measure": ["USD", "seconds", "score"], "direction": ["lower", "lower", "higher"],
-    "kind": ["rate"] * 3, "money_value": [1.0, 0.008, math.nan], "headline": [True, False, False],
-})
-TARGETS = pd.DataFrame({
-    "innovation_id": [1, 1, 2, 4],
-    "kpi_key": ["aht", "cost_per_txn", "csat", "cost_per_txn"],
-    "expected_effect_pct": [-2.0, -4.0, 3.0, -1.0],
-})
-UNITS = pd.DataFrame({
-    "unit_id": [1, 2, 3, 4], "site": ["Manila", "Manila", "Kraków", "Kraków"],
-    "process": ["Claims", "Billing", "Claims", "Billing"], "region": ["APAC", "APAC", "EMEA", "EMEA"],
-})
+KPIS = pd.DataFrame(
+    {
+        "kpi_id": [1, 2, 3],
+        "key": ["cost_per_txn", "aht", "csat"],
+        "label": ["Cost per transaction", "Average handle time", "Customer satisfaction"],
+        "unit_of_measure": ["USD", "seconds", "score"],
+        "direction": ["lower", "lower", "higher"],
+        "kind": ["rate"] * 3,
+        "money_value": [1.0, 0.008, math.nan],
+        "headline": [True, False, False],
+    }
+)
+TARGETS = pd.DataFrame(
+    {
+        "innovation_id": [1, 1, 2, 4],
+        "kpi_key": ["aht", "cost_per_txn", "csat", "cost_per_txn"],
+        "expected_effect_pct": [-2.0, -4.0, 3.0, -1.0],
+    }
+)
+UNITS = pd.DataFrame(
+    {
+        "unit_id": [1, 2, 3, 4],
+        "site": ["Manila", "Manila", "Kraków", "Kraków"],
+        "process": ["Claims", "Billing", "Claims", "Billing"],
+        "region": ["APAC", "APAC", "EMEA", "EMEA"],
+    }
+)
 UNITS["name"] = UNITS["site"] + " · " + UNITS["process"]
-ROLLOUTS = pd.DataFrame({
-    "innovation_id": [1, 1, 2, 4],
-    "unit_id": [2, 1, 3, 1],
-    "go_live": pd.to_datetime(["2023-08-10", "2023-05-15", "2023-07-01", "2023-01-05"]).astype(
-        "datetime64[ns]"),
-})
+ROLLOUTS = pd.DataFrame(
+    {
+        "innovation_id": [1, 1, 2, 4],
+        "unit_id": [2, 1, 3, 1],
+        "go_live": pd.to_datetime(["2023-08-10", "2023-05-15", "2023-07-01", "2023-01-05"]).astype(
+            "datetime64[ns]"
+        ),
+    }
+)
 
 
 def test_main_target_is_the_largest_expected_effect() -> None:
@@ -90,7 +177,10 @@ def test_search_matches_every_term_over_code_title_owner_description() -> None:
     assert v.search_register(reg, "ANA claims")["code"].tolist() == ["INN-001"]
     assert v.search_register(reg, "inn-005")["code"].tolist() == ["INN-005"]
     assert v.search_register(reg, "payments")["code"].tolist() == ["INN-003"]  # description
-    assert v.search_register(reg, "", ["scaled", "pilot"])["code"].tolist() == ["INN-001", "INN-002"]
+    assert v.search_register(reg, "", ["scaled", "pilot"])["code"].tolist() == [
+        "INN-001",
+        "INN-002",
+    ]
     assert v.search_register(reg, "grace", ["idea"])["code"].tolist() == ["INN-005"]
     assert len(v.search_register(reg, "")) == len(reg)
     assert v.search_register(reg, "nothing-like-this").empty
@@ -113,7 +203,11 @@ def test_timeline_phases_run_to_the_next_stage_close_or_as_of() -> None:
     assert tl.drop_duplicates("code").sort_values("order")["code"].iloc[0] == "INN-004"
     # phases after as_of are dropped, ends clipped
     early = v.timeline_frame(_innovations(), as_of=T("2023-04-01"))
-    assert early[early["code"] == "INN-001"]["phase"].tolist() == ["idea", "evaluation", "prototype"]
+    assert early[early["code"] == "INN-001"]["phase"].tolist() == [
+        "idea",
+        "evaluation",
+        "prototype",
+    ]
     assert early["end"].max() <= T("2023-04-01")
     assert "INN-005" not in set(early["code"])
 
@@ -169,8 +263,8 @@ def test_comparison_index_chains_the_units_not_live() -> None:
     # INN-001 is live at unit 1 from May and unit 2 from Aug; units 3 and 4 never.
     assert comp.loc[T("2023-01-01"), "index"] == 1.0
     assert comp.loc[T("2023-02-01"), "n_units"] == 4
-    assert comp.loc[T("2023-05-01"), "n_units"] == 3   # unit 1 live in May
-    assert comp.loc[T("2023-08-01"), "n_units"] == 2   # unit 2 live in Aug
+    assert comp.loc[T("2023-05-01"), "n_units"] == 3  # unit 1 live in May
+    assert comp.loc[T("2023-08-01"), "n_units"] == 2  # unit 2 live in Aug
     # every unit falls 1 % of its level a month, so the chained index is exactly 1 - 0.01 i
     # whichever units are in it: no jump when a unit leaves the comparison.
     for i, m in enumerate(pd.date_range("2023-01-01", "2023-12-01", freq="MS")):
@@ -179,8 +273,13 @@ def test_comparison_index_chains_the_units_not_live() -> None:
     s = v.kpi_around_go_live(mon, ROLLOUTS, UNITS, 1, "cost_per_txn")
     pd.testing.assert_series_equal(s["comparison"], s["value"], check_names=False)
     # an innovation whose units are all live at once: the index stops
-    all_live = pd.DataFrame({"innovation_id": [9] * 4, "unit_id": [1, 2, 3, 4],
-                             "go_live": pd.to_datetime(["2023-06-01"] * 4)})
+    all_live = pd.DataFrame(
+        {
+            "innovation_id": [9] * 4,
+            "unit_id": [1, 2, 3, 4],
+            "go_live": pd.to_datetime(["2023-06-01"] * 4),
+        }
+    )
     stop = v.comparison_series(mon, all_live, 9, "cost_per_txn")
     assert stop["month"].max() == T("2023-05-01")
 
@@ -204,18 +303,38 @@ def test_estimate_innovation_controls_for_the_other_innovations() -> None:
     assert rec is not None
     others = v.other_rollouts(ROLLOUTS, TARGETS, _innovations(), 1)
     assert set(others["code"]) == {"INN-002", "INN-004"} and list(others.columns) == [
-        "code", "unit_id", "go_live", "kpi_key"]
+        "code",
+        "unit_id",
+        "go_live",
+        "kpi_key",
+    ]
     assert set(others.loc[others["code"] == "INN-004", "kpi_key"]) == {"cost_per_txn"}
     got = v.estimate_innovation(mon, ROLLOUTS, TARGETS, _innovations(), rec, "cost_per_txn")
-    want = innovation_effect(mon, ROLLOUTS[ROLLOUTS["innovation_id"] == 1][["unit_id", "go_live"]],
-                             kpi_key="cost_per_txn", money_value=1.0, direction="lower",
-                             other_rollouts=others)
+    want = innovation_effect(
+        mon,
+        ROLLOUTS[ROLLOUTS["innovation_id"] == 1][["unit_id", "go_live"]],
+        kpi_key="cost_per_txn",
+        money_value=1.0,
+        direction="lower",
+        other_rollouts=others,
+    )
     assert got.estimate.att == pytest.approx(want.estimate.att)
     assert got.money_total == pytest.approx(want.money_total)
     assert got.effect_pct == pytest.approx(want.effect_pct)
-    idea = v.innovation_record(_innovations(), pd.concat([TARGETS, pd.DataFrame(
-        {"innovation_id": [5], "kpi_key": ["aht"], "expected_effect_pct": [-1.0]})]), KPIS,
-        ROLLOUTS, "INN-005")
+    idea = v.innovation_record(
+        _innovations(),
+        pd.concat(
+            [
+                TARGETS,
+                pd.DataFrame(
+                    {"innovation_id": [5], "kpi_key": ["aht"], "expected_effect_pct": [-1.0]}
+                ),
+            ]
+        ),
+        KPIS,
+        ROLLOUTS,
+        "INN-005",
+    )
     assert idea is not None
     with pytest.raises(EstimationError, match="no rollout"):
         v.estimate_innovation(mon, ROLLOUTS, TARGETS, _innovations(), idea, "aht")
@@ -228,14 +347,18 @@ def test_event_study_frame_shows_log_ratios_as_percent() -> None:
 
     mon = _monthly()
     mine = ROLLOUTS[ROLLOUTS["innovation_id"] == 1][["unit_id", "go_live"]]
-    log = innovation_effect(mon, mine, kpi_key="cost_per_txn", money_value=1.0,
-                            direction="lower", scale="log")
+    log = innovation_effect(
+        mon, mine, kpi_key="cost_per_txn", money_value=1.0, direction="lower", scale="log"
+    )
     frame, unit = v.event_study_frame(log)
     assert unit == "%"
     np.testing.assert_allclose(frame["effect"], 100 * np.expm1(log.estimate.by_horizon["effect"]))
-    assert (frame["ci_low"] <= frame["effect"]).all() and (frame["effect"] <= frame["ci_high"]).all()
-    level = innovation_effect(mon, mine, kpi_key="cost_per_txn", money_value=1.0,
-                              direction="lower", scale="level")
+    assert (frame["ci_low"] <= frame["effect"]).all() and (
+        frame["effect"] <= frame["ci_high"]
+    ).all()
+    level = innovation_effect(
+        mon, mine, kpi_key="cost_per_txn", money_value=1.0, direction="lower", scale="level"
+    )
     frame, unit = v.event_study_frame(level)
     assert unit == "" and frame["effect"].tolist() == level.estimate.by_horizon["effect"].tolist()
 
@@ -243,13 +366,23 @@ def test_event_study_frame_shows_log_ratios_as_percent() -> None:
 def test_funnel_counts_what_each_innovation_reached() -> None:
     f = v.stage_funnel(_innovations()).set_index("stage")
     # INN-001 scaled, INN-002 pilot, INN-003 rejected after evaluation, INN-004 retired, INN-005 idea
-    assert f["reached"].to_dict() == {"idea": 5, "evaluation": 4, "prototype": 3, "pilot": 3,
-                                      "scaled": 2}
+    assert f["reached"].to_dict() == {
+        "idea": 5,
+        "evaluation": 4,
+        "prototype": 3,
+        "pilot": 3,
+        "scaled": 2,
+    }
     assert math.isnan(f.loc["idea", "conversion"])
     assert f.loc["evaluation", "conversion"] == pytest.approx(4 / 5)
     assert f.loc["scaled", "conversion"] == pytest.approx(2 / 3)
-    assert f["now"].to_dict() == {"idea": 1, "evaluation": 0, "prototype": 0, "pilot": 1,
-                                  "scaled": 1}
+    assert f["now"].to_dict() == {
+        "idea": 1,
+        "evaluation": 0,
+        "prototype": 0,
+        "pilot": 1,
+        "scaled": 1,
+    }
     # a stage without a date still counts when it is the current stage
     odd = _innovations()
     odd.loc[odd["code"] == "INN-005", "stage"] = "evaluation"  # no evaluation date recorded
@@ -262,8 +395,11 @@ def test_pipeline_summary_formulas() -> None:
     assert s.share_to_pilot == pytest.approx(3 / 5)
     assert s.rejected == 1 and s.kill_rate == pytest.approx(1 / (1 + 3))
     # idea → live: INN-001 10 Jan → 15 May 2023; INN-002 1 Mar → 1 Jul; INN-004 1 Nov → 5 Jan
-    days = [(T("2023-05-15") - T("2023-01-10")).days, (T("2023-07-01") - T("2023-03-01")).days,
-            (T("2023-01-05") - T("2022-11-01")).days]
+    days = [
+        (T("2023-05-15") - T("2023-01-10")).days,
+        (T("2023-07-01") - T("2023-03-01")).days,
+        (T("2023-01-05") - T("2022-11-01")).days,
+    ]
     assert s.n_live == 3
     assert s.median_idea_to_live_days == pytest.approx(sorted(days)[1])
     empty = v.pipeline_summary(_innovations().iloc[0:0], ROLLOUTS.iloc[0:0])
@@ -286,8 +422,8 @@ def test_portfolio_mix_and_category_filter() -> None:
 def test_golives_by_quarter_fills_empty_quarters_and_filters_units() -> None:
     g = v.golives_by_quarter(ROLLOUTS)
     assert g["quarter"].tolist() == ["2023 Q1", "2023 Q2", "2023 Q3"]
-    assert g["go_lives"].tolist() == [1, 1, 2]       # INN-004; INN-001 Manila Claims; 2 in Q3
-    assert g["innovations"].tolist() == [1, 1, 1]    # first go-lives: INN-004, INN-001, INN-002
+    assert g["go_lives"].tolist() == [1, 1, 2]  # INN-004; INN-001 Manila Claims; 2 in Q3
+    assert g["innovations"].tolist() == [1, 1, 1]  # first go-lives: INN-004, INN-001, INN-002
     only2 = v.golives_by_quarter(ROLLOUTS, unit_ids=[2])
     assert only2["quarter"].tolist() == ["2023 Q3"] and only2["go_lives"].tolist() == [1]
     assert v.golives_by_quarter(ROLLOUTS, unit_ids=[99]).empty
@@ -296,8 +432,14 @@ def test_golives_by_quarter_fills_empty_quarters_and_filters_units() -> None:
 def test_innovation_value_line_and_evidence_rule() -> None:
     from metrics.impact import innovation_effect
 
-    lines = pd.DataFrame({"innovation_id": [1, 2], "claimed": [100.0, 50.0],
-                          "measured": [80.0, float("nan")], "realisation": [0.8, float("nan")]})
+    lines = pd.DataFrame(
+        {
+            "innovation_id": [1, 2],
+            "claimed": [100.0, 50.0],
+            "measured": [80.0, float("nan")],
+            "realisation": [0.8, float("nan")],
+        }
+    )
     none = v.innovation_value(lines, 1, None)
     assert (none.claimed, none.measured, none.realisation) == (100.0, 80.0, 0.8)
     assert none.estimated is None and none.evidence == "measured"
@@ -305,11 +447,11 @@ def test_innovation_value_line_and_evidence_rule() -> None:
     assert v.innovation_value(lines, 3, None).claimed is None  # not in the lines at all
     mon = _monthly()
     mine = ROLLOUTS[ROLLOUTS["innovation_id"] == 1][["unit_id", "go_live"]]
-    eff = innovation_effect(mon, mine, kpi_key="cost_per_txn", money_value=1.0,
-                            direction="lower")
+    eff = innovation_effect(mon, mine, kpi_key="cost_per_txn", money_value=1.0, direction="lower")
     got = v.innovation_value(lines, 1, eff)
     assert got.estimated == eff.money_total and got.estimated_low == eff.money_ci_low
     assert got.evidence == ("estimated" if eff.estimate.excludes_zero else "measured")
-    no_money = innovation_effect(mon, mine, kpi_key="cost_per_txn", money_value=None,
-                                 direction="lower")
+    no_money = innovation_effect(
+        mon, mine, kpi_key="cost_per_txn", money_value=None, direction="lower"
+    )
     assert v.innovation_value(lines, 1, no_money).evidence == "measured"

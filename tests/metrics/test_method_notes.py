@@ -8,8 +8,16 @@ from metrics.method_notes import METHOD_NOTES, evidence_notes
 
 def test_every_design_concept_is_explained_with_a_formula() -> None:
     keys = [n.key for n in METHOD_NOTES]
-    assert keys == ["baseline", "measured", "headline", "claimed", "attributed", "estimated",
-                    "gain_share", "productivity"]
+    assert keys == [
+        "baseline",
+        "measured",
+        "headline",
+        "claimed",
+        "attributed",
+        "estimated",
+        "gain_share",
+        "productivity",
+    ]
     assert all(n.text and n.formula for n in METHOD_NOTES)
     assert len(set(keys)) == len(keys)
     notes = {n.key: n for n in METHOD_NOTES}

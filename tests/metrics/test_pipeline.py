@@ -11,28 +11,109 @@ import pytest
 
 from metrics import pipeline as p
 
-DATE_COLS = ["idea_date", "evaluation_date", "prototype_date", "pilot_date", "scaled_date",
-             "closed_date"]
+DATE_COLS = [
+    "idea_date",
+    "evaluation_date",
+    "prototype_date",
+    "pilot_date",
+    "scaled_date",
+    "closed_date",
+]
 
 
 def register() -> pd.DataFrame:
     rows = [
         # id, stage, idea, evaluation, prototype, pilot, scaled, closed, category, origin, claim
-        (1, "scaled", "2024-01-01", None, None, "2024-03-01", "2024-05-01", None,
-         "operational efficiency", "provider", 50_000.0),
-        (2, "pilot", "2024-02-01", None, None, "2024-04-01", None, None,
-         "operational efficiency", "joint", 30_000.0),
-        (3, "pilot", "2024-03-01", None, None, "2024-05-01", None, None,
-         "strategic impact", "client", 80_000.0),
-        (4, "rejected", "2024-01-15", "2024-02-01", None, None, None, "2024-03-01",
-         "operational efficiency", "provider", 10_000.0),
-        (5, "prototype", "2024-02-10", "2024-03-01", "2024-04-01", None, None, None,
-         "strategic impact", "provider", 20_000.0),
-        (6, "idea", "2024-05-01", None, None, None, None, None,
-         "operational efficiency", None, None),
+        (
+            1,
+            "scaled",
+            "2024-01-01",
+            None,
+            None,
+            "2024-03-01",
+            "2024-05-01",
+            None,
+            "operational efficiency",
+            "provider",
+            50_000.0,
+        ),
+        (
+            2,
+            "pilot",
+            "2024-02-01",
+            None,
+            None,
+            "2024-04-01",
+            None,
+            None,
+            "operational efficiency",
+            "joint",
+            30_000.0,
+        ),
+        (
+            3,
+            "pilot",
+            "2024-03-01",
+            None,
+            None,
+            "2024-05-01",
+            None,
+            None,
+            "strategic impact",
+            "client",
+            80_000.0,
+        ),
+        (
+            4,
+            "rejected",
+            "2024-01-15",
+            "2024-02-01",
+            None,
+            None,
+            None,
+            "2024-03-01",
+            "operational efficiency",
+            "provider",
+            10_000.0,
+        ),
+        (
+            5,
+            "prototype",
+            "2024-02-10",
+            "2024-03-01",
+            "2024-04-01",
+            None,
+            None,
+            None,
+            "strategic impact",
+            "provider",
+            20_000.0,
+        ),
+        (
+            6,
+            "idea",
+            "2024-05-01",
+            None,
+            None,
+            None,
+            None,
+            None,
+            "operational efficiency",
+            None,
+            None,
+        ),
     ]
-    df = pd.DataFrame(rows, columns=["innovation_id", "stage", *DATE_COLS, "category",
-                                     "origin", "estimated_annual_value"])
+    df = pd.DataFrame(
+        rows,
+        columns=[
+            "innovation_id",
+            "stage",
+            *DATE_COLS,
+            "category",
+            "origin",
+            "estimated_annual_value",
+        ],
+    )
     for c in DATE_COLS:
         df[c] = pd.to_datetime(df[c])
     df["code"] = [f"I-{i}" for i in df["innovation_id"]]
@@ -41,11 +122,13 @@ def register() -> pd.DataFrame:
     return df
 
 
-ROLLOUTS = pd.DataFrame({
-    "innovation_id": [1, 1, 2, 1],
-    "unit_id": [1, 2, 1, 3],
-    "go_live": pd.to_datetime(["2024-03-11", "2024-06-01", "2024-04-21", "2024-10-05"]),
-})
+ROLLOUTS = pd.DataFrame(
+    {
+        "innovation_id": [1, 1, 2, 1],
+        "unit_id": [1, 2, 1, 3],
+        "go_live": pd.to_datetime(["2024-03-11", "2024-06-01", "2024-04-21", "2024-10-05"]),
+    }
+)
 
 
 def test_funnel_and_conversion() -> None:
@@ -73,8 +156,15 @@ def test_share_to_pilot_median_days_and_kill_rate() -> None:
 
 
 def test_stage_counts() -> None:
-    assert p.stage_counts(register()) == {"idea": 1, "evaluation": 0, "prototype": 1,
-                                          "pilot": 2, "scaled": 1, "rejected": 1, "retired": 0}
+    assert p.stage_counts(register()) == {
+        "idea": 1,
+        "evaluation": 0,
+        "prototype": 1,
+        "pilot": 2,
+        "scaled": 1,
+        "rejected": 1,
+        "retired": 0,
+    }
 
 
 def test_portfolio_mix() -> None:

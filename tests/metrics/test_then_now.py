@@ -16,29 +16,41 @@ D = dt.date
 THEN = (D(2024, 1, 1), D(2024, 2, 1))  # Jan–Feb 2024
 NOW = (D(2024, 4, 1), D(2024, 5, 1))  # Apr–May 2024
 
-KPIS = pd.DataFrame({
-    "key": ["cost", "csat", "fte"],
-    "label": ["Cost per case", "Satisfaction", "Full-time equivalents"],
-    "unit_of_measure": ["USD", "score", "FTE"],
-    "direction": ["lower", "higher", "lower"],
-    "kind": ["rate", "rate", "level"],
-    "headline": [False, True, False],
-})
+KPIS = pd.DataFrame(
+    {
+        "key": ["cost", "csat", "fte"],
+        "label": ["Cost per case", "Satisfaction", "Full-time equivalents"],
+        "unit_of_measure": ["USD", "score", "FTE"],
+        "direction": ["lower", "higher", "lower"],
+        "kind": ["rate", "rate", "level"],
+        "headline": [False, True, False],
+    }
+)
 
 
 def _monthly() -> pd.DataFrame:
     rows = [
         # unit, kpi, month, value, volume
-        (1, "cost", "2024-01-01", 10.0, 100.0), (1, "cost", "2024-02-01", 12.0, 300.0),
-        (2, "cost", "2024-01-01", 20.0, 100.0), (2, "cost", "2024-02-01", 20.0, 100.0),
-        (1, "cost", "2024-04-01", 9.0, 300.0), (1, "cost", "2024-05-01", 9.0, 300.0),
-        (2, "cost", "2024-04-01", 18.0, 100.0), (2, "cost", "2024-05-01", 18.0, 100.0),
-        (1, "csat", "2024-01-01", 80.0, 100.0), (1, "csat", "2024-02-01", 80.0, 100.0),
-        (1, "csat", "2024-04-01", 84.0, 100.0), (1, "csat", "2024-05-01", 84.0, 100.0),
-        (1, "fte", "2024-01-01", 10.0, np.nan), (1, "fte", "2024-02-01", 12.0, np.nan),
-        (2, "fte", "2024-01-01", 5.0, np.nan), (2, "fte", "2024-02-01", 5.0, np.nan),
-        (1, "fte", "2024-04-01", 10.0, np.nan), (1, "fte", "2024-05-01", 10.0, np.nan),
-        (2, "fte", "2024-04-01", 6.0, np.nan), (2, "fte", "2024-05-01", 6.0, np.nan),
+        (1, "cost", "2024-01-01", 10.0, 100.0),
+        (1, "cost", "2024-02-01", 12.0, 300.0),
+        (2, "cost", "2024-01-01", 20.0, 100.0),
+        (2, "cost", "2024-02-01", 20.0, 100.0),
+        (1, "cost", "2024-04-01", 9.0, 300.0),
+        (1, "cost", "2024-05-01", 9.0, 300.0),
+        (2, "cost", "2024-04-01", 18.0, 100.0),
+        (2, "cost", "2024-05-01", 18.0, 100.0),
+        (1, "csat", "2024-01-01", 80.0, 100.0),
+        (1, "csat", "2024-02-01", 80.0, 100.0),
+        (1, "csat", "2024-04-01", 84.0, 100.0),
+        (1, "csat", "2024-05-01", 84.0, 100.0),
+        (1, "fte", "2024-01-01", 10.0, np.nan),
+        (1, "fte", "2024-02-01", 12.0, np.nan),
+        (2, "fte", "2024-01-01", 5.0, np.nan),
+        (2, "fte", "2024-02-01", 5.0, np.nan),
+        (1, "fte", "2024-04-01", 10.0, np.nan),
+        (1, "fte", "2024-05-01", 10.0, np.nan),
+        (2, "fte", "2024-04-01", 6.0, np.nan),
+        (2, "fte", "2024-05-01", 6.0, np.nan),
         (1, "cost", "2024-03-01", 11.0, 100.0),
     ]
     m = pd.DataFrame(rows, columns=["unit_id", "kpi_key", "month", "value", "volume"])
@@ -97,17 +109,23 @@ def test_unit_filter() -> None:
     assert "csat" not in c.index  # unit 2 has no csat
 
 
-ROLLOUTS = pd.DataFrame({
-    "innovation_id": [1, 2, 2, 3, 4, 5],
-    "unit_id": [1, 1, 2, 2, 1, 2],
-    "go_live": pd.to_datetime(["2024-02-29", "2024-03-15", "2024-01-10", "2024-05-31",
-                               "2024-06-01", "2024-04-01"]),
-})
-INNOVATIONS = pd.DataFrame({
-    "innovation_id": [1, 2, 3, 4, 5], "code": ["I-1", "I-2", "I-3", "I-4", "I-5"],
-    "title": ["A", "B", "C", "D", "E"],
-    "category": ["ops", "ops", "strategic", "ops", "ops"],
-})
+ROLLOUTS = pd.DataFrame(
+    {
+        "innovation_id": [1, 2, 2, 3, 4, 5],
+        "unit_id": [1, 1, 2, 2, 1, 2],
+        "go_live": pd.to_datetime(
+            ["2024-02-29", "2024-03-15", "2024-01-10", "2024-05-31", "2024-06-01", "2024-04-01"]
+        ),
+    }
+)
+INNOVATIONS = pd.DataFrame(
+    {
+        "innovation_id": [1, 2, 3, 4, 5],
+        "code": ["I-1", "I-2", "I-3", "I-4", "I-5"],
+        "title": ["A", "B", "C", "D", "E"],
+        "category": ["ops", "ops", "strategic", "ops", "ops"],
+    }
+)
 
 
 def test_went_live_between() -> None:
@@ -132,8 +150,10 @@ def test_default_periods() -> None:
     assert now == (D(2024, 3, 1), D(2024, 5, 1))
     _, now = tn.default_periods(months, (D(2024, 1, 1), D(2024, 2, 1)), end=D(2024, 3, 15))
     assert now == (D(2024, 1, 1), D(2024, 3, 1))
-    assert tn.default_periods([], (D(2024, 1, 1), D(2024, 2, 1)))[1] == (D(2024, 1, 1),
-                                                                         D(2024, 2, 1))
+    assert tn.default_periods([], (D(2024, 1, 1), D(2024, 2, 1)))[1] == (
+        D(2024, 1, 1),
+        D(2024, 2, 1),
+    )
 
 
 def test_period_labels() -> None:

@@ -47,18 +47,30 @@ def _account() -> t.AccountData:
     """
     rows = []
     for mo in ("2023-01", "2023-02", "2023-03"):
-        rows += [(1, "cost", mo, 4.0, 1000), (1, "csat", mo, 80, 100), (1, "fte", mo, 50, 1000),
-                 (1, "aht", mo, 300, 1000), (1, "volume", mo, 1000, 0)]
-    rows += [(1, "cost", "2023-04", 3.5, 1000), (1, "csat", "2023-04", 82, 100),
-             (1, "fte", "2023-04", 48, 1000), (1, "aht", "2023-04", 290, 1000),
-             (1, "cost", "2023-05", 4.2, 500), (1, "csat", "2023-05", 79, 200),
-             (1, "fte", "2023-05", 47, 1)]
+        rows += [
+            (1, "cost", mo, 4.0, 1000),
+            (1, "csat", mo, 80, 100),
+            (1, "fte", mo, 50, 1000),
+            (1, "aht", mo, 300, 1000),
+            (1, "volume", mo, 1000, 0),
+        ]
+    rows += [
+        (1, "cost", "2023-04", 3.5, 1000),
+        (1, "csat", "2023-04", 82, 100),
+        (1, "fte", "2023-04", 48, 1000),
+        (1, "aht", "2023-04", 290, 1000),
+        (1, "cost", "2023-05", 4.2, 500),
+        (1, "csat", "2023-05", 79, 200),
+        (1, "fte", "2023-05", 47, 1),
+    ]
     return t.data(t.monthly(rows))
 
 
 def _by(frame: pd.DataFrame) -> dict[tuple[str, str], float]:
-    return {(k, f"{m:%m}"): v for k, m, v in zip(frame["kpi_key"], frame["month"],
-                                                 frame["benefit"], strict=True)}
+    return {
+        (k, f"{m:%m}"): v
+        for k, m, v in zip(frame["kpi_key"], frame["month"], frame["benefit"], strict=True)
+    }
 
 
 def test_benefit_is_direction_aware_and_rate_vs_level() -> None:
@@ -129,16 +141,24 @@ def test_missing_months_are_flagged_not_zero_filled() -> None:
 
 
 def test_benefit_skips_units_without_a_baseline() -> None:
-    rows = [(1, "cost", "2023-01", 4.0, 100), (1, "cost", "2023-05", 3.0, 100),
-            (2, "cost", "2023-05", 3.0, 100)]
+    rows = [
+        (1, "cost", "2023-01", 4.0, 100),
+        (1, "cost", "2023-05", 3.0, 100),
+        (2, "cost", "2023-05", 3.0, 100),
+    ]
     d = t.data(t.monthly(rows))
     b = benefit(d.monthly, d.kpis, account_baseline(d).base)
     assert b["unit_id"].tolist() == [1, 1]
 
 
 def test_live_from_first_full_month() -> None:
-    r = pd.DataFrame({"innovation_id": [1, 1, 2], "unit_id": [1, 1, 1],
-                      "go_live": pd.to_datetime(["2023-04-01", "2023-09-01", "2023-06-15"])})
+    r = pd.DataFrame(
+        {
+            "innovation_id": [1, 1, 2],
+            "unit_id": [1, 1, 1],
+            "go_live": pd.to_datetime(["2023-04-01", "2023-09-01", "2023-06-15"]),
+        }
+    )
     lm = live_months(r).set_index("innovation_id")
     assert lm.loc[1, "live_from"] == pd.Timestamp("2023-04-01")  # on the 1st: that month
     assert lm.loc[1, "go_live"] == pd.Timestamp("2023-04-01")  # earliest go-live per unit
@@ -149,12 +169,17 @@ def _claims_account() -> t.AccountData:
     """Units 1 (300 txn/month), 2 (100) and 3 (200), Jan–Dec 2023. Innovation 1 claims
     1,200 a year and is live at units 1 (from Apr) and 2 (go-live Jun 15 → from Jul) only;
     innovation 2 has no rollout."""
-    rows = [(u, "cost", f"2023-{m:02d}", 4.0, v) for u, v in ((1, 300), (2, 100), (3, 200))
-            for m in range(1, 13)]
-    return t.data(t.monthly(rows), inn=[(1, "operational efficiency", 1200.0),
-                                        (2, "strategic impact", 600.0)],
-                  targets=[(1, "cost", -5.0), (2, "cost", -5.0)],
-                  rollouts=[(1, 1, "2023-04-01"), (1, 2, "2023-06-15")])
+    rows = [
+        (u, "cost", f"2023-{m:02d}", 4.0, v)
+        for u, v in ((1, 300), (2, 100), (3, 200))
+        for m in range(1, 13)
+    ]
+    return t.data(
+        t.monthly(rows),
+        inn=[(1, "operational efficiency", 1200.0), (2, "strategic impact", 600.0)],
+        targets=[(1, "cost", -5.0), (2, "cost", -5.0)],
+        rollouts=[(1, 1, "2023-04-01"), (1, 2, "2023-06-15")],
+    )
 
 
 def test_claimed_is_shared_by_volume_from_each_go_live() -> None:
@@ -202,22 +227,46 @@ def _seed_daily_and_monthly(engine: Engine) -> tuple[int, int]:
     from data_loaders.db import session_scope
     from data_loaders.schema import Account, Kpi, KpiObservation, Unit
 
-    cost = {1: [(10, 100), (12, 100)], 2: [(11, 300), (9, 100)], 3: [(9, 200), (10, 200)],
-            4: [(8, 100), (10, 300)]}
+    cost = {
+        1: [(10, 100), (12, 100)],
+        2: [(11, 300), (9, 100)],
+        3: [(9, 200), (10, 200)],
+        4: [(8, 100), (10, 300)],
+    }
     fte = {1: [50, 52], 2: [49, 51], 3: [48, 48], 4: [46, 48]}
     ids = []
     with session_scope(engine) as s:
         for name in ("Daily", "Monthly"):
-            a = Account(name=name, currency="EUR", locale="en_US",
-                        contract_start=dt.date(2024, 1, 1), contract_end=dt.date(2025, 12, 31),
-                        baseline_start=dt.date(2024, 1, 1), baseline_end=dt.date(2024, 2, 29))
+            a = Account(
+                name=name,
+                currency="EUR",
+                locale="en_US",
+                contract_start=dt.date(2024, 1, 1),
+                contract_end=dt.date(2025, 12, 31),
+                baseline_start=dt.date(2024, 1, 1),
+                baseline_end=dt.date(2024, 2, 29),
+            )
             s.add(a)
             s.flush()
             u = Unit(account_id=a.id, site="Porto", process="Claims")
-            kc = Kpi(account_id=a.id, key="cost", label="Cost", direction="lower", kind="rate",
-                     money_value=1.0, headline=True)
-            kf = Kpi(account_id=a.id, key="fte", label="FTE", direction="lower", kind="level",
-                     money_value=100.0, headline=True)
+            kc = Kpi(
+                account_id=a.id,
+                key="cost",
+                label="Cost",
+                direction="lower",
+                kind="rate",
+                money_value=1.0,
+                headline=True,
+            )
+            kf = Kpi(
+                account_id=a.id,
+                key="fte",
+                label="FTE",
+                direction="lower",
+                kind="level",
+                money_value=100.0,
+                headline=True,
+            )
             s.add_all([u, kc, kf])
             s.flush()
             for mo in range(1, 5):
@@ -225,21 +274,57 @@ def _seed_daily_and_monthly(engine: Engine) -> tuple[int, int]:
                 if name == "Daily":
                     for day, ((v, vol), f) in enumerate(zip(cost[mo], fte[mo], strict=True)):
                         d = dt.date(2024, mo, 3 + day)
-                        s.add(KpiObservation(account_id=a.id, unit_id=u.id, kpi_id=kc.id,
-                                             period=d, month=first, grain="day", value=v,
-                                             volume=vol))
-                        s.add(KpiObservation(account_id=a.id, unit_id=u.id, kpi_id=kf.id,
-                                             period=d, month=first, grain="day", value=f,
-                                             volume=None))
+                        s.add(
+                            KpiObservation(
+                                account_id=a.id,
+                                unit_id=u.id,
+                                kpi_id=kc.id,
+                                period=d,
+                                month=first,
+                                grain="day",
+                                value=v,
+                                volume=vol,
+                            )
+                        )
+                        s.add(
+                            KpiObservation(
+                                account_id=a.id,
+                                unit_id=u.id,
+                                kpi_id=kf.id,
+                                period=d,
+                                month=first,
+                                grain="day",
+                                value=f,
+                                volume=None,
+                            )
+                        )
                 else:
                     vol = sum(x[1] for x in cost[mo])
                     v = sum(x[0] * x[1] for x in cost[mo]) / vol
-                    s.add(KpiObservation(account_id=a.id, unit_id=u.id, kpi_id=kc.id,
-                                         period=first, month=first, grain="month", value=v,
-                                         volume=vol))
-                    s.add(KpiObservation(account_id=a.id, unit_id=u.id, kpi_id=kf.id,
-                                         period=first, month=first, grain="month",
-                                         value=sum(fte[mo]) / 2, volume=None))
+                    s.add(
+                        KpiObservation(
+                            account_id=a.id,
+                            unit_id=u.id,
+                            kpi_id=kc.id,
+                            period=first,
+                            month=first,
+                            grain="month",
+                            value=v,
+                            volume=vol,
+                        )
+                    )
+                    s.add(
+                        KpiObservation(
+                            account_id=a.id,
+                            unit_id=u.id,
+                            kpi_id=kf.id,
+                            period=first,
+                            month=first,
+                            grain="month",
+                            value=sum(fte[mo]) / 2,
+                            volume=None,
+                        )
+                    )
             ids.append(a.id)
     return ids[0], ids[1]
 
@@ -273,8 +358,7 @@ def test_missing_months_match_a_plain_reading_on_a_random_table() -> None:
             start = int(rng.integers(1, 6))
             for m in range(start, 25):
                 if rng.random() > 0.2:  # about one month in five is missing
-                    rows.append((u, k, f"{2023 + (m - 1) // 12}-{(m - 1) % 12 + 1:02d}", 1.0,
-                                 1.0))
+                    rows.append((u, k, f"{2023 + (m - 1) // 12}-{(m - 1) % 12 + 1:02d}", 1.0, 1.0))
     m = t.monthly(rows)
     f = Filters(unit_ids=(1, 2, 4), start=dt.date(2023, 4, 1), end=dt.date(2024, 9, 30))
     got = {(u, k, mo) for u, k, mo in missing_months(m, f).itertuples(index=False)}

@@ -26,19 +26,20 @@ def test_stable_for_the_same_data(demo_engine: Engine, demo: AccountData) -> Non
     assert len(v) == 64 and int(v, 16) >= 0
     again = load_account_data(demo_engine, Scope.everything(), demo.account.id)
     assert estimates_version(again) == v
-    shuffled = dataclasses.replace(demo, monthly=demo.monthly.sample(frac=1.0, random_state=3),
-                                   rollouts=demo.rollouts.iloc[::-1])
+    shuffled = dataclasses.replace(
+        demo,
+        monthly=demo.monthly.sample(frac=1.0, random_state=3),
+        rollouts=demo.rollouts.iloc[::-1],
+    )
     assert estimates_version(shuffled) == v  # row order is not data
 
 
 def test_one_observation_changes_it(demo: AccountData) -> None:
     monthly = demo.monthly.copy()
     monthly.loc[monthly.index[17], "value"] *= 1.0001
-    assert estimates_version(dataclasses.replace(demo, monthly=monthly)) != \
-        estimates_version(demo)
+    assert estimates_version(dataclasses.replace(demo, monthly=monthly)) != estimates_version(demo)
     dropped = demo.monthly.drop(index=demo.monthly.index[17])
-    assert estimates_version(dataclasses.replace(demo, monthly=dropped)) != \
-        estimates_version(demo)
+    assert estimates_version(dataclasses.replace(demo, monthly=dropped)) != estimates_version(demo)
 
 
 @pytest.mark.parametrize("change", ["rollout", "target", "kpi", "code"])
@@ -53,7 +54,7 @@ def test_inputs_of_the_estimator_change_it(demo: AccountData, change: str) -> No
         other = dataclasses.replace(demo, targets=t)
     elif change == "kpi":
         k = demo.kpis.copy()
-        k.loc[k.index[0], "money_value"] = (k["money_value"].fillna(0.0).iloc[0] + 1.0)
+        k.loc[k.index[0], "money_value"] = k["money_value"].fillna(0.0).iloc[0] + 1.0
         other = dataclasses.replace(demo, kpis=k)
     else:
         i = demo.innovations.copy()

@@ -16,11 +16,20 @@ MONTHS = pd.date_range("2023-01-01", "2023-12-01", freq="MS")
 
 
 def _account(**over: object) -> AccountInfo:
-    base = dict(id=1, name="Tiny", currency="EUR", locale="de_DE",
-                contract_start=dt.date(2023, 1, 1), contract_end=dt.date(2024, 12, 31),
-                baseline_start=dt.date(2023, 1, 1), baseline_end=dt.date(2023, 3, 31),
-                gain_share_pct=40.0, savings_goal_per_year=1000.0,
-                productivity_pct_per_year=5.0, innovation_days_per_year=10.0)
+    base = dict(
+        id=1,
+        name="Tiny",
+        currency="EUR",
+        locale="de_DE",
+        contract_start=dt.date(2023, 1, 1),
+        contract_end=dt.date(2024, 12, 31),
+        baseline_start=dt.date(2023, 1, 1),
+        baseline_end=dt.date(2023, 3, 31),
+        gain_share_pct=40.0,
+        savings_goal_per_year=1000.0,
+        productivity_pct_per_year=5.0,
+        innovation_days_per_year=10.0,
+    )
     base.update(over)
     return AccountInfo(**base)  # type: ignore[arg-type]
 
@@ -37,33 +46,82 @@ def tiny() -> AccountData:
         rows.append((2, "csat", m, 80.0, 100.0))
     monthly = pd.DataFrame(rows, columns=["unit_id", "kpi_key", "month", "value", "volume"])
     monthly["n_obs"], monthly["grain"] = 1, "month"
-    kpis = pd.DataFrame({
-        "kpi_id": [1, 2], "key": ["cost", "csat"], "label": ["Cost per case", "Satisfaction"],
-        "unit_of_measure": ["EUR", "score"], "direction": ["lower", "higher"],
-        "kind": ["rate", "rate"], "money_value": [1.0, np.nan], "headline": [True, False]})
-    units = pd.DataFrame({"unit_id": [1, 2], "site": ["Lyon", "Nice"], "process": ["Claims"] * 2,
-                          "region": ["EU"] * 2, "name": ["Lyon · Claims", "Nice · Claims"]})
-    dates = {c: pd.NaT for c in ("evaluation_date", "prototype_date", "pilot_date",
-                                 "scaled_date", "closed_date")}
-    innovations = pd.DataFrame({
-        "innovation_id": [1, 2, 3], "code": ["INN-A", "INN-B", "INN-C"],
-        "title": ["Alpha", "Beta", "Gamma"], "description": ["", "", ""],
-        "category": ["operational efficiency", "strategic impact", "process effectiveness"],
-        "scale": ["continuous improvement"] * 3, "origin": ["joint"] * 3,
-        "stage": ["scaled", "scaled", "pilot"],
-        "idea_date": pd.to_datetime(["2023-01-10", "2023-02-01", "2024-02-01"]), **dates,
-        "owner": ["", "", ""], "estimated_annual_value": [1200.0, 600.0, 240.0],
-        "innovation_days": [4.0, 3.0, 12.0], "gain_share_eligible": [True, True, False],
-        "evidence_status": ["none"] * 3})
-    targets = pd.DataFrame({"innovation_id": [1, 2, 3], "kpi_key": ["cost", "cost", "cost"],
-                            "expected_effect_pct": [-10.0, -5.0, -2.0]})
-    rollouts = pd.DataFrame({"innovation_id": [1, 2], "unit_id": [1, 1],
-                             "go_live": pd.to_datetime(["2023-04-01", "2023-06-15"])})
-    events = pd.DataFrame({"date": pd.to_datetime(["2023-02-01"]), "title": ["Kick-off"],
-                           "kind": ["contract"], "description": [""]})
-    return AccountData(account=_account(), units=units, kpis=kpis, monthly=monthly,
-                       innovations=innovations, targets=targets, rollouts=rollouts,
-                       events=events)
+    kpis = pd.DataFrame(
+        {
+            "kpi_id": [1, 2],
+            "key": ["cost", "csat"],
+            "label": ["Cost per case", "Satisfaction"],
+            "unit_of_measure": ["EUR", "score"],
+            "direction": ["lower", "higher"],
+            "kind": ["rate", "rate"],
+            "money_value": [1.0, np.nan],
+            "headline": [True, False],
+        }
+    )
+    units = pd.DataFrame(
+        {
+            "unit_id": [1, 2],
+            "site": ["Lyon", "Nice"],
+            "process": ["Claims"] * 2,
+            "region": ["EU"] * 2,
+            "name": ["Lyon · Claims", "Nice · Claims"],
+        }
+    )
+    dates = {
+        c: pd.NaT
+        for c in ("evaluation_date", "prototype_date", "pilot_date", "scaled_date", "closed_date")
+    }
+    innovations = pd.DataFrame(
+        {
+            "innovation_id": [1, 2, 3],
+            "code": ["INN-A", "INN-B", "INN-C"],
+            "title": ["Alpha", "Beta", "Gamma"],
+            "description": ["", "", ""],
+            "category": ["operational efficiency", "strategic impact", "process effectiveness"],
+            "scale": ["continuous improvement"] * 3,
+            "origin": ["joint"] * 3,
+            "stage": ["scaled", "scaled", "pilot"],
+            "idea_date": pd.to_datetime(["2023-01-10", "2023-02-01", "2024-02-01"]),
+            **dates,
+            "owner": ["", "", ""],
+            "estimated_annual_value": [1200.0, 600.0, 240.0],
+            "innovation_days": [4.0, 3.0, 12.0],
+            "gain_share_eligible": [True, True, False],
+            "evidence_status": ["none"] * 3,
+        }
+    )
+    targets = pd.DataFrame(
+        {
+            "innovation_id": [1, 2, 3],
+            "kpi_key": ["cost", "cost", "cost"],
+            "expected_effect_pct": [-10.0, -5.0, -2.0],
+        }
+    )
+    rollouts = pd.DataFrame(
+        {
+            "innovation_id": [1, 2],
+            "unit_id": [1, 1],
+            "go_live": pd.to_datetime(["2023-04-01", "2023-06-15"]),
+        }
+    )
+    events = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2023-02-01"]),
+            "title": ["Kick-off"],
+            "kind": ["contract"],
+            "description": [""],
+        }
+    )
+    return AccountData(
+        account=_account(),
+        units=units,
+        kpis=kpis,
+        monthly=monthly,
+        innovations=innovations,
+        targets=targets,
+        rollouts=rollouts,
+        events=events,
+    )
 
 
 ALL = v.Selection()
@@ -132,8 +190,7 @@ def test_unit_and_period_filters() -> None:
 
 def test_bridge_steps_sum_to_value_to_date() -> None:
     steps = v.bridge_steps(tiny(), ALL)
-    assert steps["label"].tolist() == ["INN-A Alpha", "INN-B Beta", "Unattributed",
-                                       "Value to date"]
+    assert steps["label"].tolist() == ["INN-A Alpha", "INN-B Beta", "Unattributed", "Value to date"]
     assert steps.loc[steps["kind"] != "total", "value"].sum() == pytest.approx(950.0)
     assert steps["value"].iloc[-1] == pytest.approx(950.0)
     assert steps["evidence"].tolist() == ["", "", "", ""]  # no estimates given
@@ -155,9 +212,15 @@ def test_claimed_spreads_the_annual_claim_from_go_live() -> None:
 
 def test_value_lines_and_evidence_levels() -> None:
     d = tiny()
-    est = pd.DataFrame({"innovation_id": [1, 2], "estimated": [700.0, np.nan],
-                        "ci_low": [500.0, np.nan], "ci_high": [900.0, np.nan],
-                        "excludes_zero": [True, False]})
+    est = pd.DataFrame(
+        {
+            "innovation_id": [1, 2],
+            "estimated": [700.0, np.nan],
+            "ci_low": [500.0, np.nan],
+            "ci_high": [900.0, np.nan],
+            "excludes_zero": [True, False],
+        }
+    )
     lines = v.value_lines(d, ALL, est).set_index("code")
     assert lines.loc["INN-A", "evidence"] == "estimated"
     assert lines.loc["INN-B", "evidence"] == "measured"
@@ -193,9 +256,11 @@ def test_gain_share_and_innovation_days() -> None:
     assert np.isnan(k.gain_share.iloc[1]["savings"])  # year 2 has no data yet
     # Year 1 holds the 3 baseline months (Jan–Mar 2023) and the data covers all 12 months
     assert (y1["baseline_months"], y1["covered"], y1["goal_to_date"]) == (3, 12, 1000.0)
-    assert k.gain_share_note == ("Year 1 holds the 3 months of the frozen baseline (Jan 2023 – "
-                                 "Mar 2023); their value is zero by construction, so it can "
-                                 "only save in its other 9.")
+    assert k.gain_share_note == (
+        "Year 1 holds the 3 months of the frozen baseline (Jan 2023 – "
+        "Mar 2023); their value is zero by construction, so it can "
+        "only save in its other 9."
+    )
     days = k.innovation_days.set_index("contract_year")["used"]
     assert days["Year 1"] == 7.0 and days["Year 2"] == 12.0
     assert "over the contract in Year 2" in k.days_sentence
@@ -234,8 +299,9 @@ def test_demo_invariants(demo_engine) -> None:  # type: ignore[no-untyped-def]
     from data_loaders.queries import list_accounts, load_account_data
 
     scope = Scope.everything()
-    data = load_account_data(demo_engine, scope, int(list_accounts(demo_engine, scope)
-                                                     ["account_id"].iloc[0]))
+    data = load_account_data(
+        demo_engine, scope, int(list_accounts(demo_engine, scope)["account_id"].iloc[0])
+    )
     b, a = v.benefit(data, ALL), v.attribution(data, ALL)
     assert a["cents"].sum() == b["cents"].sum()
     # over the baseline window the measured benefit of rate KPIs is zero by construction, up
@@ -261,11 +327,13 @@ def test_value_page_estimates_equal_the_detail_page(demo_engine) -> None:  # typ
     assert sorted(est.index) == ids
     lines = v.value_lines(data, ALL, est.reset_index())
     for iid in ids:
-        rec = innovation_record(data.innovations, data.targets, data.kpis, data.rollouts,
-                                str(codes[iid]))
+        rec = innovation_record(
+            data.innovations, data.targets, data.kpis, data.rollouts, str(codes[iid])
+        )
         assert rec is not None and rec.main_kpi == est.loc[iid, "kpi_key"]
-        eff = estimate_innovation(data.monthly, data.rollouts, data.targets, data.innovations,
-                                  rec, rec.main_kpi)
+        eff = estimate_innovation(
+            data.monthly, data.rollouts, data.targets, data.innovations, rec, rec.main_kpi
+        )
         assert est.loc[iid, "estimated"] == pytest.approx(eff.money_total)
         assert est.loc[iid, "ci_low"] == pytest.approx(eff.money_ci_low)
         assert est.loc[iid, "ci_high"] == pytest.approx(eff.money_ci_high)
@@ -283,6 +351,9 @@ def test_value_page_estimates_equal_the_detail_page(demo_engine) -> None:  # typ
         info = data.kpis.set_index("key").loc[key]
         mine = data.rollouts[data.rollouts["innovation_id"] == iid][["unit_id", "go_live"]]
         mv = None if pd.isna(info["money_value"]) else float(info["money_value"])
-        plain.append(innovation_effect(data.monthly, mine, kpi_key=key, money_value=mv,
-                                       direction=str(info["direction"])).money_total)
+        plain.append(
+            innovation_effect(
+                data.monthly, mine, kpi_key=key, money_value=mv, direction=str(info["direction"])
+            ).money_total
+        )
     assert any(p != pytest.approx(e) for p, e in zip(plain, est["estimated"], strict=True))

@@ -60,8 +60,11 @@ def _navigation_v2(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "legacy_pages_mode: run AppTest without forcing "
-                                       "st.navigation mode (tests the deep-link detour)")
+    config.addinivalue_line(
+        "markers",
+        "legacy_pages_mode: run AppTest without forcing "
+        "st.navigation mode (tests the deep-link detour)",
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -106,8 +109,7 @@ def unestimated_url(demo_url: str, tmp_path: Path) -> str:
     import sqlite3
 
     copy = tmp_path / "fresh.sqlite"
-    with sqlite3.connect(demo_url.removeprefix("sqlite:///")) as src, \
-            sqlite3.connect(copy) as dst:
+    with sqlite3.connect(demo_url.removeprefix("sqlite:///")) as src, sqlite3.connect(copy) as dst:
         src.backup(dst)
         dst.execute("DELETE FROM estimate_result")
         dst.execute("DELETE FROM estimate_run")
@@ -132,8 +134,19 @@ def demo_data(demo_url: str):  # type: ignore[no-untyped-def]
 def texts(at: AppTest) -> str:
     """Every piece of visible text in the app tree, joined (for content assertions)."""
     parts: list[str] = []
-    for kind in ("markdown", "caption", "title", "header", "subheader", "info", "warning",
-                 "error", "success", "text", "latex"):
+    for kind in (
+        "markdown",
+        "caption",
+        "title",
+        "header",
+        "subheader",
+        "info",
+        "warning",
+        "error",
+        "success",
+        "text",
+        "latex",
+    ):
         parts.extend(str(getattr(e, "value", "")) for e in getattr(at, kind))
     return "\n".join(parts)
 

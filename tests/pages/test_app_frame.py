@@ -39,12 +39,17 @@ def test_filters_are_mirrored_in_the_url_and_survive_page_switches(make_app) -> 
 
 
 def test_a_link_reopens_the_same_view(make_app) -> None:  # type: ignore[no-untyped-def]
-    at = make_app("pages/value.py", units=UNIT, **{"from": "2024-01", "to": "2025-06"},
-                  cat="operational efficiency")
+    at = make_app(
+        "pages/value.py",
+        units=UNIT,
+        **{"from": "2024-01", "to": "2025-06"},
+        cat="operational efficiency",
+    )
     no_exception(at)
     assert next(m for m in at.multiselect if m.label == "Units").value == [UNIT]
     assert next(m for m in at.multiselect if m.label == "Category").value == [
-        "operational efficiency"]
+        "operational efficiency"
+    ]
     assert at.select_slider[0].value == ("2024-01", "2025-06")
     assert f"{UNIT} · Jan 2024 – Jun 2025 · operational efficiency" in texts(at)
     assert at.query_params["from"] == "2024-01" and at.query_params["to"] == "2025-06"
@@ -70,8 +75,10 @@ def test_first_screen_shows_the_accounts_data_freshness(make_app, demo_url: str)
     no_exception(at)
     captions = [c.value for c in at.sidebar.caption]
     when = row["last_import"]
-    assert any(f"Data to {row['last_period']:%b %Y}" in c
-               and f"imported {when.day} {when:%b %Y}" in c for c in captions), captions
+    assert any(
+        f"Data to {row['last_period']:%b %Y}" in c and f"imported {when.day} {when:%b %Y}" in c
+        for c in captions
+    ), captions
 
 
 def test_freshness_lines_name_each_account_and_flag_stale_data() -> None:
@@ -81,17 +88,20 @@ def test_freshness_lines_name_each_account_and_flag_stale_data() -> None:
 
     from ui.filters import freshness_lines
 
-    accounts = pd.DataFrame({
-        "name": ["Alpha", "Beta", "Gamma"],
-        "last_period": pd.to_datetime(["2026-10-01", "2026-06-01", None]),
-        "last_import": pd.to_datetime(["2026-11-20 09:00", None, None]),
-    })
+    accounts = pd.DataFrame(
+        {
+            "name": ["Alpha", "Beta", "Gamma"],
+            "last_period": pd.to_datetime(["2026-10-01", "2026-06-01", None]),
+            "last_import": pd.to_datetime(["2026-11-20 09:00", None, None]),
+        }
+    )
     lines = freshness_lines(accounts, today=dt.date(2026, 11, 23))
     assert lines[0] == "**Alpha** · data to Oct 2026 · imported 20 Nov 2026"
     assert lines[1] == "**Beta** · data to Jun 2026 :orange[(146 days behind)]"
     assert lines[2] == "**Gamma** · no KPI data yet"
     assert freshness_lines(accounts.head(1), today=dt.date(2026, 11, 23)) == [
-        "Data to Oct 2026 · imported 20 Nov 2026"]
+        "Data to Oct 2026 · imported 20 Nov 2026"
+    ]
 
 
 def test_local_mode_banner(make_app) -> None:  # type: ignore[no-untyped-def]
@@ -99,8 +109,7 @@ def test_local_mode_banner(make_app) -> None:  # type: ignore[no-untyped-def]
     assert any(LOCAL_MODE in c.value for c in at.sidebar.caption)
 
 
-def test_new_install_says_how_to_load_data(monkeypatch: pytest.MonkeyPatch,
-                                           empty_url: str) -> None:
+def test_new_install_says_how_to_load_data(monkeypatch: pytest.MonkeyPatch, empty_url: str) -> None:
     monkeypatch.setenv("DATABASE_URL", empty_url)
     at = AppTest.from_file(APP, default_timeout=60).run()
     no_exception(at)
@@ -116,8 +125,9 @@ def test_missing_schema_is_a_new_install(monkeypatch: pytest.MonkeyPatch, tmp_pa
 
 
 def test_database_down_then_back(monkeypatch: pytest.MonkeyPatch, demo_url: str) -> None:
-    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://app:secret@127.0.0.1:9/nowhere"
-                                       "?connect_timeout=2")
+    monkeypatch.setenv(
+        "DATABASE_URL", "postgresql+psycopg://app:secret@127.0.0.1:9/nowhere?connect_timeout=2"
+    )
     at = AppTest.from_file(APP, default_timeout=60).run()
     no_exception(at)
     [err] = at.error
@@ -179,7 +189,8 @@ def test_no_data_for_selection_message(make_app) -> None:  # type: ignore[no-unt
 
 
 def test_present_bridge_carries_evidence_once_the_estimates_are_stored(
-        make_app, demo_bundle, demo_url) -> None:  # type: ignore[no-untyped-def]
+    make_app, demo_bundle, demo_url
+) -> None:  # type: ignore[no-untyped-def]
     """Present mode's "What drove it" labels each innovation's bar with its evidence level
     when the estimates of the current data are stored (it never waits for them)."""
     from data_loaders.db import make_engine
@@ -195,7 +206,10 @@ def test_present_bridge_carries_evidence_once_the_estimates_are_stored(
     no_exception(at)
     assert at.title[0].value == "What drove it"
     [shown] = [f for f in chart_frames(at) if {"label", "kind", "evidence"} <= set(f.columns)]
-    expected = views.bridge_steps(data, views.Selection(), evidence=views.evidence_of(
-        views.value_lines(data, views.Selection(), est)))
+    expected = views.bridge_steps(
+        data,
+        views.Selection(),
+        evidence=views.evidence_of(views.value_lines(data, views.Selection(), est)),
+    )
     assert list(shown["evidence"]) == list(expected["evidence"])
     assert {"estimated"} <= set(shown["evidence"])

@@ -31,7 +31,8 @@ def test_contract_figures(make_app, demo_bundle) -> None:  # type: ignore[no-unt
     assert "Year 4 is still running (10 of 12 months)" in k.gain_share_note
     assert k.gain_share_note in body
     assert "Pro rata for the 10 of 12 months so far the goal is $375K: ahead by" in (
-        k.gain_share_sentence)
+        k.gain_share_sentence
+    )
     gain = next(f for f in chart_frames(at) if "goal_to_date" in f.columns)
     assert gain["goal_to_date"].dropna().min() == pytest.approx(450_000 * 10 / 12)
     frames = chart_frames(at)

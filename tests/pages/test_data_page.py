@@ -19,11 +19,15 @@ from data_loaders.schema import Event, ImportBatch, KpiObservation
 from tests.pages.conftest import APP, ROOT, no_exception, texts
 
 DATA = "pages/data.py"
-VALID = (b"account,date,title,kind,description\n"
-         b"Northwind Insurance,2026-11-05,Renewal workshop,contract,Scoping the renewal\n")
-INVALID = (b"account,site,process,kpi,period,value,volume\n"
-           b"Northwind Insurance,Manila,Claims intake,aht,2026-11,abc,100\n"
-           b"Northwind Insurance,Atlantis,Claims intake,aht,2026-11,300,100\n")
+VALID = (
+    b"account,date,title,kind,description\n"
+    b"Northwind Insurance,2026-11-05,Renewal workshop,contract,Scoping the renewal\n"
+)
+INVALID = (
+    b"account,site,process,kpi,period,value,volume\n"
+    b"Northwind Insurance,Manila,Claims intake,aht,2026-11,abc,100\n"
+    b"Northwind Insurance,Atlantis,Claims intake,aht,2026-11,300,100\n"
+)
 
 
 @pytest.fixture
@@ -41,8 +45,9 @@ def writable_url(tmp_path: Path, demo_url: str, monkeypatch: pytest.MonkeyPatch)
 
 
 @pytest.fixture
-def data_page(writable_url: str, empty_url: str,
-              monkeypatch: pytest.MonkeyPatch) -> Callable[[], AppTest]:
+def data_page(
+    writable_url: str, empty_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[], AppTest]:
     """Open the Data page on the writable copy. AppTest must run the app once before it can
     switch pages; that first run (the Story page) goes to an empty database, where it is quick
     — on the demo it would estimate every innovation with cold caches."""
@@ -89,10 +94,23 @@ def test_page_shows_history_freshness_templates_and_method(data_page) -> None:  
     assert "KPI data: last period per unit and KPI" in text
     labels = [b.label for b in at.get("download_button")]
     assert "All entities (Excel workbook)" in labels
-    assert {"accounts.csv", "units.csv", "kpis.csv", "innovations.csv", "rollouts.csv",
-            "events.csv", "observations.csv"} <= set(labels)
-    for title in ("Baseline", "Measured benefit", "Attributed and unattributed value",
-                  "Estimated (causal) effect", "Gain-share", "Productivity clause"):
+    assert {
+        "accounts.csv",
+        "units.csv",
+        "kpis.csv",
+        "innovations.csv",
+        "rollouts.csv",
+        "events.csv",
+        "observations.csv",
+    } <= set(labels)
+    for title in (
+        "Baseline",
+        "Measured benefit",
+        "Attributed and unattributed value",
+        "Estimated (causal) effect",
+        "Gain-share",
+        "Productivity clause",
+    ):
         assert f"**{title}.**" in text
     assert any(r"(1-g)\,G" in x.value for x in at.get("latex"))
     assert "**estimated** —" in text and "**claimed** —" in text
@@ -116,7 +134,9 @@ def test_valid_upload_imports_and_shows_counts(data_page, writable_url: str) -> 
     assert _frame(at, "history")["id"].tolist() == [2, 1]
 
 
-def test_invalid_upload_reports_file_row_column_and_changes_nothing(data_page, writable_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_upload_reports_file_row_column_and_changes_nothing(
+    data_page, writable_url: str
+) -> None:  # type: ignore[no-untyped-def]
     at = data_page()
     before = _count(writable_url, KpiObservation), _count(writable_url, ImportBatch)
     at.file_uploader(key="upload").set_value(("observations.csv", INVALID, "text/csv")).run()
@@ -168,7 +188,9 @@ def test_actions_refuse_non_admins(writable_url: str) -> None:
     eng.dispose()
 
 
-def test_empty_database_says_how_to_load_data(monkeypatch: pytest.MonkeyPatch, empty_url: str) -> None:
+def test_empty_database_says_how_to_load_data(
+    monkeypatch: pytest.MonkeyPatch, empty_url: str
+) -> None:
     monkeypatch.setenv("DATABASE_URL", empty_url)
     monkeypatch.chdir(ROOT)
     at = AppTest.from_file(APP, default_timeout=60)

@@ -71,12 +71,20 @@ def _expected(data, row: pd.Series):  # type: ignore[no-untyped-def]
     kpi = data.kpis.set_index("key").loc[target["kpi_key"]]
     money = None if pd.isna(kpi["money_value"]) else float(kpi["money_value"])
     mine = data.rollouts["innovation_id"] == row["innovation_id"]
-    others = data.rollouts[~mine].merge(data.targets, on="innovation_id").merge(
-        data.innovations[["innovation_id", "code"]], on="innovation_id").drop(
-        columns="innovation_id")
-    eff = innovation_effect(data.monthly, data.rollouts.loc[mine, ["unit_id", "go_live"]],
-                            kpi_key=target["kpi_key"], money_value=money,
-                            direction=kpi["direction"], other_rollouts=others)
+    others = (
+        data.rollouts[~mine]
+        .merge(data.targets, on="innovation_id")
+        .merge(data.innovations[["innovation_id", "code"]], on="innovation_id")
+        .drop(columns="innovation_id")
+    )
+    eff = innovation_effect(
+        data.monthly,
+        data.rollouts.loc[mine, ["unit_id", "go_live"]],
+        kpi_key=target["kpi_key"],
+        money_value=money,
+        direction=kpi["direction"],
+        other_rollouts=others,
+    )
     return eff, kpi
 
 
@@ -90,21 +98,26 @@ def test_estimate_shown_equals_innovation_effect(make_app, demo_data, units) -> 
     uom = kpi["unit_of_measure"]
     effect = _metric(at, "Effect on")
     assert effect.value == f"{eff.effect_pct:+.1f} %"
-    assert effect.proto.delta == (f"95 % CI {eff.effect_pct_ci_low:+.1f} to "
-                                  f"{eff.effect_pct_ci_high:+.1f} %")
+    assert effect.proto.delta == (
+        f"95 % CI {eff.effect_pct_ci_low:+.1f} to {eff.effect_pct_ci_high:+.1f} %"
+    )
     level = _metric(at, f"In {uom}")
     assert level.value == f"{eff.effect_level:+,.3g} {uom}"
-    assert level.proto.delta == (f"95 % CI {eff.effect_level_ci_low:+,.3g} to "
-                                 f"{eff.effect_level_ci_high:+,.3g}")
+    assert level.proto.delta == (
+        f"95 % CI {eff.effect_level_ci_low:+,.3g} to {eff.effect_level_ci_high:+,.3g}"
+    )
     if eff.controls:
-        assert (f"Controlled for {len(eff.controls)} other innovation(s) on this KPI: "
-                f"{', '.join(eff.controls)}.") in texts(at)
+        assert (
+            f"Controlled for {len(eff.controls)} other innovation(s) on this KPI: "
+            f"{', '.join(eff.controls)}."
+        ) in texts(at)
         assert all(c.startswith("INN-") for c in eff.controls)
     if eff.money_total is not None:
         money = _metric(at, "Estimated (causal)")
         assert money.value == _usd(eff.money_total)
-        assert money.proto.delta == (f"95 % CI {_usd(eff.money_ci_low)} to "
-                                     f"{_usd(eff.money_ci_high)}")
+        assert money.proto.delta == (
+            f"95 % CI {_usd(eff.money_ci_low)} to {_usd(eff.money_ci_high)}"
+        )
     assert _metric(at, "Units live").value == f"{est.n_treated_units} / {est.n_units}"
     assert _metric(at, "p-value").value == f"{est.p_value:.3f}"
     assert _metric(at, "p-value").proto.delta == f"{est.inference} inference"
@@ -114,7 +127,7 @@ def test_estimate_shown_equals_innovation_effect(make_app, demo_data, units) -> 
     assert _metric(at, "Claimed to date").value == _usd(line["claimed"])
     assert _metric(at, "Measured (attributed)").value == _usd(line["measured"])
     assert _metric(at, "Realisation").value == f"{line['realisation']:.0%}"
-    level = ("estimated" if est.excludes_zero and eff.money_total is not None else "measured")
+    level = "estimated" if est.excludes_zero and eff.money_total is not None else "measured"
     assert f"**Evidence level: {level}.** {EVIDENCE_NOTES[level]}" in texts(at)
     shown = {w.value for w in at.warning}
     assert set(est.warnings) <= shown
@@ -127,8 +140,10 @@ def test_estimate_shown_equals_innovation_effect(make_app, demo_data, units) -> 
         for c in ("effect", "ci_low", "ci_high"):
             want[c] = 100 * np.expm1(want[c])
     pd.testing.assert_frame_equal(
-        horizons[["horizon", "effect", "ci_low", "ci_high"]].reset_index(drop=True), want,
-        check_dtype=False)
+        horizons[["horizon", "effect", "ci_low", "ci_high"]].reset_index(drop=True),
+        want,
+        check_dtype=False,
+    )
     assert (horizons["horizon"] < 0).any()  # pre-periods shown
 
 

@@ -42,8 +42,11 @@ def _register(at: AppTest) -> pd.DataFrame:
 
 
 def _chart_frames(at: AppTest) -> list[pd.DataFrame]:
-    return [pa.ipc.open_stream(ds.data.data).read_pandas()
-            for chart in at.get("vega_lite_chart") for ds in chart.proto.datasets]
+    return [
+        pa.ipc.open_stream(ds.data.data).read_pandas()
+        for chart in at.get("vega_lite_chart")
+        for ds in chart.proto.datasets
+    ]
 
 
 def test_register_lists_every_innovation_and_search_narrows_it(make_app, demo_data) -> None:  # type: ignore[no-untyped-def]
@@ -56,8 +59,9 @@ def test_register_lists_every_innovation_and_search_narrows_it(make_app, demo_da
     at.text_input(key="register_search").input("claims").run()
     found = _register(at)
     assert 0 < len(found) < 60
-    hay = (found["code"] + " " + found["title"] + " " + found["owner"] + " "
-           + found["description"]).str.casefold()
+    hay = (
+        found["code"] + " " + found["title"] + " " + found["owner"] + " " + found["description"]
+    ).str.casefold()
     assert hay.str.contains("claims").all()
     at.multiselect(key="register_stages").select("scaled").run()
     both = _register(at)
@@ -90,10 +94,21 @@ def test_selecting_a_row_of_a_search_result_opens_that_innovation(make_app) -> N
 def test_clicking_a_timeline_bar_opens_its_detail(make_app, demo_data) -> None:  # type: ignore[no-untyped-def]
     at = make_app(PAGE)
     code = demo_data.innovations.sort_values("code")["code"].iloc[5]
-    at.session_state["timeline"] = {"selection": {
-        "points": [{"curve_number": 0, "point_number": 0, "point_index": 0,
-                    "customdata": [code, "title", "scaled"]}],
-        "point_indices": [0], "box": [], "lasso": []}}
+    at.session_state["timeline"] = {
+        "selection": {
+            "points": [
+                {
+                    "curve_number": 0,
+                    "point_number": 0,
+                    "point_index": 0,
+                    "customdata": [code, "title", "scaled"],
+                }
+            ],
+            "point_indices": [0],
+            "box": [],
+            "lasso": [],
+        }
+    }
     at.run()
     no_exception(at)
     assert at.title[0].value.startswith(f"{code} · ")
@@ -120,16 +135,20 @@ def test_funnel_and_portfolio_figures_equal_the_metrics(make_app, demo_data) -> 
     assert shown["reached"].tolist() == funnel["reached"].tolist()
     # independent of the metric: every innovation reached "idea"; those live reached "pilot"
     assert shown.set_index("stage").loc["idea", "reached"] == len(inn) == 60
-    assert (shown.set_index("stage").loc["pilot", "reached"]
-            == demo_data.rollouts["innovation_id"].nunique())
+    assert (
+        shown.set_index("stage").loc["pilot", "reached"]
+        == demo_data.rollouts["innovation_id"].nunique()
+    )
     assert shown["label"].iloc[1] == (
-        f"{funnel['reached'].iloc[1]}  ·  {funnel['conversion'].iloc[1]:.0%} of previous")
+        f"{funnel['reached'].iloc[1]}  ·  {funnel['conversion'].iloc[1]:.0%} of previous"
+    )
     # current-stage counts agree with the Story page's pipeline view
     from metrics.views import Selection, pipeline_view
 
     counts = pipeline_view(demo_data, Selection()).counts
     assert shown.set_index("stage")["now"].to_dict() == {
-        s: counts[s] for s in ("idea", "evaluation", "prototype", "pilot", "scaled")}
+        s: counts[s] for s in ("idea", "evaluation", "prototype", "pilot", "scaled")
+    }
     s = pipeline_summary(inn, demo_data.rollouts)
     metrics = {m.label: m for m in at.metric}
     assert metrics["Innovations"].value == "60"
@@ -140,8 +159,9 @@ def test_funnel_and_portfolio_figures_equal_the_metrics(make_app, demo_data) -> 
     mix = pd.concat([f for f in _chart_frames(at) if "dimension" in f.columns])
     got = mix[["dimension", "value", "count"]].sort_values(["dimension", "value"])
     want = portfolio_mix(inn)[["dimension", "value", "count"]].sort_values(["dimension", "value"])
-    pd.testing.assert_frame_equal(got.reset_index(drop=True), want.reset_index(drop=True),
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(
+        got.reset_index(drop=True), want.reset_index(drop=True), check_dtype=False
+    )
     assert want["count"].groupby(want["dimension"]).sum().eq(60).all()
 
 

@@ -32,7 +32,9 @@ def test_headline_cards_equal_the_metrics(story, demo_bundle) -> None:  # type: 
     _, h = _expected(demo_bundle)
     assert metric(story, "Value to date").value == h.value_text
     assert metric(story, "Run-rate per year").value == h.run_rate_text
-    assert metric(story, "Innovations live").value == f"{h.innovations_live} of {h.innovations_total}"
+    assert (
+        metric(story, "Innovations live").value == f"{h.innovations_live} of {h.innovations_total}"
+    )
     assert metric(story, "Causal estimates").value == h.evidence_text
     assert h.value_text.startswith("$") and h.value_to_date > 1_000_000
 
@@ -102,10 +104,14 @@ def test_data_gaps_are_named_next_to_the_headline(demo_url, tmp_path, monkeypatc
     with eng.begin() as conn:
         unit = conn.execute(text("SELECT id, site, process FROM unit ORDER BY id")).first()
         assert unit is not None
-        conn.execute(text("DELETE FROM kpi_observation WHERE unit_id = :u AND month < :m"),
-                     {"u": unit.id, "m": "2023-07-01"})
-        conn.execute(text("DELETE FROM kpi_observation WHERE unit_id <> :u AND month = :m"),
-                     {"u": unit.id, "m": "2025-03-01"})
+        conn.execute(
+            text("DELETE FROM kpi_observation WHERE unit_id = :u AND month < :m"),
+            {"u": unit.id, "m": "2023-07-01"},
+        )
+        conn.execute(
+            text("DELETE FROM kpi_observation WHERE unit_id <> :u AND month = :m"),
+            {"u": unit.id, "m": "2025-03-01"},
+        )
     eng.dispose()
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{copy}")
     monkeypatch.chdir(ROOT)
@@ -136,8 +142,7 @@ def _story_sections(url: str, finish: bool) -> None:
         sections.finish(*pending)
 
 
-def test_story_does_not_wait_for_the_estimates(unestimated_url, demo_bundle,
-                                               monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_story_does_not_wait_for_the_estimates(unestimated_url, demo_bundle, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Estimates not stored: the cards and the story show without computing them (the
     evidence card shows "…", the evidence sentence is left out); finishing the
     page computes and stores them and fills in the card and the whole story."""

@@ -31,11 +31,16 @@ def test_default_photo_is_baseline_vs_last_full_quarter(make_app, demo_bundle) -
     then_cards = [c for c in cards if c[2] == photo.then_label]
     now_cards = [c for c in cards if c[2] != photo.then_label]
     # cards sit in a two-column grid, so compare by KPI rather than by reading order
-    assert {c[0]: c[1] for c in then_cards} == dict(zip(photo.cards["label"],
-                                                        photo.cards["then_text"], strict=True))
-    assert {c[0]: (c[1], c[2]) for c in now_cards} == dict(zip(
-        photo.cards["label"], zip(photo.cards["now_text"], photo.cards["delta_text"],
-                                  strict=True), strict=True))
+    assert {c[0]: c[1] for c in then_cards} == dict(
+        zip(photo.cards["label"], photo.cards["then_text"], strict=True)
+    )
+    assert {c[0]: (c[1], c[2]) for c in now_cards} == dict(
+        zip(
+            photo.cards["label"],
+            zip(photo.cards["now_text"], photo.cards["delta_text"], strict=True),
+            strict=True,
+        )
+    )
     assert photo.between_sentence in texts(at)
     [table] = at.dataframe
     assert list(table.value["code"]) == list(photo.between["code"])
@@ -48,8 +53,12 @@ def test_periods_come_from_the_url(make_app, demo_bundle) -> None:  # type: igno
     no_exception(at)
     heads = [h.value for h in at.subheader]
     assert "Then · Q1 2024" in heads and "Now · Q2 2025" in heads
-    photo = views.photo(data, ALL, (dt.date(2024, 1, 1), dt.date(2024, 3, 1)),
-                        (dt.date(2025, 4, 1), dt.date(2025, 6, 1)))
+    photo = views.photo(
+        data,
+        ALL,
+        (dt.date(2024, 1, 1), dt.date(2024, 3, 1)),
+        (dt.date(2025, 4, 1), dt.date(2025, 6, 1)),
+    )
     assert photo is not None
     assert at.metric[0].value == photo.cards["then_text"].iloc[0]
     assert at.query_params["then"] == "2024-01:2024-03"

@@ -22,8 +22,9 @@ def value(make_app):  # type: ignore[no-untyped-def]
 
 def test_bridge_equals_the_metrics(value, demo_bundle) -> None:  # type: ignore[no-untyped-def]
     data, est = demo_bundle
-    steps = views.bridge_steps(data, ALL, evidence=views.evidence_of(
-        views.value_lines(data, ALL, est)))
+    steps = views.bridge_steps(
+        data, ALL, evidence=views.evidence_of(views.value_lines(data, ALL, est))
+    )
     frames = [f for f in chart_frames(value) if {"label", "kind", "start", "end"} <= set(f.columns)]
     assert frames, "bridge chart data not found"
     shown = frames[0]
@@ -46,7 +47,8 @@ def test_evidence_table_and_badges(value, demo_bundle) -> None:  # type: ignore[
     assert len(shown) == len(lines) > 0
     assert list(shown["code"]) == list(lines["code"])
     assert [e[0] if isinstance(e, list) else list(e)[0] for e in shown["evidence"]] == list(
-        lines["evidence"])
+        lines["evidence"]
+    )
     assert set(lines["evidence"]) <= {"estimated", "measured", "claimed"}
     body = texts(value)
     for note in EVIDENCE_NOTES.values():
@@ -68,7 +70,8 @@ def test_stacked_value_toggle_and_downloads(value, demo_bundle) -> None:  # type
 
 
 def test_bridge_is_labelled_even_when_the_estimates_were_not_stored(
-        unestimated_url, demo_bundle, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    unestimated_url, demo_bundle, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     """After an import the estimates of the new data are not stored: the bridge is drawn at
     once, the evidence section computes the estimates, and the bridge ends up labelled."""
     from streamlit.testing.v1 import AppTest
@@ -84,8 +87,9 @@ def test_bridge_is_labelled_even_when_the_estimates_were_not_stored(
     at.switch_page(PAGE).run()
     no_exception(at)
     data, est = demo_bundle
-    expected = views.bridge_steps(data, ALL, evidence=views.evidence_of(
-        views.value_lines(data, ALL, est)))
+    expected = views.bridge_steps(
+        data, ALL, evidence=views.evidence_of(views.value_lines(data, ALL, est))
+    )
     bridges = [f for f in chart_frames(at) if {"label", "kind", "evidence"} <= set(f.columns)]
     assert len(bridges) == 1  # redrawn in place, not drawn twice
     assert list(bridges[0]["evidence"]) == list(expected["evidence"])
