@@ -32,10 +32,10 @@ from data_loaders.schema import (
     Rollout,
     Unit,
 )
+from metrics.rules import STALE_AFTER_DAYS
 
 __all__ = ["STALE_AFTER_DAYS", "entity_freshness", "observation_freshness"]
 
-STALE_AFTER_DAYS = 45
 
 _OBS_COLUMNS = [
     "unit",

@@ -37,6 +37,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+# The register's vocabulary has one home, metrics.rules (plain constants, no project
+# imports, so no cycle); re-exported here for validation and the importers.
+from metrics.rules import CATEGORIES as CATEGORIES
+from metrics.rules import DIRECTIONS as DIRECTIONS
+from metrics.rules import STAGES as STAGES
+
 # Stable constraint names so Alembic migrations are identical on SQLite and PostgreSQL.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -47,13 +53,9 @@ NAMING = {
 }
 
 # Allowed values, shared by validation, the demo generator and the metrics.
-DIRECTIONS = ("lower", "higher")
 KPI_KINDS = ("rate", "level")
-CATEGORIES = ("operational efficiency", "process effectiveness", "strategic impact")
 SCALES = ("continuous improvement", "process excellence", "transformative")
 ORIGINS = ("client", "provider", "joint")
-STAGES = ("idea", "evaluation", "prototype", "pilot", "scaled", "rejected", "retired")
-LIVE_STAGES = ("pilot", "scaled", "retired")
 EVIDENCE_STATUSES = ("none", "evidence", "signed off")
 EVENT_KINDS = ("leadership", "innovation day", "contract", "operations", "other")
 GRAINS = ("day", "month")

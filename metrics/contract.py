@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from metrics.rules import month_start
 
 __all__ = [
     "contract_years",
@@ -27,10 +28,6 @@ __all__ = [
     "unit_cost",
     "unit_cost_kpi",
 ]
-
-
-def _month(d: Any) -> pd.Timestamp:
-    return pd.Timestamp(d).to_period("M").to_timestamp()
 
 
 def contract_years(contract_start: dt.date, contract_end: dt.date) -> pd.DataFrame:
@@ -93,7 +90,7 @@ def productivity_path(
     c = monthly[(monthly["kpi_key"] == kpi_key) & monthly["value"].notna()]
     if unit_ids is not None:
         c = c[c["unit_id"].isin(list(unit_ids))]
-    b_lo, b_hi = _month(baseline[0]), _month(baseline[1])
+    b_lo, b_hi = month_start(baseline[0]), month_start(baseline[1])
     win = c[(c["month"] >= b_lo) & (c["month"] <= b_hi)]
     vol = float(win["volume"].sum())
     base = float((win["value"] * win["volume"]).sum()) / vol if vol > 0 else np.nan
@@ -166,7 +163,9 @@ def gain_share(
         in_base = (
             0
             if baseline is None
-            else int(((months >= _month(baseline[0])) & (months <= _month(baseline[1]))).sum())
+            else int(
+                ((months >= month_start(baseline[0])) & (months <= month_start(baseline[1]))).sum()
+            )
         )
         to_date = (
             (goal * covered / 12.0 if covered < len(months) else float(goal)) if has else np.nan

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Protocol
 
 import pandas as pd
 
 from data_loaders.queries import AccountData
+from metrics.rules import month_start
 
 __all__ = [
     "FilterLike",
@@ -62,9 +63,8 @@ class Filters:
         return replace(self, categories=None)
 
 
-def month_of(d: Any) -> pd.Timestamp:
-    """``month(d)``: the first day of d's month, as a Timestamp."""
-    return pd.Timestamp(d).to_period("M").to_timestamp()
+#: ``month(d)``: the first day of d's month (``metrics.rules.month_start``).
+month_of = month_start
 
 
 def in_units(frame: pd.DataFrame, f: FilterLike, col: str = "unit_id") -> pd.DataFrame:

@@ -30,11 +30,13 @@ from data_loaders.queries import AccountData
 from metrics.attribution import UNATTRIBUTED_ID, attribution, selected_value
 from metrics.baseline import Baseline, account_baseline
 from metrics.filters import FilterLike, Filters, in_categories, in_units, limit_to
+from metrics.rules import EVIDENCE_KEYS
 from metrics.value import claimed, cumulative, live_months, missing_months, run_rate, value_kpis
 
 __all__ = ["EVIDENCE_LEVELS", "Headline", "evidence_levels", "headline", "live_innovations"]
 
-EVIDENCE_LEVELS = ("estimated", "measured", "claimed")
+#: Evidence level keys, strongest first (``metrics.rules.EVIDENCE_KEYS``).
+EVIDENCE_LEVELS = EVIDENCE_KEYS
 ALL = Filters()
 
 

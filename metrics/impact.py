@@ -101,6 +101,8 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import linalg, sparse, stats
 
+from metrics.rules import DirectionError, direction_sign
+
 __all__ = [
     "EVIDENCE_NOTES",
     "MAX_PRE_HORIZONS",
@@ -1462,15 +1464,11 @@ def _perm_interval(estimate: float, draws: FloatArray, alpha: float) -> tuple[fl
 
 
 def _direction_sign(direction: str) -> int:
-    """+1 when lower is better, -1 when higher is better."""
-    text = direction.strip().lower()
-    if text.startswith("lower") or text in ("down", "decrease", "min", "minimise", "minimize"):
-        return 1
-    if text.startswith("higher") or text in ("up", "increase", "max", "maximise", "maximize"):
-        return -1
-    raise EstimationError(
-        f"direction must say whether lower or higher is better (got {direction!r})."
-    )
+    """``metrics.rules.direction_sign``, its refusal as an ``EstimationError``."""
+    try:
+        return direction_sign(direction)
+    except DirectionError as exc:
+        raise EstimationError(str(exc)) from exc
 
 
 def _fmt(x: float) -> str:

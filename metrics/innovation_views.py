@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from metrics import rules
 from metrics.impact import EstimationError, InnovationEffect, innovation_effect
 from metrics.pipeline import (  # the pipeline metrics live in metrics.pipeline (re-exported)
     FORWARD_STAGES,
@@ -116,9 +117,7 @@ def main_targets(targets: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
     cols = ["innovation_id", "kpi_key", "kpi_label", "expected_effect_pct"]
     if targets.empty:
         return pd.DataFrame(columns=cols)
-    t = targets.assign(_abs=targets["expected_effect_pct"].abs())
-    t = t.sort_values(["innovation_id", "_abs", "kpi_key"], ascending=[True, False, True])
-    t = t.drop_duplicates("innovation_id")
+    t = rules.main_targets(targets)
     labels = dict(zip(kpis["key"], kpis["label"], strict=True)) if not kpis.empty else {}
     t["kpi_label"] = t["kpi_key"].map(labels).fillna(t["kpi_key"])
     return t[cols].reset_index(drop=True)

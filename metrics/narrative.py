@@ -23,6 +23,7 @@ import pandas as pd
 from babel.dates import format_date
 
 from metrics import format as fmt
+from metrics.rules import month_start
 
 __all__ = [
     "Beat",
@@ -339,11 +340,7 @@ def gain_share_beat(years: pd.DataFrame, gain_share_pct: float) -> Beat:
     }
     span = "{start} – {end}"
     last = r.get("last_month")
-    if (
-        last is not None
-        and pd.notna(last)
-        and pd.Timestamp(last) < pd.Timestamp(r["end"]).to_period("M").to_timestamp()
-    ):
+    if last is not None and pd.notna(last) and pd.Timestamp(last) < month_start(r["end"]):
         span += ", to {last}"
         figs["last"] = month(last)
     if r["savings"] >= r["goal"]:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from metrics.rules import FORWARD_STAGES, OPEN_STAGES, PHASES, STAGES
+
 __all__ = [
     "ALL_STAGES",
     "FORWARD_STAGES",
@@ -33,18 +35,8 @@ __all__ = [
     "stage_funnel",
 ]
 
-#: Stages an innovation passes through in order, with the register column holding each date.
-PHASES: tuple[tuple[str, str], ...] = (
-    ("idea", "idea_date"),
-    ("evaluation", "evaluation_date"),
-    ("prototype", "prototype_date"),
-    ("pilot", "pilot_date"),
-    ("scaled", "scaled_date"),
-)
-FORWARD_STAGES: tuple[str, ...] = tuple(name for name, _ in PHASES)
-ALL_STAGES: tuple[str, ...] = (*FORWARD_STAGES, "rejected", "retired")
-#: Stages still in the pipeline (not yet scaled, not stopped), earliest first.
-OPEN_STAGES: tuple[str, ...] = ("idea", "evaluation", "prototype", "pilot")
+#: The stage vocabulary is ``metrics.rules``' (one home); re-exported for existing callers.
+ALL_STAGES: tuple[str, ...] = STAGES
 MIX_DIMENSIONS: tuple[str, ...] = ("scale", "category", "origin")
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from data_loaders.queries import AccountData
+from metrics.rules import direction_sign, month_end, month_start, weighted_mean
 
 __all__ = [
     "Period",
@@ -50,19 +51,6 @@ SCORECARD_COLUMNS = [
     "pct_change",
     "better",
 ]
-
-
-def month_start(d: Any) -> pd.Timestamp:
-    """The first day of the month of ``d``."""
-    return pd.Timestamp(d).to_period("M").to_timestamp()
-
-
-def _month_end(d: Any) -> pd.Timestamp:
-    return month_start(d) + pd.offsets.MonthEnd(0)
-
-
-def _sign(direction: str) -> int:
-    return 1 if str(direction).lower().startswith("lower") else -1
 
 
 def period_label(start: Any, end: Any) -> str:
@@ -95,11 +83,7 @@ def default_periods(
     if s.empty:
         return then, then
     last = pd.Timestamp(s.max())
-    q_end = (
-        last
-        if last.month in (3, 6, 9, 12)
-        else (last - pd.offsets.QuarterEnd(1)).to_period("M").to_timestamp()
-    )
+    q_end = last if last.month in (3, 6, 9, 12) else month_start(last - pd.offsets.QuarterEnd(1))
     q_start = q_end - pd.DateOffset(months=2)
     if q_start < s.min():
         q_start, q_end = max(pd.Timestamp(s.min()), last - pd.DateOffset(months=2)), last
@@ -132,11 +116,7 @@ def kpi_levels(
     for key, g in m.groupby("kpi_key"):
         vol = float(g["volume"].fillna(0.0).sum())
         if kind.get(key) == "rate":
-            val = (
-                float((g["value"] * g["volume"].fillna(0.0)).sum()) / vol
-                if vol > 0
-                else float(g["value"].mean())
-            )
+            val = weighted_mean(g["value"].to_numpy(), g["volume"].to_numpy())
         else:
             val = float(g.groupby("month")["value"].sum().mean())
         rows.append((str(key), val, vol, int(g["month"].nunique())))
@@ -172,7 +152,7 @@ def scorecard(
     cards["now"] = cards["now"].astype("float64")
     cards["change"] = cards["now"] - cards["then"]
     cards["pct_change"] = cards["change"] / cards["then"].where(cards["then"] != 0)
-    s = cards["direction"].map(_sign).astype("float64")
+    s = cards["direction"].map(direction_sign).astype("float64")
     cards["better"] = pd.Series(
         [
             None if pd.isna(c) or c == 0 else bool(sk * c < 0)
@@ -205,7 +185,7 @@ def went_live_between(
         r = r[r["unit_id"].isin(list(unit_ids))]
     first = r.groupby("innovation_id", as_index=False)["go_live"].min()
     first["go_live"] = pd.to_datetime(first["go_live"])
-    lo, hi = _month_end(then[1]), _month_end(now[1])
+    lo, hi = month_end(then[1]), month_end(now[1])
     first = first[(first["go_live"] > lo) & (first["go_live"] <= hi)]
     out = first.merge(
         innovations[["innovation_id", "code", "title", "category"]], on="innovation_id"

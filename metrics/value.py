@@ -35,6 +35,7 @@ import pandas as pd
 from data_loaders.queries import AccountData
 from metrics.baseline import Baseline, account_baseline
 from metrics.filters import FilterLike, Filters, in_categories, in_period, in_units, month_of
+from metrics.rules import direction_sign
 
 __all__ = [
     "BENEFIT_COLUMNS",
@@ -54,11 +55,6 @@ __all__ = [
 
 BENEFIT_COLUMNS = ["unit_id", "kpi_key", "month", "volume", "base", "value", "benefit", "cents"]
 ALL = Filters()
-
-
-def direction_sign(direction: str) -> int:
-    """s_k: +1 when lower is better, −1 when higher is better."""
-    return 1 if str(direction).lower().startswith("lower") else -1
 
 
 def to_cents(amount: pd.Series | np.ndarray) -> np.ndarray:

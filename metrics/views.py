@@ -71,7 +71,7 @@ from metrics.filters import FilterLike, Filters, in_categories, in_period, in_un
 from metrics.format import kpi_value, money, number, pct
 from metrics.impact import EVIDENCE_NOTES, EstimationError
 from metrics.innovation_views import estimate_innovation, innovation_record
-from metrics.value import direction_sign
+from metrics.rules import direction_sign
 
 __all__ = [
     "BRIDGE_TOP",
@@ -103,8 +103,6 @@ __all__ = [
 
 BRIDGE_TOP = 8
 UNATTRIBUTED = "unattributed"
-LIVE_STAGES = ("pilot", "scaled")
-PIPELINE_STAGES = ("idea", "evaluation", "prototype", "pilot")
 
 
 #: The shared filters; ``Selection`` is the name the pages and tests use.

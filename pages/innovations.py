@@ -7,7 +7,6 @@ from __future__ import annotations
 import streamlit as st
 
 from charts.innovations import funnel_chart, golives_chart, mix_chart, timeline_chart
-from data_loaders.schema import STAGES
 from metrics.innovation_views import (
     data_as_of,
     in_categories,
@@ -16,6 +15,7 @@ from metrics.innovation_views import (
     timeline_frame,
 )
 from metrics.pipeline import golives_by_quarter, pipeline_summary, portfolio_mix, stage_funnel
+from metrics.rules import STAGES
 from ui.context import page_context
 from ui.nav import open_detail
 from ui.states import new_install

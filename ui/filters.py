@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from data_loaders.queries import AccountData
+from metrics.rules import CATEGORIES
 from ui.nav import split_list, sync_params
 
 ACCOUNT_KEY = "f_account"
@@ -26,7 +27,6 @@ SHADOW = {
     "cats": "_tn_cats",
     "period": "_tn_period",
 }
-CATEGORIES = ("operational efficiency", "process effectiveness", "strategic impact")
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from charts.story import cumulative_value_chart, cumulative_value_figure
 from charts.theme import EVIDENCE_COLORS
 from charts.then_now import then_now_chart
 from charts.value import bridge_chart, evidence_chart, stacked_value_chart
+from metrics.rules import EVIDENCE_KEYS
 from ui import cached
 from ui.components import altair, direction_color, kpi_card
 from ui.context import PageContext
@@ -26,7 +27,7 @@ from ui.states import no_data
 #: A part of a section still to fill in, once the causal estimates are computed.
 Pending = Callable[[], None]
 
-EVIDENCE_ORDER = ("estimated", "measured", "claimed")
+EVIDENCE_ORDER = EVIDENCE_KEYS
 EVIDENCE_HEX = tuple(EVIDENCE_COLORS[k] for k in EVIDENCE_ORDER)
 
 

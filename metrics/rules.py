@@ -1,0 +1,265 @@
+"""The domain vocabulary and rules of Then & Now, written once (DESIGN §3, §7).
+
+Everything that decides what a word means — which stages count as live, what an evidence
+level is called, which way a KPI is better, where a month starts, how a rate is averaged,
+when data is stale, which target is an innovation's main one — lives here and is imported
+everywhere else. Pure: standard library, numpy and pandas only, no project imports, so
+``data_loaders`` may use it too without a cycle.
+
+States of an innovation (a partition of the register, as of a date t)
+---------------------------------------------------------------------
+Every innovation i is in exactly one state at t, decided in this order::
+
+    retired      stage_i = retired and (closed_i ≤ t or closed_i unknown)
+    rejected     stage_i = rejected
+    live         some unit u has go_live[i,u] ≤ t        (a pilot running at a unit is live)
+    in pipeline  everything else (idea, evaluation, prototype, a pilot or scaled innovation
+                 with no go-live yet)
+
+So #live + #in pipeline + #rejected + #retired = #register, and a pilot is counted once.
+A retired innovation was live (and credited, and claimed) until its retirement date and is
+not after it (``retired_on``); ``state_counts`` counts each state. With a unit selection the
+live state is about go-lives at those units; the other states do not depend on units.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "CATEGORIES",
+    "DIRECTIONS",
+    "EVIDENCE_KEYS",
+    "EVIDENCE_LABELS",
+    "FORWARD_STAGES",
+    "IN_PIPELINE",
+    "LIVE",
+    "OPEN_STAGES",
+    "PHASES",
+    "REJECTED",
+    "RETIRED",
+    "STAGES",
+    "STALE_AFTER_DAYS",
+    "STATES",
+    "DirectionError",
+    "add_months",
+    "direction_sign",
+    "evidence_label",
+    "evidence_rank",
+    "innovation_states",
+    "is_stale",
+    "main_targets",
+    "month_end",
+    "month_index",
+    "month_start",
+    "months_between",
+    "retired_on",
+    "state_counts",
+    "weighted_mean",
+]
+
+# --------------------------------------------------------------------------------------
+# Register vocabulary
+# --------------------------------------------------------------------------------------
+
+#: Stages an innovation passes through in order, with the register column holding each date.
+PHASES: tuple[tuple[str, str], ...] = (
+    ("idea", "idea_date"),
+    ("evaluation", "evaluation_date"),
+    ("prototype", "prototype_date"),
+    ("pilot", "pilot_date"),
+    ("scaled", "scaled_date"),
+)
+FORWARD_STAGES: tuple[str, ...] = tuple(name for name, _ in PHASES)
+#: Every stage value the register may hold.
+STAGES: tuple[str, ...] = (*FORWARD_STAGES, "rejected", "retired")
+#: Stages not yet scaled and not stopped, earliest first (a stage, not a state: a pilot
+#: with a go-live is *live*; see the module doc).
+OPEN_STAGES: tuple[str, ...] = ("idea", "evaluation", "prototype", "pilot")
+CATEGORIES: tuple[str, ...] = (
+    "operational efficiency",
+    "process effectiveness",
+    "strategic impact",
+)
+
+LIVE, IN_PIPELINE, REJECTED, RETIRED = "live", "in pipeline", "rejected", "retired"
+#: The four states that partition the register (module doc), in display order.
+STATES: tuple[str, ...] = (LIVE, IN_PIPELINE, REJECTED, RETIRED)
+
+
+def retired_on(innovations: pd.DataFrame) -> pd.Series:
+    """Retirement date per innovation (indexed like ``innovations``): ``closed_date`` for
+    retired innovations, NaT for every other one. A retired innovation without a closed
+    date has NaT too — it is treated as retired since always (nothing is credited)."""
+    if "closed_date" not in innovations.columns:
+        return pd.Series(pd.NaT, index=innovations.index, dtype="datetime64[ns]")
+    closed = pd.to_datetime(innovations["closed_date"], errors="coerce")
+    return closed.where(innovations["stage"] == RETIRED).astype("datetime64[ns]")
+
+
+def innovation_states(
+    innovations: pd.DataFrame,
+    rollouts: pd.DataFrame,
+    as_of: Any = None,
+    unit_ids: Sequence[int] | None = None,
+) -> pd.Series:
+    """The state of every innovation at ``as_of`` (None: no cut-off), module doc; indexed
+    like ``innovations``. ``unit_ids`` limits the go-lives that make an innovation live."""
+    cut = pd.Timestamp(as_of) if as_of is not None else None
+    r = rollouts.dropna(subset=["go_live"])
+    if unit_ids is not None:
+        r = r[r["unit_id"].isin(list(unit_ids))]
+    if cut is not None:
+        r = r[pd.to_datetime(r["go_live"]) <= cut]
+    live = innovations["innovation_id"].isin(set(r["innovation_id"]))
+    stage = innovations["stage"]
+    ret = retired_on(innovations)
+    retired = (stage == RETIRED) & (ret.isna() | (ret <= cut if cut is not None else True))
+    out = np.where(
+        retired,
+        RETIRED,
+        np.where(stage == REJECTED, REJECTED, np.where(live, LIVE, IN_PIPELINE)),
+    )
+    return pd.Series(out, index=innovations.index, dtype=object)
+
+
+def state_counts(states: pd.Series) -> dict[str, int]:
+    """``{state: count}`` for every state in ``STATES`` (zeros included); the counts add up
+    to ``len(states)``."""
+    return {s: int((states == s).sum()) for s in STATES}
+
+
+# --------------------------------------------------------------------------------------
+# Evidence levels
+# --------------------------------------------------------------------------------------
+
+#: Stable internal keys, strongest evidence first. The keys are what is stored and
+#: compared; the labels are what a reader sees, and rank themselves in plain words.
+EVIDENCE_KEYS: tuple[str, ...] = ("estimated", "measured", "claimed")
+EVIDENCE_LABELS: dict[str, str] = {
+    "estimated": "proven (causal estimate)",
+    "measured": "measured",
+    "claimed": "claimed",
+}
+
+
+def evidence_label(key: str) -> str:
+    """The one display label of an evidence level (KeyError for an unknown key)."""
+    return EVIDENCE_LABELS[key]
+
+
+def evidence_rank(key: str) -> int:
+    """0 for the strongest evidence level, counting up (ValueError for an unknown key)."""
+    return EVIDENCE_KEYS.index(key)
+
+
+# --------------------------------------------------------------------------------------
+# KPI direction
+# --------------------------------------------------------------------------------------
+
+DIRECTIONS: tuple[str, ...] = ("lower", "higher")
+
+
+class DirectionError(ValueError):
+    """A KPI direction that does not say plainly whether lower or higher is better."""
+
+
+def direction_sign(direction: Any) -> int:
+    """s_k: +1 when lower is better, −1 when higher is better.
+
+    Accepts ``lower`` / ``higher`` and ``lower is better`` / ``higher is better`` (any case,
+    surrounding spaces ignored); anything else raises ``DirectionError`` — a word that could
+    be read two ways is refused, never guessed."""
+    text = " ".join(str(direction).strip().lower().split())
+    if text in ("lower", "lower is better"):
+        return 1
+    if text in ("higher", "higher is better"):
+        return -1
+    raise DirectionError(
+        f"direction must be 'lower' or 'higher' (which is better), got {direction!r}."
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Months
+# --------------------------------------------------------------------------------------
+
+
+def month_start(d: Any) -> pd.Timestamp:
+    """``month(d)``: the first day of d's month, as a Timestamp."""
+    return pd.Timestamp(d).to_period("M").to_timestamp()
+
+
+def month_end(d: Any) -> pd.Timestamp:
+    """The last day of d's month (midnight), as a Timestamp."""
+    return month_start(d) + pd.offsets.MonthEnd(0)
+
+
+def month_index(d: Any) -> int:
+    """``12·year + month − 1``: months as consecutive integers."""
+    t = pd.Timestamp(d)
+    return t.year * 12 + t.month - 1
+
+
+def months_between(a: Any, b: Any) -> int:
+    """Whole calendar months from month(a) to month(b) (negative when b is earlier)."""
+    return month_index(b) - month_index(a)
+
+
+def add_months(d: Any, n: int) -> pd.Timestamp:
+    """The first day of the month n months after month(d)."""
+    return month_start(d) + pd.DateOffset(months=n)
+
+
+# --------------------------------------------------------------------------------------
+# Averages
+# --------------------------------------------------------------------------------------
+
+
+def weighted_mean(values: Iterable[float], weights: Iterable[float]) -> float:
+    """Volume-weighted mean ``Σ value·w / Σ w`` over the pairs with a value (missing weights
+    count as 0); the plain mean of the values when Σ w = 0; NaN when there is no value.
+
+    The rule for rate KPIs (per-transaction figures): a ratio of sums, never the mean of the
+    ratios, so a quiet month does not weigh as much as a busy one."""
+    v = np.asarray(list(values) if not isinstance(values, np.ndarray) else values, dtype=float)
+    w = np.asarray(list(weights) if not isinstance(weights, np.ndarray) else weights, dtype=float)
+    ok = ~np.isnan(v)
+    v, w = v[ok], np.where(np.isnan(w[ok]), 0.0, w[ok])
+    if v.size == 0:
+        return float("nan")
+    total = float(w.sum())
+    return float((v * w).sum() / total) if total > 0 else float(v.mean())
+
+
+# --------------------------------------------------------------------------------------
+# Freshness
+# --------------------------------------------------------------------------------------
+
+#: A series is stale when its last period ended more than this many days ago.
+STALE_AFTER_DAYS = 45
+
+
+def is_stale(days_behind: float, stale_after_days: int = STALE_AFTER_DAYS) -> bool:
+    """True when ``days_behind > stale_after_days``."""
+    return bool(days_behind > stale_after_days)
+
+
+# --------------------------------------------------------------------------------------
+# Main target KPI
+# --------------------------------------------------------------------------------------
+
+
+def main_targets(targets: pd.DataFrame) -> pd.DataFrame:
+    """One row per innovation: its **main target**, the target with the largest |expected
+    effect| (ties: the smallest KPI key). Columns as ``targets`` (innovation_id, kpi_key,
+    expected_effect_pct, …), ordered by innovation_id."""
+    if targets.empty:
+        return targets.copy()
+    t = targets.assign(_abs=targets["expected_effect_pct"].abs())
+    t = t.sort_values(["innovation_id", "_abs", "kpi_key"], ascending=[True, False, True])
+    return t.drop_duplicates("innovation_id").drop(columns="_abs").reset_index(drop=True)
