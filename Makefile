@@ -5,16 +5,20 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: run test lint demo db bench bench-metrics bench-browser bench-filter bench-sessions clean
+.PHONY: venv run test lint demo db bench bench-metrics bench-browser bench-filter bench-sessions clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .  # .venv/bin/thenandnow
 	touch $(STAMP)
 
+# The virtual environment with the pinned dependencies and .venv/bin/thenandnow.
+venv: $(STAMP)
+
 db: $(STAMP)
-	$(BIN)/python cli.py init
+	$(BIN)/thenandnow init
 
 run: db
 	$(BIN)/streamlit run app.py --server.port $(PORT) --server.headless true
@@ -29,7 +33,7 @@ lint: $(STAMP)
 	$(BIN)/mypy .
 
 demo: $(STAMP)
-	$(BIN)/python cli.py demo
+	$(BIN)/thenandnow demo
 
 # Benchmarks print figures (see benchmarks/README.md); they are never timed tests.
 # The large account (scale 14, ≥ 1M daily KPI rows) is built once under data/ and reused.

@@ -1,11 +1,13 @@
 """Then & Now command line: a thin layer over the library (modelled on sqlite-utils).
 
-    python cli.py [--db URL] COMMAND …
+    thenandnow [--db URL] COMMAND … [--db URL]
 
-The database is ``--db URL``, else ``DATABASE_URL``, else ``data/thenandnow.sqlite``.
+``thenandnow`` is the console command ``make`` installs into ``.venv/bin`` (``pip install -e
+.``); ``.venv/bin/python cli.py …`` is the same program. The database is ``--db URL`` (before
+or after the command name), else ``DATABASE_URL``, else ``data/thenandnow.sqlite``.
 
 Commands: ``init``, ``migrate``, ``demo``, ``import``, ``import-sql``, ``batches``,
-``rollback``, ``templates``, ``estimate`` (and ``metrics``, added by the metrics package).
+``rollback``, ``templates``, ``metrics``, ``estimate``.
 
 The causal estimates are stored per data version (``data_loaders.estimate_store``): ``init``
 and ``demo`` compute them after loading the demo, ``import``/``import-sql``/``rollback``
@@ -14,25 +16,29 @@ then computes them on first use), and ``estimate --account NAME`` does it on dem
 
 Every failure exits non-zero with one readable line on stderr, never a traceback:
 exit 1 for a rejected import or a refused request (unknown batch, missing file, …),
-exit 2 for anything unexpected ("error: <message>").
+exit 2 for a usage error (usage line + "error: …") or anything unexpected ("error: <message>").
 
-Adding a command: write ``def cmd_NAME(args) -> int``, a ``_add_NAME(sub)`` that declares
-its arguments, and register both in ``COMMANDS`` — see the marked place below.
+Adding a command: a function decorated with ``@cli.command("name")`` and ``@_db_option``
+that parses its options, calls one library or service function, prints, and returns the exit
+code (raise ``CliError`` for a refusal meant for the person at the terminal).
 """
 
 from __future__ import annotations
 
-import argparse
+import datetime as dt
 import getpass
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+import click
 
 from data_loaders.db import DatabaseUnavailable, database_url, redact
 
-Handler = Callable[[argparse.Namespace], int]
+PROG = "thenandnow"
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class CliError(Exception):
@@ -40,30 +46,59 @@ class CliError(Exception):
 
 
 # ---------------------------------------------------------------------------------------------
-# Helpers
+# Shared options and helpers
 
 
-def _engine(args: argparse.Namespace, *, migrate: bool = True) -> Any:
+def _remember_db(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    # The group and every command declare --db; whichever was given is the one used.
+    if value is not None:
+        ctx.ensure_object(dict)["db"] = value
+
+
+def _db_option(f: F) -> F:
+    return click.option(
+        "--db",
+        metavar="URL",
+        expose_value=False,
+        is_eager=True,
+        callback=_remember_db,
+        help="SQLAlchemy URL (default: $DATABASE_URL, else sqlite:///data/thenandnow.sqlite)",
+    )(f)
+
+
+_no_estimates = click.option(
+    "--no-estimates",
+    is_flag=True,
+    help="do not compute the causal estimates now (the dashboard does it on first use)",
+)
+
+
+def _db_arg() -> str | None:
+    obj = click.get_current_context().find_root().obj
+    return obj.get("db") if isinstance(obj, dict) else None
+
+
+def _engine(*, migrate: bool = True) -> Any:
     from sqlalchemy import inspect
 
     from data_loaders.db import make_engine
     from data_loaders.db import migrate as run_migrations
 
-    url = database_url(args.db)
+    url = database_url(_db_arg())
     engine = make_engine(url)
     if migrate:
         run_migrations(engine)
     elif not inspect(engine).has_table("import_batch"):
         raise CliError(
             f"the database at {redact(url)} has no Then & Now tables yet: "
-            "run `python cli.py init` (or `migrate`) first"
+            f"run `{PROG} init` (or `migrate`) first"
         )
     return engine
 
 
-def _user(args: argparse.Namespace) -> str | None:
-    if getattr(args, "user", None):
-        return str(args.user)
+def _user(user: str | None) -> str | None:
+    if user:
+        return user
     try:
         return getpass.getuser()
     except Exception:  # noqa: BLE001 - no login name in some containers
@@ -177,14 +212,82 @@ def _print_estimated(done: list[tuple[str, float, int]]) -> None:
         print(f"{name}: stored the causal estimates of {n} innovations in {seconds:.1f} s")
 
 
+def _refresh_estimates(engine: Any, code: int, *, skip: bool) -> int:
+    """After a successful import or rollback: recompute the estimates whose data changed."""
+    from sqlalchemy import inspect
+
+    if code == 0 and not skip:
+        if not inspect(engine).has_table("estimate_run"):
+            print(f"note: estimates not refreshed: run `{PROG} migrate` first", file=sys.stderr)
+            return code
+        _print_estimated(_estimate_accounts(engine))
+    return code
+
+
+class _AsOf(click.ParamType):
+    """``YYYY-MM-DD``, or ``YYYY-MM`` for the last day of that month."""
+
+    name = "DATE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, dt.date):
+            return value
+        import pandas as pd
+
+        text = str(value)
+        try:
+            if len(text) == 7:
+                return (pd.Timestamp(f"{text}-01") + pd.offsets.MonthEnd(0)).date()
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            self.fail(f"{text!r} is not a date (use YYYY-MM-DD or YYYY-MM)", param, ctx)
+
+
+def _json_value(v: Any) -> Any:
+    import math
+
+    if v is None or isinstance(v, str | bool | int):
+        return v
+    if hasattr(v, "isoformat"):
+        return v.date().isoformat() if hasattr(v, "date") and callable(v.date) else v.isoformat()
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    return None if math.isnan(f) else round(f, 6)
+
+
 # ---------------------------------------------------------------------------------------------
-# Commands
+# Commands (in the order of `--help`)
 
 
-def cmd_init(args: argparse.Namespace) -> int:
+class _InOrder(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+
+@click.group(
+    cls=_InOrder,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    help="Then & Now: import, history, rollback, demo data, estimates, figures.",
+)
+@_db_option
+def cli() -> None:
+    pass
+
+
+@cli.command(
+    "init",
+    short_help="migrate; load the demo if empty; store missing estimates",
+    help="Migrate; load the demo account if the database is empty; store the causal "
+    "estimates that are missing (unless --no-estimates).",
+)
+@_no_estimates
+@_db_option
+def cmd_init(no_estimates: bool) -> int:
     from data_loaders.db import is_empty
 
-    engine = _engine(args)
+    engine = _engine()
     if is_empty(engine):
         from data_loaders.demo import load_demo
 
@@ -192,99 +295,117 @@ def cmd_init(args: argparse.Namespace) -> int:
         if not getattr(result, "ok", True):
             return _print_result(result)
         print(f"initialised {redact(str(engine.url))} with the demo account")
-        if not args.no_estimates:
-            _print_estimated(_estimate_accounts(engine))
     else:
         print(f"{redact(str(engine.url))} is up to date (data already present)")
-        if not args.no_estimates:  # e.g. upgraded from a version without stored estimates
-            _print_estimated(_estimate_accounts(engine))
+    if not no_estimates:  # also after an upgrade from a version without stored estimates
+        _print_estimated(_estimate_accounts(engine))
     return 0
 
 
-def cmd_migrate(args: argparse.Namespace) -> int:
-    engine = _engine(args)
+@cli.command("migrate", help="alembic upgrade head")
+@_db_option
+def cmd_migrate() -> int:
+    engine = _engine()
     print(f"{redact(str(engine.url))}: schema at the newest revision")
     return 0
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
+@cli.command("demo", help="generate and import the demo account")
+@click.option("--seed", type=int, default=7, show_default=True, help="random seed")
+@click.option(
+    "--scale",
+    type=int,
+    default=1,
+    help="1 = monthly data; N > 1 = daily data for 3·N sites (14 ≈ 1M rows)",
+)
+@_no_estimates
+@_db_option
+def cmd_demo(seed: int, scale: int, no_estimates: bool) -> int:
     from data_loaders.demo import load_demo
 
-    if args.scale < 1:
+    if scale < 1:
         raise CliError("--scale must be 1 or more")
-    engine = _engine(args)
-    result = load_demo(engine, seed=args.seed, scale=args.scale)
+    engine = _engine()
+    result = load_demo(engine, seed=seed, scale=scale)
     code = _print_result(result) if hasattr(result, "ok") else 0
-    if code == 0 and not args.no_estimates:
+    if code == 0 and not no_estimates:
         _print_estimated(_estimate_accounts(engine))
     return code
 
 
-def _refresh_estimates(args: argparse.Namespace, engine: Any, code: int) -> int:
-    """After a successful import or rollback: recompute the estimates whose data changed."""
-    from sqlalchemy import inspect
-
-    if code == 0 and not getattr(args, "dry_run", False) and not args.no_estimates:
-        if not inspect(engine).has_table("estimate_run"):
-            print(
-                "note: estimates not refreshed: run `python cli.py migrate` first", file=sys.stderr
-            )
-            return code
-        _print_estimated(_estimate_accounts(engine))
-    return code
+_dry_run = click.option("--dry-run", is_flag=True, help="only validate and count")
+_user_opt = click.option("--user", help="who imports (default: the login name)")
+_progress_opt = click.option("--progress", is_flag=True, help="report progress on stderr")
 
 
-def cmd_estimate(args: argparse.Namespace) -> int:
-    engine = _engine(args)
-    done = _estimate_accounts(engine, None if args.all else [args.account], force=args.force)
-    _print_estimated(done)
-    if not done:
-        print("estimates already stored for the current data (--force recomputes them)")
-    return 0
-
-
-def cmd_import(args: argparse.Namespace) -> int:
+@cli.command(
+    "import",
+    short_help="validate and import CSV/XLSX files as one batch",
+    help="Validate and import CSV/XLSX files (or folders of them) as one batch.",
+)
+@click.argument("files", nargs=-1, required=True, metavar="FILE…")
+@_dry_run
+@_user_opt
+@_progress_opt
+@_no_estimates
+@_db_option
+def cmd_import(
+    files: tuple[str, ...], dry_run: bool, user: str | None, progress: bool, no_estimates: bool
+) -> int:
     from data_loaders.importer import import_files
 
-    files = _files(args.files)
-    engine = _engine(args)
+    paths = _files(files)
+    engine = _engine()
     result = import_files(
-        engine, files, dry_run=args.dry_run, user=_user(args), progress=_progress(args.progress)
+        engine, paths, dry_run=dry_run, user=_user(user), progress=_progress(progress)
     )
-    return _refresh_estimates(args, engine, _print_result(result))
+    return _refresh_estimates(engine, _print_result(result), skip=dry_run or no_estimates)
 
 
-def cmd_import_sql(args: argparse.Namespace) -> int:
+@cli.command("import-sql", help="import the entities from another database")
+@click.option("--source", metavar="URL", help="SQLAlchemy URL of the source database")
+@click.option("--mapping", required=True, metavar="FILE", help="TOML or JSON mapping file")
+@_dry_run
+@_user_opt
+@_progress_opt
+@_no_estimates
+@_db_option
+def cmd_import_sql(
+    source: str | None,
+    mapping: str,
+    dry_run: bool,
+    user: str | None,
+    progress: bool,
+    no_estimates: bool,
+) -> int:
     from data_loaders.sql_source import import_sql, load_mapping
 
-    path = Path(args.mapping)
+    path = Path(mapping)
     if not path.exists():
         raise CliError(f"mapping file not found: {path}")
     try:
-        mapping, source = load_mapping(path)
+        entities, default_source = load_mapping(path)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
-    source = args.source or source
+    source = source or default_source
     if not source:
         raise CliError(
             "give the source database with --source URL (or source = … in the mapping file)"
         )
-    engine = _engine(args)
+    engine = _engine()
     result = import_sql(
-        engine,
-        source,
-        mapping,
-        dry_run=args.dry_run,
-        user=_user(args),
-        progress=_progress(args.progress),
+        engine, source, entities, dry_run=dry_run, user=_user(user), progress=_progress(progress)
     )
-    return _refresh_estimates(args, engine, _print_result(result))
+    return _refresh_estimates(engine, _print_result(result), skip=dry_run or no_estimates)
 
 
-def cmd_batches(args: argparse.Namespace) -> int:
+@cli.command("batches", help="import history")
+@click.option("--account", metavar="NAME", help="only batches of this account")
+@_db_option
+def cmd_batches(account: str | None) -> int:
     from data_loaders.batches import list_batches
 
-    df = list_batches(_engine(args, migrate=False), args.account)
+    df = list_batches(_engine(migrate=False), account)
     cols = [
         "id",
         "status",
@@ -306,25 +427,32 @@ def cmd_batches(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_rollback(args: argparse.Namespace) -> int:
+@cli.command("rollback", help="undo one import batch")
+@click.argument("batch", type=int, metavar="BATCH")
+@_no_estimates
+@_db_option
+def cmd_rollback(batch: int, no_estimates: bool) -> int:
     from data_loaders.batches import rollback_batch
 
-    engine = _engine(args, migrate=False)
+    engine = _engine(migrate=False)
     try:
-        r = rollback_batch(engine, args.batch)
+        r = rollback_batch(engine, batch)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     print(
         f"rolled back batch {r.batch_id}: {r.rows_deleted:,} rows deleted, "
         f"{r.rows_restored:,} rows restored"
     )
-    return _refresh_estimates(args, engine, 0)
+    return _refresh_estimates(engine, 0, skip=no_estimates)
 
 
-def cmd_templates(args: argparse.Namespace) -> int:
+@cli.command("templates", help="write a template file per entity into DIR")
+@click.argument("directory", metavar="DIR")
+@_db_option
+def cmd_templates(directory: str) -> int:
     from data_loaders.templates import TEMPLATE_ENTITIES, template_csv, template_xlsx
 
-    out = Path(args.dir)
+    out = Path(directory)
     try:
         out.mkdir(parents=True, exist_ok=True)
         for entity in TEMPLATE_ENTITIES:
@@ -336,37 +464,24 @@ def cmd_templates(args: argparse.Namespace) -> int:
     return 0
 
 
-def _as_of(text: str) -> Any:
-    """``YYYY-MM-DD``, or ``YYYY-MM`` for the last day of that month."""
-    import datetime as dt
-
-    import pandas as pd
-
-    try:
-        if len(text) == 7:
-            return (pd.Timestamp(f"{text}-01") + pd.offsets.MonthEnd(0)).date()
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a date (use YYYY-MM-DD or YYYY-MM)"
-        ) from None
-
-
-def _json_value(v: Any) -> Any:
-    import math
-
-    if v is None or isinstance(v, str | bool | int):
-        return v
-    if hasattr(v, "isoformat"):
-        return v.date().isoformat() if hasattr(v, "date") and callable(v.date) else v.isoformat()
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return str(v)
-    return None if math.isnan(f) else round(f, 6)
-
-
-def cmd_metrics(args: argparse.Namespace) -> int:
+@cli.command("metrics", help="headline figures and the then-vs-now table")
+@click.option("--account", required=True, metavar="NAME", help="account name")
+@click.option(
+    "--as-of",
+    "as_of",
+    type=_AsOf(),
+    help="only data up to this date (YYYY-MM-DD, or YYYY-MM for its last day)",
+)
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+@click.option(
+    "--estimates",
+    "use_estimates",
+    is_flag=True,
+    help="run the causal estimates so the evidence mix counts 'estimated' "
+    "innovations as the dashboard does (slower: ~20 s on the demo)",
+)
+@_db_option
+def cmd_metrics(account: str, as_of: dt.date | None, as_json: bool, use_estimates: bool) -> int:
     import json
 
     from data_loaders.access import Scope
@@ -376,16 +491,16 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     from metrics.headline import headline
     from metrics.views import estimates, evidence_of, photo, value_lines
 
-    engine = _engine(args, migrate=False)
+    engine = _engine(migrate=False)
     scope = Scope.everything()  # the command line is the provider's own tool
     try:
-        account_id = account_id_by_name(engine, scope, args.account)
+        account_id = account_id_by_name(engine, scope, account)
     except LookupError as exc:
         raise CliError(str(exc)) from exc
-    data = limit_to(load_account_data(engine, scope, account_id), args.as_of)
+    data = limit_to(load_account_data(engine, scope, account_id), as_of)
     sel = Filters()
     evidence = None
-    if args.estimates:
+    if use_estimates:
         from data_loaders.estimate_store import load_estimates
         from metrics.versions import estimates_version
 
@@ -393,16 +508,16 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         evidence = evidence_of(value_lines(data, sel, est if est is not None else estimates(data)))
     head = headline(data, sel, evidence=evidence)
     if head is None:
-        when = f" up to {args.as_of:%Y-%m-%d}" if args.as_of else ""
+        when = f" up to {as_of:%Y-%m-%d}" if as_of else ""
         raise CliError(
             f"account {data.account.name!r} has no measured value{when}: "
             "no KPI observations of its headline KPIs against a baseline"
         )
     pic = photo(data, sel)
     cols = ["key", "label", "unit_of_measure", "then", "now", "change", "pct_change", "better"]
-    if args.json:
+    if as_json:
         out: dict[str, Any] = head.as_dict()
-        out["evidence_basis"] = "estimates" if args.estimates else "measured and claimed only"
+        out["evidence_basis"] = "estimates" if use_estimates else "measured and claimed only"
         out["then_now"] = (
             None
             if pic is None
@@ -435,7 +550,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
             "evidence_mix",
             f"{mix['estimated']} estimated, {mix['measured']} measured, "
             f"{mix['claimed']} claimed"
-            + ("" if args.estimates else " (no estimates run: --estimates)"),
+            + ("" if use_estimates else " (no estimates run: --estimates)"),
         ),
     ]
     width = max(len(k) for k, _ in lines)
@@ -465,158 +580,24 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     return 0
 
 
-# ---------------------------------------------------------------------------------------------
-# Parser
-
-
-def _add_init(sub: Any) -> None:
-    p = sub.add_parser(
-        "init",
-        help="migrate; load the demo account if the database is empty; "
-        "store the causal estimates that are missing",
-    )
-    p.add_argument(
-        "--no-estimates",
-        action="store_true",
-        help="do not compute the causal estimates now (the dashboard does it on first use)",
-    )
-
-
-def _add_migrate(sub: Any) -> None:
-    sub.add_parser("migrate", help="alembic upgrade head")
-
-
-def _add_demo(sub: Any) -> None:
-    p = sub.add_parser("demo", help="generate and import the demo account")
-    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
-    p.add_argument(
-        "--scale",
-        type=int,
-        default=1,
-        help="1 = monthly data; N > 1 = daily data for 3·N sites (14 ≈ 1M rows)",
-    )
-    p.add_argument(
-        "--no-estimates",
-        action="store_true",
-        help="do not compute the causal estimates now (the dashboard does it on first use)",
-    )
-
-
-def _add_import(sub: Any) -> None:
-    p = sub.add_parser("import", help="validate and import CSV/XLSX files as one batch")
-    p.add_argument("files", nargs="+", metavar="FILE", help="files (or folders of files)")
-    p.add_argument("--dry-run", action="store_true", help="only validate and count")
-    p.add_argument("--user", help="who imports (default: the login name)")
-    p.add_argument("--progress", action="store_true", help="report progress on stderr")
-    p.add_argument(
-        "--no-estimates",
-        action="store_true",
-        help="do not compute the causal estimates now (the dashboard does it on first use)",
-    )
-
-
-def _add_import_sql(sub: Any) -> None:
-    p = sub.add_parser("import-sql", help="import the entities from another database")
-    p.add_argument("--source", help="SQLAlchemy URL of the source database")
-    p.add_argument("--mapping", required=True, help="TOML or JSON mapping file")
-    p.add_argument("--dry-run", action="store_true", help="only validate and count")
-    p.add_argument("--user", help="who imports (default: the login name)")
-    p.add_argument("--progress", action="store_true", help="report progress on stderr")
-    p.add_argument(
-        "--no-estimates",
-        action="store_true",
-        help="do not compute the causal estimates now (the dashboard does it on first use)",
-    )
-
-
-def _add_batches(sub: Any) -> None:
-    p = sub.add_parser("batches", help="import history")
-    p.add_argument("--account", help="only batches of this account")
-
-
-def _add_rollback(sub: Any) -> None:
-    p = sub.add_parser("rollback", help="undo one import batch")
-    p.add_argument("batch", type=int, metavar="BATCH", help="batch id (see `batches`)")
-    p.add_argument(
-        "--no-estimates",
-        action="store_true",
-        help="do not compute the causal estimates now (the dashboard does it on first use)",
-    )
-
-
-def _add_estimate(sub: Any) -> None:
-    p = sub.add_parser(
-        "estimate",
-        help="compute and store the causal estimates of an account "
-        "(once per data version; the Story page reads them)",
-    )
-    who = p.add_mutually_exclusive_group(required=True)
-    who.add_argument("--account", metavar="NAME", help="account name")
-    who.add_argument("--all", action="store_true", help="every account")
-    p.add_argument(
-        "--force", action="store_true", help="recompute even when stored for the current data"
-    )
-
-
-def _add_templates(sub: Any) -> None:
-    p = sub.add_parser("templates", help="write a template file per entity")
-    p.add_argument("dir", metavar="DIR", help="folder to write to")
-
-
-def _add_metrics(sub: Any) -> None:
-    p = sub.add_parser("metrics", help="headline figures and the then-vs-now table")
-    p.add_argument("--account", required=True, metavar="NAME", help="account name")
-    p.add_argument(
-        "--as-of",
-        type=_as_of,
-        metavar="DATE",
-        help="only data up to this date (YYYY-MM-DD, or YYYY-MM for its last day)",
-    )
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument(
-        "--estimates",
-        action="store_true",
-        help="run the causal estimates so the evidence mix counts 'estimated' "
-        "innovations as the dashboard does (slower: ~20 s on the demo)",
-    )
-
-
-# name → (declare arguments, run). Keep the order: it is the order of `--help`.
-COMMANDS: dict[str, tuple[Callable[[Any], None], Handler]] = {
-    "init": (_add_init, cmd_init),
-    "migrate": (_add_migrate, cmd_migrate),
-    "demo": (_add_demo, cmd_demo),
-    "import": (_add_import, cmd_import),
-    "import-sql": (_add_import_sql, cmd_import_sql),
-    "batches": (_add_batches, cmd_batches),
-    "rollback": (_add_rollback, cmd_rollback),
-    "templates": (_add_templates, cmd_templates),
-    "metrics": (_add_metrics, cmd_metrics),
-    "estimate": (_add_estimate, cmd_estimate),
-}
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # one line, exit 2, like argparse but shorter
-        self.print_usage(sys.stderr)
-        print(f"error: {message}", file=sys.stderr)
-        raise SystemExit(2)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="python cli.py", description="Then & Now: import, history, rollback, demo data."
-    )
-    parser.add_argument(
-        "--db",
-        metavar="URL",
-        help="SQLAlchemy URL (default: $DATABASE_URL, else sqlite:///data/thenandnow.sqlite)",
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    sub.required = True
-    for add, _run in COMMANDS.values():
-        add(sub)
-    return parser
+@cli.command(
+    "estimate",
+    short_help="compute and store the causal estimates of an account",
+    help="Compute and store the causal estimates of an account (once per data version; "
+    "the Story page reads them). Give --account NAME or --all.",
+)
+@click.option("--account", metavar="NAME", help="account name")
+@click.option("--all", "every", is_flag=True, help="every account")
+@click.option("--force", is_flag=True, help="recompute even when stored for the current data")
+@_db_option
+def cmd_estimate(account: str | None, every: bool, force: bool) -> int:
+    if (account is None) == (not every):
+        raise click.UsageError("give exactly one of --account NAME or --all")
+    done = _estimate_accounts(_engine(), None if every else [str(account)], force=force)
+    _print_estimated(done)
+    if not done:
+        print("estimates already stored for the current data (--force recomputes them)")
+    return 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -628,12 +609,36 @@ def _one_line(exc: BaseException) -> str:
     return text.splitlines()[0]
 
 
+def _usage_error(exc: click.UsageError) -> SystemExit:
+    """Like argparse: the usage line, then one line "error: …"; exit 2."""
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+        click.echo(exc.ctx.get_help() if exc.ctx else "", err=True)
+    else:
+        if exc.ctx is not None:
+            click.echo(exc.ctx.get_usage(), err=True)
+        print(f"error: {exc.format_message()}", file=sys.stderr)
+    return SystemExit(exc.exit_code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line on ``argv`` (default: ``sys.argv[1:]``) and return the exit code.
+    A usage error raises ``SystemExit(2)`` after printing, as argparse did."""
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
-    args = build_parser().parse_args(argv)
+    state: dict[str, str] = {}
+    args = list(sys.argv[1:] if argv is None else argv)
+
+    def url() -> str:
+        return redact(database_url(state.get("db")))
+
     try:
-        return COMMANDS[args.command][1](args)
+        rv = cli.main(args, prog_name=PROG, obj=state, standalone_mode=False)
+        return int(rv or 0)
+    except click.UsageError as exc:
+        raise _usage_error(exc) from None
+    except click.ClickException as exc:  # e.g. a file click itself could not open
+        print(f"error: {exc.format_message()}", file=sys.stderr)
+        return exc.exit_code
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -641,16 +646,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {_one_line(exc)}", file=sys.stderr)
         return 1
     except (ArgumentError, NoSuchModuleError) as exc:
-        print(
-            f"error: invalid database URL {redact(database_url(args.db))}: {_one_line(exc)}",
-            file=sys.stderr,
-        )
+        print(f"error: invalid database URL {url()}: {_one_line(exc)}", file=sys.stderr)
         return 1
     except OperationalError as exc:
         orig = getattr(exc, "orig", None)
         print(
-            f"error: the database at {redact(database_url(args.db))} cannot be used: "
-            f"{_one_line(orig or exc)}",
+            f"error: the database at {url()} cannot be used: {_one_line(orig or exc)}",
             file=sys.stderr,
         )
         return 1
@@ -658,7 +659,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         orig = getattr(exc, "orig", None)
         print(f"error: database error: {_one_line(orig or exc)}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, click.Abort):
         print("error: interrupted; nothing was committed", file=sys.stderr)
         return 130
     except BrokenPipeError:
@@ -668,5 +669,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-if __name__ == "__main__":
+def entry() -> None:
+    """The ``thenandnow`` console command (``[project.scripts]`` in pyproject.toml)."""
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -37,3 +37,14 @@ def test_readme_images_exist() -> None:
 
     for path in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README):
         assert (ROOT / path).is_file(), path
+
+
+def test_readme_cli_commands_exist() -> None:
+    """Every `thenandnow COMMAND` README shows is a command of the command line."""
+    import re
+
+    from cli import cli
+
+    used = set(re.findall(r"thenandnow (?:--db \S+ )?([a-z][a-z-]+)", README))
+    assert used, "README shows no thenandnow command"
+    assert used <= set(cli.commands), used - set(cli.commands)
