@@ -63,6 +63,7 @@ from metrics import attribution as attribution_metrics
 from metrics import contract as contract_metrics
 from metrics import headline as headline_metrics
 from metrics import narrative as story
+from metrics import outlook as outlook_metrics
 from metrics import pipeline as pipeline_metrics
 from metrics import then_now as then_now_metrics
 from metrics import value as value_metrics
@@ -832,6 +833,23 @@ def pipeline_view(data: AccountData, f: FilterLike) -> PipelineView:
     return PipelineView(
         counts=counts, upcoming=upcoming, claimed_per_year=total, sentence=sentence, beat=beat
     )
+
+
+def outlook_view(
+    data: AccountData,
+    f: FilterLike,
+    *,
+    base: Baseline | None = None,
+    attr: pd.DataFrame | None = None,
+) -> tuple[outlook_metrics.Outlook, str]:
+    """The closing screen's figures (``metrics.outlook``): the open pipeline of the selected
+    categories weighed by the claimed vs measured value to date of the live ones, and its
+    sentence."""
+    up = pipeline_metrics.open_pipeline(_innovations(data, f), data.rollouts)
+    lines = value_lines(data, f, base=base, attr=attr)
+    o = outlook_metrics.outlook(up, lines)
+    a = data.account
+    return o, outlook_metrics.outlook_sentence(o, a.currency, a.locale)
 
 
 def narrative_beats(

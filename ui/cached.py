@@ -27,6 +27,7 @@ from data_loaders.estimate_store import load_estimates, save_estimates
 from metrics import narrative as story
 from metrics import views
 from metrics.baseline import Baseline
+from metrics.outlook import Outlook
 from metrics.versions import estimates_version
 from ui.context import CACHE_TTL, PageContext, cached_account_data, engine_for
 
@@ -198,6 +199,13 @@ def _pipeline(url: str, scope: Scope, account_id: int, sel: views.Selection) -> 
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def _outlook(url: str, scope: Scope, account_id: int, sel: views.Selection) -> tuple[Outlook, str]:
+    return views.outlook_view(
+        cached_account_data(url, scope, account_id), sel, **_shared(url, scope, account_id, sel)
+    )
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def _narrative(url: str, scope: Scope, account_id: int, sel: views.Selection) -> list[str]:
     data = cached_account_data(url, scope, account_id)
     return views.narrative(
@@ -290,6 +298,11 @@ def contract(ctx: PageContext) -> views.ContractView | None:
 
 def pipeline(ctx: PageContext) -> views.PipelineView:
     return _pipeline(*_key(ctx))
+
+
+def outlook(ctx: PageContext) -> tuple[Outlook, str]:
+    """The closing screen: the pipeline's claim weighed by this account's realisation."""
+    return _outlook(*_key(ctx))
 
 
 def narrative(ctx: PageContext, *, estimates: bool = True) -> list[str]:

@@ -1,73 +1,184 @@
 """Present mode (``?present=1``): the story for screen-sharing, one idea per screen.
 
 No sidebar and no filter widgets (the filters come from the URL the presenter opened), large
-type (CSS injected once by the frame), and previous/next buttons. The screens reuse the
-pages' sections and chart builders, so what is presented equals what the pages show.
-``?screen=N`` (1-based) names the screen, so a link can open on any of them.
+type sized to the window's height (CSS injected once by the frame), previous/next buttons in a
+bar pinned to the bottom, and the keys a presenter uses: → ← , PageDown PageUp (what
+presentation clickers send) and Space / Shift+Space. The screens reuse the pages' sections
+and chart builders, so what is presented equals what the pages show; every screen is sized
+to fit 1280×720 without scrolling (the story is split over as many screens as it needs).
+``?screen=N`` (1-based) or ``?screen=KEY`` (``headline``, ``narrative-1`` …, ``curve``,
+``then_now``, ``bridge``, ``productivity``, ``gain_share``, ``next``) names the screen, so a
+link can open on any of them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import streamlit as st
+import streamlit.components.v1 as components
 
 from metrics import views
 from ui import cached, sections
 from ui.context import PageContext
 from ui.nav import current_params
 
-SCALE = 1.35  # chart type scale for the projector
-
-SCREENS: tuple[tuple[str, str, Callable[[PageContext], object]], ...] = (
-    # Neither waits for the causal estimates: shown at once, the evidence filled in after.
-    (
-        "headline",
-        "Where we are",
-        lambda ctx: sections.finish(sections.headline_cards(ctx, big=True, defer=True)),
-    ),
-    (
-        "narrative",
-        "The story so far",
-        lambda ctx: sections.finish(sections.narrative(ctx, big=True, defer=True)),
-    ),
-    (
-        "curve",
-        "Value, month after month",
-        lambda ctx: sections.cumulative_curve(ctx, interactive=False, scale=SCALE, height=270),
-    ),
-    ("then_now", "Then and now", lambda ctx: sections.then_now_photo(ctx, compact=True)),
-    # with evidence levels once the estimates are stored (never waits for them)
-    (
-        "bridge",
-        "What drove it",
-        lambda ctx: sections.bridge(ctx, scale=SCALE, evidence=cached.estimates_ready(ctx)),
-    ),
-    ("contract", "What the contract says", lambda ctx: sections.contract_summary(ctx, scale=SCALE)),
-    ("next", "What's next", lambda ctx: sections.whats_next(ctx, scale=SCALE)),
-)
+SCALE = 1.2  # chart type scale for the projector
+#: The story is split so that one screen holds at most this many characters (four short
+#: sentences): what fits above the bar at 1280×720 in present-mode type.
+STORY_CHARS = 760
+STORY_SENTENCES = 4
 
 
-def screen_index() -> int:
-    """The 0-based screen asked for in the URL, kept within range."""
+@dataclass(frozen=True)
+class Screen:
+    key: str
+    title: str
+    render: Callable[[PageContext], object]
+
+
+def story_pages(sentences: list[str]) -> list[list[str]]:
+    """The story's sentences in order, grouped greedily into screens of at most
+    ``STORY_SENTENCES`` sentences and ``STORY_CHARS`` characters (a longer sentence alone)."""
+    pages: list[list[str]] = []
+    for s in sentences:
+        last = pages[-1] if pages else None
+        if (
+            last is not None
+            and len(last) < STORY_SENTENCES
+            and sum(map(len, last)) + len(s) <= STORY_CHARS
+        ):
+            last.append(s)
+        else:
+            pages.append([s])
+    return pages
+
+
+def _story(ctx: PageContext) -> list[str]:
+    # the evidence sentence needs the causal estimates: left out until they are stored
+    return cached.narrative(ctx, estimates=cached.estimates_ready(ctx))
+
+
+def _story_screen(part: list[str], ctx: PageContext) -> None:
+    sections.story_part(part, big=True)
+
+
+def screens(ctx: PageContext) -> list[Screen]:
+    """The screens for this view, in order (the story's count depends on its length)."""
+    told = story_pages(_story(ctx)) if ctx.data is not None else [[]]
+    story = [
+        Screen(
+            f"narrative-{n}",
+            "The story so far" + (f" ({n} of {len(told)})" if len(told) > 1 else ""),
+            partial(_story_screen, part),
+        )
+        for n, part in enumerate(told, start=1)
+    ]
+    return [
+        # does not wait for the causal estimates: shown at once, the evidence filled in after
+        Screen(
+            "headline",
+            "Where we are",
+            lambda ctx: sections.finish(sections.headline_cards(ctx, big=True, defer=True)),
+        ),
+        *story,
+        Screen(
+            "curve",
+            "Value, month after month",
+            lambda ctx: sections.cumulative_curve(ctx, interactive=False, scale=SCALE, height=300),
+        ),
+        Screen("then_now", "Then and now", lambda ctx: sections.then_now_photo(ctx, compact=True)),
+        # with evidence levels once the estimates are stored (never waits for them)
+        Screen(
+            "bridge",
+            "What drove it",
+            lambda ctx: sections.bridge(
+                ctx, scale=SCALE, evidence=cached.estimates_ready(ctx), bar_height=22
+            ),
+        ),
+        Screen(
+            "productivity",
+            "The productivity clause",
+            lambda ctx: sections.productivity_clause(ctx, scale=SCALE, height=300),
+        ),
+        Screen(
+            "gain_share",
+            "The gain-share",
+            lambda ctx: sections.gain_share_clause(ctx, scale=SCALE, height=300),
+        ),
+        Screen("next", "What's next", lambda ctx: sections.closing(ctx)),
+    ]
+
+
+def screen_index(shown: list[Screen]) -> int:
+    """The 0-based screen asked for in the URL (``screen=3``, or a screen's key such as
+    ``screen=next``), kept within range."""
+    raw = st.query_params.get("screen", "1")
+    keys = [s.key for s in shown]
+    if raw in keys:
+        return keys.index(raw)
     try:
-        n = int(st.query_params.get("screen", "1"))
+        n = int(raw)
     except ValueError:
         n = 1
-    return min(max(n, 1), len(SCREENS)) - 1
+    return min(max(n, 1), len(shown)) - 1
 
 
 def _go(index: int) -> None:
     st.query_params["screen"] = str(index + 1)
 
 
+# Runs in the app's own document (the component's iframe is same-origin): the listener is
+# created with the parent's Function so it outlives the iframe, and installed once. It
+# presses the bar's buttons, so a key does exactly what a click does; keys typed into a
+# field are left alone, and the focused button is blurred so Space does not press it twice.
+_KEYS_JS = """
+<script>
+const p = window.parent;
+if (!p.__tnPresentKeys) {
+  p.__tnPresentKeys = true;
+  p.document.addEventListener('keydown', new p.Function('e', `
+    if (e.defaultPrevented || e.altKey || e.ctrlKey || e.metaKey) return;
+    const t = e.target, tag = t && t.tagName;
+    if (tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT' || (t && t.isContentEditable))
+      return;
+    let which = null;
+    if (e.key === 'ArrowRight' || e.key === 'PageDown' || (e.key === ' ' && !e.shiftKey))
+      which = 'next';
+    else if (e.key === 'ArrowLeft' || e.key === 'PageUp' || (e.key === ' ' && e.shiftKey))
+      which = 'prev';
+    if (!which) return;
+    const b = document.querySelector('.st-key-present-' + which + ' button');
+    if (!b) return;
+    e.preventDefault();
+    if (document.activeElement && document.activeElement.blur) document.activeElement.blur();
+    if (!b.disabled) b.click();
+  `), true);
+}
+</script>
+"""
+
+
+def keyboard() -> None:
+    """The presenter's keys (→ ← PageDown PageUp Space), for Next and Previous."""
+    with st.container(key="present-keys"):  # hidden by the present-mode CSS
+        components.html(_KEYS_JS, height=0)
+
+
 def run(ctx: PageContext, page: Any) -> None:
-    i = screen_index()
-    key, title, render = SCREENS[i]
+    # Streamlit 1.67 drops the parameter from the address bar when present mode is entered
+    # through a page link (the sidebar's Present), so the next rerun would leave present
+    # mode: write it back on every run.
+    st.query_params["present"] = "1"
+    shown = screens(ctx)
+    i = screen_index(shown)
+    screen = shown[i]
     name = ctx.data.account.name if ctx.data is not None else "Then & Now"
     st.caption(f"{name} · {ctx.describe_filters()}" if ctx.data is not None else name)
-    st.title(title)
+    st.title(screen.title)
     body = st.container()  # filled last, so a "no data" stop keeps the buttons below
     # The controls sit in a bar pinned to the bottom of the window (CSS in ui.states), so
     # Next is on screen whatever the screen's height.
@@ -82,11 +193,11 @@ def run(ctx: PageContext, page: Any) -> None:
             width="stretch",
             key="present-prev",
         )
-        upcoming = f" · next: {SCREENS[i + 1][1]}" if i + 1 < len(SCREENS) else ""
+        upcoming = f" · next: {shown[i + 1].title}" if i + 1 < len(shown) else ""
         with mid:
             st.markdown(
                 f"<div style='text-align:center;color:#52606D'>{i + 1} / "
-                f"{len(SCREENS)}{upcoming}</div>",
+                f"{len(shown)}{upcoming}</div>",
                 unsafe_allow_html=True,
             )
             params = current_params(drop=("present", "screen"))
@@ -96,12 +207,13 @@ def run(ctx: PageContext, page: Any) -> None:
         next_col.button(
             "Next",
             icon=":material/arrow_forward:",
-            disabled=i == len(SCREENS) - 1,
+            disabled=i == len(shown) - 1,
             on_click=_go,
             args=(i + 1,),
             width="stretch",
             key="present-next",
         )
+    keyboard()
     with body:
         if ctx.data is None or not views.has_data(ctx.data, ctx.filters):
             st.info(
@@ -109,5 +221,5 @@ def run(ctx: PageContext, page: Any) -> None:
                 "`python cli.py demo`, import files on the Data page, or widen the filters."
             )
         else:
-            with st.container(key=f"present-screen-{key}"):
-                render(ctx)
+            with st.container(key=f"present-screen-{screen.key}"):
+                screen.render(ctx)

@@ -17,6 +17,7 @@ from charts.story import cumulative_value_chart, cumulative_value_figure
 from charts.theme import EVIDENCE_COLORS
 from charts.then_now import then_now_chart
 from charts.value import bridge_chart, evidence_chart, stacked_value_chart
+from metrics.format import money
 from metrics.rules import EVIDENCE_KEYS
 from ui import cached
 from ui.components import altair, direction_color, kpi_card
@@ -112,6 +113,11 @@ def narrative(ctx: PageContext, *, big: bool = False, defer: bool = False) -> Pe
     if ready:
         return None
     return lambda: _sentences(slot, cached.narrative(ctx), big)
+
+
+def story_part(sentences: list[str], *, big: bool = True) -> None:
+    """Some of the story's sentences (present mode splits the story over screens)."""
+    _sentences(st.empty(), sentences, big)
 
 
 def finish(*pending: Pending | None) -> None:
@@ -269,7 +275,9 @@ def stacked_value(ctx: PageContext, *, by: str) -> pd.DataFrame:
     return frame
 
 
-def bridge(ctx: PageContext, *, scale: float = 1.0, evidence: bool = False) -> pd.DataFrame:
+def bridge(
+    ctx: PageContext, *, scale: float = 1.0, evidence: bool = False, bar_height: int = 26
+) -> pd.DataFrame:
     """The waterfall; ``evidence=True`` labels each innovation's value with its evidence
     level (the Value page, which shows the estimates anyway)."""
     steps = cached.bridge(ctx, evidence=evidence)
@@ -281,6 +289,7 @@ def bridge(ctx: PageContext, *, scale: float = 1.0, evidence: bool = False) -> p
             currency=ctx.currency,
             locale=ctx.locale,
             scale=scale,
+            bar_height=bar_height,
             title=f"Value to date ({ctx.currency})",
         )
     )
@@ -351,58 +360,80 @@ def evidence(ctx: PageContext) -> pd.DataFrame:
     return lines
 
 
-def contract_summary(ctx: PageContext, *, scale: float = 1.0) -> None:
-    """Present-mode summary: the two contract sentences and their charts side by side."""
+def productivity_clause(ctx: PageContext, *, scale: float = 1.0, height: int = 300) -> None:
+    """Present mode: the productivity clause's sentence and its path, full width."""
     k = cached.contract(ctx)
     if k is None:
         no_data(ctx)
-    c1, c2 = st.columns(2, gap="large")
-    with c1:
-        st.markdown(f"**Productivity clause** — {k.productivity_sentence}")
-        altair(
-            productivity_chart(
-                k.productivity,
-                currency=ctx.currency,
-                locale=ctx.locale,
-                unit_label=k.unit_cost_label,
-                height=round(220 * scale),
-                scale=scale,
-            )
+    st.markdown(k.productivity_sentence)
+    altair(
+        productivity_chart(
+            k.productivity,
+            currency=ctx.currency,
+            locale=ctx.locale,
+            unit_label=k.unit_cost_label,
+            height=height,
+            scale=scale,
         )
-    with c2:
-        st.markdown(f"**Gain-share** — {k.gain_share_sentence}")
-        altair(
-            gain_share_chart(
-                k.gain_share,
-                currency=ctx.currency,
-                locale=ctx.locale,
-                height=round(220 * scale),
-                scale=scale,
-            )
-        )
+    )
 
 
-def whats_next(ctx: PageContext, *, scale: float = 1.0) -> None:
-    p = cached.pipeline(ctx)
-    if p is None:
+def gain_share_clause(ctx: PageContext, *, scale: float = 1.0, height: int = 300) -> None:
+    """Present mode: the gain-share sentence and the split per contract year, full width."""
+    k = cached.contract(ctx)
+    if k is None:
         no_data(ctx)
-    st.markdown(p.sentence)
-    if not p.upcoming.empty:
-        shown = p.upcoming.head(5) if scale > 1 else p.upcoming
-        st.dataframe(shown, hide_index=True, width="stretch")
+    st.markdown(k.gain_share_sentence)
+    altair(
+        gain_share_chart(
+            k.gain_share, currency=ctx.currency, locale=ctx.locale, height=height, scale=scale
+        )
+    )
+
+
+def closing(ctx: PageContext) -> None:
+    """Present mode's last screen: the next go-lives and the renewal ask — the pipeline's
+    claim weighed by how much of its claims this account has realised so far
+    (``metrics.outlook``)."""
+    o, sentence = cached.outlook(ctx)
+    st.markdown(f"**{sentence}**")
+    if o.realisation is not None:
+        st.markdown(
+            f"So far the live innovations claimed {money(o.claimed_to_date, ctx.currency, ctx.locale)}"
+            f" and {money(o.measured_to_date, ctx.currency, ctx.locale)} was measured."
+        )
+    if not o.next_up.empty:
+        st.markdown("**Next to go live**")
+        shown = o.next_up.assign(
+            claim=[money(v, ctx.currency, ctx.locale) for v in o.next_up["estimated_annual_value"]]
+        )
+        st.dataframe(
+            shown,
+            hide_index=True,
+            width="stretch",
+            column_order=["code", "title", "stage", "claim"],
+            column_config={
+                "code": st.column_config.TextColumn("Code", width="small"),
+                "title": st.column_config.TextColumn("Innovation", width="large"),
+                "stage": st.column_config.TextColumn("Stage", width="small"),
+                "claim": st.column_config.TextColumn("Claim per year", width="small"),
+            },
+        )
 
 
 __all__ = [
     "bridge",
     "bridge_with_evidence",
-    "contract_summary",
+    "closing",
     "cumulative_curve",
     "evidence",
     "finish",
+    "gain_share_clause",
     "headline_cards",
     "narrative",
+    "productivity_clause",
     "stacked_value",
+    "story_part",
     "then_now_photo",
     "then_now_strip",
-    "whats_next",
 ]

@@ -32,27 +32,33 @@ _PRESENT_CSS = """
 <style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
 [data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"],
-[data-testid="stStatusWidget"] { display: none !important; }
+[data-testid="stStatusWidget"], .st-key-present-keys { display: none !important; }
+/* Type follows the window's height, so a screen that fits 1280×720 fits 1440×900 too. */
 .block-container, [data-testid="stMainBlockContainer"] {
-  padding-top: 2rem !important; max-width: 1400px; }
-html, body, [data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li {
-  font-size: 1.45rem !important; line-height: 1.5; }
-h1 { font-size: 3rem !important; }
-h2 { font-size: 2.3rem !important; }
+  padding-top: clamp(0.75rem, 2.5vh, 2rem) !important; max-width: 1400px; }
+[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li {
+  font-size: clamp(18px, 3.25vh, 26px) !important; line-height: 1.45; }
+h1 { font-size: clamp(32px, 5.6vh, 48px) !important; padding: 0.1rem 0 0.5rem !important; }
+h2 { font-size: clamp(26px, 4vh, 36px) !important; }
+h3 { font-size: clamp(22px, 3.4vh, 30px) !important; padding: 0.2rem 0 !important; }
 [data-testid="stMetric"] [data-testid="stMetricValue"],
 [data-testid="stMetric"] [data-testid="stMetricValue"] * {
-  font-size: 3.2rem !important; line-height: 1.15 !important; font-variant-numeric: tabular-nums; }
-[data-testid="stMetric"] [data-testid="stMetricLabel"] p { font-size: 1.25rem !important; }
+  font-size: clamp(32px, 6.4vh, 56px) !important; line-height: 1.15 !important;
+  font-variant-numeric: tabular-nums; }
+[data-testid="stMetric"] [data-testid="stMetricLabel"] p {
+  font-size: clamp(18px, 2.8vh, 24px) !important; }
 [data-testid="stMetric"] [data-testid="stMetricDelta"],
-[data-testid="stMetric"] [data-testid="stMetricDelta"] * { font-size: 1.15rem !important; }
-[data-testid="stCaptionContainer"] { font-size: 1.05rem !important; }
-h1 { padding: 0.25rem 0 0.75rem !important; }
-[data-testid="stMainBlockContainer"] { padding-bottom: 7rem !important; }
+[data-testid="stMetric"] [data-testid="stMetricDelta"] * { font-size: 18px !important; }
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p {
+  font-size: clamp(15px, 2.3vh, 18px) !important; }
+[data-testid="stDataFrame"] { font-size: 18px; }
+[data-testid="stMainBlockContainer"] { padding-bottom: 5.5rem !important; }
 .st-key-present-nav {
   position: fixed; left: 0; right: 0; bottom: 0; z-index: 999990; background: #FFFFFF;
-  border-top: 1px solid #D9DEE3; padding: 0.5rem max(6rem, calc((100vw - 1400px) / 2 + 6rem)); }
+  border-top: 1px solid #D9DEE3; gap: 0.25rem;
+  padding: 0.4rem max(6rem, calc((100vw - 1400px) / 2 + 6rem)); }
 .st-key-present-nav [data-testid="stMarkdownContainer"] p,
-.st-key-present-nav [data-testid="stPageLink"] p { font-size: 1.1rem !important; }
+.st-key-present-nav [data-testid="stPageLink"] p { font-size: 16px !important; }
 .st-key-present-nav [data-testid="stElementContainer"]:has([data-testid="stPageLink"]) {
   align-self: center; }
 </style>

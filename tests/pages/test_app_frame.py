@@ -146,17 +146,41 @@ def test_present_mode(make_app) -> None:  # type: ignore[no-untyped-def]
     assert not at.sidebar.multiselect and not at.multiselect  # no widgets
     assert at.title[0].value == "Where we are"
     assert any(m.label == "Value to date" for m in at.metric)
-    nxt = next(b for b in at.button if b.label == "Next")
-    nxt.click().run()
-    no_exception(at)
-    assert at.title[0].value == "The story so far"
-    assert at.query_params["screen"] == "2"
-    for screen in range(3, 8):
-        next(b for b in at.button if b.label == "Next").click().run()
+    titles = [at.title[0].value]
+    while not (nxt := next(b for b in at.button if b.label == "Next")).disabled:
+        nxt.click().run()
         no_exception(at)
-        assert at.query_params["screen"] == str(screen)
+        assert at.query_params["present"] == "1"
+        assert at.query_params["screen"] == str(len(titles) + 1)
+        titles.append(at.title[0].value)
+    # the story is split over screens that fit a laptop; the contract gets one per clause
+    story = [t for t in titles if t.startswith("The story so far")]
+    assert len(story) >= 2 and story[0] == f"The story so far (1 of {len(story)})"
+    assert titles[len(story) + 1 :] == [
+        "Value, month after month",
+        "Then and now",
+        "What drove it",
+        "The productivity clause",
+        "The gain-share",
+        "What's next",
+    ]
+
+
+def test_present_closing_screen_weighs_the_pipeline_by_the_realisation(
+    make_app, demo_bundle
+) -> None:  # type: ignore[no-untyped-def]
+    """The last screen asks for the renewal with the pipeline's claim adjusted by how much of
+    its claims the account has realised so far (``metrics.outlook``), and lists what is next."""
+    from metrics import views
+
+    data, _ = demo_bundle
+    o, sentence = views.outlook_view(data, views.Selection())
+    at = make_app(present="1", screen="next")
+    no_exception(at)
     assert at.title[0].value == "What's next"
-    assert next(b for b in at.button if b.label == "Next").disabled
+    assert sentence in texts(at)
+    [table] = at.dataframe
+    assert list(table.value["code"]) == list(o.next_up["code"])
 
 
 def test_present_mode_without_data_keeps_its_buttons(make_app) -> None:  # type: ignore[no-untyped-def]
@@ -202,7 +226,7 @@ def test_present_bridge_carries_evidence_once_the_estimates_are_stored(
     eng = make_engine(demo_url)
     save_estimates(eng, data.account.id, estimates_version(data), est)
     eng.dispose()
-    at = make_app(present="1", screen="5")
+    at = make_app(present="1", screen="bridge")
     no_exception(at)
     assert at.title[0].value == "What drove it"
     [shown] = [f for f in chart_frames(at) if {"label", "kind", "evidence"} <= set(f.columns)]
