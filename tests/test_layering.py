@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PURE_LAYERS = ("metrics", "data_loaders", "charts", "reports")
+PURE_LAYERS = ("metrics", "data_loaders", "charts", "reports", "story")
 FORBIDDEN_IN_PAGES = {
     "groupby",
     "merge",

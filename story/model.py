@@ -1,0 +1,718 @@
+"""The story of one account, as data: what every view shows, computed once per selection.
+
+``build_story(data, selection, as_of=…, estimates=…)`` calls the metrics layer once per
+intermediate (the frozen baseline once, the attribution once, the value lines once) and hands
+the results on, then turns each view into a ``Section``: formatted ``Figure``s, sentences
+(``metrics.narrative``, plain text), ``Table``s as rows of strings, ``Chart``s as Vega-Lite
+JSON from the same ``charts/`` builders as the screen, and notes. Nothing here formats a
+number itself: every text comes from ``metrics.format`` through ``metrics.views``.
+
+A story is immutable and JSON-ready (``Story.to_dict``), so the pack, the deck, the CLI and
+an archived edition hold exactly the same texts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from charts.contract import gain_share_chart, productivity_chart
+from charts.story import cumulative_value_chart
+from charts.then_now import then_now_chart
+from charts.value import bridge_chart, evidence_chart
+from data_loaders.queries import AccountData
+from metrics import narrative as beats
+from metrics import views
+from metrics.baseline import account_baseline
+from metrics.filters import FilterLike, Filters, in_categories, limit_to
+from metrics.format import money, number, pct
+from metrics.impact import EVIDENCE_NOTES
+from metrics.method_notes import METHOD_NOTES, NOTATION
+
+__all__ = ["Chart", "Figure", "NoStory", "Section", "Story", "Table", "build_story"]
+
+#: The order of the sections; the pack, the deck and the CLI follow it.
+SECTION_KEYS = (
+    "headline",
+    "narrative",
+    "scorecard",
+    "curve",
+    "bridge",
+    "innovations",
+    "reconciliation",
+    "contract",
+    "pipeline",
+    "method",
+    "data_quality",
+)
+
+
+class NoStory(ValueError):
+    """The selection has no measured value (no KPI observations against a baseline)."""
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure as shown: ``text`` (the card's, often compact: ``$6.5M``), ``exact``
+    (whole units: ``$6,456,512``), the raw ``value`` for comparisons, and its help line."""
+
+    key: str
+    label: str
+    text: str
+    exact: str = ""
+    value: float | None = None
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table as printed: every cell already a string; ``numeric`` names the right-aligned
+    columns."""
+
+    key: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    title: str = ""
+    numeric: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart as a Vega-Lite spec (JSON text, data inlined) from a ``charts/`` builder."""
+
+    key: str
+    title: str
+    spec: str
+    wide: bool = False  # reads better landscape / full width
+
+    def as_dict(self) -> dict[str, Any]:
+        return json.loads(self.spec)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: str
+    figures: tuple[Figure, ...] = ()
+    sentences: tuple[str, ...] = ()
+    tables: tuple[Table, ...] = ()
+    charts: tuple[Chart, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def figure(self, key: str) -> Figure:
+        for f in self.figures:
+            if f.key == key:
+                return f
+        raise KeyError(f"section {self.key!r} has no figure {key!r}")
+
+    def table(self, key: str) -> Table:
+        for t in self.tables:
+            if t.key == key:
+                return t
+        raise KeyError(f"section {self.key!r} has no table {key!r}")
+
+
+@dataclass(frozen=True)
+class Story:
+    account: str
+    account_id: int
+    currency: str
+    locale: str
+    as_of: dt.date  # the date asked for (data after it is left out)
+    data_through: dt.date  # the last day of the last month measured
+    since: dt.date  # the first month measured
+    baseline: tuple[dt.date, dt.date]
+    contract: tuple[dt.date, dt.date]
+    evidence_basis: str  # "causal estimates" or "measured and claimed only"
+    sections: tuple[Section, ...] = field(default_factory=tuple)
+
+    def section(self, key: str) -> Section:
+        for s in self.sections:
+            if s.key == key:
+                return s
+        raise KeyError(f"the story has no section {key!r}")
+
+    def headline_figures(self) -> dict[str, str]:
+        """``key → text`` of the headline cards and their exact amounts (``*_exact``)."""
+        out: dict[str, str] = {}
+        for f in self.section("headline").figures:
+            out[f.key] = f.text
+            if f.exact and f.exact != f.text:
+                out[f"{f.key}_exact"] = f.exact
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (dates ISO, chart specs parsed)."""
+
+        def fig(f: Figure) -> dict[str, Any]:
+            return {
+                "key": f.key,
+                "label": f.label,
+                "text": f.text,
+                "exact": f.exact,
+                "value": None if f.value is None else round(float(f.value), 4),
+                "help": f.help,
+            }
+
+        return {
+            "account": self.account,
+            "currency": self.currency,
+            "locale": self.locale,
+            "as_of": self.as_of.isoformat(),
+            "data_through": self.data_through.isoformat(),
+            "since": self.since.isoformat(),
+            "baseline": [d.isoformat() for d in self.baseline],
+            "contract": [d.isoformat() for d in self.contract],
+            "evidence_basis": self.evidence_basis,
+            "headline": self.headline_figures(),
+            "sections": [
+                {
+                    "key": s.key,
+                    "title": s.title,
+                    "figures": [fig(f) for f in s.figures],
+                    "sentences": list(s.sentences),
+                    "tables": [
+                        {
+                            "key": t.key,
+                            "title": t.title,
+                            "columns": list(t.columns),
+                            "numeric": list(t.numeric),
+                            "rows": [list(r) for r in t.rows],
+                        }
+                        for t in s.tables
+                    ],
+                    "charts": [
+                        {"key": c.key, "title": c.title, "wide": c.wide, "spec": c.as_dict()}
+                        for c in s.charts
+                    ],
+                    "notes": list(s.notes),
+                }
+                for s in self.sections
+            ],
+        }
+
+
+# --------------------------------------------------------------------------------------
+
+
+_EMPH = re.compile(r"\*\*(.+?)\*\*|\*(\S(?:.*?\S)?)\*")
+
+
+def plain(text: str) -> str:
+    """Markdown emphasis (``**a**``, ``*u*``) removed: the sentences of ``metrics.narrative``
+    and ``metrics.method_notes`` as plain text for paper."""
+    return _EMPH.sub(lambda m: m.group(1) or m.group(2), text)
+
+
+def _s(v: Any) -> str:
+    if v is None or v is pd.NaT or (isinstance(v, float) and pd.isna(v)):
+        return "—"
+    if isinstance(v, pd.Timestamp | dt.datetime):
+        return f"{v:%d %b %Y}"
+    if isinstance(v, dt.date):
+        return f"{v:%d %b %Y}"
+    return str(v)
+
+
+def _chart(key: str, title: str, chart: Any, *, wide: bool = False) -> Chart:
+    # Some frames carry ``datetime.date`` cells (contract years), which Altair leaves as is.
+    spec = json.dumps(
+        chart.to_dict(validate=False), default=lambda v: v.isoformat(), ensure_ascii=False
+    )
+    return Chart(key=key, title=title, spec=spec, wide=wide)
+
+
+def _table(
+    key: str, frame: pd.DataFrame, columns: Iterable[str], *, title: str = "", numeric=()
+) -> Table:
+    cols = tuple(columns)
+    rows = tuple(tuple(_s(r[c]) for c in cols) for r in frame.to_dict("records"))
+    return Table(key=key, columns=cols, rows=rows, title=title, numeric=tuple(numeric))
+
+
+def build_story(
+    data: AccountData,
+    selection: FilterLike | None = None,
+    *,
+    as_of: dt.date | None = None,
+    estimates: pd.DataFrame | None = None,
+) -> Story:
+    """The whole story of ``data`` for ``selection`` with the data limited to ``as_of``
+    (``metrics.filters.limit_to``). ``estimates``: ``metrics.views.estimates`` of the same
+    (limited) data; without them no innovation counts as ``estimated`` and the story says so.
+    Raises ``NoStory`` when the selection has no measured value."""
+    sel = selection if selection is not None else Filters()
+    data = limit_to(data, as_of)
+    a = data.account
+    cur, loc = a.currency, a.locale
+    base = account_baseline(data)
+    attr = views.attribution(data, sel, base)
+    est = estimates if estimates is not None and not estimates.empty else None
+    lines = views.value_lines(data, sel, est, base=base, attr=attr)
+    evidence = views.evidence_of(lines)
+    head = views.headline_view(data, sel, evidence, base=base, attr=attr)
+    if head is None:
+        when = f" up to {as_of:%Y-%m-%d}" if as_of else ""
+        raise NoStory(
+            f"account {a.name!r} has no measured value{when}: no KPI observations of its "
+            "headline KPIs against a baseline"
+        )
+    pic = views.photo(data, sel)
+    curve = views.curve_view(data, sel, base=base, attr=attr)
+    bridge = views.bridge_steps(data, sel, base=base, attr=attr, evidence=evidence)
+    contract = views.contract_view(data, sel, base=base)
+    pipe = views.pipeline_view(data, sel)
+    story_beats = views.narrative_beats(
+        data,
+        sel,
+        head=head,
+        pic=pic,
+        bridge=bridge,
+        contract=contract,
+        pipe=pipe,
+        base=base,
+        attr=attr,
+    )
+    sentences = tuple(beats.render(story_beats, cur, loc, markdown=False))
+    through = (pd.Timestamp(head.as_of) + pd.offsets.MonthEnd(0)).date()
+    basis = "causal estimates" if est is not None else "measured and claimed only"
+
+    sections = [
+        _headline(head, cur, loc, basis),
+        Section("narrative", "The story so far", sentences=sentences),
+        _scorecard(pic),
+        _curve(curve, cur, loc),
+        _bridge(bridge, cur, loc),
+        _innovations(data, sel, lines),
+        _reconciliation(head, lines, cur, loc),
+        _contract(contract, cur, loc),
+        _pipeline(pipe),
+        _method(data),
+        _data_quality(data, head, base, basis),
+    ]
+    return Story(
+        account=a.name,
+        account_id=a.id,
+        currency=cur,
+        locale=loc,
+        as_of=as_of if as_of is not None else through,
+        data_through=through,
+        since=head.since,
+        baseline=(a.baseline_start, a.baseline_end),
+        contract=(a.contract_start, a.contract_end),
+        evidence_basis=basis,
+        sections=tuple(s for s in sections if s is not None),
+    )
+
+
+def _headline(h: views.HeadlineView, cur: str, loc: str, basis: str) -> Section:
+    figures = (
+        Figure(
+            "value_to_date",
+            "Value to date",
+            h.value_text,
+            money(h.value_to_date, cur, loc, compact=False),
+            h.value_to_date,
+            h.value_help,
+        ),
+        Figure(
+            "run_rate",
+            "Run-rate per year",
+            h.run_rate_text,
+            money(h.run_rate, cur, loc, compact=False),
+            h.run_rate,
+            h.run_rate_help,
+        ),
+        Figure(
+            "innovations_live",
+            "Innovations live",
+            h.live_text,
+            h.live_text,
+            float(h.innovations_live),
+            h.live_help,
+        ),
+        Figure(
+            "causal_estimates",
+            "Causal estimates",
+            h.evidence_text,
+            h.evidence_text,
+            float(h.evidence_mix.get("estimated", 0)),
+            h.evidence_help,
+        ),
+    )
+    notes = [h.caption]
+    if h.gaps_text:
+        notes.append(h.gaps_text)
+    if basis != "causal estimates":
+        notes.append(
+            "The causal estimates of this data are not computed yet: the evidence mix counts "
+            "measured and claimed innovations only."
+        )
+    return Section("headline", "Where we are", figures=figures, notes=tuple(notes))
+
+
+def _scorecard(pic: views.Photo | None) -> Section | None:
+    if pic is None or pic.cards.empty:
+        return None
+    cards = pic.cards.copy()
+    cards["verdict"] = [
+        "better" if b is True else "worse" if b is False else "same"
+        for b in cards["better"].astype(object)
+    ]
+    table = _table(
+        "scorecard",
+        cards,
+        ("label", "then_text", "now_text", "delta_text", "verdict"),
+        title=f"Then ({pic.then_label}) vs now ({pic.now_label})",
+        numeric=("then_text", "now_text", "delta_text"),
+    )
+    table = Table(
+        key=table.key,
+        columns=("KPI", f"Then · {pic.then_label}", f"Now · {pic.now_label}", "Change", ""),
+        rows=table.rows,
+        title=table.title,
+        numeric=(f"Then · {pic.then_label}", f"Now · {pic.now_label}", "Change"),
+    )
+    figures = tuple(
+        Figure(
+            f"kpi:{r['key']}",
+            str(r["label"]),
+            str(r["now_text"]),
+            str(r["then_text"]),
+            float(r["now"]),
+            f"{r['delta_text']} vs {r['then_text']}",
+        )
+        for r in cards.to_dict("records")
+    )
+    between = _table(
+        "went_live",
+        pic.between,
+        ("code", "title", "category", "went live"),
+        title=f"Went live between {pic.then_label} and {pic.now_label}",
+    )
+    chart = _chart(
+        "then_now",
+        "Change since then",
+        then_now_chart(pic.cards, then_label=pic.then_label, now_label=pic.now_label),
+    )
+    return Section(
+        "scorecard",
+        "Then and now",
+        figures=figures,
+        sentences=(plain(pic.between_sentence),),
+        tables=(table, between),
+        charts=(chart,),
+    )
+
+
+def _curve(c: views.CurveView | None, cur: str, loc: str) -> Section | None:
+    if c is None:
+        return None
+    spec = cumulative_value_chart(
+        c.curve,
+        c.golives,
+        c.events,
+        currency=cur,
+        locale=loc,
+        money_format=c.money_by_month,
+        height=300,
+    )
+    last = c.money_text[-1] if c.money_text else "—"
+    return Section(
+        "curve",
+        "Value, month after month",
+        figures=(Figure("cumulative", "Value to date", last, last),),
+        charts=(_chart("curve", "Cumulative value with go-lives", spec, wide=True),),
+        notes=(
+            f"▲ marks each of the {len(c.golives)} innovations going live; dotted lines are "
+            "events.",
+        ),
+    )
+
+
+def _bridge(steps: pd.DataFrame, cur: str, loc: str) -> Section | None:
+    if steps.empty:
+        return None
+    table = _table(
+        "bridge",
+        steps,
+        ("label", "text", "evidence"),
+        numeric=("text",),
+    )
+    table = Table(
+        "bridge", ("Step", "Value", "Evidence"), table.rows, table.title, numeric=("Value",)
+    )
+    chart = bridge_chart(steps, currency=cur, locale=loc, title=f"Value to date ({cur})")
+    return Section(
+        "bridge",
+        "What drove it",
+        tables=(table,),
+        charts=(_chart("bridge", "Baseline → now", chart, wide=True),),
+        notes=(
+            "Each innovation's step is the measured benefit credited to it; what no live "
+            "innovation explains is shown as unattributed, never given to one.",
+        ),
+    )
+
+
+def _innovations(data: AccountData, sel: FilterLike, lines: pd.DataFrame) -> Section:
+    """Every innovation of the selection: the live ones (largest measured first) with their
+    claimed, measured and estimated value and evidence level, then the rest by code."""
+    inn = in_categories(data.innovations, sel)[["innovation_id", "code", "title", "stage"]]
+    lm = views.live_months(data)
+    first = lm.groupby("innovation_id")["go_live"].min()
+    inn = inn.assign(go_live=inn["innovation_id"].map(first))
+    cols = ["innovation_id", "category", "claimed_text", "measured_text", "estimated_text"]
+    merged = inn.merge(lines[[*cols, "evidence", "measured"]], on="innovation_id", how="left")
+    merged["order"] = merged["innovation_id"].map(
+        {i: n for n, i in enumerate(lines["innovation_id"])}
+    )
+    merged = merged.sort_values(["order", "code"], na_position="last")
+    merged["category"] = merged["category"].fillna(
+        merged["innovation_id"].map(data.innovations.set_index("innovation_id")["category"])
+    )
+    for c in ("claimed_text", "measured_text", "estimated_text", "evidence"):
+        merged[c] = merged[c].fillna("—")
+    table = _table(
+        "innovations",
+        merged,
+        (
+            "code",
+            "title",
+            "category",
+            "stage",
+            "go_live",
+            "claimed_text",
+            "measured_text",
+            "estimated_text",
+            "evidence",
+        ),
+    )
+    table = Table(
+        "innovations",
+        (
+            "Code",
+            "Title",
+            "Category",
+            "Stage",
+            "First go-live",
+            "Claimed",
+            "Measured",
+            "Estimated",
+            "Evidence",
+        ),
+        table.rows,
+        f"All {len(merged)} innovations",
+        numeric=("Claimed", "Measured", "Estimated"),
+    )
+    counts = lines["evidence"].value_counts()
+    figures = tuple(
+        Figure(f"evidence:{lvl}", lvl, str(int(counts.get(lvl, 0))), value=counts.get(lvl, 0))
+        for lvl in ("estimated", "measured", "claimed")
+    )
+    return Section(
+        "innovations",
+        "Innovations and their evidence",
+        figures=figures,
+        tables=(table,),
+        notes=tuple(
+            f"{lvl}: {EVIDENCE_NOTES[lvl]}" for lvl in ("estimated", "measured", "claimed")
+        ),
+    )
+
+
+def _reconciliation(
+    h: views.HeadlineView, lines: pd.DataFrame, cur: str, loc: str
+) -> Section | None:
+    if lines.empty:
+        return None
+    attributed = float(lines["measured"].fillna(0).sum())
+    real = attributed / h.claimed_value if h.claimed_value > 0 else None
+    figures = (
+        Figure(
+            "claimed",
+            "Claimed by the live innovations",
+            money(h.claimed_value, cur, loc, compact=False),
+            value=h.claimed_value,
+        ),
+        Figure(
+            "attributed",
+            "Measured and credited to them",
+            money(attributed, cur, loc, compact=False),
+            value=attributed,
+        ),
+        Figure(
+            "unattributed",
+            "Measured, not explained by a live innovation",
+            money(h.unattributed_value, cur, loc, compact=False),
+            value=h.unattributed_value,
+        ),
+        Figure(
+            "measured_total",
+            "Measured value to date",
+            money(h.value_to_date, cur, loc, compact=False),
+            value=h.value_to_date,
+        ),
+        Figure("realisation", "Realisation (credited ÷ claimed)", pct(real, loc, signed=False)),
+    )
+    top = lines.head(12)
+    chart = evidence_chart(top, currency=cur, locale=loc)
+    return Section(
+        "reconciliation",
+        "Claimed vs measured",
+        figures=figures,
+        charts=(_chart("evidence", "Claimed, measured and estimated (12 largest)", chart),),
+        notes=(
+            "Credited + unattributed = measured, to the cent. Realisation is never capped by "
+            "the promise.",
+        ),
+    )
+
+
+def _contract(k: views.ContractView | None, cur: str, loc: str) -> Section | None:
+    if k is None:
+        return None
+    g = k.gain_share.copy()
+    for c in ("goal", "goal_to_date", "savings", "client", "provider"):
+        g[c] = [money(v, cur, loc, compact=False) for v in g[c]]
+    gain = _table(
+        "gain_share",
+        g,
+        ("contract_year", "goal", "goal_to_date", "savings", "client", "provider"),
+        title="Gain-share per contract year",
+        numeric=("goal", "goal_to_date", "savings", "client", "provider"),
+    )
+    gain = Table(
+        "gain_share",
+        ("Contract year", "Goal", "Goal to date", "Measured savings", "Client", "Provider"),
+        gain.rows,
+        gain.title,
+        numeric=("Goal", "Goal to date", "Measured savings", "Client", "Provider"),
+    )
+    d = k.innovation_days.copy()
+    for c in ("used", "contracted", "remaining"):
+        d[c] = [number(v, loc, 0) for v in d[c]]
+    days = _table(
+        "innovation_days",
+        d,
+        ("contract_year", "used", "contracted", "remaining"),
+        title="Innovation days",
+    )
+    days = Table(
+        "innovation_days",
+        ("Contract year", "Used", "Contracted", "Remaining"),
+        days.rows,
+        days.title,
+        numeric=("Used", "Contracted", "Remaining"),
+    )
+    charts = [
+        _chart(
+            "productivity",
+            "Productivity clause",
+            productivity_chart(
+                k.productivity, currency=cur, locale=loc, unit_label=k.unit_cost_label, height=220
+            ),
+        ),
+        _chart(
+            "gain_share",
+            "Gain-share",
+            gain_share_chart(k.gain_share, currency=cur, locale=loc, height=220),
+        ),
+    ]
+    return Section(
+        "contract",
+        "What the contract says",
+        sentences=tuple(
+            plain(s) for s in (k.productivity_sentence, k.gain_share_sentence, k.days_sentence)
+        ),
+        tables=(gain, days),
+        charts=tuple(charts),
+        notes=(plain(k.gain_share_note),) if k.gain_share_note else (),
+    )
+
+
+def _pipeline(p: views.PipelineView) -> Section:
+    table = _table(
+        "upcoming",
+        p.upcoming,
+        ("code", "title", "stage", "category", "claim per year"),
+        numeric=("claim per year",),
+    )
+    table = Table(
+        "upcoming",
+        ("Code", "Title", "Stage", "Category", "Claim per year"),
+        table.rows,
+        "Open pipeline",
+        numeric=("Claim per year",),
+    )
+    return Section("pipeline", "What's next", sentences=(plain(p.sentence),), tables=(table,))
+
+
+def _method(data: AccountData) -> Section:
+    a = data.account
+    headline = data.kpis[data.kpis["headline"] & data.kpis["money_value"].notna()]
+    kpis = "; ".join(
+        f"{r['label']} ({r['unit_of_measure']}, {r['direction']} is better, "
+        f"{money(r['money_value'], a.currency, a.locale, compact=False)} per unit)"
+        if r["money_value"] >= 1
+        else f"{r['label']} ({r['unit_of_measure']}, {r['direction']} is better)"
+        for r in headline.to_dict("records")
+    )
+    sentences = [
+        plain(NOTATION),
+        f"Baseline window: {a.baseline_start:%d %b %Y} – {a.baseline_end:%d %b %Y} (frozen).",
+        f"Headline KPIs: {kpis or 'none'}.",
+    ]
+    table = Table(
+        "method",
+        ("Figure", "How it is computed", "Formula"),
+        tuple((n.title, plain(n.text), n.formula) for n in METHOD_NOTES),
+    )
+    return Section(
+        "method",
+        "Method and baseline",
+        sentences=tuple(sentences),
+        tables=(table,),
+        notes=tuple(
+            f"{lvl}: {EVIDENCE_NOTES[lvl]}" for lvl in ("estimated", "measured", "claimed")
+        ),
+    )
+
+
+def _data_quality(data: AccountData, h: views.HeadlineView, base: Any, basis: str) -> Section:
+    last = pd.Timestamp(data.monthly["month"].max()) if not data.monthly.empty else None
+    notes = [
+        "Last data month: " + (f"{last:%B %Y}" if last is not None else "none") + ".",
+        f"Unit-months of the headline KPIs without data: {number(h.missing_months, data.account.locale, 0)} "
+        "(not counted, not filled with zeros).",
+    ]
+    if h.baseline_missing:
+        notes.append(
+            "Not measured (no data in the baseline window): " + "; ".join(h.baseline_missing) + "."
+        )
+    else:
+        notes.append("Every unit and headline KPI has a baseline.")
+    notes.append(f"Evidence levels from: {basis}.")
+    gaps = views.baseline_gaps(data, None, base)
+    table = _table("baseline_gaps", gaps, ("unit", "kpi", "first_month"))
+    table = Table("baseline_gaps", ("Unit", "KPI", "First data"), table.rows, "Units not measured")
+    return Section(
+        "data_quality",
+        "Data quality",
+        figures=(
+            Figure(
+                "missing_months",
+                "Unit-months without data",
+                number(h.missing_months, data.account.locale, 0),
+                value=float(h.missing_months),
+            ),
+        ),
+        tables=(table,) if table.rows else (),
+        notes=tuple(notes),
+    )
