@@ -28,7 +28,6 @@ from data_loaders.schema import (
     InnovationTarget,
     Kpi,
     KpiObservation,
-    PlantedEffect,
     Rollout,
     Unit,
 )
@@ -129,7 +128,10 @@ def observation_freshness(
 
 
 def entity_freshness(engine: Engine, scope: Scope, account_id: int) -> pd.DataFrame:
-    """Rows held and the newest batch that wrote them, per import entity of one account."""
+    """Rows held and the newest batch that wrote them, per import entity of one account.
+
+    The demo's planted effects (its hidden ground truth) are never listed: they are not data
+    a user imports or maintains."""
     scope.check(account_id)
     stmts: list[tuple[str, Select]] = [  # type: ignore[type-arg]
         (
@@ -178,18 +180,10 @@ def entity_freshness(engine: Engine, scope: Scope, account_id: int) -> pd.DataFr
                 KpiObservation.account_id == account_id
             ),
         ),
-        (
-            "planted_effects",
-            select(func.count(PlantedEffect.id), func.max(PlantedEffect.batch_id))
-            .join(Innovation, Innovation.id == PlantedEffect.innovation_id)
-            .where(Innovation.account_id == account_id),
-        ),
     ]
     counts = []
     for entity, stmt in stmts:
         n, batch = _rows(engine, stmt)[0]
-        if entity == "planted_effects" and not n:
-            continue  # demo-only entity: hide it when empty
         counts.append((entity, int(n or 0), int(batch) if batch is not None else None))
     ids = sorted({b for _, _, b in counts if b is not None})
     batches: dict[int, tuple] = {}  # type: ignore[type-arg]

@@ -153,6 +153,8 @@ class ImportResult:
     batch_id: int | None
     problems: tuple[Problem, ...]
     counts: Mapping[str, EntityCounts] = field(default_factory=dict)
+    # Worth knowing, not stopping the import: ignored columns, a title row, an empty file.
+    warnings: tuple[Problem, ...] = ()
 
     @property
     def total(self) -> EntityCounts:
@@ -177,7 +179,10 @@ class ImportResult:
             if self.dry_run
             else f"Imported as batch {self.batch_id}"
         )
-        return head + ("\n  " + "\n  ".join(lines) if lines else " (no rows)")
+        out = head + ("\n  " + "\n  ".join(lines) if lines else " (no rows)")
+        if self.warnings:
+            out += "\nWarnings:\n  " + "\n  ".join(str(w) for w in self.warnings)
+        return out
 
     def raise_for_problems(self) -> ImportResult:
         if not self.ok:
@@ -405,7 +410,7 @@ def _run(
 ) -> ImportResult:
     sink = ProblemSink()
     for i in issues:
-        sink.add(i.label, i.row, i.column, i.message)
+        (sink.warn if i.warning else sink.add)(i.label, i.row, i.column, i.message)
     names = _account_names(tables)
     started = dt.datetime.now()
     progress(0.15, "checking")
@@ -416,7 +421,7 @@ def _run(
             typed = validate(tables, known, sink)
             if sink:
                 conn.rollback()
-                return ImportResult(False, dry_run, None, sink.problems(), {})
+                return ImportResult(False, dry_run, None, sink.problems(), {}, sink.warnings())
             progress(0.3, "writing")
             batch_id = _insert_batch(
                 conn,
@@ -451,7 +456,7 @@ def _run(
             conn.rollback()
             raise
     progress(1.0, "done")
-    return ImportResult(True, dry_run, None if dry_run else batch_id, (), counts)
+    return ImportResult(True, dry_run, None if dry_run else batch_id, (), counts, sink.warnings())
 
 
 def _fit(value: str, length: int) -> str:
@@ -563,7 +568,23 @@ def _load_known(conn: Connection, names: set[str]) -> Known:
         }
         return all_units, inside
 
+    def grains(name: str, first: dt.date, last: dt.date) -> pd.DataFrame:
+        aid = ids.get(name)
+        cols = ["site", "process", "kpi", "month", "grain"]
+        if aid is None:
+            return pd.DataFrame(columns=cols)
+        o = TABLES["kpi_observation"]
+        stmt = (
+            select(u.c.site, u.c.process, k.c.key, o.c.month, o.c.grain)
+            .join(u, u.c.id == o.c.unit_id)
+            .join(k, k.c.id == o.c.kpi_id)
+            .where(o.c.account_id == aid, o.c.month.between(first, last))
+            .distinct()
+        )
+        return pd.DataFrame([tuple(r) for r in conn.execute(stmt)], columns=cols)
+
     known.observed = observed
+    known.grains = grains
     return known
 
 

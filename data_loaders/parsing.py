@@ -3,11 +3,14 @@
 Nothing here knows about the database. This module turns what people actually export into
 a uniform shape that ``validation`` can check:
 
-* CSV: UTF-8 with or without BOM (UTF-16 with a BOM, Windows-1252 and Latin-1 as fallbacks),
-  ``,`` ``;`` tab or ``|`` delimited (detected from the header line), quoted values, blank
-  lines skipped, rows that are too short padded, rows that are too long reported.
+* CSV: UTF-8 with or without BOM (UTF-16 with a BOM; a file with no UTF-8 in it is a
+  single-byte Western encoding picked by charset-normalizer; a UTF-8 file with stray bytes
+  is refused row by row), ``,`` ``;`` tab or ``|`` delimited (detected from the header
+  line), quoted values, blank lines skipped, rows that are too short padded, rows that are
+  too long reported, a title above the header skipped with a warning.
 * XLSX: every sheet named after an entity (``Innovations`` → innovations); cells keep their
-  native types (``datetime``, numbers, booleans), which the converters understand.
+  native types (``datetime``, numbers, booleans), which the converters understand; a number
+  cell formatted as a percentage is a ``PercentCell`` (a ``*_pct`` column reads 0.4 as 40).
 * Headers: case, surrounding spaces, inner spaces, dashes and dots fold to ``snake_case``
   (``" Go-Live "`` → ``go_live``).
 * Entity: from the file or sheet name (singular, plural, aliases, a suffix such as
@@ -17,8 +20,9 @@ Row numbers are the ones a person sees: the header is row 1 in a CSV file (so th
 row is 2), and the sheet row number in a workbook. Frames and SQL results count their
 result rows from 1.
 
-The typed parsers of single values (numbers with decimal commas, day/month/year dates,
-months, booleans) live here too; ``validation`` applies them column by column.
+The typed parsers of values (numbers and the one decimal-separator rule, day/month/year
+dates, months, booleans) live here too, and only here; ``validation`` applies them column by
+column.
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ class RawTable:
     header_row: int = 1
     decimal: str = "."
     duplicate_columns: dict[str, list[int]] = field(default_factory=dict)
+    notes: list[ParseIssue] = field(default_factory=list)  # warnings found while reading
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,7 @@ class ParseIssue:
     row: int | None
     column: str | None
     message: str
+    warning: bool = False  # worth saying, but the file still imports
 
 
 # ---------------------------------------------------------------------------------------------
@@ -168,22 +174,61 @@ def read_any(label: str, data: bytes) -> tuple[list[RawTable], list[ParseIssue]]
     return ([table] if table is not None else []), issues
 
 
-def _decode(data: bytes) -> str | None:
+# A valid UTF-8 sequence of two to four bytes: its presence says the file was written as UTF-8.
+_UTF8_MULTI = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+LEGACY_ENCODINGS = ["cp1252", "iso8859_15", "cp1250", "mac_roman", "latin_1"]
+
+
+def _decode(label: str, data: bytes) -> tuple[str | None, list[ParseIssue]]:
+    """The file's text, or the rows whose bytes are not text.
+
+    UTF-8 (with or without BOM) and UTF-16 with a BOM are read as such. A file that is not
+    valid UTF-8 but holds UTF-8 sequences is UTF-8 with a few stray bytes (a value pasted
+    from another program): those rows are named, instead of reading every row in the wrong
+    encoding ("SÃ£o LuÃ­s"). Otherwise the file is in a single-byte encoding, which
+    charset-normalizer picks among the Windows/ISO Western ones."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return data.decode("utf-16")
+            return data.decode("utf-16"), []
         except UnicodeDecodeError:
-            return None
+            return None, []
     if b"\x00" in data:
-        return None
-    for enc in ("utf-8", "cp1252", "latin-1"):
-        try:
-            return data.decode(enc)
-        except UnicodeDecodeError:
-            continue
-    return None  # pragma: no cover - latin-1 decodes anything
+        return None, []
+    try:
+        return data.decode("utf-8"), []
+    except UnicodeDecodeError:
+        pass
+    if _UTF8_MULTI.search(data):
+        issues = []
+        for n, line in enumerate(data.split(b"\n"), start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                bad = line[exc.start : exc.end]
+                near = line[max(0, exc.start - 12) : exc.start].decode("utf-8", "replace")
+                issues.append(
+                    ParseIssue(
+                        label,
+                        n,
+                        None,
+                        f"this row has a byte that is not UTF-8 text (0x{bad.hex()} after "
+                        f"'{near}'), while the rest of the file is UTF-8: retype that "
+                        "character, or save the file again as CSV UTF-8",
+                    )
+                )
+        return None, issues
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data, cp_isolation=LEGACY_ENCODINGS).best()
+    encoding = best.encoding if best is not None else "cp1252"
+    try:
+        return data.decode(encoding), []
+    except (UnicodeDecodeError, LookupError):
+        return data.decode("latin-1"), []
 
 
 def _delimiter(text: str) -> str:
@@ -209,7 +254,9 @@ _EOF_IN_STRING = re.compile(r"EOF inside string starting at row (\d+)")
 
 def read_csv(label: str, data: bytes) -> tuple[RawTable | None, list[ParseIssue]]:
     """One CSV file → a RawTable of strings (stripped), or the reasons it cannot be read."""
-    text = _decode(data)
+    text, undecodable = _decode(label, data)
+    if undecodable:
+        return None, undecodable
     if text is None:
         return None, [
             ParseIssue(
@@ -271,11 +318,17 @@ def _read_csv_slowly(
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=False))
     except csv.Error as exc:
         return None, [ParseIssue(label, None, None, f"cannot read this CSV file: {exc}")]
-    start = next((i for i, r in enumerate(rows) if any(c.strip() for c in r)), None)
-    if start is None:
+    filled = [i for i, r in enumerate(rows) if any(c.strip() for c in r)]
+    if not filled:
         return None, [ParseIssue(label, None, None, "the file is empty: it needs a header row")]
+    top = [rows[i] for i in filled[:TITLE_SCAN]]
+    most = max(len(r) for r in top)
+    width_frame = pd.DataFrame([r + [""] * (most - len(r)) for r in top], dtype=object)
+    start = filled[_header_position(width_frame, np.arange(len(width_frame)))]
     width = len(rows[start])
     out: list[list[str]] = [[""] * width for _ in range(start)]
+    for i, r in enumerate(rows[:start]):
+        out[i] = (r + [""] * width)[:width]  # a title above the header: kept, not an error
     for i, r in enumerate(rows[start:], start=start):
         if len(r) > width:
             if any(c.strip() for c in r[width:]):
@@ -314,7 +367,19 @@ def _to_table(
     else:
         nonempty = values.apply(_nonempty_cells).any(axis=1).to_numpy()
     idx = np.flatnonzero(nonempty)
-    header_pos = int(idx[0]) if len(idx) else 0
+    header_pos = _header_position(values, idx)
+    notes: list[ParseIssue] = []
+    if len(idx) and header_pos != int(idx[0]):
+        notes.append(
+            ParseIssue(
+                label,
+                header_pos + first_row,
+                None,
+                f"the header appears to be on row {header_pos + first_row}: the rows above it "
+                "were read as a title and skipped",
+                warning=True,
+            )
+        )
     header = [normalise_header(h) for h in values.iloc[header_pos].tolist()] if len(values) else []
     body = values.iloc[header_pos + 1 :]
     keep_rows = nonempty[header_pos + 1 :]
@@ -346,7 +411,33 @@ def _to_table(
         header_row=header_pos + first_row,
         decimal=decimal,
         duplicate_columns=dupes,
+        notes=notes,
     )
+
+
+ALL_COLUMNS = frozenset(c.name for s in SPECS for c in s.columns)
+TITLE_SCAN = 10  # a title block above the header is at most this many non-empty rows
+
+
+def _header_position(values: pd.DataFrame, nonempty: np.ndarray) -> int:
+    """The header row: the first non-empty row, unless it names fewer than two known
+    columns and one of the next rows names more (a report title above the table)."""
+    if not len(nonempty):
+        return 0
+
+    def known(pos: int) -> int:
+        cells = values.iloc[pos].tolist()
+        return len({normalise_header(c) for c in cells if c is not None} & ALL_COLUMNS)
+
+    first = int(nonempty[0])
+    best, score = first, known(first)
+    if score >= 2:
+        return first
+    for pos in nonempty[1:TITLE_SCAN]:
+        k = known(int(pos))
+        if k >= 2 and k > score:
+            return int(pos)
+    return best
 
 
 def _nonempty_cells(s: pd.Series) -> pd.Series:
@@ -402,7 +493,7 @@ def read_xlsx(label: str, data: bytes) -> tuple[list[RawTable], list[ParseIssue]
         for ws, entity in chosen:
             if hasattr(ws, "reset_dimensions"):
                 ws.reset_dimensions()
-            rows = [list(r) for r in ws.iter_rows(values_only=True)]
+            rows = [[_cell_value(c) for c in r] for r in ws.iter_rows()]
             width = max((len(r) for r in rows), default=0)
             rows = [r + [None] * (width - len(r)) for r in rows]
             raw = pd.DataFrame(rows, dtype=object) if rows else pd.DataFrame(dtype=object)
@@ -416,6 +507,17 @@ def read_xlsx(label: str, data: bytes) -> tuple[list[RawTable], list[ParseIssue]
         return tables, []
     finally:
         wb.close()
+
+
+def _cell_value(cell: Any) -> object:
+    """A cell's value; a number shown as a percentage (format ``0%``, ``0.0 %``…) is marked
+    so a percent column reads 0.4 shown as 40 % as 40."""
+    v = getattr(cell, "value", None)
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        fmt = getattr(cell, "number_format", None) or ""
+        if "%" in fmt.replace("\\%", "").replace('"%"', ""):
+            return PercentCell(v)
+    return v
 
 
 def _clean_cell(v: object) -> object:
@@ -480,62 +582,130 @@ def entity_problem(label: str) -> ParseIssue:
 # Single values: numbers
 
 
-_SEP = "[ ,.'\u00a0\u202f]"
+# The one home of number reading (validation applies it column by column).
+#
+# The rule: a file uses ONE decimal separator. What it is comes only from values that can be
+# read one way: both separators in one value (``1.234,5``: the last one is the decimal), a
+# separator repeated (``1.234.567``: groups), a single separator not followed by exactly
+# three digits (``3,5``, ``13.37``), or one that cannot be a thousands separator (``0.105``,
+# ``1234.567``). ``4.105`` alone could be 4105 or 4.105: it follows its column's evidence,
+# else the file's; with none it is refused (never guessed from the delimiter). Spaces,
+# apostrophes and narrow spaces are thousands separators in either style.
+
+_GROUP = "[' \u00a0\u202f]"
 _NUM_POINT = re.compile(
-    r"^[+-]?(?:\d{1,3}(?:([,' \u00a0\u202f])\d{3})(?:\1\d{3})*|\d+)?(?:\.\d+)?"
+    r"^[+-]?(?:[1-9]\d{0,2}(?:([,' \u00a0\u202f])\d{3})(?:\1\d{3})*|\d+)?(?:\.\d+)?"
     r"(?:[eE][+-]?\d+)?$"
 )
 _NUM_COMMA = re.compile(
-    r"^[+-]?(?:\d{1,3}(?:([.' \u00a0\u202f])\d{3})(?:\1\d{3})*|\d+)?(?:,\d+)?"
+    r"^[+-]?(?:[1-9]\d{0,2}(?:([.' \u00a0\u202f])\d{3})(?:\1\d{3})*|\d+)?(?:,\d+)?"
     r"(?:[eE][+-]?\d+)?$"
 )
-# A value that can only be read one way.
-ONLY_COMMA_DECIMAL = re.compile(
-    r"^[+-]?(?:\d+,(?:\d{1,2}|\d{4,})|\d{1,3}(?:\.\d{3})+,\d*|"
-    r"\d*,\d+[eE][+-]?\d+|\d+\.\d+,\d+|,\d+)$"
-)
-ONLY_POINT_DECIMAL = re.compile(
-    r"^[+-]?(?:\d+\.(?:\d{1,2}|\d{4,})|\d{1,3}(?:,\d{3})+\.\d*|"
-    r"\d*\.\d+[eE][+-]?\d+|\d+,\d+\.\d+|\.\d+)$"
-)
+# One separator between a 1-3 digit group (not starting with 0) and exactly three digits.
+AMBIGUOUS_NUMBER = re.compile(r"^[+-]?[1-9]\d{0,2}[.,]\d{3}$")
 
 
-def decimal_style(values: Sequence[str], default: str) -> str | None:
-    """``,`` or ``.``: what the column's values say, else ``default``; None if they disagree."""
-    comma = any(ONLY_COMMA_DECIMAL.match(v) for v in values)
-    point = any(ONLY_POINT_DECIMAL.match(v) for v in values)
-    if comma and point:
-        return None
-    if comma:
-        return ","
-    if point:
-        return "."
-    return default
+@dataclass(frozen=True)
+class NumberEvidence:
+    """Per value (numpy masks over the strings given): which decimal separator it proves,
+    and whether it could be read both ways."""
+
+    comma: np.ndarray
+    point: np.ndarray
+    ambiguous: np.ndarray
 
 
-def parse_number(text: str, decimal: str, *, pct: bool = False) -> float | str:
-    """A number from an export (``1.234,56``, ``3,5``, ``1,234.5``, ``12%``), or a message."""
-    s = text.strip().replace("\u2212", "-")
-    if pct and s.endswith("%"):
-        s = s[:-1].strip()
-    elif s.endswith("%"):
-        return f"'{text}' is not a number: write it without the % sign"
-    compact = s
+def number_evidence(strings: pd.Series) -> NumberEvidence:
+    """What each (stripped, ``%``-free) string says about the decimal separator (vectorised)."""
+    s = strings.astype(str)
+    dots = s.str.count(r"\.").to_numpy()
+    commas = s.str.count(",").to_numpy()
+    last_dot = s.str.rfind(".").to_numpy()
+    last_comma = s.str.rfind(",").to_numpy()
+    amb = s.str.fullmatch(AMBIGUOUS_NUMBER.pattern).fillna(False).to_numpy(dtype=bool).copy()
+    both = (dots > 0) & (commas > 0)
+    comma = (
+        (both & (last_comma > last_dot))
+        | ((dots >= 2) & (commas == 0))
+        | ((commas == 1) & (dots == 0) & ~amb)
+    )
+    point = (
+        (both & (last_dot > last_comma))
+        | ((commas >= 2) & (dots == 0))
+        | ((dots == 1) & (commas == 0) & ~amb)
+    )
+    # Only values that are numbers in that style count as evidence (junk proves nothing).
+    comma &= s.str.fullmatch(_NUM_COMMA.pattern).fillna(False).to_numpy(dtype=bool)
+    point &= s.str.fullmatch(_NUM_POINT.pattern).fillna(False).to_numpy(dtype=bool)
+    return NumberEvidence(comma, point, amb)
+
+
+def parse_numbers(strings: pd.Series, decimal: str) -> tuple[np.ndarray, np.ndarray]:
+    """Vectorised: (values, ok mask) of stripped strings read with ``decimal`` (``,``/``.``)."""
+    s = strings.astype(str)
     pattern = _NUM_COMMA if decimal == "," else _NUM_POINT
-    if not s or not pattern.match(s) or not re.search(r"\d", s):
-        hint = "decimal comma, e.g. 1234,5" if decimal == "," else "decimal point, e.g. 1234.5"
-        return f"'{text}' is not a number: write digits with a {hint}"
+    ok = s.str.fullmatch(pattern.pattern).fillna(False).to_numpy(dtype=bool).copy()
+    ok &= s.str.contains(r"\d", regex=True).fillna(False).to_numpy(dtype=bool)
     if decimal == ",":
-        compact = re.sub(r"[.' \u00a0\u202f]", "", s).replace(",", ".")
+        conv = s.str.replace(r"[.' \u00a0\u202f]", "", regex=True).str.replace(",", ".")
     else:
-        compact = re.sub(r"[,' \u00a0\u202f]", "", s)
-    try:
-        value = float(compact)
-    except ValueError:
-        return f"'{text}' is not a number"
-    if not np.isfinite(value):
+        conv = s.str.replace(r"[,' \u00a0\u202f]", "", regex=True)
+    vals = pd.to_numeric(conv.where(ok, "nan"), errors="coerce").to_numpy(dtype=float)
+    ok &= np.isfinite(vals)
+    return np.where(ok, vals, np.nan), ok
+
+
+def is_pct_column(name: str) -> bool:
+    """The percent columns (``gain_share_pct``, ``productivity_pct_per_year``, …): values are
+    percent points; ``40``, ``40%``, ``40 %`` and an Excel cell formatted as 40 % are all 40."""
+    return name.endswith("_pct") or "_pct_" in name
+
+
+class PercentCell(float):
+    """A number read from an Excel cell formatted as a percentage (its value is a fraction:
+    the cell shows 40 % and holds 0.4)."""
+
+    __slots__ = ()
+
+
+def percent_points(fraction: float) -> float:
+    """0.4 → 40.0 without binary noise (0.07 × 100 is 7.000000000000001)."""
+    return round(fraction * 100, 9)
+
+
+def parse_number(text: str, decimal: str | None, *, pct: bool = False) -> float | str:
+    """One number as written in an export (``1.234,56``, ``3,5``, ``1,234.5``, ``12%`` in a
+    percent column), read with the ``decimal`` separator; or a message. ``decimal=None``:
+    refuse a value that could be read both ways, otherwise read it the only way it can be."""
+    s = text.strip().replace("\u2212", "-")
+    if s.endswith("%"):
+        if not pct:
+            return f"'{text}' is not a number: write it without the % sign"
+        s = s[:-1].strip()
+    if decimal is None:
+        if AMBIGUOUS_NUMBER.match(s):
+            return ambiguous_message(text)
+        ev = number_evidence(pd.Series([s]))
+        decimal = "," if ev.comma[0] else "."
+    vals, ok = parse_numbers(pd.Series([s]), decimal)
+    if ok[0]:
+        return float(vals[0])
+    if re.fullmatch(r"[+-]?\d+(?:[.,]\d+)*(?:[eE][+-]?\d+)?", s) and re.search(r"[eE]", s):
         return f"'{text}' is too large"
-    return value
+    hint = "decimal comma, e.g. 1234,5" if decimal == "," else "decimal point, e.g. 1234.5"
+    return f"'{text}' is not a number: write digits with a {hint}"
+
+
+def ambiguous_message(text: str) -> str:
+    s = text.strip().rstrip("%").strip()
+    digits = s.replace(".", "").replace(",", "")
+    as_decimal = f"{float(s.replace(',', '.')):g}"
+    return (
+        f"'{text}' can be read as {digits} or as {as_decimal}, and nothing in this file shows "
+        f"which separator is the decimal one: write it without a thousands separator "
+        f"({digits}), or write all decimals of the file with the same separator and at least "
+        "one value that shows it (e.g. 0,5 or 1.234,5)"
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,10 +3,12 @@
 ``validate(tables, known, sink)`` converts each ``RawTable`` column by column to the types of
 ``formats.py`` and reports, at once and in plain words, everything that is wrong:
 
-* header: required columns missing (named, with the expected list), a column given twice;
-  unknown extra columns are ignored;
-* cells: numbers (decimal point or comma, decided per column; thousands separators; ``12%`` in
-  ``*_pct`` columns), dates (ISO, day/month/year decided per column, Excel serials and date
+* header: required columns missing (named, with the expected list), a column given twice,
+  an unknown column close to a known one ("did you mean …?"); other unknown columns are
+  warnings (``ProblemSink.warn``), as are a header without rows and a skipped title;
+* cells: numbers (one decimal separator per file, each column decided only by its own
+  unambiguous values, ``parsing.number_evidence``; a value readable two ways in an undecided
+  column is refused; ``12%`` and Excel percent cells in every ``*_pct`` column), dates (ISO, day/month/year decided per column, Excel serials and date
   cells, midnight times), months for observation periods, booleans, allowed values (matched
   ignoring case, spaces, dashes and underscores), text length, required cells left empty,
   volumes that are zero or negative, amounts that must not be negative;
@@ -15,6 +17,8 @@
   a ``grain`` that contradicts its period;
 * across rows and files: the same natural key twice (both rows named), references to
   accounts, units, KPIs and innovations that are neither in the database nor in this import,
+  identifiers that differ only in case (``inn-001`` / ``INN-001``), a monthly and daily
+  observations for the same unit × KPI × month (double counting),
   rate-KPI observations without a volume, and an account whose baseline window holds no
   observations for a unit that has observations at all (database and import combined).
 
@@ -68,6 +72,11 @@ class Problem:
         return " · ".join(parts)
 
 
+def article(word: str) -> str:
+    """'an' before a vowel sound (an innovations file), else 'a'."""
+    return "an" if word[:1].lower() in "aeio" else "a"
+
+
 class ProblemSink:
     """Collects problems, keeping at most ``cap`` per file (and counting the rest)."""
 
@@ -76,6 +85,15 @@ class ProblemSink:
     def __init__(self) -> None:
         self._kept: dict[str, list[Problem]] = {}
         self._total: dict[str, int] = {}
+        self._warnings: list[Problem] = []
+
+    def warn(self, file: str, row: int | None, column: str | None, message: str) -> None:
+        """Something a person should know that does not stop the import."""
+        if len(self._warnings) < self.cap:
+            self._warnings.append(Problem(file, None if row is None else int(row), column, message))
+
+    def warnings(self) -> tuple[Problem, ...]:
+        return tuple(self._warnings)
 
     def __bool__(self) -> bool:
         return any(self._total.values())
@@ -143,6 +161,8 @@ class Known:
     observed: (
         Callable[[str, dt.date, dt.date], tuple[set[tuple[str, str]], set[tuple[str, str]]]] | None
     ) = None
+    # (account, first month, last month) → stored (site, process, kpi, month, grain) rows.
+    grains: Callable[[str, dt.date, dt.date], pd.DataFrame] | None = None
 
 
 @dataclass
@@ -359,68 +379,66 @@ def convert_date(
     return series, bad, month[codes]
 
 
-_COMMA_OK = r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d{1,3}(?: \d{3})+|\d+)?(?:,\d+)?(?:[eE][+-]?\d+)?"
+@dataclass
+class _NumberCells:
+    """A number column split into native numbers (done) and strings (to read), with what
+    its strings say about the decimal separator."""
+
+    out: np.ndarray
+    bad: np.ndarray
+    msgs: dict[int, str]
+    str_idx: np.ndarray
+    strings: pd.Series
+    nonempty: np.ndarray
+    evidence: parsing.NumberEvidence | None
 
 
-def _decimal_style(strings: pd.Series, default: str) -> str | None:
-    """``,`` or ``.`` as the column's values decide (vectorised), else ``default``."""
-    comma = bool(
-        strings.str.contains(parsing.ONLY_COMMA_DECIMAL.pattern, regex=True).fillna(False).any()
-    )
-    point = bool(
-        strings.str.contains(parsing.ONLY_POINT_DECIMAL.pattern, regex=True).fillna(False).any()
-    )
-    if comma and point:
-        return None
-    return "," if comma else "." if point else default
-
-
-def convert_number(ctx: _Ctx, col: Column, s: pd.Series) -> tuple[pd.Series, np.ndarray]:
-    pct = col.name.endswith("_pct")
+def _number_cells(s: pd.Series, pct: bool) -> _NumberCells:
     n = len(s)
-    if pd.api.types.is_bool_dtype(s.dtype):
-        s = s.astype(object)
-    if pd.api.types.is_numeric_dtype(s.dtype):
-        out = s.to_numpy(dtype=float, na_value=np.nan)
-        bad = np.isinf(out)
-        if bad.any():
-            ctx.report(bad, col.name, "is not a finite number")
-            out = np.where(bad, np.nan, out)
-        return pd.Series(out), bad
-    if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        s = s.astype(object)
     out = np.full(n, np.nan)
     bad = np.zeros(n, dtype=bool)
     msgs: dict[int, str] = {}
+    empty = _NumberCells(out, bad, msgs, np.arange(0), pd.Series([], dtype=str), bad[:0], None)
+    if pd.api.types.is_bool_dtype(s.dtype):
+        s = s.astype(object)
+    if pd.api.types.is_numeric_dtype(s.dtype):
+        out = s.to_numpy(dtype=float, na_value=np.nan).copy()
+        bad = np.isinf(out)
+        for i in np.flatnonzero(bad):
+            msgs[int(i)] = "is not a finite number"
+        out[bad] = np.nan
+        empty.out, empty.bad = out, bad
+        return empty
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        s = s.astype(object)
     if s.dtype == object:
-        kinds = s.map(
-            lambda v: (
-                "s"
-                if isinstance(v, str)
-                else (
-                    "m"
-                    if _is_missing(v)
-                    else (
-                        "n"
-                        if isinstance(v, int | float | np.integer | np.floating)
-                        and not isinstance(v, bool | np.bool_)
-                        else "x"
-                    )
-                )
-            )
-        ).to_numpy()
-        for i in np.flatnonzero(kinds == "n"):
-            out[i] = float(s.iat[int(i)])  # type: ignore[arg-type]
-        for i in np.flatnonzero(kinds == "x"):
-            v: Any = s.iat[int(i)]
-            try:
-                from decimal import Decimal
 
-                if isinstance(v, Decimal):
-                    out[i] = float(v)
-                    continue
-            except (TypeError, ValueError):  # pragma: no cover
-                pass
+        def kind(v: object) -> str:
+            if isinstance(v, str):
+                return "s"
+            if _is_missing(v):
+                return "m"
+            if isinstance(v, int | float | np.integer | np.floating) and not isinstance(
+                v, bool | np.bool_
+            ):
+                return "p" if isinstance(v, parsing.PercentCell) else "n"
+            return "x"
+
+        kinds = s.map(kind).to_numpy()
+        for i in np.flatnonzero((kinds == "n") | (kinds == "p")):
+            v: Any = s.iat[int(i)]
+            out[i] = parsing.percent_points(v) if pct and kinds[i] == "p" else float(v)
+            if not np.isfinite(out[i]):
+                bad[i] = True
+                msgs[int(i)] = "is not a finite number"
+                out[i] = np.nan
+        for i in np.flatnonzero(kinds == "x"):
+            v = s.iat[int(i)]
+            from decimal import Decimal
+
+            if isinstance(v, Decimal):
+                out[i] = float(v)
+                continue
             bad[i] = True
             msgs[int(i)] = f"'{v}' is not a number"
         str_idx = np.flatnonzero(kinds == "s")
@@ -428,54 +446,148 @@ def convert_number(ctx: _Ctx, col: Column, s: pd.Series) -> tuple[pd.Series, np.
     else:
         str_idx = np.arange(n)
         strings = s.astype("str")
-    if len(str_idx):
-        strings = strings.str.strip().str.replace("\u2212", "-", regex=False)
-        nonempty = (strings != "").to_numpy(dtype=bool) & ~strings.isna().to_numpy(dtype=bool)
-        strings = strings.where(nonempty, "")
-        if pct:
-            strings = strings.str.replace(r"\s*%$", "", regex=True)
-        style = _decimal_style(strings, ctx.raw.decimal)
+    strings = strings.str.strip().str.replace("\u2212", "-", regex=False)
+    nonempty = (strings != "").to_numpy(dtype=bool) & ~strings.isna().to_numpy(dtype=bool)
+    strings = strings.where(nonempty, "")
+    if pct:
+        strings = strings.str.replace(r"\s*%$", "", regex=True)
+    return _NumberCells(
+        out, bad, msgs, str_idx, strings, nonempty, parsing.number_evidence(strings)
+    )
+
+
+@dataclass(frozen=True)
+class _Style:
+    """A number column's decimal separator: its own evidence, else the file's; None when
+    nothing decides it (ambiguous values are then refused)."""
+
+    decimal: str | None
+    conflict: tuple[int, int] | None = None  # (first comma row pos, first point row pos)
+
+
+def _column_style(cells: _NumberCells) -> tuple[str | None, tuple[int, int] | None]:
+    ev = cells.evidence
+    if ev is None or not len(cells.str_idx):
+        return None, None
+    comma = np.flatnonzero(ev.comma & cells.nonempty)
+    point = np.flatnonzero(ev.point & cells.nonempty)
+    if len(comma) and len(point):
+        return None, (int(cells.str_idx[comma[0]]), int(cells.str_idx[point[0]]))
+    return ("," if len(comma) else "." if len(point) else None), None
+
+
+def convert_number(
+    ctx: _Ctx,
+    col: Column,
+    s: pd.Series,
+    cells: _NumberCells | None = None,
+    style: str | None = None,
+) -> tuple[pd.Series, np.ndarray]:
+    """A number column; ``style`` is the decimal separator the file decided (see parsing)."""
+    pct = parsing.is_pct_column(col.name)
+    if cells is None:
+        cells = _number_cells(s, pct)
+        own, _ = _column_style(cells)
+        style = own or style
+    out, bad, msgs = cells.out, cells.bad, cells.msgs
+    if len(cells.str_idx) and cells.nonempty.any():
+        strings, nonempty, str_idx = cells.strings, cells.nonempty, cells.str_idx
         if style is None:
-            first = np.flatnonzero(nonempty)
-            rows = ctx.rows[str_idx[first[:1]]] if len(first) else ctx.rows[:0]
-            ctx.sink.add_rows(
-                ctx.raw.label,
-                rows,
-                col.name,
-                "this column mixes decimal points and decimal commas: use one of them throughout",
-            )
-            bad[str_idx[nonempty]] = True
-            return pd.Series(np.where(bad, np.nan, out)), bad
-        if style == ",":
-            ok = strings.str.fullmatch(_COMMA_OK).fillna(False).to_numpy(dtype=bool) & nonempty
-            conv = (
-                strings[ok].str.replace(r"[. ]", "", regex=True).str.replace(",", ".", regex=False)
-            )
-            vals = pd.to_numeric(conv, errors="coerce").to_numpy(dtype=float)
+            amb = (cells.evidence.ambiguous if cells.evidence else nonempty) & nonempty
+            # Unambiguous values still read (the only way they can); ambiguous ones refused.
+            guess = np.where(cells.evidence.comma, ",", ".") if cells.evidence else None
+            vals_c, ok_c = parsing.parse_numbers(strings, ",")
+            vals_p, ok_p = parsing.parse_numbers(strings, ".")
+            use_c = guess == "," if guess is not None else np.zeros(len(strings), dtype=bool)
+            vals = np.where(use_c, vals_c, vals_p)
+            ok = np.where(use_c, ok_c, ok_p) & nonempty & ~amb
+            first = np.flatnonzero(amb)
+            if len(first):
+                at = int(first[0])
+                more = len(first) - 1
+                text = parsing.ambiguous_message(str(strings.iat[at]))
+                if more:
+                    text += f" (and {more:,} more such values in this column)"
+                bad[str_idx[first]] = True
+                ctx.sink.add(ctx.raw.label, int(ctx.rows[str_idx[at]]), col.name, text)
+            effective = ","  # for the messages of values that are no number at all
+            nonum = nonempty & ~ok & ~amb
         else:
-            ok = nonempty.copy()
-            vals_all = pd.to_numeric(strings.where(nonempty, "nan"), errors="coerce").to_numpy(
-                dtype=float
-            )
-            ok &= ~np.isnan(vals_all)
-            vals = vals_all[ok]
-        good = np.isfinite(vals)
-        ok_idx = np.flatnonzero(ok)
-        out[str_idx[ok_idx[good]]] = vals[good]
-        slow = nonempty.copy()
-        slow[ok_idx[good]] = False
-        for j in np.flatnonzero(slow):
+            vals, ok = parsing.parse_numbers(strings, style)
+            ok &= nonempty
+            effective = style
+            nonum = nonempty & ~ok
+        out[str_idx[ok]] = vals[ok]
+        for j in np.flatnonzero(nonum):
             text = str(strings.iat[int(j)])
-            r = parsing.parse_number(text, style, pct=pct)
-            k = int(str_idx[j])
+            r = parsing.parse_number(text, effective if style else None, pct=pct)
+            pos = int(str_idx[j])
             if isinstance(r, str):
-                bad[k] = True
-                msgs[k] = r
-            else:
-                out[k] = r
-    if bad.any():
-        ctx.report(bad, col.name, lambda i: msgs.get(i, "is not a number"))
+                bad[pos] = True
+                msgs[pos] = r
+            else:  # pragma: no cover - the vectorised pass reads every valid value
+                out[pos] = r
+    report = bad.copy()
+    for i in np.flatnonzero(bad):
+        if int(i) not in msgs:
+            report[i] = False  # already reported (the ambiguous values: once per column)
+    if report.any():
+        ctx.report(report, col.name, lambda i: msgs.get(i, "is not a number"))
     return pd.Series(out), bad
+
+
+def _decide_decimals(
+    ctx: _Ctx, cols: Sequence[Column], frame: pd.DataFrame
+) -> dict[str, tuple[_NumberCells, str | None]]:
+    """Read every number column's evidence; one decimal separator for the whole file.
+
+    Returns per column its cells and decimal separator (None: undecided).
+
+    A column that mixes both is refused (naming a row of each), so is a file whose columns
+    disagree; neither stops the other checks of those columns' rows."""
+    prepared: dict[str, tuple[_NumberCells, str | None]] = {}
+    styles: dict[str, tuple[str, int]] = {}
+    for col in cols:
+        cells = _number_cells(
+            frame[col.name].reset_index(drop=True), parsing.is_pct_column(col.name)
+        )
+        own, conflict = _column_style(cells)
+        prepared[col.name] = (cells, own)
+        if conflict is not None:
+            rc, rp = (int(ctx.rows[i]) for i in conflict)
+            vc = frame[col.name].iat[conflict[0]]
+            vp = frame[col.name].iat[conflict[1]]
+            ctx.sink.add(
+                ctx.raw.label,
+                min(rc, rp),
+                col.name,
+                f"this column mixes decimal commas (row {rc}: '{vc}') and decimal points "
+                f"(row {rp}: '{vp}'): use one decimal separator throughout the file",
+            )
+            for pos, mark in ((conflict[0], ","), (conflict[1], ".")):
+                styles.setdefault(mark + "·" + col.name, (mark, pos))
+        elif own is not None:
+            first = cells.evidence.comma if own == "," else cells.evidence.point  # type: ignore[union-attr]
+            pos = int(cells.str_idx[np.flatnonzero(first & cells.nonempty)[0]])
+            styles[col.name] = (own, pos)
+    clean = {n: v for n, v in styles.items() if "·" not in n}
+    by_mark: dict[str, tuple[str, int]] = {}
+    for name, (mark, pos) in clean.items():
+        by_mark.setdefault(mark, (name, pos))
+    if len(by_mark) == 2:
+        (cn, cp), (pn, pp) = by_mark[","], by_mark["."]
+        ctx.sink.add(
+            ctx.raw.label,
+            None,
+            None,
+            f"this file writes decimals with a comma in column {cn} (row {int(ctx.rows[cp])}: "
+            f"'{frame[cn].iat[cp]}') but with a point in column {pn} (row {int(ctx.rows[pp])}: "
+            f"'{frame[pn].iat[pp]}'): use one decimal separator throughout the file",
+        )
+    # A column decides from its own values only: the file's other columns do not vouch for
+    # it (a decimal typed with a point in a decimal-comma file is exactly the silent error).
+    # A column without evidence reads each value the only way it can and refuses the rest.
+    return prepared
 
 
 # ---------------------------------------------------------------------------------------------
@@ -499,6 +611,30 @@ def convert_table(raw: RawTable, sink: ProblemSink) -> Typed:
                 f"{', '.join(map(str, positions))}): keep one",
             )
     cols = set(raw.frame.columns)
+    for note in raw.notes:
+        sink.warn(note.label, note.row, note.column, note.message)
+    names = [c.name for c in spec.columns]
+    for name in raw.frame.columns:
+        if name in names or name.startswith("_"):
+            continue
+        close = difflib.get_close_matches(name, [n for n in names if n not in cols], 1, 0.8)
+        if close:
+            sink.add(
+                label,
+                hdr,
+                name,
+                f"unknown column {name}: did you mean {close[0]}? (rename it; nothing is "
+                "imported while a column may be misspelled)",
+            )
+        else:
+            sink.warn(
+                label,
+                hdr,
+                name,
+                f"column {name} is not part of the {spec.entity} format and was ignored",
+            )
+    if not len(raw.frame) and raw.fmt in ("csv", "xlsx"):
+        sink.warn(label, hdr, None, "this file has a header but no rows: nothing in it to import")
     missing = [c for c in spec.required if c not in cols]
     header_ok = not missing
     if missing:
@@ -508,12 +644,15 @@ def convert_table(raw: RawTable, sink: ProblemSink) -> Typed:
             hdr,
             ", ".join(missing),
             f"missing required column{'s' if len(missing) > 1 else ''} "
-            f"{', '.join(missing)}; a {spec.entity} file needs the columns "
+            f"{', '.join(missing)}; {article(spec.entity)} {spec.entity} file needs the columns "
             f"{', '.join(spec.required)}"
             + (f" (optional: {', '.join(optional)})" if optional else ""),
         )
     frame = pd.DataFrame(index=pd.RangeIndex(len(raw.frame)))
     present = tuple(c.name for c in spec.columns if c.name in cols)
+    numbers = _decide_decimals(
+        ctx, [spec.column(n) for n in present if spec.column(n).type == "number"], raw.frame
+    )
     for name in present:
         col = spec.column(name)
         s = raw.frame[name].reset_index(drop=True)
@@ -527,7 +666,8 @@ def convert_table(raw: RawTable, sink: ProblemSink) -> Typed:
             if col.type == "month_or_date":
                 frame["_" + name + "_is_month"] = month
         else:
-            typed, bad = convert_number(ctx, col, s)
+            cells, style = numbers[name]
+            typed, bad = convert_number(ctx, col, s, cells, style)
             num = typed.to_numpy(dtype=float)
             if col.positive:
                 neg = ~bad & ~empty & ~(num > 0)
@@ -912,6 +1052,8 @@ def validate(
                     candidates=lambda tup: [c for a, c in innovations if a == tup[0]],
                 )
 
+    _check_case_only(typed, known, sink)
+    _check_grains(typed["observations"], known, sink)
     for t in typed["observations"]:
         _check_volume(t, sink, kpis)
     _check_target_conflicts(typed, sink)
@@ -1055,3 +1197,126 @@ def _check_baselines(
                 f"account {name}: unit {site} · {process} has no observations in the "
                 f"baseline window {start}…{end}",
             )
+
+
+# Identifiers people type: two spellings that differ only in case are one thing written twice.
+CASE_KEYS: dict[str, tuple[str, ...]] = {
+    "accounts": ("name",),
+    "units": ("site", "process"),
+    "kpis": ("key",),
+    "innovations": ("code",),
+}
+
+
+def _check_case_only(typed: dict[str, list[Typed]], known: Known, sink: ProblemSink) -> None:
+    """``inn-001`` next to ``INN-001`` (in this import or in the database) is refused."""
+    stored: dict[str, list[tuple[str, ...]]] = {
+        "accounts": [(a,) for a in known.accounts],
+        "units": [tuple(u) for u in known.units],
+        "kpis": [tuple(k) for k in known.kpis],
+        "innovations": [tuple(i) for i in known.innovations],
+    }
+    for entity, cols in CASE_KEYS.items():
+        scoped = entity != "accounts"  # the other keys are per account
+        seen: dict[tuple[str, ...], tuple[tuple[str, ...], str]] = {}
+        for key in stored[entity]:
+            seen.setdefault(tuple(k.casefold() for k in key), (key, "in the database"))
+        for t in typed[entity]:
+            want = (["account"] if scoped else []) + list(cols)
+            ok = _ok_rows(t, want)
+            f = t.frame.loc[ok, [*want, "_row"]].drop_duplicates(want)
+            for vals in f.itertuples(index=False, name=None):
+                key, row = tuple(vals[:-1]), int(vals[-1])
+                folded = tuple(k.casefold() for k in key)
+                other = seen.get(folded)
+                if other is None:
+                    seen[folded] = (key, f"row {row}")
+                    continue
+                if other[0] == key:
+                    continue
+                shown = " · ".join(key[1:] if scoped else key)
+                was = " · ".join(other[0][1:] if scoped else other[0])
+                sink.add(
+                    t.label,
+                    row,
+                    ", ".join(cols),
+                    f"{shown} differs from {was} ({other[1]}) only in upper/lower case: "
+                    "use one spelling (they would otherwise be two different ones)",
+                )
+
+
+def _check_grains(tables: list[Typed], known: Known, sink: ProblemSink) -> None:
+    """A monthly value and daily values for the same unit × KPI × month would be summed
+    (counted twice): refused, naming the rows (in this import or the database)."""
+    key = ["account", "site", "process", "kpi"]
+    parts = []
+    for n, t in enumerate(tables):
+        ok = _ok_rows(t, [*key, "period"])
+        if not ok.any():
+            continue
+        f = t.frame.loc[ok, [*key, "period", "_row"]].copy()
+        is_month = t.frame.loc[ok, "_period_is_month"].to_numpy(dtype=bool)
+        if "grain" in t.frame.columns:
+            g = t.frame.loc[ok, "grain"].to_numpy(dtype=object)
+            grain = np.where(pd.isna(g), np.where(is_month, "month", "day"), g)
+        else:
+            grain = np.where(is_month, "month", "day")
+        f["grain"] = grain
+        f["month"] = f["period"].dt.to_period("M").dt.to_timestamp()
+        f["_t"] = n
+        parts.append(f)
+    if not parts:
+        return
+    allf = pd.concat(parts, ignore_index=True)
+    groups = [*key, "month"]
+    stored = []
+    if known.grains is not None:
+        for account, sub in allf.groupby("account"):
+            if account not in known.accounts:
+                continue
+            db = known.grains(str(account), sub["month"].min().date(), sub["month"].max().date())
+            if len(db):
+                db = db.assign(account=account)
+                db["month"] = pd.to_datetime(db["month"])
+                stored.append(db)
+    kinds = allf[[*groups, "grain"]].drop_duplicates()
+    if stored:
+        kinds = pd.concat([kinds, *(d[[*groups, "grain"]] for d in stored)]).drop_duplicates()
+    n_grains = kinds.groupby(groups).size()
+    mixed = n_grains[n_grains > 1]
+    if not len(mixed):
+        return
+    hit = allf.join(mixed.rename("_n"), on=groups, how="inner")
+    for (_a, site, process, kpi, month), grp in hit.groupby(groups, sort=True):
+        month_rows = grp.loc[grp["grain"] == "month"]
+        day_rows = grp.loc[grp["grain"] != "month"]
+        label = tables[int(grp["_t"].to_numpy()[0])].label
+        if len(month_rows):
+            where_days = (
+                f"rows {_row_list(day_rows['_row'])}" if len(day_rows) else "in the database"
+            )
+            row = int(month_rows["_row"].to_numpy()[0])
+            sink.add(
+                label,
+                row,
+                "period",
+                f"{site} · {process}, {kpi}, {month:%Y-%m}: this monthly value and the daily "
+                f"values of the same month ({where_days}) would be counted twice: import "
+                "either the month or its days",
+            )
+        else:
+            row = int(day_rows["_row"].to_numpy()[0])
+            sink.add(
+                label,
+                row,
+                "period",
+                f"{site} · {process}, {kpi}, {month:%Y-%m}: the database holds a monthly value "
+                f"for this month, and these daily values (rows {_row_list(day_rows['_row'])}) "
+                "would be counted twice with it: import either the month or its days",
+            )
+
+
+def _row_list(rows: pd.Series, n: int = 5) -> str:
+    vals = [str(int(r)) for r in rows.iloc[:n]]
+    more = len(rows) - n
+    return ", ".join(vals) + (f" and {more:,} more" if more > 0 else "")

@@ -52,6 +52,8 @@ with tab_import:
                 st.rerun()  # the frame reloads accounts and filters with the new data
         if "import_result" in st.session_state:
             dry, result = st.session_state["import_result"]
+            for w in getattr(result, "warnings", ()):
+                st.warning(str(w))
             if result.ok:
                 if dry:
                     st.info("**Valid.** Nothing was written yet; importing would give:")

@@ -6,6 +6,7 @@ import datetime as dt
 import io
 
 import openpyxl
+import pandas as pd
 import pytest
 
 from data_loaders import parsing
@@ -200,13 +201,37 @@ def test_percent_in_pct_columns() -> None:
     assert parse_number("\u22126 %", ".", pct=True) == -6.0
 
 
-def test_decimal_style_is_decided_by_the_column() -> None:
-    """A column with 3,5 is decimal-comma; with 3.25 decimal-point; 1.234 alone follows the
-    file's delimiter; both kinds in one column is refused."""
-    assert parsing.decimal_style(["3,5", "1.234"], ".") == ","
-    assert parsing.decimal_style(["3.25", "1,234"], ",") == "."
-    assert parsing.decimal_style(["1.234"], ",") == ","
-    assert parsing.decimal_style(["3,5", "3.25"], ",") is None
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("3,5", ","),
+        ("1.234,5", ","),
+        ("1.234.567", ","),
+        ("13.37", "."),
+        ("1,234.5", "."),
+        ("0.105", "."),
+        ("1234.567", "."),
+        ("4.105", "?"),
+        ("13,370", "?"),
+        ("12", ""),
+        ("1 234", ""),
+        ("1.2.3", ""),
+    ],
+)
+def test_number_evidence(text: str, says: str) -> None:
+    """Only a value that can be read one way says which separator is the decimal one; a
+    single separator before exactly three digits could be either; junk proves nothing."""
+    ev = parsing.number_evidence(pd.Series([text]))
+    got = "," if ev.comma[0] else "." if ev.point[0] else "?" if ev.ambiguous[0] else ""
+    assert got == says
+
+
+def test_an_ambiguous_number_alone_is_refused_with_how_to_write_it() -> None:
+    """'13.370' with nothing to decide it is neither 13370 nor 13.37: the message says both
+    readings and how to write it."""
+    msg = parse_number("13.370", None)
+    assert isinstance(msg, str)
+    assert "13370 or as 13.37" in msg and "without a thousands separator (13370)" in msg
 
 
 @pytest.mark.parametrize(

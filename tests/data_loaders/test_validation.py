@@ -400,7 +400,19 @@ def test_mixed_decimal_separators_in_a_column() -> None:
         + f'{A},Lisbon,Claims intake,aht,2024-03,"3,5",5\n{A},Lisbon,Claims intake,aht,2024-04,3.25,5\n'
     )
     p = one(check(("observations.csv", text)))
-    assert p.column == "value" and "mixes decimal points and decimal commas" in p.message
+    assert (p.row, p.column) == (2, "value")
+    assert "mixes decimal commas (row 2: '3,5') and decimal points (row 3: '3.25')" in p.message
+
+
+def test_mixed_decimals_do_not_hide_the_columns_row_errors() -> None:
+    """A column mixing 3,5 and 3.25 is refused, and its row with 'x' is still named."""
+    text = OBS_HEADER + "".join(
+        f'{A},Lisbon,Claims intake,aht,2024-0{m},"{v}",5\n'
+        for m, v in ((1, "3,5"), (2, "3.25"), (3, "x"))
+    )
+    probs = check(("observations.csv", text))
+    assert [(p.row, p.column) for p in probs] == [(2, "value"), (4, "value")]
+    assert "'x' is not a number" in probs[1].message
 
 
 def test_innovation_target_conflict() -> None:

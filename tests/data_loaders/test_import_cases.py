@@ -1,0 +1,223 @@
+"""Files that were once stored wrong in silence (issue #10), each a small file in
+tests/data/import_cases: refused with file · row · column · plain words and the database
+unchanged, or imported with the right values (and a warning where one is due)."""
+
+from __future__ import annotations
+
+import io
+
+import openpyxl
+import pytest
+from sqlalchemy import Engine, select
+
+from data_loaders.importer import ImportResult, import_files
+from data_loaders.schema import Account, Innovation, KpiObservation, Unit
+
+from .loader_helpers import DATA, fingerprint, valid_files
+
+CASES = DATA / "import_cases"
+
+
+@pytest.fixture
+def loaded(sqlite_engine: Engine) -> Engine:
+    result = import_files(sqlite_engine, valid_files())
+    assert result.ok, result.problems
+    return sqlite_engine
+
+
+def _refused(engine: Engine, *names: str) -> ImportResult:
+    before = fingerprint(engine)
+    result = import_files(engine, [CASES / n for n in names])
+    assert not result.ok
+    assert fingerprint(engine) == before
+    return result
+
+
+@pytest.mark.parametrize(
+    ("name", "row", "column", "words"),
+    [
+        (
+            "ambiguous_point_kpi_observations.csv",
+            2,
+            "value",
+            "'4.105' can be read as 4105 or as 4.105",
+        ),
+        (
+            "ambiguous_volume_kpi_observations.csv",
+            2,
+            "volume",
+            "write it without a thousands separator (13370)",
+        ),
+        (
+            "mixed_file_kpi_observations.csv",
+            None,
+            None,
+            "with a comma in column value (row 2: '407,5') but with a point in column volume",
+        ),
+        (
+            "mixed_grains_kpi_observations.csv",
+            2,
+            "period",
+            "Lisbon · Claims intake, fte, 2024-10: this monthly value and the daily values of "
+            "the same month (rows 3, 4) would be counted twice",
+        ),
+        (
+            "stray_byte_units.csv",
+            3,
+            None,
+            "a byte that is not UTF-8 text (0xe1 after 'Claims,Bogot')",
+        ),
+        (
+            "misspelled_innovations.csv",
+            1,
+            "estimated_anual_value",
+            "did you mean estimated_annual_value?",
+        ),
+        (
+            "case_only_innovations.csv",
+            2,
+            "code",
+            "inn-001 differs from INN-001 (in the database) only in upper/lower case",
+        ),
+    ],
+)
+def test_refused_with_file_row_column_and_words(
+    loaded: Engine, name: str, row: int | None, column: str | None, words: str
+) -> None:
+    """Each once-silent file is refused: one problem naming file, row, column; nothing written."""
+    result = _refused(loaded, name)
+    assert len(result.problems) == 1, "\n".join(map(str, result.problems))
+    p = result.problems[0]
+    assert (p.file, p.row, p.column) == (name, row, column)
+    assert words in p.message
+
+
+def test_stray_byte_names_the_row_and_garbles_nothing(sqlite_engine: Engine) -> None:
+    """Only the row with the stray byte is named: the UTF-8 row 2 (São Luís) is not."""
+    result = _refused(sqlite_engine, "stray_byte_units.csv")
+    assert [p.row for p in result.problems] == [3]
+
+
+def test_a_legacy_encoded_file_still_reads(loaded: Engine) -> None:
+    """A file wholly in Windows-1252 (no UTF-8 in it) is read as such: Bogotá stays Bogotá."""
+    data = "account,site,process\nAcme Claims,Bogotá,Claims intake\n".encode("cp1252")
+    result = import_files(loaded, [("units.csv", data)])
+    assert result.ok, result.problems
+    with loaded.connect() as conn:
+        sites = set(conn.execute(select(Unit.site)).scalars())
+    assert "Bogotá" in sites
+
+
+def test_every_pct_column_takes_the_percent_sign(loaded: Engine) -> None:
+    """'40 %' and '4.5%' are 40 and 4.5 in any *_pct column (productivity_pct_per_year too)."""
+    result = import_files(loaded, [CASES / "percent_accounts.csv"])
+    assert result.ok, result.problems
+    with loaded.connect() as conn:
+        acc = conn.execute(select(Account)).one()
+    assert (acc.gain_share_pct, acc.productivity_pct_per_year) == (40.0, 4.5)
+
+
+def _percent_workbook() -> bytes:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Accounts"
+    ws.append(
+        [
+            "name",
+            "currency",
+            "contract_start",
+            "contract_end",
+            "baseline_start",
+            "baseline_end",
+            "gain_share_pct",
+            "productivity_pct_per_year",
+        ]
+    )
+    ws.append(
+        ["Acme Claims", "EUR", "2024-01-01", "2026-12-31", "2024-01-01", "2024-03-31", 0.4, 0.045]
+    )
+    ws["G2"].number_format = "0%"
+    ws["H2"].number_format = "0.0 %"
+    inn = wb.create_sheet("Innovation targets")
+    inn.append(["account", "innovation", "kpi", "expected_effect_pct"])
+    inn.append(["Acme Claims", "INN-001", "cost_per_txn", -0.03])
+    inn["D2"].number_format = "0%"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def test_excel_percent_cells_are_percent_points(loaded: Engine) -> None:
+    """A cell formatted as 40 % (holding 0.4) is stored as 40 in a *_pct column, −3 % as −3."""
+    result = import_files(loaded, [("contract.xlsx", _percent_workbook())])
+    assert result.ok, result.problems
+    with loaded.connect() as conn:
+        acc = conn.execute(select(Account)).one()
+    assert (acc.gain_share_pct, acc.productivity_pct_per_year) == (40.0, 4.5)
+    assert result.counts["innovation_targets"].unchanged == 1  # −3 as in the valid set
+
+
+def test_unknown_column_is_a_warning_in_the_result(loaded: Engine) -> None:
+    """An unknown column that is close to no known one imports, with a warning the CLI prints."""
+    result = import_files(loaded, [CASES / "extra_column_units.csv"])
+    assert result.ok, result.problems
+    assert [(w.file, w.row, w.column) for w in result.warnings] == [
+        ("extra_column_units.csv", 1, "colour")
+    ]
+    assert "column colour is not part of the units format and was ignored" in result.summary()
+
+
+def test_header_only_file_warns(loaded: Engine) -> None:
+    """A file with a header and no rows imports nothing, and says so."""
+    result = import_files(loaded, [CASES / "header_only_events.csv"])
+    assert result.ok and result.total.read == 0
+    assert "a header but no rows" in result.warnings[0].message
+
+
+def test_title_rows_above_the_header(loaded: Engine) -> None:
+    """A title (and a blank row) above the header: the header is found on row 3, said so,
+    and the data row is row 4."""
+    result = import_files(loaded, [CASES / "title_row_units.csv"])
+    assert result.ok, result.problems
+    w = result.warnings[0]
+    assert (w.row, "the header appears to be on row 3") == (3, w.message[:33])
+    with loaded.connect() as conn:
+        assert ("Porto", "Claims") in {
+            tuple(r) for r in conn.execute(select(Unit.site, Unit.process))
+        }
+    bad = (CASES / "title_row_units.csv").read_text().replace("Porto,Claims,EMEA", "Porto,,EMEA")
+    refused = import_files(loaded, [("title_row_units.csv", bad.encode())])
+    assert [(p.row, p.column) for p in refused.problems] == [(4, "process")]
+
+
+def test_case_only_within_one_file(sqlite_engine: Engine) -> None:
+    """Two spellings in one import are refused too, naming both rows."""
+    text = (CASES / "case_only_innovations.csv").read_text()
+    extra = text.splitlines()[1].replace("inn-001", "INN-001")
+    result = import_files(
+        sqlite_engine,
+        [p for p in valid_files() if "innovations" not in p.name]
+        + [("innovations.csv", (text + extra + "\n").encode())],
+    )
+    msgs = [str(p) for p in result.problems]
+    assert any("row 3 · column code · INN-001 differs from inn-001 (row 2)" in m for m in msgs)
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(select(Innovation)).first() is None
+
+
+def test_grains_against_the_database(loaded: Engine) -> None:
+    """Daily rows for a month the database holds as a monthly value are refused."""
+    text = (
+        "account,site,process,kpi,period,value\n"
+        "Acme Claims,Lisbon,Claims intake,fte,2024-03-05,30\n"
+    )
+    before = fingerprint(loaded)
+    result = import_files(loaded, [("observations.csv", text.encode())])
+    assert not result.ok and fingerprint(loaded) == before
+    p = result.problems[0]
+    assert (p.row, p.column) == (2, "period")
+    assert "the database holds a monthly value for this month" in p.message
+    with loaded.connect() as conn:
+        assert (
+            conn.execute(select(KpiObservation).where(KpiObservation.value == 30)).first() is None
+        )
