@@ -152,76 +152,38 @@ def _files(paths: Sequence[str]) -> list[Path]:
     return out
 
 
-def _estimate_accounts(
-    engine: Any, names: Sequence[str] | None = None, *, force: bool = False
-) -> list[tuple[str, float, int]]:
-    """Compute and store the causal estimates of the named accounts (all when None), skipping
-    those already stored for their current data unless ``force``. Progress on stderr; returns
-    (account, seconds, innovations estimated) per account computed."""
-    import time
-
-    import pandas as pd
-
+def _scope(user: str | None = None) -> Any:
+    """The command line acts as a local provider admin (it runs on the provider's machine)."""
     from data_loaders.access import Scope
-    from data_loaders.estimate_store import load_estimates, save_estimates
-    from data_loaders.queries import account_id_by_name, list_accounts, load_account_data
-    from metrics.versions import estimates_version
-    from metrics.views import estimates
 
-    scope = Scope.everything()  # what the provider's dashboard shows
-    if names is None:
-        listed = list_accounts(engine, scope)
-        accounts = [
-            (int(i), str(n)) for i, n in zip(listed["account_id"], listed["name"], strict=True)
-        ]
-    else:
-        try:
-            accounts = [(account_id_by_name(engine, scope, n), n) for n in names]
-        except LookupError as exc:
-            raise CliError(str(exc)) from exc
-    done = []
-    for account_id, name in accounts:
-        data = load_account_data(engine, scope, account_id)
-        version = estimates_version(data)
-        name = data.account.name
-        if not force and load_estimates(engine, account_id, version) is not None:
-            print(f"{name}: estimates already stored for the current data", file=sys.stderr)
-            continue
-        ids = sorted(set(data.rollouts["innovation_id"]) & set(data.innovations["innovation_id"]))
-        started = time.perf_counter()
-        parts = []
-        for i, iid in enumerate(ids, start=1):
-            part = estimates(data, innovation_ids=[iid])
-            if not part.empty:
-                parts.append(part)
-            print(
-                f"[{i / len(ids):4.0%}] {name}: estimated {i} of {len(ids)} innovations "
-                f"({time.perf_counter() - started:.0f} s)",
-                file=sys.stderr,
-                flush=True,
-            )
-        frame = pd.concat(parts, ignore_index=True) if parts else estimates(data, innovation_ids=[])
-        seconds = time.perf_counter() - started
-        save_estimates(engine, account_id, version, frame, seconds=seconds)
-        done.append((name, seconds, len(frame)))
-    return done
+    return Scope.everything(user=_user(user) or "local")
 
 
-def _print_estimated(done: list[tuple[str, float, int]]) -> None:
-    for name, seconds, n in done:
-        print(f"{name}: stored the causal estimates of {n} innovations in {seconds:.1f} s")
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
-def _refresh_estimates(engine: Any, code: int, *, skip: bool) -> int:
-    """After a successful import or rollback: recompute the estimates whose data changed."""
-    from sqlalchemy import inspect
+def _estimate(engine: Any, names: Sequence[str] | None = None, *, force: bool = False) -> list[Any]:
+    from services.imports import refresh_estimates
 
-    if code == 0 and not skip:
-        if not inspect(engine).has_table("estimate_run"):
-            print(f"note: estimates not refreshed: run `{PROG} migrate` first", file=sys.stderr)
-            return code
-        _print_estimated(_estimate_accounts(engine))
-    return code
+    try:
+        return refresh_estimates(_scope(), engine, names, force=force, say=_say)
+    except LookupError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _print_estimated(done: Sequence[Any]) -> None:
+    for e in done:
+        print(
+            f"{e.account}: stored the causal estimates of {e.innovations} innovations "
+            f"in {e.seconds:.1f} s"
+        )
+
+
+def _print_refresh(refresh: Any) -> None:
+    _print_estimated(refresh.estimated)
+    if refresh.note:
+        print(f"note: {refresh.note} (`{PROG} migrate`)", file=sys.stderr)
 
 
 class _AsOf(click.ParamType):
@@ -298,7 +260,7 @@ def cmd_init(no_estimates: bool) -> int:
     else:
         print(f"{redact(str(engine.url))} is up to date (data already present)")
     if not no_estimates:  # also after an upgrade from a version without stored estimates
-        _print_estimated(_estimate_accounts(engine))
+        _print_estimated(_estimate(engine))
     return 0
 
 
@@ -329,7 +291,7 @@ def cmd_demo(seed: int, scale: int, no_estimates: bool) -> int:
     result = load_demo(engine, seed=seed, scale=scale)
     code = _print_result(result) if hasattr(result, "ok") else 0
     if code == 0 and not no_estimates:
-        _print_estimated(_estimate_accounts(engine))
+        _print_estimated(_estimate(engine))
     return code
 
 
@@ -352,14 +314,21 @@ _progress_opt = click.option("--progress", is_flag=True, help="report progress o
 def cmd_import(
     files: tuple[str, ...], dry_run: bool, user: str | None, progress: bool, no_estimates: bool
 ) -> int:
-    from data_loaders.importer import import_files
+    from services.imports import import_files
 
     paths = _files(files)
-    engine = _engine()
-    result = import_files(
-        engine, paths, dry_run=dry_run, user=_user(user), progress=_progress(progress)
+    out = import_files(
+        _scope(user),
+        _engine(),
+        paths,
+        dry_run=dry_run,
+        progress=_progress(progress),
+        estimates=not no_estimates,
+        say=_say,
     )
-    return _refresh_estimates(engine, _print_result(result), skip=dry_run or no_estimates)
+    code = _print_result(out.result)
+    _print_refresh(out.refresh)
+    return code
 
 
 @cli.command("import-sql", help="import the entities from another database")
@@ -378,7 +347,8 @@ def cmd_import_sql(
     progress: bool,
     no_estimates: bool,
 ) -> int:
-    from data_loaders.sql_source import import_sql, load_mapping
+    from data_loaders.sql_source import load_mapping
+    from services.imports import import_sql
 
     path = Path(mapping)
     if not path.exists():
@@ -392,11 +362,19 @@ def cmd_import_sql(
         raise CliError(
             "give the source database with --source URL (or source = … in the mapping file)"
         )
-    engine = _engine()
-    result = import_sql(
-        engine, source, entities, dry_run=dry_run, user=_user(user), progress=_progress(progress)
+    out = import_sql(
+        _scope(user),
+        _engine(),
+        source,
+        entities,
+        dry_run=dry_run,
+        progress=_progress(progress),
+        estimates=not no_estimates,
+        say=_say,
     )
-    return _refresh_estimates(engine, _print_result(result), skip=dry_run or no_estimates)
+    code = _print_result(out.result)
+    _print_refresh(out.refresh)
+    return code
 
 
 @cli.command("batches", help="import history")
@@ -432,18 +410,21 @@ def cmd_batches(account: str | None) -> int:
 @_no_estimates
 @_db_option
 def cmd_rollback(batch: int, no_estimates: bool) -> int:
-    from data_loaders.batches import rollback_batch
+    from services.imports import rollback
 
-    engine = _engine(migrate=False)
     try:
-        r = rollback_batch(engine, batch)
+        out = rollback(
+            _scope(), _engine(migrate=False), batch, estimates=not no_estimates, say=_say
+        )
     except ValueError as exc:
         raise CliError(str(exc)) from exc
+    r = out.result
     print(
         f"rolled back batch {r.batch_id}: {r.rows_deleted:,} rows deleted, "
         f"{r.rows_restored:,} rows restored"
     )
-    return _refresh_estimates(engine, 0, skip=no_estimates)
+    _print_refresh(out.refresh)
+    return 0
 
 
 @cli.command("templates", help="write a template file per entity into DIR")
@@ -593,7 +574,7 @@ def cmd_metrics(account: str, as_of: dt.date | None, as_json: bool, use_estimate
 def cmd_estimate(account: str | None, every: bool, force: bool) -> int:
     if (account is None) == (not every):
         raise click.UsageError("give exactly one of --account NAME or --all")
-    done = _estimate_accounts(_engine(), None if every else [str(account)], force=force)
+    done = _estimate(_engine(), None if every else [str(account)], force=force)
     _print_estimated(done)
     if not done:
         print("estimates already stored for the current data (--force recomputes them)")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PURE_LAYERS = ("metrics", "data_loaders", "charts", "reports", "story")
+PURE_LAYERS = ("metrics", "data_loaders", "charts", "reports", "story", "services")
 FORBIDDEN_IN_PAGES = {
     "groupby",
     "merge",

@@ -1,7 +1,8 @@
 """The Data page's actions, out of the page script so they can be tested directly.
 
-Imports and rollbacks are refused unless the caller's scope may import (provider admin);
-after anything is written, every cached load is cleared so all pages see the new data.
+The workflows are ``services.imports`` (the role check, the write, the estimates refresh);
+here only what the page adds: after anything is written, every cached load is cleared so
+all pages see the new data, and the results as tables.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine
 
-from data_loaders.access import AccessDenied, Scope
+from data_loaders.access import Scope
 from ui.context import clear_caches
 
 __all__ = ["PROBLEM_COLUMNS", "counts_frame", "history", "problems_frame", "rollback", "run_import"]
@@ -28,20 +29,18 @@ def run_import(
     dry_run: bool,
     progress: Callable[[float, str], object] | None = None,
 ) -> Any:
-    """Validate (``dry_run``) or import ``files`` as one batch; returns the ``ImportResult``."""
-    from data_loaders.importer import import_files
+    """Validate (``dry_run``) or import ``files`` as one batch (``services.imports``, which
+    checks the role and refreshes the estimates); returns the ``ImportResult``."""
+    from services.imports import import_files
 
-    if not scope.can_import:
-        raise AccessDenied("Only a provider admin can import data.")
-
-    def report(fraction: float, message: str) -> None:
+    def say(message: str) -> None:
         if progress is not None:
-            progress(min(max(fraction, 0.0), 1.0), message)
+            progress(1.0, message)
 
-    result = import_files(engine, list(files), dry_run=dry_run, user=scope.user, progress=report)
-    if result.ok and not dry_run:
+    out = import_files(scope, engine, list(files), dry_run=dry_run, progress=progress, say=say)
+    if out.result.ok and not dry_run:
         clear_caches()
-    return result
+    return out.result
 
 
 def problems_frame(result: Any) -> pd.DataFrame:
@@ -62,23 +61,23 @@ def counts_frame(result: Any) -> pd.DataFrame:
 
 
 def rollback(engine: Engine, scope: Scope, batch_id: int) -> tuple[bool, str]:
-    """Undo one import batch (provider admin only) and clear the caches.
+    """Undo one import batch (``services.imports``: provider admin only, then the estimates
+    are refreshed) and clear the caches.
 
     Returns (done, message for people); a refused rollback (already rolled back, a later
     batch depends on it, …) is ``(False, why)`` and changes nothing.
     """
-    from data_loaders.batches import rollback_batch
+    from services.imports import rollback as rollback_batch
 
-    if not scope.can_import:
-        raise AccessDenied("Only a provider admin can roll back an import.")
     try:
-        out = rollback_batch(engine, int(batch_id))
+        out = rollback_batch(scope, engine, int(batch_id))
     except ValueError as exc:
         return False, f"Batch {batch_id} was not rolled back: {exc}."
     clear_caches()
+    r = out.result
     return True, (
-        f"Batch {batch_id} was rolled back: {out.rows_deleted:,} row(s) removed, "
-        f"{out.rows_restored:,} restored."
+        f"Batch {batch_id} was rolled back: {r.rows_deleted:,} row(s) removed, "
+        f"{r.rows_restored:,} restored."
     )
 
 

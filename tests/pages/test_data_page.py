@@ -54,7 +54,9 @@ def data_page(
 
     def _open() -> AppTest:
         monkeypatch.setenv("DATABASE_URL", empty_url)
-        at = AppTest.from_file(APP, default_timeout=60)
+        # Generous: an import or rollback refreshes the demo's causal estimates within the
+        # run (services.imports); the timeout guards against a hang, it is no speed check.
+        at = AppTest.from_file(APP, default_timeout=900)
         at.run()
         monkeypatch.setenv("DATABASE_URL", writable_url)
         at.switch_page(DATA).run()
