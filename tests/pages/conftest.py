@@ -88,7 +88,7 @@ def make_app(demo_env: str) -> Callable[..., AppTest]:
     parameters, showing ``page`` (the Story page when None)."""
 
     def _make(page: str | None = None, **params: str) -> AppTest:
-        at = AppTest.from_file(APP, default_timeout=90)
+        at = AppTest.from_file(APP, default_timeout=600)
         for key, value in params.items():
             at.query_params[key] = value
         if page is None or page == "pages/story.py":

@@ -111,7 +111,7 @@ def test_local_mode_banner(make_app) -> None:  # type: ignore[no-untyped-def]
 
 def test_new_install_says_how_to_load_data(monkeypatch: pytest.MonkeyPatch, empty_url: str) -> None:
     monkeypatch.setenv("DATABASE_URL", empty_url)
-    at = AppTest.from_file(APP, default_timeout=60).run()
+    at = AppTest.from_file(APP, default_timeout=600).run()
     no_exception(at)
     body = texts(at)
     assert "python cli.py demo" in body and "Data" in body
@@ -119,7 +119,7 @@ def test_new_install_says_how_to_load_data(monkeypatch: pytest.MonkeyPatch, empt
 
 def test_missing_schema_is_a_new_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'fresh.sqlite'}")
-    at = AppTest.from_file(APP, default_timeout=60).run()
+    at = AppTest.from_file(APP, default_timeout=600).run()
     no_exception(at)
     assert "python cli.py demo" in texts(at)
 
@@ -128,7 +128,7 @@ def test_database_down_then_back(monkeypatch: pytest.MonkeyPatch, demo_url: str)
     monkeypatch.setenv(
         "DATABASE_URL", "postgresql+psycopg://app:secret@127.0.0.1:9/nowhere?connect_timeout=2"
     )
-    at = AppTest.from_file(APP, default_timeout=60).run()
+    at = AppTest.from_file(APP, default_timeout=600).run()
     no_exception(at)
     [err] = at.error
     assert "not reachable" in err.value and "secret" not in err.value
@@ -194,7 +194,7 @@ def test_present_mode_without_data_keeps_its_buttons(make_app) -> None:  # type:
 def test_deep_link_before_any_navigation_detours_through_the_frame(demo_env: str) -> None:
     """Streamlit runs ``pages/x.py`` alone until a session has called st.navigation (the app
     keeps its scripts in pages/). The page detours through app.py and comes back."""
-    at = AppTest.from_file(APP, default_timeout=90)
+    at = AppTest.from_file(APP, default_timeout=600)
     at.query_params["units"] = UNIT
     at.query_params["present"], at.query_params["screen"] = "1", "7"
     at.run()

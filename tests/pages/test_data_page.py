@@ -195,7 +195,7 @@ def test_empty_database_says_how_to_load_data(
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", empty_url)
     monkeypatch.chdir(ROOT)
-    at = AppTest.from_file(APP, default_timeout=60)
+    at = AppTest.from_file(APP, default_timeout=600)
     at.run()
     at.switch_page(DATA).run()
     no_exception(at)

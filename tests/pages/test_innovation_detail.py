@@ -30,7 +30,7 @@ def make_app(monkeypatch: pytest.MonkeyPatch, demo_url: str, empty_url: str):  #
     def _make(page: str | None = None, **params: str) -> AppTest:
         monkeypatch.chdir(ROOT)
         monkeypatch.setenv("DATABASE_URL", empty_url)
-        at = AppTest.from_file(APP, default_timeout=60)
+        at = AppTest.from_file(APP, default_timeout=600)
         at.run()
         monkeypatch.setenv("DATABASE_URL", demo_url)
         for key, value in params.items():

@@ -115,7 +115,7 @@ def test_data_gaps_are_named_next_to_the_headline(demo_url, tmp_path, monkeypatc
     eng.dispose()
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{copy}")
     monkeypatch.chdir(ROOT)
-    at = AppTest.from_file(APP, default_timeout=90).run()
+    at = AppTest.from_file(APP, default_timeout=600).run()
     no_exception(at)
     warning = " ".join(str(w.value) for w in at.warning)
     assert "Not counted" in warning
@@ -160,7 +160,7 @@ def test_story_does_not_wait_for_the_estimates(unestimated_url, demo_bundle, mon
     eng = make_engine(url)
     version = estimates_version(data)
 
-    at = AppTest.from_function(_story_sections, args=(url, False), default_timeout=90).run()
+    at = AppTest.from_function(_story_sections, args=(url, False), default_timeout=600).run()
     no_exception(at)
     assert at.session_state["pending"] == [True, True]
     assert metric(at, "Causal estimates").value == "…"
@@ -169,7 +169,7 @@ def test_story_does_not_wait_for_the_estimates(unestimated_url, demo_bundle, mon
     assert "Since the baseline (" in body and "have a causal estimate" not in body
     assert load_estimates(eng, 1, version) is None  # nothing was estimated
 
-    at = AppTest.from_function(_story_sections, args=(url, True), default_timeout=120).run()
+    at = AppTest.from_function(_story_sections, args=(url, True), default_timeout=600).run()
     no_exception(at)
     assert metric(at, "Causal estimates").value == h.evidence_text
     for sentence in views.narrative(data, ALL, head=h):
@@ -178,7 +178,7 @@ def test_story_does_not_wait_for_the_estimates(unestimated_url, demo_bundle, mon
     assert stored is not None
     assert stored.equals(est)
 
-    at = AppTest.from_function(_story_sections, args=(url, False), default_timeout=90).run()
+    at = AppTest.from_function(_story_sections, args=(url, False), default_timeout=600).run()
     no_exception(at)  # stored now: nothing left pending, the card is filled at once
     assert at.session_state["pending"] == [False, False]
     assert metric(at, "Causal estimates").value == h.evidence_text

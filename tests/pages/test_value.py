@@ -80,7 +80,7 @@ def test_bridge_is_labelled_even_when_the_estimates_were_not_stored(
 
     monkeypatch.setenv("DATABASE_URL", unestimated_url)
     monkeypatch.chdir(ROOT)
-    at = AppTest.from_file(APP, default_timeout=180)
+    at = AppTest.from_file(APP, default_timeout=600)
     at.query_params["present"], at.query_params["screen"] = "1", "7"
     at.run()
     del at.query_params["present"], at.query_params["screen"]
