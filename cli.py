@@ -480,13 +480,14 @@ def cmd_metrics(account: str, as_of: dt.date | None, as_json: bool, use_estimate
         raise CliError(str(exc)) from exc
     data = limit_to(load_account_data(engine, scope, account_id), as_of)
     sel = Filters()
-    evidence = None
+    evidence, est = None, None
     if use_estimates:
         from data_loaders.estimate_store import load_estimates
         from metrics.versions import estimates_version
 
         est = load_estimates(engine, account_id, estimates_version(data))
-        evidence = evidence_of(value_lines(data, sel, est if est is not None else estimates(data)))
+        est = est if est is not None else estimates(data)
+        evidence = evidence_of(value_lines(data, sel, est))
     head = headline(data, sel, evidence=evidence)
     if head is None:
         when = f" up to {as_of:%Y-%m-%d}" if as_of else ""
@@ -511,6 +512,10 @@ def cmd_metrics(account: str, as_of: dt.date | None, as_json: bool, use_estimate
                 "went_live_between": int(len(pic.between)),
             }
         )
+        from story import build_story
+
+        # the story model: what the pages, the pack and the deck print, figure for figure
+        out["story"] = build_story(data, estimates=est if use_estimates else None).to_dict()
         print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0
     cur, loc = head.currency, data.account.locale
@@ -559,6 +564,136 @@ def cmd_metrics(account: str, as_of: dt.date | None, as_json: bool, use_estimate
     table["better"] = table["better"].map({True: "better", False: "worse"}).fillna("same")
     print(_table(table))
     return 0
+
+
+@cli.command(
+    "pack",
+    short_help="build the renewal pack (PDF or deck) of one account or of all",
+    help="Build the renewal pack of an account as of a date (default: the end of the last "
+    "complete month), archive it as an edition and write it to --out; or one pack per "
+    "account with --all --out-dir DIR (file names carry account and as-of). Progress on "
+    "stderr.",
+)
+@click.option("--account", metavar="NAME", help="account name")
+@click.option("--all", "every", is_flag=True, help="every account")
+@click.option("--as-of", "as_of", type=_AsOf(), help="YYYY-MM-DD, or YYYY-MM for its last day")
+@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["pdf", "pptx"]), default="pdf", show_default=True
+)
+@click.option(
+    "--password-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="encrypt the PDF (AES-256) with the password in this file (first line)",
+)
+@click.option("--provider", default="", help="provider name for the cover")
+@click.option("--out", "out", type=click.Path(dir_okay=False), help="file to write")
+@click.option("--out-dir", "out_dir", type=click.Path(file_okay=False), help="folder for --all")
+@_user_opt
+@_db_option
+def cmd_pack(
+    account: str | None,
+    every: bool,
+    as_of: dt.date | None,
+    paper: str,
+    fmt: str,
+    password_file: str | None,
+    provider: str,
+    out: str | None,
+    out_dir: str | None,
+    user: str | None,
+) -> int:
+    from data_loaders.access import Scope
+    from services.pack import PackError, accounts, build_pack, pack_filename
+
+    if (account is None) == (not every):
+        raise click.UsageError("give exactly one of --account NAME or --all")
+    if every and not out_dir:
+        raise click.UsageError("--all needs --out-dir DIR")
+    if not every and not out:
+        raise click.UsageError("--account needs --out FILE")
+    password = None
+    if password_file:
+        lines = Path(password_file).read_text(encoding="utf-8").splitlines()
+        password = lines[0] if lines else ""
+        if not password:
+            raise CliError(f"{password_file}: the first line (the password) is empty")
+    engine = _engine()
+    scope = Scope.everything(user=_user(user) or "local")  # the provider's own tool
+    names = accounts(engine, scope) if every else [str(account)]
+    report = _progress(True)
+    failed = 0
+    for name in names:
+
+        def say(f: float, m: str, name: str = name) -> None:
+            assert report is not None
+            report(f, f"{name}: {m}")
+
+        try:
+            built = build_pack(
+                engine,
+                scope,
+                name,
+                as_of=as_of,
+                paper=paper,
+                fmt=fmt,
+                password=password,
+                provider=provider,
+                progress=say,
+            )
+        except PackError as exc:
+            if not every:
+                raise CliError(str(exc)) from exc
+            print(f"error: {name}: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        target = Path(out) if out else Path(str(out_dir)) / pack_filename(name, built.as_of, fmt)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(built.content)
+        except OSError as exc:
+            raise CliError(f"cannot write {target}: {exc.strerror or exc}") from exc
+        print(
+            f"{target}: {name}, as of {built.as_of:%Y-%m-%d}, edition {built.edition_no}, "
+            f"sha256 {built.sha256}" + (" (password-protected)" if built.protected else "")
+        )
+    return 1 if failed else 0
+
+
+@cli.command(
+    "verify",
+    short_help="is FILE.pdf an archived edition of a renewal pack?",
+    help="Say whether FILE.pdf is an archived edition of this database (by SHA-256) and "
+    "print its account, as-of, edition and headline figures; or that it is not one, or that "
+    "it was modified. Exit 0 for an edition, 1 otherwise.",
+)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False), metavar="FILE.pdf")
+@click.option(
+    "--password-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="password of a protected file (only needed to name a modified one)",
+)
+@_db_option
+def cmd_verify(file: str, password_file: str | None) -> int:
+    from data_loaders.access import Scope
+    from services.pack import verify_pack
+
+    password = None
+    if password_file:
+        lines = Path(password_file).read_text(encoding="utf-8").splitlines()
+        password = lines[0] if lines else None
+    result = verify_pack(
+        _engine(migrate=False), Scope.everything(), Path(file).read_bytes(), password=password
+    )
+    print(result.message)
+    print(f"sha256    {result.sha256}")
+    if result.headline:
+        print(f"account   {result.account}")
+        print(f"as of     {result.as_of}")
+        print(f"edition   {result.edition_no}")
+        for k, v in result.headline.items():
+            print(f"{k:<22}{v}")
+    return 0 if result.status == "edition" else 1
 
 
 @cli.command(

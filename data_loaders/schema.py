@@ -251,7 +251,10 @@ class PlantedEffect(Base):
 
 
 class Snapshot(Base):
-    """An archived renewal pack: the PDF and the figures it printed."""
+    """An archived renewal pack (an edition, ``reports.editions``): the PDF, its SHA-256, the
+    figures it printed and how it was made. ``edition`` is the account's edition number as
+    text; ``protected_sha256`` the checksum of the password-protected copy handed out (the
+    password itself is never stored)."""
 
     __tablename__ = "snapshot"
 
@@ -262,6 +265,13 @@ class Snapshot(Base):
     edition: Mapped[str] = mapped_column(String(40))
     pdf: Mapped[bytes] = mapped_column(LargeBinary)
     figures: Mapped[dict[str, Any]] = mapped_column(JSON)
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    content_sha256: Mapped[str | None] = mapped_column(String(64))
+    protected_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    data_version: Mapped[str | None] = mapped_column(String(64))
+    built_by: Mapped[str | None] = mapped_column(String(200))
+    edition_no: Mapped[int | None] = mapped_column(Integer)
+    paper: Mapped[str | None] = mapped_column(String(10))
 
 
 class EstimateRun(Base):

@@ -424,10 +424,21 @@ def _curve(c: views.CurveView | None, cur: str, loc: str) -> Section | None:
         height=300,
     )
     last = c.money_text[-1] if c.money_text else "—"
+    # each month's own value: what an edition compares to find restated figures
+    months = tuple(
+        Figure(
+            f"month:{m:%Y-%m}",
+            f"{m:%b %Y}",
+            money(v, cur, loc, compact=False),
+            money(v, cur, loc, compact=False),
+            float(v),
+        )
+        for m, v in zip(pd.to_datetime(c.curve["month"]), c.curve["benefit"], strict=True)
+    )
     return Section(
         "curve",
         "Value, month after month",
-        figures=(Figure("cumulative", "Value to date", last, last),),
+        figures=(Figure("cumulative", "Value to date", last, last), *months),
         charts=(_chart("curve", "Cumulative value with go-lives", spec, wide=True),),
         notes=(
             f"▲ marks each of the {len(c.golives)} innovations going live; dotted lines are "
@@ -449,9 +460,15 @@ def _bridge(steps: pd.DataFrame, cur: str, loc: str) -> Section | None:
         "bridge", ("Step", "Value", "Evidence"), table.rows, table.title, numeric=("Value",)
     )
     chart = bridge_chart(steps, currency=cur, locale=loc, title=f"Value to date ({cur})")
+    # each step's amount, for renderers that draw their own chart (the deck)
+    amounts = tuple(
+        Figure(f"step:{i}", str(r["label"]), str(r["text"]), str(r["text"]), float(r["value"]))
+        for i, r in enumerate(steps.to_dict("records"))
+    )
     return Section(
         "bridge",
         "What drove it",
+        figures=amounts,
         tables=(table,),
         charts=(_chart("bridge", "Baseline → now", chart, wide=True),),
         notes=(

@@ -1,0 +1,175 @@
+"""The renewal pack as an editable PowerPoint deck (python-pptx), from the same story.
+
+One slide per present-mode screen (where we are, the story so far, value month after month,
+then and now, what drove it, what the contract says, what's next) plus what changed. Charts
+are native PowerPoint charts built from the story's own numbers, so the account lead can
+restyle them; every text is the story's text; each slide's speaker notes carry the method
+line of its figures.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from pptx import Presentation
+from pptx.chart.data import CategoryChartData
+from pptx.enum.chart import XL_CHART_TYPE
+from pptx.util import Inches, Pt
+
+from story.model import Section, Story, Table
+
+__all__ = ["render_deck"]
+
+WIDE = (Inches(13.333), Inches(7.5))
+TOP, BODY = Inches(1.4), Inches(5.6)
+
+
+def _slide(prs: Any, title: str, notes: str) -> Any:
+    slide = prs.slides.add_slide(prs.slide_layouts[5])  # title only
+    slide.shapes.title.text = title
+    slide.notes_slide.notes_text_frame.text = notes
+    return slide
+
+
+def _text(slide: Any, lines: list[str], top: int = TOP, height: int = BODY, size: int = 18) -> None:
+    box = slide.shapes.add_textbox(Inches(0.6), top, Inches(12.1), height)
+    tf = box.text_frame
+    tf.word_wrap = True
+    for i, line in enumerate(lines):
+        p = tf.paragraphs[0] if i == 0 else tf.add_paragraph()
+        p.text = line
+        p.font.size = Pt(size)
+        p.space_after = Pt(8)
+
+
+def _table(slide: Any, t: Table, top: int = TOP, max_rows: int = 12, size: int = 12) -> None:
+    rows = t.rows[:max_rows]
+    shape = slide.shapes.add_table(
+        len(rows) + 1, len(t.columns), Inches(0.6), top, Inches(12.1), Inches(0.4) * (len(rows) + 1)
+    )
+    tbl = shape.table
+    for j, c in enumerate(t.columns):
+        tbl.cell(0, j).text = c
+    for i, r in enumerate(rows, start=1):
+        for j, v in enumerate(r):
+            tbl.cell(i, j).text = v
+    for cell in (tbl.cell(i, j) for i in range(len(rows) + 1) for j in range(len(t.columns))):
+        for p in cell.text_frame.paragraphs:
+            p.font.size = Pt(size)
+
+
+def _notes(s: Section) -> str:
+    return " ".join(
+        [f.label + ": " + f.help for f in s.figures if f.help and not f.key.startswith("month:")]
+        + list(s.notes)
+    )
+
+
+def render_deck(story: Story, *, changes: Section | None = None, edition: int = 1) -> bytes:
+    prs = Presentation()
+    prs.slide_width, prs.slide_height = WIDE
+    cover = prs.slides.add_slide(prs.slide_layouts[0])
+    cover.shapes.title.text = story.account
+    cover.placeholders[1].text = (
+        f"Renewal pack · as of {story.as_of:%d %B %Y} · edition {edition}\n"
+        f"{story.since:%B %Y} – {story.data_through:%B %Y}, baseline "
+        f"{story.baseline[0]:%b %Y} – {story.baseline[1]:%b %Y}"
+    )
+    head = story.section("headline")
+    s = _slide(prs, head.title, _notes(head))
+    _text(
+        s,
+        [
+            f"{f.label}: {f.text}" + (f" ({f.exact})" if f.exact != f.text else "")
+            for f in head.figures
+        ]
+        + list(head.notes),
+        size=24,
+    )
+    narrative = story.section("narrative")
+    s = _slide(
+        prs,
+        narrative.title,
+        "Every figure in these sentences comes from a metric; "
+        "none is typed by hand. " + _notes(head),
+    )
+    _text(s, list(narrative.sentences), size=16)
+    try:
+        curve = story.section("curve")
+        s = _slide(
+            prs,
+            curve.title,
+            "Value to date = Σ over units and months of "
+            "s·(baseline − actual) × volume × money value, headline KPIs only. "
+            + " ".join(curve.notes),
+        )
+        months = [f for f in curve.figures if f.key.startswith("month:")]
+        data = CategoryChartData()
+        data.categories = [f.label for f in months]
+        running, series = 0.0, []
+        for f in months:
+            running += float(f.value or 0)
+            series.append(round(running, 2))
+        data.add_series("Value to date", series)
+        chart = s.shapes.add_chart(
+            XL_CHART_TYPE.LINE, Inches(0.6), Inches(1.4), Inches(12.1), Inches(5.6), data
+        ).chart
+        chart.has_legend = False
+    except KeyError:
+        pass
+    try:
+        sc = story.section("scorecard")
+        s = _slide(
+            prs,
+            sc.title,
+            "Rate KPIs volume-weighted over units and months; level "
+            "KPIs summed over units, averaged over months. " + " ".join(sc.sentences),
+        )
+        _table(s, sc.table("scorecard"), size=16)
+    except KeyError:
+        pass
+    try:
+        br = story.section("bridge")
+        s = _slide(prs, br.title, " ".join(br.notes))
+        t = br.table("bridge")
+        steps = [f for f in br.figures if f.key.startswith("step:") and f.label != "Value to date"]
+        data = CategoryChartData()
+        data.categories = [f.label[:60] for f in steps]
+        data.add_series("Value", [round(float(f.value or 0), 2) for f in steps])
+        chart = s.shapes.add_chart(
+            XL_CHART_TYPE.BAR_CLUSTERED, Inches(0.6), Inches(1.4), Inches(8.0), Inches(5.6), data
+        ).chart
+        chart.has_legend = False
+        chart.plots[0].has_data_labels = False
+        box = s.shapes.add_textbox(Inches(8.8), Inches(1.4), Inches(4.0), Inches(5.6))
+        tf = box.text_frame
+        tf.word_wrap = True
+        for i, r in enumerate(t.rows):
+            p = tf.paragraphs[0] if i == 0 else tf.add_paragraph()
+            p.text = f"{r[0][:40]}: {r[1]}" + (f" · {r[2]}" if r[2] not in ("", "—") else "")
+            p.font.size = Pt(11)
+    except KeyError:
+        pass
+    try:
+        k = story.section("contract")
+        s = _slide(
+            prs,
+            k.title,
+            "Gain-share: the client is guaranteed (1 − g)·G, the provider "
+            "gets S − (1 − g)·G. Productivity: required = base·(1 − p)^years. " + " ".join(k.notes),
+        )
+        _text(s, list(k.sentences), height=Inches(3.0), size=14)
+        _table(s, k.table("gain_share"), top=Inches(4.6), size=12)
+    except KeyError:
+        pass
+    p = story.section("pipeline")
+    s = _slide(prs, p.title, "Claims per year are the innovations' own estimates, not measured.")
+    _text(s, list(p.sentences), height=Inches(1.4), size=16)
+    _table(s, p.table("upcoming"), top=Inches(3.0), max_rows=8, size=12)
+    if changes is not None:
+        s = _slide(prs, changes.title, "Compared with the figures archived with the last edition.")
+        _text(s, list(changes.sentences), size=16)
+    out = io.BytesIO()
+    prs.save(out)
+    return out.getvalue()

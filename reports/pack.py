@@ -1,0 +1,237 @@
+"""The renewal pack PDF: the story model (``story.build_story``) typeset by Typst.
+
+Why Typst: measured here (issue #12, ``benchmarks/pack_vs_browser.py``), the same document
+compiles an order of magnitude faster than WeasyPrint or a browser, renders PNG pages for the
+preview itself, and repeats table headers on every page natively. The data reaches the template
+only as JSON (``sys.inputs``), and the template inserts every text as a string value, so a title
+such as ``#set page(fill: red)`` or ``</table>`` prints as itself and is never read as markup.
+
+Charts are the screen's Altair specs (``story.Chart.spec``) rendered to SVG by vl-convert and
+embedded as vector images. Fonts come from ``reports/fonts`` only (system fonts are ignored),
+so the output does not depend on the machine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+
+import typst
+import vl_convert as vlc
+
+from story.model import Section, Story
+
+__all__ = [
+    "FONTS",
+    "PAPERS",
+    "PackDocument",
+    "Progress",
+    "chart_svg",
+    "content_checksum",
+    "render_pack",
+    "render_png",
+]
+
+HERE = Path(__file__).resolve().parent
+FONT_DIR = HERE / "fonts"
+TEMPLATE = HERE / "templates" / "pack.typ"
+#: Families in fallback order: Latin/Greek/Cyrillic, Arabic, Chinese, emoji.
+FONTS = ("DejaVu Sans", "Noto Sans Arabic", "Noto Sans CJK SC", "Noto Color Emoji")
+PAPERS = {"a4": "a4", "letter": "us-letter"}
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class PackDocument:
+    """What one build printed: the PDF bytes, its SHA-256, the content checksum in its
+    footer and the data that was typeset (the figures an edition archives)."""
+
+    pdf: bytes
+    sha256: str
+    content_sha256: str
+    data: dict[str, Any]
+
+
+@cache
+def _fonts_registered() -> bool:
+    vlc.register_font_directory(str(FONT_DIR))
+    return True
+
+
+@cache
+def _compiler() -> typst.Compiler:
+    # One compiler per process: Typst keeps fonts and the parsed template between builds.
+    return typst.Compiler(
+        str(TEMPLATE), root=str(HERE), font_paths=[str(FONT_DIR)], ignore_system_fonts=True
+    )
+
+
+#: Chart width on paper, in Vega pixels (0.75 pt each: 480 pt, the A4 text width).
+CHART_WIDTH = 640
+
+
+@lru_cache(maxsize=256)
+def chart_svg(spec: str) -> str:
+    """A Vega-Lite spec (JSON text) as SVG, with the pack's fonts. The screen's specs fill
+    their container; on paper they get a fixed width that leaves room for the axis labels. Cached by spec: an unchanged chart is drawn once per process."""
+    _fonts_registered()
+    d = json.loads(spec)
+    if d.get("width") in (None, "container"):
+        d["width"] = CHART_WIDTH - 160  # the plot; labels and legend add up to ~160
+    return str(vlc.vegalite_to_svg(d))
+
+
+def content_checksum(data: dict[str, Any]) -> str:
+    """SHA-256 of the typeset data (canonical JSON), without the checksum field itself."""
+    body = {k: v for k, v in data.items() if k != "checksum"}
+    blob = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _section_dict(s: Section) -> dict[str, Any]:
+    return {
+        "key": s.key,
+        "title": s.title,
+        "figures": [
+            {"key": f.key, "label": f.label, "text": f.text, "exact": f.exact}
+            for f in s.figures
+            if not f.key.startswith(("month:", "step:"))  # series for other renderers
+        ],
+        "sentences": list(s.sentences),
+        "tables": [
+            {
+                "key": t.key,
+                "title": t.title,
+                "columns": list(t.columns),
+                "numeric": list(t.numeric),
+                "rows": [list(r) for r in t.rows],
+            }
+            for t in s.tables
+        ],
+        "charts": [{"key": c.key, "title": c.title} for c in s.charts],
+        "notes": list(s.notes),
+    }
+
+
+def pack_data(
+    story: Story,
+    *,
+    paper: str = "a4",
+    edition: int = 1,
+    built_at: str = "",
+    provider: str = "",
+    changes: Section | None = None,
+    sections: Iterable[str] | None = None,
+) -> dict[str, Any]:
+    """The JSON the template typesets (also what an edition archives as its figures)."""
+    if paper not in PAPERS:
+        raise ValueError(f"paper must be one of {', '.join(PAPERS)}, not {paper!r}")
+    keep = set(sections) if sections is not None else None
+    chosen = [s for s in story.sections if keep is None or s.key in keep]
+    if changes is not None and (keep is None or "changes" in keep):
+        # after the contract figures, before the method appendix
+        at = next((i for i, s in enumerate(chosen) if s.key in ("method", "data_quality")), None)
+        chosen.insert(len(chosen) if at is None else at, changes)
+    data: dict[str, Any] = {
+        "title": f"Renewal pack · {story.account} · {story.as_of.isoformat()}",
+        "account": story.account,
+        "provider": provider or "—",
+        "client": story.account,
+        "period": (
+            f"{story.since:%B %Y} – {story.data_through:%B %Y} · baseline "
+            f"{story.baseline[0]:%b %Y} – {story.baseline[1]:%b %Y} · {story.currency}"
+        ),
+        "as_of": story.as_of.isoformat(),
+        "data_through": story.data_through.isoformat(),
+        "edition": str(edition),
+        "built_at": built_at,
+        "paper": PAPERS[paper],
+        "fonts": list(FONTS),
+        "headline": story.headline_figures(),
+        "verify_line": (
+            "Every figure in this pack is computed by Then & Now from the account's data as of "
+            "the date above. To check that this file is an unmodified archived edition, run: "
+            "thenandnow verify FILE.pdf"
+        ),
+        "sections": [_section_dict(s) for s in chosen],
+    }
+    data["checksum"] = content_checksum(data)
+    return data
+
+
+def _charts(story: Story, data: dict[str, Any]) -> dict[str, str]:
+    wanted = {c["key"] for s in data["sections"] for c in s["charts"]}
+    return {
+        f"chart-{c.key}": chart_svg(c.spec)
+        for s in story.sections
+        for c in s.charts
+        if c.key in wanted
+    }
+
+
+def render_pack(
+    story: Story,
+    *,
+    paper: str = "a4",
+    edition: int = 1,
+    built_at: str = "",
+    provider: str = "",
+    changes: Section | None = None,
+    sections: Sequence[str] | None = None,
+    progress: Progress | None = None,
+) -> PackDocument:
+    """Typeset the pack; ``progress(fraction, message)`` is told about each step."""
+    say = progress or (lambda _f, _m: None)
+    say(0.05, "collecting the figures")
+    data = pack_data(
+        story,
+        paper=paper,
+        edition=edition,
+        built_at=built_at,
+        provider=provider,
+        changes=changes,
+        sections=sections,
+    )
+    inputs: dict[str, str] = {}
+    charts = [c for s in data["sections"] for c in s["charts"]]
+    specs = {c.key: c for s in story.sections for c in s.charts}
+    for i, c in enumerate(charts):
+        say(0.1 + 0.5 * i / max(len(charts), 1), f"drawing chart: {c['title']}")
+        inputs[f"chart-{c['key']}"] = chart_svg(specs[c["key"]].spec)
+    inputs["data"] = json.dumps(data, ensure_ascii=False)
+    say(0.7, f"typesetting {len(data['sections'])} sections")
+    pdf = _compiler().compile(format="pdf", sys_inputs=inputs)
+    assert isinstance(pdf, bytes)
+    say(1.0, "done")
+    return PackDocument(
+        pdf=pdf,
+        sha256=hashlib.sha256(pdf).hexdigest(),
+        content_sha256=data["checksum"],
+        data=data,
+    )
+
+
+def render_png(
+    doc: PackDocument, story: Story, *, pages: int | None = 2, ppi: float = 60
+) -> list[bytes]:
+    """The pack's pages as PNG images (Typst renders them itself: no browser, no poppler),
+    the first ``pages`` of them (all when None) — for the page's preview."""
+    inputs = _charts(story, doc.data)
+    inputs["data"] = json.dumps(doc.data, ensure_ascii=False)
+    out = _compiler().compile(format="png", ppi=ppi, sys_inputs=inputs)
+    images = [out] if isinstance(out, bytes) else list(out or [])
+    return images if pages is None else images[:pages]
+
+
+def with_changes(story: Story, changes: Section) -> Story:
+    """``story`` with the "what changed" section after the contract figures."""
+    secs = list(story.sections)
+    at = next((i for i, s in enumerate(secs) if s.key in ("method", "data_quality")), len(secs))
+    secs.insert(at, changes)
+    return replace(story, sections=tuple(secs))

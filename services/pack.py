@@ -1,0 +1,262 @@
+"""Build-pack workflow: the renewal pack of one account, archived as an edition.
+
+``build_pack`` checks the caller's scope, loads the account as it stood at ``as_of``, reads
+(or computes and stores) the causal estimates of that data, builds the story once
+(``story.build_story``), compares it with the last edition ("what changed"), typesets the PDF
+(``reports.pack``) or the deck (``reports.deck``), archives the PDF edition (``snapshot``) and
+returns the bytes. A password encrypts the copy handed out (AES-256); it is passed on to the
+encryption and nowhere else — never stored, never logged.
+
+``verify_pack`` says whether a file is an archived edition of this database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from data_loaders import snapshots
+from data_loaders.access import AccessDenied, Scope
+from data_loaders.estimate_store import load_estimates, save_estimates
+from data_loaders.queries import AccountData, account_id_by_name, list_accounts, load_account_data
+from metrics.filters import limit_to
+from metrics.versions import estimates_version
+from metrics.views import estimates as compute_estimates
+from reports import editions
+from reports.pack import PackDocument, render_pack, render_png
+from story.model import Section, Story, build_story
+
+__all__ = [
+    "BuiltPack",
+    "PackError",
+    "build_pack",
+    "default_as_of",
+    "pack_filename",
+    "verify_pack",
+]
+
+Progress = Callable[[float, str], None]
+FORMATS = ("pdf", "pptx")
+
+
+class PackError(ValueError):
+    """A pack cannot be built (the message says why, in one line)."""
+
+
+@dataclass(frozen=True)
+class BuiltPack:
+    account: str
+    account_id: int
+    as_of: dt.date
+    edition_no: int
+    format: str
+    content: bytes  # what to hand out (protected when a password was given)
+    sha256: str  # of ``content``
+    pdf_sha256: str  # of the archived PDF
+    story: Story
+    changes: Section
+    document: PackDocument | None  # the PDF build (None for a deck)
+    protected: bool
+
+
+def default_as_of(today: dt.date | None = None) -> dt.date:
+    """The end of the last complete month."""
+    t = today or dt.date.today()
+    return t.replace(day=1) - dt.timedelta(days=1)
+
+
+def pack_filename(account: str, as_of: dt.date, fmt: str = "pdf") -> str:
+    """``renewal-pack_<account>_<as-of>.<fmt>``, the account name reduced to safe characters."""
+    safe = re.sub(r"[^A-Za-z0-9]+", "-", account).strip("-") or "account"
+    return f"renewal-pack_{safe}_{as_of.isoformat()}.{fmt}"
+
+
+def _estimates(
+    engine: Engine, account_id: int, data: AccountData, ensure: bool, say: Progress
+) -> tuple[pd.DataFrame | None, str]:
+    version = estimates_version(data)
+    est = load_estimates(engine, account_id, version)
+    if est is None and ensure:
+        say(0.1, "estimating each innovation's effect (once per data version)")
+        est = compute_estimates(data)
+        save_estimates(engine, account_id, version, est)
+    return est, version
+
+
+def build_pack(
+    engine: Engine,
+    scope: Scope,
+    account: str | int,
+    *,
+    as_of: dt.date | None = None,
+    paper: str = "a4",
+    fmt: str = "pdf",
+    sections: Sequence[str] | None = None,
+    password: str | None = None,
+    provider: str = "",
+    ensure_estimates: bool = True,
+    progress: Progress | None = None,
+) -> BuiltPack:
+    """Build, archive and return one account's pack (see the module doc)."""
+    say = progress or (lambda _f, _m: None)
+    if fmt not in FORMATS:
+        raise PackError(f"format must be pdf or pptx, not {fmt!r}")
+    try:
+        account_id = (
+            int(account) if isinstance(account, int) else account_id_by_name(engine, scope, account)
+        )
+        scope.check(account_id)
+    except LookupError as exc:
+        raise PackError(str(exc)) from exc
+    when = as_of or default_as_of()
+    say(0.02, "loading the account's data")
+    data = limit_to(load_account_data(engine, scope, account_id), when)
+    if data.monthly.empty:
+        raise PackError(f"account {data.account.name!r} has no data up to {when:%Y-%m-%d}")
+    est, version = _estimates(engine, account_id, data, ensure_estimates, say)
+    say(0.3, "building the story")
+    try:
+        story = build_story(data, as_of=when, estimates=est)
+    except ValueError as exc:
+        raise PackError(str(exc)) from exc
+    last = snapshots.last_edition(engine, scope, account_id)
+    edition_no = snapshots.next_edition_no(engine, scope, account_id)
+    label = (
+        f"edition {last.edition_no} (as of {last.as_of:%d %b %Y}, built {last.created_at:%d %b %Y})"
+        if last is not None
+        else ""
+    )
+    changes = editions.what_changed(last.figures if last else None, label, story)
+    built_at = f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
+
+    def step(f: float, m: str) -> None:
+        say(0.35 + 0.55 * f, m)
+
+    doc = render_pack(
+        story,
+        paper=paper,
+        edition=edition_no,
+        built_at=built_at,
+        provider=provider,
+        changes=changes,
+        sections=sections,
+        progress=step,
+    )
+    content, protected_sha = doc.pdf, None
+    if password:
+        say(0.92, "encrypting (AES-256)")
+        content = editions.protect(doc.pdf, password)
+        protected_sha = editions.sha256(content)
+    if fmt == "pptx":
+        from reports.deck import render_deck
+
+        say(0.93, "building the deck")
+        content = render_deck(story, changes=changes, edition=edition_no)
+    say(0.96, "archiving the edition")
+    snapshots.save_edition(
+        engine,
+        scope,
+        account_id=account_id,
+        edition_no=edition_no,
+        as_of=when,
+        pdf=doc.pdf,
+        sha256=doc.sha256,
+        content_sha256=doc.content_sha256,
+        data_version=version,
+        built_by=scope.user,
+        paper=paper,
+        figures=editions.edition_figures(story, doc.data),
+        protected_sha256=protected_sha,
+    )
+    say(1.0, f"edition {edition_no} archived")
+    return BuiltPack(
+        account=story.account,
+        account_id=account_id,
+        as_of=when,
+        edition_no=edition_no,
+        format=fmt,
+        content=content,
+        sha256=editions.sha256(content),
+        pdf_sha256=doc.sha256,
+        story=story,
+        changes=changes,
+        document=doc,
+        protected=bool(password),
+    )
+
+
+def deck_of(built: BuiltPack) -> bytes:
+    """The deck of a built pack (the same story, edition and changes)."""
+    if built.format == "pptx":
+        return built.content
+    from reports.deck import render_deck
+
+    return render_deck(built.story, changes=built.changes, edition=built.edition_no)
+
+
+def preview_pages(built: BuiltPack, pages: int = 2) -> list[bytes]:
+    """The first pages of a built PDF as PNG (for the page's preview)."""
+    assert built.document is not None
+    return render_png(built.document, built.story, pages=pages)
+
+
+def accounts(engine: Engine, scope: Scope) -> list[str]:
+    """Names of the accounts the caller may build packs for."""
+    frame = list_accounts(engine, scope)
+    return [str(n) for n in frame["name"]]
+
+
+def editions_of(engine: Engine, scope: Scope, account: str) -> list[snapshots.Edition]:
+    return snapshots.list_editions(engine, scope, account_id_by_name(engine, scope, account))
+
+
+def edition_pdf(engine: Engine, scope: Scope, snapshot_id: int) -> bytes:
+    return snapshots.load_pdf(engine, scope, snapshot_id)[1]
+
+
+def verify_pack(
+    engine: Engine, scope: Scope, pdf: bytes, *, password: str | None = None
+) -> editions.VerifyResult:
+    """Is ``pdf`` an archived edition (by SHA-256)? If not, does its footer name one (then
+    the file was modified)? Figures are shown only for accounts in the caller's scope."""
+    digest = editions.sha256(pdf)
+    hit = snapshots.find_by_sha256(engine, digest)
+    if hit is None:
+        content = editions.content_checksum_in(pdf, password)
+        named = snapshots.find_by_content(engine, content) if content else None
+        if named is None:
+            return editions.VerifyResult(
+                "not an edition", digest, "This file is not an archived edition of this database."
+            )
+        return _result("modified", digest, named, scope)
+    return _result("edition", digest, hit, scope)
+
+
+def _result(status: str, digest: str, ed: snapshots.Edition, scope: Scope) -> editions.VerifyResult:
+    try:
+        scope.check(ed.account_id)
+    except AccessDenied:
+        return editions.VerifyResult(
+            status, digest, "This file belongs to an account outside your scope."
+        )
+    pack = ed.figures.get("pack", {})
+    account = str(pack.get("account", ""))
+    head = dict(pack.get("headline", {}))
+    if status == "edition":
+        msg = (
+            f"Archived edition {ed.edition_no} of {account}, as of {ed.as_of:%Y-%m-%d}, "
+            f"built {ed.created_at:%Y-%m-%d %H:%M} by {ed.built_by or 'unknown'}."
+        )
+    else:
+        msg = (
+            f"MODIFIED: this file claims to be edition {ed.edition_no} of {account} "
+            f"(as of {ed.as_of:%Y-%m-%d}) but its bytes differ from the archived edition."
+        )
+    return editions.VerifyResult(
+        status, digest, msg, account, ed.edition_no, ed.as_of.isoformat(), head
+    )

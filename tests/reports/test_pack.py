@@ -1,0 +1,183 @@
+"""The renewal pack PDF: same figures as the story model and the CLI, every innovation on
+paginated pages with the header repeated, hostile titles printed as text, AES-256."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from pypdf import PdfReader
+
+from reports.editions import content_checksum_in, protect
+from reports.pack import render_pack
+from story.model import Section, Story, Table
+
+HOSTILE = (
+    "<script>alert(1)</script>",
+    "</table></td>",
+    "#set page(fill: red)",
+    "\\newpage \\end{document}",
+    "{{ 7*7 }} ${x} `code` *bold* _it_ [link](http://x) @ref <label>",
+    "تحسين خدمة العملاء",  # Arabic (right to left)
+    "客户服务改进项目",  # Chinese
+    "Улучшение обслуживания",  # Cyrillic
+    "Rocket launch 🚀 with sparkles ✨",
+)
+LONG = "Supercalifragilistic " * 500  # 10,500 characters
+
+
+def _pages_text(pdf: bytes) -> list[str]:
+    return [(p.extract_text() or "") for p in PdfReader(io.BytesIO(pdf)).pages]
+
+
+def _squash(text: str) -> str:
+    return "".join(text.split())
+
+
+def test_pdf_prints_the_story_headline_figures(demo_story: Story) -> None:
+    doc = render_pack(demo_story, provider="Acme BPO")
+    text = "\n".join(_pages_text(doc.pdf))
+    for fig in demo_story.section("headline").figures:
+        assert fig.text in text, fig.label
+        assert fig.exact in text, fig.label
+    assert "$6,456,512" in text  # the documented demo figure, independently of the model
+    for sentence in demo_story.section("narrative").sentences:
+        assert _squash(sentence) in _squash(text)
+    assert content_checksum_in(doc.pdf) == doc.content_sha256
+
+
+def test_pdf_figures_equal_the_cli_json(demo_story: Story, demo_url: str, capsys) -> None:  # type: ignore[no-untyped-def]
+    import cli
+
+    assert cli.main(["--db", demo_url, "metrics", "--account", demo_story.account, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    doc = render_pack(demo_story)
+    text = "\n".join(_pages_text(doc.pdf))
+    head = out["story"]["headline"]
+    for key in ("value_to_date", "value_to_date_exact", "run_rate", "run_rate_exact"):
+        assert head[key] == demo_story.headline_figures()[key]
+        assert head[key] in text
+
+
+def _with_innovations(story: Story, titles: list[str]) -> Story:
+    inn = story.section("innovations").table("innovations")
+    template = inn.rows[0]
+    rows = tuple((f"X-{i:03d}", t, *template[2:]) for i, t in enumerate(titles))
+    table = dataclasses.replace(inn, rows=rows, title=f"All {len(rows)} innovations")
+    sections = tuple(
+        dataclasses.replace(s, tables=(table,)) if s.key == "innovations" else s
+        for s in story.sections
+    )
+    return dataclasses.replace(story, sections=sections)
+
+
+def _png_pages(pdf: bytes, tmp_path: Path, first: int, last: int) -> list[Image.Image]:
+    src = tmp_path / "pack.pdf"
+    src.write_bytes(pdf)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-r",
+            "40",
+            "-f",
+            str(first),
+            "-l",
+            str(last),
+            "-png",
+            str(src),
+            str(tmp_path / "p"),
+        ],
+        check=True,
+        timeout=600,
+    )
+    return [Image.open(p).convert("RGB") for p in sorted(tmp_path.glob("p-*.png"))]
+
+
+def _ink_box(im: Image.Image) -> tuple[int, int, int, int]:
+    gray = im.convert("L").point(lambda v: 255 if v < 250 else 0)
+    box = gray.getbbox()
+    assert box is not None
+    return box
+
+
+def test_250_innovations_paginate_with_the_header_on_every_page(
+    demo_story: Story, tmp_path: Path
+) -> None:
+    titles = [
+        f"Innovation number {i} with a title long enough to wrap over two lines in "
+        "its column of the table"
+        for i in range(250)
+    ]
+    doc = render_pack(_with_innovations(demo_story, titles), sections=("innovations",))
+    pages = _pages_text(doc.pdf)
+    body = pages[1:]  # after the cover
+    assert len(body) >= 5  # 250 wrapped rows cannot fit on fewer landscape pages
+    for text in body:
+        assert "First go-live" in text and "Evidence" in text  # the header, repeated
+    found = _squash("\n".join(body))
+    for i in (0, 1, 124, 248, 249):
+        assert f"X-{i:03d}" in found  # nothing cut off: first, middle and last rows
+    images = _png_pages(doc.pdf, tmp_path, 2, len(pages))
+    assert len(images) == len(body)
+    for im in images:
+        left, top, right, bottom = _ink_box(im)
+        w, h = im.size
+        # inside the page margins (1.8 cm of 29.7 cm wide, landscape) with a small allowance
+        assert left >= w * 0.04 and right <= w * 0.96 and bottom <= h * 0.99
+
+
+def test_hostile_titles_print_as_text(demo_story: Story, tmp_path: Path) -> None:
+    titles = [*HOSTILE, LONG]
+    doc = render_pack(_with_innovations(demo_story, titles), sections=("innovations",))
+    pages = _pages_text(doc.pdf)
+    text = _squash("\n".join(pages))
+    for t in HOSTILE[:5]:
+        assert _squash(t) in text, t  # printed, not interpreted
+    assert "Улучшение" in text and "客户服务改进项目" in text
+    assert text.count("Supercalifragilistic") == 500  # the long title, whole
+    images = _png_pages(doc.pdf, tmp_path, 1, len(pages))
+    for im in images:
+        corner = im.getpixel((2, 2))
+        assert corner == (255, 255, 255)  # '#set page(fill: red)' did not colour the page
+        left, _top, right, _bottom = _ink_box(im)
+        assert right <= im.size[0] * 0.96  # the long title wrapped inside the page
+
+
+def test_password_protection_is_aes_256(demo_story: Story) -> None:
+    doc = render_pack(demo_story, sections=("headline",))
+    locked = protect(doc.pdf, "correct horse")
+    reader = PdfReader(io.BytesIO(locked))
+    assert reader.is_encrypted
+    assert not reader.decrypt("wrong")
+    reader = PdfReader(io.BytesIO(locked))
+    assert reader.decrypt("correct horse")
+    assert reader.trailer["/Encrypt"]["/V"] == 5 and reader.trailer["/Encrypt"]["/R"] == 6
+    assert demo_story.headline_figures()["value_to_date"] in reader.pages[1].extract_text()
+    assert b"correct horse" not in locked
+    with pytest.raises(ValueError):
+        protect(doc.pdf, "")
+
+
+def test_what_changed_section_is_printed(demo_story: Story) -> None:
+    changes = Section(
+        "changes",
+        "What changed since the last edition",
+        sentences=("Compared with edition 1.",),
+        tables=(
+            Table(
+                "restated",
+                ("Month", "Printed in the last edition", "Now"),
+                (("2026-03", "$1", "$2"),),
+                "Restated figures",
+            ),
+        ),
+    )
+    doc = render_pack(demo_story, changes=changes, edition=2)
+    text = "\n".join(_pages_text(doc.pdf))
+    assert "What changed since the last edition" in text and "Restated figures" in text
+    assert "edition 2" in text
