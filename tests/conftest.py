@@ -3,7 +3,9 @@
 Database tests take the ``engine`` fixture and run twice: on a fresh SQLite file and on a
 fresh PostgreSQL database created from ``TEST_DATABASE_URL``. Without that variable the
 PostgreSQL run is skipped locally; under ``CI=true`` it fails, so CI cannot pass silently
-without PostgreSQL.
+without PostgreSQL. Likewise a test that ``pytest.importorskip``s a package (the oracle
+packages diff-diff, moderndid, causaldata are pinned in requirements-dev.txt) fails under
+``CI=true`` instead of skipping.
 """
 
 from __future__ import annotations
@@ -22,6 +24,24 @@ from data_loaders.db import make_engine, migrate
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Under CI=true a missing package is a failure, not a skip: an oracle test that never
+    runs would let CI pass without comparing against the reference implementation."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]  # pluggy's Result, untyped here
+    exc = call.excinfo
+    if (
+        IN_CI
+        and report.skipped
+        and exc is not None
+        and exc.errisinstance(pytest.skip.Exception)
+        and "could not import" in str(exc.value)
+    ):
+        report.outcome = "failed"
+        report.longrepr = f"CI=true: {exc.value} (pinned in requirements-dev.txt; install it)"
 
 
 def _pg_admin_url() -> str | None:

@@ -49,11 +49,6 @@ def kpi_card(
     )
 
 
-def evidence_badge(level: str, container: Any = None) -> None:
-    text, color, icon = EVIDENCE_BADGE.get(level, (level, "gray", None))
-    (container if container is not None else st).badge(text, color=color, icon=icon)
-
-
 def evidence_label(level: str) -> str:
     """Markdown badge for use inside text and tables: ``:green-badge[estimated]``."""
     text, color, _ = EVIDENCE_BADGE.get(level, (level, "gray", None))

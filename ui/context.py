@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -96,11 +96,6 @@ class PageContext:
     end: dt.date | None = None
     categories: tuple[str, ...] | None = None  # None = all categories
     present: bool = False
-    extras: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def has_data(self) -> bool:
-        return self.data is not None and not self.data.monthly.empty
 
     @property
     def currency(self) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 import streamlit as st
 
@@ -69,24 +68,11 @@ def current_params(*, drop: tuple[str, ...] = ()) -> dict[str, str]:
     return {k: st.query_params.get(k, "") for k in st.query_params if k not in drop}
 
 
-def share_query(params: Mapping[str, str]) -> str:
-    """A relative link (``?a=1&b=2``) for the given parameters."""
-    clean = {k: v for k, v in params.items() if v}
-    return "?" + urlencode(clean) if clean else "?"
-
-
 def open_detail(code: str) -> None:
     """Open the innovation detail page for ``code``, keeping account and filters in the URL."""
     params = current_params(drop=("innovation", "present", "screen"))
     params["innovation"] = code
     st.switch_page(DETAIL_PAGE, query_params=params)
-
-
-def open_page(path: str, **extra: str) -> None:
-    """Switch to another page keeping account and filters; ``extra`` adds parameters."""
-    params = {k: v for k, v in current_params().items() if k in FILTER_PARAMS}
-    params.update({k: v for k, v in extra.items() if v})
-    st.switch_page(path, query_params=params)
 
 
 def resume_requested_page() -> None:

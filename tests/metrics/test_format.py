@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from metrics import format as fmt
-from metrics import views
 
 
 def test_money_compact_and_whole() -> None:
@@ -42,7 +41,3 @@ def test_kpi_value_by_unit() -> None:
     assert fmt.kpi_value(312.4, "seconds", "USD") == "312 s"
     assert fmt.kpi_value(80.25, "score", "USD") == "80.2"  # bankers' rounding, no unit
     assert fmt.kpi_value(12.0, "FTE", "USD") == "12.0 FTE"
-
-
-def test_views_reexports_the_same_functions() -> None:
-    assert views.money is fmt.money and views.pct is fmt.pct and views.number is fmt.number

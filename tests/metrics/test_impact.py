@@ -484,11 +484,6 @@ def test_missing_outcomes_are_dropped_with_warning(small: pd.DataFrame) -> None:
     assert any("Dropped 2 row(s) with a missing outcome" in w for w in est.warnings)
 
 
-def test_estimation_error_is_a_value_error() -> None:
-    """EstimationError subclasses ValueError so callers can catch either."""
-    assert issubclass(EstimationError, ValueError)
-
-
 # --------------------------------------------------------------------------------------
 # Result object, evidence levels
 # --------------------------------------------------------------------------------------
