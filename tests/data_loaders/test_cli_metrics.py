@@ -90,7 +90,9 @@ def test_unknown_account_and_bad_date(
 ) -> None:
     rc, out, err = _run(capsys, demo_engine, "--account", "Nobody")
     assert rc == 1 and out == ""
-    assert err == ("error: No account named 'Nobody'. Known accounts: Northwind Insurance.\n")
+    assert err == (
+        "error: No account named 'Nobody'. Known accounts: Northwind Insurance, Rheinland Energie.\n"
+    )
     rc, _, err = _run(capsys, demo_engine, "--account", ACCOUNT, "--as-of", "2020-01-01")
     assert rc == 1 and "has no measured value up to 2020-01-01" in err
     with pytest.raises(SystemExit) as stop:

@@ -81,3 +81,39 @@ def test_scale_knob_reaches_a_million_rows() -> None:
     obs = generate(scale=14)["observations"]
     assert len(obs) >= 1_000_000
     assert (obs["grain"] == "day").all()
+
+
+def test_first_account_is_unchanged_by_the_second() -> None:
+    """The first account's frames are byte-identical to what the generator gave before the
+    second account existed (their figures are pinned by many tests): a checksum of its CSVs."""
+    import hashlib
+
+    frames = generate()
+    digest = hashlib.sha256()
+    for entity in sorted(frames):
+        digest.update(entity.encode())
+        digest.update(frames[entity].to_csv(index=False).encode())
+    assert digest.hexdigest() == (
+        "de55d2b3b5255d33b3140ad311f4d7b8f7514929b2b09b9d29eb1154160467f6"
+    )
+
+
+def test_second_account_differs_in_everything_scope_could_leak() -> None:
+    """The second demo account has its own name, currency, sites, processes, KPI keys,
+    innovation codes and titles, so any leak between the two is visible in a test."""
+    from data_loaders.demo import FIRST, SECOND, generate_account
+
+    a, b = generate(), generate_account(SECOND)
+    assert b["accounts"]["name"].tolist() == [SECOND.name] != [FIRST.name]
+    assert b["accounts"]["currency"].tolist() == ["EUR"]
+    for entity, cols in {
+        "units": ["site", "process"],
+        "kpis": ["key", "label"],
+        "innovations": ["code", "title"],
+    }.items():
+        for col in cols:
+            assert not set(a[entity][col]) & set(b[entity][col]), (entity, col)
+    assert set(b["observations"]["account"]) == {SECOND.name}
+    inn = b["innovations"]
+    assert len(inn) >= 20 and set(inn["stage"]) == set(STAGES)
+    assert b["observations"]["period"].nunique() >= 24
