@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlalchemy import Engine, case, func, select
+from sqlalchemy import Engine, case, func, select, true
 from sqlalchemy.exc import OperationalError
 
 from data_loaders.access import AccessDenied, Scope
@@ -94,6 +94,15 @@ def _scoped(scope: Scope, account_id: int) -> None:
     scope.check(account_id)
 
 
+def _in_scope(scope: Scope, column):  # type: ignore[no-untyped-def]
+    """The scope as a SQL condition on an account-id column: the check above refuses an
+    account outside the scope with a message, and this keeps the SQL itself from ever
+    returning another account's rows (a second lock, not the only one)."""
+    if scope.account_ids is None:
+        return true()
+    return column.in_(sorted(scope.account_ids))
+
+
 def list_accounts(engine: Engine, scope: Scope) -> pd.DataFrame:
     """Accounts in scope with their data freshness: last observed period, last import."""
     stmt = select(
@@ -112,8 +121,7 @@ def list_accounts(engine: Engine, scope: Scope) -> pd.DataFrame:
         .where(ImportBatch.account_name == Account.name, ImportBatch.status == "applied")
         .scalar_subquery(),
     ).order_by(Account.name)
-    if scope.account_ids is not None:
-        stmt = stmt.where(Account.id.in_(sorted(scope.account_ids)))
+    stmt = stmt.where(_in_scope(scope, Account.id))
     df = _frame(
         engine,
         stmt,
@@ -132,16 +140,24 @@ def list_accounts(engine: Engine, scope: Scope) -> pd.DataFrame:
 
 
 def account_id_by_name(engine: Engine, scope: Scope, name: str) -> int:
-    """The id of the account called ``name`` (case-insensitive); AccessDenied/LookupError otherwise."""
-    df = _frame(engine, select(Account.id, Account.name), ["id", "name"])
+    """The id of the account called ``name`` (case-insensitive) among the accounts in scope.
+
+    Otherwise LookupError (AccessDenied for a limited scope, whether or not the account
+    exists elsewhere), naming only the accounts in scope: whether an account outside it
+    exists is itself not for the caller to learn.
+    """
+    df = _frame(
+        engine,
+        select(Account.id, Account.name).where(_in_scope(scope, Account.id)).order_by(Account.name),
+        ["id", "name"],
+    )
     hit = df[df["name"].str.casefold() == name.strip().casefold()]
     if hit.empty:
         known = ", ".join(df["name"]) or "none"
-        raise LookupError(f"No account named {name!r}. Known accounts: {known}.")
-    account_id = int(hit["id"].iloc[0])
-    if not scope.allows(account_id):
-        raise AccessDenied(f"Account {name!r} is not in your scope.")
-    return account_id
+        if scope.account_ids is None:
+            raise LookupError(f"No account named {name!r}. Known accounts: {known}.")
+        raise AccessDenied(f"No account named {name!r} in your scope. Your accounts: {known}.")
+    return int(hit["id"].iloc[0])
 
 
 def account_info(engine: Engine, scope: Scope, account_id: int) -> AccountInfo:
@@ -160,7 +176,11 @@ def account_info(engine: Engine, scope: Scope, account_id: int) -> AccountInfo:
         Account.productivity_pct_per_year,
         Account.innovation_days_per_year,
     ]
-    df = _frame(engine, select(*cols).where(Account.id == account_id), [c.key for c in cols])
+    df = _frame(
+        engine,
+        select(*cols).where(Account.id == account_id, _in_scope(scope, Account.id)),
+        [c.key for c in cols],
+    )
     if df.empty:
         raise LookupError(f"No account with id {account_id}.")
     r = df.iloc[0]
@@ -184,7 +204,7 @@ def load_units(engine: Engine, scope: Scope, account_id: int) -> pd.DataFrame:
     _scoped(scope, account_id)
     stmt = (
         select(Unit.id, Unit.site, Unit.process, Unit.region)
-        .where(Unit.account_id == account_id)
+        .where(Unit.account_id == account_id, _in_scope(scope, Unit.account_id))
         .order_by(Unit.site, Unit.process)
     )
     df = _frame(engine, stmt, ["unit_id", "site", "process", "region"])
@@ -205,7 +225,7 @@ def load_kpis(engine: Engine, scope: Scope, account_id: int) -> pd.DataFrame:
             Kpi.money_value,
             Kpi.headline,
         )
-        .where(Kpi.account_id == account_id)
+        .where(Kpi.account_id == account_id, _in_scope(scope, Kpi.account_id))
         .order_by(Kpi.id)
     )
     df = _frame(
@@ -262,7 +282,7 @@ def load_monthly(
             func.min(o.grain).label("grain"),
             func.sum(case((o.volume.is_(None), 1), else_=0)).label("missing_volume"),
         )
-        .where(o.account_id == account_id)
+        .where(o.account_id == account_id, _in_scope(scope, o.account_id))
         .group_by(o.kpi_id, o.month, o.unit_id)
     )
     if unit_ids is not None:
@@ -355,7 +375,9 @@ def load_innovations(engine: Engine, scope: Scope, account_id: int) -> pd.DataFr
     ]
     df = _frame(
         engine,
-        select(*cols).where(i.account_id == account_id).order_by(i.code),
+        select(*cols)
+        .where(i.account_id == account_id, _in_scope(scope, i.account_id))
+        .order_by(i.code),
         ["innovation_id"] + [c.key for c in cols[1:]],
     )
     df["gain_share_eligible"] = df["gain_share_eligible"].astype(bool)
@@ -367,7 +389,7 @@ def load_targets(engine: Engine, scope: Scope, account_id: int) -> pd.DataFrame:
     stmt = (
         select(InnovationTarget.innovation_id, Kpi.key, InnovationTarget.expected_effect_pct)
         .join(Kpi, Kpi.id == InnovationTarget.kpi_id)
-        .where(Kpi.account_id == account_id)
+        .where(Kpi.account_id == account_id, _in_scope(scope, Kpi.account_id))
         .order_by(InnovationTarget.innovation_id, Kpi.key)
     )
     return _frame(engine, stmt, ["innovation_id", "kpi_key", "expected_effect_pct"])
@@ -378,7 +400,7 @@ def load_rollouts(engine: Engine, scope: Scope, account_id: int) -> pd.DataFrame
     stmt = (
         select(Rollout.innovation_id, Rollout.unit_id, Rollout.go_live)
         .join(Unit, Unit.id == Rollout.unit_id)
-        .where(Unit.account_id == account_id)
+        .where(Unit.account_id == account_id, _in_scope(scope, Unit.account_id))
         .order_by(Rollout.go_live, Rollout.innovation_id, Rollout.unit_id)
     )
     return _dates(_frame(engine, stmt, ["innovation_id", "unit_id", "go_live"]), "go_live")
@@ -388,7 +410,7 @@ def load_events(engine: Engine, scope: Scope, account_id: int) -> pd.DataFrame:
     _scoped(scope, account_id)
     stmt = (
         select(Event.date, Event.title, Event.kind, Event.description)
-        .where(Event.account_id == account_id)
+        .where(Event.account_id == account_id, _in_scope(scope, Event.account_id))
         .order_by(Event.date)
     )
     return _dates(_frame(engine, stmt, ["date", "title", "kind", "description"]), "date")
@@ -401,7 +423,7 @@ def load_planted(engine: Engine, scope: Scope, account_id: int) -> pd.DataFrame:
         select(PlantedEffect.innovation_id, Innovation.code, Kpi.key, PlantedEffect.effect_pct)
         .join(Innovation, Innovation.id == PlantedEffect.innovation_id)
         .join(Kpi, Kpi.id == PlantedEffect.kpi_id)
-        .where(Innovation.account_id == account_id)
+        .where(Innovation.account_id == account_id, _in_scope(scope, Innovation.account_id))
         .order_by(Innovation.code)
     )
     return _frame(engine, stmt, ["innovation_id", "code", "kpi_key", "effect_pct"])
@@ -425,3 +447,14 @@ def load_account_data(
         rollouts=load_rollouts(engine, scope, account_id),
         events=load_events(engine, scope, account_id),
     )
+
+
+def load_stored_estimates(
+    engine: Engine, scope: Scope, account_id: int, version: str
+) -> pd.DataFrame | None:
+    """The stored causal estimates of an account in scope (``estimate_store.load_estimates``),
+    for the pages: the store itself is keyed by account id only."""
+    from data_loaders.estimate_store import load_estimates
+
+    _scoped(scope, account_id)
+    return load_estimates(engine, account_id, version)

@@ -325,3 +325,51 @@ IMPORT_TABLES = (
     "event",
     "kpi_observation",
 )
+
+
+class AccessGrant(Base):
+    """Who may see what (``data_loaders.access``): an e-mail address or ``group:NAME`` holds a
+    role, for one account (client executives) or for all (provider roles: account_name is
+    NULL). Accounts are named, not referenced by id, so a grant survives a rollback and
+    re-import of its account."""
+
+    __tablename__ = "access_grant"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    principal: Mapped[str] = mapped_column(String(320), index=True)
+    role: Mapped[str] = mapped_column(String(40))
+    account_name: Mapped[str | None] = mapped_column(String(200))
+    granted_by: Mapped[str] = mapped_column(String(320))
+    granted_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class AuditEntry(Base):
+    """One thing someone did: sign-in, import, rollback, pack build or download, sign-off,
+    access change. Append-only."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    user: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(40))
+    account_name: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class SignOff(Base):
+    """A client executive agreed an innovation's value for a period: the figure as it was shown
+    then, who and when. Never updated: a new agreement is a new row, the latest one counts."""
+
+    __tablename__ = "sign_off"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_name: Mapped[str] = mapped_column(String(200), index=True)
+    innovation_code: Mapped[str] = mapped_column(String(40))
+    period_start: Mapped[dt.date] = mapped_column(Date)
+    period_end: Mapped[dt.date] = mapped_column(Date)
+    figure: Mapped[float] = mapped_column(Float)
+    currency: Mapped[str] = mapped_column(String(3))
+    signed_by: Mapped[str] = mapped_column(String(320))
+    signed_by_name: Mapped[str] = mapped_column(String(200), default="")
+    signed_at: Mapped[dt.datetime] = mapped_column(DateTime)

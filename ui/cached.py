@@ -23,7 +23,8 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from data_loaders.access import Scope
-from data_loaders.estimate_store import load_estimates, save_estimates
+from data_loaders.estimate_store import save_estimates
+from data_loaders.queries import load_stored_estimates
 from metrics import narrative as story
 from metrics import views
 from metrics.baseline import Baseline
@@ -60,7 +61,7 @@ def _estimates_version(url: str, scope: Scope, account_id: int) -> str:
 
 @st.cache_data(ttl=CACHE_TTL * 12, show_spinner=False)
 def _stored_estimates(url: str, scope: Scope, account_id: int, version: str) -> pd.DataFrame:
-    frame = load_estimates(engine_for(url), account_id, version)
+    frame = load_stored_estimates(engine_for(url), scope, account_id, version)
     if frame is None:
         raise _NotStored(version)
     return frame
