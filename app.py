@@ -1,13 +1,17 @@
-"""Then & Now — the frame: page config, scope, shared filters (mirrored in the URL), the
-local-mode banner, present mode, and navigation over the page scripts in pages/."""
+"""Then & Now — the frame: page config, sign-in and scope, shared filters (mirrored in the
+URL), the local-mode banner, present mode, and navigation over the page scripts in pages/.
+
+Nothing of the app — no page, navigation link or figure — is drawn before the caller's scope
+is known: with ``[auth]`` configured a signed-out visitor gets the sign-in screen and an
+unknown one a message naming whom to ask, both under a navigation of that one screen."""
 
 from __future__ import annotations
 
 import streamlit as st
+from sqlalchemy.exc import OperationalError
 
-from data_loaders.access import Scope
 from data_loaders.db import DatabaseUnavailable
-from ui import filters, nav, present, states
+from ui import filters, nav, present, signin, states
 from ui.context import (
     PageContext,
     auth_configured,
@@ -39,9 +43,43 @@ def _database_down(url: str, exc: Exception) -> None:
     st.stop()
 
 
+def _gate(screen) -> None:  # type: ignore[no-untyped-def]
+    """Show one screen instead of the app: its navigation holds only that screen, so neither
+    the page links nor Streamlit's pages-directory sidebar appear."""
+    st.navigation([st.Page(screen, title="Then & Now", default=True)], position="hidden").run()
+    st.stop()
+
+
+def _refuse_account(wanted: str) -> None:
+    """A URL naming an account outside the scope: refused, never silently switched. The same
+    words whether the account exists or not (its existence is not the caller's to learn)."""
+    from ui.safe import md
+
+    def screen() -> None:
+        st.title("Then & Now")
+        st.error(
+            f"The account {md(wanted)} is not available to you, so nothing is shown. "
+            f"Ask {md(signin.contact())} if you need it.",
+            icon=":material/block:",
+        )
+        if st.button("Open my account"):
+            st.query_params.clear()
+            st.rerun()
+
+    _gate(screen)
+
+
 def main() -> None:
     url = configured_url()
-    scope = Scope.everything()
+    try:
+        scope = signin.caller_scope(url)
+    except OperationalError as exc:  # the grants could not be read: the database is down
+        _database_down(url, exc)
+        return
+    if scope is None:
+        _gate(signin.unknown_screen if st.user.is_logged_in else signin.sign_in_screen)
+        return
+    signin.audit_sign_in(url, scope)
     is_present = st.query_params.get("present") == "1"
     navigation = st.navigation(PAGES, position="hidden" if is_present else "sidebar")
     nav.resume_requested_page()
@@ -50,6 +88,9 @@ def main() -> None:
         accounts = cached_accounts(url, scope)
     except DatabaseUnavailable as exc:
         _database_down(url, exc)
+        return
+    if accounts.empty and not scope.can_import:
+        _gate(lambda: signin.no_accounts_screen(scope))
         return
     if accounts.empty:
         set_page_context(
@@ -61,11 +102,15 @@ def main() -> None:
         return
 
     names = accounts["name"].tolist()
+    wanted = st.query_params.get("account")
+    if wanted and wanted not in names:
+        _refuse_account(wanted)
+        return
     if is_present:
-        wanted = st.query_params.get("account")
-        name = wanted if wanted in names else names[0]
+        name = wanted or names[0]
     else:
         with st.sidebar:
+            signin.signed_in_panel(scope)
             name = filters.choose_account(names)
             filters.account_freshness(accounts)
     account_id = int(accounts.loc[accounts["name"] == name, "account_id"].iloc[0])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.components import download_csv
 from ui.context import engine, page_context
 from ui.data_actions import counts_frame, history, problems_frame, rollback, run_import
 from ui.data_parts import freshness_section, method_section, templates_section
@@ -69,11 +70,11 @@ with tab_import:
                     f"Nothing was imported: {len(problems)} problem(s). Fix them and upload again."
                 )
                 st.dataframe(problems, hide_index=True, key="problems")
-                st.download_button(
-                    "Download the report (CSV)",
-                    problems.to_csv(index=False),
+                download_csv(
+                    problems,
+                    label="Download the report (CSV)",
                     file_name="validation_report.csv",
-                    mime="text/csv",
+                    key="problems_csv",
                 )
 
 with tab_history:

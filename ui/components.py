@@ -61,14 +61,34 @@ def altair(chart: Any, *, key: str | None = None) -> None:
 
 
 def download_csv(frame: pd.DataFrame, *, label: str, file_name: str, key: str) -> None:
+    """Every table download: text cells that a spreadsheet would run as a formula are
+    neutralised (``services.export``), and the download is audited."""
+    from services.export import csv_text
+
     st.download_button(
         label,
-        frame.to_csv(index=False).encode("utf-8"),
+        csv_text(frame).encode("utf-8"),
         file_name=file_name,
         mime="text/csv",
         icon=":material/download:",
         key=key,
+        on_click=_audit_download,
+        args=(file_name,),
     )
+
+
+def _audit_download(file_name: str) -> None:
+    ctx = st.session_state.get("ctx")
+    if ctx is None:
+        return
+    from services import audit
+    from ui.context import engine_for
+
+    account = ctx.data.account.name if ctx.data is not None else None
+    try:
+        audit.record(engine_for(ctx.url), ctx.scope, "download", account=account, detail=file_name)
+    except Exception:  # noqa: BLE001 - auditing must never block a download
+        return
 
 
 def columns(n: int, gap: Literal["small", "medium", "large"] = "medium") -> Sequence[Any]:
