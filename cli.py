@@ -55,7 +55,22 @@ def _remember_db(ctx: click.Context, _param: click.Parameter, value: str | None)
         ctx.ensure_object(dict)["db"] = value
 
 
+def _remember_as_user(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.ensure_object(dict)["as_user"] = value
+
+
 def _db_option(f: F) -> F:
+    """``--db URL`` and ``--as-user EMAIL``, accepted by the group and by every command."""
+    f = click.option(
+        "--as-user",
+        metavar="EMAIL",
+        expose_value=False,
+        is_eager=True,
+        callback=_remember_as_user,
+        help="act with the access of this signed-in user (default: the provider admin "
+        "at this terminal)",
+    )(f)
     return click.option(
         "--db",
         metavar="URL",
@@ -153,10 +168,37 @@ def _files(paths: Sequence[str]) -> list[Path]:
 
 
 def _scope(user: str | None = None) -> Any:
-    """The command line acts as a local provider admin (it runs on the provider's machine)."""
-    from data_loaders.access import Scope
+    """Whose access the command runs with. ``--as-user EMAIL`` resolves that person's grants
+    exactly as the dashboard does after sign-in (unknown people are refused); without it the
+    person at the terminal is a local provider admin (it runs on the provider's machine, and
+    whoever can run it can read the database anyway)."""
+    from data_loaders.access import Scope, resolve_scope
+    from data_loaders.db import make_engine
 
-    return Scope.everything(user=_user(user) or "local")
+    obj = click.get_current_context().find_root().obj
+    email = obj.get("as_user") if isinstance(obj, dict) else None
+    if not email:
+        return Scope.everything(user=_user(user) or "local")
+    engine = make_engine(database_url(_db_arg()))
+    try:
+        scope = resolve_scope(engine, email)
+    finally:
+        engine.dispose()
+    if scope is None:
+        raise CliError(
+            f"{email} has no access to any account: a provider admin grants it with "
+            f"`{PROG} access grant {email} --role ROLE [--account NAME]`"
+        )
+    return scope
+
+
+def _require(scope: Any, allowed: bool, what: str) -> None:
+    from data_loaders.access import AccessDenied
+
+    try:
+        scope.require(allowed, what)
+    except AccessDenied as exc:
+        raise CliError(str(exc)) from exc
 
 
 def _say(message: str) -> None:
@@ -168,7 +210,7 @@ def _estimate(engine: Any, names: Sequence[str] | None = None, *, force: bool = 
 
     try:
         return refresh_estimates(_scope(), engine, names, force=force, say=_say)
-    except LookupError as exc:
+    except (LookupError, PermissionError) as exc:
         raise CliError(str(exc)) from exc
 
 
@@ -383,7 +425,18 @@ def cmd_import_sql(
 def cmd_batches(account: str | None) -> int:
     from data_loaders.batches import list_batches
 
-    df = list_batches(_engine(migrate=False), account)
+    engine = _engine(migrate=False)
+    scope = _scope()
+    if scope.account_ids is not None:  # a client executive: the batches of its accounts only
+        from data_loaders.queries import list_accounts
+
+        mine = list_accounts(engine, scope)["name"].tolist()
+        if account is not None and account not in mine:
+            raise CliError(f"No account named {account!r} in your scope.")
+        df = list_batches(engine)
+        df = df[df["account_name"].isin([account] if account else mine)]
+    else:
+        df = list_batches(engine, account)
     cols = [
         "id",
         "status",
@@ -465,7 +518,6 @@ def cmd_templates(directory: str) -> int:
 def cmd_metrics(account: str, as_of: dt.date | None, as_json: bool, use_estimates: bool) -> int:
     import json
 
-    from data_loaders.access import Scope
     from data_loaders.queries import account_id_by_name, load_account_data
     from metrics.filters import Filters, limit_to
     from metrics.format import money, pct
@@ -473,10 +525,10 @@ def cmd_metrics(account: str, as_of: dt.date | None, as_json: bool, use_estimate
     from metrics.views import estimates, evidence_of, photo, value_lines
 
     engine = _engine(migrate=False)
-    scope = Scope.everything()  # the command line is the provider's own tool
+    scope = _scope()
     try:
         account_id = account_id_by_name(engine, scope, account)
-    except LookupError as exc:
+    except (LookupError, PermissionError) as exc:
         raise CliError(str(exc)) from exc
     data = limit_to(load_account_data(engine, scope, account_id), as_of)
     sel = Filters()
@@ -709,10 +761,91 @@ def cmd_verify(file: str, password_file: str | None) -> int:
 def cmd_estimate(account: str | None, every: bool, force: bool) -> int:
     if (account is None) == (not every):
         raise click.UsageError("give exactly one of --account NAME or --all")
+    scope = _scope()
+    _require(scope, scope.can_import, "Storing estimates")
     done = _estimate(_engine(), None if every else [str(account)], force=force)
     _print_estimated(done)
     if not done:
         print("estimates already stored for the current data (--force recomputes them)")
+    return 0
+
+
+@cli.group("access", cls=_InOrder, help="who may see which accounts (provider admin only)")
+@_db_option
+def access_group() -> None:
+    pass
+
+
+@access_group.command("grant", help="give EMAIL (or group:NAME) a role")
+@click.argument("principal", metavar="EMAIL")
+@click.option("--role", required=True, help="provider-admin, provider-analyst or client-executive")
+@click.option("--account", metavar="NAME", help="the account (client executives only)")
+@_db_option
+def cmd_access_grant(principal: str, role: str, account: str | None) -> int:
+    from services import access
+
+    engine = _engine()
+    try:
+        print(access.grant(engine, _scope(), principal, role, account))
+    except (ValueError, PermissionError) as exc:
+        raise CliError(str(exc)) from exc
+    return 0
+
+
+@access_group.command("revoke", help="remove EMAIL's grants (all, or of --role / --account)")
+@click.argument("principal", metavar="EMAIL")
+@click.option("--role", help="only grants of this role")
+@click.option("--account", metavar="NAME", help="only grants for this account")
+@_db_option
+def cmd_access_revoke(principal: str, role: str | None, account: str | None) -> int:
+    from services import access
+
+    engine = _engine()
+    try:
+        n = access.revoke(engine, _scope(), principal, role=role, account=account)
+    except (ValueError, PermissionError) as exc:
+        raise CliError(str(exc)) from exc
+    if not n:
+        raise CliError(f"no matching grant for {principal}")
+    print(f"revoked {n} grant{'s' if n != 1 else ''} of {principal}")
+    return 0
+
+
+@access_group.command("list", help="every grant")
+@_db_option
+def cmd_access_list() -> int:
+    from services import access
+
+    engine = _engine()
+    try:
+        df = access.list_grants(engine, _scope())
+    except PermissionError as exc:
+        raise CliError(str(exc)) from exc
+    if not df.empty:
+        df["granted_at"] = df["granted_at"].dt.strftime("%Y-%m-%d %H:%M")
+    print(_table(df))
+    return 0
+
+
+@cli.command("audit", help="the audit log, newest first (provider admin only)")
+@click.option("--limit", type=int, default=50, show_default=True, help="how many entries")
+@click.option("--csv", "as_csv", is_flag=True, help="print CSV (formula cells neutralised)")
+@_db_option
+def cmd_audit(limit: int, as_csv: bool) -> int:
+    from services import audit
+    from services.export import csv_text
+
+    engine = _engine()
+    try:
+        df = audit.entries(engine, _scope(), limit=limit)
+    except PermissionError as exc:
+        raise CliError(str(exc)) from exc
+    if as_csv:
+        sys.stdout.write(csv_text(df))
+        return 0
+    if not df.empty:
+        df["at"] = df["at"].dt.strftime("%Y-%m-%d %H:%M:%S")
+    print(_table(df))
     return 0
 
 
@@ -755,7 +888,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.ClickException as exc:  # e.g. a file click itself could not open
         print(f"error: {exc.format_message()}", file=sys.stderr)
         return exc.exit_code
-    except CliError as exc:
+    except (CliError, PermissionError) as exc:  # PermissionError: AccessDenied from a service
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except DatabaseUnavailable as exc:

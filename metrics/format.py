@@ -95,3 +95,24 @@ def kpi_value(value: float, unit: str, currency: str, locale: str = DEFAULT_LOCA
         return number(value, locale, 0)
     digits = 1 if abs(value) < 1000 else 0
     return number(value, locale, digits) + (f" {unit}" if unit and unit != "score" else "")
+
+
+_MD_INLINE = re.compile(r"([\\`*_\[\]<>|~$&])|:(?=\S)")
+_MD_LINE_START = re.compile(r"^([#>+=-]|\d+(?=[.)]))")
+
+
+def escape_markdown(text: str) -> str:
+    """Words from data (a title, a name, a URL parameter) made safe to put inside Markdown:
+    on one line, with every character that could start emphasis, a link, code, HTML, maths,
+    strike-through, a table, or a Streamlit directive (``:red[…]``, ``:material/x:``, emoji
+    ``:smile:``) backslash-escaped, and a line start that would make a heading, quote, list
+    or rule escaped too. Plain words and punctuation stay as they are."""
+    s = " ".join(text.split())
+    s = _MD_INLINE.sub(lambda m: "\\" + (m.group(1) or ":"), s)
+    m = _MD_LINE_START.match(s)
+    if m is None:
+        return s
+    if m.group(1)[0].isdigit():  # "1. x" would be a list item: escape the "."
+        n = len(m.group(1))
+        return s[:n] + "\\" + s[n:]
+    return "\\" + s

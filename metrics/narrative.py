@@ -149,6 +149,8 @@ def render_beat(beat: Beat, currency: str, locale: str, *, markdown: bool = Fals
     out = {}
     for name, fig in beat.figures.items():
         s = render_figure(fig, currency, locale)
+        if markdown and fig.kind == "text":  # a title or name from data stays text
+            s = fmt.escape_markdown(s)
         out[name] = f"**{s}**" if markdown and fig.strong else s
     return beat.template.format_map(out)
 

@@ -9,6 +9,7 @@ from charts.contract import gain_share_chart, innovation_days_chart, productivit
 from ui import cached
 from ui.components import altair, download_csv
 from ui.context import page_context
+from ui.safe import md
 from ui.states import no_data, require_data
 
 ctx = page_context()
@@ -27,7 +28,7 @@ st.caption(
 )
 
 st.subheader("Productivity clause")
-st.markdown(f"{k.unit_cost_label}: {k.productivity_sentence}")
+st.markdown(f"{md(k.unit_cost_label)}: {k.productivity_sentence}")
 altair(
     productivity_chart(
         k.productivity, currency=ctx.currency, locale=ctx.locale, unit_label=k.unit_cost_label

@@ -19,9 +19,11 @@ if ctx.account_id is None:
         "**No data yet.** Load the demo account with `python cli.py demo` (or `make demo`), "
         "or import your own files below — templates are in the Templates tab."
     )
-tab_import, tab_history, tab_fresh, tab_templates, tab_method = st.tabs(
-    ["Import", "Import history", "Freshness", "Templates", "How we compute value"]
-)
+names = ["Import", "Import history", "Freshness", "Templates", "How we compute value"]
+if ctx.scope.can_manage_access:
+    names += ["Access", "Audit log"]
+tabs = st.tabs(names)
+tab_import, tab_history, tab_fresh, tab_templates, tab_method = tabs[:5]
 
 with tab_import:
     if not can_import:
@@ -29,7 +31,7 @@ with tab_import:
             "Imports are done by the provider's administrators. You can read the history, "
             "freshness and method here."
         )
-    else:
+    else:  # the service refuses anyone else too (ui.data_actions checks the scope)
         files = st.file_uploader(
             "CSV or Excel files (one entity per file or per sheet)",
             type=["csv", "xlsx"],
@@ -129,3 +131,11 @@ with tab_templates:
     templates_section()
 with tab_method:
     method_section()
+if ctx.scope.can_manage_access:
+    from data_loaders.queries import list_accounts
+    from ui.access_parts import access_section, audit_section
+
+    with tabs[5]:
+        access_section(ctx.scope, list_accounts(engine(), ctx.scope)["name"].tolist())
+    with tabs[6]:
+        audit_section(ctx.scope)

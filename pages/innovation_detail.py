@@ -26,6 +26,7 @@ from ui.innovation_parts import (
     targets_and_rollouts,
     value_block,
 )
+from ui.safe import md
 
 
 @st.cache_data(ttl=300, show_spinner=False)
@@ -81,7 +82,7 @@ st.selectbox(
 )
 if code and rec is None:
     st.error(
-        f"There is no innovation with code **{code}** in {data.account.name}. "
+        f"There is no innovation with code **{md(code)}** in {md(data.account.name)}. "
         "Choose one above, or open one from the Innovations page."
     )
     st.stop()
@@ -120,7 +121,7 @@ kpi_key = (
     else rec.main_kpi
 )
 kpi = rec.target(kpi_key)
-st.subheader(f"{kpi.label} per unit around go-live")
+st.subheader(f"{md(kpi.label)} per unit around go-live")
 series = kpi_around_go_live(data.monthly, data.rollouts, data.units, rec.innovation_id, kpi_key)
 if series.empty:
     st.caption("No observations of this KPI for the rollout units.")
@@ -135,7 +136,7 @@ else:
         "would have followed had it moved like them."
     )
 
-st.subheader(f"Estimated effect on {kpi.label}")
+st.subheader(f"Estimated effect on {md(kpi.label)}")
 eff = (
     main
     if kpi_key == rec.main_kpi

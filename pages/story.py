@@ -9,13 +9,14 @@ import streamlit as st
 
 from ui import sections
 from ui.context import page_context
+from ui.safe import md
 from ui.states import require_data
 
 ctx = page_context()
 require_data(ctx)
 assert ctx.data is not None
 
-st.title(ctx.data.account.name)
+st.title(md(ctx.data.account.name))
 st.caption(f"The story so far · {ctx.describe_filters()}")
 cards = sections.headline_cards(ctx, defer=True)
 

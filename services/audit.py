@@ -65,4 +65,5 @@ def entries(
         rows = conn.execute(stmt).all()
     df = pd.DataFrame([tuple(r) for r in rows], columns=COLUMNS)
     df["at"] = pd.to_datetime(df["at"])
+    df["account"] = df["account"].fillna("")
     return df

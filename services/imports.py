@@ -26,6 +26,7 @@ from sqlalchemy import Engine, inspect
 from data_loaders.access import AccessDenied, Scope
 from data_loaders.batches import RollbackResult, rollback_batch
 from data_loaders.importer import ImportResult
+from services import audit
 
 #: (fraction done 0–1, message): the importer's progress callback.
 Progress = Callable[[float, str], object]
@@ -62,9 +63,23 @@ class RollbackOutcome:
     refresh: Refresh = field(default_factory=Refresh)
 
 
-def _require_import(scope: Scope, what: str) -> None:
+def _require_import(scope: Scope, what: str, engine: Engine | None = None) -> None:
     if not scope.can_import:
+        if engine is not None:  # a refused attempt is recorded too
+            audit.record(engine, scope, "refused", detail=f"{what} by a {scope.role}")
         raise AccessDenied(f"Only a provider admin can {what}.")
+
+
+def _audit_import(scope: Scope, engine: Engine, result: ImportResult, dry_run: bool) -> None:
+    if dry_run or not result.ok:
+        return
+    audit.record(
+        engine,
+        scope,
+        "import",
+        account=getattr(result, "account_name", None),
+        detail=f"batch {result.batch_id}: {getattr(result, 'source', '')}"[:500],
+    )
 
 
 def import_files(
@@ -81,10 +96,11 @@ def import_files(
     the estimates (see the module docstring)."""
     from data_loaders import importer
 
-    _require_import(scope, "import data")
+    _require_import(scope, "import data", engine)
     result = importer.import_files(
         engine, files, dry_run=dry_run, user=scope.user, progress=_clamped(progress)
     )
+    _audit_import(scope, engine, result, dry_run)
     return ImportOutcome(result, _after_import(scope, engine, result, dry_run, estimates, say))
 
 
@@ -103,10 +119,11 @@ def import_sql(
     batch by ``scope.user``; then refresh the estimates."""
     from data_loaders import sql_source
 
-    _require_import(scope, "import data")
+    _require_import(scope, "import data", engine)
     result = sql_source.import_sql(
         engine, source_url, mapping, dry_run=dry_run, user=scope.user, progress=_clamped(progress)
     )
+    _audit_import(scope, engine, result, dry_run)
     return ImportOutcome(result, _after_import(scope, engine, result, dry_run, estimates, say))
 
 
@@ -120,8 +137,9 @@ def rollback(
 ) -> RollbackOutcome:
     """Undo one import batch (``data_loaders.batches.rollback_batch``; a refused rollback
     raises its ``ValueError`` and changes nothing); then refresh the estimates."""
-    _require_import(scope, "roll back an import")
+    _require_import(scope, "roll back an import", engine)
     result = rollback_batch(engine, int(batch_id))
+    audit.record(engine, scope, "rollback", detail=f"batch {int(batch_id)}")
     refresh = _refresh_after_write(scope, engine, say) if estimates else Refresh()
     return RollbackOutcome(result, refresh)
 

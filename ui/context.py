@@ -122,17 +122,20 @@ class PageContext:
         return [str(n) for n in units.loc[units["unit_id"].isin(self.unit_ids), "name"]]
 
     def describe_filters(self) -> str:
-        """One line naming what is selected, for captions and empty states."""
+        """One line naming what is selected, for captions and empty states (Markdown: names
+        from data are escaped)."""
+        from ui.safe import md
+
         parts = []
         if self.unit_ids is not None:
             names = self.unit_names
-            parts.append(names[0] if len(names) == 1 else f"{len(names)} units")
+            parts.append(md(names[0]) if len(names) == 1 else f"{len(names)} units")
         else:
             parts.append("all units")
         if self.start and self.end:
             parts.append(f"{self.start:%b %Y} – {self.end:%b %Y}")
         if self.categories:
-            parts.append(", ".join(self.categories))
+            parts.append(", ".join(md(c) for c in self.categories))
         return " · ".join(parts)
 
 

@@ -17,6 +17,7 @@ import streamlit as st
 from data_loaders.queries import AccountData
 from metrics.rules import CATEGORIES
 from ui.nav import split_list, sync_params
+from ui.safe import md
 
 ACCOUNT_KEY = "f_account"
 # The selection lives in plain session-state keys (never cleaned up, always well-formed);
@@ -147,11 +148,11 @@ def choose_account(names: list[str]) -> str:
     if current not in names:
         wanted = st.query_params.get("account")
         if wanted and wanted not in names:
-            st.warning(f"Account {wanted!r} is not available to you; showing {names[0]}.")
+            st.warning(f"Account {md(wanted)} is not available to you; showing {md(names[0])}.")
         current = wanted if wanted in names else names[0]
     if len(names) == 1:
         st.caption("Account")
-        st.markdown(f"**{current}**")
+        st.markdown(f"**{md(current)}**")
         chosen = current
     else:
         chosen = str(st.selectbox("Account", names, index=names.index(current), key=ACCOUNT_KEY))
@@ -184,7 +185,7 @@ def freshness_lines(accounts: pd.DataFrame, *, today: dt.date | None = None) -> 
             parts.append(f"imported {stamp.day} {stamp:%b %Y}")
         text = " · ".join(parts)
         lines.append(
-            f"**{row['name']}** · {text}" if len(accounts) > 1 else text[0].upper() + text[1:]
+            f"**{md(row['name'])}** · {text}" if len(accounts) > 1 else text[0].upper() + text[1:]
         )
     return lines
 

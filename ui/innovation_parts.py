@@ -9,6 +9,7 @@ import streamlit as st
 from metrics.impact import EVIDENCE_NOTES, InnovationEffect
 from metrics.innovation_views import InnovationRecord, InnovationValue, TargetKpi
 from metrics.views import money as _money
+from ui.safe import md
 
 __all__ = ["estimate_block", "money", "record_header", "targets_and_rollouts", "value_block"]
 
@@ -20,14 +21,14 @@ def money(x: float | None, currency: str, locale: str = "en_US") -> str:
 
 def record_header(rec: InnovationRecord, currency: str, locale: str) -> None:
     """Title, classification, description, key facts and stage dates."""
-    st.title(f"{rec.code} · {rec.title}")
+    st.title(f"{md(rec.code)} · {md(rec.title)}")
     st.caption(
-        f"**{rec.stage}** · {rec.category} · {rec.scale} · {rec.origin} origin · "
-        f"owner {rec.owner or '—'} · evidence / sign-off: **{rec.evidence_status}** · "
+        f"**{md(rec.stage)}** · {md(rec.category)} · {md(rec.scale)} · {md(rec.origin)} origin · "
+        f"owner {md(rec.owner or '—')} · evidence / sign-off: **{md(rec.evidence_status)}** · "
         + ("gain-share eligible" if rec.gain_share_eligible else "not gain-share eligible")
     )
     if rec.description:
-        st.write(rec.description)
+        st.markdown(md(rec.description))
     c = st.columns(3)
     c[0].metric(
         "Claimed value per year",

@@ -25,6 +25,7 @@ from metrics import views
 from ui import cached, sections
 from ui.context import PageContext
 from ui.nav import current_params
+from ui.safe import md
 
 SCALE = 1.2  # chart type scale for the projector
 #: The story is split so that one screen holds at most this many characters (four short
@@ -177,7 +178,7 @@ def run(ctx: PageContext, page: Any) -> None:
     i = screen_index(shown)
     screen = shown[i]
     name = ctx.data.account.name if ctx.data is not None else "Then & Now"
-    st.caption(f"{name} · {ctx.describe_filters()}" if ctx.data is not None else name)
+    st.caption(f"{md(name)} · {ctx.describe_filters()}" if ctx.data is not None else md(name))
     st.title(screen.title)
     body = st.container()  # filled last, so a "no data" stop keeps the buttons below
     # The controls sit in a bar pinned to the bottom of the window (CSS in ui.states), so

@@ -23,6 +23,7 @@ from ui import cached
 from ui.components import altair, direction_color, kpi_card
 from ui.context import PageContext
 from ui.nav import open_detail
+from ui.safe import md
 from ui.states import no_data
 
 #: A part of a section still to fill in, once the causal estimates are computed.
@@ -248,7 +249,7 @@ def _photo_rows(cards: pd.DataFrame, then_label: str, now_label: str) -> None:
         col.markdown(f"**{text}**" if text else " ")
     for row in cards.to_dict("records"):
         c = st.columns([3, 2, 2, 2], vertical_alignment="center")
-        c[0].markdown(str(row["label"]))
+        c[0].markdown(md(row["label"]))
         c[1].markdown(f"### {row['then_text']}")
         c[2].markdown(f"### {row['now_text']}")
         change = float(row["change"])

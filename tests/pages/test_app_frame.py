@@ -56,10 +56,14 @@ def test_a_link_reopens_the_same_view(make_app) -> None:  # type: ignore[no-unty
 
 
 def test_unknown_account_in_the_url_is_refused(make_app) -> None:  # type: ignore[no-untyped-def]
+    """An account the caller cannot see is refused with a message, never silently replaced
+    by another account: no figure, no filter, no page link is drawn."""
     at = make_app(account="Someone Else")
     no_exception(at)
-    assert any("not available to you" in w.value for w in at.warning)
-    assert at.query_params["account"] == "Northwind Insurance"
+    assert any("Someone Else is not available to you" in e.value for e in at.error)
+    assert at.query_params["account"] == "Someone Else"
+    assert not at.metric and not at.sidebar.selectbox and not at.sidebar.multiselect
+    assert "Northwind" not in texts(at)
 
 
 def test_first_screen_shows_the_accounts_data_freshness(make_app, demo_url: str) -> None:  # type: ignore[no-untyped-def]
@@ -69,16 +73,17 @@ def test_first_screen_shows_the_accounts_data_freshness(make_app, demo_url: str)
     from data_loaders.queries import list_accounts
 
     eng = make_engine(demo_url)
-    [row] = list_accounts(eng, Scope.everything()).to_dict("records")
+    rows = list_accounts(eng, Scope.everything()).to_dict("records")
     eng.dispose()
+    assert len(rows) == 2  # the demo's two accounts: each line names its account
     at = make_app()
     no_exception(at)
-    captions = [c.value for c in at.sidebar.caption]
-    when = row["last_import"]
-    assert any(
-        f"Data to {row['last_period']:%b %Y}" in c and f"imported {when.day} {when:%b %Y}" in c
-        for c in captions
-    ), captions
+    captions = "\n".join(c.value for c in at.sidebar.caption)
+    for row in rows:
+        when = row["last_import"]
+        assert f"data to {row['last_period']:%b %Y}" in captions, captions
+        assert f"imported {when.day} {when:%b %Y}" in captions, captions
+        assert row["name"] in captions
 
 
 def test_freshness_lines_name_each_account_and_flag_stale_data() -> None:

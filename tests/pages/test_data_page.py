@@ -89,8 +89,9 @@ def test_page_shows_history_freshness_templates_and_method(data_page) -> None:  
     at = data_page()
     text = texts(at)
     hist = _frame(at, "history")
-    assert len(hist) == 1 and hist["status"].iloc[0] == "applied"
-    assert "demo generator" in hist["source"].iloc[0]
+    # the demo's two accounts, one batch each
+    assert len(hist) == 2 and (hist["status"] == "applied").all()
+    assert hist["source"].str.startswith("demo generator").all()
     # 9 units × 6 KPIs; how many are stale depends on today's date (the demo ends Oct 2026)
     assert re.search(r"\b\d+ of 54 series are more than 45 days behind\.", text)
     assert "KPI data: last period per unit and KPI" in text
@@ -131,9 +132,9 @@ def test_valid_upload_imports_and_shows_counts(data_page, writable_url: str) -> 
     next(b for b in at.button if b.label == "Import").click().run()
     no_exception(at)
     assert _count(writable_url, Event) == before + 1
-    assert "**Imported as batch 2.**" in texts(at)
+    assert "**Imported as batch 3.**" in texts(at)
     assert _frame(at, "import_counts").set_index("entity").loc["events", "new"] == 1
-    assert _frame(at, "history")["id"].tolist() == [2, 1]
+    assert _frame(at, "history")["id"].tolist() == [3, 2, 1]
 
 
 def test_invalid_upload_reports_file_row_column_and_changes_nothing(
@@ -162,20 +163,20 @@ def test_rollback_needs_confirmation_and_undoes_the_batch(data_page, writable_ur
     at.file_uploader(key="upload").set_value(("events.csv", VALID, "text/csv")).run()
     next(b for b in at.button if b.label == "Import").click().run()
     assert _count(writable_url, Event) == before + 1
-    at = data_page()  # a fresh visit: history lists batch 2 first
-    at.selectbox(key="rollback_batch").select(2).run()
+    at = data_page()  # a fresh visit: history lists batch 3 first
+    at.selectbox(key="rollback_batch").select(3).run()
     next(b for b in at.button if b.label == "Roll back…").click().run()
-    assert "Roll back batch 2?" in texts(at)
+    assert "Roll back batch 3?" in texts(at)
     assert _count(writable_url, Event) == before + 1  # nothing happens before confirming
     next(b for b in at.button if b.label == "Cancel").click().run()
-    assert "Roll back batch 2?" not in texts(at)
+    assert "Roll back batch 3?" not in texts(at)
     next(b for b in at.button if b.label == "Roll back…").click().run()
     next(b for b in at.button if b.label == "Yes, roll back").click().run()
     no_exception(at)
-    assert "Batch 2 was rolled back: 1 row(s) removed" in texts(at)
+    assert "Batch 3 was rolled back: 1 row(s) removed" in texts(at)
     assert _count(writable_url, Event) == before
     hist = _frame(at, "history").set_index("id")
-    assert hist.loc[2, "status"] == "rolled_back"
+    assert hist.loc[3, "status"] == "rolled_back"
 
 
 def test_actions_refuse_non_admins(writable_url: str) -> None:
