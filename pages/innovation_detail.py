@@ -27,6 +27,7 @@ from ui.innovation_parts import (
     value_block,
 )
 from ui.safe import md
+from ui.signoff_parts import signoff_block
 
 
 @st.cache_data(ttl=300, show_spinner=False)
@@ -103,16 +104,13 @@ if units.empty or rec.main_kpi is None:
 st.subheader("Value to date")
 main = cached_effect(ctx.url, ctx.scope, data.account.id, rec.code, rec.main_kpi)
 sel = Selection(ctx.unit_ids, ctx.start, ctx.end, None)
-value_block(
-    innovation_value(
-        cached_value_lines(ctx.url, ctx.scope, data.account.id, sel),
-        rec.innovation_id,
-        None if isinstance(main, str) else main,
-    ),
-    cur,
-    loc,
-    ctx.describe_filters(),
+line = innovation_value(
+    cached_value_lines(ctx.url, ctx.scope, data.account.id, sel),
+    rec.innovation_id,
+    None if isinstance(main, str) else main,
 )
+value_block(line, cur, loc, ctx.describe_filters())
+signoff_block(ctx, rec.code, line.measured)
 
 kpis = rec.target_labels
 kpi_key = (

@@ -1,0 +1,232 @@
+"""End to end with real sign-in: an OpenID Connect provider (``oidc-provider-mock``) on
+localhost, the app started with ``[auth]`` pointing at it, and Chromium signing in as the
+client executive of the second demo account. Everything that person can see — every page,
+present mode, every CSV download — holds nothing of the other account; after signing out
+nothing of the app is left.
+
+The servers are started by this module (their own pids, stopped by pid); the secrets file
+lives in a temporary directory and reaches Streamlit through ``--secrets.files``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.browser.conftest import (
+    ARTIFACTS,
+    DESKTOP,
+    FIRST_LOAD_MS,
+    ROOT,
+    _free_port,
+    _stop,
+    wait_for_app,
+)
+
+pytestmark = pytest.mark.browser
+
+CLIENT = "cfo@rheinland.example"
+MINE = "Rheinland Energie"
+# What of the first account must never show: its name, innovation codes, sites, KPI
+# labels and its headline figure (value to date, pinned by the metrics tests).
+OTHER = (
+    "Northwind",
+    "INN-0",
+    "Manila",
+    "Kraków",
+    "Bogotá",
+    "Claims intake",
+    "Average handle time",
+    "6,456,512",
+)
+CONTACT = "Pat Provider"
+PAGES = ["", "then-and-now", "value", "innovations", "detail", "contract", "data"]
+SCREENS = [
+    "headline",
+    "narrative-1",
+    "curve",
+    "then_now",
+    "bridge",
+    "productivity",
+    "gain_share",
+    "next",
+]
+
+
+def _wait_http(url: str, what: str, seconds: float = 90) -> None:
+    deadline = time.time() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            if time.time() > deadline:
+                raise RuntimeError(f"{what} did not start within {seconds:.0f} s") from None
+            time.sleep(0.3)
+
+
+@pytest.fixture(scope="module")
+def signin_app(
+    demo_db_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
+    """The OIDC provider and the app with [auth], on a copy of the demo database where
+    CLIENT is granted the second account only."""
+    from data_loaders.access import Scope
+    from data_loaders.db import make_engine
+    from services import access
+
+    tmp = tmp_path_factory.mktemp("signin")
+    src = Path(demo_db_url.removeprefix("sqlite:///"))
+    db = tmp / "signin.sqlite"
+    for suffix in ("", "-wal", "-shm"):
+        if Path(f"{src}{suffix}").exists():
+            shutil.copy(f"{src}{suffix}", f"{db}{suffix}")
+    eng = make_engine(f"sqlite:///{db}")
+    access.grant(eng, Scope.everything(user="test setup"), CLIENT, "client-executive", MINE)
+    eng.dispose()
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "AUTHLIB_INSECURE_TRANSPORT": "1"}
+    op_port, app_port = _free_port(), _free_port()
+    claims = json.dumps({"sub": CLIENT, "email": CLIENT, "name": "Rita Client"})
+    with open(ARTIFACTS / "oidc-provider.log", "w") as log:
+        op = subprocess.Popen(
+            [sys.executable, "-m", "oidc_provider_mock", "--port", str(op_port)]
+            + ["--user-claims", claims],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    procs = [op.pid]
+    try:
+        issuer = f"http://127.0.0.1:{op_port}"
+        _wait_http(f"{issuer}/.well-known/openid-configuration", "oidc-provider-mock")
+        base = f"http://127.0.0.1:{app_port}"
+        secrets = tmp / "secrets.toml"
+        secrets.write_text(
+            "[auth]\n"
+            f'redirect_uri = "{base}/oauth2callback"\n'
+            'cookie_secret = "a-long-random-string-for-the-test-only"\n'
+            'client_id = "then-and-now"\n'
+            'client_secret = "test-secret"\n'
+            f'server_metadata_url = "{issuer}/.well-known/openid-configuration"\n'
+            "\n[access]\n"
+            f'contact = "{CONTACT}"\n'
+        )
+        with open(ARTIFACTS / "signin-server.log", "w") as log:
+            app = subprocess.Popen(
+                [sys.executable, "-m", "streamlit", "run", "app.py"]
+                + ["--server.headless", "true", "--server.port", str(app_port)]
+                + ["--server.address", "127.0.0.1", "--server.fileWatcherType", "none"]
+                + ["--secrets.files", str(secrets)],
+                cwd=ROOT,
+                env={**env, "DATABASE_URL": f"sqlite:///{db}"},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        procs.append(app.pid)
+        _wait_http(f"{base}/_stcore/health", "Streamlit")
+        yield {"base": base, "db": f"sqlite:///{db}"}
+    finally:
+        for pid in reversed(procs):
+            _stop(pid)
+
+
+def _assert_clean(text: str, where: str) -> None:
+    for needle in OTHER:
+        assert needle not in text, f"{needle!r} of the other account appears in {where}"
+
+
+def _visible_text(pg) -> str:  # type: ignore[no-untyped-def]
+    return str(pg.locator("body").inner_text())
+
+
+def test_client_executive_signs_in_sees_only_its_account_and_signs_out(  # type: ignore[no-untyped-def]
+    signin_app, browser, tmp_path: Path
+) -> None:
+    """Signed out there is only a sign-in button; after signing in at the identity provider
+    the client executive sees its own account on every page, in every present-mode screen and
+    in every CSV download, and nothing of the other account; after signing out, nothing."""
+    base = signin_app["base"]
+    ctx = browser.new_context(viewport=DESKTOP, accept_downloads=True)
+    pg = ctx.new_page()
+    pg.set_default_timeout(60_000)
+    try:
+        pg.goto(f"{base}/value?account=Northwind+Insurance")
+        wait_for_app(pg, 60_000)
+        body = _visible_text(pg)
+        assert "Sign in" in body
+        _assert_clean(body, "the signed-out screen")
+        assert MINE not in body
+        assert pg.get_by_test_id("stSidebarNav").count() == 0
+        assert pg.get_by_test_id("stMetric").count() == 0
+
+        pg.get_by_role("button", name="Sign in").click()
+        pg.wait_for_url("http://127.0.0.1:*/oauth2/authorize*", timeout=60_000)
+        pg.get_by_role("button", name=CLIENT).click()
+        pg.wait_for_url(f"{base}/**", timeout=60_000)
+        wait_for_app(pg, FIRST_LOAD_MS)
+        pg.get_by_text("Signed in as Rita Client").wait_for(timeout=FIRST_LOAD_MS)
+
+        downloads: list[str] = []
+        for path in PAGES:
+            pg.goto(f"{base}/{path}")
+            wait_for_app(pg, FIRST_LOAD_MS)
+            pg.get_by_test_id("stSidebar").get_by_text(MINE).first.wait_for()
+            text = _visible_text(pg)
+            _assert_clean(text, f"page /{path}")
+            buttons = pg.get_by_test_id("stDownloadButton")
+            for i in range(buttons.count()):
+                button = buttons.nth(i)
+                if not button.is_visible():
+                    continue  # in a tab that is not open
+                with pg.expect_download() as info:
+                    button.click()
+                target = tmp_path / f"{path or 'story'}-{i}-{info.value.suggested_filename}"
+                info.value.save_as(target)
+                content = target.read_bytes().decode("utf-8", errors="replace")
+                _assert_clean(content, f"download {target.name}")
+                downloads.append(target.name)
+                wait_for_app(pg, FIRST_LOAD_MS)
+        assert any(name.endswith(".csv") for name in downloads), downloads
+
+        for screen in SCREENS:
+            pg.goto(f"{base}/?present=1&screen={screen}")
+            wait_for_app(pg, FIRST_LOAD_MS)
+            text = _visible_text(pg)
+            assert MINE in text, f"present screen {screen}"
+            _assert_clean(text, f"present screen {screen}")
+
+        pg.goto(f"{base}/?present=1&account=Northwind+Insurance")
+        wait_for_app(pg, FIRST_LOAD_MS)
+        text = _visible_text(pg)
+        assert "is not available to you" in text
+        assert pg.get_by_test_id("stMetric").count() == 0
+
+        pg.goto(f"{base}/")
+        wait_for_app(pg, FIRST_LOAD_MS)
+        pg.get_by_role("button", name="Sign out").click()
+        pg.get_by_role("button", name="Sign in").wait_for(timeout=60_000)
+        wait_for_app(pg, 60_000)
+        for path in ("", "value", "data"):
+            pg.goto(f"{base}/{path}")
+            wait_for_app(pg, 60_000)
+            body = _visible_text(pg)
+            assert MINE not in body and "Signed in as" not in body
+            _assert_clean(body, f"/{path} after sign-out")
+            assert pg.get_by_test_id("stMetric").count() == 0
+    except BaseException:
+        pg.screenshot(path=str(ARTIFACTS / "failed-signin.png"), full_page=True)
+        raise
+    finally:
+        ctx.close()
