@@ -59,7 +59,7 @@ def test_as_user_limits_every_command(
     for args, refused in (
         (("access", "list"), "Listing access is not allowed for a client executive"),
         (("access", "grant", "me@x.example", "--role", "provider-admin"), "Managing access"),
-        (("rollback", "1"), "Rolling back an import is not allowed"),
+        (("rollback", "1"), "Only a provider admin can roll back an import"),
         (("import", "nothing.csv"), ""),  # a missing file or the role: refused either way
         (("estimate", "--all"), "Storing estimates is not allowed"),
         (("audit",), "Reading the audit log is not allowed"),
