@@ -1,7 +1,7 @@
 """access grants, audit log and sign-offs (issue 13)
 
-Revision ID: 0003_access
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-01 11:12:00
 """
 from __future__ import annotations
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from alembic import op
 
-revision = '0003_access'
-down_revision = '0002'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 
