@@ -7,7 +7,7 @@ The account comes from ``data_loaders.demo.generate(seed, scale)`` (scale 14: 12
 SQLite file under ``data/`` (built once, then reused).
 
 What is timed — every variant ends with the same thing, the cumulative measured value per
-month over the headline money KPIs (DESIGN §3: frozen volume-weighted baseline, benefit =
+month over the headline money KPIs (docs/ARCHITECTURE.md, Notation: frozen volume-weighted baseline, benefit =
 s·(base − actual)·vol·money, cumulative = running Σ over months):
 
   metrics · SQLite file      the production path: ``data_loaders.queries.load_account_data``

@@ -1,4 +1,4 @@
-"""The one SQL schema of Then & Now (DESIGN §2), as SQLAlchemy 2 declarative models.
+"""The one SQL schema of Then & Now (docs/ARCHITECTURE.md, Schema), as SQLAlchemy 2 declarative models.
 
 Natural keys (used by importers to upsert, so re-importing a file changes nothing):
 

@@ -1,6 +1,6 @@
 """Attributed value: the measured benefit split among the innovations that explain it.
 
-Notation as in DESIGN §3 and ``metrics.value``; e_ik is innovation i's expected effect on KPI
+Notation as in docs/ARCHITECTURE.md, Notation and ``metrics.value``; e_ik is innovation i's expected effect on KPI
 k in % (its claim, e.g. −10 for "10 % lower"). For every measured cell c = (u, k, m)::
 
     L_c            = {i live at (u, m) (m ≥ live_from[i,u]) that target k}

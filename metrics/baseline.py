@@ -1,4 +1,4 @@
-"""The frozen baseline: what each unit's KPIs were before the innovations (DESIGN §3).
+"""The frozen baseline: what each unit's KPIs were before the innovations (docs/ARCHITECTURE.md, Notation).
 
 Notation: u unit, m month, k KPI, B the account's baseline window (the months from
 month(baseline_start) to month(baseline_end), inclusive). The baseline is computed once over B

@@ -1,10 +1,10 @@
-"""Contract (DESIGN §3): the productivity clause's required unit-cost path vs actual, gain-share
+"""Contract (docs/ARCHITECTURE.md, Notation): the productivity clause's required unit-cost path vs actual, gain-share
 per contract year, and innovation days used vs contracted per contract year.
 
 Pure functions over the frames of ``data_loaders.queries.AccountData`` and the account's
 contract terms. No Streamlit, no database.
 
-Notation as in DESIGN §3: u unit, m month, B the frozen baseline window, y a contract year
+Notation as in docs/ARCHITECTURE.md, Notation: u unit, m month, B the frozen baseline window, y a contract year
 (12 months from the contract start, the last one cut at the contract end), p the productivity
 clause's % per year, G the agreed savings goal per contract year, g the provider's gain-share,
 S_y the measured savings of year y.

@@ -1,6 +1,6 @@
-"""The shared filters (DESIGN §4: units, period, category) and how every metric applies them.
+"""The shared filters (docs/ARCHITECTURE.md, Notation: units, period, category) and how every metric applies them.
 
-Notation as in DESIGN §3: u unit, m month, k KPI. A ``Filters`` value selects
+Notation as in docs/ARCHITECTURE.md, Notation: u unit, m month, k KPI. A ``Filters`` value selects
 
     U = unit_ids (None = every unit of the account),
     M = {m : month(start) ≤ m ≤ month(end)} (an open end when start / end is None),

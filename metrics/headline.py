@@ -1,7 +1,7 @@
 """The headline figures of an account: the numbers on the Story cards, the renewal pack's
 cover and ``python cli.py metrics``.
 
-Notation as in DESIGN §3 and ``metrics.value`` / ``metrics.attribution``; U, M, C the filters::
+Notation as in docs/ARCHITECTURE.md, Notation and ``metrics.value`` / ``metrics.attribution``; U, M, C the filters::
 
     cumulative_value   = Σ_{u∈U, k headline, m∈M} benefit[u,k,m]        (in cents, exact)
                          with a category filter C: Σ_{i∈C} attributed[i] instead

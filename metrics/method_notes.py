@@ -1,4 +1,4 @@
-"""How value is computed, in plain words and formulas (DESIGN §3), as data.
+"""How value is computed, in plain words and formulas (docs/ARCHITECTURE.md, Notation), as data.
 
 One source for the Data page's "How we compute value" and for any method appendix, so the
 explanation cannot drift between screen and paper. Each ``MethodNote`` has a title, a plain

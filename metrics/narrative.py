@@ -1,4 +1,4 @@
-"""Narrative (DESIGN §3): story beats as data — a text template, the figures it quotes and the
+"""Narrative (docs/ARCHITECTURE.md, Notation): story beats as data — a text template, the figures it quotes and the
 metric they come from — rendered to sentences with Babel for the account's currency and locale.
 
 A ``Beat`` never holds a formatted number: each figure is a ``Fig`` (a raw value and how to

@@ -1,4 +1,4 @@
-"""Pipeline & portfolio (DESIGN §3): stage counts and conversion, share of ideas reaching pilot,
+"""Pipeline & portfolio (docs/ARCHITECTURE.md, Notation): stage counts and conversion, share of ideas reaching pilot,
 median idea → live days, kill rate, mix by scale / category / origin, go-lives per quarter.
 
 Pure functions over the register frames of ``data_loaders.queries.AccountData``

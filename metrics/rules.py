@@ -1,4 +1,4 @@
-"""The domain vocabulary and rules of Then & Now, written once (DESIGN §3, §7).
+"""The domain vocabulary and rules of Then & Now, written once (docs/ARCHITECTURE.md).
 
 Everything that decides what a word means — which stages count as live, what an evidence
 level is called, which way a KPI is better, where a month starts, how a rate is averaged,

@@ -1,4 +1,4 @@
-"""Then vs now ("the photo", DESIGN §3): the same KPI scorecard at two periods side by side —
+"""Then vs now ("the photo", docs/ARCHITECTURE.md, Notation): the same KPI scorecard at two periods side by side —
 value, delta, % change, better/worse by direction — and the innovations that went live in
 between; default periods (the baseline window vs the last full quarter).
 
@@ -7,7 +7,7 @@ kpi_key, month, value, volume; ``kpis``: key, label, unit_of_measure, direction,
 headline; ``rollouts``: innovation_id, unit_id, go_live; ``innovations``: innovation_id, code,
 title, category). No Streamlit, no database.
 
-Notation as in DESIGN §3: u unit, m month, k KPI, P a period (a closed range of months),
+Notation as in docs/ARCHITECTURE.md, Notation: u unit, m month, k KPI, P a period (a closed range of months),
 s_k = +1 when lower is better and −1 otherwise. A period is given as ``(first, last)`` dates;
 both are taken to their month, so ``(2024-01-01, 2024-03-01)`` is Q1 2024.
 """

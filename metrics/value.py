@@ -1,6 +1,6 @@
 """Measured value against the frozen baseline, and the value claimed for each innovation.
 
-Notation as in DESIGN §3: u unit, m month, k KPI, i innovation, B the baseline window,
+Notation as in docs/ARCHITECTURE.md, Notation: u unit, m month, k KPI, i innovation, B the baseline window,
 s_k = +1 when lower is better and −1 otherwise, money_k the money value of one unit of
 improvement (per transaction for rate KPIs, per month for level KPIs)::
 

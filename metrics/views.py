@@ -4,7 +4,7 @@ Pure functions over ``data_loaders.queries.AccountData`` (no Streamlit, no datab
 returns exactly what a chart builder or a card needs, with money already formatted by Babel in
 the account's currency and locale, so the page, present mode and the tests show one figure.
 
-Notation as in DESIGN §3: u unit, m month, k KPI, B the frozen baseline window,
+Notation as in docs/ARCHITECTURE.md, Notation: u unit, m month, k KPI, B the frozen baseline window,
 s_k = +1 when lower is better and −1 otherwise.
 
 Formulas

@@ -1,4 +1,4 @@
-"""Data flows one way (DESIGN §7): the computing layers never import Streamlit, and pages
+"""Data flows one way (docs/ARCHITECTURE.md, Layers): the computing layers never import Streamlit, and pages
 stay thin (no groupby/merge/pivot/SQL in page scripts)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""metrics.method_notes: the plain-words method covers DESIGN §3 and reuses the evidence notes."""
+"""metrics.method_notes: the plain-words method covers docs/ARCHITECTURE.md, Notation and reuses the evidence notes."""
 
 from __future__ import annotations
 
