@@ -5,7 +5,7 @@ with a table name or a SELECT statement, renames result columns if asked, and se
 frames through exactly the same checks and writer as files (``fmt = "sql"``). Problems name
 ``sql:<entity>`` and the result row (counted from 1).
 
-A mapping file (TOML or JSON) for ``python cli.py import-sql --source URL --mapping FILE``::
+A mapping file (TOML or JSON) for ``thenandnow import-sql --source URL --mapping FILE``::
 
     # mapping.toml — every key under [entities] is an entity name of formats.py
     source = "postgresql+psycopg://reader@warehouse/ops"   # optional; --source wins

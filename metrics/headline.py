@@ -1,5 +1,5 @@
 """The headline figures of an account: the numbers on the Story cards, the renewal pack's
-cover and ``python cli.py metrics``.
+cover and ``thenandnow metrics``.
 
 Notation as in docs/ARCHITECTURE.md, Notation and ``metrics.value`` / ``metrics.attribution``; U, M, C the filters::
 

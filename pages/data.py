@@ -16,7 +16,7 @@ account = ctx.data.account.name if ctx.data is not None else None
 st.title("Data")
 if ctx.account_id is None:
     st.info(
-        "**No data yet.** Load the demo account with `python cli.py demo` (or `make demo`), "
+        "**No data yet.** Load the demo account with `make demo` (or `.venv/bin/thenandnow demo`), "
         "or import your own files below — templates are in the Templates tab."
     )
 names = ["Import", "Import history", "Freshness", "Templates", "How we compute value"]

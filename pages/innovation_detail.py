@@ -58,7 +58,7 @@ def _pick() -> None:
 ctx = page_context()
 if ctx.data is None or ctx.data.innovations.empty:
     st.info(
-        "No innovations yet. Load the demo with `python cli.py demo`, or import a register "
+        "No innovations yet. Load the demo with `make demo`, or import a register "
         "on the **Data** page."
     )
     st.stop()

@@ -219,7 +219,7 @@ def run(ctx: PageContext, page: Any) -> None:
         if ctx.data is None or not views.has_data(ctx.data, ctx.filters):
             st.info(
                 "There is no data to present for this selection. Load the demo with "
-                "`python cli.py demo`, import files on the Data page, or widen the filters."
+                "`make demo`, import files on the Data page, or widen the filters."
             )
         else:
             with st.container(key=f"present-screen-{screen.key}"):

@@ -92,9 +92,9 @@ def new_install() -> None:
     """A database without the schema or without any account: say how to load data."""
     st.title("Welcome to Then & Now")
     st.info(
-        "There is no data yet. Load the demo account with `python cli.py demo` "
+        "There is no data yet. Load the demo account with `make demo` "
         "(or `make run`, which does it on a fresh install), or import your own files on the "
-        "**Data** page (`python cli.py import FILE…` on the command line).",
+        "**Data** page (`.venv/bin/thenandnow import FILE…` on the command line).",
         icon=":material/inventory_2:",
     )
 
@@ -121,7 +121,7 @@ def require_account(ctx: PageContext) -> None:
     if ctx.data.monthly.empty:
         st.info(
             f"**{ctx.data.account.name}** has no KPI observations yet. Import them on "
-            "the Data page (or load the demo with `python cli.py demo`).",
+            "the Data page (or load the demo with `make demo`).",
             icon=":material/inventory_2:",
         )
         st.page_link("pages/data.py", label="Open the Data page", icon=":material/database:")

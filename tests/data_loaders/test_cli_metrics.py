@@ -1,4 +1,4 @@
-"""``python cli.py metrics``: the headline figures and the then-vs-now table, as text or JSON,
+"""``thenandnow metrics``: the headline figures and the then-vs-now table, as text or JSON,
 with the same numbers as ``metrics.headline``; readable failures, never a traceback."""
 
 from __future__ import annotations

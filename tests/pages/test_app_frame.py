@@ -119,14 +119,14 @@ def test_new_install_says_how_to_load_data(monkeypatch: pytest.MonkeyPatch, empt
     at = AppTest.from_file(APP, default_timeout=600).run()
     no_exception(at)
     body = texts(at)
-    assert "python cli.py demo" in body and "Data" in body
+    assert "make demo" in body and "Data" in body
 
 
 def test_missing_schema_is_a_new_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'fresh.sqlite'}")
     at = AppTest.from_file(APP, default_timeout=600).run()
     no_exception(at)
-    assert "python cli.py demo" in texts(at)
+    assert "make demo" in texts(at)
 
 
 def test_database_down_then_back(monkeypatch: pytest.MonkeyPatch, demo_url: str) -> None:

@@ -201,6 +201,6 @@ def test_empty_database_says_how_to_load_data(
     at.switch_page(DATA).run()
     no_exception(at)
     text = texts(at)
-    assert "python cli.py demo" in text
+    assert "make demo" in text
     assert at.file_uploader(key="upload") is not None  # an admin can upload right here
     assert "No imports yet." in text
