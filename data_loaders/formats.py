@@ -97,6 +97,12 @@ UNITS = EntitySpec(
         C("site", "text", True),
         C("process", "text", True),
         C("region", "text"),
+        C(
+            "baseline_start",
+            "date",
+            doc="Optional: the unit's own baseline window (a site opened after the account's).",
+        ),
+        C("baseline_end", "date", doc="Optional: last day of the unit's own baseline window."),
     ),
     key=("account", "site", "process"),
     doc="Where work is done: site × process.",

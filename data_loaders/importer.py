@@ -528,9 +528,16 @@ def _load_known(conn: Connection, names: set[str]) -> Known:
         return known
     by_id = {v: n for n, v in ids.items()}
     for ru in conn.execute(
-        select(u.c.account_id, u.c.site, u.c.process).where(u.c.account_id.in_(list(by_id)))
+        select(u.c.account_id, u.c.site, u.c.process, u.c.baseline_start, u.c.baseline_end).where(
+            u.c.account_id.in_(list(by_id))
+        )
     ):
         known.units.add((by_id[ru.account_id], ru.site, ru.process))
+        if ru.baseline_start is not None and ru.baseline_end is not None:
+            known.unit_windows[(by_id[ru.account_id], ru.site, ru.process)] = (
+                ru.baseline_start,
+                ru.baseline_end,
+            )
     for rk in conn.execute(
         select(k.c.account_id, k.c.key, k.c.kind).where(k.c.account_id.in_(list(by_id)))
     ):

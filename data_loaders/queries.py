@@ -51,7 +51,8 @@ class AccountData:
     """Everything the metrics need for one account, already scoped and aggregated to months.
 
     Frames and columns:
-      units: unit_id, site, process, region, name
+      units: unit_id, site, process, region, baseline_start, baseline_end (a unit's own
+        window, else empty), name
       kpis: kpi_id, key, label, unit_of_measure, direction, kind, money_value, headline
       monthly: unit_id, kpi_key, month, value, volume, n_obs, grain
       innovations: innovation_id, code, title, description, category, scale, origin, stage,
@@ -203,11 +204,17 @@ def account_info(engine: Engine, scope: Scope, account_id: int) -> AccountInfo:
 def load_units(engine: Engine, scope: Scope, account_id: int) -> pd.DataFrame:
     _scoped(scope, account_id)
     stmt = (
-        select(Unit.id, Unit.site, Unit.process, Unit.region)
+        select(
+            Unit.id, Unit.site, Unit.process, Unit.region, Unit.baseline_start, Unit.baseline_end
+        )
         .where(Unit.account_id == account_id, _in_scope(scope, Unit.account_id))
         .order_by(Unit.site, Unit.process)
     )
-    df = _frame(engine, stmt, ["unit_id", "site", "process", "region"])
+    df = _frame(
+        engine,
+        stmt,
+        ["unit_id", "site", "process", "region", "baseline_start", "baseline_end"],
+    )
     df["name"] = df["site"] + " · " + df["process"]
     return df
 

@@ -127,6 +127,9 @@ class Unit(Base):
     site: Mapped[str] = mapped_column(String(100))
     process: Mapped[str] = mapped_column(String(100))
     region: Mapped[str | None] = mapped_column(String(100))
+    # A site opened after the account's baseline: its own frozen window (both or neither).
+    baseline_start: Mapped[dt.date | None] = mapped_column(Date)
+    baseline_end: Mapped[dt.date | None] = mapped_column(Date)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
 
     account: Mapped[Account] = relationship(back_populates="units")

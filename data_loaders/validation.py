@@ -161,6 +161,8 @@ class Known:
     observed: (
         Callable[[str, dt.date, dt.date], tuple[set[tuple[str, str]], set[tuple[str, str]]]] | None
     ) = None
+    # (account, site, process) → the unit's own stored baseline window (new sites).
+    unit_windows: dict[tuple[str, str, str], tuple[dt.date, dt.date]] = field(default_factory=dict)
     # (account, first month, last month) → stored (site, process, kpi, month, grain) rows.
     grains: Callable[[str, dt.date, dt.date], pd.DataFrame] | None = None
 
@@ -287,7 +289,13 @@ def convert_text(ctx: _Ctx, col: Column, s: pd.Series) -> tuple[pd.Series, np.nd
             text = str(v).strip()
         else:
             text = v.strip()
-        text = re.sub(r"[\r\n\t]+", " ", text) if col.name != "description" else text
+        if col.name != "description":
+            if "\n" in text or "\r" in text:
+                return _Bad(
+                    "has a line break: write it on one line (line breaks are kept only in a "
+                    "description)"
+                )
+            text = re.sub(r"\t+", " ", text)
         if "\x00" in text:
             return _Bad("contains a NUL character: remove it")
         if col.name == "currency" and not re.fullmatch(r"[A-Za-z]{3}", text):
@@ -731,6 +739,38 @@ def _row_checks(ctx: _Ctx, t: Typed) -> None:
                 continue
             wrong = ((sb <= sa) if strict else (sb < sa)).to_numpy(dtype=bool)
             ctx.report(wrong, b, _msg_order(what, a, sa, b, sb, strict))
+    elif t.entity == "units" and {"baseline_start", "baseline_end"} & set(f.columns):
+        sa, sb = _dates(f, "baseline_start"), _dates(f, "baseline_end")
+        if sa is None or sb is None:
+            given = "baseline_start" if sa is not None else "baseline_end"
+            other = "baseline_end" if sa is not None else "baseline_start"
+            has = (sa if sa is not None else sb).notna().to_numpy(dtype=bool)  # type: ignore[union-attr]
+            ctx.report(has, other, f"a unit's own baseline window needs {other} with {given}")
+        else:
+            one = sa.notna().to_numpy(dtype=bool) ^ sb.notna().to_numpy(dtype=bool)
+            ctx.report(
+                one & sa.isna().to_numpy(dtype=bool) & ~f["_bad_baseline_start"].to_numpy(bool),
+                "baseline_start",
+                "give both baseline_start and baseline_end, or neither",
+            )
+            ctx.report(
+                one & sb.isna().to_numpy(dtype=bool) & ~f["_bad_baseline_end"].to_numpy(bool),
+                "baseline_end",
+                "give both baseline_start and baseline_end, or neither",
+            )
+            wrong = (sb < sa).to_numpy(dtype=bool)
+            ctx.report(
+                wrong,
+                "baseline_end",
+                _msg_order(
+                    "the baseline window ends before it starts",
+                    "baseline_start",
+                    sa,
+                    "baseline_end",
+                    sb,
+                    False,
+                ),
+            )
     elif t.entity == "innovations":
         idea = _dates(f, "idea_date")
         if idea is not None:
@@ -1057,7 +1097,7 @@ def validate(
     for t in typed["observations"]:
         _check_volume(t, sink, kpis)
     _check_target_conflicts(typed, sink)
-    _check_baselines(typed, known, accounts, sink)
+    _check_baselines(typed, known, accounts, units, sink)
     return all_typed
 
 
@@ -1150,53 +1190,98 @@ def _check_baselines(
     typed: dict[str, list[Typed]],
     known: Known,
     accounts: dict[str, tuple[dt.date, dt.date]],
+    units: set[tuple[str, str, str]],
     sink: ProblemSink,
 ) -> None:
-    """Each unit with observations must have some inside its account's baseline window."""
+    """A unit with observations but none inside its baseline window (the account's, or the
+    unit's own) imports: it is not measured against the baseline, and the import says so as
+    a warning with the way forward (a window of its own in the units file)."""
     obs_tables = typed["observations"]
-    if not obs_tables and not typed["accounts"]:
+    if not obs_tables and not typed["accounts"] and not typed["units"]:
         return
+    windows = dict(known.unit_windows)
+    for t in typed["units"]:
+        if {"baseline_start", "baseline_end"} <= set(t.frame.columns):
+            ok = _ok_rows(t, ["account", "site", "process"])
+            f = t.frame[ok]
+            for a, si, pr, b0, b1 in zip(
+                f["account"],
+                f["site"],
+                f["process"],
+                f["baseline_start"],
+                f["baseline_end"],
+                strict=True,
+            ):
+                if pd.isna(b0) or pd.isna(b1):
+                    windows.pop((a, si, pr), None)
+                else:
+                    windows[(a, si, pr)] = (pd.Timestamp(b0).date(), pd.Timestamp(b1).date())
     names: set[str] = set()
     for t in typed["accounts"]:
         names |= set(t.frame.loc[_ok_rows(t, ["name"]), "name"])
     for t in obs_tables:
         names |= set(t.frame.loc[_ok_rows(t, ["account"]), "account"])
-    label = obs_tables[0].label if obs_tables else typed["accounts"][0].label
+    label = obs_tables[0].label if obs_tables else (typed["accounts"] or typed["units"])[0].label
     for name in sorted(names):
         window = accounts.get(name)
         if window is None or window[0] == dt.date.min:
             continue
-        start, end = window
-        start_month = start.replace(day=1)
-        with_obs: set[tuple[str, str]] = set()
-        in_window: set[tuple[str, str]] = set()
-        if known.observed is not None and name in known.accounts:
-            a, b = known.observed(name, start, end)
-            with_obs |= a
-            in_window |= b
-        for t in obs_tables:
-            ok = _ok_rows(t, ["account", "site", "process", "period"])
-            f = t.frame.loc[ok]
-            f = f[f["account"] == name]
-            if not len(f):
+        own = {(si, pr): w for (a, si, pr), w in windows.items() if a == name}
+        checks = [(window, None)] + [(w, key) for key, w in sorted(own.items())]
+        for (start, end), only in checks:
+            start_month = start.replace(day=1)
+            with_obs: set[tuple[str, str]] = set()
+            in_window: set[tuple[str, str]] = set()
+            if known.observed is not None and name in known.accounts:
+                a, b = known.observed(name, start, end)
+                with_obs |= a
+                in_window |= b
+            for t in obs_tables:
+                ok = _ok_rows(t, ["account", "site", "process", "period"])
+                f = t.frame.loc[ok]
+                f = f[f["account"] == name]
+                if not len(f):
+                    continue
+                with_obs |= set(zip(f["site"], f["process"], strict=True))
+                p = f["period"]
+                is_month = f["_period_is_month"].to_numpy(dtype=bool).copy()
+                if "grain" in f.columns:
+                    is_month |= (f["grain"] == "month").to_numpy(dtype=bool)
+                lo = np.where(
+                    is_month, np.datetime64(start_month, "ns"), np.datetime64(start, "ns")
+                )
+                inside = (p.to_numpy() >= lo) & (p.to_numpy() <= np.datetime64(end, "ns"))
+                g = f.loc[inside, ["site", "process"]].drop_duplicates()
+                in_window |= set(zip(g["site"], g["process"], strict=True))
+            # Units unknown everywhere are already refused; no second message about them.
+            lacking = {u for u in with_obs - in_window if (name, *u) in units}
+            lacking = {u for u in lacking if u == only} if only else lacking - set(own)
+            measured = {u for u in with_obs if (name, *u) in units} - set(own)
+            if not only and lacking and lacking == measured:
+                # Not one unit in the window: the window is wrong, not a site new.
+                sink.add(
+                    label,
+                    None,
+                    None,
+                    f"account {name}: no unit has observations in the baseline window "
+                    f"{start}…{end}, so nothing could be measured: check baseline_start and "
+                    "baseline_end (units: "
+                    + ", ".join(f"{a} · {b}" for a, b in sorted(lacking)[:5])
+                    + (f" and {len(lacking) - 5} more" if len(lacking) > 5 else "")
+                    + ")",
+                )
                 continue
-            with_obs |= set(zip(f["site"], f["process"], strict=True))
-            p = f["period"]
-            is_month = f["_period_is_month"].to_numpy(dtype=bool).copy()
-            if "grain" in f.columns:
-                is_month |= (f["grain"] == "month").to_numpy(dtype=bool)
-            lo = np.where(is_month, np.datetime64(start_month, "ns"), np.datetime64(start, "ns"))
-            inside = (p.to_numpy() >= lo) & (p.to_numpy() <= np.datetime64(end, "ns"))
-            g = f.loc[inside, ["site", "process"]].drop_duplicates()
-            in_window |= set(zip(g["site"], g["process"], strict=True))
-        for site, process in sorted(with_obs - in_window):
-            sink.add(
-                label,
-                None,
-                None,
-                f"account {name}: unit {site} · {process} has no observations in the "
-                f"baseline window {start}…{end}",
-            )
+            for site, process in sorted(lacking):
+                whose = "its own" if only else "the account's"
+                sink.warn(
+                    label,
+                    None,
+                    None,
+                    f"account {name}: unit {site} · {process} has no observations in {whose} "
+                    f"baseline window {start}…{end}: it is imported and shown as not measured "
+                    "against the baseline; to measure it from its own first months, give it "
+                    "baseline_start and baseline_end in the units file",
+                )
 
 
 # Identifiers people type: two spellings that differ only in case are one thing written twice.

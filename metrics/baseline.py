@@ -9,7 +9,10 @@ and never rolled forward, so later value is always measured against the same pho
                 window has no volume at all, the plain mean of the monthly values)
     level KPIs  base[u,k] = (1/|B_uk|) Σ_{m∈B} value[u,k,m]   (mean level, e.g. FTE)
 
-Only observed months count (B_uk = the months of B with a value for u and k). A unit and KPI
+A unit with its own window (``unit.baseline_start``/``baseline_end``, e.g. a site opened after
+the account's baseline) uses that window B_u instead of B, frozen the same way: a new site is
+measured against its own first months. Only observed months count (B_uk = the months of B
+(or B_u) with a value for u and k). A unit and KPI
 with observations after B but none inside it has no baseline: ``baseline`` raises
 ``BaselineError`` naming the unit, the KPI and the window; ``frozen_baseline`` reports such
 pairs in ``Baseline.missing`` instead, so a page can show them and measure everything else.
@@ -118,21 +121,33 @@ def frozen_baseline(
     start: dt.date,
     end: dt.date,
     unit_names: Mapping[int, str] | None = None,
+    unit_windows: Mapping[int, tuple[dt.date, dt.date]] | None = None,
 ) -> Baseline:
     """``base[u,k]`` over B = [month(start), month(end)] (formulas in the module doc) for
     every unit and KPI observed in B, and the pairs observed after B but not in it.
 
-    ``monthly``: unit_id, kpi_key, month, value, volume; ``kpis``: key, kind. Never raises
-    for missing data (see ``Baseline.require`` / ``baseline``)."""
+    ``monthly``: unit_id, kpi_key, month, value, volume; ``kpis``: key, kind;
+    ``unit_windows``: unit_id → its own (start, end), used instead of B for that unit.
+    Never raises for missing data (see ``Baseline.require`` / ``baseline``)."""
     lo, hi = month_of(start), month_of(end)
     m = monthly[monthly["value"].notna()]
+    month = m["month"].to_numpy()
+    lo_row: np.ndarray | np.datetime64 = lo.to_datetime64()
+    hi_row: np.ndarray | np.datetime64 = hi.to_datetime64()
+    if unit_windows:  # per-unit override (new sites); the account's window otherwise
+        uid = m["unit_id"].to_numpy()
+        lo_row = np.full(len(m), lo.to_datetime64())
+        hi_row = np.full(len(m), hi.to_datetime64())
+        for u, (s0, s1) in unit_windows.items():
+            sel = uid == u
+            lo_row[sel] = month_of(s0).to_datetime64()
+            hi_row[sel] = month_of(s1).to_datetime64()
     # unit × KPI pairs as integer codes in (unit_id, kpi_key) order: one integer group key
     # instead of two (one of them strings), and no merge to find the missing pairs
     ucode, units = pd.factorize(m["unit_id"], sort=True)
     kcode, keys = pd.factorize(m["kpi_key"], sort=True)
     pair = ucode.astype(np.int64) * max(len(keys), 1) + kcode
-    month = m["month"].to_numpy()
-    in_win = (month >= lo.to_datetime64()) & (month <= hi.to_datetime64())
+    in_win = (month >= lo_row) & (month <= hi_row)
     value = m["value"].to_numpy()[in_win].astype(float)
     vol = m["volume"].to_numpy()[in_win].astype(float)
     vol = np.where(np.isnan(vol), 0.0, vol)
@@ -160,7 +175,7 @@ def frozen_baseline(
     )
 
     # pairs with data after B and none in B (rare): only their rows are grouped
-    late = (month > hi.to_datetime64()) & ~np.isin(pair, code)
+    late = (month > hi_row) & ~np.isin(pair, code)
     if late.any():
         missing = (
             m[late]
@@ -205,4 +220,15 @@ def account_baseline(data: AccountData) -> Baseline:
         if not data.units.empty
         else {}
     )
-    return frozen_baseline(data.monthly, data.kpis, a.baseline_start, a.baseline_end, names)
+    windows: dict[int, tuple[dt.date, dt.date]] = {}
+    if {"baseline_start", "baseline_end"} <= set(data.units.columns):
+        own = data.units[data.units["baseline_start"].notna() & data.units["baseline_end"].notna()]
+        windows = {
+            int(u): (pd.Timestamp(s0).date(), pd.Timestamp(s1).date())
+            for u, s0, s1 in zip(
+                own["unit_id"], own["baseline_start"], own["baseline_end"], strict=True
+            )
+        }
+    return frozen_baseline(
+        data.monthly, data.kpis, a.baseline_start, a.baseline_end, names, windows or None
+    )

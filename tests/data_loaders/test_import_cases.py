@@ -221,3 +221,50 @@ def test_grains_against_the_database(loaded: Engine) -> None:
         assert (
             conn.execute(select(KpiObservation).where(KpiObservation.value == 30)).first() is None
         )
+
+
+def test_a_new_site_is_measured_from_its_own_window(loaded: Engine) -> None:
+    """Porto opens in June 2024 with its own baseline window Jun–Jul 2024: it imports without
+    a warning and its baseline is the volume-weighted AHT of those months:
+    (500·100 + 400·300) / (100 + 300) = 425 (August is after the window)."""
+    from data_loaders.access import Scope
+    from data_loaders.queries import load_account_data
+    from metrics.baseline import account_baseline
+
+    result = import_files(
+        loaded, [CASES / "new_site_units.csv", CASES / "new_site_kpi_observations.csv"]
+    )
+    assert result.ok, result.problems
+    assert not result.warnings
+    with loaded.connect() as conn:
+        account_id = conn.execute(select(Account.id)).scalar_one()
+        porto = conn.execute(select(Unit).where(Unit.site == "Porto")).one()
+    assert (str(porto.baseline_start), str(porto.baseline_end)) == ("2024-06-01", "2024-07-31")
+    base = account_baseline(load_account_data(loaded, Scope.everything(), account_id))
+    row = base.base[(base.base["unit_id"] == porto.id) & (base.base["kpi_key"] == "aht")]
+    assert row["base"].tolist() == [425.0]
+    assert base.missing.empty
+
+
+def test_a_unit_window_needs_both_ends(loaded: Engine) -> None:
+    """baseline_start without baseline_end is refused, naming the row and column."""
+    text = (CASES / "new_site_units.csv").read_text().replace(",2024-07-31", ",")
+    before = fingerprint(loaded)
+    result = import_files(loaded, [("units.csv", text.encode())])
+    assert [(p.row, p.column) for p in result.problems] == [(2, "baseline_end")]
+    assert fingerprint(loaded) == before
+
+
+def test_a_line_break_in_a_title_is_refused(loaded: Engine) -> None:
+    """A title written over two lines (Alt+Enter in Excel) is refused, not silently joined;
+    a description keeps its line breaks."""
+    lines = (DATA / "import_valid" / "innovations.csv").read_text().splitlines()
+    row = lines[1].replace("Pre-filled claim forms", '"Pre-filled\nclaim forms"')
+    before = fingerprint(loaded)
+    result = import_files(loaded, [("innovations.csv", f"{lines[0]}\n{row}\n".encode())])
+    assert [(p.row, p.column) for p in result.problems] == [(2, "title")]
+    assert "has a line break: write it on one line" in result.problems[0].message
+    assert fingerprint(loaded) == before
+    kept = lines[1].replace('"Forms arrive filled, ', '"Forms arrive filled,\n')
+    ok = import_files(loaded, [("innovations.csv", f"{lines[0]}\n{kept}\n".encode())])
+    assert ok.ok and ok.counts["innovations"].updated == 1

@@ -304,8 +304,9 @@ def test_unknown_reference_against_the_database(engine: Engine) -> None:
     assert "unknown innovation INN-404" in p.message
 
 
-def test_baseline_check_combines_database_and_import(engine: Engine) -> None:
-    """A new unit whose observations all fall after the stored baseline window is refused."""
+def test_a_new_site_imports_and_is_said_not_measured(engine: Engine) -> None:
+    """A new unit whose observations all fall after the stored baseline window imports (a
+    site opened later), with a warning saying it is not measured against the baseline."""
     _load_valid(engine)
     r = import_files(
         engine,
@@ -317,10 +318,28 @@ def test_baseline_check_combines_database_and_import(engine: Engine) -> None:
             ),
         ],
     )
-    assert [str(p) for p in r.problems] == [
-        "observations.csv · account Acme Claims: unit Porto · Claims has no observations in the "
-        "baseline window 2024-01-01…2024-03-31"
+    assert r.ok, r.problems
+    assert [str(w) for w in r.warnings] == [
+        "observations.csv · account Acme Claims: unit Porto · Claims has no observations in "
+        "the account's baseline window 2024-01-01…2024-03-31: it is imported and shown as not "
+        "measured against the baseline; to measure it from its own first months, give it "
+        "baseline_start and baseline_end in the units file"
     ]
+
+
+def test_an_unknown_unit_gets_no_baseline_message(engine: Engine) -> None:
+    """Observations of a unit that exists nowhere: one 'unknown unit' problem, nothing else."""
+    _load_valid(engine)
+    r = import_files(
+        engine,
+        [
+            csv_file(
+                "observations.csv",
+                f"account,site,process,kpi,period,value,volume\n{A},Porto,Claims,aht,2024-06,1,5\n",
+            )
+        ],
+    )
+    assert [p.column for p in r.problems] == ["site"] and not r.warnings
 
 
 def test_frames_with_typed_values(engine: Engine) -> None:

@@ -343,28 +343,33 @@ def test_grain_must_fit_the_period() -> None:
 
 
 def test_baseline_window_without_data() -> None:
-    """A unit with observations but none in its account's baseline window is named."""
+    """A unit with observations but none in its account's baseline window (a new site) is
+    not refused: it is named in a warning saying it is not measured against the baseline."""
     k = known(units=UNITS | {(A, "Porto", "Claims")})
     text = OBS_HEADER + f"{A},Porto,Claims,aht,2024-05,1,5\n"
-    p = one(check(("observations.csv", text), k=k))
-    assert (p.file, p.row, p.column) == ("observations.csv", None, None)
-    assert p.message == (
-        "account Acme Claims: unit Porto · Claims has no observations in the "
-        "baseline window 2024-01-01…2024-03-31"
+    read = read_files([csv_file("observations.csv", text)])
+    sink = ProblemSink()
+    validate(read.tables, k, sink)
+    assert not sink.problems()
+    (w,) = sink.warnings()
+    assert (w.file, w.row, w.column) == ("observations.csv", None, None)
+    assert w.message.startswith(
+        "account Acme Claims: unit Porto · Claims has no observations in the account's "
+        "baseline window 2024-01-01…2024-03-31: it is imported and shown as not measured"
     )
 
 
 def test_baseline_window_checked_when_an_account_moves_it() -> None:
-    """Moving the baseline window (accounts file only) is checked against the data held."""
+    """Moving the baseline window (accounts file only) to months no unit has data for is
+    refused: that is a wrong window, not a new site."""
     units = {(s, p) for _, s, p in UNITS}
     k = known(observed=lambda _n, s, _e: (units, set() if s.year == 2025 else units))
     text = (
         "name,currency,contract_start,contract_end,baseline_start,baseline_end\n"
         f"{A},EUR,2024-01-01,2026-12-31,2025-01-01,2025-03-31\n"
     )
-    probs = check(("accounts.csv", text), k=k)
-    assert len(probs) == 3
-    assert all("baseline window 2025-01-01…2025-03-31" in p.message for p in probs)
+    p = one(check(("accounts.csv", text), k=k))
+    assert "no unit has observations in the baseline window 2025-01-01…2025-03-31" in p.message
 
 
 @pytest.mark.parametrize(
