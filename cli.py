@@ -93,13 +93,20 @@ def _db_arg() -> str | None:
     return obj.get("db") if isinstance(obj, dict) else None
 
 
-def _engine(*, migrate: bool = True) -> Any:
+def _engine(*, migrate: bool = True, create: bool = False) -> Any:
+    """The command's engine; only ``create`` commands (init, demo, migrate) may create a new
+    SQLite file, the others say "no database at …" (a mistyped --db)."""
     from sqlalchemy import inspect
 
-    from data_loaders.db import make_engine
+    from data_loaders.db import DatabaseMissing, make_engine, require_existing
     from data_loaders.db import migrate as run_migrations
 
     url = database_url(_db_arg())
+    if not create:
+        try:
+            require_existing(url)
+        except DatabaseMissing as exc:
+            raise CliError(str(exc)) from exc
     engine = make_engine(url)
     if migrate:
         run_migrations(engine)
@@ -179,6 +186,12 @@ def _scope(user: str | None = None) -> Any:
     email = obj.get("as_user") if isinstance(obj, dict) else None
     if not email:
         return Scope.everything(user=_user(user) or "local")
+    from data_loaders.db import DatabaseMissing, require_existing
+
+    try:
+        require_existing(_db_arg())
+    except DatabaseMissing as exc:
+        raise CliError(str(exc)) from exc
     engine = make_engine(database_url(_db_arg()))
     try:
         scope = resolve_scope(engine, email)
@@ -217,7 +230,7 @@ def _estimate(engine: Any, names: Sequence[str] | None = None, *, force: bool = 
 def _print_estimated(done: Sequence[Any]) -> None:
     for e in done:
         print(
-            f"{e.account}: stored the causal estimates of {e.innovations} innovations "
+            f"{e.account}: stored the causal estimates of {e.innovations} innovation{'s' if e.innovations != 1 else ''} "
             f"in {e.seconds:.1f} s"
         )
 
@@ -291,7 +304,7 @@ def cli() -> None:
 def cmd_init(no_estimates: bool) -> int:
     from data_loaders.db import is_empty
 
-    engine = _engine()
+    engine = _engine(create=True)
     if is_empty(engine):
         from data_loaders.demo import load_demo
 
@@ -309,7 +322,7 @@ def cmd_init(no_estimates: bool) -> int:
 @cli.command("migrate", help="alembic upgrade head")
 @_db_option
 def cmd_migrate() -> int:
-    engine = _engine()
+    engine = _engine(create=True)
     print(f"{redact(str(engine.url))}: schema at the newest revision")
     return 0
 
@@ -329,7 +342,7 @@ def cmd_demo(seed: int, scale: int, no_estimates: bool) -> int:
 
     if scale < 1:
         raise CliError("--scale must be 1 or more")
-    engine = _engine()
+    engine = _engine(create=True)
     result = load_demo(engine, seed=seed, scale=scale)
     code = _print_result(result) if hasattr(result, "ok") else 0
     if code == 0 and not no_estimates:

@@ -38,6 +38,25 @@ def redact(url: str) -> str:
         return url.split("@")[-1]
 
 
+class DatabaseMissing(DatabaseUnavailable):
+    """A SQLite file that does not exist, for a command that must not create one."""
+
+
+def require_existing(url: str | None = None) -> None:
+    """Refuse a SQLite URL whose file does not exist (a mistyped ``--db sqlite:///…`` would
+    otherwise create a new empty database and report it empty). Only ``init``, ``demo`` and
+    ``migrate`` create databases; other servers (PostgreSQL) never create one on connect."""
+    resolved = database_url(url)
+    if not resolved.startswith("sqlite:///") or resolved.startswith("sqlite:///:memory:"):
+        return
+    path = Path(resolved.removeprefix("sqlite:///").split("?", 1)[0])
+    if not path.exists():
+        raise DatabaseMissing(
+            f"no database at {path}: check --db (or DATABASE_URL), or create one with "
+            "`init`, `demo` or `migrate`"
+        )
+
+
 def make_engine(url: str | None = None) -> Engine:
     """Create an engine; SQLite files get foreign keys and WAL so readers don't block imports."""
     resolved = database_url(url)

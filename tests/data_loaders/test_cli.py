@@ -33,7 +33,22 @@ def run(
 
 @pytest.fixture
 def db(tmp_path: Path) -> str:
+    """An existing (empty) SQLite file: only init, demo and migrate create a new one."""
+    (tmp_path / "cli.sqlite").touch()
     return f"sqlite:///{tmp_path / 'cli.sqlite'}"
+
+
+def test_a_mistyped_database_path_is_not_created(tmp_path: Path) -> None:
+    """`import` / `batches` with --db naming no file say "no database at …" and create
+    nothing; `migrate` creates it."""
+    url = f"sqlite:///{tmp_path / 'typo.sqlite'}"
+    for args in (["batches"], ["import", *map(str, valid_files())]):
+        p = run(*args, db=url)
+        assert p.returncode == 1
+        assert f"no database at {tmp_path / 'typo.sqlite'}" in p.stderr
+        assert not (tmp_path / "typo.sqlite").exists()
+    assert run("migrate", db=url).returncode == 0
+    assert (tmp_path / "typo.sqlite").exists()
 
 
 def test_import_batches_rollback_cycle(db: str, tmp_path: Path) -> None:
