@@ -233,3 +233,20 @@ def test_markdown_and_html_in_a_title_stay_text(signed_in) -> None:  # type: ign
     title = at.title[0].value
     assert title.startswith("RHE-001 · \\<script\\>alert(1)\\</script\\> \\*\\*bold\\*\\*")
     assert "\\[link\\](http\\://evil.example)" in title and "\\:red\\[x\\]" in title
+
+
+def test_sql_and_markdown_in_url_filters_widen_nothing(signed_in) -> None:  # type: ignore[no-untyped-def]
+    """Filter parameters holding SQL or Markdown are dropped as unknown names: the client's
+    view stays its own account, nothing fails, nothing is rendered from them."""
+    at = signed_in(
+        CLIENT,
+        present="1",
+        screen="1",
+        units="Lisbon · Collections' OR '1'='1",
+        cat="x'); DROP TABLE account; --",
+        **{"from": "2024-01' --", "to": "**2099**"},
+    )
+    no_exception(at)
+    assert at.caption[0].value.startswith(MINE)
+    text = texts(at)
+    assert OTHER not in text and "DROP TABLE" not in text and "<b>" not in text

@@ -182,3 +182,26 @@ def test_sql_metacharacters_are_data_not_sql(engine: Engine) -> None:
         access.grant(engine, ADMIN_SCOPE, "a@b.example", "client-executive", "Acme' OR '1'='1")
     assert len(list_accounts(engine, ADMIN_SCOPE)) == 2
     assert isinstance(audit.entries(engine, ADMIN_SCOPE), pd.DataFrame)
+
+
+def test_sql_metacharacters_in_imported_text_are_stored_as_text(engine: Engine) -> None:
+    """An imported title full of SQL (quotes, a statement separator, a comment) and a
+    description that is a spreadsheet formula arrive as text, change nothing else, and the
+    formula is neutralised in CSV."""
+    from data_loaders.queries import load_events
+    from services.export import csv_text
+    from services.imports import import_files
+
+    ids = _seed(engine)
+    title = "Robert'); DROP TABLE account; --"
+    csv = (
+        "account,date,title,kind,description\n"
+        f'Acme,2026-11-05,"{title}",contract,"=HYPERLINK(""http://x"")"\n'
+    ).encode()
+    out = import_files(ADMIN_SCOPE, engine, [("events.csv", csv)], estimates=False)
+    assert out.result.ok, out.result.problems
+    events = load_events(engine, ADMIN_SCOPE, ids["Acme"])
+    assert events["title"].tolist() == [title]
+    assert len(list_accounts(engine, ADMIN_SCOPE)) == 2
+    text = csv_text(events)
+    assert "'=HYPERLINK" in text and "\n=HYPERLINK" not in text and ",=HYPERLINK" not in text

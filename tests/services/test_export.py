@@ -35,3 +35,22 @@ def test_column_names_are_neutralised_too() -> None:
     """A header cell comes from data as well (e.g. a KPI label as a column)."""
     text = csv_text(pd.DataFrame({"=cmd": ["a"]}))
     assert text.splitlines()[0] == "'=cmd"
+
+
+def test_every_csv_download_goes_through_the_neutraliser() -> None:
+    """No page or UI module writes a CSV itself: every table download is
+    ``ui.components.download_csv``, which calls ``services.export.csv_text``."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    offenders = [
+        f"{path.relative_to(root)}:{n}"
+        for folder in ("ui", "pages", "story", "reports")
+        if (root / folder).exists()
+        for path in sorted((root / folder).rglob("*.py"))
+        for n, line in enumerate(path.read_text().splitlines(), start=1)
+        if ".to_csv(" in line
+    ]
+    assert offenders == []
+    components = (root / "ui" / "components.py").read_text()
+    assert "csv_text(frame)" in components
