@@ -8,7 +8,10 @@ An import that passes is rolled back at once, which must also restore the exact 
 
 from __future__ import annotations
 
+import csv
+import io
 import os
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -150,6 +153,118 @@ def mutated_file(draw: st.DrawFn) -> tuple[str, bytes]:
     if kind == "header_only":
         out = out.split(b"\n")[0] + b"\n"
     return name, out
+
+
+def _cells(data: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(data.decode("utf-8"))))
+
+
+def _write(rows: list[list[str]], delimiter: str = ",") -> bytes:
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=delimiter, lineterminator="\n").writerows(rows)
+    return buf.getvalue().encode("utf-8")
+
+
+@st.composite
+def same_data_file(draw: st.DrawFn) -> tuple[str, bytes, str]:
+    """A valid file written another way that means the same data: decimal commas with `;`,
+    thousands separators, `%` in every *_pct column, Windows-1252 bytes."""
+    name = draw(st.sampled_from(sorted(FILES)))
+    rows = _cells(FILES[name])
+    kind = draw(st.sampled_from(["decimal_comma", "thousands", "percent", "cp1252"]))
+    header = rows[0]
+    if kind == "decimal_comma":
+        rows = [[re.sub(r"^(-?\d+)\.(\d+)$", r"\1,\2", c) for c in r] for r in rows]
+        return name, _write(rows, ";"), kind
+    if kind == "thousands":
+        sep = draw(st.sampled_from([" ", "'"]))
+        rows = [
+            header,
+            *(
+                [re.sub(r"^(\d{1,3})(\d{3})(\.\d+)?$", rf"\1{sep}\2\3", c) for c in r]
+                for r in rows[1:]
+            ),
+        ]
+        return name, _write(rows), kind
+    if kind == "percent":
+        pct = [i for i, h in enumerate(header) if h.endswith("_pct") or "_pct_" in h]
+        space = draw(st.sampled_from(["", " "]))
+        for r in rows[1:]:
+            for i in pct:
+                if i < len(r) and r[i]:
+                    r[i] = f"{r[i]}{space}%"
+        return name, _write(rows), kind
+    return name, FILES[name].decode("utf-8").encode("cp1252"), kind
+
+
+@settings(
+    max_examples=int(os.environ.get("TNN_PROPERTY_EXAMPLES", "40")) // 2,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(file=same_data_file())
+def test_the_same_data_written_another_way_changes_nothing(
+    loaded: Engine, file: tuple[str, bytes, str]
+) -> None:
+    """Separators, percent signs and encodings that keep the meaning: a clean import in
+    which every row is unchanged (the values were read right)."""
+    name, data, _kind = file
+    before = fingerprint(loaded)
+    result = import_files(loaded, [(name, data)])
+    assert result.ok, "\n".join(map(str, result.problems))
+    assert result.total.inserted == result.total.updated == 0
+    assert result.batch_id is not None
+    rollback_batch(loaded, result.batch_id)
+    assert fingerprint(loaded) == before
+
+
+@st.composite
+def wrong_data_file(draw: st.DrawFn) -> tuple[str, bytes, str]:
+    """Files that must be refused: a daily row inside a monthly month (grains), a stray
+    Windows-1252 byte in a UTF-8 file, a value readable two ways alone in its column."""
+    kind = draw(st.sampled_from(["grains", "stray_byte", "ambiguous"]))
+    name = "kpi_observations_2024.csv"
+    rows = _cells(FILES[name])
+    if kind == "grains":
+        r = list(draw(st.sampled_from(rows[1:])))
+        r[4] = r[4] + "-" + draw(st.sampled_from(["02", "15", "28"]))
+        rows.append(r)
+        return name, _write(rows), "would be counted twice"
+    if kind == "stray_byte":
+        i = draw(st.integers(1, len(rows) - 1))
+        rows[i][1] = "São " + rows[i][1]
+        out = _write(rows)
+        pos = draw(st.integers(len(out) // 2, len(out) - 2))
+        pos = out.rfind(b"\n", 0, pos) + 1
+        return (
+            name,
+            out[:pos] + b"Caf\xe9," + out[pos:].split(b",", 1)[1],
+            "a byte that is not UTF-8 text",
+        )
+    value = draw(st.sampled_from(["4.105", "13.370", "1,250", "2.500"]))
+    header = ["account", "site", "process", "kpi", "period", "value"]
+    row = ["Acme Claims", "Lisbon", "Claims intake", "fte", "2024-11", value]
+    return name, _write([header, row]), "can be read as"
+
+
+@settings(
+    max_examples=int(os.environ.get("TNN_PROPERTY_EXAMPLES", "40")) // 2,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(file=wrong_data_file())
+def test_files_that_would_be_stored_wrong_are_refused(
+    loaded: Engine, file: tuple[str, bytes, str]
+) -> None:
+    """Grains mixed, stray bytes, ambiguous numbers: refused for that reason, naming the
+    file; nothing written."""
+    name, data, words = file
+    before = fingerprint(loaded)
+    result = import_files(loaded, [(name, data)])
+    assert not result.ok
+    assert all(p.file == name for p in result.problems)
+    assert any(words in p.message for p in result.problems), result.problems
+    assert fingerprint(loaded) == before
 
 
 # TNN_PROPERTY_EXAMPLES=2000 for a long hunt; the default keeps the suite fast.
