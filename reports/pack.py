@@ -84,6 +84,9 @@ def chart_svg(spec: str) -> str:
     d = json.loads(spec)
     if d.get("width") in (None, "container"):
         d["width"] = CHART_WIDTH - 160  # the plot; labels and legend add up to ~160
+    # Vega measures labels with the font it resolves; Typst draws them with the pack's own
+    # DejaVu Sans. Naming only that face makes both the same (no label clipped at the edge).
+    d.setdefault("config", {})["font"] = FONTS[0]
     return str(vlc.vegalite_to_svg(d))
 
 

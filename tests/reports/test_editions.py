@@ -1,0 +1,110 @@
+"""Editions: build → archive → verify; a modified file is named as modified; changed data
+shows as restated figures in the next edition's "what changed"; the deck has the figures."""
+
+from __future__ import annotations
+
+import io
+import sqlite3
+from pathlib import Path
+
+import pytest
+from pptx import Presentation
+from sqlalchemy import text
+
+from data_loaders.access import Scope
+from data_loaders.db import make_engine
+from reports.deck import render_deck
+from services.pack import build_pack, verify_pack
+from story.model import Story
+
+
+@pytest.fixture
+def copy_url(demo_url: str, demo_story_bundle, tmp_path: Path) -> str:  # type: ignore[no-untyped-def]
+    """A private copy of the demo database (with its stored estimates)."""
+    target = tmp_path / "editions.sqlite"
+    with (
+        sqlite3.connect(demo_url.removeprefix("sqlite:///")) as src,
+        sqlite3.connect(target) as dst,
+    ):
+        src.backup(dst)
+    return f"sqlite:///{target}"
+
+
+def test_edition_round_trip_and_restated_figure(copy_url: str) -> None:
+    engine = make_engine(copy_url)
+    scope = Scope.everything(user="tester")
+    first = build_pack(engine, scope, "Northwind Insurance", ensure_estimates=False)
+    assert first.edition_no == 1
+    assert first.changes.sentences == ("This is the first edition of this account's renewal pack.",)
+    ok = verify_pack(engine, scope, first.content)
+    assert ok.status == "edition" and ok.edition_no == 1 and ok.account == "Northwind Insurance"
+    assert ok.headline is not None and ok.headline["value_to_date_exact"] == "$6,456,512"
+    tampered = verify_pack(engine, scope, first.content + b"\n% changed after printing\n")
+    assert tampered.status == "modified" and "MODIFIED" in tampered.message
+    assert verify_pack(engine, scope, b"%PDF-1.7 not a pack").status == "not an edition"
+
+    # the data of March 2025 changes (as after a corrected re-import): that month is restated
+    with engine.begin() as conn:
+        changed = conn.execute(
+            text(
+                "UPDATE kpi_observation SET value = value * 0.9 WHERE period >= '2025-03-01' "
+                "AND period < '2025-04-01' AND kpi_id IN (SELECT id FROM kpi WHERE headline = 1)"
+            )
+        ).rowcount
+    assert changed > 0
+    second = build_pack(engine, scope, "Northwind Insurance", ensure_estimates=False)
+    assert second.edition_no == 2
+    restated = {t.key: t for t in second.changes.tables}["restated"]
+    months = [r[0] for r in restated.rows]
+    assert months == ["2025-03"]
+    old, new = restated.rows[0][1], restated.rows[0][2]
+    assert old != new
+    assert any("restated" in s for s in second.changes.sentences)
+    assert verify_pack(engine, scope, second.content).edition_no == 2
+    assert verify_pack(engine, scope, first.content).edition_no == 1  # still recognised
+    engine.dispose()
+
+
+def test_password_is_not_archived(copy_url: str) -> None:
+    engine = make_engine(copy_url)
+    scope = Scope.everything()
+    built = build_pack(
+        engine, scope, "Northwind Insurance", password="hunter2-secret", ensure_estimates=False
+    )
+    assert built.protected and built.content != built.document.pdf  # type: ignore[union-attr]
+    assert verify_pack(engine, scope, built.content).status == "edition"
+    with engine.connect() as conn:
+        for row in conn.execute(text("SELECT * FROM snapshot")):
+            assert "hunter2-secret" not in repr(tuple(row))
+    engine.dispose()
+
+
+def test_scope_is_checked(copy_url: str) -> None:
+    from data_loaders.access import AccessDenied
+
+    engine = make_engine(copy_url)
+    outsider = Scope(role="client executive", account_ids=frozenset({999}), user="x")
+    with pytest.raises((AccessDenied, LookupError, ValueError)):
+        build_pack(engine, outsider, "Northwind Insurance", ensure_estimates=False)
+    engine.dispose()
+
+
+def test_deck_text_has_the_story_figures(demo_story: Story) -> None:
+    prs = Presentation(io.BytesIO(render_deck(demo_story)))
+    text_all, notes, charts = [], [], 0
+    for slide in prs.slides:
+        for shape in slide.shapes:
+            if shape.has_text_frame:
+                text_all.append(shape.text_frame.text)
+            if shape.has_table:
+                text_all.extend(c.text for row in shape.table.rows for c in row.cells)
+            charts += int(shape.has_chart)
+        notes.append(slide.notes_slide.notes_text_frame.text if slide.has_notes_slide else "")
+    body = "\n".join(text_all)
+    for fig in demo_story.section("headline").figures:
+        assert fig.text in body
+    assert "$6,456,512" in body
+    for sentence in demo_story.section("narrative").sentences:
+        assert sentence in body
+    assert charts >= 2  # the curve and the bridge, native
+    assert any("baseline" in n for n in notes)
