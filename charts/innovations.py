@@ -132,7 +132,13 @@ def golives_chart(golives: pd.DataFrame, *, scale: float = 1.0) -> alt.Chart:
         alt.Chart(df)
         .mark_bar(color=GREEN, cornerRadiusEnd=2)
         .encode(
-            x=alt.X("quarter:N", title=None, sort=None, axis=alt.Axis(labelAngle=-45)),
+            x=alt.X(
+                "quarter:N",
+                title=None,
+                sort=None,
+                # every quarter labelled (Vega drops overlapping labels by default)
+                axis=alt.Axis(labelAngle=-45, labelOverlap=False, labelFontSize=11),
+            ),
             y=alt.Y("go_lives:Q", title="go-lives", axis=alt.Axis(tickMinStep=1)),
             tooltip=list(df.columns),
         )

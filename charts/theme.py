@@ -96,11 +96,12 @@ def currency_symbol(currency: str, locale: str = "en_US") -> str:
 def money_axis(
     currency: str, locale: str = "en_US", *, title: str | None = None, **kwargs: Any
 ) -> alt.Axis:
-    """An axis whose labels read ``$1.2M`` (symbol of ``currency`` in ``locale``)."""
+    """An axis whose labels read ``$1.2M`` and ``$500K`` (symbol of ``currency`` in
+    ``locale``), the way ``metrics.format.money`` writes figures in labels and sentences."""
     sym = currency_symbol(currency, locale).replace("'", "\\'")
     expr = (
         f"(datum.value < 0 ? '−' : '') + '{sym}' + "
-        "replace(format(abs(datum.value), '.3~s'), 'G', 'B')"
+        "replace(replace(format(abs(datum.value), '.3~s'), 'G', 'B'), 'k', 'K')"
     )
     return alt.Axis(labelExpr=expr, title=title, **kwargs)
 

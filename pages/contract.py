@@ -43,37 +43,38 @@ st.caption(
     + (f"Note: {k.gain_share_note}" if k.gain_share_note else "")
 )
 altair(gain_share_chart(k.gain_share, currency=ctx.currency, locale=ctx.locale))
+money_col = {  # key columns first, widths that fit a 1280 px laptop with the sidebar open
+    "goal": ("goal", 95, "The agreed savings goal for the contract year"),
+    "savings": ("saved", 95, "Measured savings of the contract year"),
+    "client": ("client", 95, "The client's guaranteed share"),
+    "provider": ("provider", 95, "The provider's share (negative: it absorbs a shortfall)"),
+    "outperformance": ("beyond goal", 100, "Savings beyond the goal"),
+    "shortfall": ("shortfall", 90, "Savings short of the goal"),
+}
 st.dataframe(
     k.gain_share.round(0),
     hide_index=True,
     width="stretch",
+    column_order=["contract_year", "covered", *money_col],
     column_config={
         c: st.column_config.NumberColumn(
-            f"{c.replace('_', ' ')} ({ctx.currency})", format="localized"
+            f"{label} ({ctx.currency})", format="localized", width=width, help=help_
         )
-        for c in (
-            "goal",
-            "goal_to_date",
-            "savings",
-            "client",
-            "provider",
-            "outperformance",
-            "shortfall",
-        )
+        for c, (label, width, help_) in money_col.items()
     }
     | {
-        "contract_year": "contract year",
+        "contract_year": st.column_config.TextColumn("year", width=70),
         "covered": st.column_config.NumberColumn(
-            "months so far", help="Months of the contract year up to the data's last month"
-        ),
-        "baseline_months": st.column_config.NumberColumn(
-            "baseline months",
-            help="Months inside the frozen baseline window: zero value by construction",
+            "months", width=70, help="Months of the contract year up to the data's last month"
         ),
     },
 )
 download_csv(
-    k.gain_share, label="Download gain-share (CSV)", file_name="gain-share.csv", key="dl_gain"
+    k.gain_share,
+    label="Download gain-share (CSV)",
+    file_name="gain-share.csv",
+    key="dl_gain",
+    ctx=ctx,
 )
 
 st.subheader("Innovation days")

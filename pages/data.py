@@ -84,20 +84,40 @@ with tab_history:
     if hist.empty:
         st.caption("No imports yet.")
     else:
+        # key columns first, widths that fit a 1280 px laptop with the sidebar open
         st.dataframe(
-            hist,
+            hist.assign(user=hist["user"].fillna("—")),  # not "None": imported by the CLI
             hide_index=True,
             key="history",
+            width="stretch",
+            column_order=[
+                "finished_at",
+                # the account only when the history holds more than one
+                *(["account_name"] if hist["account_name"].nunique() > 1 else []),
+                "entity",
+                "status",
+                "rows_read",
+                "rows_inserted",
+                "rows_updated",
+                "rows_unchanged",
+                "source",
+                "user",
+                "id",
+            ],
             column_config={
-                "id": "batch",
+                "id": st.column_config.NumberColumn("batch", width=55),
                 "finished_at": st.column_config.DatetimeColumn(
-                    "imported", format="D MMM YYYY, HH:mm"
+                    "imported", format="D MMM YYYY, HH:mm", width=135
                 ),
-                "account_name": "account",
-                "rows_read": "read",
-                "rows_inserted": "new",
-                "rows_updated": "updated",
-                "rows_unchanged": "unchanged",
+                "account_name": st.column_config.TextColumn("account", width=110),
+                "entity": st.column_config.TextColumn("what", width=95),
+                "status": st.column_config.TextColumn("status", width=80),
+                "source": st.column_config.TextColumn("file", width=130),
+                "rows_read": st.column_config.NumberColumn("read", width=60),
+                "rows_inserted": st.column_config.NumberColumn("new", width=60),
+                "rows_updated": st.column_config.NumberColumn("updated", width=65),
+                "rows_unchanged": st.column_config.NumberColumn("same", width=60),
+                "user": st.column_config.TextColumn("by", width=70),
             },
         )
     applied = hist.loc[hist["status"] == "applied", "id"].tolist() if not hist.empty else []

@@ -17,7 +17,7 @@ from metrics.innovation_views import (
 from metrics.pipeline import golives_by_quarter, pipeline_summary, portfolio_mix, stage_funnel
 from metrics.rules import STAGES
 from ui.context import page_context
-from ui.nav import open_detail
+from ui.nav import open_detail, split_list, sync_params
 from ui.states import new_install
 
 ctx = page_context()
@@ -108,12 +108,20 @@ if points and points[0].get("customdata"):
 
 st.subheader("Register")
 c1, c2 = st.columns([2, 3])
+# the search and the stage filter travel in the URL (?q=…&stage=pilot,idea), like the filters
+if "register_search" not in st.session_state:
+    st.session_state["register_search"] = st.query_params.get("q", "")
+if "register_stages" not in st.session_state:
+    st.session_state["register_stages"] = [
+        name for name in split_list(st.query_params.get("stage")) if name in STAGES
+    ]
 text = c1.text_input(
     "Search code, title, owner or description",
     key="register_search",
     placeholder="e.g. claims, Ana, INN-012",
 )
 stages = c2.multiselect("Stage", list(STAGES), key="register_stages", placeholder="All stages")
+sync_params({"q": text.strip(), "stage": ",".join(stages)})
 table = search_register(
     register_table(register, data.targets, data.kpis, data.rollouts), text, stages
 )
@@ -124,30 +132,29 @@ picked = st.dataframe(
     on_select="rerun",
     selection_mode="single-row",
     key="register",
+    # key columns first, widths that fit a 1280 px laptop with the sidebar open; the rest of
+    # an innovation's record is one click away on its detail page
     column_order=[
         "code",
         "title",
         "stage",
-        "category",
-        "scale",
-        "origin",
-        "owner",
-        "target_kpi",
-        "expected_effect_pct",
         "estimated_annual_value",
-        "units_live",
         "first_go_live",
+        "units_live",
         "evidence_status",
+        "target_kpi",
     ],
     column_config={
-        "target_kpi": "target KPI",
-        "expected_effect_pct": st.column_config.NumberColumn("expected", format="%+.1f %%"),
+        "code": st.column_config.TextColumn("code", width=72),
+        "title": st.column_config.TextColumn("innovation", width=205),
+        "stage": st.column_config.TextColumn("stage", width=78),
         "estimated_annual_value": st.column_config.NumberColumn(
-            f"claim / year ({data.account.currency})", format="localized"
+            f"claim/yr ({data.account.currency})", format="localized", width=96
         ),
-        "units_live": "units",
-        "evidence_status": "evidence",
-        "first_go_live": st.column_config.DateColumn("first go-live", format="D MMM YYYY"),
+        "first_go_live": st.column_config.DateColumn("first live", format="MMM YYYY", width=82),
+        "units_live": st.column_config.NumberColumn("units", width=52),
+        "evidence_status": st.column_config.TextColumn("sign-off", width=82),
+        "target_kpi": st.column_config.TextColumn("target KPI", width=110),
     },
 )
 rows = picked["selection"]["rows"] if picked else []

@@ -22,9 +22,13 @@ st.caption(
     "not by the sign."
 )
 default_then, default_now = cached.default_periods(ctx)
-c1, c2 = st.columns(2, gap="large")
-with c1:
-    then = period_picker(ctx.data, "Then", "then", default_then)
-with c2:
-    now = period_picker(ctx.data, "Now", "now", default_now)
+# In a form: dragging a slider redraws nothing until Compare is pressed (a drag reran the
+# page once per step — 45 steps took 23 s); the two periods change together.
+with st.form("tn-periods", border=False):
+    c1, c2 = st.columns(2, gap="large")
+    with c1:
+        then = period_picker(ctx.data, "Then", "then", default_then)
+    with c2:
+        now = period_picker(ctx.data, "Now", "now", default_now)
+    st.form_submit_button("Compare these periods", icon=":material/compare:")
 sections.then_now_photo(ctx, then=then, now=now)

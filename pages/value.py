@@ -37,6 +37,7 @@ download_csv(
     label="Download this chart's data (CSV)",
     file_name=f"{slug}-value-by-{by}.csv",
     key="dl_stacked",
+    ctx=ctx,
 )
 
 st.subheader("From the baseline to now")
@@ -46,13 +47,21 @@ st.caption(
 )
 steps, labels = sections.bridge_with_evidence(ctx)
 download_csv(
-    steps, label="Download the bridge (CSV)", file_name=f"{slug}-bridge.csv", key="dl_bridge"
+    steps,
+    label="Download the bridge (CSV)",
+    file_name=f"{slug}-bridge.csv",
+    key="dl_bridge",
+    ctx=ctx,
 )
 
 st.subheader("Claimed, measured, estimated")
 lines = sections.evidence(ctx)
 download_csv(
-    lines, label="Download the table (CSV)", file_name=f"{slug}-evidence.csv", key="dl_lines"
+    lines,
+    label="Download the table (CSV)",
+    file_name=f"{slug}-evidence.csv",
+    key="dl_lines",
+    ctx=ctx,
 )
 with st.expander("How sure are we? The three evidence levels"):
     for level, note in evidence_notes().items():

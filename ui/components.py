@@ -60,14 +60,45 @@ def altair(chart: Any, *, key: str | None = None) -> None:
     st.altair_chart(chart, theme=None, width="stretch", key=key)
 
 
-def download_csv(frame: pd.DataFrame, *, label: str, file_name: str, key: str) -> None:
-    """Every table download: text cells that a spreadsheet would run as a formula are
-    neutralised (``services.export``), and the download is audited."""
-    from services.export import csv_text
+#: Ratio columns, written as the tables show them ("85.6%"), not as 0.8555.
+PERCENT_COLUMNS = ("realisation",)
 
+
+def export_csv(frame: pd.DataFrame, *, header: str) -> bytes:
+    """A table as a reader gets it: a first line ``# header`` (account, filters, as-of),
+    money and other decimals to the cent, ratios as percentages, no internal ids, and text
+    cells that a spreadsheet would run as a formula neutralised (``services.export``)."""
+    from metrics.format import pct
+    from services.export import neutralise
+
+    out = frame.drop(columns=[c for c in frame.columns if c == "id" or str(c).endswith("_id")])
+    for col in out.columns:
+        if col in PERCENT_COLUMNS:
+            out[col] = [pct(v, signed=False) if pd.notna(v) else "" for v in out[col]]
+        elif pd.api.types.is_float_dtype(out[col]):
+            out[col] = out[col].round(2)
+    body = neutralise(out).to_csv(index=False, float_format="%.2f")
+    return (f"# {header}\n" + body).encode("utf-8")
+
+
+def csv_header(ctx: Any) -> str:
+    """``Northwind Insurance · all units · Jan 2023 – Oct 2026 · data to 31 Oct 2026``."""
+    from metrics.innovation_views import data_as_of
+
+    if ctx.data is None:
+        return "Then & Now"
+    as_of = data_as_of(ctx.data.monthly)
+    return f"{ctx.data.account.name} · {ctx.describe_filters()} · data to {as_of:%d %b %Y}"
+
+
+def download_csv(
+    frame: pd.DataFrame, *, label: str, file_name: str, key: str, ctx: Any = None
+) -> None:
+    """Every table download (``export_csv``; the header names ``ctx``'s account, filters
+    and as-of date); the download is audited."""
     st.download_button(
         label,
-        csv_text(frame).encode("utf-8"),
+        export_csv(frame, header=csv_header(ctx) if ctx is not None else "Then & Now"),
         file_name=file_name,
         mime="text/csv",
         icon=":material/download:",

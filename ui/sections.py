@@ -18,7 +18,7 @@ from charts.theme import EVIDENCE_COLORS
 from charts.then_now import then_now_chart
 from charts.value import bridge_chart, evidence_chart, stacked_value_chart
 from metrics.format import money
-from metrics.rules import EVIDENCE_KEYS
+from metrics.rules import EVIDENCE_KEYS, EVIDENCE_LABELS
 from ui import cached
 from ui.components import altair, direction_color, kpi_card
 from ui.context import PageContext
@@ -321,41 +321,63 @@ def evidence(ctx: PageContext) -> pd.DataFrame:
     if lines is None or lines.empty:
         no_data(ctx, "no innovation live in this selection")
     altair(evidence_chart(lines.head(12), currency=ctx.currency, locale=ctx.locale))
+    o, _ = cached.outlook(ctx)
+    if o.realisation is not None:  # the reconciliation a CFO asks for first
+        st.markdown(
+            f"Across the {len(lines)} live innovations: **claimed** "
+            f"{money(o.claimed_to_date, ctx.currency, ctx.locale)}, **measured** "
+            f"{money(o.measured_to_date, ctx.currency, ctx.locale)} — "
+            f"**{o.realisation:.0%}** of the claims realised so far."
+        )
     st.caption(f"The 12 largest by measured value are plotted; all {len(lines)} are listed.")
-    shown = lines.assign(evidence=lines["evidence"].map(lambda e: [e])).round(
-        {"claimed": 0, "measured": 0, "estimated": 0, "ci_low": 0, "ci_high": 0}
-    )
     cur = ctx.currency
+    shown = pd.DataFrame(
+        {
+            "evidence": [[EVIDENCE_LABELS[e]] for e in lines["evidence"]],
+            "innovation": lines["code"] + " · " + lines["title"],
+            "claimed": lines["claimed"].round(0),
+            "measured": lines["measured"].round(0),
+            "realisation": lines["realisation"],
+            "estimated": lines["estimated"].round(0),
+            "range": [
+                ""
+                if pd.isna(lo)
+                else f"{money(lo, cur, ctx.locale)} to {money(hi, cur, ctx.locale)}"
+                for lo, hi in zip(lines["ci_low"], lines["ci_high"], strict=True)
+            ],
+        }
+    )
+    # key columns first, widths that fit a 1280 px laptop with the sidebar open
     st.dataframe(
         shown,
         hide_index=True,
         width="stretch",
-        column_order=[
-            "evidence",
-            "code",
-            "title",
-            "category",
-            "claimed",
-            "measured",
-            "estimated",
-            "ci_low",
-            "ci_high",
-            "realisation",
-        ],
         column_config={
             "evidence": st.column_config.MultiselectColumn(
                 "evidence",
-                options=list(EVIDENCE_ORDER),
+                options=[EVIDENCE_LABELS[k] for k in EVIDENCE_ORDER],
                 color=list(EVIDENCE_HEX),
-                help="estimated: causal estimate, 95 % CI excludes zero · measured: against "
-                "the frozen baseline · claimed: the innovation's own estimate",
+                width=130,
+                help="strongest first — proven: a causal estimate whose 95 % range excludes "
+                "zero · measured: against the frozen baseline · claimed: the innovation's own "
+                "estimate",
             ),
-            "claimed": st.column_config.NumberColumn(f"claimed ({cur})", format="localized"),
-            "measured": st.column_config.NumberColumn(f"measured ({cur})", format="localized"),
-            "estimated": st.column_config.NumberColumn(f"estimated ({cur})", format="localized"),
-            "ci_low": st.column_config.NumberColumn("95 % CI low", format="localized"),
-            "ci_high": st.column_config.NumberColumn("95 % CI high", format="localized"),
-            "realisation": st.column_config.NumberColumn("measured / claimed", format="percent"),
+            "innovation": st.column_config.TextColumn("innovation", width=200),
+            "claimed": st.column_config.NumberColumn(
+                f"claimed ({cur})", format="localized", width=95
+            ),
+            "measured": st.column_config.NumberColumn(
+                f"measured ({cur})", format="localized", width=95
+            ),
+            "realisation": st.column_config.NumberColumn(
+                "% of claim", format="percent", width=70, help="measured / claimed"
+            ),
+            "estimated": st.column_config.NumberColumn(
+                f"estimated ({cur})", format="localized", width=95
+            ),
+            "range": st.column_config.TextColumn(
+                "95 % range", width=125, help="the causal estimate's 95 % confidence interval"
+            ),
         },
     )
     return lines

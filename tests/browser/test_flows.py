@@ -21,6 +21,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from metrics import views
 from metrics.innovation_views import in_categories
 from tests.browser.conftest import ARTIFACTS, DESKTOP, open_app, wait_for_app
+from ui.components import export_csv
 
 pytestmark = pytest.mark.browser
 
@@ -283,11 +284,15 @@ def test_value_table_downloads_as_csv(page: Page, app_url: str, demo_bundle) -> 
         page.get_by_role("button", name="Download the table (CSV)").click()
     download = info.value
     assert download.suggested_filename == "northwind-insurance-evidence.csv"
-    got = pd.read_csv(io.StringIO(download.path().read_text(encoding="utf-8")))
+    text = download.path().read_text(encoding="utf-8")
+    assert text.startswith("# Northwind Insurance · all units · ")  # the view it holds
+    got = pd.read_csv(io.StringIO(text), skiprows=1)
     data, est = demo_bundle.result()
-    want = pd.read_csv(io.StringIO(views.value_lines(data, ALL, est).to_csv(index=False)))
+    lines = views.value_lines(data, ALL, est)
+    want = pd.read_csv(io.StringIO(export_csv(lines, header="-").decode("utf-8")), skiprows=1)
     assert list(got.columns) == list(want.columns)
     assert {"code", "claimed", "measured", "estimated", "evidence"} <= set(got.columns)
+    assert "innovation_id" not in got.columns
     pd.testing.assert_frame_equal(got, want)
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from metrics import views
 from metrics.impact import EVIDENCE_NOTES
+from metrics.rules import EVIDENCE_LABELS
 from tests.pages.conftest import chart_frames, no_exception, texts
 
 PAGE = "pages/value.py"
@@ -45,11 +46,14 @@ def test_evidence_table_and_badges(value, demo_bundle) -> None:  # type: ignore[
     [table] = value.dataframe
     shown = table.value
     assert len(shown) == len(lines) > 0
-    assert list(shown["code"]) == list(lines["code"])
-    assert [e[0] if isinstance(e, list) else list(e)[0] for e in shown["evidence"]] == list(
-        lines["evidence"]
-    )
+    assert list(shown["innovation"]) == list(lines["code"] + " · " + lines["title"])
+    # the evidence levels carry their one display label (metrics.rules)
+    assert [e[0] if isinstance(e, list) else list(e)[0] for e in shown["evidence"]] == [
+        EVIDENCE_LABELS[e] for e in lines["evidence"]
+    ]
     assert set(lines["evidence"]) <= {"estimated", "measured", "claimed"}
+    o, _ = views.outlook_view(data, ALL)  # the claimed vs measured reconciliation
+    assert f"{o.realisation:.0%}** of the claims realised so far" in texts(value)
     body = texts(value)
     for note in EVIDENCE_NOTES.values():
         assert note in body
