@@ -357,23 +357,23 @@ def evidence(ctx: PageContext) -> pd.DataFrame:
                 "evidence",
                 options=[EVIDENCE_LABELS[k] for k in EVIDENCE_ORDER],
                 color=list(EVIDENCE_HEX),
-                width=130,
+                width=170,
                 help="strongest first — proven: a causal estimate whose 95 % range excludes "
                 "zero · measured: against the frozen baseline · claimed: the innovation's own "
                 "estimate",
             ),
-            "innovation": st.column_config.TextColumn("innovation", width=200),
+            "innovation": st.column_config.TextColumn("innovation", width=190),
             "claimed": st.column_config.NumberColumn(
-                f"claimed ({cur})", format="localized", width=95
+                "claimed", format="localized", width=85, help=f"value to date, {cur}"
             ),
             "measured": st.column_config.NumberColumn(
-                f"measured ({cur})", format="localized", width=95
+                "measured", format="localized", width=85, help=f"value to date, {cur}"
             ),
             "realisation": st.column_config.NumberColumn(
                 "% of claim", format="percent", width=70, help="measured / claimed"
             ),
             "estimated": st.column_config.NumberColumn(
-                f"estimated ({cur})", format="localized", width=95
+                "estimated", format="localized", width=85, help=f"value to date, {cur}"
             ),
             "range": st.column_config.TextColumn(
                 "95 % range", width=125, help="the causal estimate's 95 % confidence interval"
