@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: venv run test lint demo db bench bench-metrics bench-browser bench-filter bench-sessions clean
+.PHONY: venv run test lint demo db bench bench-metrics bench-browser bench-filter bench-sessions bench-import clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -43,6 +43,9 @@ demo: $(STAMP)
 # The large account (scale 14, ≥ 1M daily KPI rows) is built once under data/ and reused.
 # Extra flags: make bench-metrics METRICS_ARGS="--repeat 9", FILTER_ARGS=…, SESSIONS_ARGS=…
 bench: bench-metrics bench-browser
+
+bench-import: $(STAMP)
+	$(BIN)/python benchmarks/import_memory.py $(IMPORT_ARGS)
 
 bench-metrics: $(STAMP)
 	$(BIN)/python benchmarks/metrics_vs_duckdb.py $(METRICS_ARGS)

@@ -127,14 +127,19 @@ def _user(user: str | None) -> str | None:
         return os.environ.get("USER")
 
 
-def _progress(enabled: bool) -> Callable[[float, str], None] | None:
+def _progress(enabled: bool | None) -> Callable[[float, str], None] | None:
+    """Progress on stderr: by default when stderr is a terminal (--progress/--no-progress);
+    a line when the phase changes or the fraction moves by 5 points, so a long write phase
+    shows it moving."""
+    if enabled is None:
+        enabled = sys.stderr.isatty()
     if not enabled:
         return None
-    last = {"msg": ""}
+    last: dict[str, Any] = {"msg": "", "at": -1.0}
 
     def report(fraction: float, message: str) -> None:
-        if message != last["msg"]:
-            last["msg"] = message
+        if message != last["msg"] or fraction >= last["at"] + 0.05 or fraction >= 1.0 > last["at"]:
+            last["msg"], last["at"] = message, fraction
             print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)
 
     return report
@@ -352,7 +357,11 @@ def cmd_demo(seed: int, scale: int, no_estimates: bool) -> int:
 
 _dry_run = click.option("--dry-run", is_flag=True, help="only validate and count")
 _user_opt = click.option("--user", help="who imports (default: the login name)")
-_progress_opt = click.option("--progress", is_flag=True, help="report progress on stderr")
+_progress_opt = click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="report progress on stderr (default: when stderr is a terminal)",
+)
 
 
 @cli.command(
@@ -367,7 +376,11 @@ _progress_opt = click.option("--progress", is_flag=True, help="report progress o
 @_no_estimates
 @_db_option
 def cmd_import(
-    files: tuple[str, ...], dry_run: bool, user: str | None, progress: bool, no_estimates: bool
+    files: tuple[str, ...],
+    dry_run: bool,
+    user: str | None,
+    progress: bool | None,
+    no_estimates: bool,
 ) -> int:
     from services.imports import import_files
 
@@ -399,7 +412,7 @@ def cmd_import_sql(
     mapping: str,
     dry_run: bool,
     user: str | None,
-    progress: bool,
+    progress: bool | None,
     no_estimates: bool,
 ) -> int:
     from data_loaders.sql_source import load_mapping
