@@ -12,6 +12,7 @@ import streamlit as st
 from metrics.format import money
 from services import signoff
 from ui.context import PageContext, engine
+from ui.safe import md
 
 
 def _period(ctx: PageContext) -> tuple[dt.date, dt.date] | None:
@@ -32,11 +33,11 @@ def signoff_block(ctx: PageContext, code: str, measured: float | None) -> None:
     cur, loc = ctx.currency, ctx.locale
     eng = engine()
     state = signoff.status(eng, ctx.scope, ctx.data.account.id, code, start, end, measured)
-    label = state.label(lambda v: money(v, cur, loc, compact=False))
+    label = md(state.label(lambda v: money(v, cur, loc, compact=False)))  # a name from the IdP
     if state.changed:
-        st.warning(label.capitalize(), icon=":material/change_circle:")
+        st.warning(label[:1].upper() + label[1:], icon=":material/change_circle:")
     elif state.agreed:
-        st.success(label.capitalize(), icon=":material/verified:")
+        st.success(label[:1].upper() + label[1:], icon=":material/verified:")
     if not ctx.scope.can_sign_off:
         return
     if ctx.unit_ids is not None:

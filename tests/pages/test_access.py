@@ -250,3 +250,17 @@ def test_sql_and_markdown_in_url_filters_widen_nothing(signed_in) -> None:  # ty
     assert at.caption[0].value.startswith(MINE)
     text = texts(at)
     assert OTHER not in text and "DROP TABLE" not in text and "<b>" not in text
+
+
+def test_client_executive_agrees_a_value_line(signed_in) -> None:  # type: ignore[no-untyped-def]
+    """On an innovation's detail page a client executive agrees the measured value for the
+    period; the line then shows who agreed it. Provider roles get no such button."""
+    admin = signed_in(ADMIN, "pages/innovation_detail.py", innovation="RHE-002")
+    no_exception(admin)
+    assert not [b for b in admin.button if b.label.startswith("Agree this value")]
+    at = signed_in(CLIENT, "pages/innovation_detail.py", innovation="RHE-002")
+    no_exception(at)
+    [agree] = [b for b in at.button if b.label.startswith("Agree this value: ") and "€" in b.label]
+    agree.click().run()
+    no_exception(at)
+    assert any(s.value.startswith("Agreed by Cfo on ") for s in at.success)
