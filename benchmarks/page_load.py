@@ -129,6 +129,7 @@ def main() -> None:
                     ctx.close()
                 ctx = browser.new_context(viewport=viewport)
                 pg = ctx.new_page()
+                pg.set_default_timeout(300_000)  # a hang guard on a loaded machine, not a limit
                 _timed(pg, partial(pg.goto, base + "/"))
                 for name in SIDEBAR:
                     link = pg.get_by_test_id("stSidebarNav").get_by_role("link", name=name)
