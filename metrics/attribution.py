@@ -1,17 +1,28 @@
-"""Attributed value: the measured benefit split among the innovations that explain it.
+"""Attributed value: the measured benefit split among the innovations live where it was
+measured.
 
 Notation as in docs/ARCHITECTURE.md, Notation and ``metrics.value``; e_ik is innovation i's expected effect on KPI
 k in % (its claim, e.g. −10 for "10 % lower"). For every measured cell c = (u, k, m)::
 
-    L_c            = {i live at (u, m) (m ≥ live_from[i,u]) that target k}
+    L_c            = {i live at (u, m) that target k}: live_from[i,u] ≤ m < live_to[i]
+                     (live_to = the retirement month, ``metrics.value.live_months``)
     expected[i,c]  = max(0, s_k · (−e_ik / 100) · base[u,k] · vol[u,k,m] · money_k)
                      (level KPIs without vol): what i promised in this cell, in money
     E_c            = Σ_{i∈L_c} expected[i,c]
-    explained_c    = min(max(benefit_c, 0), E_c)       (never more than was measured, never
-                                                        more than was promised)
-    attributed[i,c] = explained_c · expected[i,c] / E_c
-    unattributed_c  = benefit_c − explained_c         (drift, seasonality, things no live
-                                                        innovation explains; may be negative)
+    explained_c    = benefit_c when E_c > 0, else 0       (policy ``MEASURED``, the default)
+                   = min(max(benefit_c, 0), E_c)          (policy ``CAPPED``)
+    attributed[i,c] = explained_c · expected[i,c] / E_c  (i's proportional share)
+    unattributed_c  = benefit_c − explained_c            (benefit where no live innovation
+                                                          targets the KPI; may be negative)
+
+``MEASURED`` credits each innovation its share of the benefit measured at its units since
+its go-live, better or worse than promised — the figure realisation divides by the claim.
+``CAPPED`` ("credited at most its expected effect") is a conservative policy shown beside it,
+never labelled measured: an innovation is never credited more than it promised, and never a
+loss. Worked example (tests/metrics/test_realisation.py): X promises −10 % on a cost of 11.5
+at 200, 200, 100 transactions (expected 230 + 230 + 115 = 575) and the cost falls to 9, 8, 8:
+measured 500 + 700 + 350 = 1,550 (realisation 1,550 / 1,500 claimed = 103.3 %); capped 575,
+and 975 stays unattributed.
 
 Booked in cents by largest remainder: every share x (in cents) is floored, and the
 cents[c] − Σ floor(x) cents left are given one each to the largest fractional parts (ties:
@@ -32,6 +43,9 @@ from metrics.value import direction_sign, live_months, measured
 
 __all__ = [
     "ATTRIBUTION_COLUMNS",
+    "CAPPED",
+    "MEASURED",
+    "POLICY_LABELS",
     "UNATTRIBUTED_ID",
     "attribute",
     "attributed_by_innovation",
@@ -41,6 +55,12 @@ __all__ = [
 ]
 
 UNATTRIBUTED_ID = -1
+#: Credit policies (module doc): the measured share, and the conservative cap.
+MEASURED, CAPPED = "measured", "capped"
+POLICY_LABELS = {
+    MEASURED: "measured share",
+    CAPPED: "credited at most its expected effect",
+}
 KEYS = ["unit_id", "kpi_key", "month"]
 ATTRIBUTION_COLUMNS = [*KEYS, "innovation_id", "amount", "cents"]
 ALL = Filters()
@@ -84,24 +104,37 @@ def largest_remainder(group: np.ndarray, parts: np.ndarray, totals: np.ndarray) 
 
 
 def attribute(
-    ben: pd.DataFrame, live: pd.DataFrame, targets: pd.DataFrame, kpis: pd.DataFrame
+    ben: pd.DataFrame,
+    live: pd.DataFrame,
+    targets: pd.DataFrame,
+    kpis: pd.DataFrame,
+    *,
+    policy: str = MEASURED,
 ) -> pd.DataFrame:
-    """Split each cell of a ``metrics.value.benefit`` frame (formulas in the module doc).
+    """Split each cell of a ``metrics.value.benefit`` frame (formulas in the module doc)
+    under ``policy`` (``MEASURED`` or ``CAPPED``).
 
-    ``live``: innovation_id, unit_id, live_from (``metrics.value.live_months``);
+    ``live``: innovation_id, unit_id, live_from and optionally live_to
+    (``metrics.value.live_months``);
     ``targets``: innovation_id, kpi_key, expected_effect_pct; ``kpis``: key, direction, kind,
     money_value. Returns unit_id, kpi_key, month, innovation_id (−1 = unattributed), amount
     (= cents / 100), cents — one row per live targeting innovation and cell (zero amounts
     included) plus one unattributed row per cell; Σ cents per cell = the cell's cents."""
+    if policy not in POLICY_LABELS:
+        raise ValueError(f"unknown credit policy {policy!r}: use {sorted(POLICY_LABELS)}")
     if ben.empty:
         return _empty()
     b = ben[[*KEYS, "volume", "base", "cents"]].reset_index(drop=True)
     b["cell"] = np.arange(len(b), dtype=np.int64)
-    lt = live[["innovation_id", "unit_id", "live_from"]].merge(
+    cols = ["innovation_id", "unit_id", "live_from"] + (["live_to"] if "live_to" in live else [])
+    lt = live[cols].merge(
         targets[["innovation_id", "kpi_key", "expected_effect_pct"]], on="innovation_id"
     )
     cand = b.merge(lt, on=["unit_id", "kpi_key"])
-    cand = cand[cand["month"] >= cand["live_from"]]
+    on = cand["month"] >= cand["live_from"]
+    if "live_to" in cand:  # retired: not live from the retirement month on
+        on &= cand["live_to"].isna() | (cand["month"] < cand["live_to"])
+    cand = cand[on]
     info = kpis.set_index("key")
     s = cand["kpi_key"].map(info["direction"].map(direction_sign)).astype(float)
     money_k = cand["kpi_key"].map(info["money_value"]).astype(float)
@@ -114,7 +147,10 @@ def attribute(
     cand = cand.assign(expected=expected.to_numpy())
     e_tot = np.bincount(cand["cell"], weights=cand["expected"], minlength=len(b))
     measured_c = b["cents"].to_numpy().astype(float)  # in cents
-    explained = np.minimum(np.maximum(measured_c, 0.0), e_tot * 100.0)
+    if policy == CAPPED:
+        explained = np.minimum(np.maximum(measured_c, 0.0), e_tot * 100.0)
+    else:
+        explained = np.where(e_tot > 0, measured_c, 0.0)
     cell = cand["cell"].to_numpy()
     share = np.where(
         e_tot[cell] > 0,
@@ -160,14 +196,24 @@ def attribute(
 
 
 def attribution(
-    data: AccountData, f: FilterLike = ALL, base: Baseline | None = None
+    data: AccountData,
+    f: FilterLike = ALL,
+    base: Baseline | None = None,
+    *,
+    policy: str = MEASURED,
 ) -> pd.DataFrame:
     """``attribute`` over the account's measured benefit for units U and months M.
 
     With a category filter C only the rows of C's innovations are kept (the unattributed
     remainder belongs to no category), so Σ amount is then the value attributed to C."""
     ben = measured(data, Filters(f.unit_ids, f.start, f.end, None), base)
-    out = attribute(ben, live_months(data.rollouts), data.targets, data.kpis)
+    out = attribute(
+        ben,
+        live_months(data.rollouts, data.innovations),
+        data.targets,
+        data.kpis,
+        policy=policy,
+    )
     if f.categories:
         keep = set(in_categories(data.innovations, f)["innovation_id"])
         out = out[out["innovation_id"].isin(keep)].reset_index(drop=True)

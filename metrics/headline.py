@@ -6,9 +6,13 @@ Notation as in docs/ARCHITECTURE.md, Notation and ``metrics.value`` / ``metrics.
     cumulative_value   = Σ_{u∈U, k headline, m∈M} benefit[u,k,m]        (in cents, exact)
                          with a category filter C: Σ_{i∈C} attributed[i] instead
     run_rate           = mean of the last 3 months' value × 12
-    innovations_live   = #{i ∈ C : go_live[i,u] ≤ end of the last month, for some u ∈ U}
-    claimed_value      = Σ_{i live} claimed[i]
-    attributed_value   = Σ_{i live, i∈C} attributed[i]
+    innovations_live   = #{i ∈ C : state_i = live at the end of the last month, go-lives at
+                         u ∈ U} (``metrics.rules.innovation_states``: a retired innovation
+                         is not live after its retirement date)
+    innovations_live_account = the same over every unit (so a unit count is never set
+                         against the whole register)
+    claimed_value      = Σ_{i∈C} claimed[i]         (to each one's retirement date)
+    attributed_value   = Σ_{i∈C} attributed[i]      (measured share, never capped)
     unattributed_value = Σ_c unattributed_c (0 with a category filter: it has no category)
                          so cumulative_value = attributed_value + unattributed_value, to the cent
     realisation        = attributed_value / claimed_value
@@ -30,8 +34,8 @@ from data_loaders.queries import AccountData
 from metrics.attribution import UNATTRIBUTED_ID, attribution, selected_value
 from metrics.baseline import Baseline, account_baseline
 from metrics.filters import FilterLike, Filters, in_categories, in_units, limit_to
-from metrics.rules import EVIDENCE_KEYS
-from metrics.value import claimed, cumulative, live_months, missing_months, run_rate, value_kpis
+from metrics.rules import EVIDENCE_KEYS, LIVE, innovation_states, month_end
+from metrics.value import claimed, cumulative, measured, missing_months, run_rate, value_kpis
 
 __all__ = ["EVIDENCE_LEVELS", "Headline", "evidence_levels", "headline", "live_innovations"]
 
@@ -60,6 +64,7 @@ class Headline:
     unattributed_value: float
     realisation: float | None
     evidence_mix: dict[str, int] = field(default_factory=dict)
+    innovations_live_account: int = 0
     missing_months: int = 0  # unit × KPI × months of the headline KPIs without data
     baseline_missing: tuple[str, ...] = ()  # "unit × KPI" pairs left out: no baseline
 
@@ -76,12 +81,32 @@ class Headline:
         return out
 
 
+def _on_months(per_month: pd.DataFrame, months: pd.Series) -> pd.DataFrame:
+    """``per_month`` (``metrics.value.cumulative``) on exactly ``months``, zero where it has
+    no row, so a category's run-rate is over the same last months as the account's."""
+    cents = (
+        per_month.set_index("month")["cents"]
+        .reindex(months.to_numpy(), fill_value=0)
+        .astype("int64")
+        if not per_month.empty
+        else pd.Series(0, index=months.to_numpy(), dtype="int64")
+    )
+    return pd.DataFrame(
+        {
+            "month": cents.index,
+            "benefit": cents.to_numpy() / 100.0,
+            "cents": cents.to_numpy(),
+            "cumulative": cents.cumsum().to_numpy() / 100.0,
+        }
+    )
+
+
 def live_innovations(data: AccountData, f: FilterLike, as_of: pd.Timestamp) -> pd.DataFrame:
-    """The innovations in C that went live at a unit in U by the end of ``as_of``'s month."""
-    lm = in_units(live_months(data.rollouts), f)
-    lm = lm[lm["go_live"] <= as_of + pd.offsets.MonthEnd(0)]
+    """The innovations in C live at the end of ``as_of``'s month, by go-lives at units in U
+    (``metrics.rules.innovation_states``: not rejected, not retired by then)."""
     inn = in_categories(data.innovations, f)
-    return inn[inn["innovation_id"].isin(lm["innovation_id"])]
+    states = innovation_states(inn, data.rollouts, as_of=month_end(as_of), unit_ids=f.unit_ids)
+    return inn[states == LIVE]
 
 
 def evidence_levels(
@@ -121,24 +146,32 @@ def headline(
     b = base if base is not None and as_of is None else account_baseline(data)
     a = attr if attr is not None and as_of is None else None
     v = selected_value(data, f, b, a)
-    if v.empty:
+    # the months come from the measured value of the units and period, whatever the
+    # categories: a category filter selects credited value, it never moves the period
+    span = v if not f.categories else measured(data, Filters(f.unit_ids, f.start, f.end), b)
+    if span.empty:
         return None
-    per_month = cumulative(v)
-    last = pd.Timestamp(per_month["month"].max())
+    months = cumulative(span)["month"]
+    per_month = _on_months(cumulative(v), months)
+    last = pd.Timestamp(months.max())
     total_cents = int(per_month["cents"].sum())
     attr = a if a is not None else attribution(data, f, b)
     live = live_innovations(data, f, last)
     levels = evidence_levels(live, attr, evidence)
     mix = {lvl: int((levels == lvl).sum()) for lvl in EVIDENCE_LEVELS}
-    ids = set(live["innovation_id"])
-    attributed_cents = int(attr.loc[attr["innovation_id"].isin(ids), "cents"].sum())
+    attributed_cents = int(attr.loc[attr["innovation_id"] != UNATTRIBUTED_ID, "cents"].sum())
     un_cents = (
         0
         if f.categories
         else int(attr.loc[attr["innovation_id"] == UNATTRIBUTED_ID, "cents"].sum())
     )
     cl = claimed(data, f)
-    claimed_value = float(cl.loc[cl["innovation_id"].isin(ids), "claimed"].sum())
+    claimed_value = float(cl["claimed"].sum())
+    n_account = (
+        len(live)
+        if f.unit_ids is None
+        else len(live_innovations(data, Filters(None, f.start, f.end, f.categories), last))
+    )
     gaps = missing_months(data.monthly, f, list(value_kpis(data.kpis)["key"]))
     gaps = gaps[gaps["month"] <= last]
     miss = in_units(b.missing, f)
@@ -149,7 +182,7 @@ def headline(
         as_of=(last + pd.offsets.MonthEnd(0)).date(),
         baseline_start=b.start,
         baseline_end=b.end,
-        first_month=pd.Timestamp(per_month["month"].min()).date(),
+        first_month=pd.Timestamp(months.min()).date(),
         cumulative_value=total_cents / 100.0,
         run_rate=run_rate(per_month),
         innovations_live=len(live),
@@ -159,6 +192,7 @@ def headline(
         unattributed_value=un_cents / 100.0,
         realisation=(attributed_cents / 100.0 / claimed_value) if claimed_value > 0 else None,
         evidence_mix=mix,
+        innovations_live_account=n_account,
         missing_months=len(gaps),
         baseline_missing=tuple(
             f"{names.get(int(u), f'unit {int(u)}')} × {k}"

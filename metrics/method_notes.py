@@ -61,9 +61,11 @@ METHOD_NOTES: tuple[MethodNote, ...] = (
         "claimed",
         "Claimed value and realisation",
         "Each innovation's estimated annual value (the claim in the register) counts 1/12 per "
-        "month at each unit from the first full month after its go-live there, shared between "
-        "its units by their transactions. Realisation compares what was measured (and "
-        "attributed to the innovation) with what was claimed.",
+        "month at each unit from the first full month after its go-live there until its "
+        "retirement, shared between its units by their transactions. Realisation divides the "
+        "benefit measured at the innovation's units since its go-live (its share, when "
+        "several live innovations target the KPI) by what was claimed — never capped by the "
+        "promise, so an innovation that beats its claim shows more than 100 %.",
         r"\mathrm{claimed}_{i,u,m} = \frac{V_i}{12}\cdot\frac{\mathrm{vol}_{u}}"
         r"{\sum_{u' \in U_i}\mathrm{vol}_{u'}}\;\;(i\ \mathrm{live\ at}\ u,m),\qquad"
         r"\mathrm{realisation}_i = \frac{\mathrm{measured}_i}{\mathrm{claimed}_i}",
@@ -73,13 +75,20 @@ METHOD_NOTES: tuple[MethodNote, ...] = (
         "Attributed and unattributed value",
         "For each unit, month and KPI, every innovation live there that targets the KPI is "
         "expected to bring x_i = s_k · (−e_i / 100) · base · vol · money (e_i its expected "
-        "effect in %). The measured benefit is shared among them in proportion to x_i, but "
-        "never more than they were expected to bring together: the rest — and any benefit "
-        "where no innovation is live — stays visible as **unattributed**; it is never silently "
-        "given to an innovation. Attributed plus unattributed equals measured.",
-        r"\mathrm{attributed}_{i,u,k,m} = \min\!\Big(\max(\mathrm{benefit}_{u,k,m}, 0),"
-        r"\ \sum_j x_j\Big)\cdot\frac{x_i}{\sum_j x_j},\qquad"
-        r"\mathrm{unattributed} = \mathrm{benefit} - \sum_i \mathrm{attributed}_i",
+        "effect in %). The measured benefit — better or worse than promised — is shared among "
+        "them in proportion to x_i; benefit where no innovation targeting the KPI is live "
+        "stays visible as **unattributed**; it is never silently given to an innovation. "
+        "Attributed plus unattributed equals measured. A retired innovation is credited up to "
+        "its retirement date only. **Conservative policy, shown beside the measured figure and "
+        "never called measured:** 'credited at most its expected effect' gives an innovation "
+        "no more than it promised and no loss. Example: X promises −10 % on a cost of 11.5 "
+        "per transaction over 500 transactions and the cost falls to 9, 8 and 8: measured "
+        "500 + 700 + 350 = 1,550 against a claim of 1,500 (realisation 103.3 %); credited at "
+        "most its expected effect: 575, and 975 stays unattributed.",
+        r"\mathrm{attributed}_{i,u,k,m} = \mathrm{benefit}_{u,k,m}"
+        r"\cdot\frac{x_i}{\sum_j x_j},\qquad"
+        r"\mathrm{capped}_{i,u,k,m} = \min\!\Big(\max(\mathrm{benefit}_{u,k,m}, 0),"
+        r"\ \sum_j x_j\Big)\cdot\frac{x_i}{\sum_j x_j}",
     ),
     MethodNote(
         "estimated",

@@ -194,22 +194,31 @@ def since_baseline_beat(
     units_selected: bool = False,
     move: Mapping[Any, Any] | None = None,
     worth: float | None = None,
+    categories_selected: bool = False,
 ) -> Beat:
     """ "Since the baseline (Q1 2024), 38 innovations went live; cost per transaction fell
     from $4.12 to $3.31 (−19.7%), worth $2.4M so far."
 
     ``went_live`` = rows of ``then_now.went_live_between(baseline, now)``; ``move`` = a
     ``then_now.scorecard`` row (baseline vs now); ``worth`` = the measured value to date of
-    that KPI (Σ benefit over units and months)."""
+    that KPI (Σ benefit over units and months). With ``categories_selected`` the KPI's move
+    is still the operation's (all categories) and ``worth`` is what the selected categories'
+    innovations are credited of it — said so."""
     where = " in the selected units" if units_selected else ""
     figs: dict[str, Fig] = {"baseline": text(baseline_label), "live": count(went_live, strong=True)}
     tpl = "Since the baseline ({baseline}), {live} innovations went live" + where
     if move is not None and pd.notna(move["then"]) and pd.notna(move["now"]):
         part, more = _move("", move)
-        tpl += "; " + part
+        tpl += (
+            "; " + part + (" (the whole operation, all categories)" if categories_selected else "")
+        )
         figs |= more
         if worth is not None and pd.notna(worth):
-            tpl += ", worth {worth} so far"
+            tpl += (
+                ", of which the selected categories' innovations are credited {worth}"
+                if categories_selected
+                else ", worth {worth} so far"
+            )
             figs["worth"] = money(worth, strong=True)
     return Beat(
         tpl + ".", figs, "then_now.went_live_between · then_now.scorecard · views.benefit (by KPI)"
@@ -232,22 +241,35 @@ def value_beat(value: float, run_rate: float, as_of: Any) -> Beat:
     )
 
 
-def kpi_move_beat(move: Mapping[Any, Any], now_label: str, worth: float | None = None) -> Beat:
+def kpi_move_beat(
+    move: Mapping[Any, Any],
+    now_label: str,
+    worth: float | None = None,
+    *,
+    categories_selected: bool = False,
+) -> Beat:
     """ "Held next to the baseline photograph, Q3 2026 also shows error rate fell from 3.60 %
-    to 2.05 % (−43.1%), worth $1.1M so far." (a ``then_now.scorecard`` row)."""
+    to 2.05 % (−43.1%), worth $1.1M so far." (a ``then_now.scorecard`` row; with
+    ``categories_selected`` as in ``since_baseline_beat``)."""
     part, figs = _move("", move)
     figs["now_label"] = text(now_label)
     tpl = "Held next to the baseline photograph, {now_label} also shows " + part
+    if categories_selected:
+        tpl += " (the whole operation, all categories)"
     if worth is not None and pd.notna(worth):
-        tpl += ", worth {worth} so far"
+        tpl += (
+            ", of which the selected categories' innovations are credited {worth}"
+            if categories_selected
+            else ", worth {worth} so far"
+        )
         figs["worth"] = money(worth, strong=True)
     return Beat(tpl + ".", figs, "then_now.scorecard · views.benefit (by KPI)")
 
 
 def contributors_beat(bridge: pd.DataFrame, top: int = 3) -> Beat | None:
     """The largest named steps of the baseline → now bridge (``views.bridge_steps``: label,
-    value, kind, code) and the share of value innovations explain:
-    ``share = Σ step values / total`` (the rest is unattributed). None without named steps."""
+    value, kind, code) and the unattributed remainder (no share "explained": that is a
+    by-product of the allocation, not evidence). None without named steps."""
     steps = bridge[bridge["kind"] == "step"]
     named = steps[steps["code"] != ""].head(top)
     if named.empty:
@@ -259,11 +281,14 @@ def contributors_beat(bridge: pd.DataFrame, top: int = 3) -> Beat | None:
         figs[f"name{i}"], figs[f"value{i}"] = text(str(label)), money(float(value))
         items.append(f"{{name{i}}} ({{value{i}}})")
     tpl = f"The largest contributors are {', '.join(items)}."
-    if total:
-        figs["share"] = pct(float(steps["value"].sum()) / total)
+    un = bridge.loc[bridge["kind"] == "unattributed", "value"]
+    if total and not un.empty:
+        # true by construction (cents), not evidence: what the sentence may claim
+        figs["un"] = money(float(un.sum()))
         tpl += (
-            " Innovations explain {share} of the value; the rest is shown as unattributed, "
-            "never given to an innovation."
+            " Each innovation is credited its share of the value measured where it is live; "
+            "the rest ({un}, where no live innovation targets the KPI) is shown as "
+            "unattributed, never given to an innovation."
         )
     return Beat(tpl, figs, "views.bridge_steps (attribution)")
 
@@ -286,16 +311,26 @@ def evidence_beat(mix: Mapping[str, int], ci_level: int = 95) -> Beat:
 
 
 def went_live_beat(
-    then_label: str, now_label: str, went_live: int, *, units_selected: bool = False
+    then_label: str,
+    now_label: str,
+    went_live: int,
+    *,
+    units_selected: bool = False,
+    unit_golives: int | None = None,
 ) -> Beat:
-    """ "Between H1 2023 and Q3 2026, 37 innovations went live." (rows of
-    ``then_now.went_live_between``)."""
+    """ "Between H1 2023 and Q3 2026, 37 innovations went live for the first time (52 unit
+    go-lives in all, counting rollouts of innovations already live elsewhere)." (rows of
+    ``then_now.went_live_between``; ``unit_golives`` = ``then_now.unit_golives_between``)."""
     where = " in the selected units" if units_selected else ""
-    return Beat(
-        "Between {then} and {now}, {n} innovations went live" + where + ".",
-        {"then": text(then_label), "now": text(now_label), "n": count(went_live, strong=True)},
-        "then_now.went_live_between",
-    )
+    figs = {"then": text(then_label), "now": text(now_label), "n": count(went_live, strong=True)}
+    tpl = "Between {then} and {now}, {n} innovations went live for the first time" + where
+    if unit_golives is not None:
+        figs["units"] = count(unit_golives)
+        tpl += (
+            " ({units} unit go-lives in all, counting rollouts of innovations already live "
+            "elsewhere)"
+        )
+    return Beat(tpl + ".", figs, "then_now.went_live_between · then_now.unit_golives_between")
 
 
 def productivity_beat(
@@ -403,8 +438,9 @@ def days_beat(days: pd.DataFrame) -> Beat:
 
 
 def pipeline_beat(counts: Mapping[str, int], upcoming: pd.DataFrame, next_up: int = 3) -> Beat:
-    """What's next: the open pipeline (``pipeline.stage_counts``, ``pipeline.open_pipeline``)
-    and the claim per year it carries, ``Σ estimated_annual_value`` of the open innovations."""
+    """What's next: the open pipeline (``pipeline.open_pipeline``: not live anywhere, not
+    rejected or retired; ``counts`` holds its stages) and the claim per year it carries,
+    ``Σ estimated_annual_value`` of the open innovations."""
     claim = float(upcoming["estimated_annual_value"].fillna(0.0).sum())
     figs: dict[str, Fig] = {
         "n": count(len(upcoming), strong=True),
@@ -415,10 +451,13 @@ def pipeline_beat(counts: Mapping[str, int], upcoming: pd.DataFrame, next_up: in
         "claim": money(claim),
     }
     tpl = (
-        "{n} innovations are in the pipeline ({pilot} in pilot, {prototype} prototypes, "
-        "{evaluation} in evaluation, {idea} ideas), claiming {claim} a year between them "
-        "if they deliver."
+        "{n} innovations are in the pipeline, not yet live anywhere ({pilot} in pilot, "
+        "{prototype} prototypes, {evaluation} in evaluation, {idea} ideas"
+        + (", {scaled} scaled but not rolled out" if counts.get("scaled", 0) else "")
+        + "), claiming {claim} a year between them if they deliver."
     )
+    if counts.get("scaled", 0):
+        figs["scaled"] = count(counts["scaled"])
     nxt = upcoming.head(next_up)
     if not nxt.empty:
         names = []

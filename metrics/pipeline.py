@@ -18,7 +18,15 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from metrics.rules import FORWARD_STAGES, OPEN_STAGES, PHASES, STAGES
+from metrics.rules import (
+    FORWARD_STAGES,
+    IN_PIPELINE,
+    OPEN_STAGES,
+    PHASES,
+    STAGES,
+    innovation_states,
+    state_counts,
+)
 
 __all__ = [
     "ALL_STAGES",
@@ -32,6 +40,7 @@ __all__ = [
     "pipeline_summary",
     "portfolio_mix",
     "stage_counts",
+    "state_totals",
     "stage_funnel",
 ]
 
@@ -49,6 +58,12 @@ def _furthest(innovations: pd.DataFrame) -> pd.Series:
             reached |= innovations["stage"] == "retired"
         best = best.where(~reached, i)
     return best
+
+
+def state_totals(innovations: pd.DataFrame, rollouts: pd.DataFrame) -> dict[str, int]:
+    """``{live, in pipeline, rejected, retired}`` counts (``metrics.rules.innovation_states``,
+    no date cut-off): they add up to the number of innovations."""
+    return state_counts(innovation_states(innovations, rollouts))
 
 
 def stage_counts(innovations: pd.DataFrame) -> dict[str, int]:
@@ -172,14 +187,16 @@ def golives_by_quarter(
 
 
 def open_pipeline(innovations: pd.DataFrame, rollouts: pd.DataFrame) -> pd.DataFrame:
-    """The innovations still in the pipeline (stage ∈ idea, evaluation, prototype, pilot),
-    closest to live first (pilot → idea), then by claim.
+    """The innovations in the pipeline — state ``in pipeline`` of ``metrics.rules`` (not
+    live anywhere, not rejected, not retired), so a pilot already running at a unit is live
+    and never "next up" — closest to live first (scaled → pilot → idea), then by claim.
 
     Columns: innovation_id, code, title, stage, category, estimated_annual_value, rolled_out
-    (has a go-live in some unit). Σ estimated_annual_value is the pipeline's claim per year.
+    (has a go-live in some unit: always False here, kept for the table). Σ
+    estimated_annual_value is the pipeline's claim per year.
     """
-    open_ = innovations[innovations["stage"].isin(OPEN_STAGES)]
-    order = {s: i for i, s in enumerate(reversed(OPEN_STAGES))}
+    open_ = innovations[innovation_states(innovations, rollouts) == IN_PIPELINE]
+    order = {s: i for i, s in enumerate(reversed(FORWARD_STAGES))}
     up = open_.assign(_rank=open_["stage"].map(order)).sort_values(
         ["_rank", "estimated_annual_value"], ascending=[True, False]
     )

@@ -94,7 +94,8 @@ STATES: tuple[str, ...] = (LIVE, IN_PIPELINE, REJECTED, RETIRED)
 def retired_on(innovations: pd.DataFrame) -> pd.Series:
     """Retirement date per innovation (indexed like ``innovations``): ``closed_date`` for
     retired innovations, NaT for every other one. A retired innovation without a closed
-    date has NaT too — it is treated as retired since always (nothing is credited)."""
+    date has NaT too: it counts as retired now, but its credit cannot be stopped at a date
+    nobody recorded (the importer asks for the date)."""
     if "closed_date" not in innovations.columns:
         return pd.Series(pd.NaT, index=innovations.index, dtype="datetime64[ns]")
     closed = pd.to_datetime(innovations["closed_date"], errors="coerce")

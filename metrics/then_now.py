@@ -33,6 +33,7 @@ __all__ = [
     "period_label",
     "scorecard",
     "then_vs_now",
+    "unit_golives_between",
     "went_live_between",
 ]
 
@@ -194,6 +195,25 @@ def went_live_between(
     return out[["innovation_id", "code", "title", "category", "went_live"]].reset_index(drop=True)
 
 
+def unit_golives_between(
+    rollouts: pd.DataFrame,
+    innovations: pd.DataFrame,
+    then: Period,
+    now: Period,
+    unit_ids: Sequence[int] | None = None,
+) -> int:
+    """Unit go-lives between the two periods: ``#{(i, u) : end(then) < go_live[i,u] ≤
+    end(now)}`` over the selected units and the innovations in ``innovations`` — rollouts,
+    including those of innovations already live elsewhere (``went_live_between`` counts
+    innovations going live for the first time)."""
+    r = rollouts.dropna(subset=["go_live"])
+    if unit_ids is not None:
+        r = r[r["unit_id"].isin(list(unit_ids))]
+    r = r[r["innovation_id"].isin(set(innovations["innovation_id"]))]
+    go = pd.to_datetime(r["go_live"])
+    return int(((go > month_end(then[1])) & (go <= month_end(now[1]))).sum())
+
+
 @dataclass(frozen=True, eq=False)
 class ThenNow:
     """Two periods, their scorecard (``scorecard``) and the innovations that went live in
@@ -205,6 +225,7 @@ class ThenNow:
     now_label: str
     scorecard: pd.DataFrame
     went_live: pd.DataFrame
+    unit_golives: int = 0  # rollouts in between (``unit_golives_between``)
 
     @property
     def complete(self) -> pd.DataFrame:
@@ -242,4 +263,5 @@ def then_vs_now(
         now_label=period_label(*now),
         scorecard=cards,
         went_live=between,
+        unit_golives=unit_golives_between(data.rollouts, inn, then, now, unit_ids),
     )

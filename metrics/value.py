@@ -15,11 +15,16 @@ improvement (per transaction for rate KPIs, per month for level KPIs)::
                       contains handle time).
     live_from[i,u]  = month(go_live[i,u]) when go-live is on the 1st, else the next month
                       (the first FULL live month, as ``metrics.impact.innovation_effect``)
-    claimed[i]      = Σ_{u∈U live with i} Σ_{m∈M, m ≥ live_from[i,u]} claim_i / 12 · share[i,u],
+    live_to[i]      = month(retirement date of i) (none when i is not retired): from then on
+                      i is not live, credited or claimed; its history before stays
+    claimed[i]      = Σ_{u∈U live with i} Σ_{m∈M, live_from[i,u] ≤ m < live_to[i]}
+                      claim_i / 12 · share[i,u],
                       share[i,u] = vol_u / Σ_{u' live with i} vol_{u'}, vol_u = u's mean
                       monthly transactions (largest over its rate KPIs), claim_i = the
                       innovation's estimated annual value
-    realisation[i]  = attributed[i] / claimed[i]   (``metrics.attribution`` gives attributed)
+    realisation[i]  = measured[i] / claimed[i], measured[i] = i's share of the benefit
+                      measured at its units since its go-live (``metrics.attribution``,
+                      policy MEASURED) — never capped by the promise
 
 Observations may be daily or monthly: ``data_loaders.queries.load_monthly`` aggregates them to
 months in SQL (rates volume-weighted, so Σ_days value·vol = actual[u,k,m]·vol[u,k,m] and the
@@ -35,7 +40,7 @@ import pandas as pd
 from data_loaders.queries import AccountData
 from metrics.baseline import Baseline, account_baseline
 from metrics.filters import FilterLike, Filters, in_categories, in_period, in_units, month_of
-from metrics.rules import direction_sign
+from metrics.rules import direction_sign, retired_on
 
 __all__ = [
     "BENEFIT_COLUMNS",
@@ -259,10 +264,13 @@ def missing_months(
     return out[cols].astype({"month": "datetime64[ns]"}).reset_index(drop=True)
 
 
-def live_months(rollouts: pd.DataFrame) -> pd.DataFrame:
-    """``innovation_id, unit_id, go_live, live_from`` per rollout (earliest go-live per
-    innovation and unit): live_from = month(go_live) when go-live is on the 1st, else the
-    next month — the first full month live."""
+def live_months(rollouts: pd.DataFrame, innovations: pd.DataFrame | None = None) -> pd.DataFrame:
+    """``innovation_id, unit_id, go_live, live_from, live_to`` per rollout (earliest go-live
+    per innovation and unit): live_from = month(go_live) when go-live is on the 1st, else the
+    next month — the first full month live; live_to = month(retired_i) for a retired
+    innovation (``metrics.rules.retired_on``; from ``innovations``), NaT otherwise. i is live
+    at u in month m when live_from ≤ m < live_to: a month holding the retirement is no full
+    live month, as a month holding the go-live is not."""
     r = rollouts.dropna(subset=["go_live"])
     if r.empty:
         return pd.DataFrame(
@@ -271,13 +279,22 @@ def live_months(rollouts: pd.DataFrame) -> pd.DataFrame:
                 "unit_id": pd.Series(dtype="int64"),
                 "go_live": pd.Series(dtype="datetime64[ns]"),
                 "live_from": pd.Series(dtype="datetime64[ns]"),
+                "live_to": pd.Series(dtype="datetime64[ns]"),
             }
         )
     go = pd.to_datetime(r["go_live"]).dt.normalize()
     r = r.assign(go_live=go, live_from=go + pd.offsets.MonthBegin(0))
-    return r.groupby(["innovation_id", "unit_id"], as_index=False).agg(
+    out = r.groupby(["innovation_id", "unit_id"], as_index=False).agg(
         go_live=("go_live", "min"), live_from=("live_from", "min")
     )
+    to = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns]")
+    if innovations is not None and not innovations.empty:
+        ret = retired_on(innovations)
+        ret.index = innovations["innovation_id"].to_numpy()
+        ret = ret.dropna()
+        if not ret.empty:
+            to = out["innovation_id"].map(ret.dt.to_period("M").dt.to_timestamp())
+    return out.assign(live_to=pd.to_datetime(to).astype("datetime64[ns]"))
 
 
 def _unit_volume(monthly: pd.DataFrame, kpis: pd.DataFrame) -> pd.Series:
@@ -290,7 +307,7 @@ def _unit_volume(monthly: pd.DataFrame, kpis: pd.DataFrame) -> pd.Series:
 def claimed(data: AccountData, f: FilterLike = ALL) -> pd.DataFrame:
     """``innovation_id, claimed``: claimed[i] to date (module doc) for the innovations live
     at a unit in U within M (and in the categories C). M counts the months with data."""
-    lm_all = live_months(data.rollouts)
+    lm_all = live_months(data.rollouts, data.innovations)
     lm = in_units(lm_all, f)
     keep = set(in_categories(data.innovations, f)["innovation_id"])
     lm = lm[lm["innovation_id"].isin(keep)]
@@ -310,7 +327,9 @@ def claimed(data: AccountData, f: FilterLike = ALL) -> pd.DataFrame:
         lm["unit_id"].map(unit_vol).fillna(0.0) / lm["innovation_id"].map(tot).replace(0, np.nan)
     ).fillna(0.0)
     mo = months["month"].to_numpy()
-    n = len(mo) - np.searchsorted(mo, lm["live_from"].to_numpy(), side="left")
+    to = lm["live_to"].to_numpy()
+    hi = np.where(pd.isna(to), len(mo), np.searchsorted(mo, to, side="left"))
+    n = np.maximum(hi - np.searchsorted(mo, lm["live_from"].to_numpy(), side="left"), 0)
     amount = lm["innovation_id"].map(eav).fillna(0.0) / 12.0 * share * n
     out = lm.assign(claimed=amount.to_numpy())
     return out.groupby("innovation_id", as_index=False).agg(claimed=("claimed", "sum"))

@@ -286,7 +286,11 @@ def headline_view(
         since=since.date(),
         value_text=money(total, cur, loc),
         run_rate_text=money(run_rate, cur, loc),
-        live_text=f"{n} of {h.innovations_total}",
+        live_text=(
+            f"{n} of {h.innovations_total}"
+            if not f.unit_ids
+            else f"{n} of {h.innovations_live_account} live"
+        ),
         evidence_text=f"{mix['estimated']} of {n}" if n else "—",
         caption=(
             f"Measured against the frozen baseline "
@@ -298,7 +302,14 @@ def headline_view(
             " × volume × money value, headline KPIs only. " + money(total, cur, loc, compact=False)
         ),
         run_rate_help="Mean of the last 3 months' measured value × 12.",
-        live_help="Innovations live in at least one selected unit by the last month shown.",
+        live_help=(
+            "Innovations live (gone live at a unit, not retired) by the last month shown, of "
+            "the innovations in the register (live + in the pipeline + rejected + retired)."
+            if not f.unit_ids
+            else "Innovations live in the selected units by the last month shown, of the "
+            "innovations live across the whole account (a unit is never set against the "
+            "whole register)."
+        ),
         evidence_help=(
             f"Of {n} live innovations: {mix['estimated']} estimated (causal, CI "
             f"excludes zero), {mix['measured']} measured, {mix['claimed']} claimed. "
@@ -339,8 +350,14 @@ def curve_view(
     base: Baseline | None = None,
     attr: pd.DataFrame | None = None,
 ) -> CurveView | None:
-    """The cumulative value curve (``metrics.value.cumulative``) with go-lives and events."""
+    """The cumulative value curve (``metrics.value.cumulative``) with go-lives and events.
+    With a category filter the curve is the categories' credited value over the months of
+    the selected units and period (zero where they are credited nothing, never a shorter
+    period)."""
     v = _value_frame(data, f, base, attr)
+    if f.categories:
+        span = benefit(data, Selection(f.unit_ids, f.start, f.end, None), base)
+        v = pd.concat([v, span.assign(benefit=0.0, cents=0)], ignore_index=True)
     if v.empty:
         return None
     monthly = value_metrics.cumulative(v)[["month", "benefit", "cumulative"]]
@@ -375,6 +392,7 @@ class Photo:
     cards: pd.DataFrame  # key, label, then, now, change, pct_change, better, *_text
     between: pd.DataFrame  # code, title, category, went live
     between_sentence: str
+    unit_golives: int = 0  # rollouts in between, also of innovations live elsewhere
 
 
 def _period_label(a: dt.date, b: dt.date) -> str:
@@ -431,7 +449,11 @@ def photo(
     ]
     sentence = story.render_beat(
         story.went_live_beat(
-            tn.then_label, tn.now_label, len(between), units_selected=bool(f.unit_ids)
+            tn.then_label,
+            tn.now_label,
+            len(between),
+            units_selected=bool(f.unit_ids),
+            unit_golives=tn.unit_golives,
         ),
         cur,
         loc,
@@ -445,6 +467,7 @@ def photo(
         cards=cards,
         between=between,
         between_sentence=sentence,
+        unit_golives=tn.unit_golives,
     )
 
 
@@ -622,14 +645,27 @@ def value_lines(
 ) -> pd.DataFrame:
     """Per live innovation: claimed, measured (attributed) and estimated value to date with
     the evidence level, largest measured first. Columns: innovation_id, code, title,
-    category, claimed, measured, estimated, ci_low, ci_high, realisation, evidence,
-    claimed_text, measured_text, estimated_text. realisation = measured / claimed
-    (``metrics.value.realisation``)."""
+    category, claimed, measured, capped, estimated, ci_low, ci_high, realisation, evidence,
+    claimed_text, measured_text, capped_text, estimated_text, policy_text.
+    realisation = measured / claimed (``metrics.value.realisation``), never capped;
+    ``capped`` is the conservative policy "credited at most its expected effect"
+    (``metrics.attribution.CAPPED``), shown beside the measured figure with ``policy_text``
+    ("credited at most its expected effect: $575; $975 stays unattributed")."""
     a = attr if attr is not None else attribution(data, f, base)
     per = attribution_metrics.attributed_by_innovation(a)
     meas = per[per["innovation_id"] >= 0].rename(columns={"attributed": "measured"})[
         ["innovation_id", "measured"]
     ]
+    cap = attribution_metrics.attributed_by_innovation(
+        attribution_metrics.attribution(data, f, base, policy=attribution_metrics.CAPPED)
+    )
+    meas = meas.merge(
+        cap[cap["innovation_id"] >= 0].rename(columns={"attributed": "capped"})[
+            ["innovation_id", "capped"]
+        ],
+        on="innovation_id",
+        how="left",
+    )
     cl = claimed(data, f)
     inn = _innovations(data, f)[["innovation_id", "code", "title", "category"]]
     lines = inn.merge(cl, on="innovation_id", how="inner").merge(
@@ -661,8 +697,16 @@ def value_lines(
         )
     ]
     cur, loc = data.account.currency, data.account.locale
-    for col in ("claimed", "measured", "estimated"):
+    for col in ("claimed", "measured", "capped", "estimated"):
         lines[f"{col}_text"] = [money(v, cur, loc) for v in lines[col]]
+    policy = attribution_metrics.POLICY_LABELS[attribution_metrics.CAPPED]
+    lines["policy_text"] = [
+        ""
+        if pd.isna(c) or pd.isna(m)
+        else f"{policy}: {money(c, cur, loc)}"
+        + (f"; {money(m - c, cur, loc)} stays unattributed" if m - c > 0.005 else "")
+        for c, m in zip(lines["capped"], lines["measured"], strict=True)
+    ]
     lines = lines.sort_values("measured", ascending=False, na_position="last")
     return lines.drop(columns=["excludes_zero"]).reset_index(drop=True)
 
@@ -690,6 +734,7 @@ class ContractView:
     days_sentence: str
     beats: tuple[story.Beat, ...] = ()  # productivity, gain-share, days (as data)
     gain_share_note: str = ""  # which years hold baseline months or are still running
+    scope_note: str = ""  # "the unit / category filter does not apply" ("" without one)
 
 
 def _contract_years(data: AccountData) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
@@ -708,14 +753,26 @@ def _unit_cost_kpi(data: AccountData) -> pd.Series | None:
 def contract_view(
     data: AccountData, f: FilterLike, *, base: Baseline | None = None
 ) -> ContractView | None:
-    """Productivity path, gain-share and innovation days (``metrics.contract``) for the
-    selected units, with the sentences (``metrics.narrative``); None without unit-cost KPI or
-    data. The productivity path is limited to the selected period; gain-share and days cover
-    whole contract years."""
+    """Productivity path, gain-share and innovation days (``metrics.contract``) with the
+    sentences (``metrics.narrative``); None without unit-cost KPI or data.
+
+    The contract is per account, so every figure is the **whole account's** whatever units
+    or categories are selected (a unit's savings are never set against the account's goal);
+    ``scope_note`` says so when a unit or category filter is set. The productivity path is
+    shown for the selected period; gain-share and days cover whole contract years."""
     a = data.account
     kpi = _unit_cost_kpi(data)
-    if kpi is None or _units(data, f).empty:
+    if kpi is None or data.monthly.empty:
         return None
+    ignored = [w for w, on in (("unit", bool(f.unit_ids)), ("category", bool(f.categories))) if on]
+    scope_note = (
+        "The contract is per account: these figures are the whole account's; the "
+        + " and ".join(ignored)
+        + " filter does not apply here."
+        if ignored
+        else ""
+    )
+    f = Selection(None, f.start, f.end, None)
     cur, loc = a.currency, a.locale
     key = str(kpi["key"])
     prod = contract_metrics.productivity_path(
@@ -772,6 +829,7 @@ def contract_view(
         days_sentence=sentences[2],
         beats=beats,
         gain_share_note=note,
+        scope_note=scope_note,
     )
 
 
@@ -803,7 +861,7 @@ def _gain_share_note(gain: pd.DataFrame, b_start: dt.date, b_end: dt.date) -> st
 
 @dataclass(frozen=True, eq=False)
 class PipelineView:
-    counts: dict[str, int]
+    counts: dict[str, int]  # live, in pipeline, rejected, retired; stages of the pipeline
     upcoming: pd.DataFrame  # code, title, stage, category, claim per year
     claimed_per_year: float
     sentence: str
@@ -811,11 +869,17 @@ class PipelineView:
 
 
 def pipeline_view(data: AccountData, f: FilterLike) -> PipelineView:
-    """Current-stage counts and the open pipeline (``metrics.pipeline``) of the selected
-    categories, with the claim per year it carries and its sentence."""
+    """State counts (live / in pipeline / rejected / retired, adding up to the register),
+    the stages of the innovations in the pipeline, and the pipeline itself
+    (``metrics.pipeline.open_pipeline``) of the selected categories, with the claim per year
+    it carries and its sentence."""
     inn = _innovations(data, f)
-    counts = pipeline_metrics.stage_counts(inn)
     up = pipeline_metrics.open_pipeline(inn, data.rollouts)
+    # the states partition the register; the stage counts are those of the pipeline only
+    stages = pipeline_metrics.stage_counts(up)
+    counts = pipeline_metrics.state_totals(inn, data.rollouts) | {
+        s: stages[s] for s in pipeline_metrics.FORWARD_STAGES
+    }
     cur, loc = data.account.currency, data.account.locale
     upcoming = pd.DataFrame(
         {
@@ -890,6 +954,7 @@ def narrative_beats(
             units_selected=bool(f.unit_ids),
             move=moves[0] if moves else None,
             worth=float(worth[moves[0]["key"]]) if moves and moves[0]["key"] in worth else None,
+            categories_selected=bool(f.categories),
         ),
         story.value_beat(head.value_to_date, head.run_rate, head.as_of),
     ]
@@ -897,7 +962,10 @@ def narrative_beats(
         key = moves[1]["key"]
         beats.append(
             story.kpi_move_beat(
-                moves[1], pic.now_label, float(worth[key]) if key in worth else None
+                moves[1],
+                pic.now_label,
+                float(worth[key]) if key in worth else None,
+                categories_selected=bool(f.categories),
             )
         )
     if bridge is not None and not bridge.empty:
@@ -907,7 +975,12 @@ def narrative_beats(
     beats.append(story.evidence_beat(head.evidence_mix))
     if contract is not None and len(contract.beats) > 1:
         g = contract.beats[1]
-        beats.append(story.Beat("Contract: " + g.template, g.figures, g.source))
+        head_ = (
+            "Contract (whole account; the filter does not apply): "
+            if (f.unit_ids or f.categories)
+            else "Contract: "
+        )
+        beats.append(story.Beat(head_ + g.template, g.figures, g.source))
     pipe = pipe if pipe is not None else pipeline_view(data, f)
     if pipe.beat is not None:
         beats.append(pipe.beat)

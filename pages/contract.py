@@ -26,6 +26,8 @@ st.caption(
     f"{a.productivity_pct_per_year:g} % a year · gain-share {a.gain_share_pct:g} % · "
     f"{a.innovation_days_per_year:g} innovation days a year"
 )
+if k.scope_note:
+    st.info(k.scope_note)
 
 st.subheader("Productivity clause")
 st.markdown(f"{md(k.unit_cost_label)}: {k.productivity_sentence}")

@@ -81,7 +81,7 @@ with left:
         "stage that got there. Click a stage to list its innovations below."
     )
 with right:
-    st.subheader("Go-lives per quarter")
+    st.subheader("Unit go-lives per quarter")
     st.altair_chart(
         golives_chart(golives_by_quarter(data.rollouts, ctx.unit_ids), scale=scale), width="stretch"
     )

@@ -337,6 +337,8 @@ def evidence(ctx: PageContext) -> pd.DataFrame:
             "innovation": lines["code"] + " · " + lines["title"],
             "claimed": lines["claimed"].round(0),
             "measured": lines["measured"].round(0),
+            # a conservative policy shown beside the measured figure, never called measured
+            "credited at most its expected effect": lines["capped"].round(0),
             "realisation": lines["realisation"],
             "estimated": lines["estimated"].round(0),
             "range": [
@@ -369,8 +371,15 @@ def evidence(ctx: PageContext) -> pd.DataFrame:
             "measured": st.column_config.NumberColumn(
                 "measured", format="localized", width=85, help=f"value to date, {cur}"
             ),
+            "credited at most its expected effect": st.column_config.NumberColumn(
+                "capped credit",
+                format="localized",
+                width=85,
+                help="a conservative policy, not a measurement: credited at most its expected "
+                f"effect, never a loss; the rest stays unattributed ({cur})",
+            ),
             "realisation": st.column_config.NumberColumn(
-                "% of claim", format="percent", width=70, help="measured / claimed"
+                "% of claim", format="percent", width=70, help="measured / claimed, never capped"
             ),
             "estimated": st.column_config.NumberColumn(
                 "estimated", format="localized", width=85, help=f"value to date, {cur}"

@@ -155,8 +155,10 @@ def two_innovations() -> AccountData:
             Dec    10.5  → benefit −50: nothing explained              → unattributed −50
     unit 2: Apr–Jun 10.0 → 0
             Jul–Dec 9.0  → benefit 100, only B live (A is not there): B 50, unattributed 50
-    Totals: A 3·100 + 5·100 = 800; B 5·50 + 6·50 = 550; unattributed −50 + 6·50 = 250;
-    measured 1,600 = 800 + 550 + 250.
+    Totals under the capped policy (``metrics.attribution.CAPPED``): A 3·100 + 5·100 = 800;
+    B 5·50 + 6·50 = 550; unattributed −50 + 6·50 = 250; measured 1,600 = 800 + 550 + 250.
+    Under the measured share (the default) unit 1's December −50 is shared A −33.33,
+    B −16.67, and B gets all of unit 2's 100 a month: A 766.67, B 833.33, unattributed 0.
     """
     rows = []
     for m in range(1, 13):

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from metrics.attribution import (
+    CAPPED,
     UNATTRIBUTED_ID,
     attributed_by_innovation,
     attribution,
@@ -28,9 +29,29 @@ def _per(a: pd.DataFrame) -> dict[int, float]:
     return {int(k): float(v) for k, v in a.groupby("innovation_id")["amount"].sum().items()}
 
 
-def test_split_by_expected_effect_with_an_explicit_remainder() -> None:
+def test_split_measured_share_never_capped() -> None:
+    # measured share (the default): every cell's benefit goes to the innovations live there
+    # that target the KPI, in proportion to their expected effect, better or worse than
+    # promised. unit 1 Dec −50 → A −50·100/150 = −33.33, B −16.67; unit 2 Jul–Dec: only B
+    # is live there, so it gets the whole 100 a month (not its 50 promise).
+    # A 300 + 500 − 33.33 = 766.67; B 250 − 16.67 + 600 = 833.33; unattributed 0.
     d = t.two_innovations()
     a = attribution(d)
+    assert _per(a) == {
+        1: pytest.approx(766.67),
+        2: pytest.approx(833.33),
+        UNATTRIBUTED_ID: pytest.approx(0.0),
+    }
+    assert a["cents"].sum() == measured(d)["cents"].sum() == 160000
+    assert not ((a["innovation_id"] == 1) & (a["unit_id"] == 2)).any()
+    dec = a[(a["unit_id"] == 1) & (a["month"] == pd.Timestamp("2023-12-01"))]
+    assert dec.set_index("innovation_id")["amount"].to_dict() == {1: -33.33, 2: -16.67, -1: 0.0}
+
+
+def test_split_capped_policy_with_an_explicit_remainder() -> None:
+    # the conservative policy: never more than promised, never a loss
+    d = t.two_innovations()
+    a = attribution(d, policy=CAPPED)
     assert _per(a) == {
         1: pytest.approx(800.0),
         2: pytest.approx(550.0),
@@ -48,19 +69,25 @@ def test_split_by_expected_effect_with_an_explicit_remainder() -> None:
 def test_unit_and_category_filters() -> None:
     d = t.two_innovations()
     assert _per(attribution(d, Filters(unit_ids=(2,)))) == {
+        2: pytest.approx(600.0),
+        -1: pytest.approx(0.0),
+    }
+    assert _per(attribution(d, Filters(unit_ids=(2,)), policy=CAPPED)) == {
         2: pytest.approx(300.0),
         -1: pytest.approx(300.0),
     }
     strategic = attribution(d, Filters(categories=("strategic impact",)))
-    assert _per(strategic) == {2: pytest.approx(550.0)}  # the remainder has no category
+    assert _per(strategic) == {2: pytest.approx(833.33)}  # the remainder has no category
     v = selected_value(d, Filters(categories=("strategic impact",)))
-    assert v["benefit"].sum() == pytest.approx(550.0)
+    assert v["benefit"].sum() == pytest.approx(833.33)
     assert selected_value(d)["benefit"].sum() == pytest.approx(1600.0)
 
 
 def test_per_innovation_totals() -> None:
     per = attributed_by_innovation(attribution(t.two_innovations())).set_index("innovation_id")
-    assert per.loc[1, "cents"] == 80000 and per.loc[-1, "attributed"] == pytest.approx(250.0)
+    # Dec: −33.333… and −16.666… cents-rounded by largest remainder → −33.33 and −16.67
+    assert per.loc[1, "cents"] == 76667 and per.loc[2, "cents"] == 83333
+    assert per.loc[-1, "attributed"] == pytest.approx(0.0)
 
 
 def test_cents_by_largest_remainder() -> None:
@@ -150,11 +177,17 @@ def test_attributed_plus_unattributed_is_measured_to_the_cent(d: t.AccountData) 
     want = b.set_index(cells)["cents"]
     assert per_cell.reindex(want.index).fillna(0).astype(np.int64).equals(want)  # every cell
     inn = a[a["innovation_id"] != UNATTRIBUTED_ID]
-    assert (inn["cents"] >= 0).all()  # an innovation is never charged a loss
-    # never more than was measured in a cell (the rest is unattributed, possibly negative)
+    # measured share: a cell's benefit goes wholly to innovations, or wholly unattributed
     got = inn.groupby(cells)["cents"].sum().reindex(want.index).fillna(0)
-    assert (got <= want.clip(lower=0)).all()
+    assert ((got == want) | (got == 0)).all()
     assert (np.rint(a["amount"] * 100) == a["cents"]).all()  # amount = cents / 100
+    # the capped policy: the same totals, never a loss, never more than was measured
+    c = attribution(d, policy=CAPPED)
+    assert int(c["cents"].sum()) == int(b["cents"].sum())
+    cinn = c[c["innovation_id"] != UNATTRIBUTED_ID]
+    assert (cinn["cents"] >= 0).all()
+    cgot = cinn.groupby(cells)["cents"].sum().reindex(want.index).fillna(0)
+    assert (cgot <= want.clip(lower=0)).all()
 
 
 # --------------------------------------------------------------------------------------
@@ -177,11 +210,15 @@ def planted_value(data: t.AccountData, planted: pd.DataFrame) -> pd.DataFrame:
         for k in info.index
         if bool(info.loc[k, "headline"]) and not pd.isna(info.loc[k, "money_value"])
     ]
-    lm = live_months(data.rollouts).merge(
+    lm = live_months(data.rollouts, data.innovations).merge(
         planted[["innovation_id", "kpi_key", "effect_pct"]], on="innovation_id"
     )
     x = data.monthly[data.monthly["kpi_key"].isin(keys)].merge(lm, on=["unit_id", "kpi_key"])
-    x = x[x["month"] >= x["live_from"]].copy()
+    # the months attribution credits: from the first full live month to the retirement
+    # (the demo generator keeps a retired innovation's effect in the data; it is measured,
+    # but no longer credited to it)
+    on = (x["month"] >= x["live_from"]) & (x["live_to"].isna() | (x["month"] < x["live_to"]))
+    x = x[on].copy()
     x["log"] = -np.log1p(x["effect_pct"].astype(float) / 100.0)
     total_log = x.groupby(["unit_id", "kpi_key", "month"])["log"].transform("sum")
     sign = x["kpi_key"].map(info["direction"].map(direction_sign))
@@ -206,7 +243,11 @@ def test_demo_attribution_recovers_the_planted_truth(demo_engine) -> None:  # ty
       by 7-9 % (median) and at most 24 %.
     * total attributed within ±12 % of the total planted value;
     * Σ_i |attributed_i − planted_i| / Σ planted ≤ 15 % (seen: 8-10 %);
-    * every innovation within ±35 % of its planted value (seen: at most 24 %).
+    * every innovation within ±40 % of its planted value (seen: at most 24 % with the
+      capped policy; with the measured share, which also credits noise and drift to the
+      innovations live where they happen, and with credit stopped at retirement while the
+      generator keeps a retired innovation's effect in the data, seed 1 gives at most 39 %,
+      INN-024 — a retired neighbour's lingering effect lands on it).
     Negative controls show the bounds can fail: the same amounts shuffled among the
     innovations, or split equally, are 70-110 % off on the weighted measure.
     """
@@ -227,7 +268,7 @@ def test_demo_attribution_recovers_the_planted_truth(demo_engine) -> None:  # ty
     assert 0.88 <= total <= 1.12, total
     assert weighted_error(truth["attributed"].to_numpy()) <= 0.15
     rel = (truth["attributed"] / truth["planted"] - 1.0).abs()
-    assert (rel <= 0.35).all(), truth.assign(rel=rel)
+    assert (rel <= 0.40).all(), truth.assign(rel=rel)
 
     shuffled = truth["attributed"].to_numpy()[np.random.default_rng(0).permutation(len(truth))]
     equal = np.full(len(truth), truth["attributed"].mean())

@@ -17,7 +17,8 @@ from tests.metrics import tables as t
 
 
 def test_headline_of_a_hand_computed_account() -> None:
-    # tables.two_innovations: A 800, B 550, unattributed 250, measured 1,600.
+    # tables.two_innovations, measured share: A 766.67, B 833.33, unattributed 0, measured
+    # 1,600 (capped policy: A 800, B 550, unattributed 250).
     # run-rate: Oct 250, Nov 250, Dec (−50 + 100) = 50 → 550 / 3 × 12 = 2,200
     # claimed: A 1,200/yr at unit 1 only (share 1), Apr–Dec: 100·9 = 900;
     #          B 600/yr at units 1 and 2 (100 txn each: share ½), Jul–Dec: 50·½·6·2 = 300
@@ -30,8 +31,8 @@ def test_headline_of_a_hand_computed_account() -> None:
     assert h.run_rate == pytest.approx(2200.0)
     assert (h.innovations_live, h.innovations_total) == (2, 2)
     assert h.claimed_value == pytest.approx(1200.0)
-    assert h.attributed_value == 1350.0 and h.unattributed_value == 250.0
-    assert h.realisation == pytest.approx(1350 / 1200)
+    assert h.attributed_value == 1600.0 and h.unattributed_value == 0.0
+    assert h.realisation == pytest.approx(1600 / 1200)
     assert h.evidence_mix == {"estimated": 0, "measured": 2, "claimed": 0}
     assert h.missing_months == 0 and h.baseline_missing == ()
 
@@ -57,7 +58,7 @@ def test_as_of_limits_the_data() -> None:
 def test_category_filter_counts_what_is_attributed_to_it() -> None:
     h = headline(t.two_innovations(), Filters(categories=("strategic impact",)))
     assert h is not None
-    assert h.cumulative_value == h.attributed_value == 550.0
+    assert h.cumulative_value == h.attributed_value == 833.33
     assert h.unattributed_value == 0.0  # the remainder belongs to no category
     assert (h.innovations_live, h.innovations_total) == (1, 1)
     assert h.claimed_value == pytest.approx(300.0)

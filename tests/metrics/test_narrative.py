@@ -125,11 +125,13 @@ def test_productivity_days_and_pipeline_beats() -> None:
         }
     )
     rollouts = pd.DataFrame({"innovation_id": [1], "unit_id": [1], "go_live": [pd.NaT]})
-    beat = n.pipeline_beat(p.stage_counts(inn), p.open_pipeline(inn, rollouts))
+    up = p.open_pipeline(inn, rollouts)
+    beat = n.pipeline_beat(p.stage_counts(up), up)
+    # no go-live recorded anywhere: the scaled I-3 is not live either, and says so
     assert n.render_beat(beat, "EUR", "de_DE") == (
-        f"2 innovations are in the pipeline (1 in pilot, 0 prototypes, 0 in evaluation, "
-        f"1 ideas), claiming 2.000{NB}€ a year between them if they deliver. Next up: "
-        f"I-1 Bots, I-2 Letters."
+        f"3 innovations are in the pipeline, not yet live anywhere (1 in pilot, 0 prototypes, "
+        f"0 in evaluation, 1 ideas, 1 scaled but not rolled out), claiming 11.000{NB}€ a year "
+        f"between them if they deliver. Next up: I-3 Chat, I-1 Bots, I-2 Letters."
     )
 
 
@@ -144,10 +146,12 @@ def test_contributors_share_comes_from_the_bridge() -> None:
     )
     beat = n.contributors_beat(bridge)
     assert beat is not None
-    # innovations explain (600 + 300) / 1000 = 90 %
+    # no "share explained" (a by-product of the allocation): the remainder, said plainly
     assert n.render_beat(beat, "USD", "en_US") == (
-        "The largest contributors are I-1 Bots ($600), I-2 Letters ($300). Innovations explain "
-        "90.0% of the value; the rest is shown as unattributed, never given to an innovation."
+        "The largest contributors are I-1 Bots ($600), I-2 Letters ($300). Each innovation is "
+        "credited its share of the value measured where it is live; the rest ($100, where no "
+        "live innovation targets the KPI) is shown as unattributed, never given to an "
+        "innovation."
     )
 
 

@@ -190,7 +190,17 @@ def test_golives_by_quarter() -> None:
 
 def test_open_pipeline_closest_to_live_first() -> None:
     up = p.open_pipeline(register(), ROLLOUTS)
-    # pilots by claim (#3 80k, #2 30k), then the prototype, then the idea
-    assert up["code"].tolist() == ["I-3", "I-2", "I-5", "I-6"]
-    assert up["rolled_out"].tolist() == [False, True, False, False]
-    assert up["estimated_annual_value"].fillna(0).sum() == 130_000.0
+    # the pilot #3 (80k), then the prototype, then the idea; the pilot #2 is live at unit 1
+    # (ROLLOUTS), so it is live, not "next up"
+    assert up["code"].tolist() == ["I-3", "I-5", "I-6"]
+    assert up["rolled_out"].tolist() == [False, False, False]
+    assert up["estimated_annual_value"].fillna(0).sum() == 100_000.0
+
+
+def test_states_partition_the_register() -> None:
+    reg = register()
+    totals = p.state_totals(reg, ROLLOUTS)
+    # live: #1 and #2 (go-lives); pipeline: #3, #5, #6; rejected #4; retired: none
+    assert totals == {"live": 2, "in pipeline": 3, "rejected": 1, "retired": 0}
+    assert sum(totals.values()) == len(reg)
+    assert totals["in pipeline"] == len(p.open_pipeline(reg, ROLLOUTS))
