@@ -64,18 +64,22 @@ Few treated units, few units
     reassigned across units ``n_permutations`` times (seeded), the ATT is recomputed for each
     draw, and
 
-    * p-value = (1 + #{|ATT_perm| >= |ATT|}) / (1 + number of valid draws);
-    * se = standard deviation of the permutation distribution;
-    * CI = ``[ATT - q_{1-alpha/2}, ATT - q_{alpha/2}]`` with q the quantiles of the permutation
-      distribution. This is an approximate inversion of the permutation test under a constant
-      additive effect (it assumes the null distribution's shape does not depend on the size of
-      the effect). Draws in which the reassigned timing leaves some treated unit or period
-      without an untreated observation are skipped. With few units there are few distinct
-      reassignments, so p-values and intervals are coarse (honestly so).
+    * p(c) = (1 + #{d : |ATT_d(Y) - c ATT_d(D)| >= |ATT - c|}) / (1 + valid draws), the
+      permutation test of a constant effect c: under it the untreated outcomes are
+      Y - c D (D = treated as observed), and the estimator is linear in the outcome, so
+      each draw needs one extra right-hand side, D; the p-value is p(0);
+    * CI = {c : p(c) > alpha}, the exact inversion of that same test (the stretch around
+      ATT; its ends are where p(c) jumps), so "the interval excludes zero" holds exactly when
+      p < alpha, and its width does not grow with the effect;
+    * se = standard deviation of the draws' statistic under c = ATT.
+      Draws in which the reassigned timing leaves some treated unit or period without an
+      untreated observation are skipped; each distinct reassignment is solved once. With
+      few units there are few distinct reassignments, so p-values and intervals are coarse
+      (honestly so).
 
-    The post-go-live rows of ``by_horizon`` then use the same permutation draws (se = sd,
-    CI from the quantiles of each horizon's permutation effects); the pre-trend rows keep
-    their unit-clustered SEs and are correspondingly rough with so few treated units.
+    The post-go-live rows of ``by_horizon`` invert the same test per horizon (the horizon's
+    effect on Y and on D per draw); the pre-trend rows keep their unit-clustered SEs and are
+    correspondingly rough with so few treated units.
 
 Pre-trends (event-study placebo horizons -1..-K, K <= 5)
     The paper's recommended pre-trend test, kept separate from the ATT so that it cannot
@@ -372,7 +376,8 @@ def estimate_effect(
     post = fit.horizon_table.copy()
     n_valid = 0
     if use_permutation:
-        perm_att, perm_h, n_valid = _permute(prep, fit.horizons, n_permutations, seed)
+        dr = _permute(prep, fit.horizons, n_permutations, seed, treated)
+        n_valid = dr.n
         n_failed = n_permutations - n_valid
         if n_valid == 0:
             warnings.append(
@@ -386,16 +391,15 @@ def estimate_effect(
                     f"{n_failed} of {n_permutations} permutation draws were skipped because "
                     "the reassigned go-live dates left no untreated comparison."
                 )
-            se, ci_low, ci_high = _perm_interval(fit.att, perm_att, alpha)
-            tol = 1e-12 * max(1.0, abs(fit.att))
-            p_value = float((1 + np.sum(np.abs(perm_att) >= abs(fit.att) - tol)) / (1 + n_valid))
+            se, ci_low, ci_high, p_value = _perm_inversion(fit.att, dr.att, dr.att_d, alpha)
             effects = post["effect"].to_numpy(dtype=np.float64)
             bounds = np.full((effects.size, 3), np.nan)
             for j, effect in enumerate(effects):
-                col = perm_h[:, j]
-                col = col[np.isfinite(col)]
-                if col.size >= 2:
-                    bounds[j] = _perm_interval(float(effect), col, alpha)
+                ok = np.isfinite(dr.by_h[:, j]) & np.isfinite(dr.by_h_d[:, j])
+                if ok.sum() >= 2 and np.isfinite(effect):
+                    bounds[j] = _perm_inversion(
+                        float(effect), dr.by_h[ok, j], dr.by_h_d[ok, j], alpha
+                    )[:3]
             post["se"], post["ci_low"], post["ci_high"] = bounds[:, 0], bounds[:, 1], bounds[:, 2]
         method, inference_used = METHOD_PERMUTATION, "permutation"
     else:
@@ -744,6 +748,25 @@ class _Prepared:
         return len(self.period_labels)
 
 
+def _calendar_gaps(labels: npt.NDArray[np.generic]) -> list[str]:
+    """Calendar periods between the first and last observed one that no row has: months for
+    date periods on the first of the month, whole numbers for integer periods (other
+    spacings are not judged)."""
+    if labels.size < 2:
+        return []
+    if np.issubdtype(labels.dtype, np.datetime64):
+        idx = pd.DatetimeIndex(labels)
+        if not (idx == idx.to_period("M").to_timestamp()).all():
+            return []
+        full = pd.period_range(idx.min(), idx.max(), freq="M").to_timestamp()
+        return [f"{m:%b %Y}" for m in full.difference(idx)]
+    vals = labels.astype(np.float64)
+    if not np.all(np.isfinite(vals)) or not np.all(vals == np.round(vals)):
+        return []
+    full_n = np.arange(vals.min(), vals.max() + 1)
+    return [str(int(v)) for v in np.setdiff1d(full_n, vals)]
+
+
 def _require_columns(frame: pd.DataFrame, columns: list[str], what: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
@@ -815,6 +838,16 @@ def _prepare(
     # Periods -> ordinal index; first_treated on the same scale.
     if _is_datelike(df[period]):
         periods = pd.to_datetime(df[period])
+        ftc = df[first_treated]
+        if (
+            pd.api.types.is_numeric_dtype(ftc) or pd.api.types.is_bool_dtype(ftc)
+        ) and not pd.api.types.is_datetime64_any_dtype(ftc):
+            example = ftc.dropna().iloc[0] if ftc.notna().any() else None
+            raise EstimationError(
+                f"The first-treated column '{first_treated}' holds numbers (e.g. {example!r}) "
+                f"but the periods in '{period}' are dates: it needs dates — the first treated "
+                "period of each unit, e.g. 2024-04-01 (empty for units never treated)."
+            )
         try:
             ft = pd.to_datetime(df[first_treated])
         except (TypeError, ValueError) as exc:
@@ -844,6 +877,13 @@ def _prepare(
         )
     labels = np.unique(period_values)
     period_code = np.searchsorted(labels, period_values).astype(np.int64)
+    gaps = _calendar_gaps(labels)
+    if gaps:
+        warnings.append(
+            f"No unit has data for {_names(gaps, 5)}: horizons count the observed periods, so "
+            "a horizon after that gap holds a later calendar horizon too (horizon 2 may hold "
+            "true horizons 2 and 3). Import the missing period to separate them."
+        )
 
     # Outcome and weights.
     if not pd.api.types.is_numeric_dtype(df[outcome]) or pd.api.types.is_bool_dtype(df[outcome]):
@@ -1233,24 +1273,62 @@ def _pretrends(prep: _Prepared, treated: BoolArray, fit: _Fit, z: float) -> pd.D
     return empty
 
 
-def _permute(
-    prep: _Prepared, horizons: IntArray, n_permutations: int, seed: int
-) -> tuple[FloatArray, FloatArray, int]:
-    """ATT and horizon effects under random reassignment of first-treated periods.
+@dataclass(frozen=True, eq=False)
+class _Draws:
+    """Permutation draws of the estimator, valid draws only (duplicates kept, so each
+    reassignment counts as often as it was drawn): ``att``/``by_h`` the estimator applied
+    to the outcome Y, ``att_d``/``by_h_d`` applied to the observed treatment indicator D
+    (the extra right-hand side that makes testing any effect c cheap, see
+    ``_perm_inversion``)."""
 
-    Returns (ATT per valid draw, horizon effects per valid draw x ``horizons``, number of
-    valid draws). Draws leaving a treated unit or period without an untreated observation,
-    or whose treated observations are not identified, are skipped. Uses the incremental
-    solver when there are at least as many units as periods (the usual case), otherwise
-    a full refit per draw; both give the same numbers.
+    att: FloatArray
+    by_h: FloatArray
+    att_d: FloatArray
+    by_h_d: FloatArray
+
+    @property
+    def n(self) -> int:
+        return int(self.att.size)
+
+
+def _permute(
+    prep: _Prepared, horizons: IntArray, n_permutations: int, seed: int, treated: BoolArray
+) -> _Draws:
+    """The estimator under random reassignment of first-treated periods, on Y and on D.
+
+    Draws leaving a treated unit or period without an untreated observation, or whose
+    treated observations are not identified, are skipped. Each distinct reassignment is
+    solved once (a 6-unit panel with 2 treated units has only 30, however many draws are
+    asked for) and counted as often as it was drawn. Uses the incremental solver when there
+    are at least as many units as periods (the usual case), otherwise a full refit per draw;
+    both give the same numbers.
     """
     rng = np.random.default_rng(seed)
-    draws = [rng.permutation(prep.ft_unit) for _ in range(n_permutations)]
+    draws = np.stack([rng.permutation(prep.ft_unit) for _ in range(n_permutations)])
+    distinct, inverse = np.unique(draws, axis=0, return_inverse=True)
+    inverse = np.asarray(inverse).reshape(-1)
+    uniq = list(distinct)
     if prep.x.shape[1]:
-        return _permute_covariates(prep, horizons, draws)
-    if prep.n_units >= prep.n_periods:
-        return _permute_incremental(prep, horizons, draws)
-    return _permute_refit(prep, horizons, draws)
+        run = _permute_covariates
+    elif prep.n_units >= prep.n_periods:
+        run = _permute_incremental
+    else:
+        run = _permute_refit
+    a, ah, ok_y = run(prep, horizons, uniq)
+    # the estimator is linear in the outcome: the same draws on D = 1[treated as observed]
+    b, bh, ok_d = run(replace(prep, y=treated.astype(np.float64)), horizons, uniq)
+    pos_y = np.full(len(uniq), -1, dtype=np.int64)
+    pos_y[ok_y] = np.arange(ok_y.size)
+    pos_d = np.full(len(uniq), -1, dtype=np.int64)
+    pos_d[ok_d] = np.arange(ok_d.size)
+    take = inverse[(pos_y[inverse] >= 0) & (pos_d[inverse] >= 0)]
+    iy, idd = pos_y[take], pos_d[take]
+    return _Draws(
+        att=a[iy],
+        by_h=ah[iy] if ah.size else np.empty((take.size, horizons.size)),
+        att_d=b[idd],
+        by_h_d=bh[idd] if bh.size else np.empty((take.size, horizons.size)),
+    )
 
 
 def _cell_matrices(prep: _Prepared) -> tuple[BoolArray, FloatArray, FloatArray]:
@@ -1276,7 +1354,7 @@ def _horizon_effects(
 
 def _permute_incremental(
     prep: _Prepared, horizons: IntArray, draws: list[IntArray]
-) -> tuple[FloatArray, FloatArray, int]:
+) -> tuple[FloatArray, FloatArray, IntArray]:
     """Permutation draws solved in period space, updating only the units given a go-live.
 
     With all observations untreated, the period-space normal matrix is
@@ -1296,7 +1374,8 @@ def _permute_incremental(
     last_seen = n_p - 1 - np.argmax(observed[:, ::-1], axis=1)
     atts: list[float] = []
     by_h: list[FloatArray] = []
-    for ft in draws:
+    valid_idx: list[int] = []
+    for idx, ft in enumerate(draws):
         k = np.flatnonzero(ft <= last_seen)
         if k.size == 0:
             continue
@@ -1337,22 +1416,24 @@ def _permute_incremental(
         rows, cols = np.nonzero(t_k)
         tau = y_k[rows, cols] - a_k[rows] - x_period[cols, 0]
         wt = w_k[rows, cols]
+        valid_idx.append(idx)
         atts.append(float(wt @ tau / total))
         by_h.append(_horizon_effects(cols - ft[k][rows], tau, wt, n_p, horizons))
     perm_h = np.vstack(by_h) if by_h else np.empty((0, horizons.size))
-    return np.asarray(atts, dtype=np.float64), perm_h, len(atts)
+    return np.asarray(atts, dtype=np.float64), perm_h, np.asarray(valid_idx, dtype=np.int64)
 
 
 def _permute_refit(
     prep: _Prepared, horizons: IntArray, draws: list[IntArray]
-) -> tuple[FloatArray, FloatArray, int]:
+) -> tuple[FloatArray, FloatArray, IntArray]:
     """Permutation draws, each refitted from scratch on unit x period matrices."""
     observed, y, w = _cell_matrices(prep)
     n_p = prep.n_periods
     grid = np.arange(n_p)
     atts: list[float] = []
     by_h: list[FloatArray] = []
-    for ft in draws:
+    valid_idx: list[int] = []
+    for idx, ft in enumerate(draws):
         treated = observed & (grid[None, :] >= ft[:, None])
         untreated = observed & ~treated
         if not treated.any():
@@ -1375,15 +1456,16 @@ def _permute_refit(
         iu, it = np.nonzero(treated)
         tau = y[iu, it] - x_unit[iu, 0] - x_period[it, 0]
         wt = w1[iu, it]
+        valid_idx.append(idx)
         atts.append(float(wt @ tau / total))
         by_h.append(_horizon_effects(it - ft[iu], tau, wt, n_p, horizons))
     perm_h = np.vstack(by_h) if by_h else np.empty((0, horizons.size))
-    return np.asarray(atts, dtype=np.float64), perm_h, len(atts)
+    return np.asarray(atts, dtype=np.float64), perm_h, np.asarray(valid_idx, dtype=np.int64)
 
 
 def _permute_covariates(
     prep: _Prepared, horizons: IntArray, draws: list[IntArray]
-) -> tuple[FloatArray, FloatArray, int]:
+) -> tuple[FloatArray, FloatArray, IntArray]:
     """Permutation draws with covariates: timing reassigned, covariates kept as observed.
 
     Each draw is the full estimator on the reassigned timing (covariates residualised on the
@@ -1399,11 +1481,13 @@ def _permute_covariates(
     atts: list[float] = []
     by_h: list[FloatArray] = []
     seen: dict[bytes, tuple[float, FloatArray] | None] = {}
-    for ft in draws:
+    valid_idx: list[int] = []
+    for idx, ft in enumerate(draws):
         key = ft.tobytes()
         if key in seen:  # the same reassignment drawn again: same numbers
             hit = seen[key]
             if hit is not None:
+                valid_idx.append(idx)
                 atts.append(hit[0])
                 by_h.append(hit[1])
             continue
@@ -1445,17 +1529,63 @@ def _permute_covariates(
         wt = w1[iu1, it1]
         result = (float(wt @ tau / total), _horizon_effects(it1 - ft[iu1], tau, wt, n_p, horizons))
         seen[key] = result
+        valid_idx.append(idx)
         atts.append(result[0])
         by_h.append(result[1])
     perm_h = np.vstack(by_h) if by_h else np.empty((0, horizons.size))
-    return np.asarray(atts, dtype=np.float64), perm_h, len(atts)
+    return np.asarray(atts, dtype=np.float64), perm_h, np.asarray(valid_idx, dtype=np.int64)
 
 
-def _perm_interval(estimate: float, draws: FloatArray, alpha: float) -> tuple[float, float, float]:
-    """se = sd of the draws; CI = [est - q(1 - alpha/2), est - q(alpha/2)]."""
-    se = float(np.std(draws, ddof=1)) if draws.size > 1 else math.nan
-    q_low, q_high = np.quantile(draws, [alpha / 2, 1 - alpha / 2])
-    return se, float(estimate - q_high), float(estimate - q_low)
+def _perm_p(estimate: float, a: FloatArray, b: FloatArray, c: FloatArray) -> FloatArray:
+    """Permutation p-value of H0: effect = c, for each c (vectorised).
+
+    Under H0 the untreated outcomes are Y(0) = Y − c·D; the estimator is linear, so a
+    draw's statistic is ``a_d − c·b_d`` (a_d, b_d: the draw's estimate on Y and on D) and
+    the observed one ``estimate − c`` (the estimate of D under the observed timing is 1).
+    ``p(c) = (1 + #{d : |a_d − c·b_d| ≥ |estimate − c|}) / (1 + n)``."""
+    c = np.atleast_1d(np.asarray(c, dtype=np.float64))
+    obs = np.abs(estimate - c)
+    tol = 1e-12 * np.maximum(1.0, np.maximum(np.abs(estimate), np.abs(c)))
+    stat = np.abs(a[:, None] - c[None, :] * b[:, None])
+    return (1.0 + (stat >= (obs - tol)[None, :]).sum(axis=0)) / (1.0 + a.size)
+
+
+def _perm_inversion(
+    estimate: float, a: FloatArray, b: FloatArray, alpha: float
+) -> tuple[float, float, float, float]:
+    """(se, ci_low, ci_high, p at 0): the confidence interval as the inversion of the same
+    permutation test, ``{c : p(c) ≥ alpha}`` (``_perm_p``; c is rejected when p < alpha).
+
+    p(c) only changes where ``|a_d − c·b_d| = |estimate − c|``, i.e. at
+    c = (a_d − estimate) / (b_d − 1) and c = (a_d + estimate) / (b_d + 1), and at such a
+    point it is at least its value on either side (ties count), so the accepted set is
+    closed; it is evaluated at those points, between them and beyond them, so the set is
+    exact. The interval is the stretch of accepted c around the estimate (p = 1 there),
+    ending at accepted breakpoints (infinite when p never drops below alpha), widened to take
+    in 0 when 0 itself is accepted — so "the interval excludes zero" holds exactly when
+    p(0) < alpha. The width does not grow with the effect (the null is re-centred at each
+    c). se = sd of the draws' statistics under H0: effect = estimate."""
+    se = float(np.std(a - estimate * b, ddof=1)) if a.size > 1 else math.nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        roots = np.concatenate([(a - estimate) / (b - 1.0), (a + estimate) / (b + 1.0)])
+    roots = np.unique(roots[np.isfinite(roots)])
+    span = 1.0 + (np.abs(roots).max() if roots.size else abs(estimate))
+    far = np.array([-(span * 2.0 + abs(estimate)), span * 2.0 + abs(estimate)])
+    mids = (roots[1:] + roots[:-1]) / 2.0 if roots.size > 1 else np.empty(0)
+    points = np.unique(np.concatenate([roots, mids, far, [estimate, 0.0]]))
+    accepted = _perm_p(estimate, a, b, points) >= alpha
+    i = int(np.searchsorted(points, estimate))
+    lo, hi = i, i
+    while lo > 0 and accepted[lo - 1]:
+        lo -= 1
+    while hi < points.size - 1 and accepted[hi + 1]:
+        hi += 1
+    ci_low = -math.inf if lo == 0 else float(points[lo])
+    ci_high = math.inf if hi == points.size - 1 else float(points[hi])
+    p0 = float(_perm_p(estimate, a, b, np.array([0.0]))[0])
+    if p0 >= alpha:  # 0 accepted (possibly in another stretch): the interval holds it
+        ci_low, ci_high = min(ci_low, 0.0), max(ci_high, 0.0)
+    return se, ci_low, ci_high, p0
 
 
 # --------------------------------------------------------------------------------------

@@ -1,0 +1,126 @@
+"""Causal estimates of every demo innovation, with full inference, against diff-diff.
+
+Same run, same panels: ``metrics.views.estimates`` on the demo account (every innovation
+with a rollout, on its main target KPI, the other innovations controlled for, permutation
+inference where few units are treated — what the dashboard stores) is timed; every panel
+it hands to ``metrics.impact.estimate_effect`` is recorded, and diff-diff's
+``ImputationDiD`` then fits each of those panels (outcome, unit, period, first treated,
+covariates) with its clustered standard errors only. Printed: both times, the ratio
+(target ≤ 1.5×), how many panels used permutation inference and how many distinct
+reassignments they solved.
+
+    .venv/bin/python benchmarks/estimates_vs_diffdiff.py [--repeat 3]
+
+CPU time of this process (``time.process_time``), best of ``--repeat`` runs each, so a busy
+machine inflates both sides alike; wall time is printed too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import _common  # noqa: F401  (puts the repository on sys.path)
+import numpy as np
+import pandas as pd
+
+from data_loaders.access import Scope
+from data_loaders.db import make_engine, migrate
+from data_loaders.demo import load_demo
+from data_loaders.queries import list_accounts, load_account_data
+from metrics import impact, views
+
+
+def demo_data() -> Any:
+    path = Path(tempfile.gettempdir()) / "tnn-bench-estimates.sqlite"
+    fresh = not path.exists()
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    if fresh:
+        load_demo(engine)
+    scope = Scope.everything()
+    aid = int(list_accounts(engine, scope)["account_id"].iloc[0])
+    return load_account_data(engine, scope, aid)
+
+
+def record_panels(data: Any) -> list[tuple[pd.DataFrame, dict[str, Any]]]:
+    """Every (panel, keyword arguments) ``estimate_effect`` receives for the demo."""
+    seen: list[tuple[pd.DataFrame, dict[str, Any]]] = []
+    real = impact.estimate_effect
+
+    def spy(panel: pd.DataFrame, **kw: Any) -> Any:
+        seen.append((panel.copy(), dict(kw)))
+        return real(panel, **kw)
+
+    impact.estimate_effect = spy  # type: ignore[assignment]
+    try:
+        views.estimates(data)
+    finally:
+        impact.estimate_effect = real  # type: ignore[assignment]
+    return seen
+
+
+def diff_diff_fit(panel: pd.DataFrame, kw: dict[str, Any]) -> None:
+    import diff_diff
+
+    unit, period, outcome, ft = kw["unit"], kw["period"], kw["outcome"], kw["first_treated"]
+    df = panel.copy()
+    # diff-diff wants numeric periods and 0 for never treated: months as integers
+    if pd.api.types.is_datetime64_any_dtype(df[period]):
+        months = pd.to_datetime(df[period])
+        df[period] = months.dt.year * 12 + months.dt.month
+        f = pd.to_datetime(df[ft])
+        df[ft] = (f.dt.year * 12 + f.dt.month).fillna(0)
+    else:
+        df[ft] = df[ft].fillna(0)
+    df = df[np.isfinite(df[outcome].astype(float))]
+    covs = list(kw.get("covariates") or []) or None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        diff_diff.ImputationDiD().fit(
+            df, outcome=outcome, unit=unit, time=period, first_treat=ft, covariates=covs
+        )
+
+
+def best(fn: Any, repeat: int) -> tuple[float, float]:
+    cpu, wall = [], []
+    for _ in range(repeat):
+        c0, w0 = time.process_time(), time.perf_counter()
+        fn()
+        cpu.append(time.process_time() - c0)
+        wall.append(time.perf_counter() - w0)
+    return min(cpu), min(wall)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    data = demo_data()
+    panels = record_panels(data)
+    n_perm = 0
+    distinct = 0
+    for panel, kw in panels:
+        est = impact.estimate_effect(panel, **kw)
+        if est.inference == "permutation":
+            n_perm += 1
+            ft = panel.groupby(kw["unit"])[kw["first_treated"]].first()
+            rng = np.random.default_rng(kw.get("seed", 0))
+            codes = pd.factorize(ft.astype(str))[0]
+            draws = np.stack([rng.permutation(codes) for _ in range(kw.get("n_permutations", 999))])
+            distinct += len(np.unique(draws, axis=0))
+    ours_cpu, ours_wall = best(lambda: views.estimates(data), args.repeat)
+    ref_cpu, ref_wall = best(lambda: [diff_diff_fit(p, kw) for p, kw in panels], args.repeat)
+    print(f"panels (demo innovations estimated): {len(panels)}")
+    print(f"  of which permutation inference: {n_perm} ({distinct} distinct reassignments)")
+    print(f"ours, full inference   : CPU {ours_cpu:7.2f} s   wall {ours_wall:7.2f} s")
+    print(f"diff-diff, clustered SE: CPU {ref_cpu:7.2f} s   wall {ref_wall:7.2f} s")
+    print(f"ratio ours / diff-diff : CPU {ours_cpu / ref_cpu:5.2f}x  (target <= 1.5x)")
+
+
+if __name__ == "__main__":
+    main()
