@@ -5,7 +5,8 @@ Notation as in docs/ARCHITECTURE.md, Notation and ``metrics.value`` / ``metrics.
 
     cumulative_value   = Σ_{u∈U, k headline, m∈M} benefit[u,k,m]        (in cents, exact)
                          with a category filter C: Σ_{i∈C} attributed[i] instead
-    run_rate           = mean of the last 3 months' value × 12
+    run_rate           = mean of the last 3 months' value × 12, months after the baseline
+                         window only (``run_rate_months`` says how many, ≤ 3)
     innovations_live   = #{i ∈ C : state_i = live at the end of the last month, go-lives at
                          u ∈ U} (``metrics.rules.innovation_states``: a retired innovation
                          is not live after its retirement date)
@@ -34,7 +35,7 @@ from data_loaders.queries import AccountData
 from metrics.attribution import UNATTRIBUTED_ID, attribution, selected_value
 from metrics.baseline import Baseline, account_baseline
 from metrics.filters import FilterLike, Filters, in_categories, in_units, limit_to
-from metrics.rules import EVIDENCE_KEYS, LIVE, innovation_states, month_end
+from metrics.rules import EVIDENCE_KEYS, LIVE, innovation_states, month_end, month_start
 from metrics.value import claimed, cumulative, measured, missing_months, run_rate, value_kpis
 
 __all__ = ["EVIDENCE_LEVELS", "Headline", "evidence_levels", "headline", "live_innovations"]
@@ -65,6 +66,7 @@ class Headline:
     realisation: float | None
     evidence_mix: dict[str, int] = field(default_factory=dict)
     innovations_live_account: int = 0
+    run_rate_months: int = 0  # post-baseline months the run-rate averages (≤ 3)
     missing_months: int = 0  # unit × KPI × months of the headline KPIs without data
     baseline_missing: tuple[str, ...] = ()  # "unit × KPI" pairs left out: no baseline
 
@@ -154,6 +156,9 @@ def headline(
     months = cumulative(span)["month"]
     per_month = _on_months(cumulative(v), months)
     last = pd.Timestamp(months.max())
+    # the run-rate averages months after the baseline window only (a baseline month is zero
+    # by construction, so early in a contract it would drag the rate down)
+    post = per_month[per_month["month"] > month_start(b.end)]
     total_cents = int(per_month["cents"].sum())
     attr = a if a is not None else attribution(data, f, b)
     live = live_innovations(data, f, last)
@@ -184,7 +189,8 @@ def headline(
         baseline_end=b.end,
         first_month=pd.Timestamp(months.min()).date(),
         cumulative_value=total_cents / 100.0,
-        run_rate=run_rate(per_month),
+        run_rate=run_rate(post),
+        run_rate_months=int(min(3, len(post))),
         innovations_live=len(live),
         innovations_total=len(in_categories(data.innovations, f)),
         claimed_value=claimed_value,

@@ -301,7 +301,14 @@ def headline_view(
             "Measured value to date: Σ over units and months of s·(baseline − actual)"
             " × volume × money value, headline KPIs only. " + money(total, cur, loc, compact=False)
         ),
-        run_rate_help="Mean of the last 3 months' measured value × 12.",
+        run_rate_help=(
+            f"Mean of the last {h.run_rate_months} post-baseline months' measured value × 12"
+            + (
+                " (fewer than 3 months after the baseline so far)."
+                if h.run_rate_months < 3
+                else "."
+            )
+        ),
         live_help=(
             "Innovations live (gone live at a unit, not retired) by the last month shown, of "
             "the innovations in the register (live + in the pipeline + rejected + retired)."

@@ -119,3 +119,12 @@ def test_the_cap_is_a_named_policy_beside_the_measured_figure() -> None:
     )
     with pytest.raises(ValueError, match="unknown credit policy"):
         attr_metrics.attribution(d, policy="generous")
+
+
+def test_run_rate_early_in_the_contract_uses_post_baseline_months_only() -> None:
+    # to March: one month after the Jan–Feb baseline, worth 100 (A) + 0 (B) → 1,200 a year
+    # (the last three months Jan 150, Feb −150, Mar 100 would say 400)
+    h = headline(account(), as_of=dt.date(2025, 3, 31))
+    assert h is not None
+    assert h.run_rate == pytest.approx(1200.0) and h.run_rate_months == 1
+    assert headline(account()).run_rate_months == 3  # type: ignore[union-attr]
