@@ -20,7 +20,7 @@ from typing import Protocol
 import pandas as pd
 
 from data_loaders.queries import AccountData
-from metrics.rules import month_start
+from metrics.rules import last_complete_month_end, month_start
 
 __all__ = [
     "FilterLike",
@@ -90,13 +90,15 @@ def in_categories(innovations: pd.DataFrame, f: FilterLike) -> pd.DataFrame:
 
 
 def limit_to(data: AccountData, as_of: dt.date | None) -> AccountData:
-    """The account as it stood at ``as_of``: observations of months ``m ≤ month(as_of)``,
-    rollouts with ``go_live ≤ as_of``, innovations with ``idea_date ≤ as_of`` (or no idea
-    date) and their targets, events dated ``≤ as_of``. Stage fields are kept as they are now
-    (the register keeps no stage history). ``None`` returns ``data`` unchanged."""
+    """The account as it stood at the end of the last month complete at ``as_of``
+    (``metrics.rules.last_complete_month_end``: 15 Jun 2025 → 31 May 2025, so a month is
+    never half counted): observations of months up to it, rollouts with ``go_live ≤`` it,
+    innovations with ``idea_date ≤`` it (or no idea date) and their targets, events dated
+    ``≤`` it. Stage fields are kept as they are now (the register keeps no stage history).
+    ``None`` returns ``data`` unchanged."""
     if as_of is None:
         return data
-    cut = pd.Timestamp(as_of)
+    cut = last_complete_month_end(as_of)
     m = data.monthly
     monthly = m[m["month"] <= month_of(cut)].reset_index(drop=True)
     r = data.rollouts

@@ -35,7 +35,14 @@ from data_loaders.queries import AccountData
 from metrics.attribution import UNATTRIBUTED_ID, attribution, selected_value
 from metrics.baseline import Baseline, account_baseline
 from metrics.filters import FilterLike, Filters, in_categories, in_units, limit_to
-from metrics.rules import EVIDENCE_KEYS, LIVE, innovation_states, month_end, month_start
+from metrics.rules import (
+    EVIDENCE_KEYS,
+    LIVE,
+    innovation_states,
+    last_complete_month_end,
+    month_end,
+    month_start,
+)
 from metrics.value import claimed, cumulative, measured, missing_months, run_rate, value_kpis
 
 __all__ = ["EVIDENCE_LEVELS", "Headline", "evidence_levels", "headline", "live_innovations"]
@@ -67,6 +74,7 @@ class Headline:
     evidence_mix: dict[str, int] = field(default_factory=dict)
     innovations_live_account: int = 0
     run_rate_months: int = 0  # post-baseline months the run-rate averages (≤ 3)
+    as_of_note: str = ""  # says so when the requested as-of date was rounded down
     missing_months: int = 0  # unit × KPI × months of the headline KPIs without data
     baseline_missing: tuple[str, ...] = ()  # "unit × KPI" pairs left out: no baseline
 
@@ -144,6 +152,13 @@ def headline(
 
     ``base``/``attr``: the account's ``Baseline`` and ``attribution(data, f, base)`` when
     already computed (used only without ``as_of``, which changes the data)."""
+    note = ""
+    if as_of is not None and last_complete_month_end(as_of) != pd.Timestamp(as_of):
+        cut = last_complete_month_end(as_of)
+        note = (
+            f"As of {pd.Timestamp(as_of):%d %b %Y} rounds down to the last complete month, "
+            f"{cut:%b %Y} (a month is never half counted)."
+        )
     data = limit_to(data, as_of)
     b = base if base is not None and as_of is None else account_baseline(data)
     a = attr if attr is not None and as_of is None else None
@@ -191,6 +206,7 @@ def headline(
         cumulative_value=total_cents / 100.0,
         run_rate=run_rate(post),
         run_rate_months=int(min(3, len(post))),
+        as_of_note=note,
         innovations_live=len(live),
         innovations_total=len(in_categories(data.innovations, f)),
         claimed_value=claimed_value,

@@ -52,6 +52,7 @@ __all__ = [
     "evidence_rank",
     "innovation_states",
     "is_stale",
+    "last_complete_month_end",
     "main_targets",
     "month_end",
     "month_index",
@@ -198,6 +199,14 @@ def month_start(d: Any) -> pd.Timestamp:
 def month_end(d: Any) -> pd.Timestamp:
     """The last day of d's month (midnight), as a Timestamp."""
     return month_start(d) + pd.offsets.MonthEnd(0)
+
+
+def last_complete_month_end(d: Any) -> pd.Timestamp:
+    """The last day of the last calendar month complete at d: d itself when it is a month's
+    last day, else the last day of the month before (15 Jun 2025 → 31 May 2025). An as-of
+    date never takes in a month that has not ended."""
+    t = pd.Timestamp(d).normalize()
+    return t if t == month_end(t) else month_start(t) - pd.Timedelta(days=1)
 
 
 def month_index(d: Any) -> int:

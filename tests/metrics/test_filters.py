@@ -51,7 +51,9 @@ def test_limit_to_as_of() -> None:
         rollouts=[(1, 1, "2023-02-10"), (2, 1, "2023-05-02")],
     )
     cut = limit_to(d, dt.date(2023, 4, 15))
-    assert cut.monthly["month"].max() == pd.Timestamp("2023-04-01")  # months ≤ April
+    # mid-April rounds down to the last complete month: months ≤ March
+    assert cut.monthly["month"].max() == pd.Timestamp("2023-03-01")
     assert cut.rollouts["innovation_id"].tolist() == [1]  # go-live after the date: not yet
+    assert limit_to(d, dt.date(2023, 4, 30)).monthly["month"].max() == pd.Timestamp("2023-04-01")
     assert len(cut.innovations) == 2  # both ideas existed (idea date Dec 2022)
     assert limit_to(d, None) is d

@@ -128,3 +128,15 @@ def test_run_rate_early_in_the_contract_uses_post_baseline_months_only() -> None
     assert h is not None
     assert h.run_rate == pytest.approx(1200.0) and h.run_rate_months == 1
     assert headline(account()).run_rate_months == 3  # type: ignore[union-attr]
+
+
+def test_as_of_mid_month_rounds_down_to_the_last_complete_month_and_says_so() -> None:
+    h = headline(account(), as_of=dt.date(2025, 6, 15))
+    assert h is not None
+    assert h.as_of == dt.date(2025, 5, 31)
+    assert h.cumulative_value == pytest.approx(1650.0 - 350.0 - 100.0)  # June left out
+    assert h.as_of_note == (
+        "As of 15 Jun 2025 rounds down to the last complete month, May 2025 "
+        "(a month is never half counted)."
+    )
+    assert headline(account(), as_of=dt.date(2025, 6, 30)).as_of_note == ""  # type: ignore[union-attr]
