@@ -681,7 +681,6 @@ def cmd_pack(
     out_dir: str | None,
     user: str | None,
 ) -> int:
-    from data_loaders.access import Scope
     from services.pack import PackError, accounts, build_pack, pack_filename
 
     if (account is None) == (not every):
@@ -697,7 +696,7 @@ def cmd_pack(
         if not password:
             raise CliError(f"{password_file}: the first line (the password) is empty")
     engine = _engine()
-    scope = Scope.everything(user=_user(user) or "local")  # the provider's own tool
+    scope = _scope(user)  # build_pack checks that it allows each account
     names = accounts(engine, scope) if every else [str(account)]
     report = _progress(True)
     failed = 0
@@ -753,7 +752,6 @@ def cmd_pack(
 )
 @_db_option
 def cmd_verify(file: str, password_file: str | None) -> int:
-    from data_loaders.access import Scope
     from services.pack import verify_pack
 
     password = None
@@ -761,7 +759,7 @@ def cmd_verify(file: str, password_file: str | None) -> int:
         lines = Path(password_file).read_text(encoding="utf-8").splitlines()
         password = lines[0] if lines else None
     result = verify_pack(
-        _engine(migrate=False), Scope.everything(), Path(file).read_bytes(), password=password
+        _engine(migrate=False), _scope(), Path(file).read_bytes(), password=password
     )
     print(result.message)
     print(f"sha256    {result.sha256}")

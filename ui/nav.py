@@ -39,6 +39,7 @@ PAGE_SPECS: tuple[PageSpec, ...] = (
     PageSpec("pages/innovations.py", "Innovations", ":material/lightbulb:", "innovations"),
     PageSpec("pages/innovation_detail.py", "Innovation detail", ":material/search:", "detail"),
     PageSpec("pages/contract.py", "Contract", ":material/handshake:", "contract"),
+    PageSpec("pages/pack.py", "Renewal pack", ":material/picture_as_pdf:", "renewal-pack"),
     PageSpec("pages/data.py", "Data", ":material/database:", "data"),
 )
 DETAIL_PAGE = "pages/innovation_detail.py"
