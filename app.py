@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 from sqlalchemy.exc import OperationalError
 
-from data_loaders.db import DatabaseUnavailable
+from data_loaders.db import DatabaseUnavailable, MigrationFailed
 from ui import filters, nav, present, signin, states
 from ui.context import (
     PageContext,
@@ -18,6 +18,8 @@ from ui.context import (
     cached_account_data,
     cached_accounts,
     configured_url,
+    current_version,
+    ensure_schema,
     schema_missing,
     set_page_context,
 )
@@ -39,7 +41,7 @@ def _database_down(url: str, exc: Exception) -> None:
     if schema_missing(url):
         states.new_install()
     else:
-        states.database_down(str(exc))
+        states.database_down(states.unreachable_message(exc, url))
     st.stop()
 
 
@@ -70,12 +72,22 @@ def _refuse_account(wanted: str) -> None:
 
 
 def main() -> None:
+    """The frame, with every database failure of the frame or a page (opening it or any
+    action on it) turned into the designed "not reachable" state with "Try again"."""
     url = configured_url()
     try:
-        scope = signin.caller_scope(url)
-    except OperationalError as exc:  # the grants could not be read: the database is down
+        _frame(url)
+    except (DatabaseUnavailable, OperationalError) as exc:
         _database_down(url, exc)
-        return
+
+
+def _frame(url: str) -> None:
+    try:
+        ensure_schema(url)  # a new database gets its tables; an old one is brought up to date
+    except MigrationFailed as exc:
+        states.migration_failed(str(exc))
+        st.stop()
+    scope = signin.caller_scope(url)
     if scope is None:
         _gate(signin.unknown_screen if st.user.is_logged_in else signin.sign_in_screen)
         return
@@ -84,17 +96,24 @@ def main() -> None:
     navigation = st.navigation(PAGES, position="hidden" if is_present else "sidebar")
     nav.resume_requested_page()
     states.inject_css(present=is_present)
-    try:
-        accounts = cached_accounts(url, scope)
-    except DatabaseUnavailable as exc:
-        _database_down(url, exc)
-        return
+    version = current_version(url)
+    if version.as_of is not None:
+        states.figures_as_of(version.as_of)
+    accounts = cached_accounts(url, scope, version.value)
     if accounts.empty and not scope.can_import:
         _gate(lambda: signin.no_accounts_screen(scope))
         return
     if accounts.empty:
         set_page_context(
-            PageContext(url=url, scope=scope, account_id=None, data=None, present=is_present)
+            PageContext(
+                url=url,
+                scope=scope,
+                account_id=None,
+                data=None,
+                present=is_present,
+                version=version.value,
+                as_of=version.as_of,
+            )
         )
         if not auth_configured() and not is_present:
             states.local_mode_banner()
@@ -114,11 +133,7 @@ def main() -> None:
             name = filters.choose_account(names)
             filters.account_freshness(accounts)
     account_id = int(accounts.loc[accounts["name"] == name, "account_id"].iloc[0])
-    try:
-        data = cached_account_data(url, scope, account_id)
-    except DatabaseUnavailable as exc:
-        _database_down(url, exc)
-        return
+    data = cached_account_data(url, scope, account_id, version.value)
 
     if is_present:
         selection = filters.clamp(filters.url_selection(), data)
@@ -142,6 +157,8 @@ def main() -> None:
         end=end,
         categories=selection.categories or None,
         present=is_present,
+        version=version.value,
+        as_of=version.as_of,
     )
     set_page_context(ctx)
     if is_present:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE = ROOT / "data" / "thenandnow.sqlite"
+MIGRATE_LOCK = 72_403_118  # pg_advisory_xact_lock key: one migration at a time
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -103,10 +104,16 @@ def alembic_config(url: str):  # type: ignore[no-untyped-def]
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest Alembic revision (``alembic upgrade head``)."""
+    from sqlalchemy import text
+
     from alembic import command
 
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Two servers starting on a new database at once: the second waits, then finds
+            # the schema current (instead of failing on "relation already exists").
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATE_LOCK})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 
@@ -121,3 +128,95 @@ def is_empty(engine: Engine) -> bool:
         return True
     with engine.connect() as conn:
         return (conn.execute(select(func.count()).select_from(Account)).scalar() or 0) == 0
+
+
+def _unreachable(engine: Engine, exc: Exception) -> DatabaseUnavailable:
+    orig = getattr(exc, "orig", None)
+    detail = str(orig).strip().splitlines()[0] if orig else str(exc)
+    return DatabaseUnavailable(
+        f"The database at {redact(str(engine.url))} cannot be reached: {detail}"
+    )
+
+
+def data_version(engine: Engine) -> str:
+    """A short text that changes whenever imported data changes: one small query on
+    ``import_batch`` (how many batches, the newest id and finish time, how many were rolled
+    back and when the last one was). Every write of data goes through a batch (imports, the
+    demo, SQL loads) and every rollback marks its batch, so an import or rollback by this
+    server, the CLI or another server process moves the version. Writes made outside the
+    importer (hand-written SQL) do not; clear the caches or restart after those.
+
+    ``"no-schema"`` when the tables are missing; raises ``DatabaseUnavailable`` when the
+    database cannot be asked."""
+    from sqlalchemy import func, select
+    from sqlalchemy.exc import DBAPIError
+
+    from data_loaders.schema import ImportBatch
+
+    b = ImportBatch
+    stmt = select(
+        func.count(b.id),
+        func.max(b.id),
+        func.max(b.finished_at),
+        func.count(b.rolled_back_at),
+        func.max(b.rolled_back_at),
+    )
+    try:
+        conn = engine.connect()
+    except DBAPIError as exc:
+        raise _unreachable(engine, exc) from exc
+    with conn:
+        try:
+            row = conn.execute(stmt).one()
+        except DBAPIError as exc:
+            conn.rollback()
+            try:
+                missing = not inspect(conn).has_table("import_batch")
+            except DBAPIError:
+                missing = False
+            if missing:
+                return "no-schema"
+            raise _unreachable(engine, exc) from exc
+    return "|".join("" if v is None else str(v) for v in row)
+
+
+class MigrationFailed(RuntimeError):
+    """The database answers but the schema could not be brought up to date; the message
+    says what to run."""
+
+
+def migrate_at_start(engine: Engine) -> None:
+    """What the app runs before its first page (once per server process and database):
+    ``migrate`` — create the tables of a new database, or bring an older one to the newest
+    revision; a no-op when current. Same on SQLite and PostgreSQL. Raises
+    ``DatabaseUnavailable`` when the database cannot be asked, ``MigrationFailed`` (naming the
+    command to run) when it refuses, e.g. a user without the right to create tables."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    try:
+        migrate(engine)
+    except OperationalError as exc:
+        if exc.connection_invalidated or _no_connection(engine):
+            raise _unreachable(engine, exc) from exc
+        raise MigrationFailed(_migration_hint(engine, exc)) from exc
+    except DBAPIError as exc:
+        raise MigrationFailed(_migration_hint(engine, exc)) from exc
+
+
+def _no_connection(engine: Engine) -> bool:
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        with engine.connect():
+            return False
+    except DBAPIError:
+        return True
+
+
+def _migration_hint(engine: Engine, exc: Exception) -> str:
+    orig = getattr(exc, "orig", None)
+    detail = str(orig).strip().splitlines()[0] if orig else str(exc)
+    return (
+        f"The tables of {redact(str(engine.url))} could not be created or updated ({detail}). "
+        "Run `python cli.py migrate` with a database user that may create tables, then reload."
+    )

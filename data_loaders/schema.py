@@ -316,6 +316,21 @@ class EstimateResult(Base):
     estimate_note: Mapped[str] = mapped_column(Text)
 
 
+class EstimateClaim(Base):
+    """ "This process is computing the estimates of (account, data version)": the primary key
+    lets exactly one caller insert it, so two imports, servers or CLI runs that need the same
+    estimates compute them once — the others wait for the stored run (``services.estimates``).
+    Deleted when the run is stored or the computation fails; a claim older than
+    ``services.estimates.STALE_CLAIM`` (a killed process) is taken over."""
+
+    __tablename__ = "estimate_claim"
+
+    account_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data_version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    claimed_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    claimed_by: Mapped[str] = mapped_column(String(200))
+
+
 # Tables an import can write, in dependency order (parents first); rollback walks it backwards.
 IMPORT_TABLES = (
     "account",

@@ -9,6 +9,7 @@ from ui.components import download_csv
 from ui.context import engine, page_context
 from ui.data_actions import counts_frame, history, problems_frame, rollback, run_import
 from ui.data_parts import freshness_section, method_section, templates_section
+from ui.states import database_guard
 
 ctx = page_context()
 can_import = ctx.scope.can_import
@@ -16,8 +17,8 @@ account = ctx.data.account.name if ctx.data is not None else None
 st.title("Data")
 if ctx.account_id is None:
     st.info(
-        "**No data yet.** Load the demo account with `make demo` (or `.venv/bin/thenandnow demo`), "
-        "or import your own files below — templates are in the Templates tab."
+        "**No data yet.** Import your first files below — templates are in the Templates "
+        "tab — or load the demo account with `make demo` (or `.venv/bin/thenandnow demo`)."
     )
 names = ["Import", "Import history", "Freshness", "Templates", "How we compute value"]
 if ctx.scope.can_manage_access:
@@ -43,16 +44,17 @@ with tab_import:
             go = st.button("Import", type="primary", disabled=not files)
         if (check or go) and files:
             bar = st.progress(0.0, text="Reading files…")
-            result = run_import(
-                engine(),
-                ctx.scope,
-                [(f.name, f.getvalue()) for f in files],
-                dry_run=check,
-                progress=bar.progress,
-            )
-            st.session_state["import_result"] = (check, result)
-            if result.ok and go:
-                st.rerun()  # the frame reloads accounts and filters with the new data
+            with database_guard(ctx.url, key="import"):
+                result = run_import(
+                    engine(),
+                    ctx.scope,
+                    [(f.name, f.getvalue()) for f in files],
+                    dry_run=check,
+                    progress=bar.progress,
+                )
+                st.session_state["import_result"] = (check, result)
+                if result.ok and go:
+                    st.rerun()  # the frame reloads accounts and filters with the new data
         if "import_result" in st.session_state:
             dry, result = st.session_state["import_result"]
             for w in getattr(result, "warnings", ()):
@@ -79,7 +81,7 @@ with tab_import:
                     key="problems_csv",
                 )
 
-with tab_history:
+with tab_history, database_guard(ctx.url, key="history"):
     hist = history(engine(), ctx.scope, account)
     if hist.empty:
         st.caption("No imports yet.")
@@ -145,8 +147,8 @@ with tab_history:
         done, message = st.session_state.pop("rolled_back")
         (st.success if done else st.error)(message)
 
-with tab_fresh:
-    freshness_section(ctx.url, ctx.scope, ctx.account_id)
+with tab_fresh, database_guard(ctx.url, key="freshness"):
+    freshness_section(ctx.url, ctx.scope, ctx.account_id, ctx.version)
 with tab_templates:
     templates_section()
 with tab_method:

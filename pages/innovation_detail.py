@@ -18,7 +18,7 @@ from metrics.innovation_views import (
     rollout_units,
 )
 from metrics.views import Selection, value_lines
-from ui.context import cached_account_data, page_context
+from ui.context import CACHE_TTL, cached_account_data, page_context
 from ui.innovation_parts import (
     estimate_block,
     money,
@@ -30,16 +30,18 @@ from ui.safe import md
 from ui.signoff_parts import signoff_block
 
 
-@st.cache_data(ttl=300, show_spinner=False)
-def cached_value_lines(url, scope, account_id: int, sel: Selection) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def cached_value_lines(url, scope, account_id: int, version: str, sel: Selection) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     """Claimed and measured (attributed) value per innovation (no estimates: see below)."""
-    return value_lines(cached_account_data(url, scope, account_id), sel, None)
+    return value_lines(cached_account_data(url, scope, account_id, version), sel, None)
 
 
-@st.cache_data(ttl=300, show_spinner="Estimating the effect…")
-def cached_effect(url, scope, account_id: int, code: str, kpi_key: str) -> InnovationEffect | str:  # type: ignore[no-untyped-def]
+@st.cache_data(ttl=CACHE_TTL, show_spinner="Estimating the effect…")
+def cached_effect(
+    url, scope, account_id: int, version: str, code: str, kpi_key: str
+) -> InnovationEffect | str:  # type: ignore[no-untyped-def]
     """The innovation's estimated effect on one KPI, or why it cannot be estimated."""
-    data = cached_account_data(url, scope, account_id)
+    data = cached_account_data(url, scope, account_id, version)
     rec = innovation_record(data.innovations, data.targets, data.kpis, data.rollouts, code)
     if rec is None:
         return f"there is no innovation {code}."
@@ -102,10 +104,10 @@ if units.empty or rec.main_kpi is None:
     st.stop()
 
 st.subheader("Value to date")
-main = cached_effect(ctx.url, ctx.scope, data.account.id, rec.code, rec.main_kpi)
+main = cached_effect(ctx.url, ctx.scope, data.account.id, ctx.version, rec.code, rec.main_kpi)
 sel = Selection(ctx.unit_ids, ctx.start, ctx.end, None)
 line = innovation_value(
-    cached_value_lines(ctx.url, ctx.scope, data.account.id, sel),
+    cached_value_lines(ctx.url, ctx.scope, data.account.id, ctx.version, sel),
     rec.innovation_id,
     None if isinstance(main, str) else main,
 )
@@ -138,7 +140,7 @@ st.subheader(f"Estimated effect on {md(kpi.label)}")
 eff = (
     main
     if kpi_key == rec.main_kpi
-    else cached_effect(ctx.url, ctx.scope, data.account.id, rec.code, kpi_key)
+    else cached_effect(ctx.url, ctx.scope, data.account.id, ctx.version, rec.code, kpi_key)
 )
 if isinstance(eff, str):
     st.info(f"The effect cannot be estimated: {eff}")

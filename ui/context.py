@@ -1,10 +1,17 @@
 """The page boundary: engine, caller scope, cached loads and the shared filters.
 
 app.py builds a ``PageContext`` once per run (account, filters, present mode, all from the
-URL) and stores it in ``st.session_state["ctx"]``; page scripts call ``page_context()``.
-Caching lives here and in ``ui.cached`` only (``st.cache_data`` with a ttl); metrics stay
-pure. Failures are never cached: ``st.cache_data`` does not store exceptions, so a database
-that was down is asked again on the next run.
+URL, and the data version) and stores it in ``st.session_state["ctx"]``; page scripts call
+``page_context()``. Caching lives here and in ``ui.cached`` only; metrics stay pure.
+
+Freshness: every cached load and result is keyed by the data version
+(``data_loaders.db.data_version``, one small query on the import history), which the frame
+reads once per run (``current_version``). An import or rollback by this server, the CLI or
+another server process moves it, so the next page run computes from the new data; the ttl
+only bounds memory. When the database cannot be asked, ``current_version`` returns the last
+version read successfully and the time it was read, and the pages show the figures cached
+for it, saying "as of HH:MM". Failures are never cached: ``st.cache_data`` does not store
+exceptions, so a database that was down is asked again on the next run.
 """
 
 from __future__ import annotations
@@ -21,13 +28,19 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from data_loaders.access import Scope
-from data_loaders.db import database_url, make_engine
+from data_loaders.db import (
+    DatabaseUnavailable,
+    data_version,
+    database_url,
+    make_engine,
+    migrate_at_start,
+)
 from data_loaders.queries import AccountData, list_accounts, load_account_data
 
 if TYPE_CHECKING:
     from metrics.views import Selection
 
-CACHE_TTL = 300  # seconds; imports clear the caches explicitly
+CACHE_TTL = 3600  # seconds; only bounds memory: every entry is keyed by the data version
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -60,13 +73,52 @@ def engine() -> Engine:
     return engine_for(configured_url())
 
 
+@st.cache_resource(show_spinner="Preparing the database…")
+def ensure_schema(url: str) -> bool:
+    """Once per server process and database: create or update the tables
+    (``data_loaders.db.migrate_at_start``). Not cached when it fails (database down), so the
+    next run tries again."""
+    migrate_at_start(engine_for(url))
+    return True
+
+
+@dataclass(frozen=True)
+class Version:
+    """The data version a run shows; ``as_of`` is set when the database could not be asked
+    and ``value`` is the last version read successfully, at that time."""
+
+    value: str
+    as_of: dt.datetime | None = None
+
+
+@st.cache_resource(show_spinner=False)
+def _last_good() -> dict[str, tuple[str, dt.datetime]]:
+    return {}
+
+
+def current_version(url: str) -> Version:
+    """The data version now (one small query, never cached), or the last good one with its
+    time when the database cannot be asked; raises ``DatabaseUnavailable`` when it never
+    could be asked by this server process."""
+    last = _last_good()
+    try:
+        value = data_version(engine_for(url))
+    except DatabaseUnavailable:
+        if url not in last:
+            raise
+        value, when = last[url]
+        return Version(value, as_of=when)
+    last[url] = (value, dt.datetime.now())
+    return Version(value)
+
+
 @st.cache_data(ttl=CACHE_TTL, show_spinner="Loading accounts…")
-def cached_accounts(url: str, scope: Scope) -> pd.DataFrame:
+def cached_accounts(url: str, scope: Scope, version: str) -> pd.DataFrame:
     return list_accounts(engine_for(url), scope)
 
 
-@st.cache_data(ttl=CACHE_TTL, show_spinner="Loading account data…")
-def cached_account_data(url: str, scope: Scope, account_id: int) -> AccountData:
+@st.cache_data(ttl=CACHE_TTL, max_entries=32, show_spinner="Loading account data…")
+def cached_account_data(url: str, scope: Scope, account_id: int, version: str) -> AccountData:
     return load_account_data(engine_for(url), scope, account_id)
 
 
@@ -81,7 +133,8 @@ def schema_missing(url: str) -> bool:
 
 
 def clear_caches() -> None:
-    """After an import or rollback: every page must see the new data at once."""
+    """After an import or rollback: free the results of the old data (the data version has
+    moved, so no page would show them anyway)."""
     st.cache_data.clear()
 
 
@@ -96,6 +149,8 @@ class PageContext:
     end: dt.date | None = None
     categories: tuple[str, ...] | None = None  # None = all categories
     present: bool = False
+    version: str = ""  # the data version every cached result of this run is keyed by
+    as_of: dt.datetime | None = None  # set when the database is down: figures from then
 
     @property
     def currency(self) -> str:

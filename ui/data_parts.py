@@ -16,17 +16,19 @@ __all__ = ["freshness_section", "method_section", "templates_section"]
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
-def _freshness(url: str, scope: Scope, account_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _freshness(
+    url: str, scope: Scope, account_id: int, version: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     eng = engine_for(url)
     return (observation_freshness(eng, scope, account_id), entity_freshness(eng, scope, account_id))
 
 
-def freshness_section(url: str, scope: Scope, account_id: int | None) -> None:
+def freshness_section(url: str, scope: Scope, account_id: int | None, version: str) -> None:
     """Last period per unit × KPI with stale flags, and the last import per entity."""
     if account_id is None:
         st.caption("No account loaded.")
         return
-    obs, entities = _freshness(url, scope, account_id)
+    obs, entities = _freshness(url, scope, account_id, version)
     st.subheader("KPI data: last period per unit and KPI")
     n_stale = int(obs["stale"].sum())
     (st.warning if n_stale else st.success)(

@@ -3,7 +3,9 @@ without data, a selection with no data, the local-mode banner, and the page CSS.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, NoReturn
 
 import streamlit as st
@@ -89,17 +91,30 @@ def sidebar_footer(*, present_params: Mapping[str, str], page: Any, local_mode: 
 
 
 def new_install() -> None:
-    """A database without the schema or without any account: say how to load data."""
+    """A database without any account: say how to load data."""
     st.title("Welcome to Then & Now")
     st.info(
-        "There is no data yet. Load the demo account with `make demo` "
-        "(or `make run`, which does it on a fresh install), or import your own files on the "
-        "**Data** page (`.venv/bin/thenandnow import FILE…` on the command line).",
+        "There is no data yet. Import your first files on the **Data** page (templates are "
+        "in its Templates tab), or load the demo account with `make demo` "
+        "(`.venv/bin/thenandnow import FILE…` imports from the command line).",
         icon=":material/inventory_2:",
     )
 
 
+def unreachable_message(exc: BaseException, url: str) -> str:
+    """The words for a database failure: the ``DatabaseUnavailable`` message as written, or
+    the driver's first line for a raw SQLAlchemy error (password hidden)."""
+    from data_loaders.db import DatabaseUnavailable, redact
+
+    if isinstance(exc, DatabaseUnavailable):
+        return str(exc)
+    orig = getattr(exc, "orig", None)
+    detail = str(orig if orig is not None else exc).strip().splitlines()
+    return f"The database at {redact(url)} cannot be reached: {detail[0] if detail else ''}"
+
+
 def database_down(message: str) -> None:
+    """The designed state for a database that cannot be asked (any page, any action)."""
     st.title("Then & Now")
     st.error(
         f"**The database is not reachable right now.**\n\n{message}", icon=":material/cloud_off:"
@@ -108,7 +123,49 @@ def database_down(message: str) -> None:
         "Nothing is lost: the page asks again when you retry, and works as soon as "
         "the database is back."
     )
-    if st.button("Try again", icon=":material/refresh:"):
+    if st.button("Try again", icon=":material/refresh:", key="retry_database"):
+        st.rerun()
+
+
+@contextmanager
+def database_guard(url: str, *, key: str) -> Iterator[None]:
+    """Around one action or section of a page (an import, a rollback, the history): a
+    database that cannot be asked — or is busy with another import for longer than the
+    wait — shows the designed message with "Try again" in its place, and the rest of the
+    page still renders."""
+    from sqlalchemy.exc import OperationalError
+
+    from data_loaders.db import DatabaseUnavailable
+
+    try:
+        yield
+    except (DatabaseUnavailable, OperationalError) as exc:
+        st.error(
+            f"**The database is not reachable right now.**\n\n{unreachable_message(exc, url)}",
+            icon=":material/cloud_off:",
+        )
+        if st.button("Try again", icon=":material/refresh:", key=f"retry_{key}"):
+            st.rerun()
+
+
+def figures_as_of(when: dt.datetime) -> None:
+    """The database stopped answering after this server had read the data: the page shows
+    the figures of the last data version it read, and says from when."""
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.warning(
+            f"**Figures as of {when:%H:%M}, database not reachable.** They are the figures "
+            "of the data read then; imports or rollbacks since are not shown.",
+            icon=":material/cloud_off:",
+        )
+        if st.button("Try again", icon=":material/refresh:", key="retry_as_of"):
+            st.rerun()
+
+
+def migration_failed(message: str) -> None:
+    """The database answers but its tables could not be created or updated."""
+    st.title("Then & Now")
+    st.error(f"**The database is not ready.**\n\n{message}", icon=":material/build:")
+    if st.button("Try again", icon=":material/refresh:", key="retry_migrate"):
         st.rerun()
 
 

@@ -1,0 +1,221 @@
+"""The causal estimates workflow: stored estimates, else compute them once and store them.
+
+``ensure_estimates(engine, scope, account_id)`` returns the estimates of the account's
+current data. They are stored per data version (``data_loaders.estimate_store``; version =
+``metrics.versions.estimates_version``, a hash of exactly what they depend on), so the data
+and its estimates can never be paired wrongly: whoever reads data at a version reads the
+estimates of that version.
+
+One computation per data version, even with concurrent callers (two imports, two servers, a
+server and the CLI): before computing, a caller inserts the ``estimate_claim`` row of
+(account, version) — its primary key lets only one succeed, on SQLite and PostgreSQL alike.
+The others wait for the stored run (polling every ``POLL`` seconds, saying so through
+``progress``), then return it. A claim is deleted when the run is stored or the computation
+fails. The computing caller refreshes its claim after every innovation (a heartbeat); a
+claim not refreshed for ``STALE_CLAIM``, or whose process is gone (same host), is taken
+over — a killed process never blocks the estimates.
+
+Called by the CLI after imports and rollbacks, and by the app outside any ``st.cache_data``
+function (a cached function never writes to the database).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from data_loaders.access import Scope
+from data_loaders.estimate_store import load_estimates, save_estimates
+from data_loaders.queries import AccountData, load_account_data, load_stored_estimates
+from data_loaders.schema import EstimateClaim
+from metrics.versions import estimates_version
+from metrics.views import estimates
+
+#: A claim not refreshed for this long is taken to be of a process that died while computing
+#: (one innovation takes about half a second on the demo; minutes on a loaded machine).
+STALE_CLAIM = dt.timedelta(minutes=3)
+#: Seconds between two looks at whether the other caller has stored the run.
+POLL = 0.5
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Estimates:
+    """The estimates of one account at one data version, and who computed them."""
+
+    frame: pd.DataFrame
+    version: str
+    computed: bool  # True when this call computed them; False: they were stored (or waited for)
+    seconds: float | None = None
+    waited: float = 0.0  # seconds spent waiting for another caller's computation
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _me() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:200]
+
+
+def _gone(who: str) -> bool:
+    """True when ``who`` (host:pid) is a process of this host that no longer runs."""
+    host, _, pid = who.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # runs, as another user
+        return False
+    return False
+
+
+def _claim(engine: Engine, account_id: int, version: str) -> bool:
+    """True when this caller now holds the claim of (account, version)."""
+    who = _me()
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                insert(EstimateClaim).values(
+                    account_id=account_id, data_version=version, claimed_at=_now(), claimed_by=who
+                )
+            )
+        return True
+    except IntegrityError:
+        return False
+
+
+def _heartbeat(engine: Engine, account_id: int, version: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            update(EstimateClaim)
+            .where(EstimateClaim.account_id == account_id, EstimateClaim.data_version == version)
+            .values(claimed_at=_now())
+        )
+
+
+def _release(engine: Engine, account_id: int, version: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            delete(EstimateClaim).where(
+                EstimateClaim.account_id == account_id, EstimateClaim.data_version == version
+            )
+        )
+
+
+def _holder(engine: Engine, account_id: int, version: str) -> tuple[dt.datetime, str] | None:
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(EstimateClaim.claimed_at, EstimateClaim.claimed_by).where(
+                EstimateClaim.account_id == account_id, EstimateClaim.data_version == version
+            )
+        ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def _take_over_stale(
+    engine: Engine, account_id: int, version: str, claimed_at: dt.datetime
+) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            delete(EstimateClaim).where(
+                EstimateClaim.account_id == account_id,
+                EstimateClaim.data_version == version,
+                EstimateClaim.claimed_at == claimed_at,
+            )
+        )
+
+
+def compute(
+    data: AccountData,
+    progress: Progress | None = None,
+    step: Callable[[], None] | None = None,
+) -> pd.DataFrame:
+    """The estimates of ``data``, innovation by innovation (so progress can be reported;
+    ``step`` is called after each)."""
+    ids = sorted(set(data.rollouts["innovation_id"]) & set(data.innovations["innovation_id"]))
+    started = time.perf_counter()
+    parts = []
+    for i, iid in enumerate(ids, start=1):
+        part = estimates(data, innovation_ids=[iid])
+        if not part.empty:
+            parts.append(part)
+        if step is not None:
+            step()
+        if progress is not None:
+            progress(
+                f"[{i / len(ids):4.0%}] {data.account.name}: estimated {i} of {len(ids)} "
+                f"innovations ({time.perf_counter() - started:.0f} s)"
+            )
+    return pd.concat(parts, ignore_index=True) if parts else estimates(data, innovation_ids=[])
+
+
+def ensure_estimates(
+    engine: Engine,
+    scope: Scope,
+    account_id: int,
+    *,
+    data: AccountData | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> Estimates:
+    """The estimates of the account's current data: stored ones, else computed once (see the
+    module docstring) and stored. ``data``: the account's data when the caller has it loaded
+    already (it must be the current data: the version is computed from it). ``force``:
+    recompute even when stored (still once: a concurrent caller waits for this run)."""
+    scope.check(account_id)
+    if data is None:
+        data = load_account_data(engine, scope, account_id)
+    version = estimates_version(data)
+    waited_since: float | None = None
+    while True:
+        if not force:
+            stored = load_estimates(engine, account_id, version)
+            if stored is not None:
+                waited = 0.0 if waited_since is None else time.perf_counter() - waited_since
+                return Estimates(stored, version, computed=False, waited=waited)
+        if _claim(engine, account_id, version):
+            break
+        holder = _holder(engine, account_id, version)
+        if holder is None:
+            continue  # released between our insert and our look: read or claim again
+        claimed_at, who = holder
+        if _now() - claimed_at > STALE_CLAIM or _gone(who):
+            _take_over_stale(engine, account_id, version, claimed_at)
+            continue
+        if waited_since is None:
+            waited_since = time.perf_counter()
+            if progress is not None:
+                progress(
+                    f"{data.account.name}: waiting for {who}, which has been computing the "
+                    f"same estimates since {claimed_at:%H:%M:%S} UTC"
+                )
+        force = False  # the other caller's run is as fresh as ours would be
+        time.sleep(POLL)
+    try:
+        started = time.perf_counter()
+        frame = compute(data, progress, lambda: _heartbeat(engine, account_id, version))
+        seconds = time.perf_counter() - started
+        save_estimates(engine, account_id, version, frame, seconds=seconds)
+    finally:
+        _release(engine, account_id, version)
+    return Estimates(frame, version, computed=True, seconds=seconds)
+
+
+def stored_estimates(
+    engine: Engine, scope: Scope, account_id: int, data: AccountData
+) -> pd.DataFrame | None:
+    """The stored estimates of ``data`` (the account's data at some version), or None when
+    they are not stored yet. Reads only."""
+    return load_stored_estimates(engine, scope, account_id, estimates_version(data))
