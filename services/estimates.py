@@ -45,13 +45,14 @@ STALE_CLAIM = dt.timedelta(minutes=3)
 #: Seconds between two looks at whether the other caller has stored the run.
 POLL = 0.5
 
-Progress = Callable[[str], None]
+Progress = Callable[[str], object]
 
 
 @dataclass(frozen=True)
 class Estimates:
     """The estimates of one account at one data version, and who computed them."""
 
+    account: str  # the account's name as stored
     frame: pd.DataFrame
     version: str
     computed: bool  # True when this call computed them; False: they were stored (or waited for)
@@ -184,7 +185,7 @@ def ensure_estimates(
             stored = load_estimates(engine, account_id, version)
             if stored is not None:
                 waited = 0.0 if waited_since is None else time.perf_counter() - waited_since
-                return Estimates(stored, version, computed=False, waited=waited)
+                return Estimates(data.account.name, stored, version, computed=False, waited=waited)
         if _claim(engine, account_id, version):
             break
         holder = _holder(engine, account_id, version)
@@ -210,7 +211,7 @@ def ensure_estimates(
         save_estimates(engine, account_id, version, frame, seconds=seconds)
     finally:
         _release(engine, account_id, version)
-    return Estimates(frame, version, computed=True, seconds=seconds)
+    return Estimates(data.account.name, frame, version, computed=True, seconds=seconds)
 
 
 def stored_estimates(

@@ -14,13 +14,11 @@ version instead of computing them on first view. ``estimates=False`` skips it (C
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import pandas as pd
 from sqlalchemy import Engine, inspect
 
 from data_loaders.access import AccessDenied, Scope
@@ -184,12 +182,11 @@ def refresh_estimates(
     scope when None), skipping those already stored for their current data unless ``force``.
     Unknown names raise ``LookupError``.
 
-    Until ``services/estimates.py`` (ensure estimates once per data version) lands this is
-    the computation the CLI has always done; it is the only caller to switch over."""
-    from data_loaders.estimate_store import load_estimates, save_estimates
-    from data_loaders.queries import account_id_by_name, list_accounts, load_account_data
-    from metrics.versions import estimates_version
-    from metrics.views import estimates
+    Each goes through ``services.estimates.ensure_estimates``: once per data version, so
+    when another process (a server, a concurrent import) is computing the same estimates
+    this waits for its run instead of repeating it."""
+    from data_loaders.queries import account_id_by_name, list_accounts
+    from services.estimates import ensure_estimates
 
     tell = say or (lambda _m: None)
     if names is None:
@@ -199,27 +196,13 @@ def refresh_estimates(
         ids = [account_id_by_name(engine, scope, n) for n in names]
     done = []
     for account_id in ids:
-        data = load_account_data(engine, scope, account_id)
-        version = estimates_version(data)
-        name = data.account.name
-        if not force and load_estimates(engine, account_id, version) is not None:
-            tell(f"{name}: estimates already stored for the current data")
-            continue
-        innovations = sorted(
-            set(data.rollouts["innovation_id"]) & set(data.innovations["innovation_id"])
-        )
-        started = time.perf_counter()
-        parts = []
-        for i, iid in enumerate(innovations, start=1):
-            part = estimates(data, innovation_ids=[iid])
-            if not part.empty:
-                parts.append(part)
+        out = ensure_estimates(engine, scope, account_id, force=force, progress=tell)
+        if not out.computed:
             tell(
-                f"[{i / len(innovations):4.0%}] {name}: estimated {i} of {len(innovations)} "
-                f"innovations ({time.perf_counter() - started:.0f} s)"
+                f"{out.account}: estimates stored by another process meanwhile ({out.waited:.0f} s)"
+                if out.waited
+                else f"{out.account}: estimates already stored for the current data"
             )
-        frame = pd.concat(parts, ignore_index=True) if parts else estimates(data, innovation_ids=[])
-        seconds = time.perf_counter() - started
-        save_estimates(engine, account_id, version, frame, seconds=seconds)
-        done.append(Estimated(name, seconds, len(frame)))
+            continue
+        done.append(Estimated(out.account, out.seconds or 0.0, len(out.frame)))
     return done

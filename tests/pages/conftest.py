@@ -16,14 +16,22 @@ APP = str(ROOT / "app.py")
 
 @pytest.fixture(scope="session")
 def demo_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    from data_loaders.access import Scope
     from data_loaders.db import make_engine, migrate
     from data_loaders.demo import load_demo
+    from data_loaders.queries import list_accounts
+    from services.estimates import ensure_estimates
 
     path = tmp_path_factory.mktemp("pages") / "demo.sqlite"
     url = f"sqlite:///{path}"
     eng = make_engine(url)
     migrate(eng)
-    load_demo(eng)
+    result = load_demo(eng)
+    # As `thenandnow demo` leaves it: estimates stored (tests of the not-stored path use
+    # ``unestimated_url``), so no page test waits on the estimator inside its timeout.
+    for account_id in list_accounts(eng, Scope.everything())["account_id"]:
+        ensure_estimates(eng, Scope.everything(), int(account_id))
+    assert result.ok
     eng.dispose()
     return url
 
