@@ -474,6 +474,8 @@ def cmd_batches(account: str | None) -> int:
         "rows_inserted",
         "rows_updated",
         "rows_unchanged",
+        "rows_now",
+        "rows_kept",
         "user",
         "source",
     ]

@@ -10,9 +10,15 @@
 3. mark the batch ``rolled_back``.
 
 It refuses, with a message that says what to do, when the batch is unknown or already rolled
-back, when a later applied batch changed rows this batch wrote (roll that one back first), or
-when rows written later (by a later batch, or outside any import) depend on rows this batch
-inserted (e.g. observations of a unit it added).
+back, when a later applied batch changed rows this batch wrote (roll that one back first),
+when a later applied batch re-imported rows this batch wrote unchanged (its ``keep`` records:
+rolling back would silently empty that batch; roll those back first), or when rows written
+later (by a later batch, or outside any import) depend on rows this batch inserted (e.g.
+observations of a unit it added).
+
+``list_batches`` tells what each batch still holds: ``rows_now`` (rows still carrying its id:
+what it inserted or last changed) and ``rows_kept`` (rows of earlier batches it re-imported
+unchanged); both 0 once rolled back.
 """
 
 from __future__ import annotations
@@ -62,6 +68,7 @@ BATCH_COLUMNS = [
     "checksum",
     "user",
 ]
+HOLD_COLUMNS = ["rows_now", "rows_kept"]
 
 
 @dataclass(frozen=True)
@@ -79,10 +86,40 @@ def list_batches(engine: Engine, account_name: str | None = None) -> pd.DataFram
         stmt = stmt.where(b.c.account_name == account_name)
     with _connect(engine) as conn:
         rows = conn.execute(stmt).all()
+        now, kept = _holdings(conn)
     df = pd.DataFrame([tuple(r) for r in rows], columns=BATCH_COLUMNS)
     for c in ("started_at", "finished_at"):
         df[c] = pd.to_datetime(df[c])
+    df["user"] = df["user"].astype(object).where(df["user"].notna(), "")
+    applied = df["status"] == "applied"
+    df["rows_now"] = df["id"].map(now).fillna(0).astype("int64").where(applied, 0)
+    df["rows_kept"] = df["id"].map(kept).fillna(0).astype("int64").where(applied, 0)
     return df
+
+
+def _holdings(conn: Connection) -> tuple[dict[int, int], dict[int, int]]:
+    """Per batch: rows still carrying its id, and rows it re-imported unchanged that still
+    carry the id of the (applied) batch that wrote them."""
+    now: dict[int, int] = defaultdict(int)
+    for name in IMPORT_TABLES:
+        t = TABLES[name]
+        stmt = (
+            select(t.c.batch_id, func.count())
+            .where(t.c.batch_id.is_not(None))
+            .group_by(t.c.batch_id)
+        )
+        for batch, n in conn.execute(stmt):
+            now[int(batch)] += int(n)
+    bc, b = TABLES["batch_change"], TABLES["import_batch"]
+    stmt = (
+        select(bc.c.batch_id, bc.c.row_id, bc.c.old_values)
+        .join(b, b.c.id == bc.c.row_id)
+        .where(bc.c.action == "keep", b.c.status == "applied")
+    )
+    kept: dict[int, int] = defaultdict(int)
+    for batch, _owner, old in conn.execute(stmt):
+        kept[int(batch)] += int((json.loads(old) if isinstance(old, str) else old)["rows"])
+    return dict(now), dict(kept)
 
 
 def _convert(col_type: Any, value: Any) -> Any:
@@ -129,6 +166,25 @@ def _later_overwrites(conn: Connection, batch_id: int) -> list[int]:
         )
     )
     return sorted({int(r[0]) for r in conn.execute(stmt)}, reverse=True)
+
+
+def _later_keepers(conn: Connection, batch_id: int) -> dict[int, int]:
+    """Applied later batches that re-imported rows this batch wrote, unchanged: {batch: rows}."""
+    bc, b = TABLES["batch_change"], TABLES["import_batch"]
+    stmt = (
+        select(bc.c.batch_id, bc.c.old_values)
+        .join(b, b.c.id == bc.c.batch_id)
+        .where(
+            bc.c.action == "keep",
+            bc.c.row_id == batch_id,
+            bc.c.batch_id > batch_id,
+            b.c.status == "applied",
+        )
+    )
+    out: dict[int, int] = defaultdict(int)
+    for later, old in conn.execute(stmt):
+        out[int(later)] += int((json.loads(old) if isinstance(old, str) else old)["rows"])
+    return dict(out)
 
 
 def _dependants(
@@ -190,6 +246,16 @@ def rollback_batch(engine: Engine, batch_id: int) -> RollbackResult:
                     f"batch {batch_id} cannot be rolled back: later batch"
                     f"{'es' if len(later) > 1 else ''} {', '.join(map(str, later))} changed "
                     f"rows it wrote; roll back batch {later[0]} first"
+                )
+            keepers = _later_keepers(conn, batch_id)
+            if keepers:
+                ids = sorted(keepers, reverse=True)
+                raise ValueError(
+                    f"batch {batch_id} cannot be rolled back: later batch"
+                    f"{'es' if len(ids) > 1 else ''} {', '.join(map(str, ids))} re-imported "
+                    f"{sum(keepers.values()):,} row(s) it wrote, unchanged, and would be left "
+                    f"without them; roll back batch {ids[0]} first"
+                    + (f" (then {', '.join(map(str, ids[1:]))})" if len(ids) > 1 else "")
                 )
             changes = conn.execute(
                 select(bc.c.table_name, bc.c.row_id, bc.c.old_values).where(

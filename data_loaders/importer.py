@@ -41,7 +41,10 @@ database; an empty cell in a present column clears it, or sets the column's defa
 * existing key, some value differs → UPDATE (``batch_id`` set to this batch) and one
   ``batch_change`` row (action ``update``, ``old_values`` = the previous values of the
   compared columns plus the previous ``batch_id``, JSON with ISO dates).
-* identical → nothing is written, not even ``batch_id``; the row counts as unchanged.
+* identical → nothing is written, not even ``batch_id``; the row counts as unchanged. Per
+  owning batch, one ``batch_change`` row (action ``keep``, ``row_id`` = the batch that wrote
+  those rows, ``old_values`` = {"rows": n}) records that this batch holds them too, so that
+  batch's rollback refuses rather than delete rows a later applied batch also holds.
 
 So re-importing a file changes no data row and writes no ``batch_change``; it still records a
 batch (``rows_unchanged`` = rows read). Rolling back restores the ``update`` changes, then
@@ -949,9 +952,31 @@ def _upsert(
         _apply_updates(conn, table, upd, data, batch_id)
         step(n_upd)
     step(int((found & same).sum()))
+    if (found & same).any():
+        _record_kept(conn, table, merged.loc[found & same, "batch_id"], batch_id)
     return EntityCounts(
         read=len(new), inserted=len(inserts), updated=n_upd, unchanged=int((found & same).sum())
     )
+
+
+def _record_kept(conn: Connection, table: Table, owners: pd.Series, batch_id: int) -> None:
+    """Unchanged rows another batch wrote: one ``batch_change`` row (action ``keep``,
+    ``row_id`` = that batch, ``old_values`` = {"rows": how many}) per owning batch, so a
+    rollback of the owner knows this batch also holds them (``batches.rollback_batch``)."""
+    counts = pd.to_numeric(owners, errors="coerce").dropna().astype("int64").value_counts()
+    rows = [
+        {
+            "batch_id": batch_id,
+            "table_name": table.name,
+            "row_id": int(owner),
+            "action": "keep",
+            "old_values": {"rows": int(n)},
+        }
+        for owner, n in zip(counts.index.tolist(), counts.tolist(), strict=True)
+        if int(owner) != batch_id
+    ]
+    if rows:
+        conn.execute(insert(TABLES["batch_change"]), rows)
 
 
 def _python_column(s: pd.Series, for_driver: bool) -> list[Any]:

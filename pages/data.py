@@ -88,7 +88,9 @@ with tab_history, database_guard(ctx.url, key="history"):
     else:
         # key columns first, widths that fit a 1280 px laptop with the sidebar open
         st.dataframe(
-            hist.assign(user=hist["user"].fillna("—")),  # not "None": imported by the CLI
+            hist.assign(
+                user=hist["user"].fillna("").replace("", "—")
+            ),  # not "None": imported by the CLI
             hide_index=True,
             key="history",
             width="stretch",
@@ -102,6 +104,8 @@ with tab_history, database_guard(ctx.url, key="history"):
                 "rows_inserted",
                 "rows_updated",
                 "rows_unchanged",
+                "rows_now",
+                "rows_kept",
                 "source",
                 "user",
                 "id",
@@ -120,6 +124,14 @@ with tab_history, database_guard(ctx.url, key="history"):
                 "rows_updated": st.column_config.NumberColumn("updated", width=65),
                 "rows_unchanged": st.column_config.NumberColumn("same", width=60),
                 "user": st.column_config.TextColumn("by", width=70),
+                "rows_now": st.column_config.NumberColumn(
+                    "holds now",
+                    width=70,
+                    help="Rows still carrying this batch: inserted or last changed by it",
+                ),
+                "rows_kept": st.column_config.NumberColumn(
+                    "kept", width=55, help="Rows of earlier batches it re-imported unchanged"
+                ),
             },
         )
     applied = hist.loc[hist["status"] == "applied", "id"].tolist() if not hist.empty else []

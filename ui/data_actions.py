@@ -103,6 +103,8 @@ def history(engine: Engine, scope: Scope, account_name: str | None) -> pd.DataFr
         "rows_inserted",
         "rows_updated",
         "rows_unchanged",
+        "rows_now",
+        "rows_kept",
         "user",
     ]
     return df[cols].reset_index(drop=True)

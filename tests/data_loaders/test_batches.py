@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine
 
-from data_loaders.batches import BATCH_COLUMNS, RollbackResult, list_batches, rollback_batch
+from data_loaders.batches import (
+    BATCH_COLUMNS,
+    HOLD_COLUMNS,
+    RollbackResult,
+    list_batches,
+    rollback_batch,
+)
 from data_loaders.importer import import_files
 
 from .loader_helpers import ACCOUNT, csv_file, fingerprint, valid_files
@@ -36,7 +42,7 @@ def test_list_batches_newest_first_with_account_filter(engine: Engine) -> None:
     first = _import(engine, valid_files())
     second = _import(engine, [csv_file("units.csv", f"account,site,process\n{A},Porto,Claims\n")])
     df = list_batches(engine)
-    assert list(df.columns) == BATCH_COLUMNS
+    assert list(df.columns) == BATCH_COLUMNS + HOLD_COLUMNS
     assert df["id"].tolist() == [second, first]
     assert df.loc[0, "rows_inserted"] == 1 and df.loc[1, "status"] == "applied"
     assert len(list_batches(engine, A)) == 2

@@ -98,16 +98,19 @@ def test_stored_values(engine: Engine) -> None:
 
 
 def test_reimport_changes_nothing(engine: Engine) -> None:
-    """The same files again: every row unchanged, no batch_change, data untouched — but the
-    batch is still recorded."""
+    """The same files again: every row unchanged, no update recorded, data untouched — but the
+    batch is still recorded, with ``keep`` records saying it holds the first batch's rows."""
     _load_valid(engine)
     before = fingerprint(engine)
     again = import_files(engine, valid_files())
     assert again.ok and again.total.unchanged == again.total.read == 100
     assert again.total.inserted == again.total.updated == 0
     assert fingerprint(engine) == before
-    assert count(engine, "batch_change") == 0
+    changes = _rows(engine, select(BatchChange))
+    assert {c.action for c in changes} == {"keep"}
+    assert sum(c.old_values["rows"] for c in changes) == 100
     batches = _rows(engine, select(ImportBatch).order_by(ImportBatch.id))
+    assert {c.row_id for c in changes} == {batches[0].id}
     assert len(batches) == 2 and batches[1].rows_unchanged == 100
 
 
