@@ -130,14 +130,15 @@ def _user(user: str | None) -> str | None:
 def _progress(enabled: bool | None) -> Callable[[float, str], None] | None:
     """Progress on stderr: by default when stderr is a terminal (--progress/--no-progress);
     a line when the phase changes or the fraction moves by 5 points, so a long write phase
-    shows it moving."""
+    shows it moving. Without it, only that the command waits for another import or rollback
+    (it is never silent while blocked)."""
     if enabled is None:
         enabled = sys.stderr.isatty()
-    if not enabled:
-        return None
     last: dict[str, Any] = {"msg": "", "at": -1.0}
 
     def report(fraction: float, message: str) -> None:
+        if not enabled and not message.startswith("waiting"):
+            return
         if message != last["msg"] or fraction >= last["at"] + 0.05 or fraction >= 1.0 > last["at"]:
             last["msg"], last["at"] = message, fraction
             print(f"[{fraction:4.0%}] {message}", file=sys.stderr, flush=True)

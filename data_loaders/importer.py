@@ -73,6 +73,7 @@ import datetime as dt
 import hashlib
 import json
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,6 +91,7 @@ from sqlalchemy import (
     Table,
     bindparam,
     cast,
+    func,
     insert,
     select,
     text,
@@ -382,19 +384,64 @@ def _connect(engine: Engine) -> Connection:
         ) from exc
 
 
-def begin_write(conn: Connection) -> None:
+#: Seconds a write waits for another import or rollback before giving up, on both databases
+#: (SQLite: ``busy_timeout`` in ``db.make_engine``; PostgreSQL: the loop in ``begin_write``).
+WRITE_WAIT_SECONDS = 10
+
+
+def _pg_lock_holder(conn: Connection) -> str:
+    """Who holds the import lock on PostgreSQL, in words (pid and since when)."""
+    row = conn.execute(
+        text(
+            "SELECT a.pid, a.xact_start, a.application_name FROM pg_locks l "
+            "JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 0 AND l.objid = :k "
+            "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        ),
+        {"k": PG_IMPORT_LOCK},
+    ).first()
+    if row is None:
+        return "another import or rollback"
+    since = f", running since {row.xact_start:%H:%M:%S}" if row.xact_start else ""
+    return f"another import or rollback (PostgreSQL process {row.pid}{since})"
+
+
+def begin_write(conn: Connection, waiting: Callable[[str], object] | None = None) -> None:
     """Start the one write transaction: SQLite takes the write lock now (BEGIN IMMEDIATE);
-    PostgreSQL takes a transaction-scoped advisory lock so imports/rollbacks run one by one."""
+    PostgreSQL takes a transaction-scoped advisory lock so imports/rollbacks run one by one.
+
+    Blocked by another import or rollback, it waits up to ``WRITE_WAIT_SECONDS`` on both
+    databases, then raises ``DatabaseUnavailable`` ("busy … try again"). On PostgreSQL it
+    says through ``waiting`` that it waits and for whom, once, when it starts waiting."""
     try:
         if conn.dialect.name == "sqlite":
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         elif conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_IMPORT_LOCK})
+            deadline = time.monotonic() + WRITE_WAIT_SECONDS
+            told = False
+            while not conn.execute(
+                text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": PG_IMPORT_LOCK}
+            ).scalar():
+                if not told and waiting is not None:
+                    waiting(
+                        f"waiting for {_pg_lock_holder(conn)} to finish "
+                        f"(gives up after {WRITE_WAIT_SECONDS} s)"
+                    )
+                told = True
+                if time.monotonic() >= deadline:
+                    conn.rollback()
+                    conn.close()
+                    raise DatabaseUnavailable(
+                        "The database is busy with another import or rollback (waited "
+                        f"{WRITE_WAIT_SECONDS} s); try again in a moment."
+                    )
+                time.sleep(0.2)
     except OperationalError as exc:
         conn.close()
         if "locked" in str(exc.orig) or "busy" in str(exc.orig):
             raise DatabaseUnavailable(
-                "The database is busy with another import or rollback; try again in a moment."
+                "The database is busy with another import or rollback (waited "
+                f"{WRITE_WAIT_SECONDS} s); try again in a moment."
             ) from exc
         raise
 
@@ -418,7 +465,7 @@ def _run(
     started = dt.datetime.now()
     progress(0.15, "checking")
     with _connect(engine) as conn:
-        begin_write(conn)
+        begin_write(conn, lambda message: progress(0.15, message))
         try:
             known = _load_known(conn, names)
             typed = validate(tables, known, sink)
@@ -434,6 +481,7 @@ def _run(
                 user=user,
                 started=started,
                 typed=typed,
+                dry_run=dry_run,
             )
             counts = _write(conn, typed, batch_id, progress)
             total = EntityCounts()
@@ -475,6 +523,7 @@ def _insert_batch(
     user: str | None,
     started: dt.datetime,
     typed: dict[str, list[Typed]],
+    dry_run: bool = False,
 ) -> int:
     entities = [s.entity for s in SPECS if typed.get(s.entity)]
     entity = ",".join(entities)
@@ -489,8 +538,15 @@ def _insert_batch(
         for t in ts:
             if col in t.frame.columns:
                 accounts |= set(t.frame[col].dropna().unique())
+    batches = TABLES["import_batch"]
+    # A dry run is rolled back, but a PostgreSQL sequence value is never given back: it takes
+    # the next id by hand instead (safe, the import lock is held), so it uses none up.
+    explicit = (
+        {"id": (conn.execute(select(func.max(batches.c.id))).scalar() or 0) + 1} if dry_run else {}
+    )
     result = conn.execute(
-        insert(TABLES["import_batch"]).values(
+        insert(batches).values(
+            **explicit,
             source=_fit(source, 500),
             entity=entity,
             fmt=_fit(fmt, 20),
