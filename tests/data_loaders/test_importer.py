@@ -242,7 +242,7 @@ def test_changed_values_are_updates_with_old_values_kept(engine: Engine) -> None
     )
     result = import_files(engine, [("events.csv", text.encode())])
     assert result.counts["events"] == EntityCounts(2, 0, 1, 1)
-    changes = _rows(engine, select(BatchChange))
+    changes = _rows(engine, select(BatchChange).where(BatchChange.action == "update"))
     assert len(changes) == 1
     ch = changes[0]
     old = ch.old_values if isinstance(ch.old_values, dict) else json.loads(ch.old_values)
