@@ -243,7 +243,10 @@ def filter_widgets(data: AccountData) -> Selection:
     )
     st.session_state[SHADOW["units"]] = list(units)
     st.session_state[SHADOW["cats"]] = list(cats)
-    st.session_state[SHADOW["period"]] = period
+    # The whole range is remembered as "all data" (None), not as its two months: an import
+    # or rollback that adds or removes months then shows all of the new data on the next run.
+    whole = bool(options) and period == (options[0], options[-1])
+    st.session_state[SHADOW["period"]] = None if whole else period
     return clamp(Selection(tuple(units), tuple(cats), period), data)  # type: ignore[arg-type]
 
 
