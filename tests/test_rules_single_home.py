@@ -56,7 +56,6 @@ KNOWN_COPIES = {
     "data_loaders/demo.py",
     "metrics/impact.py",
     "metrics/innovation_views.py",
-    "metrics/views.py",
     "story/model.py",
 }
 

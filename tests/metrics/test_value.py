@@ -346,7 +346,9 @@ def test_daily_observations_give_the_monthly_answer(engine: Engine) -> None:
     hd, hm = headline(daily), headline(monthly)
     assert hd is not None and hm is not None
     assert hd.cumulative_value == hm.cumulative_value == 1533.34
-    assert hd.run_rate == pytest.approx(6600.04) and hm.run_rate == pytest.approx(6600.04)
+    # run-rate over post-baseline months only (#11 §7): the 2 months after the baseline hold
+    # all 1,533.34 of value, so 1,533.34 / 2 × 12 = 9,200.04 (it used to average in a baseline month)
+    assert hd.run_rate == pytest.approx(9200.04) and hm.run_rate == pytest.approx(9200.04)
     assert hd.as_of == hm.as_of == dt.date(2024, 4, 30)
 
 
