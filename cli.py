@@ -537,50 +537,35 @@ def cmd_templates(directory: str) -> int:
 )
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 @click.option(
-    "--estimates",
+    "--estimates/--no-estimates",
     "use_estimates",
-    is_flag=True,
-    help="run the causal estimates so the evidence mix counts 'estimated' "
-    "innovations as the dashboard does (slower: ~20 s on the demo)",
+    default=None,
+    help="default: the causal estimates stored for this data, as the dashboard uses them; "
+    "--estimates computes them when none are stored (slower: ~20 s on the demo); "
+    "--no-estimates leaves them out (measured and claimed only)",
 )
 @_db_option
-def cmd_metrics(account: str, as_of: dt.date | None, as_json: bool, use_estimates: bool) -> int:
+def cmd_metrics(
+    account: str, as_of: dt.date | None, as_json: bool, use_estimates: bool | None
+) -> int:
     import json
 
-    from data_loaders.queries import account_id_by_name, load_account_data
-    from metrics.filters import Filters, limit_to
     from metrics.format import money, pct
-    from metrics.headline import headline
-    from metrics.views import estimates, evidence_of, photo, value_lines
+    from services.figures import EstimatesMode, NoFigures, account_figures
 
-    engine = _engine(migrate=False)
-    scope = _scope()
+    mode: EstimatesMode = "stored" if use_estimates is None else "compute" if use_estimates else "none"
     try:
-        account_id = account_id_by_name(engine, scope, account)
-    except (LookupError, PermissionError) as exc:
-        raise CliError(str(exc)) from exc
-    data = limit_to(load_account_data(engine, scope, account_id), as_of)
-    sel = Filters()
-    evidence, est = None, None
-    if use_estimates:
-        from data_loaders.estimate_store import load_estimates
-        from metrics.versions import estimates_version
-
-        est = load_estimates(engine, account_id, estimates_version(data))
-        est = est if est is not None else estimates(data)
-        evidence = evidence_of(value_lines(data, sel, est))
-    head = headline(data, sel, evidence=evidence)
-    if head is None:
-        when = f" up to {as_of:%Y-%m-%d}" if as_of else ""
-        raise CliError(
-            f"account {data.account.name!r} has no measured value{when}: "
-            "no KPI observations of its headline KPIs against a baseline"
+        fig = account_figures(
+            _engine(migrate=False), _scope(), account, as_of=as_of, estimates_mode=mode
         )
-    pic = photo(data, sel)
+    except (LookupError, PermissionError, NoFigures) as exc:
+        raise CliError(str(exc)) from exc
+    head, pic, data = fig.headline, fig.photo, fig.data
     cols = ["key", "label", "unit_of_measure", "then", "now", "change", "pct_change", "better"]
     if as_json:
         out: dict[str, Any] = head.as_dict()
-        out["evidence_basis"] = "estimates" if use_estimates else "measured and claimed only"
+        out["evidence_basis"] = fig.evidence_basis
+        out["evidence_basis_note"] = fig.basis_note
         out["then_now"] = (
             None
             if pic is None
@@ -591,12 +576,13 @@ def cmd_metrics(account: str, as_of: dt.date | None, as_json: bool, use_estimate
                 "now_label": pic.now_label,
                 "rows": [{c: _json_value(r[c]) for c in cols} for _, r in pic.cards.iterrows()],
                 "went_live_between": int(len(pic.between)),
+                "unit_golives_between": int(pic.unit_golives),
             }
         )
         from story import build_story
 
         # the story model: what the pages, the pack and the deck print, figure for figure
-        out["story"] = build_story(data, estimates=est if use_estimates else None).to_dict()
+        out["story"] = build_story(data, estimates=fig.estimates).to_dict()
         print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0
     cur, loc = head.currency, data.account.locale
@@ -617,11 +603,13 @@ def cmd_metrics(account: str, as_of: dt.date | None, as_json: bool, use_estimate
             "evidence_mix",
             f"{mix['estimated']} estimated, {mix['measured']} measured, "
             f"{mix['claimed']} claimed"
-            + ("" if use_estimates else " (no estimates run: --estimates)"),
+            + (f" ({fig.basis_note})" if fig.basis_note else " (stored causal estimates)"),
         ),
     ]
     width = max(len(k) for k, _ in lines)
     print("\n".join(f"{k:<{width}}  {v}" for k, v in lines))
+    if head.as_of_note:
+        print(f"note: {head.as_of_note}", file=sys.stderr)
     if head.missing_months:
         print(
             f"note: {head.missing_months} unit-months of the headline KPIs have no data "
@@ -637,7 +625,8 @@ def cmd_metrics(account: str, as_of: dt.date | None, as_json: bool, use_estimate
         return 0
     print(
         f"\nthen vs now: {pic.then_label} vs {pic.now_label} "
-        f"({len(pic.between)} innovations went live in between)"
+        f"({len(pic.between)} innovations went live for the first time in between; "
+        f"{pic.unit_golives} unit go-lives in all)"
     )
     table = pic.cards[["label", "then_text", "now_text", "delta_text", "better"]].rename(
         columns={"then_text": pic.then_label, "now_text": pic.now_label, "delta_text": "change"}

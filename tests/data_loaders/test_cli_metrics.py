@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
@@ -69,7 +70,9 @@ def test_text_output(demo_engine: Engine, capsys: pytest.CaptureFixture[str]) ->
         assert key in out or key == "baseline_start" or key == "baseline_end"
     assert "baseline            2023-01-01 – 2023-06-30" in out
     assert "then vs now: H1 2023 vs Q3 2026" in out and "Cost per transaction" in out
-    assert "(no estimates run: --estimates)" in out
+    # the demo database here has no stored estimates: it says so and how to get them
+    assert "0 estimated" in out and "no causal estimates are stored for this data" in out
+    assert "unit go-lives in all" in out
 
 
 def test_as_of_limits_the_data(demo_engine: Engine, capsys: pytest.CaptureFixture[str]) -> None:
@@ -116,3 +119,60 @@ def test_subprocess_never_prints_a_traceback(demo_engine: Engine) -> None:
             timeout=1800,  # a guard against a hang, not a speed check
         )
         assert p.returncode == code and "Traceback" not in p.stderr, p.stderr
+
+
+def _with_stored_estimates(demo_engine: Engine, tmp_path: Path) -> tuple[Engine, list[int]]:
+    """A copy of the demo database with a hand-made stored estimate run for its current data:
+    two live innovations, the first with a 95 % interval that excludes zero, the second not."""
+    import sqlite3
+
+    from data_loaders.db import make_engine
+    from data_loaders.estimate_store import save_estimates
+    from metrics.filters import Filters
+    from metrics.headline import live_innovations
+    from metrics.versions import estimates_version
+
+    src = demo_engine.url.database
+    assert src is not None
+    copy = tmp_path / "with-estimates.sqlite"
+    with sqlite3.connect(src) as a, sqlite3.connect(copy) as b:
+        a.backup(b)  # the whole database, also what is still in its write-ahead log
+    eng = make_engine(f"sqlite:///{copy}")
+    data = load_account_data(eng, Scope.everything(), 1)
+    live = live_innovations(data, Filters(), pd.Timestamp(data.monthly["month"].max()))
+    ids = [int(i) for i in live["innovation_id"].head(2)]
+    frame = pd.DataFrame(
+        {
+            "innovation_id": ids,
+            "kpi_key": ["cost_per_txn", "cost_per_txn"],
+            "estimated": [1000.0, 500.0],
+            "ci_low": [400.0, -100.0],
+            "ci_high": [1600.0, 1100.0],
+            "excludes_zero": [True, False],
+            "estimate_note": ["", ""],
+        }
+    )
+    save_estimates(eng, 1, estimates_version(data), frame)
+    return eng, ids
+
+
+def test_stored_estimates_are_used_by_default(
+    demo_engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --estimates the CLI uses the estimates stored for the data, as the dashboard
+    does: one stored estimate excludes zero, so exactly one live innovation is 'estimated'."""
+    eng, _ = _with_stored_estimates(demo_engine, tmp_path)
+    rc, out, err = _run(capsys, eng, "--account", ACCOUNT)
+    assert rc == 0, err
+    assert "evidence_mix" in out and "1 estimated," in out and "(stored causal estimates)" in out
+    rc, out, err = _run(capsys, eng, "--account", ACCOUNT, "--json")
+    got = json.loads(out)
+    assert got["evidence_mix"]["estimated"] == 1
+    assert got["evidence_basis"] == "causal estimates"
+    assert got["story"]["evidence_basis"] == "causal estimates"
+    rc, out, err = _run(capsys, eng, "--account", ACCOUNT, "--no-estimates", "--json")
+    got = json.loads(out)
+    assert got["evidence_mix"]["estimated"] == 0
+    assert got["evidence_basis"] == "measured and claimed only"
+    assert "--no-estimates" in got["evidence_basis_note"]
+    eng.dispose()
