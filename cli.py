@@ -553,7 +553,9 @@ def cmd_metrics(
     from metrics.format import money, pct
     from services.figures import EstimatesMode, NoFigures, account_figures
 
-    mode: EstimatesMode = "stored" if use_estimates is None else "compute" if use_estimates else "none"
+    mode: EstimatesMode = (
+        "stored" if use_estimates is None else "compute" if use_estimates else "none"
+    )
     try:
         fig = account_figures(
             _engine(migrate=False), _scope(), account, as_of=as_of, estimates_mode=mode
