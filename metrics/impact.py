@@ -376,7 +376,7 @@ def estimate_effect(
     post = fit.horizon_table.copy()
     n_valid = 0
     if use_permutation:
-        dr = _permute(prep, fit.horizons, n_permutations, seed, treated)
+        dr = _permute(prep, fit.horizons, n_permutations, seed, treated, fit)
         n_valid = dr.n
         n_failed = n_permutations - n_valid
         if n_valid == 0:
@@ -1292,43 +1292,229 @@ class _Draws:
 
 
 def _permute(
-    prep: _Prepared, horizons: IntArray, n_permutations: int, seed: int, treated: BoolArray
+    prep: _Prepared,
+    horizons: IntArray,
+    n_permutations: int,
+    seed: int,
+    treated: BoolArray,
+    fit: _Fit | None = None,
 ) -> _Draws:
     """The estimator under random reassignment of first-treated periods, on Y and on D.
 
     Draws leaving a treated unit or period without an untreated observation, or whose
     treated observations are not identified, are skipped. Each distinct reassignment is
     solved once (a 6-unit panel with 2 treated units has only 30, however many draws are
-    asked for) and counted as often as it was drawn. Uses the incremental solver when there
-    are at least as many units as periods (the usual case), otherwise a full refit per draw;
-    both give the same numbers.
+    asked for) and counted as often as it was drawn. The distinct reassignments are solved
+    together (``_permute_batched``), with both right-hand sides, Y and D, on the same
+    factorisation; the few it cannot vouch for (disconnected comparisons, covariates that
+    are nearly collinear on a draw's untreated rows) are refitted one by one with the
+    per-draw estimator (``_permute_covariates`` / ``_permute_refit``), which decides them
+    exactly as before. When ``fit`` is given, the observed reassignment (if drawn) takes
+    the observed estimate itself (on D: exactly 1), so its tie with the observed statistic
+    never depends on rounding.
     """
     rng = np.random.default_rng(seed)
     draws = np.stack([rng.permutation(prep.ft_unit) for _ in range(n_permutations)])
     distinct, inverse = np.unique(draws, axis=0, return_inverse=True)
     inverse = np.asarray(inverse).reshape(-1)
-    uniq = list(distinct)
-    if prep.x.shape[1]:
-        run = _permute_covariates
-    elif prep.n_units >= prep.n_periods:
-        run = _permute_incremental
-    else:
-        run = _permute_refit
-    a, ah, ok_y = run(prep, horizons, uniq)
-    # the estimator is linear in the outcome: the same draws on D = 1[treated as observed]
-    b, bh, ok_d = run(replace(prep, y=treated.astype(np.float64)), horizons, uniq)
-    pos_y = np.full(len(uniq), -1, dtype=np.int64)
-    pos_y[ok_y] = np.arange(ok_y.size)
-    pos_d = np.full(len(uniq), -1, dtype=np.int64)
-    pos_d[ok_d] = np.arange(ok_d.size)
-    take = inverse[(pos_y[inverse] >= 0) & (pos_d[inverse] >= 0)]
-    iy, idd = pos_y[take], pos_d[take]
+    rhs = np.column_stack([prep.y, treated.astype(np.float64)])
+    valid, unsure, att, by_h = _permute_batched(prep, horizons, distinct, rhs)
+    if prep.x.shape[1] and unsure.any():
+        # the per-draw estimator leaves out covariates that are zero on all of a draw's
+        # untreated rows: solve those draws together without them, one group per pattern
+        idx = np.flatnonzero(unsure)
+        untreated = prep.period[None, :] < distinct[idx][:, prep.unit]
+        present = (untreated.astype(np.float64) @ (prep.x**2)) > 0
+        patterns, group = np.unique(present, axis=0, return_inverse=True)
+        for g, cols in enumerate(patterns):
+            if cols.all():
+                continue
+            rows = idx[np.asarray(group).reshape(-1) == g]
+            sub = replace(prep, x=prep.x[:, cols])
+            v, u, a, bh = _permute_batched(sub, horizons, distinct[rows], rhs)
+            valid[rows], unsure[rows], att[rows], by_h[rows] = v, u, a, bh
+    redo = np.flatnonzero(unsure)
+    if redo.size:
+        run = _permute_covariates if prep.x.shape[1] else _permute_refit
+        todo = list(distinct[redo])
+        a, ah, ok_y = run(prep, horizons, todo)
+        b, bh, ok_d = run(replace(prep, y=rhs[:, 1]), horizons, todo)
+        both = np.intersect1d(ok_y, ok_d)
+        rows = redo[both]
+        pos_y = np.searchsorted(ok_y, both)
+        pos_d = np.searchsorted(ok_d, both)
+        valid[rows] = True
+        att[rows, 0], att[rows, 1] = a[pos_y], b[pos_d]
+        if horizons.size:
+            by_h[rows, :, 0], by_h[rows, :, 1] = ah[pos_y], bh[pos_d]
+    if fit is not None:
+        same = np.flatnonzero(np.all(distinct == prep.ft_unit[None, :], axis=1))
+        if same.size and valid[same[0]]:
+            effects = fit.horizon_table["effect"].to_numpy(dtype=np.float64)
+            att[same[0]] = (fit.att, 1.0)
+            by_h[same[0], :, 0] = effects
+            by_h[same[0], :, 1] = np.where(np.isfinite(effects), 1.0, np.nan)
+    take = inverse[valid[inverse]]
     return _Draws(
-        att=a[iy],
-        by_h=ah[iy] if ah.size else np.empty((take.size, horizons.size)),
-        att_d=b[idd],
-        by_h_d=bh[idd] if bh.size else np.empty((take.size, horizons.size)),
+        att=att[take, 0],
+        by_h=by_h[take, :, 0],
+        att_d=att[take, 1],
+        by_h_d=by_h[take, :, 1],
     )
+
+
+#: Draws solved at once by ``_permute_batched``: as many as keep a chunk's cells x
+#: (covariates + 2) within this many floats (about 16 MB).
+_BATCH_ELEMENTS = 2_000_000
+#: A draw whose covariates, scaled to unit norm and residualised on the fixed effects, have a
+#: Gram matrix with smallest eigenvalue below this is refitted one by one: every residual
+#: norm is then >= sqrt of it, far above ``COLLINEAR_TOL``, so the per-draw estimator would
+#: keep every covariate too; below it, that estimator decides which to leave out.
+_BATCH_COLLINEAR_EIG = 1e-6
+#: Fixed-effects comparisons whose smallest eigenvalue (normalised) is below this are taken
+#: to be disconnected and refitted one by one (the per-draw estimator then decides whether
+#: the treated observations are still identified).
+_BATCH_CONNECTED_EIG = 1e-10
+
+
+def _permute_batched(
+    prep: _Prepared, horizons: IntArray, draws: IntArray, rhs: FloatArray
+) -> tuple[BoolArray, BoolArray, FloatArray, FloatArray]:
+    """The estimator for many reassignments at once, on several outcomes (columns of
+    ``rhs``, one value per observation), vectorised over the draws.
+
+    For each draw the observations split into untreated (mask m) and treated; the larger of
+    the unit and period dimensions (index a) is eliminated by demeaning within a over the
+    untreated cells (n_a of them), leaving the smaller one (index b) and the covariates::
+
+        S   = diag(sum_a m_ab) - sum_a m_a m_a' / n_a          (plus 11' scaled: the
+                                                                levels' normalisation)
+        PX  = sum_a m_ab (x_ab - xbar_a),  XX = sum m x x' - sum_a n_a xbar_a xbar_a'
+        K   = XX - PX' S^-1 PX                    (covariates net of both fixed effects)
+        delta = K^-1 (rx - PX' S^-1 rb),  beta = S^-1 (rb - PX delta),
+        alpha_a = rbar_a - (sum_b m_ab beta_b) / n_a - xbar_a' delta
+
+    the same least squares as the per-draw estimator (fixed effects and covariates fitted
+    on the untreated cells), so tau = r - alpha - beta - x' delta on treated cells, and the
+    ATT and the horizon effects are their target-weighted means. The factorisation is shared
+    by all right-hand sides (the estimator is linear in the outcome).
+
+    Returns (valid, unsure, att (draws x rhs), by_h (draws x horizons x rhs)); ``unsure``
+    marks draws passing the cheap checks whose comparisons look disconnected or whose
+    covariates look collinear, left to the per-draw estimator (``valid`` False for them).
+    """
+    n_u, n_p = prep.n_units, prep.n_periods
+    k = prep.x.shape[1]
+    n_r = rhs.shape[1]
+    observed = np.zeros((n_u, n_p), dtype=bool)
+    observed[prep.unit, prep.period] = True
+    r_c = np.zeros((n_u, n_p, n_r))
+    r_c[prep.unit, prep.period] = rhs
+    w_c = np.zeros((n_u, n_p))
+    w_c[prep.unit, prep.period] = prep.w
+    x_c = np.zeros((n_u, n_p, k))
+    x_c[prep.unit, prep.period] = prep.x
+    swap = n_u < n_p  # eliminate the longer dimension, solve in the shorter one
+    x_ab = x_c.transpose(1, 0, 2) if swap else x_c
+    r_ab = r_c.transpose(1, 0, 2) if swap else r_c
+    n_a, n_b = x_ab.shape[:2]
+    xx = (x_ab[:, :, :, None] * x_ab[:, :, None, :]).reshape(n_a * n_b, k * k)
+    xr = (x_ab[:, :, :, None] * r_ab[:, :, None, :]).reshape(n_a * n_b, k * n_r)
+    nz = (x_ab != 0).reshape(n_a * n_b, k).astype(np.float64)
+    xx_all, xr_all, nz_all = xx.sum(axis=0), xr.sum(axis=0), nz.sum(axis=0)
+    grid = np.arange(n_p)
+    n_draws, n_h = draws.shape[0], horizons.size
+    valid = np.zeros(n_draws, dtype=bool)
+    unsure = np.zeros(n_draws, dtype=bool)
+    att = np.full((n_draws, n_r), np.nan)
+    by_h = np.full((n_draws, n_h, n_r), np.nan)
+    chunk = max(1, _BATCH_ELEMENTS // (n_u * n_p * (k + 2)))
+    for start in range(0, n_draws, chunk):
+        ft = draws[start : start + chunk]
+        treated = observed[None] & (grid[None, None, :] >= ft[:, :, None])
+        untreated = observed[None] & ~treated
+        w1 = np.where(treated, w_c[None], 0.0)
+        total = w1.sum(axis=(1, 2))
+        # a unit or period treated in the draw but with no untreated cell left
+        unit_alone = np.logical_and(treated.any(axis=2), ~untreated.any(axis=2))
+        period_alone = np.logical_and(treated.any(axis=1), ~untreated.any(axis=1))
+        ok = (
+            treated.any(axis=(1, 2))
+            & ~unit_alone.any(axis=1)
+            & ~period_alone.any(axis=1)
+            & (total > 0)
+        )
+        sel = np.flatnonzero(ok)
+        if sel.size == 0:
+            continue
+        ft, treated, total = ft[sel], treated[sel], total[sel]
+        m = untreated[sel].astype(np.float64)
+        m_ab = m.transpose(0, 2, 1) if swap else m
+        d = sel.size
+        cnt_a = m_ab.sum(axis=2)
+        inv_a = np.divide(1.0, cnt_a, out=np.zeros_like(cnt_a), where=cnt_a > 0)
+        cnt_b = m_ab.sum(axis=1)
+        m_t = m_ab.transpose(0, 2, 1)
+        s = -(m_t @ (m_ab * inv_a[:, :, None]))
+        s[:, np.arange(n_b), np.arange(n_b)] += cnt_b
+        s += (cnt_b.sum(axis=1) / n_b**2)[:, None, None]
+        eig, vec = np.linalg.eigh(s)
+        good = eig[:, 0] > _BATCH_CONNECTED_EIG * eig[:, -1]
+        s_inv = (vec / np.where(good[:, None], eig, 1.0)[:, None, :]) @ vec.transpose(0, 2, 1)
+        # the chunk's treated cells as (draw, unit, period); sums over a draw's untreated
+        # cells are the sums over all observed cells less those over its treated ones
+        dd, uu, tt = np.nonzero(treated)
+        ia, ib = (tt, uu) if swap else (uu, tt)
+        on_t = sparse.csr_matrix(
+            (np.ones(dd.size), (dd, ia * n_b + ib)), shape=(d, n_a * n_b), dtype=np.float64
+        )
+        m_by_a = m_ab.transpose(1, 0, 2)  # (a, draw, b): sums over b are matrix products
+        m_by_b = m_ab.transpose(2, 0, 1)  # (b, draw, a)
+        r_bar = (m_by_a @ r_ab).transpose(1, 0, 2) * inv_a[:, :, None]
+        rb = (m_by_b @ r_ab.transpose(1, 0, 2)).transpose(1, 0, 2) - m_t @ r_bar
+        if k:
+            x_bar = (m_by_a @ x_ab).transpose(1, 0, 2) * inv_a[:, :, None]
+            px = (m_by_b @ x_ab.transpose(1, 0, 2)).transpose(1, 0, 2) - m_t @ x_bar
+            raw = (xx_all - on_t @ xx).reshape(d, k, k)
+            px_t = px.transpose(0, 2, 1)
+            kk = raw - (x_bar * cnt_a[:, :, None]).transpose(0, 2, 1) @ x_bar - px_t @ s_inv @ px
+            present = (nz_all - on_t @ nz) > 0.5  # counts of nonzero cells: exact
+            norms = np.sqrt(np.clip(np.diagonal(raw, axis1=1, axis2=2), 0.0, None))
+            safe = np.where(present & (norms > 0), norms, 1.0)
+            scaled = kk / (safe[:, :, None] * safe[:, None, :])
+            eig_k = np.linalg.eigvalsh(scaled)
+            good &= present.all(axis=1) & (eig_k[:, 0] > _BATCH_COLLINEAR_EIG)
+            kk[~good] = np.eye(k)  # refitted one by one; keeps the batch solvable
+            rx = (xr_all - on_t @ xr).reshape(d, k, n_r)
+            rx -= (x_bar * cnt_a[:, :, None]).transpose(0, 2, 1) @ r_bar
+            delta = np.linalg.solve(kk, rx - px_t @ (s_inv @ rb))
+            beta = s_inv @ (rb - px @ delta)
+            alpha = r_bar - (m_ab @ beta) * inv_a[:, :, None] - x_bar @ delta
+            fitted = alpha[dd, ia] + beta[dd, ib] + np.einsum("ck,ckr->cr", x_ab[ia, ib], delta[dd])
+        else:
+            beta = s_inv @ rb
+            alpha = r_bar - (m_ab @ beta) * inv_a[:, :, None]
+            fitted = alpha[dd, ia] + beta[dd, ib]
+        tau = r_ab[ia, ib] - fitted  # (treated cells, rhs)
+        wt = w_c[uu, tt]
+        rows = start + sel[good]
+        unsure[start + sel[~good]] = True
+        valid[rows] = True
+        for j in range(n_r):
+            num = np.bincount(dd, weights=wt * tau[:, j], minlength=d)
+            att[rows, j] = (num / total)[good]
+        if n_h:
+            h = tt - ft[dd, uu]
+            pos = np.clip(np.searchsorted(horizons, h), 0, n_h - 1)
+            hit = horizons[pos] == h
+            cell = (dd * n_h + pos)[hit]
+            size = d * n_h
+            den = np.bincount(cell, weights=wt[hit], minlength=size)
+            for j in range(n_r):
+                num = np.bincount(cell, weights=(wt * tau[:, j])[hit], minlength=size)
+                eff = np.divide(num, den, out=np.full(size, np.nan), where=den > 0)
+                by_h[rows, :, j] = eff.reshape(d, n_h)[good]
+    return valid, unsure, att, by_h
 
 
 def _cell_matrices(prep: _Prepared) -> tuple[BoolArray, FloatArray, FloatArray]:
@@ -1350,77 +1536,6 @@ def _horizon_effects(
     den = np.bincount(h, weights=wt, minlength=n_periods)
     eff = np.divide(num, den, out=np.full(num.size, np.nan), where=den > 0)
     return eff[horizons]
-
-
-def _permute_incremental(
-    prep: _Prepared, horizons: IntArray, draws: list[IntArray]
-) -> tuple[FloatArray, FloatArray, IntArray]:
-    """Permutation draws solved in period space, updating only the units given a go-live.
-
-    With all observations untreated, the period-space normal matrix is
-    ``S = diag(d_t) - sum_i o_i o_i' / n_i`` (o_i = unit i's observed-period indicator).
-    A draw changes only the terms of the units that receive a go-live inside the data, so
-    each draw costs O(k T^2 + T^3) for k such units instead of a pass over the whole panel.
-    """
-    observed, y, w = _cell_matrices(prep)
-    obs = observed.astype(np.float64)
-    n_p = prep.n_periods
-    grid = np.arange(n_p)
-    n_obs_unit = obs.sum(axis=1)
-    y_unit = y.sum(axis=1)
-    base_cross = (obs / n_obs_unit[:, None]).T @ obs
-    base_cy = obs.T @ (y_unit / n_obs_unit)
-    d_full, y_period = obs.sum(axis=0), y.sum(axis=0)
-    last_seen = n_p - 1 - np.argmax(observed[:, ::-1], axis=1)
-    atts: list[float] = []
-    by_h: list[FloatArray] = []
-    valid_idx: list[int] = []
-    for idx, ft in enumerate(draws):
-        k = np.flatnonzero(ft <= last_seen)
-        if k.size == 0:
-            continue
-        o_k = obs[k]
-        t_k = o_k * (grid[None, :] >= ft[k][:, None])
-        u_k = o_k - t_k
-        n_u = u_k.sum(axis=1)
-        if np.any((t_k.sum(axis=1) > 0) & (n_u == 0)):
-            continue
-        d = d_full - t_k.sum(axis=0)
-        if np.any((t_k.sum(axis=0) > 0) & (d == 0)):
-            continue
-        w_k = w[k] * t_k
-        total = w_k.sum()
-        if total <= 0:
-            continue
-        y_k = y[k]
-        inv_n = 1.0 / n_u
-        cross = base_cross - (o_k / n_obs_unit[k][:, None]).T @ o_k + (u_k * inv_n[:, None]).T @ u_k
-        schur = np.diag(d) - cross
-        y_u = (y_k * u_k).sum(axis=1)
-        rhs_y = (
-            y_period
-            - (y_k * t_k).sum(axis=0)
-            - (base_cy - o_k.T @ (y_unit[k] / n_obs_unit[k]) + u_k.T @ (y_u * inv_n))
-        )
-        rhs_w = w_k.sum(axis=0) - u_k.T @ (w_k.sum(axis=1) * inv_n)
-        rhs = np.column_stack([rhs_y, rhs_w])
-        active = np.flatnonzero(d > 0)
-        x_period = np.zeros((n_p, 2))
-        x_period[active] = (
-            linalg.pinvh(schur[np.ix_(active, active)], atol=0.0, rtol=1e-10) @ rhs[active]
-        )
-        res = rhs - schur @ x_period
-        if np.abs(res[:, 1]).sum() > 1e-7 * (np.abs(rhs[:, 1]).sum() + 1e-300):
-            continue
-        a_k = (y_u - u_k @ x_period[:, 0]) * inv_n
-        rows, cols = np.nonzero(t_k)
-        tau = y_k[rows, cols] - a_k[rows] - x_period[cols, 0]
-        wt = w_k[rows, cols]
-        valid_idx.append(idx)
-        atts.append(float(wt @ tau / total))
-        by_h.append(_horizon_effects(cols - ft[k][rows], tau, wt, n_p, horizons))
-    perm_h = np.vstack(by_h) if by_h else np.empty((0, horizons.size))
-    return np.asarray(atts, dtype=np.float64), perm_h, np.asarray(valid_idx, dtype=np.int64)
 
 
 def _permute_refit(
@@ -1550,6 +1665,51 @@ def _perm_p(estimate: float, a: FloatArray, b: FloatArray, c: FloatArray) -> Flo
     return (1.0 + (stat >= (obs - tol)[None, :]).sum(axis=0)) / (1.0 + a.size)
 
 
+def _perm_p_sweep(estimate: float, a: FloatArray, b: FloatArray, points: FloatArray) -> FloatArray:
+    """``_perm_p`` at every one of ``points`` (sorted, distinct, holding every breakpoint
+    ``(a_d − estimate)/(b_d − 1)`` and ``(a_d + estimate)/(b_d + 1)``), in O((n + P) log P)
+    rather than O(n·P).
+
+    ``|a − c·b| ≥ |e − c|`` squares to ``L1(c)·L2(c) ≥ 0`` with ``L1 = (a − e) − c(b − 1)``
+    and ``L2 = (a + e) − c(b + 1)``, whose roots are the two breakpoints: with b² > 1 the
+    draw counts outside them, with b² < 1 between them (ends included either way), and with
+    b = ±1 on one side of the one root (everywhere when the other factor is 0). Each draw
+    thus adds one on one or two runs of consecutive points: a difference array."""
+    e = estimate
+    n_pts = points.size
+    runs: list[tuple[IntArray, IntArray, float]] = []  # (first, one past last, +1 or −1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r1 = (a - e) / (b - 1.0)
+        r2 = (a + e) / (b + 1.0)
+    n_whole = 0
+    gen = (b != 1.0) & (b != -1.0)
+    il = np.searchsorted(points, np.minimum(r1[gen], r2[gen]))
+    ih = np.searchsorted(points, np.maximum(r1[gen], r2[gen]))
+    inside = (b[gen] ** 2) < 1.0
+    runs.append((il[inside], ih[inside] + 1, 1.0))
+    n_whole += int((~inside).sum())  # everywhere but strictly between the roots:
+    gap = ~inside & (il + 1 < ih)
+    runs.append((il[gap] + 1, ih[gap], -1.0))
+    for sign, root, other in ((1.0, r2, a - e), (-1.0, r1, a + e)):
+        # b = 1: (a − e)·(a + e − 2c) ≥ 0;  b = −1: (a + e)·((a − e) + 2c) ≥ 0
+        on = b == sign
+        idx, o = np.searchsorted(points, root[on]), other[on]
+        below = o > 0 if sign == 1.0 else o < 0
+        above = (o != 0) & ~below
+        n_whole += int((o == 0).sum())
+        runs.append((np.zeros(int(below.sum()), dtype=np.int64), idx[below] + 1, 1.0))
+        runs.append((idx[above], np.full(int(above.sum()), n_pts, dtype=np.int64), 1.0))
+    size = n_pts + 1
+    diff = np.zeros(size)
+    diff[0] += n_whole
+    diff[n_pts] -= n_whole
+    for first, stop, sign in runs:
+        diff += sign * np.bincount(first, minlength=size)[:size]
+        diff -= sign * np.bincount(stop, minlength=size)[:size]
+    counts = np.cumsum(diff)[:n_pts]
+    return (1.0 + counts) / (1.0 + a.size)
+
+
 def _perm_inversion(
     estimate: float, a: FloatArray, b: FloatArray, alpha: float
 ) -> tuple[float, float, float, float]:
@@ -1564,7 +1724,12 @@ def _perm_inversion(
     ending at accepted breakpoints (infinite when p never drops below alpha), widened to take
     in 0 when 0 itself is accepted — so "the interval excludes zero" holds exactly when
     p(0) < alpha. The width does not grow with the effect (the null is re-centred at each
-    c). se = sd of the draws' statistics under H0: effect = estimate."""
+    c). se = sd of the draws' statistics under H0: effect = estimate.
+
+    p at all points comes from ``_perm_p_sweep``; ``_perm_p`` itself (whose comparison
+    allows a rounding tolerance) is then evaluated where the decision could hinge on that
+    tolerance — the interval's ends and the points just beyond, 0, and every point whose p
+    is within a few draws of alpha — and if it disagrees anywhere, at every point."""
     se = float(np.std(a - estimate * b, ddof=1)) if a.size > 1 else math.nan
     with np.errstate(divide="ignore", invalid="ignore"):
         roots = np.concatenate([(a - estimate) / (b - 1.0), (a + estimate) / (b + 1.0)])
@@ -1573,13 +1738,28 @@ def _perm_inversion(
     far = np.array([-(span * 2.0 + abs(estimate)), span * 2.0 + abs(estimate)])
     mids = (roots[1:] + roots[:-1]) / 2.0 if roots.size > 1 else np.empty(0)
     points = np.unique(np.concatenate([roots, mids, far, [estimate, 0.0]]))
-    accepted = _perm_p(estimate, a, b, points) >= alpha
+    p_fast = _perm_p_sweep(estimate, a, b, points)
+    accepted = p_fast >= alpha
     i = int(np.searchsorted(points, estimate))
-    lo, hi = i, i
-    while lo > 0 and accepted[lo - 1]:
-        lo -= 1
-    while hi < points.size - 1 and accepted[hi + 1]:
-        hi += 1
+
+    def stretch(acc: BoolArray) -> tuple[int, int]:
+        """First and last index of the run of accepted points around the estimate's."""
+        rejected = np.flatnonzero(~acc)
+        j = int(np.searchsorted(rejected, i))
+        lo = int(rejected[j - 1]) + 1 if j > 0 else 0
+        hi = int(rejected[j]) - 1 if j < rejected.size else points.size - 1
+        return lo, hi
+
+    lo, hi = stretch(accepted)
+    near = np.abs(p_fast - alpha) <= 3.5 / (1.0 + a.size)
+    near[: max(lo - 1, 0)] = False
+    near[hi + 2 :] = False
+    check = np.flatnonzero(near)
+    ends = np.array([lo - 1, lo, hi, hi + 1, i, int(np.searchsorted(points, 0.0))])
+    check = np.unique(np.concatenate([check, ends[(ends >= 0) & (ends < points.size)]]))
+    if not np.array_equal(_perm_p(estimate, a, b, points[check]) >= alpha, accepted[check]):
+        accepted = _perm_p(estimate, a, b, points) >= alpha
+        lo, hi = stretch(accepted)
     ci_low = -math.inf if lo == 0 else float(points[lo])
     ci_high = math.inf if hi == points.size - 1 else float(points[hi])
     p0 = float(_perm_p(estimate, a, b, np.array([0.0]))[0])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import warnings
 from importlib import resources
@@ -330,8 +331,9 @@ def test_permutation_null_effect_is_not_significant() -> None:
     assert not est.excludes_zero
 
 
-def test_permutation_incremental_solver_matches_refit() -> None:
-    """The fast incremental permutation solver gives the same draws as a full refit."""
+def test_permutation_batched_solver_matches_refit() -> None:
+    """The batched permutation solver (all distinct reassignments at once, Y and D as two
+    right-hand sides) gives the same draws as a full refit of each one."""
     rng = np.random.default_rng(5)
     df = staggered_panel(rng, n_units=15, n_periods=8, cohorts=(3, 5, np.nan, np.nan))
     df = df.drop(index=[3, 17, 40]).reset_index(drop=True)  # unbalanced
@@ -339,12 +341,16 @@ def test_permutation_incremental_solver_matches_refit() -> None:
     treated = prep.period >= prep.ft_unit[prep.unit]
     fit = impact._fit(prep, treated)
     draw_rng = np.random.default_rng(0)
-    draws = [draw_rng.permutation(prep.ft_unit) for _ in range(40)]
-    fast = impact._permute_incremental(prep, fit.horizons, draws)
-    slow = impact._permute_refit(prep, fit.horizons, draws)
-    assert fast[2].tolist() == slow[2].tolist() and fast[2].size > 0  # the same valid draws
-    np.testing.assert_allclose(fast[0], slow[0], atol=1e-10)
-    np.testing.assert_allclose(fast[1], slow[1], atol=1e-10)
+    draws = np.stack([draw_rng.permutation(prep.ft_unit) for _ in range(40)])
+    rhs = np.column_stack([prep.y, treated.astype(np.float64)])
+    valid, unsure, att, by_h = impact._permute_batched(prep, fit.horizons, draws, rhs)
+    for j in range(2):
+        moved = dataclasses.replace(prep, y=rhs[:, j])
+        slow = impact._permute_refit(moved, fit.horizons, list(draws))
+        assert np.flatnonzero(valid).tolist() == slow[2].tolist() and slow[2].size > 0
+        np.testing.assert_allclose(att[valid, j], slow[0], atol=1e-10)
+        np.testing.assert_allclose(by_h[valid, :, j], slow[1], atol=1e-10)
+    assert not unsure.any()
 
 
 def test_large_panel_recovers_effect() -> None:
@@ -856,6 +862,11 @@ def test_permutation_with_covariates_equals_refit_on_reassigned_timing() -> None
             continue
     assert n_valid == len(expected) > 15
     np.testing.assert_allclose(atts, expected, atol=1e-10)
+    # the batched solver agrees on every draw it vouches for (the rest go to the one above)
+    rhs = np.column_stack([prep.y, treated.astype(np.float64)])
+    ok, unsure, batched, _ = impact._permute_batched(prep, fit.horizons, np.stack(draws), rhs)
+    assert ok.sum() > 15 and not (ok & unsure).any()
+    np.testing.assert_allclose(batched[ok, 0], atts[ok[valid]], atol=1e-10)
 
 
 def test_pretrends_with_covariates_match_dense_ols() -> None:
