@@ -124,8 +124,10 @@ def mix_chart(mix: pd.DataFrame, *, scale: float = 1.0) -> alt.HConcatChart | al
 
 
 def golives_chart(golives: pd.DataFrame, *, scale: float = 1.0) -> alt.Chart:
-    """Go-lives per quarter. ``golives`` columns: quarter (label, e.g. "2024 Q3"), go_lives
-    (rollouts going live) and optionally innovations (distinct innovations going live)."""
+    """Unit go-lives per quarter (the bars count rollouts: innovation × unit), with the
+    innovations going live for the first time in the tooltip. ``golives`` columns: quarter
+    (label, e.g. "2024 Q3"), go_lives (rollouts going live) and optionally innovations
+    (distinct innovations going live for the first time)."""
     df = golives.copy()
     df["quarter"] = df["quarter"].astype(str)
     bars = (
@@ -139,8 +141,15 @@ def golives_chart(golives: pd.DataFrame, *, scale: float = 1.0) -> alt.Chart:
                 # every quarter labelled (Vega drops overlapping labels by default)
                 axis=alt.Axis(labelAngle=-45, labelOverlap=False, labelFontSize=11),
             ),
-            y=alt.Y("go_lives:Q", title="go-lives", axis=alt.Axis(tickMinStep=1)),
-            tooltip=list(df.columns),
+            # rollouts, not innovations: one innovation going live at five units is five
+            y=alt.Y("go_lives:Q", title="unit go-lives", axis=alt.Axis(tickMinStep=1)),
+            tooltip=[alt.Tooltip("quarter:N", title="quarter")]
+            + [alt.Tooltip("go_lives:Q", title="unit go-lives (rollouts)")]
+            + (
+                [alt.Tooltip("innovations:Q", title="innovations live for the first time")]
+                if "innovations" in df.columns
+                else []
+            ),
         )
     )
     return style(bars.properties(height=200, width="container"), scale=scale)

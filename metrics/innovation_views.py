@@ -99,6 +99,7 @@ REGISTER_COLUMNS = [
     "evidence_status",
     "description",
     "innovation_id",
+    "reached",
 ]
 
 _SEARCH_FIELDS = ("code", "title", "owner", "description")
@@ -132,7 +133,9 @@ def register_table(
     """The searchable register: one row per innovation, ordered by code.
 
     ``units_live`` = number of rollouts (units with a go-live date); ``first_go_live`` = the
-    earliest of them; ``target_kpi`` = the label of the main target (see ``main_targets``).
+    earliest of them; ``target_kpi`` = the label of the main target (see ``main_targets``);
+    ``reached`` = the furthest forward stage reached (``metrics.rules.furthest_stage``, the
+    funnel's rule; "" for none).
     """
     if innovations.empty:
         return pd.DataFrame(columns=REGISTER_COLUMNS)
@@ -149,22 +152,34 @@ def register_table(
         expected_effect_pct=ids.map(main["expected_effect_pct"]) if not main.empty else None,
         units_live=ids.map(n_units).fillna(0).astype("int64"),
         first_go_live=pd.to_datetime(ids.map(first)).astype("datetime64[ns]"),
+        reached=[
+            rules.FORWARD_STAGES[i] if i >= 0 else "" for i in rules.furthest_stage(innovations)
+        ],
     )
     out["expected_effect_pct"] = out["expected_effect_pct"].astype("float64")
     return out.sort_values("code")[REGISTER_COLUMNS].reset_index(drop=True)
 
 
 def search_register(
-    table: pd.DataFrame, text: str = "", stages: Sequence[str] | None = None
+    table: pd.DataFrame,
+    text: str = "",
+    stages: Sequence[str] | None = None,
+    reached: str | None = None,
 ) -> pd.DataFrame:
-    """Rows of ``register_table`` matching every term of ``text`` and, if given, ``stages``.
+    """Rows of ``register_table`` matching every term of ``text`` and, if given, ``stages``
+    (the current stage) and ``reached`` (a forward stage the innovation reached — the rows a
+    funnel bar counts: "scaled" lists the scaled and the retired ones).
 
     A term matches when it occurs (case-insensitively) in code, title, owner or description.
-    An empty ``text`` and empty/None ``stages`` return the table unchanged.
+    An empty ``text``, empty/None ``stages`` and no ``reached`` return the table unchanged.
     """
     mask = pd.Series(True, index=table.index)
     if stages:
         mask &= table["stage"].isin(list(stages))
+    if reached:
+        order = {s: i for i, s in enumerate(rules.FORWARD_STAGES)}
+        at_least = order[reached]
+        mask &= table["reached"].map(lambda s: order.get(s, -1) >= at_least)
     terms = text.casefold().split()
     if terms:
         hay = table[list(_SEARCH_FIELDS)].fillna("").astype(str).agg(" ".join, axis=1)

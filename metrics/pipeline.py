@@ -7,8 +7,9 @@ scaled_date, closed_date, estimated_annual_value; ``rollouts``: innovation_id, u
 No Streamlit, no database.
 
 Notation: i an innovation, s a forward stage (idea → evaluation → prototype → pilot → scaled),
-reached[s] = #{i : i reached s}. An innovation *reached* s when it has a date for s or for a
-later stage, or its current stage is s or later (retired ones reached scaled).
+reached[s] = #{i : i reached s}, "reached" as ``metrics.rules.furthest_stage`` defines it (a
+date for s or a later stage, or a current stage s or later; retired ones reached scaled) —
+the same rule the register uses when a funnel stage is clicked.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from metrics.rules import (
     OPEN_STAGES,
     PHASES,
     STAGES,
+    furthest_stage,
     innovation_states,
     state_counts,
 )
@@ -49,17 +51,6 @@ ALL_STAGES: tuple[str, ...] = STAGES
 MIX_DIMENSIONS: tuple[str, ...] = ("scale", "category", "origin")
 
 
-def _furthest(innovations: pd.DataFrame) -> pd.Series:
-    """Index in FORWARD_STAGES of the furthest stage each innovation reached (-1: none)."""
-    best = pd.Series(-1, index=innovations.index, dtype="int64")
-    for i, (name, col) in enumerate(PHASES):
-        reached = innovations[col].notna() | (innovations["stage"] == name)
-        if name == "scaled":
-            reached |= innovations["stage"] == "retired"
-        best = best.where(~reached, i)
-    return best
-
-
 def state_totals(innovations: pd.DataFrame, rollouts: pd.DataFrame) -> dict[str, int]:
     """``{live, in pipeline, rejected, retired}`` counts (``metrics.rules.innovation_states``,
     no date cut-off): they add up to the number of innovations."""
@@ -78,7 +69,7 @@ def stage_funnel(innovations: pd.DataFrame) -> pd.DataFrame:
     ``conversion[s] = reached[s] / reached[s − 1]`` (NaN for idea, and when reached[s − 1] = 0);
     ``now[s]`` = innovations currently in s. Columns: stage, reached, conversion, now.
     """
-    furthest = _furthest(innovations)
+    furthest = furthest_stage(innovations)
     rows = []
     prev: int | None = None
     for i, name in enumerate(FORWARD_STAGES):

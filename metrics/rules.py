@@ -50,6 +50,7 @@ __all__ = [
     "direction_sign",
     "evidence_label",
     "evidence_rank",
+    "furthest_stage",
     "innovation_states",
     "is_stale",
     "last_complete_month_end",
@@ -58,6 +59,7 @@ __all__ = [
     "month_index",
     "month_start",
     "months_between",
+    "reached_stage",
     "retired_on",
     "state_counts",
     "weighted_mean",
@@ -90,6 +92,29 @@ CATEGORIES: tuple[str, ...] = (
 LIVE, IN_PIPELINE, REJECTED, RETIRED = "live", "in pipeline", "rejected", "retired"
 #: The four states that partition the register (module doc), in display order.
 STATES: tuple[str, ...] = (LIVE, IN_PIPELINE, REJECTED, RETIRED)
+
+
+def furthest_stage(innovations: pd.DataFrame) -> pd.Series:
+    """Index in ``FORWARD_STAGES`` of the furthest forward stage each innovation reached
+    (-1: none), indexed like ``innovations``. An innovation *reached* stage s when it has a
+    date for s or a later stage, or its current stage is s or later; a retired innovation
+    reached scaled. The one definition behind the funnel's counts and the register rows a
+    funnel stage lists."""
+    best = pd.Series(-1, index=innovations.index, dtype="int64")
+    for i, (name, col) in enumerate(PHASES):
+        hit = innovations[col].notna() | (innovations["stage"] == name)
+        if name == "scaled":
+            hit |= innovations["stage"] == RETIRED
+        best = best.where(~hit, i)
+    return best
+
+
+def reached_stage(innovations: pd.DataFrame, stage: str) -> pd.Series:
+    """True for the innovations that reached forward stage ``stage`` (``furthest_stage``);
+    ValueError for a stage that is not a forward one."""
+    if stage not in FORWARD_STAGES:
+        raise ValueError(f"{stage!r} is not a forward stage ({', '.join(FORWARD_STAGES)})")
+    return furthest_stage(innovations) >= FORWARD_STAGES.index(stage)
 
 
 def retired_on(innovations: pd.DataFrame) -> pd.Series:

@@ -15,7 +15,7 @@ from metrics.innovation_views import (
     timeline_frame,
 )
 from metrics.pipeline import golives_by_quarter, pipeline_summary, portfolio_mix, stage_funnel
-from metrics.rules import STAGES
+from metrics.rules import FORWARD_STAGES, STAGES
 from ui.context import page_context
 from ui.nav import open_detail, split_list, sync_params
 from ui.states import new_install
@@ -77,13 +77,19 @@ with left:
         width="stretch",
     )
     st.caption(
-        "How many innovations reached each stage, and the share of the previous "
-        "stage that got there. Click a stage to list its innovations below."
+        "How many innovations reached each stage (a retired one reached scaled), and the "
+        "share of the previous stage that got there. Click a stage to list below exactly "
+        "the innovations it counts."
     )
 with right:
     st.subheader("Unit go-lives per quarter")
-    st.altair_chart(
-        golives_chart(golives_by_quarter(data.rollouts, ctx.unit_ids), scale=scale), width="stretch"
+    rollouts = data.rollouts[data.rollouts["innovation_id"].isin(register["innovation_id"])]
+    per_quarter = golives_by_quarter(rollouts, ctx.unit_ids)
+    st.altair_chart(golives_chart(per_quarter, scale=scale), width="stretch")
+    st.caption(
+        f"Each bar counts rollouts (an innovation going live at a unit): "
+        f"{int(per_quarter['go_lives'].sum())} unit go-lives of "
+        f"{int(per_quarter['innovations'].sum())} innovations."
     )
 st.subheader("Portfolio mix")
 st.altair_chart(mix_chart(portfolio_mix(register), scale=scale))
@@ -91,7 +97,9 @@ st.altair_chart(mix_chart(portfolio_mix(register), scale=scale))
 picked_stage = [p["stage"] for p in (funnel["selection"].get("stage") or [])] if funnel else []
 if picked_stage != st.session_state.get("_funnel_stage", []):  # a new click on the funnel
     st.session_state["_funnel_stage"] = picked_stage
-    st.session_state["register_stages"] = picked_stage
+    # the funnel counts innovations that *reached* a stage, so its click lists those (one
+    # rule, metrics.rules.furthest_stage), not the ones in that stage now
+    st.session_state["register_reached"] = picked_stage[0] if picked_stage else None
 
 st.subheader("Timeline: idea → live")
 as_of = data_as_of(data.monthly)
@@ -107,7 +115,7 @@ if points and points[0].get("customdata"):
     open_detail(str(points[0]["customdata"][0]))
 
 st.subheader("Register")
-c1, c2 = st.columns([2, 3])
+c1, c2, c3 = st.columns([4, 4, 2])
 # the search and the stage filter travel in the URL (?q=…&stage=pilot,idea), like the filters
 if "register_search" not in st.session_state:
     st.session_state["register_search"] = st.query_params.get("q", "")
@@ -120,12 +128,28 @@ text = c1.text_input(
     key="register_search",
     placeholder="e.g. claims, Ana, INN-012",
 )
-stages = c2.multiselect("Stage", list(STAGES), key="register_stages", placeholder="All stages")
-sync_params({"q": text.strip(), "stage": ",".join(stages)})
-table = search_register(
-    register_table(register, data.targets, data.kpis, data.rollouts), text, stages
+if "register_reached" not in st.session_state:
+    got = st.query_params.get("reached")
+    st.session_state["register_reached"] = got if got in FORWARD_STAGES else None
+stages = c2.multiselect("Stage now", list(STAGES), key="register_stages", placeholder="All stages")
+reached = c3.selectbox(
+    "Reached (funnel)",
+    list(FORWARD_STAGES),
+    key="register_reached",
+    index=None,
+    placeholder="Any",
+    help="The innovations a funnel bar counts: those that reached this stage, whatever "
+    "their stage now (a retired innovation reached scaled).",
 )
-st.caption(f"{len(table)} innovation(s). Select a row to open its detail.")
+sync_params({"q": text.strip(), "stage": ",".join(stages), "reached": reached or ""})
+table = search_register(
+    register_table(register, data.targets, data.kpis, data.rollouts), text, stages, reached
+)
+st.caption(
+    f"{len(table)} innovation(s)"
+    + (f" that reached {reached}" if reached else "")
+    + ". Select a row to open its detail."
+)
 picked = st.dataframe(
     table,
     hide_index=True,

@@ -170,14 +170,36 @@ def test_funnel_and_portfolio_figures_equal_the_metrics(make_app, demo_data) -> 
     assert want["count"].groupby(want["dimension"]).sum().eq(60).all()
 
 
-def test_clicking_a_funnel_stage_filters_the_register(make_app, demo_data) -> None:  # type: ignore[no-untyped-def]
+def test_clicking_a_funnel_stage_lists_exactly_what_the_bar_counts(make_app, demo_data) -> None:  # type: ignore[no-untyped-def]
+    """The funnel counts innovations that reached a stage; its click lists those same rows
+    (it said "scaled 28" and listed the 26 scaled now, leaving out the 2 retired)."""
     at = make_app(PAGE)
-    at.session_state["funnel"] = {"selection": {"stage": [{"stage": "pilot"}]}}
+    shown = next(f for f in _chart_frames(at) if "reached" in f.columns).set_index("stage")
+    inn = demo_data.innovations
+    # by hand: scaled now, retired (they were scaled), or any other with a scaled date
+    scaled = inn[inn["stage"].isin(["scaled", "retired"]) | inn["scaled_date"].notna()]
+    assert shown.loc["scaled", "reached"] == len(scaled) == 28
+    at.session_state["funnel"] = {"selection": {"stage": [{"stage": "scaled"}]}}
     at.run()
     no_exception(at)
     table = _register(at)
-    assert set(table["stage"]) == {"pilot"}
-    assert len(table) == int((demo_data.innovations["stage"] == "pilot").sum())
+    assert len(table) == 28 and set(table["code"]) == set(scaled["code"])
+    assert set(table["stage"]) == {"scaled", "retired"}
+    assert at.query_params["reached"] == "scaled"
+    assert "28 innovation(s) that reached scaled" in texts(at)
+    # pilot: every innovation with a pilot date or a later stage, as the bar says
+    at.session_state["funnel"] = {"selection": {"stage": [{"stage": "pilot"}]}}
+    at.run()
+    assert len(_register(at)) == shown.loc["pilot", "reached"]
+
+
+def test_go_lives_per_quarter_say_they_count_unit_rollouts(make_app, demo_data) -> None:  # type: ignore[no-untyped-def]
+    at = make_app(PAGE)
+    no_exception(at)
+    r = demo_data.rollouts.dropna(subset=["go_live"])
+    assert f"{len(r)} unit go-lives of {r['innovation_id'].nunique()} innovations" in texts(at)
+    frame = next(f for f in _chart_frames(at) if "go_lives" in f.columns)
+    assert int(frame["go_lives"].sum()) == len(r)
 
 
 def test_category_filter_limits_every_section(make_app, demo_data) -> None:  # type: ignore[no-untyped-def]
