@@ -475,6 +475,14 @@ def innovation_effect(
     first observed month) cannot be compared with themselves and are left out (with a
     warning).
 
+    Retirement
+        When ``rollouts`` has a ``live_to`` column (``metrics.value.live_months``: the month
+        of the innovation's retirement, from which it is no longer live; NaT when it is not
+        retired), treatment ends there: the rollout units' months from ``live_to`` on are
+        left out of the estimation, the money and ``treated_volume`` (with a warning), so the
+        estimate's post period is the time it was live. In ``other_rollouts`` a ``live_to``
+        sets that innovation's live share to 0 from then on.
+
     Other innovations on the same KPI
         ``other_rollouts`` (columns ``unit_id, go_live, kpi_key`` and ``innovation_id`` or
         ``code``) lists the rollouts of the account's OTHER innovations. Those targeting
@@ -540,6 +548,17 @@ def innovation_effect(
     data["first_treated"] = go_live + pd.offsets.MonthBegin(0)  # rolls forward unless the 1st
     partial = (go_live.dt.day != 1) & (data["month"] == go_month)
     data = data.loc[~partial.to_numpy()]
+    retired = _retired_from(rollouts)
+    if retired is not None:
+        after = (data["first_treated"].notna() & (data["month"] >= retired)).to_numpy()
+        if after.any():
+            notes.append(
+                f"The innovation was retired: it is not live from {retired:%b %Y} on, so the "
+                f"{int(after.sum())} month(s) of its {data.loc[after, 'unit_id'].nunique()} "
+                "unit(s) from then on are left out (its effect is estimated while it was live; "
+                "after retirement they are neither live nor a clean before-period)."
+            )
+            data = data.loc[~after]
     first_seen = data.groupby("unit_id")["month"].transform("min")
     always = data["first_treated"].notna() & (data["first_treated"] <= first_seen)
     if always.any():
@@ -654,6 +673,15 @@ def _first_go_live(rollouts: pd.DataFrame) -> pd.Series:
     return frame.dropna().groupby("unit_id")["go"].min()
 
 
+def _retired_from(rollouts: pd.DataFrame) -> pd.Timestamp | None:
+    """The first month in which the innovation is no longer live (``live_to``, the month of
+    its retirement, ``metrics.value.live_months``), or None when it is not retired."""
+    if "live_to" not in rollouts.columns:
+        return None
+    to = pd.to_datetime(rollouts["live_to"]).dropna()
+    return pd.Timestamp(to.min()).to_period("M").to_timestamp() if len(to) else None
+
+
 def _other_innovation_covariates(
     data: pd.DataFrame,
     other_rollouts: pd.DataFrame | None,
@@ -663,9 +691,10 @@ def _other_innovation_covariates(
     """Add one live-share column per other innovation on ``kpi_key`` to ``data`` (in place).
 
     Live share at (unit, month) = days live in the month / days in the month (0 before the
-    go-live month, 1 after), the demo generator's convention. Columns that are zero on every
-    row with a value, and the innovation itself (identical rollouts), are skipped. Returns
-    {column name: innovation label}.
+    go-live month, 1 after), the demo generator's convention; 0 from an innovation's
+    retirement month on (its ``live_to``, when ``other_rollouts`` has that column). Columns
+    that are zero on every row with a value, and the innovation itself (identical rollouts),
+    are skipped. Returns {column name: innovation label}.
     """
     if other_rollouts is None or other_rollouts.empty:
         return {}
@@ -684,17 +713,40 @@ def _other_innovation_covariates(
         return {}
     own = _first_go_live(rollouts)
     own_pairs = set(zip(own.index, own.to_numpy(), strict=True))
-    month_end = data["month"] + pd.offsets.MonthEnd(0)
+    spans = pd.DataFrame(
+        {
+            "ident": others[id_col].to_numpy(),
+            "unit_id": others["unit_id"].to_numpy(),
+            "go": pd.to_datetime(others["go_live"]).dt.normalize().to_numpy(),
+            "to": (
+                pd.to_datetime(others["live_to"]).to_numpy()
+                if "live_to" in others.columns
+                else np.full(len(others), np.datetime64("NaT"), dtype="datetime64[ns]")
+            ),
+        }
+    ).dropna(subset=["go"])
+    spans = spans.groupby(["ident", "unit_id"], sort=True, as_index=False).agg(
+        go=("go", "min"), to=("to", "min")
+    )
+    units = pd.Index(pd.unique(data["unit_id"]))
+    row_unit = units.get_indexer(pd.Index(data["unit_id"]))
+    month = data["month"].to_numpy(dtype="datetime64[D]")
+    month_end = (data["month"] + pd.offsets.MonthEnd(0)).to_numpy(dtype="datetime64[D]")
     days_in = data["month"].dt.days_in_month.to_numpy(dtype="float64")
     has_value = data["value"].notna().to_numpy()
     labels: dict[str, str] = {}
-    for ident, rows in others.groupby(id_col, sort=True):
-        first = _first_go_live(rows)
-        if set(zip(first.index, first.to_numpy(), strict=True)) == own_pairs:
+    for ident, rows in spans.groupby("ident", sort=True):
+        go_ns = rows["go"].to_numpy()
+        if set(zip(rows["unit_id"], go_ns, strict=True)) == own_pairs:
             continue
-        go = data["unit_id"].map(first)
-        days = ((month_end - go).dt.days + 1).to_numpy(dtype="float64", na_value=np.nan)
+        at = units.get_indexer(pd.Index(rows["unit_id"]))
+        go = np.full(units.size, np.datetime64("NaT"), dtype="datetime64[D]")
+        go[at[at >= 0]] = go_ns[at >= 0].astype("datetime64[D]")
+        days = (month_end - go[row_unit]).astype("timedelta64[D]").astype(np.float64) + 1.0
         live = np.nan_to_num(np.clip(days, 0.0, days_in) / days_in, nan=0.0)
+        retired = pd.to_datetime(rows["to"]).dropna()
+        if len(retired):  # not live from the retirement month on
+            live[month >= np.datetime64(retired.min().to_period("M").to_timestamp(), "D")] = 0.0
         if not np.any(live[has_value] > 0):
             continue
         name = f"_live_{len(labels)}"

@@ -52,6 +52,7 @@ from metrics.pipeline import (  # the pipeline metrics live in metrics.pipeline 
     portfolio_mix,
     stage_funnel,
 )
+from metrics.value import live_months
 
 __all__ = [
     "FORWARD_STAGES",
@@ -376,15 +377,25 @@ def other_rollouts(
     rollouts: pd.DataFrame, targets: pd.DataFrame, innovations: pd.DataFrame, innovation_id: int
 ) -> pd.DataFrame:
     """The rollouts of every OTHER innovation with the KPIs it targets, for
-    ``innovation_effect(other_rollouts=...)``: columns code, unit_id, go_live, kpi_key (one row
-    per rollout and target KPI; the code names the control in the estimate's notes)."""
-    cols = ["code", "unit_id", "go_live", "kpi_key"]
+    ``innovation_effect(other_rollouts=...)``: columns code, unit_id, go_live, kpi_key,
+    live_to (one row per rollout and target KPI; the code names the control in the
+    estimate's notes; live_to = the retirement month, ``metrics.value.live_months``, NaT
+    when not retired)."""
+    cols = ["code", "unit_id", "go_live", "kpi_key", "live_to"]
     others = rollouts[rollouts["innovation_id"] != innovation_id]
     if others.empty or targets.empty:
         return pd.DataFrame(columns=cols)
     out = others.merge(targets[["innovation_id", "kpi_key"]], on="innovation_id")
     out = out.merge(innovations[["innovation_id", "code"]], on="innovation_id")
+    out["live_to"] = out["innovation_id"].map(_live_to(rollouts, innovations))
     return out[cols].reset_index(drop=True)
+
+
+def _live_to(rollouts: pd.DataFrame, innovations: pd.DataFrame) -> pd.Series:
+    """The month from which each innovation is no longer live (its retirement month; NaT
+    when not retired), by innovation_id — the rule of ``metrics.value.live_months``."""
+    live = live_months(rollouts, innovations)
+    return live.groupby("innovation_id")["live_to"].min()
 
 
 def estimate_innovation(
@@ -401,6 +412,9 @@ def estimate_innovation(
     all units of the account (units not live yet are the comparison), log scale, and the
     other innovations targeting the same KPI controlled for (``other_rollouts``), so the
     estimate is this innovation's own effect rather than everything that changed after it.
+    A retired innovation is treated only while it was live: its units' months from its
+    retirement month on (``metrics.value.live_months``) are left out, and a retired control
+    stops at its retirement.
 
     Raises ``metrics.impact.EstimationError`` (with a plain-words message) when it cannot be
     estimated, e.g. no rollout or no data for the KPI.
@@ -409,9 +423,12 @@ def estimate_innovation(
     mine = rollouts[rollouts["innovation_id"] == record.innovation_id]
     if mine.empty:
         raise EstimationError(f"{record.code} has no rollout yet: there is no go-live to study.")
+    mine = mine[["unit_id", "go_live"]].assign(
+        live_to=_live_to(mine, innovations).get(record.innovation_id, pd.NaT)
+    )
     return innovation_effect(
         monthly,
-        mine[["unit_id", "go_live"]],
+        mine,
         kpi_key=kpi.key,
         money_value=kpi.money_value,
         direction=kpi.direction,

@@ -2,7 +2,8 @@
 
 ``estimates_version(data)`` names the inputs of ``metrics.views.estimates``: the account's
 monthly aggregates, rollouts, innovation targets, the innovations' ids and codes (the codes
-name the controls in the notes) and the KPI definitions, plus ``ESTIMATES_METHOD`` (bump it
+name the controls in the notes), stages and closed dates (a retired innovation is treated
+only until its retirement) and the KPI definitions, plus ``ESTIMATES_METHOD`` (bump it
 when the estimator changes, so stored estimates are recomputed). The same data gives the
 same version on every server and run; any change of an observation, rollout, target or KPI
 — an import, a rollback — gives a new one, so stored estimates of old data are never used.
@@ -18,7 +19,7 @@ from data_loaders.queries import AccountData
 
 #: The estimator and its settings (``metrics.impact.innovation_effect``: imputation estimator,
 #: 999 seeded permutation draws, log scale, other innovations controlled for).
-ESTIMATES_METHOD = "bjs-imputation/permutation-999-seed-0/log/controls/v1"
+ESTIMATES_METHOD = "bjs-imputation/permutation-999-seed-0/log/controls/retirement/v2"
 
 
 def _frame_digest(h: hashlib._Hash, name: str, frame: pd.DataFrame) -> None:
@@ -48,6 +49,7 @@ def estimates_version(data: AccountData) -> str:
     _frame_digest(h, "monthly", data.monthly)
     _frame_digest(h, "rollouts", data.rollouts)
     _frame_digest(h, "targets", data.targets)
-    _frame_digest(h, "innovations", data.innovations[["innovation_id", "code"]])
+    cols = [c for c in ("innovation_id", "code", "stage", "closed_date") if c in data.innovations]
+    _frame_digest(h, "innovations", data.innovations[cols])
     _frame_digest(h, "kpis", data.kpis)
     return h.hexdigest()

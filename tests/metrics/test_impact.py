@@ -1178,3 +1178,59 @@ def test_demo_planted_effects_inside_the_interval(record_property: object) -> No
     record_property("demo_coverage", f"{inside}/{total}")  # type: ignore[operator]
     assert total >= 20
     assert share >= 0.9, misses
+
+
+def _retirement_panel() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Three units, Jan–Jun 2025, value = unit level + month effect, no noise; X is live at A
+    from 1 March and retired on 1 May, cutting A's cost by 2 while live (so in March and
+    April only: after retirement A is back on its usual path)."""
+    months = pd.date_range("2025-01-01", periods=6, freq="MS")
+    level = {"A": 10.0, "B": 12.0, "C": 8.0}
+    season = [0.0, 1.0, 0.5, 2.0, 1.5, 1.0]
+    rows = []
+    for u, a in level.items():
+        for i, m in enumerate(months):
+            live = u == "A" and m in (pd.Timestamp("2025-03-01"), pd.Timestamp("2025-04-01"))
+            rows.append((u, "cost", m, a + season[i] - 2.0 * live, 100.0))
+    monthly = pd.DataFrame(rows, columns=["unit_id", "kpi_key", "month", "value", "volume"])
+    rollouts = pd.DataFrame(
+        {"unit_id": ["A"], "go_live": [pd.Timestamp("2025-03-01")], "live_to": [pd.NaT]}
+    )
+    return monthly, rollouts
+
+
+def test_retired_innovation_is_treated_only_while_it_was_live() -> None:
+    """Treatment ends at retirement (live_to = the retirement month, metrics.value's rule).
+
+    By hand: without noise the imputed counterfactual of A in March and April is exact, so
+    the effect is −2 per transaction on 2 × 100 transactions: money 2 · 200 · 1 = 400. Had
+    the estimator kept A treated in May and June (effect 0 there) it would report −1."""
+    monthly, rollouts = _retirement_panel()
+    kw = {"kpi_key": "cost", "money_value": 1.0, "direction": "lower", "scale": "level"}
+    kept_on = innovation_effect(monthly, rollouts, n_permutations=99, **kw)  # type: ignore[arg-type]
+    assert kept_on.estimate.att == pytest.approx(-1.0)  # what ignoring the retirement gives
+    retired = rollouts.assign(live_to=pd.Timestamp("2025-05-01"))
+    res = innovation_effect(monthly, retired, n_permutations=99, **kw)  # type: ignore[arg-type]
+    assert res.estimate.att == pytest.approx(-2.0, abs=1e-12)
+    assert res.estimate.n_treated_obs == 2 and res.treated_months == 2
+    assert res.treated_volume == pytest.approx(200.0)
+    assert res.money_total == pytest.approx(400.0)
+    assert any("retired" in w and "May 2025" in w for w in res.estimate.warnings)
+
+
+def test_retired_control_stops_at_its_retirement_month() -> None:
+    """Another innovation's live share is 0 from its live_to month on."""
+    months = pd.date_range("2024-01-01", periods=5, freq="MS")
+    data = pd.DataFrame({"unit_id": ["U1"] * 5, "month": months, "value": 1.0, "volume": 1.0})
+    others = pd.DataFrame(
+        {
+            "innovation_id": [7],
+            "unit_id": ["U1"],
+            "go_live": ["2024-02-01"],
+            "kpi_key": ["cost"],
+            "live_to": [pd.Timestamp("2024-04-01")],
+        }
+    )
+    own = pd.DataFrame({"unit_id": ["U2"], "go_live": ["2024-02-01"]})
+    labels = impact._other_innovation_covariates(data, others, "cost", own)
+    np.testing.assert_allclose(data[next(iter(labels))].to_numpy(), [0, 1, 1, 0, 0])

@@ -307,6 +307,7 @@ def test_estimate_innovation_controls_for_the_other_innovations() -> None:
         "unit_id",
         "go_live",
         "kpi_key",
+        "live_to",
     ]
     assert set(others.loc[others["code"] == "INN-004", "kpi_key"]) == {"cost_per_txn"}
     got = v.estimate_innovation(mon, ROLLOUTS, TARGETS, _innovations(), rec, "cost_per_txn")
@@ -455,3 +456,29 @@ def test_innovation_value_line_and_evidence_rule() -> None:
         mon, mine, kpi_key="cost_per_txn", money_value=None, direction="lower"
     )
     assert v.innovation_value(lines, 1, no_money).evidence == "measured"
+
+
+def test_estimate_innovation_ends_treatment_at_the_retirement_month() -> None:
+    """A retired innovation (closed 15 Oct 2023) is estimated on its live months only: its
+    units' months from October on are left out, by metrics.value.live_months' rule (the
+    month holding the retirement is no full live month), and the estimate says so."""
+    mon = _monthly()
+    inn = _innovations()
+    inn.loc[inn["innovation_id"] == 1, ["stage", "closed_date"]] = ["retired", "2023-10-15"]
+    inn["closed_date"] = pd.to_datetime(inn["closed_date"])
+    rec = v.innovation_record(inn, TARGETS, KPIS, ROLLOUTS, "INN-001")
+    assert rec is not None
+    got = v.estimate_innovation(mon, ROLLOUTS, TARGETS, inn, rec, "cost_per_txn")
+    live = _innovations()
+    still = v.estimate_innovation(
+        mon,
+        ROLLOUTS,
+        TARGETS,
+        live,
+        v.innovation_record(live, TARGETS, KPIS, ROLLOUTS, "INN-001"),  # type: ignore[arg-type]
+        "cost_per_txn",
+    )
+    # units 1 (live from June) and 2 (from September) lose Oct, Nov and Dec: 3 months each
+    assert still.treated_months == 7 and got.treated_months == 4
+    assert got.treated_volume == pytest.approx(still.treated_volume - 3 * (1000.0 + 2000.0))
+    assert any("Oct 2023" in w for w in got.estimate.warnings)

@@ -42,7 +42,7 @@ def test_one_observation_changes_it(demo: AccountData) -> None:
     assert estimates_version(dataclasses.replace(demo, monthly=dropped)) != estimates_version(demo)
 
 
-@pytest.mark.parametrize("change", ["rollout", "target", "kpi", "code"])
+@pytest.mark.parametrize("change", ["rollout", "target", "kpi", "code", "retired"])
 def test_inputs_of_the_estimator_change_it(demo: AccountData, change: str) -> None:
     if change == "rollout":
         r = demo.rollouts.copy()
@@ -56,6 +56,10 @@ def test_inputs_of_the_estimator_change_it(demo: AccountData, change: str) -> No
         k = demo.kpis.copy()
         k.loc[k.index[0], "money_value"] = k["money_value"].fillna(0.0).iloc[0] + 1.0
         other = dataclasses.replace(demo, kpis=k)
+    elif change == "retired":  # a retirement ends the estimate's treatment
+        i = demo.innovations.copy()
+        i.loc[i.index[0], ["stage", "closed_date"]] = ["retired", pd.Timestamp("2025-05-01")]
+        other = dataclasses.replace(demo, innovations=i)
     else:
         i = demo.innovations.copy()
         i.loc[i.index[0], "code"] = "RENAMED-1"
