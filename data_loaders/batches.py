@@ -7,7 +7,9 @@
    including the ``batch_id`` of the import that wrote the row before);
 2. delete the rows still carrying the batch's ``batch_id`` — exactly the rows it inserted
    (see the contract in ``importer``) — children first;
-3. mark the batch ``rolled_back``.
+3. recompute the monthly rollup (``rollup``) of the unit × KPI × months whose observations
+   steps 1-2 changed (marked before them, while those rows still carry the batch's id);
+4. mark the batch ``rolled_back``.
 
 It refuses, with a message that says what to do, when the batch is unknown or already rolled
 back, when a later applied batch changed rows this batch wrote (roll that one back first),
@@ -49,6 +51,7 @@ from sqlalchemy import (
     update,
 )
 
+from data_loaders import rollup
 from data_loaders.importer import TABLES, _connect, begin_write
 from data_loaders.schema import IMPORT_TABLES
 
@@ -277,12 +280,15 @@ def rollback_batch(engine: Engine, batch_id: int) -> RollbackResult:
                     f"batch {batch_id} cannot be rolled back: rows written outside any import "
                     "depend on rows it inserted"
                 )
+            # The months whose observations change, while they still carry the batch's id.
+            rollup.mark_batch(conn, batch_id)
             restored = _restore(conn, changes)
             deleted = 0
             for name in reversed(IMPORT_TABLES):
                 t = TABLES[name]
                 res = conn.execute(delete(t).where(t.c.batch_id == batch_id))
                 deleted += max(res.rowcount or 0, 0)
+            rollup.refresh_marked(conn)
             conn.execute(
                 update(b)
                 .where(b.c.id == batch_id)

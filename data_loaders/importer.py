@@ -99,7 +99,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import OperationalError
 
-from data_loaders import parsing
+from data_loaders import parsing, rollup
 from data_loaders.db import DatabaseUnavailable, redact
 from data_loaders.formats import SPECS
 from data_loaders.parsing import ParseIssue, RawTable
@@ -484,6 +484,10 @@ def _run(
                 dry_run=dry_run,
             )
             counts = _write(conn, typed, batch_id, progress)
+            obs = counts.get("observations")
+            if obs is not None and obs.inserted + obs.updated:
+                progress(0.98, "updating the monthly rollup")
+                rollup.refresh_batch(conn, batch_id)
             total = EntityCounts()
             for c in counts.values():
                 total = total + c

@@ -176,6 +176,32 @@ class KpiObservation(Base):
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
 
 
+class KpiMonth(Base):
+    """The monthly rollup of ``kpi_observation`` (``data_loaders.rollup``): per unit × KPI ×
+    month exactly the aggregates the read path needs, as the GROUP BY over the observations
+    produces them, so a page reads unit × KPI × month rows instead of aggregating every daily
+    row. Written only by ``rollup.refresh_marked`` in the same transaction as the observation
+    writes of an import or rollback. No foreign keys: it is derived data, and a rollback that
+    removes a unit or KPI removes its rollup rows in the same transaction after the rows
+    themselves."""
+
+    __tablename__ = "kpi_month"
+    # SQLite: clustered on the primary key (read in one walk per account; see 0007).
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    account_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kpi_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    vw: Mapped[float | None] = mapped_column(Float)  # Σ value · coalesce(volume, 0)
+    volume: Mapped[float | None] = mapped_column(Float)  # Σ coalesce(volume, 0)
+    mean: Mapped[float | None] = mapped_column(Float)  # mean of value
+    n_obs: Mapped[int] = mapped_column(Integer)
+    grain: Mapped[str] = mapped_column(String(5))  # min(grain): one grain per month
+    missing_volume: Mapped[int] = mapped_column(Integer)  # rows without a volume
+    last_period: Mapped[dt.date] = mapped_column(Date)
+
+
 class Innovation(Base):
     __tablename__ = "innovation"
     __table_args__ = (UniqueConstraint("account_id", "code", name="uq_innovation_key"),)

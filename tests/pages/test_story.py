@@ -94,6 +94,7 @@ def test_data_gaps_are_named_next_to_the_headline(demo_url, tmp_path, monkeypatc
     from sqlalchemy import text
     from streamlit.testing.v1 import AppTest
 
+    from data_loaders import rollup
     from data_loaders.db import make_engine
     from tests.pages.conftest import APP, ROOT
 
@@ -112,6 +113,7 @@ def test_data_gaps_are_named_next_to_the_headline(demo_url, tmp_path, monkeypatc
             text("DELETE FROM kpi_observation WHERE unit_id <> :u AND month = :m"),
             {"u": unit.id, "m": "2025-03-01"},
         )
+        rollup.rebuild(conn)  # writes by hand, outside any import
     eng.dispose()
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{copy}")
     monkeypatch.chdir(ROOT)
