@@ -56,11 +56,11 @@ def record_panels(data: Any) -> list[tuple[pd.DataFrame, dict[str, Any]]]:
         seen.append((panel.copy(), dict(kw)))
         return real(panel, **kw)
 
-    impact.estimate_effect = spy  # type: ignore[assignment]
+    impact.estimate_effect = spy
     try:
         views.estimates(data)
     finally:
-        impact.estimate_effect = real  # type: ignore[assignment]
+        impact.estimate_effect = real
     return seen
 
 

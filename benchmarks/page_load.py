@@ -65,13 +65,13 @@ COUNT_RUNS = """() => {
 }"""
 
 
-def _idle(pg, timeout: int = 300_000) -> None:  # type: ignore[no-untyped-def]
+def _idle(pg, timeout: int = 300_000) -> None:
     for _ in range(2):
         pg.wait_for_function(IDLE, timeout=timeout)
         pg.wait_for_timeout(300)
 
 
-def _timed(pg, action) -> float:  # type: ignore[no-untyped-def]
+def _timed(pg, action) -> float:
     started = time.perf_counter()
     action()
     pg.wait_for_timeout(150)  # let the rerun begin before asking whether the app is idle

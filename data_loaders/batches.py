@@ -149,7 +149,7 @@ def _children() -> list[tuple[Table, str, Table]]:
         for fk in t.foreign_keys:
             parent = fk.column.table
             if parent.name in IMPORT_TABLES and fk.parent.name != "batch_id":
-                out.append((t, fk.parent.name, parent))  # type: ignore[arg-type]
+                out.append((t, fk.parent.name, parent))
     return out
 
 

@@ -743,7 +743,7 @@ def generate_account(
             unit_index[(s, p)] for s, p in zip(codes["site"], codes["process"], strict=True)
         ] or [int(rng.integers(n_u))]
         k = str(r.target_kpi)
-        pct = abs(float(r.expected_effect_pct))  # type: ignore[arg-type]
+        pct = abs(float(r.expected_effect_pct))  # type: ignore[arg-type]  # itertuples fields are untyped objects; the register's column is numeric
         if money.get(k):
             yearly = (
                 pct / 100 * sum(base[k][i] * base_vol[i] * 12 * money[k] for i in idx if k in base)
@@ -772,7 +772,7 @@ def generate_account(
     }
 
 
-def load_demo(  # type: ignore[no-untyped-def]
+def load_demo(
     engine: Engine,
     *,
     seed: int = DEFAULT_SEED,

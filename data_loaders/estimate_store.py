@@ -110,7 +110,7 @@ def save_estimates(
             raise
 
 
-def _delete_runs(conn, ids) -> None:  # type: ignore[no-untyped-def]
+def _delete_runs(conn, ids) -> None:
     run_ids = [r for (r,) in conn.execute(ids)]
     if run_ids:
         conn.execute(delete(EstimateResult).where(EstimateResult.run_id.in_(run_ids)))

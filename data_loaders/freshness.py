@@ -53,7 +53,7 @@ _OBS_COLUMNS = [
 _ENTITY_COLUMNS = ["entity", "rows", "batch_id", "last_import", "source", "user"]
 
 
-def _rows(engine: Engine, stmt: Select) -> list[tuple]:  # type: ignore[type-arg]
+def _rows(engine: Engine, stmt: Select) -> list[tuple]:
     try:
         with engine.connect() as conn:
             return [tuple(r) for r in conn.execute(stmt).all()]
@@ -133,7 +133,7 @@ def entity_freshness(engine: Engine, scope: Scope, account_id: int) -> pd.DataFr
     The demo's planted effects (its hidden ground truth) are never listed: they are not data
     a user imports or maintains."""
     scope.check(account_id)
-    stmts: list[tuple[str, Select]] = [  # type: ignore[type-arg]
+    stmts: list[tuple[str, Select]] = [
         (
             "accounts",
             select(func.count(Account.id), func.max(Account.batch_id)).where(
@@ -186,7 +186,7 @@ def entity_freshness(engine: Engine, scope: Scope, account_id: int) -> pd.DataFr
         n, batch = _rows(engine, stmt)[0]
         counts.append((entity, int(n or 0), int(batch) if batch is not None else None))
     ids = sorted({b for _, _, b in counts if b is not None})
-    batches: dict[int, tuple] = {}  # type: ignore[type-arg]
+    batches: dict[int, tuple] = {}
     if ids:
         b = ImportBatch
         for row in _rows(

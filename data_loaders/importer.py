@@ -201,7 +201,7 @@ class ImportResult:
 
 def import_files(
     engine: Engine,
-    files: Sequence[tuple[str, BinaryIO | bytes]] | Sequence[str | Path],
+    files: Sequence[tuple[str, BinaryIO | bytes] | str | Path],
     *,
     dry_run: bool = False,
     user: str | None = None,
@@ -235,7 +235,7 @@ class ReadFiles:
 
 
 def read_files(
-    files: Sequence[tuple[str, BinaryIO | bytes]] | Sequence[str | Path],
+    files: Sequence[tuple[str, BinaryIO | bytes] | str | Path],
     progress: Progress | None = None,
 ) -> ReadFiles:
     """Read paths or (name, bytes/stream) pairs; detect each table's entity."""
@@ -662,7 +662,7 @@ def _load_known(conn: Connection, names: set[str]) -> Known:
 # Writing
 
 
-TABLES: dict[str, Table] = {name: t for name, t in Base.metadata.tables.items()}  # type: ignore[misc]
+TABLES: dict[str, Table] = {name: t for name, t in Base.metadata.tables.items()}
 
 
 class _Ids:
@@ -784,7 +784,7 @@ def _data_cols(table: Table, present: tuple[str, ...], exclude: set[str]) -> lis
     return [c for c in present if c not in exclude and c in table.c]
 
 
-def _build_accounts(f: pd.DataFrame, present: tuple[str, ...], ids: _Ids):  # type: ignore[no-untyped-def]
+def _build_accounts(f: pd.DataFrame, present: tuple[str, ...], ids: _Ids):
     t = TABLES["account"]
     data = _data_cols(t, present, {"name"})
     db = _defaults(t, f[["name", *data]].copy(), data)
@@ -805,8 +805,8 @@ def _with_account_id(f: pd.DataFrame, ids: _Ids) -> pd.DataFrame:
     return _attach(f, ids.accounts, ["account"])
 
 
-def _build_simple(table_name: str, natural: list[str]):  # type: ignore[no-untyped-def]
-    def build(f: pd.DataFrame, present: tuple[str, ...], ids: _Ids):  # type: ignore[no-untyped-def]
+def _build_simple(table_name: str, natural: list[str]):
+    def build(f: pd.DataFrame, present: tuple[str, ...], ids: _Ids):
         t = TABLES[table_name]
         data = _data_cols(t, present, {"account", *natural})
         db = _with_account_id(f[["account", *natural, *data]], ids)
@@ -816,7 +816,7 @@ def _build_simple(table_name: str, natural: list[str]):  # type: ignore[no-untyp
     return build
 
 
-def _build_innovations(f: pd.DataFrame, present: tuple[str, ...], ids: _Ids):  # type: ignore[no-untyped-def]
+def _build_innovations(f: pd.DataFrame, present: tuple[str, ...], ids: _Ids):
     t = TABLES["innovation"]
     data = _data_cols(t, present, {"account", "code"})
     db = _with_account_id(f[["account", "code", *data]], ids)
@@ -832,7 +832,7 @@ def _build_innovations(f: pd.DataFrame, present: tuple[str, ...], ids: _Ids):  #
             yield from _targets(tf, ids, "innovation_target", "expected_effect_pct")
 
 
-def _targets(f: pd.DataFrame, ids: _Ids, table_name: str, value_col: str):  # type: ignore[no-untyped-def]
+def _targets(f: pd.DataFrame, ids: _Ids, table_name: str, value_col: str):
     inn = ids.frame("innovation", ["code"], "innovation_id").rename(columns={"code": "innovation"})
     kpi = ids.frame("kpi", ["key"], "kpi_id").rename(columns={"key": "kpi"})
     db = _attach(
@@ -846,15 +846,15 @@ def _targets(f: pd.DataFrame, ids: _Ids, table_name: str, value_col: str):  # ty
     yield table_name, db, ["innovation_id", "kpi_id"], [value_col], _innovation_scope(db)
 
 
-def _build_targets(f: pd.DataFrame, present: tuple[str, ...], ids: _Ids):  # type: ignore[no-untyped-def]
+def _build_targets(f: pd.DataFrame, present: tuple[str, ...], ids: _Ids):
     yield from _targets(f, ids, "innovation_target", "expected_effect_pct")
 
 
-def _build_planted(f: pd.DataFrame, present: tuple[str, ...], ids: _Ids):  # type: ignore[no-untyped-def]
+def _build_planted(f: pd.DataFrame, present: tuple[str, ...], ids: _Ids):
     yield from _targets(f, ids, "planted_effect", "effect_pct")
 
 
-def _build_rollouts(f: pd.DataFrame, present: tuple[str, ...], ids: _Ids):  # type: ignore[no-untyped-def]
+def _build_rollouts(f: pd.DataFrame, present: tuple[str, ...], ids: _Ids):
     inn = ids.frame("innovation", ["code"], "innovation_id").rename(columns={"code": "innovation"})
     units = ids.frame("unit", ["site", "process"], "unit_id")
     db = _attach(
@@ -872,7 +872,7 @@ def _build_rollouts(f: pd.DataFrame, present: tuple[str, ...], ids: _Ids):  # ty
     yield "rollout", db, ["innovation_id", "unit_id"], ["go_live"], _innovation_scope(db)
 
 
-def _build_observations(f: pd.DataFrame, present: tuple[str, ...], ids: _Ids):  # type: ignore[no-untyped-def]
+def _build_observations(f: pd.DataFrame, present: tuple[str, ...], ids: _Ids):
     units = ids.frame("unit", ["site", "process"], "unit_id")
     kpis = ids.frame("kpi", ["key"], "kpi_id").rename(columns={"key": "kpi"})
     cols = ["account", "site", "process", "kpi", "period", "value"]
@@ -1073,7 +1073,7 @@ def _bulk_insert(
     if conn.dialect.name == "postgresql":
         raw = conn.connection.driver_connection
         assert raw is not None
-        with raw.cursor() as cur:  # type: ignore[attr-defined]
+        with raw.cursor() as cur:
             for start in range(0, len(rows), CHUNK * 5):
                 with cur.copy(f"COPY {tname} ({names}) FROM STDIN") as cp:
                     for r in rows[start : start + CHUNK * 5]:
@@ -1085,7 +1085,7 @@ def _bulk_insert(
         sql = f"INSERT INTO {tname} ({names}) VALUES ({', '.join('%s' for _ in cols)})"
     for start in range(0, len(rows), CHUNK):
         chunk = rows[start : start + CHUNK]
-        conn.exec_driver_sql(sql, chunk)  # type: ignore[arg-type]
+        conn.exec_driver_sql(sql, chunk)
         step(len(chunk))
 
 

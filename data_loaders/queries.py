@@ -75,7 +75,7 @@ class AccountData:
     events: pd.DataFrame
 
 
-def _frame(engine: Engine, stmt, columns: Sequence[str]) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def _frame(engine: Engine, stmt, columns: Sequence[str]) -> pd.DataFrame:
     try:
         with engine.connect() as conn:
             rows = conn.execute(stmt).all()
@@ -97,7 +97,7 @@ def _scoped(scope: Scope, account_id: int) -> None:
     scope.check(account_id)
 
 
-def _in_scope(scope: Scope, column):  # type: ignore[no-untyped-def]
+def _in_scope(scope: Scope, column):
     """The scope as a SQL condition on an account-id column: the check above refuses an
     account outside the scope with a message, and this keeps the SQL itself from ever
     returning another account's rows (a second lock, not the only one)."""

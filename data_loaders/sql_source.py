@@ -97,7 +97,7 @@ def _as_mapping(name: str, spec: object) -> SqlMapping:
     raise ValueError(f"mapping for {name}: expected a table name, a query or a table of options")
 
 
-def _table_stmt(src: Engine, name: str):  # type: ignore[no-untyped-def]
+def _table_stmt(src: Engine, name: str):
     schema, _, table = name.rpartition(".")
     t = Table(table, MetaData(), schema=schema or None, autoload_with=src)
     return select(t)

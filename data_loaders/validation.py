@@ -225,7 +225,7 @@ def _is_missing(v: object) -> bool:
     if isinstance(v, str):
         return v.strip() == ""
     try:
-        return bool(pd.isna(v))  # type: ignore[call-overload]
+        return bool(pd.isna(v))  # type: ignore[call-overload]  # pd.isna's stubs have no overload for object; any cell value is valid here
     except (TypeError, ValueError):
         return False
 
@@ -575,7 +575,7 @@ def _decide_decimals(
             for pos, mark in ((conflict[0], ","), (conflict[1], ".")):
                 styles.setdefault(mark + "·" + col.name, (mark, pos))
         elif own is not None:
-            first = cells.evidence.comma if own == "," else cells.evidence.point  # type: ignore[union-attr]
+            first = cells.evidence.comma if own == "," else cells.evidence.point  # type: ignore[union-attr]  # own is set only when the column has evidence, so cells.evidence is not None
             pos = int(cells.str_idx[np.flatnonzero(first & cells.nonempty)[0]])
             styles[col.name] = (own, pos)
     clean = {n: v for n, v in styles.items() if "·" not in n}
@@ -744,7 +744,7 @@ def _row_checks(ctx: _Ctx, t: Typed) -> None:
         if sa is None or sb is None:
             given = "baseline_start" if sa is not None else "baseline_end"
             other = "baseline_end" if sa is not None else "baseline_start"
-            has = (sa if sa is not None else sb).notna().to_numpy(dtype=bool)  # type: ignore[union-attr]
+            has = (sa if sa is not None else sb).notna().to_numpy(dtype=bool)  # type: ignore[union-attr]  # one of sa / sb is not None in this branch (checked just above)
             ctx.report(has, other, f"a unit's own baseline window needs {other} with {given}")
         else:
             one = sa.notna().to_numpy(dtype=bool) ^ sb.notna().to_numpy(dtype=bool)
@@ -855,11 +855,11 @@ def _row_checks(ctx: _Ctx, t: Typed) -> None:
 
 
 def _d(x: object) -> str:
-    return "" if x is None or pd.isna(x) else str(pd.Timestamp(x).date())  # type: ignore[call-overload, arg-type]
+    return "" if x is None or pd.isna(x) else str(pd.Timestamp(x).date())  # type: ignore[call-overload, arg-type]  # pd.isna / Timestamp stubs reject object; x is a cell value already parsed as a date
 
 
 def _m(x: object) -> str:
-    return "" if x is None or pd.isna(x) else pd.Timestamp(x).strftime("%Y-%m")  # type: ignore[call-overload, arg-type]
+    return "" if x is None or pd.isna(x) else pd.Timestamp(x).strftime("%Y-%m")  # type: ignore[call-overload, arg-type]  # pd.isna / Timestamp stubs reject object; x is a cell value already parsed as a date
 
 
 # ---------------------------------------------------------------------------------------------
@@ -901,7 +901,7 @@ def _check_duplicates(tables: list[Typed], sink: ProblemSink) -> None:
     joined = dups.join(firsts[["_row", "_t"]].add_suffix("_first"), on=key)
     keys_txt = ", ".join(key)
     for t_idx, grp in joined.groupby("_t", sort=True):
-        t = tables[int(t_idx)]  # type: ignore[arg-type]
+        t = tables[int(t_idx)]  # type: ignore[arg-type]  # groupby keys are Hashable in the stubs; _t holds the table's integer index
         rows = grp["_row"].to_numpy()
         first_rows = grp["_row_first"].to_numpy()
         first_t = grp["_t_first"].to_numpy()

@@ -83,7 +83,7 @@ def _audit_import(scope: Scope, engine: Engine, result: ImportResult, dry_run: b
 def import_files(
     scope: Scope,
     engine: Engine,
-    files: Sequence[tuple[str, BinaryIO | bytes]] | Sequence[str | Path],
+    files: Sequence[tuple[str, BinaryIO | bytes] | str | Path],
     *,
     dry_run: bool = False,
     progress: Progress | None = None,

@@ -59,7 +59,7 @@ class Status:
             return self.agreement is not None and self.current is None
         return abs(self.current - self.agreement.figure) >= TOLERANCE
 
-    def label(self, fmt=lambda v: f"{v:,.0f}") -> str:  # type: ignore[no-untyped-def]
+    def label(self, fmt=lambda v: f"{v:,.0f}") -> str:
         """ "agreed by NAME on D MMM YYYY", "changed since agreed: old → new", or ""."""
         a = self.agreement
         if a is None:

@@ -92,7 +92,7 @@ class Chart:
     wide: bool = False  # reads better landscape / full width
 
     def as_dict(self) -> dict[str, Any]:
-        return json.loads(self.spec)  # type: ignore[no-any-return]
+        return json.loads(self.spec)
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,8 @@ def _redefinitions(path: Path) -> list[str]:
         if values is not None:
             for what, vocab in vocabularies.items():
                 if len(values) >= 3 and set(values) <= vocab:
-                    found.append(f"line {node.lineno}: writes out the {what} {values}")
+                    line = getattr(node, "lineno", "?")  # ast.Module has no line
+                    found.append(f"line {line}: writes out the {what} {values}")
     for node in tree.body:  # module-level constants (a rebinding to an import is fine)
         targets: list[ast.expr] = []
         if isinstance(node, ast.Assign):

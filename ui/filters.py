@@ -247,7 +247,7 @@ def filter_widgets(data: AccountData) -> Selection:
     # or rollback that adds or removes months then shows all of the new data on the next run.
     whole = bool(options) and period == (options[0], options[-1])
     st.session_state[SHADOW["period"]] = None if whole else period
-    return clamp(Selection(tuple(units), tuple(cats), period), data)  # type: ignore[arg-type]
+    return clamp(Selection(tuple(units), tuple(cats), period), data)
 
 
 def write_url(account: str | None, selection: Selection) -> None:

@@ -85,7 +85,7 @@ def demo_db_url(shared_dir: Path) -> str:
 
 
 @pytest.fixture(scope="session")
-def browser():  # type: ignore[no-untyped-def]
+def browser():
     from playwright.sync_api import expect
 
     expect.set_options(timeout=20_000)  # a rerun on a busy CI box can take more than 5 s
@@ -101,7 +101,7 @@ def browser():  # type: ignore[no-untyped-def]
         b.close()
 
 
-def _start_server(db_url: str, browser) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+def _start_server(db_url: str, browser) -> tuple[int, str]:
     """`streamlit run app.py` on a free port, warmed up with one Story view: the first
     session runs in Streamlit's legacy pages-directory mode and pays for the causal
     estimates, so no test carries that. Returns (pid, base URL)."""
@@ -172,7 +172,7 @@ def _stop(pid: int) -> None:
 
 
 @pytest.fixture(scope="session")
-def app_url(demo_db_url: str, shared_dir: Path, browser) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def app_url(demo_db_url: str, shared_dir: Path, browser) -> Iterator[str]:
     """The Streamlit server of this run. Under pytest-xdist the workers share one server
     (started by the first worker that needs it, stopped by the last one to finish), so the
     warm-up is paid once."""
@@ -199,7 +199,7 @@ def app_url(demo_db_url: str, shared_dir: Path, browser) -> Iterator[str]:  # ty
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
     """Keep each phase's report on the item, so the ``page`` fixture knows the test failed."""
     outcome = yield
     setattr(item, f"rep_{call.when}", outcome.get_result())
@@ -217,7 +217,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 
 @pytest.fixture
-def page(browser, app_url, request):  # type: ignore[no-untyped-def]
+def page(browser, app_url, request):
     """A fresh browser context (desktop 1440×900) with downloads enabled. When the test fails,
     what the browser showed is saved as ``tests/artifacts/failed-<test>.png``."""
     ctx = browser.new_context(viewport=DESKTOP, accept_downloads=True)
@@ -233,7 +233,7 @@ def page(browser, app_url, request):  # type: ignore[no-untyped-def]
     ctx.close()
 
 
-def wait_for_app(pg, timeout: int = 30_000) -> None:  # type: ignore[no-untyped-def]
+def wait_for_app(pg, timeout: int = 30_000) -> None:
     """Streamlit is done when it is connected, its script is not running and no element is
     stale — twice in a row, 300 ms apart (a run can trigger another: switch_page, the URL
     mirror, a selection event)."""
@@ -252,7 +252,7 @@ def open_app(
     pg,
     base: str,
     path: str = "",
-    timeout: int = 30_000,  # type: ignore[no-untyped-def]
+    timeout: int = 30_000,
     **params: str,
 ) -> None:
     """Open ``base/path?params`` and wait until the app has finished its runs."""
@@ -261,7 +261,7 @@ def open_app(
     wait_for_app(pg, timeout)
 
 
-def snap(pg, name: str) -> list[Path]:  # type: ignore[no-untyped-def]
+def snap(pg, name: str) -> list[Path]:
     """Save two screenshots under tests/artifacts/ (git-ignored; CI keeps them): ``name.png``,
     the viewport as a person sees it, and ``name-full.png``, the whole page at the same width
     (Streamlit scrolls inside its main block, so the viewport is stretched to its height)."""

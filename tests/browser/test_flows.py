@@ -31,14 +31,14 @@ CATEGORY = "strategic impact"
 
 
 @pytest.fixture(scope="session", autouse=True)
-def demo_bundle(demo_db_url: str) -> Future:  # type: ignore[type-arg]
+def demo_bundle(demo_db_url: str) -> Future:
     """(data, estimates) of the demo account, computed in a thread while the server warms up
     (the estimates take ~15 s either side)."""
     from data_loaders.access import Scope
     from data_loaders.db import make_engine
     from data_loaders.queries import list_accounts, load_account_data
 
-    def compute():  # type: ignore[no-untyped-def]
+    def compute():
         eng = make_engine(demo_db_url)
         scope = Scope.everything()
         data = load_account_data(eng, scope, int(list_accounts(eng, scope)["account_id"].iloc[0]))
@@ -51,7 +51,7 @@ def demo_bundle(demo_db_url: str) -> Future:  # type: ignore[type-arg]
     return future
 
 
-def _headline(bundle: Future, sel: views.Selection = ALL) -> views.HeadlineView:  # type: ignore[type-arg]
+def _headline(bundle: Future, sel: views.Selection = ALL) -> views.HeadlineView:
     data, est = bundle.result()
     h = views.headline_view(data, sel, views.evidence_of(views.value_lines(data, sel, est)))
     assert h is not None
@@ -128,7 +128,7 @@ def _params(url: str) -> dict[str, str]:
 
 def test_story_shows_the_headline_figures_of_the_metrics_layer(
     page: Page, app_url: str, demo_bundle
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """The Story page's four cards show exactly what metrics.views computes for the demo."""
     open_app(page, app_url)
     h = _headline(demo_bundle)
@@ -139,7 +139,7 @@ def test_story_shows_the_headline_figures_of_the_metrics_layer(
     assert _metric_value(page, "Causal estimates") == h.evidence_text
 
 
-def test_story_tells_the_generated_narrative(page: Page, app_url: str, demo_bundle) -> None:  # type: ignore[no-untyped-def]
+def test_story_tells_the_generated_narrative(page: Page, app_url: str, demo_bundle) -> None:
     """Every sentence of metrics.views.narrative is on the Story page, as plain text."""
     open_app(page, app_url)
     data, _ = demo_bundle.result()
@@ -152,7 +152,7 @@ def test_story_tells_the_generated_narrative(page: Page, app_url: str, demo_bund
 
 # Sidebar picks race Streamlit's follow-up runs on a loaded CI machine: one rerun.
 @pytest.mark.flaky(reruns=1)
-def test_choosing_one_unit_changes_the_figures(page: Page, app_url: str, demo_bundle) -> None:  # type: ignore[no-untyped-def]
+def test_choosing_one_unit_changes_the_figures(page: Page, app_url: str, demo_bundle) -> None:
     """Picking one unit in the sidebar re-renders the cards with that unit's figures, names
     the unit in the caption and writes it to the URL."""
     open_app(page, app_url)
@@ -175,7 +175,7 @@ def test_choosing_one_unit_changes_the_figures(page: Page, app_url: str, demo_bu
 
 # Sidebar picks race Streamlit's follow-up runs on a loaded CI machine: one rerun.
 @pytest.mark.flaky(reruns=1)
-def test_choosing_a_category_narrows_the_innovations(page: Page, app_url: str, demo_bundle) -> None:  # type: ignore[no-untyped-def]
+def test_choosing_a_category_narrows_the_innovations(page: Page, app_url: str, demo_bundle) -> None:
     """On the Innovations page a category in the sidebar leaves only that category's
     innovations in the count and the register."""
     open_app(page, app_url, "innovations")
@@ -199,7 +199,7 @@ def test_choosing_a_category_narrows_the_innovations(page: Page, app_url: str, d
 )
 # Sidebar picks race Streamlit's follow-up runs on a loaded CI machine: one rerun.
 @pytest.mark.flaky(reruns=1)
-def test_a_copied_link_reopens_the_same_view(page: Page, app_url: str, browser) -> None:  # type: ignore[no-untyped-def]
+def test_a_copied_link_reopens_the_same_view(page: Page, app_url: str, browser) -> None:
     """Filters chosen on one page, a move to another page, then the address bar's URL opened
     in a new browser session: same account, filters and page."""
     open_app(page, app_url, "contract")
@@ -280,7 +280,7 @@ def test_selecting_a_register_row_opens_that_innovation(page: Page, app_url: str
     expect(page.get_by_role("heading", name="Value to date")).to_be_visible()
 
 
-def test_value_table_downloads_as_csv(page: Page, app_url: str, demo_bundle) -> None:  # type: ignore[no-untyped-def]
+def test_value_table_downloads_as_csv(page: Page, app_url: str, demo_bundle) -> None:
     """The Value page's claimed / measured / estimated table downloads as a CSV holding the
     metrics layer's value lines for the demo account."""
     open_app(page, app_url, "value")

@@ -110,7 +110,7 @@ _FITS = """() => {
 
 
 @pytest.mark.parametrize("size", list(SIZES))
-def test_every_present_screen_fits_the_window(browser, app_url: str, size: str) -> None:  # type: ignore[no-untyped-def]
+def test_every_present_screen_fits_the_window(browser, app_url: str, size: str) -> None:
     """At 1440×900 and 1280×720 no present screen scrolls, and every element of the screen
     (caption, chart, table) ends above the bar with the buttons."""
     ctx = browser.new_context(viewport=SIZES[size])

@@ -39,7 +39,7 @@ PRESENT_SCREENS = [
 
 
 @pytest.fixture(params=list(SIZES))
-def sized_page(request, browser, app_url):  # type: ignore[no-untyped-def]
+def sized_page(request, browser, app_url):
     ctx = browser.new_context(viewport=SIZES[request.param])
     pg = ctx.new_page()
     pg.set_default_timeout(30_000)
@@ -47,7 +47,7 @@ def sized_page(request, browser, app_url):  # type: ignore[no-untyped-def]
     ctx.close()
 
 
-def _no_error(pg) -> None:  # type: ignore[no-untyped-def]
+def _no_error(pg) -> None:
     expect(pg.get_by_test_id("stException")).to_have_count(0)
     expect(pg.get_by_test_id("stAlertContentError")).to_have_count(0)
 
@@ -57,13 +57,13 @@ def test_page_renders_and_is_captured(
     sized_page,
     app_url: str,
     name: str,
-    path: str,  # type: ignore[no-untyped-def]
+    path: str,
     params: dict[str, str],
     title: str,
 ) -> None:
     """The page opens on the demo account with its title, its charts drawn and no error."""
     size, pg = sized_page
-    open_app(pg, app_url, path, **params)
+    open_app(pg, app_url, path, 30_000, **params)
     expect(pg.get_by_role("heading", level=1)).to_have_text(title)
     _no_error(pg)
     for chart in pg.get_by_test_id("stVegaLiteChart").all():
@@ -82,7 +82,7 @@ def test_page_renders_and_is_captured(
 )
 @pytest.mark.parametrize(("key", "title"), PRESENT_SCREENS, ids=[k for k, _ in PRESENT_SCREENS])
 def test_present_screen_renders_and_is_captured(
-    sized_page,  # type: ignore[no-untyped-def]
+    sized_page,
     app_url: str,
     key: str,
     title: str,

@@ -147,11 +147,11 @@ def _assert_clean(text: str, where: str) -> None:
         assert needle not in text, f"{needle!r} of the other account appears in {where}"
 
 
-def _visible_text(pg) -> str:  # type: ignore[no-untyped-def]
+def _visible_text(pg) -> str:
     return str(pg.locator("body").inner_text())
 
 
-def test_client_executive_signs_in_sees_only_its_account_and_signs_out(  # type: ignore[no-untyped-def]
+def test_client_executive_signs_in_sees_only_its_account_and_signs_out(
     signin_app, browser, tmp_path: Path
 ) -> None:
     """Signed out there is only a sign-in button; after signing in at the identity provider

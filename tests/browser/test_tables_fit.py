@@ -46,7 +46,7 @@ def overflow(page: Page) -> list[int]:
 @pytest.mark.parametrize("size", list(SIZES))
 @pytest.mark.parametrize(("path", "tab"), TABLES, ids=[p for p, _ in TABLES])
 def test_every_column_of_every_table_is_visible(
-    browser,  # type: ignore[no-untyped-def]
+    browser,
     app_url: str,
     path: str,
     tab: str | None,

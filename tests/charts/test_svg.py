@@ -16,7 +16,7 @@ from charts.then_now import then_now_chart
 from charts.value import bridge_chart, bridge_frame, evidence_chart, stacked_value_chart
 
 
-def svg(chart) -> str:  # type: ignore[no-untyped-def]
+def svg(chart) -> str:
     spec = chart.to_dict()
     spec["width"] = 700  # "container" has no meaning off screen
     return vlc.vegalite_to_svg(spec)
@@ -26,7 +26,7 @@ def texts(svg_text: str) -> list[str]:
     return re.findall(r"<text[^>]*>([^<]*)</text>", svg_text)
 
 
-def test_cumulative_curve_svg(curve, golives, events) -> None:  # type: ignore[no-untyped-def]
+def test_cumulative_curve_svg(curve, golives, events) -> None:
     out = svg(cumulative_value_chart(curve, golives, events, currency="EUR", locale="de_DE"))
     labels = texts(out)
     assert out.startswith("<svg")
@@ -34,20 +34,20 @@ def test_cumulative_curve_svg(curve, golives, events) -> None:  # type: ignore[n
     assert "Innovation day" in labels and "Contract year 2" in labels  # events annotated
 
 
-def test_go_lives_sit_on_the_curve(curve, golives) -> None:  # type: ignore[no-untyped-def]
+def test_go_lives_sit_on_the_curve(curve, golives) -> None:
     placed = markers_on_curve(curve, golives)
     assert placed["code"].tolist() == ["INN-001", "INN-002", "INN-003"]
     july = curve.loc[curve["month"] == "2023-07-01", "cumulative"].item()
     assert placed.loc[0, "cumulative"] == july
 
 
-def test_plotly_curve_carries_codes_for_click(curve, golives, events) -> None:  # type: ignore[no-untyped-def]
+def test_plotly_curve_carries_codes_for_click(curve, golives, events) -> None:
     fig = cumulative_value_figure(curve, golives, events, currency="USD")
     markers = [t for t in fig.data if t.name == "Go-live"][0]
     assert [row[0] for row in markers.customdata] == ["INN-001", "INN-002", "INN-003"]
 
 
-def test_stacked_value_svg(curve) -> None:  # type: ignore[no-untyped-def]
+def test_stacked_value_svg(curve) -> None:
     frame = pd.concat(
         [
             pd.DataFrame(

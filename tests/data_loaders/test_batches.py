@@ -20,7 +20,7 @@ A = ACCOUNT
 EMPTY = None
 
 
-def _import(engine: Engine, files) -> int:  # type: ignore[no-untyped-def]
+def _import(engine: Engine, files) -> int:
     r = import_files(engine, files)
     assert r.ok, "\n".join(map(str, r.problems))
     assert r.batch_id is not None

@@ -30,7 +30,7 @@ def test_models_match_the_migration(engine: Engine) -> None:
     assert diff == []
 
 
-def test_database_url_precedence(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_database_url_precedence(monkeypatch) -> None:
     """An explicit URL beats DATABASE_URL, which beats the SQLite file under data/."""
     monkeypatch.delenv("DATABASE_URL", raising=False)
     assert database_url().startswith("sqlite:///") and database_url().endswith("thenandnow.sqlite")

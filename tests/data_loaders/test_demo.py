@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import pandas as pd
 
@@ -67,7 +69,7 @@ def test_planted_effect_is_visible_in_the_data() -> None:
     planted = f["planted_effects"].set_index("innovation")["effect_pct"]
     r = f["rollouts"].merge(f["planted_effects"], on=["innovation", "account"])
     unit = r[r["kpi"] == "error_rate"].groupby(["site", "process"]).size().idxmax()
-    site, process = unit
+    site, process = cast(tuple[str, str], unit)
     mine = r[(r["site"] == site) & (r["process"] == process) & (r["kpi"] == "error_rate")]
     expected = float(np.prod([1 + planted[c] / 100 for c in mine["innovation"]]))
     series = obs[(obs["site"] == site) & (obs["process"] == process) & (obs["kpi"] == "error_rate")]

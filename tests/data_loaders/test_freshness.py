@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
+import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
@@ -126,14 +128,20 @@ def test_last_period_days_behind_and_stale(sqlite_engine: Engine) -> None:
     df = observation_freshness(sqlite_engine, Scope.everything(), acme, as_of=D(2025, 3, 10))
     assert len(df) == 3
     by = df.set_index(["unit", "kpi_key"])
-    manila = by.loc[("Manila · Claims", "aht")]
+    manila = cast(
+        pd.Series, by.loc[("Manila · Claims", "aht")]
+    )  # one row: a unique (unit, KPI) key
     assert manila["covered_until"].date() == D(2025, 2, 28)
     assert manila["days_behind"] == 10 and not manila["stale"]
     assert manila["n_periods"] == 2
-    krakow = by.loc[("Kraków · Claims", "aht")]
+    krakow = cast(
+        pd.Series, by.loc[("Kraków · Claims", "aht")]
+    )  # one row: a unique (unit, KPI) key
     assert krakow["days_behind"] == (D(2025, 3, 10) - D(2024, 11, 30)).days
     assert bool(krakow["stale"])
-    daily = by.loc[("Manila · Claims", "csat")]
+    daily = cast(
+        pd.Series, by.loc[("Manila · Claims", "csat")]
+    )  # one row: a unique (unit, KPI) key
     assert daily["covered_until"].date() == D(2025, 2, 20) and daily["days_behind"] == 18
     assert df["unit"].iloc[0] == "Kraków · Claims"  # stalest first
     # a stricter threshold flags more

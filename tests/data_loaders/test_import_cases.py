@@ -8,6 +8,7 @@ import io
 
 import openpyxl
 import pytest
+from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import Engine, select
 
 from data_loaders.importer import ImportResult, import_files
@@ -120,6 +121,7 @@ def test_every_pct_column_takes_the_percent_sign(loaded: Engine) -> None:
 def _percent_workbook() -> bytes:
     wb = openpyxl.Workbook()
     ws = wb.active
+    assert isinstance(ws, Worksheet)  # a new Workbook starts with one worksheet
     ws.title = "Accounts"
     ws.append(
         [
@@ -196,8 +198,10 @@ def test_case_only_within_one_file(sqlite_engine: Engine) -> None:
     extra = text.splitlines()[1].replace("inn-001", "INN-001")
     result = import_files(
         sqlite_engine,
-        [p for p in valid_files() if "innovations" not in p.name]
-        + [("innovations.csv", (text + extra + "\n").encode())],
+        [
+            *(p for p in valid_files() if "innovations" not in p.name),
+            ("innovations.csv", (text + extra + "\n").encode()),
+        ],
     )
     msgs = [str(p) for p in result.problems]
     assert any("row 3 · column code · INN-001 differs from inn-001 (row 2)" in m for m in msgs)

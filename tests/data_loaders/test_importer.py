@@ -7,6 +7,8 @@ import datetime as dt
 import hashlib
 import io
 import json
+from pathlib import Path
+from typing import BinaryIO
 
 import openpyxl
 import pandas as pd
@@ -37,7 +39,7 @@ def _load_valid(engine: Engine) -> importer.ImportResult:
     return result
 
 
-def _rows(engine: Engine, stmt):  # type: ignore[no-untyped-def]
+def _rows(engine: Engine, stmt):
     with engine.connect() as conn:
         return conn.execute(stmt).all()
 
@@ -140,7 +142,9 @@ def test_variations_alone_load_the_same_data(engine: Engine) -> None:
 def _xlsx_variant() -> bytes:
     """Innovations and rollouts as a workbook: datetime cells, serial numbers, real booleans."""
     wb = openpyxl.Workbook()
-    wb.active.title = "Notes"
+    notes = wb.active
+    assert notes is not None  # a new Workbook always has one sheet
+    notes.title = "Notes"
     inn = pd.read_csv(valid_files()[3], dtype=str, keep_default_na=False)
     assert "innovations" in str(valid_files()[3])
     ws = wb.create_sheet("Innovations")
@@ -149,7 +153,7 @@ def _xlsx_variant() -> bytes:
     for n, (_, r) in enumerate(inn.iterrows()):
         row: list[object] = []
         for c, v in r.items():
-            if c.endswith("_date") and v:
+            if str(c).endswith("_date") and v:
                 d = dt.date.fromisoformat(v)
                 row.append((d - serial).days if n % 2 else dt.datetime.combine(d, dt.time()))
             elif c == "gain_share_eligible":
@@ -194,7 +198,7 @@ def test_dry_run_counts_but_writes_nothing(engine: Engine) -> None:
 
 def test_rejection_writes_nothing(engine: Engine) -> None:
     """One bad file among good ones: problems returned, nothing written, no batch row."""
-    files = [
+    files: list[tuple[str, BinaryIO | bytes] | str | Path] = [
         *valid_files(),
         csv_file("events_extra.csv", "account,date,title\nAcme Claims,31/02/2024,Bad day\n"),
     ]
@@ -210,13 +214,13 @@ def test_rejection_writes_nothing(engine: Engine) -> None:
     assert result.summary().startswith("Rejected: 1 problem")
 
 
-def test_an_error_while_writing_rolls_everything_back(engine: Engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_an_error_while_writing_rolls_everything_back(engine: Engine, monkeypatch) -> None:
     """A failure halfway through the writes (after accounts, units, KPIs…) leaves nothing."""
     _load_valid(engine)
     before = fingerprint(engine, ("account", "unit", "kpi_observation", "import_batch"))
     real = importer._bulk_insert
 
-    def failing(conn, table, frame, step):  # type: ignore[no-untyped-def]
+    def failing(conn, table, frame, step):
         if table.name == "kpi_observation":
             raise RuntimeError("disk on fire")
         real(conn, table, frame, step)
@@ -415,7 +419,7 @@ def test_header_only_files_are_empty_imports(engine: Engine) -> None:
     assert count(engine, "account") == 0
 
 
-def test_unreadable_path_is_a_problem(engine: Engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_unreadable_path_is_a_problem(engine: Engine, tmp_path) -> None:
     """A path that cannot be read is reported like any other problem."""
     r = import_files(engine, [tmp_path / "missing.csv"])
     assert not r.ok and r.problems[0].file == "missing.csv"

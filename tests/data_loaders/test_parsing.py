@@ -323,7 +323,9 @@ def test_bad_boolean_lists_the_choices() -> None:
 
 def _xlsx(sheets: dict[str, list[list[object]]]) -> bytes:
     wb = openpyxl.Workbook()
-    wb.remove(wb.active)
+    first = wb.active
+    assert first is not None  # a new Workbook always has one sheet
+    wb.remove(first)
     for title, rows in sheets.items():
         ws = wb.create_sheet(title)
         for r in rows:

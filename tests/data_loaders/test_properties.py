@@ -13,7 +13,7 @@ import io
 import os
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -68,7 +68,7 @@ def loaded(
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("prop") / "p.sqlite"
         engine = make_engine(f"sqlite:///{path}")
-        cleanup = None
+        cleanup: Callable[[], None] | None = None
     else:
         admin_url = os.environ.get("TEST_DATABASE_URL")
         if not admin_url:
@@ -83,10 +83,12 @@ def loaded(
             make_url(admin_url).set(database=name).render_as_string(hide_password=False)
         )
 
-        def cleanup() -> None:
+        def drop() -> None:
             with admin.connect() as conn:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
+
+        cleanup = drop
 
     migrate(engine)
     assert import_files(engine, valid_files()).ok

@@ -4,6 +4,8 @@ later batches, and ``list_batches`` says what every batch still holds. SQLite an
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 from sqlalchemy import Engine
 
@@ -21,7 +23,14 @@ def _import(engine: Engine) -> int:
 
 def _holds(engine: Engine) -> dict[int, tuple[str, int, int]]:
     df = list_batches(engine)
-    return {int(r.id): (r.status, int(r.rows_now), int(r.rows_kept)) for r in df.itertuples()}
+    return {
+        int(cast(int, r.id)): (
+            str(r.status),
+            int(cast(int, r.rows_now)),
+            int(cast(int, r.rows_kept)),
+        )
+        for r in df.itertuples()
+    }
 
 
 def test_rollback_refuses_while_a_later_reimport_holds_the_rows(engine: Engine) -> None:
@@ -31,8 +40,8 @@ def test_rollback_refuses_while_a_later_reimport_holds_the_rows(engine: Engine) 
     third = _import(engine)
     before = fingerprint(engine)
     rows = list_batches(engine).set_index("id")
-    read = int(rows.loc[first, "rows_read"])
-    assert int(rows.loc[second, "rows_unchanged"]) == read
+    read = int(cast(int, rows.loc[first, "rows_read"]))
+    assert int(cast(int, rows.loc[second, "rows_unchanged"])) == read
 
     with pytest.raises(ValueError) as refused:
         rollback_batch(engine, first)

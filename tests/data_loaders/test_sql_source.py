@@ -37,7 +37,7 @@ def source(tmp_path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-MAPPING = {
+MAPPING: dict[str, str | SqlMapping] = {
     "accounts": "accounts",
     "units": SqlMapping("units", {"client": "account", "site_name": "site"}),
     "kpis": "kpis",

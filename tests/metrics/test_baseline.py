@@ -130,7 +130,7 @@ def test_data_only_before_the_window_is_not_an_error() -> None:
     assert _base(fb.base).to_dict() == {(2, "cost"): 9.0}
 
 
-def test_demo_has_a_baseline_for_every_unit_and_kpi(demo_engine) -> None:  # type: ignore[no-untyped-def]
+def test_demo_has_a_baseline_for_every_unit_and_kpi(demo_engine) -> None:
     from data_loaders.access import Scope
     from data_loaders.queries import load_account_data
 

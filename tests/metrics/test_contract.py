@@ -130,6 +130,7 @@ def test_unit_cost_kpi() -> None:
             "headline": [False, False, True],
         }
     )
-    assert c.unit_cost_kpi(kpis, "EUR")["key"] == "cost"  # measured in the currency
-    assert c.unit_cost_kpi(kpis, "USD")["key"] == "err"  # else the first headline rate
+    in_currency, headline = c.unit_cost_kpi(kpis, "EUR"), c.unit_cost_kpi(kpis, "USD")
+    assert in_currency is not None and in_currency["key"] == "cost"  # measured in the currency
+    assert headline is not None and headline["key"] == "err"  # else the first headline rate
     assert c.unit_cost_kpi(kpis.assign(headline=False), "USD") is None

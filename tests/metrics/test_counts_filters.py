@@ -99,7 +99,7 @@ def test_a_unit_count_is_set_against_the_accounts_live_innovations() -> None:
     # at unit 2 only B is live; across the account A and B
     assert hv.innovations_live == 1
     assert hv.live_text == "1 of 2 live"
-    assert views.headline_view(d, Filters()).live_text == "2 of 2"  # type: ignore[union-attr]
+    assert views.headline_view(d, Filters()).live_text == "2 of 2"  # type: ignore[union-attr]  # headline_view() is None only for an account without data; this one has data
 
 
 def test_went_live_counts_innovations_and_says_unit_go_lives_apart() -> None:

@@ -20,9 +20,9 @@ def test_money_compact_and_whole() -> None:
 
 def test_missing_values_print_a_dash() -> None:
     for value in (None, float("nan"), np.float64("nan"), np.float32("nan")):
-        assert fmt.money(value, "USD") == "—"  # type: ignore[arg-type]
-        assert fmt.pct(value) == "—"  # type: ignore[arg-type]
-        assert fmt.number(value) == "—"  # type: ignore[arg-type]
+        assert fmt.money(value, "USD") == "—"  # type: ignore[arg-type]  # on purpose: missing values that callers pass despite the annotation
+        assert fmt.pct(value) == "—"  # type: ignore[arg-type]  # on purpose: missing values that callers pass despite the annotation
+        assert fmt.number(value) == "—"  # type: ignore[arg-type]  # on purpose: missing values that callers pass despite the annotation
 
 
 def test_pct_and_number() -> None:

@@ -111,7 +111,7 @@ def _demo_headline(engine: Engine) -> Headline:
     return h
 
 
-def test_demo_reconciles_and_matches_the_views(demo_engine) -> None:  # type: ignore[no-untyped-def]
+def test_demo_reconciles_and_matches_the_views(demo_engine) -> None:
     from data_loaders.access import Scope
     from data_loaders.queries import load_account_data
 

@@ -7,6 +7,7 @@ import datetime as dt
 import warnings
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -76,11 +77,11 @@ def staggered_panel(
     )
 
 
-def estimate(df: pd.DataFrame, **kwargs: object) -> EffectEstimate:
+def estimate(df: pd.DataFrame, **kwargs: Any) -> EffectEstimate:
     """estimate_effect with the column names used by :func:`staggered_panel`."""
     return estimate_effect(
         df, unit="unit", period="period", outcome="y", first_treated="first_treated", **kwargs
-    )  # type: ignore[arg-type]
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -377,7 +378,9 @@ def test_monthly_timestamps_give_same_att_as_integers() -> None:
     months = pd.date_range("2023-01-01", periods=12, freq="MS")
     dated = df.assign(
         period=months[df["period"] - 1],
-        first_treated=[months[int(f) - 1] if f == f else pd.NaT for f in df["first_treated"]],
+        first_treated=pd.Series(
+            [months[int(f) - 1] if f == f else pd.NaT for f in df["first_treated"]], index=df.index
+        ),
     )
     as_ts = estimate(dated)
     assert as_ts.att == pytest.approx(as_int.att, abs=1e-12)
@@ -385,7 +388,9 @@ def test_monthly_timestamps_give_same_att_as_integers() -> None:
     pd.testing.assert_frame_equal(as_ts.by_horizon, as_int.by_horizon)
     as_date = dated.assign(
         period=[p.date() for p in dated["period"]],
-        first_treated=[None if pd.isna(f) else f.date() for f in dated["first_treated"]],
+        first_treated=pd.Series(
+            [None if pd.isna(f) else f.date() for f in dated["first_treated"]], index=dated.index
+        ),
     )
     assert estimate(as_date).att == pytest.approx(as_int.att, abs=1e-12)
 
@@ -504,7 +509,7 @@ def test_summary_and_excludes_zero(mpdta: pd.DataFrame) -> None:
     assert "\n" not in text
     assert "lemp" in text and "-0.0477" in text and "95 % CI" in text and "excludes zero" in text
     with pytest.raises(AttributeError):
-        est.att = 0.0  # type: ignore[misc]
+        est.att = 0.0  # type: ignore[misc]  # on purpose: the test asserts the dataclass is frozen
 
 
 def test_evidence_level_rules(mpdta: pd.DataFrame) -> None:
@@ -1002,9 +1007,9 @@ def test_innovation_effect_controls_for_other_innovations_on_the_same_kpi() -> N
         "direction": "lower",
         "n_permutations": 199,
     }
-    plain = innovation_effect(monthly, mine, **kwargs)  # type: ignore[arg-type]
+    plain = innovation_effect(monthly, mine, **kwargs)  # type: ignore[arg-type]  # keyword options shared by three calls, typed per parameter in the signature
     others = rollouts[rollouts["code"] != "A"]
-    controlled = innovation_effect(monthly, mine, other_rollouts=others, **kwargs)  # type: ignore[arg-type]
+    controlled = innovation_effect(monthly, mine, other_rollouts=others, **kwargs)  # type: ignore[arg-type]  # keyword options shared by three calls, typed per parameter in the signature
     assert plain.controls == () and controlled.controls == ("B",)
     assert plain.scale == controlled.scale == "log"
     assert plain.effect_pct < -10.0
@@ -1013,7 +1018,7 @@ def test_innovation_effect_controls_for_other_innovations_on_the_same_kpi() -> N
     assert controlled.effect_pct_ci_low <= -5.0 <= controlled.effect_pct_ci_high
     assert controlled.estimate.inference == "permutation"  # 16 units < MIN_CLUSTERED_UNITS
     assert controlled.estimate.covariate_coefficients[0] == pytest.approx(np.log(0.88), abs=0.01)
-    with_self = innovation_effect(monthly, mine, other_rollouts=rollouts, **kwargs)  # type: ignore[arg-type]
+    with_self = innovation_effect(monthly, mine, other_rollouts=rollouts, **kwargs)  # type: ignore[arg-type]  # keyword options shared by three calls, typed per parameter in the signature
     assert with_self.controls == ("B",) and with_self.estimate.att == controlled.estimate.att
 
 
@@ -1105,7 +1110,7 @@ def test_innovation_effect_relative_effect_and_money_on_both_scales() -> None:
             kpi_key="cost",
             money_value=1.0,
             direction="lower",
-            scale=bad_scale,  # type: ignore[arg-type]
+            scale=bad_scale,  # type: ignore[arg-type]  # on purpose: a wrong value the function must refuse
         )
 
 
@@ -1175,7 +1180,7 @@ def test_demo_planted_effects_inside_the_interval(record_property: object) -> No
         f"demo: planted effect inside the 95 % CI for {inside} of {total} ({share:.0%}); "
         f"misses: {misses}"
     )
-    record_property("demo_coverage", f"{inside}/{total}")  # type: ignore[operator]
+    record_property("demo_coverage", f"{inside}/{total}")  # type: ignore[operator]  # pytest's record_property fixture is untyped
     assert total >= 20
     assert share >= 0.9, misses
 

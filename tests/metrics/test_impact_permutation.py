@@ -37,7 +37,7 @@ def panel(seed: int, effect: float) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["unit", "period", "y", "first_treated"])
 
 
-def estimate(seed: int, effect: float):  # type: ignore[no-untyped-def]
+def estimate(seed: int, effect: float):
     return estimate_effect(
         panel(seed, effect),
         unit="unit",
@@ -51,17 +51,17 @@ def estimate(seed: int, effect: float):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def runs() -> dict[float, list]:  # type: ignore[type-arg]
+def runs() -> dict[float, list]:
     return {eff: [estimate(s, eff) for s in range(N_PANELS)] for eff in (0.0, 3.0)}
 
 
 @pytest.mark.parametrize("effect", [0.0, 3.0])
-def test_coverage_at_least_93_percent(runs, effect: float) -> None:  # type: ignore[no-untyped-def]
+def test_coverage_at_least_93_percent(runs, effect: float) -> None:
     covered = sum(e.ci_low <= effect <= e.ci_high for e in runs[effect])
     assert covered >= 0.93 * N_PANELS, covered
 
 
-def test_interval_excludes_zero_exactly_when_p_is_below_alpha(runs) -> None:  # type: ignore[no-untyped-def]
+def test_interval_excludes_zero_exactly_when_p_is_below_alpha(runs) -> None:
     for eff, ests in runs.items():
         for e in ests:
             assert e.excludes_zero == (e.p_value < e.alpha), (eff, e.ci_low, e.ci_high, e.p_value)
@@ -69,7 +69,7 @@ def test_interval_excludes_zero_exactly_when_p_is_below_alpha(runs) -> None:  # 
     assert sum(e.excludes_zero for e in runs[3.0]) >= 0.8 * N_PANELS
 
 
-def test_width_does_not_grow_with_the_effect(runs) -> None:  # type: ignore[no-untyped-def]
+def test_width_does_not_grow_with_the_effect(runs) -> None:
     # same noise, effect 0 vs 3: with a constant effect the inverted interval is shifted,
     # not widened (the old quantile interval grew with the effect)
     w0 = np.array([e.ci_high - e.ci_low for e in runs[0.0]])

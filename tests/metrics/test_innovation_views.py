@@ -168,7 +168,7 @@ def test_register_table_counts_units_and_first_go_live() -> None:
     assert row["first_go_live"] == T("2023-05-15")
     assert row["target_kpi"] == "Cost per transaction"
     assert reg.set_index("code").loc["INN-005", "units_live"] == 0
-    assert pd.isna(reg.set_index("code").loc["INN-005", "first_go_live"])
+    assert pd.isna(reg.set_index("code")["first_go_live"]["INN-005"])
 
 
 def test_search_matches_every_term_over_code_title_owner_description() -> None:
@@ -374,7 +374,7 @@ def test_funnel_counts_what_each_innovation_reached() -> None:
         "pilot": 3,
         "scaled": 2,
     }
-    assert math.isnan(f.loc["idea", "conversion"])
+    assert math.isnan(float(f["conversion"]["idea"]))
     assert f.loc["evaluation", "conversion"] == pytest.approx(4 / 5)
     assert f.loc["scaled", "conversion"] == pytest.approx(2 / 3)
     assert f["now"].to_dict() == {

@@ -159,7 +159,7 @@ def test_beats_are_frozen_data_with_a_source() -> None:
     beat = n.evidence_beat({"estimated": 3, "measured": 20, "claimed": 5})
     assert beat.source and all(isinstance(f, n.Fig) for f in beat.figures.values())
     with pytest.raises(dataclasses.FrozenInstanceError):
-        beat.template = "x"  # type: ignore[misc]
+        beat.template = "x"  # type: ignore[misc]  # on purpose: the test asserts the dataclass is frozen
     assert n.render_beat(beat, "USD", "en_US") == (
         "Of the live innovations, 3 have a causal estimate whose 95 % interval excludes zero, "
         "20 are measured against the baseline and 5 rest on their claim alone."

@@ -136,7 +136,7 @@ def test_funnel_and_conversion() -> None:
     # reached: idea all 6; evaluation 1, 2, 3 (they reached pilot), 4, 5 = 5;
     # prototype 1, 2, 3, 5 = 4; pilot 1, 2, 3 = 3; scaled 1 = 1
     assert f["reached"].tolist() == [6, 5, 4, 3, 1]
-    assert math.isnan(f.loc["idea", "conversion"])
+    assert math.isnan(float(f["conversion"]["idea"]))
     assert f["conversion"].iloc[1:].tolist() == pytest.approx([5 / 6, 4 / 5, 3 / 4, 1 / 3])
     assert f["now"].tolist() == [1, 0, 1, 2, 1]
 

@@ -37,7 +37,7 @@ A, B, X = 1, 2, 1
 MONTHS = ["2025-01", "2025-02", "2025-03", "2025-04", "2025-05", "2025-06"]
 
 
-def account():  # type: ignore[no-untyped-def]
+def account():
     a = zip(MONTHS, [10, 12, 11, 9, 8, 8], [100, 300, 200, 200, 200, 100], strict=True)
     b = zip(MONTHS, [5, 5, 5, 5, 6, 4], [50, 50, 100, 100, 100, 100], strict=True)
     rows = [(A, "cost", m, v, n) for m, v, n in a] + [(B, "cost", m, v, n) for m, v, n in b]
@@ -127,7 +127,7 @@ def test_run_rate_early_in_the_contract_uses_post_baseline_months_only() -> None
     h = headline(account(), as_of=dt.date(2025, 3, 31))
     assert h is not None
     assert h.run_rate == pytest.approx(1200.0) and h.run_rate_months == 1
-    assert headline(account()).run_rate_months == 3  # type: ignore[union-attr]
+    assert headline(account()).run_rate_months == 3  # type: ignore[union-attr]  # headline() is None only for an account without data; this one has data
 
 
 def test_as_of_mid_month_rounds_down_to_the_last_complete_month_and_says_so() -> None:
@@ -139,4 +139,4 @@ def test_as_of_mid_month_rounds_down_to_the_last_complete_month_and_says_so() ->
         "As of 15 Jun 2025 rounds down to the last complete month, May 2025 "
         "(a month is never half counted)."
     )
-    assert headline(account(), as_of=dt.date(2025, 6, 30)).as_of_note == ""  # type: ignore[union-attr]
+    assert headline(account(), as_of=dt.date(2025, 6, 30)).as_of_note == ""  # type: ignore[union-attr]  # headline() is None only for an account without data; this one has data

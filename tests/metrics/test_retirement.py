@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import replace
+from typing import cast
 
 import pandas as pd
 import pytest
@@ -27,7 +28,7 @@ from tests.metrics.tables import data, monthly
 R = 1
 
 
-def account():  # type: ignore[no-untyped-def]
+def account():
     rows = [(1, "cost", f"2023-{m:02d}", 10.0 if m <= 3 else 9.0, 100) for m in range(1, 13)]
     d = data(
         monthly(rows),
@@ -76,7 +77,7 @@ def test_live_state_stops_at_retirement() -> None:
     assert early is not None and early.innovations_live == 1
 
 
-def test_demo_retired_innovation_earns_nothing_after_1_may_2025(demo_engine) -> None:  # type: ignore[no-untyped-def]
+def test_demo_retired_innovation_earns_nothing_after_1_may_2025(demo_engine) -> None:
     """INN-037 (retired 1 May 2025) keeps its value up to April 2025 and no more."""
     from data_loaders.access import Scope
     from data_loaders.queries import list_accounts, load_account_data
@@ -84,7 +85,7 @@ def test_demo_retired_innovation_earns_nothing_after_1_may_2025(demo_engine) -> 
     scope = Scope.everything()
     aid = int(list_accounts(demo_engine, scope)["account_id"].iloc[0])
     d = load_account_data(demo_engine, scope, aid)
-    inn = d.innovations.set_index("code").loc["INN-037"]
+    inn = cast(pd.Series, d.innovations.set_index("code").loc["INN-037"])  # codes are unique
     assert inn["stage"] == "retired"
     assert pd.Timestamp(inn["closed_date"]) == pd.Timestamp("2025-05-01")
     iid = int(inn["innovation_id"])

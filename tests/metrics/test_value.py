@@ -300,7 +300,7 @@ def _seed_daily_and_monthly(engine: Engine) -> tuple[int, int]:
                         )
                 else:
                     vol = sum(x[1] for x in cost[mo])
-                    v = sum(x[0] * x[1] for x in cost[mo]) / vol
+                    mean = sum(x[0] * x[1] for x in cost[mo]) / vol
                     s.add(
                         KpiObservation(
                             account_id=a.id,
@@ -309,7 +309,7 @@ def _seed_daily_and_monthly(engine: Engine) -> tuple[int, int]:
                             period=first,
                             month=first,
                             grain="month",
-                            value=v,
+                            value=mean,
                             volume=vol,
                         )
                     )
@@ -365,13 +365,14 @@ def test_missing_months_match_a_plain_reading_on_a_random_table() -> None:
             for m in range(start, 25):
                 if rng.random() > 0.2:  # about one month in five is missing
                     rows.append((u, k, f"{2023 + (m - 1) // 12}-{(m - 1) % 12 + 1:02d}", 1.0, 1.0))
-    m = t.monthly(rows)
-    f = Filters(unit_ids=(1, 2, 4), start=dt.date(2023, 4, 1), end=dt.date(2024, 9, 30))
-    got = {(u, k, mo) for u, k, mo in missing_months(m, f).itertuples(index=False)}
+    table = t.monthly(rows)
+    chosen = (1, 2, 4)
+    f = Filters(unit_ids=chosen, start=dt.date(2023, 4, 1), end=dt.date(2024, 9, 30))
+    got = {(u, k, mo) for u, k, mo in missing_months(table, f).itertuples(index=False)}
     want = set()
-    for (u, k), g in m[m["unit_id"].isin(f.unit_ids)].groupby(["unit_id", "kpi_key"]):
+    for (unit, kpi), g in table[table["unit_id"].isin(chosen)].groupby(["unit_id", "kpi_key"]):
         lo = max(g["month"].min(), pd.Timestamp("2023-04-01"))
         for mo in pd.date_range(lo, "2024-09-01", freq="MS"):
             if mo not in set(g["month"]):
-                want.add((u, k, mo))
+                want.add((unit, kpi, mo))
     assert want and got == want

@@ -31,7 +31,7 @@ def _account(**over: object) -> AccountInfo:
         innovation_days_per_year=10.0,
     )
     base.update(over)
-    return AccountInfo(**base)  # type: ignore[arg-type]
+    return AccountInfo(**base)  # type: ignore[arg-type]  # test options override typed fields by keyword; AccountInfo checks nothing at runtime
 
 
 def tiny() -> AccountData:
@@ -294,7 +294,7 @@ def test_money_is_formatted_for_the_account() -> None:
     assert v.money(float("nan"), "USD") == "—"
 
 
-def test_demo_invariants(demo_engine) -> None:  # type: ignore[no-untyped-def]
+def test_demo_invariants(demo_engine) -> None:
     from data_loaders.access import Scope
     from data_loaders.queries import list_accounts, load_account_data
 
@@ -312,7 +312,7 @@ def test_demo_invariants(demo_engine) -> None:  # type: ignore[no-untyped-def]
     assert h is not None and h.value_to_date > 0 and h.innovations_live > 0
 
 
-def test_value_page_estimates_equal_the_detail_page(demo_engine) -> None:  # type: ignore[no-untyped-def]
+def test_value_page_estimates_equal_the_detail_page(demo_engine) -> None:
     """Issue 4: ``estimates`` (the Value page, headline evidence) gives each innovation the
     estimate the Innovation-detail page computes — the other innovations on the KPI
     controlled for (``other_rollouts``) — and so the same value and evidence."""
@@ -330,7 +330,8 @@ def test_value_page_estimates_equal_the_detail_page(demo_engine) -> None:  # typ
         rec = innovation_record(
             data.innovations, data.targets, data.kpis, data.rollouts, str(codes[iid])
         )
-        assert rec is not None and rec.main_kpi == est.loc[iid, "kpi_key"]
+        assert rec is not None and rec.main_kpi is not None
+        assert rec.main_kpi == est.loc[iid, "kpi_key"]
         eff = estimate_innovation(
             data.monthly, data.rollouts, data.targets, data.innovations, rec, rec.main_kpi
         )
@@ -350,7 +351,7 @@ def test_value_page_estimates_equal_the_detail_page(demo_engine) -> None:  # typ
         key = str(est.loc[iid, "kpi_key"])
         info = data.kpis.set_index("key").loc[key]
         mine = data.rollouts[data.rollouts["innovation_id"] == iid][["unit_id", "go_live"]]
-        mv = None if pd.isna(info["money_value"]) else float(info["money_value"])
+        mv: float | None = None if pd.isna(info["money_value"]) else float(info["money_value"])
         plain.append(
             innovation_effect(
                 data.monthly, mine, kpi_key=key, money_value=mv, direction=str(info["direction"])

@@ -105,7 +105,7 @@ def _nothing_of_the_app(at: AppTest) -> None:
     assert OTHER not in text and MINE not in text
 
 
-def test_signed_out_sees_only_the_sign_in_button(signed_in) -> None:  # type: ignore[no-untyped-def]
+def test_signed_out_sees_only_the_sign_in_button(signed_in) -> None:
     """With [auth], a signed-out visitor gets the sign-in screen and nothing else: no page,
     link, account name or figure — also when the URL names a page and an account."""
     at = signed_in(None, account=OTHER)
@@ -114,7 +114,7 @@ def test_signed_out_sees_only_the_sign_in_button(signed_in) -> None:  # type: ig
     _nothing_of_the_app(at)
 
 
-def test_unknown_user_is_told_whom_to_ask(signed_in) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_user_is_told_whom_to_ask(signed_in) -> None:
     """Signed in without any grant: a message naming the configured contact, sign-out."""
     at = signed_in("stranger@example.com", account=MINE)
     no_exception(at)
@@ -124,7 +124,7 @@ def test_unknown_user_is_told_whom_to_ask(signed_in) -> None:  # type: ignore[no
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_client_executive_sees_only_its_account(signed_in, page: str) -> None:  # type: ignore[no-untyped-def]
+def test_client_executive_sees_only_its_account(signed_in, page: str) -> None:
     """On every page a client executive sees its own account, never the other one, and the
     sidebar names who is signed in."""
     at = signed_in(CLIENT, page)
@@ -138,7 +138,7 @@ def test_client_executive_sees_only_its_account(signed_in, page: str) -> None:  
         assert "INN-0" not in frame.value.to_csv()
 
 
-def test_client_executive_in_present_mode(signed_in) -> None:  # type: ignore[no-untyped-def]
+def test_client_executive_in_present_mode(signed_in) -> None:
     """Present mode shows the client's own account."""
     for screen in ("1", "7"):
         at = signed_in(CLIENT, present="1", screen=screen)
@@ -151,7 +151,7 @@ def test_client_executive_in_present_mode(signed_in) -> None:  # type: ignore[no
     "params",
     [{"account": OTHER}, {"account": OTHER, "present": "1"}, {"account": "rheinland energie"}],
 )
-def test_url_naming_another_account_is_refused(signed_in, params: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+def test_url_naming_another_account_is_refused(signed_in, params: dict[str, str]) -> None:
     """A URL naming an account outside the scope (also in present mode) is refused with a
     message; the app is not silently switched to the caller's own account."""
     at = signed_in(CLIENT, **params)
@@ -161,7 +161,7 @@ def test_url_naming_another_account_is_refused(signed_in, params: dict[str, str]
     assert MINE not in texts(at).replace(params["account"], "")
 
 
-def test_innovation_code_of_another_account_is_not_found(signed_in) -> None:  # type: ignore[no-untyped-def]
+def test_innovation_code_of_another_account_is_not_found(signed_in) -> None:
     """An innovation code of the other account opens nothing of it."""
     at = signed_in(CLIENT, "pages/innovation_detail.py", innovation="INN-001")
     no_exception(at)
@@ -169,7 +169,7 @@ def test_innovation_code_of_another_account_is_not_found(signed_in) -> None:  # 
     assert not at.metric and OTHER not in texts(at)
 
 
-def test_read_only_roles_have_no_import_or_rollback(signed_in, access_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_read_only_roles_have_no_import_or_rollback(signed_in, access_url: str) -> None:
     """Client executive and analyst: the Data page has no uploader, no rollback and no admin
     tabs; the workflows refuse them when called directly too."""
     from services import access, audit
@@ -198,7 +198,7 @@ def test_read_only_roles_have_no_import_or_rollback(signed_in, access_url: str) 
     eng.dispose()
 
 
-def test_analyst_sees_every_account(signed_in) -> None:  # type: ignore[no-untyped-def]
+def test_analyst_sees_every_account(signed_in) -> None:
     """A provider analyst picks among both accounts."""
     at = signed_in(ANALYST, present="1", screen="7")
     no_exception(at)
@@ -206,7 +206,7 @@ def test_analyst_sees_every_account(signed_in) -> None:  # type: ignore[no-untyp
     assert at.sidebar.selectbox(key="f_account").options == [OTHER, MINE]
 
 
-def test_admin_manages_access_and_reads_the_audit_log(signed_in) -> None:  # type: ignore[no-untyped-def]
+def test_admin_manages_access_and_reads_the_audit_log(signed_in) -> None:
     """The admin's Data page lists the grants, grants and revokes, and shows the audit log
     (sign-ins included) with a CSV download."""
     at = signed_in(ADMIN, "pages/data.py")
@@ -225,7 +225,7 @@ def test_admin_manages_access_and_reads_the_audit_log(signed_in) -> None:  # typ
     assert "Download the audit log (CSV)" in [b.label for b in at.get("download_button")]
 
 
-def test_markdown_and_html_in_a_title_stay_text(signed_in) -> None:  # type: ignore[no-untyped-def]
+def test_markdown_and_html_in_a_title_stay_text(signed_in) -> None:
     """A title holding <script>, emphasis, a link and a Streamlit colour directive is shown
     literally (escaped), never rendered."""
     at = signed_in(CLIENT, "pages/innovation_detail.py", innovation="RHE-001")
@@ -235,7 +235,7 @@ def test_markdown_and_html_in_a_title_stay_text(signed_in) -> None:  # type: ign
     assert "\\[link\\](http\\://evil.example)" in title and "\\:red\\[x\\]" in title
 
 
-def test_sql_and_markdown_in_url_filters_widen_nothing(signed_in) -> None:  # type: ignore[no-untyped-def]
+def test_sql_and_markdown_in_url_filters_widen_nothing(signed_in) -> None:
     """Filter parameters holding SQL or Markdown are dropped as unknown names: the client's
     view stays its own account, nothing fails, nothing is rendered from them."""
     at = signed_in(
@@ -252,7 +252,7 @@ def test_sql_and_markdown_in_url_filters_widen_nothing(signed_in) -> None:  # ty
     assert OTHER not in text and "DROP TABLE" not in text and "<b>" not in text
 
 
-def test_client_executive_agrees_a_value_line(signed_in) -> None:  # type: ignore[no-untyped-def]
+def test_client_executive_agrees_a_value_line(signed_in) -> None:
     """On an innovation's detail page a client executive agrees the measured value for the
     period; the line then shows who agreed it. Provider roles get no such button."""
     admin = signed_in(ADMIN, "pages/innovation_detail.py", innovation="RHE-002")

@@ -11,7 +11,7 @@ from tests.pages.conftest import chart_frames, no_exception, texts
 PAGE = "pages/contract.py"
 
 
-def test_contract_figures(make_app, demo_bundle) -> None:  # type: ignore[no-untyped-def]
+def test_contract_figures(make_app, demo_bundle) -> None:
     data, _ = demo_bundle
     k = views.contract_view(data, views.Selection())
     assert k is not None

@@ -66,7 +66,7 @@ def data_page(
     return _open
 
 
-def _count(url: str, model) -> int:  # type: ignore[no-untyped-def]
+def _count(url: str, model) -> int:
     eng = make_engine(url)
     with eng.connect() as conn:
         n = int(conn.execute(select(func.count()).select_from(model)).scalar_one())
@@ -85,7 +85,7 @@ def _frame(at: AppTest, name: str) -> pd.DataFrame:
     return next(d.value for d in at.dataframe if FRAMES[name] <= set(d.value.columns))
 
 
-def test_page_shows_history_freshness_templates_and_method(data_page) -> None:  # type: ignore[no-untyped-def]
+def test_page_shows_history_freshness_templates_and_method(data_page) -> None:
     at = data_page()
     text = texts(at)
     hist = _frame(at, "history")
@@ -119,7 +119,7 @@ def test_page_shows_history_freshness_templates_and_method(data_page) -> None:  
     assert "**estimated** —" in text and "**claimed** —" in text
 
 
-def test_valid_upload_imports_and_shows_counts(data_page, writable_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_valid_upload_imports_and_shows_counts(data_page, writable_url: str) -> None:
     at = data_page()
     before = _count(writable_url, Event)
     at.file_uploader(key="upload").set_value(("events.csv", VALID, "text/csv")).run()
@@ -139,7 +139,7 @@ def test_valid_upload_imports_and_shows_counts(data_page, writable_url: str) -> 
 
 def test_invalid_upload_reports_file_row_column_and_changes_nothing(
     data_page, writable_url: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     at = data_page()
     before = _count(writable_url, KpiObservation), _count(writable_url, ImportBatch)
     at.file_uploader(key="upload").set_value(("observations.csv", INVALID, "text/csv")).run()
@@ -157,7 +157,7 @@ def test_invalid_upload_reports_file_row_column_and_changes_nothing(
     assert (_count(writable_url, KpiObservation), _count(writable_url, ImportBatch)) == before
 
 
-def test_rollback_needs_confirmation_and_undoes_the_batch(data_page, writable_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_rollback_needs_confirmation_and_undoes_the_batch(data_page, writable_url: str) -> None:
     at = data_page()
     before = _count(writable_url, Event)
     at.file_uploader(key="upload").set_value(("events.csv", VALID, "text/csv")).run()

@@ -187,10 +187,10 @@ def test_concurrent_ensure_estimates_store_one_run(engine: Engine, tmp_path: Pat
     assert not isinstance(a, BaseException), a
     assert not isinstance(b, BaseException), b
     assert a is not None and b is not None
-    assert a.version == b.version == version  # type: ignore[attr-defined]
-    assert sorted([a.computed, b.computed]) == [False, True]  # type: ignore[attr-defined]
+    assert a.version == b.version == version  # type: ignore[attr-defined]  # results are typed as the thread's object; both are EnsuredEstimates here
+    assert sorted([a.computed, b.computed]) == [False, True]  # type: ignore[attr-defined]  # results are typed as the thread's object; both are EnsuredEstimates here
     assert _runs(engine, account_id, version) == 1
-    fa, fb = a.frame, b.frame  # type: ignore[attr-defined]
+    fa, fb = a.frame, b.frame  # type: ignore[attr-defined]  # results are typed as the thread's object; both are EnsuredEstimates here
     assert not fa.empty
     key = [c for c in ("innovation_id", "kpi_id") if c in fa.columns]
     fa = fa.sort_values(key).reset_index(drop=True)

@@ -19,7 +19,7 @@ DETAIL = "pages/innovation_detail.py"
 
 
 @pytest.fixture
-def make_app(monkeypatch: pytest.MonkeyPatch, demo_url: str, empty_url: str):  # type: ignore[no-untyped-def]
+def make_app(monkeypatch: pytest.MonkeyPatch, demo_url: str, empty_url: str):
     """``make_app(page, **query_params)``: the app switched to ``page`` on the demo database.
 
     AppTest must run the app once before it can switch pages, and that first run shows the
@@ -42,7 +42,7 @@ def make_app(monkeypatch: pytest.MonkeyPatch, demo_url: str, empty_url: str):  #
     return _make
 
 
-def _scaled(data, *, min_units: int = 1, max_units: int = 99) -> pd.Series:  # type: ignore[no-untyped-def]
+def _scaled(data, *, min_units: int = 1, max_units: int = 99) -> pd.Series:
     """A scaled innovation of the demo with a number of rollouts in range (first by code)."""
     n = data.rollouts.groupby("innovation_id").size()
     inn = data.innovations[data.innovations["stage"] == "scaled"].sort_values("code")
@@ -54,7 +54,7 @@ def _usd(x: float) -> str:
     return money(x, "USD", "en_US", compact=False)
 
 
-def _metric(at: AppTest, label_start: str):  # type: ignore[no-untyped-def]
+def _metric(at: AppTest, label_start: str):
     return next(m for m in at.metric if m.label.startswith(label_start))
 
 
@@ -66,7 +66,7 @@ def _chart_frames(at: AppTest) -> list[pd.DataFrame]:
     return out
 
 
-def _expected(data, row: pd.Series):  # type: ignore[no-untyped-def]
+def _expected(data, row: pd.Series):
     target = data.targets[data.targets["innovation_id"] == row["innovation_id"]].iloc[0]
     kpi = data.kpis.set_index("key").loc[target["kpi_key"]]
     money = None if pd.isna(kpi["money_value"]) else float(kpi["money_value"])
@@ -89,7 +89,7 @@ def _expected(data, row: pd.Series):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("units", [(1, 4), (5, 99)], ids=["few-units", "many-units"])
-def test_estimate_shown_equals_innovation_effect(make_app, demo_data, units) -> None:  # type: ignore[no-untyped-def]
+def test_estimate_shown_equals_innovation_effect(make_app, demo_data, units) -> None:
     row = _scaled(demo_data, min_units=units[0], max_units=units[1])
     at = make_app(DETAIL, innovation=row["code"])
     no_exception(at)
@@ -147,7 +147,7 @@ def test_estimate_shown_equals_innovation_effect(make_app, demo_data, units) -> 
     assert (horizons["horizon"] < 0).any()  # pre-periods shown
 
 
-def test_record_and_rollout_units_of_a_scaled_innovation(make_app, demo_data) -> None:  # type: ignore[no-untyped-def]
+def test_record_and_rollout_units_of_a_scaled_innovation(make_app, demo_data) -> None:
     row = _scaled(demo_data, min_units=5)
     at = make_app(DETAIL, innovation=row["code"])
     no_exception(at)
@@ -165,7 +165,7 @@ def test_record_and_rollout_units_of_a_scaled_innovation(make_app, demo_data) ->
     assert panels["panel"].nunique() == len(ro)
 
 
-def test_unknown_code_says_so(make_app) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_code_says_so(make_app) -> None:
     at = make_app(DETAIL, innovation="INN-999")
     no_exception(at)
     assert any("no innovation with code **INN-999**" in e.value for e in at.error)
@@ -173,7 +173,7 @@ def test_unknown_code_says_so(make_app) -> None:  # type: ignore[no-untyped-def]
     assert at.selectbox(key="detail_picker").value is None
 
 
-def test_picker_opens_another_innovation(make_app, demo_data) -> None:  # type: ignore[no-untyped-def]
+def test_picker_opens_another_innovation(make_app, demo_data) -> None:
     at = make_app(DETAIL)
     no_exception(at)
     assert "Choose an innovation above" in texts(at)
@@ -184,7 +184,7 @@ def test_picker_opens_another_innovation(make_app, demo_data) -> None:  # type: 
     assert at.query_params["innovation"] in (code, [code])
 
 
-def test_an_idea_has_nothing_to_estimate(make_app, demo_data) -> None:  # type: ignore[no-untyped-def]
+def test_an_idea_has_nothing_to_estimate(make_app, demo_data) -> None:
     code = demo_data.innovations.loc[demo_data.innovations["stage"] == "idea", "code"].iloc[0]
     at = make_app(DETAIL, innovation=code)
     no_exception(at)
@@ -193,7 +193,7 @@ def test_an_idea_has_nothing_to_estimate(make_app, demo_data) -> None:  # type: 
     assert not [m for m in at.metric if m.label.startswith("Effect on")]
 
 
-def test_spec_is_json_for_the_pdf(make_app, demo_data) -> None:  # type: ignore[no-untyped-def]
+def test_spec_is_json_for_the_pdf(make_app, demo_data) -> None:
     """The detail charts are Altair specs (vl-convert can render them for paper)."""
     row = _scaled(demo_data, min_units=5)
     at = make_app(DETAIL, innovation=row["code"])

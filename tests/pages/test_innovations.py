@@ -14,7 +14,7 @@ PAGE = "pages/innovations.py"
 
 
 @pytest.fixture
-def make_app(monkeypatch: pytest.MonkeyPatch, demo_url: str, empty_url: str):  # type: ignore[no-untyped-def]
+def make_app(monkeypatch: pytest.MonkeyPatch, demo_url: str, empty_url: str):
     """``make_app(page, **query_params)``: the app switched to ``page`` on the demo database.
 
     AppTest must run the app once before it can switch pages, and that first run shows the
@@ -49,7 +49,7 @@ def _chart_frames(at: AppTest) -> list[pd.DataFrame]:
     ]
 
 
-def test_register_lists_every_innovation_and_search_narrows_it(make_app, demo_data) -> None:  # type: ignore[no-untyped-def]
+def test_register_lists_every_innovation_and_search_narrows_it(make_app, demo_data) -> None:
     at = make_app(PAGE)
     no_exception(at)
     table = _register(at)
@@ -72,7 +72,7 @@ def test_register_lists_every_innovation_and_search_narrows_it(make_app, demo_da
     assert len(_register(at)) == n_rejected
 
 
-def test_selecting_a_row_opens_its_detail(make_app) -> None:  # type: ignore[no-untyped-def]
+def test_selecting_a_row_opens_its_detail(make_app) -> None:
     at = make_app(PAGE)
     code = _register(at)["code"].iloc[2]
     at.session_state["register"] = {"selection": {"rows": [2], "columns": [], "cells": []}}
@@ -82,7 +82,7 @@ def test_selecting_a_row_opens_its_detail(make_app) -> None:  # type: ignore[no-
     assert at.query_params["innovation"] in (code, [code])
 
 
-def test_selecting_a_row_of_a_search_result_opens_that_innovation(make_app) -> None:  # type: ignore[no-untyped-def]
+def test_selecting_a_row_of_a_search_result_opens_that_innovation(make_app) -> None:
     at = make_app(PAGE)
     at.text_input(key="register_search").input("claims").run()
     code = _register(at)["code"].iloc[0]
@@ -91,7 +91,7 @@ def test_selecting_a_row_of_a_search_result_opens_that_innovation(make_app) -> N
     assert at.title[0].value.startswith(f"{code} · ")
 
 
-def test_clicking_a_timeline_bar_opens_its_detail(make_app, demo_data) -> None:  # type: ignore[no-untyped-def]
+def test_clicking_a_timeline_bar_opens_its_detail(make_app, demo_data) -> None:
     at = make_app(PAGE)
     code = demo_data.innovations.sort_values("code")["code"].iloc[5]
     at.session_state["timeline"] = {
@@ -114,7 +114,7 @@ def test_clicking_a_timeline_bar_opens_its_detail(make_app, demo_data) -> None: 
     assert at.title[0].value.startswith(f"{code} · ")
 
 
-def test_timeline_has_one_row_per_innovation(make_app, demo_data) -> None:  # type: ignore[no-untyped-def]
+def test_timeline_has_one_row_per_innovation(make_app, demo_data) -> None:
     import json
 
     at = make_app(PAGE)
@@ -123,7 +123,7 @@ def test_timeline_has_one_row_per_innovation(make_app, demo_data) -> None:  # ty
     assert codes == set(demo_data.innovations["code"])
 
 
-def test_funnel_and_portfolio_figures_equal_the_metrics(make_app, demo_data) -> None:  # type: ignore[no-untyped-def]
+def test_funnel_and_portfolio_figures_equal_the_metrics(make_app, demo_data) -> None:
     from metrics.innovation_views import pipeline_summary, portfolio_mix, stage_funnel
 
     at = make_app(PAGE)
@@ -170,7 +170,7 @@ def test_funnel_and_portfolio_figures_equal_the_metrics(make_app, demo_data) -> 
     assert want["count"].groupby(want["dimension"]).sum().eq(60).all()
 
 
-def test_clicking_a_funnel_stage_lists_exactly_what_the_bar_counts(make_app, demo_data) -> None:  # type: ignore[no-untyped-def]
+def test_clicking_a_funnel_stage_lists_exactly_what_the_bar_counts(make_app, demo_data) -> None:
     """The funnel counts innovations that reached a stage; its click lists those same rows
     (it said "scaled 28" and listed the 26 scaled now, leaving out the 2 retired)."""
     at = make_app(PAGE)
@@ -193,7 +193,7 @@ def test_clicking_a_funnel_stage_lists_exactly_what_the_bar_counts(make_app, dem
     assert len(_register(at)) == shown.loc["pilot", "reached"]
 
 
-def test_go_lives_per_quarter_say_they_count_unit_rollouts(make_app, demo_data) -> None:  # type: ignore[no-untyped-def]
+def test_go_lives_per_quarter_say_they_count_unit_rollouts(make_app, demo_data) -> None:
     at = make_app(PAGE)
     no_exception(at)
     r = demo_data.rollouts.dropna(subset=["go_live"])
@@ -202,7 +202,7 @@ def test_go_lives_per_quarter_say_they_count_unit_rollouts(make_app, demo_data) 
     assert int(frame["go_lives"].sum()) == len(r)
 
 
-def test_category_filter_limits_every_section(make_app, demo_data) -> None:  # type: ignore[no-untyped-def]
+def test_category_filter_limits_every_section(make_app, demo_data) -> None:
     at = make_app(PAGE, cat="strategic impact")
     no_exception(at)
     n = int((demo_data.innovations["category"] == "strategic impact").sum())

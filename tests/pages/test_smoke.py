@@ -34,7 +34,7 @@ def test_app_builds_its_navigation_from_the_page_list() -> None:
 
 @pytest.mark.parametrize("edge", list(EDGES))
 @pytest.mark.parametrize("page", [p.path for p in PAGE_SPECS])
-def test_page_survives_filter_edge(make_app, page: str, edge: str) -> None:  # type: ignore[no-untyped-def]
+def test_page_survives_filter_edge(make_app, page: str, edge: str) -> None:
     at = make_app(page, **EDGES[edge])
     no_exception(at)
     assert at.title or at.info or at.header, "the page rendered nothing"

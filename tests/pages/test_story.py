@@ -16,19 +16,19 @@ ALL = views.Selection()
 
 
 @pytest.fixture
-def story(make_app):  # type: ignore[no-untyped-def]
+def story(make_app):
     at = make_app()
     no_exception(at)
     return at
 
 
-def _expected(demo_bundle, sel=ALL):  # type: ignore[no-untyped-def]
+def _expected(demo_bundle, sel=ALL):
     data, est = demo_bundle
     lines = views.value_lines(data, sel, est)
     return data, views.headline_view(data, sel, views.evidence_of(lines))
 
 
-def test_headline_cards_equal_the_metrics(story, demo_bundle) -> None:  # type: ignore[no-untyped-def]
+def test_headline_cards_equal_the_metrics(story, demo_bundle) -> None:
     _, h = _expected(demo_bundle)
     assert metric(story, "Value to date").value == h.value_text
     assert metric(story, "Run-rate per year").value == h.run_rate_text
@@ -39,7 +39,7 @@ def test_headline_cards_equal_the_metrics(story, demo_bundle) -> None:  # type: 
     assert h.value_text.startswith("$") and h.value_to_date > 1_000_000
 
 
-def test_narrative_is_the_generated_one(story, demo_bundle) -> None:  # type: ignore[no-untyped-def]
+def test_narrative_is_the_generated_one(story, demo_bundle) -> None:
     data, est = demo_bundle
     _, h = _expected(demo_bundle)
     sentences = views.narrative(data, ALL, head=h)
@@ -49,7 +49,7 @@ def test_narrative_is_the_generated_one(story, demo_bundle) -> None:  # type: ig
     assert "Since the baseline (" in body  # the then-vs-now beat opens the story
 
 
-def test_curve_has_every_go_live_clickable(story, demo_bundle) -> None:  # type: ignore[no-untyped-def]
+def test_curve_has_every_go_live_clickable(story, demo_bundle) -> None:
     data, _ = demo_bundle
     curve = views.curve_view(data, ALL)
     assert curve is not None
@@ -66,7 +66,7 @@ def test_curve_has_every_go_live_clickable(story, demo_bundle) -> None:  # type:
     assert chart.proto.selection_mode  # a click selects a point → opens the detail page
 
 
-def test_then_now_strip(story, demo_bundle) -> None:  # type: ignore[no-untyped-def]
+def test_then_now_strip(story, demo_bundle) -> None:
     data, _ = demo_bundle
     photo = views.photo(data, ALL)
     assert photo is not None
@@ -76,7 +76,7 @@ def test_then_now_strip(story, demo_bundle) -> None:  # type: ignore[no-untyped-
     assert card.delta == f"{first['delta_text']} vs {first['then_text']}"
 
 
-def test_one_unit_changes_the_figures(make_app, demo_bundle) -> None:  # type: ignore[no-untyped-def]
+def test_one_unit_changes_the_figures(make_app, demo_bundle) -> None:
     data, _ = demo_bundle
     unit = data.units.iloc[0]
     at = make_app(units=str(unit["name"]))
@@ -86,7 +86,7 @@ def test_one_unit_changes_the_figures(make_app, demo_bundle) -> None:  # type: i
     assert str(unit["name"]) in texts(at)
 
 
-def test_data_gaps_are_named_next_to_the_headline(demo_url, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_data_gaps_are_named_next_to_the_headline(demo_url, tmp_path, monkeypatch) -> None:
     """A unit with no data in the baseline window and a month missing elsewhere: the Story
     page says what the headline leaves out (unit, KPI, unit-months) instead of hiding it."""
     import shutil
@@ -144,7 +144,7 @@ def _story_sections(url: str, finish: bool) -> None:
         sections.finish(*pending)
 
 
-def test_story_does_not_wait_for_the_estimates(unestimated_url, demo_bundle, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_story_does_not_wait_for_the_estimates(unestimated_url, demo_bundle, monkeypatch) -> None:
     """Estimates not stored: the cards and the story show without computing them (the
     evidence card shows "…", the evidence sentence is left out); finishing the
     page computes and stores them and fills in the card and the whole story."""

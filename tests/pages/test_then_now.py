@@ -12,11 +12,11 @@ PAGE = "pages/then_now.py"
 ALL = views.Selection()
 
 
-def _cards(at):  # type: ignore[no-untyped-def]
+def _cards(at):
     return [(m.label, m.value, m.delta) for m in at.metric]
 
 
-def test_default_photo_is_baseline_vs_last_full_quarter(make_app, demo_bundle) -> None:  # type: ignore[no-untyped-def]
+def test_default_photo_is_baseline_vs_last_full_quarter(make_app, demo_bundle) -> None:
     data, _ = demo_bundle
     at = make_app(PAGE)
     no_exception(at)
@@ -47,7 +47,7 @@ def test_default_photo_is_baseline_vs_last_full_quarter(make_app, demo_bundle) -
     assert len(table.value) > 0
 
 
-def test_periods_come_from_the_url(make_app, demo_bundle) -> None:  # type: ignore[no-untyped-def]
+def test_periods_come_from_the_url(make_app, demo_bundle) -> None:
     data, _ = demo_bundle
     at = make_app(PAGE, then="2024-01:2024-03", now="2025-04:2025-06")
     no_exception(at)
@@ -64,7 +64,7 @@ def test_periods_come_from_the_url(make_app, demo_bundle) -> None:  # type: igno
     assert at.query_params["then"] == "2024-01:2024-03"
 
 
-def test_moving_a_slider_updates_the_photo(make_app) -> None:  # type: ignore[no-untyped-def]
+def test_moving_a_slider_updates_the_photo(make_app) -> None:
     at = make_app(PAGE)
     now = next(s for s in at.select_slider if s.label == "Now")
     now.set_value(("2025-01", "2025-03"))

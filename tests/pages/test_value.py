@@ -15,13 +15,13 @@ ALL = views.Selection()
 
 
 @pytest.fixture
-def value(make_app):  # type: ignore[no-untyped-def]
+def value(make_app):
     at = make_app(PAGE)
     no_exception(at)
     return at
 
 
-def test_bridge_equals_the_metrics(value, demo_bundle) -> None:  # type: ignore[no-untyped-def]
+def test_bridge_equals_the_metrics(value, demo_bundle) -> None:
     data, est = demo_bundle
     steps = views.bridge_steps(
         data, ALL, evidence=views.evidence_of(views.value_lines(data, ALL, est))
@@ -40,7 +40,7 @@ def test_bridge_equals_the_metrics(value, demo_bundle) -> None:  # type: ignore[
     assert len(named) > 0 and set(named["evidence"]) <= {"estimated", "measured", "claimed"}
 
 
-def test_evidence_table_and_badges(value, demo_bundle) -> None:  # type: ignore[no-untyped-def]
+def test_evidence_table_and_badges(value, demo_bundle) -> None:
     data, est = demo_bundle
     lines = views.value_lines(data, ALL, est)
     [table] = value.dataframe
@@ -59,7 +59,7 @@ def test_evidence_table_and_badges(value, demo_bundle) -> None:  # type: ignore[
         assert note in body
 
 
-def test_stacked_value_toggle_and_downloads(value, demo_bundle) -> None:  # type: ignore[no-untyped-def]
+def test_stacked_value_toggle_and_downloads(value, demo_bundle) -> None:
     data, _ = demo_bundle
     by_cat = views.value_by(data, ALL, "category")
     stacked = [f for f in chart_frames(value) if {"group", "cumulative"} <= set(f.columns)]
@@ -75,7 +75,7 @@ def test_stacked_value_toggle_and_downloads(value, demo_bundle) -> None:  # type
 
 def test_bridge_is_labelled_even_when_the_estimates_were_not_stored(
     unestimated_url, demo_bundle, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """After an import the estimates of the new data are not stored: the bridge is drawn at
     once, the evidence section computes the estimates, and the bridge ends up labelled."""
     from streamlit.testing.v1 import AppTest

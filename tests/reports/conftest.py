@@ -8,7 +8,7 @@ from tests.story.conftest import *  # noqa: F403  (demo database, estimates, App
 
 
 @pytest.fixture(scope="session")
-def demo_story(demo_story_bundle):  # type: ignore[no-untyped-def]
+def demo_story(demo_story_bundle):
     from story import build_story
 
     data, est = demo_story_bundle

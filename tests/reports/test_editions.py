@@ -20,7 +20,7 @@ from story.model import Story
 
 
 @pytest.fixture
-def copy_url(demo_url: str, demo_story_bundle, tmp_path: Path) -> str:  # type: ignore[no-untyped-def]
+def copy_url(demo_url: str, demo_story_bundle, tmp_path: Path) -> str:
     """A private copy of the demo database (with its stored estimates)."""
     target = tmp_path / "editions.sqlite"
     with (
@@ -73,7 +73,7 @@ def test_password_is_not_archived(copy_url: str) -> None:
     built = build_pack(
         engine, scope, "Northwind Insurance", password="hunter2-secret", ensure_estimates=False
     )
-    assert built.protected and built.content != built.document.pdf  # type: ignore[union-attr]
+    assert built.protected and built.content != built.document.pdf  # type: ignore[union-attr]  # document is None only when the build failed; built.protected implies it exists
     assert verify_pack(engine, scope, built.content).status == "edition"
     with engine.connect() as conn:
         for row in conn.execute(text("SELECT * FROM snapshot")):

@@ -12,7 +12,7 @@ from tests.pages.conftest import no_exception, texts
 
 
 @pytest.fixture
-def pack_app(make_app, demo_url: str, demo_story_bundle, tmp_path: Path, monkeypatch):  # type: ignore[no-untyped-def]
+def pack_app(make_app, demo_url: str, demo_story_bundle, tmp_path: Path, monkeypatch):
     target = tmp_path / "page.sqlite"
     with (
         sqlite3.connect(demo_url.removeprefix("sqlite:///")) as src,
@@ -23,7 +23,7 @@ def pack_app(make_app, demo_url: str, demo_story_bundle, tmp_path: Path, monkeyp
     return make_app("pages/pack.py")
 
 
-def test_build_preview_download_and_editions(pack_app) -> None:  # type: ignore[no-untyped-def]
+def test_build_preview_download_and_editions(pack_app) -> None:
     at = pack_app
     no_exception(at)
     assert "Renewal pack" in texts(at)

@@ -57,5 +57,6 @@ def test_an_import_stores_the_estimates_of_the_new_data(engine: Engine) -> None:
     account_id = account_id_by_name(engine, admin, ACCOUNT)
     data = load_account_data(engine, admin, account_id)
     assert load_estimates(engine, account_id, estimates_version(data)) is not None
+    assert out.result.batch_id is not None
     again = imports.rollback(admin, engine, out.result.batch_id, estimates=False)
     assert again.result.rows_deleted > 0 and again.refresh.estimated == ()

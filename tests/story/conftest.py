@@ -10,7 +10,7 @@ from tests.pages.conftest import *  # noqa: F403  (the AppTest fixtures, shared)
 
 
 @pytest.fixture(scope="session")
-def demo_story_bundle(demo_url: str):  # type: ignore[no-untyped-def]
+def demo_story_bundle(demo_url: str):
     """(data, estimates) of the demo account; the estimates are stored for its data version
     (as the page would store them on its first view)."""
     from data_loaders.access import Scope
