@@ -20,8 +20,8 @@ from ui.context import (
     configured_url,
     current_version,
     ensure_schema,
+    frame_run,
     schema_missing,
-    set_page_context,
 )
 
 st.set_page_config(
@@ -45,7 +45,7 @@ def _database_down(url: str, exc: Exception) -> None:
     st.stop()
 
 
-def _gate(screen) -> None:  # type: ignore[no-untyped-def]
+def _gate(screen) -> None:
     """Show one screen instead of the app: its navigation holds only that screen, so neither
     the page links nor Streamlit's pages-directory sidebar appear."""
     st.navigation([st.Page(screen, title="Then & Now", default=True)], position="hidden").run()
@@ -104,20 +104,19 @@ def _frame(url: str) -> None:
         _gate(lambda: signin.no_accounts_screen(scope))
         return
     if accounts.empty:
-        set_page_context(
-            PageContext(
-                url=url,
-                scope=scope,
-                account_id=None,
-                data=None,
-                present=is_present,
-                version=version.value,
-                as_of=version.as_of,
-            )
+        empty = PageContext(
+            url=url,
+            scope=scope,
+            account_id=None,
+            data=None,
+            present=is_present,
+            version=version.value,
+            as_of=version.as_of,
         )
         if not auth_configured() and not is_present:
             states.local_mode_banner()
-        navigation.run()
+        with frame_run(empty):
+            navigation.run()
         return
 
     names = accounts["name"].tolist()
@@ -160,11 +159,11 @@ def _frame(url: str) -> None:
         version=version.value,
         as_of=version.as_of,
     )
-    set_page_context(ctx)
-    if is_present:
-        present.run(ctx, page=navigation)
-    else:
-        navigation.run()
+    with frame_run(ctx):
+        if is_present:
+            present.run(ctx, page=navigation)
+        else:
+            navigation.run()
 
 
 main()

@@ -12,7 +12,7 @@ from ui.context import page_context
 from ui.safe import md
 from ui.states import no_data, require_data
 
-ctx = page_context()
+ctx = page_context(__file__)
 require_data(ctx)
 assert ctx.data is not None
 k = cached.contract(ctx)

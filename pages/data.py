@@ -11,7 +11,7 @@ from ui.data_actions import counts_frame, history, problems_frame, rollback, run
 from ui.data_parts import freshness_section, method_section, templates_section
 from ui.states import database_guard
 
-ctx = page_context()
+ctx = page_context(__file__)
 can_import = ctx.scope.can_import
 account = ctx.data.account.name if ctx.data is not None else None
 st.title("Data")

@@ -31,7 +31,7 @@ from ui.signoff_parts import signoff_block
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
-def cached_value_lines(url, scope, account_id: int, version: str, sel: Selection) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def cached_value_lines(url, scope, account_id: int, version: str, sel: Selection) -> pd.DataFrame:
     """Claimed and measured (attributed) value per innovation (no estimates: see below)."""
     return value_lines(cached_account_data(url, scope, account_id, version), sel, None)
 
@@ -39,7 +39,7 @@ def cached_value_lines(url, scope, account_id: int, version: str, sel: Selection
 @st.cache_data(ttl=CACHE_TTL, show_spinner="Estimating the effect…")
 def cached_effect(
     url, scope, account_id: int, version: str, code: str, kpi_key: str
-) -> InnovationEffect | str:  # type: ignore[no-untyped-def]
+) -> InnovationEffect | str:
     """The innovation's estimated effect on one KPI, or why it cannot be estimated."""
     data = cached_account_data(url, scope, account_id, version)
     rec = innovation_record(data.innovations, data.targets, data.kpis, data.rollouts, code)
@@ -57,7 +57,7 @@ def _pick() -> None:
     st.query_params["innovation"] = st.session_state["detail_picker"] or ""
 
 
-ctx = page_context()
+ctx = page_context(__file__)
 if ctx.data is None or ctx.data.innovations.empty:
     st.info(
         "No innovations yet. Load the demo with `make demo`, or import a register "

@@ -20,7 +20,7 @@ from ui.context import page_context
 from ui.nav import open_detail, split_list, sync_params
 from ui.states import new_install
 
-ctx = page_context()
+ctx = page_context(__file__)
 if ctx.data is None:
     new_install()
     st.stop()

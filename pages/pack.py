@@ -27,7 +27,7 @@ SECTION_TITLES = {
     "data_quality": "Data-quality notes",
 }
 
-ctx = page_context()
+ctx = page_context(__file__)
 require_data(ctx)
 assert ctx.data is not None
 engine = engine_for(ctx.url)

@@ -11,7 +11,7 @@ from ui.context import page_context
 from ui.filters import period_picker
 from ui.states import require_data
 
-ctx = page_context()
+ctx = page_context(__file__)
 require_data(ctx)
 assert ctx.data is not None
 

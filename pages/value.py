@@ -12,7 +12,7 @@ from ui.components import download_csv
 from ui.context import page_context
 from ui.states import require_data
 
-ctx = page_context()
+ctx = page_context(__file__)
 require_data(ctx)
 assert ctx.data is not None
 slug = ctx.data.account.name.lower().replace(" ", "-")

@@ -1,8 +1,8 @@
 """The page boundary: engine, caller scope, cached loads and the shared filters.
 
 app.py builds a ``PageContext`` once per run (account, filters, present mode, all from the
-URL, and the data version) and stores it in ``st.session_state["ctx"]``; page scripts call
-``page_context()``. Caching lives here and in ``ui.cached`` only; metrics stay pure.
+URL, and the data version) and runs the page under it (``frame_run``); page scripts call
+``page_context(__file__)``. Caching lives here and in ``ui.cached`` only; metrics stay pure.
 
 Freshness: every cached load and result is keyed by the data version
 (``data_loaders.db.data_version``, one small query on the import history), which the frame
@@ -17,8 +17,10 @@ exceptions, so a database that was down is asked again on the next run.
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -194,51 +196,42 @@ class PageContext:
         return " · ".join(parts)
 
 
-def _calling_page() -> str | None:
-    """The page script (``pages/…``) that called us, relative to the app root."""
-    pages = ROOT / "pages"
-    for frame in inspect.stack()[1:]:
-        path = Path(frame.filename).resolve()
-        if path.parent == pages:
-            return f"pages/{path.name}"
-    return None
+_run = threading.local()
 
 
-def _frame_skipped() -> bool:
-    """True when Streamlit ran a page script without the frame.
+@contextmanager
+def frame_run(ctx: PageContext) -> Iterator[None]:
+    """Run the page (or present mode) under the context the frame built in this script run.
 
-    Because the app keeps its page scripts in ``pages/``, Streamlit starts in its legacy
-    "pages directory" mode until some session has run ``st.navigation``; in that mode a deep
-    link (``/value?…``) runs ``pages/value.py`` alone. (AppTest does the same on every run.)
+    The context is also kept in ``st.session_state["ctx"]`` for widget callbacks (a
+    download's audit record), which run before the next script run reaches the frame.
     """
-    try:
-        from streamlit.runtime.pages_manager import PagesManager
-    except ImportError:  # pragma: no cover - Streamlit internals moved
-        return False
-    return bool(PagesManager.uses_pages_directory)
-
-
-def page_context() -> PageContext:
-    """The context the frame built for this run.
-
-    When the page was started without the frame (see ``_frame_skipped``), detour through
-    app.py — which registers the navigation and the filters — and come back to this page
-    with the URL's parameters intact.
-    """
-    ctx = st.session_state.get("ctx")
-    if ctx is None or _frame_skipped():
-        page = _calling_page()
-        if page is not None:
-            from ui.filters import stash_widget_state
-            from ui.nav import RESUME_KEY, current_params
-
-            st.session_state[RESUME_KEY] = page
-            stash_widget_state()
-            st.switch_page("app.py", query_params=current_params())
-        if ctx is None:
-            raise RuntimeError("Open the app through app.py: the frame sets the page context.")
-    return ctx
-
-
-def set_page_context(ctx: PageContext) -> None:
     st.session_state["ctx"] = ctx
+    _run.ctx = ctx
+    try:
+        yield
+    finally:
+        _run.ctx = None
+
+
+def page_context(page_file: str) -> PageContext:
+    """The context the frame built for this run; pages pass their own ``__file__``.
+
+    The app keeps its page scripts in ``pages/`` (the layout its users asked for), so a fresh
+    Streamlit server starts in its legacy pages-directory mode until some session has run
+    ``st.navigation``: a deep link (``/value?…``) in that first session runs
+    ``pages/value.py`` without the frame. Such a page finds no context for this run and
+    detours once through app.py — which registers the navigation and the filters — back to
+    itself with the URL's parameters intact (``ui.nav.resume_requested_page``). The check is
+    a per-run marker set by :func:`frame_run`, not a Streamlit internal.
+    """
+    ctx: PageContext | None = getattr(_run, "ctx", None)
+    if ctx is None:
+        from ui.filters import stash_widget_state
+        from ui.nav import RESUME_KEY, current_params
+
+        st.session_state[RESUME_KEY] = f"pages/{Path(page_file).name}"
+        stash_widget_state()
+        st.switch_page("app.py", query_params=current_params())
+        raise RuntimeError("Open the app through app.py: the frame sets the page context.")
+    return ctx

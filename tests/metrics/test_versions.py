@@ -58,7 +58,8 @@ def test_inputs_of_the_estimator_change_it(demo: AccountData, change: str) -> No
         other = dataclasses.replace(demo, kpis=k)
     elif change == "retired":  # a retirement ends the estimate's treatment
         i = demo.innovations.copy()
-        i.loc[i.index[0], ["stage", "closed_date"]] = ["retired", pd.Timestamp("2025-05-01")]
+        i.loc[i.index[0], "stage"] = "retired"
+        i.loc[i.index[0], "closed_date"] = pd.Timestamp("2025-05-01")
         other = dataclasses.replace(demo, innovations=i)
     else:
         i = demo.innovations.copy()

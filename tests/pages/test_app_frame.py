@@ -14,7 +14,7 @@ from ui.states import LOCAL_MODE, NO_SELECTION
 UNIT = "Manila · Claims intake"
 
 
-def test_filter_lists_have_no_select_all_row(make_app) -> None:  # type: ignore[no-untyped-def]
+def test_filter_lists_have_no_select_all_row(make_app) -> None:
     """Units and Category offer no "Select all" row: empty already means all, and as the
     list's first row it was chosen by a search + Enter or a stray click."""
     at = make_app()
@@ -24,7 +24,7 @@ def test_filter_lists_have_no_select_all_row(make_app) -> None:  # type: ignore[
         assert box.proto.HasField("select_all") and box.proto.select_all == 0
 
 
-def test_filters_are_mirrored_in_the_url_and_survive_page_switches(make_app) -> None:  # type: ignore[no-untyped-def]
+def test_filters_are_mirrored_in_the_url_and_survive_page_switches(make_app) -> None:
     at = make_app("pages/contract.py")
     units = next(m for m in at.multiselect if m.label == "Units")
     units.set_value([UNIT]).run()
@@ -38,7 +38,7 @@ def test_filters_are_mirrored_in_the_url_and_survive_page_switches(make_app) -> 
     assert UNIT in texts(at)  # the page's caption names the selection
 
 
-def test_a_link_reopens_the_same_view(make_app) -> None:  # type: ignore[no-untyped-def]
+def test_a_link_reopens_the_same_view(make_app) -> None:
     at = make_app(
         "pages/value.py",
         units=UNIT,
@@ -55,7 +55,7 @@ def test_a_link_reopens_the_same_view(make_app) -> None:  # type: ignore[no-unty
     assert at.query_params["from"] == "2024-01" and at.query_params["to"] == "2025-06"
 
 
-def test_unknown_account_in_the_url_is_refused(make_app) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_account_in_the_url_is_refused(make_app) -> None:
     """An account the caller cannot see is refused with a message, never silently replaced
     by another account: no figure, no filter, no page link is drawn."""
     at = make_app(account="Someone Else")
@@ -66,7 +66,7 @@ def test_unknown_account_in_the_url_is_refused(make_app) -> None:  # type: ignor
     assert "Northwind" not in texts(at)
 
 
-def test_first_screen_shows_the_accounts_data_freshness(make_app, demo_url: str) -> None:  # type: ignore[no-untyped-def]
+def test_first_screen_shows_the_accounts_data_freshness(make_app, demo_url: str) -> None:
     """The sidebar of the first screen names each account's latest data month and import."""
     from data_loaders.access import Scope
     from data_loaders.db import make_engine
@@ -96,8 +96,8 @@ def test_freshness_lines_name_each_account_and_flag_stale_data() -> None:
     accounts = pd.DataFrame(
         {
             "name": ["Alpha", "Beta", "Gamma"],
-            "last_period": pd.to_datetime(["2026-10-01", "2026-06-01", None]),
-            "last_import": pd.to_datetime(["2026-11-20 09:00", None, None]),
+            "last_period": pd.to_datetime(pd.Series(["2026-10-01", "2026-06-01", None])),
+            "last_import": pd.to_datetime(pd.Series(["2026-11-20 09:00", None, None])),
         }
     )
     lines = freshness_lines(accounts, today=dt.date(2026, 11, 23))
@@ -109,7 +109,7 @@ def test_freshness_lines_name_each_account_and_flag_stale_data() -> None:
     ]
 
 
-def test_local_mode_banner(make_app) -> None:  # type: ignore[no-untyped-def]
+def test_local_mode_banner(make_app) -> None:
     at = make_app("pages/contract.py")
     assert any(LOCAL_MODE in c.value for c in at.sidebar.caption)
 
@@ -145,7 +145,7 @@ def test_database_down_then_back(monkeypatch: pytest.MonkeyPatch, demo_url: str)
     assert any(m.label == "Value to date" for m in at.metric)
 
 
-def test_present_mode(make_app) -> None:  # type: ignore[no-untyped-def]
+def test_present_mode(make_app) -> None:
     at = make_app(present="1")
     no_exception(at)
     assert not at.sidebar.multiselect and not at.multiselect  # no widgets
@@ -173,7 +173,7 @@ def test_present_mode(make_app) -> None:  # type: ignore[no-untyped-def]
 
 def test_present_closing_screen_weighs_the_pipeline_by_the_realisation(
     make_app, demo_bundle
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """The last screen asks for the renewal with the pipeline's claim adjusted by how much of
     its claims the account has realised so far (``metrics.outlook``), and lists what is next."""
     from metrics import views
@@ -188,7 +188,7 @@ def test_present_closing_screen_weighs_the_pipeline_by_the_realisation(
     assert list(table.value["code"]) == list(o.next_up["code"])
 
 
-def test_present_mode_without_data_keeps_its_buttons(make_app) -> None:  # type: ignore[no-untyped-def]
+def test_present_mode_without_data_keeps_its_buttons(make_app) -> None:
     at = make_app(present="1", screen="3", **{"from": "2031-01", "to": "2031-06"})
     no_exception(at)
     assert "no data to present" in texts(at)
@@ -211,7 +211,7 @@ def test_deep_link_before_any_navigation_detours_through_the_frame(demo_env: str
     assert at.query_params["units"] == UNIT
 
 
-def test_no_data_for_selection_message(make_app) -> None:  # type: ignore[no-untyped-def]
+def test_no_data_for_selection_message(make_app) -> None:
     at = make_app("pages/value.py", **{"from": "2031-01", "to": "2031-06"})
     no_exception(at)
     assert any(NO_SELECTION in i.value for i in at.info)
@@ -219,7 +219,7 @@ def test_no_data_for_selection_message(make_app) -> None:  # type: ignore[no-unt
 
 def test_present_bridge_carries_evidence_once_the_estimates_are_stored(
     make_app, demo_bundle, demo_url
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """Present mode's "What drove it" labels each innovation's bar with its evidence level
     when the estimates of the current data are stored (it never waits for them)."""
     from data_loaders.db import make_engine
