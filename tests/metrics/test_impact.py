@@ -1212,10 +1212,10 @@ def test_retired_innovation_is_treated_only_while_it_was_live() -> None:
     the estimator kept A treated in May and June (effect 0 there) it would report −1."""
     monthly, rollouts = _retirement_panel()
     kw = {"kpi_key": "cost", "money_value": 1.0, "direction": "lower", "scale": "level"}
-    kept_on = innovation_effect(monthly, rollouts, n_permutations=99, **kw)  # type: ignore[arg-type]
+    kept_on = innovation_effect(monthly, rollouts, n_permutations=99, **kw)  # type: ignore[arg-type]  # keyword options typed per parameter
     assert kept_on.estimate.att == pytest.approx(-1.0)  # what ignoring the retirement gives
     retired = rollouts.assign(live_to=pd.Timestamp("2025-05-01"))
-    res = innovation_effect(monthly, retired, n_permutations=99, **kw)  # type: ignore[arg-type]
+    res = innovation_effect(monthly, retired, n_permutations=99, **kw)  # type: ignore[arg-type]  # keyword options typed per parameter
     assert res.estimate.att == pytest.approx(-2.0, abs=1e-12)
     assert res.estimate.n_treated_obs == 2 and res.treated_months == 2
     assert res.treated_volume == pytest.approx(200.0)

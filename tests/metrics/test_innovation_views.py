@@ -475,7 +475,7 @@ def test_estimate_innovation_ends_treatment_at_the_retirement_month() -> None:
         ROLLOUTS,
         TARGETS,
         live,
-        v.innovation_record(live, TARGETS, KPIS, ROLLOUTS, "INN-001"),  # type: ignore[arg-type]
+        v.innovation_record(live, TARGETS, KPIS, ROLLOUTS, "INN-001"),  # type: ignore[arg-type]  # the record exists: INN-001 is in the table
         "cost_per_txn",
     )
     # units 1 (live from June) and 2 (from September) lose Oct, Nov and Dec: 3 months each
