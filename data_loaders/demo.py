@@ -34,6 +34,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Engine
 
+from metrics.rules import FORWARD_STAGES
+
 ACCOUNT = "Northwind Insurance"
 DEFAULT_SEED = 7
 FIRST_MONTH = pd.Timestamp("2023-01-01")
@@ -474,7 +476,11 @@ def _innovations(
             true_effect = float(np.round(rng.uniform(lo, hi), 2))
             # Claims are optimistic, as they are in life.
             expected = float(np.round(true_effect * rng.uniform(0.95, 1.3), 1))
-            live = stage in ("pilot", "scaled", "retired")
+            # pilots and scaled innovations have go-lives; a retired one had them once
+            live = stage == "retired" or (
+                stage in FORWARD_STAGES
+                and FORWARD_STAGES.index(stage) >= FORWARD_STAGES.index("pilot")
+            )
             if live:
                 latest_pilot = latest_pilot_live if stage == "pilot" else latest_pilot_scaled
                 pilot = (
@@ -503,7 +509,7 @@ def _innovations(
             if stage == "rejected":
                 closed = evaluation + dt.timedelta(days=int(rng.integers(5, 40)))
             code = f"{spec.code_prefix}-{n:03d}"
-            stage_order = ["idea", "evaluation", "prototype", "pilot", "scaled"]
+            stage_order = list(FORWARD_STAGES)
             reached = (
                 stage_order.index(stage)
                 if stage in stage_order

@@ -53,7 +53,6 @@ RULE_NAMES = {n for n in _DEFINED if n.isupper()} | (RULE_FUNCTIONS & _DEFINED) 
 KNOWN_COPIES = {
     "charts/innovations.py",
     "charts/value.py",
-    "data_loaders/demo.py",
     "metrics/impact.py",
     "metrics/innovation_views.py",
     "story/model.py",
