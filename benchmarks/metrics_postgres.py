@@ -208,7 +208,7 @@ def build(engine: Engine, rows: int, seed: int) -> dict[str, float]:
             raw.rollback()
             say("  (not a superuser: the COPY checks foreign keys row by row)")
         cols = ", ".join(COPY_COLUMNS)
-        with cur.copy(f"COPY kpi_observation ({cols}) FROM STDIN WITH (FORMAT csv)") as cp:  # type: ignore[attr-defined]
+        with cur.copy(f"COPY kpi_observation ({cols}) FROM STDIN WITH (FORMAT csv)") as cp:
             for start in range(0, len(unit_ids), 20):
                 chunk = unit_ids[start : start + 20]
                 base_vol = rng.uniform(400, 1600, len(chunk))
@@ -282,7 +282,7 @@ class RowCounter:
         self.on = False
         event.listen(engine, "after_cursor_execute", self._after)
 
-    def _after(self, conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+    def _after(self, conn, cursor, statement, parameters, context, executemany) -> None:
         if self.on and statement.lstrip().upper().startswith("SELECT"):
             found = re.search(r"\bFROM\s+(\w+)", statement)
             self.by_statement.append(

@@ -336,7 +336,7 @@ def load_monthly(
     )
 
 
-def _rows(engine: Engine, bulk, *small):  # type: ignore[no-untyped-def]
+def _rows(engine: Engine, bulk, *small):
     """The rows of ``bulk`` as the driver's plain tuples, then those of each ``small``
     statement, on one connection. ``bulk`` must need no result processing (no Date or
     Boolean columns): skipping SQLAlchemy's Row objects halves the cost of a 35k-row fetch."""

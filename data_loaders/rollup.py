@@ -75,7 +75,7 @@ _MARKS = Table(
 )
 
 
-def observation_aggregate() -> Select:  # type: ignore[type-arg]
+def observation_aggregate() -> Select:
     """The GROUP BY of the observations to account × unit × KPI × month (columns KEY + VALUES),
     grouped in the order of ``ix_obs_account_kpi_month`` so the database aggregates while it
     walks the index."""

@@ -98,7 +98,7 @@ def _assert_rollup_is_the_group_by(engine: Engine) -> pd.DataFrame:
     return got
 
 
-def _import(engine: Engine, files) -> int:  # type: ignore[no-untyped-def]
+def _import(engine: Engine, files) -> int:
     result = import_files(engine, files)
     assert result.ok, "\n".join(map(str, result.problems))
     assert result.batch_id is not None
@@ -155,7 +155,7 @@ def test_import_fills_the_rollup_and_the_read_path_reads_it(engine: Engine) -> N
     assert _month_row(engine, "fte", "2024-12-01")["value"] == pytest.approx(31.0)
 
 
-def test_reimport_recomputes_only_the_months_it_changed(engine: Engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_reimport_recomputes_only_the_months_it_changed(engine: Engine, monkeypatch) -> None:
     """A re-import that changes one day recomputes that one unit × KPI × month; an identical
     re-import recomputes nothing; the rollup stays the GROUP BY throughout."""
     _import(engine, valid_files())
@@ -163,7 +163,7 @@ def test_reimport_recomputes_only_the_months_it_changed(engine: Engine, monkeypa
     recomputed: list[int] = []
     real = rollup.refresh_marked
 
-    def counting(conn):  # type: ignore[no-untyped-def]
+    def counting(conn):
         n = real(conn)
         recomputed.append(n)
         return n
@@ -218,13 +218,13 @@ def test_refused_import_leaves_the_rollup_unchanged(engine: Engine) -> None:
     pd.testing.assert_frame_equal(_rollup(engine), before)
 
 
-def test_failure_after_the_rollup_update_rolls_it_back(engine: Engine, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_failure_after_the_rollup_update_rolls_it_back(engine: Engine, monkeypatch) -> None:
     """An error after the rollup rows were rewritten, before the commit: nothing stays."""
     _import(engine, valid_files())
     before = _rollup(engine)
     real = rollup.refresh_marked
 
-    def failing(conn):  # type: ignore[no-untyped-def]
+    def failing(conn):
         real(conn)
         raise RuntimeError("disk on fire")
 
@@ -369,6 +369,7 @@ def test_demo_figures_from_the_rollup(demo_engine: Engine) -> None:
         last = conn.execute(
             text("SELECT max(period) FROM kpi_observation WHERE account_id = :a"), {"a": aid}
         ).scalar()
+    assert last is not None
     assert list_accounts(demo_engine, scope).set_index("account_id").loc[
         aid, "last_period"
     ] == pd.Timestamp(last)
