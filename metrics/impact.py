@@ -481,7 +481,8 @@ def innovation_effect(
         retired), treatment ends there: the rollout units' months from ``live_to`` on are
         left out of the estimation, the money and ``treated_volume`` (with a warning), so the
         estimate's post period is the time it was live. In ``other_rollouts`` a ``live_to``
-        sets that innovation's live share to 0 from then on.
+        splits that innovation's control in two, before and after its retirement (whether
+        its effect outlasted it is left to the data).
 
     Other innovations on the same KPI
         ``other_rollouts`` (columns ``unit_id, go_live, kpi_key`` and ``innovation_id`` or
@@ -584,17 +585,42 @@ def innovation_effect(
         else:
             data["value"] = np.log(values)
 
-    estimate = estimate_effect(
-        data,
-        unit="unit_id",
-        period="month",
-        outcome="value",
-        first_treated="first_treated",
-        weight="volume",
-        alpha=alpha,
-        covariates=list(labels) or None,
-        n_permutations=n_permutations,
-    )
+    def run() -> EffectEstimate:
+        return estimate_effect(
+            data,
+            unit="unit_id",
+            period="month",
+            outcome="value",
+            first_treated="first_treated",
+            weight="volume",
+            alpha=alpha,
+            covariates=list(labels) or None,
+            n_permutations=n_permutations,
+        )
+
+    estimate = run()
+    # a retired control whose months after its retirement cannot be told apart from this
+    # innovation (or the unit and month effects) is controlled for as one, live throughout
+    unsplit = []
+    for col in [c for c in labels if c not in estimate.covariates]:
+        name = labels[col]
+        if not name.endswith(_AFTER_RETIREMENT):
+            continue
+        ident = name[: -len(_AFTER_RETIREMENT)]
+        before = next((c for c, n in labels.items() if n == ident), None)
+        if before is None:
+            labels[col] = ident
+        else:
+            data[before] = data[before] + data[col]
+            del labels[col]
+        unsplit.append(ident)
+    if unsplit:
+        notes.append(
+            f"Retired innovation(s) {_names(unsplit)}: the months after retirement could not "
+            "be told apart from this innovation, so they are controlled for as live throughout "
+            "(as their rollouts are recorded) rather than before and after retirement apart."
+        )
+        estimate = run()
     controls = tuple(labels[c] for c in estimate.covariates)
     dropped_columns = [c for c in labels if c not in estimate.covariates]
     not_controlled = [labels[c] for c in dropped_columns]
@@ -682,6 +708,10 @@ def _retired_from(rollouts: pd.DataFrame) -> pd.Timestamp | None:
     return pd.Timestamp(to.min()).to_period("M").to_timestamp() if len(to) else None
 
 
+#: Label suffix of a retired control's months after its retirement (its second column).
+_AFTER_RETIREMENT = " (after its retirement)"
+
+
 def _other_innovation_covariates(
     data: pd.DataFrame,
     other_rollouts: pd.DataFrame | None,
@@ -691,10 +721,12 @@ def _other_innovation_covariates(
     """Add one live-share column per other innovation on ``kpi_key`` to ``data`` (in place).
 
     Live share at (unit, month) = days live in the month / days in the month (0 before the
-    go-live month, 1 after), the demo generator's convention; 0 from an innovation's
-    retirement month on (its ``live_to``, when ``other_rollouts`` has that column). Columns
-    that are zero on every row with a value, and the innovation itself (identical rollouts),
-    are skipped. Returns {column name: innovation label}.
+    go-live month, 1 after), the demo generator's convention. A retired innovation (its
+    ``live_to``, when ``other_rollouts`` has that column) gets two columns: its live share
+    before its retirement month, and from then on, so the model neither assumes that its
+    effect stopped at retirement nor that it lasted — the data says which. Columns that are
+    zero on every row with a value, and the innovation itself (identical rollouts), are
+    skipped. Returns {column name: innovation label}.
     """
     if other_rollouts is None or other_rollouts.empty:
         return {}
@@ -734,24 +766,36 @@ def _other_innovation_covariates(
     month_end = (data["month"] + pd.offsets.MonthEnd(0)).to_numpy(dtype="datetime64[D]")
     days_in = data["month"].dt.days_in_month.to_numpy(dtype="float64")
     has_value = data["value"].notna().to_numpy()
+    span_unit = spans["unit_id"].to_numpy()
+    span_at = units.get_indexer(pd.Index(spans["unit_id"]))
+    span_go = spans["go"].to_numpy(dtype="datetime64[ns]")
+    span_to = spans["to"].to_numpy(dtype="datetime64[ns]").astype("datetime64[M]")
+    idents, first = np.unique(spans["ident"].to_numpy(), return_index=True)
+    bounds = [*first.tolist(), len(spans)]
     labels: dict[str, str] = {}
-    for ident, rows in spans.groupby("ident", sort=True):
-        go_ns = rows["go"].to_numpy()
-        if set(zip(rows["unit_id"], go_ns, strict=True)) == own_pairs:
+    for n, ident in enumerate(idents):
+        sl = slice(bounds[n], bounds[n + 1])
+        if set(zip(span_unit[sl], span_go[sl], strict=True)) == own_pairs:
             continue
-        at = units.get_indexer(pd.Index(rows["unit_id"]))
+        at = span_at[sl]
         go = np.full(units.size, np.datetime64("NaT"), dtype="datetime64[D]")
-        go[at[at >= 0]] = go_ns[at >= 0].astype("datetime64[D]")
+        go[at[at >= 0]] = span_go[sl][at >= 0].astype("datetime64[D]")
         days = (month_end - go[row_unit]).astype("timedelta64[D]").astype(np.float64) + 1.0
-        live = np.nan_to_num(np.clip(days, 0.0, days_in) / days_in, nan=0.0)
-        retired = pd.to_datetime(rows["to"]).dropna()
-        if len(retired):  # not live from the retirement month on
-            live[month >= np.datetime64(retired.min().to_period("M").to_timestamp(), "D")] = 0.0
-        if not np.any(live[has_value] > 0):
-            continue
-        name = f"_live_{len(labels)}"
-        data[name] = live
-        labels[name] = str(ident)
+        live = np.where(np.isnat(go[row_unit]), 0.0, np.clip(days, 0.0, days_in) / days_in)
+        columns = [(live, str(ident))]
+        to = span_to[sl][~np.isnat(span_to[sl])]
+        if to.size:  # retired: its months from then on get their own control
+            gone = month >= to.min().astype("datetime64[D]")
+            columns = [
+                (np.where(gone, 0.0, live), str(ident)),
+                (np.where(gone, live, 0.0), f"{ident}{_AFTER_RETIREMENT}"),
+            ]
+        for values, label in columns:
+            if not np.any(values[has_value] > 0):
+                continue
+            name = f"_live_{len(labels)}"
+            data[name] = values
+            labels[name] = label
     return labels
 
 
@@ -1542,7 +1586,8 @@ def _permute_batched(
             delta = np.linalg.solve(kk, rx - px_t @ (s_inv @ rb))
             beta = s_inv @ (rb - px @ delta)
             alpha = r_bar - (m_ab @ beta) * inv_a[:, :, None] - x_bar @ delta
-            fitted = alpha[dd, ia] + beta[dd, ib] + np.einsum("ck,ckr->cr", x_ab[ia, ib], delta[dd])
+            x_delta = x_ab.reshape(1, n_a * n_b, k) @ delta  # (draw, cell, rhs)
+            fitted = alpha[dd, ia] + beta[dd, ib] + x_delta[dd, ia * n_b + ib]
         else:
             beta = s_inv @ rb
             alpha = r_bar - (m_ab @ beta) * inv_a[:, :, None]

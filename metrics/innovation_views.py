@@ -13,8 +13,9 @@ database). Columns of the inputs are those documented on ``AccountData``.
   the next stage it reached; the last phase ends at ``closed_date`` (rejected / retired) or,
   while it is still open, at ``as_of``.
 * ``innovation_record``: everything the detail page states about one innovation.
-* ``other_rollouts`` / ``event_study_frame``: the controls for the estimate (the other
-  innovations' rollouts and target KPIs) and its event study in readable units.
+* ``control_rollouts`` / ``other_rollouts`` / ``event_study_frame``: the controls for the
+  estimate (the other innovations' rollouts, target KPIs and retirement months) and its
+  event study in readable units.
 * ``innovation_value``: its claimed / measured (attributed) / estimated value and evidence.
 * ``estimate_innovation``: ``metrics.impact.innovation_effect`` for one innovation and KPI.
 * ``in_categories``: the register limited to the category filter (None = all).
@@ -69,6 +70,7 @@ __all__ = [
     "TargetKpi",
     "estimate_innovation",
     "event_study_frame",
+    "control_rollouts",
     "other_rollouts",
     "comparison_series",
     "data_as_of",
@@ -373,29 +375,38 @@ def innovation_value(
     )
 
 
-def other_rollouts(
-    rollouts: pd.DataFrame, targets: pd.DataFrame, innovations: pd.DataFrame, innovation_id: int
+def control_rollouts(
+    rollouts: pd.DataFrame, targets: pd.DataFrame, innovations: pd.DataFrame
 ) -> pd.DataFrame:
-    """The rollouts of every OTHER innovation with the KPIs it targets, for
-    ``innovation_effect(other_rollouts=...)``: columns code, unit_id, go_live, kpi_key,
-    live_to (one row per rollout and target KPI; the code names the control in the
-    estimate's notes; live_to = the retirement month, ``metrics.value.live_months``, NaT
-    when not retired)."""
-    cols = ["code", "unit_id", "go_live", "kpi_key", "live_to"]
-    others = rollouts[rollouts["innovation_id"] != innovation_id]
-    if others.empty or targets.empty:
+    """Every innovation's rollouts with the KPIs it targets: columns innovation_id, code,
+    unit_id, go_live, kpi_key, live_to (one row per rollout and target KPI; live_to = the
+    retirement month, ``metrics.value.live_months``, NaT when not retired). Computed once
+    per account, each estimate takes the others' rows as its controls (``other_rollouts``)."""
+    cols = ["innovation_id", "code", "unit_id", "go_live", "kpi_key", "live_to"]
+    if rollouts.empty or targets.empty:
         return pd.DataFrame(columns=cols)
-    out = others.merge(targets[["innovation_id", "kpi_key"]], on="innovation_id")
+    out = rollouts.merge(targets[["innovation_id", "kpi_key"]], on="innovation_id")
     out = out.merge(innovations[["innovation_id", "code"]], on="innovation_id")
-    out["live_to"] = out["innovation_id"].map(_live_to(rollouts, innovations))
+    live = live_months(rollouts, innovations)
+    out["live_to"] = out["innovation_id"].map(live.groupby("innovation_id")["live_to"].min())
     return out[cols].reset_index(drop=True)
 
 
-def _live_to(rollouts: pd.DataFrame, innovations: pd.DataFrame) -> pd.Series:
-    """The month from which each innovation is no longer live (its retirement month; NaT
-    when not retired), by innovation_id — the rule of ``metrics.value.live_months``."""
-    live = live_months(rollouts, innovations)
-    return live.groupby("innovation_id")["live_to"].min()
+def other_rollouts(
+    rollouts: pd.DataFrame,
+    targets: pd.DataFrame,
+    innovations: pd.DataFrame,
+    innovation_id: int,
+    *,
+    controls: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The rollouts of every OTHER innovation with the KPIs it targets, for
+    ``innovation_effect(other_rollouts=...)``: columns code, unit_id, go_live, kpi_key,
+    live_to (``control_rollouts`` without this innovation; the code names the control in
+    the estimate's notes). ``controls``: ``control_rollouts`` computed already."""
+    c = controls if controls is not None else control_rollouts(rollouts, targets, innovations)
+    others = c[c["innovation_id"] != innovation_id]
+    return others.drop(columns="innovation_id").reset_index(drop=True)
 
 
 def estimate_innovation(
@@ -407,6 +418,7 @@ def estimate_innovation(
     kpi_key: str,
     *,
     alpha: float = 0.05,
+    controls: pd.DataFrame | None = None,
 ) -> InnovationEffect:
     """``metrics.impact.innovation_effect`` for one innovation and one of its target KPIs:
     all units of the account (units not live yet are the comparison), log scale, and the
@@ -414,7 +426,8 @@ def estimate_innovation(
     estimate is this innovation's own effect rather than everything that changed after it.
     A retired innovation is treated only while it was live: its units' months from its
     retirement month on (``metrics.value.live_months``) are left out, and a retired control
-    stops at its retirement.
+    is split at its retirement (before / after). ``controls``: ``control_rollouts`` of the account, when the
+    caller estimates several innovations.
 
     Raises ``metrics.impact.EstimationError`` (with a plain-words message) when it cannot be
     estimated, e.g. no rollout or no data for the KPI.
@@ -423,17 +436,18 @@ def estimate_innovation(
     mine = rollouts[rollouts["innovation_id"] == record.innovation_id]
     if mine.empty:
         raise EstimationError(f"{record.code} has no rollout yet: there is no go-live to study.")
-    mine = mine[["unit_id", "go_live"]].assign(
-        live_to=_live_to(mine, innovations).get(record.innovation_id, pd.NaT)
-    )
+    c = controls if controls is not None else control_rollouts(rollouts, targets, innovations)
+    own_to = pd.to_datetime(c.loc[c["innovation_id"] == record.innovation_id, "live_to"]).min()
     return innovation_effect(
         monthly,
-        mine,
+        mine[["unit_id", "go_live"]].assign(live_to=own_to),
         kpi_key=kpi.key,
         money_value=kpi.money_value,
         direction=kpi.direction,
         alpha=alpha,
-        other_rollouts=other_rollouts(rollouts, targets, innovations, record.innovation_id),
+        other_rollouts=other_rollouts(
+            rollouts, targets, innovations, record.innovation_id, controls=c
+        ),
     )
 
 

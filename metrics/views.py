@@ -71,7 +71,7 @@ from metrics.baseline import Baseline, account_baseline
 from metrics.filters import FilterLike, Filters, in_categories, in_period, in_units, month_of
 from metrics.format import kpi_value, money, number, pct
 from metrics.impact import EVIDENCE_NOTES, EstimationError
-from metrics.innovation_views import estimate_innovation, innovation_record
+from metrics.innovation_views import control_rollouts, estimate_innovation, innovation_record
 from metrics.rules import direction_sign
 
 __all__ = [
@@ -602,6 +602,7 @@ def estimates(data: AccountData, innovation_ids: Collection[int] | None = None) 
     ids = set(data.rollouts["innovation_id"]) & set(codes.index)
     if innovation_ids is not None:
         ids &= set(innovation_ids)
+    controls = control_rollouts(data.rollouts, data.targets, data.innovations)
     for iid in sorted(ids):
         rec = innovation_record(
             data.innovations, data.targets, data.kpis, data.rollouts, str(codes.loc[iid])
@@ -611,7 +612,13 @@ def estimates(data: AccountData, innovation_ids: Collection[int] | None = None) 
         key = rec.main_kpi
         try:
             eff = estimate_innovation(
-                data.monthly, data.rollouts, data.targets, data.innovations, rec, key
+                data.monthly,
+                data.rollouts,
+                data.targets,
+                data.innovations,
+                rec,
+                key,
+                controls=controls,
             )
         except EstimationError as exc:
             rows.append((iid, key, np.nan, np.nan, np.nan, False, str(exc)))

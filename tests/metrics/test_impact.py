@@ -1223,8 +1223,9 @@ def test_retired_innovation_is_treated_only_while_it_was_live() -> None:
     assert any("retired" in w and "May 2025" in w for w in res.estimate.warnings)
 
 
-def test_retired_control_stops_at_its_retirement_month() -> None:
-    """Another innovation's live share is 0 from its live_to month on."""
+def test_retired_control_is_split_at_its_retirement_month() -> None:
+    """A retired control gets its live share before its live_to month and, as a second
+    control, from then on (whether its effect outlasted it is left to the data)."""
     months = pd.date_range("2024-01-01", periods=5, freq="MS")
     data = pd.DataFrame({"unit_id": ["U1"] * 5, "month": months, "value": 1.0, "volume": 1.0})
     others = pd.DataFrame(
@@ -1238,4 +1239,7 @@ def test_retired_control_stops_at_its_retirement_month() -> None:
     )
     own = pd.DataFrame({"unit_id": ["U2"], "go_live": ["2024-02-01"]})
     labels = impact._other_innovation_covariates(data, others, "cost", own)
-    np.testing.assert_allclose(data[next(iter(labels))].to_numpy(), [0, 1, 1, 0, 0])
+    assert list(labels.values()) == ["7", "7 (after its retirement)"]
+    before, after = (data[c].to_numpy() for c in labels)
+    np.testing.assert_allclose(before, [0, 1, 1, 0, 0])
+    np.testing.assert_allclose(after, [0, 0, 0, 1, 1])

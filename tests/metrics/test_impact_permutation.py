@@ -87,3 +87,27 @@ def test_integer_first_treated_with_date_periods_says_the_column_needs_dates() -
         estimate_effect(
             df, unit="unit", period="period", outcome="y", first_treated="first_treated"
         )
+
+
+def test_a_period_missing_for_every_unit_is_warned_about() -> None:
+    """Horizons count observed periods, so a calendar period no unit has would merge two
+    true horizons: the estimate says which period is missing (date and integer periods)."""
+    df = panel(1, 1.0)
+    months = pd.Timestamp("2024-01-01") + pd.to_timedelta(df["period"] * 31, unit="D")
+    dated = df.assign(
+        period=months.dt.to_period("M").dt.to_timestamp(),
+        first_treated=(
+            pd.Timestamp("2024-01-01") + pd.to_timedelta(df["first_treated"] * 31, unit="D")
+        )
+        .dt.to_period("M")
+        .dt.to_timestamp(),
+    )
+    kw = {"unit": "unit", "period": "period", "outcome": "y", "first_treated": "first_treated"}
+    full = estimate_effect(dated, n_permutations=19, **kw)  # type: ignore[arg-type]
+    assert not any("No unit has data" in w for w in full.warnings)
+    gap = dated[dated["period"] != pd.Timestamp("2024-04-01")]
+    est = estimate_effect(gap, n_permutations=19, **kw)  # type: ignore[arg-type]
+    assert any("No unit has data for Apr 2024" in w for w in est.warnings), est.warnings
+    numbered = df[df["period"] != 4]
+    est = estimate_effect(numbered, n_permutations=19, **kw)  # type: ignore[arg-type]
+    assert any("No unit has data for 4" in w for w in est.warnings), est.warnings
