@@ -13,13 +13,14 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from charts.theme import BLUE, GREEN, GREY, INK, VERMILLION, style
+from charts.theme import BLUE, GREEN, GREY, INK, PURPLE, VERMILLION, style
 
 __all__ = ["event_study_chart", "kpi_by_unit_chart"]
 
 UNIT_COLOR = BLUE
 COMPARISON_COLOR = GREY
 GO_LIVE_COLOR = VERMILLION
+RETIRED_COLOR = PURPLE
 PRE_COLOR = GREY
 POST_COLOR = GREEN
 SERIES_NAMES = {"value": "this unit", "comparison": "units not live yet, from this unit's level"}
@@ -39,11 +40,13 @@ def kpi_by_unit_chart(
     panel_width: int = 260,
     panel_height: int = 150,
     scale: float = 1.0,
+    retired: pd.Timestamp | None = None,
 ) -> alt.FacetChart:
     """Small multiples of the KPI per rollout unit around its go-live.
 
     ``series`` columns (see ``metrics.innovation_views.kpi_around_go_live``): unit, order,
-    month, value, comparison, go_live, is_go_live_month.
+    month, value, comparison, go_live, is_go_live_month. ``retired``: the innovation's
+    retirement date, drawn in every panel as a labelled end line (its credit stops there).
     """
     df = series[
         ["unit", "order", "month", "value", "comparison", "go_live", "is_go_live_month"]
@@ -60,7 +63,10 @@ def kpi_by_unit_chart(
     rules = df.loc[df["is_go_live_month"], ["panel", "go_live"]].drop_duplicates("panel")
     y_title = _axis_title(kpi_label, unit_of_measure)
     # facet() needs one data source: the layer gets the union, each mark filters its rows.
-    data = pd.concat([long, rules], ignore_index=True)
+    ends = pd.DataFrame(
+        {"panel": order, "retired": pd.Timestamp(retired) if retired is not None else pd.NaT}
+    )
+    data = pd.concat([long, rules, ends if retired is not None else None], ignore_index=True)
     lines = (
         alt.Chart()
         .mark_line(strokeWidth=1.8)
@@ -108,8 +114,20 @@ def kpi_by_unit_chart(
         )
         .transform_filter("isValid(datum.go_live)")
     )
+    layers = [lines, rule, label]
+    if retired is not None:
+        end = alt.Chart().transform_filter("isValid(datum.retired)")
+        layers += [
+            end.mark_rule(color=RETIRED_COLOR, strokeWidth=1.5, strokeDash=[2, 2]).encode(
+                x="retired:T",
+                tooltip=[alt.Tooltip("retired:T", title="retired", format="%d %b %Y")],
+            ),
+            end.mark_text(
+                color=RETIRED_COLOR, align="right", dx=-3, dy=2, baseline="top", fontSize=10
+            ).encode(x="retired:T", y=alt.value(2), text=alt.value("retired")),
+        ]
     chart = (
-        alt.layer(lines, rule, label, data=data)
+        alt.layer(*layers, data=data)
         .properties(
             width=panel_width,
             height=panel_height,

@@ -207,7 +207,11 @@ def timeline_chart(
                 name="rejected / retired",
                 y=closed["row"],
                 x=closed["end"],
-                mode="markers",
+                # labelled: a retirement ends the innovation's credit and claims there
+                mode="markers+text",
+                text=closed["stage"].tolist(),
+                textposition="middle right",
+                textfont={"size": round(10 * scale), "color": MUTED},
                 marker={"symbol": "x-thin", "size": 9, "line": {"width": 2, "color": MUTED}},
                 customdata=closed[["code", "title", "stage"]].to_numpy(),
                 hovertemplate="<b>%{customdata[0]}</b> %{customdata[2]} %{x|%d %b %Y}<extra></extra>",

@@ -7,6 +7,9 @@ Inputs (both builders):
 * ``golives`` — one row per innovation go-live: ``date``, ``code``, ``title`` (optional
   ``category``). Each is drawn on the curve at its go-live month.
 * ``events`` — dated annotations: ``date``, ``title`` (optional ``kind``).
+* ``retirements`` (optional) — one row per retired innovation: ``date`` (its retirement),
+  ``code``, ``title``. Drawn on the curve at that month, labelled "INN-037 retired": its
+  credit and claim stop there (``metrics.rules.retired_on``).
 
 The Plotly figure carries each go-live point's innovation code in ``customdata[0]`` so a
 click (``st.plotly_chart(on_select="rerun")``) can open the innovation's detail page.
@@ -24,6 +27,7 @@ from charts.theme import (
     INK,
     MUTED,
     ORANGE,
+    PURPLE,
     currency_symbol,
     money_axis,
     plotly_layout,
@@ -33,6 +37,7 @@ from charts.theme import (
 __all__ = ["cumulative_value_chart", "cumulative_value_figure", "markers_on_curve"]
 
 EVENT_COLOR = GREY
+_NONE = pd.DataFrame(columns=["date", "code", "title"])
 
 
 def markers_on_curve(curve: pd.DataFrame, golives: pd.DataFrame) -> pd.DataFrame:
@@ -69,8 +74,10 @@ def cumulative_value_chart(
     money_format: dict[str, str] | None = None,
     height: int = 360,
     scale: float = 1.0,
+    retirements: pd.DataFrame | None = None,
 ) -> alt.TopLevelMixin:
-    """Area + line of value to date, go-lives as points on the curve, events as rules.
+    """Area + line of value to date, go-lives as points on the curve, events as rules,
+    retirements as labelled squares ("INN-037 retired").
 
     ``money_format`` optionally maps ``month`` (ISO date) to a pre-formatted figure for the
     tooltip (exact figures come from the metrics' Babel formatter).
@@ -118,6 +125,24 @@ def cumulative_value_chart(
                 ],
             )
         )
+    gone = markers_on_curve(df, retirements if retirements is not None else _NONE)
+    if not gone.empty:
+        gone = gone.assign(tag=gone["code"].astype(str) + " retired")
+        mark = alt.Chart(gone).encode(
+            x="month:T",
+            y="cumulative:Q",
+            tooltip=[
+                alt.Tooltip("code:N", title="Innovation"),
+                alt.Tooltip("title:N", title="Title"),
+                alt.Tooltip("date:T", title="Retired (credit stops)", format="%d %b %Y"),
+            ],
+        )
+        layers += [
+            mark.mark_point(shape="square", filled=True, size=60 * scale, color=PURPLE),
+            mark.mark_text(
+                align="left", dx=6, dy=10, fontSize=round(11 * scale), color=PURPLE
+            ).encode(text="tag:N"),
+        ]
     ev = _events_in_range(df, events)
     if not ev.empty:
         # The labels sit in a band at the top; the rules start below it, so no rule crosses
@@ -166,6 +191,7 @@ def cumulative_value_figure(
     money_text: list[str] | None = None,
     height: int = 420,
     scale: float = 1.0,
+    retirements: pd.DataFrame | None = None,
 ) -> go.Figure:
     """The same curve in Plotly: hover names the innovation, a click selects its go-live
     point (``customdata[0]`` = innovation code). ``money_text`` gives the formatted value
@@ -206,6 +232,25 @@ def cumulative_value_figure(
                 hovertemplate=(
                     "<b>%{customdata[0]}</b> %{customdata[1]}<br>went live %{x|%b %Y}"
                     "<br><i>click to open</i><extra></extra>"
+                ),
+            )
+        )
+    gone = markers_on_curve(df, retirements if retirements is not None else _NONE)
+    if not gone.empty:
+        fig.add_trace(
+            go.Scatter(
+                x=gone["month"],
+                y=gone["cumulative"],
+                mode="markers+text",
+                name="Retired",
+                text=(gone["code"].astype(str) + " retired").tolist(),
+                textposition="bottom right",
+                textfont={"color": PURPLE, "size": round(11 * scale)},
+                marker={"symbol": "square", "size": 10 * scale, "color": PURPLE},
+                customdata=gone[["code", "title"]].to_numpy(),
+                hovertemplate=(
+                    "<b>%{customdata[0]}</b> %{customdata[1]}<br>retired %{x|%b %Y}: its "
+                    "credit and claim stop here<br><i>click to open</i><extra></extra>"
                 ),
             )
         )

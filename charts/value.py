@@ -120,13 +120,18 @@ def bridge_chart(
     bar_height: int = 26,
     scale: float = 1.0,
 ) -> alt.TopLevelMixin:
-    """Horizontal waterfall (long innovation titles stay readable), one row per step; with an
-    ``evidence`` column each innovation's value label carries its evidence level."""
+    """Horizontal waterfall (long innovation titles stay readable), one row per step. Each
+    step's label is its measured value ("$1.1M measured"); with an ``evidence`` (and
+    ``evidence_text``) column the evidence level and the causal estimate follow, said apart
+    ("· evidence: proven (causal estimate), estimate $1.45M")."""
     df = bridge_frame(steps)
     has_evidence = "evidence" in df.columns and bool((df["evidence"].fillna("") != "").any())
     if "evidence" not in df.columns:
         df["evidence"] = ""
     df["evidence"] = df["evidence"].fillna("")
+    if "evidence_text" not in df.columns:
+        df["evidence_text"] = [f"evidence: {e}" if e else "" for e in df["evidence"]]
+    df["evidence_text"] = df["evidence_text"].fillna("")
     domain = ["adds value", "costs value", "unattributed", "total"]
     colours = [BETTER, WORSE, UNATTRIBUTED, INK]
     y = alt.Y(
@@ -145,11 +150,15 @@ def bridge_chart(
             color=alt.Color(
                 "direction:N", scale=alt.Scale(domain=domain, range=colours), legend=None
             ),
-            tooltip=[alt.Tooltip("label:N", title="Step"), alt.Tooltip("text:N", title="Value")]
-            + ([alt.Tooltip("evidence:N", title="Evidence")] if has_evidence else []),
+            tooltip=[
+                alt.Tooltip("label:N", title="Step"),
+                alt.Tooltip("text:N", title="Measured value"),
+            ]
+            + ([alt.Tooltip("evidence_text:N", title="Evidence")] if has_evidence else []),
         )
     )
-    # the evidence level travels with the figure it qualifies: "$1.2M · estimated"
+    # the bar is the measured credit ("$1.1M measured"); the evidence level and the causal
+    # estimate are other figures, said apart: "· evidence: proven (…), estimate $1.45M"
     labels = (
         alt.Chart(df)
         .mark_text(align="left", dx=5, color=INK, fontSize=round(12 * scale))
@@ -160,7 +169,8 @@ def bridge_chart(
         )
         .transform_calculate(
             right="max(datum.start, datum.end)",
-            badge="datum.evidence ? datum.text + ' · ' + datum.evidence : datum.text",
+            badge="(datum.kind == 'step' ? datum.text + ' measured' : datum.text)"
+            " + (datum.evidence_text ? '  ·  ' + datum.evidence_text : '')",
         )
     )
     chart = alt.layer(bars, labels).properties(

@@ -169,8 +169,13 @@ def _verb(change: float) -> str:
     return "fell" if change < 0 else "rose" if change > 0 else "held"
 
 
-def _move(prefix: str, row: Mapping[Any, Any]) -> tuple[str, dict[str, Fig]]:
-    """ "{kpi} fell from {then} to {now} ({change})" for a ``then_now.scorecard`` row."""
+def _move(
+    prefix: str, row: Mapping[Any, Any], periods: tuple[str, str] | None = None
+) -> tuple[str, dict[str, Fig]]:
+    """ "{kpi} fell from {then} to {now} ({change})" for a ``then_now.scorecard`` row; with
+    ``periods`` (then, now labels) each level says which average it is ("$3.86, the Q3 2026
+    average"), so it is never read as another figure of the same KPI (the contract's one
+    month)."""
     unit = str(row.get("unit_of_measure") or "")
     figs = {
         f"{prefix}kpi": text(str(row["label"]).lower()),
@@ -178,13 +183,18 @@ def _move(prefix: str, row: Mapping[Any, Any]) -> tuple[str, dict[str, Fig]]:
         f"{prefix}now": _kpi(row["now"], unit),
         f"{prefix}change": pct(row["pct_change"], signed=True),
     }
+    then_, now_ = f"{{{prefix}then}}", f"{{{prefix}now}}"
+    if periods is not None:
+        figs[f"{prefix}then_label"], figs[f"{prefix}now_label"] = (
+            text(periods[0]),
+            text(periods[1]),
+        )
+        then_ += f" ({{{prefix}then_label}} average)"
+        now_ += f" ({{{prefix}now_label}} average)"
     if float(row["change"]) == 0:
-        return f"{{{prefix}kpi}} held at {{{prefix}now}}", figs
-    return (
-        f"{{{prefix}kpi}} {_verb(float(row['change']))} from {{{prefix}then}} to "
-        f"{{{prefix}now}} ({{{prefix}change}})",
-        figs,
-    )
+        return f"{{{prefix}kpi}} held at {now_}", figs
+    change = f", {{{prefix}change}}" if periods is not None else f" ({{{prefix}change}})"
+    return (f"{{{prefix}kpi}} {_verb(float(row['change']))} from {then_} to {now_}{change}", figs)
 
 
 def since_baseline_beat(
@@ -195,9 +205,11 @@ def since_baseline_beat(
     move: Mapping[Any, Any] | None = None,
     worth: float | None = None,
     categories_selected: bool = False,
+    now_label: str | None = None,
 ) -> Beat:
     """ "Since the baseline (Q1 2024), 38 innovations went live; cost per transaction fell
-    from $4.12 to $3.31 (−19.7%), worth $2.4M so far."
+    from $4.12 (Q1 2024 average) to $3.31 (Q3 2026 average) (−19.7%), worth $2.4M so far."
+    (the averages named when ``now_label``, the photo's now period, is given)
 
     ``went_live`` = rows of ``then_now.went_live_between(baseline, now)``; ``move`` = a
     ``then_now.scorecard`` row (baseline vs now); ``worth`` = the measured value to date of
@@ -208,7 +220,7 @@ def since_baseline_beat(
     figs: dict[str, Fig] = {"baseline": text(baseline_label), "live": count(went_live, strong=True)}
     tpl = "Since the baseline ({baseline}), {live} innovations went live" + where
     if move is not None and pd.notna(move["then"]) and pd.notna(move["now"]):
-        part, more = _move("", move)
+        part, more = _move("", move, (baseline_label, now_label) if now_label else None)
         tpl += (
             "; " + part + (" (the whole operation, all categories)" if categories_selected else "")
         )
@@ -338,14 +350,18 @@ def productivity_beat(
 ) -> Beat:
     """The clause's required unit cost vs the actual one in the last month with data
     (``contract.productivity_path``): ahead of the path when actual ≤ required. ``kpi_unit``
-    is the unit-cost KPI's unit of measure (the account's currency)."""
+    is the unit-cost KPI's unit of measure (the account's currency). The actual figure is
+    that one month's, and the sentence says so (the then-vs-now photo shows a quarter's
+    average of the same KPI)."""
     last = path.dropna(subset=["actual", "required"]).tail(1)
     if last.empty:
         return Beat("No unit-cost data in this selection.", {}, "contract.productivity_path")
     req, act = float(last["required"].iloc[0]), float(last["actual"].iloc[0])
     return Beat(
         "the clause asks for {p} % lower {kpi} each year: {required} by {month}; "
-        "actual {actual}, " + ("ahead of" if act <= req else "behind") + " the path.",
+        "actual {actual} in {month} (that month alone), "
+        + ("ahead of" if act <= req else "behind")
+        + " the path.",
         {
             "p": number(pct_per_year, 1),
             "kpi": text(kpi_label.lower()),

@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -72,7 +72,7 @@ from metrics.filters import FilterLike, Filters, in_categories, in_period, in_un
 from metrics.format import kpi_value, money, number, pct
 from metrics.impact import EVIDENCE_NOTES, EstimationError
 from metrics.innovation_views import control_rollouts, estimate_innovation, innovation_record
-from metrics.rules import direction_sign
+from metrics.rules import direction_sign, evidence_label, retired_on
 
 __all__ = [
     "BRIDGE_TOP",
@@ -91,6 +91,7 @@ __all__ = [
     "curve_view",
     "default_photo_periods",
     "estimates",
+    "estimates_note",
     "has_data",
     "headline_view",
     "live_months",
@@ -348,6 +349,11 @@ class CurveView:
     events: pd.DataFrame  # date, title, kind
     money_text: list[str]
     money_by_month: dict[str, str]
+    # date, code, title: innovations live in the selection that retired within the curve
+    # (their credit and claim stop there; the charts mark it)
+    retirements: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["date", "code", "title"])
+    )
 
 
 def curve_view(
@@ -375,8 +381,13 @@ def curve_view(
     inn = _innovations(data, f)[["innovation_id", "code", "title", "category"]]
     golives = first.merge(inn, on="innovation_id").rename(columns={"go_live": "date"})
     golives = golives[["date", "code", "title", "category"]].sort_values("date")
+    ret = inn.assign(date=retired_on(_innovations(data, f)).reindex(inn.index))
+    ret = ret[ret["date"].notna() & ret["innovation_id"].isin(set(first["innovation_id"]))]
+    lo, hi = monthly["month"].min(), monthly["month"].max() + pd.offsets.MonthEnd(0)
+    ret = ret[(ret["date"] >= lo) & (ret["date"] <= hi)]
     events = data.events[["date", "title", "kind"]].copy()
     return CurveView(
+        retirements=ret[["date", "code", "title"]].sort_values("date").reset_index(drop=True),
         curve=monthly.reset_index(drop=True),
         golives=golives.reset_index(drop=True),
         events=events,
@@ -542,12 +553,15 @@ def bridge_steps(
 ) -> pd.DataFrame:
     """Baseline → now: one step per innovation (the ``top`` largest by |value|, the rest in
     one step), the unattributed remainder, and the total. Columns: label, value, kind, text,
-    code (innovation code or ""), evidence. Summed in cents, so the steps add up to the total
-    exactly (and the total equals the headline's value to date).
+    code (innovation code or ""), evidence, estimate_text, evidence_text. Every step's value
+    is **measured** (the benefit credited to the innovation); summed in cents, so the steps
+    add up to the total exactly (and the total equals the headline's value to date).
 
-    ``evidence`` (innovation_id, evidence — ``evidence_of(value_lines(…))``) labels each
-    innovation's step with its evidence level; without it, and for the grouped, unattributed
-    and total steps, ``evidence`` is ""."""
+    ``evidence`` (innovation_id, evidence[, estimated] — ``evidence_of(value_lines(…))``)
+    gives each innovation's step its evidence level (key) and, apart from the measured
+    value, its causal estimate (``estimate_text``) and the words shown beside the bar
+    (``evidence_text``: "evidence: proven (causal estimate), estimate $1.45M"); without it,
+    and for the grouped, unattributed and total steps, they are ""."""
     a = attr if attr is not None else attribution(data, f, base)
     if a.empty:
         return pd.DataFrame(columns=["label", "value", "kind", "text", "code", "evidence"])
@@ -580,7 +594,27 @@ def bridge_steps(
             for c, i in zip(head["code"], head["innovation_id"], strict=True)
         }
     out["evidence"] = [level.get(str(c), "") if c else "" for c in out["code"]]
-    return out[["label", "value", "kind", "text", "code", "evidence"]]
+    # the bar is the measured credit; the causal estimate is a different figure, shown
+    # beside it with the evidence level and never as the bar's label
+    est_of: dict[str, str] = {}
+    if evidence is not None and "estimated" in evidence.columns:
+        by_est = dict(zip(evidence["innovation_id"], evidence["estimated"], strict=True))
+        est_of = {
+            str(c): money(by_est[i], cur, loc)
+            for c, i in zip(head["code"], head["innovation_id"], strict=True)
+            if i in by_est and not pd.isna(by_est[i])
+        }
+    out["estimate_text"] = [est_of.get(str(c), "") if c else "" for c in out["code"]]
+    out["evidence_text"] = [
+        ""
+        if not e
+        else f"evidence: {evidence_label(e)}"
+        + (f", estimate {x}" if x and e == "estimated" else "")
+        for e, x in zip(out["evidence"], out["estimate_text"], strict=True)
+    ]
+    return out[
+        ["label", "value", "kind", "text", "code", "evidence", "estimate_text", "evidence_text"]
+    ]
 
 
 def claimed(data: AccountData, f: FilterLike) -> pd.DataFrame:
@@ -725,9 +759,34 @@ def value_lines(
     return lines.drop(columns=["excludes_zero"]).reset_index(drop=True)
 
 
+def estimates_note(lines: pd.DataFrame, measured_total: float, currency: str, locale: str) -> str:
+    """The sentence shown wherever the per-innovation causal estimates and the measured total
+    appear together, with both sums from the figures: the estimates overlap and are not
+    additive, the measured total is split without overlap (``metrics.method_notes``,
+    estimate). "" when no innovation has an estimate.
+
+    ``Σ_i estimated_i`` over the lines with an estimate vs ``measured_total`` (the value to
+    date: credited + unattributed)."""
+    est = lines["estimated"].dropna() if "estimated" in lines.columns else pd.Series(dtype=float)
+    if est.empty:
+        return ""
+    credited = float(lines["measured"].fillna(0).sum())
+    n = len(est)
+    return (
+        f"The {n} causal estimate{'s add' if n != 1 else ' adds'} up to "
+        f"{money(float(est.sum()), currency, locale)}, against "
+        f"{money(measured_total, currency, locale)} measured in all "
+        f"({money(credited, currency, locale)} credited to the live innovations, "
+        f"{money(measured_total - credited, currency, locale)} unattributed). They are not "
+        "additive: each is one innovation's effect on its main KPI at its own units, the "
+        "others controlled for, and innovations share units and KPIs, so their effects "
+        "overlap; the measured value is split among the innovations without overlap."
+    )
+
+
 def evidence_of(lines: pd.DataFrame) -> pd.DataFrame:
-    """``innovation_id, evidence`` (for ``headline_view``)."""
-    return lines[["innovation_id", "evidence"]]
+    """``innovation_id, evidence, estimated`` (for ``headline_view`` and ``bridge_steps``)."""
+    return lines[["innovation_id", "evidence", "estimated"]]
 
 
 # --------------------------------------------------------------------------------------
@@ -969,6 +1028,7 @@ def narrative_beats(
             move=moves[0] if moves else None,
             worth=float(worth[moves[0]["key"]]) if moves and moves[0]["key"] in worth else None,
             categories_selected=bool(f.categories),
+            now_label=pic.now_label if pic is not None else None,
         ),
         story.value_beat(head.value_to_date, head.run_rate, head.as_of),
     ]

@@ -126,10 +126,19 @@ series = kpi_around_go_live(data.monthly, data.rollouts, data.units, rec.innovat
 if series.empty:
     st.caption("No observations of this KPI for the rollout units.")
 else:
+    closed = rec.stage_dates.get("closed")
+    retired = closed if rec.stage == "retired" and closed is not None else None
     st.altair_chart(
-        kpi_by_unit_chart(series, kpi_label=kpi.label, unit_of_measure=kpi.unit_of_measure),
+        kpi_by_unit_chart(
+            series, kpi_label=kpi.label, unit_of_measure=kpi.unit_of_measure, retired=retired
+        ),
         width="stretch",
     )
+    if retired is not None:
+        st.caption(
+            f"Retired on {retired:%d %b %Y} (dotted end line): its credit and claim stop "
+            "there; the value measured before stays."
+        )
     st.caption(
         "Dashed: how the units not live with this innovation moved (month to month, "
         "volume-weighted), started from this unit's level before go-live — the path it "

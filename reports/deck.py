@@ -147,7 +147,12 @@ def render_deck(story: Story, *, changes: Section | None = None, edition: int = 
         tf.word_wrap = True
         for i, r in enumerate(t.rows):
             p = tf.paragraphs[0] if i == 0 else tf.add_paragraph()
-            p.text = f"{r[0][:40]}: {r[1]}" + (f" · {r[2]}" if r[2] not in ("", "—") else "")
+            # the measured value, then its evidence level and estimate, said apart
+            p.text = (
+                f"{r[0][:40]}: {r[1]}"
+                + (f" measured · evidence: {r[2]}" if r[2] not in ("", "—") else "")
+                + (f", estimate {r[3]}" if len(r) > 3 and r[3] not in ("", "—") else "")
+            )
             p.font.size = Pt(11)
     except KeyError:
         pass

@@ -34,6 +34,7 @@ from metrics.filters import FilterLike, Filters, in_categories, limit_to
 from metrics.format import money, number, pct
 from metrics.impact import EVIDENCE_NOTES
 from metrics.method_notes import METHOD_NOTES, NOTATION
+from metrics.rules import EVIDENCE_LABELS
 
 __all__ = ["Chart", "Figure", "NoStory", "Section", "Story", "Table", "build_story"]
 
@@ -386,7 +387,10 @@ def _scorecard(pic: views.Photo | None) -> Section | None:
             str(r["now_text"]),
             str(r["then_text"]),
             float(r["now"]),
-            f"{r['delta_text']} vs {r['then_text']}",
+            # both figures are averages over their period (a contract figure may be one
+            # month's): said, so "now" is never unlabelled
+            f"{pic.now_label} average; {r['delta_text']} vs {r['then_text']} "
+            f"({pic.then_label} average)",
         )
         for r in cards.to_dict("records")
     )
@@ -422,6 +426,7 @@ def _curve(c: views.CurveView | None, cur: str, loc: str) -> Section | None:
         locale=loc,
         money_format=c.money_by_month,
         height=300,
+        retirements=c.retirements,
     )
     last = c.money_text[-1] if c.money_text else "—"
     # each month's own value: what an edition compares to find restated figures
@@ -442,7 +447,15 @@ def _curve(c: views.CurveView | None, cur: str, loc: str) -> Section | None:
         charts=(_chart("curve", "Cumulative value with go-lives", spec, wide=True),),
         notes=(
             f"▲ marks each of the {len(c.golives)} innovations going live; dotted lines are "
-            "events.",
+            "events."
+            + (
+                f" ■ marks {len(c.retirements)} retirement"
+                f"{'s' if len(c.retirements) != 1 else ''} ("
+                + ", ".join(f"{r.code} on {r.date:%d %b %Y}" for r in c.retirements.itertuples())
+                + "): credit and claims stop there, the value before stays."
+                if not c.retirements.empty
+                else ""
+            ),
         ),
     )
 
@@ -450,14 +463,24 @@ def _curve(c: views.CurveView | None, cur: str, loc: str) -> Section | None:
 def _bridge(steps: pd.DataFrame, cur: str, loc: str) -> Section | None:
     if steps.empty:
         return None
+    shown = steps.assign(
+        level=[EVIDENCE_LABELS.get(e, e) if e else "" for e in steps["evidence"]],
+        estimate=steps["estimate_text"] if "estimate_text" in steps.columns else "",
+    )
     table = _table(
         "bridge",
-        steps,
-        ("label", "text", "evidence"),
-        numeric=("text",),
+        shown,
+        ("label", "text", "level", "estimate"),
+        numeric=("text", "estimate"),
     )
+    # the value is the measured credit; the evidence level and the causal estimate are
+    # separate columns (a "$1.1M · estimated" label read as if $1.1M were the estimate)
     table = Table(
-        "bridge", ("Step", "Value", "Evidence"), table.rows, table.title, numeric=("Value",)
+        "bridge",
+        ("Step", "Measured value", "Evidence", "Causal estimate"),
+        table.rows,
+        table.title,
+        numeric=("Measured value", "Causal estimate"),
     )
     chart = bridge_chart(steps, currency=cur, locale=loc, title=f"Value to date ({cur})")
     # each step's amount, for renderers that draw their own chart (the deck)
@@ -473,7 +496,8 @@ def _bridge(steps: pd.DataFrame, cur: str, loc: str) -> Section | None:
         charts=(_chart("bridge", "Baseline → now", chart, wide=True),),
         notes=(
             "Each innovation's step is the measured benefit credited to it; what no live "
-            "innovation explains is shown as unattributed, never given to one.",
+            "innovation explains is shown as unattributed, never given to one. The evidence "
+            "level and the causal estimate are shown beside the measured value, not added.",
         ),
     )
 
@@ -585,9 +609,14 @@ def _reconciliation(
         "Claimed vs measured",
         figures=figures,
         charts=(_chart("evidence", "Claimed, measured and estimated (12 largest)", chart),),
-        notes=(
-            "Credited + unattributed = measured, to the cent. Realisation is never capped by "
-            "the promise.",
+        notes=tuple(
+            n
+            for n in (
+                "Credited + unattributed = measured, to the cent. Realisation is never capped "
+                "by the promise.",
+                views.estimates_note(lines, h.value_to_date, cur, loc),
+            )
+            if n
         ),
     )
 

@@ -17,6 +17,7 @@ from charts.story import cumulative_value_chart, cumulative_value_figure
 from charts.theme import EVIDENCE_COLORS
 from charts.then_now import then_now_chart
 from charts.value import bridge_chart, evidence_chart, stacked_value_chart
+from metrics import views
 from metrics.format import money
 from metrics.rules import EVIDENCE_KEYS, EVIDENCE_LABELS
 from ui import cached
@@ -145,6 +146,7 @@ def cumulative_curve(
                 money_format=c.money_by_month,
                 height=round(height * scale),
                 scale=scale,
+                retirements=c.retirements,
             )
         )
         return
@@ -155,6 +157,7 @@ def cumulative_curve(
         currency=ctx.currency,
         locale=ctx.locale,
         money_text=c.money_text,
+        retirements=c.retirements,
     )
     event = st.plotly_chart(
         fig,
@@ -165,6 +168,7 @@ def cumulative_curve(
     )
     st.caption(
         "▲ an innovation going live (hover for its name, click to open it) · dotted lines: events"
+        + (" · ■ a retirement: its credit and claims stop there" if not c.retirements.empty else "")
     )
     points = event.selection.points if event else []
     codes = [p.get("customdata", [None])[0] for p in points if p.get("customdata")]
@@ -330,6 +334,10 @@ def evidence(ctx: PageContext) -> pd.DataFrame:
             f"**{o.realisation:.0%}** of the claims realised so far."
         )
     st.caption(f"The 12 largest by measured value are plotted; all {len(lines)} are listed.")
+    head = cached.headline(ctx)
+    note = views.estimates_note(lines, head.value_to_date, ctx.currency, ctx.locale) if head else ""
+    if note:  # estimates and the measured total side by side: why they differ
+        st.caption(note)
     cur = ctx.currency
     shown = pd.DataFrame(
         {

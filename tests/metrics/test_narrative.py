@@ -106,7 +106,7 @@ def test_productivity_days_and_pipeline_beats() -> None:
         n.productivity_beat(path, 4.0, "Cost per transaction", "USD"), "USD", "en_US"
     ) == (
         "the clause asks for 4.0 % lower cost per transaction each year: $6.32 by Dec 2025; "
-        "actual $6.00, ahead of the path."
+        "actual $6.00 in Dec 2025 (that month alone), ahead of the path."
     )
     days = pd.DataFrame(
         {"contract_year": ["Year 1", "Year 2"], "used": [71.0, 112.5], "contracted": [100.0, 100.0]}
@@ -191,7 +191,8 @@ def test_story_of_an_account_every_figure_from_a_metric() -> None:
     assert first.figures["worth"].value == pytest.approx(950.0)
     assert n.render_beat(first, "EUR", "de_DE") == (
         f"Since the baseline (Q1 2023), 2 innovations went live; cost per case fell from "
-        f"10,00{NB}€ to 9,42{NB}€ (−5,8%), worth 950{NB}€ so far."
+        f"10,00{NB}€ (Q1 2023 average) to 9,42{NB}€ (Q4 2023 average), −5,8%, worth "
+        f"950{NB}€ so far."
     )
     assert v.narrative(d, v.Selection()) == n.render(beats, "EUR", "de_DE", markdown=True)
     assert all(b.source for b in beats)

@@ -95,3 +95,41 @@ def test_demo_retired_innovation_earns_nothing_after_1_may_2025(demo_engine) -> 
     assert (mine.loc[mine["amount"] != 0, "month"] < pd.Timestamp("2025-05-01")).all()
     lm = live_months(d.rollouts, d.innovations)
     assert (lm.loc[lm["innovation_id"] == iid, "live_to"] == pd.Timestamp("2025-05-01")).all()
+
+
+def test_charts_mark_the_retirement() -> None:
+    """The value curve, its clickable twin and the detail chart mark R's retirement on
+    1 Jul 2023, labelled; the curve's mark sits on July's value to date, 900 − 5 × 100 = 400
+    (Apr–Jul 4 × 100)."""
+    import json
+
+    import vl_convert as vlc
+
+    from charts.detail import kpi_by_unit_chart
+    from charts.story import cumulative_value_chart, cumulative_value_figure
+    from metrics import views
+    from metrics.filters import Filters
+    from metrics.innovation_views import kpi_around_go_live
+
+    d = account()
+    c = views.curve_view(d, Filters())
+    assert c is not None
+    assert c.retirements.to_dict("records") == [
+        {"date": pd.Timestamp("2023-07-01"), "code": "INN-1", "title": "Innovation 1"}
+    ]
+    spec = cumulative_value_chart(
+        c.curve, c.golives, c.events, currency="EUR", retirements=c.retirements
+    )
+    assert "INN-1 retired" in vlc.vegalite_to_svg(json.dumps(spec.to_dict()))
+    fig = cumulative_value_figure(
+        c.curve, c.golives, c.events, currency="EUR", retirements=c.retirements
+    )
+    gone = next(t for t in fig.data if t.name == "Retired")
+    assert list(gone.text) == ["INN-1 retired"] and list(gone.y) == [pytest.approx(400.0)]
+    series = kpi_around_go_live(d.monthly, d.rollouts, d.units, R, "cost")
+    detail = kpi_by_unit_chart(series, kpi_label="Cost", retired=pd.Timestamp("2023-07-01"))
+    assert "retired" in vlc.vegalite_to_svg(json.dumps(detail.to_dict()))
+    # an innovation not retired gets no mark
+    live = replace(d, innovations=d.innovations.assign(stage="scaled", closed_date=pd.NaT))
+    c2 = views.curve_view(live, Filters())
+    assert c2 is not None and c2.retirements.empty

@@ -34,6 +34,9 @@ def _account(**over: object) -> AccountInfo:
     return AccountInfo(**base)  # type: ignore[arg-type]  # test options override typed fields by keyword; AccountInfo checks nothing at runtime
 
 
+NB = "\u00a0"  # Babel's no-break space between amount and currency (de_DE)
+
+
 def tiny() -> AccountData:
     """Unit 1: cost 10 → 9 from April (A live), B live from July; unit 2: 10, 9.5 in Dec.
 
@@ -202,6 +205,48 @@ def test_bridge_steps_carry_each_innovations_evidence_level() -> None:
     ev = pd.DataFrame({"innovation_id": [1], "evidence": ["estimated"]})
     steps = v.bridge_steps(tiny(), ALL, evidence=ev)
     assert steps["evidence"].tolist() == ["estimated", "claimed", "", ""]
+
+
+def test_bridge_says_the_bar_is_measured_and_the_estimate_apart() -> None:
+    """A's bar is its measured credit, 700.02 (Apr–Jun 3 × 100, Jul–Dec 2/3 of 100 × 6, in
+    cents); its causal estimate 1,450 is shown beside it with its level, never as the bar."""
+    ev = pd.DataFrame(
+        {
+            "innovation_id": [1, 2],
+            "evidence": ["estimated", "measured"],
+            "estimated": [1450.0, np.nan],
+        }
+    )
+    steps = v.bridge_steps(tiny(), ALL, evidence=ev).set_index("label")
+    a = steps.loc["INN-A Alpha"]
+    assert a["value"] == pytest.approx(700.02) and a["text"] == f"700{NB}€"
+    assert a["estimate_text"] == f"1.450{NB}€"
+    assert a["evidence_text"] == f"evidence: proven (causal estimate), estimate 1.450{NB}€"
+    assert steps.loc["INN-B Beta", "evidence_text"] == "evidence: measured"
+    assert steps.loc["Unattributed", "evidence_text"] == ""
+
+
+def test_estimates_note_says_why_estimates_do_not_add_up_to_the_measured_total() -> None:
+    """Estimates A 1,450 and B 400 add up to 1,850; measured 950 in all = 900 credited
+    (700.02 + 199.98) + 50 unattributed (unit 2's December, where no innovation is live)."""
+    d = tiny()
+    est = pd.DataFrame(
+        {
+            "innovation_id": [1, 2],
+            "estimated": [1450.0, 400.0],
+            "ci_low": [900.0, -10.0],
+            "ci_high": [2000.0, 810.0],
+            "excludes_zero": [True, False],
+        }
+    )
+    lines = v.value_lines(d, ALL, est)
+    note = v.estimates_note(lines, 950.0, "EUR", "de_DE")
+    assert note.startswith(
+        f"The 2 causal estimates add up to 1.850{NB}€, against 950{NB}€ measured in all "
+        f"(900{NB}€ credited to the live innovations, 50{NB}€ unattributed). They are not "
+        "additive"
+    )
+    assert v.estimates_note(lines.assign(estimated=np.nan), 950.0, "EUR", "de_DE") == ""
 
 
 def test_claimed_spreads_the_annual_claim_from_go_live() -> None:
