@@ -47,8 +47,9 @@ def demo_data() -> Any:
     return load_account_data(engine, scope, aid)
 
 
-def record_panels(data: Any) -> list[tuple[pd.DataFrame, dict[str, Any], Any]]:
-    """Every (panel, keyword arguments, estimate) ``estimate_effect`` gives for the demo."""
+def record_panels(data: Any) -> tuple[list[tuple[pd.DataFrame, dict[str, Any], Any]], int]:
+    """Every (panel, keyword arguments, estimate) ``estimate_effect`` gives for the demo, and
+    the number of innovations estimated."""
     seen: list[tuple[pd.DataFrame, dict[str, Any], Any]] = []
     real = impact.estimate_effect
 
@@ -119,7 +120,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=2)
     args = ap.parse_args()
     data = demo_data()
-    panels = record_panels(data)  # also the warm-up run
+    panels, n_innovations = record_panels(data)  # also the warm-up run
     perm = [(p, kw) for p, kw, est in panels if est.inference == "permutation"]
     distinct = sum(distinct_reassignments(p, kw) for p, kw in perm)
     draws = sum(est.n_permutations for _, _, est in panels if est.inference == "permutation")
@@ -130,7 +131,10 @@ def main() -> None:
             diff_diff_fit(p, kw)
 
     ref_cpu, ref_wall = best(reference, args.repeat)
-    print(f"panels (demo innovations estimated): {len(panels)}")
+    print(
+        f"panels (estimator runs for the {n_innovations} demo innovations; a "
+        f"run is repeated when a retired control is kept as one): {len(panels)}"
+    )
     print(
         f"  of which permutation inference: {len(perm)} ({draws} valid draws, "
         f"{distinct} distinct reassignments solved)"
