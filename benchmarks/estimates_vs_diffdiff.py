@@ -60,10 +60,10 @@ def record_panels(data: Any) -> tuple[list[tuple[pd.DataFrame, dict[str, Any], A
 
     impact.estimate_effect = spy
     try:
-        views.estimates(data)
+        n_innovations = len(views.estimates(data))
     finally:
         impact.estimate_effect = real
-    return seen
+    return seen, n_innovations
 
 
 def distinct_reassignments(panel: pd.DataFrame, kw: dict[str, Any]) -> int:
