@@ -544,9 +544,28 @@ def cmd_templates(directory: str) -> int:
     "--estimates computes them when none are stored (slower: ~20 s on the demo); "
     "--no-estimates leaves them out (measured and claimed only)",
 )
+@click.option(
+    "--unit",
+    "units",
+    multiple=True,
+    metavar="NAME",
+    help="only this unit, named as on the dashboard (repeatable)",
+)
+@click.option(
+    "--category",
+    "categories",
+    multiple=True,
+    metavar="NAME",
+    help="only this category (repeatable)",
+)
 @_db_option
 def cmd_metrics(
-    account: str, as_of: dt.date | None, as_json: bool, use_estimates: bool | None
+    account: str,
+    as_of: dt.date | None,
+    as_json: bool,
+    use_estimates: bool | None,
+    units: tuple[str, ...],
+    categories: tuple[str, ...],
 ) -> int:
     import json
 
@@ -558,7 +577,13 @@ def cmd_metrics(
     )
     try:
         fig = account_figures(
-            _engine(migrate=False), _scope(), account, as_of=as_of, estimates_mode=mode
+            _engine(migrate=False),
+            _scope(),
+            account,
+            as_of=as_of,
+            estimates_mode=mode,
+            units=units,
+            categories=categories,
         )
     except (LookupError, PermissionError, NoFigures) as exc:
         raise CliError(str(exc)) from exc
@@ -568,6 +593,8 @@ def cmd_metrics(
         out: dict[str, Any] = head.as_dict()
         out["evidence_basis"] = fig.evidence_basis
         out["evidence_basis_note"] = fig.basis_note
+        out["states"] = fig.states
+        out["selection"] = {"units": list(units), "categories": list(categories)}
         out["then_now"] = (
             None
             if pic is None
@@ -584,7 +611,7 @@ def cmd_metrics(
         from story import build_story
 
         # the story model: what the pages, the pack and the deck print, figure for figure
-        out["story"] = build_story(data, estimates=fig.estimates).to_dict()
+        out["story"] = build_story(data, fig.selection, estimates=fig.estimates).to_dict()
         print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0
     cur, loc = head.currency, data.account.locale
@@ -596,7 +623,13 @@ def cmd_metrics(
         ("baseline", f"{head.baseline_start.isoformat()} – {head.baseline_end.isoformat()}"),
         ("cumulative_value", money(head.cumulative_value, cur, loc, compact=False)),
         ("run_rate", money(head.run_rate, cur, loc, compact=False) + " a year"),
-        ("innovations_live", f"{head.innovations_live} of {head.innovations_total}"),
+        (
+            "innovations_live",
+            f"{head.innovations_live} of {head.innovations_total}"
+            if not units
+            else f"{head.innovations_live} of {head.innovations_live_account} live in the account",
+        ),
+        ("states", ", ".join(f"{n} {s}" for s, n in fig.states.items())),
         ("claimed_value", money(head.claimed_value, cur, loc, compact=False)),
         ("attributed_value", money(head.attributed_value, cur, loc, compact=False)),
         ("unattributed_value", money(head.unattributed_value, cur, loc, compact=False)),

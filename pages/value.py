@@ -42,8 +42,9 @@ download_csv(
 
 st.subheader("From the baseline to now")
 st.caption(
-    "Each innovation's attributed value, labelled with its evidence level (see "
-    "below); what no live innovation explains stays unattributed."
+    "Each bar is the value measured and credited to an innovation; its evidence level "
+    "and causal estimate (see below) are shown beside it, never as the bar. What no live "
+    "innovation explains stays unattributed."
 )
 steps, labels = sections.bridge_with_evidence(ctx)
 download_csv(

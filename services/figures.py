@@ -16,6 +16,7 @@ functions as the pages, so the command line prints what the dashboard shows:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -26,7 +27,8 @@ from data_loaders.access import Scope
 from data_loaders.queries import AccountData, account_id_by_name, load_account_data
 from metrics.filters import Filters, limit_to
 from metrics.headline import Headline, headline
-from metrics.views import Photo, estimates, evidence_of, photo, value_lines
+from metrics.rules import CATEGORIES, STATES
+from metrics.views import Photo, estimates, evidence_of, photo, pipeline_view, value_lines
 from services.estimates import stored_estimates
 
 __all__ = ["AccountFigures", "EstimatesMode", "NoFigures", "account_figures"]
@@ -45,11 +47,36 @@ class NoFigures(ValueError):
 @dataclass(frozen=True, eq=False)
 class AccountFigures:
     data: AccountData
+    selection: Filters
     headline: Headline
+    # live / in pipeline / rejected / retired of the selected categories' register (they add
+    # up to it; ``metrics.rules`` states, as the Story's pipeline sentence counts them)
+    states: dict[str, int]
     photo: Photo | None
     estimates: pd.DataFrame | None  # None: figures without causal estimates
     evidence_basis: str  # CAUSAL or NO_ESTIMATES
     basis_note: str  # why, in words ("" when the stored estimates were used)
+
+
+def _selection(data: AccountData, units: Sequence[str], categories: Sequence[str]) -> Filters:
+    """The filters of ``units`` (names as the dashboard shows them, e.g. "Lyon · Claims",
+    any case) and ``categories``; an unknown one is refused with the known ones named."""
+    names = {
+        str(n).casefold(): int(u)
+        for u, n in zip(data.units["unit_id"], data.units["name"], strict=True)
+    }
+    ids = []
+    for u in units:
+        if u.strip().casefold() not in names:
+            known = ", ".join(sorted(str(n) for n in data.units["name"]))
+            raise LookupError(f"No unit named {u!r} in {data.account.name}. Known units: {known}.")
+        ids.append(names[u.strip().casefold()])
+    cats = []
+    for c in categories:
+        if c.strip().lower() not in CATEGORIES:
+            raise LookupError(f"No category {c!r}. Categories: {', '.join(CATEGORIES)}.")
+        cats.append(c.strip().lower())
+    return Filters(unit_ids=tuple(ids) or None, categories=tuple(cats) or None)
 
 
 def account_figures(
@@ -59,11 +86,16 @@ def account_figures(
     *,
     as_of: dt.date | None = None,
     estimates_mode: EstimatesMode = "stored",
+    units: Sequence[str] = (),
+    categories: Sequence[str] = (),
 ) -> AccountFigures:
-    """The account's figures (module doc). Raises LookupError / PermissionError for an
-    account the caller cannot read, ``NoFigures`` when nothing is measured."""
+    """The account's figures (module doc) for the selected ``units`` and ``categories``
+    (none: the whole account), as the dashboard's filters select them. Raises LookupError /
+    PermissionError for an account, unit or category the caller cannot read, ``NoFigures``
+    when nothing is measured."""
     account_id = account_id_by_name(engine, scope, account)
     data = limit_to(load_account_data(engine, scope, account_id), as_of)
+    sel = _selection(data, units, categories)
     est: pd.DataFrame | None = None
     note = ""
     if estimates_mode != "none":
@@ -79,7 +111,6 @@ def account_figures(
     else:
         note = "causal estimates not used (--no-estimates)"
     est = est if est is not None and not est.empty else None
-    sel = Filters()
     evidence = evidence_of(value_lines(data, sel, est)) if est is not None else None
     head = headline(data, sel, as_of=as_of, evidence=evidence)  # as_of: its rounding note
     if head is None:
@@ -90,7 +121,9 @@ def account_figures(
         )
     return AccountFigures(
         data=data,
+        selection=sel,
         headline=head,
+        states={s: pipeline_view(data, sel).counts[s] for s in STATES},
         photo=photo(data, sel),
         estimates=est,
         evidence_basis=CAUSAL if est is not None else NO_ESTIMATES,

@@ -45,3 +45,27 @@ def test_contract_figures(make_app, demo_bundle) -> None:
     row = k.gain_share.dropna().iloc[0]
     assert row["client"] == pytest.approx((1 - g) * row["goal"])
     assert row["provider"] == pytest.approx(row["savings"] - (1 - g) * row["goal"])
+
+
+def test_a_unit_or_category_filter_keeps_the_accounts_contract(make_app, demo_bundle) -> None:
+    """The contract is per account: with one unit and a category selected the page shows the
+    whole account's gain-share (Year 4: $2,529,428 saved against the $450,000 goal, $375,000
+    pro rata for 10 months) and says the filters do not apply — never a unit's savings
+    against the account's goal."""
+    data, _ = demo_bundle
+    unit = str(data.units.iloc[0]["name"])
+    at = make_app(PAGE, units=unit, cat="strategic impact")
+    no_exception(at)
+    body = texts(at)
+    assert (
+        "The contract is per account: these figures are the whole account's; the unit and "
+        "category filter does not apply here."
+    ) in body
+    [table] = at.dataframe
+    whole = views.contract_view(data, views.Selection())
+    assert whole is not None
+    assert list(table.value["savings"]) == pytest.approx(list(whole.gain_share["savings"].round(0)))
+    year4 = table.value.set_index("contract_year").loc["Year 4"]
+    assert year4["savings"] == pytest.approx(2_529_428, abs=1)
+    assert year4["goal"] == pytest.approx(450_000)
+    assert "Pro rata for the 10 of 12 months so far the goal is $375K" in body
