@@ -8,7 +8,9 @@ rollbacks keep, ``data_loaders.rollup``). Dates come back as pandas Timestamps.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -277,8 +279,8 @@ def load_monthly(
     _scoped(scope, account_id)
     r = KpiMonth
     # The value is computed in SQL (the same IEEE division pandas would do) and the KPI
-    # travels as its id, in the rollup's key order (no sort in the database): the fetch,
-    # not the query, is most of what is left of a read (35k rows on the benchmark account).
+    # travels as its id (rows sorted below): the fetch, not the query, is most of what is
+    # left of a read (35k rows on the benchmark account).
     weighted = and_(Kpi.kind == "rate", r.volume > 0, r.missing_volume == 0)
     stmt = (
         select(
@@ -293,7 +295,6 @@ def load_monthly(
         )
         .join(Kpi, Kpi.id == r.kpi_id)
         .where(r.account_id == account_id, _in_scope(scope, r.account_id))
-        .order_by(r.unit_id, r.kpi_id, r.month)
     )
     if unit_ids is not None:
         stmt = stmt.where(r.unit_id.in_([int(u) for u in unit_ids]))
@@ -308,16 +309,26 @@ def load_monthly(
         .where(Kpi.account_id == account_id, _in_scope(scope, Kpi.account_id))
         .order_by(Kpi.key)
     )
-    rows, keys = _rows(engine, stmt, names)
-    cols = list(zip(*rows, strict=True)) if rows else [()] * 7
+    with _gc_paused():
+        rows, keys = _rows(engine, stmt, names)
+        cols = list(zip(*rows, strict=True)) if rows else [()] * 7
     rank = {int(k): i for i, (k, _) in enumerate(keys)}
     key_of = dict(keys)
     unit = np.asarray(cols[0], dtype="int64")
     kpi_codes, kpi_ids = pd.factorize(np.asarray(cols[1], dtype="int64"))
-    # Rows ordered by unit, KPI key (the database's collation, as the key list is) and month,
-    # as before the rollup: lexsort is stable, so months stay in order within unit × KPI.
-    order = np.lexsort((np.array([rank[int(k)] for k in kpi_ids], dtype="int64")[kpi_codes], unit))
     month_codes, months = pd.factorize(pd.Series(cols[2], dtype=object))
+    month = pd.DatetimeIndex(pd.to_datetime(pd.Index(months))).astype("datetime64[ns]")
+    # Rows ordered by unit, KPI key (the database's collation, as the key list is) and month,
+    # as before the rollup — sorted here, not in SQL: PostgreSQL then reads the table in one
+    # pass instead of walking the primary key to a heap page per row (benchmarks/README.md,
+    # 329k rows), and SQLite walks its table in key order anyway.
+    order = np.lexsort(
+        (
+            month.asi8[month_codes],
+            np.array([rank[int(k)] for k in kpi_ids], dtype="int64")[kpi_codes],
+            unit,
+        )
+    )
     grain_codes, grains = pd.factorize(pd.Series(cols[6], dtype=object))
     return pd.DataFrame(
         {
@@ -325,15 +336,27 @@ def load_monthly(
             "kpi_key": pd.array([key_of[int(k)] for k in kpi_ids], dtype="str").take(
                 kpi_codes[order]
             ),
-            "month": pd.DatetimeIndex(pd.to_datetime(pd.Index(months)))
-            .astype("datetime64[ns]")
-            .take(month_codes[order]),
+            "month": month.take(month_codes[order]),
             "value": np.asarray(cols[3], dtype="float64")[order],
             "volume": np.asarray(cols[4], dtype="float64")[order],
             "n_obs": np.asarray(cols[5], dtype="int64")[order],
             "grain": pd.array(list(grains), dtype="str").take(grain_codes[order]),
         }
     )
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a bulk fetch creates its ~250k row objects (none of
+    them in cycles): each collection the allocations would trigger walks the whole heap, which
+    cost a third of a 35k-row read in the measurements (benchmarks/README.md)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _rows(engine: Engine, bulk, *small):
