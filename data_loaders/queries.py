@@ -324,7 +324,7 @@ def load_monthly(
     # 329k rows), and SQLite walks its table in key order anyway.
     order = np.lexsort(
         (
-            month.asi8[month_codes],
+            np.asarray(month, dtype="datetime64[ns]").view("int64")[month_codes],
             np.array([rank[int(k)] for k in kpi_ids], dtype="int64")[kpi_codes],
             unit,
         )
