@@ -708,7 +708,7 @@ def cmd_pack(
     out_dir: str | None,
     user: str | None,
 ) -> int:
-    from services.pack import PackError, accounts, build_pack, pack_filename
+    from services.pack import PackError, accounts, build_pack, pack_filename, record_download
 
     if (account is None) == (not every):
         raise click.UsageError("give exactly one of --account NAME or --all")
@@ -757,6 +757,7 @@ def cmd_pack(
             target.write_bytes(built.content)
         except OSError as exc:
             raise CliError(f"cannot write {target}: {exc.strerror or exc}") from exc
+        record_download(engine, scope, name, f"{target.name} (edition {built.edition_no}, CLI)")
         print(
             f"{target}: {name}, as of {built.as_of:%Y-%m-%d}, edition {built.edition_no}, "
             f"sha256 {built.sha256}" + (" (password-protected)" if built.protected else "")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 
 from babel import Locale
 from babel.numbers import format_compact_currency, format_currency, format_decimal, format_percent
@@ -40,7 +41,22 @@ def money(
     """``$1.2M`` (compact, for cards and sentences, when |value| ≥ 10,000) or ``$1,234,567``
     (whole currency units, the locale's pattern without decimals); negatives with the true
     minus sign ``−``, as ``pct`` prints them."""
+    if _missing(value):
+        return DASH
+    assert value is not None
+    return _money_text(float(value), currency, locale, compact)
+
+
+@lru_cache(maxsize=8192)
+def _money_text(value: float, currency: str, locale: str, compact: bool) -> str:
+    # Babel's formatting is the slow part of a story (hundreds of amounts); it is pure.
     return _money(value, currency, locale, compact=compact).replace("-", MINUS, 1)
+
+
+@lru_cache(maxsize=64)
+def _whole_pattern(loc: str) -> str:
+    pattern = Locale.parse(loc).currency_formats["standard"].pattern
+    return str(pattern.replace(".00", "").replace(".0", ""))
 
 
 def _money(value: float | None, currency: str, locale: str, *, compact: bool) -> str:
@@ -54,8 +70,7 @@ def _money(value: float | None, currency: str, locale: str, *, compact: bool) ->
         # unabbreviated run of digits is harder to read than the grouped whole amount.
         if not re.search(r"\d{5,}", text):
             return text
-    pattern = Locale.parse(loc).currency_formats["standard"].pattern
-    whole = pattern.replace(".00", "").replace(".0", "")
+    whole = _whole_pattern(loc)
     return str(
         format_currency(round(value), currency, locale=loc, format=whole, currency_digits=False)
     )

@@ -89,19 +89,25 @@ if shown is not None and shown.account == account:
     built = shown
     st.subheader(f"Edition {built.edition_no} · as of {built.as_of:%d %b %Y}")
     d1, d2 = st.columns(2)
+    pdf_name = pack_service.pack_filename(account, built.as_of, "pdf")
+    deck_name = pack_service.pack_filename(account, built.as_of, "pptx")
     d1.download_button(
         "Download the PDF" + (" (password-protected)" if built.protected else ""),
         built.content,
-        file_name=pack_service.pack_filename(account, built.as_of, "pdf"),
+        file_name=pdf_name,
         mime="application/pdf",
         icon=":material/download:",
+        on_click=pack_service.record_download,
+        args=(engine, ctx.scope, account, f"{pdf_name} (edition {built.edition_no}, page)"),
     )
     d2.download_button(
         "Download the deck (.pptx)",
         pack_service.deck_of(built),
-        file_name=pack_service.pack_filename(account, built.as_of, "pptx"),
+        file_name=deck_name,
         mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
         icon=":material/slideshow:",
+        on_click=pack_service.record_download,
+        args=(engine, ctx.scope, account, f"{deck_name} (edition {built.edition_no}, page)"),
     )
     st.caption(f"SHA-256 {built.sha256}")
     st.markdown("**First pages**")
@@ -127,12 +133,15 @@ for ed in editions[:12]:
         f"{ed.created_at:%d %b %Y %H:%M} by {ed.built_by or 'unknown'} · value to date "
         f"{head.get('value_to_date_exact', '—')}".replace("$", r"\$")
     )
+    ed_name = pack_service.pack_filename(account, ed.as_of, "pdf").replace(
+        ".pdf", f"_edition-{ed.edition_no}.pdf"
+    )
     c2.download_button(
         "PDF",
         pack_service.edition_pdf(engine, ctx.scope, ed.id),
-        file_name=pack_service.pack_filename(account, ed.as_of, "pdf").replace(
-            ".pdf", f"_edition-{ed.edition_no}.pdf"
-        ),
+        file_name=ed_name,
         mime="application/pdf",
         key=f"edition-{ed.id}",
+        on_click=pack_service.record_download,
+        args=(engine, ctx.scope, account, f"{ed_name} (archived edition, page)"),
     )

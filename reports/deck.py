@@ -168,6 +168,27 @@ def render_deck(story: Story, *, changes: Section | None = None, edition: int = 
         _table(s, k.table("gain_share"), top=Inches(4.6), size=12)
     except KeyError:
         pass
+    inn = story.section("innovations")
+    signed = [f for f in inn.figures if f.key.startswith("signoff:")]
+    signed.sort(key=lambda f: f.help != "changed")  # changed lines first
+    for at in range(0, len(signed), 12):  # every line, twelve a slide
+        s = _slide(
+            prs,
+            "Value lines agreed by the client",
+            "A line agreed by the client shows who agreed it and when; a figure that changed "
+            "after the sign-off shows the agreed and the current figure, never the new one as "
+            "agreed. " + inn.notes[-1],
+        )
+        _table(
+            s,
+            Table(
+                "signoffs",
+                ("Innovation", "Measured now", "Sign-off"),
+                tuple((f.label, f.exact, f.text) for f in signed[at : at + 12]),
+                numeric=("Measured now",),
+            ),
+            size=12,
+        )
     p = story.section("pipeline")
     s = _slide(prs, p.title, "Claims per year are the innovations' own estimates, not measured.")
     _text(s, list(p.sentences), height=Inches(1.4), size=16)

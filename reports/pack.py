@@ -104,7 +104,7 @@ def _section_dict(s: Section) -> dict[str, Any]:
         "figures": [
             {"key": f.key, "label": f.label, "text": f.text, "exact": f.exact}
             for f in s.figures
-            if not f.key.startswith(("month:", "step:"))  # series for other renderers
+            if not f.key.startswith(("month:", "step:", "signoff:"))  # for other renderers
         ],
         "sentences": list(s.sentences),
         "tables": [

@@ -25,10 +25,12 @@ from data_loaders.access import AccessDenied, Scope
 from data_loaders.estimate_store import load_estimates, save_estimates
 from data_loaders.queries import AccountData, account_id_by_name, list_accounts, load_account_data
 from metrics.filters import limit_to
+from metrics.signoff import data_period
 from metrics.versions import estimates_version
 from metrics.views import estimates as compute_estimates
 from reports import editions
 from reports.pack import PackDocument, render_pack, render_png
+from services import audit, signoff
 from story.model import Section, Story, build_story
 
 __all__ = [
@@ -37,6 +39,7 @@ __all__ = [
     "build_pack",
     "default_as_of",
     "pack_filename",
+    "record_download",
     "verify_pack",
 ]
 
@@ -88,6 +91,19 @@ def _estimates(
     return est, version
 
 
+def _signoffs(
+    engine: Engine, scope: Scope, account_id: int, data: AccountData
+) -> dict[str, signoff.Agreement]:
+    """The client's latest agreement per innovation for the pack's period (all its months,
+    as the innovation detail page agrees them)."""
+    period = data_period(data.monthly["month"])
+    return {
+        code: a
+        for (code, start, end), a in signoff.latest(engine, scope, account_id).items()
+        if (start, end) == period
+    }
+
+
 def build_pack(
     engine: Engine,
     scope: Scope,
@@ -111,6 +127,9 @@ def build_pack(
             int(account) if isinstance(account, int) else account_id_by_name(engine, scope, account)
         )
         scope.check(account_id)
+    except AccessDenied:
+        audit.record(engine, scope, "refused", detail=f"pack build of account {account!r}")
+        raise
     except LookupError as exc:
         raise PackError(str(exc)) from exc
     when = as_of or default_as_of()
@@ -121,7 +140,9 @@ def build_pack(
     est, version = _estimates(engine, account_id, data, ensure_estimates, say)
     say(0.3, "building the story")
     try:
-        story = build_story(data, as_of=when, estimates=est)
+        story = build_story(
+            data, as_of=when, estimates=est, signoffs=_signoffs(engine, scope, account_id, data)
+        )
     except ValueError as exc:
         raise PackError(str(exc)) from exc
     last = snapshots.last_edition(engine, scope, account_id)
@@ -173,6 +194,16 @@ def build_pack(
         figures=editions.edition_figures(story, doc.data),
         protected_sha256=protected_sha,
     )
+    audit.record(
+        engine,
+        scope,
+        "pack build",
+        account=story.account,
+        # what was built, never the password (only whether there was one)
+        detail=f"edition {edition_no}, as of {when:%Y-%m-%d}, {fmt}, {paper}"
+        + (", password-protected" if password else "")
+        + f", sha256 {editions.sha256(content)[:16]}",
+    )
     say(1.0, f"edition {edition_no} archived")
     return BuiltPack(
         account=story.account,
@@ -188,6 +219,13 @@ def build_pack(
         document=doc,
         protected=bool(password),
     )
+
+
+def record_download(engine: Engine, scope: Scope, account: str, what: str) -> None:
+    """Audit one hand-out of a pack (the page's download buttons, the CLI's file): who, when,
+    which account and ``what`` (file name, edition). Refused outside the caller's scope."""
+    scope.check(account_id_by_name(engine, scope, account))
+    audit.record(engine, scope, "download", account=account, detail=what)
 
 
 def deck_of(built: BuiltPack) -> bytes:

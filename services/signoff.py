@@ -1,23 +1,33 @@
 """Client sign-off on value lines: a client executive agrees an innovation's value for a
 period. The agreed figure, name and time are stored and never overwritten; when the figure
 computed today differs from the agreed one (new data, a changed rule), ``status`` says so —
-"changed since agreed: old → new" — instead of silently showing the new figure as agreed.
+"changed since agreed: old → new" — instead of silently showing the new figure as agreed
+(the rule: ``metrics.signoff``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 import pandas as pd
 from sqlalchemy import Engine, insert, select
 
 from data_loaders.access import AccessDenied, Scope
 from data_loaders.schema import Account, Innovation, SignOff
+from metrics.signoff import TOLERANCE, Agreement, Status
 from services import audit
 
-# Figures are shown in whole currency units; a difference below half a unit is not a change.
-TOLERANCE = 0.5
+__all__ = [
+    "TOLERANCE",
+    "Agreement",
+    "Status",
+    "agreements",
+    "latest",
+    "sign_off",
+    "status",
+    "statuses",
+]
+
 COLUMNS = [
     "innovation_code",
     "period_start",
@@ -28,47 +38,6 @@ COLUMNS = [
     "signed_by_name",
     "signed_at",
 ]
-
-
-@dataclass(frozen=True)
-class Agreement:
-    code: str
-    period_start: dt.date
-    period_end: dt.date
-    figure: float
-    currency: str
-    signed_by: str
-    signed_by_name: str
-    signed_at: dt.datetime
-
-
-@dataclass(frozen=True)
-class Status:
-    """How a value line stands against its sign-off for the same period."""
-
-    agreement: Agreement | None
-    current: float | None
-
-    @property
-    def agreed(self) -> bool:
-        return self.agreement is not None
-
-    @property
-    def changed(self) -> bool:
-        if self.agreement is None or self.current is None:
-            return self.agreement is not None and self.current is None
-        return abs(self.current - self.agreement.figure) >= TOLERANCE
-
-    def label(self, fmt=lambda v: f"{v:,.0f}") -> str:
-        """ "agreed by NAME on D MMM YYYY", "changed since agreed: old → new", or ""."""
-        a = self.agreement
-        if a is None:
-            return ""
-        if self.changed:
-            new = "no figure" if self.current is None else fmt(self.current)
-            return f"changed since agreed: {fmt(a.figure)} → {new}"
-        who = a.signed_by_name or a.signed_by
-        return f"agreed by {who} on {a.signed_at:%-d %b %Y}"
 
 
 def _account(engine: Engine, scope: Scope, account_id: int) -> tuple[str, str]:

@@ -14,9 +14,10 @@ an archived edition hold exactly the same texts.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,7 @@ from metrics.format import money, number, pct
 from metrics.impact import EVIDENCE_NOTES
 from metrics.method_notes import METHOD_NOTES, NOTATION
 from metrics.rules import EVIDENCE_LABELS
+from metrics.signoff import Agreement, Status, data_period
 
 __all__ = ["Chart", "Figure", "NoStory", "Section", "Story", "Table", "build_story"]
 
@@ -211,6 +213,106 @@ def plain(text: str) -> str:
     return _EMPH.sub(lambda m: m.group(1) or m.group(2), text)
 
 
+_TEX_SYMBOLS = {
+    "sum": "Σ",
+    "cdot": "·",
+    "times": "×",
+    "le": "≤",
+    "leq": "≤",
+    "ge": "≥",
+    "geq": "≥",
+    "ne": "≠",
+    "in": "∈",
+    "alpha": "α",
+    "beta": "β",
+    "gamma": "γ",
+    "delta": "δ",
+    "varepsilon": "ε",
+    "epsilon": "ε",
+    "tau": "τ",
+    "sigma": "σ",
+    "mu": "μ",
+    "quad": " ",
+    "qquad": " ;; ",  # between two formulas
+    ",": " ",
+    ";": " ",
+    ":": " ",
+    " ": " ",
+    "!": "",
+}
+_TEX_DROPPED = {"Big", "big", "Bigg", "bigg", "left", "right", "displaystyle"}
+_TEX_WORDS = {"mathrm", "text", "operatorname", "mathit", "mathbf", "textrm"}
+_SUPERSCRIPT = str.maketrans("0123456789+−=()nyijk", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿʸⁱʲᵏ")
+
+
+def _tex_atom(s: str, i: int) -> tuple[str, int]:
+    """One atom of ``s`` from ``i``: a {group}, a command with its arguments, or a char."""
+    while i < len(s) and s[i] == " ":
+        i += 1
+    if i >= len(s):
+        return "", i
+    c = s[i]
+    if c == "{":
+        return _tex(s, i + 1, "}")
+    if c != "\\":
+        return ("−" if c == "-" else c), i + 1
+    m = re.match(r"\\([A-Za-z]+|.)", s[i:])
+    assert m is not None
+    name, i = m.group(1), i + len(m.group(0))
+    if name in _TEX_WORDS:
+        return _tex_atom(s, i)
+    if name in ("frac", "tfrac", "dfrac"):
+        num, i = _tex_atom(s, i)
+        den, i = _tex_atom(s, i)
+        return f"{_tex_wrap(num)} / {_tex_wrap(den)}", i
+    if name == "hat":
+        base, i = _tex_atom(s, i)
+        return base + "\u0302", i
+    if name in _TEX_DROPPED:
+        return "", i
+    return _TEX_SYMBOLS.get(name, name), i
+
+
+def _tex_wrap(t: str) -> str:
+    t = t.strip()
+    return f"({t})" if re.search(r"[\s+−=·/]", t) else t
+
+
+def _tex(s: str, i: int = 0, stop: str | None = None) -> tuple[str, int]:
+    out: list[str] = []
+    while i < len(s):
+        if stop is not None and s[i] == stop:
+            return "".join(out), i + 1
+        if s[i] == " ":  # kept: text words and operators need their spaces
+            out.append(" ")
+            i += 1
+            continue
+        if s[i] in "_^":
+            kind = s[i]
+            arg, i = _tex_atom(s, i + 1)
+            arg = " ".join(arg.split())
+            if kind == "_":
+                out.append(f"[{arg}]" + (" " if out and out[-1] == "Σ" else ""))
+            elif arg and all(ch in "0123456789+−=()nyijk" for ch in arg):
+                out.append(arg.translate(_SUPERSCRIPT))
+            else:
+                out.append(f"^({arg})")
+            continue
+        atom, i = _tex_atom(s, i)
+        out.append(atom)
+    return "".join(out), i
+
+
+def formula_text(tex: str) -> str:
+    """A LaTeX formula of ``metrics.method_notes`` as readable plain text for paper and
+    slides: indices in brackets (``base[u,k]``), ``Σ[m ∈ B]``, fractions as ``(a) / (b)``,
+    Greek letters and operators as characters, the true minus sign."""
+    text, _ = _tex(tex)
+    text = re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r"\s*([=·≤≥])\s*", r" \1 ", text)
+    return re.sub(r",?\s*;;\s*", "; ", text)
+
+
 def _s(v: Any) -> str:
     if v is None or v is pd.NaT or (isinstance(v, float) and pd.isna(v)):
         return "—"
@@ -221,11 +323,66 @@ def _s(v: Any) -> str:
     return str(v)
 
 
-def _chart(key: str, title: str, chart: Any, *, wide: bool = False) -> Chart:
-    # Some frames carry ``datetime.date`` cells (contract years), which Altair leaves as is.
-    spec = json.dumps(
-        chart.to_dict(validate=False), default=lambda v: v.isoformat(), ensure_ascii=False
-    )
+#: Vega-Lite specs by the fingerprint of their builder's inputs (``_chart``): building an
+#: Altair chart and serialising it is most of a story's time, and a builder is a pure
+#: function of its frames and options, so equal inputs give the same JSON text. Bounded:
+#: the oldest entry goes first.
+_SPECS: dict[str, str] = {}
+_SPECS_MAX = 128
+
+
+def clear_caches() -> None:
+    """Forget the memoised chart specs (benchmarks measure a build without them)."""
+    _SPECS.clear()
+
+
+def _fingerprint(h: Any, v: Any) -> None:
+    if isinstance(v, pd.DataFrame):
+        h.update(f"df{v.shape}|{list(v.columns)}|{list(map(str, v.dtypes))}".encode())
+        if len(v):
+            h.update(pd.util.hash_pandas_object(v, index=True).to_numpy().tobytes())
+    elif isinstance(v, pd.Series):
+        _fingerprint(h, v.to_frame())
+    elif isinstance(v, dict):
+        h.update(b"{")
+        for k in sorted(v, key=repr):
+            h.update(repr(k).encode())
+            _fingerprint(h, v[k])
+        h.update(b"}")
+    elif isinstance(v, list | tuple):
+        h.update(b"[")
+        for x in v:
+            _fingerprint(h, x)
+        h.update(b"]")
+    elif v is None or isinstance(v, str | int | float | bool | dt.date):
+        h.update(f"{type(v).__name__}:{v!r}".encode())
+    else:
+        raise TypeError(f"no fingerprint for {type(v).__name__}")
+
+
+def _chart(
+    key: str, title: str, builder: Any, /, *args: Any, wide: bool = False, **kwargs: Any
+) -> Chart:
+    """``builder(*args, **kwargs)`` (a ``charts/`` function) as a ``Chart``; the spec is
+    memoised by the fingerprint of the builder and its inputs (see ``_SPECS``)."""
+    h = hashlib.sha256(f"{builder.__module__}.{builder.__qualname__}".encode())
+    try:
+        _fingerprint(h, (args, kwargs))
+        fp: str | None = h.hexdigest()
+    except TypeError:  # an input we cannot fingerprint: build it every time
+        fp = None
+    spec = _SPECS.get(fp) if fp is not None else None
+    if spec is None:
+        # Some frames carry ``datetime.date`` cells (contract years), which Altair leaves as is.
+        spec = json.dumps(
+            builder(*args, **kwargs).to_dict(validate=False),
+            default=lambda v: v.isoformat(),
+            ensure_ascii=False,
+        )
+        if fp is not None:
+            while len(_SPECS) >= _SPECS_MAX:
+                _SPECS.pop(next(iter(_SPECS)))
+            _SPECS[fp] = spec
     return Chart(key=key, title=title, spec=spec, wide=wide)
 
 
@@ -243,10 +400,14 @@ def build_story(
     *,
     as_of: dt.date | None = None,
     estimates: pd.DataFrame | None = None,
+    signoffs: Mapping[str, Agreement] | None = None,
 ) -> Story:
     """The whole story of ``data`` for ``selection`` with the data limited to ``as_of``
     (``metrics.filters.limit_to``). ``estimates``: ``metrics.views.estimates`` of the same
     (limited) data; without them no innovation counts as ``estimated`` and the story says so.
+    ``signoffs``: the client's latest agreement per innovation code for the period of the
+    data (``metrics.signoff.data_period``); the innovation table then says of each line
+    whether it is agreed (by whom, when) or changed since agreed (old → new).
     Raises ``NoStory`` when the selection has no measured value."""
     sel = selection if selection is not None else Filters()
     data = limit_to(data, as_of)
@@ -290,7 +451,7 @@ def build_story(
         _scorecard(pic),
         _curve(curve, cur, loc),
         _bridge(bridge, cur, loc),
-        _innovations(data, sel, lines),
+        _innovations(data, sel, lines, signoffs or {}),
         _reconciliation(head, lines, cur, loc),
         _contract(contract, cur, loc),
         _pipeline(pipe),
@@ -403,7 +564,10 @@ def _scorecard(pic: views.Photo | None) -> Section | None:
     chart = _chart(
         "then_now",
         "Change since then",
-        then_now_chart(pic.cards, then_label=pic.then_label, now_label=pic.now_label),
+        then_now_chart,
+        pic.cards,
+        then_label=pic.then_label,
+        now_label=pic.now_label,
     )
     return Section(
         "scorecard",
@@ -418,7 +582,10 @@ def _scorecard(pic: views.Photo | None) -> Section | None:
 def _curve(c: views.CurveView | None, cur: str, loc: str) -> Section | None:
     if c is None:
         return None
-    spec = cumulative_value_chart(
+    curve_chart = _chart(
+        "curve",
+        "Cumulative value with go-lives",
+        cumulative_value_chart,
         c.curve,
         c.golives,
         c.events,
@@ -427,6 +594,7 @@ def _curve(c: views.CurveView | None, cur: str, loc: str) -> Section | None:
         money_format=c.money_by_month,
         height=300,
         retirements=c.retirements,
+        wide=True,
     )
     last = c.money_text[-1] if c.money_text else "—"
     # each month's own value: what an edition compares to find restated figures
@@ -444,7 +612,7 @@ def _curve(c: views.CurveView | None, cur: str, loc: str) -> Section | None:
         "curve",
         "Value, month after month",
         figures=(Figure("cumulative", "Value to date", last, last), *months),
-        charts=(_chart("curve", "Cumulative value with go-lives", spec, wide=True),),
+        charts=(curve_chart,),
         notes=(
             f"▲ marks each of the {len(c.golives)} innovations going live; dotted lines are "
             "events."
@@ -482,7 +650,16 @@ def _bridge(steps: pd.DataFrame, cur: str, loc: str) -> Section | None:
         table.title,
         numeric=("Measured value", "Causal estimate"),
     )
-    chart = bridge_chart(steps, currency=cur, locale=loc, title=f"Value to date ({cur})")
+    chart = _chart(
+        "bridge",
+        "Baseline → now",
+        bridge_chart,
+        steps,
+        currency=cur,
+        locale=loc,
+        title=f"Value to date ({cur})",
+        wide=True,
+    )
     # each step's amount, for renderers that draw their own chart (the deck)
     amounts = tuple(
         Figure(f"step:{i}", str(r["label"]), str(r["text"]), str(r["text"]), float(r["value"]))
@@ -493,7 +670,7 @@ def _bridge(steps: pd.DataFrame, cur: str, loc: str) -> Section | None:
         "What drove it",
         figures=amounts,
         tables=(table,),
-        charts=(_chart("bridge", "Baseline → now", chart, wide=True),),
+        charts=(chart,),
         notes=(
             "Each innovation's step is the measured benefit credited to it; what no live "
             "innovation explains is shown as unattributed, never given to one. The evidence "
@@ -502,9 +679,12 @@ def _bridge(steps: pd.DataFrame, cur: str, loc: str) -> Section | None:
     )
 
 
-def _innovations(data: AccountData, sel: FilterLike, lines: pd.DataFrame) -> Section:
+def _innovations(
+    data: AccountData, sel: FilterLike, lines: pd.DataFrame, signoffs: Mapping[str, Agreement]
+) -> Section:
     """Every innovation of the selection: the live ones (largest measured first) with their
-    claimed, measured and estimated value and evidence level, then the rest by code."""
+    claimed, measured and estimated value and evidence level, then the rest by code; with
+    ``signoffs``, each line's sign-off status (``metrics.signoff.Status``)."""
     inn = in_categories(data.innovations, sel)[["innovation_id", "code", "title", "stage"]]
     lm = views.live_months(data)
     first = lm.groupby("innovation_id")["go_live"].min()
@@ -520,34 +700,33 @@ def _innovations(data: AccountData, sel: FilterLike, lines: pd.DataFrame) -> Sec
     )
     for c in ("claimed_text", "measured_text", "estimated_text", "evidence"):
         merged[c] = merged[c].fillna("—")
-    table = _table(
-        "innovations",
-        merged,
-        (
-            "code",
-            "title",
-            "category",
-            "stage",
-            "go_live",
-            "claimed_text",
-            "measured_text",
-            "estimated_text",
-            "evidence",
-        ),
-    )
+    cur, loc = data.account.currency, data.account.locale
+    status = {
+        code: Status(agreement=signoffs[code], current=None if pd.isna(m) else float(m))
+        for code, m in zip(merged["code"], merged["measured"], strict=True)
+        if code in signoffs
+    }
+    merged["signoff"] = [
+        status[c].label(lambda v: money(v, cur, loc, compact=False)) if c in status else ""
+        for c in merged["code"]
+    ]
+    shown = [
+        ("code", "Code"),
+        ("title", "Title"),
+        ("category", "Category"),
+        ("stage", "Stage"),
+        ("go_live", "First go-live"),
+        ("claimed_text", "Claimed"),
+        ("measured_text", "Measured"),
+        ("estimated_text", "Estimated"),
+        ("evidence", "Evidence"),
+    ]
+    if status:  # the column only when the client has agreed a line of this period
+        shown.append(("signoff", "Sign-off"))
+    table = _table("innovations", merged, [c for c, _ in shown])
     table = Table(
         "innovations",
-        (
-            "Code",
-            "Title",
-            "Category",
-            "Stage",
-            "First go-live",
-            "Claimed",
-            "Measured",
-            "Estimated",
-            "Evidence",
-        ),
+        tuple(h for _, h in shown),
         table.rows,
         f"All {len(merged)} innovations",
         numeric=("Claimed", "Measured", "Estimated"),
@@ -557,15 +736,46 @@ def _innovations(data: AccountData, sel: FilterLike, lines: pd.DataFrame) -> Sec
         Figure(f"evidence:{lvl}", lvl, str(int(counts.get(lvl, 0))), value=counts.get(lvl, 0))
         for lvl in ("estimated", "measured", "claimed")
     )
+    # one figure per signed-off line (the deck lists them; an edition archives them)
+    signed = tuple(
+        Figure(
+            f"signoff:{code}",
+            f"{code} {title}",
+            label,
+            measured,
+            state.current,
+            "changed" if state.changed else "agreed",
+        )
+        for code, title, measured, label in zip(
+            merged["code"], merged["title"], merged["measured_text"], merged["signoff"], strict=True
+        )
+        if (state := status.get(code)) is not None
+    )
+    changed = sum(1 for x in status.values() if x.changed)
+    period = _period_words(data)
+    if status:
+        signoff_note = f"Sign-off ({period}): {len(status)} value line(s) agreed by the client" + (
+            f"; {changed} of them changed since agreed (old → new), not shown as agreed."
+            if changed
+            else ", each still equal to the agreed figure."
+        )
+    else:
+        signoff_note = f"Sign-off ({period}): no value line agreed by the client yet."
     return Section(
         "innovations",
         "Innovations and their evidence",
-        figures=figures,
+        figures=figures + signed,
         tables=(table,),
-        notes=tuple(
-            f"{lvl}: {EVIDENCE_NOTES[lvl]}" for lvl in ("estimated", "measured", "claimed")
+        notes=(
+            *(f"{lvl}: {EVIDENCE_NOTES[lvl]}" for lvl in ("estimated", "measured", "claimed")),
+            signoff_note,
         ),
     )
+
+
+def _period_words(data: AccountData) -> str:
+    p = data_period(data.monthly["month"])
+    return "no data" if p is None else f"{p[0]:%b %Y} – {p[1]:%b %Y}"
 
 
 def _reconciliation(
@@ -603,12 +813,19 @@ def _reconciliation(
         Figure("realisation", "Realisation (credited ÷ claimed)", pct(real, loc, signed=False)),
     )
     top = lines.head(12)
-    chart = evidence_chart(top, currency=cur, locale=loc)
+    chart = _chart(
+        "evidence",
+        "Claimed, measured and estimated (12 largest)",
+        evidence_chart,
+        top,
+        currency=cur,
+        locale=loc,
+    )
     return Section(
         "reconciliation",
         "Claimed vs measured",
         figures=figures,
-        charts=(_chart("evidence", "Claimed, measured and estimated (12 largest)", chart),),
+        charts=(chart,),
         notes=tuple(
             n
             for n in (
@@ -661,14 +878,21 @@ def _contract(k: views.ContractView | None, cur: str, loc: str) -> Section | Non
         _chart(
             "productivity",
             "Productivity clause",
-            productivity_chart(
-                k.productivity, currency=cur, locale=loc, unit_label=k.unit_cost_label, height=220
-            ),
+            productivity_chart,
+            k.productivity,
+            currency=cur,
+            locale=loc,
+            unit_label=k.unit_cost_label,
+            height=220,
         ),
         _chart(
             "gain_share",
             "Gain-share",
-            gain_share_chart(k.gain_share, currency=cur, locale=loc, height=220),
+            gain_share_chart,
+            k.gain_share,
+            currency=cur,
+            locale=loc,
+            height=220,
         ),
     ]
     return Section(
@@ -718,7 +942,7 @@ def _method(data: AccountData) -> Section:
     table = Table(
         "method",
         ("Figure", "How it is computed", "Formula"),
-        tuple((n.title, plain(n.text), n.formula) for n in METHOD_NOTES),
+        tuple((n.title, plain(n.text), formula_text(n.formula)) for n in METHOD_NOTES),
     )
     return Section(
         "method",

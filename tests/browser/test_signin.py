@@ -10,6 +10,7 @@ lives in a temporary directory and reaches Streamlit through ``--secrets.files``
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -21,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 
 from tests.browser.conftest import (
     ARTIFACTS,
@@ -49,6 +51,8 @@ OTHER = (
     "6,456,512",
 )
 CONTACT = "Pat Provider"
+# Building the pack may first estimate the account's innovations (once per data version).
+PACK_BUILD_MS = 900_000
 PAGES = ["", "then-and-now", "value", "innovations", "detail", "contract", "data"]
 SCREENS = [
     "headline",
@@ -151,12 +155,46 @@ def _visible_text(pg) -> str:
     return str(pg.locator("body").inner_text())
 
 
+def _deck_text(deck: bytes) -> str:
+    from pptx import Presentation
+
+    parts = []
+    for slide in Presentation(io.BytesIO(deck)).slides:
+        parts.append(slide.notes_slide.notes_text_frame.text)
+        for shape in slide.shapes:
+            if shape.has_text_frame:
+                parts.append(shape.text_frame.text)
+            if shape.has_table:
+                parts.extend(c.text for row in shape.table.rows for c in row.cells)
+    return "\n".join(parts)
+
+
+def _assert_pack_audited(db: str, files: list[str]) -> None:
+    """The build and both downloads are in the audit log, as the signed-in client."""
+    from data_loaders.access import Scope
+    from data_loaders.db import make_engine
+    from services import audit
+
+    eng = make_engine(db)
+    try:
+        log = audit.entries(eng, Scope.everything(user="test check"))
+    finally:
+        eng.dispose()
+    mine = log[(log["user"] == CLIENT) & (log["account"] == MINE)]
+    assert "pack build" in mine["action"].tolist()
+    downloaded = " ".join(mine.loc[mine["action"] == "download", "detail"])
+    for name in files:
+        assert name in downloaded, (name, downloaded)
+
+
 def test_client_executive_signs_in_sees_only_its_account_and_signs_out(
     signin_app, browser, tmp_path: Path
 ) -> None:
     """Signed out there is only a sign-in button; after signing in at the identity provider
-    the client executive sees its own account on every page, in every present-mode screen and
-    in every CSV download, and nothing of the other account; after signing out, nothing."""
+    the client executive sees its own account on every page, in every present-mode screen,
+    in every CSV download and in the renewal pack it builds and downloads (PDF text, deck
+    text; both audited as that person), and nothing of the other account; after signing
+    out, nothing."""
     base = signin_app["base"]
     ctx = browser.new_context(viewport=DESKTOP, accept_downloads=True)
     pg = ctx.new_page()
@@ -199,6 +237,36 @@ def test_client_executive_signs_in_sees_only_its_account_and_signs_out(
                 downloads.append(target.name)
                 wait_for_app(pg, FIRST_LOAD_MS)
         assert any(name.endswith(".csv") for name in downloads), downloads
+
+        # the renewal pack: built on its page, downloaded, read back as text
+        pg.goto(f"{base}/renewal-pack")
+        wait_for_app(pg, FIRST_LOAD_MS)
+        _assert_clean(_visible_text(pg), "the Renewal pack page")
+        pg.get_by_role("button", name="Build the pack").click()
+        pdf_button = pg.get_by_role("button", name="Download the PDF")
+        pdf_button.wait_for(timeout=PACK_BUILD_MS)
+        wait_for_app(pg, PACK_BUILD_MS)
+        _assert_clean(_visible_text(pg), "the Renewal pack page after the build")
+        with pg.expect_download() as info:
+            pdf_button.click()
+        pdf_path = tmp_path / info.value.suggested_filename
+        info.value.save_as(pdf_path)
+        assert MINE.replace(" ", "-") in pdf_path.name
+        pdf_text = "\n".join(
+            page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf_path.read_bytes())).pages
+        )
+        assert MINE in pdf_text and "Renewal pack" in pdf_text
+        _assert_clean(pdf_text, f"the pack PDF {pdf_path.name}")
+        wait_for_app(pg, FIRST_LOAD_MS)
+        with pg.expect_download() as info:
+            pg.get_by_role("button", name="Download the deck (.pptx)").click()
+        deck_path = tmp_path / info.value.suggested_filename
+        info.value.save_as(deck_path)
+        deck_text = _deck_text(deck_path.read_bytes())
+        assert MINE in deck_text
+        _assert_clean(deck_text, f"the deck {deck_path.name}")
+        wait_for_app(pg, FIRST_LOAD_MS)
+        _assert_pack_audited(signin_app["db"], [pdf_path.name, deck_path.name])
 
         for screen in SCREENS:
             pg.goto(f"{base}/?present=1&screen={screen}")

@@ -96,3 +96,31 @@ def test_story_page_shows_the_story_figures(make_app, demo_story_bundle) -> None
     body = texts(at)
     for sentence in s.section("narrative").sentences:
         assert sentence in plain(body)
+
+
+def test_method_formulas_read_as_text_not_latex() -> None:
+    """The appendix's formulas are plain text (indices in brackets, Σ, fractions with a
+    slash, the true minus sign); the expected strings are written out by hand."""
+    from story.model import formula_text
+
+    assert formula_text(r"\mathrm{required}_y = \mathrm{base}\cdot(1-p)^{y}") == (
+        "required[y] = base · (1−p)ʸ"
+    )
+    assert formula_text(
+        r"\mathrm{base}_{u,k} = \frac{\sum_{m \in B} \mathrm{value}_{u,k,m}\,\mathrm{vol}_{u,m}}"
+        r"{\sum_{m \in B} \mathrm{vol}_{u,m}}"
+    ) == ("base[u,k] = (Σ[m ∈ B] value[u,k,m] vol[u,m]) / (Σ[m ∈ B] vol[u,m])")
+    assert formula_text(
+        r"\mathrm{client} = (1-g)\,G,\qquad G_{\text{to date}} = G\cdot\tfrac{\text{months}}{12}"
+    ) == ("client = (1−g) G; G[to date] = G · months / 12")
+    assert formula_text(r"\hat\alpha_i + e^{-\mathrm{ATT}}") == "α̂[i] + e^(−ATT)"
+
+
+def test_method_appendix_has_no_latex(demo_story_bundle) -> None:  # type: ignore[no-untyped-def]
+    """No backslash command or brace of LaTeX reaches the printed method table."""
+    data, est = demo_story_bundle
+    rows = build_story(data, estimates=est).section("method").table("method").rows
+    assert rows
+    for _title, _text, formula in rows:
+        assert "\\" not in formula and "{" not in formula and "}" not in formula, formula
+        assert "=" in formula
