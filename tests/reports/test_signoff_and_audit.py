@@ -33,7 +33,7 @@ ADMIN = Scope.everything(user="admin@provider.example")
 
 
 @pytest.fixture
-def copy_url(demo_url: str, demo_story_bundle, tmp_path: Path) -> str:  # type: ignore[no-untyped-def]
+def copy_url(demo_url: str, demo_story_bundle, tmp_path: Path) -> str:
     """A private copy of the demo database (with its stored estimates)."""
     target = tmp_path / "signoff.sqlite"
     with (

@@ -116,7 +116,7 @@ def test_method_formulas_read_as_text_not_latex() -> None:
     assert formula_text(r"\hat\alpha_i + e^{-\mathrm{ATT}}") == "α̂[i] + e^(−ATT)"
 
 
-def test_method_appendix_has_no_latex(demo_story_bundle) -> None:  # type: ignore[no-untyped-def]
+def test_method_appendix_has_no_latex(demo_story_bundle) -> None:
     """No backslash command or brace of LaTeX reaches the printed method table."""
     data, est = demo_story_bundle
     rows = build_story(data, estimates=est).section("method").table("method").rows
