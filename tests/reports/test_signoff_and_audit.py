@@ -18,6 +18,7 @@ from pptx import Presentation
 from pypdf import PdfReader
 from sqlalchemy import Engine, text
 
+from data_loaders import rollup
 from data_loaders.access import AccessDenied, Scope
 from data_loaders.db import make_engine
 from data_loaders.queries import account_id_by_name, load_account_data
@@ -113,6 +114,7 @@ def test_pack_and_deck_show_agreed_lines_and_figures_changed_since_agreed(copy_u
                 "AND period < '2025-04-01' AND kpi_id IN (SELECT id FROM kpi WHERE headline = 1)"
             )
         )
+        rollup.rebuild(conn)  # a write by hand, outside any import
     _, _, after = _lines(engine)
     assert abs(after[a] - a_value) >= 0.5  # the agreed figure moved
     again = build_pack(engine, ADMIN, ACCOUNT, ensure_estimates=False)
