@@ -93,7 +93,10 @@ def _frame(url: str) -> None:
         return
     signin.audit_sign_in(url, scope)
     is_present = st.query_params.get("present") == "1"
-    navigation = st.navigation(PAGES, position="hidden" if is_present else "sidebar")
+    # the sidebar's page list is the frame's own (nav.page_links): the configuration hides
+    # Streamlit's, which would otherwise list pages/ before sign-in
+    navigation = st.navigation(PAGES, position="hidden")
+    links = None if is_present else st.sidebar.container(key="page-nav")
     nav.resume_requested_page()
     states.inject_css(present=is_present)
     version = current_version(url)
@@ -113,6 +116,8 @@ def _frame(url: str) -> None:
             version=version.value,
             as_of=version.as_of,
         )
+        if links is not None:
+            nav.page_links(links, PAGES)
         if not auth_configured() and not is_present:
             states.local_mode_banner()
         with frame_run(empty):
@@ -140,6 +145,8 @@ def _frame(url: str) -> None:
         with st.sidebar:
             selection = filters.filter_widgets(data)
             filters.write_url(name, selection)
+            if links is not None:
+                nav.page_links(links, PAGES)  # after write_url: the links carry this view
             states.sidebar_footer(
                 present_params={**nav.current_params(), "present": "1"},
                 page=navigation,

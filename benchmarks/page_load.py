@@ -132,7 +132,7 @@ def main() -> None:
                 pg.set_default_timeout(300_000)  # a hang guard on a loaded machine, not a limit
                 _timed(pg, partial(pg.goto, base + "/"))
                 for name in SIDEBAR:
-                    link = pg.get_by_test_id("stSidebarNav").get_by_role("link", name=name)
+                    link = pg.locator(".st-key-page-nav").get_by_role("link", name=name)
                     switches.append(_timed(pg, link.click))
                 pg.goto(base + "/?present=1")
                 _idle(pg)

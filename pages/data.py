@@ -86,7 +86,9 @@ with tab_history, database_guard(ctx.url, key="history"):
     if hist.empty:
         st.caption("No imports yet.")
     else:
-        # key columns first, widths that fit a 1280 px laptop with the sidebar open
+        # key columns first; the widths add up to what a 1280 px laptop with the sidebar open
+        # gives the table (about 815 px: a grid never shrinks a fixed width, it scrolls).
+        # "read" is not a column: it is new + updated + same.
         st.dataframe(
             hist.assign(
                 user=hist["user"].fillna("").replace("", "—")
@@ -95,12 +97,12 @@ with tab_history, database_guard(ctx.url, key="history"):
             key="history",
             width="stretch",
             column_order=[
+                "id",
                 "finished_at",
                 # the account only when the history holds more than one
                 *(["account_name"] if hist["account_name"].nunique() > 1 else []),
                 "entity",
                 "status",
-                "rows_read",
                 "rows_inserted",
                 "rows_updated",
                 "rows_unchanged",
@@ -108,29 +110,31 @@ with tab_history, database_guard(ctx.url, key="history"):
                 "rows_kept",
                 "source",
                 "user",
-                "id",
             ],
             column_config={
-                "id": st.column_config.NumberColumn("batch", width=55),
-                "finished_at": st.column_config.DatetimeColumn(
-                    "imported", format="D MMM YYYY, HH:mm", width=135
+                "id": st.column_config.NumberColumn(
+                    "batch", width=48, help="The batch number to roll back (below)"
                 ),
-                "account_name": st.column_config.TextColumn("account", width=110),
-                "entity": st.column_config.TextColumn("what", width=95),
-                "status": st.column_config.TextColumn("status", width=80),
-                "source": st.column_config.TextColumn("file", width=130),
-                "rows_read": st.column_config.NumberColumn("read", width=60),
-                "rows_inserted": st.column_config.NumberColumn("new", width=60),
-                "rows_updated": st.column_config.NumberColumn("updated", width=65),
-                "rows_unchanged": st.column_config.NumberColumn("same", width=60),
-                "user": st.column_config.TextColumn("by", width=70),
+                "finished_at": st.column_config.DatetimeColumn(
+                    "imported", format="D MMM YYYY, HH:mm", width=118
+                ),
+                "account_name": st.column_config.TextColumn("account", width=100),
+                "entity": st.column_config.TextColumn("what", width=90),
+                "status": st.column_config.TextColumn("status", width=62),
+                "source": st.column_config.TextColumn("file", width=80),
+                "rows_inserted": st.column_config.NumberColumn(
+                    "new", width=50, help="Rows read = new + updated + same"
+                ),
+                "rows_updated": st.column_config.NumberColumn("updated", width=60),
+                "rows_unchanged": st.column_config.NumberColumn("same", width=46),
+                "user": st.column_config.TextColumn("by", width=40),
                 "rows_now": st.column_config.NumberColumn(
                     "holds now",
-                    width=70,
+                    width=68,
                     help="Rows still carrying this batch: inserted or last changed by it",
                 ),
                 "rows_kept": st.column_config.NumberColumn(
-                    "kept", width=55, help="Rows of earlier batches it re-imported unchanged"
+                    "kept", width=42, help="Rows of earlier batches it re-imported unchanged"
                 ),
             },
         )

@@ -47,13 +47,21 @@ def access_section(scope: Scope, account_names: list[str]) -> None:
     if grants.empty:
         st.caption("Nobody yet: grant access above (or with `thenandnow access grant`).")
         return
+    # fixed widths that add up to what a 1280 px laptop with the sidebar open gives the
+    # table (about 815 px); a long address is cut in its cell, never the table's columns
     st.dataframe(
         grants,
         hide_index=True,
         key="grants",
+        width="stretch",
         column_config={
-            "granted_at": st.column_config.DatetimeColumn("granted", format="D MMM YYYY, HH:mm"),
-            "granted_by": "granted by",
+            "principal": st.column_config.TextColumn("who", width=230),
+            "role": st.column_config.TextColumn("role", width=130),
+            "account": st.column_config.TextColumn("account", width=150),
+            "granted_by": st.column_config.TextColumn("granted by", width=160),
+            "granted_at": st.column_config.DatetimeColumn(
+                "granted", format="D MMM YYYY, HH:mm", width=125
+            ),
         },
     )
     c1, c2 = st.columns([2, 1])
@@ -75,11 +83,18 @@ def audit_section(scope: Scope) -> None:
         return
     st.caption(f"The latest {len(log):,} entries, newest first.")
     st.dataframe(
-        log,
+        log.assign(user=log["user"].fillna("").replace("", "—")),  # never "None"
         hide_index=True,
         key="audit",
-        column_config={
-            "at": st.column_config.DatetimeColumn("when (UTC)", format="D MMM YYYY, HH:mm:ss")
+        width="stretch",
+        column_config={  # widths as the grants table's: the whole log fits 1280 px
+            "at": st.column_config.DatetimeColumn(
+                "when (UTC)", format="D MMM YYYY, HH:mm:ss", width=140
+            ),
+            "user": st.column_config.TextColumn("who", width=190),
+            "action": st.column_config.TextColumn("action", width=95),
+            "account": st.column_config.TextColumn("account", width=140),
+            "detail": st.column_config.TextColumn("detail", width=230),
         },
     )
     download_csv(

@@ -254,10 +254,11 @@ def _headline_measured(
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
-def _narrative_measured(
+def _narrative_split(
     url: str, scope: Scope, account_id: int, version: str, sel: views.Selection
-) -> list[str]:
-    """The story without the evidence sentence (it needs the causal estimates)."""
+) -> tuple[list[str], int | None]:
+    """The story without the evidence sentence (it needs the causal estimates), and the
+    place that sentence takes in the whole story (None: the story has none)."""
     data = cached_account_data(url, scope, account_id, version)
     head = _headline_measured(url, scope, account_id, version, sel)
     sentences = views.narrative(
@@ -271,14 +272,15 @@ def _narrative_measured(
         **_shared(url, scope, account_id, version, sel),
     )
     if head is None:
-        return sentences
+        return sentences, None
     evidence = story.render(
         [story.evidence_beat(head.evidence_mix)],
         data.account.currency,
         data.account.locale,
         markdown=True,
     )
-    return [s for s in sentences if s not in evidence]
+    at = next((i for i, s in enumerate(sentences) if s in evidence), None)
+    return [s for s in sentences if s not in evidence], at
 
 
 def estimates_ready(ctx: PageContext) -> bool:
@@ -342,9 +344,15 @@ def outlook(ctx: PageContext) -> tuple[Outlook, str]:
 def narrative(ctx: PageContext, *, estimates: bool = True) -> list[str]:
     """The story; ``estimates=False``: without the evidence sentence (quick)."""
     if not estimates:
-        return _narrative_measured(*_key(ctx))
+        return _narrative_split(*_key(ctx))[0]
     _ensure(*_key(ctx)[:4])
     return _narrative(*_key(ctx))
+
+
+def narrative_split(ctx: PageContext) -> tuple[list[str], int | None]:
+    """The story without its evidence sentence and that sentence's place in the whole story
+    (quick: never waits for the causal estimates)."""
+    return _narrative_split(*_key(ctx))
 
 
 def default_periods(ctx: PageContext) -> tuple[Period, Period]:

@@ -14,8 +14,9 @@ no URL path of its own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 
@@ -62,6 +63,18 @@ def sync_params(wanted: Mapping[str, str | None]) -> None:
                 st.query_params[key] = value
         elif key in st.query_params:
             del st.query_params[key]
+
+
+def page_links(box: Any, pages: Sequence[Any]) -> None:
+    """The page list, drawn by the frame in ``box`` (a container at the top of the sidebar)
+    once the caller's scope is known: Streamlit's own list is switched off
+    (``client.showSidebarNavigation = false``) because it would name the pages/ directory
+    before sign-in. Each link carries the account and filters, so a link opened in a new
+    tab shows the same view."""
+    params = {k: v for k, v in current_params().items() if k in FILTER_PARAMS and v}
+    with box:
+        for page in pages:
+            st.page_link(page, query_params=params)
 
 
 def current_params(*, drop: tuple[str, ...] = ()) -> dict[str, str]:

@@ -13,7 +13,7 @@ link can open on any of them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -21,7 +21,7 @@ from typing import Any
 import streamlit as st
 import streamlit.components.v1 as components
 
-from metrics import views
+from metrics import narrative, views
 from ui import cached, sections
 from ui.context import PageContext
 from ui.nav import current_params
@@ -32,6 +32,8 @@ SCALE = 1.2  # chart type scale for the projector
 #: sentences): what fits above the bar at 1280×720 in present-mode type.
 STORY_CHARS = 760
 STORY_SENTENCES = 4
+#: Shown in the evidence sentence's place until the causal estimates are stored.
+EVIDENCE_PENDING = "_How each innovation's value is evidenced follows in a moment (estimating…)._"
 
 
 @dataclass(frozen=True)
@@ -41,77 +43,129 @@ class Screen:
     render: Callable[[PageContext], object]
 
 
-def story_pages(sentences: list[str]) -> list[list[str]]:
-    """The story's sentences in order, grouped greedily into screens of at most
-    ``STORY_SENTENCES`` sentences and ``STORY_CHARS`` characters (a longer sentence alone)."""
-    pages: list[list[str]] = []
-    for s in sentences:
-        last = pages[-1] if pages else None
-        if (
-            last is not None
-            and len(last) < STORY_SENTENCES
-            and sum(map(len, last)) + len(s) <= STORY_CHARS
-        ):
-            last.append(s)
+def story_pages(lengths: Sequence[int]) -> list[list[int]]:
+    """The story's sentences (given by their lengths) in order, grouped greedily into
+    screens of at most ``STORY_SENTENCES`` sentences and ``STORY_CHARS`` characters (a
+    longer sentence alone); returns each screen's sentence indices."""
+    pages: list[list[int]] = []
+    used = 0
+    for i, n in enumerate(lengths):
+        if pages and len(pages[-1]) < STORY_SENTENCES and used + n <= STORY_CHARS:
+            pages[-1].append(i)
+            used += n
         else:
-            pages.append([s])
+            pages.append([i])
+            used = n
     return pages
 
 
-def _story(ctx: PageContext) -> list[str]:
-    # the evidence sentence needs the causal estimates: left out until they are stored
-    return cached.narrative(ctx, estimates=cached.estimates_ready(ctx))
+def evidence_reserve(currency: str, locale: str) -> int:
+    """The room kept for the evidence sentence: its template with three-digit counts, the
+    longest it gets on any account with fewer than 1,000 innovations."""
+    mix = {"estimated": 999, "measured": 999, "claimed": 999}
+    return len(narrative.render([narrative.evidence_beat(mix)], currency, locale, markdown=True)[0])
 
 
-def _story_screen(part: list[str], ctx: PageContext) -> None:
-    sections.story_part(part, big=True)
+def story_plan(rest: Sequence[str], evidence_at: int | None, reserve: int) -> list[list[int]]:
+    """The story's screens as indices into the whole story, decided by the sentences that
+    do not need the causal estimates (``rest``) and ``reserve`` characters for the evidence
+    sentence at ``evidence_at``: the same screens before and after the estimates are
+    stored, so a screen's number never changes under the presenter."""
+    lengths = [len(x) for x in rest]
+    if evidence_at is not None:
+        lengths.insert(evidence_at, reserve)
+    return story_pages(lengths)
+
+
+def _story_screen(part: list[int], ctx: PageContext) -> None:
+    rest, at = cached.narrative_split(ctx)
+    slots: list[str | None] = list(rest)
+    if at is not None:
+        slots.insert(at, None)  # the evidence sentence's place
+    if at not in part:
+        sections.story_part([str(slots[i]) for i in part])
+        return
+
+    def told(evidence: str) -> list[str]:
+        return [evidence if i == at else str(slots[i]) for i in part]
+
+    def whole() -> str:  # the evidence sentence of the whole story (needs the estimates)
+        return next((x for x in cached.narrative(ctx) if x not in rest), "")
+
+    if cached.estimates_ready(ctx):
+        sections.story_part(told(whole()))
+        return
+    # shown at once with a placeholder; the sentence replaces it at the end of the run, once
+    # the estimates are computed (as the headline screen fills in its evidence card)
+    slot = sections.story_part(told(EVIDENCE_PENDING))
+
+    def fill() -> None:
+        sections.story_part(told(whole()), slot=slot)
+
+    sections.finish(fill)
+
+
+def _story_screens(ctx: PageContext) -> list[Screen]:
+    if ctx.data is None:
+        plan: list[list[int]] = [[]]
+    else:
+        rest, at = cached.narrative_split(ctx)
+        a = ctx.data.account
+        plan = story_plan(rest, at, evidence_reserve(a.currency, a.locale))
+    return [
+        Screen(
+            f"narrative-{n}",
+            "The story so far" + (f" ({n} of {len(plan)})" if len(plan) > 1 else ""),
+            partial(_story_screen, part),
+        )
+        for n, part in enumerate(plan, start=1)
+    ]
+
+
+#: The screens before the story, in order (the browser tests take the list from here).
+OPENING = [
+    # does not wait for the causal estimates: shown at once, the evidence filled in after
+    Screen(
+        "headline",
+        "Where we are",
+        lambda ctx: sections.finish(sections.headline_cards(ctx, big=True, defer=True)),
+    ),
+]
+#: The screens after the story, in order; the last one closes the presentation.
+CLOSING = [
+    Screen(
+        "curve",
+        "Value, month after month",
+        lambda ctx: sections.cumulative_curve(ctx, interactive=False, scale=SCALE, height=300),
+    ),
+    Screen("then_now", "Then and now", lambda ctx: sections.then_now_photo(ctx, compact=True)),
+    # with evidence levels once the estimates are stored (never waits for them)
+    Screen(
+        "bridge",
+        "What drove it",
+        lambda ctx: sections.bridge(
+            ctx, scale=SCALE, evidence=cached.estimates_ready(ctx), bar_height=22
+        ),
+    ),
+    Screen(
+        "productivity",
+        "The productivity clause",
+        lambda ctx: sections.productivity_clause(ctx, scale=SCALE, height=300),
+    ),
+    Screen(
+        "gain_share",
+        "The gain-share",
+        lambda ctx: sections.gain_share_clause(ctx, scale=SCALE, height=300),
+    ),
+    Screen("next", "What's next", lambda ctx: sections.closing(ctx)),
+]
 
 
 def screens(ctx: PageContext) -> list[Screen]:
-    """The screens for this view, in order (the story's count depends on its length)."""
-    told = story_pages(_story(ctx)) if ctx.data is not None else [[]]
-    story = [
-        Screen(
-            f"narrative-{n}",
-            "The story so far" + (f" ({n} of {len(told)})" if len(told) > 1 else ""),
-            partial(_story_screen, part),
-        )
-        for n, part in enumerate(told, start=1)
-    ]
-    return [
-        # does not wait for the causal estimates: shown at once, the evidence filled in after
-        Screen(
-            "headline",
-            "Where we are",
-            lambda ctx: sections.finish(sections.headline_cards(ctx, big=True, defer=True)),
-        ),
-        *story,
-        Screen(
-            "curve",
-            "Value, month after month",
-            lambda ctx: sections.cumulative_curve(ctx, interactive=False, scale=SCALE, height=300),
-        ),
-        Screen("then_now", "Then and now", lambda ctx: sections.then_now_photo(ctx, compact=True)),
-        # with evidence levels once the estimates are stored (never waits for them)
-        Screen(
-            "bridge",
-            "What drove it",
-            lambda ctx: sections.bridge(
-                ctx, scale=SCALE, evidence=cached.estimates_ready(ctx), bar_height=22
-            ),
-        ),
-        Screen(
-            "productivity",
-            "The productivity clause",
-            lambda ctx: sections.productivity_clause(ctx, scale=SCALE, height=300),
-        ),
-        Screen(
-            "gain_share",
-            "The gain-share",
-            lambda ctx: sections.gain_share_clause(ctx, scale=SCALE, height=300),
-        ),
-        Screen("next", "What's next", lambda ctx: sections.closing(ctx)),
-    ]
+    """The screens for this view, in order: ``OPENING``, the story over as many screens as
+    its length needs (``story_plan``: the same whether or not the estimates are stored),
+    ``CLOSING``."""
+    return [*OPENING, *_story_screens(ctx), *CLOSING]
 
 
 def screen_index(shown: list[Screen]) -> int:

@@ -117,9 +117,14 @@ def narrative(ctx: PageContext, *, big: bool = False, defer: bool = False) -> Pe
     return lambda: _sentences(slot, cached.narrative(ctx), big)
 
 
-def story_part(sentences: list[str], *, big: bool = True) -> None:
-    """Some of the story's sentences (present mode splits the story over screens)."""
-    _sentences(st.empty(), sentences, big)
+def story_part(
+    sentences: list[str], *, big: bool = True, slot: DeltaGenerator | None = None
+) -> DeltaGenerator:
+    """Some of the story's sentences (present mode splits the story over screens), in
+    ``slot`` or a new one; returns the slot, so the part can be redrawn in its place."""
+    slot = slot if slot is not None else st.empty()
+    _sentences(slot, sentences, big)
+    return slot
 
 
 def finish(*pending: Pending | None) -> None:
@@ -347,17 +352,19 @@ def evidence(ctx: PageContext) -> pd.DataFrame:
             "measured": lines["measured"].round(0),
             # a conservative policy shown beside the measured figure, never called measured
             "credited at most its expected effect": lines["capped"].round(0),
-            "realisation": lines["realisation"],
+            # whole percent, as the reconciliation sentence above prints it
+            "realisation": (lines["realisation"] * 100).round(0),
             "estimated": lines["estimated"].round(0),
             "range": [
                 ""
                 if pd.isna(lo)
-                else f"{money(lo, cur, ctx.locale)} to {money(hi, cur, ctx.locale)}"
+                else f"{money(lo, cur, ctx.locale)} – {money(hi, cur, ctx.locale)}"
                 for lo, hi in zip(lines["ci_low"], lines["ci_high"], strict=True)
             ],
         }
     )
-    # key columns first, widths that fit a 1280 px laptop with the sidebar open
+    # key columns first; the widths add up to what a 1280 px laptop with the sidebar open
+    # gives the table (about 815 px: a grid never shrinks a fixed width, it scrolls)
     st.dataframe(
         shown,
         hide_index=True,
@@ -367,33 +374,36 @@ def evidence(ctx: PageContext) -> pd.DataFrame:
                 "evidence",
                 options=[EVIDENCE_LABELS[k] for k in EVIDENCE_ORDER],
                 color=list(EVIDENCE_HEX),
-                width=170,
+                width=165,
                 help="strongest first — proven: a causal estimate whose 95 % range excludes "
                 "zero · measured: against the frozen baseline · claimed: the innovation's own "
                 "estimate",
             ),
-            "innovation": st.column_config.TextColumn("innovation", width=190),
+            "innovation": st.column_config.TextColumn("innovation", width=170),
             "claimed": st.column_config.NumberColumn(
-                "claimed", format="localized", width=85, help=f"value to date, {cur}"
+                "claimed", format="localized", width=76, help=f"value to date, {cur}"
             ),
             "measured": st.column_config.NumberColumn(
-                "measured", format="localized", width=85, help=f"value to date, {cur}"
+                "measured", format="localized", width=76, help=f"value to date, {cur}"
             ),
             "credited at most its expected effect": st.column_config.NumberColumn(
-                "capped credit",
+                "capped",
                 format="localized",
-                width=85,
+                width=76,
                 help="a conservative policy, not a measurement: credited at most its expected "
                 f"effect, never a loss; the rest stays unattributed ({cur})",
             ),
             "realisation": st.column_config.NumberColumn(
-                "% of claim", format="percent", width=70, help="measured / claimed, never capped"
+                "realised",
+                format="%d %%",
+                width=62,
+                help="% of the claim: measured / claimed, never capped",
             ),
             "estimated": st.column_config.NumberColumn(
-                "estimated", format="localized", width=85, help=f"value to date, {cur}"
+                "estimated", format="localized", width=76, help=f"value to date, {cur}"
             ),
             "range": st.column_config.TextColumn(
-                "95 % range", width=125, help="the causal estimate's 95 % confidence interval"
+                "95 % range", width=105, help="the causal estimate's 95 % confidence interval"
             ),
         },
     )

@@ -13,6 +13,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -75,7 +76,13 @@ def demo_db_url(shared_dir: Path) -> str:
 
     path = shared_dir / "browser-demo.sqlite"
     url = f"sqlite:///{path}"
+    prebuilt = os.environ.get("TNN_BROWSER_DEMO_DB")
     with _locked(shared_dir / "browser-demo.lock"):
+        if not path.exists() and prebuilt:
+            # a demo database built earlier, estimates stored (a quicker run on a busy box;
+            # the server migrates it at start)
+            with sqlite3.connect(prebuilt) as src, sqlite3.connect(path) as dst:
+                src.backup(dst)  # with what its write-ahead log holds (a plain copy loses it)
         if not path.exists():
             eng = make_engine(url)
             migrate(eng)

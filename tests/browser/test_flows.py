@@ -193,10 +193,6 @@ def test_choosing_a_category_narrows_the_innovations(page: Page, app_url: str, d
     assert _params(page.url)["cat"] == CATEGORY
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="integration 2026-12-01: timed out after the Period filter started saving an untouched range as all data; open in #14",
-)
 # Sidebar picks race Streamlit's follow-up runs on a loaded CI machine: one rerun.
 @pytest.mark.flaky(reruns=1)
 def test_a_copied_link_reopens_the_same_view(page: Page, app_url: str, browser) -> None:
@@ -205,7 +201,7 @@ def test_a_copied_link_reopens_the_same_view(page: Page, app_url: str, browser) 
     open_app(page, app_url, "contract")
     _pick(page, "Units", UNIT)
     _pick(page, "Category", CATEGORY)
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Value").click()
+    page.locator(".st-key-page-nav").get_by_role("link", name="Value").click()
     wait_for_app(page)
     expect(page.get_by_role("heading", level=1)).to_have_text("Value")
     link = page.url

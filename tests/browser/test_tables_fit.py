@@ -39,10 +39,6 @@ def overflow(page: Page) -> list[int]:
     return out
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="integration 2026-12-01: Value (capped-credit column, #11) and Data (access and audit tables, #13) overflow at some sizes; open in #14",
-)
 @pytest.mark.parametrize("size", list(SIZES))
 @pytest.mark.parametrize(("path", "tab"), TABLES, ids=[p for p, _ in TABLES])
 def test_every_column_of_every_table_is_visible(
