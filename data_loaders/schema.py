@@ -161,6 +161,8 @@ class KpiObservation(Base):
         UniqueConstraint("unit_id", "kpi_id", "period", name="uq_obs_key"),
         # The monthly push-down query groups by exactly these columns.
         Index("ix_obs_account_kpi_month", "account_id", "kpi_id", "month", "unit_id"),
+        # a rollback and the rollup find a batch's rows without scanning every observation
+        Index("ix_obs_batch", "batch_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
