@@ -200,3 +200,16 @@ def test_spec_is_json_for_the_pdf(make_app, demo_data) -> None:
     specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
     assert len(specs) == 2
     assert any("facet" in s for s in specs)
+
+
+def test_a_retired_innovation_shows_its_retirement(make_app, demo_data) -> None:
+    """INN-037 was retired on 1 May 2025: the per-unit chart draws a labelled end line there
+    and the page says its credit and claim stop then."""
+    inn = demo_data.innovations.set_index("code").loc["INN-037"]
+    assert inn["stage"] == "retired"
+    assert pd.Timestamp(inn["closed_date"]) == pd.Timestamp("2025-05-01")
+    at = make_app(DETAIL, innovation="INN-037")
+    no_exception(at)
+    assert "Retired on 01 May 2025 (dotted end line): its credit and claim stop there" in texts(at)
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    assert any('"retired"' in json.dumps(s) for s in specs)

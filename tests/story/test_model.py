@@ -124,3 +124,14 @@ def test_method_appendix_has_no_latex(demo_story_bundle) -> None:
     for _title, _text, formula in rows:
         assert "\\" not in formula and "{" not in formula and "}" not in formula, formula
         assert "=" in formula
+
+
+def test_the_curve_marks_the_retirements(demo_story_bundle) -> None:
+    """The demo's two retired innovations (INN-036 on 12 Dec 2024, INN-037 on 1 May 2025) are
+    marked on the value curve and named in its note."""
+    data, est = demo_story_bundle
+    curve = build_story(data, estimates=est).section("curve")
+    (note,) = curve.notes
+    assert "■ marks 2 retirements (INN-036 on 12 Dec 2024, INN-037 on 01 May 2025)" in note
+    spec = curve.charts[0].as_dict()
+    assert "INN-037 retired" in json.dumps(spec)
