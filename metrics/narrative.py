@@ -466,9 +466,17 @@ def pipeline_beat(counts: Mapping[str, int], upcoming: pd.DataFrame, next_up: in
         "idea": count(counts.get("idea", 0)),
         "claim": money(claim),
     }
+
+    def noun(n: int, one: str, many: str) -> str:
+        return one if n == 1 else many
+
     tpl = (
-        "{n} innovations are in the pipeline, not yet live anywhere ({pilot} in pilot, "
-        "{prototype} prototypes, {evaluation} in evaluation, {idea} ideas"
+        "{n} "
+        + noun(len(upcoming), "innovation is", "innovations are")
+        + " in the pipeline, not yet live anywhere ({pilot} in pilot, {prototype} "
+        + noun(counts.get("prototype", 0), "prototype", "prototypes")
+        + ", {evaluation} in evaluation, {idea} "
+        + noun(counts.get("idea", 0), "idea", "ideas")
         + (", {scaled} scaled but not rolled out" if counts.get("scaled", 0) else "")
         + "), claiming {claim} a year between them if they deliver."
     )

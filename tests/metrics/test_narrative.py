@@ -130,8 +130,13 @@ def test_productivity_days_and_pipeline_beats() -> None:
     # no go-live recorded anywhere: the scaled I-3 is not live either, and says so
     assert n.render_beat(beat, "EUR", "de_DE") == (
         f"3 innovations are in the pipeline, not yet live anywhere (1 in pilot, 0 prototypes, "
-        f"0 in evaluation, 1 ideas, 1 scaled but not rolled out), claiming 11.000{NB}€ a year "
+        f"0 in evaluation, 1 idea, 1 scaled but not rolled out), claiming 11.000{NB}€ a year "
         f"between them if they deliver. Next up: I-3 Chat, I-1 Bots, I-2 Letters."
+    )
+    one = up[up["code"] == "I-1"]
+    assert n.render_beat(n.pipeline_beat(p.stage_counts(one), one), "EUR", "de_DE").startswith(
+        "1 innovation is in the pipeline, not yet live anywhere (1 in pilot, 0 prototypes, "
+        "0 in evaluation, 0 ideas)"
     )
 
 
