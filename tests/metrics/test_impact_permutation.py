@@ -103,11 +103,11 @@ def test_a_period_missing_for_every_unit_is_warned_about() -> None:
         .dt.to_timestamp(),
     )
     kw = {"unit": "unit", "period": "period", "outcome": "y", "first_treated": "first_treated"}
-    full = estimate_effect(dated, n_permutations=19, **kw)  # type: ignore[arg-type]
+    full = estimate_effect(dated, n_permutations=19, **kw)  # type: ignore[arg-type]  # keyword options typed per parameter
     assert not any("No unit has data" in w for w in full.warnings)
     gap = dated[dated["period"] != pd.Timestamp("2024-04-01")]
-    est = estimate_effect(gap, n_permutations=19, **kw)  # type: ignore[arg-type]
+    est = estimate_effect(gap, n_permutations=19, **kw)  # type: ignore[arg-type]  # keyword options typed per parameter
     assert any("No unit has data for Apr 2024" in w for w in est.warnings), est.warnings
     numbered = df[df["period"] != 4]
-    est = estimate_effect(numbered, n_permutations=19, **kw)  # type: ignore[arg-type]
+    est = estimate_effect(numbered, n_permutations=19, **kw)  # type: ignore[arg-type]  # keyword options typed per parameter
     assert any("No unit has data for 4" in w for w in est.warnings), est.warnings
