@@ -74,6 +74,7 @@ import hashlib
 import json
 import math
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,7 +100,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import OperationalError
 
-from data_loaders import parsing, rollup
+from data_loaders import parsing, rollup, validation
 from data_loaders.db import DatabaseUnavailable, redact
 from data_loaders.formats import SPECS
 from data_loaders.parsing import ParseIssue, RawTable
@@ -238,41 +239,46 @@ def read_files(
     files: Sequence[tuple[str, BinaryIO | bytes] | str | Path],
     progress: Progress | None = None,
 ) -> ReadFiles:
-    """Read paths or (name, bytes/stream) pairs; detect each table's entity."""
+    """Read paths or (name, bytes/stream) pairs; detect each table's entity.
+
+    A plain UTF-8 CSV file is streamed: it is not held as strings, but read chunk by chunk
+    (``parsing.READ_CHUNK_ROWS`` rows) by a first pass here (``validation.scan``: column
+    decisions, accounts, rows), again when it is checked and converted. A path is not even
+    held as bytes (its checksum is computed block by block)."""
     report = progress or (lambda _f, _m: None)
-    named: list[tuple[str, bytes | None]] = []
+    sources: list[tuple[str, Path | bytes | None]] = []
     issues: list[ParseIssue] = []
     labels: list[str] = []
     for item in files:
         if isinstance(item, tuple):
             name, source = item
             data = source if isinstance(source, bytes | bytearray) else source.read()
-            named.append((str(name), bytes(data)))
+            sources.append((str(name), bytes(data)))
             labels.append(Path(str(name)).name or str(name))
         else:
             path = Path(item)
             labels.append(path.name)
             try:
-                named.append((str(path), path.read_bytes()))
+                with path.open("rb"):
+                    pass
+                sources.append((str(path), path))
             except OSError as exc:
-                named.append((str(path), None))
+                sources.append((str(path), None))
                 issues.append(
                     ParseIssue(
                         path.name, None, None, f"cannot read the file: {exc.strerror or exc}"
                     )
                 )
     if len(set(labels)) != len(labels):
-        labels = [n for n, _ in named]
+        labels = [n for n, _ in sources]
     tables: list[RawTable] = []
     digest = hashlib.sha256()
     fmts: set[str] = set()
-    for i, ((_name, blob), label) in enumerate(zip(named, labels, strict=True)):
-        content: bytes | None = blob
-        report(0.15 * i / max(1, len(named)), f"reading {label}")
-        if content is None:
+    for i, ((_name, src), label) in enumerate(zip(sources, labels, strict=True)):
+        report(0.15 * i / max(1, len(sources)), f"reading {label}")
+        if src is None:
             continue
-        digest.update(content)
-        found, more = parsing.read_any(label, content)
+        found, more = _read_one(label, src, digest)
         issues.extend(more)
         for t in found:
             fmts.add(t.fmt)
@@ -281,8 +287,53 @@ def read_files(
             if t.entity is None:
                 issues.append(parsing.entity_problem(t.label))
                 continue
+            if t.chunks is not None:
+                scanned, more = _scan(t, label, src)
+                issues.extend(more)
+                if scanned is None:
+                    continue
+                t = scanned
             tables.append(t)
     return ReadFiles(tables, issues, labels, "+".join(sorted(fmts)) or "csv", digest.hexdigest())
+
+
+def _read_one(
+    label: str, source: Path | bytes, digest: Any
+) -> tuple[list[RawTable], list[ParseIssue]]:
+    if isinstance(source, bytes):
+        digest.update(source)
+        return parsing.read_any(label, source, stream=True)
+    try:
+        with source.open("rb") as fh:
+            head = fh.read(8)
+            fh.seek(0)
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as exc:
+        return [], [ParseIssue(label, None, None, f"cannot read the file: {exc.strerror or exc}")]
+    if head[:4] != b"PK\x03\x04" and not label.lower().endswith((".xlsx", ".xlsm")):
+        table = parsing.read_csv_chunked(label, lambda: source.open("rb"))
+        if table is not None:
+            return [table], []
+    return parsing.read_any(label, source.read_bytes())
+
+
+def _scan(
+    t: RawTable, label: str, source: Path | bytes
+) -> tuple[RawTable | None, list[ParseIssue]]:
+    """The streamed table's first pass; rows the fast parser cannot split (too many values)
+    send the file to the whole-file reader, which names them."""
+    t.frame = t.frame.iloc[:0]  # the header is all that is needed of the first chunk now
+    try:
+        validation.scan(t)
+        return t, []
+    except pd.errors.ParserError:
+        data = source if isinstance(source, bytes) else source.read_bytes()
+        found, more = parsing.read_any(label, data)
+        if not found:
+            return None, more
+        found[0].entity = t.entity
+        return found[0], more
 
 
 def import_frames(
@@ -364,6 +415,9 @@ def frames_checksum(frames: Mapping[str, pd.DataFrame]) -> str:
 def _account_names(tables: Sequence[RawTable]) -> set[str]:
     names: set[str] = set()
     for t in tables:
+        if t.scan is not None:
+            names |= t.scan.accounts
+            continue
         col = "name" if t.entity == "accounts" else "account"
         if col in t.frame.columns:
             for v in pd.unique(t.frame[col]):
@@ -468,7 +522,15 @@ def _run(
         begin_write(conn, lambda message: progress(0.15, message))
         try:
             known = _load_known(conn, names)
-            typed = validate(tables, known, sink)
+            to_check = sum(t.scan.rows if t.scan is not None else len(t.frame) for t in tables)
+            checked = 0
+
+            def converted(n: int) -> None:
+                nonlocal checked
+                checked += n
+                progress(0.15 + 0.15 * min(1.0, checked / max(1, to_check)), "checking")
+
+            typed = validate(tables, known, sink, converted)
             if sink:
                 conn.rollback()
                 return ImportResult(False, dry_run, None, sink.problems(), {}, sink.warnings())
@@ -739,24 +801,48 @@ def _write(
             continue
         for present, frame in _concat_groups(tables):
             builder = BUILDERS[spec.entity]
-            for table_name, db, key, data, scope in builder(frame, present, ids):
-                c = _upsert(
-                    conn,
-                    TABLES[table_name],
-                    db,
-                    key,
-                    data,
-                    batch_id,
-                    scope,
-                    _stepper(step, spec.entity),
-                )
-                entity = (
-                    "innovation_targets" if table_name == "innovation_target" else (spec.entity)
-                )
-                counts[entity] = counts.get(entity, EntityCounts()) + c
+            kept: dict[str, Counter[int]] = {}
+            # Slices of WRITE_CHUNK rows: the merges and driver rows of one slice at a time.
+            # Keys are unique across the file (duplicates are refused), so slices are
+            # independent; all of them are in the one transaction.
+            for start in range(0, max(1, len(frame)), WRITE_CHUNK):
+                part = _plain(frame.iloc[start : start + WRITE_CHUNK])
+                for table_name, db, key, data, scope in builder(part, present, ids):
+                    c = _upsert(
+                        conn,
+                        TABLES[table_name],
+                        db,
+                        key,
+                        data,
+                        batch_id,
+                        scope,
+                        _stepper(step, spec.entity),
+                        kept.setdefault(table_name, Counter()),
+                    )
+                    entity = (
+                        "innovation_targets" if table_name == "innovation_target" else spec.entity
+                    )
+                    counts[entity] = counts.get(entity, EntityCounts()) + c
+            for table_name, owners in kept.items():
+                _record_kept(conn, TABLES[table_name], owners, batch_id)
         if spec.entity == "accounts":
             ids.load_accounts(names)
     return counts
+
+
+WRITE_CHUNK = 50_000
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """A slice of a typed frame with its category columns (streamed text) as plain values,
+    missing as None, like a frame converted whole."""
+    out = frame.reset_index(drop=True)
+    for c in out.columns:
+        s = out[c]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            cats = np.array([*s.cat.categories.tolist(), None], dtype=object)
+            out[c] = pd.Series(cats[s.cat.codes.to_numpy()], dtype=object)
+    return out
 
 
 Scope = Callable[[Table], Any]
@@ -897,9 +983,14 @@ def _build_observations(f: pd.DataFrame, present: tuple[str, ...], ids: _Ids):
     )
     lo, hi = period.min(), period.max()
     aids = sorted({int(x) for x in out["account_id"]})
+    uids = sorted({int(x) for x in pd.unique(out["unit_id"])})
 
     def scope(tb: Table) -> Any:
-        return tb.c.account_id.in_(aids) & tb.c.period.between(lo.date(), hi.date())
+        return (
+            tb.c.account_id.in_(aids)
+            & tb.c.unit_id.in_(uids)
+            & tb.c.period.between(lo.date(), hi.date())
+        )
 
     # account_id is a data column too, but it follows from unit_id: compare on the rest.
     yield "kpi_observation", out, ["unit_id", "kpi_id", "period"], ["account_id", *data], scope
@@ -980,7 +1071,10 @@ def _upsert(
     batch_id: int,
     scope: Scope,
     step: Callable[[int], None],
+    kept: Counter[int],
 ) -> EntityCounts:
+    """Insert new keys, update changed rows; the owners of unchanged rows are counted into
+    ``kept`` (recorded once per table by the caller, ``_record_kept``)."""
     if not len(new):
         return EntityCounts()
     new = new.reset_index(drop=True)
@@ -1013,17 +1107,18 @@ def _upsert(
         step(n_upd)
     step(int((found & same).sum()))
     if (found & same).any():
-        _record_kept(conn, table, merged.loc[found & same, "batch_id"], batch_id)
+        owners = pd.to_numeric(merged.loc[found & same, "batch_id"], errors="coerce").dropna()
+        for owner, n in owners.astype("int64").value_counts().items():
+            kept[int(owner)] += int(n)  # type: ignore[call-overload]  # value_counts labels are int64 here, typed Hashable
     return EntityCounts(
         read=len(new), inserted=len(inserts), updated=n_upd, unchanged=int((found & same).sum())
     )
 
 
-def _record_kept(conn: Connection, table: Table, owners: pd.Series, batch_id: int) -> None:
+def _record_kept(conn: Connection, table: Table, owners: Counter[int], batch_id: int) -> None:
     """Unchanged rows another batch wrote: one ``batch_change`` row (action ``keep``,
     ``row_id`` = that batch, ``old_values`` = {"rows": how many}) per owning batch, so a
     rollback of the owner knows this batch also holds them (``batches.rollback_batch``)."""
-    counts = pd.to_numeric(owners, errors="coerce").dropna().astype("int64").value_counts()
     rows = [
         {
             "batch_id": batch_id,
@@ -1032,7 +1127,7 @@ def _record_kept(conn: Connection, table: Table, owners: pd.Series, batch_id: in
             "action": "keep",
             "old_values": {"rows": int(n)},
         }
-        for owner, n in zip(counts.index.tolist(), counts.tolist(), strict=True)
+        for owner, n in sorted(owners.items())
         if int(owner) != batch_id
     ]
     if rows:

@@ -28,14 +28,15 @@ column.
 from __future__ import annotations
 
 import calendar
+import codecs
 import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -65,6 +66,13 @@ class RawTable:
     decimal: str = "."
     duplicate_columns: dict[str, list[int]] = field(default_factory=dict)
     notes: list[ParseIssue] = field(default_factory=list)  # warnings found while reading
+    # A big CSV file is not held as strings: ``frame`` is then its first rows only (for the
+    # header and the entity), ``chunks()`` reads the whole body again, chunk by chunk, as
+    # (frame, rows) pairs shaped like ``frame``/``rows``, and ``positions`` are the header
+    # columns kept. ``scan`` holds what validation's first pass learned (column decisions).
+    chunks: Callable[[], Iterator[tuple[pd.DataFrame, np.ndarray]]] | None = None
+    positions: list[int] = field(default_factory=list)
+    scan: Any = None
 
 
 @dataclass(frozen=True)
@@ -152,8 +160,22 @@ def entity_from_header(columns: Iterable[str]) -> str | None:
 # Reading
 
 
-def read_any(label: str, data: bytes) -> tuple[list[RawTable], list[ParseIssue]]:
-    """Read one file's bytes (CSV or XLSX, told apart by content, not by name)."""
+def read_any(
+    label: str, data: bytes, *, stream: bool = False
+) -> tuple[list[RawTable], list[ParseIssue]]:
+    """Read one file's bytes (CSV or XLSX, told apart by content, not by name).
+
+    ``stream``: a plain UTF-8 CSV file becomes a chunked table (``RawTable.chunks``) read
+    from these bytes when it is validated and written, instead of a frame of strings."""
+    if (
+        stream
+        and data[:4] != b"PK\x03\x04"
+        and data[:8] != b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+        and not label.lower().endswith((".xlsx", ".xlsm"))
+    ):
+        chunked = read_csv_chunked(label, lambda: io.BytesIO(data))
+        if chunked is not None:
+            return [chunked], []
     if data[:4] == b"PK\x03\x04":
         return read_xlsx(label, data)
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
@@ -308,6 +330,100 @@ def read_csv(label: str, data: bytes) -> tuple[RawTable | None, list[ParseIssue]
     ), issues
 
 
+#: Rows per chunk when a CSV file is streamed (memory per chunk, not per file).
+READ_CHUNK_ROWS = 50_000
+
+
+def is_plain_utf8(open_binary: Callable[[], BinaryIO]) -> bool:
+    """True when the stream is UTF-8 text (a BOM allowed, no NUL, not UTF-16), read block by
+    block so the check holds no copy of the file."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with open_binary() as fh:
+        first = True
+        while True:
+            block = fh.read(1 << 20)
+            if first and block.startswith((b"\xff\xfe", b"\xfe\xff")):
+                return False
+            first = False
+            if not block:
+                break
+            if b"\x00" in block:
+                return False
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError:
+                return False
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
+def read_csv_chunked(label: str, open_binary: Callable[[], BinaryIO]) -> RawTable | None:
+    """A plain UTF-8 CSV file as a chunked ``RawTable`` (header and entity from its first
+    chunk); None when it needs the whole-file reader (another encoding, an empty file, rows
+    the fast parser cannot split), which then reports exactly as before."""
+    if not is_plain_utf8(open_binary):
+        return None
+    with open_binary() as fh:
+        head = fh.read(1 << 16).decode("utf-8-sig", errors="ignore")
+    if not head.strip():
+        return None
+    delim = _delimiter(head)
+
+    def raw_chunks() -> Iterator[pd.DataFrame]:
+        fh = open_binary()
+        try:
+            reader = pd.read_csv(
+                fh,
+                sep=delim,
+                header=None,
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                skip_blank_lines=False,
+                engine="c",
+                quotechar='"',
+                encoding="utf-8-sig",
+                chunksize=READ_CHUNK_ROWS,
+            )
+            with reader:
+                yield from reader
+        finally:
+            fh.close()
+
+    try:
+        first = next(raw_chunks(), None)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
+        return None
+    if first is None:
+        return None
+    table = _to_table(
+        label, first.fillna(""), fmt="csv", decimal="," if delim == ";" else ".", first_row=1
+    )
+    width = first.shape[1]
+    header_at = table.header_row - 1  # index of the header among the file's records
+    positions = table.positions
+
+    def chunks() -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+        start = 0
+        for raw in raw_chunks():
+            if raw.shape[1] != width:
+                raise pd.errors.ParserError(f"a chunk of {label} has {raw.shape[1]} columns")
+            n = len(raw)
+            values = raw.fillna("").apply(lambda s: s.str.strip())
+            index = np.arange(start, start + n, dtype=np.int64)
+            keep = (values != "").any(axis=1).to_numpy() & (index > header_at)
+            body = values.iloc[np.flatnonzero(keep), positions]
+            body.columns = list(table.frame.columns)
+            yield body.reset_index(drop=True), index[keep] + 1
+            start += n
+
+    table.chunks = chunks
+    return table
+
+
 def _read_csv_slowly(
     label: str, text: str, delim: str
 ) -> tuple[pd.DataFrame | None, list[ParseIssue]]:
@@ -412,6 +528,7 @@ def _to_table(
         decimal=decimal,
         duplicate_columns=dupes,
         notes=notes,
+        positions=selected,
     )
 
 
@@ -588,9 +705,13 @@ def entity_problem(label: str) -> ParseIssue:
 # read one way: both separators in one value (``1.234,5``: the last one is the decimal), a
 # separator repeated (``1.234.567``: groups), a single separator not followed by exactly
 # three digits (``3,5``, ``13.37``), or one that cannot be a thousands separator (``0.105``,
-# ``1234.567``). ``4.105`` alone could be 4105 or 4.105: it follows its column's evidence,
-# else the file's; with none it is refused (never guessed from the delimiter). Spaces,
-# apostrophes and narrow spaces are thousands separators in either style.
+# ``1234.567``). ``4.105`` alone could be 4105 or 4.105: with no evidence in its column it
+# is refused (never guessed from the delimiter, nor from the file's other columns). In a
+# column whose decimal separator is settled, ``4.105`` (the other mark before exactly three
+# digits) is read as a thousands group only when the column also shows that mark used as a
+# group (``1.234,5``, ``1.234.567``); otherwise it is refused too, since ``4.105`` next to
+# ``407,5`` may as well be a decimal typed with a point. Spaces, apostrophes and narrow
+# spaces are thousands separators in either style.
 
 _GROUP = "[' \u00a0\u202f]"
 _NUM_POINT = re.compile(
@@ -608,11 +729,15 @@ AMBIGUOUS_NUMBER = re.compile(r"^[+-]?[1-9]\d{0,2}[.,]\d{3}$")
 @dataclass(frozen=True)
 class NumberEvidence:
     """Per value (numpy masks over the strings given): which decimal separator it proves,
-    and whether it could be read both ways."""
+    whether it could be read both ways, and whether it shows the *other* mark used as a
+    thousands separator (``1.234,5`` and ``1.234.567`` group with points: ``point_group``;
+    ``1,234.5`` and ``1,234,567`` group with commas: ``comma_group``)."""
 
     comma: np.ndarray
     point: np.ndarray
     ambiguous: np.ndarray
+    point_group: np.ndarray
+    comma_group: np.ndarray
 
 
 def number_evidence(strings: pd.Series) -> NumberEvidence:
@@ -637,7 +762,7 @@ def number_evidence(strings: pd.Series) -> NumberEvidence:
     # Only values that are numbers in that style count as evidence (junk proves nothing).
     comma &= s.str.fullmatch(_NUM_COMMA.pattern).fillna(False).to_numpy(dtype=bool)
     point &= s.str.fullmatch(_NUM_POINT.pattern).fillna(False).to_numpy(dtype=bool)
-    return NumberEvidence(comma, point, amb)
+    return NumberEvidence(comma, point, amb, comma & (dots > 0), point & (commas > 0))
 
 
 def parse_numbers(strings: pd.Series, decimal: str) -> tuple[np.ndarray, np.ndarray]:
@@ -705,6 +830,24 @@ def ambiguous_message(text: str) -> str:
         f"which separator is the decimal one: write it without a thousands separator "
         f"({digits}), or write all decimals of the file with the same separator and at least "
         "one value that shows it (e.g. 0,5 or 1.234,5)"
+    )
+
+
+def other_mark_message(text: str, decimal: str, shown_at: str) -> str:
+    """``4.105`` in a column whose decimals are written with a comma (or ``4,105`` in one
+    written with a point): a thousands group, or a decimal typed the other way? The column
+    has no value that uses that mark as a thousands separator, so it is not guessed."""
+    s = text.strip().rstrip("%").strip()
+    other = "." if decimal == "," else ","
+    digits = s.replace(other, "")
+    as_decimal = s.replace(other, decimal)
+    mark = "comma" if decimal == "," else "point"
+    other_mark = "point" if decimal == "," else "comma"
+    return (
+        f"'{text}' can be read as {digits} or as {as_decimal}: this column writes decimals "
+        f"with a {mark} ({shown_at}), so a {other_mark} here is either a thousands separator or "
+        f"a decimal written the other way, and no value in the column shows which: write "
+        f"{digits} without a thousands separator, or the decimal as {as_decimal}"
     )
 
 

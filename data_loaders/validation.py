@@ -357,12 +357,14 @@ def convert_date(
     ctx: _Ctx,
     col: Column,
     s: pd.Series,
+    order: str | None = None,
 ) -> tuple[pd.Series, np.ndarray, np.ndarray]:
-    """Dates (and months for ``month_or_date``): returns (datetime64 series, bad, is_month)."""
+    """Dates (and months for ``month_or_date``): returns (datetime64 series, bad, is_month);
+    ``order`` is the whole column's day/month order (else decided from ``s``)."""
     allow_month = col.type == "month_or_date"
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
-    texts = [u.strip() for u in uniques if isinstance(u, str)]
-    order = parsing.day_month_order(texts)
+    if order is None:
+        order = parsing.day_month_order([u.strip() for u in uniques if isinstance(u, str)])
     parsed: list[object] = []
     for u in uniques:
         if _is_missing(u):
@@ -464,39 +466,74 @@ def _number_cells(s: pd.Series, pct: bool) -> _NumberCells:
     )
 
 
-@dataclass(frozen=True)
-class _Style:
-    """A number column's decimal separator: its own evidence, else the file's; None when
-    nothing decides it (ambiguous values are then refused)."""
+@dataclass
+class _NumberSummary:
+    """What a number column's values say about its decimal separator, gathered over all its
+    rows (chunk by chunk for a streamed file): the first value proving each mark (row,
+    value as written), and whether the other mark is anywhere used as a thousands group."""
 
-    decimal: str | None
-    conflict: tuple[int, int] | None = None  # (first comma row pos, first point row pos)
+    comma: tuple[int, object] | None = None
+    point: tuple[int, object] | None = None
+    point_group: bool = False
+    comma_group: bool = False
+
+    def add(self, cells: _NumberCells, rows: np.ndarray, raw: pd.Series) -> None:
+        ev = cells.evidence
+        if ev is None or not len(cells.str_idx):
+            return
+        for mark in (",", "."):
+            if (self.comma if mark == "," else self.point) is not None:
+                continue
+            hits = np.flatnonzero((ev.comma if mark == "," else ev.point) & cells.nonempty)
+            if len(hits):
+                pos = int(cells.str_idx[hits[0]])
+                found = (int(rows[pos]), raw.iat[pos])
+                if mark == ",":
+                    self.comma = found
+                else:
+                    self.point = found
+        self.point_group |= bool((ev.point_group & cells.nonempty).any())
+        self.comma_group |= bool((ev.comma_group & cells.nonempty).any())
+
+    @property
+    def decimal(self) -> str | None:
+        """The column's own decimal separator; None when nothing decides it or both appear."""
+        if self.comma is not None and self.point is not None:
+            return None
+        return "," if self.comma is not None else "." if self.point is not None else None
 
 
-def _column_style(cells: _NumberCells) -> tuple[str | None, tuple[int, int] | None]:
-    ev = cells.evidence
-    if ev is None or not len(cells.str_idx):
-        return None, None
-    comma = np.flatnonzero(ev.comma & cells.nonempty)
-    point = np.flatnonzero(ev.point & cells.nonempty)
-    if len(comma) and len(point):
-        return None, (int(cells.str_idx[comma[0]]), int(cells.str_idx[point[0]]))
-    return ("," if len(comma) else "." if len(point) else None), None
+class _Once:
+    """Problems said once per column (the first row, with how many more rows share it)."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], list[Any]] = {}
+
+    def add(self, column: str, kind: str, row: int, text: str, n: int) -> None:
+        item = self.items.get((column, kind))
+        if item is None:
+            self.items[(column, kind)] = [row, text, n]
+        else:
+            item[2] += n
+
+    def flush(self, sink: ProblemSink, label: str) -> None:
+        for (column, _kind), (row, text, n) in self.items.items():
+            more = f" (and {n - 1:,} more such values in this column)" if n > 1 else ""
+            sink.add(label, row, column, text + more)
+        self.items.clear()
 
 
 def convert_number(
     ctx: _Ctx,
     col: Column,
     s: pd.Series,
-    cells: _NumberCells | None = None,
-    style: str | None = None,
+    cells: _NumberCells,
+    summary: _NumberSummary,
+    once: _Once,
 ) -> tuple[pd.Series, np.ndarray]:
-    """A number column; ``style`` is the decimal separator the file decided (see parsing)."""
+    """A number column read with its own decimal separator (``summary``, see parsing)."""
     pct = parsing.is_pct_column(col.name)
-    if cells is None:
-        cells = _number_cells(s, pct)
-        own, _ = _column_style(cells)
-        style = own or style
+    style = summary.decimal
     out, bad, msgs = cells.out, cells.bad, cells.msgs
     if len(cells.str_idx) and cells.nonempty.any():
         strings, nonempty, str_idx = cells.strings, cells.nonempty, cells.str_idx
@@ -512,12 +549,14 @@ def convert_number(
             first = np.flatnonzero(amb)
             if len(first):
                 at = int(first[0])
-                more = len(first) - 1
-                text = parsing.ambiguous_message(str(strings.iat[at]))
-                if more:
-                    text += f" (and {more:,} more such values in this column)"
                 bad[str_idx[first]] = True
-                ctx.sink.add(ctx.raw.label, int(ctx.rows[str_idx[at]]), col.name, text)
+                once.add(
+                    col.name,
+                    "ambiguous",
+                    int(ctx.rows[str_idx[at]]),
+                    parsing.ambiguous_message(str(strings.iat[at])),
+                    len(first),
+                )
             effective = ","  # for the messages of values that are no number at all
             nonum = nonempty & ~ok & ~amb
         else:
@@ -525,6 +564,32 @@ def convert_number(
             ok &= nonempty
             effective = style
             nonum = nonempty & ~ok
+            ev = cells.evidence
+            grouped = summary.point_group if style == "," else summary.comma_group
+            if ev is not None and not grouped:
+                # 4.105 beside 407,5: a group only if the column groups with points somewhere.
+                other = "." if style == "," else ","
+                two_ways = (
+                    ev.ambiguous
+                    & nonempty
+                    & strings.str.contains(other, regex=False).to_numpy(dtype=bool)
+                )
+                first = np.flatnonzero(two_ways)
+                if len(first):
+                    proof = summary.comma if style == "," else summary.point
+                    assert proof is not None
+                    shown = f"row {proof[0]}: '{proof[1]}'"
+                    at = int(first[0])
+                    bad[str_idx[first]] = True
+                    once.add(
+                        col.name,
+                        "other mark",
+                        int(ctx.rows[str_idx[at]]),
+                        parsing.other_mark_message(str(strings.iat[at]), style, shown),
+                        len(first),
+                    )
+                    ok &= ~two_ways
+                    nonum &= ~two_ways
         out[str_idx[ok]] = vals[ok]
         for j in np.flatnonzero(nonum):
             text = str(strings.iat[int(j)])
@@ -538,75 +603,102 @@ def convert_number(
     report = bad.copy()
     for i in np.flatnonzero(bad):
         if int(i) not in msgs:
-            report[i] = False  # already reported (the ambiguous values: once per column)
+            report[i] = False  # said once per column (``once``)
     if report.any():
         ctx.report(report, col.name, lambda i: msgs.get(i, "is not a number"))
     return pd.Series(out), bad
 
 
-def _decide_decimals(
-    ctx: _Ctx, cols: Sequence[Column], frame: pd.DataFrame
-) -> dict[str, tuple[_NumberCells, str | None]]:
-    """Read every number column's evidence; one decimal separator for the whole file.
+def _report_decimals(label: str, sink: ProblemSink, summaries: dict[str, _NumberSummary]) -> None:
+    """One decimal separator per column and per file: a column that mixes both is refused
+    (naming a row of each), so is a file whose columns disagree; neither stops the other
+    checks of those columns' rows.
 
-    Returns per column its cells and decimal separator (None: undecided).
-
-    A column that mixes both is refused (naming a row of each), so is a file whose columns
-    disagree; neither stops the other checks of those columns' rows."""
-    prepared: dict[str, tuple[_NumberCells, str | None]] = {}
-    styles: dict[str, tuple[str, int]] = {}
-    for col in cols:
-        cells = _number_cells(
-            frame[col.name].reset_index(drop=True), parsing.is_pct_column(col.name)
-        )
-        own, conflict = _column_style(cells)
-        prepared[col.name] = (cells, own)
-        if conflict is not None:
-            rc, rp = (int(ctx.rows[i]) for i in conflict)
-            vc = frame[col.name].iat[conflict[0]]
-            vp = frame[col.name].iat[conflict[1]]
-            ctx.sink.add(
-                ctx.raw.label,
+    A column decides from its own values only: the file's other columns do not vouch for it
+    (a decimal typed with a point in a decimal-comma file is exactly the silent error). A
+    column without evidence reads each value the only way it can and refuses the rest."""
+    by_mark: dict[str, tuple[str, tuple[int, object]]] = {}
+    for name, sm in summaries.items():
+        if sm.comma is not None and sm.point is not None:
+            (rc, vc), (rp, vp) = sm.comma, sm.point
+            sink.add(
+                label,
                 min(rc, rp),
-                col.name,
+                name,
                 f"this column mixes decimal commas (row {rc}: '{vc}') and decimal points "
                 f"(row {rp}: '{vp}'): use one decimal separator throughout the file",
             )
-            for pos, mark in ((conflict[0], ","), (conflict[1], ".")):
-                styles.setdefault(mark + "·" + col.name, (mark, pos))
-        elif own is not None:
-            first = cells.evidence.comma if own == "," else cells.evidence.point  # type: ignore[union-attr]  # own is set only when the column has evidence, so cells.evidence is not None
-            pos = int(cells.str_idx[np.flatnonzero(first & cells.nonempty)[0]])
-            styles[col.name] = (own, pos)
-    clean = {n: v for n, v in styles.items() if "·" not in n}
-    by_mark: dict[str, tuple[str, int]] = {}
-    for name, (mark, pos) in clean.items():
-        by_mark.setdefault(mark, (name, pos))
+        elif sm.comma is not None:
+            by_mark.setdefault(",", (name, sm.comma))
+        elif sm.point is not None:
+            by_mark.setdefault(".", (name, sm.point))
     if len(by_mark) == 2:
-        (cn, cp), (pn, pp) = by_mark[","], by_mark["."]
-        ctx.sink.add(
-            ctx.raw.label,
+        (cn, (cr, cv)), (pn, (pr, pv)) = by_mark[","], by_mark["."]
+        sink.add(
+            label,
             None,
             None,
-            f"this file writes decimals with a comma in column {cn} (row {int(ctx.rows[cp])}: "
-            f"'{frame[cn].iat[cp]}') but with a point in column {pn} (row {int(ctx.rows[pp])}: "
-            f"'{frame[pn].iat[pp]}'): use one decimal separator throughout the file",
+            f"this file writes decimals with a comma in column {cn} (row {cr}: '{cv}') but "
+            f"with a point in column {pn} (row {pr}: '{pv}'): use one decimal separator "
+            "throughout the file",
         )
-    # A column decides from its own values only: the file's other columns do not vouch for
-    # it (a decimal typed with a point in a decimal-comma file is exactly the silent error).
-    # A column without evidence reads each value the only way it can and refuses the rest.
-    return prepared
 
 
 # ---------------------------------------------------------------------------------------------
 # One table
 
 
-def convert_table(raw: RawTable, sink: ProblemSink) -> Typed:
-    """Header checks and typed conversion of one table (entity already known)."""
-    assert raw.entity is not None
+@dataclass
+class _Decisions:
+    """What a column's conversion needs to know about the whole column before any row is
+    converted: the number columns' decimal evidence and the date columns' day/month order.
+    A table held whole decides from its frame; a streamed one from a first pass."""
+
+    numbers: dict[str, _NumberSummary] = field(default_factory=dict)
+    date_orders: dict[str, str] = field(default_factory=dict)
+    accounts: set[str] = field(default_factory=set)
+    rows: int = 0
+
+    def add(
+        self, spec: EntitySpec, present: Sequence[str], frame: pd.DataFrame, rows: np.ndarray
+    ) -> None:
+        self.rows += len(frame)
+        for name in present:
+            col = spec.column(name)
+            s = frame[name].reset_index(drop=True)
+            if col.type == "number":
+                cells = _number_cells(s, parsing.is_pct_column(name))
+                self.numbers.setdefault(name, _NumberSummary()).add(cells, rows, s)
+            elif col.type in ("date", "month_or_date"):
+                texts = [u.strip() for u in pd.unique(s) if isinstance(u, str)]
+                got = parsing.day_month_order(texts)
+                was = self.date_orders.get(name, "ambiguous")
+                self.date_orders[name] = (
+                    "dmy" if "dmy" in (got, was) else "mdy" if "mdy" in (got, was) else was
+                )
+        key = "name" if spec.entity == "accounts" else "account"
+        if key in frame.columns:
+            for v in pd.unique(frame[key]):
+                if isinstance(v, str) and v.strip():
+                    self.accounts.add(v.strip())
+
+
+def scan(raw: RawTable) -> _Decisions:
+    """The first pass over a streamed table (kept on ``raw.scan``): column decisions, the
+    accounts it names and its row count, holding one chunk at a time."""
+    assert raw.entity is not None and raw.chunks is not None
     spec = BY_ENTITY[raw.entity]
-    ctx = _Ctx(raw, spec, sink)
+    present = [c.name for c in spec.columns if c.name in raw.frame.columns]
+    decisions = _Decisions()
+    for frame, rows in raw.chunks():
+        decisions.add(spec, present, frame, rows)
+    raw.scan = decisions
+    return decisions
+
+
+def _check_header(raw: RawTable, spec: EntitySpec, sink: ProblemSink, n_rows: int) -> bool:
+    """Header-level problems and warnings, once per table; True when the required columns
+    are all there."""
     label = raw.label
     hdr = raw.header_row if raw.header_row else None
     for name, positions in raw.duplicate_columns.items():
@@ -641,10 +733,9 @@ def convert_table(raw: RawTable, sink: ProblemSink) -> Typed:
                 name,
                 f"column {name} is not part of the {spec.entity} format and was ignored",
             )
-    if not len(raw.frame) and raw.fmt in ("csv", "xlsx"):
+    if not n_rows and raw.fmt in ("csv", "xlsx"):
         sink.warn(label, hdr, None, "this file has a header but no rows: nothing in it to import")
     missing = [c for c in spec.required if c not in cols]
-    header_ok = not missing
     if missing:
         optional = [c.name for c in spec.columns if not c.required]
         sink.add(
@@ -656,11 +747,15 @@ def convert_table(raw: RawTable, sink: ProblemSink) -> Typed:
             f"{', '.join(spec.required)}"
             + (f" (optional: {', '.join(optional)})" if optional else ""),
         )
+    return not missing
+
+
+def _convert_rows(
+    ctx: _Ctx, present: Sequence[str], decisions: _Decisions, once: _Once
+) -> pd.DataFrame:
+    """Typed conversion of the rows of ``ctx.raw`` (a whole table or one chunk of it)."""
+    raw, spec = ctx.raw, ctx.spec
     frame = pd.DataFrame(index=pd.RangeIndex(len(raw.frame)))
-    present = tuple(c.name for c in spec.columns if c.name in cols)
-    numbers = _decide_decimals(
-        ctx, [spec.column(n) for n in present if spec.column(n).type == "number"], raw.frame
-    )
     for name in present:
         col = spec.column(name)
         s = raw.frame[name].reset_index(drop=True)
@@ -670,12 +765,13 @@ def convert_table(raw: RawTable, sink: ProblemSink) -> Typed:
         elif col.type == "bool":
             typed, bad = convert_bool(ctx, col, s)
         elif col.type in ("date", "month_or_date"):
-            typed, bad, month = convert_date(ctx, col, s)
+            typed, bad, month = convert_date(ctx, col, s, decisions.date_orders.get(name))
             if col.type == "month_or_date":
                 frame["_" + name + "_is_month"] = month
         else:
-            cells, style = numbers[name]
-            typed, bad = convert_number(ctx, col, s, cells, style)
+            cells = _number_cells(s, parsing.is_pct_column(name))
+            summary = decisions.numbers.get(name) or _NumberSummary()
+            typed, bad = convert_number(ctx, col, s, cells, summary, once)
             num = typed.to_numpy(dtype=float)
             if col.positive:
                 neg = ~bad & ~empty & ~(num > 0)
@@ -688,11 +784,82 @@ def convert_table(raw: RawTable, sink: ProblemSink) -> Typed:
         frame[name] = typed
         frame["_bad_" + name] = bad
     frame["_row"] = raw.rows
-    typed_table = Typed(
-        label=label, entity=spec.entity, frame=frame, present=present, header_ok=header_ok
-    )
-    _row_checks(ctx, typed_table)
-    return typed_table
+    return frame
+
+
+def convert_table(
+    raw: RawTable, sink: ProblemSink, progress: Callable[[int], None] | None = None
+) -> Typed:
+    """Header checks and typed conversion of one table (entity already known). A streamed
+    table is converted chunk by chunk into a compact frame (text as categories), so only one
+    chunk's strings are in memory at a time."""
+    assert raw.entity is not None
+    spec = BY_ENTITY[raw.entity]
+    label = raw.label
+    present = tuple(c.name for c in spec.columns if c.name in raw.frame.columns)
+    once = _Once()
+    if raw.chunks is None:
+        decisions = _Decisions()
+        decisions.add(spec, present, raw.frame, raw.rows)
+        parts: Iterable[tuple[pd.DataFrame, np.ndarray]] = [(raw.frame, raw.rows)]
+    else:
+        decisions = raw.scan if raw.scan is not None else scan(raw)
+        parts = raw.chunks()
+    header_ok = _check_header(raw, spec, sink, decisions.rows)
+    _report_decimals(label, sink, decisions.numbers)
+    texts = {n for n in present if spec.column(n).type == "text"}
+    stack = _Stack(texts) if raw.chunks is not None else None
+    frame = pd.DataFrame()
+    for body, rows in parts:
+        part = RawTable(label, raw.entity, body, rows, raw.fmt, raw.header_row, raw.decimal)
+        ctx = _Ctx(part, spec, sink)
+        typed = _convert_rows(ctx, present, decisions, once)
+        _row_checks(ctx, Typed(label, spec.entity, typed, present, header_ok))
+        if stack is None:
+            frame = typed
+        else:
+            stack.add(typed)
+            if progress is not None:
+                progress(len(typed))
+    if stack is not None:
+        frame = stack.frame()
+    once.flush(sink, label)
+    return Typed(label=label, entity=spec.entity, frame=frame, present=present, header_ok=header_ok)
+
+
+class _Stack:
+    """Typed chunks gathered column by column: text columns as category codes (an account,
+    site or KPI name is stored once, not once per row), the others as numpy arrays."""
+
+    def __init__(self, texts: Collection[str]) -> None:
+        self.texts = set(texts)
+        self.parts: dict[str, list[np.ndarray]] = {}
+        self.categories: dict[str, dict[object, int]] = {}
+
+    def add(self, frame: pd.DataFrame) -> None:
+        for c in frame.columns:
+            s = frame[c]
+            if c in self.texts:
+                cats = self.categories.setdefault(c, {})
+                codes, uniques = pd.factorize(s, use_na_sentinel=True)
+                mapped = np.array([cats.setdefault(u, len(cats)) for u in uniques] + [-1])
+                arr: np.ndarray = mapped[codes].astype(np.int32)
+            else:
+                arr = s.to_numpy()
+            self.parts.setdefault(c, []).append(arr)
+
+    def frame(self) -> pd.DataFrame:
+        out: dict[str, Any] = {}
+        for c, parts in self.parts.items():
+            arr = np.concatenate(parts) if len(parts) != 1 else parts[0]
+            parts.clear()
+            if c in self.texts:
+                out[c] = pd.Categorical.from_codes(
+                    arr, categories=pd.Index(list(self.categories[c]))
+                )
+            else:
+                out[c] = arr
+        return pd.DataFrame(out)
 
 
 def _fmt(x: float) -> str:
@@ -984,12 +1151,14 @@ def validate(
     tables: Sequence[RawTable],
     known: Known,
     sink: ProblemSink,
+    progress: Callable[[int], None] | None = None,
 ) -> dict[str, list[Typed]]:
     """Convert and check every table; problems go to ``sink``; returns typed tables by entity
-    (only meaningful when the sink stays empty)."""
+    (only meaningful when the sink stays empty). ``progress`` is told the rows converted of
+    streamed tables as they go."""
     all_typed: dict[str, list[Typed]] = {s.entity: [] for s in SPECS}
     for raw in tables:
-        all_typed[raw.entity or ""].append(convert_table(raw, sink))
+        all_typed[raw.entity or ""].append(convert_table(raw, sink, progress))
     # A table without its required columns is already refused; the checks across rows and
     # tables look only at the others.
     typed = {e: [t for t in ts if t.header_ok] for e, ts in all_typed.items()}
@@ -1356,7 +1525,7 @@ def _check_grains(tables: list[Typed], known: Known, sink: ProblemSink) -> None:
     groups = [*key, "month"]
     stored = []
     if known.grains is not None:
-        for account, sub in allf.groupby("account"):
+        for account, sub in allf.groupby("account", observed=True):
             if account not in known.accounts:
                 continue
             db = known.grains(str(account), sub["month"].min().date(), sub["month"].max().date())
@@ -1367,12 +1536,12 @@ def _check_grains(tables: list[Typed], known: Known, sink: ProblemSink) -> None:
     kinds = allf[[*groups, "grain"]].drop_duplicates()
     if stored:
         kinds = pd.concat([kinds, *(d[[*groups, "grain"]] for d in stored)]).drop_duplicates()
-    n_grains = kinds.groupby(groups).size()
+    n_grains = kinds.groupby(groups, observed=True).size()
     mixed = n_grains[n_grains > 1]
     if not len(mixed):
         return
     hit = allf.join(mixed.rename("_n"), on=groups, how="inner")
-    for (_a, site, process, kpi, month), grp in hit.groupby(groups, sort=True):
+    for (_a, site, process, kpi, month), grp in hit.groupby(groups, sort=True, observed=True):
         month_rows = grp.loc[grp["grain"] == "month"]
         day_rows = grp.loc[grp["grain"] != "month"]
         label = tables[int(grp["_t"].to_numpy()[0])].label

@@ -4,6 +4,7 @@ unchanged, or imported with the right values (and a warning where one is due).""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 import openpyxl
@@ -48,6 +49,13 @@ def _refused(engine: Engine, *names: str) -> ImportResult:
             2,
             "volume",
             "write it without a thousands separator (13370)",
+        ),
+        (
+            "point_group_beside_decimal_comma_kpi_observations.csv",
+            3,
+            "value",
+            "'4.105' can be read as 4105 or as 4,105: this column writes decimals with a comma "
+            "(row 2: '407,5')",
         ),
         (
             "mixed_file_kpi_observations.csv",
@@ -272,3 +280,34 @@ def test_a_line_break_in_a_title_is_refused(loaded: Engine) -> None:
     kept = lines[1].replace('"Forms arrive filled, ', '"Forms arrive filled,\n')
     ok = import_files(loaded, [("innovations.csv", f"{lines[0]}\n{kept}\n".encode())])
     assert ok.ok and ok.counts["innovations"].updated == 1
+
+
+def test_a_point_group_reads_when_the_column_groups_with_points(loaded: Engine) -> None:
+    """4.105 beside 407,5 is refused (above); beside 1.234,5, which groups with a point, the
+    column shows its convention and 4.105 is 4105."""
+    text = (CASES / "point_group_beside_decimal_comma_kpi_observations.csv").read_text()
+    text = text.replace(";407,5;", ";1.234,5;")
+    result = import_files(loaded, [("kpi_observations.csv", text.encode())])
+    assert result.ok, result.problems
+    with loaded.connect() as conn:
+        values = set(
+            conn.execute(
+                select(KpiObservation.value).where(KpiObservation.period == dt.date(2024, 10, 1))
+            ).scalars()
+        )
+    assert {1234.5, 4105.0} <= values
+
+
+def test_a_comma_group_beside_decimal_points_is_refused(loaded: Engine) -> None:
+    """The mirror case: 13,370 beside 13.37 in a comma-delimited file (quoted) is refused."""
+    before = fingerprint(loaded)
+    text = (
+        "account,site,process,kpi,period,value,volume\n"
+        "Acme Claims,Lisbon,Claims intake,aht,2024-10,13.37,100\n"
+        'Acme Claims,Lisbon,Claims intake,cost_per_txn,2024-10,"13,370",100\n'
+    )
+    result = import_files(loaded, [("kpi_observations.csv", text.encode())])
+    assert not result.ok and fingerprint(loaded) == before
+    [p] = result.problems
+    assert (p.row, p.column) == (3, "value")
+    assert "'13,370' can be read as 13370 or as 13.370" in p.message
