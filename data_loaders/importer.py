@@ -288,7 +288,11 @@ def read_files(
                 issues.append(parsing.entity_problem(t.label))
                 continue
             if t.chunks is not None:
-                scanned, more = _scan(t, label, src)
+
+                def read_so_far(f: float, rows: int, i: int = i, label: str = label) -> None:
+                    report(0.15 * (i + f) / len(sources), f"reading {label} ({rows:,} rows)")
+
+                scanned, more = _scan(t, label, src, read_so_far)
                 issues.extend(more)
                 if scanned is None:
                     continue
@@ -319,13 +323,16 @@ def _read_one(
 
 
 def _scan(
-    t: RawTable, label: str, source: Path | bytes
+    t: RawTable,
+    label: str,
+    source: Path | bytes,
+    progress: Callable[[float, int], None] | None = None,
 ) -> tuple[RawTable | None, list[ParseIssue]]:
     """The streamed table's first pass; rows the fast parser cannot split (too many values)
     send the file to the whole-file reader, which names them."""
     t.frame = t.frame.iloc[:0]  # the header is all that is needed of the first chunk now
     try:
-        validation.scan(t)
+        validation.scan(t, progress)
         return t, []
     except pd.errors.ParserError:
         data = source if isinstance(source, bytes) else source.read_bytes()
@@ -830,7 +837,7 @@ def _write(
     return counts
 
 
-WRITE_CHUNK = 50_000
+WRITE_CHUNK = 20_000
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:

@@ -73,6 +73,7 @@ class RawTable:
     chunks: Callable[[], Iterator[tuple[pd.DataFrame, np.ndarray]]] | None = None
     positions: list[int] = field(default_factory=list)
     scan: Any = None
+    read_fraction: Callable[[], float] | None = None  # how far ``chunks()`` has read (0–1)
 
 
 @dataclass(frozen=True)
@@ -331,7 +332,7 @@ def read_csv(label: str, data: bytes) -> tuple[RawTable | None, list[ParseIssue]
 
 
 #: Rows per chunk when a CSV file is streamed (memory per chunk, not per file).
-READ_CHUNK_ROWS = 50_000
+READ_CHUNK_ROWS = 20_000
 
 
 def is_plain_utf8(open_binary: Callable[[], BinaryIO]) -> bool:
@@ -372,8 +373,13 @@ def read_csv_chunked(label: str, open_binary: Callable[[], BinaryIO]) -> RawTabl
         return None
     delim = _delimiter(head)
 
+    where = {"fraction": 0.0}
+
     def raw_chunks() -> Iterator[pd.DataFrame]:
         fh = open_binary()
+        size = max(1, fh.seek(0, io.SEEK_END))
+        fh.seek(0)
+        where["fraction"] = 0.0
         try:
             reader = pd.read_csv(
                 fh,
@@ -389,7 +395,9 @@ def read_csv_chunked(label: str, open_binary: Callable[[], BinaryIO]) -> RawTabl
                 chunksize=READ_CHUNK_ROWS,
             )
             with reader:
-                yield from reader
+                for chunk in reader:
+                    where["fraction"] = min(1.0, fh.tell() / size)
+                    yield chunk
         finally:
             fh.close()
 
@@ -421,6 +429,7 @@ def read_csv_chunked(label: str, open_binary: Callable[[], BinaryIO]) -> RawTabl
             start += n
 
     table.chunks = chunks
+    table.read_fraction = lambda: where["fraction"]
     return table
 
 

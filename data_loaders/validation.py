@@ -683,15 +683,18 @@ class _Decisions:
                     self.accounts.add(v.strip())
 
 
-def scan(raw: RawTable) -> _Decisions:
+def scan(raw: RawTable, progress: Callable[[float, int], None] | None = None) -> _Decisions:
     """The first pass over a streamed table (kept on ``raw.scan``): column decisions, the
-    accounts it names and its row count, holding one chunk at a time."""
+    accounts it names and its row count, holding one chunk at a time. ``progress`` is told
+    (fraction of the file read, rows so far) after each chunk."""
     assert raw.entity is not None and raw.chunks is not None
     spec = BY_ENTITY[raw.entity]
     present = [c.name for c in spec.columns if c.name in raw.frame.columns]
     decisions = _Decisions()
     for frame, rows in raw.chunks():
         decisions.add(spec, present, frame, rows)
+        if progress is not None:
+            progress(raw.read_fraction() if raw.read_fraction else 0.0, decisions.rows)
     raw.scan = decisions
     return decisions
 
@@ -857,9 +860,15 @@ class _Stack:
                 out[c] = pd.Categorical.from_codes(
                     arr, categories=pd.Index(list(self.categories[c]))
                 )
+            elif c == "_row":
+                out[c] = arr.astype(np.int32)
+            elif c.startswith("_bad_") and arr.dtype == bool and not arr.any():
+                # A problem flag nobody raised: kept sparse (no byte per row).
+                out[c] = pd.arrays.SparseArray(arr, fill_value=False)
             else:
                 out[c] = arr
-        return pd.DataFrame(out)
+        # copy=False: one block per column, no second copy of the whole table to consolidate.
+        return pd.DataFrame(out, copy=False)
 
 
 def _fmt(x: float) -> str:
@@ -1044,43 +1053,68 @@ def _ok_rows(t: Typed, cols: Iterable[str]) -> np.ndarray:
     return ok
 
 
+def _key_codes(columns: Sequence[pd.Series]) -> np.ndarray:
+    """One int64 code per row for the tuple of ``columns`` (equal tuples, equal codes;
+    missing is a value of its own): factorised column by column, so a million-row key costs
+    a few int64 arrays, not a frame of tuples."""
+    k: np.ndarray | None = None
+    for s in columns:
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        codes = codes.astype(np.int64) + 1  # missing (-1) becomes 0
+        if k is None:
+            k = codes
+        else:
+            k, _ = pd.factorize(k * (len(uniques) + 1) + codes)
+            k = k.astype(np.int64)
+    return k if k is not None else np.zeros(0, dtype=np.int64)
+
+
 def _check_duplicates(tables: list[Typed], sink: ProblemSink) -> None:
     if not tables:
         return
     spec = BY_ENTITY[tables[0].entity]
     key = list(spec.key)
-    parts = []
-    for n, t in enumerate(tables):
-        ok = _ok_rows(t, key)
-        if not ok.any():
-            continue
-        p = t.frame.loc[ok, key + ["_row"]].copy()
-        p["_t"] = n
-        parts.append(p)
-    if not parts:
+    picks = [(n, np.flatnonzero(_ok_rows(t, key))) for n, t in enumerate(tables)]
+    picks = [(n, idx) for n, idx in picks if len(idx)]
+    if not picks:
         return
-    allk = pd.concat(parts, ignore_index=True)
-    dup = allk.duplicated(key, keep="first").to_numpy()
-    if not dup.any():
-        return
-    firsts = allk[~allk.duplicated(key, keep="first")].set_index(key)
-    dups = allk[dup]
-    joined = dups.join(firsts[["_row", "_t"]].add_suffix("_first"), on=key)
-    keys_txt = ", ".join(key)
-    for t_idx, grp in joined.groupby("_t", sort=True):
-        t = tables[int(t_idx)]  # type: ignore[arg-type]  # groupby keys are Hashable in the stubs; _t holds the table's integer index
-        rows = grp["_row"].to_numpy()
-        first_rows = grp["_row_first"].to_numpy()
-        first_t = grp["_t_first"].to_numpy()
-        vals = grp[key].astype(str).agg(", ".join, axis=1).to_numpy()
 
-        def msg(i: int, first_rows=first_rows, first_t=first_t, vals=vals, t_idx=t_idx) -> str:
-            where = (
-                f"row {first_rows[i]}"
-                if first_t[i] == t_idx
-                else f"{tables[int(first_t[i])].label} row {first_rows[i]}"
-            )
-            return f"duplicate of {where}: same {keys_txt} ({_short(vals[i])})"
+    def column(c: str) -> pd.Series:
+        parts = [tables[n].frame[c].iloc[idx] for n, idx in picks]
+        return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+    codes = _key_codes([column(c) for c in key])
+    # A stable sort keeps file order within a key: the first of each run is the original.
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    repeat = np.zeros(len(codes), dtype=bool)
+    repeat[1:] = sorted_codes[1:] == sorted_codes[:-1]
+    if not repeat.any():
+        return
+    starts = np.where(~repeat, np.arange(len(codes)), 0)
+    first_of = order[np.maximum.accumulate(starts)]
+    dup_pos = order[repeat]
+    firsts = first_of[repeat]
+    back = np.argsort(dup_pos, kind="stable")  # report in file order
+    dup_pos, firsts = dup_pos[back], firsts[back]
+    table_of = np.concatenate([np.full(len(idx), n) for n, idx in picks])
+    index_in = np.concatenate([idx for _n, idx in picks])
+    keys_txt = ", ".join(key)
+    for t_idx in sorted({int(x) for x in table_of[dup_pos]}):
+        t = tables[t_idx]
+        mine = table_of[dup_pos] == t_idx
+        pos, first = dup_pos[mine], firsts[mine]
+        rows = t.frame["_row"].to_numpy()[index_in[pos]]
+
+        def msg(
+            i: int, pos: np.ndarray = pos, first: np.ndarray = first, t_idx: int = t_idx
+        ) -> str:
+            ft = int(table_of[first[i]])
+            frow = int(tables[ft].frame["_row"].to_numpy()[index_in[first[i]]])
+            where = f"row {frow}" if ft == t_idx else f"{tables[ft].label} row {frow}"
+            at = index_in[pos[i]]
+            vals = ", ".join(str(tables[t_idx].frame[c].iat[at]) for c in key)
+            return f"duplicate of {where}: same {keys_txt} ({_short(vals)})"
 
         sink.add_rows(t.label, rows, keys_txt, msg)
 
@@ -1389,7 +1423,7 @@ def _check_baselines(
     for t in typed["accounts"]:
         names |= set(t.frame.loc[_ok_rows(t, ["name"]), "name"])
     for t in obs_tables:
-        names |= set(t.frame.loc[_ok_rows(t, ["account"]), "account"])
+        names |= set(pd.unique(t.frame["account"].iloc[np.flatnonzero(_ok_rows(t, ["account"]))]))
     label = obs_tables[0].label if obs_tables else (typed["accounts"] or typed["units"])[0].label
     for name in sorted(names):
         window = accounts.get(name)
@@ -1406,21 +1440,25 @@ def _check_baselines(
                 with_obs |= a
                 in_window |= b
             for t in obs_tables:
+                # Column by column over the selected rows (no copy of a million-row frame).
+                tf = t.frame
                 ok = _ok_rows(t, ["account", "site", "process", "period"])
-                f = t.frame.loc[ok]
-                f = f[f["account"] == name]
-                if not len(f):
+                ok &= (tf["account"] == name).to_numpy(dtype=bool)
+                idx = np.flatnonzero(ok)
+                if not len(idx):
                     continue
-                with_obs |= set(zip(f["site"], f["process"], strict=True))
-                p = f["period"]
-                is_month = f["_period_is_month"].to_numpy(dtype=bool).copy()
-                if "grain" in f.columns:
-                    is_month |= (f["grain"] == "month").to_numpy(dtype=bool)
+                units_here = tf[["site", "process"]].iloc[idx]
+                g = units_here.drop_duplicates()
+                with_obs |= set(zip(g["site"], g["process"], strict=True))
+                p = tf["period"].to_numpy(dtype="datetime64[ns]")[idx]
+                is_month = tf["_period_is_month"].to_numpy(dtype=bool)[idx]
+                if "grain" in tf.columns:
+                    is_month = is_month | (tf["grain"] == "month").to_numpy(dtype=bool)[idx]
                 lo = np.where(
                     is_month, np.datetime64(start_month, "ns"), np.datetime64(start, "ns")
                 )
-                inside = (p.to_numpy() >= lo) & (p.to_numpy() <= np.datetime64(end, "ns"))
-                g = f.loc[inside, ["site", "process"]].drop_duplicates()
+                inside = (p >= lo) & (p <= np.datetime64(end, "ns"))
+                g = units_here[inside].drop_duplicates()
                 in_window |= set(zip(g["site"], g["process"], strict=True))
             # Units unknown everywhere are already refused; no second message about them.
             lacking = {u for u in with_obs - in_window if (name, *u) in units}
@@ -1503,29 +1541,39 @@ def _check_grains(tables: list[Typed], known: Known, sink: ProblemSink) -> None:
     """A monthly value and daily values for the same unit × KPI × month would be summed
     (counted twice): refused, naming the rows (in this import or the database)."""
     key = ["account", "site", "process", "kpi"]
+    groups = [*key, "month"]
+    # First the distinct unit × KPI × month × grain of each table (a few int64 arrays per
+    # row), then the rows of the few groups that mix grains, as a small frame.
     parts = []
+    distinct = []
     for n, t in enumerate(tables):
         ok = _ok_rows(t, [*key, "period"])
         if not ok.any():
             continue
-        f = t.frame.loc[ok, [*key, "period", "_row"]].copy()
-        is_month = t.frame.loc[ok, "_period_is_month"].to_numpy(dtype=bool)
+        idx = np.flatnonzero(ok)
+        is_month = t.frame["_period_is_month"].to_numpy(dtype=bool)[idx]
         if "grain" in t.frame.columns:
-            g = t.frame.loc[ok, "grain"].to_numpy(dtype=object)
-            grain = np.where(pd.isna(g), np.where(is_month, "month", "day"), g)
+            g = t.frame["grain"].iloc[idx].to_numpy(dtype=object)
+            monthly = np.where(pd.isna(g), is_month, g == "month").astype(bool)
         else:
-            grain = np.where(is_month, "month", "day")
-        f["grain"] = grain
-        f["month"] = f["period"].dt.to_period("M").dt.to_timestamp()
-        f["_t"] = n
-        parts.append(f)
+            monthly = is_month
+        months = t.frame["period"].to_numpy(dtype="datetime64[ns]")[idx].astype("datetime64[M]")
+        cols = [t.frame[c].iloc[idx].reset_index(drop=True) for c in key]
+        codes = _key_codes([*cols, pd.Series(months.astype(np.int64)), pd.Series(monthly)])
+        _u, first = np.unique(codes, return_index=True)
+        d = pd.DataFrame(
+            {c: s.iloc[first].to_numpy(dtype=object) for c, s in zip(key, cols, strict=True)}
+        )
+        d["month"] = months[first].astype("datetime64[ns]")
+        d["grain"] = np.where(monthly[first], "month", "day")
+        distinct.append(d)
+        parts.append((n, idx, months, monthly))
     if not parts:
         return
-    allf = pd.concat(parts, ignore_index=True)
-    groups = [*key, "month"]
+    kinds = pd.concat(distinct, ignore_index=True).drop_duplicates()
     stored = []
     if known.grains is not None:
-        for account, sub in allf.groupby("account", observed=True):
+        for account, sub in kinds.groupby("account"):
             if account not in known.accounts:
                 continue
             db = known.grains(str(account), sub["month"].min().date(), sub["month"].max().date())
@@ -1533,15 +1581,25 @@ def _check_grains(tables: list[Typed], known: Known, sink: ProblemSink) -> None:
                 db = db.assign(account=account)
                 db["month"] = pd.to_datetime(db["month"])
                 stored.append(db)
-    kinds = allf[[*groups, "grain"]].drop_duplicates()
     if stored:
         kinds = pd.concat([kinds, *(d[[*groups, "grain"]] for d in stored)]).drop_duplicates()
-    n_grains = kinds.groupby(groups, observed=True).size()
+    n_grains = kinds.groupby(groups).size()
     mixed = n_grains[n_grains > 1]
     if not len(mixed):
         return
+    hits = []
+    for n, idx, months, monthly in parts:
+        t = tables[n]
+        f = pd.DataFrame({c: t.frame[c].iloc[idx].to_numpy(dtype=object) for c in key})
+        f["month"] = months.astype("datetime64[ns]")
+        f["grain"] = np.where(monthly, "month", "day")
+        f["_row"] = t.frame["_row"].to_numpy()[idx]
+        f["_t"] = n
+        inside = pd.MultiIndex.from_frame(f[groups]).isin(mixed.index)
+        hits.append(f[inside])
+    allf = pd.concat(hits, ignore_index=True)
     hit = allf.join(mixed.rename("_n"), on=groups, how="inner")
-    for (_a, site, process, kpi, month), grp in hit.groupby(groups, sort=True, observed=True):
+    for (_a, site, process, kpi, month), grp in hit.groupby(groups, sort=True):
         month_rows = grp.loc[grp["grain"] == "month"]
         day_rows = grp.loc[grp["grain"] != "month"]
         label = tables[int(grp["_t"].to_numpy()[0])].label
