@@ -13,18 +13,29 @@ DataFrames whose values may be strings or already typed (dates, floats, booleans
 
 How an import runs
 ------------------
-1. Read every file into raw tables (no database yet).
+1. Read every file into raw tables (no database yet). A plain UTF-8 CSV file is streamed
+   instead of held as strings: its first chunk gives the header and entity, and a first pass
+   over its chunks (``validation.scan``, ``parsing.READ_CHUNK_ROWS`` rows at a time) decides
+   what needs the whole column — each number column's decimal evidence, each date column's
+   day/month order — and the accounts it names. Other files (XLSX, other encodings, rows
+   the fast parser cannot split) are read whole, as before.
 2. Open ONE transaction (SQLite: ``BEGIN IMMEDIATE``, so no other writer slips in between
    the checks and the writes; PostgreSQL: a transaction-scoped advisory lock serialises
    imports). Load the natural keys the database already holds for the accounts the import
-   names, and run every check of ``validation`` against database + import combined.
+   names, and run every check of ``validation`` against database + import combined. A
+   streamed table is converted chunk by chunk into a compact typed frame (text as
+   categories), so the checks across rows (duplicates, mixed grains, baselines) see every
+   row while only one chunk of strings is in memory.
 3. Any problem → roll back, write nothing (no batch row either) and return
    ``ImportResult(ok=False, problems=…)``. Problems are returned, not raised;
    ``ImportResult.raise_for_problems()`` raises ``ImportRejected`` for callers who prefer that.
 4. Otherwise insert the ``import_batch`` row and upsert entity by entity in dependency order
    (``formats.SPECS``: accounts, units, KPIs, innovations, targets, planted effects, rollouts,
    events, observations), so a rollout may name an innovation from another file of the same
-   import. Then commit — or, for ``dry_run``, roll back after computing the counts.
+   import, in slices of ``WRITE_CHUNK`` rows (each slice's existing rows are loaded by its
+   own units and period range), all inside the one transaction: a refused or killed import
+   leaves the database unchanged. Then commit — or, for ``dry_run``, roll back after
+   computing the counts.
 
 Upsert and what a batch records (the rollback contract with ``batches.py``)
 ---------------------------------------------------------------------------

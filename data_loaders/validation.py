@@ -23,7 +23,11 @@
   observations for a unit that has observations at all (database and import combined).
 
 Conversion is vectorised, or done once per distinct value (dates, text, choices), so a
-million-row observation file is checked in seconds. Problems are capped per file
+million-row observation file is checked in seconds. What must be decided from a whole column
+(decimal evidence ``_NumberSummary``, day/month order) is gathered first (``_Decisions``;
+for a streamed CSV file by ``scan``, chunk by chunk), then rows are converted with it; a
+streamed table's typed chunks are stacked compactly (``_Stack``) and the checks across rows
+work on integer codes (``_key_codes``), not on frames of tuples. Problems are capped per file
 (``ProblemSink.cap``) with a final "… and N more problems in this file".
 """
 
@@ -1054,19 +1058,22 @@ def _ok_rows(t: Typed, cols: Iterable[str]) -> np.ndarray:
 
 
 def _key_codes(columns: Sequence[pd.Series]) -> np.ndarray:
-    """One int64 code per row for the tuple of ``columns`` (equal tuples, equal codes;
+    """One int32 code per row for the tuple of ``columns`` (equal tuples, equal codes;
     missing is a value of its own): factorised column by column, so a million-row key costs
-    a few int64 arrays, not a frame of tuples."""
+    a few integer arrays, not a frame of tuples."""
     k: np.ndarray | None = None
     for s in columns:
-        codes, uniques = pd.factorize(s, use_na_sentinel=True)
-        codes = codes.astype(np.int64) + 1  # missing (-1) becomes 0
+        raw_codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        codes: np.ndarray = raw_codes.astype(np.int32) + 1  # missing (-1) becomes 0
+        del raw_codes
         if k is None:
             k = codes
         else:
-            k, _ = pd.factorize(k * (len(uniques) + 1) + codes)
-            k = k.astype(np.int64)
-    return k if k is not None else np.zeros(0, dtype=np.int64)
+            # Combined in int64 (no overflow), renumbered to at most one code per row.
+            k, _ = pd.factorize(k.astype(np.int64) * (len(uniques) + 1) + codes)
+            k = k.astype(np.int32)
+        del codes
+    return k if k is not None else np.zeros(0, dtype=np.int32)
 
 
 def _check_duplicates(tables: list[Typed], sink: ProblemSink) -> None:
@@ -1091,8 +1098,10 @@ def _check_duplicates(tables: list[Typed], sink: ProblemSink) -> None:
     repeat[1:] = sorted_codes[1:] == sorted_codes[:-1]
     if not repeat.any():
         return
-    starts = np.where(~repeat, np.arange(len(codes)), 0)
+    del sorted_codes
+    starts = np.where(~repeat, np.arange(len(codes), dtype=np.int32), 0)
     first_of = order[np.maximum.accumulate(starts)]
+    del starts
     dup_pos = order[repeat]
     firsts = first_of[repeat]
     back = np.argsort(dup_pos, kind="stable")  # report in file order
