@@ -44,3 +44,12 @@ def test_unknown_entity() -> None:
     """Asking for a template of an unknown entity names the known ones."""
     with pytest.raises(ValueError, match="use one of accounts, units"):
         template_csv("widgets")
+
+
+def test_the_demos_hidden_truth_is_no_template() -> None:
+    """planted_effects (the demo generator's ground truth, issue #10 item 11) is offered
+    neither as a CSV template nor as a workbook sheet; every other entity is."""
+    assert "planted_effects" not in TEMPLATE_ENTITIES
+    assert set(TEMPLATE_ENTITIES) == set(BY_ENTITY) - {"planted_effects"}
+    wb = openpyxl.load_workbook(io.BytesIO(template_xlsx()))
+    assert "planted_effects" not in wb.sheetnames

@@ -80,6 +80,14 @@ def test_missing_required_columns_are_named_with_the_expected_list() -> None:
     assert "account, innovation, site, process, go_live" in p.message
 
 
+def test_the_article_fits_the_entity() -> None:
+    """'an innovations file', 'an events file', 'a units file' (issue #10 item 12)."""
+    p = one(check(("innovations.csv", "account,code\nAcme Claims,INN-009\n")))
+    assert "; an innovations file needs the columns" in p.message
+    p = one(check(("units.csv", "account,site\nAcme Claims,Porto\n")))
+    assert "; a units file needs the columns" in p.message
+
+
 def test_unknown_extra_columns_are_ignored() -> None:
     """A column the format does not know is ignored without a word."""
     assert (
