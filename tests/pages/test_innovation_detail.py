@@ -12,6 +12,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from metrics.impact import EVIDENCE_NOTES, innovation_effect
+from metrics.value import live_months
 from metrics.views import Selection, money, value_lines
 from tests.pages.conftest import APP, ROOT, no_exception, texts
 
@@ -71,15 +72,22 @@ def _expected(data, row: pd.Series):
     kpi = data.kpis.set_index("key").loc[target["kpi_key"]]
     money = None if pd.isna(kpi["money_value"]) else float(kpi["money_value"])
     mine = data.rollouts["innovation_id"] == row["innovation_id"]
+    # retirement months (metrics.value's rule): treatment ends there, controls split there
+    live = live_months(data.rollouts, data.innovations)
+    live_to = live.groupby("innovation_id")["live_to"].min()
     others = (
         data.rollouts[~mine]
         .merge(data.targets, on="innovation_id")
         .merge(data.innovations[["innovation_id", "code"]], on="innovation_id")
-        .drop(columns="innovation_id")
+    )
+    others = others.assign(live_to=others["innovation_id"].map(live_to)).drop(
+        columns="innovation_id"
     )
     eff = innovation_effect(
         data.monthly,
-        data.rollouts.loc[mine, ["unit_id", "go_live"]],
+        data.rollouts.loc[mine, ["unit_id", "go_live"]].assign(
+            live_to=live_to.get(row["innovation_id"], pd.NaT)
+        ),
         kpi_key=target["kpi_key"],
         money_value=money,
         direction=kpi["direction"],
