@@ -10,6 +10,7 @@ from metrics.method_notes import evidence_notes
 from ui import sections
 from ui.components import download_csv
 from ui.context import page_context
+from ui.nav import sync_params
 from ui.states import require_data
 
 ctx = page_context(__file__)
@@ -21,16 +22,16 @@ st.title("Value")
 st.caption(f"Measured against the frozen baseline · {ctx.describe_filters()} · {ctx.currency}")
 
 st.subheader("Value to date")
+STACK_BY = ["category", "innovation"]
+# the choice travels in the URL (?by=innovation; the default is left out), like the filters
+if "value_by" not in st.session_state:
+    wanted = st.query_params.get("by")
+    st.session_state["value_by"] = wanted if wanted in STACK_BY else STACK_BY[0]
 by = (
-    st.segmented_control(
-        "Stack by",
-        ["category", "innovation"],
-        default="category",
-        key="value_by",
-        format_func=str.capitalize,
-    )
-    or "category"
+    st.segmented_control("Stack by", STACK_BY, key="value_by", format_func=str.capitalize)
+    or STACK_BY[0]
 )
+sync_params({"by": by if by != STACK_BY[0] else None})
 stacked = sections.stacked_value(ctx, by=by)
 download_csv(
     stacked,

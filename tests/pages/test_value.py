@@ -71,6 +71,22 @@ def test_stacked_value_toggle_and_downloads(value, demo_bundle) -> None:
     stacked = [f for f in chart_frames(value) if {"group", "cumulative"} <= set(f.columns)]
     assert set(stacked[0]["group"]) == set(by_inn["group"])
     assert any(g.startswith("INN-") for g in stacked[0]["group"])
+    assert value.query_params["by"] == "innovation"  # a copied link keeps the choice
+
+
+def test_stack_by_is_read_from_the_url(make_app, demo_bundle) -> None:
+    """``?by=innovation`` opens the chart stacked by innovation; an unknown value falls back
+    to the default (category)."""
+    data, _ = demo_bundle
+    at = make_app(PAGE, by="innovation")
+    no_exception(at)
+    assert at.button_group[0].value == "innovation"
+    stacked = [f for f in chart_frames(at) if {"group", "cumulative"} <= set(f.columns)]
+    assert set(stacked[0]["group"]) == set(views.value_by(data, ALL, "innovation")["group"])
+    at = make_app(PAGE, by="nonsense")
+    no_exception(at)
+    assert at.button_group[0].value == "category"
+    assert "by" not in at.query_params
 
 
 def test_bridge_is_labelled_even_when_the_estimates_were_not_stored(
