@@ -23,7 +23,7 @@ import pandas as pd
 from babel.dates import format_date
 
 from metrics import format as fmt
-from metrics.rules import month_start
+from metrics.rules import UNDERUSED_SHARE, month_start
 
 __all__ = [
     "Beat",
@@ -441,15 +441,30 @@ def days_beat(days: pd.DataFrame) -> Beat:
         "used": count(used) if used.is_integer() else number(used, 1),
         "years": count(len(days)),
     }
+    under = days[days["used"] < UNDERUSED_SHARE * days["contracted"]]
     tpl = "{used} innovation days used across {years} contract years"
-    if over.empty:
+    if over.empty and under.empty:
         tpl += ", within the contract every year."
-    else:
+    if not over.empty:
         names = []
         for i, y in enumerate(over["contract_year"]):
             figs[f"over{i}"] = text(str(y))
             names.append(f"{{over{i}}}")
-        tpl += "; over the contract in " + ", ".join(names) + "."
+        tpl += "; over the contract in " + ", ".join(names)
+    if not under.empty:  # paid-for days left unused: said, not hidden under "within"
+        names = []
+        for i, row in enumerate(under.to_dict("records")):
+            u, c = float(row["used"]), float(row["contracted"])
+            figs[f"uy{i}"] = text(str(row["contract_year"]))
+            figs[f"uu{i}"] = count(u) if u.is_integer() else number(u, 1)
+            figs[f"uc{i}"] = count(c) if c.is_integer() else number(c, 1)
+            names.append(f"{{uy{i}}} ({{uu{i}}} of {{uc{i}}} days)")
+        tpl += (
+            f"; under-used (under {UNDERUSED_SHARE * 100:.0f} % of the contracted days) in "
+            + ", ".join(names)
+        )
+    if not (over.empty and under.empty):
+        tpl += "."
     return Beat(tpl, figs, "contract.innovation_days")
 
 

@@ -272,6 +272,15 @@ def weighted_mean(values: Iterable[float], weights: Iterable[float]) -> float:
 
 
 # --------------------------------------------------------------------------------------
+# Contract
+# --------------------------------------------------------------------------------------
+
+#: A contract year that used less than this share of its contracted innovation days is
+#: called under-used (the days were paid for; the story says so rather than "within").
+UNDERUSED_SHARE = 0.5
+
+
+# --------------------------------------------------------------------------------------
 # Freshness
 # --------------------------------------------------------------------------------------
 

@@ -114,6 +114,20 @@ def test_productivity_days_and_pipeline_beats() -> None:
     assert n.render_beat(n.days_beat(days), "USD", "en_US") == (
         "183.5 innovation days used across 2 contract years; over the contract in Year 2."
     )
+    # Year 3 used 10 of its 100 days: under half, said as under-used (not "within")
+    days = pd.DataFrame(
+        {"contract_year": ["Year 1", "Year 3"], "used": [71.0, 10.0], "contracted": [100.0] * 2}
+    )
+    assert n.render_beat(n.days_beat(days), "USD", "en_US") == (
+        "81 innovation days used across 2 contract years; under-used (under 50 % of the "
+        "contracted days) in Year 3 (10 of 100 days)."
+    )
+    days = pd.DataFrame(
+        {"contract_year": ["Year 1", "Year 2"], "used": [50.0, 80.0], "contracted": [100.0] * 2}
+    )
+    assert n.render_beat(n.days_beat(days), "USD", "en_US") == (
+        "130 innovation days used across 2 contract years, within the contract every year."
+    )
     inn = pd.DataFrame(
         {
             "innovation_id": [1, 2, 3],
