@@ -34,18 +34,29 @@ def freshness_section(url: str, scope: Scope, account_id: int | None, version: s
     (st.warning if n_stale else st.success)(
         f"{n_stale} of {len(obs)} series are more than {STALE_AFTER_DAYS} days behind."
     )
+    # widths that add up to what a 1280 px laptop with the sidebar open gives the table
     st.dataframe(
         obs,
         hide_index=True,
+        width="stretch",
         column_config={
-            "stale": st.column_config.CheckboxColumn(f"stale (> {STALE_AFTER_DAYS} days)"),
-            "covered_until": st.column_config.DateColumn("covered until"),
-            "last_period": st.column_config.DateColumn("last period"),
-            "first_period": st.column_config.DateColumn("first period"),
-            "days_behind": "days behind",
-            "n_periods": "periods",
-            "kpi_key": "KPI",
-            "kpi_label": None,
+            "unit": st.column_config.TextColumn("unit", width=165),
+            # the KPI's name as the other pages print it, not its import key
+            "kpi_key": None,
+            "kpi_label": st.column_config.TextColumn("KPI", width=150),
+            "grain": st.column_config.TextColumn("grain", width=55),
+            "first_period": st.column_config.DateColumn("first", format="MMM YYYY", width=78),
+            "last_period": st.column_config.DateColumn("last", format="MMM YYYY", width=78),
+            "covered_until": st.column_config.DateColumn(
+                "covered until", format="D MMM YYYY", width=95
+            ),
+            "n_periods": st.column_config.NumberColumn("periods", width=58),
+            "days_behind": st.column_config.NumberColumn(
+                "behind", width=62, help="Days since the period covered ended"
+            ),
+            "stale": st.column_config.CheckboxColumn(
+                "stale", width=55, help=f"More than {STALE_AFTER_DAYS} days behind"
+            ),
             "site": None,
             "process": None,
         },
