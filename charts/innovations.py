@@ -13,6 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from charts.theme import BLUE, GREEN, INK, MUTED, ORANGE, PURPLE, plotly_layout, style
+from metrics.rules import FORWARD_STAGES, STAGES
 
 __all__ = [
     "PHASE_COLORS",
@@ -23,7 +24,7 @@ __all__ = [
     "timeline_chart",
 ]
 
-STAGE_ORDER = ["idea", "evaluation", "prototype", "pilot", "scaled", "rejected", "retired"]
+STAGE_ORDER = list(STAGES)
 # Colour-blind-safe (Okabe-Ito based), sequential in spirit for the forward stages.
 STAGE_COLORS: dict[str, str] = {
     "idea": "#CFE4F3",
@@ -34,7 +35,7 @@ STAGE_COLORS: dict[str, str] = {
     "rejected": "#9AA5B1",
     "retired": PURPLE,
 }
-PHASE_COLORS = {k: STAGE_COLORS[k] for k in ("idea", "evaluation", "prototype", "pilot", "scaled")}
+PHASE_COLORS = {k: STAGE_COLORS[k] for k in FORWARD_STAGES}
 
 
 def funnel_chart(

@@ -28,6 +28,10 @@ from charts.theme import (
     money_axis,
     style,
 )
+from metrics.rules import EVIDENCE_KEYS
+
+# The evidence chart plots each line's three figures, weakest evidence first.
+FIGURES: tuple[str, ...] = tuple(reversed(EVIDENCE_KEYS))
 
 __all__ = ["bridge_chart", "bridge_frame", "evidence_chart", "stacked_value_chart"]
 
@@ -188,7 +192,7 @@ def evidence_chart(
     order = df["name"].tolist()
     long = df.melt(
         id_vars=["name", "evidence"],
-        value_vars=["claimed", "measured", "estimated"],
+        value_vars=list(FIGURES),
         var_name="figure",
         value_name="amount",
     ).dropna(subset=["amount"])
@@ -209,7 +213,7 @@ def evidence_chart(
                 "figure:N",
                 title=None,
                 scale=alt.Scale(
-                    domain=["claimed", "measured", "estimated"],
+                    domain=list(FIGURES),
                     range=["circle", "square", "diamond"],
                 ),
             ),
@@ -217,7 +221,7 @@ def evidence_chart(
                 "figure:N",
                 title=None,
                 scale=alt.Scale(
-                    domain=["claimed", "measured", "estimated"],
+                    domain=list(FIGURES),
                     range=[GREY, EVIDENCE_COLORS["measured"], EVIDENCE_COLORS["estimated"]],
                 ),
             ),

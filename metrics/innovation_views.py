@@ -78,7 +78,7 @@ __all__ = [
     "innovation_record",
     "innovation_value",
     "kpi_around_go_live",
-    "main_targets",
+    "labelled_main_targets",
     "register_table",
     "rollout_units",
     "search_register",
@@ -113,7 +113,7 @@ def _ts(value: Any) -> pd.Timestamp | None:
     return None if value is None or pd.isna(value) else pd.Timestamp(value)
 
 
-def main_targets(targets: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
+def labelled_main_targets(targets: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
     """One row per innovation: its main target KPI (largest |expected effect|).
 
     Columns: innovation_id, kpi_key, kpi_label, expected_effect_pct.
@@ -136,13 +136,13 @@ def register_table(
     """The searchable register: one row per innovation, ordered by code.
 
     ``units_live`` = number of rollouts (units with a go-live date); ``first_go_live`` = the
-    earliest of them; ``target_kpi`` = the label of the main target (see ``main_targets``);
+    earliest of them; ``target_kpi`` = the label of the main target (see ``metrics.rules.main_targets``);
     ``reached`` = the furthest forward stage reached (``metrics.rules.furthest_stage``, the
     funnel's rule; "" for none).
     """
     if innovations.empty:
         return pd.DataFrame(columns=REGISTER_COLUMNS)
-    main = main_targets(targets, kpis).set_index("innovation_id")
+    main = labelled_main_targets(targets, kpis).set_index("innovation_id")
     ids = innovations["innovation_id"]
     if rollouts.empty:
         n_units = pd.Series(0, index=ids.unique())

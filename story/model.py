@@ -35,7 +35,7 @@ from metrics.filters import FilterLike, Filters, in_categories, limit_to
 from metrics.format import money, number, pct
 from metrics.impact import EVIDENCE_NOTES
 from metrics.method_notes import METHOD_NOTES, NOTATION
-from metrics.rules import EVIDENCE_LABELS
+from metrics.rules import EVIDENCE_KEYS, EVIDENCE_LABELS
 from metrics.signoff import Agreement, Status, data_period
 
 __all__ = ["Chart", "Figure", "NoStory", "Section", "Story", "Table", "build_story"]
@@ -734,7 +734,7 @@ def _innovations(
     counts = lines["evidence"].value_counts()
     figures = tuple(
         Figure(f"evidence:{lvl}", lvl, str(int(counts.get(lvl, 0))), value=counts.get(lvl, 0))
-        for lvl in ("estimated", "measured", "claimed")
+        for lvl in EVIDENCE_KEYS
     )
     # one figure per signed-off line (the deck lists them; an edition archives them)
     signed = tuple(
@@ -767,7 +767,7 @@ def _innovations(
         figures=figures + signed,
         tables=(table,),
         notes=(
-            *(f"{lvl}: {EVIDENCE_NOTES[lvl]}" for lvl in ("estimated", "measured", "claimed")),
+            *(f"{lvl}: {EVIDENCE_NOTES[lvl]}" for lvl in EVIDENCE_KEYS),
             signoff_note,
         ),
     )
@@ -949,9 +949,7 @@ def _method(data: AccountData) -> Section:
         "Method and baseline",
         sentences=tuple(sentences),
         tables=(table,),
-        notes=tuple(
-            f"{lvl}: {EVIDENCE_NOTES[lvl]}" for lvl in ("estimated", "measured", "claimed")
-        ),
+        notes=tuple(f"{lvl}: {EVIDENCE_NOTES[lvl]}" for lvl in EVIDENCE_KEYS),
     )
 
 

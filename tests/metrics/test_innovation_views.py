@@ -154,7 +154,7 @@ ROLLOUTS = pd.DataFrame(
 
 
 def test_main_target_is_the_largest_expected_effect() -> None:
-    main = v.main_targets(TARGETS, KPIS).set_index("innovation_id")
+    main = v.labelled_main_targets(TARGETS, KPIS).set_index("innovation_id")
     assert main.loc[1, "kpi_key"] == "cost_per_txn"  # |-4| > |-2|
     assert main.loc[1, "kpi_label"] == "Cost per transaction"
     assert main.loc[2, "expected_effect_pct"] == 3.0
