@@ -79,10 +79,24 @@ EVIDENCE_COLORS: dict[str, str] = {
 
 
 def color_for(names: list[str], known: dict[str, str] | None = None) -> alt.Scale:
-    """A colour scale for ``names``: known names keep their colour, the rest take the palette."""
-    known = known or {}
-    spare = iter([c for c in PALETTE if c not in known.values()] + list(PALETTE) * 8)
-    colours = [known[n] if n in known else next(spare) for n in names]
+    """A colour scale for ``names``: known names keep their colour (matched ignoring case, so
+    "Unattributed" is always its own light grey), a grouped "N other innovations" is grey, and
+    the rest take the palette's colours in order, none of them grey, none twice while any is
+    left (six named innovations, the group and unattributed: eight distinct colours)."""
+    known = {k.lower(): v for k, v in (known or {}).items()}
+    known.setdefault("unattributed", UNATTRIBUTED)
+    taken = {known[str(n).lower()] for n in names if str(n).lower() in known}
+    spare_colours = [c for c in PALETTE if c not in taken and c != GREY]
+    spare = iter(spare_colours + list(PALETTE) * 8)
+    colours = []
+    for n in names:
+        key = str(n).lower()
+        if key in known:
+            colours.append(known[key])
+        elif key.endswith(" other innovations"):
+            colours.append(GREY)
+        else:
+            colours.append(next(spare))
     return alt.Scale(domain=list(names), range=colours)
 
 

@@ -63,6 +63,8 @@ __all__ = [
     "retired_on",
     "state_counts",
     "weighted_mean",
+    "NAMED_INNOVATIONS",
+    "named_innovations",
 ]
 
 # --------------------------------------------------------------------------------------
@@ -278,6 +280,23 @@ def weighted_mean(values: Iterable[float], weights: Iterable[float]) -> float:
 #: A contract year that used less than this share of its contracted innovation days is
 #: called under-used (the days were paid for; the story says so rather than "within").
 UNDERUSED_SHARE = 0.5
+
+
+# --------------------------------------------------------------------------------------
+# Naming innovations in charts
+# --------------------------------------------------------------------------------------
+
+#: How many innovations the bridge and the stacked value chart name one by one; the rest
+#: are one "N other innovations" group. Six named + the group + unattributed = eight series,
+#: one distinct colour each.
+NAMED_INNOVATIONS = 6
+
+
+def named_innovations(amounts: pd.Series, top: int = NAMED_INNOVATIONS) -> list[int]:
+    """The innovation ids (``amounts``' index) named on their own: the ``top`` largest by
+    absolute amount, ties to the smaller id; every other id belongs to "N other innovations"."""
+    order = sorted(amounts.index, key=lambda i: (-abs(float(amounts[i])), i))
+    return [int(i) for i in order[:top]]
 
 
 # --------------------------------------------------------------------------------------

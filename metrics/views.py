@@ -65,6 +65,7 @@ from metrics import headline as headline_metrics
 from metrics import narrative as story
 from metrics import outlook as outlook_metrics
 from metrics import pipeline as pipeline_metrics
+from metrics import rules
 from metrics import then_now as then_now_metrics
 from metrics import value as value_metrics
 from metrics.baseline import Baseline, account_baseline
@@ -103,7 +104,7 @@ __all__ = [
     "value_lines",
 ]
 
-BRIDGE_TOP = 8
+BRIDGE_TOP = rules.NAMED_INNOVATIONS  # the bridge and the stacked chart name the same ones
 UNATTRIBUTED = "unattributed"
 
 
@@ -506,14 +507,14 @@ def value_by(
     data: AccountData,
     f: FilterLike,
     by: str = "category",
-    top: int = 10,
+    top: int = BRIDGE_TOP,
     *,
     base: Baseline | None = None,
     attr: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Value to date per month stacked by ``category`` or ``innovation`` (the ``top`` largest
-    innovations, the rest as "N other innovations"). Columns: month, group, cumulative,
-    order (0 = largest)."""
+    """Value to date per month stacked by ``category`` or ``innovation`` (the innovations
+    ``rules.named_innovations`` names — the bridge's — the rest as "N other innovations").
+    Columns: month, group, cumulative, order (0 = largest)."""
     a = attr if attr is not None else attribution(data, f, base)
     if a.empty:
         return pd.DataFrame(columns=["month", "group", "cumulative", "order"])
@@ -522,7 +523,7 @@ def value_by(
         a["group"] = a["category"]
     else:
         sizes = a[a["innovation_id"] >= 0].groupby("innovation_id")["amount"].sum()
-        keep = set(sizes.sort_values(ascending=False).head(top).index)
+        keep = set(rules.named_innovations(sizes, top))
         others = len(sizes) - len(keep)
         a["group"] = np.where(
             a["innovation_id"] == -1,
@@ -566,9 +567,10 @@ def bridge_steps(
     if a.empty:
         return pd.DataFrame(columns=["label", "value", "kind", "text", "code", "evidence"])
     per = attribution_metrics.attributed_by_innovation(a).merge(_names(data), on="innovation_id")
-    inn = per[per["innovation_id"] >= 0].assign(size=lambda d: d["cents"].abs())
-    inn = inn.sort_values(["size", "innovation_id"], ascending=[False, True])
-    head, tail = inn.head(top), inn.iloc[top:]
+    inn = per[per["innovation_id"] >= 0]
+    named = rules.named_innovations(inn.set_index("innovation_id")["cents"], top)
+    head = inn.set_index("innovation_id").loc[named].reset_index()
+    tail = inn[~inn["innovation_id"].isin(named)]
     rows = [
         (f"{c} {t}", int(n), "step", str(c))
         for c, t, n in zip(

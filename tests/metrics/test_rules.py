@@ -155,3 +155,11 @@ def test_no_copies_of_the_rules_left() -> None:
             text = p.read_text(encoding="utf-8")
             offenders += [f"{p.relative_to(ROOT)}: {pat!r}" for pat in patterns if pat in text]
     assert not offenders, offenders
+
+
+def test_named_innovations_are_the_largest_by_absolute_amount() -> None:
+    """Ranked by |amount| (a large loss is named too), ties to the smaller id."""
+    amounts = pd.Series({5: 100.0, 2: -300.0, 9: 50.0, 1: 50.0, 7: 10.0})
+    assert rules.named_innovations(amounts, 3) == [2, 5, 1]
+    assert rules.named_innovations(amounts) == [2, 5, 1, 9, 7]  # fewer than six: all named
+    assert rules.NAMED_INNOVATIONS == 6

@@ -11,6 +11,8 @@ import pytest
 
 from data_loaders.queries import AccountData, AccountInfo
 from metrics import views as v
+from metrics.filters import Filters
+from metrics.rules import NAMED_INNOVATIONS
 
 MONTHS = pd.date_range("2023-01-01", "2023-12-01", freq="MS")
 
@@ -403,3 +405,22 @@ def test_value_page_estimates_equal_the_detail_page(demo_engine) -> None:
             ).money_total
         )
     assert any(p != pytest.approx(e) for p, e in zip(plain, est["estimated"], strict=True))
+
+
+def test_bridge_and_stacked_chart_group_the_same_other_innovations(demo_engine) -> None:
+    """One rule names innovations (rules.named_innovations): the bridge and the stacked value
+    chart show the same "N other innovations" (they said 17 and 15)."""
+    from data_loaders.access import Scope
+    from data_loaders.queries import list_accounts, load_account_data
+
+    scope = Scope.everything()
+    aid = int(list_accounts(demo_engine, scope)["account_id"].iloc[0])
+    data = load_account_data(demo_engine, scope, aid)
+    bridge = v.bridge_steps(data, Filters())
+    stacked = v.value_by(data, Filters(), "innovation")
+    other_bridge = [x for x in bridge["label"] if x.endswith("other innovations")]
+    other_stack = sorted({g for g in stacked["group"] if g.endswith("other innovations")})
+    assert other_bridge == other_stack and len(other_bridge) == 1
+    named_bridge = set(bridge.loc[bridge["code"] != "", "label"])
+    named_stack = {g for g in stacked["group"] if g not in other_stack and g != "Unattributed"}
+    assert named_bridge == named_stack and len(named_stack) == NAMED_INNOVATIONS
