@@ -54,14 +54,40 @@ def markers_on_curve(curve: pd.DataFrame, golives: pd.DataFrame) -> pd.DataFrame
 
 def _events_in_range(curve: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     if events.empty or curve.empty:
-        return pd.DataFrame(columns=["date", "title", "row"])
+        return pd.DataFrame(columns=["date", "title", "row", "side"])
     lo, hi = pd.to_datetime(curve["month"]).min(), pd.to_datetime(curve["month"]).max()
     ev = events.copy()
     ev["date"] = pd.to_datetime(ev["date"])
     ev = ev[(ev["date"] >= lo) & (ev["date"] <= hi + pd.offsets.MonthEnd(0))]
     ev = ev.sort_values("date").reset_index(drop=True)
-    ev["row"] = ev.index % 3  # stagger labels on three rows so neighbours do not collide
-    return ev
+    return _pack_labels(ev, lo, hi + pd.offsets.MonthEnd(0))
+
+
+# Label packing assumes a plot about this wide and text about this wide per character (11 px
+# type): the chart is drawn at the container's width, which the spec cannot know.
+_PLOT_PX, _CHAR_PX, _LABEL_PX, _ROWS = 700.0, 7.5, 170.0, 3
+
+
+def _pack_labels(ev: pd.DataFrame, lo: pd.Timestamp, hi: pd.Timestamp) -> pd.DataFrame:
+    """Give each event label a row (0–2) and a side so that neighbours do not collide: a
+    label takes the first row whose previous label ends before it starts (else the row that
+    frees first), and a label that would run past the right edge ends at its rule instead of
+    starting there (``side`` "right")."""
+    span = max((hi - lo).total_seconds(), 1.0)
+    px = _PLOT_PX / span  # pixels per second
+    rows_end = [-float("inf")] * _ROWS
+    rows, sides = [], []
+    for when, title in zip(ev["date"], ev["title"].astype(str), strict=True):
+        x = (pd.Timestamp(when) - lo).total_seconds() * px
+        width = min(_LABEL_PX, _CHAR_PX * len(title)) + 8
+        right = x + width > _PLOT_PX
+        start, end = (x - width, x) if right else (x, x + width)
+        free = [r for r in range(_ROWS) if rows_end[r] <= start]
+        row = free[0] if free else min(range(_ROWS), key=lambda r: rows_end[r])
+        rows_end[row] = end
+        rows.append(row)
+        sides.append("right" if right else "left")
+    return ev.assign(row=rows, side=sides)
 
 
 def cumulative_value_chart(
@@ -162,19 +188,20 @@ def cumulative_value_chart(
             )
         )
         labels = [
-            alt.Chart(ev[ev["row"] == r])
+            alt.Chart(ev[(ev["row"] == r) & (ev["side"] == side)])
             .mark_text(
-                align="left",
-                dx=4,
+                align=side,
+                dx=4 if side == "left" else -4,
                 baseline="top",
                 y=2 + r * round(15 * scale),
                 fontSize=round(11 * scale),
                 color=MUTED,
-                limit=round(170 * scale),
+                limit=round(_LABEL_PX * scale),
             )
             .encode(x="date:T", text="title:N")
-            for r in range(3)
-            if (ev["row"] == r).any()
+            for r in range(_ROWS)
+            for side in ("left", "right")
+            if ((ev["row"] == r) & (ev["side"] == side)).any()
         ]
         layers += [rules, *labels]
     chart = alt.layer(*layers).properties(height=height, width="container")
@@ -258,8 +285,12 @@ def cumulative_value_figure(
     # One list of shapes and annotations, set once: ``add_vline``/``add_annotation`` per
     # event re-validate every shape already on the figure (the same figure either way).
     shapes, notes = [], []
-    for when, title, row in zip(
-        ev["date"].tolist(), ev["title"].tolist(), ev["row"].tolist(), strict=True
+    for when, title, row, side in zip(
+        ev["date"].tolist(),
+        ev["title"].tolist(),
+        ev["row"].tolist(),
+        ev["side"].tolist(),
+        strict=True,
     ):
         stamp = pd.Timestamp(when)
         x = stamp.timestamp() * 1000
@@ -282,8 +313,8 @@ def cumulative_value_figure(
                 "yref": "paper",
                 "text": str(title),
                 "showarrow": False,
-                "xanchor": "left",
-                "xshift": 4,
+                "xanchor": side,
+                "xshift": 4 if side == "left" else -4,
                 "font": {"size": round(11 * scale), "color": MUTED},
                 "bgcolor": "rgba(255,255,255,0.85)",
             }
