@@ -141,11 +141,17 @@ def gain_share_chart(
                         )
                     ],
                 ),
-                # left of the bar: the goal's label sits on the right, often at nearly the
-                # same height
+                # right of the bar like the goal's label, hanging below its own tick: the
+                # pace is always under the goal, so the two labels never share a line (on
+                # the left it ran into the previous year's "goal")
                 alt.Chart(pace)
                 .mark_text(
-                    align="right", dx=-round(36 * scale), color=GREY, fontSize=round(12 * scale)
+                    align="left",
+                    baseline="top",
+                    dx=round(36 * scale),
+                    dy=round(4 * scale),
+                    color=GREY,
+                    fontSize=round(12 * scale),
                 )
                 .encode(x=x, y=alt.Y("goal_to_date:Q", axis=axis), text=alt.value("to date")),
             ]
