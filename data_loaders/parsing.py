@@ -295,17 +295,7 @@ def read_csv(label: str, data: bytes) -> tuple[RawTable | None, list[ParseIssue]
     delim = _delimiter(text)
     issues: list[ParseIssue] = []
     try:
-        raw = pd.read_csv(
-            io.StringIO(text),
-            sep=delim,
-            header=None,
-            dtype=str,
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=False,
-            engine="c",
-            quotechar='"',
-        )
+        raw = pd.read_csv(io.StringIO(text), sep=delim, **_READ_CSV)
         raw = raw.fillna("")
         matrix = None
     except pd.errors.EmptyDataError:
@@ -333,6 +323,17 @@ def read_csv(label: str, data: bytes) -> tuple[RawTable | None, list[ParseIssue]
 
 #: Rows per chunk when a CSV file is streamed (memory per chunk, not per file).
 READ_CHUNK_ROWS = 20_000
+#: How every CSV is read: text cells as written (no NA guessing, blank rows kept so row
+#: numbers in messages match the file), the C parser, double-quoted fields.
+_READ_CSV: dict[str, Any] = {
+    "header": None,
+    "dtype": str,
+    "keep_default_na": False,
+    "na_filter": False,
+    "skip_blank_lines": False,
+    "engine": "c",
+    "quotechar": '"',
+}
 
 
 def is_plain_utf8(open_binary: Callable[[], BinaryIO]) -> bool:
@@ -384,13 +385,7 @@ def read_csv_chunked(label: str, open_binary: Callable[[], BinaryIO]) -> RawTabl
             reader = pd.read_csv(
                 fh,
                 sep=delim,
-                header=None,
-                dtype=str,
-                keep_default_na=False,
-                na_filter=False,
-                skip_blank_lines=False,
-                engine="c",
-                quotechar='"',
+                **_READ_CSV,
                 encoding="utf-8-sig",
                 chunksize=READ_CHUNK_ROWS,
             )
