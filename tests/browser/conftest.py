@@ -139,16 +139,7 @@ def _start_server(db_url: str, browser) -> tuple[int, str]:
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if time.time() > deadline:
-                    raise RuntimeError("Streamlit did not start within 60 s") from None
-                time.sleep(0.3)
+        wait_http(f"{base}/_stcore/health", "Streamlit")
         ctx = browser.new_context(viewport=DESKTOP)
         warm = ctx.new_page()
         open_app(warm, base, timeout=FIRST_LOAD_MS)
@@ -158,6 +149,20 @@ def _start_server(db_url: str, browser) -> tuple[int, str]:
         _stop(proc.pid)
         raise
     return proc.pid, base
+
+
+def wait_http(url: str, what: str, seconds: float = 300) -> None:
+    """Wait until ``url`` answers 200: a hang guard (generous, a busy CI box starts slowly)."""
+    deadline = time.time() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            if time.time() > deadline:
+                raise RuntimeError(f"{what} did not start within {seconds:.0f} s") from None
+            time.sleep(0.3)
 
 
 def _stop(pid: int) -> None:

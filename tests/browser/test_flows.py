@@ -93,9 +93,9 @@ def _pick(page: Page, label: str, option: str) -> None:
             # typing opens the list; no click on the box (see above)
             box.locator("input").fill(option.split(" ")[0])
             wanted = page.get_by_role("option", name=option, exact=True)
-            expect(wanted).to_be_visible(timeout=5_000)
-            wanted.click(timeout=5_000)
-            expect(chip).to_be_visible(timeout=5_000)
+            expect(wanted).to_be_visible(timeout=20_000)
+            wanted.click(timeout=20_000)
+            expect(chip).to_be_visible(timeout=20_000)
             break
         except (AssertionError, PlaywrightTimeout):
             if attempt == 2:

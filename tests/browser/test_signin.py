@@ -16,8 +16,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,6 +30,7 @@ from tests.browser.conftest import (
     _free_port,
     _stop,
     wait_for_app,
+    wait_http,
 )
 
 pytestmark = pytest.mark.browser
@@ -64,19 +63,6 @@ SCREENS = [
     "gain_share",
     "next",
 ]
-
-
-def _wait_http(url: str, what: str, seconds: float = 90) -> None:
-    deadline = time.time() + seconds
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            if time.time() > deadline:
-                raise RuntimeError(f"{what} did not start within {seconds:.0f} s") from None
-            time.sleep(0.3)
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +100,7 @@ def signin_app(
     procs = [op.pid]
     try:
         issuer = f"http://127.0.0.1:{op_port}"
-        _wait_http(f"{issuer}/.well-known/openid-configuration", "oidc-provider-mock")
+        wait_http(f"{issuer}/.well-known/openid-configuration", "oidc-provider-mock")
         base = f"http://127.0.0.1:{app_port}"
         secrets = tmp / "secrets.toml"
         secrets.write_text(
@@ -139,7 +125,7 @@ def signin_app(
                 stderr=subprocess.STDOUT,
             )
         procs.append(app.pid)
-        _wait_http(f"{base}/_stcore/health", "Streamlit")
+        wait_http(f"{base}/_stcore/health", "Streamlit")
         yield {"base": base, "db": f"sqlite:///{db}"}
     finally:
         for pid in reversed(procs):

@@ -106,7 +106,7 @@ def _kill_midway(url: str, files: list[Path], wal: Path | None) -> tuple[str, in
                 break
             assert time.monotonic() < deadline, "the import never reached its writes"
     finally:
-        proc.wait(timeout=60)
+        proc.wait(timeout=300)
     assert proc.returncode == -signal.SIGKILL, (
         proc.returncode,
         seen[-5:],

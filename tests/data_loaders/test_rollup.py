@@ -283,7 +283,7 @@ def test_sigkill_after_the_rollup_update_leaves_it_unchanged(
         assert line.startswith("ROLLUP WRITTEN"), (line, proc.stderr.read() if proc.stderr else "")
         os.kill(proc.pid, signal.SIGKILL)
     finally:
-        proc.wait(timeout=60)
+        proc.wait(timeout=300)
     assert proc.returncode == -signal.SIGKILL
     pd.testing.assert_frame_equal(_rollup(engine), before)
     deadline = time.monotonic() + 120  # PostgreSQL: the killed session's lock is released

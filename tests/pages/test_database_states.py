@@ -40,7 +40,7 @@ def test_every_page_says_the_database_is_unreachable(
     "Try again" and no exception."""
     monkeypatch.setenv("DATABASE_URL", UNREACHABLE)
     monkeypatch.chdir(ROOT)
-    at = AppTest.from_file(APP, default_timeout=60).run()
+    at = AppTest.from_file(APP, default_timeout=600).run()
     _unreachable_state(at)
     at.switch_page(page).run()
     _unreachable_state(at)
@@ -48,7 +48,7 @@ def test_every_page_says_the_database_is_unreachable(
 
 def test_present_mode_says_the_database_is_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATABASE_URL", UNREACHABLE)
-    at = AppTest.from_file(APP, default_timeout=60)
+    at = AppTest.from_file(APP, default_timeout=600)
     at.query_params["present"] = "1"
     _unreachable_state(at.run())
 
@@ -101,7 +101,7 @@ def test_import_with_the_database_gone_shows_words_not_a_traceback(
     """On the Data page, Import while the database is down: the designed message with
     "Try again" where the result would be; the page itself still renders."""
     monkeypatch.setenv("DATABASE_URL", empty_url)
-    at = AppTest.from_file(APP, default_timeout=60).run()
+    at = AppTest.from_file(APP, default_timeout=600).run()
     monkeypatch.setenv("DATABASE_URL", writable_url)
     at.switch_page("pages/data.py").run()
     no_exception(at)
