@@ -105,7 +105,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import linalg, sparse, stats
 
-from metrics.rules import DirectionError, direction_sign
+from metrics.rules import DirectionError, EvidenceLevel, direction_sign
 
 __all__ = [
     "EVIDENCE_NOTES",
@@ -136,7 +136,6 @@ METHOD_PERMUTATION = (
     "(go-live timing reassigned across units)"
 )
 
-EvidenceLevel = Literal["estimated", "measured", "claimed"]
 Inference = Literal["auto", "cluster", "permutation"]
 Scale = Literal["level", "log"]
 

@@ -25,7 +25,7 @@ live state is about go-lives at those units; the other states do not depend on u
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,7 @@ __all__ = [
     "DIRECTIONS",
     "EVIDENCE_KEYS",
     "EVIDENCE_LABELS",
+    "EvidenceLevel",
     "FORWARD_STAGES",
     "IN_PIPELINE",
     "LIVE",
@@ -168,7 +169,10 @@ def state_counts(states: pd.Series) -> dict[str, int]:
 
 #: Stable internal keys, strongest evidence first. The keys are what is stored and
 #: compared; the labels are what a reader sees, and rank themselves in plain words.
-EVIDENCE_KEYS: tuple[str, ...] = ("estimated", "measured", "claimed")
+#: The evidence levels as a type (``metrics.impact.evidence_level`` returns one); the tuple
+#: of keys is read from it, so the two cannot disagree.
+EvidenceLevel = Literal["estimated", "measured", "claimed"]
+EVIDENCE_KEYS: tuple[str, ...] = get_args(EvidenceLevel)
 EVIDENCE_LABELS: dict[str, str] = {
     "estimated": "proven (causal estimate)",
     "measured": "measured",

@@ -48,11 +48,6 @@ RULE_FUNCTIONS = {
     "retired_on",
 }
 RULE_NAMES = {n for n in _DEFINED if n.isupper()} | (RULE_FUNCTIONS & _DEFINED) | HISTORIC
-# Copies found when this test was written (issue #9), still to be replaced by imports from
-# metrics/rules.py. Strict: a file that is fixed must leave this list, a new copy fails.
-KNOWN_COPIES = {
-    "metrics/impact.py",
-}
 
 
 def _literal_strings(node: ast.AST) -> tuple[str, ...] | None:
@@ -106,17 +101,7 @@ def test_the_rules_module_is_read() -> None:
 
 @pytest.mark.parametrize(
     "path",
-    [
-        pytest.param(
-            p,
-            marks=[pytest.mark.xfail(strict=True, reason="known copy, issue #9")]
-            if str(p.relative_to(ROOT)) in KNOWN_COPIES
-            else [],
-            id=str(p.relative_to(ROOT)),
-        )
-        for p in APP_FILES
-        if p != RULES
-    ],
+    [pytest.param(p, id=str(p.relative_to(ROOT))) for p in APP_FILES if p != RULES],
 )
 def test_no_rule_is_defined_twice(path: Path) -> None:
     assert not _redefinitions(path), _redefinitions(path)
