@@ -5,14 +5,17 @@ Inputs (both builders):
 * ``curve`` — one row per month: ``month`` (first-of-month timestamp), ``cumulative``
   (value to date, account currency) and optionally ``benefit`` (that month's value).
 * ``golives`` — one row per innovation go-live: ``date``, ``code``, ``title`` (optional
-  ``category``). Each is drawn on the curve at its go-live month.
+  ``category``). Go-lives of the same month share one marker on the curve at that month
+  (``golive_groups``): its hover lists every innovation, and a number beside it says how
+  many went live (the demo's 37 go-lives fall in 15 months; one marker each hid 22).
 * ``events`` — dated annotations: ``date``, ``title`` (optional ``kind``).
 * ``retirements`` (optional) — one row per retired innovation: ``date`` (its retirement),
   ``code``, ``title``. Drawn on the curve at that month, labelled "INN-037 retired": its
   credit and claim stop there (``metrics.rules.retired_on``).
 
-The Plotly figure carries each go-live point's innovation code in ``customdata[0]`` so a
-click (``st.plotly_chart(on_select="rerun")``) can open the innovation's detail page.
+The Plotly figure carries each go-live marker's innovation codes, comma-separated, in
+``customdata[0]`` so a click (``st.plotly_chart(on_select="rerun")``) can open the
+innovation's detail page (or offer the month's innovations when there are several).
 """
 
 from __future__ import annotations
@@ -28,13 +31,19 @@ from charts.theme import (
     MUTED,
     ORANGE,
     PURPLE,
-    currency_symbol,
     money_axis,
+    money_ticks,
     plotly_layout,
     style,
 )
+from metrics.format import money
 
-__all__ = ["cumulative_value_chart", "cumulative_value_figure", "markers_on_curve"]
+__all__ = [
+    "cumulative_value_chart",
+    "cumulative_value_figure",
+    "golive_groups",
+    "markers_on_curve",
+]
 
 EVENT_COLOR = GREY
 _NONE = pd.DataFrame(columns=["date", "code", "title"])
@@ -50,6 +59,31 @@ def markers_on_curve(curve: pd.DataFrame, golives: pd.DataFrame) -> pd.DataFrame
     c["month"] = pd.to_datetime(c["month"])
     placed = g.merge(c, on="month", how="inner")
     return placed.sort_values("date").reset_index(drop=True)
+
+
+def golive_groups(curve: pd.DataFrame, golives: pd.DataFrame) -> pd.DataFrame:
+    """One row per month with go-lives, on the curve: ``month``, ``cumulative``, ``count``,
+    ``codes`` (comma-separated, by date), ``names`` ("INN-001 Title" per innovation, in
+    date order, as a list), ``badge`` (the count when more than one, else "")."""
+    placed = markers_on_curve(curve, golives)
+    cols = ["month", "cumulative", "count", "codes", "names", "badge"]
+    if placed.empty:
+        return pd.DataFrame(columns=cols)
+    placed = placed.assign(name=placed["code"].astype(str) + " " + placed["title"].astype(str))
+    rows = []
+    for month, part in placed.groupby("month", sort=True):
+        n = len(part)
+        rows.append(
+            {
+                "month": month,
+                "cumulative": float(part["cumulative"].iloc[0]),
+                "count": n,
+                "codes": ",".join(part["code"].astype(str)),
+                "names": part["name"].tolist(),
+                "badge": str(n) if n > 1 else "",
+            }
+        )
+    return pd.DataFrame(rows, columns=cols)
 
 
 def _events_in_range(curve: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
@@ -110,7 +144,7 @@ def cumulative_value_chart(
     """
     df = curve.copy()
     df["month"] = pd.to_datetime(df["month"])
-    fallback = [f"{v:,.0f}" for v in df["cumulative"]]
+    fallback = [money(v, currency, locale, compact=False) for v in df["cumulative"]]
     given = df["month"].dt.strftime("%Y-%m-%d").map(money_format or {}).tolist()
     df["label"] = [g if isinstance(g, str) else f for g, f in zip(given, fallback, strict=True)]
     x = alt.X(
@@ -134,23 +168,41 @@ def cumulative_value_chart(
         )
     )
     layers: list[alt.Chart] = [area, line]
-    placed = markers_on_curve(df, golives)
-    if not placed.empty:
-        layers.append(
-            alt.Chart(placed)
-            .mark_point(
-                shape="triangle-up", filled=True, size=70 * scale, color=ORANGE, opacity=0.9
+    groups = golive_groups(df, golives)
+    if not groups.empty:
+        # one layer per group size, so the tooltip lists exactly that many innovations, each
+        # on its own line (Vega-Lite's tooltip fields are fixed per layer)
+        for n in sorted(set(groups["count"])):
+            part = groups[groups["count"] == n].reset_index(drop=True)
+            names = pd.DataFrame(part["names"].tolist(), columns=[f"i{j}" for j in range(n)])
+            part = pd.concat([part.drop(columns=["names"]), names], axis=1)
+            tip = [alt.Tooltip("month:T", title="Went live", format="%B %Y")] + [
+                alt.Tooltip(f"i{j}:N", title=f"{j + 1}." if n > 1 else "Innovation")
+                for j in range(n)
+            ]
+            layers.append(
+                alt.Chart(part)
+                .mark_point(
+                    shape="triangle-up",
+                    filled=True,
+                    size=(70 if n == 1 else 110) * scale,
+                    color=ORANGE,
+                    opacity=0.9,
+                )
+                .encode(x="month:T", y="cumulative:Q", tooltip=tip)
             )
-            .encode(
-                x="month:T",
-                y="cumulative:Q",
-                tooltip=[
-                    alt.Tooltip("code:N", title="Innovation"),
-                    alt.Tooltip("title:N", title="Title"),
-                    alt.Tooltip("date:T", title="Went live", format="%d %b %Y"),
-                ],
+        badges = groups[groups["count"] > 1].drop(columns=["names"])
+        if not badges.empty:
+            layers.append(
+                alt.Chart(badges)
+                .mark_text(
+                    dy=-round(13 * scale),
+                    fontSize=round(11 * scale),
+                    fontWeight="bold",
+                    color=INK,
+                )
+                .encode(x="month:T", y="cumulative:Q", text="badge:N")
             )
-        )
     gone = markers_on_curve(df, retirements if retirements is not None else _NONE)
     if not gone.empty:
         gone = gone.assign(tag=gone["code"].astype(str) + " retired")
@@ -225,8 +277,11 @@ def cumulative_value_figure(
     to date per curve row for the hover."""
     df = curve.copy()
     df["month"] = pd.to_datetime(df["month"])
-    sym = currency_symbol(currency, locale)
-    text = money_text if money_text is not None else [f"{sym}{v:,.0f}" for v in df["cumulative"]]
+    text = (
+        money_text
+        if money_text is not None
+        else [money(v, currency, locale, compact=False) for v in df["cumulative"]]
+    )
     fig = go.Figure()
     fig.add_trace(
         go.Scatter(
@@ -241,25 +296,33 @@ def cumulative_value_figure(
             hovertemplate="%{x|%B %Y}<br>Value to date: %{text}<extra></extra>",
         )
     )
-    placed = markers_on_curve(df, golives)
-    if not placed.empty:
+    groups = golive_groups(df, golives)
+    if not groups.empty:
+        hover = [
+            f"<b>{n} innovations went live</b> in %{{x|%b %Y}}<br>"
+            + "<br>".join(names)
+            + "<br><i>click to choose one</i>"
+            if n > 1
+            else f"<b>{names[0]}</b><br>went live %{{x|%b %Y}}<br><i>click to open</i>"
+            for n, names in zip(groups["count"], groups["names"], strict=True)
+        ]
         fig.add_trace(
             go.Scatter(
-                x=placed["month"],
-                y=placed["cumulative"],
-                mode="markers",
+                x=groups["month"],
+                y=groups["cumulative"],
+                mode="markers+text",
                 name="Go-live",
+                text=groups["badge"].tolist(),
+                textposition="top center",
+                textfont={"color": INK, "size": round(12 * scale)},
                 marker={
                     "symbol": "triangle-up",
-                    "size": 11 * scale,
+                    "size": [(11 if n == 1 else 14) * scale for n in groups["count"]],
                     "color": ORANGE,
                     "line": {"width": 1, "color": "white"},
                 },
-                customdata=placed[["code", "title"]].to_numpy(),
-                hovertemplate=(
-                    "<b>%{customdata[0]}</b> %{customdata[1]}<br>went live %{x|%b %Y}"
-                    "<br><i>click to open</i><extra></extra>"
-                ),
+                customdata=groups[["codes", "count"]].to_numpy(),
+                hovertemplate=[h + "<extra></extra>" for h in hover],
             )
         )
     gone = markers_on_curve(df, retirements if retirements is not None else _NONE)
@@ -322,8 +385,18 @@ def cumulative_value_figure(
     if shapes:
         fig.update_layout(shapes=shapes, annotations=notes)
     layout = plotly_layout(scale=scale, height=height)
+    values, labels = money_ticks(
+        float(df["cumulative"].min()) if len(df) else 0.0,
+        float(df["cumulative"].max()) if len(df) else 0.0,
+        currency,
+        locale,
+    )
     layout["yaxis"].update(
-        {"title": {"text": f"Value to date ({currency})"}, "tickprefix": sym, "tickformat": "~s"}
+        {
+            "title": {"text": f"Value to date ({currency})"},
+            "tickvals": values,
+            "ticktext": labels,  # "$500K" as the labels write it (Plotly's ~s wrote "$500k")
+        }
     )
     layout["xaxis"].update({"tickformat": "%b %Y"})
     fig.update_layout(

@@ -6,16 +6,20 @@ worse = vermillion, and a sign or arrow always goes with the colour. Type is lar
 a projector (``style(..., scale=1.3)`` in present mode).
 
 Money on axes: ``money_axis(currency, locale)`` gives a Vega ``labelExpr`` with the account's
-currency symbol and a compact SI number (``€1.2M``); exact figures are formatted by the
-metrics' Babel formatter and shown in tooltips and tables.
+currency symbol and the short style of ``metrics.format.money`` (``$500K``, ``$1.5M``);
+Plotly axes get ticks labelled by ``money`` itself (``money_ticks``). Exact figures are
+formatted by the metrics' Babel formatter and shown in tooltips and tables.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import altair as alt
 from babel.numbers import get_currency_symbol
+
+from metrics.format import COMPACT_FROM, MILLION, MINUS, money
 
 __all__ = [
     "BETTER",
@@ -39,6 +43,8 @@ __all__ = [
     "color_for",
     "currency_symbol",
     "money_axis",
+    "money_expr",
+    "money_ticks",
     "plotly_layout",
     "style",
 ]
@@ -110,14 +116,51 @@ def currency_symbol(currency: str, locale: str = "en_US") -> str:
 def money_axis(
     currency: str, locale: str = "en_US", *, title: str | None = None, **kwargs: Any
 ) -> alt.Axis:
-    """An axis whose labels read ``$1.2M`` and ``$500K`` (symbol of ``currency`` in
-    ``locale``), the way ``metrics.format.money`` writes figures in labels and sentences."""
-    sym = currency_symbol(currency, locale).replace("'", "\\'")
-    expr = (
-        f"(datum.value < 0 ? '−' : '') + '{sym}' + "
-        "replace(replace(format(abs(datum.value), '.3~s'), 'G', 'B'), 'k', 'K')"
+    """An axis whose labels read ``$500K``, ``$1.5M`` (symbol of ``currency`` in ``locale``)
+    by ``metrics.format.money``'s rule: whole units below ``COMPACT_FROM``, thousands whole,
+    millions and billions with one decimal, the true minus sign (written once more here as
+    a Vega expression, since the axis is drawn in the browser and by vl-convert; the tests
+    compare the two). The symbol always leads and the decimal sign is Vega's ".": the
+    screen's axes are in English; figures in labels and sentences follow the locale."""
+    return alt.Axis(labelExpr=money_expr(currency, locale), title=title, **kwargs)
+
+
+def money_expr(currency: str, locale: str = "en_US", field: str = "datum.value") -> str:
+    """The Vega expression of ``money_axis`` for the number ``field``."""
+    sym = currency_symbol(currency, locale).replace("\\", "\\\\").replace("'", "\\'")
+    a = f"abs({field})"
+    return (
+        f"({field} < 0 ? '{MINUS}' : '') + '{sym}' + ("
+        f"{a} < {COMPACT_FROM} ? format({a}, ',.0f') : "
+        f"{a} < {MILLION} ? format({a} / 1e3, '.0f') + 'K' : "
+        f"{a} < {MILLION * 1000} ? format({a} / 1e6, '.1f') + 'M' : "
+        f"format({a} / 1e9, '.1f') + 'B')"
     )
-    return alt.Axis(labelExpr=expr, title=title, **kwargs)
+
+
+def money_ticks(
+    lo: float, hi: float, currency: str, locale: str = "en_US", count: int = 5
+) -> tuple[list[float], list[str]]:
+    """Round tick values spanning ``lo``–``hi`` (about ``count`` of them, 1, 2 or 5 × 10ⁿ
+    apart, as d3 picks them for the Vega axes: a 2.5 step would label $1.25M "$1.2M") and their labels by ``metrics.format.money``: Plotly has no label expression, so
+    its money axes are given ticks and texts (its own ``~s`` wrote ``$500k``)."""
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    span = hi - lo
+    if span <= 0:
+        return [0.0], [money(0.0, currency, locale)]
+    raw = span / max(count, 1)
+    mag = 10 ** math.floor(math.log10(raw))
+    error = raw / mag  # d3's choice: the multiple nearest the raw step (on a log scale)
+    step = mag * (
+        10 if error >= 50**0.5 else 5 if error >= 10**0.5 else 2 if error >= 2**0.5 else 1
+    )
+    first = math.floor(lo / step) * step
+    values = []
+    v = first
+    while v <= hi + step * 1e-9:
+        values.append(float(round(v, 6)))
+        v += step
+    return values, [money(x, currency, locale) for x in values]
 
 
 def style(chart: Any, *, scale: float = 1.0) -> Any:

@@ -12,6 +12,7 @@ import altair as alt
 import pandas as pd
 
 from charts.theme import BETTER, GREY, INK, WORSE, style
+from metrics.format import pct
 
 __all__ = ["then_now_chart"]
 
@@ -24,7 +25,7 @@ def then_now_chart(
         "better" if b is True else "worse" if b is False else "no change"
         for b in df["better"].astype(object)
     ]
-    df["pct_label"] = df["pct_change"].map(lambda p: "—" if pd.isna(p) else f"{p:+.1%}")
+    df["pct_label"] = df["pct_change"].map(pct)  # "−14.7%", the minus sign of every figure
     if "then_text" not in df.columns:
         df["then_text"] = ""
     if "now_text" not in df.columns:

@@ -28,6 +28,7 @@ from charts.theme import (
     money_axis,
     style,
 )
+from metrics.format import money
 from metrics.rules import EVIDENCE_KEYS
 
 # The evidence chart plots each line's three figures, weakest evidence first.
@@ -84,7 +85,7 @@ def stacked_value_chart(
     return style(chart, scale=scale)
 
 
-def bridge_frame(steps: pd.DataFrame) -> pd.DataFrame:
+def bridge_frame(steps: pd.DataFrame, currency: str = "USD", locale: str = "en_US") -> pd.DataFrame:
     """Add the waterfall geometry: ``start``, ``end`` and ``direction`` for each row."""
     df = steps.reset_index(drop=True).copy()
     running = 0.0
@@ -111,7 +112,7 @@ def bridge_frame(steps: pd.DataFrame) -> pd.DataFrame:
     ]
     df["position"] = range(len(df))
     if "text" not in df.columns:
-        df["text"] = df["value"].map(lambda v: f"{v:,.0f}")
+        df["text"] = [money(v, currency, locale) for v in df["value"]]
     return df
 
 
@@ -128,7 +129,7 @@ def bridge_chart(
     step's label is its measured value ("$1.1M measured"); with an ``evidence`` (and
     ``evidence_text``) column the evidence level and the causal estimate follow, said apart
     ("· evidence: proven (causal estimate), estimate $1.45M")."""
-    df = bridge_frame(steps)
+    df = bridge_frame(steps, currency, locale)
     has_evidence = "evidence" in df.columns and bool((df["evidence"].fillna("") != "").any())
     if "evidence" not in df.columns:
         df["evidence"] = ""

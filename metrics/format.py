@@ -3,9 +3,16 @@
 One formatter per kind of figure, so a card, a sentence, the PDF and the command line print
 the same text for the same number. Missing values (None or NaN) print as "—".
 
-* ``money(x)``: compact (``$1.2M``) for |x| ≥ 10,000 when ``compact``, else whole units
-  in the locale's currency pattern (``$1,234,567``, ``950 €``): round(x) to the unit.
+* ``money(x)``: compact for |x| ≥ 10,000 when ``compact``, else whole units in the locale's
+  currency pattern (``$1,234,567``, ``950 €``): round(x) to the unit. One precision per
+  magnitude, so figures side by side in a sentence read alike: thousands whole (``$450K``,
+  ``$571K``), millions and billions with one decimal, a zero included (``$5.0M`` beside
+  ``$1.4M``, never ``$5M``). Chart axes follow the same rule (``charts.theme.money_axis``
+  writes it as a Vega expression from ``COMPACT_FROM``/``MILLION``; ``money_ticks`` uses
+  this function itself).
 * ``pct(r)``: the ratio r as a percentage with one decimal, signed ``+``/``−``/``±``.
+  Every negative figure, money or percentage, carries the true minus sign ``−`` (U+2212,
+  ``MINUS``), as Vega's d3-format writes it on the axes; never a hyphen.
 * ``number(x, digits)``: grouped decimal with ``digits`` decimals.
 * ``kpi_value(x, unit)``: a KPI value in its unit of measure (currency, %, seconds, …).
 """
@@ -17,13 +24,23 @@ import re
 from functools import lru_cache
 
 from babel import Locale
-from babel.numbers import format_compact_currency, format_currency, format_decimal, format_percent
+from babel.numbers import (
+    format_compact_currency,
+    format_currency,
+    format_decimal,
+    format_percent,
+    get_decimal_symbol,
+)
 
-__all__ = ["DASH", "kpi_value", "money", "number", "pct"]
+__all__ = ["COMPACT_FROM", "DASH", "MILLION", "MINUS", "kpi_value", "money", "number", "pct"]
 
 DASH = "—"
 MINUS = "\u2212"
 DEFAULT_LOCALE = "en_US"
+#: Compact money from this many currency units (below it: whole units, ``$9,990``).
+COMPACT_FROM = 10_000
+#: From here (after rounding to whole thousands) compact money shows one decimal.
+MILLION = 999_500
 
 
 def _missing(value: float | None) -> bool:
@@ -64,16 +81,35 @@ def _money(value: float | None, currency: str, locale: str, *, compact: bool) ->
         return DASH
     assert value is not None
     loc = locale or DEFAULT_LOCALE
-    if compact and abs(value) >= 10_000:
-        text = str(format_compact_currency(value, currency, locale=loc, fraction_digits=1))
+    if compact and abs(value) >= COMPACT_FROM:
+        millions = abs(value) >= MILLION
+        if millions and abs(value) < 1_000_000:  # 999,600 reads $1.0M, not $999.6K
+            value = math.copysign(1_000_000, value)
+        text = str(
+            format_compact_currency(value, currency, locale=loc, fraction_digits=int(millions))
+        )
         # Some locales have no short form below a million (German prints "500000 €"): an
         # unabbreviated run of digits is harder to read than the grouped whole amount.
         if not re.search(r"\d{5,}", text):
-            return text
+            return _one_decimal(text, loc) if millions else text
     whole = _whole_pattern(loc)
     return str(
         format_currency(round(value), currency, locale=loc, format=whole, currency_digits=False)
     )
+
+
+@lru_cache(maxsize=64)
+def _decimal_sign(loc: str) -> str:
+    return str(get_decimal_symbol(loc))
+
+
+def _one_decimal(text: str, loc: str) -> str:
+    """Babel drops a trailing zero ("$5M"); put it back ("$5.0M") so millions always show
+    one decimal."""
+    dec = _decimal_sign(loc)
+    if re.search(r"\d" + re.escape(dec) + r"\d", text):
+        return text
+    return re.sub(r"(\d+)", lambda m: m.group(1) + dec + "0", text, count=1)
 
 
 def pct(value: float | None, locale: str = DEFAULT_LOCALE, *, signed: bool = True) -> str:

@@ -172,13 +172,23 @@ def cumulative_curve(
         config={"displayModeBar": False},
     )
     st.caption(
-        "▲ an innovation going live (hover for its name, click to open it) · dotted lines: events"
+        "▲ innovations going live (a number beside it: that many in the month; hover for "
+        "their names, click to open one) · dotted lines: events"
         + (" · ■ a retirement: its credit and claims stop there" if not c.retirements.empty else "")
     )
     points = event.selection.points if event else []
     codes = [p.get("customdata", [None])[0] for p in points if p.get("customdata")]
-    if codes and codes[0]:
-        open_detail(str(codes[0]))
+    if not codes or not codes[0]:
+        return
+    month = [str(c) for c in str(codes[0]).split(",") if c]
+    if len(month) == 1:
+        open_detail(month[0])
+    titles = c.golives.set_index("code")["title"].to_dict()
+    st.markdown(f"**{len(month)} innovations went live that month** — open one:")
+    cols = st.columns(min(len(month), 4))
+    for i, code in enumerate(month):
+        if cols[i % len(cols)].button(md(f"{code} · {titles.get(code, '')}"), key=f"go-{code}"):
+            open_detail(code)
 
 
 def then_now_strip(ctx: PageContext) -> None:

@@ -41,3 +41,16 @@ def test_kpi_value_by_unit() -> None:
     assert fmt.kpi_value(312.4, "seconds", "USD") == "312 s"
     assert fmt.kpi_value(80.25, "score", "USD") == "80.2"  # bankers' rounding, no unit
     assert fmt.kpi_value(12.0, "FTE", "USD") == "12.0 FTE"
+
+
+def test_one_precision_per_magnitude_in_compact_money() -> None:
+    """Figures side by side read alike: thousands whole, millions with one decimal, a zero
+    kept ("$5.0M beat the goal of $4.0M", never "$5M … $1.4M")."""
+    assert fmt.money(5_000_000, "USD") == "$5.0M"
+    assert fmt.money(1_400_000, "USD") == "$1.4M"
+    assert fmt.money(450_000, "USD") == "$450K"
+    assert fmt.money(570_600, "USD") == "$571K"
+    assert fmt.money(999_600, "USD") == "$1.0M"  # rounds into millions, not "$999.6K"
+    assert fmt.money(2_000_000_000, "USD") == "$2.0B"
+    assert fmt.money(-5_000_000, "USD") == "\u2212$5.0M"
+    assert fmt.money(3_000_000, "EUR", "de_DE") == "3,0\xa0Mio.\xa0€"  # the local decimal sign

@@ -74,8 +74,8 @@ def test_gain_share_beats_outperformance_and_shortfall() -> None:
     g = c.gain_share(savings, years, goal=4e6, gain_share_pct=40.0)
     # Year 1: S = 5M ≥ G = 4M by 1M; client 0.6·4M = 2.4M; provider 5M − 2.4M = 2.6M
     assert n.render_beat(n.gain_share_beat(g.iloc[:1], 40.0), "USD", "en_US") == (
-        "Year 1 (Jan 2023 – Dec 2023): measured savings of $5M beat the agreed goal of $4M "
-        "by $1M. The client is guaranteed $2.4M; the provider's share is $2.6M "
+        "Year 1 (Jan 2023 – Dec 2023): measured savings of $5.0M beat the agreed goal of $4.0M "
+        "by $1.0M. The client is guaranteed $2.4M; the provider's share is $2.6M "
         "(gain-share 40 %)."
     )
     # Year 2 (to March): S = 1.2M, short of 4M by 2.8M; provider 1.2M − 2.4M = −1.2M
