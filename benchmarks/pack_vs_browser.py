@@ -202,12 +202,90 @@ def pack_all_fresh(url: str) -> float:
     return total
 
 
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)  # every thread (vl-convert has its own)
+    return r.ru_utime + r.ru_stime
+
+
+def _texts(node: object) -> int:
+    if isinstance(node, dict):
+        own = len(node.get("items", [])) if node.get("marktype") == "text" else 0
+        return own + sum(_texts(v) for v in node.values())
+    if isinstance(node, list):
+        return sum(_texts(v) for v in node)
+    return 0
+
+
+def profile_charts(url: str) -> None:
+    """Where a chart's SVG time goes: per chart of the demo pack its inlined rows, its
+    texts and the CPU of vl-convert's SVG (best of 3), against the CPU of one text
+    measurement (a chart of 100 texts minus the same chart of 100 points)."""
+    import json
+
+    import vl_convert as vlc
+
+    from data_loaders.access import Scope
+    from data_loaders.db import make_engine
+    from data_loaders.estimate_store import load_estimates
+    from data_loaders.queries import list_accounts, load_account_data
+    from metrics.filters import limit_to
+    from metrics.versions import estimates_version
+    from reports.pack import FONTS, _no_limit_on_number_axes, chart_svg
+    from services.pack import default_as_of
+    from story import build_story
+
+    eng = make_engine(url)
+    scope = Scope.everything()
+    aid = int(list_accounts(eng, scope)["account_id"].iloc[0])
+    data = limit_to(load_account_data(eng, scope, aid), default_as_of())
+    story = build_story(data, estimates=load_estimates(eng, aid, estimates_version(data)))
+    eng.dispose()
+
+    def best(spec: dict[str, object]) -> float:
+        vega = vlc.vegalite_to_vega(spec)
+        runs = []
+        for _ in range(3):
+            c0 = _cpu()
+            vlc.vega_to_svg(vega)
+            runs.append(_cpu() - c0)
+        return min(runs)
+
+    chart_svg.cache_clear()
+    chart_svg('{"mark": "point"}')  # the converter's start and font registration, once
+    rows = [{"i": i, "t": f"label number {i}"} for i in range(100)]
+    enc = {
+        "x": {"field": "i", "type": "quantitative", "axis": None},
+        "y": {"field": "t", "type": "nominal", "axis": None},
+        "text": {"field": "t"},
+    }
+    texts = best({"data": {"values": rows}, "mark": "text", "encoding": enc})
+    points = best({"data": {"values": rows}, "mark": "point", "encoding": enc})
+    per_text = (texts - points) / 100
+    print(f"one text measurement in vl-convert: {per_text * 1000:.2f} ms CPU")
+    total = 0.0
+    for c in (c for s in story.sections for c in s.charts):
+        d = json.loads(c.spec)
+        d["width"], d.setdefault("config", {})["font"] = 480, FONTS[0]
+        n_rows = sum(len(v) for v in d.get("datasets", {}).values())
+        n_texts = _texts(vlc.vegalite_to_scenegraph(d))
+        cost = best(d)
+        _no_limit_on_number_axes(d)  # as the pack draws it
+        paper = best(d)
+        total += paper
+        print(
+            f"  {c.key:<13} {n_rows:>4} rows {n_texts:>3} texts: screen spec {cost * 1000:4.0f} ms, "
+            f"on paper {paper * 1000:4.0f} ms CPU (= {paper / per_text:.0f} text measurements)"
+        )
+    print(f"SVG of the demo pack's charts (vega_to_svg, best of 3 each): {total:.2f} s CPU")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", required=True)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-browser", action="store_true")
     ap.add_argument("--all", type=int, default=0, metavar="N", help="also time pack --all")
+    ap.add_argument("--profile-charts", action="store_true", help="where chart SVG time goes")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     from data_loaders.db import make_engine, migrate
@@ -217,6 +295,8 @@ def main() -> None:
     eng.dispose()
     # On a shared machine wall time depends on the others' load; CPU time much less so.
     print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    if args.profile_charts:
+        profile_charts(args.db)
     cold = build_once(args.db)
     print(f"pack cold: load {cold[0]:.2f} s, story {cold[1]:.2f} s, typeset {cold[2]:.2f} s")
     warm = [build_once(args.db) for _ in range(args.repeat)]

@@ -8,7 +8,7 @@ import io
 import json
 import subprocess
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import pytest
 from PIL import Image
@@ -184,3 +184,45 @@ def test_what_changed_section_is_printed(demo_story: Story) -> None:
     text = "\n".join(_pages_text(doc.pdf))
     assert "What changed since the last edition" in text and "Restated figures" in text
     assert "edition 2" in text
+
+
+def test_number_axes_lose_their_label_limit_and_the_svg_stays_the_same(
+    demo_story: Story,
+) -> None:
+    """The paper drops the label limit of number and date axes (fewer text measurements in
+    vl-convert); the names' axes keep theirs, and the demo's charts draw exactly as before."""
+    import vl_convert as vlc
+
+    from reports.pack import FONTS, _no_limit_on_number_axes, chart_svg
+
+    spec: dict[str, Any] = {
+        "layer": [
+            {
+                "mark": "bar",
+                "encoding": {
+                    "x": {"field": "v", "type": "quantitative"},
+                    "y": {"field": "name", "type": "nominal", "axis": {"labelLimit": 320}},
+                },
+            },
+            {
+                "mark": "line",
+                "encoding": {
+                    "x": {"field": "m", "type": "temporal", "axis": {"labelLimit": 50}},
+                    "y": {"field": "v", "type": "quantitative", "axis": None},
+                },
+            },
+        ]
+    }
+    _no_limit_on_number_axes(spec)
+    bar, line = spec["layer"][0]["encoding"], spec["layer"][1]["encoding"]
+    assert bar["x"]["axis"] == {"labelLimit": 0}
+    assert bar["y"]["axis"] == {"labelLimit": 320}  # names keep their limit
+    assert line["x"]["axis"] == {"labelLimit": 50}  # a limit the spec sets is kept
+    assert line["y"]["axis"] is None  # no axis is not given one
+
+    for section in demo_story.sections:
+        for chart in section.charts:
+            d = json.loads(chart.spec)
+            d["width"] = 480
+            d.setdefault("config", {})["font"] = FONTS[0]
+            assert chart_svg(chart.spec) == vlc.vegalite_to_svg(d), chart.key
