@@ -48,6 +48,7 @@ st.caption(
     "innovation explains stays unattributed."
 )
 steps, labels = sections.bridge_with_evidence(ctx)
+sections.bridge_others(ctx, steps)
 download_csv(
     steps,
     label="Download the bridge (CSV)",

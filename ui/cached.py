@@ -184,6 +184,20 @@ def _bridge(
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def _bridge_every(
+    url: str, scope: Scope, account_id: int, version: str, sel: views.Selection
+) -> pd.DataFrame:
+    """The bridge with every innovation a step of its own (what "N other innovations"
+    groups, listed on demand)."""
+    return views.bridge_steps(
+        cached_account_data(url, scope, account_id, version),
+        sel,
+        top=1_000_000,
+        **_shared(url, scope, account_id, version, sel),
+    )
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def _bridge_evidence(
     url: str, scope: Scope, account_id: int, version: str, sel: views.Selection
 ) -> pd.DataFrame:
@@ -319,6 +333,16 @@ def bridge(ctx: PageContext, *, evidence: bool = False) -> pd.DataFrame:
         return _bridge(*_key(ctx))
     _ensure(*_key(ctx)[:4])
     return _bridge_evidence(*_key(ctx))
+
+
+def bridge_others(ctx: PageContext) -> pd.DataFrame:
+    """The innovations the bridge groups as "N other innovations", largest first: label,
+    value, text, code (the same measured cents as the group's bar; empty when none)."""
+    shown = _bridge(*_key(ctx))
+    every = _bridge_every(*_key(ctx))
+    named = set(shown.loc[shown["code"] != "", "code"])
+    rest = every[(every["kind"] == "step") & (every["code"] != "") & ~every["code"].isin(named)]
+    return rest[["label", "value", "text", "code"]].reset_index(drop=True)
 
 
 def value_lines(ctx: PageContext) -> pd.DataFrame:

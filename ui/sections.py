@@ -316,6 +316,35 @@ def bridge(
     return steps
 
 
+def bridge_others(ctx: PageContext, steps: pd.DataFrame) -> pd.DataFrame | None:
+    """Under the bridge: what its "N other innovations" bar holds, one line per innovation
+    with its measured value (the same cents as the bar, which the total line repeats)."""
+    group = steps[(steps["kind"] == "step") & (steps["code"] == "")]
+    if group.empty:
+        return None
+    rest = cached.bridge_others(ctx)
+    label, text = str(group["label"].iloc[0]), str(group["text"].iloc[0])
+    with st.expander(f"What is in “{label}” ({text})"):
+        st.dataframe(
+            rest.assign(innovation=rest["label"], measured=rest["text"])[
+                ["innovation", "measured"]
+            ],
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "innovation": st.column_config.TextColumn("innovation", width="large"),
+                "measured": st.column_config.TextColumn("measured value", width="small"),
+            },
+        )
+        st.caption(
+            f"Together {money(float(rest['value'].sum()), ctx.currency, ctx.locale)}, the "
+            f"bar's figure: the bridge names the {int((steps['code'] != '').sum())} largest "
+            "by measured value (positive or negative) and groups the rest, as the stacked "
+            "chart does."
+        )
+    return rest
+
+
 def bridge_with_evidence(ctx: PageContext) -> tuple[pd.DataFrame, Pending | None]:
     """The Value page's bridge, each innovation labelled with its evidence level. When the
     causal estimates are not stored yet it is drawn at once without the labels, and the
@@ -483,6 +512,7 @@ def closing(ctx: PageContext) -> None:
 
 __all__ = [
     "bridge",
+    "bridge_others",
     "bridge_with_evidence",
     "closing",
     "cumulative_curve",

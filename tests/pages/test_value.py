@@ -40,11 +40,29 @@ def test_bridge_equals_the_metrics(value, demo_bundle) -> None:
     assert len(named) > 0 and set(named["evidence"]) <= {"estimated", "measured", "claimed"}
 
 
+def test_the_grouped_bridge_bar_lists_its_innovations(value, demo_bundle) -> None:
+    """'N other innovations' hides value: an expander under the bridge lists each of them
+    with its measured value, and together they are the bar's figure (the same cents)."""
+    data, _ = demo_bundle
+    steps = views.bridge_steps(data, ALL)
+    group = steps[(steps["kind"] == "step") & (steps["code"] == "")].iloc[0]
+    every = views.bridge_steps(data, ALL, top=1_000)
+    named = set(steps.loc[steps["code"] != "", "code"])
+    rest = every[(every["kind"] == "step") & ~every["code"].isin(named)]
+    assert group["label"] == f"{len(rest)} other innovations"
+    assert round(rest["value"].sum() * 100) == round(group["value"] * 100)
+    [exp] = [e for e in value.expander if group["label"] in e.label]
+    assert group["text"] in exp.label
+    [listed] = [t.value for t in value.dataframe if "innovation" in t.value.columns][:1]
+    assert list(listed["innovation"]) == list(rest["label"])
+    assert list(listed["measured"]) == list(rest["text"])
+    assert f"Together {group['text']}, the bar's figure" in texts(value)
+
+
 def test_evidence_table_and_badges(value, demo_bundle) -> None:
     data, est = demo_bundle
     lines = views.value_lines(data, ALL, est)
-    [table] = value.dataframe
-    shown = table.value
+    [shown] = [t.value for t in value.dataframe if "evidence" in t.value.columns]
     assert len(shown) == len(lines) > 0
     assert list(shown["innovation"]) == list(lines["code"] + " · " + lines["title"])
     # the evidence levels carry their one display label (metrics.rules)
