@@ -376,7 +376,8 @@ def productivity_beat(
 def gain_share_beat(years: pd.DataFrame, gain_share_pct: float) -> Beat:
     """The latest contract year with measured savings (``contract.gain_share``): savings vs
     goal, by how much it beats or misses it, the client's guaranteed (1 − g)·G and the
-    provider's S − (1 − g)·G. A year still running says up to which month."""
+    provider's S − (1 − g)·G, with the rule in words (g·G plus the outperformance, or the
+    shortfall absorbed). A year still running says up to which month."""
     done = years.dropna(subset=["savings"])
     if done.empty:
         return Beat("No measured savings in the contract years yet.", {}, "contract.gain_share")
@@ -396,11 +397,22 @@ def gain_share_beat(years: pd.DataFrame, gain_share_pct: float) -> Beat:
     if last is not None and pd.notna(last) and pd.Timestamp(last) < month_start(r["end"]):
         span += ", to {last}"
         figs["last"] = month(last)
+    figs["c"] = number(100 - gain_share_pct, 0)
+    # the rule said in the sentence: a provider keeping 89 % of the savings under a "40 %"
+    # label reads as a mistake unless the sentence says why
     if r["savings"] >= r["goal"]:
         verdict = "beat the agreed goal of {goal} by {diff}"
+        split = (
+            "The client is guaranteed {c} % of the goal, {client}; the provider keeps the "
+            "rest, {provider}: its {g} % of the goal plus the {diff} by which savings beat it."
+        )
         figs["diff"] = money(r["outperformance"])
     else:
         verdict = "fall short of the agreed goal of {goal} by {diff}"
+        split = (
+            "The client is still guaranteed {c} % of the goal, {client}; the provider "
+            "absorbs the shortfall: its share is the savings minus that, {provider}."
+        )
         figs["diff"] = money(r["shortfall"])
     pace = ""
     covered, year_months = r.get("covered"), r.get("year_months")
@@ -424,9 +436,7 @@ def gain_share_beat(years: pd.DataFrame, gain_share_pct: float) -> Beat:
             + " by {pace}."
         )
     return Beat(
-        "{year} (" + span + "): measured savings of {savings} " + verdict + ". The "
-        "client is guaranteed {client}; the provider's share is {provider} "
-        "(gain-share {g} %)." + pace,
+        "{year} (" + span + "): measured savings of {savings} " + verdict + ". " + split + pace,
         figs,
         "contract.gain_share",
     )

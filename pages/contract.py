@@ -40,8 +40,8 @@ altair(
 st.subheader("Gain-share per contract year")
 st.markdown(k.gain_share_sentence)
 st.caption(
-    "The client is guaranteed (1 − provider share) × the agreed goal; the provider "
-    "keeps what is saved beyond that and absorbs any shortfall. "
+    "Each year the client is guaranteed (1 − provider share) × the agreed goal; the provider "
+    "keeps what is saved beyond that and absorbs any shortfall. ◆ what was actually saved. "
     + (f"Note: {k.gain_share_note}" if k.gain_share_note else "")
 )
 altair(gain_share_chart(k.gain_share, currency=ctx.currency, locale=ctx.locale))

@@ -149,5 +149,5 @@ def test_contract_charts_svg(builder: str) -> None:
                 }
             )
         )
-        expect = "112 of 100 days"
+        expect = "112 of 100 days · over the contract"
     assert expect in texts(svg(chart))

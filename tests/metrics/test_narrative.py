@@ -75,16 +75,16 @@ def test_gain_share_beats_outperformance_and_shortfall() -> None:
     # Year 1: S = 5M ≥ G = 4M by 1M; client 0.6·4M = 2.4M; provider 5M − 2.4M = 2.6M
     assert n.render_beat(n.gain_share_beat(g.iloc[:1], 40.0), "USD", "en_US") == (
         "Year 1 (Jan 2023 – Dec 2023): measured savings of $5.0M beat the agreed goal of $4.0M "
-        "by $1.0M. The client is guaranteed $2.4M; the provider's share is $2.6M "
-        "(gain-share 40 %)."
+        "by $1.0M. The client is guaranteed 60 % of the goal, $2.4M; the provider keeps the "
+        "rest, $2.6M: its 40 % of the goal plus the $1.0M by which savings beat it."
     )
     # Year 2 (to March): S = 1.2M, short of 4M by 2.8M; provider 1.2M − 2.4M = −1.2M
     assert n.render_beat(n.gain_share_beat(g, 40.0), "EUR", "de_DE") == (
         f"Year 2 (Jan. 2024 – Dez. 2024, to März 2024): measured savings of 1,2{NB}Mio.{NB}€ "
-        f"fall short of the agreed goal of 4{NB}Mio.{NB}€ by 2,8{NB}Mio.{NB}€. The client is "
-        f"guaranteed 2,4{NB}Mio.{NB}€; the provider's share is \u22121,2{NB}Mio.{NB}€ "
-        f"(gain-share 40 %). Pro rata for the 3 of 12 months so far the goal is "
-        f"1{NB}Mio.{NB}€: ahead by 200.000{NB}€."
+        f"fall short of the agreed goal of 4,0{NB}Mio.{NB}€ by 2,8{NB}Mio.{NB}€. The client is "
+        f"still guaranteed 60 % of the goal, 2,4{NB}Mio.{NB}€; the provider absorbs the "
+        f"shortfall: its share is the savings minus that, \u22121,2{NB}Mio.{NB}€. Pro rata "
+        f"for the 3 of 12 months so far the goal is 1,0{NB}Mio.{NB}€: ahead by 200.000{NB}€."
     )
     # a year still running is also put on pace: 3 of 12 months (Jan–Mar 2024, the data's last
     # month), goal to date 4M·3/12 = 1M, savings 1.2M ahead of it by 0.2M

@@ -21,6 +21,12 @@ def test_contract_figures(make_app, demo_bundle) -> None:
     assert k.productivity_sentence in body
     assert k.gain_share_sentence in body
     assert k.days_sentence in body
+    # the rule said in words (#14): the client's 60 % of the goal, the provider the rest and why
+    assert (
+        "The client is guaranteed 60 % of the goal, $270K; the provider keeps the rest, $2.3M: "
+        "its 40 % of the goal plus the $2.1M by which savings beat it."
+    ) in k.gain_share_sentence
+    assert "under-used" in k.days_sentence and "Year 3 (10 of 100 days)" in k.days_sentence
     [table] = at.dataframe
     assert list(table.value["contract_year"]) == list(k.gain_share["contract_year"])
     assert list(table.value["goal"]) == pytest.approx(list(k.gain_share["goal"].round(0)))
