@@ -1,7 +1,7 @@
 """Story: the headline numbers, the narrative, the cumulative value curve (click a go-live to
 open the innovation) and a then-vs-now strip — the QBR in one page. Nothing waits for the
-causal estimates: when they are not stored yet, the evidence card and sentence are filled in
-at the end of the page."""
+causal estimates: when they are not stored yet, the evidence card and sentence follow on a
+later run (a note at the end of the page says they are being computed)."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ assert ctx.data is not None
 
 st.title(md(ctx.data.account.name))
 st.caption(f"The story so far · {ctx.describe_filters()}")
-cards = sections.headline_cards(ctx, defer=True)
+cards = sections.headline_cards(ctx)
 
 st.subheader("The story so far")
-story = sections.narrative(ctx, defer=True)
+story = sections.narrative(ctx)
 
 st.subheader("Value, month after month")
 sections.cumulative_curve(ctx, interactive=True)

@@ -8,11 +8,12 @@ by anyone shows on the next page run, and a result is never paired with data of 
 version. Exceptions are never cached.
 
 The causal estimates (one estimator run per innovation) are stored in the database per data
-version (``services.estimates``); the cached functions only read them. When they are not
-stored, ``_ensure`` — outside every cached function, since it writes — has
-``services.estimates.ensure_estimates`` compute and store them (once per data version, even
-across servers). Pages that must not wait for them ask ``estimates_ready`` first and use the
-``*_measured`` variants (evidence: measured or claimed) until they are.
+version (``services.estimates``); every function here only reads them, and no page run ever
+computes them (issue 14: no filter change waits for them). When they are not stored,
+``estimates_ready`` starts their computation in a process of its own
+(``services.estimates_background``, once per data version) and answers False; the views that
+need them then give their figures without them (evidence: measured or claimed), the sections
+say the estimates are being computed (``ui.estimates_wait``), and a later run shows them.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ import pandas as pd
 import streamlit as st
 
 from data_loaders.access import Scope
+from data_loaders.queries import load_stored_estimates
 from metrics import narrative as story
 from metrics import views
 from metrics.baseline import Baseline
 from metrics.outlook import Outlook
-from services.estimates import ensure_estimates, stored_estimates
+from metrics.versions import estimates_version
+from services import estimates_background
 from ui.context import CACHE_TTL, PageContext, cached_account_data, engine_for
 
 Key = tuple[str, Scope, int, str, views.Selection]
@@ -52,36 +55,32 @@ class _NotStored(LookupError):
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def _estimates_version(url: str, scope: Scope, account_id: int, version: str) -> str:
+    """The version the estimates of this data are stored under (a hash of the data: computed
+    once, not on every look for them)."""
+    return estimates_version(cached_account_data(url, scope, account_id, version))
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def _estimates(url: str, scope: Scope, account_id: int, version: str) -> pd.DataFrame:
     """The stored estimates of the account's data at ``version`` (reads only)."""
-    data = cached_account_data(url, scope, account_id, version)
-    frame = stored_estimates(engine_for(url), scope, account_id, data)
+    frame = load_stored_estimates(
+        engine_for(url), scope, account_id, _estimates_version(url, scope, account_id, version)
+    )
     if frame is None:
         raise _NotStored(version)
     return frame
 
 
 def _ready(url: str, scope: Scope, account_id: int, version: str) -> bool:
+    """True when the estimates are stored; else starts computing them outside this run
+    (``services.estimates_background``: once per data version) and returns False."""
     try:
         _estimates(url, scope, account_id, version)
     except _NotStored:
+        estimates_background.start(scope, url, account_id, version)
         return False
     return True
-
-
-def _ensure(url: str, scope: Scope, account_id: int, version: str) -> None:
-    """Make sure the estimates of this data version are stored: compute them (once per data
-    version across servers, ``services.estimates``) when they are not. Outside any cached
-    function, since it writes."""
-    if _ready(url, scope, account_id, version):
-        return
-    with st.spinner("Estimating each innovation's effect (once per data change)…", show_time=True):
-        ensure_estimates(
-            engine_for(url),
-            scope,
-            account_id,
-            data=cached_account_data(url, scope, account_id, version),
-        )
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
@@ -123,6 +122,15 @@ def _value_lines(
         _estimates(url, scope, account_id, version),
         **_shared(url, scope, account_id, version, sel),
     )
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def _value_lines_measured(
+    url: str, scope: Scope, account_id: int, version: str, sel: views.Selection
+) -> pd.DataFrame:
+    """The value lines without the causal estimates (while they are computed)."""
+    data = cached_account_data(url, scope, account_id, version)
+    return views.value_lines(data, sel, None, **_shared(url, scope, account_id, version, sel))
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
@@ -299,16 +307,17 @@ def _narrative_split(
 
 def estimates_ready(ctx: PageContext) -> bool:
     """True when the causal estimates of the current data are stored (reading them is quick);
-    False when showing anything that needs them would first compute them."""
+    else False, having started their computation outside this run (see the module
+    docstring)."""
     url, scope, account_id, version, _ = _key(ctx)
     return _ready(url, scope, account_id, version)
 
 
 def headline(ctx: PageContext, *, estimates: bool = True) -> views.HeadlineView | None:
-    """The headline cards; ``estimates=False``: without the causal estimates (quick)."""
-    if not estimates:
+    """The headline cards, with the stored causal estimates; without them when
+    ``estimates=False`` or none are stored (``estimates_ready``)."""
+    if not estimates or not estimates_ready(ctx):
         return _headline_measured(*_key(ctx))
-    _ensure(*_key(ctx)[:4])
     return _headline(*_key(ctx))
 
 
@@ -328,10 +337,9 @@ def value_by(ctx: PageContext, by: str) -> pd.DataFrame:
 
 def bridge(ctx: PageContext, *, evidence: bool = False) -> pd.DataFrame:
     """The bridge steps; ``evidence=True``: each innovation's step with its evidence level
-    (computes the causal estimates when they are not stored yet)."""
-    if not evidence:
+    (when the causal estimates are stored: ``estimates_ready``; else without)."""
+    if not evidence or not estimates_ready(ctx):
         return _bridge(*_key(ctx))
-    _ensure(*_key(ctx)[:4])
     return _bridge_evidence(*_key(ctx))
 
 
@@ -346,9 +354,11 @@ def bridge_others(ctx: PageContext) -> pd.DataFrame:
 
 
 def value_lines(ctx: PageContext) -> pd.DataFrame:
-    """Claimed, measured and estimated value per innovation (computes and stores the causal
-    estimates first when they are not stored yet)."""
-    _ensure(*_key(ctx)[:4])
+    """Claimed, measured and estimated value per innovation; while the causal estimates are
+    not stored (``estimates_ready``), claimed and measured only (the estimated columns
+    empty, the evidence measured or claimed)."""
+    if not estimates_ready(ctx):
+        return _value_lines_measured(*_key(ctx))
     return _value_lines(*_key(ctx))
 
 
@@ -366,10 +376,10 @@ def outlook(ctx: PageContext) -> tuple[Outlook, str]:
 
 
 def narrative(ctx: PageContext, *, estimates: bool = True) -> list[str]:
-    """The story; ``estimates=False``: without the evidence sentence (quick)."""
-    if not estimates:
+    """The story; without the evidence sentence when ``estimates=False`` or the causal
+    estimates are not stored (``estimates_ready``)."""
+    if not estimates or not estimates_ready(ctx):
         return _narrative_split(*_key(ctx))[0]
-    _ensure(*_key(ctx)[:4])
     return _narrative(*_key(ctx))
 
 

@@ -22,7 +22,7 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from metrics import narrative, views
-from ui import cached, sections
+from ui import cached, estimates_wait, sections
 from ui.context import PageContext
 from ui.nav import current_params
 from ui.safe import md
@@ -95,14 +95,10 @@ def _story_screen(part: list[int], ctx: PageContext) -> None:
     if cached.estimates_ready(ctx):
         sections.story_part(told(whole()))
         return
-    # shown at once with a placeholder; the sentence replaces it at the end of the run, once
-    # the estimates are computed (as the headline screen fills in its evidence card)
-    slot = sections.story_part(told(EVIDENCE_PENDING))
-
-    def fill() -> None:
-        sections.story_part(told(whole()), slot=slot)
-
-    sections.finish(fill)
+    # a placeholder in its place; a later run brings the sentence, once the estimates are
+    # stored (computed outside the page run, as for the headline screen's evidence card)
+    sections.story_part(told(EVIDENCE_PENDING))
+    estimates_wait.note(ctx)
 
 
 def _story_screens(ctx: PageContext) -> list[Screen]:
@@ -128,7 +124,7 @@ OPENING = [
     Screen(
         "headline",
         "Where we are",
-        lambda ctx: sections.finish(sections.headline_cards(ctx, big=True, defer=True)),
+        lambda ctx: sections.finish(sections.headline_cards(ctx, big=True)),
     ),
 ]
 #: The screens after the story, in order; the last one closes the presentation.

@@ -7,6 +7,7 @@ builder → render. No computation here beyond choosing what to show.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import pandas as pd
 import streamlit as st
@@ -20,34 +21,35 @@ from charts.value import bridge_chart, evidence_chart, stacked_value_chart
 from metrics import views
 from metrics.format import money
 from metrics.rules import EVIDENCE_KEYS, EVIDENCE_LABELS
-from ui import cached
+from ui import cached, estimates_wait
 from ui.components import altair, direction_color, kpi_card
 from ui.context import PageContext
 from ui.nav import open_detail
 from ui.safe import md
 from ui.states import no_data
 
-#: A part of a section still to fill in, once the causal estimates are computed.
+#: What a section left for the end of the page because the causal estimates are not stored
+#: yet: the note that they are being computed (``ui.estimates_wait``), which re-runs the
+#: page once they are. No section computes them (``ui.cached``).
 Pending = Callable[[], None]
+
+
+def _pending(ctx: PageContext) -> Pending:
+    return partial(estimates_wait.note, ctx)
+
 
 EVIDENCE_ORDER = EVIDENCE_KEYS
 EVIDENCE_HEX = tuple(EVIDENCE_COLORS[k] for k in EVIDENCE_ORDER)
 
 
-def headline_cards(ctx: PageContext, *, big: bool = False, defer: bool = False) -> Pending | None:
+def headline_cards(ctx: PageContext, *, big: bool = False) -> Pending | None:
     """Value to date, run-rate, innovations live, evidence mix — four big numbers.
 
-    ``defer=True``: when the causal estimates of this data are not stored yet, the first
-    three cards show at once and the evidence card "…" (a spinner under it says why); the
-    returned function computes the estimates and fills it — call it at the end of the page
-    (``finish``)."""
-    ready = not defer or cached.estimates_ready(ctx)
-    with st.spinner(
-        "Measuring value and estimating each innovation's effect (first view only)…"
-        if ready
-        else "Measuring value…",
-        show_time=True,
-    ):
+    When the causal estimates of this data are not stored yet, the first three cards show
+    and the evidence card "…" (a caption under it says why); the returned note — for the
+    end of the page (``finish``) — fills it in on a later run, once they are stored."""
+    ready = cached.estimates_ready(ctx)
+    with st.spinner("Measuring value…", show_time=True):
         h = cached.headline(ctx, estimates=ready)
     if h is None:
         no_data(ctx)
@@ -71,22 +73,14 @@ def headline_cards(ctx: PageContext, *, big: bool = False, defer: bool = False) 
             "…",
             container=card,  # the spinner below says why
             help=(
-                f"Each innovation's effect is being estimated (once per data change); "
-                f"this card fills in when done. Until then, of {h.innovations_live} "
-                f"live innovations {mix['measured']} are measured and "
+                f"Each innovation's effect is being estimated (once per data change, in the "
+                f"background); this card fills in when done. Until then, of "
+                f"{h.innovations_live} live innovations {mix['measured']} are measured and "
                 f"{mix['claimed']} claimed."
             ),
         )
-        note.caption("Estimating each innovation's effect…")
-
-        def pending() -> None:
-            with note:  # the cached estimates' own spinner replaces the caption
-                full = cached.headline(ctx)
-            note.empty()
-            if full is not None:
-                kpi_card(
-                    "Causal estimates", full.evidence_text, help=full.evidence_help, container=card
-                )
+        note.caption("Being computed…")
+        pending = _pending(ctx)
 
     st.caption(h.caption)
     if h.gaps_text:  # a figure that leaves data out must say so next to it
@@ -105,16 +99,13 @@ def _sentences(slot: DeltaGenerator, sentences: list[str], big: bool) -> None:
             st.markdown("\n\n".join(sentences))
 
 
-def narrative(ctx: PageContext, *, big: bool = False, defer: bool = False) -> Pending | None:
-    """The story in sentences. ``defer=True``: when the causal estimates are not stored yet,
-    the story shows at once without its evidence sentence, and the returned function puts
-    the whole story in its place once they are computed (``finish``)."""
-    ready = not defer or cached.estimates_ready(ctx)
-    slot = st.empty()
-    _sentences(slot, cached.narrative(ctx, estimates=ready), big)
-    if ready:
-        return None
-    return lambda: _sentences(slot, cached.narrative(ctx), big)
+def narrative(ctx: PageContext, *, big: bool = False) -> Pending | None:
+    """The story in sentences. When the causal estimates are not stored yet, without its
+    evidence sentence; the returned note (``finish``) brings the whole story on a later
+    run, once they are stored."""
+    ready = cached.estimates_ready(ctx)
+    _sentences(st.empty(), cached.narrative(ctx, estimates=ready), big)
+    return None if ready else _pending(ctx)
 
 
 def story_part(
@@ -128,10 +119,11 @@ def story_part(
 
 
 def finish(*pending: Pending | None) -> None:
-    """Fill in what the sections left pending (in order), at the end of the page."""
-    for p in pending:
-        if p is not None:
-            p()
+    """At the end of the page: what the sections left pending is one note (they all wait for
+    the same estimates), drawn once."""
+    first = next((p for p in pending if p is not None), None)
+    if first is not None:
+        first()
 
 
 def cumulative_curve(
@@ -347,20 +339,11 @@ def bridge_others(ctx: PageContext, steps: pd.DataFrame) -> pd.DataFrame | None:
 
 def bridge_with_evidence(ctx: PageContext) -> tuple[pd.DataFrame, Pending | None]:
     """The Value page's bridge, each innovation labelled with its evidence level. When the
-    causal estimates are not stored yet it is drawn at once without the labels, and the
-    returned function redraws it with them (``finish``, after the evidence section has
-    computed the estimates)."""
+    causal estimates are not stored yet it is drawn without the labels; the returned note
+    (``finish``) brings them on a later run, once they are stored."""
     if cached.estimates_ready(ctx):
         return bridge(ctx, evidence=True), None
-    slot = st.empty()
-    with slot.container():
-        steps = bridge(ctx)
-
-    def pending() -> None:
-        with slot.container():
-            bridge(ctx, evidence=True)
-
-    return steps, pending
+    return bridge(ctx), _pending(ctx)
 
 
 def evidence(ctx: PageContext) -> pd.DataFrame:

@@ -79,10 +79,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_caches() -> Iterator[None]:
+    from services import estimates_background
+
     st.cache_data.clear()
     st.cache_resource.clear()
     yield
     st.cache_data.clear()
+    estimates_background.stop_all()  # a page's background estimates end with its test
 
 
 @pytest.fixture

@@ -125,63 +125,48 @@ def test_data_gaps_are_named_next_to_the_headline(demo_url, tmp_path, monkeypatc
     assert "unit-months of the headline KPIs have no data" in warning
 
 
-def _story_sections(url: str, finish: bool) -> None:
-    """AppTest script: the Story page's headline and story sections, finished or not."""
-    import streamlit as st
-
-    from data_loaders.access import Scope
-    from data_loaders.db import make_engine
-    from data_loaders.queries import load_account_data
-    from ui import sections
-    from ui.context import PageContext
-
-    scope = Scope.everything()
-    data = load_account_data(make_engine(url), scope, 1)
-    ctx = PageContext(url=url, scope=scope, account_id=1, data=data)
-    pending = [sections.headline_cards(ctx, defer=True), sections.narrative(ctx, defer=True)]
-    st.session_state["pending"] = [p is not None for p in pending]
-    if finish:
-        sections.finish(*pending)
-
-
 def test_story_does_not_wait_for_the_estimates(unestimated_url, demo_bundle, monkeypatch) -> None:
-    """Estimates not stored: the cards and the story show without computing them (the
-    evidence card shows "…", the evidence sentence is left out); finishing the
-    page computes and stores them and fills in the card and the whole story."""
+    """Estimates not stored: the page run shows the cards and the story without them (the
+    evidence card "…", no evidence sentence, a note that they are being computed) and never
+    computes them itself — a process of its own does; once it has stored them, the next run
+    shows the card and the whole story."""
     from streamlit.testing.v1 import AppTest
 
+    import services.estimates
     from data_loaders.db import make_engine
     from data_loaders.estimate_store import load_estimates
     from metrics.versions import estimates_version
-    from tests.pages.conftest import ROOT
+    from services import estimates_background
+    from tests.pages.conftest import APP, ROOT
+    from ui.estimates_wait import BEING_COMPUTED
 
-    url = unestimated_url
+    def no_estimating_here(*args, **kwargs):
+        raise AssertionError("a page run computed the causal estimates")
+
+    # the page runs in this process: computing here would fail; the background process is
+    # another interpreter, untouched by the patch
+    monkeypatch.setattr(services.estimates, "compute", no_estimating_here)
+    monkeypatch.setenv("DATABASE_URL", unestimated_url)
     monkeypatch.chdir(ROOT)
     data, est = demo_bundle
     _, h = _expected(demo_bundle)
-    eng = make_engine(url)
-    version = estimates_version(data)
-
-    at = AppTest.from_function(_story_sections, args=(url, False), default_timeout=600).run()
+    at = AppTest.from_file(APP, default_timeout=600).run()
     no_exception(at)
-    assert at.session_state["pending"] == [True, True]
     assert metric(at, "Causal estimates").value == "…"
     assert metric(at, "Value to date").value == h.value_text
     body = texts(at)
     assert "Since the baseline (" in body and "have a causal estimate" not in body
-    assert load_estimates(eng, 1, version) is None  # nothing was estimated
+    assert BEING_COMPUTED in [str(c.value) for c in at.caption]
+    assert estimates_background.running(unestimated_url, 1, at.session_state["ctx"].version)
 
-    at = AppTest.from_function(_story_sections, args=(url, True), default_timeout=600).run()
+    estimates_background.wait(timeout=900)  # a hang guard, not a timing
+    eng = make_engine(unestimated_url)
+    stored = load_estimates(eng, 1, estimates_version(data))
+    eng.dispose()
+    assert stored is not None and stored.equals(est)
+    at.run()
     no_exception(at)
     assert metric(at, "Causal estimates").value == h.evidence_text
     for sentence in views.narrative(data, ALL, head=h):
         assert sentence in texts(at)
-    stored = load_estimates(eng, 1, version)
-    assert stored is not None
-    assert stored.equals(est)
-
-    at = AppTest.from_function(_story_sections, args=(url, False), default_timeout=600).run()
-    no_exception(at)  # stored now: nothing left pending, the card is filled at once
-    assert at.session_state["pending"] == [False, False]
-    assert metric(at, "Causal estimates").value == h.evidence_text
-    eng.dispose()
+    assert BEING_COMPUTED not in [str(c.value) for c in at.caption]

@@ -110,11 +110,14 @@ def test_stack_by_is_read_from_the_url(make_app, demo_bundle) -> None:
 def test_bridge_is_labelled_even_when_the_estimates_were_not_stored(
     unestimated_url, demo_bundle, monkeypatch
 ) -> None:
-    """After an import the estimates of the new data are not stored: the bridge is drawn at
-    once, the evidence section computes the estimates, and the bridge ends up labelled."""
+    """After an import the estimates of the new data are not stored: the bridge and the
+    evidence table are drawn at once without them (claimed and measured, nothing estimated),
+    and once the background process has stored them the next run labels the bridge."""
     from streamlit.testing.v1 import AppTest
 
+    from services import estimates_background
     from tests.pages.conftest import APP, ROOT
+    from ui.estimates_wait import BEING_COMPUTED
 
     monkeypatch.setenv("DATABASE_URL", unestimated_url)
     monkeypatch.chdir(ROOT)
@@ -125,9 +128,21 @@ def test_bridge_is_labelled_even_when_the_estimates_were_not_stored(
     at.switch_page(PAGE).run()
     no_exception(at)
     data, est = demo_bundle
+
+    def bridges() -> list:
+        return [f for f in chart_frames(at) if {"label", "kind"} <= set(f.columns)]
+
+    assert len(bridges()) == 1
+    assert "evidence" not in bridges()[0] or (bridges()[0]["evidence"].fillna("") == "").all()
+    assert BEING_COMPUTED in [str(c.value) for c in at.caption]
+    table = next(d.value for d in at.dataframe if "estimated" in d.value.columns)
+    assert table["estimated"].isna().all() and table["measured"].notna().any()
+
+    estimates_background.wait(timeout=900)  # a hang guard, not a timing
+    at.run()
+    no_exception(at)
     expected = views.bridge_steps(
         data, ALL, evidence=views.evidence_of(views.value_lines(data, ALL, est))
     )
-    bridges = [f for f in chart_frames(at) if {"label", "kind", "evidence"} <= set(f.columns)]
-    assert len(bridges) == 1  # redrawn in place, not drawn twice
-    assert list(bridges[0]["evidence"]) == list(expected["evidence"])
+    assert len(bridges()) == 1
+    assert list(bridges()[0]["evidence"]) == list(expected["evidence"])
