@@ -95,6 +95,7 @@ The first-stage fit is unweighted OLS; ``weight`` only sets the target weights w
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -1386,6 +1387,25 @@ class _Draws:
         return int(self.att.size)
 
 
+def _reassignments(ft_unit: IntArray, n_permutations: int, seed: int) -> IntArray:
+    """The ``n_permutations`` reassignments of the first-treated periods across units:
+    row d is the d-th ``rng.permutation(ft_unit)`` of a generator seeded with ``seed``. The
+    shuffle depends only on the number of units, so the positions are drawn once per
+    (units, draws, seed) and reused by every panel of that size."""
+    return ft_unit[_shuffles(int(ft_unit.size), n_permutations, seed)]
+
+
+@functools.lru_cache(maxsize=4)
+def _shuffles(n_units: int, n_permutations: int, seed: int) -> IntArray:
+    """``n_permutations`` successive ``rng.permutation(n_units)`` (one row each) of a
+    generator seeded with ``seed``, drawn in one call (``Generator.permuted`` along rows
+    consumes the generator exactly as the successive calls do; a test checks it)."""
+    rng = np.random.default_rng(seed)
+    out = rng.permuted(np.tile(np.arange(n_units, dtype=np.int64), (n_permutations, 1)), axis=1)
+    out.flags.writeable = False
+    return out
+
+
 def _permute(
     prep: _Prepared,
     horizons: IntArray,
@@ -1401,33 +1421,19 @@ def _permute(
     solved once (a 6-unit panel with 2 treated units has only 30, however many draws are
     asked for) and counted as often as it was drawn. The distinct reassignments are solved
     together (``_permute_batched``), with both right-hand sides, Y and D, on the same
-    factorisation; the few it cannot vouch for (disconnected comparisons, covariates that
-    are nearly collinear on a draw's untreated rows) are refitted one by one with the
-    per-draw estimator (``_permute_covariates`` / ``_permute_refit``), which decides them
-    exactly as before. When ``fit`` is given, the observed reassignment (if drawn) takes
+    factorisation (covariates the per-draw estimator leaves out on a draw, absent from or
+    collinear on its untreated rows, are left out there too); the few the batch cannot
+    vouch for (disconnected comparisons, a collinearity too close to call) are refitted one
+    by one with the per-draw estimator (``_permute_covariates`` / ``_permute_refit``), which
+    decides them exactly as before. When ``fit`` is given, the observed reassignment (if drawn) takes
     the observed estimate itself (on D: exactly 1), so its tie with the observed statistic
     never depends on rounding.
     """
-    rng = np.random.default_rng(seed)
-    draws = np.stack([rng.permutation(prep.ft_unit) for _ in range(n_permutations)])
+    draws = _reassignments(prep.ft_unit, n_permutations, seed)
     distinct, inverse = np.unique(draws, axis=0, return_inverse=True)
     inverse = np.asarray(inverse).reshape(-1)
     rhs = np.column_stack([prep.y, treated.astype(np.float64)])
     valid, unsure, att, by_h = _permute_batched(prep, horizons, distinct, rhs)
-    if prep.x.shape[1] and unsure.any():
-        # the per-draw estimator leaves out covariates that are zero on all of a draw's
-        # untreated rows: solve those draws together without them, one group per pattern
-        idx = np.flatnonzero(unsure)
-        untreated = prep.period[None, :] < distinct[idx][:, prep.unit]
-        present = (untreated.astype(np.float64) @ (prep.x**2)) > 0
-        patterns, group = np.unique(present, axis=0, return_inverse=True)
-        for g, cols in enumerate(patterns):
-            if cols.all():
-                continue
-            rows = idx[np.asarray(group).reshape(-1) == g]
-            sub = replace(prep, x=prep.x[:, cols])
-            v, u, a, bh = _permute_batched(sub, horizons, distinct[rows], rhs)
-            valid[rows], unsure[rows], att[rows], by_h[rows] = v, u, a, bh
     redo = np.flatnonzero(unsure)
     if redo.size:
         run = _permute_covariates if prep.x.shape[1] else _permute_refit
@@ -1462,14 +1468,53 @@ def _permute(
 #: (covariates + 2) within this many floats (about 16 MB).
 _BATCH_ELEMENTS = 2_000_000
 #: A draw whose covariates, scaled to unit norm and residualised on the fixed effects, have a
-#: Gram matrix with smallest eigenvalue below this is refitted one by one: every residual
+#: Gram matrix with smallest eigenvalue below this is not solved as it is: every residual
 #: norm is then >= sqrt of it, far above ``COLLINEAR_TOL``, so the per-draw estimator would
-#: keep every covariate too; below it, that estimator decides which to leave out.
+#: keep every covariate too; below it, the covariates that estimator keeps on the draw are
+#: worked out (``_kept_by_draw``) and the draw solved with those, or refitted one by one.
 _BATCH_COLLINEAR_EIG = 1e-6
 #: Fixed-effects comparisons whose smallest eigenvalue (normalised) is below this are taken
 #: to be disconnected and refitted one by one (the per-draw estimator then decides whether
 #: the treated observations are still identified).
 _BATCH_CONNECTED_EIG = 1e-10
+#: A covariate whose residual norm (as ``_independent_columns`` measures it) is within this
+#: factor of ``COLLINEAR_TOL`` on a draw is too close to call from the batch's arithmetic:
+#: that draw is refitted one by one.
+_BATCH_TOL_MARGIN = 4.0
+
+
+def _kept_by_draw(resid: FloatArray, present: BoolArray) -> tuple[BoolArray, BoolArray]:
+    """``_independent_columns`` for many draws at once.
+
+    ``resid`` (draws x cells x k): the covariates residualised on each draw's fixed effects
+    and divided by their norm on its untreated cells (zero elsewhere); ``present``: which
+    are not zero there. A column is kept when the norm of its part orthogonal to the columns
+    kept before it exceeds ``COLLINEAR_TOL``: the kept columns are put first (in order) and
+    one QR gives those norms; the first one at or below the tolerance is left out and the
+    draw's QR done again, until none is. Returns (kept, close): ``close`` marks draws where
+    a norm that decided is within ``_BATCH_TOL_MARGIN`` of the tolerance."""
+    d, n_cells, k = resid.shape
+    keep = present.copy()
+    close = np.zeros(d, dtype=bool)
+    todo = np.arange(d)
+    band = math.log(_BATCH_TOL_MARGIN)
+    while todo.size:
+        order = np.argsort(~keep[todo], axis=1, kind="stable")  # kept columns first
+        r = np.linalg.qr(np.take_along_axis(resid[todo], order[:, None, :], axis=2), mode="r")
+        norms = np.zeros((todo.size, k))
+        diag = np.abs(np.diagonal(r, axis1=1, axis2=2))
+        norms[:, : diag.shape[1]] = diag
+        in_use = np.arange(k)[None, :] < keep[todo].sum(axis=1)[:, None]
+        small = in_use & (norms <= COLLINEAR_TOL)
+        has = small.any(axis=1)
+        first = np.where(has, np.argmax(small, axis=1), k)
+        decided = in_use & (np.arange(k)[None, :] <= first[:, None])
+        near = np.abs(np.log(np.maximum(norms, 1e-300) / COLLINEAR_TOL)) < band
+        close[todo] |= (decided & near).any(axis=1)
+        rows = np.flatnonzero(has)
+        keep[todo[rows], order[rows, first[rows]]] = False
+        todo = todo[rows]
+    return keep, close
 
 
 def _permute_batched(
@@ -1492,11 +1537,17 @@ def _permute_batched(
     the same least squares as the per-draw estimator (fixed effects and covariates fitted
     on the untreated cells), so tau = r - alpha - beta - x' delta on treated cells, and the
     ATT and the horizon effects are their target-weighted means. The factorisation is shared
-    by all right-hand sides (the estimator is linear in the outcome).
+    by all right-hand sides (the estimator is linear in the outcome). Sums over a draw's
+    untreated cells of a unit run over the periods before its first-treated period, so the
+    sums over all of them (sum m x x', sum m x r) are read from per-unit running sums.
 
-    Returns (valid, unsure, att (draws x rhs), by_h (draws x horizons x rhs)); ``unsure``
-    marks draws passing the cheap checks whose comparisons look disconnected or whose
-    covariates look collinear, left to the per-draw estimator (``valid`` False for them).
+    Covariates the per-draw estimator leaves out on a draw (zero on its untreated cells, or
+    collinear there: ``_kept_by_draw``) get delta = 0 (their row and column of K replaced
+    by the identity's, their right-hand side by 0), which is the least squares without
+    them. Returns (valid, unsure, att (draws x rhs), by_h (draws x horizons x rhs));
+    ``unsure`` marks draws passing the cheap checks whose comparisons look disconnected, or
+    whose covariates are ill-conditioned or too close to the tolerance to call, left to the
+    per-draw estimator (``valid`` False for them).
     """
     n_u, n_p = prep.n_units, prep.n_periods
     k = prep.x.shape[1]
@@ -1512,105 +1563,139 @@ def _permute_batched(
     swap = n_u < n_p  # eliminate the longer dimension, solve in the shorter one
     x_ab = x_c.transpose(1, 0, 2) if swap else x_c
     r_ab = r_c.transpose(1, 0, 2) if swap else r_c
+    w_ab = w_c.T if swap else w_c
+    obs_ab = observed.T if swap else observed
     n_a, n_b = x_ab.shape[:2]
-    xx = (x_ab[:, :, :, None] * x_ab[:, :, None, :]).reshape(n_a * n_b, k * k)
-    xr = (x_ab[:, :, :, None] * r_ab[:, :, None, :]).reshape(n_a * n_b, k * n_r)
-    nz = (x_ab != 0).reshape(n_a * n_b, k).astype(np.float64)
-    xx_all, xr_all, nz_all = xx.sum(axis=0), xr.sum(axis=0), nz.sum(axis=0)
-    grid = np.arange(n_p)
+    cells = n_a * n_b
+    x_flat = np.ascontiguousarray(x_ab).reshape(cells, k)
+    units = np.arange(n_u)[None, :]
+    if k:
+        # per unit, sums over its periods before f (f = 0..n_p): x x', x r, nonzero x
+        per_cell = np.concatenate(
+            [
+                (x_c[:, :, :, None] * x_c[:, :, None, :]).reshape(n_u, n_p, k * k),
+                (x_c[:, :, :, None] * r_c[:, :, None, :]).reshape(n_u, n_p, k * n_r),
+                (x_c != 0).astype(np.float64),
+            ],
+            axis=2,
+        )
+        running = np.zeros((n_u, n_p + 1, per_cell.shape[2]))
+        np.cumsum(per_cell, axis=1, out=running[:, 1:])
+    # the period of each (a, b) cell, and whether units run along b
+    period_ab = np.broadcast_to(
+        (np.arange(n_a)[:, None] if swap else np.arange(n_b)[None, :]), (n_a, n_b)
+    )
+    lut = np.full(2 * n_p + 1, -1, dtype=np.int64)
+    lut[horizons + n_p] = np.arange(horizons.size)
     n_draws, n_h = draws.shape[0], horizons.size
     valid = np.zeros(n_draws, dtype=bool)
     unsure = np.zeros(n_draws, dtype=bool)
     att = np.full((n_draws, n_r), np.nan)
     by_h = np.full((n_draws, n_h, n_r), np.nan)
-    chunk = max(1, _BATCH_ELEMENTS // (n_u * n_p * (k + 2)))
+    chunk = max(1, _BATCH_ELEMENTS // (cells * (k + 2)))
     for start in range(0, n_draws, chunk):
-        ft = draws[start : start + chunk]
-        treated = observed[None] & (grid[None, None, :] >= ft[:, :, None])
-        untreated = observed[None] & ~treated
-        w1 = np.where(treated, w_c[None], 0.0)
+        ft_units = draws[start : start + chunk]
+        ft = ft_units[:, None, :] if swap else ft_units[:, :, None]  # (draw, a|1, b|1)
+        treated = obs_ab[None] & (period_ab[None] >= ft)
+        untreated = obs_ab[None] & ~treated
+        w1 = np.where(treated, w_ab[None], 0.0)
         total = w1.sum(axis=(1, 2))
         # a unit or period treated in the draw but with no untreated cell left
-        unit_alone = np.logical_and(treated.any(axis=2), ~untreated.any(axis=2))
-        period_alone = np.logical_and(treated.any(axis=1), ~untreated.any(axis=1))
-        ok = (
-            treated.any(axis=(1, 2))
-            & ~unit_alone.any(axis=1)
-            & ~period_alone.any(axis=1)
-            & (total > 0)
-        )
+        a_alone = np.logical_and(treated.any(axis=2), ~untreated.any(axis=2))
+        b_alone = np.logical_and(treated.any(axis=1), ~untreated.any(axis=1))
+        ok = treated.any(axis=(1, 2)) & ~a_alone.any(axis=1) & ~b_alone.any(axis=1) & (total > 0)
         sel = np.flatnonzero(ok)
         if sel.size == 0:
             continue
-        ft, treated, total = ft[sel], treated[sel], total[sel]
-        m = untreated[sel].astype(np.float64)
-        m_ab = m.transpose(0, 2, 1) if swap else m
+        ft, ft_units = ft[sel], ft_units[sel]
+        treated, total, w1 = treated[sel], total[sel], w1[sel]
+        m = untreated[sel].astype(np.float64)  # (draw, a, b)
         d = sel.size
-        cnt_a = m_ab.sum(axis=2)
+        cnt_a = m.sum(axis=2)
         inv_a = np.divide(1.0, cnt_a, out=np.zeros_like(cnt_a), where=cnt_a > 0)
-        cnt_b = m_ab.sum(axis=1)
-        m_t = m_ab.transpose(0, 2, 1)
-        s = -(m_t @ (m_ab * inv_a[:, :, None]))
+        cnt_b = m.sum(axis=1)
+        m_t = m.transpose(0, 2, 1)
+        s = -(m_t @ (m * inv_a[:, :, None]))
         s[:, np.arange(n_b), np.arange(n_b)] += cnt_b
         s += (cnt_b.sum(axis=1) / n_b**2)[:, None, None]
         eig, vec = np.linalg.eigh(s)
         good = eig[:, 0] > _BATCH_CONNECTED_EIG * eig[:, -1]
         s_inv = (vec / np.where(good[:, None], eig, 1.0)[:, None, :]) @ vec.transpose(0, 2, 1)
-        # the chunk's treated cells as (draw, unit, period); sums over a draw's untreated
-        # cells are the sums over all observed cells less those over its treated ones
-        dd, uu, tt = np.nonzero(treated)
-        ia, ib = (tt, uu) if swap else (uu, tt)
-        on_t = sparse.csr_matrix(
-            (np.ones(dd.size), (dd, ia * n_b + ib)), shape=(d, n_a * n_b), dtype=np.float64
-        )
-        m_by_a = m_ab.transpose(1, 0, 2)  # (a, draw, b): sums over b are matrix products
-        m_by_b = m_ab.transpose(2, 0, 1)  # (b, draw, a)
+        m_by_a = m.transpose(1, 0, 2)  # (a, draw, b): sums over b are matrix products
+        m_by_b = m.transpose(2, 0, 1)  # (b, draw, a)
         r_bar = (m_by_a @ r_ab).transpose(1, 0, 2) * inv_a[:, :, None]
         rb = (m_by_b @ r_ab.transpose(1, 0, 2)).transpose(1, 0, 2) - m_t @ r_bar
         if k:
+            sums = running[units, ft_units].sum(axis=1)  # over each draw's untreated cells
+            raw = sums[:, : k * k].reshape(d, k, k)
+            rx = sums[:, k * k : k * (k + n_r)].reshape(d, k, n_r)
+            present = sums[:, k * (k + n_r) :] > 0.5  # counts of nonzero cells: exact
             x_bar = (m_by_a @ x_ab).transpose(1, 0, 2) * inv_a[:, :, None]
             px = (m_by_b @ x_ab.transpose(1, 0, 2)).transpose(1, 0, 2) - m_t @ x_bar
-            raw = (xx_all - on_t @ xx).reshape(d, k, k)
             px_t = px.transpose(0, 2, 1)
-            kk = raw - (x_bar * cnt_a[:, :, None]).transpose(0, 2, 1) @ x_bar - px_t @ s_inv @ px
-            present = (nz_all - on_t @ nz) > 0.5  # counts of nonzero cells: exact
+            xbar_n = (x_bar * cnt_a[:, :, None]).transpose(0, 2, 1)
+            kk = raw - xbar_n @ x_bar - px_t @ s_inv @ px
             norms = np.sqrt(np.clip(np.diagonal(raw, axis1=1, axis2=2), 0.0, None))
             safe = np.where(present & (norms > 0), norms, 1.0)
             scaled = kk / (safe[:, :, None] * safe[:, None, :])
-            eig_k = np.linalg.eigvalsh(scaled)
-            good &= present.all(axis=1) & (eig_k[:, 0] > _BATCH_COLLINEAR_EIG)
-            kk[~good] = np.eye(k)  # refitted one by one; keeps the batch solvable
-            rx = (xr_all - on_t @ xr).reshape(d, k, n_r)
-            rx -= (x_bar * cnt_a[:, :, None]).transpose(0, 2, 1) @ r_bar
-            delta = np.linalg.solve(kk, rx - px_t @ (s_inv @ rb))
+            use = present.copy()
+            fine = _well_conditioned(scaled, use)
+            check = np.flatnonzero(good & ~fine)
+            if check.size:  # the covariates the per-draw estimator keeps on these draws
+                beta_x = s_inv[check] @ px[check]
+                alpha_x = x_bar[check] - (m[check] @ beta_x) * inv_a[check][:, :, None]
+                resid = x_ab[None] - alpha_x[:, :, None, :] - beta_x[:, None, :, :]
+                resid *= m[check][:, :, :, None] / safe[check][:, None, None, :]
+                kept, close = _kept_by_draw(resid.reshape(check.size, cells, k), present[check])
+                use[check] = kept
+                fine[check] = _well_conditioned(scaled[check], kept) & ~close
+            unsure[start + sel[good & ~fine]] = True
+            unsure[start + sel[~good]] = True
+            good &= fine
+            both = use[:, :, None] & use[:, None, :]
+            kk = np.where(both, kk, 0.0)
+            kk[:, np.arange(k), np.arange(k)] += ~use
+            kk[~good] = np.eye(k)  # solved elsewhere; keeps the batch solvable
+            rx -= xbar_n @ r_bar
+            rhs_delta = np.where(use[:, :, None], rx - px_t @ (s_inv @ rb), 0.0)
+            delta = np.linalg.solve(kk, rhs_delta)
             beta = s_inv @ (rb - px @ delta)
-            alpha = r_bar - (m_ab @ beta) * inv_a[:, :, None] - x_bar @ delta
-            x_delta = x_ab.reshape(1, n_a * n_b, k) @ delta  # (draw, cell, rhs)
-            fitted = alpha[dd, ia] + beta[dd, ib] + x_delta[dd, ia * n_b + ib]
+            alpha = r_bar - (m @ beta) * inv_a[:, :, None] - x_bar @ delta
+            fitted = (x_flat @ delta).reshape(d, n_a, n_b, n_r)  # (draw, a, b, rhs)
+            fitted += alpha[:, :, None, :]
+            fitted += beta[:, None, :, :]
         else:
+            unsure[start + sel[~good]] = True
             beta = s_inv @ rb
-            alpha = r_bar - (m_ab @ beta) * inv_a[:, :, None]
-            fitted = alpha[dd, ia] + beta[dd, ib]
-        tau = r_ab[ia, ib] - fitted  # (treated cells, rhs)
-        wt = w_c[uu, tt]
+            alpha = r_bar - (m @ beta) * inv_a[:, :, None]
+            fitted = alpha[:, :, None, :] + beta[:, None, :, :]
+        wtau = (r_ab[None] - fitted) * w1[:, :, :, None]  # zero off the treated cells
         rows = start + sel[good]
-        unsure[start + sel[~good]] = True
         valid[rows] = True
-        for j in range(n_r):
-            num = np.bincount(dd, weights=wt * tau[:, j], minlength=d)
-            att[rows, j] = (num / total)[good]
+        att[rows] = (wtau.sum(axis=(1, 2)) / total[:, None])[good]
         if n_h:
-            h = tt - ft[dd, uu]
-            pos = np.clip(np.searchsorted(horizons, h), 0, n_h - 1)
-            hit = horizons[pos] == h
-            cell = (dd * n_h + pos)[hit]
+            h = period_ab[None] - ft  # (draw, a, b): periods since the draw's go-live
+            code = lut[np.clip(h, -n_p, n_p) + n_p]
+            dd, ia, ib = np.nonzero(treated & (code >= 0))
+            cell = dd * n_h + code[dd, ia, ib]
             size = d * n_h
-            den = np.bincount(cell, weights=wt[hit], minlength=size)
+            den = np.bincount(cell, weights=w1[dd, ia, ib], minlength=size)
+            tau_w = wtau[dd, ia, ib]
             for j in range(n_r):
-                num = np.bincount(cell, weights=(wt * tau[:, j])[hit], minlength=size)
+                num = np.bincount(cell, weights=tau_w[:, j], minlength=size)
                 eff = np.divide(num, den, out=np.full(size, np.nan), where=den > 0)
                 by_h[rows, :, j] = eff.reshape(d, n_h)[good]
     return valid, unsure, att, by_h
+
+
+def _well_conditioned(scaled: FloatArray, use: BoolArray) -> BoolArray:
+    """Per draw: the scaled covariate Gram matrix restricted to the columns in ``use`` (the
+    others replaced by the identity's) has smallest eigenvalue above
+    ``_BATCH_COLLINEAR_EIG``."""
+    k = scaled.shape[1]
+    g = np.where(use[:, :, None] & use[:, None, :], scaled, 0.0)
+    g[:, np.arange(k), np.arange(k)] += ~use
+    return np.asarray(np.linalg.eigvalsh(g)[:, 0] > _BATCH_COLLINEAR_EIG)
 
 
 def _cell_matrices(prep: _Prepared) -> tuple[BoolArray, FloatArray, FloatArray]:

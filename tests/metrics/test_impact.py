@@ -874,6 +874,62 @@ def test_permutation_with_covariates_equals_refit_on_reassigned_timing() -> None
     np.testing.assert_allclose(batched[ok, 0], atts[ok[valid]], atol=1e-10)
 
 
+def test_reassignments_are_the_successive_permutations_of_a_seeded_generator() -> None:
+    """The permutation draws are ``rng.permutation(ft_unit)`` called once per draw (drawn in
+    one call and shared by panels with as many units): same draws, same order."""
+    for n_units, n, seed in ((9, 999, 0), (6, 50, 3), (40, 25, 11)):
+        ft = np.random.default_rng(n_units).integers(0, 8, n_units)
+        rng = np.random.default_rng(seed)
+        expected = np.stack([rng.permutation(ft) for _ in range(n)])
+        np.testing.assert_array_equal(impact._reassignments(ft, n, seed), expected)
+
+
+def test_batched_draws_leave_out_the_covariates_the_per_draw_estimator_leaves_out() -> None:
+    """On draws where a covariate is zero on every untreated row, or collinear there with an
+    earlier one, the batched solver leaves it out as the per-draw estimator does, and
+    solves those draws itself with the same result (not handed to the per-draw refit)."""
+    rng = np.random.default_rng(4)
+    n_units, n_periods = 8, 14
+    unit = np.repeat(np.arange(n_units), n_periods)
+    period = np.tile(np.arange(n_periods), n_units)
+    ft = np.array([4, 7, 9, 5, np.nan, np.nan, 11, np.nan])
+    x_late = ((unit == 0) & (period >= 5)).astype(float)  # absent when unit 0 goes live by 5
+    x_two = ((unit == 1) & (period >= 6)).astype(float)
+    # equals x_two on unit 1's periods before 9: collinear with it when unit 1 goes live in 7-9
+    x_two_more = x_two + ((unit == 1) & (period >= 9))
+    x_noise = rng.normal(0, 1, unit.size)
+    df = pd.DataFrame(
+        {
+            "unit": unit,
+            "period": period,
+            "first_treated": ft[unit],
+            "y": rng.normal(0, 1, n_units)[unit] + 0.1 * period + rng.normal(0, 0.3, unit.size),
+            "x_late": x_late,
+            "x_two": x_two,
+            "x_two_more": x_two_more,
+            "x_noise": x_noise,
+        }
+    )
+    covs = ["x_late", "x_two", "x_two_more", "x_noise"]
+    prep = impact._prepare(df, "unit", "period", "y", "first_treated", None, covs)
+    treated = prep.period >= prep.ft_unit[prep.unit]
+    fit = impact._fit(prep, treated)
+    draws = np.unique(impact._reassignments(prep.ft_unit, 300, 0), axis=0)
+    rhs = np.column_stack([prep.y, treated.astype(np.float64)])
+    valid, unsure, att, by_h = impact._permute_batched(prep, fit.horizons, draws, rhs)
+    slow, slow_h, slow_ok = impact._permute_covariates(prep, fit.horizons, list(draws))
+    assert not unsure.any()
+    assert np.flatnonzero(valid).tolist() == slow_ok.tolist()
+    np.testing.assert_allclose(att[valid, 0], slow, atol=1e-10)
+    np.testing.assert_allclose(by_h[valid, :, 0], slow_h, atol=1e-10)
+    # both kinds of draw are among those solved
+    first = draws  # (draw, unit): the first-treated period's code (periods 0..13: itself)
+    ucode = {int(u): i for i, u in enumerate(prep.unit_labels)}
+    absent = valid & (first[:, ucode[0]] <= 5)
+    collinear = valid & (first[:, ucode[1]] > 6) & (first[:, ucode[1]] <= 9)
+    assert absent.sum() >= 5 and collinear.sum() >= 5, (absent.sum(), collinear.sum())
+
+
 def test_pretrends_with_covariates_match_dense_ols() -> None:
     """Placebo leads with covariates equal OLS of Y on FE + X + lead dummies (untreated rows)."""
     df = two_treatment_panel(np.random.default_rng(8), n_units=30, n_periods=16)
