@@ -691,7 +691,7 @@ def cmd_metrics(
     type=click.Path(exists=True, dir_okay=False),
     help="encrypt the PDF (AES-256) with the password in this file (first line)",
 )
-@click.option("--provider", default="", help="provider name for the cover")
+@click.option("--provider", default="", help="provider name for the cover (default: the account's)")
 @click.option("--out", "out", type=click.Path(dir_okay=False), help="file to write")
 @click.option("--out-dir", "out_dir", type=click.Path(file_okay=False), help="folder for --all")
 @_user_opt

@@ -260,6 +260,8 @@ class AccountSpec:
     stage_plan: list[tuple[str, int]]
     code_prefix: str
     events: list[tuple[dt.date, str, str, str]] = field(default_factory=list)
+    provider: str = ""  # the parties the renewal pack's cover names
+    client: str = ""
 
     @property
     def months(self) -> pd.DatetimeIndex:
@@ -303,6 +305,8 @@ FIRST = AccountSpec(
     stage_plan=STAGE_PLAN,
     code_prefix="INN",
     events=FIRST_EVENTS,
+    provider="Meridian Operations Partners",
+    client="Northwind Insurance Group",
 )
 
 # The second account: a European utility's back office, in euros, with its own sites,
@@ -424,6 +428,8 @@ SECOND = AccountSpec(
             "Regulated tariff change; a month of heavy billing queries.",
         ),
     ],
+    provider="Meridian Operations Partners",
+    client="Rheinland Energie AG",
 )
 
 ACCOUNTS = (FIRST, SECOND)
@@ -617,6 +623,8 @@ def generate_account(
                 "savings_goal_per_year": spec.savings_goal_per_year * max(1, scale),
                 "productivity_pct_per_year": spec.productivity_pct_per_year,
                 "innovation_days_per_year": spec.innovation_days_per_year,
+                "provider_name": spec.provider or None,
+                "client_name": spec.client or None,
             }
         ]
     )

@@ -83,6 +83,19 @@ ACCOUNTS = EntitySpec(
             non_negative=True,
             doc="Innovation days contracted per contract year.",
         ),
+        C("provider_name", "text", doc="The provider, as the renewal pack's cover names it."),
+        C(
+            "client_name",
+            "text",
+            doc="The client, as the cover names it (default: the account name).",
+        ),
+        C(
+            "provider_logo",
+            "text",
+            doc="Optional: path of a PNG, JPEG or SVG logo on the machine that builds packs "
+            "(absolute, or relative to the folder the app or command runs in).",
+        ),
+        C("client_logo", "text", doc="Optional: the client's logo, like provider_logo."),
     ),
     key=("name",),
     doc="One row per client engagement.",

@@ -48,6 +48,10 @@ class AccountInfo:
     savings_goal_per_year: float
     productivity_pct_per_year: float
     innovation_days_per_year: float
+    provider_name: str = ""
+    client_name: str = ""
+    provider_logo: str = ""
+    client_logo: str = ""
 
 
 @dataclass(frozen=True)
@@ -180,6 +184,10 @@ def account_info(engine: Engine, scope: Scope, account_id: int) -> AccountInfo:
         Account.savings_goal_per_year,
         Account.productivity_pct_per_year,
         Account.innovation_days_per_year,
+        Account.provider_name,
+        Account.client_name,
+        Account.provider_logo,
+        Account.client_logo,
     ]
     df = _frame(
         engine,
@@ -202,7 +210,14 @@ def account_info(engine: Engine, scope: Scope, account_id: int) -> AccountInfo:
         savings_goal_per_year=float(r["savings_goal_per_year"]),
         productivity_pct_per_year=float(r["productivity_pct_per_year"]),
         innovation_days_per_year=float(r["innovation_days_per_year"]),
+        **{
+            k: _text(r[k]) for k in ("provider_name", "client_name", "provider_logo", "client_logo")
+        },
     )
+
+
+def _text(v: object) -> str:
+    return "" if v is None or (isinstance(v, float) and v != v) else str(v).strip()
 
 
 def load_units(engine: Engine, scope: Scope, account_id: int) -> pd.DataFrame:

@@ -113,6 +113,11 @@ class Account(Base):
     savings_goal_per_year: Mapped[float] = mapped_column(Float, default=0.0)
     productivity_pct_per_year: Mapped[float] = mapped_column(Float, default=0.0)
     innovation_days_per_year: Mapped[float] = mapped_column(Float, default=0.0)
+    # the parties the renewal pack's cover names, and their logos (image paths)
+    provider_name: Mapped[str | None] = mapped_column(String(200))
+    client_name: Mapped[str | None] = mapped_column(String(200))
+    provider_logo: Mapped[str | None] = mapped_column(String(500))
+    client_logo: Mapped[str | None] = mapped_column(String(500))
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batch.id"))
 
     units: Mapped[list[Unit]] = relationship(back_populates="account")

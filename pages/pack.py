@@ -45,7 +45,11 @@ with st.form("pack-form"):
         "As of", value=pack_service.default_as_of(), help="default: end of the last full month"
     )
     paper = c2.radio("Paper", ["a4", "letter"], horizontal=True, format_func=str.upper)
-    provider = c1.text_input("Provider name (cover)", value="")
+    provider = c1.text_input(
+        "Provider name (cover)",
+        value="",
+        help="leave empty for the account's provider (the accounts file's provider_name)",
+    )
     password = c2.text_input(
         "Password (optional)", type="password", help="AES-256; never stored or logged"
     )

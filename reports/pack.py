@@ -13,10 +13,12 @@ so the output does not depend on the machine.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import io
 import json
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,7 @@ __all__ = [
     "Progress",
     "chart_svg",
     "content_checksum",
+    "logo_svg",
     "render_pack",
     "render_png",
 ]
@@ -56,6 +59,7 @@ class PackDocument:
     sha256: str
     content_sha256: str
     data: dict[str, Any]
+    logos: Mapping[str, str] = field(default_factory=dict)
 
 
 @cache
@@ -121,6 +125,41 @@ def _no_limit_on_number_axes(node: Any) -> None:
             _no_limit_on_number_axes(v)
 
 
+#: The logos a cover can show.
+LOGOS = ("provider", "client")
+#: Largest logo file read (a logo, not a photograph).
+LOGO_MAX_BYTES = 2_000_000
+
+
+def logo_svg(content: bytes, name: str) -> str:
+    """A logo file (PNG, JPEG or SVG) as SVG text for the cover: Typst reads images from
+    its inputs only as text, so a raster logo is wrapped in an SVG with its pixels as a
+    data URI. Raises ``ValueError`` naming ``name`` when the file is none of these."""
+    if len(content) > LOGO_MAX_BYTES:
+        raise ValueError(f"{name}: larger than {LOGO_MAX_BYTES // 1_000_000} MB")
+    head = content[:512].lstrip()
+    if head.startswith(b"<") and b"<svg" in content[:4096]:
+        try:
+            return content.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{name}: an SVG that is not UTF-8 text") from exc
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(content)) as im:
+            fmt, (w, h) = im.format, im.size
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ValueError(f"{name}: not a PNG, JPEG or SVG image") from exc
+    if fmt not in ("PNG", "JPEG"):
+        raise ValueError(f"{name}: a {fmt} image; use PNG, JPEG or SVG")
+    uri = f"data:image/{fmt.lower()};base64,{base64.b64encode(content).decode('ascii')}"
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+        f'width="{w}" height="{h}" viewBox="0 0 {w} {h}">'
+        f'<image width="{w}" height="{h}" xlink:href="{uri}"/></svg>'
+    )
+
+
 def content_checksum(data: dict[str, Any]) -> str:
     """SHA-256 of the typeset data (canonical JSON), without the checksum field itself."""
     body = {k: v for k, v in data.items() if k != "checksum"}
@@ -160,8 +199,10 @@ def pack_data(
     edition: int = 1,
     built_at: str = "",
     provider: str = "",
+    client: str = "",
     changes: Section | None = None,
     sections: Iterable[str] | None = None,
+    logos: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The JSON the template typesets (also what an edition archives as its figures)."""
     if paper not in PAPERS:
@@ -176,7 +217,9 @@ def pack_data(
         "title": f"Renewal pack · {story.account} · {story.as_of.isoformat()}",
         "account": story.account,
         "provider": provider or "—",
-        "client": story.account,
+        "client": client or story.account,
+        # which logos the cover shows (their SVG is a separate input, not typeset data)
+        "logos": sorted(k for k in (logos or {}) if k in LOGOS),
         "period": (
             f"{story.since:%B %Y} – {story.data_through:%B %Y} · baseline "
             f"{story.baseline[0]:%b %Y} – {story.baseline[1]:%b %Y} · {story.currency}"
@@ -216,11 +259,14 @@ def render_pack(
     edition: int = 1,
     built_at: str = "",
     provider: str = "",
+    client: str = "",
     changes: Section | None = None,
     sections: Sequence[str] | None = None,
     progress: Progress | None = None,
+    logos: Mapping[str, str] | None = None,
 ) -> PackDocument:
-    """Typeset the pack; ``progress(fraction, message)`` is told about each step."""
+    """Typeset the pack; ``progress(fraction, message)`` is told about each step.
+    ``logos``: ``provider`` / ``client`` → SVG text (``logo_svg``) for the cover."""
     say = progress or (lambda _f, _m: None)
     say(0.05, "collecting the figures")
     data = pack_data(
@@ -229,10 +275,12 @@ def render_pack(
         edition=edition,
         built_at=built_at,
         provider=provider,
+        client=client,
         changes=changes,
         sections=sections,
+        logos=logos,
     )
-    inputs: dict[str, str] = {}
+    inputs: dict[str, str] = {f"logo-{k}": v for k, v in (logos or {}).items() if k in LOGOS}
     charts = [c for s in data["sections"] for c in s["charts"]]
     specs = {c.key: c for s in story.sections for c in s.charts}
     for i, c in enumerate(charts):
@@ -248,6 +296,7 @@ def render_pack(
         sha256=hashlib.sha256(pdf).hexdigest(),
         content_sha256=data["checksum"],
         data=data,
+        logos={k: v for k, v in (logos or {}).items() if k in LOGOS},
     )
 
 
@@ -257,6 +306,7 @@ def render_png(
     """The pack's pages as PNG images (Typst renders them itself: no browser, no poppler),
     the first ``pages`` of them (all when None) — for the page's preview."""
     inputs = _charts(story, doc.data)
+    inputs.update({f"logo-{k}": v for k, v in doc.logos.items()})
     inputs["data"] = json.dumps(doc.data, ensure_ascii=False)
     out = _compiler().compile(format="png", ppi=ppi, sys_inputs=inputs)
     images = [out] if isinstance(out, bytes) else list(out or [])

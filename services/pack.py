@@ -16,6 +16,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import Engine
@@ -23,13 +24,19 @@ from sqlalchemy import Engine
 from data_loaders import snapshots
 from data_loaders.access import AccessDenied, Scope
 from data_loaders.estimate_store import load_estimates, save_estimates
-from data_loaders.queries import AccountData, account_id_by_name, list_accounts, load_account_data
+from data_loaders.queries import (
+    AccountData,
+    AccountInfo,
+    account_id_by_name,
+    list_accounts,
+    load_account_data,
+)
 from metrics.filters import limit_to
 from metrics.signoff import data_period
 from metrics.versions import estimates_version
 from metrics.views import estimates as compute_estimates
 from reports import editions
-from reports.pack import PackDocument, render_pack, render_png
+from reports.pack import PackDocument, logo_svg, render_pack, render_png
 from services import audit, signoff
 from story.model import Section, Story, build_story
 
@@ -91,6 +98,26 @@ def _estimates(
     return est, version
 
 
+def _logos(a: AccountInfo) -> dict[str, str]:
+    """The account's logos (``provider_logo``, ``client_logo``: image paths) as SVG for the
+    cover; a path that cannot be read as a PNG, JPEG or SVG stops the build, named."""
+    out: dict[str, str] = {}
+    for key, path in (("provider", a.provider_logo), ("client", a.client_logo)):
+        if not path:
+            continue
+        where = f"account {a.name!r}: {key}_logo {path}"
+        file = Path(path).expanduser()
+        try:
+            content = file.read_bytes()
+        except OSError as exc:
+            raise PackError(f"{where}: cannot be read ({exc.strerror or exc})") from exc
+        try:
+            out[key] = logo_svg(content, where)
+        except ValueError as exc:
+            raise PackError(str(exc)) from exc
+    return out
+
+
 def _signoffs(
     engine: Engine, scope: Scope, account_id: int, data: AccountData
 ) -> dict[str, signoff.Agreement]:
@@ -137,6 +164,7 @@ def build_pack(
     data = limit_to(load_account_data(engine, scope, account_id), when)
     if data.monthly.empty:
         raise PackError(f"account {data.account.name!r} has no data up to {when:%Y-%m-%d}")
+    logos = _logos(data.account)  # before the long steps: a bad path fails at once
     est, version = _estimates(engine, account_id, data, ensure_estimates, say)
     say(0.3, "building the story")
     try:
@@ -158,12 +186,15 @@ def build_pack(
     def step(f: float, m: str) -> None:
         say(0.35 + 0.55 * f, m)
 
+    a = data.account
     doc = render_pack(
         story,
         paper=paper,
         edition=edition_no,
         built_at=built_at,
-        provider=provider,
+        provider=provider or a.provider_name,
+        client=a.client_name,
+        logos=logos,
         changes=changes,
         sections=sections,
         progress=step,
