@@ -22,6 +22,7 @@ import pikepdf
 from pypdf import PdfReader
 
 from metrics.format import money, pct
+from metrics.rules import EVIDENCE_KEYS, EVIDENCE_LABELS, evidence_label, evidence_rank
 from story.model import Section, Story, Table
 
 __all__ = [
@@ -32,7 +33,8 @@ __all__ = [
     "what_changed",
 ]
 
-EVIDENCE_RANK = {"claimed": 0, "measured": 1, "estimated": 2}
+#: An evidence level by its key or its label (``metrics.rules``) → its key.
+_LEVEL_OF = {**{k: k for k in EVIDENCE_KEYS}, **{v: k for k, v in EVIDENCE_LABELS.items()}}
 #: A month's value counts as restated when it moved by at least a cent.
 RESTATE_TOLERANCE = 0.005
 
@@ -58,7 +60,8 @@ def _values(story: Story) -> dict[str, Any]:
         r[col["Code"]]: {
             "title": r[col["Title"]],
             "go_live": r[col["First go-live"]],
-            "evidence": r[col["Evidence"]],
+            # archived as the level's key (editions printed before the labels hold keys)
+            "evidence": _LEVEL_OF.get(r[col["Evidence"]], r[col["Evidence"]]),
         }
         for r in inn.rows
     }
@@ -143,12 +146,15 @@ def what_changed(previous: dict[str, Any] | None, prev_label: str, story: Story)
         o = old["innovations"].get(code)
         if o is None or o["evidence"] == v["evidence"] or "—" in (o["evidence"], v["evidence"]):
             continue
-        up = EVIDENCE_RANK.get(v["evidence"], 0) > EVIDENCE_RANK.get(o["evidence"], 0)
+        was, now = _LEVEL_OF.get(o["evidence"]), _LEVEL_OF.get(v["evidence"])
+        if was is None or now is None:
+            continue
+        up = evidence_rank(now) < evidence_rank(was)  # rank 0 is the strongest
         ev.append(
             (
                 code,
                 v["title"],
-                f"{o['evidence']} → {v['evidence']}",
+                f"{evidence_label(was)} → {evidence_label(now)}",
                 "upgrade" if up else "downgrade",
             )
         )

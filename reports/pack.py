@@ -26,7 +26,7 @@ from typing import Any
 import typst
 import vl_convert as vlc
 
-from story.model import Section, Story
+from story.model import Chart, Section, Story
 
 __all__ = [
     "FONTS",
@@ -78,16 +78,20 @@ def _compiler() -> typst.Compiler:
 
 #: Chart width on paper, in Vega pixels (0.75 pt each: 480 pt, the A4 text width).
 CHART_WIDTH = 640
+#: A wide chart's (``Chart.wide``: the value curve, the bridge) on its landscape page:
+#: 690 pt, the US Letter landscape text width (A4's is 740 pt; the image scales to it).
+WIDE_CHART_WIDTH = 920
 
 
 @lru_cache(maxsize=256)
-def chart_svg(spec: str) -> str:
+def chart_svg(spec: str, width: int = CHART_WIDTH) -> str:
     """A Vega-Lite spec (JSON text) as SVG, with the pack's fonts. The screen's specs fill
-    their container; on paper they get a fixed width that leaves room for the axis labels. Cached by spec: an unchanged chart is drawn once per process."""
+    their container; on paper they get a fixed ``width`` (Vega pixels) that leaves room for
+    the axis labels. Cached by spec: an unchanged chart is drawn once per process."""
     _fonts_registered()
     d = json.loads(spec)
     if d.get("width") in (None, "container"):
-        d["width"] = CHART_WIDTH - 160  # the plot; labels and legend add up to ~160
+        d["width"] = width - 160  # the plot; labels and legend add up to ~160
     # Vega measures labels with the font it resolves; Typst draws them with the pack's own
     # DejaVu Sans. Naming only that face makes both the same (no label clipped at the edge).
     d.setdefault("config", {})["font"] = FONTS[0]
@@ -160,6 +164,10 @@ def logo_svg(content: bytes, name: str) -> str:
     )
 
 
+def _svg(c: Chart) -> str:
+    return chart_svg(c.spec, WIDE_CHART_WIDTH if c.wide else CHART_WIDTH)
+
+
 def content_checksum(data: dict[str, Any]) -> str:
     """SHA-256 of the typeset data (canonical JSON), without the checksum field itself."""
     body = {k: v for k, v in data.items() if k != "checksum"}
@@ -187,7 +195,7 @@ def _section_dict(s: Section) -> dict[str, Any]:
             }
             for t in s.tables
         ],
-        "charts": [{"key": c.key, "title": c.title} for c in s.charts],
+        "charts": [{"key": c.key, "title": c.title, "wide": c.wide} for c in s.charts],
         "notes": list(s.notes),
     }
 
@@ -244,12 +252,7 @@ def pack_data(
 
 def _charts(story: Story, data: dict[str, Any]) -> dict[str, str]:
     wanted = {c["key"] for s in data["sections"] for c in s["charts"]}
-    return {
-        f"chart-{c.key}": chart_svg(c.spec)
-        for s in story.sections
-        for c in s.charts
-        if c.key in wanted
-    }
+    return {f"chart-{c.key}": _svg(c) for s in story.sections for c in s.charts if c.key in wanted}
 
 
 def render_pack(
@@ -285,7 +288,7 @@ def render_pack(
     specs = {c.key: c for s in story.sections for c in s.charts}
     for i, c in enumerate(charts):
         say(0.1 + 0.5 * i / max(len(charts), 1), f"drawing chart: {c['title']}")
-        inputs[f"chart-{c['key']}"] = chart_svg(specs[c["key"]].spec)
+        inputs[f"chart-{c['key']}"] = _svg(specs[c["key"]])
     inputs["data"] = json.dumps(data, ensure_ascii=False)
     say(0.7, f"typesetting {len(data['sections'])} sections")
     pdf = _compiler().compile(format="pdf", sys_inputs=inputs)

@@ -700,6 +700,8 @@ def _innovations(
     )
     for c in ("claimed_text", "measured_text", "estimated_text", "evidence"):
         merged[c] = merged[c].fillna("—")
+    # the reader's word for a level (metrics.rules), as on every other view
+    merged["evidence"] = [EVIDENCE_LABELS.get(e, e) for e in merged["evidence"]]
     cur, loc = data.account.currency, data.account.locale
     status = {
         code: Status(agreement=signoffs[code], current=None if pd.isna(m) else float(m))
@@ -733,7 +735,12 @@ def _innovations(
     )
     counts = lines["evidence"].value_counts()
     figures = tuple(
-        Figure(f"evidence:{lvl}", lvl, str(int(counts.get(lvl, 0))), value=counts.get(lvl, 0))
+        Figure(
+            f"evidence:{lvl}",
+            EVIDENCE_LABELS[lvl],
+            str(int(counts.get(lvl, 0))),
+            value=counts.get(lvl, 0),
+        )
         for lvl in EVIDENCE_KEYS
     )
     # one figure per signed-off line (the deck lists them; an edition archives them)
@@ -767,10 +774,15 @@ def _innovations(
         figures=figures + signed,
         tables=(table,),
         notes=(
-            *(f"{lvl}: {EVIDENCE_NOTES[lvl]}" for lvl in EVIDENCE_KEYS),
+            *(_evidence_note(lvl) for lvl in EVIDENCE_KEYS),
             signoff_note,
         ),
     )
+
+
+def _evidence_note(level: str) -> str:
+    """What an evidence level means, under the label the reader sees everywhere."""
+    return f"{EVIDENCE_LABELS[level]}: {EVIDENCE_NOTES[level]}"
 
 
 def _period_words(data: AccountData) -> str:
@@ -949,7 +961,7 @@ def _method(data: AccountData) -> Section:
         "Method and baseline",
         sentences=tuple(sentences),
         tables=(table,),
-        notes=tuple(f"{lvl}: {EVIDENCE_NOTES[lvl]}" for lvl in EVIDENCE_KEYS),
+        notes=tuple(_evidence_note(lvl) for lvl in EVIDENCE_KEYS),
     )
 
 

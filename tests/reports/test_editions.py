@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from pptx import Presentation
+from pypdf import PdfReader
 from sqlalchemy import text
 
 from data_loaders import rollup
@@ -110,3 +111,41 @@ def test_deck_text_has_the_story_figures(demo_story: Story) -> None:
         assert sentence in body
     assert charts >= 2  # the curve and the bridge, native
     assert any("baseline" in n for n in notes)
+
+
+def test_evidence_words_are_the_rules_labels_in_pack_and_deck(demo_story: Story) -> None:
+    """Pack and deck name the levels as every view does ("proven (causal estimate)"), never
+    by their stored key ("estimated: Estimated causal effect …")."""
+    from reports.pack import render_pack
+
+    pdf_text = " ".join(
+        (p.extract_text() or "") for p in PdfReader(io.BytesIO(render_pack(demo_story).pdf)).pages
+    )
+    deck = Presentation(io.BytesIO(render_deck(demo_story)))
+    deck_text = " ".join(
+        sh.text_frame.text for slide in deck.slides for sh in slide.shapes if sh.has_text_frame
+    ) + " ".join(s.notes_slide.notes_text_frame.text for s in deck.slides if s.has_notes_slide)
+    for printed in (" ".join(pdf_text.split()), " ".join(deck_text.split())):
+        assert "estimated: Estimated" not in printed
+    assert "proven (causal estimate): Estimated causal effect" in " ".join(pdf_text.split())
+    inn = demo_story.section("innovations")
+    assert inn.figure("evidence:estimated").label == "proven (causal estimate)"
+
+
+def test_evidence_upgrade_is_named_in_labels_and_ranked_by_the_rule(demo_story: Story) -> None:
+    """An innovation archived as 'claimed' (a key, as earlier editions stored it) that is now
+    proven by a causal estimate is an upgrade, said in the labels; one now weaker is a
+    downgrade."""
+    from reports.editions import _values, what_changed
+
+    old = _values(demo_story)
+    proven = [c for c, v in old["innovations"].items() if v["evidence"] == "estimated"]
+    measured = [c for c, v in old["innovations"].items() if v["evidence"] == "measured"]
+    assert proven and measured  # the demo has both
+    old["innovations"][proven[0]]["evidence"] = "claimed"
+    old["innovations"][measured[0]]["evidence"] = "proven (causal estimate)"
+    changes = what_changed({"values": old}, "edition 1", demo_story)
+    rows = {r[0]: r for r in changes.table("evidence_changes").rows}
+    assert rows[proven[0]][2:] == ("claimed → proven (causal estimate)", "upgrade")
+    assert rows[measured[0]][2:] == ("proven (causal estimate) → measured", "downgrade")
+    assert set(rows) == {proven[0], measured[0]}

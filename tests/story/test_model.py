@@ -53,7 +53,9 @@ def test_every_section_is_built_in_order(demo_story_bundle) -> None:
     assert tuple(sec.key for sec in s.sections) == SECTION_KEYS
     inn = s.section("innovations").table("innovations")
     assert len(inn.rows) == len(data.innovations)  # the whole register, never cut
-    assert {r[-1] for r in inn.rows} >= {"estimated", "measured", "claimed"}
+    # the reader's words for the levels (metrics.rules), never the stored keys
+    assert {r[-1] for r in inn.rows} >= {"proven (causal estimate)", "measured", "claimed"}
+    assert "estimated" not in {r[-1] for r in inn.rows}
     bridge = s.section("bridge").table("bridge")
     assert bridge.rows[-1][:2] == ("Value to date", s.headline_figures()["value_to_date"])
     assert s.evidence_basis == "causal estimates"
