@@ -78,9 +78,8 @@ def distinct_reassignments(panel: pd.DataFrame, kw: dict[str, Any]) -> int:
         kw.get("weight"),
         kw.get("covariates") or (),
     )
-    rng = np.random.default_rng(kw.get("seed", 0))
-    n = kw.get("n_permutations", 999)
-    return len(np.unique(np.stack([rng.permutation(prep.ft_unit) for _ in range(n)]), axis=0))
+    draws = impact._reassignments(prep.ft_cal, kw.get("n_permutations", 999), kw.get("seed", 0))
+    return len(np.unique(draws, axis=0))
 
 
 def diff_diff_fit(panel: pd.DataFrame, kw: dict[str, Any]) -> None:

@@ -6,7 +6,8 @@ Studies* 91(6), with numpy / scipy / pandas only.
 
 Notation: unit i, period t, outcome Y_it, first treated period E_i (E_i = infinity for
 never-treated units), treatment indicator D_it = 1[t >= E_i], horizon h = t - E_i counted
-in period steps (0 = the first treated period).
+in calendar periods (0 = the first treated period; months for monthly dates, so a month no
+unit has data for is skipped, never merged with the next).
 
 Method (Theorem 1 of the paper)
     1. Fit two-way fixed effects by ordinary least squares on the *untreated* observations
@@ -298,8 +299,10 @@ def estimate_effect(
     panel:
         One row per unit x period.
     unit, period, outcome:
-        Column names. Periods may be numbers or dates; they are mapped to an ordinal index
-        (sorted distinct periods), so horizons count period steps.
+        Column names. Periods may be numbers or dates. Horizons count calendar periods:
+        months when every period is the first of a month, whole numbers for whole-number
+        periods (otherwise the sorted distinct periods), so a period no unit has data for
+        is skipped rather than merged into the next horizon (with a warning naming it).
     first_treated:
         Column with each unit's first treated period (constant within a unit). Missing
         (NaN / NaT / None) means never treated. For numeric periods, 0 also means never
@@ -822,6 +825,11 @@ class _Prepared:
     """Panel as integer codes. ``ft_unit[i] == n_periods`` means never treated in the data.
 
     ``x`` holds the covariates (n x k, k = 0 without covariates), named by ``covariate_names``.
+    ``period_cal`` is each period's place on the calendar (months since year 0 for monthly
+    dates, the number itself for whole-number periods, else its rank) and ``ft_cal`` each
+    unit's first treated period on it (``period_cal[-1] + 1`` when never treated), so that
+    horizons count calendar periods even where no unit has data for one:
+    ``h = period_cal[p] - ft_cal[u]``, and ``ft_unit = searchsorted(period_cal, ft_cal)``.
     """
 
     unit: IntArray
@@ -834,6 +842,8 @@ class _Prepared:
     warnings: tuple[str, ...]
     x: FloatArray
     covariate_names: tuple[str, ...]
+    period_cal: IntArray
+    ft_cal: IntArray
 
     @property
     def n_units(self) -> int:
@@ -976,9 +986,9 @@ def _prepare(
     gaps = _calendar_gaps(labels)
     if gaps:
         warnings.append(
-            f"No unit has data for {_names(gaps, 5)}: horizons count the observed periods, so "
-            "a horizon after that gap holds a later calendar horizon too (horizon 2 may hold "
-            "true horizons 2 and 3). Import the missing period to separate them."
+            f"No unit has data for {_names(gaps, 5)}: horizons count calendar periods since "
+            "go-live, so the horizon that falls in that period has no data for a unit (it is "
+            "not merged with the next one)."
         )
 
     # Outcome and weights.
@@ -1040,6 +1050,7 @@ def _prepare(
     never = pd.isna(ft_per_unit)
     ft_code = np.full(len(unit_labels), len(labels), dtype=np.int64)
     ft_code[~never] = np.searchsorted(labels, ft_per_unit[~never], side="left")
+    period_cal, ft_cal = _calendar_positions(labels, ft_per_unit, ft_code)
 
     return _Prepared(
         unit=unit_code,
@@ -1052,7 +1063,45 @@ def _prepare(
         warnings=tuple(warnings),
         x=x_all[keep],
         covariate_names=covariate_names,
+        period_cal=period_cal,
+        ft_cal=ft_cal,
     )
+
+
+def _calendar_positions(
+    labels: npt.NDArray[np.generic], ft: npt.NDArray[np.generic], ft_code: IntArray
+) -> tuple[IntArray, IntArray]:
+    """``_Prepared.period_cal`` and ``ft_cal``: the calendar place of each (sorted, distinct)
+    period label and of each unit's first treated period ``ft`` (``ft_code``: its first
+    period at or after it). Monthly dates (every label the first of a month) count months,
+    a first-treated date inside a month counting from the next one; whole-number periods
+    count themselves, a first-treated value between them counting from the next whole
+    number; other periods count their rank (no calendar to judge gaps by)."""
+    n = labels.size
+    on = ft_code < n
+    if np.issubdtype(labels.dtype, np.datetime64):
+        idx = pd.DatetimeIndex(labels)
+        monthly = bool((idx == idx.to_period("M").to_timestamp()).all())
+    else:
+        monthly = False
+    cal: IntArray
+    if monthly:
+        idx = pd.DatetimeIndex(labels)
+        cal = np.asarray(idx.year * 12 + idx.month - 1, dtype=np.int64)
+        f = pd.DatetimeIndex(ft[on])
+        start = f.to_period("M").to_timestamp()
+        pos = np.asarray(f.year * 12 + f.month - 1, dtype=np.int64) + (f != start)
+    elif not np.issubdtype(labels.dtype, np.datetime64) and np.all(
+        np.asarray(labels, dtype=np.float64) == np.round(np.asarray(labels, dtype=np.float64))
+    ):
+        cal = np.asarray(labels, dtype=np.float64).astype(np.int64)
+        pos = np.ceil(np.asarray(ft[on], dtype=np.float64)).astype(np.int64)
+    else:
+        cal = np.arange(n, dtype=np.int64)
+        pos = ft_code[on]
+    ft_cal = np.full(ft_code.size, int(cal[-1]) + 1, dtype=np.int64)
+    ft_cal[on] = pos
+    return cal, ft_cal
 
 
 def _period_name(prep: _Prepared, code: int) -> str:
@@ -1260,7 +1309,7 @@ def _fit(prep: _Prepared, treated: BoolArray) -> _Fit:
         delta = np.empty(0)
         y0_adj = y0
 
-    horizon = p1 - prep.ft_unit[u1]
+    horizon = prep.period_cal[p1] - prep.ft_cal[u1]  # calendar periods since go-live
     horizons, h_code = np.unique(horizon, return_inverse=True)
     # Target weight columns: overall ATT, then one per horizon (each normalised to sum 1).
     weights = np.zeros((w1.size, 1 + horizons.size))
@@ -1290,7 +1339,7 @@ def _fit(prep: _Prepared, treated: BoolArray) -> _Fit:
     effects[totals <= 0] = np.nan
 
     # Theorem 3: epst = first-stage residual (untreated) or tau - taubar_{cohort x period}.
-    group = prep.ft_unit[u1] * prep.n_periods + p1
+    group = (prep.ft_cal[u1] - prep.ft_cal.min()) * prep.n_periods + p1
     _, g_code = np.unique(group, return_inverse=True)
     v2 = weights[:, 0] ** 2
     num = np.bincount(g_code, weights=v2 * tau)
@@ -1331,9 +1380,8 @@ def _pretrends(prep: _Prepared, treated: BoolArray, fit: _Fit, z: float) -> pd.D
     """BJS pre-trend placebo coefficients for horizons -1..-K (see module docstring)."""
     empty = pd.DataFrame({c: pd.Series(dtype="float64") for c in _HORIZON_COLUMNS})
     u0, p0 = prep.unit[~treated], prep.period[~treated]
-    ft0 = prep.ft_unit[u0]
-    ever = ft0 < prep.n_periods
-    rel = p0 - ft0
+    ever = prep.ft_unit[u0] < prep.n_periods
+    rel = prep.period_cal[p0] - prep.ft_cal[u0]
     leads = [k for k in range(1, MAX_PRE_HORIZONS + 1) if np.any(ever & (rel == -k))]
     n_clusters = int(np.unique(u0).size)
     while leads and n_clusters > 1:
@@ -1388,10 +1436,10 @@ class _Draws:
 
 
 def _reassignments(ft_unit: IntArray, n_permutations: int, seed: int) -> IntArray:
-    """The ``n_permutations`` reassignments of the first-treated periods across units:
-    row d is the d-th ``rng.permutation(ft_unit)`` of a generator seeded with ``seed``. The
-    shuffle depends only on the number of units, so the positions are drawn once per
-    (units, draws, seed) and reused by every panel of that size."""
+    """The ``n_permutations`` reassignments of the first-treated periods (``_Prepared.ft_cal``)
+    across units: row d is the d-th ``rng.permutation(ft_unit)`` of a generator seeded with
+    ``seed``. The shuffle depends only on the number of units, so the positions are drawn
+    once per (units, draws, seed) and reused by every panel of that size."""
     return ft_unit[_shuffles(int(ft_unit.size), n_permutations, seed)]
 
 
@@ -1429,7 +1477,7 @@ def _permute(
     the observed estimate itself (on D: exactly 1), so its tie with the observed statistic
     never depends on rounding.
     """
-    draws = _reassignments(prep.ft_unit, n_permutations, seed)
+    draws = _reassignments(prep.ft_cal, n_permutations, seed)
     distinct, inverse = np.unique(draws, axis=0, return_inverse=True)
     inverse = np.asarray(inverse).reshape(-1)
     rhs = np.column_stack([prep.y, treated.astype(np.float64)])
@@ -1449,7 +1497,7 @@ def _permute(
         if horizons.size:
             by_h[rows, :, 0], by_h[rows, :, 1] = ah[pos_y], bh[pos_d]
     if fit is not None:
-        same = np.flatnonzero(np.all(distinct == prep.ft_unit[None, :], axis=1))
+        same = np.flatnonzero(np.all(distinct == prep.ft_cal[None, :], axis=1))
         if same.size and valid[same[0]]:
             effects = fit.horizon_table["effect"].to_numpy(dtype=np.float64)
             att[same[0]] = (fit.att, 1.0)
@@ -1585,8 +1633,10 @@ def _permute_batched(
     period_ab = np.broadcast_to(
         (np.arange(n_a)[:, None] if swap else np.arange(n_b)[None, :]), (n_a, n_b)
     )
-    lut = np.full(2 * n_p + 1, -1, dtype=np.int64)
-    lut[horizons + n_p] = np.arange(horizons.size)
+    # draws hold first-treated periods on the calendar: their first observed period treated
+    codes = np.searchsorted(prep.period_cal, draws)
+    cal = prep.period_cal
+    cal_ab = np.broadcast_to((cal[:, None] if swap else cal[None, :]), (n_a, n_b))
     n_draws, n_h = draws.shape[0], horizons.size
     valid = np.zeros(n_draws, dtype=bool)
     unsure = np.zeros(n_draws, dtype=bool)
@@ -1594,7 +1644,8 @@ def _permute_batched(
     by_h = np.full((n_draws, n_h, n_r), np.nan)
     chunk = max(1, _BATCH_ELEMENTS // (cells * (k + 2)))
     for start in range(0, n_draws, chunk):
-        ft_units = draws[start : start + chunk]
+        ft_units = codes[start : start + chunk]
+        ft_cal = draws[start : start + chunk]
         ft = ft_units[:, None, :] if swap else ft_units[:, :, None]  # (draw, a|1, b|1)
         treated = obs_ab[None] & (period_ab[None] >= ft)
         untreated = obs_ab[None] & ~treated
@@ -1607,7 +1658,7 @@ def _permute_batched(
         sel = np.flatnonzero(ok)
         if sel.size == 0:
             continue
-        ft, ft_units = ft[sel], ft_units[sel]
+        ft_units, ft_cal = ft_units[sel], ft_cal[sel]
         treated, total, w1 = treated[sel], total[sel], w1[sel]
         m = untreated[sel].astype(np.float64)  # (draw, a, b)
         d = sel.size
@@ -1674,10 +1725,11 @@ def _permute_batched(
         valid[rows] = True
         att[rows] = (wtau.sum(axis=(1, 2)) / total[:, None])[good]
         if n_h:
-            h = period_ab[None] - ft  # (draw, a, b): periods since the draw's go-live
-            code = lut[np.clip(h, -n_p, n_p) + n_p]
-            dd, ia, ib = np.nonzero(treated & (code >= 0))
-            cell = dd * n_h + code[dd, ia, ib]
+            # calendar periods since the draw's go-live, (draw, a, b)
+            h = cal_ab[None] - (ft_cal[:, None, :] if swap else ft_cal[:, :, None])
+            pos = np.clip(np.searchsorted(horizons, h), 0, n_h - 1)
+            dd, ia, ib = np.nonzero(treated & (horizons[pos] == h))
+            cell = dd * n_h + pos[dd, ia, ib]
             size = d * n_h
             den = np.bincount(cell, weights=w1[dd, ia, ib], minlength=size)
             tau_w = wtau[dd, ia, ib]
@@ -1711,12 +1763,16 @@ def _cell_matrices(prep: _Prepared) -> tuple[BoolArray, FloatArray, FloatArray]:
 
 
 def _horizon_effects(
-    h: IntArray, tau: FloatArray, wt: FloatArray, n_periods: int, horizons: IntArray
+    h: IntArray, tau: FloatArray, wt: FloatArray, horizons: IntArray
 ) -> FloatArray:
-    num = np.bincount(h, weights=wt * tau, minlength=n_periods)
-    den = np.bincount(h, weights=wt, minlength=n_periods)
-    eff = np.divide(num, den, out=np.full(num.size, np.nan), where=den > 0)
-    return eff[horizons]
+    """Weighted mean of ``tau`` at each of ``horizons`` (sorted; NaN where none)."""
+    if horizons.size == 0:
+        return np.empty(0)
+    pos = np.clip(np.searchsorted(horizons, h), 0, horizons.size - 1)
+    hit = horizons[pos] == h
+    num = np.bincount(pos[hit], weights=(wt * tau)[hit], minlength=horizons.size)
+    den = np.bincount(pos[hit], weights=wt[hit], minlength=horizons.size)
+    return np.divide(num, den, out=np.full(horizons.size, np.nan), where=den > 0)
 
 
 def _permute_refit(
@@ -1724,13 +1780,12 @@ def _permute_refit(
 ) -> tuple[FloatArray, FloatArray, IntArray]:
     """Permutation draws, each refitted from scratch on unit x period matrices."""
     observed, y, w = _cell_matrices(prep)
-    n_p = prep.n_periods
-    grid = np.arange(n_p)
+    grid, cal = np.arange(prep.n_periods), prep.period_cal
     atts: list[float] = []
     by_h: list[FloatArray] = []
     valid_idx: list[int] = []
     for idx, ft in enumerate(draws):
-        treated = observed & (grid[None, :] >= ft[:, None])
+        treated = observed & (grid[None, :] >= np.searchsorted(cal, ft)[:, None])
         untreated = observed & ~treated
         if not treated.any():
             continue
@@ -1754,7 +1809,7 @@ def _permute_refit(
         wt = w1[iu, it]
         valid_idx.append(idx)
         atts.append(float(wt @ tau / total))
-        by_h.append(_horizon_effects(it - ft[iu], tau, wt, n_p, horizons))
+        by_h.append(_horizon_effects(cal[it] - ft[iu], tau, wt, horizons))
     perm_h = np.vstack(by_h) if by_h else np.empty((0, horizons.size))
     return np.asarray(atts, dtype=np.float64), perm_h, np.asarray(valid_idx, dtype=np.int64)
 
@@ -1773,7 +1828,7 @@ def _permute_covariates(
     k = prep.x.shape[1]
     xc = np.zeros((n_u, n_p, k))
     xc[prep.unit, prep.period] = prep.x
-    grid = np.arange(n_p)
+    grid, cal = np.arange(n_p), prep.period_cal
     atts: list[float] = []
     by_h: list[FloatArray] = []
     seen: dict[bytes, tuple[float, FloatArray] | None] = {}
@@ -1788,7 +1843,7 @@ def _permute_covariates(
                 by_h.append(hit[1])
             continue
         seen[key] = None
-        treated = observed & (grid[None, :] >= ft[:, None])
+        treated = observed & (grid[None, :] >= np.searchsorted(cal, ft)[:, None])
         untreated = observed & ~treated
         if not treated.any():
             continue
@@ -1823,7 +1878,7 @@ def _permute_covariates(
             tau -= x1 @ delta
             tau += x_unit[iu1][:, 2 + kept] @ delta + x_period[it1][:, 2 + kept] @ delta
         wt = w1[iu1, it1]
-        result = (float(wt @ tau / total), _horizon_effects(it1 - ft[iu1], tau, wt, n_p, horizons))
+        result = (float(wt @ tau / total), _horizon_effects(cal[it1] - ft[iu1], tau, wt, horizons))
         seen[key] = result
         valid_idx.append(idx)
         atts.append(result[0])

@@ -18,8 +18,11 @@ import pandas as pd
 from data_loaders.queries import AccountData
 
 #: The estimator and its settings (``metrics.impact.innovation_effect``: imputation estimator,
-#: 999 seeded permutation draws, log scale, other innovations controlled for).
-ESTIMATES_METHOD = "bjs-imputation/permutation-999-seed-0/log/controls/retirement/v2"
+#: 999 seeded permutation draws, log scale, other innovations controlled for; v3: horizons and
+#: cohorts on the calendar, so a month no unit has data for is skipped, not merged).
+ESTIMATES_METHOD = (
+    "bjs-imputation/permutation-999-seed-0/log/controls/retirement/calendar-horizons/v3"
+)
 
 
 def _frame_digest(h: hashlib._Hash, name: str, frame: pd.DataFrame) -> None:

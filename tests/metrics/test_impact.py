@@ -342,7 +342,7 @@ def test_permutation_batched_solver_matches_refit() -> None:
     treated = prep.period >= prep.ft_unit[prep.unit]
     fit = impact._fit(prep, treated)
     draw_rng = np.random.default_rng(0)
-    draws = np.stack([draw_rng.permutation(prep.ft_unit) for _ in range(40)])
+    draws = np.stack([draw_rng.permutation(prep.ft_cal) for _ in range(40)])
     rhs = np.column_stack([prep.y, treated.astype(np.float64)])
     valid, unsure, att, by_h = impact._permute_batched(prep, fit.horizons, draws, rhs)
     for j in range(2):
@@ -853,13 +853,13 @@ def test_permutation_with_covariates_equals_refit_on_reassigned_timing() -> None
     treated = prep.period >= prep.ft_unit[prep.unit]
     fit = impact._fit(prep, treated)
     draw_rng = np.random.default_rng(1)
-    draws = [draw_rng.permutation(prep.ft_unit) for _ in range(25)]
+    draws = [draw_rng.permutation(prep.ft_cal) for _ in range(25)]
     atts, _, valid = impact._permute_covariates(prep, fit.horizons, draws)
     n_valid = valid.size
     expected = []
     for ft in draws:
-        moved = dataclasses.replace(prep, ft_unit=ft)
-        mask = moved.period >= ft[moved.unit]
+        moved = dataclasses.replace(prep, ft_unit=np.searchsorted(prep.period_cal, ft), ft_cal=ft)
+        mask = moved.period >= moved.ft_unit[moved.unit]
         try:
             impact._check_identification(moved, mask)
             expected.append(impact._fit(moved, mask).att)
@@ -914,7 +914,7 @@ def test_batched_draws_leave_out_the_covariates_the_per_draw_estimator_leaves_ou
     prep = impact._prepare(df, "unit", "period", "y", "first_treated", None, covs)
     treated = prep.period >= prep.ft_unit[prep.unit]
     fit = impact._fit(prep, treated)
-    draws = np.unique(impact._reassignments(prep.ft_unit, 300, 0), axis=0)
+    draws = np.unique(impact._reassignments(prep.ft_cal, 300, 0), axis=0)
     rhs = np.column_stack([prep.y, treated.astype(np.float64)])
     valid, unsure, att, by_h = impact._permute_batched(prep, fit.horizons, draws, rhs)
     slow, slow_h, slow_ok = impact._permute_covariates(prep, fit.horizons, list(draws))
@@ -923,7 +923,7 @@ def test_batched_draws_leave_out_the_covariates_the_per_draw_estimator_leaves_ou
     np.testing.assert_allclose(att[valid, 0], slow, atol=1e-10)
     np.testing.assert_allclose(by_h[valid, :, 0], slow_h, atol=1e-10)
     # both kinds of draw are among those solved
-    first = draws  # (draw, unit): the first-treated period's code (periods 0..13: itself)
+    first = draws  # (draw, unit): the first-treated period (periods 0..13 count themselves)
     ucode = {int(u): i for i, u in enumerate(prep.unit_labels)}
     absent = valid & (first[:, ucode[0]] <= 5)
     collinear = valid & (first[:, ucode[1]] > 6) & (first[:, ucode[1]] <= 9)

@@ -89,9 +89,10 @@ def test_integer_first_treated_with_date_periods_says_the_column_needs_dates() -
         )
 
 
-def test_a_period_missing_for_every_unit_is_warned_about() -> None:
-    """Horizons count observed periods, so a calendar period no unit has would merge two
-    true horizons: the estimate says which period is missing (date and integer periods)."""
+def test_a_period_missing_for_every_unit_is_said(  # and horizons still count the calendar
+) -> None:
+    """A calendar period no unit has is named in the warnings (date and integer periods);
+    horizons skip it rather than merge two true horizons (next test)."""
     df = panel(1, 1.0)
     months = pd.Timestamp("2024-01-01") + pd.to_timedelta(df["period"] * 31, unit="D")
     dated = df.assign(
@@ -111,3 +112,52 @@ def test_a_period_missing_for_every_unit_is_warned_about() -> None:
     numbered = df[df["period"] != 4]
     est = estimate_effect(numbered, n_permutations=19, **kw)  # type: ignore[arg-type]  # keyword options typed per parameter
     assert any("No unit has data for 4" in w for w in est.warnings), est.warnings
+
+
+def gap_panel(dated: bool) -> pd.DataFrame:
+    """Jan-Jul 2024 (or periods 1-7) without April (4), which no unit has. Noise-free
+    additive outcome: unit level + month level + 10 x (h + 1) at calendar horizon h =
+    months since go-live. A goes live in Feb, B in Mar, E in Apr (the missing month, so its
+    first observed treated month, May, is its horizon 1); C and D never."""
+    first = {"A": 2, "B": 3, "E": 4, "C": None, "D": None}
+    level = {"A": 5.0, "B": 1.0, "E": 3.0, "C": 2.0, "D": 4.0}
+    months = [1, 2, 3, 5, 6, 7]
+    season = {1: 0.0, 2: 1.5, 3: -0.5, 5: 2.0, 6: 0.5, 7: 1.0}
+    rows = []
+    for u, f in first.items():
+        for m in months:
+            effect = 10.0 * (m - f + 1) if f is not None and m >= f else 0.0
+            rows.append((u, m, level[u] + season[m] + effect, f))
+    df = pd.DataFrame(rows, columns=["unit", "period", "y", "first_treated"])
+    if dated:
+        df["period"] = pd.to_datetime({"year": 2024, "month": df["period"], "day": 1})
+        df["first_treated"] = pd.to_datetime(
+            {"year": 2024, "month": df["first_treated"].fillna(1).astype(int), "day": 1}
+        ).where(df["first_treated"].notna())
+    return df
+
+
+@pytest.mark.parametrize("dated", [True, False])
+def test_horizons_count_calendar_periods_across_a_month_no_unit_has(dated: bool) -> None:
+    """By hand: A's treated months Feb, Mar, May, Jun, Jul are horizons 0, 1, 3, 4, 5; B's
+    Mar, May, Jun, Jul are 0, 2, 3, 4; E's May, Jun, Jul are 1, 2, 3. The data are exact,
+    so each horizon's effect is 10 x (h + 1) from the cells at that calendar horizon only:
+    horizon 2 holds B's May and E's Jun (30), not A's May (its horizon 3, 40). Counted in
+    observed steps, horizon 2 would be A's May, B's Jun and E's Jul (all true horizon 3)
+    and horizon 0 would hold E's May (true horizon 1)."""
+    est = estimate_effect(
+        gap_panel(dated),
+        unit="unit",
+        period="period",
+        outcome="y",
+        first_treated="first_treated",
+        inference="cluster",
+    )
+    post = est.by_horizon[est.by_horizon["horizon"] >= 0].set_index("horizon")
+    assert post.index.tolist() == [0, 1, 2, 3, 4, 5]
+    assert post["n_obs"].tolist() == [2, 2, 2, 3, 2, 1]
+    np.testing.assert_allclose(post["effect"].to_numpy(), [10, 20, 30, 40, 50, 60], atol=1e-9)
+    # ATT: the mean of the 12 treated cells' effects
+    cells = [10, 20, 40, 50, 60] + [10, 30, 40, 50] + [20, 30, 40]
+    assert est.att == pytest.approx(sum(cells) / len(cells), abs=1e-9)
+    assert any("No unit has data for" in w for w in est.warnings)
