@@ -473,6 +473,7 @@ def _innovations(
     n = 0
     unit_keys = list(units[["site", "process"]].itertuples(index=False, name=None))
     last_day = (LAST_MONTH + pd.offsets.MonthEnd(0)).date()
+    kpi_names = {k[0]: k[1] for k in spec.kpi_defs}
     for stage, count in spec.stage_plan:
         for _ in range(count):
             kpi = kpi_cycle[n % len(kpi_cycle)]
@@ -526,7 +527,9 @@ def _innovations(
                     "account": spec.name,
                     "code": code,
                     "title": title,
-                    "description": f"{title}: targets {kpi.replace('_', ' ')} ({expected:+.1f} % expected).",
+                    # the KPI's name, as a reader knows it ("average handle time"), never its key
+                    "description": f"{title}: targets {kpi_names[kpi].lower()} "
+                    f"({expected:+.1f} % expected).",
                     "category": categories[kpi] if rng.random() > 0.15 else "process effectiveness",
                     "scale": (
                         "continuous improvement"

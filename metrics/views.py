@@ -71,7 +71,7 @@ from metrics import value as value_metrics
 from metrics.baseline import Baseline, account_baseline
 from metrics.filters import FilterLike, Filters, in_categories, in_period, in_units, month_of
 from metrics.format import kpi_value, money, number, pct
-from metrics.impact import EVIDENCE_NOTES, EstimationError
+from metrics.impact import EstimationError
 from metrics.innovation_views import control_rollouts, estimate_innovation, innovation_record
 from metrics.rules import direction_sign, evidence_label, retired_on
 
@@ -299,9 +299,13 @@ def headline_view(
             f"({data.account.baseline_start:%b %Y} – {data.account.baseline_end:%b %Y}); "
             f"{since:%b %Y} – {as_of:%b %Y}; {cur}."
         ),
+        # plain words; the formula is on the Data page's "How we compute value" (method notes)
         value_help=(
-            "Measured value to date: Σ over units and months of s·(baseline − actual)"
-            " × volume × money value, headline KPIs only. " + money(total, cur, loc, compact=False)
+            f"Exactly {money(total, cur, loc, compact=False)}: each month, how much better "
+            "each unit did than in the frozen baseline, times the transactions it handled and "
+            "what one unit of improvement is worth, added up since the baseline. Only the "
+            "headline KPIs count, so one saving is never counted twice. The formula is on the "
+            "Data page, under How we compute value."
         ),
         run_rate_help=(
             f"Mean of the last {h.run_rate_months} post-baseline months' measured value × 12"
@@ -320,9 +324,11 @@ def headline_view(
             "whole register)."
         ),
         evidence_help=(
-            f"Of {n} live innovations: {mix['estimated']} estimated (causal, CI "
-            f"excludes zero), {mix['measured']} measured, {mix['claimed']} claimed. "
-            + EVIDENCE_NOTES["estimated"]
+            f"Of {n} live innovations: {mix['estimated']} proven (a causal estimate whose "
+            f"95 % range excludes zero), {mix['measured']} measured, {mix['claimed']} "
+            "claimed. A causal "
+            "estimate compares the units where an innovation went live with comparable units "
+            "where it had not (yet); the method is on the Data page, under How we compute value."
         ),
         claimed_value=h.claimed_value,
         unattributed_value=h.unattributed_value,

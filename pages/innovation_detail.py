@@ -111,7 +111,7 @@ line = innovation_value(
     rec.innovation_id,
     None if isinstance(main, str) else main,
 )
-value_block(line, cur, loc, ctx.describe_filters())
+value_block(line, cur, loc, ctx.describe_filters(), rec.evidence_status)
 signoff_block(ctx, rec.code, line.measured)
 
 kpis = rec.target_labels
@@ -154,7 +154,7 @@ eff = (
 if isinstance(eff, str):
     st.info(f"The effect cannot be estimated: {eff}")
     st.stop()
-estimate_block(eff, kpi)
+estimate_block(eff, kpi, loc)
 horizons, unit = event_study_frame(eff)
 st.altair_chart(
     event_study_chart(
