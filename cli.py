@@ -608,21 +608,21 @@ def cmd_metrics(
                 "unit_golives_between": int(pic.unit_golives),
             }
         )
-        from story import build_story
-
-        # the story model: what the pages, the pack and the deck print, figure for figure
-        out["story"] = build_story(data, fig.selection, estimates=fig.estimates).to_dict()
+        # the story model: what the Story page, present mode, the pack and the deck print,
+        # figure for figure
+        out["story"] = fig.story.to_dict()
         print(json.dumps(out, indent=2, ensure_ascii=False))
         return 0
     cur, loc = head.currency, data.account.locale
+    told = fig.story.section("headline")  # the same strings as the Story page's cards
     mix = head.evidence_mix
     lines = [
         ("account", head.account),
         ("currency", head.currency),
         ("as_of", head.as_of.isoformat()),
         ("baseline", f"{head.baseline_start.isoformat()} – {head.baseline_end.isoformat()}"),
-        ("cumulative_value", money(head.cumulative_value, cur, loc, compact=False)),
-        ("run_rate", money(head.run_rate, cur, loc, compact=False) + " a year"),
+        ("cumulative_value", told.figure("value_to_date").exact),
+        ("run_rate", told.figure("run_rate").exact + " a year"),
         (
             "innovations_live",
             f"{head.innovations_live} of {head.innovations_total}"

@@ -1,5 +1,6 @@
 """The figures workflow behind ``thenandnow metrics``: an account's headline, its then-vs-now
-photo and its story, with the causal estimates the dashboard would use.
+photo and its story model (``story.build_story``, the one the Story page, present mode and
+the pack render), with the causal estimates the dashboard would use.
 
 ``account_figures(engine, scope, account, as_of=…, estimates=…)`` reads the account's data
 (limited to ``as_of``), picks the estimates and computes the figures with the same metric
@@ -30,6 +31,7 @@ from metrics.headline import Headline, headline
 from metrics.rules import CATEGORIES, STATES
 from metrics.views import Photo, estimates, evidence_of, photo, pipeline_view, value_lines
 from services.estimates import stored_estimates
+from story.model import Story, build_story
 
 __all__ = ["AccountFigures", "EstimatesMode", "NoFigures", "account_figures"]
 
@@ -56,6 +58,7 @@ class AccountFigures:
     estimates: pd.DataFrame | None  # None: figures without causal estimates
     evidence_basis: str  # CAUSAL or NO_ESTIMATES
     basis_note: str  # why, in words ("" when the stored estimates were used)
+    story: Story  # the story model of the same data, selection and estimates
 
 
 def _selection(data: AccountData, units: Sequence[str], categories: Sequence[str]) -> Filters:
@@ -128,4 +131,5 @@ def account_figures(
         estimates=est,
         evidence_basis=CAUSAL if est is not None else NO_ESTIMATES,
         basis_note=note,
+        story=build_story(data, sel, estimates=est),
     )

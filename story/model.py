@@ -38,7 +38,16 @@ from metrics.method_notes import METHOD_NOTES, NOTATION
 from metrics.rules import EVIDENCE_KEYS, EVIDENCE_LABELS
 from metrics.signoff import Agreement, Status, data_period
 
-__all__ = ["Chart", "Figure", "NoStory", "Section", "Story", "Table", "build_story"]
+__all__ = [
+    "NOT_ESTIMATED_NOTE",
+    "Chart",
+    "Figure",
+    "NoStory",
+    "Section",
+    "Story",
+    "Table",
+    "build_story",
+]
 
 #: The order of the sections; the pack, the deck and the CLI follow it.
 SECTION_KEYS = (
@@ -53,6 +62,13 @@ SECTION_KEYS = (
     "pipeline",
     "method",
     "data_quality",
+)
+
+
+#: The headline's note when the story is told without the causal estimates.
+NOT_ESTIMATED_NOTE = (
+    "The causal estimates of this data are not computed yet: the evidence mix counts "
+    "measured and claimed innovations only."
 )
 
 
@@ -107,6 +123,12 @@ class Section:
     tables: tuple[Table, ...] = ()
     charts: tuple[Chart, ...] = ()
     notes: tuple[str, ...] = ()
+    #: The sentences again, as Markdown (figures in bold, names escaped), for the screen:
+    #: the same texts as ``sentences``, which paper and the CLI print plain.
+    markdown: tuple[str, ...] = ()
+    #: Indices of the sentences that change once the causal estimates are stored (the
+    #: evidence mix): the screen shows the rest at once and fills these in.
+    needs_estimates: tuple[int, ...] = ()
 
     def figure(self, key: str) -> Figure:
         for f in self.figures:
@@ -442,12 +464,20 @@ def build_story(
         attr=attr,
     )
     sentences = tuple(beats.render(story_beats, cur, loc, markdown=False))
+    evidence_source = beats.evidence_beat({}).source
+    narrative = Section(
+        "narrative",
+        "The story so far",
+        sentences=sentences,
+        markdown=tuple(beats.render(story_beats, cur, loc, markdown=True)),
+        needs_estimates=tuple(i for i, b in enumerate(story_beats) if b.source == evidence_source),
+    )
     through = (pd.Timestamp(head.as_of) + pd.offsets.MonthEnd(0)).date()
     basis = "causal estimates" if est is not None else "measured and claimed only"
 
     sections = [
         _headline(head, cur, loc, basis),
-        Section("narrative", "The story so far", sentences=sentences),
+        narrative,
         _scorecard(pic),
         _curve(curve, cur, loc),
         _bridge(bridge, cur, loc),
@@ -512,10 +542,7 @@ def _headline(h: views.HeadlineView, cur: str, loc: str, basis: str) -> Section:
     if h.gaps_text:
         notes.append(h.gaps_text)
     if basis != "causal estimates":
-        notes.append(
-            "The causal estimates of this data are not computed yet: the evidence mix counts "
-            "measured and claimed innovations only."
-        )
+        notes.append(NOT_ESTIMATED_NOTE)
     return Section("headline", "Where we are", figures=figures, notes=tuple(notes))
 
 

@@ -14,6 +14,12 @@ computes them (issue 14: no filter change waits for them). When they are not sto
 (``services.estimates_background``, once per data version) and answers False; the views that
 need them then give their figures without them (evidence: measured or claimed), the sections
 say the estimates are being computed (``ui.estimates_wait``), and a later run shows them.
+
+``story`` is the story model (``story.build_story``) of the selection: the Story page and
+present mode render its headline and narrative sections, the same model the pack typesets
+and ``thenandnow metrics --json`` prints. The other wrappers hand the pages the metric views
+that the story model does not hold as frames (the interactive curve, the Value page's
+tables, the contract charts at presentation scale).
 """
 
 from __future__ import annotations
@@ -26,12 +32,12 @@ import streamlit as st
 
 from data_loaders.access import Scope
 from data_loaders.queries import load_stored_estimates
-from metrics import narrative as story
 from metrics import views
 from metrics.baseline import Baseline
 from metrics.outlook import Outlook
 from metrics.versions import estimates_version
 from services import estimates_background
+from story.model import NoStory, Story, build_story
 from ui.context import CACHE_TTL, PageContext, cached_account_data, engine_for
 
 Key = tuple[str, Scope, int, str, views.Selection]
@@ -249,23 +255,6 @@ def _outlook(
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
-def _narrative(
-    url: str, scope: Scope, account_id: int, version: str, sel: views.Selection
-) -> list[str]:
-    data = cached_account_data(url, scope, account_id, version)
-    return views.narrative(
-        data,
-        sel,
-        head=_headline(url, scope, account_id, version, sel),
-        pic=_photo(url, scope, account_id, version, sel, None, None),
-        bridge=_bridge(url, scope, account_id, version, sel),
-        contract=_contract(url, scope, account_id, version, sel),
-        pipe=_pipeline(url, scope, account_id, version, sel),
-        **_shared(url, scope, account_id, version, sel),
-    )
-
-
-@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def _headline_measured(
     url: str, scope: Scope, account_id: int, version: str, sel: views.Selection
 ) -> views.HeadlineView | None:
@@ -276,33 +265,19 @@ def _headline_measured(
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
-def _narrative_split(
-    url: str, scope: Scope, account_id: int, version: str, sel: views.Selection
-) -> tuple[list[str], int | None]:
-    """The story without the evidence sentence (it needs the causal estimates), and the
-    place that sentence takes in the whole story (None: the story has none)."""
+def _story(
+    url: str, scope: Scope, account_id: int, version: str, sel: views.Selection, estimated: bool
+) -> Story | None:
+    """The story model of one selection (``story.build_story``), with the stored causal
+    estimates or (``estimated=False``) without them; None when nothing is measured. The
+    Story page and present mode render it; the pack and ``thenandnow metrics --json`` print
+    the same model."""
     data = cached_account_data(url, scope, account_id, version)
-    head = _headline_measured(url, scope, account_id, version, sel)
-    sentences = views.narrative(
-        data,
-        sel,
-        head=head,
-        pic=_photo(url, scope, account_id, version, sel, None, None),
-        bridge=_bridge(url, scope, account_id, version, sel),
-        contract=_contract(url, scope, account_id, version, sel),
-        pipe=_pipeline(url, scope, account_id, version, sel),
-        **_shared(url, scope, account_id, version, sel),
-    )
-    if head is None:
-        return sentences, None
-    evidence = story.render(
-        [story.evidence_beat(head.evidence_mix)],
-        data.account.currency,
-        data.account.locale,
-        markdown=True,
-    )
-    at = next((i for i, s in enumerate(sentences) if s in evidence), None)
-    return [s for s in sentences if s not in evidence], at
+    est = _estimates(url, scope, account_id, version) if estimated else None
+    try:
+        return build_story(data, sel, estimates=est)
+    except NoStory:
+        return None
 
 
 def estimates_ready(ctx: PageContext) -> bool:
@@ -375,18 +350,11 @@ def outlook(ctx: PageContext) -> tuple[Outlook, str]:
     return _outlook(*_key(ctx))
 
 
-def narrative(ctx: PageContext, *, estimates: bool = True) -> list[str]:
-    """The story; without the evidence sentence when ``estimates=False`` or the causal
-    estimates are not stored (``estimates_ready``)."""
-    if not estimates or not estimates_ready(ctx):
-        return _narrative_split(*_key(ctx))[0]
-    return _narrative(*_key(ctx))
-
-
-def narrative_split(ctx: PageContext) -> tuple[list[str], int | None]:
-    """The story without its evidence sentence and that sentence's place in the whole story
-    (quick: never waits for the causal estimates)."""
-    return _narrative_split(*_key(ctx))
+def story(ctx: PageContext, *, estimates: bool = True) -> Story | None:
+    """The story model of the current selection, with the stored causal estimates; without
+    them (evidence: measured or claimed) when ``estimates=False`` or none are stored
+    (``estimates_ready``)."""
+    return _story(*_key(ctx), estimates and estimates_ready(ctx))
 
 
 def default_periods(ctx: PageContext) -> tuple[Period, Period]:

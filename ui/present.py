@@ -77,8 +77,21 @@ def story_plan(rest: Sequence[str], evidence_at: int | None, reserve: int) -> li
     return story_pages(lengths)
 
 
+def _split(ctx: PageContext) -> tuple[list[str], int | None]:
+    """The story model's sentences that do not need the causal estimates, and the place of
+    the evidence sentence in the whole story (None: it has none). From the story told
+    without the estimates, so it never waits for them."""
+    story = cached.story(ctx, estimates=False)
+    if story is None:
+        return [], None
+    s = story.section("narrative")
+    return sections.told(story, estimates=False), (
+        s.needs_estimates[0] if s.needs_estimates else None
+    )
+
+
 def _story_screen(part: list[int], ctx: PageContext) -> None:
-    rest, at = cached.narrative_split(ctx)
+    rest, at = _split(ctx)
     slots: list[str | None] = list(rest)
     if at is not None:
         slots.insert(at, None)  # the evidence sentence's place
@@ -90,7 +103,8 @@ def _story_screen(part: list[int], ctx: PageContext) -> None:
         return [evidence if i == at else str(slots[i]) for i in part]
 
     def whole() -> str:  # the evidence sentence of the whole story (needs the estimates)
-        return next((x for x in cached.narrative(ctx) if x not in rest), "")
+        story = cached.story(ctx)
+        return sections.told(story)[at] if story is not None and at is not None else ""
 
     if cached.estimates_ready(ctx):
         sections.story_part(told(whole()))
@@ -105,7 +119,7 @@ def _story_screens(ctx: PageContext) -> list[Screen]:
     if ctx.data is None:
         plan: list[list[int]] = [[]]
     else:
-        rest, at = cached.narrative_split(ctx)
+        rest, at = _split(ctx)
         a = ctx.data.account
         plan = story_plan(rest, at, evidence_reserve(a.currency, a.locale))
     return [

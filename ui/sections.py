@@ -21,6 +21,7 @@ from charts.value import bridge_chart, evidence_chart, stacked_value_chart
 from metrics import views
 from metrics.format import money
 from metrics.rules import EVIDENCE_KEYS, EVIDENCE_LABELS
+from story.model import NOT_ESTIMATED_NOTE, Figure, Story
 from ui import cached, estimates_wait
 from ui.components import altair, direction_color, kpi_card
 from ui.context import PageContext
@@ -42,50 +43,68 @@ EVIDENCE_ORDER = EVIDENCE_KEYS
 EVIDENCE_HEX = tuple(EVIDENCE_COLORS[k] for k in EVIDENCE_ORDER)
 
 
+def _figures(story: Story) -> dict[str, Figure]:
+    return {f.key: f for f in story.section("headline").figures}
+
+
 def headline_cards(ctx: PageContext, *, big: bool = False) -> Pending | None:
-    """Value to date, run-rate, innovations live, evidence mix — four big numbers.
+    """Value to date, run-rate, innovations live, evidence mix — four big numbers, the
+    headline ``Section`` of the story model (``ui.cached.story``) as it is.
 
     When the causal estimates of this data are not stored yet, the first three cards show
-    and the evidence card "…" (a caption under it says why); the returned note — for the
-    end of the page (``finish``) — fills it in on a later run, once they are stored."""
+    (from the story told without them) and the evidence card "…" (a caption under it says
+    why); the returned note — for the end of the page (``finish``) — fills it in on a later
+    run, once they are stored."""
     ready = cached.estimates_ready(ctx)
     with st.spinner("Measuring value…", show_time=True):
-        h = cached.headline(ctx, estimates=ready)
-    if h is None:
+        story = cached.story(ctx, estimates=ready)
+    if story is None:
         no_data(ctx)
     if big:
         top, bottom = st.columns(2, gap="large"), st.columns(2, gap="large")
         c1, c2, c3, c4 = top[0], top[1], bottom[0], bottom[1]
     else:
         c1, c2, c3, c4 = st.columns(4, gap="medium")
-    kpi_card("Value to date", h.value_text, help=h.value_help, container=c1)
-    kpi_card("Run-rate per year", h.run_rate_text, help=h.run_rate_help, container=c2)
-    kpi_card("Innovations live", h.live_text, help=h.live_help, container=c3)
+    f = _figures(story)
+    for key, col in (("value_to_date", c1), ("run_rate", c2), ("innovations_live", c3)):
+        kpi_card(f[key].label, f[key].text, help=f[key].help, container=col)
     pending: Pending | None = None
+    evidence = f["causal_estimates"]
     if ready:
-        kpi_card("Causal estimates", h.evidence_text, help=h.evidence_help, container=c4)
+        kpi_card(evidence.label, evidence.text, help=evidence.help, container=c4)
     else:
-        mix = h.evidence_mix
+        mix = {x.key: x.text for x in story.section("innovations").figures}
         with c4:
             card, note = st.empty(), st.empty()
         kpi_card(
-            "Causal estimates",
+            evidence.label,
             "…",
             container=card,  # the spinner below says why
             help=(
                 f"Each innovation's effect is being estimated (once per data change, in the "
                 f"background); this card fills in when done. Until then, of "
-                f"{h.innovations_live} live innovations {mix['measured']} are measured and "
-                f"{mix['claimed']} claimed."
+                f"{int(f['innovations_live'].value or 0)} live innovations "
+                f"{mix['evidence:measured']} are measured and {mix['evidence:claimed']} claimed."
             ),
         )
         note.caption("Being computed…")
         pending = _pending(ctx)
 
-    st.caption(h.caption)
-    if h.gaps_text:  # a figure that leaves data out must say so next to it
-        st.warning(h.gaps_text, icon=":material/data_alert:")
+    caption, *rest = story.section("headline").notes
+    st.caption(caption)
+    for gaps in rest:  # a figure that leaves data out must say so next to it
+        if gaps != NOT_ESTIMATED_NOTE:  # the card and the note at the end say that
+            st.warning(gaps, icon=":material/data_alert:")
     return pending
+
+
+def told(story: Story | None, *, estimates: bool = True) -> list[str]:
+    """The story's sentences (Markdown) from the story model; ``estimates=False``: without
+    those that need the causal estimates (``Section.needs_estimates``)."""
+    if story is None:
+        return []
+    s = story.section("narrative")
+    return [x for i, x in enumerate(s.markdown) if estimates or i not in s.needs_estimates]
 
 
 def _sentences(slot: DeltaGenerator, sentences: list[str], big: bool) -> None:
@@ -100,11 +119,11 @@ def _sentences(slot: DeltaGenerator, sentences: list[str], big: bool) -> None:
 
 
 def narrative(ctx: PageContext, *, big: bool = False) -> Pending | None:
-    """The story in sentences. When the causal estimates are not stored yet, without its
-    evidence sentence; the returned note (``finish``) brings the whole story on a later
-    run, once they are stored."""
+    """The story in sentences (the story model's narrative ``Section``). When the causal
+    estimates are not stored yet, without its evidence sentence; the returned note
+    (``finish``) brings the whole story on a later run, once they are stored."""
     ready = cached.estimates_ready(ctx)
-    _sentences(st.empty(), cached.narrative(ctx, estimates=ready), big)
+    _sentences(st.empty(), told(cached.story(ctx, estimates=ready), estimates=ready), big)
     return None if ready else _pending(ctx)
 
 
