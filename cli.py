@@ -667,6 +667,7 @@ def cmd_metrics(
         columns={"then_text": pic.then_label, "now_text": pic.now_label, "delta_text": "change"}
     )
     table["better"] = table["better"].map({True: "better", False: "worse"}).fillna("same")
+    table.loc[pic.cards["demand"].astype(bool).to_numpy(), "better"] = "client demand"
     print(_table(table))
     return 0
 

@@ -21,6 +21,7 @@ __all__ = [
     "funnel_chart",
     "golives_chart",
     "mix_chart",
+    "row_label",
     "timeline_chart",
 ]
 
@@ -140,7 +141,7 @@ def golives_chart(golives: pd.DataFrame, *, scale: float = 1.0) -> alt.Chart:
                 title=None,
                 sort=None,
                 # every quarter labelled (Vega drops overlapping labels by default)
-                axis=alt.Axis(labelAngle=-45, labelOverlap=False, labelFontSize=11),
+                axis=alt.Axis(labelAngle=-45, labelOverlap=False, labelFontSize=12),
             ),
             # rollouts, not innovations: one innovation going live at five units is five
             y=alt.Y("go_lives:Q", title="unit go-lives", axis=alt.Axis(tickMinStep=1)),
@@ -156,6 +157,21 @@ def golives_chart(golives: pd.DataFrame, *, scale: float = 1.0) -> alt.Chart:
     return style(bars.properties(height=200, width="container"), scale=scale)
 
 
+#: Timeline row labels: type size, row height and the characters kept of a title (whole
+#: words; the full title is in the hover). 48 characters at 13 px is about 300 px.
+LABEL_PX, ROW_PX, TITLE_CHARS = 13, 22, 48
+
+
+def row_label(code: str, title: str, limit: int = TITLE_CHARS) -> str:
+    """``"INN-004 · Knowledge base for …"``: the title cut at a word boundary within ``limit``
+    characters (an ellipsis says so); short titles whole."""
+    t = " ".join(str(title).split())
+    if len(t) > limit:
+        cut = t[: limit - 1].rsplit(" ", 1)[0] if " " in t[: limit - 1] else t[: limit - 1]
+        t = cut.rstrip(" ,;:–-") + "…"
+    return f"{code} · {t}"
+
+
 def timeline_chart(
     timeline: pd.DataFrame, *, as_of: pd.Timestamp | None = None, scale: float = 1.0
 ) -> go.Figure:
@@ -169,8 +185,7 @@ def timeline_chart(
     if timeline.empty:
         return fig
     df = timeline.copy()
-    short = df["title"].where(df["title"].str.len() <= 34, df["title"].str.slice(0, 33) + "…")
-    df["row"] = df["code"] + " · " + short
+    df["row"] = [row_label(c, t) for c, t in zip(df["code"], df["title"], strict=True)]
     rows = df.drop_duplicates("code").sort_values("order")["row"].tolist()
     for phase, color in PHASE_COLORS.items():
         part = df[df["phase"] == phase]
@@ -227,7 +242,10 @@ def timeline_chart(
             annotation_position="top",
             annotation_font_color=MUTED,
         )
-    fig.update_layout(**plotly_layout(scale=scale, height=int(max(320, 15 * len(rows) + 90))))
+    # 13 px type (it was 11 px, unreadable on a projector), a row tall enough for it
+    fig.update_layout(
+        **plotly_layout(scale=scale, height=int(max(320, ROW_PX * scale * len(rows) + 90)))
+    )
     fig.update_layout(
         barmode="overlay",
         margin={"l": 10, "r": 10, "t": 40, "b": 30},
@@ -237,7 +255,7 @@ def timeline_chart(
             "categoryorder": "array",
             "categoryarray": rows[::-1],
             "automargin": True,
-            "tickfont": {"size": round(11 * scale), "color": INK},
+            "tickfont": {"size": round(LABEL_PX * scale), "color": INK},
             "gridcolor": None,
         },
         bargap=0.25,

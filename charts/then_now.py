@@ -2,7 +2,8 @@
 whether it is better (blue) or worse (vermillion) given the KPI's direction.
 
 Input columns: ``label`` (KPI), ``pct_change`` (fraction, e.g. -0.12), ``better`` (bool or
-None when unchanged/unknown); optional ``then_text`` / ``now_text`` (formatted values) for
+None when unchanged/unknown); optional ``demand`` (True: client demand, drawn neutral light
+grey and named so, never "better"); optional ``then_text`` / ``now_text`` (formatted values) for
 the tooltip and the bar label.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from charts.theme import BETTER, GREY, INK, WORSE, style
+from charts.theme import BETTER, GREY, INK, LIGHT_GREY, WORSE, style
 from metrics.format import pct
 
 __all__ = ["then_now_chart"]
@@ -21,9 +22,15 @@ def then_now_chart(
     scorecard: pd.DataFrame, *, then_label: str = "Then", now_label: str = "Now", scale: float = 1.0
 ) -> alt.TopLevelMixin:
     df = scorecard.copy()
+    demand = (
+        [bool(d) for d in df["demand"].fillna(False)]
+        if "demand" in df.columns
+        else [False] * len(df)
+    )
+    # client demand (transactions) is neither better nor worse: neutral, said in words
     df["verdict"] = [
-        "better" if b is True else "worse" if b is False else "no change"
-        for b in df["better"].astype(object)
+        "client demand" if d else "better" if b is True else "worse" if b is False else "no change"
+        for b, d in zip(df["better"].astype(object), demand, strict=True)
     ]
     df["pct_label"] = df["pct_change"].map(pct)  # "−14.7%", the minus sign of every figure
     if "then_text" not in df.columns:
@@ -53,7 +60,8 @@ def then_now_chart(
                 "verdict:N",
                 legend=None,
                 scale=alt.Scale(
-                    domain=["better", "worse", "no change"], range=[BETTER, WORSE, GREY]
+                    domain=["better", "worse", "no change", "client demand"],
+                    range=[BETTER, WORSE, GREY, LIGHT_GREY],
                 ),
             ),
             tooltip=[

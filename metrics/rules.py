@@ -66,6 +66,9 @@ __all__ = [
     "weighted_mean",
     "NAMED_INNOVATIONS",
     "named_innovations",
+    "DEMAND_UNITS",
+    "STAFFING_UNIT",
+    "is_client_demand",
 ]
 
 # --------------------------------------------------------------------------------------
@@ -215,6 +218,18 @@ def direction_sign(direction: Any) -> int:
     raise DirectionError(
         f"direction must be 'lower' or 'higher' (which is better), got {direction!r}."
     )
+
+
+#: KPIs that count the work the client sends (their unit of measure), not how well the
+#: provider does it: more transactions is client demand, shown neutral, never "better".
+DEMAND_UNITS: frozenset[str] = frozenset({"transactions"})
+#: The unit of measure of the staffing KPI (headcount), read beside demand as a ratio.
+STAFFING_UNIT = "FTE"
+
+
+def is_client_demand(unit_of_measure: Any) -> bool:
+    """True for a KPI measured in ``DEMAND_UNITS`` (e.g. transactions a month)."""
+    return str(unit_of_measure).strip().lower() in DEMAND_UNITS
 
 
 # --------------------------------------------------------------------------------------

@@ -65,7 +65,7 @@ from metrics import headline as headline_metrics
 from metrics import narrative as story
 from metrics import outlook as outlook_metrics
 from metrics import pipeline as pipeline_metrics
-from metrics import rules
+from metrics import rules, scorecard
 from metrics import then_now as then_now_metrics
 from metrics import value as value_metrics
 from metrics.baseline import Baseline, account_baseline
@@ -469,6 +469,7 @@ def photo(
         for v, u in zip(cards["now"], cards["unit_of_measure"], strict=True)
     ]
     cards["delta_text"] = [pct(p, loc) for p in cards["pct_change"]]
+    cards = scorecard.weigh(cards, cur, loc)  # demand neutral; FTE per 1,000 transactions
     between = tn.went_live.rename(columns={"went_live": "went live"})[
         ["code", "title", "category", "went live"]
     ]

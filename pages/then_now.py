@@ -1,14 +1,18 @@
 """Then & Now: the same KPI cards for two periods side by side, like two photographs a year
 apart, with the innovations that went live in between. Defaults: the baseline window vs the
-last full quarter; both periods can be chosen freely (and travel in the URL)."""
+last full quarter; presets compare the last quarter with the same quarter a year earlier or
+with the quarter of the last renewal pack edition; both periods can be chosen freely (and
+travel in the URL)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from metrics.scorecard import preset_periods
+from services.pack import editions_of
 from ui import cached, sections
-from ui.context import page_context
-from ui.filters import period_picker
+from ui.context import engine_for, page_context
+from ui.filters import data_months, period_picker
 from ui.states import require_data
 
 ctx = page_context(__file__)
@@ -19,9 +23,37 @@ st.title("Then & Now")
 st.caption(
     f"{ctx.describe_filters()} · The same scorecard at two moments, side by side. "
     "Deltas are coloured by what is better for each KPI (blue) or worse (vermillion), "
-    "not by the sign."
+    "not by the sign; transactions are the client's demand, shown neutral (grey)."
 )
 default_then, default_now = cached.default_periods(ctx)
+data = ctx.data
+editions = editions_of(engine_for(ctx.url), ctx.scope, data.account.name)
+presets = preset_periods(
+    data_months(data),
+    (data.account.baseline_start, data.account.baseline_end),
+    editions[0].as_of if editions else None,
+)
+
+
+def _use_preset() -> None:
+    """Set both sliders to the chosen pair of periods (they re-read their value)."""
+    chosen = presets.get(st.session_state.get("tn_preset") or "")
+    if chosen is None:
+        return
+    for param, (a, b) in (("then", chosen[0]), ("now", chosen[1])):
+        st.session_state[f"_tn_photo_{param}"] = (f"{a:%Y-%m}", f"{b:%Y-%m}")
+        st.session_state.pop(f"w_photo_{param}_{data.account.id}", None)
+
+
+st.segmented_control(
+    "Compare",
+    list(presets),
+    key="tn_preset",
+    on_change=_use_preset,
+    help="Now is the last full quarter; Then is the baseline, the same quarter a year "
+    "earlier, or the quarter of the last renewal pack edition"
+    + (f" (as of {editions[0].as_of:%d %b %Y})" if editions else " (none archived yet)"),
+)
 # In a form: dragging a slider redraws nothing until Compare is pressed (a drag reran the
 # page once per step — 45 steps took 23 s); the two periods change together.
 with st.form("tn-periods", border=False):

@@ -551,8 +551,8 @@ def _scorecard(pic: views.Photo | None) -> Section | None:
         return None
     cards = pic.cards.copy()
     cards["verdict"] = [
-        "better" if b is True else "worse" if b is False else "same"
-        for b in cards["better"].astype(object)
+        "client demand" if d else "better" if b is True else "worse" if b is False else "same"
+        for b, d in zip(cards["better"].astype(object), cards["demand"], strict=True)
     ]
     table = _table(
         "scorecard",

@@ -18,7 +18,7 @@ from charts.story import cumulative_value_chart, cumulative_value_figure
 from charts.theme import EVIDENCE_COLORS
 from charts.then_now import then_now_chart
 from charts.value import bridge_chart, evidence_chart, stacked_value_chart
-from metrics import views
+from metrics import scorecard, views
 from metrics.format import money
 from metrics.rules import EVIDENCE_KEYS, EVIDENCE_LABELS
 from story.model import NOT_ESTIMATED_NOTE, Figure, Story
@@ -208,10 +208,10 @@ def then_now_strip(ctx: PageContext) -> None:
     if photo is None or photo.cards.empty:
         return
     st.markdown(f"**Then** ({photo.then_label}) **→ Now** ({photo.now_label})")
-    cards = photo.cards.head(4)
+    cards = scorecard.strip(photo.cards)  # the KPI that got worse is never left out
     for col, row in zip(st.columns(len(cards)), cards.to_dict("records"), strict=True):
         kpi_card(
-            str(row["label"]),
+            scorecard.card_label(row),
             str(row["now_text"]),
             delta=f"{row['delta_text']} vs {row['then_text']}",
             better=row["better"],
@@ -228,7 +228,7 @@ def then_now_photo(
     if photo is None or photo.cards.empty:
         no_data(ctx, "no KPI data in one of the two periods")
     if compact:
-        _photo_rows(photo.cards.head(4), photo.then_label, photo.now_label)
+        _photo_rows(scorecard.strip(photo.cards), photo.then_label, photo.now_label)
     else:  # keyed: ui.states sizes the figures to the window, so four columns fit a laptop
         frames = st.container(key="tn-photo").columns(2, gap="large", border=True)
         for frame, title, is_now in (
@@ -241,18 +241,20 @@ def then_now_photo(
                 cell = grid[i % 2]
                 if is_now:
                     kpi_card(
-                        str(row["label"]),
+                        scorecard.card_label(row),
                         str(row["now_text"]),
-                        delta=str(row["delta_text"]),
+                        delta=str(row["delta_text"])
+                        + (" · client demand" if row.get("demand") else ""),
                         better=row["better"],
                         change=float(row["change"]),
                         container=cell,
                     )
-                else:  # the same card, with the photo's date where Now has its change
+                else:  # the same card; the period is in the photo's title, said once
                     kpi_card(
-                        str(row["label"]),
+                        scorecard.card_label(row),
                         str(row["then_text"]),
-                        delta=photo.then_label,
+                        # a blank line where Now has its change, so the two photos align
+                        delta="\u2007",
                         container=cell,
                     )
     st.markdown(photo.between_sentence)
@@ -279,7 +281,7 @@ def _photo_rows(cards: pd.DataFrame, then_label: str, now_label: str) -> None:
         col.markdown(f"**{text}**" if text else " ")
     for row in cards.to_dict("records"):
         c = st.columns([3, 2, 2, 2], vertical_alignment="center")
-        c[0].markdown(md(row["label"]))
+        c[0].markdown(md(scorecard.card_label(row)))
         c[1].markdown(f"### {row['then_text']}")
         c[2].markdown(f"### {row['now_text']}")
         change = float(row["change"])

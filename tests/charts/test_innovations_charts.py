@@ -88,3 +88,43 @@ def test_timeline_bars_carry_the_code_and_span_the_phase() -> None:
     assert marks and marks[0].customdata[0][0] == "INN-002"  # rejected: closing mark
     assert fig.layout.yaxis.categoryarray[-1].startswith("INN-001")  # earliest idea on top
     assert timeline_chart(tl.iloc[0:0]).data == ()
+
+
+def test_timeline_labels_are_readable_and_cut_at_a_word() -> None:
+    """Row labels at 13 px (they were ~10 px) in rows tall enough for them; a long title is
+    cut at a word boundary with an ellipsis, a short one kept whole (#14)."""
+    from charts.innovations import LABEL_PX, ROW_PX, row_label, timeline_chart
+
+    assert row_label("INN-002", "Knowledge base in the agent desktop") == (
+        "INN-002 · Knowledge base in the agent desktop"
+    )
+    long = "Automated first-notice-of-loss intake with document classification and routing"
+    cut = row_label("INN-050", long)
+    assert cut == "INN-050 · Automated first-notice-of-loss intake with…"
+    assert len(cut) - len("INN-050 · ") <= 48
+    start = pd.Timestamp("2024-01-01")
+    frame = pd.DataFrame(
+        {
+            "code": ["INN-001", "INN-002"],
+            "title": ["Bulk correction tool", long],
+            "stage": ["scaled", "pilot"],
+            "phase": ["scaled", "pilot"],
+            "start": [start, start],
+            "end": [start + pd.Timedelta(days=90)] * 2,
+            "open": [False, True],
+            "order": [0, 1],
+        }
+    )
+    fig = timeline_chart(frame)
+    assert fig.layout.yaxis.tickfont.size == LABEL_PX == 13
+    assert fig.layout.height >= max(320, ROW_PX * 2 + 90)
+    assert cut.replace("INN-050", "INN-002") in list(fig.layout.yaxis.categoryarray)
+
+
+def test_every_quarter_is_labelled_on_the_go_lives_chart() -> None:
+    from charts.innovations import golives_chart
+
+    q = pd.DataFrame({"quarter": [f"202{y} Q{n}" for y in (4, 5) for n in (1, 2, 3, 4)]})
+    spec = golives_chart(q.assign(go_lives=range(8))).to_dict()
+    axis = spec["encoding"]["x"]["axis"]
+    assert axis["labelOverlap"] is False and axis["labelFontSize"] >= 12

@@ -61,8 +61,12 @@ def test_curve_has_every_go_live_clickable(story, demo_bundle) -> None:
         y = np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"])
     assert y[-1] == pytest.approx(curve.curve["cumulative"].iloc[-1])
     golive = next(t for t in fig["data"] if t.get("name") == "Go-live")
-    codes = [row[0] for row in golive["customdata"]]
+    # one marker per month with go-lives, its customdata the month's codes (#14)
+    months = [str(row[0]).split(",") for row in golive["customdata"]]
+    codes = [c for month in months for c in month]
     assert codes and set(codes) <= set(data.innovations["code"])
+    assert sorted(codes) == sorted(curve.golives["code"])  # every go-live, none hidden
+    assert len(months) == curve.golives["date"].dt.to_period("M").nunique() < len(codes)
     assert chart.proto.selection_mode  # a click selects a point → opens the detail page
 
 
@@ -74,6 +78,14 @@ def test_then_now_strip(story, demo_bundle) -> None:
     card = metric(story, str(first["label"]))
     assert card.value == first["now_text"]
     assert card.delta == f"{first['delta_text']} vs {first['then_text']}"
+    # FTE, the KPI that got worse, is in the strip, with FTE per 1,000 transactions beside it
+    fte = photo.cards.set_index("key").loc["fte"]
+    assert fte["better"] is False
+    assert metric(story, "Full-time equivalents").value == fte["now_text"]
+    ratio = photo.cards.set_index("key").loc["fte_per_1000_txn"]
+    shown = metric(story, "FTE per 1,000 transactions")
+    assert shown.delta == f"{ratio['delta_text']} vs {ratio['then_text']}"
+    assert ratio["pct_change"] < 0  # headcount followed demand: fewer FTE per transaction
 
 
 def test_one_unit_changes_the_figures(make_app, demo_bundle) -> None:
