@@ -697,9 +697,12 @@ def innovation_effect(
 
 def _first_go_live(rollouts: pd.DataFrame) -> pd.Series:
     """Earliest go-live date (normalised to midnight) per unit_id."""
-    go = pd.to_datetime(rollouts["go_live"]).dt.normalize()
-    frame = pd.DataFrame({"unit_id": rollouts["unit_id"].to_numpy(), "go": go.to_numpy()})
-    return frame.dropna().groupby("unit_id")["go"].min()
+    go = pd.to_datetime(rollouts["go_live"]).dt.normalize().to_numpy(dtype="datetime64[ns]")
+    ok = ~np.isnat(go)
+    codes, units = pd.factorize(rollouts["unit_id"].to_numpy()[ok], sort=True)
+    first = np.full(len(units), np.iinfo(np.int64).max)
+    np.minimum.at(first, codes, go[ok].view(np.int64))
+    return pd.Series(first.view("datetime64[ns]"), index=pd.Index(units, name="unit_id"), name="go")
 
 
 def _retired_from(rollouts: pd.DataFrame) -> pd.Timestamp | None:
@@ -748,20 +751,32 @@ def _other_innovation_covariates(
         return {}
     own = _first_go_live(rollouts)
     own_pairs = set(zip(own.index, own.to_numpy(), strict=True))
+    # per (innovation, unit), sorted by both: earliest go-live and earliest live_to
+    go_all = pd.to_datetime(others["go_live"]).dt.normalize().to_numpy(dtype="datetime64[ns]")
+    to_all = (
+        pd.to_datetime(others["live_to"]).to_numpy(dtype="datetime64[ns]")
+        if "live_to" in others.columns
+        else np.full(len(others), np.datetime64("NaT"), dtype="datetime64[ns]")
+    )
+    has_go = ~np.isnat(go_all)
+    if not has_go.any():
+        return {}
+    ident_code, ident_names = pd.factorize(others[id_col].to_numpy()[has_go], sort=True)
+    unit_code, unit_names = pd.factorize(others["unit_id"].to_numpy()[has_go], sort=True)
+    keys, at_key = np.unique(ident_code * len(unit_names) + unit_code, return_inverse=True)
+    never = np.iinfo(np.int64).max
+    go_min = np.full(keys.size, never)
+    np.minimum.at(go_min, at_key, go_all[has_go].view(np.int64))
+    to_ns = to_all[has_go]
+    to_min = np.full(keys.size, never)
+    np.minimum.at(to_min, at_key, np.where(np.isnat(to_ns), never, to_ns.view(np.int64)))
     spans = pd.DataFrame(
         {
-            "ident": others[id_col].to_numpy(),
-            "unit_id": others["unit_id"].to_numpy(),
-            "go": pd.to_datetime(others["go_live"]).dt.normalize().to_numpy(),
-            "to": (
-                pd.to_datetime(others["live_to"]).to_numpy()
-                if "live_to" in others.columns
-                else np.full(len(others), np.datetime64("NaT"), dtype="datetime64[ns]")
-            ),
+            "ident": np.asarray(ident_names, dtype=object)[keys // len(unit_names)],
+            "unit_id": np.asarray(unit_names, dtype=object)[keys % len(unit_names)],
+            "go": go_min.view("datetime64[ns]"),
+            "to": np.where(to_min == never, np.iinfo(np.int64).min, to_min).view("datetime64[ns]"),
         }
-    ).dropna(subset=["go"])
-    spans = spans.groupby(["ident", "unit_id"], sort=True, as_index=False).agg(
-        go=("go", "min"), to=("to", "min")
     )
     units = pd.Index(pd.unique(data["unit_id"]))
     row_unit = units.get_indexer(pd.Index(data["unit_id"]))
@@ -776,6 +791,7 @@ def _other_innovation_covariates(
     idents, first = np.unique(spans["ident"].to_numpy(), return_index=True)
     bounds = [*first.tolist(), len(spans)]
     labels: dict[str, str] = {}
+    added: list[FloatArray] = []
     for n, ident in enumerate(idents):
         sl = slice(bounds[n], bounds[n + 1])
         if set(zip(span_unit[sl], span_go[sl], strict=True)) == own_pairs:
@@ -796,9 +812,10 @@ def _other_innovation_covariates(
         for values, label in columns:
             if not np.any(values[has_value] > 0):
                 continue
-            name = f"_live_{len(labels)}"
-            data[name] = values
-            labels[name] = label
+            labels[f"_live_{len(labels)}"] = label
+            added.append(values)
+    if added:  # one assignment: adding columns one by one copies the frame each time
+        data[list(labels)] = np.column_stack(added)
     return labels
 
 
@@ -854,6 +871,11 @@ class _Prepared:
         return len(self.period_labels)
 
 
+def _monthly(labels: npt.NDArray[np.generic]) -> bool:
+    """Every one of these dates (datetime64) is the first of a month at midnight."""
+    return bool(np.all(labels.astype("datetime64[M]").astype(labels.dtype) == labels))
+
+
 def _calendar_gaps(labels: npt.NDArray[np.generic]) -> list[str]:
     """Calendar periods between the first and last observed one that no row has: months for
     date periods on the first of the month, whole numbers for integer periods (other
@@ -861,11 +883,11 @@ def _calendar_gaps(labels: npt.NDArray[np.generic]) -> list[str]:
     if labels.size < 2:
         return []
     if np.issubdtype(labels.dtype, np.datetime64):
-        idx = pd.DatetimeIndex(labels)
-        if not (idx == idx.to_period("M").to_timestamp()).all():
+        if not _monthly(labels):
             return []
-        full = pd.period_range(idx.min(), idx.max(), freq="M").to_timestamp()
-        return [f"{m:%b %Y}" for m in full.difference(idx)]
+        months = labels.astype("datetime64[M]")
+        full = np.arange(months.min(), months.max() + 1)
+        return [f"{pd.Timestamp(m):%b %Y}" for m in np.setdiff1d(full, months)]
     vals = labels.astype(np.float64)
     if not np.all(np.isfinite(vals)) or not np.all(vals == np.round(vals)):
         return []
@@ -1079,18 +1101,12 @@ def _calendar_positions(
     number; other periods count their rank (no calendar to judge gaps by)."""
     n = labels.size
     on = ft_code < n
-    if np.issubdtype(labels.dtype, np.datetime64):
-        idx = pd.DatetimeIndex(labels)
-        monthly = bool((idx == idx.to_period("M").to_timestamp()).all())
-    else:
-        monthly = False
     cal: IntArray
-    if monthly:
-        idx = pd.DatetimeIndex(labels)
-        cal = np.asarray(idx.year * 12 + idx.month - 1, dtype=np.int64)
-        f = pd.DatetimeIndex(ft[on])
-        start = f.to_period("M").to_timestamp()
-        pos = np.asarray(f.year * 12 + f.month - 1, dtype=np.int64) + (f != start)
+    if np.issubdtype(labels.dtype, np.datetime64) and _monthly(labels):
+        cal = labels.astype("datetime64[M]").astype(np.int64)
+        f = ft[on].astype(labels.dtype)
+        month = f.astype("datetime64[M]")
+        pos = month.astype(np.int64) + (month.astype(labels.dtype) != f)
     elif not np.issubdtype(labels.dtype, np.datetime64) and np.all(
         np.asarray(labels, dtype=np.float64) == np.round(np.asarray(labels, dtype=np.float64))
     ):
