@@ -14,7 +14,10 @@ from typing import Any
 
 from pptx import Presentation
 from pptx.chart.data import CategoryChartData
-from pptx.enum.chart import XL_CHART_TYPE
+from pptx.dml.color import RGBColor
+from pptx.enum.chart import XL_AXIS_CROSSES, XL_CHART_TYPE, XL_TICK_LABEL_POSITION
+from pptx.enum.text import PP_ALIGN
+from pptx.oxml.ns import qn
 from pptx.util import Inches, Pt
 
 from story.model import Section, Story, Table
@@ -23,13 +26,43 @@ __all__ = ["render_deck"]
 
 WIDE = (Inches(13.333), Inches(7.5))
 TOP, BODY = Inches(1.4), Inches(5.6)
+MARGIN, TEXT_WIDTH = Inches(0.6), Inches(12.1)
 
 
 def _slide(prs: Any, title: str, notes: str) -> Any:
     slide = prs.slides.add_slide(prs.slide_layouts[5])  # title only
-    slide.shapes.title.text = title
+    head = slide.shapes.title
+    # the default template's placeholders are sized for a 10-inch slide: across the wide one
+    head.left, head.top, head.width, head.height = MARGIN, Inches(0.3), TEXT_WIDTH, Inches(1.0)
+    head.text = title
+    for p in head.text_frame.paragraphs:
+        p.alignment = PP_ALIGN.LEFT
+        p.font.size = Pt(32)
     slide.notes_slide.notes_text_frame.text = notes
     return slide
+
+
+def _money_axis(chart: Any, size: int = 12) -> None:
+    """Value axis in millions (the story's money is whole units) with readable ticks."""
+    ax = chart.value_axis
+    ax.tick_labels.number_format = '#,##0.0,,"M"'
+    ax.tick_labels.number_format_is_linked = False
+    ax.tick_labels.font.size = Pt(size)
+    ax.has_major_gridlines = True
+
+
+def _category_ticks(chart: Any, every: int, size: int = 12) -> None:
+    ax = chart.category_axis
+    ax.tick_labels.font.size = Pt(size)
+    ax.tick_label_position = XL_TICK_LABEL_POSITION.LOW  # below the plot, even under zero
+    if every > 1:  # one label in ``every`` (months would run into each other)
+        skip = ax._element.makeelement(qn("c:tickLblSkip"), {"val": str(every)})
+        # the schema's order: tickLblSkip comes before noMultiLvlLbl (else it is ignored)
+        after = ax._element.find(qn("c:noMultiLvlLbl"))
+        if after is not None:
+            after.addprevious(skip)
+        else:
+            ax._element.append(skip)
 
 
 def _text(slide: Any, lines: list[str], top: int = TOP, height: int = BODY, size: int = 18) -> None:
@@ -49,14 +82,25 @@ def _table(slide: Any, t: Table, top: int = TOP, max_rows: int = 12, size: int =
         len(rows) + 1, len(t.columns), Inches(0.6), top, Inches(12.1), Inches(0.4) * (len(rows) + 1)
     )
     tbl = shape.table
+    # columns as wide as their longest text (within bounds), so titles do not wrap early
+    longest = [
+        min(max(len(c), *(len(r[j]) for r in rows), 4), 48) if rows else max(len(c), 4)
+        for j, c in enumerate(t.columns)
+    ]
+    for j, n in enumerate(longest):
+        tbl.columns[j].width = int(TEXT_WIDTH * n / sum(longest))
+    right = {j for j, c in enumerate(t.columns) if c in t.numeric}
     for j, c in enumerate(t.columns):
         tbl.cell(0, j).text = c
     for i, r in enumerate(rows, start=1):
         for j, v in enumerate(r):
             tbl.cell(i, j).text = v
-    for cell in (tbl.cell(i, j) for i in range(len(rows) + 1) for j in range(len(t.columns))):
-        for p in cell.text_frame.paragraphs:
-            p.font.size = Pt(size)
+    for i in range(len(rows) + 1):
+        for j in range(len(t.columns)):
+            for p in tbl.cell(i, j).text_frame.paragraphs:
+                p.font.size = Pt(size)
+                if j in right:
+                    p.alignment = PP_ALIGN.RIGHT
 
 
 def _notes(s: Section) -> str:
@@ -66,15 +110,32 @@ def _notes(s: Section) -> str:
     )
 
 
-def render_deck(story: Story, *, changes: Section | None = None, edition: int = 1) -> bytes:
+def render_deck(
+    story: Story,
+    *,
+    changes: Section | None = None,
+    edition: int = 1,
+    provider: str = "",
+    client: str = "",
+) -> bytes:
+    """The deck of ``story``; ``provider`` and ``client`` name the parties on the cover."""
     prs = Presentation()
     prs.slide_width, prs.slide_height = WIDE
     cover = prs.slides.add_slide(prs.slide_layouts[0])
-    cover.shapes.title.text = story.account
-    cover.placeholders[1].text = (
-        f"Renewal pack · as of {story.as_of:%d %B %Y} · edition {edition}\n"
-        f"{story.since:%B %Y} – {story.data_through:%B %Y}, baseline "
-        f"{story.baseline[0]:%b %Y} – {story.baseline[1]:%b %Y}"
+    title, sub = cover.shapes.title, cover.placeholders[1]
+    title.left, title.top, title.width, title.height = MARGIN, Inches(2.0), TEXT_WIDTH, Inches(1.5)
+    sub.left, sub.top, sub.width, sub.height = MARGIN, Inches(3.7), TEXT_WIDTH, Inches(2.6)
+    title.text = story.account
+    parties = f"{provider} for {client or story.account}" if provider else client
+    sub.text = "\n".join(
+        x
+        for x in (
+            f"Renewal pack · as of {story.as_of:%d %B %Y} · edition {edition}",
+            f"{story.since:%B %Y} – {story.data_through:%B %Y}, baseline "
+            f"{story.baseline[0]:%b %Y} – {story.baseline[1]:%b %Y}",
+            parties,
+        )
+        if x
     )
     head = story.section("headline")
     s = _slide(prs, head.title, _notes(head))
@@ -113,9 +174,12 @@ def render_deck(story: Story, *, changes: Section | None = None, edition: int = 
             series.append(round(running, 2))
         data.add_series("Value to date", series)
         chart = s.shapes.add_chart(
-            XL_CHART_TYPE.LINE, Inches(0.6), Inches(1.4), Inches(12.1), Inches(5.6), data
+            XL_CHART_TYPE.LINE, MARGIN, Inches(1.4), TEXT_WIDTH, Inches(5.6), data
         ).chart
         chart.has_legend = False
+        chart.has_title = False  # the slide's title says it
+        _money_axis(chart)
+        _category_ticks(chart, max(1, round(len(months) / 12)))
     except KeyError:
         pass
     try:
@@ -133,16 +197,46 @@ def render_deck(story: Story, *, changes: Section | None = None, edition: int = 
         br = story.section("bridge")
         s = _slide(prs, br.title, " ".join(br.notes))
         t = br.table("bridge")
-        steps = [f for f in br.figures if f.key.startswith("step:") and f.label != "Value to date"]
+        steps = [f for f in br.figures if f.key.startswith("step:")]
+        # a waterfall from the same steps: each bar starts where the one before ended (an
+        # invisible first series carries it there), the last one is the total from zero
+        start, bases, sizes = 0.0, [], []
+        for i, f in enumerate(steps):
+            v = float(f.value or 0)
+            if i == len(steps) - 1 and f.label == "Value to date":
+                bases.append(0.0)
+                sizes.append(round(v, 2))
+                continue
+            bases.append(round(min(start, start + v), 2))
+            sizes.append(round(abs(v), 2))
+            start += v
         data = CategoryChartData()
-        data.categories = [f.label[:60] for f in steps]
-        data.add_series("Value", [round(float(f.value or 0), 2) for f in steps])
+        data.categories = [f.label[:40] for f in steps]
+        data.add_series("from", bases)
+        data.add_series("Value", sizes)
         chart = s.shapes.add_chart(
-            XL_CHART_TYPE.BAR_CLUSTERED, Inches(0.6), Inches(1.4), Inches(8.0), Inches(5.6), data
+            XL_CHART_TYPE.BAR_STACKED, MARGIN, Inches(1.4), Inches(8.0), Inches(5.6), data
         ).chart
         chart.has_legend = False
-        chart.plots[0].has_data_labels = False
-        box = s.shapes.add_textbox(Inches(8.8), Inches(1.4), Inches(4.0), Inches(5.6))
+        chart.has_title = False
+        chart.plots[0].gap_width = 40
+        carrier = chart.plots[0].series[0].format
+        carrier.fill.background()  # invisible: only positions the bar
+        carrier.line.fill.background()
+        chart.category_axis.reverse_order = True  # first step on top, as on screen
+        chart.category_axis.crosses = XL_AXIS_CROSSES.MAXIMUM  # the value axis stays below
+        # the screen's colours: adds value, costs value, the total
+        for i, f in enumerate(steps):
+            fill = chart.plots[0].series[1].points[i].format.fill
+            fill.solid()
+            last = i == len(steps) - 1 and f.label == "Value to date"
+            fill.fore_color.rgb = RGBColor.from_string(
+                "1F2933" if last else "0072B2" if float(f.value or 0) >= 0 else "D55E00"
+            )
+        _money_axis(chart)
+        chart.value_axis.minimum_scale = min(0.0, *bases)
+        chart.category_axis.tick_labels.font.size = Pt(12)
+        box = s.shapes.add_textbox(Inches(8.8), Inches(1.5), Inches(4.0), Inches(5.5))
         tf = box.text_frame
         tf.word_wrap = True
         for i, r in enumerate(t.rows):
@@ -153,7 +247,8 @@ def render_deck(story: Story, *, changes: Section | None = None, edition: int = 
                 + (f" measured · evidence: {r[2]}" if r[2] not in ("", "—") else "")
                 + (f", estimate {r[3]}" if len(r) > 3 and r[3] not in ("", "—") else "")
             )
-            p.font.size = Pt(11)
+            p.font.size = Pt(12)
+            p.space_after = Pt(4)
     except KeyError:
         pass
     try:

@@ -72,6 +72,8 @@ class BuiltPack:
     changes: Section
     document: PackDocument | None  # the PDF build (None for a deck)
     protected: bool
+    provider: str = ""  # the parties the cover named
+    client: str = ""
 
 
 def default_as_of(today: dt.date | None = None) -> dt.date:
@@ -208,7 +210,13 @@ def build_pack(
         from reports.deck import render_deck
 
         say(0.93, "building the deck")
-        content = render_deck(story, changes=changes, edition=edition_no)
+        content = render_deck(
+            story,
+            changes=changes,
+            edition=edition_no,
+            provider=provider or a.provider_name,
+            client=a.client_name,
+        )
     say(0.96, "archiving the edition")
     snapshots.save_edition(
         engine,
@@ -249,6 +257,8 @@ def build_pack(
         changes=changes,
         document=doc,
         protected=bool(password),
+        provider=provider or a.provider_name,
+        client=a.client_name,
     )
 
 
@@ -265,7 +275,13 @@ def deck_of(built: BuiltPack) -> bytes:
         return built.content
     from reports.deck import render_deck
 
-    return render_deck(built.story, changes=built.changes, edition=built.edition_no)
+    return render_deck(
+        built.story,
+        changes=built.changes,
+        edition=built.edition_no,
+        provider=built.provider,
+        client=built.client,
+    )
 
 
 def preview_pages(built: BuiltPack, pages: int = 2) -> list[bytes]:

@@ -938,7 +938,13 @@ def _contract(k: views.ContractView | None, cur: str, loc: str) -> Section | Non
         "contract",
         "What the contract says",
         sentences=tuple(
-            plain(s) for s in (k.productivity_sentence, k.gain_share_sentence, k.days_sentence)
+            plain(s)
+            for s in (
+                # the clause's sentence names its KPI first, as the Contract page prints it
+                f"{k.unit_cost_label}: {k.productivity_sentence}",
+                k.gain_share_sentence,
+                k.days_sentence,
+            )
         ),
         tables=(gain, days),
         charts=tuple(charts),
