@@ -210,3 +210,29 @@ def test_category_filter_limits_every_section(make_app, demo_data) -> None:
     assert next(m for m in at.metric if m.label == "Innovations").value == str(n)
     shown = next(f for f in _chart_frames(at) if "reached" in f.columns)
     assert shown.set_index("stage").loc["idea", "reached"] == n
+
+
+def test_register_search_and_stage_travel_in_the_url(make_app, demo_data) -> None:
+    """A link with ?q=claims&stage=scaled,pilot opens the register searched and filtered that
+    way; changing the search or the stages writes them back to the URL (a copied link shows
+    the same list), and clearing them leaves the URL without them."""
+    at = make_app(PAGE, q="claims", stage="scaled,pilot,nonsense")
+    no_exception(at)
+    assert at.text_input(key="register_search").value == "claims"
+    assert at.multiselect(key="register_stages").value == ["scaled", "pilot"]
+    shown = _register(at)
+    inn = demo_data.innovations
+    hay = inn["code"] + " " + inn["title"] + " " + inn["owner"].fillna("") + " "
+    hay = (hay + inn["description"].fillna("")).str.casefold()
+    expected = inn[hay.str.contains("claims") & inn["stage"].isin(["scaled", "pilot"])]
+    assert sorted(shown["code"]) == sorted(expected["code"]) and len(shown) > 0
+    assert at.query_params["stage"] in ("scaled,pilot", ["scaled,pilot"])  # the unknown dropped
+
+    at.text_input(key="register_search").input("portal").run()
+    at.multiselect(key="register_stages").set_value(["rejected"]).run()
+    no_exception(at)
+    assert at.query_params["q"] in ("portal", ["portal"])
+    assert at.query_params["stage"] in ("rejected", ["rejected"])
+    at.text_input(key="register_search").input("").run()
+    at.multiselect(key="register_stages").set_value([]).run()
+    assert "q" not in at.query_params and "stage" not in at.query_params
