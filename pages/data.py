@@ -8,7 +8,13 @@ import streamlit as st
 from ui.components import download_csv
 from ui.context import engine, page_context
 from ui.data_actions import counts_frame, history, problems_frame, rollback, run_import
-from ui.data_parts import freshness_section, method_section, templates_section
+from ui.data_parts import (
+    freshness_section,
+    method_section,
+    shown_entities,
+    shown_user,
+    templates_section,
+)
 from ui.states import database_guard
 
 ctx = page_context(__file__)
@@ -90,9 +96,7 @@ with tab_history, database_guard(ctx.url, key="history"):
         # gives the table (about 815 px: a grid never shrinks a fixed width, it scrolls).
         # "read" is not a column: it is new + updated + same.
         st.dataframe(
-            hist.assign(
-                user=hist["user"].fillna("").replace("", "—")
-            ),  # not "None": imported by the CLI
+            shown_user(hist.assign(entity=hist["entity"].map(shown_entities))),
             hide_index=True,
             key="history",
             width="stretch",

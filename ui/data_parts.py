@@ -9,10 +9,32 @@ import streamlit as st
 from data_loaders.access import Scope
 from data_loaders.formats import SPECS
 from data_loaders.freshness import STALE_AFTER_DAYS, entity_freshness, observation_freshness
+from data_loaders.templates import TEMPLATE_ENTITIES
 from metrics.method_notes import METHOD_NOTES, NOTATION, evidence_notes
+from metrics.rules import EVIDENCE_LABELS
 from ui.context import CACHE_TTL, engine_for
 
-__all__ = ["freshness_section", "method_section", "templates_section"]
+__all__ = [
+    "freshness_section",
+    "method_section",
+    "shown_entities",
+    "shown_user",
+    "templates_section",
+]
+
+
+def shown_entities(text: str) -> str:
+    """A batch's entities as a reader sees them: only those a user imports, so the demo's
+    hidden ground truth (its planted effects) is never named — ``accounts, units, kpis``."""
+    return ", ".join(e for e in text.split(",") if e.strip() in TEMPLATE_ENTITIES)
+
+
+def shown_user(frame: pd.DataFrame) -> pd.DataFrame:
+    """``user`` as a reader reads it: "—" where nobody signed in wrote it (the CLI, the
+    demo loader), never "None"."""
+    if "user" not in frame.columns:
+        return frame
+    return frame.assign(user=frame["user"].fillna("").astype(str).replace("", "—"))
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
@@ -63,9 +85,10 @@ def freshness_section(url: str, scope: Scope, account_id: int | None, version: s
     )
     st.subheader("Last import per entity")
     st.dataframe(
-        entities,
+        shown_user(entities[entities["entity"].isin(TEMPLATE_ENTITIES)]),
         hide_index=True,
         column_config={
+            "user": st.column_config.TextColumn("by"),
             "batch_id": "batch",
             "last_import": st.column_config.DatetimeColumn(
                 "last import", format="D MMM YYYY, HH:mm"
@@ -90,7 +113,7 @@ def templates_section() -> None:
         type="primary",
     )
     cols = st.columns(4)
-    for i, spec in enumerate(s for s in SPECS if s.entity != "planted_effects"):
+    for i, spec in enumerate(s for s in SPECS if s.entity in TEMPLATE_ENTITIES):
         cols[i % 4].download_button(
             f"{spec.entity}.csv",
             template_csv(spec.entity),
@@ -109,4 +132,8 @@ def method_section() -> None:
         if note.formula:
             st.latex(note.formula)
     st.markdown("**Evidence levels**, printed next to every value line:")
-    st.markdown("\n".join(f"- **{lvl}** — {text}" for lvl, text in evidence_notes().items()))
+    st.markdown(
+        "\n".join(
+            f"- **{EVIDENCE_LABELS[lvl]}** — {text}" for lvl, text in evidence_notes().items()
+        )
+    )

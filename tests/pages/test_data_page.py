@@ -116,7 +116,39 @@ def test_page_shows_history_freshness_templates_and_method(data_page) -> None:
     ):
         assert f"**{title}.**" in text
     assert any(r"(1-g)\,G" in x.value for x in at.get("latex"))
-    assert "**estimated** —" in text and "**claimed** —" in text
+    assert "**proven (causal estimate)** —" in text and "**claimed** —" in text
+
+
+def test_the_data_page_speaks_a_readers_words(data_page) -> None:
+    """No "None" where nobody signed in did the import, the KPI's name and not its key in
+    the freshness table, and never the demo's hidden ground truth (its planted effects) in
+    the history, the freshness tables, the templates or anywhere else on the page."""
+    import json
+
+    at = data_page()
+    text = texts(at)
+    assert "planted" not in text.casefold()
+    labels = [b.label for b in at.get("download_button")]
+    assert not [x for x in labels if "planted" in x]
+    shown = []
+    for d in at.dataframe:
+        config = json.loads(d.proto.columns or "{}")
+        # what the reader sees: the columns the table does not hide
+        cols = [c for c in d.value.columns if not config.get(str(c), {}).get("hidden")]
+        shown.append(d.value[cols])
+    for frame in shown:
+        cells = frame.astype(str).to_numpy().ravel().tolist()
+        assert not [c for c in cells if "planted" in c.casefold()], frame.columns.tolist()
+        for col in frame.columns:
+            if col == "user":
+                assert "None" not in set(frame[col].astype(str)), frame.columns.tolist()
+    fresh = next(f for f in shown if "kpi_label" in f.columns)
+    assert "kpi_key" not in fresh.columns  # hidden: the name is shown, not the key
+    assert {"Cost per transaction", "Average handle time"} <= set(fresh["kpi_label"])
+    entities = next(f for f in shown if {"entity", "batch_id"} <= set(f.columns))
+    assert (entities["user"] == "—").all()  # the demo was loaded by no signed-in user
+    hist = _frame(at, "history")
+    assert hist["entity"].str.contains("observations").all()
 
 
 def test_valid_upload_imports_and_shows_counts(data_page, writable_url: str) -> None:
