@@ -7,7 +7,10 @@ it hands to ``metrics.impact.estimate_effect`` is recorded, and diff-diff's
 ``ImputationDiD`` then fits each of those panels (outcome, unit, period, first treated,
 covariates) with its clustered standard errors only. Printed: both times, the ratio
 (target ≤ 1.5×), how many panels used permutation inference and how many distinct
-reassignments they solved.
+reassignments they solved. Ours is timed twice: as the dashboard runs it (building each
+innovation's panel from the account data, then estimating: diff-diff is handed those panels
+ready-made, so this line favours diff-diff), and on exactly the recorded panels with the
+same arguments (``estimate_effect`` alone: like with like).
 
     nice -n 10 .venv/bin/python benchmarks/estimates_vs_diffdiff.py [--repeat 2]
 
@@ -125,6 +128,12 @@ def main() -> None:
     draws = sum(est.n_permutations for _, _, est in panels if est.inference == "permutation")
     ours_cpu, ours_wall = best(lambda: views.estimates(data), args.repeat)
 
+    def ours_on_panels() -> None:
+        for p, kw, _ in panels:
+            impact.estimate_effect(p, **kw)
+
+    same_cpu, same_wall = best(ours_on_panels, args.repeat)
+
     def reference() -> None:
         for p, kw, _ in panels:
             diff_diff_fit(p, kw)
@@ -138,9 +147,18 @@ def main() -> None:
         f"  of which permutation inference: {len(perm)} ({draws} valid draws, "
         f"{distinct} distinct reassignments solved)"
     )
-    print(f"ours, full inference   : CPU {ours_cpu:7.2f} s   wall {ours_wall:7.2f} s")
-    print(f"diff-diff, clustered SE: CPU {ref_cpu:7.2f} s   wall {ref_wall:7.2f} s")
-    print(f"ratio ours / diff-diff : CPU {ours_cpu / ref_cpu:5.2f}x  (target <= 1.5x)")
+    print(
+        f"ours, full inference, from the account: CPU {ours_cpu:7.2f} s   wall {ours_wall:7.2f} s"
+    )
+    print(
+        f"ours, full inference, same panels     : CPU {same_cpu:7.2f} s   wall {same_wall:7.2f} s"
+    )
+    print(f"diff-diff, clustered SE, same panels  : CPU {ref_cpu:7.2f} s   wall {ref_wall:7.2f} s")
+    print(
+        f"ratio ours / diff-diff: from the account {ours_cpu / ref_cpu:5.2f}x, same panels "
+        f"{same_cpu / ref_cpu:5.2f}x (CPU; wall {ours_wall / ref_wall:5.2f}x, "
+        f"{same_wall / ref_wall:5.2f}x; target <= 1.5x)"
+    )
 
 
 if __name__ == "__main__":
