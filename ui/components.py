@@ -60,35 +60,30 @@ def altair(chart: Any, *, key: str | None = None) -> None:
     st.altair_chart(chart, theme=None, width="stretch", key=key)
 
 
-#: Ratio columns, written as the tables show them ("85.6%"), not as 0.8555.
-PERCENT_COLUMNS = ("realisation",)
-
-
 def export_csv(frame: pd.DataFrame, *, header: str) -> bytes:
-    """A table as a reader gets it: a first line ``# header`` (account, filters, as-of),
-    money and other decimals to the cent, ratios as percentages, no internal ids, and text
-    cells that a spreadsheet would run as a formula neutralised (``services.export``)."""
-    from metrics.format import pct
-    from services.export import neutralise
+    """A table download as a reader gets it (``services.export.export_csv``)."""
+    from services.export import export_csv as _export
 
-    out = frame.drop(columns=[c for c in frame.columns if c == "id" or str(c).endswith("_id")])
-    for col in out.columns:
-        if col in PERCENT_COLUMNS:
-            out[col] = [pct(v, signed=False) if pd.notna(v) else "" for v in out[col]]
-        elif pd.api.types.is_float_dtype(out[col]):
-            out[col] = out[col].round(2)
-    body = neutralise(out).to_csv(index=False, float_format="%.2f")
-    return (f"# {header}\n" + body).encode("utf-8")
+    return _export(frame, header=header)
 
 
 def csv_header(ctx: Any) -> str:
-    """``Northwind Insurance · all units · Jan 2023 – Oct 2026 · data to 31 Oct 2026``."""
+    """The download's first line: account, filters and as-of (``services.export.csv_header``),
+    ``Northwind Insurance · all units · all categories · Jan 2023 – Oct 2026 · data to 31 Oct
+    2026``."""
     from metrics.innovation_views import data_as_of
+    from services.export import csv_header as _header
 
     if ctx.data is None:
         return "Then & Now"
-    as_of = data_as_of(ctx.data.monthly)
-    return f"{ctx.data.account.name} · {ctx.describe_filters()} · data to {as_of:%d %b %Y}"
+    period = (ctx.start, ctx.end) if ctx.start and ctx.end else None
+    return _header(
+        ctx.data.account.name,
+        units=ctx.unit_names if ctx.unit_ids is not None else None,
+        period=period,
+        categories=ctx.categories,
+        as_of=data_as_of(ctx.data.monthly),
+    )
 
 
 def download_csv(
