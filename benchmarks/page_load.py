@@ -1,15 +1,21 @@
 """Page load in Chromium on the demo account with a warm server (issue 14): the first visit of
 every page in a fresh tab, a switch between pages through the sidebar, a step in present
-mode (Next), and how many times the Then & Now page reruns while its period slider is
-dragged (it should rerun once per release, not once per step).
+mode (Next), and how many times the Then & Now page reruns while a period slider is dragged
+over 45 mouse steps — the Then photo's (in a form: one run, on Compare) and the sidebar's
+shared Period slider (a run on release, not per step) — ``--only-slider`` measures only
+that.
 
     .venv/bin/python benchmarks/page_load.py [--db URL] [--rounds 3] [--url http://…]
+                                             [--only-slider]
 
 Without ``--db`` the demo account is built in a temporary SQLite file; without ``--url`` a
-server of our own is started (and stopped by its PID) and warmed up with one Story view, so
-no figure includes the causal estimates' first computation. Prints median / p95 / max per
-measure and the load average next to them: on a shared machine the same run can take twice
-as long, so compare figures of one run, never against a fixed limit. A figure is the time
+server of our own is started (and stopped by its PID) and warmed up with one Story view. No
+page run computes the causal estimates (they are computed in a process of their own when
+none are stored, ``services.estimates_background``): pass a ``--db`` that has them stored to
+measure the pages with their evidence, as a server that has run a while has them. Prints
+median / p95 / max per measure and the load average next to them: on a shared machine the
+same run can take twice as long, so compare figures of one run, never against a fixed
+limit. A figure is the time
 from the action until the app is idle (connected, no script running, nothing stale, twice
 300 ms apart — the browser tests' definition) minus those 300 ms.
 """
@@ -65,6 +71,41 @@ COUNT_RUNS = """() => {
 }"""
 
 
+#: The sliders dragged on the Then & Now page: where, and the label of the slider.
+SLIDERS = [("main", "Then"), ("sidebar", "Period")]
+
+
+def _drag(pg, base: str, where: str, label: str) -> tuple[int, str]:
+    """Drag the right thumb of a slider 45 mouse steps to the left (earlier months: never
+    stuck at the end of the data), release, press Compare when the slider sits in a form;
+    returns the script runs counted from the first step and "before → after"."""
+    pg.goto(base + "/then-and-now")
+    _idle(pg)
+    pg.evaluate(COUNT_RUNS)
+    area = pg.get_by_test_id("stMain" if where == "main" else "stSidebar")
+    box_el = area.get_by_test_id("stSlider").filter(has_text=label).first
+    thumb = box_el.get_by_role("slider").last
+    before = thumb.get_attribute("aria-valuetext")
+    box = thumb.bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    pg.mouse.move(x, y)
+    pg.mouse.down()
+    for i in range(1, 46):
+        pg.mouse.move(x - 4 * i, y)
+        pg.wait_for_timeout(40)
+    pg.mouse.up()
+    pg.wait_for_timeout(500)
+    _idle(pg)
+    after = thumb.get_attribute("aria-valuetext")
+    compare = pg.get_by_role("button", name="Compare these periods")
+    if where == "main" and compare.count():  # the photo's sliders sit in a form
+        compare.click()
+        pg.wait_for_timeout(150)
+        _idle(pg)
+    return int(pg.evaluate("() => window.__tnRuns")), f"{label}: {before} → {after}"
+
+
 def _idle(pg, timeout: int = 300_000) -> None:
     for _ in range(2):
         pg.wait_for_function(IDLE, timeout=timeout)
@@ -97,6 +138,9 @@ def main() -> None:
     ap.add_argument("--db", help="database URL (default: the demo in a temporary file)")
     ap.add_argument("--url", help="an already running server to measure instead of our own")
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument(
+        "--only-slider", action="store_true", help="only the slider drags (no page loads)"
+    )
     args = ap.parse_args()
     require_chromium()
     from playwright.sync_api import ViewportSize, sync_playwright
@@ -118,9 +162,19 @@ def main() -> None:
             first: dict[str, list[float]] = {}
             switches: list[float] = []
             steps: list[float] = []
-            runs: list[int] = []
+            runs: dict[str, list[int]] = {}
             moved: list[str] = []
             for _ in range(args.rounds):
+                if args.only_slider:
+                    ctx = browser.new_context(viewport=viewport)
+                    pg = ctx.new_page()
+                    pg.set_default_timeout(300_000)
+                    for where, label in SLIDERS:
+                        n, what = _drag(pg, base, where, label)
+                        runs.setdefault(f"{where} {label!r}", []).append(n)
+                        moved.append(what)
+                    ctx.close()
+                    continue
                 for path, query in PAGES:
                     ctx = browser.new_context(viewport=viewport)
                     pg = ctx.new_page()
@@ -138,30 +192,10 @@ def main() -> None:
                 _idle(pg)
                 for _ in range(4):
                     steps.append(_timed(pg, partial(pg.keyboard.press, "ArrowRight")))
-                # drag the Then slider's right thumb over 45 mouse steps, then release
-                pg.goto(base + "/then-and-now")
-                _idle(pg)
-                pg.evaluate(COUNT_RUNS)
-                thumb = pg.get_by_test_id("stSlider").first.get_by_role("slider").last
-                before = thumb.get_attribute("aria-valuetext")
-                box = thumb.bounding_box()
-                assert box is not None
-                x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-                pg.mouse.move(x, y)
-                pg.mouse.down()
-                for i in range(1, 46):
-                    pg.mouse.move(x + 6 * i, y)
-                    pg.wait_for_timeout(40)
-                pg.mouse.up()
-                pg.wait_for_timeout(500)
-                _idle(pg)
-                moved.append(f"{before} → {thumb.get_attribute('aria-valuetext')}")
-                compare = pg.get_by_role("button", name="Compare these periods")
-                if compare.count():  # the sliders sit in a form: one run for the release
-                    compare.click()
-                    pg.wait_for_timeout(150)
-                    _idle(pg)
-                runs.append(int(pg.evaluate("() => window.__tnRuns")))
+                for where, label in SLIDERS:
+                    n, what = _drag(pg, base, where, label)
+                    runs.setdefault(f"{where} {label!r}", []).append(n)
+                    moved.append(what)
                 ctx.close()
             browser.close()
     finally:
@@ -169,11 +203,17 @@ def main() -> None:
             stop_streamlit(proc)
     load = os.getloadavg()[0]
     say(f"page load, demo account, warm server, {args.rounds} round(s), load average {load:.1f}")
+    say(
+        "  (every figure is the time until the app is idle, minus the 300 ms idle check; "
+        "compare figures of one run, never against a fixed limit)"
+    )
     for name, times in first.items():
         say(f"  first visit, fresh tab  {name:<14} {summary(times)}")
     say(f"  page switch (sidebar)   all            {summary(switches)}")
     say(f"  present mode, Next (→)  all            {summary(steps)}")
-    say(f"  Then & Now slider drag (45 steps, then Compare): script runs {runs}, {moved}")
+    for name, counts in runs.items():
+        say(f"  drag over 45 steps, {name}: script runs per drag {counts}")
+    say(f"  values before → after each drag: {moved}")
 
 
 if __name__ == "__main__":
