@@ -98,11 +98,11 @@ def strip(cards: pd.DataFrame, n: int = 4) -> pd.DataFrame:
 
 def card_label(row: Mapping[Any, Any]) -> str:
     """A card's title carrying the unit its figure lacks: demand counts are a month's level
-    ("Transactions a month"), scores say so; figures with a unit ("$3.86", "2.05 %",
+    ("Transactions a month (client demand)"), scores say so; figures with a unit ("$3.86", "2.05 %",
     "392 s", "1,243 FTE") keep the KPI's name."""
     label = str(row["label"])
     if row.get("demand"):
-        return f"{label} a month"
+        return f"{label} a month (client demand)"
     if str(row.get("unit_of_measure", "")) == "score":
         return f"{label} (score)"
     return label

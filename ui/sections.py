@@ -40,6 +40,8 @@ def _pending(ctx: PageContext) -> Pending:
 
 
 EVIDENCE_ORDER = EVIDENCE_KEYS
+#: One height for every card of the two photographs (a two-line title and a change fit).
+PHOTO_CARD_PX = 150
 EVIDENCE_HEX = tuple(EVIDENCE_COLORS[k] for k in EVIDENCE_ORDER)
 
 
@@ -243,19 +245,18 @@ def then_now_photo(
                     kpi_card(
                         scorecard.card_label(row),
                         str(row["now_text"]),
-                        delta=str(row["delta_text"])
-                        + (" · client demand" if row.get("demand") else ""),
+                        delta=str(row["delta_text"]),
                         better=row["better"],
                         change=float(row["change"]),
                         container=cell,
+                        height=PHOTO_CARD_PX,
                     )
                 else:  # the same card; the period is in the photo's title, said once
                     kpi_card(
                         scorecard.card_label(row),
                         str(row["then_text"]),
-                        # a blank line where Now has its change, so the two photos align
-                        delta="\u2007",
                         container=cell,
+                        height=PHOTO_CARD_PX,  # as tall as Now's: the two photos align
                     )
     st.markdown(photo.between_sentence)
     if compact:
