@@ -149,3 +149,47 @@ def test_evidence_upgrade_is_named_in_labels_and_ranked_by_the_rule(demo_story: 
     assert rows[proven[0]][2:] == ("claimed → proven (causal estimate)", "upgrade")
     assert rows[measured[0]][2:] == ("proven (causal estimate) → measured", "downgrade")
     assert set(rows) == {proven[0], measured[0]}
+
+
+def test_reimported_observations_show_as_a_restated_month(copy_url: str, tmp_path: Path) -> None:
+    """Build an edition; re-import (through the importer, as a user would) one unit's
+    headline-KPI observations of March 2025 with corrected values; the next edition's "what
+    changed" lists March 2025 as restated, old → new, and nothing else."""
+    import csv
+
+    import cli
+
+    engine = make_engine(copy_url)
+    scope = Scope.everything(user="tester")
+    first = build_pack(engine, scope, "Northwind Insurance", ensure_estimates=False)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT u.site, u.process, k.key, o.period, o.value, o.volume, o.grain "
+                "FROM kpi_observation o JOIN unit u ON u.id = o.unit_id "
+                "JOIN kpi k ON k.id = o.kpi_id JOIN account a ON a.id = o.account_id "
+                "WHERE a.name = 'Northwind Insurance' AND k.headline = 1 "
+                "AND k.money_value IS NOT NULL AND o.period >= '2025-03-01' "
+                "AND o.period < '2025-04-01' "
+                "AND u.id = (SELECT MIN(id) FROM unit WHERE account_id = a.id)"
+            )
+        ).all()
+    assert rows
+    path = tmp_path / "observations.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["account", "site", "process", "kpi", "period", "value", "volume", "grain"])
+        for site, process, kpi, period, value, volume, grain in rows:
+            w.writerow(
+                ["Northwind Insurance", site, process, kpi, period, value * 0.8, volume, grain]
+            )
+    assert cli.main(["--db", copy_url, "import", str(path), "--no-estimates"]) == 0
+    second = build_pack(engine, scope, "Northwind Insurance", ensure_estimates=False)
+    engine.dispose()
+    assert second.edition_no == first.edition_no + 1
+    restated = {t.key: t for t in second.changes.tables}["restated"]
+    assert [r[0] for r in restated.rows] == ["2025-03"]
+    old, new = restated.rows[0][1], restated.rows[0][2]
+    march = first.story.section("curve").figure("month:2025-03").exact
+    assert old == march and new == second.story.section("curve").figure("month:2025-03").exact
+    assert old != new

@@ -141,6 +141,10 @@ def test_hostile_titles_print_as_text(demo_story: Story, tmp_path: Path) -> None
     for t in HOSTILE[:5]:
         assert _squash(t) in text, t  # printed, not interpreted
     assert "Улучшение" in text and "客户服务改进项目" in text
+    raw = "\n".join(pages)
+    # Arabic word by word (text extraction orders a right-to-left run its own way), emoji
+    assert all(word in raw for word in HOSTILE[5].split())
+    assert "🚀" in raw and "✨" in raw
     assert text.count("Supercalifragilistic") == 500  # the long title, whole
     images = _png_pages(doc.pdf, tmp_path, 1, len(pages))
     for im in images:
