@@ -322,7 +322,7 @@ def read_csv(label: str, data: bytes) -> tuple[RawTable | None, list[ParseIssue]
 
 
 #: Rows per chunk when a CSV file is streamed (memory per chunk, not per file).
-READ_CHUNK_ROWS = 20_000
+READ_CHUNK_ROWS = 10_000
 #: How every CSV is read: text cells as written (no NA guessing, blank rows kept so row
 #: numbers in messages match the file), the C parser, double-quoted fields.
 _READ_CSV: dict[str, Any] = {

@@ -815,7 +815,7 @@ def convert_table(
     header_ok = _check_header(raw, spec, sink, decisions.rows)
     _report_decimals(label, sink, decisions.numbers)
     texts = {n for n in present if spec.column(n).type == "text"}
-    stack = _Stack(texts) if raw.chunks is not None else None
+    stack = _Stack(texts, decisions.rows) if raw.chunks is not None else None
     frame = pd.DataFrame()
     for body, rows in parts:
         part = RawTable(label, raw.entity, body, rows, raw.fmt, raw.header_row, raw.decimal)
@@ -835,15 +835,21 @@ def convert_table(
 
 
 class _Stack:
-    """Typed chunks gathered column by column: text columns as category codes (an account,
-    site or KPI name is stored once, not once per row), the others as numpy arrays."""
+    """Typed chunks gathered column by column into arrays sized once for the whole table
+    (``rows``, known from the first pass), so the table is never held twice (chunks plus
+    their concatenation): text columns as category codes (an account, site or KPI name is
+    stored once, not once per row), the others as numpy arrays."""
 
-    def __init__(self, texts: Collection[str]) -> None:
+    def __init__(self, texts: Collection[str], rows: int) -> None:
         self.texts = set(texts)
-        self.parts: dict[str, list[np.ndarray]] = {}
+        self.rows = rows
+        self.filled = 0
+        self.arrays: dict[str, np.ndarray] = {}
         self.categories: dict[str, dict[object, int]] = {}
 
     def add(self, frame: pd.DataFrame) -> None:
+        n = len(frame)
+        at = self.filled
         for c in frame.columns:
             s = frame[c]
             if c in self.texts:
@@ -853,19 +859,43 @@ class _Stack:
                 arr: np.ndarray = mapped[codes].astype(np.int32)
             else:
                 arr = s.to_numpy()
-            self.parts.setdefault(c, []).append(arr)
+            self._put(c, arr, at, n)
+        self.filled = at + n
+
+    def _put(self, c: str, arr: np.ndarray, at: int, n: int) -> None:
+        size = max(self.rows, at + n)
+        have = self.arrays.get(c)
+        if have is None:
+            have = np.empty(size, dtype=arr.dtype)
+            if arr.dtype == object:
+                have[:] = None
+        elif have.dtype != arr.dtype:
+            # Another chunk's type (a rare mix, e.g. a column empty in one chunk): widened
+            # once, as pandas would concatenate the two.
+            kept = pd.concat([pd.Series(have[:at]), pd.Series(arr)], ignore_index=True)
+            have = np.empty(size, dtype=kept.to_numpy().dtype)
+            if have.dtype == object:
+                have[:] = None
+            have[: at + n] = kept.to_numpy()
+        elif len(have) < at + n:  # more rows than the first pass counted
+            grown = np.empty(size, dtype=have.dtype)
+            grown[:at] = have[:at]
+            have = grown
+        have[at : at + n] = arr
+        self.arrays[c] = have
 
     def frame(self) -> pd.DataFrame:
         out: dict[str, Any] = {}
-        for c, parts in self.parts.items():
-            arr = np.concatenate(parts) if len(parts) != 1 else parts[0]
-            parts.clear()
+        for c in list(self.arrays):
+            arr = self.arrays.pop(c)
+            if len(arr) != self.filled:
+                arr = arr[: self.filled].copy()
             if c in self.texts:
                 out[c] = pd.Categorical.from_codes(
                     arr, categories=pd.Index(list(self.categories[c]))
                 )
             elif c == "_row":
-                out[c] = arr.astype(np.int32)
+                out[c] = arr.astype(np.int32, copy=False)
             elif c.startswith("_bad_") and arr.dtype == bool and not arr.any():
                 # A problem flag nobody raised: kept sparse (no byte per row).
                 out[c] = pd.arrays.SparseArray(arr, fill_value=False)
@@ -1057,23 +1087,65 @@ def _ok_rows(t: Typed, cols: Iterable[str]) -> np.ndarray:
     return ok
 
 
+def _rows_of(s: pd.Series, idx: np.ndarray) -> pd.Series:
+    """``s`` at the positions ``idx`` (ascending), without a copy when that is every row."""
+    return s if len(idx) == len(s) else s.iloc[idx]
+
+
+def _column_codes(s: pd.Series) -> tuple[np.ndarray, int]:
+    """Integer codes ≥ 0 of one key column (missing is 0, a value of its own) and how many
+    codes there can be. Categories (streamed text) and dates give their codes without a hash
+    table of the column: a category's code, a date's day number."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return s.cat.codes.to_numpy().astype(np.int64) + 1, len(s.cat.categories) + 1
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        ns = s.to_numpy(dtype="datetime64[ns]")
+        missing = pd.isna(s).to_numpy(dtype=bool)
+        if missing.all():
+            return np.zeros(len(s), dtype=np.int64), 1
+        days = ns.astype("datetime64[D]")
+        if not (days.astype("datetime64[ns]") == ns)[~missing].all():  # a time of day
+            raw, uniq = pd.factorize(s, use_na_sentinel=True)
+            return raw.astype(np.int64) + 1, len(uniq) + 1
+        days = days.astype(np.int64)
+        lo = int(days[~missing].min())
+        hi = int(days[~missing].max())
+        days -= lo - 1
+        days[missing] = 0
+        return days, hi - lo + 2
+    if s.dtype == bool:
+        return s.to_numpy().astype(np.int64) + 1, 3
+    if pd.api.types.is_integer_dtype(s.dtype) and len(s):
+        v = s.to_numpy().astype(np.int64)
+        lo, hi = int(v.min()), int(v.max())
+        if hi - lo < max(1024, 4 * len(v)):  # a small range (month numbers): no hash table
+            v -= lo - 1
+            return v, hi - lo + 2
+    raw_codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    return raw_codes.astype(np.int64) + 1, len(uniques) + 1
+
+
 def _key_codes(columns: Sequence[pd.Series]) -> np.ndarray:
-    """One int32 code per row for the tuple of ``columns`` (equal tuples, equal codes;
-    missing is a value of its own): factorised column by column, so a million-row key costs
-    a few integer arrays, not a frame of tuples."""
+    """One int64 code per row for the tuple of ``columns`` (equal tuples, equal codes;
+    missing is a value of its own): the columns' codes combined in mixed radix, renumbered
+    by sorting only when the product would leave int64, so a million-row key costs a few
+    integer arrays, not a frame of tuples (nor a hash table per column)."""
     k: np.ndarray | None = None
+    span = 1
     for s in columns:
-        raw_codes, uniques = pd.factorize(s, use_na_sentinel=True)
-        codes: np.ndarray = raw_codes.astype(np.int32) + 1  # missing (-1) becomes 0
-        del raw_codes
+        codes, size = _column_codes(s)
         if k is None:
-            k = codes
-        else:
-            # Combined in int64 (no overflow), renumbered to at most one code per row.
-            k, _ = pd.factorize(k.astype(np.int64) * (len(uniques) + 1) + codes)
-            k = k.astype(np.int32)
+            k, span = codes, size
+            continue
+        if span * size >= 1 << 62:
+            uniq, inverse = np.unique(k, return_inverse=True)
+            k, span = inverse.astype(np.int64).reshape(-1), len(uniq)
+            del uniq, inverse
+        k *= size
+        k += codes
+        span *= size
         del codes
-    return k if k is not None else np.zeros(0, dtype=np.int32)
+    return k if k is not None else np.zeros(0, dtype=np.int64)
 
 
 def _check_duplicates(tables: list[Typed], sink: ProblemSink) -> None:
@@ -1087,10 +1159,16 @@ def _check_duplicates(tables: list[Typed], sink: ProblemSink) -> None:
         return
 
     def column(c: str) -> pd.Series:
-        parts = [tables[n].frame[c].iloc[idx] for n, idx in picks]
+        parts = [_rows_of(tables[n].frame[c], idx) for n, idx in picks]
         return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
 
     codes = _key_codes([column(c) for c in key])
+    # Most files have no duplicate: a sorted copy says so without the order of the rows.
+    sorted_codes = np.sort(codes)
+    found = bool((sorted_codes[1:] == sorted_codes[:-1]).any())
+    del sorted_codes
+    if not found:
+        return
     # A stable sort keeps file order within a key: the first of each run is the original.
     order = np.argsort(codes, kind="stable")
     sorted_codes = codes[order]
@@ -1099,7 +1177,7 @@ def _check_duplicates(tables: list[Typed], sink: ProblemSink) -> None:
     if not repeat.any():
         return
     del sorted_codes
-    starts = np.where(~repeat, np.arange(len(codes), dtype=np.int32), 0)
+    starts = np.where(~repeat, np.arange(len(codes), dtype=np.int64), 0)
     first_of = order[np.maximum.accumulate(starts)]
     del starts
     dup_pos = order[repeat]
@@ -1167,26 +1245,29 @@ def _reference(
     unknown = np.zeros(len(f), dtype=bool)
     if not ok.any():
         return unknown
-    sub = f.loc[ok, cols + ["_row"]]
-    firsts = sub.drop_duplicates(cols)  # rows ascend, so the first is the lowest row
-    for vals in firsts.itertuples(index=False, name=None):
-        tup = tuple(vals[:-1])
+    idx = np.flatnonzero(ok)
+    sub = [_rows_of(f[c], idx) for c in cols]
+    codes = _key_codes(sub)
+    uniq, first = np.unique(codes, return_index=True)
+    rows = f["_row"].to_numpy()
+    for j in np.argsort(first, kind="stable"):  # in file order: the first row of each value
+        at = int(first[j])
+        # Key columns are text columns: their cells are strings.
+        tup: tuple[str, ...] = tuple(str(s.iat[at]) for s in sub)
         if tup in known:
             continue
-        mask = np.ones(len(sub), dtype=bool)
-        for c, v in zip(cols, tup, strict=True):
-            mask &= (sub[c] == v).to_numpy(dtype=bool)
+        mask = codes == uniq[j]
         n = int(mask.sum())
         text = describe(tup) if describe else tup[-1]
         extra = f" (and {n - 1:,} more rows)" if n > 1 else ""
         hint = _suggest(name_of(tup), candidates(tup)) if candidates else ""
         sink.add(
             t.label,
-            int(vals[-1]),
+            int(rows[idx[at]]),
             report_col,
             f"unknown {what} {text}: it is neither in the database nor in this import{extra}{hint}",
         )
-        unknown[np.flatnonzero(ok)[mask]] = True
+        unknown[idx[mask]] = True
     return unknown
 
 
@@ -1318,20 +1399,24 @@ def _check_volume(t: Typed, sink: ProblemSink, kpis: dict[tuple[str, str], str])
     ok = _ok_rows(t, ["account", "kpi"])
     if not ok.any():
         return
-    pairs = f.loc[ok, ["account", "kpi"]].drop_duplicates()
-    rate = {
-        (a, k)
-        for a, k in zip(pairs["account"], pairs["kpi"], strict=True)
-        if kpis.get((a, k)) == "rate"
-    }
+    idx = np.flatnonzero(ok)
+    cols = [_rows_of(f["account"], idx), _rows_of(f["kpi"], idx)]
+    codes = _key_codes(cols)
+    uniq, first_at = np.unique(codes, return_index=True)
+    rate: dict[int, str] = {}  # code of a rate KPI's (account, kpi) → the KPI
+    for code, at in zip(uniq, first_at, strict=True):
+        account, key = str(cols[0].iat[at]), str(cols[1].iat[at])
+        if kpis.get((account, key)) == "rate":
+            rate[int(code)] = key
+    del uniq, first_at
     if not rate:
         return
     is_rate = np.zeros(len(f), dtype=bool)
-    sub = f.loc[ok, ["account", "kpi"]]
-    is_rate[np.flatnonzero(ok)] = pd.MultiIndex.from_frame(sub).isin(list(rate))
+    is_rate[idx] = np.isin(codes, list(rate))
+    del codes, cols
     if "volume" not in f.columns:
         first = np.flatnonzero(is_rate)[:1]
-        names = sorted({k for _, k in rate})
+        names = sorted(set(rate.values()))
         sink.add(
             t.label,
             int(f["_row"].to_numpy()[first[0]]) if len(first) else None,
@@ -1398,6 +1483,18 @@ def _check_target_conflicts(typed: dict[str, list[Typed]], sink: ProblemSink) ->
                 )
 
 
+def _distinct_pairs(
+    first: pd.Series, second: pd.Series, codes: np.ndarray, positions: np.ndarray | None
+) -> set[tuple[str, str]]:
+    """The distinct (first, second) values at ``positions`` (every row when None), found by
+    their key ``codes`` (``_key_codes``) rather than by hashing a frame of pairs."""
+    picked = codes if positions is None else codes[positions]
+    _u, at = np.unique(picked, return_index=True)
+    if positions is not None:
+        at = positions[at]
+    return {(str(first.iat[i]), str(second.iat[i])) for i in at}
+
+
 def _check_baselines(
     typed: dict[str, list[Typed]],
     known: Known,
@@ -1456,19 +1553,20 @@ def _check_baselines(
                 idx = np.flatnonzero(ok)
                 if not len(idx):
                     continue
-                units_here = tf[["site", "process"]].iloc[idx]
-                g = units_here.drop_duplicates()
-                with_obs |= set(zip(g["site"], g["process"], strict=True))
+                sites, processes = _rows_of(tf["site"], idx), _rows_of(tf["process"], idx)
+                codes = _key_codes([sites, processes])
+                with_obs |= _distinct_pairs(sites, processes, codes, None)
                 p = tf["period"].to_numpy(dtype="datetime64[ns]")[idx]
                 is_month = tf["_period_is_month"].to_numpy(dtype=bool)[idx]
                 if "grain" in tf.columns:
                     is_month = is_month | (tf["grain"] == "month").to_numpy(dtype=bool)[idx]
-                lo = np.where(
-                    is_month, np.datetime64(start_month, "ns"), np.datetime64(start, "ns")
-                )
-                inside = (p >= lo) & (p <= np.datetime64(end, "ns"))
-                g = units_here[inside].drop_duplicates()
-                in_window |= set(zip(g["site"], g["process"], strict=True))
+                # A monthly value counts from the first of the window's first month.
+                inside = np.where(
+                    is_month, p >= np.datetime64(start_month, "ns"), p >= np.datetime64(start, "ns")
+                ) & (p <= np.datetime64(end, "ns"))
+                del p, is_month
+                in_window |= _distinct_pairs(sites, processes, codes, np.flatnonzero(inside))
+                del codes, inside
             # Units unknown everywhere are already refused; no second message about them.
             lacking = {u for u in with_obs - in_window if (name, *u) in units}
             lacking = {u for u in lacking if u == only} if only else lacking - set(own)
@@ -1553,13 +1651,12 @@ def _check_grains(tables: list[Typed], known: Known, sink: ProblemSink) -> None:
     groups = [*key, "month"]
     # First the distinct unit × KPI × month × grain of each table (a few int64 arrays per
     # row), then the rows of the few groups that mix grains, as a small frame.
-    parts = []
+    parts: list[int] = []
     distinct = []
-    for n, t in enumerate(tables):
-        ok = _ok_rows(t, [*key, "period"])
-        if not ok.any():
-            continue
-        idx = np.flatnonzero(ok)
+
+    def rows_of(t: Typed) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The rows with a unit, KPI and period: positions, months, monthly or not."""
+        idx = np.flatnonzero(_ok_rows(t, [*key, "period"]))
         is_month = t.frame["_period_is_month"].to_numpy(dtype=bool)[idx]
         if "grain" in t.frame.columns:
             g = t.frame["grain"].iloc[idx].to_numpy(dtype=object)
@@ -1567,16 +1664,24 @@ def _check_grains(tables: list[Typed], known: Known, sink: ProblemSink) -> None:
         else:
             monthly = is_month
         months = t.frame["period"].to_numpy(dtype="datetime64[ns]")[idx].astype("datetime64[M]")
-        cols = [t.frame[c].iloc[idx].reset_index(drop=True) for c in key]
+        return idx, months, monthly
+
+    for n, t in enumerate(tables):
+        idx, months, monthly = rows_of(t)
+        if not len(idx):
+            continue
+        cols = [_rows_of(t.frame[c], idx) for c in key]
         codes = _key_codes([*cols, pd.Series(months.astype(np.int64)), pd.Series(monthly)])
         _u, first = np.unique(codes, return_index=True)
+        del codes, _u
         d = pd.DataFrame(
             {c: s.iloc[first].to_numpy(dtype=object) for c, s in zip(key, cols, strict=True)}
         )
         d["month"] = months[first].astype("datetime64[ns]")
         d["grain"] = np.where(monthly[first], "month", "day")
         distinct.append(d)
-        parts.append((n, idx, months, monthly))
+        parts.append(n)
+        del idx, months, monthly, cols
     if not parts:
         return
     kinds = pd.concat(distinct, ignore_index=True).drop_duplicates()
@@ -1597,8 +1702,9 @@ def _check_grains(tables: list[Typed], known: Known, sink: ProblemSink) -> None:
     if not len(mixed):
         return
     hits = []
-    for n, idx, months, monthly in parts:
+    for n in parts:
         t = tables[n]
+        idx, months, monthly = rows_of(t)
         f = pd.DataFrame({c: t.frame[c].iloc[idx].to_numpy(dtype=object) for c in key})
         f["month"] = months.astype("datetime64[ns]")
         f["grain"] = np.where(monthly, "month", "day")

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import cast
+from pathlib import Path
+from typing import Any, cast
 
 import pandas as pd
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from data_loaders import rollup
 from data_loaders.access import AccessDenied, Scope
 from data_loaders.db import session_scope
 from data_loaders.freshness import entity_freshness, observation_freshness
+from data_loaders.importer import import_files
 from data_loaders.schema import (
     Account,
     ImportBatch,
@@ -120,6 +123,9 @@ def _seed(engine: Engine) -> tuple[int, int]:
                 obs(u1, k2, D(2025, 2, 20), "day", b2.id),  # daily: covers to 20 Feb
             ]
         )
+    # Rows written by hand, not by an import: the monthly rollup is rebuilt as documented.
+    with engine.begin() as conn:
+        rollup.rebuild(conn)
     return acme, accounts[1]
 
 
@@ -173,3 +179,55 @@ def test_scope_is_enforced(sqlite_engine: Engine) -> None:
         observation_freshness(sqlite_engine, client, acme)
     with pytest.raises(AccessDenied):
         entity_freshness(sqlite_engine, client, acme)
+
+
+VALID = Path(__file__).resolve().parents[1] / "data" / "import_valid"
+
+
+def test_read_from_the_rollup_matches_the_daily_rows(sqlite_engine: Engine, tmp_path: Path) -> None:
+    """Freshness read from the monthly rollup equals the same figures computed from every
+    stored observation (first and last period, row count, coverage), for a monthly series,
+    a daily series spread over several months and a series monthly then daily."""
+    files = sorted(VALID.glob("*.csv"))
+    daily = tmp_path / "kpi_observations_daily.csv"
+    lines = ["account,site,process,kpi,period,value,volume"]
+    for day in ("2025-01-07", "2025-01-03", "2025-02-11", "2025-03-30"):
+        lines.append(f"Acme Claims,Lisbon,Claims intake,aht,{day},401.5,300")
+        lines.append(f"Acme Claims,Lisbon,Claims intake,fte,{day},30.25,")
+    daily.write_text("\n".join(lines) + "\n")
+    assert import_files(sqlite_engine, [*files, daily]).ok
+    o = KpiObservation
+    with sqlite_engine.connect() as conn:
+        acme = conn.execute(select(Account.id).where(Account.name == "Acme Claims")).scalar_one()
+        rows = conn.execute(
+            select(Unit.site, Unit.process, Kpi.key, o.grain, o.period)
+            .join(Unit, Unit.id == o.unit_id)
+            .join(Kpi, Kpi.id == o.kpi_id)
+            .where(o.account_id == acme)
+        ).all()
+    ref = pd.DataFrame(rows, columns=["site", "process", "kpi_key", "grain", "period"])
+    ref["period"] = pd.to_datetime(ref["period"])
+    ref["covered"] = ref["period"].where(
+        ref["grain"] == "day", ref["period"] + pd.offsets.MonthEnd(0)
+    )
+    expected = ref.groupby(["site", "process", "kpi_key"]).agg(
+        first_period=("period", "min"),
+        covered_until=("covered", "max"),
+        n_periods=("period", "size"),
+    )
+    fresh = observation_freshness(sqlite_engine, Scope.everything(), acme, as_of=D(2025, 6, 30))
+    got: dict[tuple[str, str, str], dict[Any, Any]] = {
+        (r["site"], r["process"], r["kpi_key"]): r for r in fresh.to_dict("records")
+    }
+    want_rows: list[dict[Any, Any]] = expected.reset_index().to_dict("records")
+    assert len(got) == len(fresh) == len(want_rows)
+    for want in want_rows:
+        key = (want["site"], want["process"], want["kpi_key"])
+        assert pd.Timestamp(got[key]["first_period"]) == want["first_period"], key
+        assert pd.Timestamp(got[key]["covered_until"]) == want["covered_until"], key
+        assert int(got[key]["n_periods"]) == int(want["n_periods"]), key
+    # monthly 2024 rows, then days in 2025: the daily tail is the newest coverage
+    lisbon = got[("Lisbon", "Claims intake", "aht")]
+    assert pd.Timestamp(lisbon["covered_until"]) == pd.Timestamp("2025-03-30")
+    entities = entity_freshness(sqlite_engine, Scope.everything(), acme).set_index("entity")
+    assert entities.loc["observations", "rows"] == len(ref)

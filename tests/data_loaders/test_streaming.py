@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
@@ -45,6 +46,59 @@ def test_small_chunks_store_the_same_rows(tmp_path: Path, monkeypatch: pytest.Mo
     again = import_files(chunked, valid_files())
     assert again.ok and again.total.inserted == 0 and again.total.updated == 0
     assert fingerprint(chunked, ("kpi_observation",)) == fingerprint(whole, ("kpi_observation",))
+
+
+def test_streamed_file_stores_what_the_whole_file_reader_stores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same files read whole (the path of XLSX and other encodings: no chunked reader)
+    and streamed in 7-row chunks give identical databases, row for row."""
+    whole = _fresh(tmp_path, "whole.sqlite")
+    with monkeypatch.context() as m:
+        m.setattr(parsing, "read_csv_chunked", lambda _label, _open: None)
+        result = import_files(whole, valid_files())
+        assert result.ok, result.problems
+    monkeypatch.setattr(parsing, "READ_CHUNK_ROWS", 7)
+    monkeypatch.setattr(importer, "WRITE_CHUNK", 5)
+    streamed = _fresh(tmp_path, "streamed.sqlite")
+    assert import_files(streamed, valid_files()).ok
+    assert fingerprint(streamed) == fingerprint(whole)
+
+
+def test_key_codes_equal_exactly_for_equal_tuples() -> None:
+    """Row keys of the checks across rows (duplicates, grains, references) are integers:
+    two rows get one code exactly when their tuples of values are equal — for category,
+    date, integer, boolean and text columns, missing values included."""
+    from data_loaders.validation import _key_codes
+
+    sites = ["Lisbon", "Manila", "Lisbon", None, "Manila", "Lisbon", None, "Lisbon"]
+    days = [
+        "2024-01-01",
+        "2024-01-02",
+        "2024-01-01",
+        None,
+        "2024-01-02",
+        "2025-03-01",
+        None,
+        "2024-01-01",
+    ]
+    months = [24288, 24289, 24288, 24288, 24289, 24302, 24288, 24288]
+    monthly = [True, False, True, True, False, False, True, False]
+    kinds = ["a", "b", "a", "a", "b", None, "a", "a"]
+    cols: list[pd.Series] = [
+        pd.Series(sites, dtype="category"),
+        pd.Series(pd.to_datetime(pd.Series(days, dtype=object))),
+        pd.Series(months, dtype="int64"),
+        pd.Series(monthly, dtype=bool),
+        pd.Series(kinds, dtype=object),
+    ]
+    codes = _key_codes(cols)
+    tuples = list(zip(sites, days, months, monthly, kinds, strict=True))
+    for i in range(len(tuples)):
+        for j in range(len(tuples)):
+            assert (codes[i] == codes[j]) == (tuples[i] == tuples[j]), (i, j)
+    # rows 0 and 2 are the same tuple; row 7 differs from them only by its grain
+    assert codes[0] == codes[2] and codes[0] != codes[7]
 
 
 def _loaded(tmp_path: Path) -> Engine:
