@@ -3,8 +3,12 @@ it, and fresh Streamlit caches for every test."""
 
 from __future__ import annotations
 
+import shutil
+import sys
+import types
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import streamlit as st
@@ -12,6 +16,58 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
+
+
+#: The app's packages: a page test may patch their attributes, never leave a patch behind.
+APP_PACKAGES = ("data_loaders", "metrics", "services", "story", "ui", "charts", "reports")
+
+
+def leftover_patches() -> list[str]:
+    """Attributes of the app's modules that hold a function defined in a test, or a mock:
+    a patch that outlived its test. (``monkeypatch.setattr("pkg.mod.name", …)`` imports
+    ``pkg.mod`` when no test has yet; if that import copies a name from a module patched a
+    line earlier — ``from data_loaders.importer import _connect`` — the copy is the patch,
+    and monkeypatch "restores" the patch: it then lives on in every later test.)"""
+    found = []
+    for name, module in list(sys.modules.items()):
+        if not isinstance(module, types.ModuleType) or name.split(".")[0] not in APP_PACKAGES:
+            continue
+        for attr, value in list(vars(module).items()):
+            if isinstance(value, mock.Base) or (
+                isinstance(value, types.FunctionType)
+                and str(getattr(value, "__module__", "")).startswith("tests")
+            ):
+                found.append(f"{name}.{attr} = {value!r}")
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _clean_patches() -> Iterator[None]:
+    """No patch outlives its test. pytest sets up a conftest's autouse fixtures in the order
+    of their names, so this one comes before ``_navigation_v2`` and every test's own
+    ``monkeypatch``, and checks again after their undo (were that order to change, the check
+    after the test would fail loudly, never pass silently)."""
+    assert not leftover_patches(), "a patch of an earlier test is still in place"
+    yield
+    assert not leftover_patches(), "this test left a patch in place"
+
+
+def copy_database(demo_url: str, dst: Path) -> str:
+    """A private copy of the demo SQLite database at ``dst`` (with its WAL files), by URL."""
+    src = Path(demo_url.removeprefix("sqlite:///"))
+    for suffix in ("", "-wal", "-shm"):
+        if Path(f"{src}{suffix}").exists():
+            shutil.copy(f"{src}{suffix}", f"{dst}{suffix}")
+    return f"sqlite:///{dst}"
+
+
+@pytest.fixture
+def writable_url(tmp_path: Path, demo_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A private copy of the demo database (the test writes to it), as DATABASE_URL."""
+    url = copy_database(demo_url, tmp_path / "demo.sqlite")
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.chdir(ROOT)
+    return url
 
 
 @pytest.fixture(scope="session")

@@ -6,9 +6,7 @@ text from data is never rendered as Markdown or HTML."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from sqlalchemy import update
@@ -17,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from data_loaders.access import AccessDenied, Scope
 from data_loaders.db import make_engine
 from data_loaders.schema import Innovation
-from tests.pages.conftest import APP, ROOT, no_exception, texts
+from tests.pages.conftest import APP, ROOT, copy_database, no_exception, texts
 
 CLIENT = "cfo@rheinland.example"
 ANALYST = "analyst@provider.example"
@@ -49,12 +47,7 @@ def access_url(demo_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
     analyst and an admin, and one second-account title full of Markdown and HTML."""
     from services import access
 
-    src = Path(demo_url.removeprefix("sqlite:///"))
-    dst = tmp_path_factory.mktemp("access") / "access.sqlite"
-    for suffix in ("", "-wal", "-shm"):
-        if Path(f"{src}{suffix}").exists():
-            shutil.copy(f"{src}{suffix}", f"{dst}{suffix}")
-    url = f"sqlite:///{dst}"
+    url = copy_database(demo_url, tmp_path_factory.mktemp("access") / "access.sqlite")
     eng = make_engine(url)
     admin = Scope.everything(user="setup")
     access.grant(eng, admin, CLIENT, "client-executive", MINE)

@@ -4,9 +4,7 @@ dry run, rollback with confirmation, history, freshness, templates and the metho
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Callable
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -28,20 +26,6 @@ INVALID = (
     b"Northwind Insurance,Manila,Claims intake,aht,2026-11,abc,100\n"
     b"Northwind Insurance,Atlantis,Claims intake,aht,2026-11,300,100\n"
 )
-
-
-@pytest.fixture
-def writable_url(tmp_path: Path, demo_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A private copy of the demo database (these tests write to it)."""
-    src = Path(demo_url.removeprefix("sqlite:///"))
-    dst = tmp_path / "demo.sqlite"
-    for suffix in ("", "-wal", "-shm"):
-        if Path(f"{src}{suffix}").exists():
-            shutil.copy(f"{src}{suffix}", f"{dst}{suffix}")
-    url = f"sqlite:///{dst}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.chdir(ROOT)
-    return url
 
 
 @pytest.fixture

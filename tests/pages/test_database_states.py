@@ -6,7 +6,6 @@ reaching the welcome page and importing its first files from the browser."""
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +15,9 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from streamlit.testing.v1 import AppTest
 
+import data_loaders.batches  # noqa: F401 - bound before _database_gone patches (see there)
 from data_loaders.db import DatabaseUnavailable
-from tests.pages.conftest import APP, ROOT, no_exception, texts
+from tests.pages.conftest import APP, ROOT, leftover_patches, no_exception, texts
 from ui.nav import PAGE_SPECS
 
 UNREACHABLE = "postgresql+psycopg://x:y@127.0.0.1:1/none?connect_timeout=2"
@@ -53,21 +53,13 @@ def test_present_mode_says_the_database_is_unreachable(monkeypatch: pytest.Monke
     _unreachable_state(at.run())
 
 
-@pytest.fixture
-def writable_url(tmp_path: Path, demo_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    src = Path(demo_url.removeprefix("sqlite:///"))
-    dst = tmp_path / "demo.sqlite"
-    for suffix in ("", "-wal", "-shm"):
-        if Path(f"{src}{suffix}").exists():
-            shutil.copy(f"{src}{suffix}", f"{dst}{suffix}")
-    url = f"sqlite:///{dst}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.chdir(ROOT)
-    return url
-
-
 def _database_gone(monkeypatch: pytest.MonkeyPatch) -> None:
-    """From now on the database answers nothing: the version query, reads and imports."""
+    """From now on the database answers nothing: the version query, reads and imports.
+    ``data_loaders.batches`` holds its own name for ``importer._connect``; it is imported at
+    the top of this module, so that name is the real function when both are patched here
+    (imported by the patch itself, after ``importer._connect`` was patched, it copied the
+    patch, and monkeypatch then put the patch back as the "original": the Data page tests
+    that ran next said "db.example … refused")."""
 
     def down(*_a: object, **_k: object) -> None:
         raise DatabaseUnavailable("The database at db.example cannot be reached: refused")
@@ -166,3 +158,36 @@ def test_empty_database_reaches_the_welcome_page_and_imports_from_the_browser(
     at.switch_page("pages/contract.py").run()
     no_exception(at)
     assert at.title[0].value == "Contract"
+
+
+def test_a_patch_left_behind_is_named() -> None:
+    """The guard of tests/pages/conftest.py can fail: an app module attribute still holding
+    a test's function (as ``data_loaders.batches._connect`` did) is found and named."""
+    from data_loaders import batches
+
+    real = batches._connect
+
+    def leaked(*_a: object, **_k: object) -> None:
+        raise AssertionError("never called")
+
+    batches._connect = leaked  # type: ignore[assignment]  # the leak under test
+    try:
+        found = leftover_patches()
+    finally:
+        batches._connect = real
+    assert [x for x in found if x.startswith("data_loaders.batches._connect = ")], found
+    assert not leftover_patches()
+
+
+def test_the_database_patches_are_undone() -> None:
+    """After ``_database_gone`` is undone, every name it patched is the real function again."""
+    from data_loaders import batches, db, importer
+    from ui import context
+
+    mp = pytest.MonkeyPatch()
+    _database_gone(mp)
+    assert batches._connect is importer._connect is not None
+    mp.undo()
+    assert batches._connect.__module__ == importer._connect.__module__ == "data_loaders.importer"
+    assert batches._connect is importer._connect
+    assert context.data_version is db.data_version
