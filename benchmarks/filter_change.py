@@ -248,6 +248,8 @@ def breakdown(db: Path, unit_names: list[str]) -> None:
     from data_loaders.demo import ACCOUNT
     from data_loaders.queries import account_id_by_name, load_account_data
     from metrics import views
+    from metrics.attribution import attribution as attribute
+    from metrics.baseline import account_baseline
 
     engine = make_engine(f"sqlite:///{db}")
     scope = Scope.everything()
@@ -266,7 +268,7 @@ def breakdown(db: Path, unit_names: list[str]) -> None:
         "period": views.Selection(start=months[0].date(), end=months[-2].date()),
     }
     t0 = time.process_time()
-    base = views.account_baseline(data)
+    base = account_baseline(data)
     base_s = time.process_time() - t0
     say(
         f"\nserver-side breakdown (this process, no Streamlit): load_account_data "
@@ -277,7 +279,7 @@ def breakdown(db: Path, unit_names: list[str]) -> None:
     shared: dict[str, Any] = {}
 
     def attribution(s: views.Selection) -> None:
-        shared.update(base=base, attr=views.attribution(data, s, base))
+        shared.update(base=base, attr=attribute(data, s, base))
 
     steps: list[tuple[str, Callable[[views.Selection], Any]]] = [
         ("attribution", attribution),

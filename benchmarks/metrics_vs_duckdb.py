@@ -13,7 +13,7 @@ s·(base − actual)·vol·money, cumulative = running Σ over months):
   metrics · SQLite file      the production path: ``data_loaders.queries.load_account_data``
                              (SQL push-down of the daily rows to unit × KPI × month in SQLite,
                              plus the small account/KPI/innovation queries) →
-                             ``metrics.views.benefit`` → Σ per month → cumsum.
+                             ``metrics.value.measured`` → Σ per month → cumsum.
   metrics · SQLite in memory the same, with the database copied into an in-memory SQLite
                              (no file I/O: the same in-memory daily data as DuckDB's).
   duckdb · daily frame       one DuckDB SQL statement over the same daily rows held as a pandas
@@ -21,7 +21,7 @@ s·(base − actual)·vol·money, cumulative = running Σ over months):
                              (same volume-weighting rules as ``load_monthly``) → baseline →
                              benefit → cumulative. DuckDB uses every core unless --threads.
   duckdb · daily, 1 thread   the same with ``SET threads = 1`` (the metrics layer runs on one).
-  metrics · monthly cached   ``metrics.views.benefit`` + cumsum on the monthly aggregates already
+  metrics · monthly cached   ``metrics.value.measured`` + cumsum on the monthly aggregates already
                              in memory (what a page does on a filter change: the load is cached).
   duckdb · monthly frame     DuckDB SQL for baseline → benefit → cumulative on that same
                              monthly frame (like with like for the row above).
@@ -77,6 +77,7 @@ from data_loaders.db import make_engine, migrate  # noqa: E402
 from data_loaders.demo import ACCOUNT  # noqa: E402
 from data_loaders.queries import AccountData, account_id_by_name, load_account_data  # noqa: E402
 from metrics import views  # noqa: E402
+from metrics.value import measured  # noqa: E402
 
 SCOPE = Scope.everything()
 
@@ -95,11 +96,11 @@ try:  # the metrics layer's own module for measured value (moved out of views.py
         c = value_metrics.cumulative(value_metrics.measured(data))
         return pd.Series(c["cumulative"].to_numpy(), index=pd.DatetimeIndex(c["month"]))
 except ImportError:  # an older tree: the same figures from metrics.views
-    METRICS_PATH = "metrics.views.benefit → Σ per month → cumsum"
+    METRICS_PATH = "metrics.value.measured → Σ per month → cumsum"
 
     def metrics_cumulative(data: AccountData) -> pd.Series:
         """Cumulative measured value per month, by the metrics layer."""
-        b = views.benefit(data, views.Selection())
+        b = measured(data, views.Selection())
         col = "cents" if "cents" in b.columns else "benefit"
         per = b.groupby("month")[col].sum().sort_index().cumsum()
         return per / 100.0 if col == "cents" else per
@@ -304,7 +305,7 @@ def ensure_loaded(url: str, scale: int, seed: int) -> tuple[Any, int]:
 
 
 def ref_rows(data: AccountData) -> pd.DataFrame:
-    return views.benefit(data, views.Selection())
+    return measured(data, views.Selection())
 
 
 def headline_times(data: AccountData, repeat: int) -> list[tuple[str, float, float, str]]:

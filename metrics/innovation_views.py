@@ -19,9 +19,8 @@ database). Columns of the inputs are those documented on ``AccountData``.
 * ``innovation_value``: its claimed / measured (attributed) / estimated value and evidence.
 * ``estimate_innovation``: ``metrics.impact.innovation_effect`` for one innovation and KPI.
 * ``in_categories``: the register limited to the category filter (None = all).
-* ``stage_funnel``, ``pipeline_summary``, ``portfolio_mix``, ``golives_by_quarter``,
-  ``PipelineSummary``, ``PHASES``, ``FORWARD_STAGES``: re-exported from ``metrics.pipeline``
-  (formulas there).
+* the stage funnel, pipeline summary, portfolio mix and go-lives per quarter are in
+  ``metrics.pipeline`` (formulas there); import them from there.
 * ``rollout_units``: its rollouts with unit names, in go-live order.
 * ``kpi_around_go_live``: the target KPI per rollout unit with months counted from that unit's
   go-live month: ``months_from_go_live = 12·(year(m) − year(g)) + month(m) − month(g)``.
@@ -43,28 +42,11 @@ import pandas as pd
 
 from metrics import rules
 from metrics.impact import EstimationError, InnovationEffect, innovation_effect
-from metrics.pipeline import (  # the pipeline metrics live in metrics.pipeline (re-exported)
-    FORWARD_STAGES,
-    MIX_DIMENSIONS,
-    PHASES,
-    PipelineSummary,
-    golives_by_quarter,
-    pipeline_summary,
-    portfolio_mix,
-    stage_funnel,
-)
+from metrics.pipeline import PHASES
 from metrics.value import live_months
 
 __all__ = [
-    "FORWARD_STAGES",
-    "MIX_DIMENSIONS",
-    "PHASES",
-    "PipelineSummary",
-    "golives_by_quarter",
     "in_categories",
-    "pipeline_summary",
-    "portfolio_mix",
-    "stage_funnel",
     "InnovationRecord",
     "InnovationValue",
     "TargetKpi",

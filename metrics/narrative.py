@@ -233,7 +233,7 @@ def since_baseline_beat(
             )
             figs["worth"] = money(worth, strong=True)
     return Beat(
-        tpl + ".", figs, "then_now.went_live_between · then_now.scorecard · views.benefit (by KPI)"
+        tpl + ".", figs, "then_now.went_live_between · then_now.scorecard · value.measured (by KPI)"
     )
 
 
@@ -275,7 +275,7 @@ def kpi_move_beat(
             else ", worth {worth} so far"
         )
         figs["worth"] = money(worth, strong=True)
-    return Beat(tpl + ".", figs, "then_now.scorecard · views.benefit (by KPI)")
+    return Beat(tpl + ".", figs, "then_now.scorecard · value.measured (by KPI)")
 
 
 def contributors_beat(bridge: pd.DataFrame, top: int = 3) -> Beat | None:

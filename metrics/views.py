@@ -53,7 +53,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -73,7 +72,7 @@ from metrics.filters import FilterLike, Filters, in_categories, in_period, in_un
 from metrics.format import kpi_value, money, number, pct
 from metrics.impact import EstimationError
 from metrics.innovation_views import control_rollouts, estimate_innovation, innovation_record
-from metrics.rules import direction_sign, evidence_label, retired_on
+from metrics.rules import evidence_label, retired_on
 
 __all__ = [
     "BRIDGE_TOP",
@@ -83,10 +82,7 @@ __all__ = [
     "Photo",
     "PipelineView",
     "Selection",
-    "account_baseline",
-    "attribution",
     "baseline",
-    "benefit",
     "bridge_steps",
     "contract_view",
     "curve_view",
@@ -95,8 +91,6 @@ __all__ = [
     "estimates_note",
     "has_data",
     "headline_view",
-    "live_months",
-    "money",
     "narrative",
     "photo",
     "pipeline_view",
@@ -113,33 +107,8 @@ Selection = Filters
 
 
 # --------------------------------------------------------------------------------------
-# Formatting (Babel, account currency and locale): ``metrics.format``, re-exported here
-# (money, pct, number; ``_kpi_value`` = ``metrics.format.kpi_value``).
-# --------------------------------------------------------------------------------------
-
-
-_kpi_value = kpi_value
-
-
-# --------------------------------------------------------------------------------------
 # Core: baseline, benefit, live months, attribution
 # --------------------------------------------------------------------------------------
-
-
-def _month(d: Any) -> pd.Timestamp:
-    return month_of(d)
-
-
-def _sign(direction: str) -> int:
-    return direction_sign(direction)
-
-
-def _units(data: AccountData, f: FilterLike) -> pd.DataFrame:
-    return in_units(data.monthly, f)
-
-
-def _in_period(frame: pd.DataFrame, f: FilterLike, col: str = "month") -> pd.DataFrame:
-    return in_period(frame, f, col)
 
 
 def baseline(data: AccountData) -> pd.DataFrame:
@@ -166,47 +135,9 @@ def baseline_gaps(
     )
 
 
-def benefit(data: AccountData, f: FilterLike, base: Baseline | None = None) -> pd.DataFrame:
-    """``unit_id, kpi_key, month, volume, base, value, benefit, cents`` for the headline money
-    KPIs, selected units and period (``metrics.value.measured``; benefit booked in cents).
-    ``base``: the account's ``account_baseline`` when already computed."""
-    return value_metrics.measured(data, f, base)
-
-
-def live_months(data: AccountData) -> pd.DataFrame:
-    """``innovation_id, unit_id, go_live, live_from`` — first full month live per rollout."""
-    return value_metrics.live_months(data.rollouts)
-
-
-def _innovations(data: AccountData, f: FilterLike) -> pd.DataFrame:
-    return in_categories(data.innovations, f)
-
-
-def attribution(data: AccountData, f: FilterLike, base: Baseline | None = None) -> pd.DataFrame:
-    """Measured benefit split into innovations and the unattributed remainder
-    (``metrics.attribution.attribution``).
-
-    Returns ``unit_id, kpi_key, month, innovation_id, amount, cents`` where ``innovation_id``
-    is -1 for the unattributed remainder. Σ cents = the benefit's cents for every (unit, KPI,
-    month), exactly. ``base``: the account's ``account_baseline`` when already computed.
-
-    Every view below that needs it takes ``base`` and ``attr`` (this frame for the same ``f``)
-    as optional keywords, so a caller that shows several views of one selection computes the
-    baseline once per account and the attribution once per selection.
-    """
-    return attribution_metrics.attribution(data, f, base)
-
-
 def has_data(data: AccountData, f: FilterLike) -> bool:
     """True when the selected units have KPI observations in the selected period."""
     return not in_period(in_units(data.monthly, f), f).empty
-
-
-def _value_frame(
-    data: AccountData, f: FilterLike, base: Baseline | None = None, attr: pd.DataFrame | None = None
-) -> pd.DataFrame:
-    """Monthly value used by the headline and the curve (see the category rule above)."""
-    return attribution_metrics.selected_value(data, f, base, attr)
 
 
 # --------------------------------------------------------------------------------------
@@ -342,7 +273,7 @@ def _levels(
     data: AccountData, live: pd.DataFrame, f: FilterLike, evidence: pd.DataFrame | None
 ) -> pd.Series:
     attr = (
-        attribution(data, f)
+        attribution_metrics.attribution(data, f)
         if evidence is None or evidence.empty
         else pd.DataFrame({"innovation_id": [], "cents": []})
     )
@@ -374,21 +305,21 @@ def curve_view(
     With a category filter the curve is the categories' credited value over the months of
     the selected units and period (zero where they are credited nothing, never a shorter
     period)."""
-    v = _value_frame(data, f, base, attr)
+    v = attribution_metrics.selected_value(data, f, base, attr)
     if f.categories:
-        span = benefit(data, Selection(f.unit_ids, f.start, f.end, None), base)
+        span = value_metrics.measured(data, Selection(f.unit_ids, f.start, f.end, None), base)
         v = pd.concat([v, span.assign(benefit=0.0, cents=0)], ignore_index=True)
     if v.empty:
         return None
     monthly = value_metrics.cumulative(v)[["month", "benefit", "cumulative"]]
     cur, loc = data.account.currency, data.account.locale
     texts = [money(x, cur, loc, compact=False) for x in monthly["cumulative"]]
-    lm = in_units(live_months(data), f)
+    lm = in_units(value_metrics.live_months(data.rollouts), f)
     first = lm.groupby("innovation_id", as_index=False)["go_live"].min()
-    inn = _innovations(data, f)[["innovation_id", "code", "title", "category"]]
+    inn = in_categories(data.innovations, f)[["innovation_id", "code", "title", "category"]]
     golives = first.merge(inn, on="innovation_id").rename(columns={"go_live": "date"})
     golives = golives[["date", "code", "title", "category"]].sort_values("date")
-    ret = inn.assign(date=retired_on(_innovations(data, f)).reindex(inn.index))
+    ret = inn.assign(date=retired_on(in_categories(data.innovations, f)).reindex(inn.index))
     ret = ret[ret["date"].notna() & ret["innovation_id"].isin(set(first["innovation_id"]))]
     lo, hi = monthly["month"].min(), monthly["month"].max() + pd.offsets.MonthEnd(0)
     ret = ret[(ret["date"] >= lo) & (ret["date"] <= hi)]
@@ -461,11 +392,11 @@ def photo(
     cards = tn.complete
     cur, loc = data.account.currency, data.account.locale
     cards["then_text"] = [
-        _kpi_value(v, u, cur, loc)
+        kpi_value(v, u, cur, loc)
         for v, u in zip(cards["then"], cards["unit_of_measure"], strict=True)
     ]
     cards["now_text"] = [
-        _kpi_value(v, u, cur, loc)
+        kpi_value(v, u, cur, loc)
         for v, u in zip(cards["now"], cards["unit_of_measure"], strict=True)
     ]
     cards["delta_text"] = [pct(p, loc) for p in cards["pct_change"]]
@@ -522,7 +453,7 @@ def value_by(
     """Value to date per month stacked by ``category`` or ``innovation`` (the innovations
     ``rules.named_innovations`` names — the bridge's — the rest as "N other innovations").
     Columns: month, group, cumulative, order (0 = largest)."""
-    a = attr if attr is not None else attribution(data, f, base)
+    a = attr if attr is not None else attribution_metrics.attribution(data, f, base)
     if a.empty:
         return pd.DataFrame(columns=["month", "group", "cumulative", "order"])
     a = a.merge(_names(data), on="innovation_id")
@@ -570,7 +501,7 @@ def bridge_steps(
     value, its causal estimate (``estimate_text``) and the words shown beside the bar
     (``evidence_text``: "evidence: proven (causal estimate), estimate $1.45M"); without it,
     and for the grouped, unattributed and total steps, they are ""."""
-    a = attr if attr is not None else attribution(data, f, base)
+    a = attr if attr is not None else attribution_metrics.attribution(data, f, base)
     if a.empty:
         return pd.DataFrame(columns=["label", "value", "kind", "text", "code", "evidence"])
     per = attribution_metrics.attributed_by_innovation(a).merge(_names(data), on="innovation_id")
@@ -708,7 +639,7 @@ def value_lines(
     ``capped`` is the conservative policy "credited at most its expected effect"
     (``metrics.attribution.CAPPED``), shown beside the measured figure with ``policy_text``
     ("credited at most its expected effect: $575; $975 stays unattributed")."""
-    a = attr if attr is not None else attribution(data, f, base)
+    a = attr if attr is not None else attribution_metrics.attribution(data, f, base)
     per = attribution_metrics.attributed_by_innovation(a)
     meas = per[per["innovation_id"] >= 0].rename(columns={"attributed": "measured"})[
         ["innovation_id", "measured"]
@@ -724,7 +655,7 @@ def value_lines(
         how="left",
     )
     cl = claimed(data, f)
-    inn = _innovations(data, f)[["innovation_id", "code", "title", "category"]]
+    inn = in_categories(data.innovations, f)[["innovation_id", "code", "title", "category"]]
     lines = inn.merge(cl, on="innovation_id", how="inner").merge(
         meas, on="innovation_id", how="left"
     )
@@ -864,8 +795,8 @@ def contract_view(
         a.productivity_pct_per_year,
         f.unit_ids,
     )
-    prod = _in_period(prod, f).reset_index(drop=True)
-    b = benefit(data, Selection(f.unit_ids, None, None, None), base)
+    prod = in_period(prod, f).reset_index(drop=True)
+    b = value_metrics.measured(data, Selection(f.unit_ids, None, None, None), base)
     years = contract_metrics.contract_years(a.contract_start, a.contract_end)
     gain = contract_metrics.gain_share(
         b.groupby("month")["benefit"].sum(),
@@ -955,7 +886,7 @@ def pipeline_view(data: AccountData, f: FilterLike) -> PipelineView:
     the stages of the innovations in the pipeline, and the pipeline itself
     (``metrics.pipeline.open_pipeline``) of the selected categories, with the claim per year
     it carries and its sentence."""
-    inn = _innovations(data, f)
+    inn = in_categories(data.innovations, f)
     up = pipeline_metrics.open_pipeline(inn, data.rollouts)
     # the states partition the register; the stage counts are those of the pipeline only
     stages = pipeline_metrics.stage_counts(up)
@@ -991,7 +922,7 @@ def outlook_view(
     """The closing screen's figures (``metrics.outlook``): the open pipeline of the selected
     categories weighed by the claimed vs measured value to date of the live ones, and its
     sentence."""
-    up = pipeline_metrics.open_pipeline(_innovations(data, f), data.rollouts)
+    up = pipeline_metrics.open_pipeline(in_categories(data.innovations, f), data.rollouts)
     lines = value_lines(data, f, base=base, attr=attr)
     o = outlook_metrics.outlook(up, lines)
     a = data.account
@@ -1025,9 +956,15 @@ def narrative_beats(
     contract = contract if contract is not None else contract_view(data, f, base=base)
     window = (a.baseline_start, a.baseline_end)
     since = then_now_metrics.went_live_between(
-        data.rollouts, _innovations(data, f), window, (head.as_of, head.as_of), f.unit_ids
+        data.rollouts,
+        in_categories(data.innovations, f),
+        window,
+        (head.as_of, head.as_of),
+        f.unit_ids,
     )
-    worth = _value_frame(data, f, base, attr).groupby("kpi_key")["benefit"].sum()
+    worth = (
+        attribution_metrics.selected_value(data, f, base, attr).groupby("kpi_key")["benefit"].sum()
+    )
     moves = pic.cards[pic.cards["headline"]].head(2).to_dict("records") if pic is not None else []
     beats = [
         story.since_baseline_beat(

@@ -30,6 +30,7 @@ from charts.value import bridge_chart, evidence_chart
 from data_loaders.queries import AccountData
 from metrics import narrative as beats
 from metrics import views
+from metrics.attribution import attribution
 from metrics.baseline import account_baseline
 from metrics.filters import FilterLike, Filters, in_categories, limit_to
 from metrics.format import money, number, pct
@@ -37,6 +38,7 @@ from metrics.impact import EVIDENCE_NOTES
 from metrics.method_notes import METHOD_NOTES, NOTATION
 from metrics.rules import EVIDENCE_KEYS, EVIDENCE_LABELS
 from metrics.signoff import Agreement, Status, data_period
+from metrics.value import live_months
 
 __all__ = [
     "NOT_ESTIMATED_NOTE",
@@ -436,7 +438,7 @@ def build_story(
     a = data.account
     cur, loc = a.currency, a.locale
     base = account_baseline(data)
-    attr = views.attribution(data, sel, base)
+    attr = attribution(data, sel, base)
     est = estimates if estimates is not None and not estimates.empty else None
     lines = views.value_lines(data, sel, est, base=base, attr=attr)
     evidence = views.evidence_of(lines)
@@ -713,7 +715,7 @@ def _innovations(
     claimed, measured and estimated value and evidence level, then the rest by code; with
     ``signoffs``, each line's sign-off status (``metrics.signoff.Status``)."""
     inn = in_categories(data.innovations, sel)[["innovation_id", "code", "title", "stage"]]
-    lm = views.live_months(data)
+    lm = live_months(data.rollouts)
     first = lm.groupby("innovation_id")["go_live"].min()
     inn = inn.assign(go_live=inn["innovation_id"].map(first))
     cols = ["innovation_id", "category", "claimed_text", "measured_text", "estimated_text"]

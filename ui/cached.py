@@ -33,7 +33,8 @@ import streamlit as st
 from data_loaders.access import Scope
 from data_loaders.queries import load_stored_estimates
 from metrics import views
-from metrics.baseline import Baseline
+from metrics.attribution import attribution
+from metrics.baseline import Baseline, account_baseline
 from metrics.outlook import Outlook
 from metrics.versions import estimates_version
 from services import estimates_background
@@ -92,7 +93,7 @@ def _ready(url: str, scope: Scope, account_id: int, version: str) -> bool:
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def _baseline(url: str, scope: Scope, account_id: int, version: str) -> Baseline:
     """The frozen baseline: per account (it does not depend on the selection)."""
-    return views.account_baseline(cached_account_data(url, scope, account_id, version))
+    return account_baseline(cached_account_data(url, scope, account_id, version))
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
@@ -101,7 +102,7 @@ def _attribution(
 ) -> pd.DataFrame:
     """The attribution of one selection, shared by value lines, headline, bridge and curve."""
     data = cached_account_data(url, scope, account_id, version)
-    return views.attribution(data, sel, _baseline(url, scope, account_id, version))
+    return attribution(data, sel, _baseline(url, scope, account_id, version))
 
 
 class _Shared(TypedDict):

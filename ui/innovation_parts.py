@@ -6,11 +6,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from metrics.format import money as _money
 from metrics.format import pct as fmt_pct
 from metrics.impact import EVIDENCE_NOTES, InnovationEffect
 from metrics.innovation_views import InnovationRecord, InnovationValue, TargetKpi
 from metrics.rules import EVIDENCE_LABELS
-from metrics.views import money as _money
 from ui.safe import md
 
 __all__ = [

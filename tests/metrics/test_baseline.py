@@ -10,6 +10,7 @@ import pytest
 
 from metrics import views
 from metrics.baseline import BaselineError, account_baseline, baseline, frozen_baseline
+from metrics.value import measured
 from tests.metrics import tables as t
 
 JAN, MAR = dt.date(2023, 1, 1), dt.date(2023, 3, 31)
@@ -114,7 +115,7 @@ def test_missing_window_is_reported_not_fatal_for_the_pages() -> None:
     assert _base(fb.base).to_dict() == {(1, "cost"): 10.0}  # unit 1 is still measured
     assert fb.error() is not None and fb.window_text == "Jan 2023 – Mar 2023"
     # the view model measures unit 1 and names unit 2 instead of failing the page
-    assert views.benefit(d, views.Selection())["unit_id"].unique().tolist() == [1]
+    assert measured(d, views.Selection())["unit_id"].unique().tolist() == [1]
     gaps = views.baseline_gaps(d)
     assert gaps[["unit", "kpi"]].values.tolist() == [["Nice · Claims", "cost"]]
     h = views.headline_view(d, views.Selection())

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from metrics import innovation_views as v
+from metrics import pipeline
 from metrics.impact import EstimationError
 
 T = pd.Timestamp
@@ -365,7 +366,7 @@ def test_event_study_frame_shows_log_ratios_as_percent() -> None:
 
 
 def test_funnel_counts_what_each_innovation_reached() -> None:
-    f = v.stage_funnel(_innovations()).set_index("stage")
+    f = pipeline.stage_funnel(_innovations()).set_index("stage")
     # INN-001 scaled, INN-002 pilot, INN-003 rejected after evaluation, INN-004 retired, INN-005 idea
     assert f["reached"].to_dict() == {
         "idea": 5,
@@ -387,11 +388,11 @@ def test_funnel_counts_what_each_innovation_reached() -> None:
     # a stage without a date still counts when it is the current stage
     odd = _innovations()
     odd.loc[odd["code"] == "INN-005", "stage"] = "evaluation"  # no evaluation date recorded
-    assert v.stage_funnel(odd).set_index("stage").loc["evaluation", "reached"] == 5
+    assert pipeline.stage_funnel(odd).set_index("stage").loc["evaluation", "reached"] == 5
 
 
 def test_pipeline_summary_formulas() -> None:
-    s = v.pipeline_summary(_innovations(), ROLLOUTS)
+    s = pipeline.pipeline_summary(_innovations(), ROLLOUTS)
     assert s.innovations == 5 and s.reached_pilot == 3
     assert s.share_to_pilot == pytest.approx(3 / 5)
     assert s.rejected == 1 and s.kill_rate == pytest.approx(1 / (1 + 3))
@@ -403,14 +404,14 @@ def test_pipeline_summary_formulas() -> None:
     ]
     assert s.n_live == 3
     assert s.median_idea_to_live_days == pytest.approx(sorted(days)[1])
-    empty = v.pipeline_summary(_innovations().iloc[0:0], ROLLOUTS.iloc[0:0])
+    empty = pipeline.pipeline_summary(_innovations().iloc[0:0], ROLLOUTS.iloc[0:0])
     assert empty.share_to_pilot is None and empty.kill_rate is None
     assert empty.median_idea_to_live_days is None
 
 
 def test_portfolio_mix_and_category_filter() -> None:
     inn = _innovations().assign(origin=["client", "joint", "provider", "provider", "provider"])
-    mix = v.portfolio_mix(inn)
+    mix = pipeline.portfolio_mix(inn)
     origin = mix[mix["dimension"] == "origin"].set_index("value")
     assert origin.loc["provider", "count"] == 3
     assert origin.loc["provider", "share"] == pytest.approx(0.6)
@@ -421,13 +422,13 @@ def test_portfolio_mix_and_category_filter() -> None:
 
 
 def test_golives_by_quarter_fills_empty_quarters_and_filters_units() -> None:
-    g = v.golives_by_quarter(ROLLOUTS)
+    g = pipeline.golives_by_quarter(ROLLOUTS)
     assert g["quarter"].tolist() == ["2023 Q1", "2023 Q2", "2023 Q3"]
     assert g["go_lives"].tolist() == [1, 1, 2]  # INN-004; INN-001 Manila Claims; 2 in Q3
     assert g["innovations"].tolist() == [1, 1, 1]  # first go-lives: INN-004, INN-001, INN-002
-    only2 = v.golives_by_quarter(ROLLOUTS, unit_ids=[2])
+    only2 = pipeline.golives_by_quarter(ROLLOUTS, unit_ids=[2])
     assert only2["quarter"].tolist() == ["2023 Q3"] and only2["go_lives"].tolist() == [1]
-    assert v.golives_by_quarter(ROLLOUTS, unit_ids=[99]).empty
+    assert pipeline.golives_by_quarter(ROLLOUTS, unit_ids=[99]).empty
 
 
 def test_innovation_value_line_and_evidence_rule() -> None:

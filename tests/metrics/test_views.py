@@ -11,8 +11,11 @@ import pytest
 
 from data_loaders.queries import AccountData, AccountInfo
 from metrics import views as v
+from metrics.attribution import attribution
 from metrics.filters import Filters
+from metrics.format import money
 from metrics.rules import NAMED_INNOVATIONS
+from metrics.value import live_months, measured
 
 MONTHS = pd.date_range("2023-01-01", "2023-12-01", freq="MS")
 
@@ -145,7 +148,7 @@ def test_baseline_is_volume_weighted() -> None:
 
 def test_benefit_value_to_date_and_run_rate() -> None:
     d = tiny()
-    b = v.benefit(d, ALL)
+    b = measured(d, ALL)
     assert set(b["kpi_key"]) == {"cost"}  # csat has no money value: never in the headline
     # unit 1: (10 − 9) × 100 × 1 for Apr..Dec = 900; unit 2: 0.5 × 100 in Dec = 50
     assert b["benefit"].sum() == pytest.approx(950.0)
@@ -154,19 +157,19 @@ def test_benefit_value_to_date_and_run_rate() -> None:
     assert h.value_to_date == pytest.approx(950.0)
     assert h.run_rate == pytest.approx((100 + 100 + 150) / 3 * 12)
     assert h.innovations_live == 2 and h.innovations_total == 3
-    assert h.value_text == v.money(950.0, "EUR", "de_DE")
+    assert h.value_text == money(950.0, "EUR", "de_DE")
     assert "€" in h.value_text
 
 
 def test_live_from_first_full_month() -> None:
-    lm = v.live_months(tiny()).set_index("innovation_id")["live_from"]
+    lm = live_months(tiny().rollouts).set_index("innovation_id")["live_from"]
     assert lm[1] == pd.Timestamp("2023-04-01")  # go-live on the 1st: that month
     assert lm[2] == pd.Timestamp("2023-07-01")  # mid-month: the next month
 
 
 def test_attribution_splits_by_expected_effect_and_keeps_the_rest_unattributed() -> None:
     d = tiny()
-    a = v.attribution(d, ALL)
+    a = attribution(d, ALL)
     per = a.groupby("innovation_id")["amount"].sum()
     # Apr–Jun: only A live, expected 0.10·10·100 = 100 ≥ benefit 100 → A gets 100 a month.
     # Jul–Dec: A and B live, expected 100 + 50; benefit 100 split 2:1, booked in cents by
@@ -174,7 +177,7 @@ def test_attribution_splits_by_expected_effect_and_keeps_the_rest_unattributed()
     assert per[1] == pytest.approx(3 * 100 + 6 * 66.67)
     assert per[2] == pytest.approx(6 * 33.33)
     assert per[-1] == pytest.approx(50.0)  # unit 2's December: no live innovation
-    assert a["cents"].sum() == v.benefit(d, ALL)["cents"].sum()  # exact, to the cent
+    assert a["cents"].sum() == measured(d, ALL)["cents"].sum()  # exact, to the cent
 
 
 def test_category_filter_counts_only_attributed_value() -> None:
@@ -336,9 +339,9 @@ def test_pipeline_and_narrative_use_the_same_figures() -> None:
 
 
 def test_money_is_formatted_for_the_account() -> None:
-    assert v.money(1_234_567, "USD", "en_US") == "$1.2M"
-    assert v.money(950, "EUR", "de_DE") == "950\xa0€"  # the locale puts the symbol after
-    assert v.money(float("nan"), "USD") == "—"
+    assert money(1_234_567, "USD", "en_US") == "$1.2M"
+    assert money(950, "EUR", "de_DE") == "950\xa0€"  # the locale puts the symbol after
+    assert money(float("nan"), "USD") == "—"
 
 
 def test_demo_invariants(demo_engine) -> None:
@@ -349,7 +352,7 @@ def test_demo_invariants(demo_engine) -> None:
     data = load_account_data(
         demo_engine, scope, int(list_accounts(demo_engine, scope)["account_id"].iloc[0])
     )
-    b, a = v.benefit(data, ALL), v.attribution(data, ALL)
+    b, a = measured(data, ALL), attribution(data, ALL)
     assert a["cents"].sum() == b["cents"].sum()
     # over the baseline window the measured benefit of rate KPIs is zero by construction, up
     # to the rounding of each unit-month to the cent (at most half a cent per row)

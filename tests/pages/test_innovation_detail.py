@@ -11,11 +11,12 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from metrics.format import money
 from metrics.format import pct as fmt_pct
 from metrics.impact import EVIDENCE_NOTES, innovation_effect
 from metrics.rules import EVIDENCE_LABELS
 from metrics.value import live_months
-from metrics.views import Selection, money, value_lines
+from metrics.views import Selection, value_lines
 from tests.pages.conftest import APP, ROOT, no_exception, texts
 from ui.innovation_parts import evidence_line
 

@@ -124,7 +124,7 @@ def test_timeline_has_one_row_per_innovation(make_app, demo_data) -> None:
 
 
 def test_funnel_and_portfolio_figures_equal_the_metrics(make_app, demo_data) -> None:
-    from metrics.innovation_views import pipeline_summary, portfolio_mix, stage_funnel
+    from metrics.pipeline import pipeline_summary, portfolio_mix, stage_funnel
 
     at = make_app(PAGE)
     no_exception(at)
