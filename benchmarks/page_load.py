@@ -85,6 +85,7 @@ def _drag(pg, base: str, where: str, label: str) -> tuple[int, str]:
     area = pg.get_by_test_id("stMain" if where == "main" else "stSidebar")
     box_el = area.get_by_test_id("stSlider").filter(has_text=label).first
     thumb = box_el.get_by_role("slider").last
+    thumb.scroll_into_view_if_needed()  # a thumb outside the viewport gets no mouse events
     before = thumb.get_attribute("aria-valuetext")
     box = thumb.bounding_box()
     assert box is not None
