@@ -170,10 +170,6 @@ class HeadlineView:
     gaps_text: str = ""  # what is not counted and why ("" when nothing is missing)
 
 
-def _live_innovations(data: AccountData, f: FilterLike, as_of: pd.Timestamp) -> pd.DataFrame:
-    return headline_metrics.live_innovations(data, f, as_of)
-
-
 def _gaps_text(h: headline_metrics.Headline, locale: str) -> str:
     parts = []
     if h.missing_months:
@@ -269,17 +265,6 @@ def headline_view(
     )
 
 
-def _levels(
-    data: AccountData, live: pd.DataFrame, f: FilterLike, evidence: pd.DataFrame | None
-) -> pd.Series:
-    attr = (
-        attribution_metrics.attribution(data, f)
-        if evidence is None or evidence.empty
-        else pd.DataFrame({"innovation_id": [], "cents": []})
-    )
-    return headline_metrics.evidence_levels(live, attr, evidence)
-
-
 @dataclass(frozen=True, eq=False)
 class CurveView:
     curve: pd.DataFrame  # month, benefit, cumulative (cents, exact)
@@ -351,10 +336,6 @@ class Photo:
     unit_golives: int = 0  # rollouts in between, also of innovations live elsewhere
 
 
-def _period_label(a: dt.date, b: dt.date) -> str:
-    return then_now_metrics.period_label(a, b)
-
-
 def default_photo_periods(
     data: AccountData, f: FilterLike | None = None
 ) -> tuple[tuple[dt.date, dt.date], tuple[dt.date, dt.date]]:
@@ -368,12 +349,6 @@ def default_photo_periods(
         start=f.start if f is not None else None,
         end=f.end if f is not None else None,
     )
-
-
-def _scorecard(data: AccountData, f: FilterLike, start: dt.date, end: dt.date) -> pd.DataFrame:
-    """``key, value`` of each KPI over one period (``metrics.then_now.kpi_levels``)."""
-    lv = then_now_metrics.kpi_levels(data.monthly, data.kpis, (start, end), f.unit_ids)
-    return lv[["key", "value"]]
 
 
 def photo(
@@ -748,15 +723,6 @@ class ContractView:
     beats: tuple[story.Beat, ...] = ()  # productivity, gain-share, days (as data)
     gain_share_note: str = ""  # which years hold baseline months or are still running
     scope_note: str = ""  # "the unit / category filter does not apply" ("" without one)
-
-
-def _contract_years(data: AccountData) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:
-    a = data.account
-    y = contract_metrics.contract_years(a.contract_start, a.contract_end)
-    return [
-        (str(n), pd.Timestamp(lo), pd.Timestamp(hi))
-        for n, lo, hi in zip(y["contract_year"], y["start"], y["end"], strict=True)
-    ]
 
 
 def _unit_cost_kpi(data: AccountData) -> pd.Series | None:
