@@ -147,11 +147,13 @@ def _progress(enabled: bool | None) -> Callable[[float, str], None] | None:
 
 
 def _print_result(result: Any) -> int:
+    from metrics.format import counted
+
     if not result.ok:
         for p in result.problems:
             print(str(p))
         n = len(result.problems)
-        print(f"rejected: {n} problem{'s' if n != 1 else ''}; nothing was written", file=sys.stderr)
+        print(f"rejected: {counted(n, 'problem')}; nothing was written", file=sys.stderr)
         return 1
     print(result.summary())
     return 0
@@ -234,9 +236,11 @@ def _estimate(engine: Any, names: Sequence[str] | None = None, *, force: bool = 
 
 
 def _print_estimated(done: Sequence[Any]) -> None:
+    from metrics.format import counted
+
     for e in done:
         print(
-            f"{e.account}: stored the causal estimates of {e.innovations} innovation{'s' if e.innovations != 1 else ''} "
+            f"{e.account}: stored the causal estimates of {counted(e.innovations, 'innovation')} "
             f"in {e.seconds:.1f} s"
         )
 
@@ -569,7 +573,7 @@ def cmd_metrics(
 ) -> int:
     import json
 
-    from metrics.format import money, pct
+    from metrics.format import counted, money, pct
     from services.figures import EstimatesMode, NoFigures, account_figures
 
     mode: EstimatesMode = (
@@ -660,8 +664,8 @@ def cmd_metrics(
         return 0
     print(
         f"\nthen vs now: {pic.then_label} vs {pic.now_label} "
-        f"({len(pic.between)} innovations went live for the first time in between; "
-        f"{pic.unit_golives} unit go-lives in all)"
+        f"({counted(len(pic.between), 'innovation')} went live for the first time in between; "
+        f"{counted(pic.unit_golives, 'unit go-live')} in all)"
     )
     table = pic.cards[["label", "then_text", "now_text", "delta_text", "better"]].rename(
         columns={"then_text": pic.then_label, "now_text": pic.now_label, "delta_text": "change"}
@@ -851,6 +855,7 @@ def cmd_access_grant(principal: str, role: str, account: str | None) -> int:
 @click.option("--account", metavar="NAME", help="only grants for this account")
 @_db_option
 def cmd_access_revoke(principal: str, role: str | None, account: str | None) -> int:
+    from metrics.format import counted
     from services import access
 
     engine = _engine()
@@ -860,7 +865,7 @@ def cmd_access_revoke(principal: str, role: str | None, account: str | None) -> 
         raise CliError(str(exc)) from exc
     if not n:
         raise CliError(f"no matching grant for {principal}")
-    print(f"revoked {n} grant{'s' if n != 1 else ''} of {principal}")
+    print(f"revoked {counted(n, 'grant')} of {principal}")
     return 0
 
 

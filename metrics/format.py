@@ -15,6 +15,8 @@ the same text for the same number. Missing values (None or NaN) print as "—".
   ``MINUS``), as Vega's d3-format writes it on the axes; never a hyphen.
 * ``number(x, digits)``: grouped decimal with ``digits`` decimals.
 * ``kpi_value(x, unit)``: a KPI value in its unit of measure (currency, %, seconds, …).
+* ``plural(n, word)`` / ``counted(n, word)``: the word for a count, and the count with it
+  ("1 prototype", "12 prototypes"): the one rule every printed count follows.
 """
 
 from __future__ import annotations
@@ -32,7 +34,18 @@ from babel.numbers import (
     get_decimal_symbol,
 )
 
-__all__ = ["COMPACT_FROM", "DASH", "MILLION", "MINUS", "kpi_value", "money", "number", "pct"]
+__all__ = [
+    "COMPACT_FROM",
+    "DASH",
+    "MILLION",
+    "MINUS",
+    "counted",
+    "kpi_value",
+    "money",
+    "number",
+    "pct",
+    "plural",
+]
 
 DASH = "—"
 MINUS = "\u2212"
@@ -130,6 +143,20 @@ def number(value: float | None, locale: str = DEFAULT_LOCALE, digits: int = 1) -
     assert value is not None
     fmt = "#,##0" + ("." + "0" * digits if digits else "")
     return str(format_decimal(value, format=fmt, locale=locale or DEFAULT_LOCALE))
+
+
+def plural(n: float, one: str, many: str | None = None) -> str:
+    """``one`` when the count ``n`` is exactly 1, else ``many`` (default ``one + "s"``), for
+    every count a sentence, card or command prints: "1 prototype", "0 prototypes",
+    "2 unit go-lives". Give ``many`` for irregular words and phrases ("innovation is" /
+    "innovations are")."""
+    return one if n == 1 else (many if many is not None else one + "s")
+
+
+def counted(n: int, one: str, many: str | None = None, locale: str = DEFAULT_LOCALE) -> str:
+    """The count grouped in the locale and its word (``plural``): "1 innovation",
+    "1,204 rows"."""
+    return f"{number(n, locale, 0)} {plural(n, one, many)}"
 
 
 def kpi_value(value: float, unit: str, currency: str, locale: str = DEFAULT_LOCALE) -> str:

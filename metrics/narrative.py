@@ -23,7 +23,8 @@ import pandas as pd
 from babel.dates import format_date
 
 from metrics import format as fmt
-from metrics.rules import UNDERUSED_SHARE, month_start
+from metrics.format import plural
+from metrics.rules import EVIDENCE_KEYS, UNDERUSED_SHARE, month_start
 
 __all__ = [
     "Beat",
@@ -218,7 +219,12 @@ def since_baseline_beat(
     innovations are credited of it — said so."""
     where = " in the selected units" if units_selected else ""
     figs: dict[str, Fig] = {"baseline": text(baseline_label), "live": count(went_live, strong=True)}
-    tpl = "Since the baseline ({baseline}), {live} innovations went live" + where
+    tpl = (
+        "Since the baseline ({baseline}), {live} "
+        + plural(went_live, "innovation")
+        + " went live"
+        + where
+    )
     if move is not None and pd.notna(move["then"]) and pd.notna(move["now"]):
         part, more = _move("", move, (baseline_label, now_label) if now_label else None)
         tpl += (
@@ -308,10 +314,15 @@ def contributors_beat(bridge: pd.DataFrame, top: int = 3) -> Beat | None:
 def evidence_beat(mix: Mapping[str, int], ci_level: int = 95) -> Beat:
     """How the live innovations' value is evidenced (``mix``: level → number of live
     innovations, from the headline)."""
+    e, m, c = (mix.get(k, 0) for k in EVIDENCE_KEYS)  # strongest first
     return Beat(
-        "Of the live innovations, {estimated} have a causal estimate whose {level} % "
-        "interval excludes zero, {measured} are measured against the baseline and "
-        "{claimed} rest on their claim alone.",
+        "Of the live innovations, {estimated} "
+        + plural(e, "has", "have")
+        + " a causal estimate whose {level} % interval excludes zero, {measured} "
+        + plural(m, "is", "are")
+        + " measured against the baseline and {claimed} "
+        + plural(c, "rests on its", "rest on their")
+        + " claim alone.",
         {
             "estimated": count(mix.get("estimated", 0)),
             "measured": count(mix.get("measured", 0)),
@@ -329,20 +340,36 @@ def went_live_beat(
     *,
     units_selected: bool = False,
     unit_golives: int | None = None,
+    categories_selected: bool = False,
 ) -> Beat:
     """ "Between H1 2023 and Q3 2026, 37 innovations went live for the first time (52 unit
     go-lives in all, counting rollouts of innovations already live elsewhere)." (rows of
-    ``then_now.went_live_between``; ``unit_golives`` = ``then_now.unit_golives_between``)."""
+    ``then_now.went_live_between``; ``unit_golives`` = ``then_now.unit_golives_between``).
+    With ``categories_selected`` the innovations are the selected categories' and the KPIs
+    shown beside them stay the operation's — said so."""
     where = " in the selected units" if units_selected else ""
     figs = {"then": text(then_label), "now": text(now_label), "n": count(went_live, strong=True)}
-    tpl = "Between {then} and {now}, {n} innovations went live for the first time" + where
+    tpl = (
+        "Between {then} and {now}, {n} "
+        + plural(went_live, "innovation")
+        + (" of the selected categories" if categories_selected else "")
+        + " went live for the first time"
+        + where
+    )
     if unit_golives is not None:
         figs["units"] = count(unit_golives)
         tpl += (
-            " ({units} unit go-lives in all, counting rollouts of innovations already live "
-            "elsewhere)"
+            " ({units} "
+            + plural(unit_golives, "unit go-live")
+            + " in all, counting rollouts of innovations already live elsewhere)"
         )
-    return Beat(tpl + ".", figs, "then_now.went_live_between · then_now.unit_golives_between")
+    tpl += "."
+    if categories_selected:
+        tpl += (
+            " The KPIs are the whole operation's, all categories: a category filter selects "
+            "innovations, not KPIs."
+        )
+    return Beat(tpl, figs, "then_now.went_live_between · then_now.unit_golives_between")
 
 
 def productivity_beat(
@@ -430,7 +457,9 @@ def gain_share_beat(years: pd.DataFrame, gain_share_pct: float) -> Beat:
             "pace": money(abs(r["savings"] - r["goal_to_date"])),
         }
         pace = (
-            " Pro rata for the {covered} of {year_months} months so far the goal is "
+            " Pro rata for the {covered} of {year_months} "
+            + plural(int(year_months), "month")
+            + " so far the goal is "
             "{to_date}: "
             + ("ahead" if r["savings"] >= r["goal_to_date"] else "behind")
             + " by {pace}."
@@ -452,7 +481,12 @@ def days_beat(days: pd.DataFrame) -> Beat:
         "years": count(len(days)),
     }
     under = days[days["used"] < UNDERUSED_SHARE * days["contracted"]]
-    tpl = "{used} innovation days used across {years} contract years"
+    tpl = (
+        "{used} "
+        + plural(used, "innovation day")
+        + " used across {years} "
+        + plural(len(days), "contract year")
+    )
     if over.empty and under.empty:
         tpl += ", within the contract every year."
     if not over.empty:
@@ -468,7 +502,7 @@ def days_beat(days: pd.DataFrame) -> Beat:
             figs[f"uy{i}"] = text(str(row["contract_year"]))
             figs[f"uu{i}"] = count(u) if u.is_integer() else number(u, 1)
             figs[f"uc{i}"] = count(c) if c.is_integer() else number(c, 1)
-            names.append(f"{{uy{i}}} ({{uu{i}}} of {{uc{i}}} days)")
+            names.append(f"{{uy{i}}} ({{uu{i}}} of {{uc{i}}} {plural(c, 'day')})")
         tpl += (
             f"; under-used (under {UNDERUSED_SHARE * 100:.0f} % of the contracted days) in "
             + ", ".join(names)
@@ -492,16 +526,13 @@ def pipeline_beat(counts: Mapping[str, int], upcoming: pd.DataFrame, next_up: in
         "claim": money(claim),
     }
 
-    def noun(n: int, one: str, many: str) -> str:
-        return one if n == 1 else many
-
     tpl = (
         "{n} "
-        + noun(len(upcoming), "innovation is", "innovations are")
+        + plural(len(upcoming), "innovation is", "innovations are")
         + " in the pipeline, not yet live anywhere ({pilot} in pilot, {prototype} "
-        + noun(counts.get("prototype", 0), "prototype", "prototypes")
+        + plural(counts.get("prototype", 0), "prototype")
         + ", {evaluation} in evaluation, {idea} "
-        + noun(counts.get("idea", 0), "idea", "ideas")
+        + plural(counts.get("idea", 0), "idea")
         + (", {scaled} scaled but not rolled out" if counts.get("scaled", 0) else "")
         + "), claiming {claim} a year between them if they deliver."
     )

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import pandas as pd
 from babel.numbers import format_percent
 
-from metrics.format import DEFAULT_LOCALE, money
+from metrics.format import DEFAULT_LOCALE, money, plural
 
 __all__ = ["Outlook", "outlook", "outlook_sentence"]
 
@@ -40,6 +40,9 @@ class Outlook:
     adjusted_per_year: float | None
     #: the open pipeline closest to live first (pilot → idea, then by claim), first ``next_n``
     next_up: pd.DataFrame
+    #: the state of each innovation summed in L (live now, or retired since), so a count of
+    #: L names both (``metrics.value.innovations_phrase``)
+    line_states: tuple[str, ...] = ()
 
 
 def outlook(pipeline: pd.DataFrame, lines: pd.DataFrame, *, next_n: int = 5) -> Outlook:
@@ -59,6 +62,7 @@ def outlook(pipeline: pd.DataFrame, lines: pd.DataFrame, *, next_n: int = 5) -> 
         realisation=realisation,
         adjusted_per_year=adjusted,
         next_up=pipeline.head(next_n).reset_index(drop=True),
+        line_states=tuple(lines["state"]) if "state" in lines.columns else (),
     )
 
 
@@ -74,10 +78,9 @@ def outlook_sentence(o: Outlook, currency: str, locale: str) -> str:
     year; at the 66 % of its claims this account has realised so far, about $520K."."""
     if o.in_pipeline == 0:
         return "No innovation is in the pipeline yet."
-    noun = "innovation" if o.in_pipeline == 1 else "innovations"
-    verb = "claims" if o.in_pipeline == 1 else "claim"
     head = (
-        f"{o.in_pipeline} {noun} in the pipeline {verb} "
+        f"{o.in_pipeline} {plural(o.in_pipeline, 'innovation')} in the pipeline "
+        f"{plural(o.in_pipeline, 'claims', 'claim')} "
         f"{money(o.claimed_per_year, currency, locale)} a year"
     )
     if o.realisation is None or o.adjusted_per_year is None:

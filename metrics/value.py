@@ -25,6 +25,9 @@ improvement (per transaction for rate KPIs, per month for level KPIs)::
     realisation[i]  = measured[i] / claimed[i], measured[i] = i's share of the benefit
                       measured at its units since its go-live (``metrics.attribution``,
                       policy MEASURED) — never capped by the promise
+    lines           = the innovations with a claim row (live at a unit in U at some point):
+                      live now or retired since (``line_states``), so a count of them names
+                      both ("37 innovations live in the period (35 live now, 2 retired)")
 
 Observations may be daily or monthly: ``data_loaders.queries.load_monthly`` aggregates them to
 months in SQL (rates volume-weighted, so Σ_days value·vol = actual[u,k,m]·vol[u,k,m] and the
@@ -40,7 +43,16 @@ import pandas as pd
 from data_loaders.queries import AccountData
 from metrics.baseline import Baseline, account_baseline
 from metrics.filters import FilterLike, Filters, in_categories, in_period, in_units, month_of
-from metrics.rules import direction_sign, retired_on
+from metrics.format import plural
+from metrics.rules import (
+    IN_PIPELINE,
+    LIVE,
+    RETIRED,
+    STATES,
+    direction_sign,
+    innovation_states,
+    retired_on,
+)
 
 __all__ = [
     "BENEFIT_COLUMNS",
@@ -49,6 +61,9 @@ __all__ = [
     "cumulative",
     "direction_sign",
     "headline_total",
+    "innovations_phrase",
+    "uncredited_note",
+    "line_states",
     "live_months",
     "measured",
     "missing_months",
@@ -340,3 +355,60 @@ def realisation(attributed: pd.Series, claimed_value: pd.Series) -> pd.Series:
     c = claimed_value.reindex(attributed.index.union(claimed_value.index))
     a = attributed.reindex(c.index)
     return a / c.where(c > 0)
+
+
+def line_states(data: AccountData, f: FilterLike, innovation_ids: pd.Series) -> list[str]:
+    """The state (``metrics.rules.innovation_states``) of each of ``innovation_ids`` at the
+    end of the last month with data in M, by go-lives at units in U: an innovation credited
+    in the period is ``live`` now or ``retired`` since (or ``in pipeline`` when its go-live
+    comes after the last month)."""
+    months = in_period(pd.DataFrame({"month": data.monthly["month"].unique()}), f)["month"]
+    cut = None if months.empty else pd.Timestamp(months.max()) + pd.offsets.MonthEnd(0)
+    states = innovation_states(data.innovations, data.rollouts, as_of=cut, unit_ids=f.unit_ids)
+    by_id = pd.Series(states.to_numpy(), index=data.innovations["innovation_id"].to_numpy())
+    return [str(by_id.get(i, LIVE)) for i in innovation_ids]
+
+
+def innovations_phrase(states: list[str]) -> str:
+    """How many innovations the value lines hold, in their states: "the 19 live
+    innovations" when all are live now, else "the 37 innovations live in the period (35 live
+    now, 2 retired)" — never "live" for one retired since."""
+    n = len(states)
+    if all(s == LIVE for s in states):
+        return f"the {n} live {plural(n, 'innovation')}"
+    words = {LIVE: "live now", RETIRED: "retired", IN_PIPELINE: "going live after it"}
+    parts = [f"{states.count(s)} {words.get(s, s)}" for s in STATES if states.count(s)]
+    return f"the {n} {plural(n, 'innovation')} live in the period ({', '.join(parts)})"
+
+
+def uncredited_note(data: AccountData, f: FilterLike = ALL) -> str:
+    """Why a selection with live innovations has no credited value (a category whose
+    innovations all target KPIs without a money value, e.g. customer satisfaction): said in
+    words where the value charts would be, so the page is never blank. "" when no innovation
+    of the selection has been live (nothing to explain)."""
+    cl = claimed(data, f)
+    if cl.empty:
+        return ""
+    ids = set(cl["innovation_id"])
+    phrase = innovations_phrase(line_states(data, f, cl["innovation_id"]))
+    keys = set(data.targets.loc[data.targets["innovation_id"].isin(ids), "kpi_key"])
+    valued = set(value_kpis(data.kpis)["key"])
+    labels = data.kpis.loc[data.kpis["key"].isin(keys - valued), "label"].astype(str).tolist()
+    n = len(ids)
+    claims = plural(n, "Its claim is", "Their claims are")
+    kpis_ = plural(len(labels), "KPI's", "KPIs'")
+    if keys and not keys & valued:
+        where = (
+            " (the whole operation's: a category filter selects innovations, not KPIs)"
+            if f.categories
+            else ""
+        )
+        return (
+            f"None of the measured value is credited to {phrase}: "
+            f"{plural(n, 'it targets', 'they target')} "
+            f"{', '.join(sorted(labels, key=str.lower))}, "
+            f"{plural(len(labels), 'a KPI', 'KPIs')} without a money value in the headline, so "
+            f"no saving is measured for {plural(n, 'it', 'them')}. {claims} listed below; "
+            f"the {kpis_} movement is on Then & Now{where}."
+        )
+    return f"No measured value is credited to {phrase} yet. {claims} listed below."

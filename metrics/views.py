@@ -69,7 +69,7 @@ from metrics import then_now as then_now_metrics
 from metrics import value as value_metrics
 from metrics.baseline import Baseline, account_baseline
 from metrics.filters import FilterLike, Filters, in_categories, in_period, in_units, month_of
-from metrics.format import kpi_value, money, number, pct
+from metrics.format import kpi_value, money, number, pct, plural
 from metrics.impact import EstimationError
 from metrics.innovation_views import control_rollouts, estimate_innovation, innovation_record
 from metrics.rules import evidence_label, retired_on
@@ -251,7 +251,7 @@ def headline_view(
             "whole register)."
         ),
         evidence_help=(
-            f"Of {n} live innovations: {mix['estimated']} proven (a causal estimate whose "
+            f"Of {n} live {plural(n, 'innovation')}: {mix['estimated']} proven (a causal estimate whose "
             f"95 % range excludes zero), {mix['measured']} measured, {mix['claimed']} "
             "claimed. A causal "
             "estimate compares the units where an innovation went live with comparable units "
@@ -386,6 +386,7 @@ def photo(
             len(between),
             units_selected=bool(f.unit_ids),
             unit_golives=tn.unit_golives,
+            categories_selected=bool(f.categories),
         ),
         cur,
         loc,
@@ -444,7 +445,7 @@ def value_by(
             np.where(
                 a["innovation_id"].isin(keep),
                 a["code"] + " " + a["title"],
-                f"{others} other innovations",
+                f"{others} other {plural(others, 'innovation')}",
             ),
         )
     g = a.groupby(["group", "month"])["amount"].sum().unstack(0).sort_index().fillna(0.0)
@@ -491,7 +492,14 @@ def bridge_steps(
         )
     ]
     if not tail.empty:
-        rows.append((f"{len(tail)} other innovations", int(tail["cents"].sum()), "step", ""))
+        rows.append(
+            (
+                f"{len(tail)} other {plural(len(tail), 'innovation')}",
+                int(tail["cents"].sum()),
+                "step",
+                "",
+            )
+        )
     un = int(per.loc[per["innovation_id"] == attribution_metrics.UNATTRIBUTED_ID, "cents"].sum())
     if not f.categories:
         rows.append(("Unattributed", un, "unattributed", ""))
@@ -609,7 +617,8 @@ def value_lines(
     """Per live innovation: claimed, measured (attributed) and estimated value to date with
     the evidence level, largest measured first. Columns: innovation_id, code, title,
     category, claimed, measured, capped, estimated, ci_low, ci_high, realisation, evidence,
-    claimed_text, measured_text, capped_text, estimated_text, policy_text.
+    claimed_text, measured_text, capped_text, estimated_text, policy_text, state (live now or
+    retired since: ``metrics.value.line_states``).
     realisation = measured / claimed (``metrics.value.realisation``), never capped;
     ``capped`` is the conservative policy "credited at most its expected effect"
     (``metrics.attribution.CAPPED``), shown beside the measured figure with ``policy_text``
@@ -670,15 +679,26 @@ def value_lines(
         + (f"; {money(m - c, cur, loc)} stays unattributed" if m - c > 0.005 else "")
         for c, m in zip(lines["capped"], lines["measured"], strict=True)
     ]
+    # live now or retired since: a count of the lines says which (value.innovations_phrase)
+    lines["state"] = value_metrics.line_states(data, f, lines["innovation_id"])
     lines = lines.sort_values("measured", ascending=False, na_position="last")
     return lines.drop(columns=["excludes_zero"]).reset_index(drop=True)
 
 
-def estimates_note(lines: pd.DataFrame, measured_total: float, currency: str, locale: str) -> str:
+def estimates_note(
+    lines: pd.DataFrame,
+    measured_total: float,
+    currency: str,
+    locale: str,
+    *,
+    units_selected: bool = False,
+) -> str:
     """The sentence shown wherever the per-innovation causal estimates and the measured total
-    appear together, with both sums from the figures: the estimates overlap and are not
-    additive, the measured total is split without overlap (``metrics.method_notes``,
-    estimate). "" when no innovation has an estimate.
+    appear together, with both sums from the figures: each estimate is one innovation's own
+    causal effect over all its units and months live (whatever units are selected), the
+    estimates overlap and are not additive, and the measured total is split among the
+    innovations without overlap (``metrics.method_notes``, estimate). "" when no innovation
+    has an estimate.
 
     ``Σ_i estimated_i`` over the lines with an estimate vs ``measured_total`` (the value to
     date: credited + unattributed)."""
@@ -687,15 +707,21 @@ def estimates_note(lines: pd.DataFrame, measured_total: float, currency: str, lo
         return ""
     credited = float(lines["measured"].fillna(0).sum())
     n = len(est)
+    where = (
+        " (not only the selected units: an estimate is the innovation's, not a unit's)"
+        if units_selected
+        else ""
+    )
     return (
-        f"The {n} causal estimate{'s add' if n != 1 else ' adds'} up to "
+        f"The {n} causal {plural(n, 'estimate adds', 'estimates add')} up to "
         f"{money(float(est.sum()), currency, locale)}, against "
         f"{money(measured_total, currency, locale)} measured in all "
-        f"({money(credited, currency, locale)} credited to the live innovations, "
-        f"{money(measured_total - credited, currency, locale)} unattributed). They are not "
-        "additive: each is one innovation's effect on its main KPI at its own units, the "
-        "others controlled for, and innovations share units and KPIs, so their effects "
-        "overlap; the measured value is split among the innovations without overlap."
+        f"({money(credited, currency, locale)} credited to the innovations, "
+        f"{money(measured_total - credited, currency, locale)} unattributed). The two are not "
+        "additive: each estimate is one innovation's own causal effect on its main KPI over "
+        f"all its units and months live{where}, the others controlled for, and innovations "
+        "share units and KPIs, so their effects overlap; the measured value is split among "
+        "the innovations without overlap."
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 from charts.innovations import funnel_chart, golives_chart, mix_chart, timeline_chart
+from metrics.format import counted
 from metrics.innovation_views import (
     data_as_of,
     in_categories,
@@ -44,7 +45,7 @@ m[0].metric(
 m[1].metric(
     "Reached pilot",
     "—" if summary.share_to_pilot is None else f"{summary.share_to_pilot:.0%}",
-    delta=f"{summary.reached_pilot} innovations",
+    delta=counted(summary.reached_pilot, "innovation"),
     delta_color="off",
     delta_arrow="off",
 )
@@ -88,8 +89,8 @@ with right:
     st.altair_chart(golives_chart(per_quarter, scale=scale), width="stretch")
     st.caption(
         f"Each bar counts rollouts (an innovation going live at a unit): "
-        f"{int(per_quarter['go_lives'].sum())} unit go-lives of "
-        f"{int(per_quarter['innovations'].sum())} innovations."
+        f"{counted(int(per_quarter['go_lives'].sum()), 'unit go-live')} of "
+        f"{counted(int(per_quarter['innovations'].sum()), 'innovation')}."
     )
 st.subheader("Portfolio mix")
 st.altair_chart(mix_chart(portfolio_mix(register), scale=scale))

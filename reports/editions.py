@@ -21,7 +21,7 @@ from typing import Any
 import pikepdf
 from pypdf import PdfReader
 
-from metrics.format import money, pct
+from metrics.format import counted, money, pct
 from metrics.rules import EVIDENCE_KEYS, EVIDENCE_LABELS, evidence_label, evidence_rank
 from story.model import Section, Story, Table
 
@@ -113,7 +113,7 @@ def what_changed(previous: dict[str, Any] | None, prev_label: str, story: Story)
         and old["innovations"].get(code, {}).get("go_live", "—") in ("—", None)
     ]
     sentences.append(
-        f"{len(golive)} new go-live{'s' if len(golive) != 1 else ''} since then."
+        f"{counted(len(golive), 'new go-live')} since then."
         if golive
         else "No new go-lives since then."
     )
@@ -179,7 +179,7 @@ def what_changed(previous: dict[str, Any] | None, prev_label: str, story: Story)
             restated.append((month, o["text"], n["text"]))
     if restated:
         sentences.append(
-            f"{len(restated)} month{'s' if len(restated) != 1 else ''} already printed "
+            f"{counted(len(restated), 'month')} already printed "
             "changed value because the data was re-imported (restated: old → new)."
         )
         tables.append(

@@ -33,7 +33,7 @@ from metrics import views
 from metrics.attribution import attribution
 from metrics.baseline import account_baseline
 from metrics.filters import FilterLike, Filters, in_categories, limit_to
-from metrics.format import money, number, pct
+from metrics.format import counted, money, number, pct
 from metrics.impact import EVIDENCE_NOTES
 from metrics.method_notes import METHOD_NOTES, NOTATION
 from metrics.rules import EVIDENCE_KEYS, EVIDENCE_LABELS
@@ -484,7 +484,7 @@ def build_story(
         _curve(curve, cur, loc),
         _bridge(bridge, cur, loc),
         _innovations(data, sel, lines, signoffs or {}),
-        _reconciliation(head, lines, cur, loc),
+        _reconciliation(head, lines, cur, loc, units_selected=bool(sel.unit_ids)),
         _contract(contract, cur, loc),
         _pipeline(pipe),
         _method(data),
@@ -643,11 +643,11 @@ def _curve(c: views.CurveView | None, cur: str, loc: str) -> Section | None:
         figures=(Figure("cumulative", "Value to date", last, last), *months),
         charts=(curve_chart,),
         notes=(
-            f"▲ marks each of the {len(c.golives)} innovations going live; dotted lines are "
+            f"▲ marks each of the {counted(len(c.golives), 'innovation')} going live; "
+            "dotted lines are "
             "events."
             + (
-                f" ■ marks {len(c.retirements)} retirement"
-                f"{'s' if len(c.retirements) != 1 else ''} ("
+                f" ■ marks {counted(len(c.retirements), 'retirement')} ("
                 + ", ".join(f"{r.code} on {r.date:%d %b %Y}" for r in c.retirements.itertuples())
                 + "): credit and claims stop there, the value before stays."
                 if not c.retirements.empty
@@ -759,7 +759,7 @@ def _innovations(
         "innovations",
         tuple(h for _, h in shown),
         table.rows,
-        f"All {len(merged)} innovations",
+        f"All {counted(len(merged), 'innovation')}",
         numeric=("Claimed", "Measured", "Estimated"),
     )
     counts = lines["evidence"].value_counts()
@@ -820,7 +820,7 @@ def _period_words(data: AccountData) -> str:
 
 
 def _reconciliation(
-    h: views.HeadlineView, lines: pd.DataFrame, cur: str, loc: str
+    h: views.HeadlineView, lines: pd.DataFrame, cur: str, loc: str, *, units_selected: bool
 ) -> Section | None:
     if lines.empty:
         return None
@@ -872,7 +872,9 @@ def _reconciliation(
             for n in (
                 "Credited + unattributed = measured, to the cent. Realisation is never capped "
                 "by the promise.",
-                views.estimates_note(lines, h.value_to_date, cur, loc),
+                views.estimates_note(
+                    lines, h.value_to_date, cur, loc, units_selected=units_selected
+                ),
             )
             if n
         ),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from metrics.format import counted
 from metrics.format import money as _money
 from metrics.format import pct as fmt_pct
 from metrics.impact import EVIDENCE_NOTES, InnovationEffect
@@ -89,7 +90,7 @@ def targets_and_rollouts(rec: InnovationRecord, units: pd.DataFrame) -> None:
             },
         )
     with right:
-        st.subheader(f"Rollouts ({len(units)} units)")
+        st.subheader(f"Rollouts ({counted(len(units), 'unit')})")
         if units.empty:
             st.caption("Not live anywhere yet.")
         else:

@@ -21,6 +21,7 @@ from charts.value import bridge_chart, evidence_chart, stacked_value_chart
 from metrics import scorecard, views
 from metrics.format import money
 from metrics.rules import EVIDENCE_KEYS, EVIDENCE_LABELS
+from metrics.value import innovations_phrase, uncredited_note
 from story.model import NOT_ESTIMATED_NOTE, Figure, Story
 from ui import cached, estimates_wait
 from ui.components import altair, direction_color, kpi_card
@@ -294,10 +295,21 @@ def _photo_rows(cards: pd.DataFrame, then_label: str, now_label: str) -> None:
         )
 
 
+def _nothing_credited(ctx: PageContext) -> pd.DataFrame:
+    """Where a value chart would be when the selection's live innovations are credited
+    nothing (e.g. a category targeting only KPIs without a money value): say why and go on
+    to their claims, never a blank page; no live innovation at all is 'no data'."""
+    note = uncredited_note(ctx.data, ctx.filters) if ctx.data is not None else ""
+    if not note:
+        no_data(ctx)
+    st.info(note, icon=":material/info:")
+    return pd.DataFrame()
+
+
 def stacked_value(ctx: PageContext, *, by: str) -> pd.DataFrame:
     frame = cached.value_by(ctx, by)
     if frame is None or frame.empty:
-        no_data(ctx)
+        return _nothing_credited(ctx)
     altair(
         stacked_value_chart(
             frame,
@@ -316,7 +328,7 @@ def bridge(
     level (the Value page, which shows the estimates anyway)."""
     steps = cached.bridge(ctx, evidence=evidence)
     if steps is None or steps.empty:
-        no_data(ctx)
+        return _nothing_credited(ctx)
     altair(
         bridge_chart(
             steps,
@@ -377,14 +389,20 @@ def evidence(ctx: PageContext) -> pd.DataFrame:
     o, _ = cached.outlook(ctx)
     if o.realisation is not None:  # the reconciliation a CFO asks for first
         st.markdown(
-            f"Across the {len(lines)} live innovations: **claimed** "
+            f"Across {innovations_phrase(list(lines['state']))}: **claimed** "
             f"{money(o.claimed_to_date, ctx.currency, ctx.locale)}, **measured** "
             f"{money(o.measured_to_date, ctx.currency, ctx.locale)} — "
             f"**{o.realisation:.0%}** of the claims realised so far."
         )
     st.caption(f"The 12 largest by measured value are plotted; all {len(lines)} are listed.")
     head = cached.headline(ctx)
-    note = views.estimates_note(lines, head.value_to_date, ctx.currency, ctx.locale) if head else ""
+    note = (
+        views.estimates_note(
+            lines, head.value_to_date, ctx.currency, ctx.locale, units_selected=bool(ctx.unit_ids)
+        )
+        if head
+        else ""
+    )
     if note:  # estimates and the measured total side by side: why they differ
         st.caption(note)
     cur = ctx.currency
@@ -493,7 +511,8 @@ def closing(ctx: PageContext) -> None:
     st.markdown(f"**{sentence}**")
     if o.realisation is not None:
         st.markdown(
-            f"So far the live innovations claimed {money(o.claimed_to_date, ctx.currency, ctx.locale)}"
+            f"So far {innovations_phrase(list(o.line_states))} claimed "
+            f"{money(o.claimed_to_date, ctx.currency, ctx.locale)}"
             f" and {money(o.measured_to_date, ctx.currency, ctx.locale)} was measured."
         )
     if not o.next_up.empty:

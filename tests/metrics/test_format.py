@@ -54,3 +54,13 @@ def test_one_precision_per_magnitude_in_compact_money() -> None:
     assert fmt.money(2_000_000_000, "USD") == "$2.0B"
     assert fmt.money(-5_000_000, "USD") == "\u2212$5.0M"
     assert fmt.money(3_000_000, "EUR", "de_DE") == "3,0\xa0Mio.\xa0€"  # the local decimal sign
+
+
+def test_one_pluraliser_for_every_count() -> None:
+    assert fmt.plural(1, "prototype") == "prototype"
+    assert [fmt.plural(n, "prototype") for n in (0, 2, 17)] == ["prototypes"] * 3
+    assert fmt.plural(1, "innovation is", "innovations are") == "innovation is"
+    assert fmt.plural(3, "innovation is", "innovations are") == "innovations are"
+    assert fmt.counted(1, "unit go-live") == "1 unit go-live"
+    assert fmt.counted(1204, "row") == "1,204 rows"
+    assert fmt.counted(1204, "row", locale="de_DE") == "1.204 rows"

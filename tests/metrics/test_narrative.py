@@ -215,3 +215,40 @@ def test_story_of_an_account_every_figure_from_a_metric() -> None:
     )
     assert v.narrative(d, v.Selection()) == n.render(beats, "EUR", "de_DE", markdown=True)
     assert all(b.source for b in beats)
+
+
+def test_counts_of_one_read_in_the_singular() -> None:
+    """Every count a beat prints takes its word from metrics.format.plural: one
+    innovation, one unit go-live, one idea, one contract year; the plural otherwise."""
+    assert n.render_beat(n.since_baseline_beat("Q1 2024", 1), "USD", "en_US") == (
+        "Since the baseline (Q1 2024), 1 innovation went live."
+    )
+    one = n.went_live_beat("H1 2023", "Q3 2026", 1, unit_golives=1)
+    assert n.render_beat(one, "USD", "en_US") == (
+        "Between H1 2023 and Q3 2026, 1 innovation went live for the first time (1 unit "
+        "go-live in all, counting rollouts of innovations already live elsewhere)."
+    )
+    two = n.went_live_beat("H1 2023", "Q3 2026", 2, unit_golives=5)
+    assert n.render_beat(two, "USD", "en_US").startswith(
+        "Between H1 2023 and Q3 2026, 2 innovations went live for the first time (5 unit go-lives"
+    )
+    assert n.render_beat(
+        n.evidence_beat({"estimated": 1, "measured": 1, "claimed": 1}), "USD", "en_US"
+    ) == (
+        "Of the live innovations, 1 has a causal estimate whose 95 % interval excludes zero, "
+        "1 is measured against the baseline and 1 rests on its claim alone."
+    )
+    days = pd.DataFrame({"contract_year": ["Year 1"], "used": [1.0], "contracted": [1.0]})
+    assert n.render_beat(n.days_beat(days), "USD", "en_US") == (
+        "1 innovation day used across 1 contract year, within the contract every year."
+    )
+
+
+def test_went_live_with_a_category_says_the_kpis_stay_the_operations() -> None:
+    beat = n.went_live_beat("H1 2023", "Q3 2026", 5, unit_golives=18, categories_selected=True)
+    assert n.render_beat(beat, "USD", "en_US") == (
+        "Between H1 2023 and Q3 2026, 5 innovations of the selected categories went live for "
+        "the first time (18 unit go-lives in all, counting rollouts of innovations already "
+        "live elsewhere). The KPIs are the whole operation's, all categories: a category "
+        "filter selects innovations, not KPIs."
+    )

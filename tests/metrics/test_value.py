@@ -376,3 +376,15 @@ def test_missing_months_match_a_plain_reading_on_a_random_table() -> None:
             if mo not in set(g["month"]):
                 want.add((unit, kpi, mo))
     assert want and got == want
+
+
+def test_innovations_phrase_names_retired_lines() -> None:
+    """A count of the value lines never calls an innovation retired since 'live'."""
+    from metrics.value import innovations_phrase
+
+    assert innovations_phrase(["live"] * 19) == "the 19 live innovations"
+    assert innovations_phrase(["live"]) == "the 1 live innovation"
+    assert innovations_phrase(["live"] * 35 + ["retired"] * 2) == (
+        "the 37 innovations live in the period (35 live now, 2 retired)"
+    )
+    assert innovations_phrase(["retired"]) == ("the 1 innovation live in the period (1 retired)")

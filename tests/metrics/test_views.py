@@ -248,8 +248,15 @@ def test_estimates_note_says_why_estimates_do_not_add_up_to_the_measured_total()
     note = v.estimates_note(lines, 950.0, "EUR", "de_DE")
     assert note.startswith(
         f"The 2 causal estimates add up to 1.850{NB}€, against 950{NB}€ measured in all "
-        f"(900{NB}€ credited to the live innovations, 50{NB}€ unattributed). They are not "
-        "additive"
+        f"(900{NB}€ credited to the innovations, 50{NB}€ unattributed). The two are not "
+        "additive: each estimate is one innovation's own causal effect on its main KPI over "
+        "all its units and months live, the others controlled for"
+    )
+    # with a unit selected, the estimates are still the innovations' own (all their units)
+    one = v.estimates_note(lines, 950.0, "EUR", "de_DE", units_selected=True)
+    assert "over all its units and months live (not only the selected units" in one
+    assert v.estimates_note(lines.head(1), 950.0, "EUR", "de_DE").startswith(
+        f"The 1 causal estimate adds up to 1.450{NB}€"
     )
     assert v.estimates_note(lines.assign(estimated=np.nan), 950.0, "EUR", "de_DE") == ""
 

@@ -123,3 +123,157 @@ def test_cli_counts_equal_the_register_filtered_the_same_way(
     story = {s["key"]: s for s in got["story"]["sections"]}
     (sentence,) = story["pipeline"]["sentences"]
     assert sentence.startswith(f"{want['in pipeline']} innovation")
+
+
+# --------------------------------------------------------------------------------------
+# Then & Now, Value and present mode: the same counts, from the rows by hand
+# --------------------------------------------------------------------------------------
+
+
+def _periods_by_hand(data) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The photo's default periods' last days: then = the baseline window, now = the last
+    full calendar quarter (the demo's data ends in Oct 2026: Q3 2026, to 30 Sep)."""
+    then_end = pd.Timestamp(data.account.baseline_end) + pd.offsets.MonthEnd(0)
+    last = pd.Timestamp(data.monthly["month"].max())
+    q = last if last.month % 3 == 0 else last - pd.offsets.QuarterEnd(1)
+    return then_end, q + pd.offsets.MonthEnd(0)
+
+
+def _went_live_by_hand(data, unit_ids=None, category=None) -> tuple[set[str], int]:
+    """(codes that went live for the first time at the selected units between the two
+    periods, unit go-lives between them), from the register and rollout rows."""
+    then_end, now_end = _periods_by_hand(data)
+    inn = data.innovations
+    if category:
+        inn = inn[inn["category"] == category]
+    r = data.rollouts.dropna(subset=["go_live"])
+    r = r[r["innovation_id"].isin(set(inn["innovation_id"]))]
+    if unit_ids is not None:
+        r = r[r["unit_id"].isin(unit_ids)]
+    go = pd.to_datetime(r["go_live"])
+    first = go.groupby(r["innovation_id"]).min()
+    ids = set(first[(first > then_end) & (first <= now_end)].index)
+    code = inn.set_index("innovation_id")["code"]
+    return {str(code[i]) for i in ids}, int(((go > then_end) & (go <= now_end)).sum())
+
+
+def _lines_by_hand(data, unit_ids=None, category=None) -> dict[str, int]:
+    """The innovations with value lines: in the category, with a go-live at a selected unit
+    by the last data month; of them, how many are retired by then and how many live."""
+    cut = pd.Timestamp(data.monthly["month"].max()) + pd.offsets.MonthEnd(0)
+    inn = data.innovations
+    if category:
+        inn = inn[inn["category"] == category]
+    r = data.rollouts.dropna(subset=["go_live"])
+    r = r[pd.to_datetime(r["go_live"]) <= cut]
+    if unit_ids is not None:
+        r = r[r["unit_id"].isin(unit_ids)]
+    had = inn[inn["innovation_id"].isin(set(r["innovation_id"]))]
+    closed = pd.to_datetime(had["closed_date"])
+    retired = int(((had["stage"] == "retired") & (closed.isna() | (closed <= cut))).sum())
+    return {"lines": len(had), "retired": retired, "live": len(had) - retired}
+
+
+_ACROSS = re.compile(
+    r"Across the (\d+) (?:live innovations?|innovations? live in the period "
+    r"\((\d+) live now(?:, (\d+) retired)?\))"
+)
+
+
+def _across(text: str) -> dict[str, int]:
+    m = _ACROSS.search(text)
+    assert m, f"no count of the innovations in: {text[:300]}"
+    n = int(m.group(1))
+    live = int(m.group(2)) if m.group(2) else n
+    return {"lines": n, "live": live, "retired": int(m.group(3) or 0)}
+
+
+@pytest.mark.parametrize("which", ["account", "unit", "category"])
+def test_then_now_went_live_counts_equal_the_rollouts(which: str, make_app, demo_data) -> None:
+    """Then & Now: 'N innovations went live for the first time (M unit go-lives …)' and the
+    table under it are the register's rollouts between the two periods, filtered the same
+    way; with a category the sentence says the KPIs stay the whole operation's."""
+    params, unit_ids, category = _selections(demo_data)[
+        ["account", "unit", "category"].index(which)
+    ]
+    codes, unit_golives = _went_live_by_hand(demo_data, unit_ids, category)
+    at = make_app("pages/then_now.py", **params)
+    no_exception(at)
+    text = plain(texts(at))
+    m = re.search(
+        r"(\d+) innovations? (?:of the selected categories )?went live for the first time"
+        r"(?: in the selected units)? \((\d+) unit go-lives? in all",
+        text,
+    )
+    assert m, text[:400]
+    assert (int(m.group(1)), int(m.group(2))) == (len(codes), unit_golives)
+    (table,) = [d.value for d in at.dataframe if "went live" in d.value.columns]
+    assert set(table["code"]) == codes
+    assert ("a category filter selects innovations, not KPIs" in text) == bool(category)
+
+
+@pytest.mark.parametrize("which", ["account", "unit", "category"])
+def test_value_page_counts_its_innovations_by_state(which: str, make_app, demo_data) -> None:
+    """Value: the innovations the claimed/measured table lists are those live at a selected
+    unit at some point — live now or retired since, and the sentence over the table says
+    which (it said '37 live innovations' of 35 live + 2 retired); the table lists them all.
+    The strategic-impact category (credited nothing: it targets customer satisfaction, no
+    money value) says why instead of a blank page."""
+    params, unit_ids, category = _selections(demo_data)[
+        ["account", "unit", "category"].index(which)
+    ]
+    want = _lines_by_hand(demo_data, unit_ids, category)
+    states = _by_hand(demo_data, unit_ids, category)
+    assert want["live"] == states["live at units"]
+    at = make_app("pages/value.py", **params)
+    no_exception(at)
+    text = plain(texts(at))
+    assert _across(text) == want
+    assert "No data for this selection" not in text
+    (table,) = [d.value for d in at.dataframe if "innovation" in d.value.columns]
+    assert len(table) == want["lines"]
+    if category:
+        assert "None of the measured value is credited to" in text
+        assert "Customer satisfaction" in text
+
+
+@pytest.mark.parametrize("which", ["account", "unit", "category"])
+def test_present_mode_counts_equal_the_register(which: str, make_app, demo_data) -> None:
+    """Present mode: the headline screen's 'Innovations live' card, the closing screen's
+    pipeline count, its 'so far' count of the innovations that claimed, and the 'Next to go
+    live' table (only innovations in the pipeline: never a live, rejected or retired one)."""
+    params, unit_ids, category = _selections(demo_data)[
+        ["account", "unit", "category"].index(which)
+    ]
+    want = _by_hand(demo_data, unit_ids, category)
+    at = make_app(present="1", screen="headline", **params)
+    no_exception(at)
+    card = metric(at, "Innovations live").value
+    if unit_ids:
+        assert card == f"{want['live at units']} of {want['live']} live"
+    else:
+        assert card == f"{want['live']} of {want['register']}"
+
+    at = make_app(present="1", screen="next", **params)
+    no_exception(at)
+    text = plain(texts(at))
+    m = re.search(r"(\d+) innovations? in the pipeline claims?", text)
+    assert m, text[:300]
+    assert int(m.group(1)) == want["in pipeline"]
+    lines = _lines_by_hand(demo_data, unit_ids, category)
+    m = re.search(
+        r"So far the (\d+) (?:live innovations?|innovations? live in the period "
+        r"\((\d+) live now(?:, (\d+) retired)?\)) claimed",
+        text,
+    )
+    assert m, text[:400]
+    got = {"lines": int(m.group(1)), "retired": int(m.group(3) or 0)}
+    assert got == {"lines": lines["lines"], "retired": lines["retired"]}
+    (table,) = [d.value for d in at.dataframe if "code" in d.value.columns]
+    inn = demo_data.innovations.set_index("code")
+    live_anywhere = set(demo_data.rollouts.dropna(subset=["go_live"])["innovation_id"])
+    for code in table["code"]:
+        assert inn.loc[code, "stage"] not in ("rejected", "retired"), code
+        assert inn.loc[code, "innovation_id"] not in live_anywhere, code
+        if category:
+            assert inn.loc[code, "category"] == category
