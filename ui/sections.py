@@ -295,7 +295,7 @@ def _photo_rows(cards: pd.DataFrame, then_label: str, now_label: str) -> None:
         )
 
 
-def _nothing_credited(ctx: PageContext) -> pd.DataFrame:
+def _nothing_credited(ctx: PageContext, empty: pd.DataFrame | None) -> pd.DataFrame:
     """Where a value chart would be when the selection's live innovations are credited
     nothing (e.g. a category targeting only KPIs without a money value): say why and go on
     to their claims, never a blank page; no live innovation at all is 'no data'."""
@@ -303,13 +303,13 @@ def _nothing_credited(ctx: PageContext) -> pd.DataFrame:
     if not note:
         no_data(ctx)
     st.info(note, icon=":material/info:")
-    return pd.DataFrame()
+    return empty if empty is not None else pd.DataFrame()  # its columns, for the callers
 
 
 def stacked_value(ctx: PageContext, *, by: str) -> pd.DataFrame:
     frame = cached.value_by(ctx, by)
     if frame is None or frame.empty:
-        return _nothing_credited(ctx)
+        return _nothing_credited(ctx, frame)
     altair(
         stacked_value_chart(
             frame,
@@ -328,7 +328,7 @@ def bridge(
     level (the Value page, which shows the estimates anyway)."""
     steps = cached.bridge(ctx, evidence=evidence)
     if steps is None or steps.empty:
-        return _nothing_credited(ctx)
+        return _nothing_credited(ctx, steps)
     altair(
         bridge_chart(
             steps,

@@ -64,3 +64,26 @@ def test_one_pluraliser_for_every_count() -> None:
     assert fmt.counted(1, "unit go-live") == "1 unit go-live"
     assert fmt.counted(1204, "row") == "1,204 rows"
     assert fmt.counted(1204, "row", locale="de_DE") == "1.204 rows"
+
+
+def test_no_count_is_pluralised_by_hand_outside_the_pluraliser() -> None:
+    """Every layer that prints counts takes the word from ``plural``/``counted`` ("1
+    prototypes" came from a hand-rolled rule that missed one case). Left out: data_loaders
+    (above metrics in the layering; its messages pluralise correctly) and metrics/impact.py
+    (the estimator's, whose two hand-rolled plurals are correct; to move on its next edit)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    hand = re.compile(r"""\{\s*['"]s\b[^'"\n]{0,12}['"] if """)  # {'s' if n != 1 …}
+    files = [root / "cli.py", root / "app.py"]
+    for layer in ("metrics", "story", "ui", "pages", "reports", "services", "charts"):
+        files += sorted((root / layer).rglob("*.py"))
+    found = [
+        f"{p.relative_to(root)}:{i}"
+        for p in files
+        if p.name != "impact.py"
+        for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1)
+        if hand.search(line)
+    ]
+    assert not found, found

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 import cli
+from metrics.format import money
 from story.model import plain
 from tests.pages.conftest import metric, no_exception, texts
 
@@ -230,8 +231,16 @@ def test_value_page_counts_its_innovations_by_state(which: str, make_app, demo_d
     text = plain(texts(at))
     assert _across(text) == want
     assert "No data for this selection" not in text
-    (table,) = [d.value for d in at.dataframe if "innovation" in d.value.columns]
+    (table,) = [d.value for d in at.dataframe if "evidence" in d.value.columns]
     assert len(table) == want["lines"]
+    # §7: the estimates and the measured total side by side, both sums, and why they differ
+    est = table["estimated"].dropna()
+    if len(est):
+        n = len(est)
+        total = money(float(est.sum()), "USD")
+        assert f"The {n} causal estimate{'s add' if n > 1 else ' adds'} up to {total}" in text
+        assert "not additive" in text and "over all its units and months live" in text
+        assert ("not only the selected units" in text) == bool(unit_ids)
     if category:
         assert "None of the measured value is credited to" in text
         assert "Customer satisfaction" in text
