@@ -140,3 +140,19 @@ def test_as_of_mid_month_rounds_down_to_the_last_complete_month_and_says_so() ->
         "(a month is never half counted)."
     )
     assert headline(account(), as_of=dt.date(2025, 6, 30)).as_of_note == ""  # type: ignore[union-attr]  # headline() is None only for an account without data; this one has data
+
+
+def test_readme_and_the_method_page_state_the_rule_with_this_example() -> None:
+    """§1: README and the method page ("How we compute value", metrics.method_notes) say
+    realisation is never capped and show the cap as a named policy, with this account's
+    figures (1,550 measured vs 1,500 claimed → 103.3 %; capped 575, 975 unattributed)."""
+    from pathlib import Path
+
+    from metrics.method_notes import METHOD_NOTES
+
+    method = " ".join(n.text for n in METHOD_NOTES)
+    assert "1,550 against a claim of 1,500 (realisation 103.3 %)" in method
+    assert "credited at most its expected effect: 575, and 975 stays unattributed" in method
+    readme = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text().split())
+    assert "**realisation 103.3 %**" in readme
+    assert "575, and 975 stays unattributed" in readme
