@@ -279,6 +279,32 @@ def profile_charts(url: str) -> None:
     print(f"SVG of the demo pack's charts (vega_to_svg, best of 3 each): {total:.2f} s CPU")
 
 
+def warn_stale_estimates(url: str, what: str) -> None:
+    """Say so when the stored causal estimates are not those of the current data and method
+    version (``metrics.versions.ESTIMATES_METHOD`` changed since they were stored): then the
+    in-process builds print a story without estimates and ``pack --all`` computes them,
+    timing the estimator as well as the pack (seen at 18:00 on 1 Dec: 133 s CPU)."""
+    from data_loaders.access import Scope
+    from data_loaders.db import make_engine
+    from data_loaders.estimate_store import load_estimates
+    from data_loaders.queries import list_accounts, load_account_data
+    from metrics.versions import estimates_version
+
+    eng = make_engine(url)
+    scope = Scope.everything()
+    stale = 0
+    for aid in list_accounts(eng, scope)["account_id"]:
+        data = load_account_data(eng, scope, int(aid))
+        stale += load_estimates(eng, int(aid), estimates_version(data)) is None
+    eng.dispose()
+    if stale:
+        print(
+            f"WARNING: {what}: {stale} account(s) have no estimates stored for the current "
+            "data and method version; rebuild the database (thenandnow init / delete the "
+            "bench-pack-all file) for pack-only figures"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", required=True)
@@ -295,6 +321,7 @@ def main() -> None:
     eng.dispose()
     # On a shared machine wall time depends on the others' load; CPU time much less so.
     print(f"load average at start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    warn_stale_estimates(args.db, "the demo")
     if args.profile_charts:
         profile_charts(args.db)
     cold = build_once(args.db)
@@ -313,6 +340,7 @@ def main() -> None:
     )
     if args.all:
         url = all_accounts_db(args.db, args.all)
+        warn_stale_estimates(url, f"the {args.all} copies")
         pack_all_cli(url)
         pack_all_fresh(url)
     if args.no_browser:
