@@ -43,7 +43,7 @@ from _common import (
     stop_streamlit,
 )
 
-VIEWS = ("", "then-and-now", "value", "innovations", "contract")
+VIEWS = ("", "then_now", "value", "innovations", "contract")
 
 
 def clear_memos() -> None:

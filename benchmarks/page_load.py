@@ -45,10 +45,10 @@ from _common import (  # noqa: E402
 
 PAGES = [  # URL path, extra query
     ("", ""),
-    ("then-and-now", ""),
+    ("then_now", ""),
     ("value", ""),
     ("innovations", ""),
-    ("detail", "innovation=INN-012"),
+    ("innovation_detail", "innovation=INN-012"),
     ("contract", ""),
     ("data", ""),
 ]
@@ -79,7 +79,7 @@ def _drag(pg, base: str, where: str, label: str) -> tuple[int, str]:
     """Drag the right thumb of a slider 45 mouse steps to the left (earlier months: never
     stuck at the end of the data), release, press Compare when the slider sits in a form;
     returns the script runs counted from the first step and "before → after"."""
-    pg.goto(base + "/then-and-now")
+    pg.goto(base + "/then_now")
     _idle(pg)
     pg.evaluate(COUNT_RUNS)
     area = pg.get_by_test_id("stMain" if where == "main" else "stSidebar")

@@ -33,14 +33,19 @@ class PageSpec:
     default: bool = False
 
 
+# Each URL path is its script's file name: in a server's first session Streamlit is still in its
+# legacy pages/ mode (docs/ARCHITECTURE.md), where only /<file stem> finds the page; any other
+# path showed a "Page not found" dialog and dropped the requested page.
 PAGE_SPECS: tuple[PageSpec, ...] = (
     PageSpec("pages/story.py", "Story", ":material/auto_stories:", "story", default=True),
-    PageSpec("pages/then_now.py", "Then & Now", ":material/compare:", "then-and-now"),
+    PageSpec("pages/then_now.py", "Then & Now", ":material/compare:", "then_now"),
     PageSpec("pages/value.py", "Value", ":material/savings:", "value"),
     PageSpec("pages/innovations.py", "Innovations", ":material/lightbulb:", "innovations"),
-    PageSpec("pages/innovation_detail.py", "Innovation detail", ":material/search:", "detail"),
+    PageSpec(
+        "pages/innovation_detail.py", "Innovation detail", ":material/search:", "innovation_detail"
+    ),
     PageSpec("pages/contract.py", "Contract", ":material/handshake:", "contract"),
-    PageSpec("pages/pack.py", "Renewal pack", ":material/picture_as_pdf:", "renewal-pack"),
+    PageSpec("pages/pack.py", "Renewal pack", ":material/picture_as_pdf:", "pack"),
     PageSpec("pages/data.py", "Data", ":material/database:", "data"),
 )
 DETAIL_PAGE = "pages/innovation_detail.py"

@@ -108,14 +108,13 @@ def browser():
         b.close()
 
 
-def _start_server(db_url: str, browser) -> tuple[int, str]:
-    """`streamlit run app.py` on a free port, warmed up with one Story view: the first
-    session runs in Streamlit's legacy pages-directory mode and pays for the causal
-    estimates, so no test carries that. Returns (pid, base URL)."""
+def spawn_server(db_url: str, log_name: str = "browser-server.log") -> tuple[int, str]:
+    """`streamlit run app.py` on a free port, answering its health check, nobody visited yet.
+    Returns (pid, base URL); stop it with ``_stop(pid)``."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": db_url, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    with open(ARTIFACTS / "browser-server.log", "w") as log:
+    with open(ARTIFACTS / log_name, "w") as log:
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -140,15 +139,27 @@ def _start_server(db_url: str, browser) -> tuple[int, str]:
     base = f"http://127.0.0.1:{port}"
     try:
         wait_http(f"{base}/_stcore/health", "Streamlit")
+    except BaseException:
+        _stop(proc.pid)
+        raise
+    return proc.pid, base
+
+
+def _start_server(db_url: str, browser) -> tuple[int, str]:
+    """A server (``spawn_server``) warmed up with one Story view: the first session runs in
+    Streamlit's legacy pages-directory mode and pays for the causal estimates, so no test
+    carries that. Returns (pid, base URL)."""
+    pid, base = spawn_server(db_url)
+    try:
         ctx = browser.new_context(viewport=DESKTOP)
         warm = ctx.new_page()
         open_app(warm, base, timeout=FIRST_LOAD_MS)
         warm.get_by_test_id("stMetric").first.wait_for(timeout=FIRST_LOAD_MS)
         ctx.close()
     except BaseException:
-        _stop(proc.pid)
+        _stop(pid)
         raise
-    return proc.pid, base
+    return pid, base
 
 
 def wait_http(url: str, what: str, seconds: float = 300) -> None:

@@ -249,7 +249,7 @@ def test_clicking_a_go_live_marker_opens_that_innovation(page: Page, app_url: st
     code = re.search(r"INN-\d+", hover.first.text_content() or "")
     assert code, "hover does not name the innovation"
     page.mouse.click(x, y)
-    expect(page).to_have_url(re.compile(rf"/detail\?.*innovation={code.group(0)}"))
+    expect(page).to_have_url(re.compile(rf"/innovation_detail\?.*innovation={code.group(0)}"))
     wait_for_app(page)
     expect(page.get_by_role("heading", level=1)).to_contain_text(code.group(0))
 
@@ -268,7 +268,7 @@ def test_selecting_a_register_row_opens_that_innovation(page: Page, app_url: str
     box = grid.bounding_box()
     assert box is not None
     page.mouse.click(box["x"] + 15, box["y"] + 35 + 17)  # the first row's selection box
-    expect(page).to_have_url(re.compile(r"/detail\?.*innovation=INN-012"))
+    expect(page).to_have_url(re.compile(r"/innovation_detail\?.*innovation=INN-012"))
     wait_for_app(page)
     expect(page.get_by_role("heading", level=1)).to_contain_text(
         "INN-012 · Rules engine for coverage checks"

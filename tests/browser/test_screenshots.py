@@ -17,10 +17,15 @@ SIZES = {"desktop": DESKTOP, "laptop": LAPTOP}
 # name, URL path, extra parameters, the page's <h1>
 PAGES = [
     ("story", "", {}, "Northwind Insurance"),
-    ("then-and-now", "then-and-now", {}, "Then & Now"),
+    ("then_now", "then_now", {}, "Then & Now"),
     ("value", "value", {}, "Value"),
     ("innovations", "innovations", {}, "Innovations"),
-    ("detail", "detail", {"innovation": "INN-012"}, "INN-012 · Rules engine for coverage checks"),
+    (
+        "detail",
+        "innovation_detail",
+        {"innovation": "INN-012"},
+        "INN-012 · Rules engine for coverage checks",
+    ),
     ("contract", "contract", {}, "Contract"),
     ("data", "data", {}, "Data"),
 ]
