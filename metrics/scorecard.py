@@ -41,7 +41,11 @@ def weigh(cards: pd.DataFrame, currency: str, locale: str) -> pd.DataFrame:
     out = cards.copy()
     demand = out["unit_of_measure"].map(rules.is_client_demand).astype(bool)
     out["demand"] = demand
-    out["better"] = [None if d else b for d, b in zip(demand, out["better"], strict=True)]
+    out["better"] = pd.Series(
+        [None if d or b is None else bool(b) for d, b in zip(demand, out["better"], strict=True)],
+        index=out.index,
+        dtype=object,
+    )
     staff = out[out["unit_of_measure"].astype(str) == rules.STAFFING_UNIT]
     if staff.empty or not demand.any():
         return out
