@@ -117,3 +117,42 @@ def test_upgrade_from_0001_keeps_the_data(engine: Engine) -> None:
         assert len(entity) == (400 if engine.dialect.name == "sqlite" else 40)
         assert conn.execute(select(t["account"].c.name)).scalar() == "Acme"
     to("head")
+
+
+def test_schema_head_is_alembics_head(engine: Engine) -> None:
+    """``SCHEMA_HEAD`` names the newest migration, so a current schema is recognised without
+    Alembic; a new migration that forgets to move it fails here."""
+    from alembic.script import ScriptDirectory
+
+    from data_loaders.db import SCHEMA_HEAD, alembic_config, schema_is_current
+
+    script = ScriptDirectory.from_config(alembic_config(str(engine.url)))
+    assert script.get_heads() == [SCHEMA_HEAD]
+    assert schema_is_current(engine)
+
+
+def test_migrating_a_current_database_does_not_load_alembic(tmp_path) -> None:
+    """A CLI import on a current database leaves Alembic unloaded (it cost ~8 MB of the
+    import's peak memory); a database one revision behind is still upgraded."""
+    import subprocess
+    import sys
+
+    from data_loaders.db import ROOT, alembic_config, make_engine
+
+    url = f"sqlite:///{tmp_path / 'current.sqlite'}"
+    eng = make_engine(url)
+    migrate(eng)
+    probe = (
+        "import sys; from data_loaders.db import make_engine, migrate; "
+        f"migrate(make_engine({url!r})); print('alembic' in sys.modules)"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True)
+    assert run.stdout.strip() == "False", run.stderr
+    from alembic import command
+
+    command.downgrade(alembic_config(url), "0008")
+    assert "client_logo" not in {c["name"] for c in inspect(eng).get_columns("account")}
+    run = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True)
+    assert run.stdout.strip() == "True", run.stderr
+    assert "client_logo" in {c["name"] for c in inspect(eng).get_columns("account")}
+    eng.dispose()
