@@ -170,10 +170,13 @@ def _write(rows: list[list[str]], delimiter: str = ",") -> bytes:
 @st.composite
 def same_data_file(draw: st.DrawFn) -> tuple[str, bytes, str]:
     """A valid file written another way that means the same data: decimal commas with `;`,
-    thousands separators, `%` in every *_pct column, Windows-1252 bytes."""
+    thousands separators, `%` in every *_pct column, Windows-1252 bytes, or an Excel sheet
+    whose *_pct cells are numbers formatted as percent (40 % held as 0.4)."""
     name = draw(st.sampled_from(sorted(FILES)))
     rows = _cells(FILES[name])
-    kind = draw(st.sampled_from(["decimal_comma", "thousands", "percent", "cp1252"]))
+    kind = draw(
+        st.sampled_from(["decimal_comma", "thousands", "percent", "cp1252", "xlsx_percent"])
+    )
     header = rows[0]
     if kind == "decimal_comma":
         rows = [[re.sub(r"^(-?\d+)\.(\d+)$", r"\1,\2", c) for c in r] for r in rows]
@@ -196,7 +199,32 @@ def same_data_file(draw: st.DrawFn) -> tuple[str, bytes, str]:
                 if i < len(r) and r[i]:
                     r[i] = f"{r[i]}{space}%"
         return name, _write(rows), kind
+    if kind == "xlsx_percent":
+        return name.removesuffix(".csv") + ".xlsx", _percent_sheet(rows), kind
     return name, FILES[name].decode("utf-8").encode("cp1252"), kind
+
+
+def _percent_sheet(rows: list[list[str]]) -> bytes:
+    """``rows`` as one Excel sheet: text cells, but every filled *_pct cell the number a
+    person typing "40 %" leaves there (0.4, shown as 40 %)."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    pct = {i for i, h in enumerate(rows[0]) if h.endswith("_pct") or "_pct_" in h}
+    ws.append(rows[0])
+    for r, row in enumerate(rows[1:], start=2):
+        for c, value in enumerate(row):
+            cell = ws.cell(row=r, column=c + 1)
+            if c in pct and value:
+                cell.value = float(value) / 100
+                cell.number_format = "0.0%"
+            else:
+                cell.value = value
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
 
 
 @settings(
