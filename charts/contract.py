@@ -77,17 +77,21 @@ def productivity_chart(
             if where != "on"
             else f"{month_label(last['month'].iloc[0])}: actual on the path"
         )
-        last["top"] = last[["required", "actual"]].max(axis=1)
+        # under both lines, below their lowest point over the whole period: right-aligned
+        # at the last month the label runs back over earlier months, where a falling path
+        # is higher than at the end (above the last point the dashed path crossed it); the
+        # axis starts at zero, so the space under the lines is empty
+        last["low"] = float(long["cost"].min())
         layers.append(
             alt.Chart(last)
             .mark_text(
                 align="right",
-                baseline="bottom",
-                dy=-round(10 * scale),
+                baseline="top",
+                dy=round(10 * scale),
                 fontSize=round(12 * scale),
                 color=INK,
             )
-            .encode(x="month:T", y="top:Q", text="margin:N")
+            .encode(x="month:T", y="low:Q", text="margin:N")
         )
     chart = alt.layer(*layers).properties(height=height, width="container")
     return style(chart, scale=scale)
@@ -95,6 +99,15 @@ def productivity_chart(
 
 def month_label(when: object) -> str:
     return f"{pd.Timestamp(when):%b %Y}"  # type: ignore[arg-type]  # a date-like from a frame
+
+
+#: Gain-share column geometry (pixels at scale 1): the bar, the goal tick as wide as the bar,
+#: and the goal label just right of both. At the pack's 480 px plot, four years give a
+#: 120 px band: a 64 px tick left 56 px between ticks for a ~67 px "goal $450K", which ran
+#: into the next year's tick; at the bar's width it fits the 74 px gap between bars.
+BAR = 46
+TICK = 46
+LABEL_DX = 27
 
 
 def gain_share_chart(
@@ -123,7 +136,7 @@ def gain_share_chart(
     axis = money_axis(currency, locale, title=f"Savings ({currency})", tickCount=5)
     bars = (
         alt.Chart(long)
-        .mark_bar(size=round(46 * scale))
+        .mark_bar(size=round(BAR * scale))
         .encode(
             x=x,
             y=alt.Y("amount:Q", stack="zero", axis=axis),
@@ -143,7 +156,7 @@ def gain_share_chart(
     )
     goal = (
         alt.Chart(df)
-        .mark_tick(color=INK, thickness=3, size=round(64 * scale))
+        .mark_tick(color=INK, thickness=3, size=round(TICK * scale))
         .encode(
             x=x,
             y=alt.Y("goal:Q", axis=axis),
@@ -153,12 +166,25 @@ def gain_share_chart(
     df["goal_text"] = ["goal " + money(v, currency, locale) for v in df["goal"]]
     goal_text = (
         alt.Chart(df)
-        .mark_text(align="left", dx=round(36 * scale), color=INK, fontSize=round(12 * scale))
+        .mark_text(align="left", dx=round(LABEL_DX * scale), color=INK, fontSize=round(12 * scale))
         .encode(x=x, y=alt.Y("goal:Q", axis=axis), text="goal_text:N")
     )
     layers: list[alt.Chart] = [bars, goal, goal_text]
-    # what was actually saved, as a dot and a label left of the bar: a year whose provider
-    # share is below zero (it absorbs a shortfall) otherwise hides that something was saved
+    # what was actually saved, as a dot and a label: a year whose provider share is below
+    # zero (it absorbs a shortfall) otherwise hides that something was saved. The label is
+    # centred above the year's column — above its bar, its diamond, its goal and the
+    # previous year's goal, whose label reaches into this year's band: left of the bar it
+    # ran into that label (and, in the first year, into the axis labels)
+    prev_goal = df["goal"].shift(1)
+    df["saved_at"] = pd.concat(
+        [
+            df["savings"],
+            df["client"].clip(lower=0) + df["provider"].clip(lower=0),
+            df["goal"],
+            prev_goal,
+        ],
+        axis=1,
+    ).max(axis=1)
     saved = df.dropna(subset=["savings"]).copy()
     if not saved.empty:
         saved["saved_text"] = ["saved " + money(v, currency, locale) for v in saved["savings"]]
@@ -172,8 +198,12 @@ def gain_share_chart(
                 shape="diamond", filled=True, size=90 * scale, color=INK, stroke="white"
             ),
             dot.mark_text(
-                align="right", dx=-round(30 * scale), color=INK, fontSize=round(12 * scale)
-            ).encode(text="saved_text:N"),
+                align="center",
+                baseline="bottom",
+                dy=-round(10 * scale),
+                color=INK,
+                fontSize=round(12 * scale),
+            ).encode(y=alt.Y("saved_at:Q", axis=axis), text="saved_text:N"),
         ]
     if "goal_to_date" in df.columns:  # a year still running: where the goal's pace is now
         pace = df[df["goal_to_date"].notna() & (df["goal_to_date"] < df["goal"])].copy()
@@ -183,7 +213,7 @@ def gain_share_chart(
             ]
             layers += [
                 alt.Chart(pace)
-                .mark_tick(color=GREY, thickness=2, strokeDash=[4, 3], size=round(64 * scale))
+                .mark_tick(color=GREY, thickness=2, strokeDash=[4, 3], size=round(TICK * scale))
                 .encode(
                     x=x,
                     y=alt.Y("goal_to_date:Q", axis=axis),
@@ -202,7 +232,7 @@ def gain_share_chart(
                 .mark_text(
                     align="left",
                     baseline="top",
-                    dx=round(36 * scale),
+                    dx=round(LABEL_DX * scale),
                     dy=round(4 * scale),
                     color=GREY,
                     fontSize=round(12 * scale),

@@ -230,3 +230,18 @@ def test_number_axes_lose_their_label_limit_and_the_svg_stays_the_same(
             d["width"] = 480
             d.setdefault("config", {})["font"] = FONTS[0]
             assert chart_svg(chart.spec) == vlc.vegalite_to_svg(d), chart.key
+
+
+def test_no_nearly_empty_landscape_page(demo_story: Story) -> None:
+    # the innovation notes that did not fit under the table filled a landscape page of
+    # their own (2 lines); they now open the next portrait page, before "Claimed vs measured"
+    doc = render_pack(demo_story)
+    reader = PdfReader(io.BytesIO(doc.pdf))
+    for n, page in enumerate(reader.pages, start=1):
+        box = page.mediabox
+        if box.width > box.height:
+            lines = [ln for ln in (page.extract_text() or "").splitlines() if ln.strip()]
+            assert len(lines) >= 10, f"landscape page {n}: {lines}"
+    text = "\n".join(_pages_text(doc.pdf))
+    for note in demo_story.section("innovations").notes:
+        assert _squash(note) in _squash(text)  # every note still printed
