@@ -4,7 +4,7 @@
   much work the client sends, not how well it is done: ``better`` is None and ``demand`` True
   (the +22.7 % of the demo was coloured "better").
 * **Staffing beside demand.** With a staffing KPI (unit ``rules.STAFFING_UNIT``, FTE) and a
-  demand KPI, one more card: FTE per 1,000 transactions,
+  demand KPI, one more card: FTE per 1,000 transactions (titled "FTE per 1K transactions"),
   ``ratio(P) = level_FTE(P) / (level_demand(P) / 1000)`` for each period P (both are the
   period's monthly levels, ``metrics.then_now.kpi_levels``), lower is better. The demo's FTE
   rose 11.4 % while the ratio fell about 9 %: headcount followed demand, each person handles
@@ -56,7 +56,9 @@ def weigh(cards: pd.DataFrame, currency: str, locale: str) -> pd.DataFrame:
     unit = rules.STAFFING_UNIT
     row = {
         "key": RATIO_KEY,
-        "label": f"{unit} per 1,000 {str(v['label']).lower()}",
+        # "1K", not "1,000": "FTE per 1,000 transactions" was cut to "…transacti…" on a card
+        # at 1280 px; the one label of the strip, present mode, Then & Now and the pack
+        "label": f"{unit} per 1K {str(v['label']).lower()}",
         "unit_of_measure": unit,
         "direction": "lower",
         "kind": "ratio",

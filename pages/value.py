@@ -47,7 +47,8 @@ st.caption(
     "and causal estimate (see below) are shown beside it, never as the bar. What no live "
     "innovation explains stays unattributed."
 )
-steps, labels = sections.bridge_with_evidence(ctx)
+# nothing credited: the stacked chart's place has said why once; the bridge's does not repeat it
+steps, labels = sections.bridge_with_evidence(ctx, say_uncredited=not stacked.empty)
 sections.bridge_others(ctx, steps)
 download_csv(
     steps,

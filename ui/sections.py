@@ -295,14 +295,18 @@ def _photo_rows(cards: pd.DataFrame, then_label: str, now_label: str) -> None:
         )
 
 
-def _nothing_credited(ctx: PageContext, empty: pd.DataFrame | None) -> pd.DataFrame:
+def _nothing_credited(
+    ctx: PageContext, empty: pd.DataFrame | None, *, say: bool = True
+) -> pd.DataFrame:
     """Where a value chart would be when the selection's live innovations are credited
     nothing (e.g. a category targeting only KPIs without a money value): say why and go on
-    to their claims, never a blank page; no live innovation at all is 'no data'."""
+    to their claims, never a blank page; no live innovation at all is 'no data'. ``say=False``
+    where the page has said it already (the Value page's bridge, under its stacked chart)."""
     note = uncredited_note(ctx.data, ctx.filters) if ctx.data is not None else ""
     if not note:
         no_data(ctx)
-    st.info(note, icon=":material/info:")
+    if say:
+        st.info(note, icon=":material/info:")
     return empty if empty is not None else pd.DataFrame()  # its columns, for the callers
 
 
@@ -322,13 +326,19 @@ def stacked_value(ctx: PageContext, *, by: str) -> pd.DataFrame:
 
 
 def bridge(
-    ctx: PageContext, *, scale: float = 1.0, evidence: bool = False, bar_height: int = 26
+    ctx: PageContext,
+    *,
+    scale: float = 1.0,
+    evidence: bool = False,
+    bar_height: int = 26,
+    say_uncredited: bool = True,
 ) -> pd.DataFrame:
     """The waterfall; ``evidence=True`` labels each innovation's value with its evidence
-    level (the Value page, which shows the estimates anyway)."""
+    level (the Value page, which shows the estimates anyway). ``say_uncredited=False``: no
+    "nothing credited" note in its place (the page has shown it already)."""
     steps = cached.bridge(ctx, evidence=evidence)
     if steps is None or steps.empty:
-        return _nothing_credited(ctx, steps)
+        return _nothing_credited(ctx, steps, say=say_uncredited)
     altair(
         bridge_chart(
             steps,
@@ -371,13 +381,15 @@ def bridge_others(ctx: PageContext, steps: pd.DataFrame) -> pd.DataFrame | None:
     return rest
 
 
-def bridge_with_evidence(ctx: PageContext) -> tuple[pd.DataFrame, Pending | None]:
+def bridge_with_evidence(
+    ctx: PageContext, *, say_uncredited: bool = True
+) -> tuple[pd.DataFrame, Pending | None]:
     """The Value page's bridge, each innovation labelled with its evidence level. When the
     causal estimates are not stored yet it is drawn without the labels; the returned note
     (``finish``) brings them on a later run, once they are stored."""
     if cached.estimates_ready(ctx):
-        return bridge(ctx, evidence=True), None
-    return bridge(ctx), _pending(ctx)
+        return bridge(ctx, evidence=True, say_uncredited=say_uncredited), None
+    return bridge(ctx, say_uncredited=say_uncredited), _pending(ctx)
 
 
 def evidence(ctx: PageContext) -> pd.DataFrame:

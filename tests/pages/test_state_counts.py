@@ -219,7 +219,7 @@ def test_value_page_counts_its_innovations_by_state(which: str, make_app, demo_d
     unit at some point — live now or retired since, and the sentence over the table says
     which (it said '37 live innovations' of 35 live + 2 retired); the table lists them all.
     The strategic-impact category (credited nothing: it targets customer satisfaction, no
-    money value) says why instead of a blank page."""
+    money value) says why instead of a blank page, once (not again in the bridge's place)."""
     params, unit_ids, category = _selections(demo_data)[
         ["account", "unit", "category"].index(which)
     ]
@@ -244,6 +244,10 @@ def test_value_page_counts_its_innovations_by_state(which: str, make_app, demo_d
     if category:
         assert "None of the measured value is credited to" in text
         assert "Customer satisfaction" in text
+        # said once, where the stacked chart would be, not again where the bridge would be
+        notes = [i.value for i in at.info if "None of the measured value" in i.value]
+        assert len(notes) == 1
+        assert text.count("None of the measured value is credited to") == 1
 
 
 @pytest.mark.parametrize("which", ["account", "unit", "category"])

@@ -83,7 +83,7 @@ def test_then_now_strip(story, demo_bundle) -> None:
     assert fte["better"] is False
     assert metric(story, "Full-time equivalents").value == fte["now_text"]
     ratio = photo.cards.set_index("key").loc["fte_per_1000_txn"]
-    shown = metric(story, "FTE per 1,000 transactions")
+    shown = metric(story, "FTE per 1K transactions")
     assert shown.delta == f"{ratio['delta_text']} vs {ratio['then_text']}"
     assert ratio["pct_change"] < 0  # headcount followed demand: fewer FTE per transaction
 

@@ -45,7 +45,7 @@ def test_default_photo_is_baseline_vs_last_full_quarter(make_app, demo_bundle) -
         "Transactions a month (client demand)" in labels
         and "Customer satisfaction (score)" in labels
     )
-    assert "FTE per 1,000 transactions" in labels
+    assert "FTE per 1K transactions" in labels
     assert photo.between_sentence in texts(at)
     [table] = at.dataframe
     assert list(table.value["code"]) == list(photo.between["code"])
@@ -101,7 +101,7 @@ def test_transactions_are_client_demand_and_fte_has_its_ratio(make_app, demo_bun
     verdict = dict(zip(chart["label"], chart["verdict"], strict=True))
     assert verdict["Transactions"] == "client demand"
     assert verdict["Full-time equivalents"] == "worse"
-    assert verdict["FTE per 1,000 transactions"] == "better"
+    assert verdict["FTE per 1K transactions"] == "better"
 
 
 def test_a_preset_sets_both_periods(make_app) -> None:
