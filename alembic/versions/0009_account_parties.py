@@ -30,6 +30,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("account") as batch:
-        for name in ("client_logo", "provider_logo", "client_name", "provider_name"):
-            batch.drop_column(name)
+    # Plain ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35, PostgreSQL): batch mode would rebuild the
+    # account table, which SQLite refuses to drop while other tables' rows reference it.
+    for name in ("client_logo", "provider_logo", "client_name", "provider_name"):
+        op.drop_column("account", name)
