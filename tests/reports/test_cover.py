@@ -5,7 +5,6 @@ logo that cannot be read stops the build with its path named."""
 from __future__ import annotations
 
 import io
-import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -22,17 +21,6 @@ HEADER = (
     "provider_name,client_name,provider_logo,client_logo\n"
 )
 NORTHWIND = "Northwind Insurance,USD,en_US,2023-01-01,2026-12-31,2023-01-01,2023-06-30"
-
-
-@pytest.fixture
-def copy_url(demo_url: str, demo_story_bundle, tmp_path: Path) -> str:
-    target = tmp_path / "cover.sqlite"
-    with (
-        sqlite3.connect(demo_url.removeprefix("sqlite:///")) as src,
-        sqlite3.connect(target) as dst,
-    ):
-        src.backup(dst)
-    return f"sqlite:///{target}"
 
 
 def _import_accounts(url: str, tmp_path: Path, row: str) -> None:

@@ -4,7 +4,6 @@ shows as restated figures in the next edition's "what changed"; the deck has the
 from __future__ import annotations
 
 import io
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -18,18 +17,6 @@ from data_loaders.db import make_engine
 from reports.deck import render_deck
 from services.pack import build_pack, verify_pack
 from story.model import Story
-
-
-@pytest.fixture
-def copy_url(demo_url: str, demo_story_bundle, tmp_path: Path) -> str:
-    """A private copy of the demo database (with its stored estimates)."""
-    target = tmp_path / "editions.sqlite"
-    with (
-        sqlite3.connect(demo_url.removeprefix("sqlite:///")) as src,
-        sqlite3.connect(target) as dst,
-    ):
-        src.backup(dst)
-    return f"sqlite:///{target}"
 
 
 def test_edition_round_trip_and_restated_figure(copy_url: str) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -31,18 +30,6 @@ from services.pack import build_pack, deck_of, default_as_of, record_download
 
 ACCOUNT = "Northwind Insurance"
 ADMIN = Scope.everything(user="admin@provider.example")
-
-
-@pytest.fixture
-def copy_url(demo_url: str, demo_story_bundle, tmp_path: Path) -> str:
-    """A private copy of the demo database (with its stored estimates)."""
-    target = tmp_path / "signoff.sqlite"
-    with (
-        sqlite3.connect(demo_url.removeprefix("sqlite:///")) as src,
-        sqlite3.connect(target) as dst,
-    ):
-        src.backup(dst)
-    return f"sqlite:///{target}"
 
 
 def _squashed_pdf_text(pdf: bytes) -> str:
