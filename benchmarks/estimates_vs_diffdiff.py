@@ -1,6 +1,6 @@
 """Causal estimates of every demo innovation, with full inference, against diff-diff.
 
-Same run, same panels: ``metrics.views.estimates`` on the demo account (every innovation
+Same run, same panels: ``services.estimates.estimate_innovations`` on the demo account (every innovation
 with a rollout, on its main target KPI, the other innovations controlled for, permutation
 inference where few units are treated — what the dashboard stores) is timed; every panel
 it hands to ``metrics.impact.estimate_effect`` is recorded, and diff-diff's
@@ -35,7 +35,8 @@ from data_loaders.access import Scope
 from data_loaders.db import make_engine, migrate
 from data_loaders.demo import load_demo
 from data_loaders.queries import list_accounts, load_account_data
-from metrics import impact, views
+from metrics import impact
+from services.estimates import estimate_innovations
 
 
 def demo_data() -> Any:
@@ -63,7 +64,7 @@ def record_panels(data: Any) -> tuple[list[tuple[pd.DataFrame, dict[str, Any], A
 
     impact.estimate_effect = spy
     try:
-        n_innovations = len(views.estimates(data))
+        n_innovations = len(estimate_innovations(data))
     finally:
         impact.estimate_effect = real
     return seen, n_innovations
@@ -126,7 +127,7 @@ def main() -> None:
     perm = [(p, kw) for p, kw, est in panels if est.inference == "permutation"]
     distinct = sum(distinct_reassignments(p, kw) for p, kw in perm)
     draws = sum(est.n_permutations for _, _, est in panels if est.inference == "permutation")
-    ours_cpu, ours_wall = best(lambda: views.estimates(data), args.repeat)
+    ours_cpu, ours_wall = best(lambda: estimate_innovations(data), args.repeat)
 
     def ours_on_panels() -> None:
         for p, kw, _ in panels:

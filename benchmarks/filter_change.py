@@ -250,6 +250,7 @@ def breakdown(db: Path, unit_names: list[str]) -> None:
     from metrics import views
     from metrics.attribution import attribution as attribute
     from metrics.baseline import account_baseline
+    from services.estimates import estimate_innovations
 
     engine = make_engine(f"sqlite:///{db}")
     scope = Scope.everything()
@@ -258,7 +259,7 @@ def breakdown(db: Path, unit_names: list[str]) -> None:
     data = load_account_data(engine, scope, aid)
     load_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    est = views.estimates(data)
+    est = estimate_innovations(data)
     est_s = time.perf_counter() - t0
     by_name = dict(zip(data.units["name"], data.units["unit_id"], strict=True))
     months = sorted(data.monthly["month"].unique())

@@ -31,7 +31,7 @@ s·(base − actual)·vol·money, cumulative = running Σ over months):
 Then the page-level headline (what the Story page's headline cards need on a filter change,
 from cached monthly aggregates and cached causal estimates): ``views.value_lines`` +
 ``views.headline_view`` for a few selections. The causal estimates themselves
-(``views.estimates``, one estimator run per innovation, cached per account for an hour by the
+(``services.estimates.estimate_innovations``, one estimator run per innovation, cached per account for an hour by the
 app) are timed once and reported apart.
 
 Checks: every variant's total equals the production path's to the cent, and the monthly
@@ -78,6 +78,7 @@ from data_loaders.demo import ACCOUNT  # noqa: E402
 from data_loaders.queries import AccountData, account_id_by_name, load_account_data  # noqa: E402
 from metrics import views  # noqa: E402
 from metrics.value import measured  # noqa: E402
+from services.estimates import estimate_innovations  # noqa: E402
 
 SCOPE = Scope.everything()
 
@@ -311,7 +312,7 @@ def ref_rows(data: AccountData) -> pd.DataFrame:
 def headline_times(data: AccountData, repeat: int) -> list[tuple[str, float, float, str]]:
     """(selection, median s, max s, value text) for the Story headline from cached aggregates."""
     t0 = time.perf_counter()
-    est = views.estimates(data)
+    est = estimate_innovations(data)
     est_s = time.perf_counter() - t0
     units = tuple(int(u) for u in data.units["unit_id"].iloc[::3])
     months = sorted(data.monthly["month"].unique())

@@ -1,6 +1,6 @@
 """Stored causal estimates: computed once per data version, read by every server.
 
-The estimates of an account (``metrics.views.estimates``: one estimator run per innovation,
+The estimates of an account (``services.estimates.estimate_innovations``: one estimator run per innovation,
 tens of seconds) depend only on the account's data. They are stored as one ``estimate_run``
 row per (account, data version) with one ``estimate_result`` row per innovation. The data
 version is a hash of exactly what the estimates depend on (``metrics.versions``); it is
@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from data_loaders.schema import EstimateResult, EstimateRun
 
-#: The columns of ``metrics.views.estimates`` (and of what ``load_estimates`` returns).
+#: The columns of ``services.estimates.estimate_innovations`` (and of what ``load_estimates`` returns).
 COLUMNS = [
     "innovation_id",
     "kpi_key",

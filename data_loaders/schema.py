@@ -329,7 +329,7 @@ class EstimateRun(Base):
 
 
 class EstimateResult(Base):
-    """One innovation's estimate in a stored run: the columns of ``metrics.views.estimates``."""
+    """One innovation's estimate in a stored run: the columns of ``services.estimates.estimate_innovations``."""
 
     __tablename__ = "estimate_result"
     __table_args__ = (

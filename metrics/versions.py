@@ -1,6 +1,6 @@
 """Data versions: a deterministic hash of exactly what a stored result depends on.
 
-``estimates_version(data)`` names the inputs of ``metrics.views.estimates``: the account's
+``estimates_version(data)`` names the inputs of ``services.estimates.estimate_innovations``: the account's
 monthly aggregates, rollouts, innovation targets, the innovations' ids and codes (the codes
 name the controls in the notes), stages and closed dates (a retired innovation is treated
 only until its retirement) and the KPI definitions, plus ``ESTIMATES_METHOD`` (bump it
@@ -47,7 +47,7 @@ def _frame_digest(h: hashlib._Hash, name: str, frame: pd.DataFrame) -> None:
 
 
 def estimates_version(data: AccountData) -> str:
-    """64 hex characters naming the inputs of ``metrics.views.estimates`` for this account."""
+    """64 hex characters naming the inputs of ``services.estimates.estimate_innovations`` for this account."""
     h = hashlib.sha256(ESTIMATES_METHOD.encode())
     _frame_digest(h, "monthly", data.monthly)
     _frame_digest(h, "rollouts", data.rollouts)

@@ -51,7 +51,6 @@ remainder belongs to no category).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -70,8 +69,6 @@ from metrics import value as value_metrics
 from metrics.baseline import Baseline, account_baseline
 from metrics.filters import FilterLike, Filters, in_categories, in_period, in_units, month_of
 from metrics.format import kpi_value, money, number, pct, plural
-from metrics.impact import EstimationError
-from metrics.innovation_views import control_rollouts, estimate_innovation, innovation_record
 from metrics.rules import evidence_label, retired_on
 
 __all__ = [
@@ -87,7 +84,6 @@ __all__ = [
     "contract_view",
     "curve_view",
     "default_photo_periods",
-    "estimates",
     "estimates_note",
     "has_data",
     "headline_view",
@@ -196,7 +192,7 @@ def headline_view(
     """The four headline cards (``metrics.headline.headline`` with Babel texts); None when
     the selection has no value data.
 
-    ``evidence`` (from ``estimates``) gives each innovation's evidence level; without it every
+    ``evidence`` (from ``services.estimates``) gives each innovation's evidence level; without it every
     live innovation counts as measured when it has a measured benefit, else claimed.
     """
     h = headline_metrics.headline(data, f, evidence=evidence, base=base, attr=attr)
@@ -544,66 +540,6 @@ def claimed(data: AccountData, f: FilterLike) -> pd.DataFrame:
     """Claimed value to date per innovation: ``innovation_id, claimed``
     (``metrics.value.claimed``)."""
     return value_metrics.claimed(data, f)
-
-
-def estimates(data: AccountData, innovation_ids: Collection[int] | None = None) -> pd.DataFrame:
-    """Causal estimate per innovation with a rollout, on its main target KPI (all units, all
-    months), with the other innovations on that KPI controlled for — exactly the estimate of
-    the Innovation-detail page (``metrics.innovation_views.estimate_innovation``).
-    Columns: innovation_id, kpi_key, estimated, ci_low, ci_high, excludes_zero,
-    estimate_note. Innovations that cannot be estimated get NaN and the reason.
-    ``innovation_ids`` limits which innovations are estimated (every other one still serves
-    as a control); about half a second each on the demo."""
-    rows = []
-    codes = data.innovations.set_index("innovation_id")["code"]
-    ids = set(data.rollouts["innovation_id"]) & set(codes.index)
-    if innovation_ids is not None:
-        ids &= set(innovation_ids)
-    controls = control_rollouts(data.rollouts, data.targets, data.innovations)
-    for iid in sorted(ids):
-        rec = innovation_record(
-            data.innovations, data.targets, data.kpis, data.rollouts, str(codes.loc[iid])
-        )
-        if rec is None or rec.main_kpi is None:
-            continue
-        key = rec.main_kpi
-        try:
-            eff = estimate_innovation(
-                data.monthly,
-                data.rollouts,
-                data.targets,
-                data.innovations,
-                rec,
-                key,
-                controls=controls,
-            )
-        except EstimationError as exc:
-            rows.append((iid, key, np.nan, np.nan, np.nan, False, str(exc)))
-            continue
-        est = eff.estimate
-        rows.append(
-            (
-                iid,
-                key,
-                eff.money_total if eff.money_total is not None else np.nan,
-                eff.money_ci_low if eff.money_ci_low is not None else np.nan,
-                eff.money_ci_high if eff.money_ci_high is not None else np.nan,
-                bool(est.excludes_zero),
-                est.summary(),
-            )
-        )
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "innovation_id",
-            "kpi_key",
-            "estimated",
-            "ci_low",
-            "ci_high",
-            "excludes_zero",
-            "estimate_note",
-        ],
-    )
 
 
 def value_lines(

@@ -29,8 +29,8 @@ from data_loaders.queries import AccountData, account_id_by_name, load_account_d
 from metrics.filters import Filters, limit_to
 from metrics.headline import Headline, headline
 from metrics.rules import CATEGORIES, STATES
-from metrics.views import Photo, estimates, evidence_of, photo, pipeline_view, value_lines
-from services.estimates import stored_estimates
+from metrics.views import Photo, evidence_of, photo, pipeline_view, value_lines
+from services.estimates import estimate_innovations, stored_estimates
 from story.model import Story, build_story
 
 __all__ = ["AccountFigures", "EstimatesMode", "NoFigures", "account_figures"]
@@ -104,7 +104,7 @@ def account_figures(
     if estimates_mode != "none":
         est = stored_estimates(engine, scope, account_id, data)
         if est is None and estimates_mode == "compute":
-            est = estimates(data)
+            est = estimate_innovations(data)
         elif est is None:
             note = (
                 "no causal estimates are stored for this data"

@@ -34,10 +34,10 @@ from data_loaders.queries import (
 from metrics.filters import limit_to
 from metrics.signoff import data_period
 from metrics.versions import estimates_version
-from metrics.views import estimates as compute_estimates
 from reports import editions
 from reports.pack import PackDocument, logo_svg, render_pack, render_png
 from services import audit, signoff
+from services.estimates import estimate_innovations
 from story.model import Section, Story, build_story
 
 __all__ = [
@@ -95,7 +95,7 @@ def _estimates(
     est = load_estimates(engine, account_id, version)
     if est is None and ensure:
         say(0.1, "estimating each innovation's effect (once per data version)")
-        est = compute_estimates(data)
+        est = estimate_innovations(data)
         save_estimates(engine, account_id, version, est)
     return est, version
 

@@ -427,7 +427,7 @@ def build_story(
     signoffs: Mapping[str, Agreement] | None = None,
 ) -> Story:
     """The whole story of ``data`` for ``selection`` with the data limited to ``as_of``
-    (``metrics.filters.limit_to``). ``estimates``: ``metrics.views.estimates`` of the same
+    (``metrics.filters.limit_to``). ``estimates``: ``services.estimates.estimate_innovations`` of the same
     (limited) data; without them no innovation counts as ``estimated`` and the story says so.
     ``signoffs``: the client's latest agreement per innovation code for the period of the
     data (``metrics.signoff.data_period``); the innovation table then says of each line

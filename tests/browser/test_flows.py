@@ -37,13 +37,14 @@ def demo_bundle(demo_db_url: str) -> Future:
     from data_loaders.access import Scope
     from data_loaders.db import make_engine
     from data_loaders.queries import list_accounts, load_account_data
+    from services.estimates import estimate_innovations
 
     def compute():
         eng = make_engine(demo_db_url)
         scope = Scope.everything()
         data = load_account_data(eng, scope, int(list_accounts(eng, scope)["account_id"].iloc[0]))
         eng.dispose()
-        return data, views.estimates(data)
+        return data, estimate_innovations(data)
 
     pool = ThreadPoolExecutor(max_workers=1)
     future = pool.submit(compute)

@@ -1,4 +1,4 @@
-"""Stored causal estimates: a round trip gives back the frame of ``metrics.views.estimates``
+"""Stored causal estimates: a round trip gives back the frame of ``services.estimates.estimate_innovations``
 exactly, per (account, data version), on SQLite and PostgreSQL."""
 
 from __future__ import annotations

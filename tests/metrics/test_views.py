@@ -370,17 +370,18 @@ def test_demo_invariants(demo_engine) -> None:
 
 
 def test_value_page_estimates_equal_the_detail_page(demo_engine) -> None:
-    """Issue 4: ``estimates`` (the Value page, headline evidence) gives each innovation the
+    """Issue 4: ``services.estimates.estimate_innovations`` (the Value page, headline evidence) gives each innovation the
     estimate the Innovation-detail page computes — the other innovations on the KPI
     controlled for (``other_rollouts``) — and so the same value and evidence."""
     from data_loaders.access import Scope
     from data_loaders.queries import load_account_data
     from metrics.innovation_views import estimate_innovation, innovation_record, innovation_value
+    from services.estimates import estimate_innovations
 
     data = load_account_data(demo_engine, Scope.everything(), 1)
     codes = data.innovations.set_index("innovation_id")["code"]
     ids = sorted(set(data.rollouts["innovation_id"]))[:3]
-    est = v.estimates(data, ids).set_index("innovation_id")
+    est = estimate_innovations(data, ids).set_index("innovation_id")
     assert sorted(est.index) == ids
     lines = v.value_lines(data, ALL, est.reset_index())
     for iid in ids:

@@ -230,7 +230,7 @@ def demo_bundle(demo_url: str):
     from data_loaders.access import Scope
     from data_loaders.db import make_engine
     from data_loaders.queries import list_accounts, load_account_data
-    from metrics.views import estimates
+    from services.estimates import estimate_innovations as estimates
 
     eng = make_engine(demo_url)
     scope = Scope.everything()

@@ -18,7 +18,7 @@ def demo_story_bundle(demo_url: str):
     from data_loaders.estimate_store import load_estimates, save_estimates
     from data_loaders.queries import list_accounts, load_account_data
     from metrics.versions import estimates_version
-    from metrics.views import estimates
+    from services.estimates import estimate_innovations as estimates
 
     eng = make_engine(demo_url)
     scope = Scope.everything()
