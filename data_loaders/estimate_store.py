@@ -22,7 +22,8 @@ from sqlalchemy.exc import IntegrityError
 
 from data_loaders.schema import EstimateResult, EstimateRun
 
-#: The columns of ``services.estimates.estimate_innovations`` (and of what ``load_estimates`` returns).
+#: The columns of ``services.estimates.estimate_innovations`` (and of what ``load_estimates``
+#: returns).
 COLUMNS = [
     "innovation_id",
     "kpi_key",

@@ -1,9 +1,9 @@
 """Data versions: a deterministic hash of exactly what a stored result depends on.
 
-``estimates_version(data)`` names the inputs of ``services.estimates.estimate_innovations``: the account's
-monthly aggregates, rollouts, innovation targets, the innovations' ids and codes (the codes
-name the controls in the notes), stages and closed dates (a retired innovation is treated
-only until its retirement) and the KPI definitions, plus ``ESTIMATES_METHOD`` (bump it
+``estimates_version(data)`` names the inputs of ``services.estimates.estimate_innovations``:
+the account's monthly aggregates, rollouts, innovation targets, the innovations' ids and
+codes (the codes name the controls in the notes), stages and closed dates (a retired
+innovation is treated only until its retirement) and the KPI definitions, plus ``ESTIMATES_METHOD`` (bump it
 when the estimator changes, so stored estimates are recomputed). The same data gives the
 same version on every server and run; any change of an observation, rollout, target or KPI
 — an import, a rollback — gives a new one, so stored estimates of old data are never used.

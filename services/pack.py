@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 
 from data_loaders import snapshots
 from data_loaders.access import AccessDenied, Scope
-from data_loaders.estimate_store import load_estimates, save_estimates
+from data_loaders.estimate_store import load_estimates
 from data_loaders.queries import (
     AccountData,
     AccountInfo,
@@ -37,7 +37,7 @@ from metrics.versions import estimates_version
 from reports import editions
 from reports.pack import PackDocument, logo_svg, render_pack, render_png
 from services import audit, signoff
-from services.estimates import estimate_innovations
+from services.estimates import ensure_estimates as ensure_stored_estimates
 from story.model import Section, Story, build_story
 
 __all__ = [
@@ -89,15 +89,21 @@ def pack_filename(account: str, as_of: dt.date, fmt: str = "pdf") -> str:
 
 
 def _estimates(
-    engine: Engine, account_id: int, data: AccountData, ensure: bool, say: Progress
+    engine: Engine, scope: Scope, account_id: int, data: AccountData, ensure: bool, say: Progress
 ) -> tuple[pd.DataFrame | None, str]:
+    """The estimates of ``data`` (the account as of the pack date) and their version: the
+    stored ones, else — with ``ensure`` — computed once and stored by the estimates workflow
+    (``services.estimates.ensure_estimates``, whose claim makes a concurrent build or import
+    wait for one computation instead of running a second)."""
     version = estimates_version(data)
-    est = load_estimates(engine, account_id, version)
-    if est is None and ensure:
-        say(0.1, "estimating each innovation's effect (once per data version)")
-        est = estimate_innovations(data)
-        save_estimates(engine, account_id, version, est)
-    return est, version
+    if not ensure:
+        return load_estimates(engine, account_id, version), version
+    stored = load_estimates(engine, account_id, version)
+    if stored is not None:
+        return stored, version
+    say(0.1, "estimating each innovation's effect (once per data version)")
+    done = ensure_stored_estimates(engine, scope, account_id, data=data)
+    return done.frame, done.version
 
 
 def _logos(a: AccountInfo) -> dict[str, str]:
@@ -167,7 +173,7 @@ def build_pack(
     if data.monthly.empty:
         raise PackError(f"account {data.account.name!r} has no data up to {when:%Y-%m-%d}")
     logos = _logos(data.account)  # before the long steps: a bad path fails at once
-    est, version = _estimates(engine, account_id, data, ensure_estimates, say)
+    est, version = _estimates(engine, scope, account_id, data, ensure_estimates, say)
     say(0.3, "building the story")
     try:
         story = build_story(
