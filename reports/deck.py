@@ -15,8 +15,8 @@ from typing import Any
 from pptx import Presentation
 from pptx.chart.data import CategoryChartData
 from pptx.dml.color import RGBColor
-from pptx.enum.chart import XL_AXIS_CROSSES, XL_CHART_TYPE, XL_TICK_LABEL_POSITION
-from pptx.enum.text import PP_ALIGN
+from pptx.enum.chart import XL_CHART_TYPE, XL_TICK_LABEL_POSITION
+from pptx.enum.text import MSO_AUTO_SIZE, PP_ALIGN
 from pptx.oxml.ns import qn
 from pptx.util import Inches, Pt
 
@@ -27,6 +27,42 @@ __all__ = ["render_deck"]
 WIDE = (Inches(13.333), Inches(7.5))
 TOP, BODY = Inches(1.4), Inches(5.6)
 MARGIN, TEXT_WIDTH = Inches(0.6), Inches(12.1)
+#: Longest text from the data in a table cell, and in a chart's category label: a table row
+#: and a category grow with their text (PowerPoint cannot shrink them), so a longer title is
+#: cut there with "…"; text boxes print every text whole (``_fit``).
+CELL_CHARS, LABEL_CHARS = 90, 40
+#: Smallest font a text box is shrunk to, and the average glyph width assumed (in em; DejaVu
+#: Sans averages ~0.52 over prose): a little over, so an estimate does not overflow.
+MIN_PT, EM_WIDTH, LINE = 5.0, 0.55, 1.2
+
+
+def _short(text: str, limit: int) -> str:
+    """``text`` whole when it fits ``limit`` characters, else cut with "…" (never silently)."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _lines(text: str, width_pt: float, size: float) -> int:
+    per_line = max(1, int(width_pt / (EM_WIDTH * size)))
+    return sum(max(1, -(-len(part) // per_line)) for part in text.split("\n"))
+
+
+def _fit(tf: Any, paragraphs: list[str], width: int, height: int, size: float, gap: float) -> None:
+    """Word-wrapped text that fits its box: the font shrinks (to ``MIN_PT`` at least) until
+    the wrapped lines, estimated, fill no more than the box; the size is written, so every
+    program shows the same, and the box also says "shrink on overflow" (normAutofit)."""
+    w, h = width / 12700 - 14.4, height / 12700 - 7.2  # EMU to pt, less the frame's insets
+    while size > MIN_PT:
+        used = sum(_lines(p, w, size) * size * LINE + gap for p in paragraphs)
+        if used <= h:
+            break
+        size = max(MIN_PT, size - (1.0 if size > 10 else 0.5))
+    tf.word_wrap = True
+    tf.auto_size = MSO_AUTO_SIZE.TEXT_TO_FIT_SHAPE
+    for i, line in enumerate(paragraphs):
+        p = tf.paragraphs[0] if i == 0 else tf.add_paragraph()
+        p.text = line
+        p.font.size = Pt(size)
+        p.space_after = Pt(gap)
 
 
 def _slide(prs: Any, title: str, notes: str) -> Any:
@@ -34,10 +70,9 @@ def _slide(prs: Any, title: str, notes: str) -> Any:
     head = slide.shapes.title
     # the default template's placeholders are sized for a 10-inch slide: across the wide one
     head.left, head.top, head.width, head.height = MARGIN, Inches(0.3), TEXT_WIDTH, Inches(1.0)
-    head.text = title
+    _fit(head.text_frame, [title], head.width, head.height, 32, 0)
     for p in head.text_frame.paragraphs:
         p.alignment = PP_ALIGN.LEFT
-        p.font.size = Pt(32)
     slide.notes_slide.notes_text_frame.text = notes
     return slide
 
@@ -66,18 +101,12 @@ def _category_ticks(chart: Any, every: int, size: int = 12) -> None:
 
 
 def _text(slide: Any, lines: list[str], top: int = TOP, height: int = BODY, size: int = 18) -> None:
-    box = slide.shapes.add_textbox(Inches(0.6), top, Inches(12.1), height)
-    tf = box.text_frame
-    tf.word_wrap = True
-    for i, line in enumerate(lines):
-        p = tf.paragraphs[0] if i == 0 else tf.add_paragraph()
-        p.text = line
-        p.font.size = Pt(size)
-        p.space_after = Pt(8)
+    box = slide.shapes.add_textbox(MARGIN, top, TEXT_WIDTH, height)
+    _fit(box.text_frame, lines, TEXT_WIDTH, height, size, 8)
 
 
 def _table(slide: Any, t: Table, top: int = TOP, max_rows: int = 12, size: int = 12) -> None:
-    rows = t.rows[:max_rows]
+    rows = [tuple(_short(v, CELL_CHARS) for v in r) for r in t.rows[:max_rows]]
     shape = slide.shapes.add_table(
         len(rows) + 1, len(t.columns), Inches(0.6), top, Inches(12.1), Inches(0.4) * (len(rows) + 1)
     )
@@ -125,18 +154,15 @@ def render_deck(
     title, sub = cover.shapes.title, cover.placeholders[1]
     title.left, title.top, title.width, title.height = MARGIN, Inches(2.0), TEXT_WIDTH, Inches(1.5)
     sub.left, sub.top, sub.width, sub.height = MARGIN, Inches(3.7), TEXT_WIDTH, Inches(2.6)
-    title.text = story.account
+    _fit(title.text_frame, [story.account], title.width, title.height, 44, 0)
     parties = f"{provider} for {client or story.account}" if provider else client
-    sub.text = "\n".join(
-        x
-        for x in (
-            f"Renewal pack · as of {story.as_of:%d %B %Y} · edition {edition}",
-            f"{story.since:%B %Y} – {story.data_through:%B %Y}, baseline "
-            f"{story.baseline[0]:%b %Y} – {story.baseline[1]:%b %Y}",
-            parties,
-        )
-        if x
-    )
+    lines = [
+        f"Renewal pack · as of {story.as_of:%d %B %Y} · edition {edition}",
+        f"{story.since:%B %Y} – {story.data_through:%B %Y}, baseline "
+        f"{story.baseline[0]:%b %Y} – {story.baseline[1]:%b %Y}",
+        parties,
+    ]
+    _fit(sub.text_frame, [x for x in lines if x], sub.width, sub.height, 24, 0)
     head = story.section("headline")
     s = _slide(prs, head.title, _notes(head))
     _text(
@@ -210,10 +236,15 @@ def render_deck(
             bases.append(round(min(start, start + v), 2))
             sizes.append(round(abs(v), 2))
             start += v
+        # A bar chart draws its first category at the bottom. The steps go in last first, so
+        # the first step is on top (as on screen) with the axes in their usual places: a
+        # reversed category axis moves the value axis to the top in LibreOffice whatever
+        # "crosses" says.
+        order = list(reversed(range(len(steps))))
         data = CategoryChartData()
-        data.categories = [f.label[:40] for f in steps]
-        data.add_series("from", bases)
-        data.add_series("Value", sizes)
+        data.categories = [_short(steps[i].label, LABEL_CHARS) for i in order]
+        data.add_series("from", [bases[i] for i in order])
+        data.add_series("Value", [sizes[i] for i in order])
         chart = s.shapes.add_chart(
             XL_CHART_TYPE.BAR_STACKED, MARGIN, Inches(1.4), Inches(8.0), Inches(5.6), data
         ).chart
@@ -223,11 +254,10 @@ def render_deck(
         carrier = chart.plots[0].series[0].format
         carrier.fill.background()  # invisible: only positions the bar
         carrier.line.fill.background()
-        chart.category_axis.reverse_order = True  # first step on top, as on screen
-        chart.category_axis.crosses = XL_AXIS_CROSSES.MAXIMUM  # the value axis stays below
         # the screen's colours: adds value, costs value, the total
-        for i, f in enumerate(steps):
-            fill = chart.plots[0].series[1].points[i].format.fill
+        for at, i in enumerate(order):
+            f = steps[i]
+            fill = chart.plots[0].series[1].points[at].format.fill
             fill.solid()
             last = i == len(steps) - 1 and f.label == "Value to date"
             fill.fore_color.rgb = RGBColor.from_string(
@@ -236,19 +266,22 @@ def render_deck(
         _money_axis(chart)
         chart.value_axis.minimum_scale = min(0.0, *bases)
         chart.category_axis.tick_labels.font.size = Pt(12)
-        box = s.shapes.add_textbox(Inches(8.8), Inches(1.5), Inches(4.0), Inches(5.5))
-        tf = box.text_frame
-        tf.word_wrap = True
-        for i, r in enumerate(t.rows):
-            p = tf.paragraphs[0] if i == 0 else tf.add_paragraph()
-            # the measured value, then its evidence level and estimate, said apart
-            p.text = (
-                f"{r[0][:40]}: {r[1]}"
+        side = (Inches(8.8), Inches(1.5), Inches(4.0), Inches(5.5))
+        box = s.shapes.add_textbox(*side)
+        # the measured value, then its evidence level and estimate, said apart
+        _fit(
+            box.text_frame,
+            [
+                f"{_short(r[0], CELL_CHARS)}: {r[1]}"
                 + (f" measured · evidence: {r[2]}" if r[2] not in ("", "—") else "")
                 + (f", estimate {r[3]}" if len(r) > 3 and r[3] not in ("", "—") else "")
-            )
-            p.font.size = Pt(12)
-            p.space_after = Pt(4)
+                for r in t.rows
+            ],
+            side[2],
+            side[3],
+            12,
+            4,
+        )
     except KeyError:
         pass
     try:
