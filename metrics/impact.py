@@ -394,15 +394,23 @@ def estimate_effect(
                     f"{n_failed} of {n_permutations} permutation draws were skipped because "
                     "the reassigned go-live dates left no untreated comparison."
                 )
-            se, ci_low, ci_high, p_value = _perm_inversion(fit.att, dr.att, dr.att_d, alpha)
+            # one inversion per test, all solved together: the ATT (every draw), then each
+            # horizon with an effect (the draws where it is defined, at least two)
             effects = post["effect"].to_numpy(dtype=np.float64)
+            ok = np.isfinite(dr.by_h) & np.isfinite(dr.by_h_d)
+            tested = np.flatnonzero((ok.sum(axis=0) >= 2) & np.isfinite(effects))
+            draw_h, col = np.nonzero(ok[:, tested])
+            h_col = tested[col]
+            out = _perm_inversions(
+                np.concatenate([[fit.att], effects[tested]]),
+                np.concatenate([dr.att, dr.by_h[draw_h, h_col]]),
+                np.concatenate([dr.att_d, dr.by_h_d[draw_h, h_col]]),
+                np.concatenate([np.zeros(n_valid, dtype=np.int64), 1 + col]),
+                alpha,
+            )
+            se, ci_low, ci_high, p_value = (float(v) for v in out[0])
             bounds = np.full((effects.size, 3), np.nan)
-            for j, effect in enumerate(effects):
-                ok = np.isfinite(dr.by_h[:, j]) & np.isfinite(dr.by_h_d[:, j])
-                if ok.sum() >= 2 and np.isfinite(effect):
-                    bounds[j] = _perm_inversion(
-                        float(effect), dr.by_h[ok, j], dr.by_h_d[ok, j], alpha
-                    )[:3]
+            bounds[tested] = out[1:, :3]
             post["se"], post["ci_low"], post["ci_high"] = bounds[:, 0], bounds[:, 1], bounds[:, 2]
         method, inference_used = METHOD_PERMUTATION, "permutation"
     else:
@@ -1917,56 +1925,113 @@ def _perm_p(estimate: float, a: FloatArray, b: FloatArray, c: FloatArray) -> Flo
     return (1.0 + (stat >= (obs - tol)[None, :]).sum(axis=0)) / (1.0 + a.size)
 
 
-def _perm_p_sweep(estimate: float, a: FloatArray, b: FloatArray, points: FloatArray) -> FloatArray:
-    """``_perm_p`` at every one of ``points`` (sorted, distinct, holding every breakpoint
-    ``(a_d − estimate)/(b_d − 1)`` and ``(a_d + estimate)/(b_d + 1)``), in O((n + P) log P)
-    rather than O(n·P).
+def _perm_points(
+    estimate: FloatArray, a: FloatArray, b: FloatArray, draw_bounds: IntArray
+) -> tuple[FloatArray, IntArray, IntArray, IntArray, IntArray]:
+    """The points at which ``_perm_inversions`` evaluates each test, one sorted block of
+    distinct points per test: its breakpoints ``(a_d − e)/(b_d − 1)`` and
+    ``(a_d + e)/(b_d + 1)``, the midpoints between consecutive ones, two far points beyond
+    them, the estimate e and 0. Test g's draws are ``draw_bounds[g]:draw_bounds[g + 1]``.
 
+    Returns (points, block bounds, and as indices into points: per draw the first point
+    at or after each of its two breakpoints, per test that of the estimate and of 0)."""
+    n_tests = estimate.size
+    blocks: list[FloatArray] = []
+    first_at = np.zeros(a.size, dtype=np.int64)
+    second_at = np.zeros(a.size, dtype=np.int64)
+    at_est = np.zeros(n_tests, dtype=np.int64)
+    at_zero = np.zeros(n_tests, dtype=np.int64)
+    offset = 0
+    point_bounds = np.zeros(n_tests + 1, dtype=np.int64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for g in range(n_tests):
+            e = float(estimate[g])
+            sl = slice(int(draw_bounds[g]), int(draw_bounds[g + 1]))
+            r1 = (a[sl] - e) / (b[sl] - 1.0)
+            r2 = (a[sl] + e) / (b[sl] + 1.0)
+            roots = np.concatenate([r1, r2])
+            roots = np.unique(roots[np.isfinite(roots)])
+            span = 1.0 + (np.abs(roots).max() if roots.size else abs(e))
+            far = span * 2.0 + abs(e)
+            mids = (roots[1:] + roots[:-1]) / 2.0
+            points = np.unique(np.concatenate([roots, mids, [-far, far, e, 0.0]]))
+            first_at[sl] = offset + np.searchsorted(points, r1)
+            second_at[sl] = offset + np.searchsorted(points, r2)
+            at_est[g], at_zero[g] = offset + np.searchsorted(points, [e, 0.0])
+            blocks.append(points)
+            offset += points.size
+            point_bounds[g + 1] = offset
+    return np.concatenate(blocks), point_bounds, first_at, second_at, np.stack([at_est, at_zero])
+
+
+def _perm_p_sweep(
+    e: FloatArray,
+    a: FloatArray,
+    b: FloatArray,
+    start: IntArray,
+    end: IntArray,
+    first_at: IntArray,
+    second_at: IntArray,
+    n_points: int,
+) -> FloatArray:
+    """How many draws count towards ``_perm_p`` at every point of every test, in
+    O(n + P) once the points are sorted rather than O(n·P).
+
+    Per draw: its test's estimate ``e``, its statistics ``a, b``, its test's block of
+    points ``start:end`` and the indices in it of its two breakpoints
+    ``(a − e)/(b − 1)`` and ``(a + e)/(b + 1)`` (``_perm_points``).
     ``|a − c·b| ≥ |e − c|`` squares to ``L1(c)·L2(c) ≥ 0`` with ``L1 = (a − e) − c(b − 1)``
     and ``L2 = (a + e) − c(b + 1)``, whose roots are the two breakpoints: with b² > 1 the
     draw counts outside them, with b² < 1 between them (ends included either way), and with
     b = ±1 on one side of the one root (everywhere when the other factor is 0). Each draw
-    thus adds one on one or two runs of consecutive points: a difference array."""
-    e = estimate
-    n_pts = points.size
-    runs: list[tuple[IntArray, IntArray, float]] = []  # (first, one past last, +1 or −1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r1 = (a - e) / (b - 1.0)
-        r2 = (a + e) / (b + 1.0)
-    n_whole = 0
+    thus adds one on one or two runs of consecutive points of its own block: one difference
+    array serves every test."""
+    size = n_points + 1
+    diff = np.zeros(size)
+
+    def add(first: IntArray, stop: IntArray, sign: float = 1.0) -> None:
+        diff[:] += sign * np.bincount(first, minlength=size)[:size]
+        diff[:] -= sign * np.bincount(stop, minlength=size)[:size]
+
     gen = (b != 1.0) & (b != -1.0)
-    il = np.searchsorted(points, np.minimum(r1[gen], r2[gen]))
-    ih = np.searchsorted(points, np.maximum(r1[gen], r2[gen]))
+    il = np.minimum(first_at[gen], second_at[gen])
+    ih = np.maximum(first_at[gen], second_at[gen])
     inside = (b[gen] ** 2) < 1.0
-    runs.append((il[inside], ih[inside] + 1, 1.0))
-    n_whole += int((~inside).sum())  # everywhere but strictly between the roots:
-    gap = ~inside & (il + 1 < ih)
-    runs.append((il[gap] + 1, ih[gap], -1.0))
-    for sign, root, other in ((1.0, r2, a - e), (-1.0, r1, a + e)):
+    add(il[inside], ih[inside] + 1)
+    whole = ~inside  # everywhere but strictly between the roots:
+    add(start[gen][whole], end[gen][whole])
+    gap = whole & (il + 1 < ih)
+    add(il[gap] + 1, ih[gap], -1.0)
+    for sign, at, other in ((1.0, second_at, a - e), (-1.0, first_at, a + e)):
         # b = 1: (a − e)·(a + e − 2c) ≥ 0;  b = −1: (a + e)·((a − e) + 2c) ≥ 0
         on = b == sign
-        idx, o = np.searchsorted(points, root[on]), other[on]
+        idx, o = at[on], other[on]
         below = o > 0 if sign == 1.0 else o < 0
         above = (o != 0) & ~below
-        n_whole += int((o == 0).sum())
-        runs.append((np.zeros(int(below.sum()), dtype=np.int64), idx[below] + 1, 1.0))
-        runs.append((idx[above], np.full(int(above.sum()), n_pts, dtype=np.int64), 1.0))
-    size = n_pts + 1
-    diff = np.zeros(size)
-    diff[0] += n_whole
-    diff[n_pts] -= n_whole
-    for first, stop, sign in runs:
-        diff += sign * np.bincount(first, minlength=size)[:size]
-        diff -= sign * np.bincount(stop, minlength=size)[:size]
-    counts = np.cumsum(diff)[:n_pts]
-    return (1.0 + counts) / (1.0 + a.size)
+        zero = o == 0
+        add(start[on][zero], end[on][zero])
+        add(start[on][below], idx[below] + 1)
+        add(idx[above], end[on][above])
+    return np.cumsum(diff)[:n_points]
 
 
 def _perm_inversion(
     estimate: float, a: FloatArray, b: FloatArray, alpha: float
 ) -> tuple[float, float, float, float]:
-    """(se, ci_low, ci_high, p at 0): the confidence interval as the inversion of the same
-    permutation test, ``{c : p(c) ≥ alpha}`` (``_perm_p``; c is rejected when p < alpha).
+    """``_perm_inversions`` of one test: (se, ci_low, ci_high, p at 0)."""
+    out = _perm_inversions(
+        np.array([estimate], dtype=np.float64), a, b, np.zeros(a.size, dtype=np.int64), alpha
+    )
+    return float(out[0, 0]), float(out[0, 1]), float(out[0, 2]), float(out[0, 3])
+
+
+def _perm_inversions(
+    estimate: FloatArray, a: FloatArray, b: FloatArray, group: IntArray, alpha: float
+) -> FloatArray:
+    """(se, ci_low, ci_high, p at 0) of each test g (a row each): the confidence interval as
+    the inversion of the same permutation test, ``{c : p(c) ≥ alpha}`` (``_perm_p``; c is
+    rejected when p < alpha), on the draws ``a[d], b[d]`` with ``group[d] == g`` (each test
+    at least one draw).
 
     p(c) only changes where ``|a_d − c·b_d| = |estimate − c|``, i.e. at
     c = (a_d − estimate) / (b_d − 1) and c = (a_d + estimate) / (b_d + 1), and at such a
@@ -1978,46 +2043,68 @@ def _perm_inversion(
     p(0) < alpha. The width does not grow with the effect (the null is re-centred at each
     c). se = sd of the draws' statistics under H0: effect = estimate.
 
-    p at all points comes from ``_perm_p_sweep``; ``_perm_p`` itself (whose comparison
-    allows a rounding tolerance) is then evaluated where the decision could hinge on that
-    tolerance — the interval's ends and the points just beyond, 0, and every point whose p
-    is within a few draws of alpha — and if it disagrees anywhere, at every point."""
-    se = float(np.std(a - estimate * b, ddof=1)) if a.size > 1 else math.nan
-    with np.errstate(divide="ignore", invalid="ignore"):
-        roots = np.concatenate([(a - estimate) / (b - 1.0), (a + estimate) / (b + 1.0)])
-    roots = np.unique(roots[np.isfinite(roots)])
-    span = 1.0 + (np.abs(roots).max() if roots.size else abs(estimate))
-    far = np.array([-(span * 2.0 + abs(estimate)), span * 2.0 + abs(estimate)])
-    mids = (roots[1:] + roots[:-1]) / 2.0 if roots.size > 1 else np.empty(0)
-    points = np.unique(np.concatenate([roots, mids, far, [estimate, 0.0]]))
-    p_fast = _perm_p_sweep(estimate, a, b, points)
+    p at all points of all tests comes from one ``_perm_p_sweep``; ``_perm_p`` itself (whose
+    comparison allows a rounding tolerance) is then evaluated where the decision could hinge
+    on that tolerance — the interval's ends and the points just beyond, 0, and every point
+    whose p is within a few draws of alpha — and if it disagrees anywhere in a test, at
+    every point of that test."""
+    n_tests = estimate.size
+    order = np.argsort(group, kind="stable")
+    a, b, group = a[order], b[order], group[order]
+    n_draws = np.bincount(group, minlength=n_tests)
+    draw_bounds = np.concatenate([[0], np.cumsum(n_draws)])
+    e = estimate[group]
+    stat0 = a - e * b
+    mean = np.bincount(group, weights=stat0, minlength=n_tests) / np.maximum(n_draws, 1)
+    ss = np.bincount(group, weights=(stat0 - mean[group]) ** 2, minlength=n_tests)
+    se = np.where(n_draws > 1, np.sqrt(ss / np.maximum(n_draws - 1, 1)), math.nan)
+    points, block, first_at, second_at, (at_est, at_zero) = _perm_points(
+        estimate, a, b, draw_bounds
+    )
+    first, last = block[:-1], block[1:] - 1
+    own = np.repeat(np.arange(n_tests), np.diff(block))  # each point's test
+    counts = _perm_p_sweep(
+        e, a, b, block[group], block[group + 1], first_at, second_at, points.size
+    )
+    p_fast = (1.0 + counts) / (1.0 + n_draws[own])
     accepted = p_fast >= alpha
-    i = int(np.searchsorted(points, estimate))
+    idx = np.arange(points.size)
 
-    def stretch(acc: BoolArray) -> tuple[int, int]:
-        """First and last index of the run of accepted points around the estimate's."""
-        rejected = np.flatnonzero(~acc)
-        j = int(np.searchsorted(rejected, i))
-        lo = int(rejected[j - 1]) + 1 if j > 0 else 0
-        hi = int(rejected[j]) - 1 if j < rejected.size else points.size - 1
-        return lo, hi
+    def stretch(acc: BoolArray) -> tuple[IntArray, IntArray]:
+        """Per test, the first and last index of the run of accepted points around the
+        estimate's (within the test's block)."""
+        before = np.maximum.accumulate(np.where(acc, -1, idx))  # last rejected at or before
+        after = np.minimum.accumulate(np.where(acc, points.size, idx)[::-1])[::-1]
+        return np.maximum(before[at_est] + 1, first), np.minimum(after[at_est] - 1, last)
 
     lo, hi = stretch(accepted)
-    near = np.abs(p_fast - alpha) <= 3.5 / (1.0 + a.size)
-    near[: max(lo - 1, 0)] = False
-    near[hi + 2 :] = False
-    check = np.flatnonzero(near)
-    ends = np.array([lo - 1, lo, hi, hi + 1, i, int(np.searchsorted(points, 0.0))])
-    check = np.unique(np.concatenate([check, ends[(ends >= 0) & (ends < points.size)]]))
-    if not np.array_equal(_perm_p(estimate, a, b, points[check]) >= alpha, accepted[check]):
-        accepted = _perm_p(estimate, a, b, points) >= alpha
+    near = np.abs(p_fast - alpha) <= 3.5 / (1.0 + n_draws[own])
+    near &= (idx >= np.maximum(lo - 1, first)[own]) & (idx <= (hi + 1)[own])
+    ends = np.concatenate([lo - 1, lo, hi, hi + 1, at_est, at_zero])
+    ends_test = np.tile(np.arange(n_tests), 6)
+    inside = (ends >= first[ends_test]) & (ends <= last[ends_test])
+    check = np.unique(np.concatenate([np.flatnonzero(near), ends[inside]]))
+    p_check = np.empty(check.size)
+    check_bounds = np.searchsorted(check, block)
+    for g in range(n_tests):
+        sl, mine = (
+            slice(check_bounds[g], check_bounds[g + 1]),
+            slice(draw_bounds[g], draw_bounds[g + 1]),
+        )
+        p_check[sl] = _perm_p(float(estimate[g]), a[mine], b[mine], points[check[sl]])
+    wrong = np.unique(own[check][(p_check >= alpha) != accepted[check]])
+    for g in wrong:  # the tolerance decides somewhere in this test: every point exactly
+        sl, mine = slice(first[g], last[g] + 1), slice(draw_bounds[g], draw_bounds[g + 1])
+        accepted[sl] = _perm_p(float(estimate[g]), a[mine], b[mine], points[sl]) >= alpha
+    if wrong.size:
         lo, hi = stretch(accepted)
-    ci_low = -math.inf if lo == 0 else float(points[lo])
-    ci_high = math.inf if hi == points.size - 1 else float(points[hi])
-    p0 = float(_perm_p(estimate, a, b, np.array([0.0]))[0])
-    if p0 >= alpha:  # 0 accepted (possibly in another stretch): the interval holds it
-        ci_low, ci_high = min(ci_low, 0.0), max(ci_high, 0.0)
-    return se, ci_low, ci_high, p0
+    ci_low = np.where(lo == first, -math.inf, points[lo])
+    ci_high = np.where(hi == last, math.inf, points[hi])
+    p0 = p_check[np.searchsorted(check, at_zero)]  # 0 is always among the points checked
+    zero_in = p0 >= alpha  # 0 accepted (possibly in another stretch): the interval holds it
+    ci_low = np.where(zero_in, np.minimum(ci_low, 0.0), ci_low)
+    ci_high = np.where(zero_in, np.maximum(ci_high, 0.0), ci_high)
+    return np.column_stack([se, ci_low, ci_high, p0])
 
 
 # --------------------------------------------------------------------------------------

@@ -161,3 +161,26 @@ def test_horizons_count_calendar_periods_across_a_month_no_unit_has(dated: bool)
     cells = [10, 20, 40, 50, 60] + [10, 30, 40, 50] + [20, 30, 40]
     assert est.att == pytest.approx(sum(cells) / len(cells), abs=1e-9)
     assert any("No unit has data for" in w for w in est.warnings)
+
+
+def test_inversions_of_several_tests_at_once_by_hand() -> None:
+    """Two tests solved together, their draws interleaved (alpha 0.5, so c is accepted
+    when at least one draw's statistic reaches the observed one).
+
+    Test 0: estimate 1, draws a = 0.5, -1, 2 with b = 0: p(c) = (1 + #{|a_d| >= |1 - c|})/4,
+    accepted for |1 - c| <= 2, i.e. [-1, 3]; p(0) = (1 + 2)/4; se = sd(0.5, -1, 2) = 1.5.
+    Test 1: estimate 0, draws (a, b) = (1, 0.5), (-3, 2): |1 - c/2| >= |c| on [-2, 2/3],
+    |-3 - 2c| >= |c| for c <= -3 or c >= -1, so the accepted set is (-inf, -3] and
+    [-2, inf): the stretch around 0 is [-2, inf); p(0) = 3/3; se = sd(1, -3) = sqrt(8)."""
+    from metrics.impact import _perm_inversion, _perm_inversions
+
+    group = np.array([1, 0, 0, 1, 0])
+    a = np.array([1.0, 0.5, -1.0, -3.0, 2.0])
+    b = np.array([0.5, 0.0, 0.0, 2.0, 0.0])
+    out = _perm_inversions(np.array([1.0, 0.0]), a, b, group, 0.5)
+    assert out[0] == pytest.approx([1.5, -1.0, 3.0, 0.75], abs=1e-12)
+    assert out[1, :3] == pytest.approx([np.sqrt(8.0), -2.0, np.inf], abs=1e-12)
+    assert out[1, 3] == 1.0
+    # one test alone gives the same row as solved beside the other
+    alone = _perm_inversion(0.0, a[group == 1], b[group == 1], 0.5)
+    assert alone == pytest.approx(tuple(out[1]), abs=1e-12)
