@@ -4,15 +4,35 @@ One source for the Data page's "How we compute value" and for any method appendi
 explanation cannot drift between screen and paper. Each ``MethodNote`` has a title, a plain
 explanation (Markdown) and a formula in LaTeX (rendered with ``st.latex`` or as text).
 The evidence-level wording is ``metrics.impact.EVIDENCE_NOTES`` itself, not a copy.
+
+The same method in the short forms the screens and the pack show beside a figure lives here
+too: the headline cards' help (``value_help``, ``run_rate_help``, ``live_help``,
+``evidence_help``) and the sentence set beside the causal estimates (``estimates_note``).
+They take the figures they quote and return plain words; the view models and the story
+model only place them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+import pandas as pd
+
+from metrics.format import money, plural
 from metrics.impact import EVIDENCE_NOTES, MIN_CLUSTERED_TREATED, MIN_CLUSTERED_UNITS
 
-__all__ = ["METHOD_NOTES", "NOTATION", "MethodNote", "evidence_notes"]
+__all__ = [
+    "METHOD_NOTES",
+    "NOTATION",
+    "MethodNote",
+    "estimates_note",
+    "evidence_help",
+    "evidence_notes",
+    "live_help",
+    "run_rate_help",
+    "value_help",
+]
 
 
 @dataclass(frozen=True)
@@ -145,3 +165,91 @@ METHOD_NOTES: tuple[MethodNote, ...] = (
 def evidence_notes() -> dict[str, str]:
     """Evidence level → plain-words note (the same text the value lines carry)."""
     return dict(EVIDENCE_NOTES)
+
+
+# --------------------------------------------------------------------------------------
+# The headline cards' help and the estimates sentence (plain words; the formulas are above)
+# --------------------------------------------------------------------------------------
+
+
+def value_help(exact: str) -> str:
+    """Help of the value-to-date card; ``exact``: the value to the unit of currency."""
+    return (
+        f"Exactly {exact}: each month, how much better each unit did than in the frozen "
+        "baseline, times the transactions it handled and what one unit of improvement is "
+        "worth, added up since the baseline. Only the headline KPIs count, so one saving is "
+        "never counted twice. The formula is on the Data page, under How we compute value."
+    )
+
+
+def run_rate_help(months: int) -> str:
+    """Help of the run-rate card; ``months``: the post-baseline months averaged (3 at most)."""
+    short = " (fewer than 3 months after the baseline so far)" if months < 3 else ""
+    return f"Mean of the last {months} post-baseline months' measured value × 12{short}."
+
+
+def live_help(*, units_selected: bool) -> str:
+    """Help of the innovations-live card, for the whole account or selected units."""
+    if units_selected:
+        return (
+            "Innovations live in the selected units by the last month shown, of the "
+            "innovations live across the whole account (a unit is never set against the "
+            "whole register)."
+        )
+    return (
+        "Innovations live (gone live at a unit, not retired) by the last month shown, of "
+        "the innovations in the register (live + in the pipeline + rejected + retired)."
+    )
+
+
+def evidence_help(mix: Mapping[str, int], live: int) -> str:
+    """Help of the causal-estimates card: ``mix`` the live innovations per evidence level,
+    ``live`` how many are live."""
+    return (
+        f"Of {live} live {plural(live, 'innovation')}: {mix['estimated']} proven (a causal "
+        f"estimate whose 95 % range excludes zero), {mix['measured']} measured, "
+        f"{mix['claimed']} claimed. A causal estimate compares the units where an innovation "
+        "went live with comparable units where it had not (yet); the method is on the Data "
+        "page, under How we compute value."
+    )
+
+
+def estimates_note(
+    lines: pd.DataFrame,
+    measured_total: float,
+    currency: str,
+    locale: str,
+    *,
+    units_selected: bool = False,
+) -> str:
+    """The sentence shown wherever the per-innovation causal estimates and the measured total
+    appear together, with both sums from the figures: each estimate is one innovation's own
+    causal effect over all its units and months live (whatever units are selected), the
+    estimates overlap and are not additive, and the measured total is split among the
+    innovations without overlap (the "estimated" note above). "" when no innovation has an
+    estimate.
+
+    ``lines``: the value lines (``metrics.views.value_lines``); ``Σ_i estimated_i`` over the
+    lines with an estimate vs ``measured_total`` (the value to date: credited +
+    unattributed)."""
+    est = lines["estimated"].dropna() if "estimated" in lines.columns else pd.Series(dtype=float)
+    if est.empty:
+        return ""
+    credited = float(lines["measured"].fillna(0).sum())
+    n = len(est)
+    where = (
+        " (not only the selected units: an estimate is the innovation's, not a unit's)"
+        if units_selected
+        else ""
+    )
+    return (
+        f"The {n} causal {plural(n, 'estimate adds', 'estimates add')} up to "
+        f"{money(float(est.sum()), currency, locale)}, against "
+        f"{money(measured_total, currency, locale)} measured in all "
+        f"({money(credited, currency, locale)} credited to the innovations, "
+        f"{money(measured_total - credited, currency, locale)} unattributed). The two are not "
+        "additive: each estimate is one innovation's own causal effect on its main KPI over "
+        f"all its units and months live{where}, the others controlled for, and innovations "
+        "share units and KPIs, so their effects overlap; the measured value is split among "
+        "the innovations without overlap."
+    )

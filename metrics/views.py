@@ -4,43 +4,14 @@ Pure functions over ``data_loaders.queries.AccountData`` (no Streamlit, no datab
 returns exactly what a chart builder or a card needs, with money already formatted by Babel in
 the account's currency and locale, so the page, present mode and the tests show one figure.
 
-Notation as in docs/ARCHITECTURE.md, Notation: u unit, m month, k KPI, B the frozen baseline window,
-s_k = +1 when lower is better and −1 otherwise.
-
-Formulas
---------
-Baseline (frozen)       base[u,k] = Σ_{m∈B} value·vol / Σ_{m∈B} vol   (rate KPIs)
-                        base[u,k] = mean_{m∈B} value                   (level KPIs)
-Measured benefit        benefit[u,k,m] = s_k·(base[u,k] − actual[u,k,m])·vol[u,k,m]·money_k
-                        (level KPIs: without vol). Only KPIs flagged ``headline`` with a money
-                        value count, so no saving is counted twice. Booked in cents per unit,
-                        KPI and month; every total is a sum of cents (``metrics.value``).
-Value to date           cumulative[t] = Σ_{u, k, m ≤ t, m in the period} benefit[u,k,m]
-Run-rate                mean of the last 3 months' benefit × 12
-Live                    innovation i is live at unit u from the first full month after its
-                        go-live there (from the go-live month when it is on the 1st) — the
-                        convention of ``metrics.impact.innovation_effect``.
-Attribution             expected[i,u,k,m] = s_k·(−e_ik/100)·base[u,k]·vol·money_k for every
-                        innovation i live at (u, m) that targets k (e_ik = expected effect %);
-                        explained = clip(benefit, 0, Σ_i expected); i gets
-                        explained·expected_i/Σ expected; unattributed = benefit − explained
-                        (never silently given to an innovation; it may be negative). Cents by
-                        largest remainder, so Σ attributed + unattributed = measured exactly
-                        (``metrics.attribution``).
-Claimed                 claimed[i,u,m] = estimated_annual_value_i / 12 · share_u for live
-                        months, share_u = unit u's transactions / those of all of i's units.
-Realisation             measured (attributed) / claimed, to date.
-Estimated               ``metrics.impact.innovation_effect`` on the main target KPI (all units,
-                        all months: the estimator needs the comparison units), the other
-                        innovations on that KPI controlled for — the Innovation-detail page's
-                        estimate (``metrics.innovation_views.estimate_innovation``).
-Then vs now             each KPI over two periods: rate KPIs volume-weighted over units and
-                        months; level KPIs summed over units, averaged over months;
-                        change = now − then, % = change / then, better = s_k·change < 0.
-Productivity clause     required[m] = base_cost·(1 − p)^{years since baseline end}, actual[m]
-                        the volume-weighted unit cost; base_cost over all selected units.
-Gain-share (year y)     client = (1 − g)·G, provider = S − (1 − g)·G, S = measured value in y.
-Innovation days (y)     Σ innovation_days of innovations whose idea date falls in contract year y.
+Each view only assembles metric results; the formulas are written once, in the docstrings of
+the metric modules it calls (notation: docs/ARCHITECTURE.md, Notation): baseline
+``metrics.baseline``, measured benefit, value to date, run-rate, live months and claimed value
+``metrics.value``, attribution and the capped policy ``metrics.attribution``, the headline
+``metrics.headline``, then vs now ``metrics.then_now`` and ``metrics.scorecard``, the
+productivity clause, gain-share and innovation days ``metrics.contract``, the pipeline
+``metrics.pipeline``; the causal estimates come from ``services.estimates`` (the estimator:
+``metrics.impact``). Help texts and the estimates sentence are ``metrics.method_notes``'s.
 
 Filters: ``unit_ids`` limits units; ``start``/``end`` (first-of-month dates) limit months of
 value and the photo's defaults; ``categories`` limits innovations — with a category filter the
@@ -60,10 +31,10 @@ from data_loaders.queries import AccountData
 from metrics import attribution as attribution_metrics
 from metrics import contract as contract_metrics
 from metrics import headline as headline_metrics
+from metrics import method_notes, rules, scorecard
 from metrics import narrative as story
 from metrics import outlook as outlook_metrics
 from metrics import pipeline as pipeline_metrics
-from metrics import rules, scorecard
 from metrics import then_now as then_now_metrics
 from metrics import value as value_metrics
 from metrics.baseline import Baseline, account_baseline
@@ -84,7 +55,6 @@ __all__ = [
     "contract_view",
     "curve_view",
     "default_photo_periods",
-    "estimates_note",
     "has_data",
     "headline_view",
     "narrative",
@@ -222,37 +192,10 @@ def headline_view(
             f"({data.account.baseline_start:%b %Y} – {data.account.baseline_end:%b %Y}); "
             f"{since:%b %Y} – {as_of:%b %Y}; {cur}."
         ),
-        # plain words; the formula is on the Data page's "How we compute value" (method notes)
-        value_help=(
-            f"Exactly {money(total, cur, loc, compact=False)}: each month, how much better "
-            "each unit did than in the frozen baseline, times the transactions it handled and "
-            "what one unit of improvement is worth, added up since the baseline. Only the "
-            "headline KPIs count, so one saving is never counted twice. The formula is on the "
-            "Data page, under How we compute value."
-        ),
-        run_rate_help=(
-            f"Mean of the last {h.run_rate_months} post-baseline months' measured value × 12"
-            + (
-                " (fewer than 3 months after the baseline so far)."
-                if h.run_rate_months < 3
-                else "."
-            )
-        ),
-        live_help=(
-            "Innovations live (gone live at a unit, not retired) by the last month shown, of "
-            "the innovations in the register (live + in the pipeline + rejected + retired)."
-            if not f.unit_ids
-            else "Innovations live in the selected units by the last month shown, of the "
-            "innovations live across the whole account (a unit is never set against the "
-            "whole register)."
-        ),
-        evidence_help=(
-            f"Of {n} live {plural(n, 'innovation')}: {mix['estimated']} proven (a causal estimate whose "
-            f"95 % range excludes zero), {mix['measured']} measured, {mix['claimed']} "
-            "claimed. A causal "
-            "estimate compares the units where an innovation went live with comparable units "
-            "where it had not (yet); the method is on the Data page, under How we compute value."
-        ),
+        value_help=method_notes.value_help(money(total, cur, loc, compact=False)),
+        run_rate_help=method_notes.run_rate_help(h.run_rate_months),
+        live_help=method_notes.live_help(units_selected=bool(f.unit_ids)),
+        evidence_help=method_notes.evidence_help(mix, n),
         claimed_value=h.claimed_value,
         unattributed_value=h.unattributed_value,
         missing_months=h.missing_months,
@@ -619,46 +562,6 @@ def value_lines(
     lines["state"] = value_metrics.line_states(data, f, lines["innovation_id"])
     lines = lines.sort_values("measured", ascending=False, na_position="last")
     return lines.drop(columns=["excludes_zero"]).reset_index(drop=True)
-
-
-def estimates_note(
-    lines: pd.DataFrame,
-    measured_total: float,
-    currency: str,
-    locale: str,
-    *,
-    units_selected: bool = False,
-) -> str:
-    """The sentence shown wherever the per-innovation causal estimates and the measured total
-    appear together, with both sums from the figures: each estimate is one innovation's own
-    causal effect over all its units and months live (whatever units are selected), the
-    estimates overlap and are not additive, and the measured total is split among the
-    innovations without overlap (``metrics.method_notes``, estimate). "" when no innovation
-    has an estimate.
-
-    ``Σ_i estimated_i`` over the lines with an estimate vs ``measured_total`` (the value to
-    date: credited + unattributed)."""
-    est = lines["estimated"].dropna() if "estimated" in lines.columns else pd.Series(dtype=float)
-    if est.empty:
-        return ""
-    credited = float(lines["measured"].fillna(0).sum())
-    n = len(est)
-    where = (
-        " (not only the selected units: an estimate is the innovation's, not a unit's)"
-        if units_selected
-        else ""
-    )
-    return (
-        f"The {n} causal {plural(n, 'estimate adds', 'estimates add')} up to "
-        f"{money(float(est.sum()), currency, locale)}, against "
-        f"{money(measured_total, currency, locale)} measured in all "
-        f"({money(credited, currency, locale)} credited to the innovations, "
-        f"{money(measured_total - credited, currency, locale)} unattributed). The two are not "
-        "additive: each estimate is one innovation's own causal effect on its main KPI over "
-        f"all its units and months live{where}, the others controlled for, and innovations "
-        "share units and KPIs, so their effects overlap; the measured value is split among "
-        "the innovations without overlap."
-    )
 
 
 def evidence_of(lines: pd.DataFrame) -> pd.DataFrame:

@@ -28,8 +28,8 @@ from charts.story import cumulative_value_chart
 from charts.then_now import then_now_chart
 from charts.value import bridge_chart, evidence_chart
 from data_loaders.queries import AccountData
+from metrics import method_notes, views
 from metrics import narrative as beats
-from metrics import views
 from metrics.attribution import attribution
 from metrics.baseline import account_baseline
 from metrics.filters import FilterLike, Filters, in_categories, limit_to
@@ -427,8 +427,8 @@ def build_story(
     signoffs: Mapping[str, Agreement] | None = None,
 ) -> Story:
     """The whole story of ``data`` for ``selection`` with the data limited to ``as_of``
-    (``metrics.filters.limit_to``). ``estimates``: ``services.estimates.estimate_innovations`` of the same
-    (limited) data; without them no innovation counts as ``estimated`` and the story says so.
+    (``metrics.filters.limit_to``). ``estimates``: ``services.estimates.estimate_innovations``
+    of the same (limited) data; without them no innovation counts as ``estimated`` and the story says so.
     ``signoffs``: the client's latest agreement per innovation code for the period of the
     data (``metrics.signoff.data_period``); the innovation table then says of each line
     whether it is agreed (by whom, when) or changed since agreed (old → new).
@@ -872,7 +872,7 @@ def _reconciliation(
             for n in (
                 "Credited + unattributed = measured, to the cent. Realisation is never capped "
                 "by the promise.",
-                views.estimates_note(
+                method_notes.estimates_note(
                     lines, h.value_to_date, cur, loc, units_selected=units_selected
                 ),
             )

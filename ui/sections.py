@@ -18,7 +18,7 @@ from charts.story import cumulative_value_chart, cumulative_value_figure
 from charts.theme import EVIDENCE_COLORS
 from charts.then_now import then_now_chart
 from charts.value import bridge_chart, evidence_chart, stacked_value_chart
-from metrics import scorecard, views
+from metrics import method_notes, scorecard
 from metrics.format import money
 from metrics.rules import EVIDENCE_KEYS, EVIDENCE_LABELS
 from metrics.value import innovations_phrase, uncredited_note
@@ -409,7 +409,7 @@ def evidence(ctx: PageContext) -> pd.DataFrame:
     st.caption(f"The 12 largest by measured value are plotted; all {len(lines)} are listed.")
     head = cached.headline(ctx)
     note = (
-        views.estimates_note(
+        method_notes.estimates_note(
             lines, head.value_to_date, ctx.currency, ctx.locale, units_selected=bool(ctx.unit_ids)
         )
         if head

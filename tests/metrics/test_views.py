@@ -14,6 +14,7 @@ from metrics import views as v
 from metrics.attribution import attribution
 from metrics.filters import Filters
 from metrics.format import money
+from metrics.method_notes import estimates_note
 from metrics.rules import NAMED_INNOVATIONS
 from metrics.value import live_months, measured
 
@@ -245,7 +246,7 @@ def test_estimates_note_says_why_estimates_do_not_add_up_to_the_measured_total()
         }
     )
     lines = v.value_lines(d, ALL, est)
-    note = v.estimates_note(lines, 950.0, "EUR", "de_DE")
+    note = estimates_note(lines, 950.0, "EUR", "de_DE")
     assert note.startswith(
         f"The 2 causal estimates add up to 1.850{NB}€, against 950{NB}€ measured in all "
         f"(900{NB}€ credited to the innovations, 50{NB}€ unattributed). The two are not "
@@ -253,12 +254,12 @@ def test_estimates_note_says_why_estimates_do_not_add_up_to_the_measured_total()
         "all its units and months live, the others controlled for"
     )
     # with a unit selected, the estimates are still the innovations' own (all their units)
-    one = v.estimates_note(lines, 950.0, "EUR", "de_DE", units_selected=True)
+    one = estimates_note(lines, 950.0, "EUR", "de_DE", units_selected=True)
     assert "over all its units and months live (not only the selected units" in one
-    assert v.estimates_note(lines.head(1), 950.0, "EUR", "de_DE").startswith(
+    assert estimates_note(lines.head(1), 950.0, "EUR", "de_DE").startswith(
         f"The 1 causal estimate adds up to 1.450{NB}€"
     )
-    assert v.estimates_note(lines.assign(estimated=np.nan), 950.0, "EUR", "de_DE") == ""
+    assert estimates_note(lines.assign(estimated=np.nan), 950.0, "EUR", "de_DE") == ""
 
 
 def test_claimed_spreads_the_annual_claim_from_go_live() -> None:
