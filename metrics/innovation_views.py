@@ -12,7 +12,8 @@ database). Columns of the inputs are those documented on ``AccountData``.
   reached (idea, evaluation, prototype, pilot, scaled) is a phase from its date to the date of
   the next stage it reached; the last phase ends at ``closed_date`` (rejected / retired) or,
   while it is still open, at ``as_of``.
-* ``innovation_record``: everything the detail page states about one innovation.
+* ``innovation_record``: everything the detail page states about one innovation
+  (``innovation_records``: every innovation's, the targets labelled once).
 * ``control_rollouts`` / ``other_rollouts`` / ``event_study_frame``: the controls for the
   estimate (the other innovations' rollouts, target KPIs and retirement months) and its
   event study in readable units.
@@ -58,6 +59,7 @@ __all__ = [
     "data_as_of",
     "innovation_labels",
     "innovation_record",
+    "innovation_records",
     "innovation_value",
     "kpi_around_go_live",
     "labelled_main_targets",
@@ -462,26 +464,78 @@ def innovation_record(
         return None
     r = hit.iloc[0]
     iid = int(r["innovation_id"])
-    t = targets[targets["innovation_id"] == iid].copy()
+    t = _target_table(targets[targets["innovation_id"] == iid], kpis)
+    go = rollouts.loc[rollouts["innovation_id"] == iid, "go_live"]
+    return _record(r, t.drop(columns="innovation_id"), _ts(go.min()) if not go.empty else None)
+
+
+def innovation_records(
+    innovations: pd.DataFrame,
+    targets: pd.DataFrame,
+    kpis: pd.DataFrame,
+    rollouts: pd.DataFrame,
+) -> dict[int, InnovationRecord]:
+    """``innovation_record`` of every innovation, by innovation_id: the targets are labelled
+    and ordered once for the account (not once per innovation), the same records."""
+    table = _target_table(targets, kpis)
+    ids = table["innovation_id"].to_numpy()
+    cut = np.flatnonzero(ids[1:] != ids[:-1]) + 1
+    starts = np.concatenate([[0], cut]) if ids.size else np.empty(0, dtype=np.int64)
+    stops = np.concatenate([cut, [ids.size]]) if ids.size else np.empty(0, dtype=np.int64)
+    body = table.drop(columns="innovation_id")
+    per_innovation = {
+        int(ids[a]): body.iloc[a:b].reset_index(drop=True)
+        for a, b in zip(starts, stops, strict=True)
+    }
+    first = rollouts.groupby("innovation_id")["go_live"].min()
+    out: dict[int, InnovationRecord] = {}
+    for i in range(len(innovations)):
+        r = innovations.iloc[i]
+        iid = int(r["innovation_id"])
+        if iid in out:  # a repeated id: the first row, as innovation_record finds it
+            continue
+        t = per_innovation.get(iid)
+        if t is None:  # no targets: the same empty table innovation_record gives
+            t = _target_table(targets.iloc[0:0], kpis).drop(columns="innovation_id")
+        out[iid] = _record(r, t, _ts(first.get(iid)) if iid in first.index else None)
+    return out
+
+
+def _target_table(targets: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
+    """Targets labelled from the KPI table, main target (largest |expected effect|, then
+    KPI key) first within each innovation. Columns: innovation_id, kpi_key, label,
+    unit_of_measure, direction, money_value, expected_effect_pct."""
+    t = targets.copy()
     t["_abs"] = t["expected_effect_pct"].abs()
-    t = t.sort_values(["_abs", "kpi_key"], ascending=[False, True])
+    t = t.sort_values(
+        ["innovation_id", "_abs", "kpi_key"], ascending=[True, False, True], kind="stable"
+    )
     k = kpis.rename(columns={"key": "kpi_key"})[
         ["kpi_key", "label", "unit_of_measure", "direction", "money_value"]
     ]
     t = t.merge(k, on="kpi_key", how="left")
     t["label"] = t["label"].fillna(t["kpi_key"])
-    t = t[
-        ["kpi_key", "label", "unit_of_measure", "direction", "money_value", "expected_effect_pct"]
+    return t[
+        [
+            "innovation_id",
+            "kpi_key",
+            "label",
+            "unit_of_measure",
+            "direction",
+            "money_value",
+            "expected_effect_pct",
+        ]
     ].reset_index(drop=True)
 
+
+def _record(r: pd.Series, t: pd.DataFrame, first: pd.Timestamp | None) -> InnovationRecord:
+    """The record from the innovation's row, its target table and its first go-live."""
     dates = {name: _ts(r[col]) for name, col in PHASES}
     dates["closed"] = _ts(r["closed_date"])
-    go = rollouts.loc[rollouts["innovation_id"] == iid, "go_live"]
-    first = _ts(go.min()) if not go.empty else None
     live = first or dates["pilot"]
     idea = dates["idea"]
     return InnovationRecord(
-        innovation_id=iid,
+        innovation_id=int(r["innovation_id"]),
         code=str(r["code"]),
         title=str(r["title"]),
         description=str(r["description"] or ""),

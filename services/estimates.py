@@ -42,7 +42,12 @@ from data_loaders.estimate_store import load_estimates, save_estimates
 from data_loaders.queries import AccountData, load_account_data, load_stored_estimates
 from data_loaders.schema import EstimateClaim
 from metrics.impact import EstimationError
-from metrics.innovation_views import control_rollouts, estimate_innovation, innovation_record
+from metrics.innovation_views import (
+    InnovationRecord,
+    control_rollouts,
+    estimate_innovation,
+    innovation_records,
+)
 from metrics.versions import estimates_version
 
 #: A claim not refreshed for this long is taken to be of a process that died while computing
@@ -145,7 +150,10 @@ def _take_over_stale(
 
 
 def estimate_innovations(
-    data: AccountData, innovation_ids: Collection[int] | None = None
+    data: AccountData,
+    innovation_ids: Collection[int] | None = None,
+    *,
+    each: Callable[[int, int], None] | None = None,
 ) -> pd.DataFrame:
     """Causal estimate per innovation with a rollout, on its main target KPI (all units, all
     months), with the other innovations on that KPI controlled for — exactly the estimate of
@@ -153,45 +161,22 @@ def estimate_innovations(
     Columns: innovation_id, kpi_key, estimated, ci_low, ci_high, excludes_zero,
     estimate_note. Innovations that cannot be estimated get NaN and the reason.
     ``innovation_ids`` limits which innovations are estimated (every other one still serves
-    as a control); about half a second each on the demo."""
+    as a control); ``each(i, n)`` is called after the i-th of the n innovations (so
+    progress can be reported). The records and the controls are built once for the batch."""
     rows = []
     codes = data.innovations.set_index("innovation_id")["code"]
     ids = set(data.rollouts["innovation_id"]) & set(codes.index)
     if innovation_ids is not None:
         ids &= set(innovation_ids)
     controls = control_rollouts(data.rollouts, data.targets, data.innovations)
-    for iid in sorted(ids):
-        rec = innovation_record(
-            data.innovations, data.targets, data.kpis, data.rollouts, str(codes.loc[iid])
-        )
-        if rec is None or rec.main_kpi is None:
-            continue
-        key = rec.main_kpi
-        try:
-            eff = estimate_innovation(
-                data.monthly,
-                data.rollouts,
-                data.targets,
-                data.innovations,
-                rec,
-                key,
-                controls=controls,
-            )
-        except EstimationError as exc:
-            rows.append((iid, key, np.nan, np.nan, np.nan, False, str(exc)))
-            continue
-        est = eff.estimate
-        rows.append(
-            (
-                iid,
-                key,
-                eff.money_total if eff.money_total is not None else np.nan,
-                eff.money_ci_low if eff.money_ci_low is not None else np.nan,
-                eff.money_ci_high if eff.money_ci_high is not None else np.nan,
-                bool(est.excludes_zero),
-                est.summary(),
-            )
-        )
+    records = innovation_records(data.innovations, data.targets, data.kpis, data.rollouts)
+    todo = sorted(ids)
+    for i, iid in enumerate(todo, start=1):
+        row = _estimate_one(data, records.get(int(iid)), controls)
+        if row is not None:
+            rows.append(row)
+        if each is not None:
+            each(i, len(todo))
     return pd.DataFrame(
         rows,
         columns=[
@@ -206,6 +191,38 @@ def estimate_innovations(
     )
 
 
+def _estimate_one(
+    data: AccountData, rec: InnovationRecord | None, controls: pd.DataFrame
+) -> tuple[object, ...] | None:
+    """One row of ``estimate_innovations`` (None when the innovation has no main KPI)."""
+    if rec is None or rec.main_kpi is None:
+        return None
+    key = rec.main_kpi
+    iid = rec.innovation_id
+    try:
+        eff = estimate_innovation(
+            data.monthly,
+            data.rollouts,
+            data.targets,
+            data.innovations,
+            rec,
+            key,
+            controls=controls,
+        )
+    except EstimationError as exc:
+        return (iid, key, np.nan, np.nan, np.nan, False, str(exc))
+    est = eff.estimate
+    return (
+        iid,
+        key,
+        eff.money_total if eff.money_total is not None else np.nan,
+        eff.money_ci_low if eff.money_ci_low is not None else np.nan,
+        eff.money_ci_high if eff.money_ci_high is not None else np.nan,
+        bool(est.excludes_zero),
+        est.summary(),
+    )
+
+
 def compute(
     data: AccountData,
     progress: Progress | None = None,
@@ -213,25 +230,18 @@ def compute(
 ) -> pd.DataFrame:
     """The estimates of ``data``, innovation by innovation (so progress can be reported;
     ``step`` is called after each)."""
-    ids = sorted(set(data.rollouts["innovation_id"]) & set(data.innovations["innovation_id"]))
     started = time.perf_counter()
-    parts = []
-    for i, iid in enumerate(ids, start=1):
-        part = estimate_innovations(data, innovation_ids=[iid])
-        if not part.empty:
-            parts.append(part)
+
+    def each(i: int, n: int) -> None:
         if step is not None:
             step()
         if progress is not None:
             progress(
-                f"[{i / len(ids):4.0%}] {data.account.name}: estimated {i} of {len(ids)} "
+                f"[{i / n:4.0%}] {data.account.name}: estimated {i} of {n} "
                 f"innovations ({time.perf_counter() - started:.0f} s)"
             )
-    return (
-        pd.concat(parts, ignore_index=True)
-        if parts
-        else estimate_innovations(data, innovation_ids=[])
-    )
+
+    return estimate_innovations(data, each=each)
 
 
 def ensure_estimates(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import fields
 
 import pandas as pd
 import pytest
@@ -227,6 +228,28 @@ def test_record_and_unknown_code() -> None:
     assert v.innovation_record(_innovations(), TARGETS, KPIS, ROLLOUTS, "INN-999") is None
     with pytest.raises(KeyError):
         rec.target("csat")
+
+
+def test_records_of_every_innovation_at_once() -> None:
+    """``innovation_records`` (the estimates batch) gives each innovation the record
+    ``innovation_record`` gives it: INN-001's targets cost_per_txn (-4 %) before aht (-2 %),
+    first go-live 2023-05-15 (the earlier of its two); INN-003 has no target and no
+    rollout."""
+    inn = _innovations()
+    records = v.innovation_records(inn, TARGETS, KPIS, ROLLOUTS)
+    assert sorted(records) == sorted(inn["innovation_id"].tolist())
+    first = records[1]
+    assert first.code == "INN-001" and list(first.target_labels) == ["cost_per_txn", "aht"]
+    assert first.first_go_live == T("2023-05-15")
+    assert records[3].main_kpi is None and records[3].first_go_live is None
+    for code in inn["code"]:
+        one = v.innovation_record(inn, TARGETS, KPIS, ROLLOUTS, str(code))
+        assert one is not None
+        batch = records[one.innovation_id]
+        pd.testing.assert_frame_equal(batch.targets, one.targets)
+        for f in fields(one):
+            if f.name != "targets":
+                assert getattr(batch, f.name) == getattr(one, f.name), f.name
 
 
 def test_rollout_units_in_go_live_order() -> None:
