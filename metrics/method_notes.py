@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from metrics.format import money, plural
-from metrics.impact import EVIDENCE_NOTES, MIN_CLUSTERED_TREATED, MIN_CLUSTERED_UNITS
+from metrics.impact import MIN_CLUSTERED_TREATED, MIN_CLUSTERED_UNITS
 
 __all__ = [
     "METHOD_NOTES",
@@ -28,7 +28,6 @@ __all__ = [
     "MethodNote",
     "estimates_note",
     "evidence_help",
-    "evidence_notes",
     "live_help",
     "run_rate_help",
     "value_help",
@@ -160,11 +159,6 @@ METHOD_NOTES: tuple[MethodNote, ...] = (
         r"\mathrm{required}_y = \mathrm{base}\cdot(1-p)^{y}",
     ),
 )
-
-
-def evidence_notes() -> dict[str, str]:
-    """Evidence level → plain-words note (the same text the value lines carry)."""
-    return dict(EVIDENCE_NOTES)
 
 
 # --------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from metrics.method_notes import evidence_notes
+from metrics.impact import EVIDENCE_NOTES
 from ui import sections
 from ui.components import download_csv
 from ui.context import page_context
@@ -68,7 +68,7 @@ download_csv(
     ctx=ctx,
 )
 with st.expander("How sure are we? The three evidence levels"):
-    for level, note in evidence_notes().items():
+    for level, note in EVIDENCE_NOTES.items():
         st.markdown(f"**{level.capitalize()}** — {note}")
 
 sections.finish(labels)  # the bridge's evidence labels, when the estimates were computed above

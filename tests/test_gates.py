@@ -1,9 +1,12 @@
 """The lint gates mean what they say (issue #9): mypy covers tests/, benchmarks/ and alembic/,
-and every ``type: ignore`` says why it is there."""
+every ``type: ignore`` says why it is there, and an oracle test cannot skip in CI."""
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -38,3 +41,37 @@ def test_mypy_checks_tests_benchmarks_and_migrations() -> None:
     for folder in ("tests/", "benchmarks/", "alembic/"):
         assert not any(re.search(rx, folder) for rx in excluded), folder
     assert conf.get("warn_unused_ignores") is True
+
+
+def _run_missing_import_test(tmp_path: Path, ci: str | None) -> subprocess.CompletedProcess[str]:
+    """Run one test that ``importorskip``s a package that is not installed, with the project's
+    own ``tests/conftest.py`` loaded as a plugin, as the suite runs it."""
+    test = tmp_path / "test_oracle.py"
+    test.write_text(
+        "import pytest\n\n\ndef test_oracle():\n"
+        '    pytest.importorskip("thenandnow_no_such_oracle_package")\n',
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    if ci is not None:
+        env["CI"] = ci
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "tests.conftest", str(test)]
+        + ["-p", "no:cacheprovider", "--rootdir", str(tmp_path), "-c", os.devnull],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_an_oracle_test_that_cannot_import_fails_under_ci(tmp_path: Path) -> None:
+    """Under ``CI=true`` a missing oracle package (diff-diff, moderndid, causaldata) fails
+    the test instead of skipping it; locally it is a skip."""
+    ci = _run_missing_import_test(tmp_path, "true")
+    assert ci.returncode == 1, ci.stdout + ci.stderr
+    assert "1 failed" in ci.stdout and "CI=true: could not import" in ci.stdout, ci.stdout
+    local = _run_missing_import_test(tmp_path, None)
+    assert local.returncode == 0, local.stdout + local.stderr
+    assert "1 skipped" in local.stdout, local.stdout

@@ -32,8 +32,7 @@ def _top_level_names(tree: ast.Module) -> set[str]:
 
 
 _DEFINED = _top_level_names(ast.parse(RULES.read_text(encoding="utf-8")))
-# Constants by name; functions only those whose name is the rule itself (a ui helper named
-# ``evidence_label`` that draws a badge is another concept, not a copy).
+# Constants by name; functions only those whose name is the rule itself.
 RULE_FUNCTIONS = {
     "month_start",
     "month_end",

@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, Literal
 
 import pandas as pd
 import streamlit as st
-
-EVIDENCE_BADGE: dict[str, tuple[str, Literal["green", "blue", "gray"], str]] = {
-    "estimated": ("estimated", "green", ":material/verified:"),
-    "measured": ("measured", "blue", ":material/straighten:"),
-    "claimed": ("claimed", "gray", ":material/chat_bubble:"),
-}
 
 
 def direction_color(better: bool | None) -> Literal["blue", "red", "gray"]:
@@ -49,22 +42,9 @@ def kpi_card(
     )
 
 
-def evidence_label(level: str) -> str:
-    """Markdown badge for use inside text and tables: ``:green-badge[estimated]``."""
-    text, color, _ = EVIDENCE_BADGE.get(level, (level, "gray", None))
-    return f":{color}-badge[{text}]"
-
-
 def altair(chart: Any, *, key: str | None = None) -> None:
     """Render an Altair chart exactly as the PDF prints it (our theme, not Streamlit's)."""
     st.altair_chart(chart, theme=None, width="stretch", key=key)
-
-
-def export_csv(frame: pd.DataFrame, *, header: str) -> bytes:
-    """A table download as a reader gets it (``services.export.export_csv``)."""
-    from services.export import export_csv as _export
-
-    return _export(frame, header=header)
 
 
 def csv_header(ctx: Any) -> str:
@@ -89,8 +69,10 @@ def csv_header(ctx: Any) -> str:
 def download_csv(
     frame: pd.DataFrame, *, label: str, file_name: str, key: str, ctx: Any = None
 ) -> None:
-    """Every table download (``export_csv``; the header names ``ctx``'s account, filters
+    """Every table download (``services.export.export_csv``; the header names ``ctx``'s account, filters
     and as-of date); the download is audited."""
+    from services.export import export_csv
+
     st.download_button(
         label,
         export_csv(frame, header=csv_header(ctx) if ctx is not None else "Then & Now"),
@@ -115,7 +97,3 @@ def _audit_download(file_name: str) -> None:
         audit.record(engine_for(ctx.url), ctx.scope, "download", account=account, detail=file_name)
     except Exception:  # noqa: BLE001 - auditing must never block a download
         return
-
-
-def columns(n: int, gap: Literal["small", "medium", "large"] = "medium") -> Sequence[Any]:
-    return st.columns(n, gap=gap)

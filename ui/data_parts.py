@@ -10,7 +10,8 @@ from data_loaders.access import Scope
 from data_loaders.formats import SPECS
 from data_loaders.freshness import STALE_AFTER_DAYS, entity_freshness, observation_freshness
 from data_loaders.templates import TEMPLATE_ENTITIES
-from metrics.method_notes import METHOD_NOTES, NOTATION, evidence_notes
+from metrics.impact import EVIDENCE_NOTES
+from metrics.method_notes import METHOD_NOTES, NOTATION
 from metrics.rules import EVIDENCE_LABELS
 from ui.context import CACHE_TTL, engine_for
 
@@ -133,7 +134,5 @@ def method_section() -> None:
             st.latex(note.formula)
     st.markdown("**Evidence levels**, printed next to every value line:")
     st.markdown(
-        "\n".join(
-            f"- **{EVIDENCE_LABELS[lvl]}** — {text}" for lvl, text in evidence_notes().items()
-        )
+        "\n".join(f"- **{EVIDENCE_LABELS[lvl]}** — {text}" for lvl, text in EVIDENCE_NOTES.items())
     )

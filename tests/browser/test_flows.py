@@ -20,8 +20,8 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from metrics import views
 from metrics.innovation_views import in_categories
+from services.export import export_csv
 from tests.browser.conftest import ARTIFACTS, DESKTOP, open_app, wait_for_app
-from ui.components import export_csv
 
 pytestmark = pytest.mark.browser
 

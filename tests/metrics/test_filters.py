@@ -6,7 +6,6 @@ import datetime as dt
 
 import pandas as pd
 
-from metrics import views
 from metrics.filters import (
     Filters,
     in_categories,
@@ -18,9 +17,8 @@ from metrics.filters import (
 from tests.metrics import tables as t
 
 
-def test_selection_is_filters_and_hashable() -> None:
-    assert views.Selection is Filters
-    f = views.Selection((1, 2), dt.date(2023, 2, 15), dt.date(2023, 5, 1), ("a",))
+def test_filters_are_hashable_and_drop_categories() -> None:
+    f = Filters((1, 2), dt.date(2023, 2, 15), dt.date(2023, 5, 1), ("a",))
     assert f == Filters(
         unit_ids=(1, 2), start=dt.date(2023, 2, 15), end=dt.date(2023, 5, 1), categories=("a",)
     )

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from metrics.impact import EVIDENCE_NOTES
-from metrics.method_notes import METHOD_NOTES, evidence_notes
+from metrics.method_notes import METHOD_NOTES
 
 
 def test_every_design_concept_is_explained_with_a_formula() -> None:
@@ -26,11 +25,6 @@ def test_every_design_concept_is_explained_with_a_formula() -> None:
     assert "Borusyak" in notes["estimated"].text and "unattributed" in notes["attributed"].text
     for n in METHOD_NOTES:  # balanced braces: st.latex / KaTeX would fail otherwise
         assert n.formula.count("{") == n.formula.count("}"), n.key
-
-
-def test_evidence_notes_are_the_impact_modules_own() -> None:
-    assert evidence_notes() == EVIDENCE_NOTES
-    assert set(evidence_notes()) == {"estimated", "measured", "claimed"}
 
 
 def test_card_help_quotes_the_cards_own_figures() -> None:
