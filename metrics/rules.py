@@ -30,6 +30,8 @@ from typing import Any, Literal, get_args
 import numpy as np
 import pandas as pd
 
+from metrics.reuse import reused
+
 __all__ = [
     "CATEGORIES",
     "DIRECTIONS",
@@ -134,6 +136,7 @@ def retired_on(innovations: pd.DataFrame) -> pd.Series:
     return closed.where(innovations["stage"] == RETIRED).astype("datetime64[ns]")
 
 
+@reused
 def innovation_states(
     innovations: pd.DataFrame,
     rollouts: pd.DataFrame,

@@ -44,6 +44,7 @@ from data_loaders.queries import AccountData
 from metrics.baseline import Baseline, account_baseline
 from metrics.filters import FilterLike, Filters, in_categories, in_period, in_units, month_of
 from metrics.format import plural
+from metrics.reuse import reused
 from metrics.rules import (
     IN_PIPELINE,
     LIVE,
@@ -170,6 +171,7 @@ def _benefit_by_merge(m: pd.DataFrame, k: pd.DataFrame, base: pd.DataFrame) -> p
     return m[BENEFIT_COLUMNS].reset_index(drop=True)
 
 
+@reused
 def measured(
     data: AccountData,
     f: FilterLike = ALL,
@@ -279,6 +281,7 @@ def missing_months(
     return out[cols].astype({"month": "datetime64[ns]"}).reset_index(drop=True)
 
 
+@reused
 def live_months(rollouts: pd.DataFrame, innovations: pd.DataFrame | None = None) -> pd.DataFrame:
     """``innovation_id, unit_id, go_live, live_from, live_to`` per rollout (earliest go-live
     per innovation and unit): live_from = month(go_live) when go-live is on the 1st, else the
@@ -319,6 +322,7 @@ def _unit_volume(monthly: pd.DataFrame, kpis: pd.DataFrame) -> pd.Series:
     return tx.groupby(["unit_id", "kpi_key"])["volume"].mean().groupby("unit_id").max()
 
 
+@reused
 def claimed(data: AccountData, f: FilterLike = ALL) -> pd.DataFrame:
     """``innovation_id, claimed``: claimed[i] to date (module doc) for the innovations live
     at a unit in U within M (and in the categories C). M counts the months with data."""
