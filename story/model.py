@@ -28,7 +28,7 @@ from charts.story import cumulative_value_chart
 from charts.then_now import then_now_chart
 from charts.value import bridge_chart, evidence_chart
 from data_loaders.queries import AccountData
-from metrics import method_notes, views
+from metrics import method_notes, reuse, views
 from metrics import narrative as beats
 from metrics.attribution import attribution
 from metrics.baseline import account_baseline
@@ -433,6 +433,19 @@ def build_story(
     data (``metrics.signoff.data_period``); the innovation table then says of each line
     whether it is agreed (by whom, when) or changed since agreed (old → new).
     Raises ``NoStory`` when the selection has no measured value."""
+    # the same intermediates (live months, claimed, measured benefit, states) are asked for
+    # by several views: computed once in this build (``metrics.reuse``)
+    with reuse.one_pass():
+        return _build_story(data, selection, as_of, estimates, signoffs)
+
+
+def _build_story(
+    data: AccountData,
+    selection: FilterLike | None,
+    as_of: dt.date | None,
+    estimates: pd.DataFrame | None,
+    signoffs: Mapping[str, Agreement] | None,
+) -> Story:
     sel = selection if selection is not None else Filters()
     data = limit_to(data, as_of)
     a = data.account

@@ -245,3 +245,12 @@ def test_no_nearly_empty_landscape_page(demo_story: Story) -> None:
     text = "\n".join(_pages_text(doc.pdf))
     for note in demo_story.section("innovations").notes:
         assert _squash(note) in _squash(text)  # every note still printed
+
+
+def test_story_in_one_pass_equals_the_story_computed_afresh(demo_story_bundle) -> None:
+    """build_story reuses its intermediates within one pass (metrics.reuse); computing each
+    of them afresh gives the same story, to the last string."""
+    from story import model
+
+    data, est = demo_story_bundle
+    assert model.build_story(data, estimates=est) == model._build_story(data, None, None, est, None)
