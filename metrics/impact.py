@@ -1693,9 +1693,7 @@ def _permute_batched(
         s = -(m_t @ (m * inv_a[:, :, None]))
         s[:, np.arange(n_b), np.arange(n_b)] += cnt_b
         s += (cnt_b.sum(axis=1) / n_b**2)[:, None, None]
-        eig, vec = np.linalg.eigh(s)
-        good = eig[:, 0] > _BATCH_CONNECTED_EIG * eig[:, -1]
-        s_inv = (vec / np.where(good[:, None], eig, 1.0)[:, None, :]) @ vec.transpose(0, 2, 1)
+        s_inv, good = _connected_inverse(s)
         m_by_a = m.transpose(1, 0, 2)  # (a, draw, b): sums over b are matrix products
         m_by_b = m.transpose(2, 0, 1)  # (b, draw, a)
         r_bar = (m_by_a @ r_ab).transpose(1, 0, 2) * inv_a[:, :, None]
@@ -1764,14 +1762,60 @@ def _permute_batched(
     return valid, unsure, att, by_h
 
 
+def _connected_inverse(s: FloatArray) -> tuple[FloatArray, BoolArray]:
+    """Per draw, the inverse of the reduced fixed-effects matrix ``s`` (draws x n x n,
+    symmetric positive semi-definite) and whether its comparison is connected: smallest
+    eigenvalue above ``_BATCH_CONNECTED_EIG`` times the largest. Where it is not, the
+    returned matrix is ``V diag(1/eig) V'`` with 1 for the eigenvalues — any finite stand-in
+    (those draws are solved one by one).
+
+    One LU inverse per draw instead of an eigen-decomposition: ``1/||s^-1||_F`` bounds the
+    smallest eigenvalue from below and ``trace(s)`` the largest from above, so a draw whose
+    bound clears the threshold twice over is connected for certain (rounding in either
+    computation is far below that margin); only the others are decomposed, and decided by
+    their eigenvalues as before."""
+    n_draws = s.shape[0]
+    sure = np.zeros(n_draws, dtype=bool)
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            s_inv = np.linalg.inv(s)
+            fro = np.sqrt((s_inv**2).sum(axis=(1, 2)))
+            trace = np.trace(s, axis1=1, axis2=2)
+            sure = np.isfinite(fro) & (fro > 0) & (1.0 / fro > 2.0 * _BATCH_CONNECTED_EIG * trace)
+    except np.linalg.LinAlgError:  # an exactly singular draw in the batch
+        s_inv = np.empty_like(s)
+    good = sure.copy()
+    rest = np.flatnonzero(~sure)
+    if rest.size:
+        eig, vec = np.linalg.eigh(s[rest])
+        good[rest] = eig[:, 0] > _BATCH_CONNECTED_EIG * eig[:, -1]
+        scale = np.where(good[rest][:, None], eig, 1.0)
+        s_inv[rest] = (vec / scale[:, None, :]) @ vec.transpose(0, 2, 1)
+    return np.asarray(s_inv, dtype=np.float64), good
+
+
 def _well_conditioned(scaled: FloatArray, use: BoolArray) -> BoolArray:
     """Per draw: the scaled covariate Gram matrix restricted to the columns in ``use`` (the
     others replaced by the identity's) has smallest eigenvalue above
-    ``_BATCH_COLLINEAR_EIG``."""
+    ``_BATCH_COLLINEAR_EIG``.
+
+    ``1/||g^-1||_F`` bounds the smallest eigenvalue from below: a draw whose bound is twice
+    the threshold is well conditioned for certain (rounding is far below that margin), so
+    only the others need their eigenvalues (one LU inverse per draw is cheaper)."""
     k = scaled.shape[1]
     g = np.where(use[:, :, None] & use[:, None, :], scaled, 0.0)
     g[:, np.arange(k), np.arange(k)] += ~use
-    return np.asarray(np.linalg.eigvalsh(g)[:, 0] > _BATCH_COLLINEAR_EIG)
+    fine = np.zeros(g.shape[0], dtype=bool)
+    try:
+        with np.errstate(over="ignore", invalid="ignore"):
+            fro = np.sqrt((np.linalg.inv(g) ** 2).sum(axis=(1, 2)))
+            fine = np.isfinite(fro) & (fro > 0) & (1.0 / fro > 2.0 * _BATCH_COLLINEAR_EIG)
+    except np.linalg.LinAlgError:  # an exactly singular draw in the batch
+        pass
+    rest = np.flatnonzero(~fine)
+    if rest.size:
+        fine[rest] = np.linalg.eigvalsh(g[rest])[:, 0] > _BATCH_COLLINEAR_EIG
+    return fine
 
 
 def _cell_matrices(prep: _Prepared) -> tuple[BoolArray, FloatArray, FloatArray]:

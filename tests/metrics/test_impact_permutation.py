@@ -184,3 +184,44 @@ def test_inversions_of_several_tests_at_once_by_hand() -> None:
     # one test alone gives the same row as solved beside the other
     alone = _perm_inversion(0.0, a[group == 1], b[group == 1], 0.5)
     assert alone == pytest.approx(tuple(out[1]), abs=1e-12)
+
+
+def test_connected_inverse_by_hand() -> None:
+    """diag(2, 4) is connected, its inverse diag(1/2, 1/4); [[1, 1], [1, 1]] (eigenvalues 0
+    and 2) is exactly singular and diag(1, 1e-12) nearly so (ratio 1e-12 < 1e-10): both are
+    not connected and get the identity as stand-in — with the singular one in the batch
+    (no LU inverse at all) and without it."""
+    from metrics.impact import _connected_inverse
+
+    ok = np.diag([2.0, 4.0])
+    singular = np.ones((2, 2))
+    nearly = np.diag([1.0, 1e-12])
+    inv, good = _connected_inverse(np.stack([ok, singular, nearly]))
+    assert good.tolist() == [True, False, False]
+    assert inv[0] == pytest.approx(np.diag([0.5, 0.25]), abs=1e-15)
+    assert inv[1] == pytest.approx(np.eye(2), abs=1e-12)
+    assert inv[2] == pytest.approx(np.eye(2), abs=1e-12)
+    inv, good = _connected_inverse(np.stack([ok, nearly]))
+    assert good.tolist() == [True, False]
+    assert inv[0] == pytest.approx(np.diag([0.5, 0.25]), abs=1e-15)
+
+
+def test_well_conditioned_by_hand() -> None:
+    """[[1, .5], [.5, 1]] has eigenvalues 0.5 and 1.5: well conditioned; [[1, 1], [1, 1]]
+    has 0 (singular, the whole batch then without an LU inverse) unless its second column
+    is not used (the identity's row and column instead); diag(1, 1.5e-6) is within the
+    margin of the 1e-6 threshold (decided by its eigenvalue: above) and diag(1, 5e-7) below."""
+    from metrics.impact import _well_conditioned
+
+    g = np.stack(
+        [
+            np.array([[1.0, 0.5], [0.5, 1.0]]),
+            np.ones((2, 2)),
+            np.ones((2, 2)),
+            np.diag([1.0, 1.5e-6]),
+            np.diag([1.0, 5e-7]),
+        ]
+    )
+    use = np.array([[True, True], [True, True], [True, False], [True, True], [True, True]])
+    assert _well_conditioned(g, use).tolist() == [True, False, True, True, False]
+    assert _well_conditioned(g[[0, 3, 4]], use[[0, 3, 4]]).tolist() == [True, True, False]
