@@ -43,6 +43,17 @@ def write_files(folder: Path, units: int, days: int) -> tuple[list[Path], Path]:
     (folder / "accounts.csv").write_text(accounts)
     (folder / "kpis.csv").write_text(kpis)
     (folder / "units.csv").write_text("account,site,process,region\n" + unit_rows)
+    # Two live innovations (INN-001 scaled, INN-002 in pilot) rolled out to a tenth of the
+    # units each, so the default import's estimates refresh estimates something.
+    innovations = (VALID / "innovations.csv").read_text().splitlines(keepends=True)[:3]
+    (folder / "innovations.csv").write_text("".join(innovations))
+    tenth = max(1, units // 10)
+    rollouts = [f"{ACCOUNT},INN-001,{site(u)},Claims,2025-01-15\n" for u in range(tenth)] + [
+        f"{ACCOUNT},INN-002,{site(u)},Claims,2025-06-01\n" for u in range(tenth, 2 * tenth)
+    ]
+    (folder / "rollouts.csv").write_text(
+        "account,innovation,site,process,go_live\n" + "".join(rollouts)
+    )
     obs = folder / "kpi_observations_big.csv"
     start = dt.date(2024, 1, 1)
     with obs.open("w") as f:
@@ -55,7 +66,8 @@ def write_files(folder: Path, units: int, days: int) -> tuple[list[Path], Path]:
                 f.write(f"{ACCOUNT},{name},Claims,aht,{day},{400 - d % 50 + u % 9}.5,{vol}\n")
                 f.write(f"{ACCOUNT},{name},Claims,cost_per_txn,{day},4.{10 + d % 80},{vol}\n")
                 f.write(f"{ACCOUNT},{name},Claims,fte,{day},{30 + u % 5}.25,\n")
-    return [folder / "accounts.csv", folder / "units.csv", folder / "kpis.csv"], obs
+    setup = ["accounts.csv", "units.csv", "kpis.csv", "innovations.csv", "rollouts.csv"]
+    return [folder / name for name in setup], obs
 
 
 def run_cli(root: Path, db: Path, args: list[str]) -> tuple[int, float, float, str]:
@@ -109,9 +121,10 @@ def main() -> int:
         if f"{rows:,} new" not in out:
             print("unexpected import output:", out, sep="\n")
             return 1
-        default = None
+        default, refreshed = None, ""
         if not args.no_default:
-            default, _s, _c, _o = run_cli(root, fresh("default"), ["import", str(obs)])
+            default, _s, _c, out = run_cli(root, fresh("default"), ["import", str(obs)])
+            refreshed = next((ln for ln in out.splitlines() if "causal estimates" in ln), "")
     print(f"checkout: {root}")
     print(f"file: {size / 1e6:.1f} MB, {rows:,} rows")
     print(
@@ -127,6 +140,7 @@ def main() -> int:
             f"`import` (estimates refreshed after it): peak RSS {default / 1e6:.0f} MB = "
             f"{default / size:.2f}× the file size"
         )
+        print(f"  {refreshed.strip() or 'no estimates line in the output'}")
     print(f"time: {seconds:.1f} s = {rows / seconds:,.0f} rows/s")
     # CPU seconds of the import process: on a shared machine the wall time says more about
     # the other processes than about the import.
