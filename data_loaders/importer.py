@@ -13,12 +13,12 @@ DataFrames whose values may be strings or already typed (dates, floats, booleans
 
 How an import runs
 ------------------
-1. Read every file into raw tables (no database yet). A plain UTF-8 CSV file is streamed
-   instead of held as strings: its first chunk gives the header and entity, and a first pass
-   over its chunks (``validation.scan``, ``parsing.READ_CHUNK_ROWS`` rows at a time) decides
+1. Read every file into raw tables (no database yet). A CSV file (UTF-8 or a single-byte
+   encoding) and each sheet of a workbook are streamed instead of held as cells: the first
+   chunk gives the header and entity, and a first pass over its chunks (``validation.scan``, ``parsing.READ_CHUNK_ROWS`` rows at a time) decides
    what needs the whole column — each number column's decimal evidence, each date column's
-   day/month order — and the accounts it names. Other files (XLSX, other encodings, rows
-   the fast parser cannot split) are read whole, as before.
+   day/month order — and the accounts it names. Other files (UTF-16, UTF-8 with stray
+   bytes, rows the fast parser cannot split) are read whole, as before.
 2. Open ONE transaction (SQLite: ``BEGIN IMMEDIATE``, so no other writer slips in between
    the checks and the writes; PostgreSQL: a transaction-scoped advisory lock serialises
    imports). Load the natural keys the database already holds for the accounts the import
@@ -252,8 +252,8 @@ def read_files(
 ) -> ReadFiles:
     """Read paths or (name, bytes/stream) pairs; detect each table's entity.
 
-    A plain UTF-8 CSV file is streamed: it is not held as strings, but read chunk by chunk
-    (``parsing.READ_CHUNK_ROWS`` rows) by a first pass here (``validation.scan``: column
+    A CSV file or a workbook's sheet is streamed: it is not held as cells, but read chunk by
+    chunk (``parsing.READ_CHUNK_ROWS`` rows) by a first pass here (``validation.scan``: column
     decisions, accounts, rows), again when it is checked and converted. A path is not even
     held as bytes (its checksum is computed block by block)."""
     report = progress or (lambda _f, _m: None)
@@ -326,7 +326,9 @@ def _read_one(
                 digest.update(block)
     except OSError as exc:
         return [], [ParseIssue(label, None, None, f"cannot read the file: {exc.strerror or exc}")]
-    if head[:4] != b"PK\x03\x04" and not label.lower().endswith((".xlsx", ".xlsm")):
+    if head[:4] == b"PK\x03\x04":
+        return parsing.read_xlsx(label, lambda: source.open("rb"), stream=True)
+    if not label.lower().endswith((".xlsx", ".xlsm")):
         table = parsing.read_csv_chunked(label, lambda: source.open("rb"))
         if table is not None:
             return [table], []

@@ -33,7 +33,7 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any, BinaryIO
@@ -166,8 +166,9 @@ def read_any(
 ) -> tuple[list[RawTable], list[ParseIssue]]:
     """Read one file's bytes (CSV or XLSX, told apart by content, not by name).
 
-    ``stream``: a plain UTF-8 CSV file becomes a chunked table (``RawTable.chunks``) read
-    from these bytes when it is validated and written, instead of a frame of strings."""
+    ``stream``: a CSV file (UTF-8 or a single-byte encoding) or each sheet of a workbook
+    becomes a chunked table (``RawTable.chunks``) read from these bytes when it is validated
+    and written, instead of a frame of cells."""
     if (
         stream
         and data[:4] != b"PK\x03\x04"
@@ -178,7 +179,7 @@ def read_any(
         if chunked is not None:
             return [chunked], []
     if data[:4] == b"PK\x03\x04":
-        return read_xlsx(label, data)
+        return read_xlsx(label, data, stream=stream)
     if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         return [], [
             ParseIssue(label, None, None, "this is an old Excel .xls file: save it as .xlsx or CSV")
@@ -244,14 +245,47 @@ def _decode(label: str, data: bytes) -> tuple[str | None, list[ParseIssue]]:
                     )
                 )
         return None, issues
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(data, cp_isolation=LEGACY_ENCODINGS).best()
-    encoding = best.encoding if best is not None else "cp1252"
+    encoding = legacy_encoding(data.split(b"\n"))
     try:
         return data.decode(encoding), []
     except (UnicodeDecodeError, LookupError):
         return data.decode("latin-1"), []
+
+
+#: At most this much of a file's non-ASCII lines is shown to charset-normalizer.
+_SAMPLE_BYTES = 1 << 20
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
+
+
+def legacy_encoding(lines: Iterable[bytes]) -> str:
+    """The single-byte encoding of a file with no UTF-8 in it, picked by charset-normalizer
+    among ``LEGACY_ENCODINGS`` from the file's lines that hold non-ASCII bytes (the only
+    evidence there is; at most ``_SAMPLE_BYTES`` of them), so a file read whole and a file
+    streamed get the same answer; cp1252 when nothing decides."""
+    from charset_normalizer import from_bytes
+
+    sample = bytearray()
+    for line in lines:
+        if _NON_ASCII.search(line):
+            sample += line.rstrip(b"\n") + b"\n"  # a file's lines end in \n, split's do not
+            if len(sample) >= _SAMPLE_BYTES:
+                break
+    if not sample:
+        return "cp1252"
+    matches = list(from_bytes(bytes(sample), cp_isolation=LEGACY_ENCODINGS))
+    if not matches:
+        return "cp1252"
+    # Least chaos, then most coherence; a tie goes to the earlier of LEGACY_ENCODINGS.
+    # charset-normalizer's own best() broke the tie of "São Luís" towards cp1250 ("Săo").
+    best = min(
+        matches,
+        key=lambda m: (
+            round(m.chaos, 3),
+            -round(m.coherence, 3),
+            LEGACY_ENCODINGS.index(m.encoding) if m.encoding in LEGACY_ENCODINGS else 99,
+        ),
+    )
+    return best.encoding
 
 
 def _delimiter(text: str) -> str:
@@ -336,40 +370,66 @@ _READ_CSV: dict[str, Any] = {
 }
 
 
-def is_plain_utf8(open_binary: Callable[[], BinaryIO]) -> bool:
-    """True when the stream is UTF-8 text (a BOM allowed, no NUL, not UTF-16), read block by
-    block so the check holds no copy of the file."""
+def stream_encoding(open_binary: Callable[[], BinaryIO]) -> str | None:
+    """The codec a CSV stream is read with, chunk by chunk, by the same rule as ``_decode``:
+    ``utf-8-sig`` for UTF-8 text (a BOM allowed), else the single-byte encoding of a file
+    with no UTF-8 sequence in it (``legacy_encoding``; latin-1 when the file has a byte that
+    encoding does not define). None for what only the whole-file reader judges: UTF-16, a
+    NUL byte (binary), UTF-8 with a few stray bytes (whose rows it names). Read block by
+    block: no copy of the file is held."""
     decoder = codecs.getincrementaldecoder("utf-8")()
+    utf8 = True
+    multi = False  # a valid UTF-8 sequence seen: not a single-byte file
     with open_binary() as fh:
         first = True
-        while True:
-            block = fh.read(1 << 20)
+        tail = b""
+        for block in iter(lambda: fh.read(1 << 20), b""):
             if first and block.startswith((b"\xff\xfe", b"\xfe\xff")):
-                return False
+                return None
             first = False
-            if not block:
-                break
             if b"\x00" in block:
-                return False
+                return None
+            if utf8:
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError:
+                    utf8 = False
+            # tail: a sequence split between two blocks
+            multi = multi or _UTF8_MULTI.search(tail + block) is not None
+            tail = block[-3:]
+        if utf8:
             try:
-                decoder.decode(block)
+                decoder.decode(b"", final=True)
+                return "utf-8-sig"
             except UnicodeDecodeError:
-                return False
+                pass
+    if multi:
+        return None
+    with open_binary() as fh:
+        encoding = legacy_encoding(fh)
+    try:
+        single = codecs.getincrementaldecoder(encoding)()
+    except LookupError:
+        return "latin-1"
+    with open_binary() as fh:
         try:
-            decoder.decode(b"", final=True)
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                single.decode(block)
         except UnicodeDecodeError:
-            return False
-    return True
+            return "latin-1"
+    return encoding
 
 
 def read_csv_chunked(label: str, open_binary: Callable[[], BinaryIO]) -> RawTable | None:
-    """A plain UTF-8 CSV file as a chunked ``RawTable`` (header and entity from its first
-    chunk); None when it needs the whole-file reader (another encoding, an empty file, rows
-    the fast parser cannot split), which then reports exactly as before."""
-    if not is_plain_utf8(open_binary):
+    """A CSV file as a chunked ``RawTable`` (header and entity from its first chunk), in the
+    encoding ``stream_encoding`` finds; None when it needs the whole-file reader (UTF-16,
+    binary, UTF-8 with stray bytes, an empty file, rows the fast parser cannot split), which
+    then reports exactly as before."""
+    encoding = stream_encoding(open_binary)
+    if encoding is None:
         return None
     with open_binary() as fh:
-        head = fh.read(1 << 16).decode("utf-8-sig", errors="ignore")
+        head = fh.read(1 << 16).decode(encoding, errors="ignore")
     if not head.strip():
         return None
     delim = _delimiter(head)
@@ -386,7 +446,7 @@ def read_csv_chunked(label: str, open_binary: Callable[[], BinaryIO]) -> RawTabl
                 fh,
                 sep=delim,
                 **_READ_CSV,
-                encoding="utf-8-sig",
+                encoding=encoding,
                 chunksize=READ_CHUNK_ROWS,
             )
             with reader:
@@ -562,28 +622,28 @@ def _header_position(values: pd.DataFrame, nonempty: np.ndarray) -> int:
 
 
 def _nonempty_cells(s: pd.Series) -> pd.Series:
-    def one(v: object) -> bool:
-        if v is None:
-            return False
-        if isinstance(v, str):
-            return bool(v.strip())
-        return not (isinstance(v, float) and np.isnan(v))
-
-    return s.map(one).astype(bool)
+    return s.map(_filled).astype(bool)
 
 
-def read_xlsx(label: str, data: bytes) -> tuple[list[RawTable], list[ParseIssue]]:
+def read_xlsx(
+    label: str, data: bytes | Callable[[], BinaryIO], *, stream: bool = False
+) -> tuple[list[RawTable], list[ParseIssue]]:
     """Every sheet named after an entity becomes a RawTable (cells keep native types).
 
     Sheets with other names (notes, pivot tables) are ignored when at least one sheet is
     recognised; a workbook with one unrecognised sheet falls back to the file name and the
-    header, like a CSV file.
+    header, like a CSV file. ``data``: the bytes, or a function opening them. ``stream``:
+    each sheet becomes a chunked table (``RawTable.chunks``, rows read again from the
+    workbook in chunks when it is validated and converted) instead of a frame of its cells.
     """
     import openpyxl
 
+    open_binary = (lambda: io.BytesIO(data)) if isinstance(data, bytes | bytearray) else data
+    fh = open_binary()
     try:
-        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - a broken workbook is a problem to report
+        fh.close()
         return [], [
             ParseIssue(
                 label,
@@ -612,22 +672,119 @@ def read_xlsx(label: str, data: bytes) -> tuple[list[RawTable], list[ParseIssue]
                 ]
         tables = []
         for ws, entity in chosen:
+            sheet_label = label if len(sheets) == 1 else f"{label} › {ws.title}"
+            chunked = _sheet_chunked(sheet_label, open_binary, ws.title, entity) if stream else None
+            if chunked is not None:
+                tables.append(chunked)
+                continue
             if hasattr(ws, "reset_dimensions"):
                 ws.reset_dimensions()
-            rows = [[_cell_value(c) for c in r] for r in ws.iter_rows()]
-            width = max((len(r) for r in rows), default=0)
-            rows = [r + [None] * (width - len(r)) for r in rows]
-            raw = pd.DataFrame(rows, dtype=object) if rows else pd.DataFrame(dtype=object)
-            raw = raw.map(_clean_cell) if len(raw) else raw
-            sheet_label = label if len(sheets) == 1 else f"{label} › {ws.title}"
+            rows = [[_clean_cell(_cell_value(c)) for c in r] for r in ws.iter_rows()]
             if not rows:
                 continue
             tables.append(
-                _to_table(sheet_label, raw, fmt="xlsx", decimal=".", first_row=1, entity=entity)
+                _to_table(
+                    sheet_label,
+                    _cells_frame(rows),
+                    fmt="xlsx",
+                    decimal=".",
+                    first_row=1,
+                    entity=entity,
+                )
             )
         return tables, []
     finally:
         wb.close()
+        fh.close()
+
+
+def _cells_frame(rows: list[list[object]]) -> pd.DataFrame:
+    width = max((len(r) for r in rows), default=0)
+    return pd.DataFrame([r + [None] * (width - len(r)) for r in rows], dtype=object)
+
+
+def _sheet_chunked(
+    label: str, open_binary: Callable[[], BinaryIO], title: str, entity: str | None
+) -> RawTable | None:
+    """One sheet as a chunked ``RawTable``, the XLSX twin of ``read_csv_chunked``: header,
+    title rows and kept columns from the first chunk, the body read again from the workbook
+    (openpyxl's read-only mode parses the sheet as a stream) chunk by chunk, the cells
+    exactly as the whole-sheet reader gives them."""
+    import openpyxl
+
+    where = {"fraction": 0.0}
+
+    def raw_chunks() -> Generator[list[list[object]]]:
+        fh = open_binary()
+        size = max(1, fh.seek(0, io.SEEK_END))
+        fh.seek(0)
+        where["fraction"] = 0.0
+        wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
+        try:
+            ws = wb[title]
+            if hasattr(ws, "reset_dimensions"):
+                ws.reset_dimensions()
+            batch: list[list[object]] = []
+            for r in ws.iter_rows():
+                batch.append([_clean_cell(_cell_value(c)) for c in r])
+                if len(batch) == READ_CHUNK_ROWS:
+                    where["fraction"] = min(1.0, fh.tell() / size)
+                    yield batch
+                    batch = []
+            if batch:
+                where["fraction"] = 1.0
+                yield batch
+        finally:
+            wb.close()
+            fh.close()
+
+    reader = raw_chunks()
+    try:
+        first = next(reader, None)
+    finally:
+        reader.close()
+    if first is None or not any(_filled(v) for r in first for v in r):
+        return None  # no header in the first chunk: the whole-sheet reader looks further
+    table = _to_table(
+        label, _cells_frame(first), fmt="xlsx", decimal=".", first_row=1, entity=entity
+    )
+    header_at = table.header_row - 1
+    positions = table.positions
+    names = list(table.frame.columns)
+
+    def chunks() -> Iterator[tuple[pd.DataFrame, np.ndarray]]:
+        start = 0
+        for batch in raw_chunks():
+            n = len(batch)
+            keep = [
+                i
+                for i, r in enumerate(batch)
+                if start + i > header_at and any(_filled(v) for v in r)
+            ]
+            body = pd.DataFrame(
+                {
+                    name: pd.Series(
+                        [batch[i][p] if p < len(batch[i]) else None for i in keep], dtype=object
+                    )
+                    for name, p in zip(names, positions, strict=True)
+                },
+                index=pd.RangeIndex(len(keep)),
+            )
+            yield body, np.asarray(keep, dtype=np.int64) + start + 1
+            start += n
+
+    table.chunks = chunks
+    table.read_fraction = lambda: where["fraction"]
+    return table
+
+
+def _filled(v: object) -> bool:
+    """A cell that makes its row non-empty (as ``_nonempty_cells``)."""
+    if v is None:
+        return False
+    if isinstance(v, str):
+        return bool(v.strip())
+    return not (isinstance(v, float) and np.isnan(v))
 
 
 def _cell_value(cell: Any) -> object:
