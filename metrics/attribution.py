@@ -51,6 +51,7 @@ __all__ = [
     "attributed_by_innovation",
     "attribution",
     "largest_remainder",
+    "of_categories",
     "selected_value",
 ]
 
@@ -214,10 +215,18 @@ def attribution(
         data.kpis,
         policy=policy,
     )
-    if f.categories:
-        keep = set(in_categories(data.innovations, f)["innovation_id"])
-        out = out[out["innovation_id"].isin(keep)].reset_index(drop=True)
-    return out
+    return of_categories(out, data, f)
+
+
+def of_categories(attr: pd.DataFrame, data: AccountData, f: FilterLike) -> pd.DataFrame:
+    """The rows of ``attr`` (an attribution over every category, for the same units and
+    months) that belong to the innovations of C; ``attr`` itself when C is open. So the
+    attribution of a category selection is that of its units and months, filtered: a
+    category change needs no new attribution."""
+    if not f.categories:
+        return attr
+    keep = set(in_categories(data.innovations, f)["innovation_id"])
+    return attr[attr["innovation_id"].isin(keep)].reset_index(drop=True)
 
 
 def attributed_by_innovation(attr: pd.DataFrame) -> pd.DataFrame:

@@ -4,8 +4,10 @@
 intermediate (the frozen baseline once, the attribution once, the value lines once) and hands
 the results on, then turns each view into a ``Section``: formatted ``Figure``s, sentences
 (``metrics.narrative``, plain text), ``Table``s as rows of strings, ``Chart``s as Vega-Lite
-JSON from the same ``charts/`` builders as the screen, and notes. Nothing here formats a
-number itself: every text comes from ``metrics.format`` through ``metrics.views``.
+JSON from the same ``charts/`` builders as the screen (made when first read), and notes.
+Nothing here formats a number itself: every text comes from ``metrics.format`` through
+``metrics.views``. ``Story.parts`` keeps the view models the sections were made from, so the
+screen draws its interactive charts from the same objects instead of computing them again.
 
 A story is immutable and JSON-ready (``Story.to_dict``), so the pack, the deck, the CLI and
 an archived edition hold exactly the same texts.
@@ -31,7 +33,7 @@ from data_loaders.queries import AccountData
 from metrics import method_notes, reuse, views
 from metrics import narrative as beats
 from metrics.attribution import attribution
-from metrics.baseline import account_baseline
+from metrics.baseline import Baseline, account_baseline
 from metrics.filters import FilterLike, Filters, in_categories, limit_to
 from metrics.format import counted, money, number, pct
 from metrics.impact import EVIDENCE_NOTES
@@ -45,6 +47,7 @@ __all__ = [
     "Chart",
     "Figure",
     "NoStory",
+    "Parts",
     "Section",
     "Story",
     "Table",
@@ -103,17 +106,43 @@ class Table:
     numeric: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Chart:
-    """A chart as a Vega-Lite spec (JSON text, data inlined) from a ``charts/`` builder."""
+    """A chart as a Vega-Lite spec (JSON text, data inlined) from a ``charts/`` builder.
+
+    The spec is made when first read (``spec``), from the builder and the inputs the story
+    handed it (``recipe``): the screen draws its charts itself from the view models
+    (``Story.parts``), so a story told for a page run never pays for the specs that only
+    paper, the deck and the CLI print — they were two thirds of a cold story's CPU."""
 
     key: str
     title: str
-    spec: str
+    recipe: tuple[Any, tuple[Any, ...], dict[str, Any]] = field(repr=False)
     wide: bool = False  # reads better landscape / full width
+
+    @property
+    def spec(self) -> str:
+        made = self.__dict__.get("_spec")
+        if made is None:
+            made = _spec(*self.recipe)
+            object.__setattr__(self, "_spec", made)  # frozen: the one memo of the spec
+        return str(made)
 
     def as_dict(self) -> dict[str, Any]:
         return json.loads(self.spec)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Chart):
+            return NotImplemented
+        return (self.key, self.title, self.wide, self.spec) == (
+            other.key,
+            other.title,
+            other.wide,
+            other.spec,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.key, self.title, self.wide, self.spec))
 
 
 @dataclass(frozen=True)
@@ -146,6 +175,22 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Parts:
+    """The view models a story was told from, for the renderers that draw from frames: the
+    screen's interactive curve, its Then & Now strip, present mode's charts at presentation
+    scale, the Value page's tables. The same objects the sections were formatted from, so
+    what the screen draws is what paper prints; never part of ``Story.to_dict``."""
+
+    headline: views.HeadlineView
+    lines: pd.DataFrame  # ``metrics.views.value_lines``
+    photo: views.Photo | None
+    curve: views.CurveView | None
+    bridge: pd.DataFrame  # ``metrics.views.bridge_steps`` with the evidence levels
+    contract: views.ContractView | None
+    pipeline: views.PipelineView
+
+
+@dataclass(frozen=True)
 class Story:
     account: str
     account_id: int
@@ -158,6 +203,7 @@ class Story:
     contract: tuple[dt.date, dt.date]
     evidence_basis: str  # "causal estimates" or "measured and claimed only"
     sections: tuple[Section, ...] = field(default_factory=tuple)
+    parts: Parts | None = field(default=None, compare=False, repr=False)
 
     def section(self, key: str) -> Section:
         for s in self.sections:
@@ -347,7 +393,7 @@ def _s(v: Any) -> str:
     return str(v)
 
 
-#: Vega-Lite specs by the fingerprint of their builder's inputs (``_chart``): building an
+#: Vega-Lite specs by the fingerprint of their builder's inputs (``_spec``): building an
 #: Altair chart and serialising it is most of a story's time, and a builder is a pure
 #: function of its frames and options, so equal inputs give the same JSON text. Bounded:
 #: the oldest entry goes first.
@@ -387,8 +433,14 @@ def _fingerprint(h: Any, v: Any) -> None:
 def _chart(
     key: str, title: str, builder: Any, /, *args: Any, wide: bool = False, **kwargs: Any
 ) -> Chart:
-    """``builder(*args, **kwargs)`` (a ``charts/`` function) as a ``Chart``; the spec is
-    memoised by the fingerprint of the builder and its inputs (see ``_SPECS``)."""
+    """``builder(*args, **kwargs)`` (a ``charts/`` function) as a ``Chart`` whose spec is
+    made when first read (``Chart.spec``)."""
+    return Chart(key=key, title=title, recipe=(builder, args, kwargs), wide=wide)
+
+
+def _spec(builder: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    """The Vega-Lite JSON of ``builder(*args, **kwargs)``, memoised by the fingerprint of the
+    builder and its inputs (see ``_SPECS``)."""
     h = hashlib.sha256(f"{builder.__module__}.{builder.__qualname__}".encode())
     try:
         _fingerprint(h, (args, kwargs))
@@ -407,7 +459,7 @@ def _chart(
             while len(_SPECS) >= _SPECS_MAX:
                 _SPECS.pop(next(iter(_SPECS)))
             _SPECS[fp] = spec
-    return Chart(key=key, title=title, spec=spec, wide=wide)
+    return spec
 
 
 def _table(
@@ -425,6 +477,8 @@ def build_story(
     as_of: dt.date | None = None,
     estimates: pd.DataFrame | None = None,
     signoffs: Mapping[str, Agreement] | None = None,
+    base: Baseline | None = None,
+    attr: pd.DataFrame | None = None,
 ) -> Story:
     """The whole story of ``data`` for ``selection`` with the data limited to ``as_of``
     (``metrics.filters.limit_to``). ``estimates``: ``services.estimates.estimate_innovations``
@@ -432,11 +486,14 @@ def build_story(
     ``signoffs``: the client's latest agreement per innovation code for the period of the
     data (``metrics.signoff.data_period``); the innovation table then says of each line
     whether it is agreed (by whom, when) or changed since agreed (old → new).
-    Raises ``NoStory`` when the selection has no measured value."""
+    ``base``/``attr``: ``metrics.baseline.account_baseline`` and
+    ``metrics.attribution.attribution(data, selection, base)`` of the same (limited) data
+    when the caller holds them already (the page boundary caches them per selection); else
+    computed here, once. Raises ``NoStory`` when the selection has no measured value."""
     # the same intermediates (live months, claimed, measured benefit, states) are asked for
     # by several views: computed once in this build (``metrics.reuse``)
     with reuse.one_pass():
-        return _build_story(data, selection, as_of, estimates, signoffs)
+        return _build_story(data, selection, as_of, estimates, signoffs, base, attr)
 
 
 def _build_story(
@@ -445,13 +502,15 @@ def _build_story(
     as_of: dt.date | None,
     estimates: pd.DataFrame | None,
     signoffs: Mapping[str, Agreement] | None,
+    base: Baseline | None = None,
+    attr: pd.DataFrame | None = None,
 ) -> Story:
     sel = selection if selection is not None else Filters()
     data = limit_to(data, as_of)
     a = data.account
     cur, loc = a.currency, a.locale
-    base = account_baseline(data)
-    attr = attribution(data, sel, base)
+    base = base if base is not None else account_baseline(data)
+    attr = attr if attr is not None else attribution(data, sel, base)
     est = estimates if estimates is not None and not estimates.empty else None
     lines = views.value_lines(data, sel, est, base=base, attr=attr)
     evidence = views.evidence_of(lines)
@@ -515,6 +574,7 @@ def _build_story(
         contract=(a.contract_start, a.contract_end),
         evidence_basis=basis,
         sections=tuple(s for s in sections if s is not None),
+        parts=Parts(head, lines, pic, curve, bridge, contract, pipe),
     )
 
 

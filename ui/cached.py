@@ -17,9 +17,13 @@ say the estimates are being computed (``ui.estimates_wait``), and a later run sh
 
 ``story`` is the story model (``story.build_story``) of the selection: the Story page and
 present mode render its headline and narrative sections, the same model the pack typesets
-and ``thenandnow metrics --json`` prints. The other wrappers hand the pages the metric views
-that the story model does not hold as frames (the interactive curve, the Value page's
-tables, the contract charts at presentation scale).
+and ``thenandnow metrics --json`` prints. The charts the screen draws itself (the
+interactive curve, the Then & Now strip, present mode's charts at presentation scale, the
+Contract page) and the Value page's lines come from the view models that story was told
+from (``Story.parts``), so one selection is computed once and the screen shows the figures
+paper prints. The other wrappers hand the pages what a story does not hold (the Value
+page's stacked value, the bridge without evidence labels and its full list, the outlook,
+a photo of two chosen periods), from the same cached attribution.
 """
 
 from __future__ import annotations
@@ -33,12 +37,12 @@ import streamlit as st
 from data_loaders.access import Scope
 from data_loaders.queries import load_stored_estimates
 from metrics import views
-from metrics.attribution import attribution
+from metrics.attribution import attribution, of_categories
 from metrics.baseline import Baseline, account_baseline
 from metrics.outlook import Outlook
 from metrics.versions import estimates_version
 from services import estimates_background
-from story.model import NoStory, Story, build_story
+from story.model import NoStory, Parts, Story, build_story
 from ui.context import CACHE_TTL, PageContext, cached_account_data, engine_for
 
 Key = tuple[str, Scope, int, str, views.Selection]
@@ -100,8 +104,13 @@ def _baseline(url: str, scope: Scope, account_id: int, version: str) -> Baseline
 def _attribution(
     url: str, scope: Scope, account_id: int, version: str, sel: views.Selection
 ) -> pd.DataFrame:
-    """The attribution of one selection, shared by value lines, headline, bridge and curve."""
+    """The attribution of one selection, shared by the story and the Value page's views.
+    A category selection filters that of its units and months (``of_categories``), which a
+    category change therefore does not compute again."""
     data = cached_account_data(url, scope, account_id, version)
+    if sel.categories:
+        every = _attribution(url, scope, account_id, version, sel.without_categories())
+        return of_categories(every, data, sel)
     return attribution(data, sel, _baseline(url, scope, account_id, version))
 
 
@@ -138,17 +147,6 @@ def _value_lines_measured(
     """The value lines without the causal estimates (while they are computed)."""
     data = cached_account_data(url, scope, account_id, version)
     return views.value_lines(data, sel, None, **_shared(url, scope, account_id, version, sel))
-
-
-@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
-def _headline(
-    url: str, scope: Scope, account_id: int, version: str, sel: views.Selection
-) -> views.HeadlineView | None:
-    data = cached_account_data(url, scope, account_id, version)
-    lines = _value_lines(url, scope, account_id, version, sel)
-    return views.headline_view(
-        data, sel, views.evidence_of(lines), **_shared(url, scope, account_id, version, sel)
-    )
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
@@ -256,16 +254,6 @@ def _outlook(
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
-def _headline_measured(
-    url: str, scope: Scope, account_id: int, version: str, sel: views.Selection
-) -> views.HeadlineView | None:
-    """The headline without the causal estimates: every live innovation is measured (it has
-    a measured benefit) or claimed. For the first view while the estimates are computed."""
-    data = cached_account_data(url, scope, account_id, version)
-    return views.headline_view(data, sel, **_shared(url, scope, account_id, version, sel))
-
-
-@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def _story(
     url: str, scope: Scope, account_id: int, version: str, sel: views.Selection, estimated: bool
 ) -> Story | None:
@@ -276,7 +264,9 @@ def _story(
     data = cached_account_data(url, scope, account_id, version)
     est = _estimates(url, scope, account_id, version) if estimated else None
     try:
-        return build_story(data, sel, estimates=est)
+        return build_story(
+            data, sel, estimates=est, **_shared(url, scope, account_id, version, sel)
+        )
     except NoStory:
         return None
 
@@ -289,22 +279,39 @@ def estimates_ready(ctx: PageContext) -> bool:
     return _ready(url, scope, account_id, version)
 
 
+def story(ctx: PageContext, *, estimates: bool = True) -> Story | None:
+    """The story model of the current selection, with the stored causal estimates; without
+    them (evidence: measured or claimed) when ``estimates=False`` or none are stored
+    (``estimates_ready``)."""
+    return _story(*_key(ctx), estimates and estimates_ready(ctx))
+
+
+def _parts(ctx: PageContext, *, estimates: bool = True) -> Parts | None:
+    """The view models of ``story(ctx)`` (None when the selection tells no story): what the
+    screen draws from frames comes from the story the page prints, computed once."""
+    told = story(ctx, estimates=estimates)
+    return told.parts if told is not None else None
+
+
 def headline(ctx: PageContext, *, estimates: bool = True) -> views.HeadlineView | None:
-    """The headline cards, with the stored causal estimates; without them when
-    ``estimates=False`` or none are stored (``estimates_ready``)."""
-    if not estimates or not estimates_ready(ctx):
-        return _headline_measured(*_key(ctx))
-    return _headline(*_key(ctx))
+    """The headline of the story (``story``): with the stored causal estimates; without them
+    when ``estimates=False`` or none are stored (``estimates_ready``)."""
+    parts = _parts(ctx, estimates=estimates)
+    return parts.headline if parts is not None else None
 
 
 def curve(ctx: PageContext) -> views.CurveView | None:
-    return _curve(*_key(ctx))
+    """The value curve the story was told from (it needs no estimates)."""
+    parts = _parts(ctx)
+    return parts.curve if parts is not None else _curve(*_key(ctx))
 
 
 def then_now(
     ctx: PageContext, then: Period | None = None, now: Period | None = None
 ) -> views.Photo | None:
-    return _photo(*_key(ctx), then, now)
+    """The Then & Now photo: of the story for the default periods, else of these."""
+    parts = _parts(ctx) if then is None and now is None else None
+    return parts.photo if parts is not None else _photo(*_key(ctx), then, now)
 
 
 def value_by(ctx: PageContext, by: str) -> pd.DataFrame:
@@ -313,10 +320,12 @@ def value_by(ctx: PageContext, by: str) -> pd.DataFrame:
 
 def bridge(ctx: PageContext, *, evidence: bool = False) -> pd.DataFrame:
     """The bridge steps; ``evidence=True``: each innovation's step with its evidence level
-    (when the causal estimates are stored: ``estimates_ready``; else without)."""
+    (when the causal estimates are stored: ``estimates_ready``, the story's bridge; else
+    without)."""
     if not evidence or not estimates_ready(ctx):
         return _bridge(*_key(ctx))
-    return _bridge_evidence(*_key(ctx))
+    parts = _parts(ctx)
+    return parts.bridge if parts is not None else _bridge_evidence(*_key(ctx))
 
 
 def bridge_others(ctx: PageContext) -> pd.DataFrame:
@@ -330,32 +339,31 @@ def bridge_others(ctx: PageContext) -> pd.DataFrame:
 
 
 def value_lines(ctx: PageContext) -> pd.DataFrame:
-    """Claimed, measured and estimated value per innovation; while the causal estimates are
-    not stored (``estimates_ready``), claimed and measured only (the estimated columns
-    empty, the evidence measured or claimed)."""
+    """Claimed, measured and estimated value per innovation (the story's); while the causal
+    estimates are not stored (``estimates_ready``), claimed and measured only (the
+    estimated columns empty, the evidence measured or claimed)."""
+    parts = _parts(ctx)
+    if parts is not None:
+        return parts.lines
     if not estimates_ready(ctx):
         return _value_lines_measured(*_key(ctx))
     return _value_lines(*_key(ctx))
 
 
 def contract(ctx: PageContext) -> views.ContractView | None:
-    return _contract(*_key(ctx))
+    """The contract view of the story (the Contract page and present mode's clauses)."""
+    parts = _parts(ctx)
+    return parts.contract if parts is not None else _contract(*_key(ctx))
 
 
 def pipeline(ctx: PageContext) -> views.PipelineView:
-    return _pipeline(*_key(ctx))
+    parts = _parts(ctx)
+    return parts.pipeline if parts is not None else _pipeline(*_key(ctx))
 
 
 def outlook(ctx: PageContext) -> tuple[Outlook, str]:
     """The closing screen: the pipeline's claim weighed by this account's realisation."""
     return _outlook(*_key(ctx))
-
-
-def story(ctx: PageContext, *, estimates: bool = True) -> Story | None:
-    """The story model of the current selection, with the stored causal estimates; without
-    them (evidence: measured or claimed) when ``estimates=False`` or none are stored
-    (``estimates_ready``)."""
-    return _story(*_key(ctx), estimates and estimates_ready(ctx))
 
 
 def default_periods(ctx: PageContext) -> tuple[Period, Period]:

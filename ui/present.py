@@ -79,9 +79,11 @@ def story_plan(rest: Sequence[str], evidence_at: int | None, reserve: int) -> li
 
 def _split(ctx: PageContext) -> tuple[list[str], int | None]:
     """The story model's sentences that do not need the causal estimates, and the place of
-    the evidence sentence in the whole story (None: it has none). From the story told
-    without the estimates, so it never waits for them."""
-    story = cached.story(ctx, estimates=False)
+    the evidence sentence in the whole story (None: it has none). From the story the other
+    screens show (with the estimates once stored, never waiting for them): the sentences
+    apart from the evidence sentence are the same either way (tests/story), so one story
+    per selection serves every screen."""
+    story = cached.story(ctx)
     if story is None:
         return [], None
     s = story.section("narrative")
