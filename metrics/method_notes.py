@@ -20,15 +20,19 @@ from dataclasses import dataclass
 import pandas as pd
 
 from metrics.format import money, plural
-from metrics.impact import MIN_CLUSTERED_TREATED, MIN_CLUSTERED_UNITS
+from metrics.impact import EVIDENCE_NOTES, MIN_CLUSTERED_TREATED, MIN_CLUSTERED_UNITS
+from metrics.rules import EVIDENCE_LABELS
 
 __all__ = [
+    "EVIDENCE_INTRO",
     "METHOD_NOTES",
     "NOTATION",
     "MethodNote",
+    "blocks",
     "estimates_note",
     "evidence_help",
     "live_help",
+    "readme_section",
     "run_rate_help",
     "value_help",
 ]
@@ -52,8 +56,12 @@ METHOD_NOTES: tuple[MethodNote, ...] = (
         "baseline",
         "Baseline",
         "For each unit and KPI, the level during the baseline window. For per-transaction "
-        "KPIs it is a volume-weighted ratio, so a quiet month does not weigh as much as a busy "
-        "one. A unit with no data in the window is an error, never a zero.",
+        "(rate) KPIs it is a volume-weighted ratio, not the mean of monthly ratios, which "
+        "would let a quiet month weigh as much as a busy one; for level KPIs (e.g. FTE) the "
+        "mean over the window. A unit with its own window (a new site: the units file's "
+        "baseline_start and baseline_end) uses that window instead of B. A unit with no data "
+        "in its window has no baseline: its value is left out, never computed against zero, "
+        "and the gap is listed by unit and KPI.",
         r"\mathrm{base}_{u,k} = \frac{\sum_{m \in B} \mathrm{value}_{u,k,m}\,\mathrm{vol}_{u,m}}"
         r"{\sum_{m \in B} \mathrm{vol}_{u,m}}",
     ),
@@ -63,8 +71,9 @@ METHOD_NOTES: tuple[MethodNote, ...] = (
         "Each month, the improvement against the baseline, times the transactions handled and "
         "the money value of one unit of improvement. s_k is +1 when lower is better and −1 "
         "when higher is better. Level KPIs (e.g. FTE) are not multiplied by volume. "
-        "Cumulative value is the sum over units and months up to a date; the run-rate is the "
-        "mean of the last 3 months × 12. Months without data are flagged, never filled with 0.",
+        "Cumulative value (the value to date) is the sum over units and months up to a date; "
+        "the run-rate is the mean of the last 3 months × 12. Months without data are flagged, "
+        "never filled with zeros.",
         r"\mathrm{benefit}_{u,k,m} = s_k\,(\mathrm{base}_{u,k} - \mathrm{actual}_{u,k,m})\,"
         r"\mathrm{vol}_{u,m}\,\mathrm{money}_k",
     ),
@@ -97,13 +106,16 @@ METHOD_NOTES: tuple[MethodNote, ...] = (
         "effect in %). The measured benefit — better or worse than promised — is shared among "
         "them in proportion to x_i; benefit where no innovation targeting the KPI is live "
         "stays visible as **unattributed**; it is never silently given to an innovation. "
-        "Attributed plus unattributed equals measured. A retired innovation is credited up to "
-        "its retirement date only. **Conservative policy, shown beside the measured figure and "
-        "never called measured:** 'credited at most its expected effect' gives an innovation "
-        "no more than it promised and no loss. Example: X promises −10 % on a cost of 11.5 "
-        "per transaction over 500 transactions and the cost falls to 9, 8 and 8: measured "
-        "500 + 700 + 350 = 1,550 against a claim of 1,500 (realisation 103.3 %); credited at "
-        "most its expected effect: 575, and 975 stays unattributed.",
+        "Attributed plus unattributed equals measured, to the cent. A retired innovation is "
+        "credited up to its retirement date only. **Conservative policy, shown beside the "
+        "measured figure and never called measured:** 'credited at most its expected effect' "
+        "gives an innovation no more than it promised and no loss; the rest stays "
+        "unattributed. Example (one KPI, cost per transaction, lower is better, money value "
+        "1.0; baseline 11.5 at unit A): innovation X promises −10 % and claims 6,000 a year; "
+        "live from April, the cost falls to 9, 8 and 8 on 200, 200 and 100 transactions. "
+        "Measured 500 + 700 + 350 = 1,550 against a claim of 1,500: **realisation 103.3 %**. "
+        "Credited at most its expected effect (10 % × 11.5 × 500 transactions): 575, and 975 "
+        "stays unattributed.",
         r"\mathrm{attributed}_{i,u,k,m} = \mathrm{benefit}_{u,k,m}"
         r"\cdot\frac{x_i}{\sum_j x_j},\qquad"
         r"\mathrm{capped}_{i,u,k,m} = \min\!\Big(\max(\mathrm{benefit}_{u,k,m}, 0),"
@@ -116,22 +128,26 @@ METHOD_NOTES: tuple[MethodNote, ...] = (
         "use the imputation estimator of Borusyak, Jaravel & Spiess (2024): fit each unit's "
         "usual level α and each month's common movement β on the observations not yet "
         "treated — on the log of the KPI, so effects are proportional, as KPIs move — and "
-        "the other innovations on the same KPI as controls (their live share γ), predict what "
-        "the treated unit-months would have been without this innovation, and take actual "
-        "versus predicted. Averaged with volume weights; 95 % confidence interval from "
-        "standard errors clustered by unit, or — with fewer than "
+        "the other innovations on the same KPI as controls (their live share γ), so one "
+        "innovation's estimate does not absorb another's effect; predict what the treated "
+        "unit-months would have been without this innovation, and take actual versus "
+        "predicted. Averaged with volume weights; 95 % confidence interval from standard "
+        "errors clustered by unit, or — with fewer than "
         f"{MIN_CLUSTERED_TREATED} treated units or fewer than {MIN_CLUSTERED_UNITS} units in "
         "all — from permutation inference (go-live dates reshuffled across units), which is "
         "then said; that interval is the set of effects the same permutation test does not "
-        "reject, so it excludes zero exactly when p < 0.05. Plain two-way fixed effects are "
-        "not used: they are biased when rollouts are staggered and effects grow. Money: the "
-        "effect in the KPI's unit times the treated volume and the KPI's money value. "
-        "Per-innovation estimates do not add up to the measured total, and are not meant "
-        "to: each is one innovation's effect on its main target KPI against a path without "
-        "it, over all its live unit-months, the others controlled for; where effects compound "
-        "or overlap each claims its own, and the measured total also holds whatever else "
-        "changed (drift, mix, seasonality). The measured total is what the contract counts; "
-        "an estimate says whether one innovation caused a change.",
+        "reject, so it excludes zero exactly when p < 0.05. A retired innovation is estimated "
+        "on the months it was live: its units' months from the retirement month on are left "
+        "out (a retired control is split at its retirement, before and after). Plain two-way "
+        "fixed effects are not used: they are biased when rollouts are staggered and effects "
+        "grow. Money: the effect in the KPI's unit times the treated volume and the KPI's "
+        "money value. Per-innovation estimates do not add up to the measured total, and are "
+        "not meant to: each is one innovation's effect on its main target KPI against a path "
+        "without it, over all its live unit-months, the others controlled for; where effects "
+        "compound or overlap each claims its own, and the measured total also holds whatever "
+        "else changed (drift, mix, seasonality). The pages print that sentence with both sums "
+        "wherever both appear. The measured total is what the contract counts; an estimate "
+        "says whether one innovation caused a change.",
         r"\log Y_{it} = \alpha_i + \beta_t + \gamma' X_{it} + \varepsilon_{it}"
         r"\ (\text{untreated}),\quad"
         r"\tau_{it} = \log Y_{it} - (\hat\alpha_i + \hat\beta_t + \hat\gamma' X_{it}),\quad"
@@ -140,13 +156,62 @@ METHOD_NOTES: tuple[MethodNote, ...] = (
         r"Y_{it}\,(1 - e^{-\mathrm{ATT}})\,\mathrm{money}_k",
     ),
     MethodNote(
+        "then_now",
+        "Then vs now",
+        "The same KPI scorecard for two periods (default: the baseline window and the last "
+        "full quarter): rate KPIs volume-weighted over units and months, level KPIs summed "
+        "over units and averaged over months; change, % change and better or worse by "
+        "direction; the innovations that went live for the first time in between, and apart "
+        "from them the unit go-lives (rollouts, also of innovations already live elsewhere). "
+        "Each now is named as the period's average ('$3.86, the Q3 2026 average'); the "
+        "contract's productivity clause compares one month ('$3.90 in Oct 2026, that month "
+        "alone'). Transactions are the client's demand, neither better nor worse (shown "
+        "neutral); beside the FTE KPI, FTE per 1K transactions (FTE level ÷ transactions a "
+        "month × 1,000), lower is better. Presets: baseline vs last quarter, the same quarter "
+        "a year earlier, since the last renewal pack edition.",
+        r"\mathrm{change}_k = \mathrm{now}_k - \mathrm{then}_k,\qquad"
+        r"\mathrm{pct}_k = \frac{\mathrm{change}_k}{\mathrm{then}_k},\qquad"
+        r"\mathrm{better}_k:\ s_k\,\mathrm{change}_k < 0",
+    ),
+    MethodNote(
+        "states",
+        "States",
+        "Every innovation is in exactly one state: live (gone live at a unit, not retired), "
+        "in pipeline, rejected or retired, so the four add up to the register; with a unit "
+        "selected the live count is set against the account's live innovations.",
+        r"\mathrm{live} + \mathrm{pipeline} + \mathrm{rejected} + \mathrm{retired}"
+        r" = \mathrm{register}",
+    ),
+    MethodNote(
+        "pipeline",
+        "Pipeline",
+        "Stage counts (an innovation counts for every stage it reached; a retired one reached "
+        "scaled, and clicking a funnel stage lists exactly those innovations) and conversion "
+        "between stages, the share of ideas reaching pilot, the median days from idea to "
+        "live, the kill rate (of the ideas decided either way, the share rejected), the mix "
+        "by scale, category and origin, and unit go-lives per quarter (rollouts).",
+        r"\mathrm{conversion}_s = \frac{\mathrm{reached}_s}{\mathrm{reached}_{s-1}},\qquad"
+        r"\mathrm{kill\ rate} = \frac{\mathrm{rejected}}"
+        r"{\mathrm{rejected} + \mathrm{reached}_{\mathrm{pilot}}}",
+    ),
+    MethodNote(
+        "money",
+        "Money",
+        "Each unit × KPI × month is booked in whole cents (half to even); totals are sums of "
+        "cents, so every view, the command line and the PDF print the same figure. Numbers "
+        "are formatted with Babel in the account's currency and locale.",
+        r"\mathrm{cents}_{u,k,m} = \mathrm{round}(100\cdot\mathrm{benefit}_{u,k,m}),\qquad"
+        r"\mathrm{total} = \sum_{u,k,m} \mathrm{cents}_{u,k,m} / 100",
+    ),
+    MethodNote(
         "gain_share",
         "Gain-share",
         "Per contract year, with agreed savings goal G, measured savings S and the provider's "
         "share g: the client is guaranteed its share of the goal; the provider receives the "
         "rest, so it keeps outperformance and absorbs shortfall. A year still running is also "
-        "shown against the goal to date (G × months so far / 12); months of the baseline "
-        "window inside a contract year count as zero savings, by construction.",
+        "put on pace against the goal to date (G × months so far / 12), beside, never instead "
+        "of, the full-year figures; a contract year holding months of the baseline window "
+        "says so: their savings are zero by construction.",
         r"\mathrm{client} = (1-g)\,G,\qquad \mathrm{provider} = S - (1-g)\,G,\qquad"
         r"\ G_{\text{to date}} = G\cdot\tfrac{\text{months so far}}{12}",
     ),
@@ -159,6 +224,36 @@ METHOD_NOTES: tuple[MethodNote, ...] = (
         r"\mathrm{required}_y = \mathrm{base}\cdot(1-p)^{y}",
     ),
 )
+
+#: The heading of the evidence levels, after the notes (the levels are
+#: ``metrics.impact.EVIDENCE_NOTES``, named by ``metrics.rules.EVIDENCE_LABELS``).
+EVIDENCE_INTRO = (
+    "**Evidence levels**, printed next to every innovation's value. A level qualifies the "
+    "innovation, not the amount beside it: the bridge's bar is the measured credit ('$1.1M "
+    "measured · evidence: proven (causal estimate), estimate $1.5M')."
+)
+
+
+def blocks() -> list[tuple[str, str]]:
+    """The method as the Data page's "How we compute value" shows it, in order: ``("markdown",
+    text)`` and ``("latex", formula)`` blocks. README's "How value is computed" section is
+    ``readme_section()`` of the same blocks (tests/test_readme.py)."""
+    out: list[tuple[str, str]] = [("markdown", NOTATION)]
+    for note in METHOD_NOTES:
+        out.append(("markdown", f"**{note.title}.** {note.text}"))
+        if note.formula:
+            out.append(("latex", note.formula))
+    out.append(("markdown", EVIDENCE_INTRO))
+    levels = (f"- **{EVIDENCE_LABELS[lvl]}** — {text}" for lvl, text in EVIDENCE_NOTES.items())
+    out.append(("markdown", "\n".join(levels)))
+    return out
+
+
+def readme_section() -> str:
+    """README's "How value is computed" section body: ``blocks()`` with each formula as a
+    GitHub math block. ``python -m metrics.method_notes`` prints it."""
+    parts = [f"```math\n{text}\n```" if kind == "latex" else text for kind, text in blocks()]
+    return "\n\n".join(parts) + "\n"
 
 
 # --------------------------------------------------------------------------------------
@@ -247,3 +342,7 @@ def estimates_note(
         "share units and KPIs, so their effects overlap; the measured value is split among "
         "the innovations without overlap."
     )
+
+
+if __name__ == "__main__":
+    print(readme_section(), end="")

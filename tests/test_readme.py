@@ -1,4 +1,5 @@
-"""README stays true: the two commands, every import column, and what CI calls."""
+"""README stays true: the two commands, every import column, what CI calls, and the method
+section (the Data page's own text)."""
 
 from __future__ import annotations
 
@@ -48,3 +49,19 @@ def test_readme_cli_commands_exist() -> None:
     used = set(re.findall(r"thenandnow (?:--db \S+ )?([a-z][a-z-]+)", README))
     assert used, "README shows no thenandnow command"
     assert used <= set(cli.commands), used - set(cli.commands)
+
+
+def test_method_section_is_what_the_data_page_renders() -> None:
+    """README's "How value is computed" is the Data page's method text, block for block
+    (``metrics.method_notes.blocks``): a change to either without the other fails here."""
+    import re
+
+    from metrics.method_notes import readme_section
+
+    start = README.index("## How value is computed\n") + len("## How value is computed\n")
+    end = README.index("\n## ", start)
+    section = re.sub(r"<!--.*?-->", "", README[start:end], flags=re.S).strip() + "\n"
+    assert section == readme_section(), (
+        "README's method section differs from metrics/method_notes.py; regenerate it with "
+        "`.venv/bin/python -m metrics.method_notes`"
+    )

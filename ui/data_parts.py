@@ -10,9 +10,7 @@ from data_loaders.access import Scope
 from data_loaders.formats import SPECS
 from data_loaders.freshness import STALE_AFTER_DAYS, entity_freshness, observation_freshness
 from data_loaders.templates import TEMPLATE_ENTITIES
-from metrics.impact import EVIDENCE_NOTES
-from metrics.method_notes import METHOD_NOTES, NOTATION
-from metrics.rules import EVIDENCE_LABELS
+from metrics import method_notes
 from ui.context import CACHE_TTL, engine_for
 
 __all__ = [
@@ -126,13 +124,10 @@ def templates_section() -> None:
 
 
 def method_section() -> None:
-    """How value is computed, in plain words and formulas (``metrics.method_notes``)."""
-    st.markdown(NOTATION)
-    for note in METHOD_NOTES:
-        st.markdown(f"**{note.title}.** {note.text}")
-        if note.formula:
-            st.latex(note.formula)
-    st.markdown("**Evidence levels**, printed next to every value line:")
-    st.markdown(
-        "\n".join(f"- **{EVIDENCE_LABELS[lvl]}** — {text}" for lvl, text in EVIDENCE_NOTES.items())
-    )
+    """How value is computed, in plain words and formulas: ``metrics.method_notes.blocks``,
+    the blocks README's method section is generated from."""
+    for kind, text in method_notes.blocks():
+        if kind == "latex":
+            st.latex(text)
+        else:
+            st.markdown(text)

@@ -14,6 +14,10 @@ def test_every_design_concept_is_explained_with_a_formula() -> None:
         "claimed",
         "attributed",
         "estimated",
+        "then_now",
+        "states",
+        "pipeline",
+        "money",
         "gain_share",
         "productivity",
     ]

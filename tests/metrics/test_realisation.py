@@ -151,8 +151,8 @@ def test_readme_and_the_method_page_state_the_rule_with_this_example() -> None:
     from metrics.method_notes import METHOD_NOTES
 
     method = " ".join(n.text for n in METHOD_NOTES)
-    assert "1,550 against a claim of 1,500 (realisation 103.3 %)" in method
-    assert "credited at most its expected effect: 575, and 975 stays unattributed" in method
+    assert "1,550 against a claim of 1,500: **realisation 103.3 %**" in method
+    assert "expected effect (10 % × 11.5 × 500 transactions): 575, and 975 stays" in method
     readme = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text().split())
     assert "**realisation 103.3 %**" in readme
     assert "575, and 975 stays unattributed" in readme
