@@ -1667,6 +1667,10 @@ def _permute_batched(
     att = np.full((n_draws, n_r), np.nan)
     by_h = np.full((n_draws, n_h, n_r), np.nan)
     chunk = max(1, _BATCH_ELEMENTS // (cells * (k + 2)))
+    # horizon -> its index in ``horizons`` (sorted integers), -1 for the ones in between
+    h_table = np.full(int(horizons[-1] - horizons[0]) + 1 if n_h else 1, -1, dtype=np.int64)
+    if n_h:
+        h_table[horizons - horizons[0]] = np.arange(n_h)
     for start in range(0, n_draws, chunk):
         ft_units = codes[start : start + chunk]
         ft_cal = draws[start : start + chunk]
@@ -1734,29 +1738,34 @@ def _permute_batched(
             delta = np.linalg.solve(kk, rhs_delta)
             beta = s_inv @ (rb - px @ delta)
             alpha = r_bar - (m @ beta) * inv_a[:, :, None] - x_bar @ delta
-            fitted = (x_flat @ delta).reshape(d, n_a, n_b, n_r)  # (draw, a, b, rhs)
-            fitted += alpha[:, :, None, :]
-            fitted += beta[:, None, :, :]
+            x_delta = x_flat @ delta  # (draw, cell, rhs)
         else:
             unsure[start + sel[~good]] = True
             beta = s_inv @ rb
             alpha = r_bar - (m @ beta) * inv_a[:, :, None]
-            fitted = alpha[:, :, None, :] + beta[:, None, :, :]
-        wtau = (r_ab[None] - fitted) * w1[:, :, :, None]  # zero off the treated cells
+        # tau = r - alpha - beta - x' delta on the treated cells only (w1 is zero elsewhere)
+        dd, ia, ib = np.nonzero(treated)
+        tau = r_ab[ia, ib] - alpha[dd, ia] - beta[dd, ib]  # (treated cell, rhs)
+        if k:
+            tau -= x_delta[dd, ia * n_b + ib]
+        wt = w_ab[ia, ib]
+        tau_w = tau * wt[:, None]
         rows = start + sel[good]
         valid[rows] = True
-        att[rows] = (wtau.sum(axis=(1, 2)) / total[:, None])[good]
+        sums = np.column_stack(
+            [np.bincount(dd, weights=tau_w[:, j], minlength=d) for j in range(n_r)]
+        )
+        att[rows] = (sums / total[:, None])[good]
         if n_h:
-            # calendar periods since the draw's go-live, (draw, a, b)
-            h = cal_ab[None] - (ft_cal[:, None, :] if swap else ft_cal[:, :, None])
-            pos = np.clip(np.searchsorted(horizons, h), 0, n_h - 1)
-            dd, ia, ib = np.nonzero(treated & (horizons[pos] == h))
-            cell = dd * n_h + pos[dd, ia, ib]
+            # calendar periods since the draw's go-live, and their place among the horizons
+            h = cal_ab[ia, ib] - (ft_cal[dd, ib] if swap else ft_cal[dd, ia])
+            pos = h_table[np.clip(h - horizons[0], 0, h_table.size - 1)]
+            hit = (h >= horizons[0]) & (h <= horizons[-1]) & (pos >= 0)
+            cell = dd[hit] * n_h + pos[hit]
             size = d * n_h
-            den = np.bincount(cell, weights=w1[dd, ia, ib], minlength=size)
-            tau_w = wtau[dd, ia, ib]
+            den = np.bincount(cell, weights=wt[hit], minlength=size)
             for j in range(n_r):
-                num = np.bincount(cell, weights=tau_w[:, j], minlength=size)
+                num = np.bincount(cell, weights=tau_w[hit, j], minlength=size)
                 eff = np.divide(num, den, out=np.full(size, np.nan), where=den > 0)
                 by_h[rows, :, j] = eff.reshape(d, n_h)[good]
     return valid, unsure, att, by_h
