@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from pathlib import Path
 
 import openpyxl
 import pytest
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import Engine, select
 
+from data_loaders.db import make_engine, migrate
 from data_loaders.importer import ImportResult, import_files
 from data_loaders.schema import Account, Innovation, KpiObservation, Unit
 
@@ -311,3 +313,56 @@ def test_a_comma_group_beside_decimal_points_is_refused(loaded: Engine) -> None:
     [p] = result.problems
     assert (p.row, p.column) == (3, "value")
     assert "'13,370' can be read as 13370 or as 13.370" in p.message
+
+
+def test_a_new_site_without_its_own_window_is_listed_as_not_measured(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    """Porto opens in June 2024 and the units file gives it no window of its own: it imports
+    (with a warning naming it), and the CLI's figures and the story's data-quality notes —
+    the page the renewal pack prints — list it as not measured."""
+    import subprocess
+    import sys
+
+    from data_loaders.access import Scope
+    from data_loaders.queries import load_account_data
+    from story.model import build_story
+
+    db = tmp_path / "new_site.sqlite"
+    engine = make_engine(f"sqlite:///{db}")
+    migrate(engine)
+    assert import_files(engine, valid_files()).ok
+    units = "account,site,process,region\nAcme Claims,Porto,Claims intake,EMEA\n"
+    obs = "account,site,process,kpi,period,value,volume\n" + "".join(
+        f"Acme Claims,Porto,Claims intake,cost_per_txn,2024-{m:02d},4.{m},{100 * m}\n"
+        for m in (6, 7, 8)
+    )
+    result = import_files(
+        engine, [("units.csv", units.encode()), ("kpi_observations.csv", obs.encode())]
+    )
+    assert result.ok, result.problems
+    assert any("Porto" in w.message and "not measured" in w.message for w in result.warnings)
+    with engine.connect() as conn:
+        account_id = conn.execute(select(Account.id)).scalar_one()
+    story = build_story(load_account_data(engine, Scope.everything(), account_id))
+    quality = " ".join(next(s for s in story.sections if s.key == "data_quality").notes)
+    assert "Not measured (no data in the baseline window): Porto" in quality
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(root / "cli.py"),
+            "--db",
+            f"sqlite:///{db}",
+            "metrics",
+            "--account",
+            "Acme Claims",
+            "--no-estimates",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "no baseline (not measured): Porto" in proc.stderr
