@@ -250,6 +250,7 @@ def breakdown(db: Path, unit_names: list[str]) -> None:
     from metrics import views
     from metrics.attribution import attribution as attribute
     from metrics.baseline import account_baseline
+    from metrics.filters import Filters
     from services.estimates import estimate_innovations
 
     engine = make_engine(f"sqlite:///{db}")
@@ -264,9 +265,9 @@ def breakdown(db: Path, unit_names: list[str]) -> None:
     by_name = dict(zip(data.units["name"], data.units["unit_id"], strict=True))
     months = sorted(data.monthly["month"].unique())
     sels = {
-        "category": views.Selection(categories=("process effectiveness",)),
-        "one unit": views.Selection(unit_ids=(int(by_name[unit_names[0]]),)),
-        "period": views.Selection(start=months[0].date(), end=months[-2].date()),
+        "category": Filters(categories=("process effectiveness",)),
+        "one unit": Filters(unit_ids=(int(by_name[unit_names[0]]),)),
+        "period": Filters(start=months[0].date(), end=months[-2].date()),
     }
     t0 = time.process_time()
     base = account_baseline(data)
@@ -279,10 +280,10 @@ def breakdown(db: Path, unit_names: list[str]) -> None:
     )
     shared: dict[str, Any] = {}
 
-    def attribution(s: views.Selection) -> None:
+    def attribution(s: Filters) -> None:
         shared.update(base=base, attr=attribute(data, s, base))
 
-    steps: list[tuple[str, Callable[[views.Selection], Any]]] = [
+    steps: list[tuple[str, Callable[[Filters], Any]]] = [
         ("attribution", attribution),
         ("value_lines", lambda s: views.value_lines(data, s, est, **shared)),
         (
@@ -311,7 +312,7 @@ def breakdown(db: Path, unit_names: list[str]) -> None:
     say("  (narrative reuses headline, photo, bridge, contract and pipeline via the cache)")
     from charts.story import cumulative_value_figure
 
-    c = views.curve_view(data, views.Selection())
+    c = views.curve_view(data, Filters())
     assert c is not None
     per_run: list[tuple[str, Callable[[], Any]]] = [
         (

@@ -77,6 +77,7 @@ from data_loaders.db import make_engine, migrate  # noqa: E402
 from data_loaders.demo import ACCOUNT  # noqa: E402
 from data_loaders.queries import AccountData, account_id_by_name, load_account_data  # noqa: E402
 from metrics import views  # noqa: E402
+from metrics.filters import Filters
 from metrics.value import measured  # noqa: E402
 from services.estimates import estimate_innovations  # noqa: E402
 
@@ -101,7 +102,7 @@ except ImportError:  # an older tree: the same figures from metrics.views
 
     def metrics_cumulative(data: AccountData) -> pd.Series:
         """Cumulative measured value per month, by the metrics layer."""
-        b = measured(data, views.Selection())
+        b = measured(data, Filters())
         col = "cents" if "cents" in b.columns else "benefit"
         per = b.groupby("month")[col].sum().sort_index().cumsum()
         return per / 100.0 if col == "cents" else per
@@ -306,7 +307,7 @@ def ensure_loaded(url: str, scale: int, seed: int) -> tuple[Any, int]:
 
 
 def ref_rows(data: AccountData) -> pd.DataFrame:
-    return measured(data, views.Selection())
+    return measured(data, Filters())
 
 
 def headline_times(data: AccountData, repeat: int) -> list[tuple[str, float, float, str]]:
@@ -317,15 +318,13 @@ def headline_times(data: AccountData, repeat: int) -> list[tuple[str, float, flo
     units = tuple(int(u) for u in data.units["unit_id"].iloc[::3])
     months = sorted(data.monthly["month"].unique())
     selections = [
-        ("all units, all months", views.Selection()),
-        (f"{len(units)} units", views.Selection(unit_ids=units)),
+        ("all units, all months", Filters()),
+        (f"{len(units)} units", Filters(unit_ids=units)),
         (
             "last 12 months",
-            views.Selection(
-                start=pd.Timestamp(months[-12]).date(), end=pd.Timestamp(months[-1]).date()
-            ),
+            Filters(start=pd.Timestamp(months[-12]).date(), end=pd.Timestamp(months[-1]).date()),
         ),
-        ("one category", views.Selection(categories=("process effectiveness",))),
+        ("one category", Filters(categories=("process effectiveness",))),
     ]
     rows = [("(causal estimates, once per account)", est_s, est_s, f"{len(est)} innovations")]
     for label, sel in selections:

@@ -49,7 +49,6 @@ __all__ = [
     "HeadlineView",
     "Photo",
     "PipelineView",
-    "Selection",
     "baseline",
     "bridge_steps",
     "contract_view",
@@ -66,10 +65,6 @@ __all__ = [
 
 BRIDGE_TOP = rules.NAMED_INNOVATIONS  # the bridge and the stacked chart name the same ones
 UNATTRIBUTED = "unattributed"
-
-
-#: The shared filters; ``Selection`` is the name the pages and tests use.
-Selection = Filters
 
 
 # --------------------------------------------------------------------------------------
@@ -231,7 +226,7 @@ def curve_view(
     period)."""
     v = attribution_metrics.selected_value(data, f, base, attr)
     if f.categories:
-        span = value_metrics.measured(data, Selection(f.unit_ids, f.start, f.end, None), base)
+        span = value_metrics.measured(data, Filters(f.unit_ids, f.start, f.end, None), base)
         v = pd.concat([v, span.assign(benefit=0.0, cents=0)], ignore_index=True)
     if v.empty:
         return None
@@ -616,7 +611,7 @@ def contract_view(
         if ignored
         else ""
     )
-    f = Selection(None, f.start, f.end, None)
+    f = Filters(None, f.start, f.end, None)
     cur, loc = a.currency, a.locale
     key = str(kpi["key"])
     prod = contract_metrics.productivity_path(
@@ -627,7 +622,7 @@ def contract_view(
         f.unit_ids,
     )
     prod = in_period(prod, f).reset_index(drop=True)
-    b = value_metrics.measured(data, Selection(f.unit_ids, None, None, None), base)
+    b = value_metrics.measured(data, Filters(f.unit_ids, None, None, None), base)
     years = contract_metrics.contract_years(a.contract_start, a.contract_end)
     gain = contract_metrics.gain_share(
         b.groupby("month")["benefit"].sum(),

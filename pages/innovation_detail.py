@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from charts.detail import event_study_chart, kpi_by_unit_chart
+from metrics.filters import Filters
 from metrics.impact import EstimationError, InnovationEffect
 from metrics.innovation_views import (
     estimate_innovation,
@@ -17,7 +18,7 @@ from metrics.innovation_views import (
     kpi_around_go_live,
     rollout_units,
 )
-from metrics.views import Selection, value_lines
+from metrics.views import value_lines
 from ui.context import CACHE_TTL, cached_account_data, page_context
 from ui.innovation_parts import (
     estimate_block,
@@ -31,7 +32,7 @@ from ui.signoff_parts import signoff_block
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
-def cached_value_lines(url, scope, account_id: int, version: str, sel: Selection) -> pd.DataFrame:
+def cached_value_lines(url, scope, account_id: int, version: str, sel: Filters) -> pd.DataFrame:
     """Claimed and measured (attributed) value per innovation (no estimates: see below)."""
     return value_lines(cached_account_data(url, scope, account_id, version), sel, None)
 
@@ -105,7 +106,7 @@ if units.empty or rec.main_kpi is None:
 
 st.subheader("Value to date")
 main = cached_effect(ctx.url, ctx.scope, data.account.id, ctx.version, rec.code, rec.main_kpi)
-sel = Selection(ctx.unit_ids, ctx.start, ctx.end, None)
+sel = Filters(ctx.unit_ids, ctx.start, ctx.end, None)
 line = innovation_value(
     cached_value_lines(ctx.url, ctx.scope, data.account.id, ctx.version, sel),
     rec.innovation_id,

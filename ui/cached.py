@@ -39,13 +39,14 @@ from data_loaders.queries import load_stored_estimates
 from metrics import views
 from metrics.attribution import attribution, of_categories
 from metrics.baseline import Baseline, account_baseline
+from metrics.filters import Filters
 from metrics.outlook import Outlook
 from metrics.versions import estimates_version
 from services import estimates_background
 from story.model import NoStory, Parts, Story, build_story
 from ui.context import CACHE_TTL, PageContext, cached_account_data, engine_for
 
-Key = tuple[str, Scope, int, str, views.Selection]
+Key = tuple[str, Scope, int, str, Filters]
 Period = tuple[dt.date, dt.date]
 
 
@@ -57,7 +58,7 @@ def _key(ctx: PageContext) -> Key:
         ctx.scope,
         ctx.account_id,
         ctx.version,
-        views.Selection(ctx.unit_ids, ctx.start, ctx.end, ctx.categories),
+        Filters(ctx.unit_ids, ctx.start, ctx.end, ctx.categories),
     )
 
 
@@ -102,7 +103,7 @@ def _baseline(url: str, scope: Scope, account_id: int, version: str) -> Baseline
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def _attribution(
-    url: str, scope: Scope, account_id: int, version: str, sel: views.Selection
+    url: str, scope: Scope, account_id: int, version: str, sel: Filters
 ) -> pd.DataFrame:
     """The attribution of one selection, shared by the story and the Value page's views.
     A category selection filters that of its units and months (``of_categories``), which a
@@ -119,7 +120,7 @@ class _Shared(TypedDict):
     attr: pd.DataFrame
 
 
-def _shared(url: str, scope: Scope, account_id: int, version: str, sel: views.Selection) -> _Shared:
+def _shared(url: str, scope: Scope, account_id: int, version: str, sel: Filters) -> _Shared:
     """``base``/``attr`` keywords for the views (both cached above)."""
     return {
         "base": _baseline(url, scope, account_id, version),
@@ -129,7 +130,7 @@ def _shared(url: str, scope: Scope, account_id: int, version: str, sel: views.Se
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def _value_lines(
-    url: str, scope: Scope, account_id: int, version: str, sel: views.Selection
+    url: str, scope: Scope, account_id: int, version: str, sel: Filters
 ) -> pd.DataFrame:
     data = cached_account_data(url, scope, account_id, version)
     return views.value_lines(
@@ -142,7 +143,7 @@ def _value_lines(
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def _value_lines_measured(
-    url: str, scope: Scope, account_id: int, version: str, sel: views.Selection
+    url: str, scope: Scope, account_id: int, version: str, sel: Filters
 ) -> pd.DataFrame:
     """The value lines without the causal estimates (while they are computed)."""
     data = cached_account_data(url, scope, account_id, version)
@@ -151,7 +152,7 @@ def _value_lines_measured(
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def _curve(
-    url: str, scope: Scope, account_id: int, version: str, sel: views.Selection
+    url: str, scope: Scope, account_id: int, version: str, sel: Filters
 ) -> views.CurveView | None:
     return views.curve_view(
         cached_account_data(url, scope, account_id, version),
@@ -166,7 +167,7 @@ def _photo(
     scope: Scope,
     account_id: int,
     version: str,
-    sel: views.Selection,
+    sel: Filters,
     then: Period | None,
     now: Period | None,
 ) -> views.Photo | None:
@@ -175,7 +176,7 @@ def _photo(
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def _value_by(
-    url: str, scope: Scope, account_id: int, version: str, sel: views.Selection, by: str
+    url: str, scope: Scope, account_id: int, version: str, sel: Filters, by: str
 ) -> pd.DataFrame:
     return views.value_by(
         cached_account_data(url, scope, account_id, version),
@@ -186,9 +187,7 @@ def _value_by(
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
-def _bridge(
-    url: str, scope: Scope, account_id: int, version: str, sel: views.Selection
-) -> pd.DataFrame:
+def _bridge(url: str, scope: Scope, account_id: int, version: str, sel: Filters) -> pd.DataFrame:
     return views.bridge_steps(
         cached_account_data(url, scope, account_id, version),
         sel,
@@ -198,7 +197,7 @@ def _bridge(
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def _bridge_every(
-    url: str, scope: Scope, account_id: int, version: str, sel: views.Selection
+    url: str, scope: Scope, account_id: int, version: str, sel: Filters
 ) -> pd.DataFrame:
     """The bridge with every innovation a step of its own (what "N other innovations"
     groups, listed on demand)."""
@@ -212,7 +211,7 @@ def _bridge_every(
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def _bridge_evidence(
-    url: str, scope: Scope, account_id: int, version: str, sel: views.Selection
+    url: str, scope: Scope, account_id: int, version: str, sel: Filters
 ) -> pd.DataFrame:
     """The bridge with each innovation's evidence level (needs the causal estimates)."""
     lines = _value_lines(url, scope, account_id, version, sel)
@@ -226,7 +225,7 @@ def _bridge_evidence(
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def _contract(
-    url: str, scope: Scope, account_id: int, version: str, sel: views.Selection
+    url: str, scope: Scope, account_id: int, version: str, sel: Filters
 ) -> views.ContractView | None:
     return views.contract_view(
         cached_account_data(url, scope, account_id, version),
@@ -237,14 +236,14 @@ def _contract(
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def _pipeline(
-    url: str, scope: Scope, account_id: int, version: str, sel: views.Selection
+    url: str, scope: Scope, account_id: int, version: str, sel: Filters
 ) -> views.PipelineView:
     return views.pipeline_view(cached_account_data(url, scope, account_id, version), sel)
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def _outlook(
-    url: str, scope: Scope, account_id: int, version: str, sel: views.Selection
+    url: str, scope: Scope, account_id: int, version: str, sel: Filters
 ) -> tuple[Outlook, str]:
     return views.outlook_view(
         cached_account_data(url, scope, account_id, version),
@@ -255,7 +254,7 @@ def _outlook(
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)
 def _story(
-    url: str, scope: Scope, account_id: int, version: str, sel: views.Selection, estimated: bool
+    url: str, scope: Scope, account_id: int, version: str, sel: Filters, estimated: bool
 ) -> Story | None:
     """The story model of one selection (``story.build_story``), with the stored causal
     estimates or (``estimated=False``) without them; None when nothing is measured. The

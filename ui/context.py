@@ -40,7 +40,7 @@ from data_loaders.db import (
 from data_loaders.queries import AccountData, list_accounts, load_account_data
 
 if TYPE_CHECKING:
-    from metrics.views import Selection
+    from metrics.filters import Filters
 
 CACHE_TTL = 3600  # seconds; only bounds memory: every entry is keyed by the data version
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,11 +163,12 @@ class PageContext:
         return (self.data.account.locale or "en_US") if self.data is not None else "en_US"
 
     @property
-    def filters(self) -> Selection:
+    def filters(self) -> Filters:
         """The shared filters as the metrics layer takes them."""
-        from metrics.views import Selection
 
-        return Selection(
+        from metrics.filters import Filters
+
+        return Filters(
             unit_ids=self.unit_ids, start=self.start, end=self.end, categories=self.categories
         )
 

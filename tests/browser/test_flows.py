@@ -19,13 +19,14 @@ from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from metrics import views
+from metrics.filters import Filters
 from metrics.innovation_views import in_categories
 from services.export import export_csv
 from tests.browser.conftest import ARTIFACTS, DESKTOP, open_app, wait_for_app
 
 pytestmark = pytest.mark.browser
 
-ALL = views.Selection()
+ALL = Filters()
 UNIT = "Manila · Claims intake"
 CATEGORY = "strategic impact"
 
@@ -52,7 +53,7 @@ def demo_bundle(demo_db_url: str) -> Future:
     return future
 
 
-def _headline(bundle: Future, sel: views.Selection = ALL) -> views.HeadlineView:
+def _headline(bundle: Future, sel: Filters = ALL) -> views.HeadlineView:
     data, est = bundle.result()
     h = views.headline_view(data, sel, views.evidence_of(views.value_lines(data, sel, est)))
     assert h is not None
@@ -161,7 +162,7 @@ def test_choosing_one_unit_changes_the_figures(page: Page, app_url: str, demo_bu
     _pick(page, "Units", UNIT)
     data, _ = demo_bundle.result()
     unit_id = int(data.units.loc[data.units["name"] == UNIT, "unit_id"].iloc[0])
-    h = _headline(demo_bundle, views.Selection(unit_ids=(unit_id,)))
+    h = _headline(demo_bundle, Filters(unit_ids=(unit_id,)))
     expect(page.get_by_test_id("stMetric").first.get_by_test_id("stMetricValue")).to_have_text(
         h.value_text
     )

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from playwright.sync_api import Page, expect
 
+from metrics.filters import Filters
 from tests.browser.conftest import DESKTOP, LAPTOP, open_app, wait_for_app
 
 pytestmark = pytest.mark.browser
@@ -83,7 +84,7 @@ def test_the_last_screen_is_what_is_next_with_the_renewal_ask(
     account_id = int(list_accounts(eng, Scope.everything())["account_id"].iloc[0])
     data = load_account_data(eng, Scope.everything(), account_id)
     eng.dispose()
-    o, sentence = views.outlook_view(data, views.Selection())
+    o, sentence = views.outlook_view(data, Filters())
     open_app(page, app_url, present="1", screen="99")  # past the end: the last screen
     expect(page.get_by_role("heading", level=1)).to_have_text("What's next")
     expect(page.get_by_text(sentence)).to_be_visible()

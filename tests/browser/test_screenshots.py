@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from metrics.filters import Filters
 from tests.browser.conftest import DESKTOP, LAPTOP, open_app, snap, wait_for_app
 
 pytestmark = pytest.mark.browser
@@ -45,7 +46,7 @@ def present_screens(demo_db_url: str) -> list[tuple[str, str]]:
     account_id = int(list_accounts(eng, Scope.everything())["account_id"].iloc[0])
     data = load_account_data(eng, Scope.everything(), account_id)
     eng.dispose()
-    sel = views.Selection()
+    sel = Filters()
     told = views.narrative(data, sel)
     head = views.headline_view(data, sel)
     assert head is not None

@@ -10,6 +10,7 @@ import pytest
 
 from metrics import views
 from metrics.baseline import BaselineError, account_baseline, baseline, frozen_baseline
+from metrics.filters import Filters
 from metrics.value import measured
 from tests.metrics import tables as t
 
@@ -115,13 +116,13 @@ def test_missing_window_is_reported_not_fatal_for_the_pages() -> None:
     assert _base(fb.base).to_dict() == {(1, "cost"): 10.0}  # unit 1 is still measured
     assert fb.error() is not None and fb.window_text == "Jan 2023 – Mar 2023"
     # the view model measures unit 1 and names unit 2 instead of failing the page
-    assert measured(d, views.Selection())["unit_id"].unique().tolist() == [1]
+    assert measured(d, Filters())["unit_id"].unique().tolist() == [1]
     gaps = views.baseline_gaps(d)
     assert gaps[["unit", "kpi"]].values.tolist() == [["Nice · Claims", "cost"]]
-    h = views.headline_view(d, views.Selection())
+    h = views.headline_view(d, Filters())
     assert h is not None and h.baseline_missing == ("Nice · Claims × cost",)
     assert "no baseline for Nice · Claims × cost" in h.gaps_text
-    assert views.baseline_gaps(d, views.Selection(unit_ids=(1,))).empty
+    assert views.baseline_gaps(d, Filters(unit_ids=(1,))).empty
 
 
 def test_data_only_before_the_window_is_not_an_error() -> None:

@@ -73,7 +73,7 @@ def test_missing_months_are_counted() -> None:
     h = headline(d)
     assert h is not None and h.missing_months == 1
     assert h.cumulative_value == 1500.0  # unit 2's August (100) is not there, not zero-filled
-    hv = views.headline_view(d, views.Selection())
+    hv = views.headline_view(d, Filters())
     assert hv is not None and "1 unit-months" in hv.gaps_text
 
 
@@ -120,10 +120,10 @@ def test_demo_reconciles_and_matches_the_views(demo_engine) -> None:
     assert cents == round(h.attributed_value * 100) + round(h.unattributed_value * 100)
     assert h.innovations_live > 20 and h.missing_months == 0
     data = load_account_data(demo_engine, Scope.everything(), 1)
-    hv = views.headline_view(data, views.Selection())
+    hv = views.headline_view(data, Filters())
     assert hv is not None and hv.value_to_date == h.cumulative_value
     assert hv.run_rate == h.run_rate and hv.innovations_live == h.innovations_live
-    bridge = views.bridge_steps(data, views.Selection())
+    bridge = views.bridge_steps(data, Filters())
     assert bridge["value"].iloc[-1] == h.cumulative_value  # the bridge ends at the headline
 
 

@@ -12,6 +12,7 @@ import pytest
 from metrics import contract as c
 from metrics import narrative as n
 from metrics import pipeline as p
+from metrics.filters import Filters
 
 NB = "\xa0"  # Babel separates amount and symbol with a no-break space in de_DE
 
@@ -191,7 +192,7 @@ def test_story_of_an_account_every_figure_from_a_metric() -> None:
     from tests.metrics.test_views import tiny
 
     d = tiny()  # EUR, de_DE; baseline Q1 2023; A live from Apr 1, B from Jun 15 (unit 1)
-    beats = v.narrative_beats(d, v.Selection())
+    beats = v.narrative_beats(d, Filters())
     first = beats[0]
     assert (
         first.figures["live"].value
@@ -213,7 +214,7 @@ def test_story_of_an_account_every_figure_from_a_metric() -> None:
         f"10,00{NB}€ (Q1 2023 average) to 9,42{NB}€ (Q4 2023 average), −5,8%, worth "
         f"950{NB}€ so far."
     )
-    assert v.narrative(d, v.Selection()) == n.render(beats, "EUR", "de_DE", markdown=True)
+    assert v.narrative(d, Filters()) == n.render(beats, "EUR", "de_DE", markdown=True)
     assert all(b.source for b in beats)
 
 

@@ -28,6 +28,7 @@ import pytest
 from metrics import attribution as attr_metrics
 from metrics import views
 from metrics.baseline import account_baseline
+from metrics.filters import Filters
 from metrics.headline import headline
 from metrics.then_now import then_vs_now
 from metrics.value import claimed
@@ -74,7 +75,7 @@ def test_claim_and_realisation() -> None:
     d = account()
     cl = claimed(d).set_index("innovation_id")["claimed"]
     assert cl[X] == pytest.approx(1500.0)
-    line = views.value_lines(d, views.Selection()).set_index("code").loc["INN-1"]
+    line = views.value_lines(d, Filters()).set_index("code").loc["INN-1"]
     assert line["measured"] == pytest.approx(1550.0)
     assert line["claimed"] == pytest.approx(1500.0)
     assert line["realisation"] == pytest.approx(1550 / 1500)
@@ -112,7 +113,7 @@ def test_the_cap_is_a_named_policy_beside_the_measured_figure() -> None:
     ).set_index("innovation_id")["attributed"]
     assert capped[X] == pytest.approx(575.0)
     assert capped[attr_metrics.UNATTRIBUTED_ID] == pytest.approx(1650.0 - 575.0)
-    line = views.value_lines(d, views.Selection()).set_index("code").loc["INN-1"]
+    line = views.value_lines(d, Filters()).set_index("code").loc["INN-1"]
     assert line["capped"] == pytest.approx(575.0)
     assert line["policy_text"] == (
         "credited at most its expected effect: 575\xa0€; 975\xa0€ stays unattributed"

@@ -133,7 +133,7 @@ def tiny() -> AccountData:
     )
 
 
-ALL = v.Selection()
+ALL = Filters()
 
 
 def test_baseline_is_volume_weighted() -> None:
@@ -183,18 +183,18 @@ def test_attribution_splits_by_expected_effect_and_keeps_the_rest_unattributed()
 
 def test_category_filter_counts_only_attributed_value() -> None:
     d = tiny()
-    f = v.Selection(categories=("strategic impact",))
+    f = Filters(categories=("strategic impact",))
     h = v.headline_view(d, f)
     assert h is not None and h.value_to_date == pytest.approx(6 * 33.33)  # B only, in cents
 
 
 def test_unit_and_period_filters() -> None:
     d = tiny()
-    h = v.headline_view(d, v.Selection(unit_ids=(2,)))
+    h = v.headline_view(d, Filters(unit_ids=(2,)))
     assert h is not None and h.value_to_date == pytest.approx(50.0)
-    h = v.headline_view(d, v.Selection(start=dt.date(2023, 10, 1), end=dt.date(2023, 11, 1)))
+    h = v.headline_view(d, Filters(start=dt.date(2023, 10, 1), end=dt.date(2023, 11, 1)))
     assert h is not None and h.value_to_date == pytest.approx(200.0)
-    assert v.headline_view(d, v.Selection(start=dt.date(2030, 1, 1))) is None
+    assert v.headline_view(d, Filters(start=dt.date(2030, 1, 1))) is None
 
 
 def test_bridge_steps_sum_to_value_to_date() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from metrics.filters import Filters
 from tests.pages.conftest import APP, chart_frames, no_exception, texts
 from ui.states import LOCAL_MODE, NO_SELECTION
 
@@ -179,7 +180,7 @@ def test_present_closing_screen_weighs_the_pipeline_by_the_realisation(
     from metrics import views
 
     data, _ = demo_bundle
-    o, sentence = views.outlook_view(data, views.Selection())
+    o, sentence = views.outlook_view(data, Filters())
     at = make_app(present="1", screen="next")
     no_exception(at)
     assert at.title[0].value == "What's next"
@@ -237,8 +238,8 @@ def test_present_bridge_carries_evidence_once_the_estimates_are_stored(
     [shown] = [f for f in chart_frames(at) if {"label", "kind", "evidence"} <= set(f.columns)]
     expected = views.bridge_steps(
         data,
-        views.Selection(),
-        evidence=views.evidence_of(views.value_lines(data, views.Selection(), est)),
+        Filters(),
+        evidence=views.evidence_of(views.value_lines(data, Filters(), est)),
     )
     assert list(shown["evidence"]) == list(expected["evidence"])
     assert {"estimated"} <= set(shown["evidence"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from metrics import views
+from metrics.filters import Filters
 from tests.pages.conftest import chart_frames, no_exception, texts
 
 PAGE = "pages/contract.py"
@@ -13,7 +14,7 @@ PAGE = "pages/contract.py"
 
 def test_contract_figures(make_app, demo_bundle) -> None:
     data, _ = demo_bundle
-    k = views.contract_view(data, views.Selection())
+    k = views.contract_view(data, Filters())
     assert k is not None
     at = make_app(PAGE)
     no_exception(at)
@@ -68,7 +69,7 @@ def test_a_unit_or_category_filter_keeps_the_accounts_contract(make_app, demo_bu
         "category filter does not apply here."
     ) in body
     [table] = at.dataframe
-    whole = views.contract_view(data, views.Selection())
+    whole = views.contract_view(data, Filters())
     assert whole is not None
     assert list(table.value["savings"]) == pytest.approx(list(whole.gain_share["savings"].round(0)))
     year4 = table.value.set_index("contract_year").loc["Year 4"]

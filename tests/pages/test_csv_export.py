@@ -12,6 +12,7 @@ import re
 
 import pandas as pd
 
+from metrics.filters import Filters
 from metrics.rules import EVIDENCE_LABELS
 from services.export import csv_header, export_csv
 
@@ -70,7 +71,7 @@ def test_the_demo_downloads_parse_as_a_reader_expects(demo_data) -> None:
     one name, and no id, order, position or pre-formatted twin column is left."""
     from metrics import views
 
-    data, sel = demo_data, views.Selection()
+    data, sel = demo_data, Filters()
     contract = views.contract_view(data, sel)
     assert contract is not None
     frames = {

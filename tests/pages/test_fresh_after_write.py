@@ -21,6 +21,7 @@ from data_loaders.estimate_store import load_estimates
 from data_loaders.queries import list_accounts, load_account_data
 from data_loaders.schema import EstimateRun
 from metrics import views
+from metrics.filters import Filters
 from metrics.versions import estimates_version
 from services import estimates_background
 from services.estimates import ensure_estimates
@@ -108,7 +109,7 @@ def test_cli_import_shows_on_next_page_run(small_account: Engine, tmp_path: Path
     assert after != before
     # The figure shown is the one of the data now stored (independent reading).
     data = load_account_data(small_account, Scope.everything(), _account_id(small_account))
-    expected = views.headline_view(data, views.Selection())
+    expected = views.headline_view(data, Filters())
     assert expected is not None
     assert after == expected.value_text
 
@@ -152,12 +153,12 @@ def test_estimates_shown_are_those_of_the_new_version(
     stored = load_estimates(engine, account_id, new_version)
     assert stored is not None, "the app did not store the estimates of the new version"
     assert _runs(engine, account_id, new_version) == 1
-    lines = views.value_lines(data, views.Selection(), stored)
-    expected = views.headline_view(data, views.Selection(), views.evidence_of(lines))
+    lines = views.value_lines(data, Filters(), stored)
+    expected = views.headline_view(data, Filters(), views.evidence_of(lines))
     assert expected is not None
     assert metric(at, "Causal estimates").value == expected.evidence_text
     body = texts(at)
-    for sentence in views.narrative(data, views.Selection(), head=expected):
+    for sentence in views.narrative(data, Filters(), head=expected):
         assert sentence in body
 
 

@@ -11,12 +11,13 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from metrics.filters import Filters
 from metrics.format import money
 from metrics.format import pct as fmt_pct
 from metrics.impact import EVIDENCE_NOTES, innovation_effect
 from metrics.rules import EVIDENCE_LABELS
 from metrics.value import live_months
-from metrics.views import Selection, value_lines
+from metrics.views import value_lines
 from tests.pages.conftest import APP, ROOT, no_exception, texts
 from ui.innovation_parts import evidence_line
 
@@ -137,7 +138,7 @@ def test_estimate_shown_equals_innovation_effect(make_app, demo_data, units) -> 
     assert _metric(at, "Units live").value == f"{est.n_treated_units} / {est.n_units}"
     assert f"p = {est.p_value:.3f}, {est.inference} inference" in inside
     # value to date: the Value page's claimed / measured lines, and the evidence level
-    lines = value_lines(demo_data, Selection(), None).set_index("innovation_id")
+    lines = value_lines(demo_data, Filters(), None).set_index("innovation_id")
     line = lines.loc[row["innovation_id"]]
     assert _metric(at, "Claimed to date").value == _usd(line["claimed"])
     assert _metric(at, "Measured (attributed)").value == _usd(line["measured"])

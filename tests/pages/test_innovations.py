@@ -144,15 +144,16 @@ def test_funnel_and_portfolio_figures_equal_the_metrics(make_app, demo_data) -> 
     )
     # current-stage counts are the register's; the Story page's pipeline view counts
     # states (live / in pipeline / rejected / retired) that add up to the same register
+    from metrics.filters import Filters
     from metrics.pipeline import stage_counts
     from metrics.rules import STATES
-    from metrics.views import Selection, pipeline_view
+    from metrics.views import pipeline_view
 
     stages = stage_counts(inn)
     assert shown.set_index("stage")["now"].to_dict() == {
         s: stages[s] for s in ("idea", "evaluation", "prototype", "pilot", "scaled")
     }
-    counts = pipeline_view(demo_data, Selection()).counts
+    counts = pipeline_view(demo_data, Filters()).counts
     assert sum(counts[s] for s in STATES) == len(inn)
     s = pipeline_summary(inn, demo_data.rollouts)
     metrics = {m.label: m for m in at.metric}

@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from metrics import views
+from metrics.filters import Filters
 from tests.pages.conftest import metric, no_exception, texts
 
-ALL = views.Selection()
+ALL = Filters()
 
 
 @pytest.fixture
@@ -93,7 +94,7 @@ def test_one_unit_changes_the_figures(make_app, demo_bundle) -> None:
     unit = data.units.iloc[0]
     at = make_app(units=str(unit["name"]))
     no_exception(at)
-    _, h = _expected(demo_bundle, views.Selection(unit_ids=(int(unit["unit_id"]),)))
+    _, h = _expected(demo_bundle, Filters(unit_ids=(int(unit["unit_id"]),)))
     assert metric(at, "Value to date").value == h.value_text
     assert str(unit["name"]) in texts(at)
 

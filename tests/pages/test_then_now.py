@@ -6,11 +6,12 @@ from __future__ import annotations
 import datetime as dt
 
 from metrics import views
+from metrics.filters import Filters
 from metrics.scorecard import card_label
 from tests.pages.conftest import chart_frames, no_exception, texts
 
 PAGE = "pages/then_now.py"
-ALL = views.Selection()
+ALL = Filters()
 
 
 def _cards(at):

@@ -6,12 +6,13 @@ from __future__ import annotations
 import pytest
 
 from metrics import views
+from metrics.filters import Filters
 from metrics.impact import EVIDENCE_NOTES
 from metrics.rules import EVIDENCE_LABELS
 from tests.pages.conftest import chart_frames, no_exception, texts
 
 PAGE = "pages/value.py"
-ALL = views.Selection()
+ALL = Filters()
 
 
 @pytest.fixture

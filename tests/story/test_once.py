@@ -17,6 +17,7 @@ import pytest
 import story.model as model
 from metrics import views
 from metrics.attribution import attribution, of_categories
+from metrics.filters import Filters
 from metrics.rules import CATEGORIES
 from story.model import build_story
 from tests.pages.conftest import no_exception
@@ -60,7 +61,7 @@ def test_the_parts_are_the_views_of_the_selection(demo_story_bundle: Any) -> Non
     """``Story.parts`` holds the view models of the story's own selection: the same curve,
     photo, bridge and contract as the metric views give for it, and the headline card."""
     data, est = demo_story_bundle
-    sel = views.Selection(categories=("operational efficiency",))
+    sel = Filters(categories=("operational efficiency",))
     s = build_story(data, sel, estimates=est)
     p = s.parts
     assert p is not None
@@ -108,8 +109,8 @@ def test_a_category_attribution_is_that_of_its_units_filtered(
     change: filtered to the category's innovations it equals the category's own."""
     data, _ = demo_story_bundle
     unit = int(data.units["unit_id"].iloc[0])
-    for sel in (views.Selection(), views.Selection(unit_ids=(unit,))):
-        with_cat = views.Selection(sel.unit_ids, sel.start, sel.end, (category,))
+    for sel in (Filters(), Filters(unit_ids=(unit,))):
+        with_cat = Filters(sel.unit_ids, sel.start, sel.end, (category,))
         pd.testing.assert_frame_equal(
             of_categories(attribution(data, sel), data, with_cat), attribution(data, with_cat)
         )
