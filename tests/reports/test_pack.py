@@ -254,3 +254,59 @@ def test_story_in_one_pass_equals_the_story_computed_afresh(demo_story_bundle) -
 
     data, est = demo_story_bundle
     assert model.build_story(data, estimates=est) == model._build_story(data, None, None, est, None)
+
+
+def _fonts_and_images(reader: PdfReader) -> tuple[list[DictionaryObject], int]:
+    """Every font descriptor of the file, and the number of raster images it holds."""
+    descriptors: list[DictionaryObject] = []
+    images = 0
+    for n in range(1, int(str(reader.trailer["/Size"]))):
+        obj = reader.get_object(n)
+        if not isinstance(obj, DictionaryObject):
+            continue
+        if obj.get("/Type") == "/FontDescriptor":
+            descriptors.append(obj)
+        if obj.get("/Subtype") == "/Image":
+            images += 1
+    return descriptors, images
+
+
+@pytest.mark.parametrize(("paper", "size"), [("a4", (595, 842)), ("letter", (612, 792))])
+def test_pdf_paper_footer_landscape_fonts_and_vector_charts(
+    demo_story: Story, paper: str, size: tuple[int, int]
+) -> None:
+    """The paper asked for; the value curve and the bridge on landscape pages; page numbers
+    and the footer (as-of, edition, checksum) on every page after the cover; every font
+    embedded (the shipped ones); charts drawn as vectors, no raster image anywhere."""
+    doc = render_pack(demo_story, paper=paper, edition=3)
+    reader = PdfReader(io.BytesIO(doc.pdf))
+    pages = reader.pages
+    w, h = (round(float(x)) for x in pages[0].mediabox.upper_right)
+    assert (w, h) == size
+    texts = [" ".join(t.split()) for t in _pages_text(doc.pdf)]
+    for n, flat in enumerate(texts[1:], start=2):
+        assert f"page {n} of {len(pages)}" in flat, n
+        assert f"as of {demo_story.as_of.isoformat()} · edition 3" in flat, n
+    for key in ("curve", "bridge"):
+        title = demo_story.section(key).title
+        n = next(i for i, t in enumerate(texts) if i > 0 and t.startswith(title))
+        assert pages[n].mediabox.width > pages[n].mediabox.height, f"{key} on a portrait page"
+    assert any(p.mediabox.width > p.mediabox.height for p in pages)
+    descriptors, images = _fonts_and_images(reader)
+    assert descriptors, "no font in the file"
+    for d in descriptors:
+        assert any(k in d for k in ("/FontFile", "/FontFile2", "/FontFile3")), d.get("/FontName")
+    names = {str(d.get("/FontName")).split("+")[-1] for d in descriptors}
+    assert any("DejaVuSans" in n for n in names), names
+    assert images == 0  # the six charts are vector drawings
+
+
+def test_default_as_of_is_the_end_of_the_last_complete_month() -> None:
+    import datetime as dt
+
+    from services.pack import default_as_of
+
+    assert default_as_of(dt.date(2026, 12, 1)) == dt.date(2026, 11, 30)
+    assert default_as_of(dt.date(2026, 12, 31)) == dt.date(2026, 11, 30)
+    assert default_as_of(dt.date(2024, 3, 15)) == dt.date(2024, 2, 29)
+    assert default_as_of(dt.date(2026, 1, 10)) == dt.date(2025, 12, 31)
