@@ -14,7 +14,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from charts.contract import gain_share_chart, productivity_chart
-from charts.story import cumulative_value_chart, cumulative_value_figure
+from charts.story import cumulative_value_chart
 from charts.theme import EVIDENCE_COLORS
 from charts.then_now import then_now_chart
 from charts.value import bridge_chart, evidence_chart, stacked_value_chart
@@ -169,17 +169,8 @@ def cumulative_curve(
             )
         )
         return
-    fig = cumulative_value_figure(
-        c.curve,
-        c.golives,
-        c.events,
-        currency=ctx.currency,
-        locale=ctx.locale,
-        money_text=c.money_text,
-        retirements=c.retirements,
-    )
     event = st.plotly_chart(
-        fig,
+        cached.curve_figure(ctx),  # of the curve above, built once per selection
         on_select="rerun",
         selection_mode="points",
         key="curve",
