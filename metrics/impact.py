@@ -582,7 +582,7 @@ def innovation_effect(
         )
         data = data.loc[~always]
 
-    labels = _other_innovation_covariates(data, other_rollouts, kpi_key, rollouts)
+    data, labels = _other_innovation_covariates(data, other_rollouts, kpi_key, rollouts)
 
     data["_actual"] = data["value"]
     if scale == "log":
@@ -731,8 +731,10 @@ def _other_innovation_covariates(
     other_rollouts: pd.DataFrame | None,
     kpi_key: str,
     rollouts: pd.DataFrame,
-) -> dict[str, str]:
-    """Add one live-share column per other innovation on ``kpi_key`` to ``data`` (in place).
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """``data`` with one live-share column per other innovation on ``kpi_key`` added (a new
+    frame: one concatenation, where adding the columns to ``data`` in place cost ten times
+    as much), and {column name: innovation label}.
 
     Live share at (unit, month) = days live in the month / days in the month (0 before the
     go-live month, 1 after), the demo generator's convention. A retired innovation (its
@@ -740,10 +742,10 @@ def _other_innovation_covariates(
     before its retirement month, and from then on, so the model neither assumes that its
     effect stopped at retirement nor that it lasted — the data says which. Columns that are
     zero on every row with a value, and the innovation itself (identical rollouts), are
-    skipped. Returns {column name: innovation label}.
+    skipped.
     """
     if other_rollouts is None or other_rollouts.empty:
-        return {}
+        return data, {}
     if "innovation_id" in other_rollouts.columns:
         id_col = "innovation_id"
     elif "code" in other_rollouts.columns:
@@ -756,7 +758,7 @@ def _other_innovation_covariates(
     _require_columns(other_rollouts, ["unit_id", "go_live", "kpi_key"], "other_rollouts")
     others = other_rollouts.loc[other_rollouts["kpi_key"] == kpi_key]
     if others.empty:
-        return {}
+        return data, {}
     own = _first_go_live(rollouts)
     own_pairs = set(zip(own.index, own.to_numpy(), strict=True))
     # per (innovation, unit), sorted by both: earliest go-live and earliest live_to
@@ -768,7 +770,7 @@ def _other_innovation_covariates(
     )
     has_go = ~np.isnat(go_all)
     if not has_go.any():
-        return {}
+        return data, {}
     ident_code, ident_names = pd.factorize(others[id_col].to_numpy()[has_go], sort=True)
     unit_code, unit_names = pd.factorize(others["unit_id"].to_numpy()[has_go], sort=True)
     keys, at_key = np.unique(ident_code * len(unit_names) + unit_code, return_inverse=True)
@@ -822,9 +824,10 @@ def _other_innovation_covariates(
                 continue
             labels[f"_live_{len(labels)}"] = label
             added.append(values)
-    if added:  # one assignment: adding columns one by one copies the frame each time
-        data[list(labels)] = np.column_stack(added)
-    return labels
+    if added:
+        extra = pd.DataFrame(np.column_stack(added), index=data.index, columns=list(labels))
+        data = pd.concat([data, extra], axis=1)
+    return data, labels
 
 
 def evidence_level(estimate: EffectEstimate | None, has_measured: bool) -> EvidenceLevel:
@@ -1177,10 +1180,18 @@ def _check_identification(prep: _Prepared, treated: BoolArray) -> None:
 def _group_sum(codes: IntArray, n_groups: int, values: FloatArray) -> FloatArray:
     """Column sums of ``values`` (n x k) within groups given by ``codes`` -> (n_groups x k)."""
     n = codes.size
-    indicator = sparse.csr_matrix(
+    if n_groups * n <= _DENSE_GROUP_SUM:  # a dense 0/1 matrix is cheaper to build and apply
+        indicator = np.zeros((n_groups, n))
+        indicator[codes, np.arange(n)] = 1.0
+        return np.asarray(indicator @ values, dtype=np.float64)
+    sparse_indicator = sparse.csr_matrix(
         (np.ones(n), (codes, np.arange(n))), shape=(n_groups, n), dtype=np.float64
     )
-    return np.asarray(indicator @ values, dtype=np.float64)
+    return np.asarray(sparse_indicator @ values, dtype=np.float64)
+
+
+#: ``_group_sum`` multiplies by a dense group x row indicator up to this many entries.
+_DENSE_GROUP_SUM = 1_000_000
 
 
 class _TwoWayFE:
@@ -1745,10 +1756,13 @@ def _permute_batched(
             alpha = r_bar - (m @ beta) * inv_a[:, :, None]
         # tau = r - alpha - beta - x' delta on the treated cells only (w1 is zero elsewhere)
         dd, ia, ib = np.nonzero(treated)
-        tau = r_ab[ia, ib] - alpha[dd, ia] - beta[dd, ib]  # (treated cell, rhs)
+        at_cell = ia * n_b + ib  # flat indices: one gather each
+        tau = np.take(r_ab.reshape(cells, n_r), at_cell, axis=0)  # (treated cell, rhs)
+        tau -= np.take(alpha.reshape(d * n_a, n_r), dd * n_a + ia, axis=0)
+        tau -= np.take(beta.reshape(d * n_b, n_r), dd * n_b + ib, axis=0)
         if k:
-            tau -= x_delta[dd, ia * n_b + ib]
-        wt = w_ab[ia, ib]
+            tau -= np.take(x_delta.reshape(d * cells, n_r), dd * cells + at_cell, axis=0)
+        wt = np.take(w_ab.reshape(cells), at_cell)
         tau_w = tau * wt[:, None]
         rows = start + sel[good]
         valid[rows] = True

@@ -1093,7 +1093,7 @@ def test_other_innovation_live_share_convention() -> None:
         }
     )
     own = pd.DataFrame({"unit_id": ["U2"], "go_live": ["2024-02-01"]})
-    labels = impact._other_innovation_covariates(data, others, "cost", own)
+    data, labels = impact._other_innovation_covariates(data, others, "cost", own)
     assert list(labels.values()) == ["7"]  # 8 is live only at a unit without data: skipped
     share = data[next(iter(labels))].to_numpy()
     np.testing.assert_allclose(share[:5], [0, 0, 21 / 31, 1, 1])
@@ -1294,7 +1294,7 @@ def test_retired_control_is_split_at_its_retirement_month() -> None:
         }
     )
     own = pd.DataFrame({"unit_id": ["U2"], "go_live": ["2024-02-01"]})
-    labels = impact._other_innovation_covariates(data, others, "cost", own)
+    data, labels = impact._other_innovation_covariates(data, others, "cost", own)
     assert list(labels.values()) == ["7", "7 (after its retirement)"]
     before, after = (data[c].to_numpy() for c in labels)
     np.testing.assert_allclose(before, [0, 1, 1, 0, 0])
