@@ -13,6 +13,14 @@ from ui.context import page_context
 from ui.nav import sync_params
 from ui.states import require_data
 
+#: In the bridge's place when the selection's innovations are credited nothing: a heading
+#: over an empty space read as a chart that failed to load.
+NO_BRIDGE = (
+    "No bridge to draw for this selection: its innovations are credited none of the "
+    "measured value, so there is no step from the baseline to now (why: under "
+    "*Value to date* above). Their claims are compared below."
+)
+
 ctx = page_context(__file__)
 require_data(ctx)
 assert ctx.data is not None
@@ -42,21 +50,25 @@ download_csv(
 )
 
 st.subheader("From the baseline to now")
-st.caption(
-    "Each bar is the value measured and credited to an innovation; its evidence level "
-    "and causal estimate (see below) are shown beside it, never as the bar. What no live "
-    "innovation explains stays unattributed."
-)
-# nothing credited: the stacked chart's place has said why once; the bridge's does not repeat it
-steps, labels = sections.bridge_with_evidence(ctx, say_uncredited=not stacked.empty)
-sections.bridge_others(ctx, steps)
-download_csv(
-    steps,
-    label="Download the bridge (CSV)",
-    file_name=f"{slug}-bridge.csv",
-    key="dl_bridge",
-    ctx=ctx,
-)
+credited = not stacked.empty
+if credited:
+    st.caption(
+        "Each bar is the value measured and credited to an innovation; its evidence level "
+        "and causal estimate (see below) are shown beside it, never as the bar. What no live "
+        "innovation explains stays unattributed."
+    )
+else:  # the stacked chart's place said why; here, in a line, what that means for the bridge
+    st.markdown(NO_BRIDGE)
+steps, labels = sections.bridge_with_evidence(ctx, say_uncredited=credited)
+if not steps.empty:
+    sections.bridge_others(ctx, steps)
+    download_csv(
+        steps,
+        label="Download the bridge (CSV)",
+        file_name=f"{slug}-bridge.csv",
+        key="dl_bridge",
+        ctx=ctx,
+    )
 
 st.subheader("Claimed, measured, estimated")
 lines = sections.evidence(ctx)

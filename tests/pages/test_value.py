@@ -147,3 +147,34 @@ def test_bridge_is_labelled_even_when_the_estimates_were_not_stored(
     )
     assert len(bridges()) == 1
     assert list(bridges()[0]["evidence"]) == list(expected["evidence"])
+
+
+NO_BRIDGE = (
+    "No bridge to draw for this selection: its innovations are credited none of the "
+    "measured value, so there is no step from the baseline to now (why: under "
+    "*Value to date* above). Their claims are compared below."
+)
+
+
+@pytest.mark.parametrize("category", ["strategic impact", None])
+def test_the_bridge_place_says_in_words_when_nothing_is_credited(make_app, category) -> None:
+    """A category whose innovations are credited no money (strategic impact targets customer
+    satisfaction, a KPI without a money value): under the bridge's heading a sentence says
+    there is no bridge and why, instead of an empty space; no bridge caption or download
+    then. The whole account keeps its bridge, with neither sentence."""
+    at = make_app(PAGE, **({"cat": category} if category else {}))
+    no_exception(at)
+    top = [at.main.children[i] for i in sorted(at.main.children)]
+    heading = next(
+        i for i, e in enumerate(top) if getattr(e, "value", None) == "From the baseline to now"
+    )
+    after = top[heading + 1]
+    downloads = [b.proto.label for b in at.get("download_button")]
+    if category:
+        assert after.type == "markdown" and after.value == NO_BRIDGE
+        assert "Each bar is the value measured" not in texts(at)
+        assert "Download the bridge (CSV)" not in downloads
+    else:
+        assert NO_BRIDGE not in texts(at)
+        assert after.type == "caption" and after.value.startswith("Each bar is the value")
+        assert "Download the bridge (CSV)" in downloads
