@@ -325,7 +325,7 @@ def curve(ctx: PageContext) -> views.CurveView | None:
 
 @st.cache_resource(ttl=CACHE_TTL, max_entries=64, show_spinner=False)
 def _curve_figure(
-    url: str, scope: Scope, account_id: int, version: str, sel: views.Selection, estimated: bool
+    url: str, scope: Scope, account_id: int, version: str, sel: Filters, estimated: bool
 ) -> go.Figure | None:
     """The Story page's clickable curve as a Plotly figure, built once per selection (about
     70 ms on a large account, on every run before). A resource, not data: a pickled figure
