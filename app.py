@@ -11,8 +11,8 @@ import streamlit as st
 from sqlalchemy.exc import OperationalError
 
 from data_loaders.db import DatabaseUnavailable, MigrationFailed
-from ui import filters, nav, present, signin, states
-from ui.context import (
+from ui import filters, nav, page_states, present, signin
+from ui.page_context import (
     PageContext,
     auth_configured,
     cached_account_data,
@@ -39,9 +39,9 @@ PAGES = [
 
 def _database_down(url: str, exc: Exception) -> None:
     if schema_missing(url):
-        states.new_install()
+        page_states.new_install()
     else:
-        states.database_down(states.unreachable_message(exc, url))
+        page_states.database_down(page_states.unreachable_message(exc, url))
     st.stop()
 
 
@@ -85,7 +85,7 @@ def _frame(url: str) -> None:
     try:
         ensure_schema(url)  # a new database gets its tables; an old one is brought up to date
     except MigrationFailed as exc:
-        states.migration_failed(str(exc))
+        page_states.migration_failed(str(exc))
         st.stop()
     scope = signin.caller_scope(url)
     if scope is None:
@@ -98,10 +98,10 @@ def _frame(url: str) -> None:
     navigation = st.navigation(PAGES, position="hidden")
     links = None if is_present else st.sidebar.container(key="page-nav")
     nav.resume_requested_page()
-    states.inject_css(present=is_present)
+    page_states.inject_css(present=is_present)
     version = current_version(url)
     if version.as_of is not None:
-        states.figures_as_of(version.as_of)
+        page_states.figures_as_of(version.as_of)
     accounts = cached_accounts(url, scope, version.value)
     if accounts.empty and not scope.can_import:
         _gate(lambda: signin.no_accounts_screen(scope))
@@ -119,7 +119,7 @@ def _frame(url: str) -> None:
         if links is not None:
             nav.page_links(links, PAGES)
         if not auth_configured() and not is_present:
-            states.local_mode_banner()
+            page_states.local_mode_banner()
         with frame_run(empty):
             navigation.run()
         return
@@ -147,7 +147,7 @@ def _frame(url: str) -> None:
             filters.write_url(name, selection)
             if links is not None:
                 nav.page_links(links, PAGES)  # after write_url: the links carry this view
-            states.sidebar_footer(
+            page_states.sidebar_footer(
                 present_params={**nav.current_params(), "present": "1"},
                 page=navigation,
                 local_mode=not auth_configured(),

@@ -34,7 +34,7 @@ __all__ = [
 
 
 class FilterLike(Protocol):
-    """Anything with the four filter fields (``Filters``; ``ui.context.PageContext`` too)."""
+    """Anything with the four filter fields (``Filters``; ``ui.page_context.PageContext`` too)."""
 
     @property
     def unit_ids(self) -> tuple[int, ...] | None: ...

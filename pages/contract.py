@@ -7,10 +7,11 @@ import streamlit as st
 
 from charts.contract import gain_share_chart, innovation_days_chart, productivity_chart
 from ui import cached
-from ui.components import altair, download_csv
-from ui.context import page_context
+from ui.card_and_chart import altair
+from ui.downloads import download_csv
+from ui.page_context import page_context
+from ui.page_states import no_data, require_data
 from ui.safe import md
-from ui.states import no_data, require_data
 
 ctx = page_context(__file__)
 require_data(ctx)

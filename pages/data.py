@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.components import download_csv
-from ui.context import engine, page_context
 from ui.data_actions import counts_frame, history, problems_frame, rollback, run_import
-from ui.data_parts import (
+from ui.data_tabs import (
     freshness_section,
     method_section,
     shown_entities,
     shown_user,
     templates_section,
 )
-from ui.states import database_guard
+from ui.downloads import download_csv
+from ui.page_context import engine, page_context
+from ui.page_states import database_guard
 
 ctx = page_context(__file__)
 can_import = ctx.scope.can_import
@@ -175,7 +175,7 @@ with tab_method:
     method_section()
 if ctx.scope.can_manage_access:
     from data_loaders.queries import list_accounts
-    from ui.access_parts import access_section, audit_section
+    from ui.access_tabs import access_section, audit_section
 
     with tabs[5]:
         access_section(ctx.scope, list_accounts(engine(), ctx.scope)["name"].tolist())

@@ -19,16 +19,16 @@ from metrics.innovation_views import (
     rollout_units,
 )
 from metrics.views import value_lines
-from ui.context import CACHE_TTL, cached_account_data, page_context
-from ui.innovation_parts import (
+from ui.innovation_blocks import (
     estimate_block,
     money,
     record_header,
     targets_and_rollouts,
     value_block,
 )
+from ui.page_context import CACHE_TTL, cached_account_data, page_context
 from ui.safe import md
-from ui.signoff_parts import signoff_block
+from ui.signoff_block import signoff_block
 
 
 @st.cache_data(ttl=CACHE_TTL, show_spinner=False)

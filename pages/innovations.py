@@ -17,9 +17,9 @@ from metrics.innovation_views import (
 )
 from metrics.pipeline import golives_by_quarter, pipeline_summary, portfolio_mix, stage_funnel
 from metrics.rules import FORWARD_STAGES, STAGES
-from ui.context import page_context
 from ui.nav import open_detail, split_list, sync_params
-from ui.states import new_install
+from ui.page_context import page_context
+from ui.page_states import new_install
 
 ctx = page_context(__file__)
 if ctx.data is None:

@@ -9,8 +9,8 @@ import streamlit as st
 
 from services import pack as pack_service
 from story.model import SECTION_KEYS
-from ui.context import engine_for, page_context
-from ui.states import require_data
+from ui.page_context import engine_for, page_context
+from ui.page_states import require_data
 
 SECTION_TITLES = {
     "headline": "Headline figures",

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import sections
-from ui.context import page_context
+from ui import view_blocks
+from ui.page_context import page_context
+from ui.page_states import require_data
 from ui.safe import md
-from ui.states import require_data
 
 ctx = page_context(__file__)
 require_data(ctx)
@@ -18,16 +18,16 @@ assert ctx.data is not None
 
 st.title(md(ctx.data.account.name))
 st.caption(f"The story so far · {ctx.describe_filters()}")
-cards = sections.headline_cards(ctx)
+cards = view_blocks.headline_cards(ctx)
 
 st.subheader("The story so far")
-story = sections.narrative(ctx)
+story = view_blocks.narrative(ctx)
 
 st.subheader("Value, month after month")
-sections.cumulative_curve(ctx, interactive=True)
+view_blocks.cumulative_curve(ctx, interactive=True)
 
 st.subheader("Then and now")
-sections.then_now_strip(ctx)
+view_blocks.then_now_strip(ctx)
 st.page_link(
     "pages/then_now.py",
     label="Compare any two periods",
@@ -35,4 +35,4 @@ st.page_link(
     query_params={k: v for k, v in st.query_params.items() if k != "innovation"},
 )
 
-sections.finish(cards, story)
+view_blocks.finish(cards, story)

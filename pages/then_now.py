@@ -10,10 +10,10 @@ import streamlit as st
 
 from metrics.scorecard import preset_periods
 from services.pack import editions_of
-from ui import cached, sections
-from ui.context import engine_for, page_context
+from ui import cached, view_blocks
 from ui.filters import data_months, period_picker
-from ui.states import require_data
+from ui.page_context import engine_for, page_context
+from ui.page_states import require_data
 
 ctx = page_context(__file__)
 require_data(ctx)
@@ -63,4 +63,4 @@ with st.form("tn-periods", border=False):
     with c2:
         now = period_picker(ctx.data, "Now", "now", default_now)
     st.form_submit_button("Compare these periods", icon=":material/compare:")
-sections.then_now_photo(ctx, then=then, now=now)
+view_blocks.then_now_photo(ctx, then=then, now=now)

@@ -7,11 +7,11 @@ from __future__ import annotations
 import streamlit as st
 
 from metrics.impact import EVIDENCE_NOTES
-from ui import sections
-from ui.components import download_csv
-from ui.context import page_context
+from ui import view_blocks
+from ui.downloads import download_csv
 from ui.nav import sync_params
-from ui.states import require_data
+from ui.page_context import page_context
+from ui.page_states import require_data
 
 #: In the bridge's place when the selection's innovations are credited nothing: a heading
 #: over an empty space read as a chart that failed to load.
@@ -40,7 +40,7 @@ by = (
     or STACK_BY[0]
 )
 sync_params({"by": by if by != STACK_BY[0] else None})
-stacked = sections.stacked_value(ctx, by=by)
+stacked = view_blocks.stacked_value(ctx, by=by)
 download_csv(
     stacked,
     label="Download this chart's data (CSV)",
@@ -59,9 +59,9 @@ if credited:
     )
 else:  # the stacked chart's place said why; here, in a line, what that means for the bridge
     st.markdown(NO_BRIDGE)
-steps, labels = sections.bridge_with_evidence(ctx, say_uncredited=credited)
+steps, labels = view_blocks.bridge_with_evidence(ctx, say_uncredited=credited)
 if not steps.empty:
-    sections.bridge_others(ctx, steps)
+    view_blocks.bridge_others(ctx, steps)
     download_csv(
         steps,
         label="Download the bridge (CSV)",
@@ -71,7 +71,7 @@ if not steps.empty:
     )
 
 st.subheader("Claimed, measured, estimated")
-lines = sections.evidence(ctx)
+lines = view_blocks.evidence(ctx)
 download_csv(
     lines,
     label="Download the table (CSV)",
@@ -83,4 +83,4 @@ with st.expander("How sure are we? The three evidence levels"):
     for level, note in EVIDENCE_NOTES.items():
         st.markdown(f"**{level.capitalize()}** — {note}")
 
-sections.finish(labels)  # the bridge's evidence labels, when the estimates were computed above
+view_blocks.finish(labels)  # the bridge's evidence labels, when the estimates were computed above

@@ -1,9 +1,9 @@
 """Cached metric results at the page boundary, keyed by the data version.
 
 Each wrapper takes only hashable keys (URL, scope, account id, data version, selection) and
-loads the account's data through ``ui.context.cached_account_data`` at that version, so a
+loads the account's data through ``ui.page_context.cached_account_data`` at that version, so a
 result is computed once per view and data version and reused by the pages and present mode;
-the frame reads the data version once per run (``ui.context.current_version``), so a write
+the frame reads the data version once per run (``ui.page_context.current_version``), so a write
 by anyone shows on the next page run, and a result is never paired with data of another
 version. Exceptions are never cached.
 
@@ -47,7 +47,7 @@ from metrics.outlook import Outlook
 from metrics.versions import estimates_version
 from services import estimates_background
 from story.model import NoStory, Parts, Story, build_story
-from ui.context import CACHE_TTL, PageContext, cached_account_data, engine_for
+from ui.page_context import CACHE_TTL, PageContext, cached_account_data, engine_for
 
 Key = tuple[str, Scope, int, str, Filters]
 Period = tuple[dt.date, dt.date]

@@ -14,7 +14,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from data_loaders.access import Scope
-from ui.context import clear_caches
+from ui.page_context import clear_caches
 
 __all__ = ["PROBLEM_COLUMNS", "counts_frame", "history", "problems_frame", "rollback", "run_import"]
 

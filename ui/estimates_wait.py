@@ -1,7 +1,7 @@
 """While the causal estimates of the current data are computed outside the page run.
 
 ``note(ctx)`` says so in plain words at the end of a page whose sections left something
-pending (``ui.sections.finish``), and looks again every ``POLL_SECONDS`` in a fragment of
+pending (``ui.view_blocks.finish``), and looks again every ``POLL_SECONDS`` in a fragment of
 its own — a small re-run of the note, not of the page: one stored-or-not query — and re-runs
 the page once the estimates are stored, so they appear without the reader doing anything.
 The page run itself never waits for them.
@@ -13,7 +13,7 @@ import streamlit as st
 
 from services import estimates_background
 from ui import cached
-from ui.context import PageContext
+from ui.page_context import PageContext
 
 #: Seconds between two looks for the stored estimates.
 POLL_SECONDS = 3.0

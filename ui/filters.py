@@ -94,7 +94,7 @@ def period_options(months: list[str], wanted: tuple[str, str] | None) -> list[st
 
 def stash_widget_state() -> None:
     """Keep what the user just chose when the frame did not draw its widgets this run (the
-    detour in ``ui.context.page_context``). Values of undrawn widgets may come back raw, so
+    detour in ``ui.page_context.page_context``). Values of undrawn widgets may come back raw, so
     only well-formed ones are kept."""
     for name, value in list(st.session_state.items()):
         if not isinstance(name, str) or not name.startswith("w_"):

@@ -97,7 +97,7 @@ def open_detail(code: str) -> None:
 
 def resume_requested_page() -> None:
     """Called by the frame right after ``st.navigation``: finish a detour (see
-    ``ui.context.page_context``) by switching to the page that was asked for."""
+    ``ui.page_context.page_context``) by switching to the page that was asked for."""
     target = st.session_state.pop(RESUME_KEY, None)
     if target:
         st.switch_page(target, query_params=current_params())

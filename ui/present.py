@@ -22,9 +22,9 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from metrics import narrative, views
-from ui import cached, estimates_wait, sections
-from ui.context import PageContext
+from ui import cached, estimates_wait, view_blocks
 from ui.nav import current_params
+from ui.page_context import PageContext
 from ui.safe import md
 
 SCALE = 1.2  # chart type scale for the projector
@@ -87,7 +87,7 @@ def _split(ctx: PageContext) -> tuple[list[str], int | None]:
     if story is None:
         return [], None
     s = story.section("narrative")
-    return sections.told(story, estimates=False), (
+    return view_blocks.told(story, estimates=False), (
         s.needs_estimates[0] if s.needs_estimates else None
     )
 
@@ -98,7 +98,7 @@ def _story_screen(part: list[int], ctx: PageContext) -> None:
     if at is not None:
         slots.insert(at, None)  # the evidence sentence's place
     if at not in part:
-        sections.story_part([str(slots[i]) for i in part])
+        view_blocks.story_part([str(slots[i]) for i in part])
         return
 
     def told(evidence: str) -> list[str]:
@@ -106,14 +106,14 @@ def _story_screen(part: list[int], ctx: PageContext) -> None:
 
     def whole() -> str:  # the evidence sentence of the whole story (needs the estimates)
         story = cached.story(ctx)
-        return sections.told(story)[at] if story is not None and at is not None else ""
+        return view_blocks.told(story)[at] if story is not None and at is not None else ""
 
     if cached.estimates_ready(ctx):
-        sections.story_part(told(whole()))
+        view_blocks.story_part(told(whole()))
         return
     # a placeholder in its place; a later run brings the sentence, once the estimates are
     # stored (computed outside the page run, as for the headline screen's evidence card)
-    sections.story_part(told(EVIDENCE_PENDING))
+    view_blocks.story_part(told(EVIDENCE_PENDING))
     estimates_wait.note(ctx)
 
 
@@ -140,7 +140,7 @@ OPENING = [
     Screen(
         "headline",
         "Where we are",
-        lambda ctx: sections.finish(sections.headline_cards(ctx, big=True)),
+        lambda ctx: view_blocks.finish(view_blocks.headline_cards(ctx, big=True)),
     ),
 ]
 #: The screens after the story, in order; the last one closes the presentation.
@@ -148,28 +148,28 @@ CLOSING = [
     Screen(
         "curve",
         "Value, month after month",
-        lambda ctx: sections.cumulative_curve(ctx, interactive=False, scale=SCALE, height=300),
+        lambda ctx: view_blocks.cumulative_curve(ctx, interactive=False, scale=SCALE, height=300),
     ),
-    Screen("then_now", "Then and now", lambda ctx: sections.then_now_photo(ctx, compact=True)),
+    Screen("then_now", "Then and now", lambda ctx: view_blocks.then_now_photo(ctx, compact=True)),
     # with evidence levels once the estimates are stored (never waits for them)
     Screen(
         "bridge",
         "What drove it",
-        lambda ctx: sections.bridge(
+        lambda ctx: view_blocks.bridge(
             ctx, scale=SCALE, evidence=cached.estimates_ready(ctx), bar_height=22
         ),
     ),
     Screen(
         "productivity",
         "The productivity clause",
-        lambda ctx: sections.productivity_clause(ctx, scale=SCALE, height=300),
+        lambda ctx: view_blocks.productivity_clause(ctx, scale=SCALE, height=300),
     ),
     Screen(
         "gain_share",
         "The gain-share",
-        lambda ctx: sections.gain_share_clause(ctx, scale=SCALE, height=300),
+        lambda ctx: view_blocks.gain_share_clause(ctx, scale=SCALE, height=300),
     ),
-    Screen("next", "What's next", lambda ctx: sections.closing(ctx)),
+    Screen("next", "What's next", lambda ctx: view_blocks.closing(ctx)),
 ]
 
 
@@ -247,7 +247,7 @@ def run(ctx: PageContext, page: Any) -> None:
     st.caption(f"{md(name)} · {ctx.describe_filters()}" if ctx.data is not None else md(name))
     st.title(screen.title)
     body = st.container()  # filled last, so a "no data" stop keeps the buttons below
-    # The controls sit in a bar pinned to the bottom of the window (CSS in ui.states), so
+    # The controls sit in a bar pinned to the bottom of the window (CSS in ui.page_states), so
     # Next is on screen whatever the screen's height.
     with st.container(key="present-nav"):
         prev_col, mid, next_col = st.columns([1, 3, 1], vertical_alignment="center")

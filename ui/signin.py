@@ -17,7 +17,7 @@ from typing import Any
 import streamlit as st
 
 from data_loaders.access import Scope, resolve_scope
-from ui.context import CACHE_TTL, auth_configured, engine_for
+from ui.page_context import CACHE_TTL, auth_configured, engine_for
 
 DEFAULT_CONTACT = "your account manager at the provider"
 SIGNED_IN_KEY = "_tn_signed_in_audited"

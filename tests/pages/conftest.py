@@ -108,7 +108,7 @@ def empty_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 def _navigation_v2(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Run every page through the frame, as a live server does once any session has called
     ``st.navigation``. AppTest resets Streamlit's pages-directory flag before every run, so
-    without this each run would take the first-visit detour (``ui.context.page_context``):
+    without this each run would take the first-visit detour (``ui.page_context.page_context``):
     measured 3 min 24 s of CPU for tests/pages/test_contract.py against 42 s with it. The
     detour itself is tested by the tests marked ``legacy_pages_mode``. This is the one place
     the code touches a Streamlit internal, and only in tests."""

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from metrics.filters import Filters
 from tests.pages.conftest import APP, chart_frames, no_exception, texts
-from ui.states import LOCAL_MODE, NO_SELECTION
+from ui.page_states import LOCAL_MODE, NO_SELECTION
 
 UNIT = "Manila · Claims intake"
 

@@ -64,7 +64,7 @@ def _database_gone(monkeypatch: pytest.MonkeyPatch) -> None:
     def down(*_a: object, **_k: object) -> None:
         raise DatabaseUnavailable("The database at db.example cannot be reached: refused")
 
-    monkeypatch.setattr("ui.context.data_version", down)
+    monkeypatch.setattr("ui.page_context.data_version", down)
     monkeypatch.setattr("data_loaders.importer._connect", down)
     monkeypatch.setattr("data_loaders.batches._connect", down)
 
@@ -182,7 +182,7 @@ def test_a_patch_left_behind_is_named() -> None:
 def test_the_database_patches_are_undone() -> None:
     """After ``_database_gone`` is undone, every name it patched is the real function again."""
     from data_loaders import batches, db, importer
-    from ui import context
+    from ui import page_context
 
     mp = pytest.MonkeyPatch()
     _database_gone(mp)
@@ -190,4 +190,4 @@ def test_the_database_patches_are_undone() -> None:
     mp.undo()
     assert batches._connect.__module__ == importer._connect.__module__ == "data_loaders.importer"
     assert batches._connect is importer._connect
-    assert context.data_version is db.data_version
+    assert page_context.data_version is db.data_version

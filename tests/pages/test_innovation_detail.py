@@ -19,7 +19,7 @@ from metrics.rules import EVIDENCE_LABELS
 from metrics.value import live_months
 from metrics.views import value_lines
 from tests.pages.conftest import APP, ROOT, no_exception, texts
-from ui.innovation_parts import evidence_line
+from ui.innovation_blocks import evidence_line
 
 DETAIL = "pages/innovation_detail.py"
 

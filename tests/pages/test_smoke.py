@@ -10,7 +10,7 @@ import pytest
 
 from tests.pages.conftest import no_exception, texts
 from ui.nav import PAGE_SPECS
-from ui.states import NO_SELECTION
+from ui.page_states import NO_SELECTION
 
 ROOT = Path(__file__).resolve().parents[2]
 MINE = {"pages/story.py", "pages/then_now.py", "pages/value.py", "pages/contract.py"}

@@ -39,7 +39,7 @@ def test_column_names_are_neutralised_too() -> None:
 
 def test_every_csv_download_goes_through_the_neutraliser() -> None:
     """No page or UI module writes a CSV without the neutraliser: every table download is
-    ``ui.components.download_csv``, whose CSV goes through ``services.export``."""
+    ``ui.downloads.download_csv``, whose CSV goes through ``services.export``."""
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
@@ -52,5 +52,5 @@ def test_every_csv_download_goes_through_the_neutraliser() -> None:
         if ".to_csv(" in line and "neutralise(" not in line
     ]
     assert offenders == []
-    components = (root / "ui" / "components.py").read_text()
-    assert "from services.export import" in components and "st.download_button(" in components
+    downloads = (root / "ui" / "downloads.py").read_text()
+    assert "from services.export import" in downloads and "st.download_button(" in downloads

@@ -7,8 +7,8 @@ import streamlit as st
 
 from data_loaders.access import ROLES, Scope
 from services import access, audit
-from ui.components import download_csv
-from ui.context import clear_caches, engine
+from ui.downloads import download_csv
+from ui.page_context import clear_caches, engine
 from ui.safe import md
 
 __all__ = ["access_section", "audit_section"]

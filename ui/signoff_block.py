@@ -11,7 +11,7 @@ import streamlit as st
 
 from metrics.format import money
 from services import signoff
-from ui.context import PageContext, engine
+from ui.page_context import PageContext, engine
 from ui.safe import md
 
 

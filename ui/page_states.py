@@ -10,7 +10,7 @@ from typing import Any, NoReturn
 
 import streamlit as st
 
-from ui.context import PageContext
+from ui.page_context import PageContext
 
 LOCAL_MODE = (
     "Local mode — sign-in is not configured; everyone who can open this URL sees all accounts"

@@ -11,7 +11,7 @@ from data_loaders.formats import SPECS
 from data_loaders.freshness import STALE_AFTER_DAYS, entity_freshness, observation_freshness
 from data_loaders.templates import TEMPLATE_ENTITIES
 from metrics import method_notes
-from ui.context import CACHE_TTL, engine_for
+from ui.page_context import CACHE_TTL, engine_for
 
 __all__ = [
     "freshness_section",

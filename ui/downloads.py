@@ -1,50 +1,12 @@
-"""Small rendering helpers shared by the pages and present mode (Streamlit side only)."""
+"""Table downloads as a reader gets them: CSV with a header line naming the account, filters
+and as-of date (``services.export``), each download recorded in the audit log."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 import streamlit as st
-
-
-def direction_color(better: bool | None) -> Literal["blue", "red", "gray"]:
-    """Delta colour by meaning, not sign: better = blue, worse = vermillion (theme red)."""
-    return "gray" if better is None else ("blue" if better else "red")
-
-
-def kpi_card(
-    label: str,
-    value: str,
-    *,
-    delta: str | None = None,
-    better: bool | None = None,
-    change: float | None = None,
-    help: str | None = None,
-    container: Any = None,
-    height: int | Literal["content"] = "content",
-) -> None:
-    """A big, bordered number. The delta's colour says whether it is better (blue) or worse
-    (vermillion); its arrow follows the sign of ``change`` — two independent cues."""
-    target = container if container is not None else st
-    arrow: Literal["up", "down", "off"] = (
-        "off" if change is None or change == 0 else ("up" if change > 0 else "down")
-    )
-    target.metric(
-        label,
-        value,
-        delta=delta,
-        delta_color=direction_color(better),
-        help=help,
-        border=True,
-        delta_arrow=arrow,
-        height=height,
-    )
-
-
-def altair(chart: Any, *, key: str | None = None) -> None:
-    """Render an Altair chart exactly as the PDF prints it (our theme, not Streamlit's)."""
-    st.altair_chart(chart, theme=None, width="stretch", key=key)
 
 
 def csv_header(ctx: Any) -> str:
@@ -90,7 +52,7 @@ def _audit_download(file_name: str) -> None:
     if ctx is None:
         return
     from services import audit
-    from ui.context import engine_for
+    from ui.page_context import engine_for
 
     account = ctx.data.account.name if ctx.data is not None else None
     try:

@@ -1,4 +1,6 @@
-"""Page sections shared by the page scripts and present mode.
+"""View blocks shared by the page scripts and present mode: the headline cards, the
+narrative, the value curve, the then-vs-now strip and photo, the value bridge, the evidence
+table, the contract clauses and the closing screen.
 
 Each section: read the context → get a cached metric result (``ui.cached``) → call a chart
 builder → render. No computation here beyond choosing what to show.
@@ -24,11 +26,11 @@ from metrics.rules import EVIDENCE_KEYS, EVIDENCE_LABELS
 from metrics.value import innovations_phrase, uncredited_note
 from story.model import NOT_ESTIMATED_NOTE, Figure, Story
 from ui import cached, estimates_wait
-from ui.components import altair, direction_color, kpi_card
-from ui.context import PageContext
+from ui.card_and_chart import altair, direction_color, kpi_card
 from ui.nav import open_detail
+from ui.page_context import PageContext
+from ui.page_states import no_data
 from ui.safe import md
-from ui.states import no_data
 
 #: What a section left for the end of the page because the causal estimates are not stored
 #: yet: the note that they are being computed (``ui.estimates_wait``), which re-runs the
@@ -223,7 +225,7 @@ def then_now_photo(
         no_data(ctx, "no KPI data in one of the two periods")
     if compact:
         _photo_rows(scorecard.strip(photo.cards), photo.then_label, photo.now_label)
-    else:  # keyed: ui.states sizes the figures to the window, so four columns fit a laptop
+    else:  # keyed: ui.page_states sizes the figures to the window, so four columns fit a laptop
         frames = st.container(key="tn-photo").columns(2, gap="large", border=True)
         for frame, title, is_now in (
             (frames[0], f"Then · {photo.then_label}", False),
