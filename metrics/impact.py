@@ -1714,7 +1714,10 @@ def _permute_batched(
         r_bar = (m_by_a @ r_ab).transpose(1, 0, 2) * inv_a[:, :, None]
         rb = (m_by_b @ r_ab.transpose(1, 0, 2)).transpose(1, 0, 2) - m_t @ r_bar
         if k:
-            sums = running[units, ft_units].sum(axis=1)  # over each draw's untreated cells
+            # over each draw's untreated cells (one flat gather: unit u's row at ft_u)
+            at_ft = (units * (n_p + 1) + ft_units).reshape(-1)
+            sums = np.take(running.reshape(n_u * (n_p + 1), -1), at_ft, axis=0)
+            sums = sums.reshape(d, n_u, -1).sum(axis=1)
             raw = sums[:, : k * k].reshape(d, k, k)
             rx = sums[:, k * k : k * (k + n_r)].reshape(d, k, n_r)
             present = sums[:, k * (k + n_r) :] > 0.5  # counts of nonzero cells: exact
