@@ -51,7 +51,7 @@ from metrics.innovation_views import (
 from metrics.versions import estimates_version
 
 #: A claim not refreshed for this long is taken to be of a process that died while computing
-#: (one innovation takes about half a second on the demo; minutes on a loaded machine).
+#: (one innovation takes about a fifth of a second of CPU on the demo; far longer on a loaded machine).
 STALE_CLAIM = dt.timedelta(minutes=3)
 #: Seconds between two looks at whether the other caller has stored the run.
 POLL = 0.5
