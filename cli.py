@@ -699,6 +699,12 @@ def cmd_metrics(
 @click.option("--provider", default="", help="provider name for the cover (default: the account's)")
 @click.option("--out", "out", type=click.Path(dir_okay=False), help="file to write")
 @click.option("--out-dir", "out_dir", type=click.Path(file_okay=False), help="folder for --all")
+@click.option(
+    "--jobs",
+    type=click.IntRange(min=1),
+    help="with --all, build this many accounts at once in worker processes "
+    "[default: the number of CPUs]",
+)
 @_user_opt
 @_db_option
 def cmd_pack(
@@ -711,9 +717,10 @@ def cmd_pack(
     provider: str,
     out: str | None,
     out_dir: str | None,
+    jobs: int | None,
     user: str | None,
 ) -> int:
-    from services.pack import PackError, accounts, build_pack, pack_filename, record_download
+    from services.pack import PackJob, accounts, build_packs
 
     if (account is None) == (not every):
         raise click.UsageError("give exactly one of --account NAME or --all")
@@ -731,41 +738,39 @@ def cmd_pack(
     scope = _scope(user)  # build_pack checks that it allows each account
     names = accounts(engine, scope) if every else [str(account)]
     report = _progress(True)
+    assert report is not None
+
+    def say(name: str, f: float, m: str) -> None:
+        assert report is not None
+        report(f, f"{name}: {m}")
+
+    todo = [
+        PackJob(
+            url=database_url(_db_arg()),
+            scope=scope,
+            account=name,
+            out_dir=str(out_dir or ""),
+            out=str(out or ""),
+            as_of=as_of,
+            paper=paper,
+            fmt=fmt,
+            password=password,
+            provider=provider,
+        )
+        for name in names
+    ]
     failed = 0
-    for name in names:
-
-        def say(f: float, m: str, name: str = name) -> None:
-            assert report is not None
-            report(f, f"{name}: {m}")
-
-        try:
-            built = build_pack(
-                engine,
-                scope,
-                name,
-                as_of=as_of,
-                paper=paper,
-                fmt=fmt,
-                password=password,
-                provider=provider,
-                progress=say,
-            )
-        except PackError as exc:
+    for r in build_packs(todo, jobs=jobs or os.cpu_count() or 1, progress=say):
+        if r.error:
             if not every:
-                raise CliError(str(exc)) from exc
-            print(f"error: {name}: {exc}", file=sys.stderr)
+                raise CliError(r.error)
+            print(f"error: {r.account}: {r.error}", file=sys.stderr)
             failed += 1
             continue
-        target = Path(out) if out else Path(str(out_dir)) / pack_filename(name, built.as_of, fmt)
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(built.content)
-        except OSError as exc:
-            raise CliError(f"cannot write {target}: {exc.strerror or exc}") from exc
-        record_download(engine, scope, name, f"{target.name} (edition {built.edition_no}, CLI)")
+        assert r.as_of is not None
         print(
-            f"{target}: {name}, as of {built.as_of:%Y-%m-%d}, edition {built.edition_no}, "
-            f"sha256 {built.sha256}" + (" (password-protected)" if built.protected else "")
+            f"{r.target}: {r.account}, as of {r.as_of:%Y-%m-%d}, edition {r.edition_no}, "
+            f"sha256 {r.sha256}" + (" (password-protected)" if r.protected else "")
         )
     return 1 if failed else 0
 

@@ -13,8 +13,10 @@ encryption and nowhere else — never stored, never logged.
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,7 +45,10 @@ from story.model import Section, Story, build_story
 __all__ = [
     "BuiltPack",
     "PackError",
+    "PackJob",
+    "PackJobResult",
     "build_pack",
+    "build_packs",
     "default_as_of",
     "pack_filename",
     "record_download",
@@ -351,3 +356,135 @@ def _result(status: str, digest: str, ed: snapshots.Edition, scope: Scope) -> ed
     return editions.VerifyResult(
         status, digest, msg, account, ed.edition_no, ed.as_of.isoformat(), head
     )
+
+
+@dataclass(frozen=True)
+class PackJob:
+    """One account's pack of a ``build_packs`` run, written to ``out`` or else into ``out_dir``
+    under its ``pack_filename``. Picklable (a database URL, not an engine) so that a worker
+    process can run it."""
+
+    url: str
+    scope: Scope
+    account: str
+    out_dir: str = ""
+    out: str = ""
+    as_of: dt.date | None = None
+    paper: str = "a4"
+    fmt: str = "pdf"
+    password: str | None = None  # handed to the worker through a pipe, never stored
+    provider: str = ""
+
+
+@dataclass(frozen=True)
+class PackJobResult:
+    account: str
+    progress: tuple[tuple[float, str], ...]  # the build's progress, in order
+    error: str = ""  # one line; empty when the file was written
+    target: str = ""
+    as_of: dt.date | None = None
+    edition_no: int = 0
+    sha256: str = ""
+    protected: bool = False
+
+
+_ENGINES: dict[str, Engine] = {}
+
+
+def _engine_of(url: str) -> Engine:
+    # One engine per process and URL: a worker runs several accounts.
+    from data_loaders.db import make_engine
+
+    if url not in _ENGINES:
+        _ENGINES[url] = make_engine(url)
+    return _ENGINES[url]
+
+
+def run_pack_job(job: PackJob, progress: Progress | None = None) -> PackJobResult:
+    """Build ``job``'s pack, write its file and record the download. A ``PackError`` or a file that cannot be written is the result's
+    ``error``, so one failing account does not stop the others."""
+    steps: list[tuple[float, str]] = []
+
+    def say(f: float, m: str) -> None:
+        steps.append((f, m))
+        if progress is not None:
+            progress(f, m)
+
+    engine = _engine_of(job.url)
+    try:
+        built = build_pack(
+            engine,
+            job.scope,
+            job.account,
+            as_of=job.as_of,
+            paper=job.paper,
+            fmt=job.fmt,
+            password=job.password,
+            provider=job.provider,
+            progress=say,
+        )
+    except PackError as exc:
+        return PackJobResult(job.account, tuple(steps), error=str(exc))
+    target = (
+        Path(job.out)
+        if job.out
+        else Path(job.out_dir) / pack_filename(job.account, built.as_of, job.fmt)
+    )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(built.content)
+    except OSError as exc:
+        return PackJobResult(
+            job.account, tuple(steps), error=f"cannot write {target}: {exc.strerror or exc}"
+        )
+    record_download(
+        engine, job.scope, job.account, f"{target.name} (edition {built.edition_no}, CLI)"
+    )
+    return PackJobResult(
+        job.account,
+        tuple(steps),
+        target=str(target),
+        as_of=built.as_of,
+        edition_no=built.edition_no,
+        sha256=built.sha256,
+        protected=built.protected,
+    )
+
+
+def _worker_job(job: PackJob) -> PackJobResult:
+    return run_pack_job(job)
+
+
+# Imported once by the fork server, so each worker starts with them loaded (a spawned worker
+# would import them again, seconds of CPU; a worker forked from the caller could inherit the
+# state of vl-convert's and Typst's runtimes mid-use).
+_PRELOAD = ["services.pack", "reports.pack", "reports.deck", "story.model", "altair", "pandas"]
+
+
+def build_packs(
+    jobs_list: Sequence[PackJob],
+    *,
+    jobs: int = 1,
+    progress: Callable[[str, float, str], None] | None = None,
+) -> Iterator[PackJobResult]:
+    """Run ``jobs_list`` and yield their results in the order given. With ``jobs`` > 1 they
+    run in that many worker processes (each account's pack is independent: its own story,
+    charts and edition); the progress of each build is then reported when its result is
+    yielded, so the output keeps the same order whatever finishes first."""
+    if jobs <= 1 or len(jobs_list) <= 1:
+        for job in jobs_list:
+
+            def say(f: float, m: str, name: str = job.account) -> None:
+                if progress is not None:
+                    progress(name, f, m)
+
+            yield run_pack_job(job, say)
+        return
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(_PRELOAD)
+    with ProcessPoolExecutor(max_workers=min(jobs, len(jobs_list)), mp_context=ctx) as pool:
+        for result in pool.map(_worker_job, jobs_list):
+            if progress is not None:
+                for f, m in result.progress:
+                    progress(result.account, f, m)
+            yield result

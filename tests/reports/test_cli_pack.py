@@ -95,3 +95,33 @@ def test_a_failed_build_exits_non_zero_with_one_readable_line(
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and says in errors[0], err
     assert "Traceback" not in err and err.rstrip().splitlines()[-1] == errors[0]
+
+
+def test_pack_all_in_two_worker_processes_writes_the_same_files_in_the_same_order(
+    demo_url: str, demo_story_bundle: object, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--jobs 2`` builds the accounts in two processes: the same file names, the same
+    summary and progress lines in the same (account) order as one process, except the
+    SHA-256, which covers the build time printed in the pack."""
+    import re
+    import sqlite3
+
+    runs = []
+    for jobs in ("1", "2"):
+        db = tmp_path / f"copy{jobs}.sqlite"
+        with (
+            sqlite3.connect(demo_url.removeprefix("sqlite:///")) as src,
+            sqlite3.connect(db) as dst,
+        ):
+            src.backup(dst)
+        out_dir = tmp_path / f"packs{jobs}"
+        args = ["pack", "--all", "--as-of", "2026-06", "--out-dir", str(out_dir)]
+        rc = cli.main(["--db", f"sqlite:///{db}", *args, "--jobs", jobs])
+        out, err = capsys.readouterr()
+        assert rc == 0, err
+        names = sorted(p.name for p in out_dir.iterdir())
+        assert all((out_dir / n).read_bytes().startswith(b"%PDF") for n in names)
+        summary = re.sub(r"sha256 [0-9a-f]{64}", "sha256 …", out.replace(str(out_dir), "DIR"))
+        runs.append((names, summary, err))
+    assert len(runs[0][0]) == 2 and runs[0] == runs[1]
+    assert runs[1][1].index("Northwind") < runs[1][1].index("Rheinland")
