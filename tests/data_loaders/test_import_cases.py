@@ -366,3 +366,37 @@ def test_a_new_site_without_its_own_window_is_listed_as_not_measured(
     )
     assert proc.returncode == 0, proc.stderr
     assert "no baseline (not measured): Porto" in proc.stderr
+
+
+def test_an_unknown_column_is_listed_in_the_cli_output(tmp_path: Path) -> None:
+    """`import` of a units file with an extra column `colour` imports the unit and prints,
+    under Warnings, that the column is not part of the units format."""
+    import subprocess
+    import sys
+
+    db = tmp_path / "cli.sqlite"
+    engine = make_engine(f"sqlite:///{db}")
+    migrate(engine)
+    assert import_files(engine, valid_files()).ok
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(root / "cli.py"),
+            "--db",
+            f"sqlite:///{db}",
+            "import",
+            "--no-estimates",
+            "--no-progress",
+            str(CASES / "extra_column_units.csv"),
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout + proc.stderr
+    assert "Warnings:" in out
+    assert "column colour is not part of the units format and was ignored" in out
+    assert "units: 1 read, 1 new" in out
