@@ -104,7 +104,11 @@ def _drag(pg, base: str, where: str, label: str) -> tuple[int, str]:
         compare.click()
         pg.wait_for_timeout(150)
         _idle(pg)
-    return int(pg.evaluate("() => window.__tnRuns")), f"{label}: {before} → {after}"
+    # a drag that grabbed no thumb moves nothing and reruns nothing: say so, never report it
+    # as "0 runs per drag" (the sidebar thumb's box reaches past the sidebar, so its centre
+    # misses the knob)
+    moved = "" if before != after else " (NOT MOVED: the drag missed the thumb, not measured)"
+    return int(pg.evaluate("() => window.__tnRuns")), f"{label}: {before} → {after}{moved}"
 
 
 def _idle(pg, timeout: int = 300_000) -> None:
