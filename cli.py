@@ -702,8 +702,10 @@ def cmd_metrics(
 @click.option(
     "--jobs",
     type=click.IntRange(min=1),
-    help="with --all, build this many accounts at once in worker processes "
-    "[default: the number of CPUs]",
+    default=1,
+    show_default=True,
+    help="with --all, build this many accounts at once in worker processes (on this "
+    "shared 2-core machine --jobs 2 measured no faster than 1: see benchmarks/README.md)",
 )
 @_user_opt
 @_db_option
@@ -717,7 +719,7 @@ def cmd_pack(
     provider: str,
     out: str | None,
     out_dir: str | None,
-    jobs: int | None,
+    jobs: int,
     user: str | None,
 ) -> int:
     from services.pack import PackJob, accounts, build_packs
@@ -760,7 +762,7 @@ def cmd_pack(
         for name in names
     ]
     failed = 0
-    for r in build_packs(todo, jobs=jobs or os.cpu_count() or 1, progress=say):
+    for r in build_packs(todo, jobs=jobs, progress=say):
         if r.error:
             if not every:
                 raise CliError(r.error)

@@ -341,7 +341,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-browser", action="store_true")
     ap.add_argument("--all", type=int, default=0, metavar="N", help="also time pack --all")
-    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="pack --all --jobs")
+    ap.add_argument("--jobs", type=int, default=1, help="pack --all --jobs")
     ap.add_argument(
         "--rebuild-all", action="store_true", help="make data/bench-pack-all-N.sqlite again"
     )
