@@ -22,7 +22,7 @@ from metrics import views
 from metrics.filters import Filters
 from metrics.innovation_views import in_categories
 from services.export import export_csv
-from tests.browser.conftest import ARTIFACTS, DESKTOP, open_app, wait_for_app
+from tests.browser.conftest import ARTIFACTS, DESKTOP, HANG_MS, open_app, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -95,9 +95,9 @@ def _pick(page: Page, label: str, option: str) -> None:
             # typing opens the list; no click on the box (see above)
             box.locator("input").fill(option.split(" ")[0])
             wanted = page.get_by_role("option", name=option, exact=True)
-            expect(wanted).to_be_visible(timeout=20_000)
-            wanted.click(timeout=20_000)
-            expect(chip).to_be_visible(timeout=20_000)
+            expect(wanted).to_be_visible(timeout=HANG_MS)
+            wanted.click(timeout=HANG_MS)
+            expect(chip).to_be_visible(timeout=HANG_MS)
             break
         except (AssertionError, PlaywrightTimeout):
             if attempt == 2:
@@ -113,7 +113,7 @@ def _pick(page: Page, label: str, option: str) -> None:
     page.wait_for_function(
         "([key, option]) => (new URLSearchParams(location.search).get(key) || '').includes(option)",
         arg=[key, option],
-        timeout=20_000,
+        timeout=HANG_MS,
     )
     wait_for_app(page)
 

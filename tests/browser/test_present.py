@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from metrics.filters import Filters
-from tests.browser.conftest import DESKTOP, LAPTOP, open_app, wait_for_app
+from tests.browser.conftest import DESKTOP, HANG_MS, LAPTOP, open_app, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -116,7 +116,7 @@ def test_every_present_screen_fits_the_window(browser, app_url: str, size: str) 
     (caption, chart, table) ends above the bar with the buttons."""
     ctx = browser.new_context(viewport=SIZES[size])
     page = ctx.new_page()
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(HANG_MS)
     try:
         open_app(page, app_url, present="1")
         seen = []

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from metrics.filters import Filters
-from tests.browser.conftest import DESKTOP, LAPTOP, open_app, snap, wait_for_app
+from tests.browser.conftest import DESKTOP, HANG_MS, LAPTOP, open_app, snap, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -70,7 +70,7 @@ def present_screens(demo_db_url: str) -> list[tuple[str, str]]:
 def sized_page(request, browser, app_url):
     ctx = browser.new_context(viewport=SIZES[request.param])
     pg = ctx.new_page()
-    pg.set_default_timeout(30_000)
+    pg.set_default_timeout(HANG_MS)
     yield request.param, pg
     ctx.close()
 
@@ -91,7 +91,7 @@ def test_page_renders_and_is_captured(
 ) -> None:
     """The page opens on the demo account with its title, its charts drawn and no error."""
     size, pg = sized_page
-    open_app(pg, app_url, path, 30_000, **params)
+    open_app(pg, app_url, path, HANG_MS, **params)
     expect(pg.get_by_role("heading", level=1)).to_have_text(title)
     _no_error(pg)
     for chart in pg.get_by_test_id("stVegaLiteChart").all():
@@ -115,7 +115,7 @@ def test_every_present_screen_renders_and_is_captured(
     sidebar and without an error."""
     ctx = browser.new_context(viewport=SIZES[size])
     pg = ctx.new_page()
-    pg.set_default_timeout(30_000)
+    pg.set_default_timeout(HANG_MS)
     try:
         for key, title in present_screens(demo_db_url):
             open_app(pg, app_url, present="1", screen=key)

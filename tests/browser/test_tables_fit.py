@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page
 
-from tests.browser.conftest import DESKTOP, LAPTOP, open_app, wait_for_app
+from tests.browser.conftest import DESKTOP, HANG_MS, LAPTOP, open_app, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -57,7 +57,7 @@ def test_every_column_of_every_table_is_visible(
     """Each visible table's columns fit its width: nothing hidden behind a sideways scroll."""
     ctx = browser.new_context(viewport=SIZES[size])
     page: Page = ctx.new_page()
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(HANG_MS)
     try:
         open_app(page, app_url, path)
         if tab is not None:
