@@ -38,7 +38,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from data_loaders.access import Scope
-from data_loaders.estimate_store import load_estimates, save_estimates
+from data_loaders.estimate_store import COLUMNS, load_estimates, save_estimates
 from data_loaders.queries import AccountData, load_account_data, load_stored_estimates
 from data_loaders.schema import EstimateClaim
 from metrics.impact import EstimationError
@@ -177,18 +177,7 @@ def estimate_innovations(
             rows.append(row)
         if each is not None:
             each(i, len(todo))
-    return pd.DataFrame(
-        rows,
-        columns=[
-            "innovation_id",
-            "kpi_key",
-            "estimated",
-            "ci_low",
-            "ci_high",
-            "excludes_zero",
-            "estimate_note",
-        ],
-    )
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def _estimate_one(

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import subprocess
+import sys
 from pathlib import Path
 
 import openpyxl
@@ -18,6 +20,19 @@ from data_loaders.importer import ImportResult, import_files
 from data_loaders.schema import Account, Innovation, KpiObservation, Unit
 
 from .loader_helpers import DATA, fingerprint, valid_files
+
+
+def _cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``cli.py --db sqlite:///db ARGS`` as a person would (600 s is a hang guard)."""
+    root = Path(__file__).resolve().parents[2]
+    return subprocess.run(
+        [sys.executable, str(root / "cli.py"), "--db", f"sqlite:///{db}", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
 
 CASES = DATA / "import_cases"
 
@@ -321,8 +336,6 @@ def test_a_new_site_without_its_own_window_is_listed_as_not_measured(
     """Porto opens in June 2024 and the units file gives it no window of its own: it imports
     (with a warning naming it), and the CLI's figures and the story's data-quality notes —
     the page the renewal pack prints — list it as not measured."""
-    import subprocess
-    import sys
 
     from data_loaders.access import Scope
     from data_loaders.queries import load_account_data
@@ -347,23 +360,7 @@ def test_a_new_site_without_its_own_window_is_listed_as_not_measured(
     story = build_story(load_account_data(engine, Scope.everything(), account_id))
     quality = " ".join(next(s for s in story.sections if s.key == "data_quality").notes)
     assert "Not measured (no data in the baseline window): Porto" in quality
-    root = Path(__file__).resolve().parents[2]
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(root / "cli.py"),
-            "--db",
-            f"sqlite:///{db}",
-            "metrics",
-            "--account",
-            "Acme Claims",
-            "--no-estimates",
-        ],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    proc = _cli(db, "metrics", "--account", "Acme Claims", "--no-estimates")
     assert proc.returncode == 0, proc.stderr
     assert "no baseline (not measured): Porto" in proc.stderr
 
@@ -371,29 +368,12 @@ def test_a_new_site_without_its_own_window_is_listed_as_not_measured(
 def test_an_unknown_column_is_listed_in_the_cli_output(tmp_path: Path) -> None:
     """`import` of a units file with an extra column `colour` imports the unit and prints,
     under Warnings, that the column is not part of the units format."""
-    import subprocess
-    import sys
-
     db = tmp_path / "cli.sqlite"
     engine = make_engine(f"sqlite:///{db}")
     migrate(engine)
     assert import_files(engine, valid_files()).ok
-    root = Path(__file__).resolve().parents[2]
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(root / "cli.py"),
-            "--db",
-            f"sqlite:///{db}",
-            "import",
-            "--no-estimates",
-            "--no-progress",
-            str(CASES / "extra_column_units.csv"),
-        ],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=600,
+    proc = _cli(
+        db, "import", "--no-estimates", "--no-progress", str(CASES / "extra_column_units.csv")
     )
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout + proc.stderr
