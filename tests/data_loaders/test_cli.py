@@ -230,3 +230,39 @@ def test_estimate_stores_once_per_data_version(db: str) -> None:
     assert p.returncode == 0 and f"{ACCOUNT}: stored the causal estimates" in p.stdout, p.stderr
     assert len(stored_runs(engine, account_id)) == 2
     engine.dispose()
+
+
+def test_import_shows_progress_by_default_on_a_terminal(db: str) -> None:
+    """With stderr a terminal and no --progress flag, `import` prints its phases ("[100%] …");
+    piped (the other tests), it prints none."""
+    import pty
+
+    leader, follower = pty.openpty()
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("DATABASE_URL", None)
+    cmd = [sys.executable, str(ROOT / "cli.py"), "--db", db, "import", "--no-estimates"]
+    proc = subprocess.run(
+        cmd + [str(f) for f in valid_files()],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed: everything was read
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    assert proc.returncode == 0, seen
+    err = seen.decode()
+    assert "[100%]" in err and "Traceback" not in err
+    piped = run("import", "--no-estimates", *map(str, valid_files()), db=db)
+    assert "[100%]" not in piped.stderr

@@ -153,6 +153,24 @@ def test_valid_upload_imports_and_shows_counts(data_page, writable_url: str) -> 
     assert _frame(at, "history")["id"].tolist() == [3, 2, 1]
 
 
+def test_an_unknown_column_is_listed_on_the_page(data_page, writable_url: str) -> None:
+    """An events file with an extra column `colour` validates, and the page warns that the
+    column is not part of the events format and was ignored (the CLI prints the same)."""
+    at = data_page()
+    extra = (
+        b"account,date,title,kind,description,colour\n"
+        b"Northwind Insurance,2026-11-05,Renewal workshop,contract,Scoping the renewal,blue\n"
+    )
+    at.file_uploader(key="upload").set_value(("events.csv", extra, "text/csv")).run()
+    at.button[0].click().run()  # Validate only
+    no_exception(at)
+    assert "**Valid.** Nothing was written yet" in texts(at)
+    warnings = [w.value for w in at.warning]
+    assert any(
+        "column colour is not part of the events format and was ignored" in w for w in warnings
+    ), warnings
+
+
 def test_invalid_upload_reports_file_row_column_and_changes_nothing(
     data_page, writable_url: str
 ) -> None:
