@@ -473,6 +473,9 @@ def test_text_too_long_for_its_column() -> None:
     """Text longer than the database column allows is refused (PostgreSQL would fail)."""
     p = one(check(("innovations.csv", _innovation(code="X" * 41))))
     assert p.column == "code" and "41 characters long; at most 40" in p.message
+    p = one(check(("innovations.csv", _innovation(title="T" * 301))))
+    assert p.column == "title" and "301 characters long; at most 300" in p.message
+    assert check(("innovations.csv", _innovation(title="T" * 300))) == []  # README's limit
 
 
 def test_typed_frames_are_checked_too() -> None:
