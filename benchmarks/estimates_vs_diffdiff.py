@@ -22,6 +22,7 @@ printed, then the best of ``--repeat`` rounds.
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 import warnings
@@ -120,6 +121,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
+    print("load average at the start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     data = demo_data()
     panels, n_innovations = record_panels(data)  # also the warm-up run
     perm = [(p, kw) for p, kw, est in panels if est.inference == "permutation"]
@@ -162,6 +164,7 @@ def main() -> None:
             f"{acc[i][0] / ref[i][0]:5.2f}x, same panels {same[i][0] / ref[i][0]:5.2f}x "
             f"(wall {acc[i][1] / ref[i][1]:5.2f}x, {same[i][1] / ref[i][1]:5.2f}x)"
         )
+    print("load average at the end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     best_acc, best_same, best_ref = (min(c for c, _ in r) for r in (acc, same, ref))
     print(
         f"best of {args.repeat}: ratio ours / diff-diff CPU from the account "

@@ -96,16 +96,19 @@ The first-stage fit is unweighted OLS; ``weight`` only sets the target weights w
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal, ParamSpec, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from scipy import linalg, sparse, stats
+from threadpoolctl import ThreadpoolController
 
 from metrics.rules import DirectionError, EvidenceLevel, direction_sign
 
@@ -274,10 +277,62 @@ class InnovationEffect:
 
 
 # --------------------------------------------------------------------------------------
+# One BLAS thread while an estimator runs
+# --------------------------------------------------------------------------------------
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_blas_lock = threading.Lock()
+_blas_users = 0
+_blas_limit: Any = None  # threadpoolctl's limiter while the limit is in force
+
+
+@functools.cache
+def _blas_controller() -> ThreadpoolController:
+    """The BLAS libraries loaded (numpy's and scipy's OpenBLAS: both are imported above)."""
+    return ThreadpoolController()
+
+
+@contextlib.contextmanager
+def _one_blas_thread() -> Iterator[None]:
+    """BLAS limited to one thread while any estimator of this process runs.
+
+    The estimator's matrices are small (a few hundred cells per draw): a second BLAS thread
+    shortened no run but doubled its CPU time (OpenBLAS's idle threads spin between calls;
+    benchmarks/README.md). The limit is process-wide and taken by every caller alike, so a
+    result never depends on who computed it (the stored estimates equal an in-process run
+    bit for bit); the first estimator to start sets it and the last to finish restores the
+    previous limits, so concurrent estimators in threads all run under it."""
+    global _blas_users, _blas_limit
+    with _blas_lock:
+        if _blas_users == 0:
+            _blas_limit = _blas_controller().limit(limits=1, user_api="blas")
+        _blas_users += 1
+    try:
+        yield
+    finally:
+        with _blas_lock:
+            _blas_users -= 1
+            if _blas_users == 0 and _blas_limit is not None:
+                _blas_limit.restore_original_limits()
+                _blas_limit = None
+
+
+def _with_one_blas_thread(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    @functools.wraps(fn)
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with _one_blas_thread():
+            return fn(*args, **kwargs)
+
+    return run
+
+
+# --------------------------------------------------------------------------------------
 # Public functions
 # --------------------------------------------------------------------------------------
 
 
+@_with_one_blas_thread
 def estimate_effect(
     panel: pd.DataFrame,
     *,

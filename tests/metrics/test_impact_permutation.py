@@ -225,3 +225,43 @@ def test_well_conditioned_by_hand() -> None:
     use = np.array([[True, True], [True, True], [True, False], [True, True], [True, True]])
     assert _well_conditioned(g, use).tolist() == [True, False, True, True, False]
     assert _well_conditioned(g[[0, 3, 4]], use[[0, 3, 4]]).tolist() == [True, True, False]
+
+
+def _blas_threads() -> dict[str, int]:
+    from threadpoolctl import threadpool_info
+
+    return {
+        lib["filepath"]: lib["num_threads"]
+        for lib in threadpool_info()
+        if lib["user_api"] == "blas"
+    }
+
+
+def test_blas_runs_on_one_thread_while_an_estimator_runs(monkeypatch) -> None:
+    """Every BLAS library is limited to one thread inside ``estimate_effect`` (whoever calls
+    it: the stored estimates and an in-process run compute alike), and set back to what it
+    was after it; nested and overlapping estimators keep the limit until the last one ends.
+    (A library that allows one thread only, as diff-diff's own OpenBLAS, stays at 1.)"""
+    from threadpoolctl import threadpool_limits
+
+    from metrics import impact
+
+    seen: list[dict[str, int]] = []
+    real = impact._fit
+
+    def spy(*args, **kwargs):
+        seen.append(_blas_threads())
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(impact, "_fit", spy)
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = _blas_threads()
+        assert 2 in before.values()  # numpy's and scipy's OpenBLAS take two
+        estimate(0, 1.0)
+        assert seen and all(set(s.values()) == {1} for s in seen)
+        assert _blas_threads() == before
+        with impact._one_blas_thread():
+            with impact._one_blas_thread():
+                assert set(_blas_threads().values()) == {1}
+            assert set(_blas_threads().values()) == {1}  # the outer one still runs
+        assert _blas_threads() == before
