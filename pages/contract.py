@@ -33,9 +33,11 @@ if k.scope_note:
 st.subheader("Productivity clause")
 st.markdown(f"{md(k.unit_cost_label)}: {k.productivity_sentence}")
 altair(
-    productivity_chart(
-        k.productivity, currency=ctx.currency, locale=ctx.locale, unit_label=k.unit_cost_label
-    )
+    productivity_chart,
+    k.productivity,
+    currency=ctx.currency,
+    locale=ctx.locale,
+    unit_label=k.unit_cost_label,
 )
 
 st.subheader("Gain-share per contract year")
@@ -45,7 +47,7 @@ st.caption(
     "keeps what is saved beyond that and absorbs any shortfall. ◆ what was actually saved. "
     + (f"Note: {k.gain_share_note}" if k.gain_share_note else "")
 )
-altair(gain_share_chart(k.gain_share, currency=ctx.currency, locale=ctx.locale))
+altair(gain_share_chart, k.gain_share, currency=ctx.currency, locale=ctx.locale)
 money_col = {  # key columns first, widths that fit a 1280 px laptop with the sidebar open
     "goal": ("goal", 95, "The agreed savings goal for the contract year"),
     "savings": ("saved", 95, "Measured savings of the contract year"),
@@ -82,4 +84,4 @@ download_csv(
 
 st.subheader("Innovation days")
 st.markdown(k.days_sentence)
-altair(innovation_days_chart(k.innovation_days))
+altair(innovation_days_chart, k.innovation_days)

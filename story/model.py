@@ -438,15 +438,22 @@ def _chart(
     return Chart(key=key, title=title, recipe=(builder, args, kwargs), wide=wide)
 
 
-def _spec(builder: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
-    """The Vega-Lite JSON of ``builder(*args, **kwargs)``, memoised by the fingerprint of the
-    builder and its inputs (see ``_SPECS``)."""
+def chart_fingerprint(builder: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
+    """A digest of a ``charts/`` builder and its inputs (frames by their content): equal
+    digests, the same chart. None when an input has no fingerprint (the caller builds the
+    chart every time). Shared by the story's specs and the screen's (``ui.card_and_chart``)."""
     h = hashlib.sha256(f"{builder.__module__}.{builder.__qualname__}".encode())
     try:
         _fingerprint(h, (args, kwargs))
-        fp: str | None = h.hexdigest()
-    except TypeError:  # an input we cannot fingerprint: build it every time
-        fp = None
+    except TypeError:
+        return None
+    return h.hexdigest()
+
+
+def _spec(builder: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    """The Vega-Lite JSON of ``builder(*args, **kwargs)``, memoised by the fingerprint of the
+    builder and its inputs (see ``_SPECS``)."""
+    fp = chart_fingerprint(builder, args, kwargs)
     spec = _SPECS.get(fp) if fp is not None else None
     if spec is None:
         # Some frames carry ``datetime.date`` cells (contract years), which Altair leaves as is.

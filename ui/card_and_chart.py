@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any, Literal
 
 import streamlit as st
+from streamlit.dataframe_util import convert_anything_to_arrow_bytes
+from streamlit.util import calc_hash
+
+from story.model import chart_fingerprint
+
+VegaLiteSpec = dict[str, Any]
 
 
 def direction_color(better: bool | None) -> Literal["blue", "red", "gray"]:
@@ -41,6 +50,62 @@ def kpi_card(
     )
 
 
-def altair(chart: Any, *, key: str | None = None) -> None:
-    """Render an Altair chart exactly as the PDF prints it (our theme, not Streamlit's)."""
-    st.altair_chart(chart, theme=None, width="stretch", key=key)
+#: Vega-Lite specs of the screen's charts by the fingerprint of their builder's inputs
+#: (``story.model.chart_fingerprint``), for every session of this server process. Building an
+#: Altair chart and ``st.altair_chart``'s conversion of it (a deep copy and a JSON-schema
+#: validation of the whole spec) cost 0.1-0.3 s a chart on every run: the Contract page's
+#: three charts were 0.84 s of a 1.3 s run with every figure cached. A builder is a pure
+#: function of its inputs, so equal inputs give the same spec. Bounded: the oldest goes first.
+_SPECS: dict[str, VegaLiteSpec] = {}
+_SPECS_MAX = 256
+#: Altair's theme and data transformer are process-wide: one conversion at a time.
+_ALTAIR = threading.Lock()
+
+
+def vega_lite_spec(chart: Any) -> VegaLiteSpec:
+    """The spec ``st.altair_chart(chart, theme=None)`` sends — the chart's frames as Arrow IPC
+    bytes named by a hash of the bytes, with Altair's default theme off — without Altair's
+    validation of the spec (as the story's specs, ``story.model._spec``; every chart
+    builder's spec is validated against the Vega-Lite schema once, in
+    ``tests/reports/test_chart_specs.py``)."""
+    import altair as alt
+
+    datasets: dict[str, bytes] = {}
+
+    def to_arrow(data: Any) -> dict[str, str]:
+        raw = convert_anything_to_arrow_bytes(data)
+        name = calc_hash(raw)  # Streamlit's own name for it
+        datasets[name] = raw
+        return {"name": name}
+
+    with _ALTAIR:
+        alt.data_transformers.register("tn_arrow", to_arrow)
+        theme = alt.theme.enable("none") if alt.theme.active == "default" else nullcontext()
+        with theme, alt.data_transformers.enable("tn_arrow"):
+            spec: VegaLiteSpec = chart.to_dict(validate=False)
+    given = spec.get("datasets")
+    spec["datasets"] = {**given, **datasets} if isinstance(given, dict) else datasets
+    return spec
+
+
+def _spec(
+    builder: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> VegaLiteSpec:
+    fp = chart_fingerprint(builder, args, kwargs)
+    spec = _SPECS.get(fp) if fp is not None else None
+    if spec is None:
+        spec = vega_lite_spec(builder(*args, **kwargs))
+        if fp is not None:
+            while len(_SPECS) >= _SPECS_MAX:
+                _SPECS.pop(next(iter(_SPECS)), None)
+            _SPECS[fp] = spec
+    return spec
+
+
+def altair(
+    builder: Callable[..., Any], /, *args: Any, key: str | None = None, **kwargs: Any
+) -> None:
+    """Render ``builder(*args, **kwargs)`` (a ``charts/`` function returning an Altair chart)
+    exactly as the PDF prints it (our theme, not Streamlit's); the spec is built once per
+    distinct input (``_SPECS``). Streamlit copies the spec before it changes it."""
+    st.vega_lite_chart(_spec(builder, args, kwargs), theme=None, width="stretch", key=key)

@@ -158,17 +158,16 @@ def cumulative_curve(
         no_data(ctx)
     if not interactive:
         altair(
-            cumulative_value_chart(
-                c.curve,
-                c.golives,
-                c.events,
-                currency=ctx.currency,
-                locale=ctx.locale,
-                money_format=c.money_by_month,
-                height=round(height * scale),
-                scale=scale,
-                retirements=c.retirements,
-            )
+            cumulative_value_chart,
+            c.curve,
+            c.golives,
+            c.events,
+            currency=ctx.currency,
+            locale=ctx.locale,
+            money_format=c.money_by_month,
+            height=round(height * scale),
+            scale=scale,
+            retirements=c.retirements,
         )
         return
     event = st.plotly_chart(
@@ -264,7 +263,7 @@ def then_now_photo(
                 "went live": st.column_config.DateColumn("went live", format="D MMM YYYY")
             },
         )
-    altair(then_now_chart(photo.cards, then_label=photo.then_label, now_label=photo.now_label))
+    altair(then_now_chart, photo.cards, then_label=photo.then_label, now_label=photo.now_label)
 
 
 def _photo_rows(cards: pd.DataFrame, then_label: str, now_label: str) -> None:
@@ -308,12 +307,11 @@ def stacked_value(ctx: PageContext, *, by: str) -> pd.DataFrame:
     if frame is None or frame.empty:
         return _nothing_credited(ctx, frame)
     altair(
-        stacked_value_chart(
-            frame,
-            currency=ctx.currency,
-            locale=ctx.locale,
-            legend_title="Category" if by == "category" else "Innovation",
-        )
+        stacked_value_chart,
+        frame,
+        currency=ctx.currency,
+        locale=ctx.locale,
+        legend_title="Category" if by == "category" else "Innovation",
     )
     return frame
 
@@ -333,14 +331,13 @@ def bridge(
     if steps is None or steps.empty:
         return _nothing_credited(ctx, steps, say=say_uncredited)
     altair(
-        bridge_chart(
-            steps,
-            currency=ctx.currency,
-            locale=ctx.locale,
-            scale=scale,
-            bar_height=bar_height,
-            title=f"Value to date ({ctx.currency})",
-        )
+        bridge_chart,
+        steps,
+        currency=ctx.currency,
+        locale=ctx.locale,
+        scale=scale,
+        bar_height=bar_height,
+        title=f"Value to date ({ctx.currency})",
     )
     return steps
 
@@ -390,7 +387,7 @@ def evidence(ctx: PageContext) -> pd.DataFrame:
     lines = cached.value_lines(ctx)
     if lines is None or lines.empty:
         no_data(ctx, "no innovation live in this selection")
-    altair(evidence_chart(lines.head(12), currency=ctx.currency, locale=ctx.locale))
+    altair(evidence_chart, lines.head(12), currency=ctx.currency, locale=ctx.locale)
     o, _ = cached.outlook(ctx)
     if o.realisation is not None:  # the reconciliation a CFO asks for first
         st.markdown(
@@ -484,14 +481,13 @@ def productivity_clause(ctx: PageContext, *, scale: float = 1.0, height: int = 3
         no_data(ctx)
     st.markdown(k.productivity_sentence)
     altair(
-        productivity_chart(
-            k.productivity,
-            currency=ctx.currency,
-            locale=ctx.locale,
-            unit_label=k.unit_cost_label,
-            height=height,
-            scale=scale,
-        )
+        productivity_chart,
+        k.productivity,
+        currency=ctx.currency,
+        locale=ctx.locale,
+        unit_label=k.unit_cost_label,
+        height=height,
+        scale=scale,
     )
 
 
@@ -502,9 +498,12 @@ def gain_share_clause(ctx: PageContext, *, scale: float = 1.0, height: int = 300
         no_data(ctx)
     st.markdown(k.gain_share_sentence)
     altair(
-        gain_share_chart(
-            k.gain_share, currency=ctx.currency, locale=ctx.locale, height=height, scale=scale
-        )
+        gain_share_chart,
+        k.gain_share,
+        currency=ctx.currency,
+        locale=ctx.locale,
+        height=height,
+        scale=scale,
     )
 
 
