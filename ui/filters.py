@@ -92,25 +92,6 @@ def period_options(months: list[str], wanted: tuple[str, str] | None) -> list[st
     return months_between(lo, hi)
 
 
-def stash_widget_state() -> None:
-    """Keep what the user just chose when the frame did not draw its widgets this run (the
-    detour in ``ui.page_context.page_context``). Values of undrawn widgets may come back raw, so
-    only well-formed ones are kept."""
-    for name, value in list(st.session_state.items()):
-        if not isinstance(name, str) or not name.startswith("w_"):
-            continue
-        kind = name.split("_")[1]
-        if kind in ("units", "cats") and isinstance(value, list | tuple):
-            st.session_state[SHADOW[kind]] = [str(v) for v in value]
-        elif (
-            kind == "period"
-            and isinstance(value, list | tuple)
-            and len(value) == 2
-            and all(isinstance(v, str) for v in value)
-        ):
-            st.session_state[SHADOW["period"]] = tuple(value)
-
-
 def url_selection() -> Selection:
     """The selection a URL asks for (used to seed a new session and in present mode)."""
     start, end = month_key(st.query_params.get("from")), month_key(st.query_params.get("to"))

@@ -21,7 +21,6 @@ from typing import Any
 import streamlit as st
 
 FILTER_PARAMS = ("account", "units", "cat", "from", "to")
-RESUME_KEY = "_tn_resume_page"
 
 
 @dataclass(frozen=True)
@@ -35,8 +34,7 @@ class PageSpec:
 
 # Each URL path is its script's file name: in a server's first session Streamlit is still in its
 # legacy pages/ mode (docs/ARCHITECTURE.md), where only /<file stem> finds the page; any other
-# path showed a "Page not found" dialog and dropped the requested page. Renewal pack keeps
-# "renewal-pack" for now: as "pack" its form lost the submit in AppTest (cause not found).
+# path showed a "Page not found" dialog and dropped the requested page.
 PAGE_SPECS: tuple[PageSpec, ...] = (
     PageSpec("pages/story.py", "Story", ":material/auto_stories:", "story", default=True),
     PageSpec("pages/then_now.py", "Then & Now", ":material/compare:", "then_now"),
@@ -46,7 +44,7 @@ PAGE_SPECS: tuple[PageSpec, ...] = (
         "pages/innovation_detail.py", "Innovation detail", ":material/search:", "innovation_detail"
     ),
     PageSpec("pages/contract.py", "Contract", ":material/handshake:", "contract"),
-    PageSpec("pages/pack.py", "Renewal pack", ":material/picture_as_pdf:", "renewal-pack"),
+    PageSpec("pages/pack.py", "Renewal pack", ":material/picture_as_pdf:", "pack"),
     PageSpec("pages/data.py", "Data", ":material/database:", "data"),
 )
 DETAIL_PAGE = "pages/innovation_detail.py"
@@ -93,11 +91,3 @@ def open_detail(code: str) -> None:
     params = current_params(drop=("innovation", "present", "screen"))
     params["innovation"] = code
     st.switch_page(DETAIL_PAGE, query_params=params)
-
-
-def resume_requested_page() -> None:
-    """Called by the frame right after ``st.navigation``: finish a detour (see
-    ``ui.page_context.page_context``) by switching to the page that was asked for."""
-    target = st.session_state.pop(RESUME_KEY, None)
-    if target:
-        st.switch_page(target, query_params=current_params())

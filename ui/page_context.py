@@ -218,21 +218,19 @@ def frame_run(ctx: PageContext) -> Iterator[None]:
 def page_context(page_file: str) -> PageContext:
     """The context the frame built for this run; pages pass their own ``__file__``.
 
-    The app keeps its page scripts in ``pages/`` (the layout its users asked for), so a fresh
-    Streamlit server starts in its legacy pages-directory mode until some session has run
-    ``st.navigation``: a deep link (``/value?…``) in that first session runs
-    ``pages/value.py`` without the frame. Such a page finds no context for this run and
-    detours once through app.py — which registers the navigation and the filters — back to
-    itself with the URL's parameters intact (``ui.nav.resume_requested_page``). The check is
-    a per-run marker set by :func:`frame_run`, not a Streamlit internal.
+    The app keeps its page scripts in ``pages/`` (the layout its users asked for), so
+    Streamlit runs a page script on its own — without app.py — while it is in its legacy
+    pages-directory mode: a new server process until some session has called
+    ``st.navigation``, and every AppTest run (docs/ARCHITECTURE.md, Navigation). Such a page
+    finds no context for this run (a per-run marker set by :func:`frame_run`, not a Streamlit
+    internal) and runs the frame here, in this same script run: the frame registers the
+    navigation and runs the page under it — this script once more, which then finds its
+    context — and this outer run of the script ends where it stands. No rerun, no detour.
     """
     ctx: PageContext | None = getattr(_run, "ctx", None)
     if ctx is None:
-        from ui.filters import stash_widget_state
-        from ui.nav import RESUME_KEY, current_params
+        from ui.frame import run
 
-        st.session_state[RESUME_KEY] = f"pages/{Path(page_file).name}"
-        stash_widget_state()
-        st.switch_page("app.py", query_params=current_params())
-        raise RuntimeError("Open the app through app.py: the frame sets the page context.")
+        run()
+        st.stop()
     return ctx

@@ -1,4 +1,5 @@
-"""A server's very first visitor arrives by a shared link, not by the front page."""
+"""A server's very first visitor arrives by a shared link, not by the front page: Streamlit runs
+the linked page without app.py (its legacy pages/ mode), and the page runs the frame itself."""
 
 from __future__ import annotations
 
@@ -40,11 +41,36 @@ def test_every_pages_url_path_is_its_file_name() -> None:
     Streamlit's legacy pages/ mode (a server's first session) resolves."""
     from pathlib import PurePosixPath
 
-    # Known exception: with the path "pack" the Renewal pack page's form submit was lost in
-    # AppTest (tests/reports/test_pack_page.py), cause not found yet; a first visit by a link
-    # to /renewal-pack still meets the dialog.
-    exceptions = {"pages/pack.py": "renewal-pack"}
     for spec in PAGE_SPECS:
         if not spec.default:
-            want = exceptions.get(spec.path, PurePosixPath(spec.path).stem)
-            assert spec.url_path == want, spec
+            assert spec.url_path == PurePosixPath(spec.path).stem, spec
+
+
+def test_the_first_visitors_filter_choice_on_a_linked_page_holds(browser, demo_db_url: str) -> None:
+    """A fresh server's first visitor, arrived by a link to a page, picks a unit in the sidebar:
+    the pick holds at the first try (the frame drew the filters in the same run that Streamlit
+    started without app.py, and the next run, through app.py, keeps them)."""
+    import warnings
+
+    from tests.browser.test_flows import UNIT, _pick
+
+    pid, base = spawn_server(demo_db_url, log_name="first-visit-filter-server.log")
+    try:
+        ctx = browser.new_context(viewport=DESKTOP)
+        page = ctx.new_page()
+        open_app(page, base, "contract", timeout=FIRST_LOAD_MS)
+        expect(page.get_by_role("heading", name="Contract", level=1)).to_be_visible(
+            timeout=FIRST_LOAD_MS
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a retried (lost) pick fails this test
+            _pick(page, "Units", UNIT)
+        expect(
+            page.get_by_test_id("stSidebar")
+            .get_by_test_id("stMultiSelect")
+            .filter(has_text="Units")
+        ).to_contain_text(UNIT)
+        expect(page.get_by_role("heading", name="Contract", level=1)).to_be_visible()
+        ctx.close()
+    finally:
+        _stop(pid)

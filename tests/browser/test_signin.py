@@ -225,7 +225,7 @@ def test_client_executive_signs_in_sees_only_its_account_and_signs_out(
         assert any(name.endswith(".csv") for name in downloads), downloads
 
         # the renewal pack: built on its page, downloaded, read back as text
-        pg.goto(f"{base}/renewal-pack")
+        pg.goto(f"{base}/pack")
         wait_for_app(pg, FIRST_LOAD_MS)
         _assert_clean(_visible_text(pg), "the Renewal pack page")
         pg.get_by_role("button", name="Build the pack").click()

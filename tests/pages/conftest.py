@@ -44,8 +44,8 @@ def leftover_patches() -> list[str]:
 @pytest.fixture(autouse=True)
 def _clean_patches() -> Iterator[None]:
     """No patch outlives its test. pytest sets up a conftest's autouse fixtures in the order
-    of their names, so this one comes before ``_navigation_v2`` and every test's own
-    ``monkeypatch``, and checks again after their undo (were that order to change, the check
+    of their names, so this one comes before every test's own ``monkeypatch``, and checks
+    again after its undo (were that order to change, the check
     after the test would fail loudly, never pass silently)."""
     assert not leftover_patches(), "a patch of an earlier test is still in place"
     yield
@@ -102,35 +102,6 @@ def empty_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     migrate(eng)
     eng.dispose()
     return url
-
-
-@pytest.fixture(autouse=True)
-def _navigation_v2(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run every page through the frame, as a live server does once any session has called
-    ``st.navigation``. AppTest resets Streamlit's pages-directory flag before every run, so
-    without this each run would take the first-visit detour (``ui.page_context.page_context``):
-    measured 3 min 24 s of CPU for tests/pages/test_contract.py against 42 s with it. The
-    detour itself is tested by the tests marked ``legacy_pages_mode``. This is the one place
-    the code touches a Streamlit internal, and only in tests."""
-    if request.node.get_closest_marker("legacy_pages_mode"):
-        return
-    from streamlit.runtime.pages_manager import PagesManager
-
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "legacy_pages_mode: run AppTest without forcing "
-        "st.navigation mode (tests the deep-link detour)",
-    )
 
 
 @pytest.fixture(autouse=True)

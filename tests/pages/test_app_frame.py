@@ -196,10 +196,13 @@ def test_present_mode_without_data_keeps_its_buttons(make_app) -> None:
     assert [b.label for b in at.button] == ["Previous", "Next"]
 
 
-@pytest.mark.legacy_pages_mode
-def test_deep_link_before_any_navigation_detours_through_the_frame(demo_env: str) -> None:
-    """Streamlit runs ``pages/x.py`` alone until a session has called st.navigation (the app
-    keeps its scripts in pages/). The page detours through app.py and comes back."""
+def test_a_page_streamlit_runs_without_app_py_runs_the_frame_in_the_same_run(
+    demo_env: str,
+) -> None:
+    """AppTest, like a new server's first session, is in Streamlit's legacy pages/ mode: it runs
+    ``pages/contract.py`` without app.py. The page runs the frame in that same run (no detour
+    through app.py, no rerun): the sidebar's filters come from the URL and the page shows its
+    own content under them, once."""
     at = AppTest.from_file(APP, default_timeout=600)
     at.query_params["units"] = UNIT
     at.query_params["present"], at.query_params["screen"] = "1", "7"
@@ -207,9 +210,10 @@ def test_deep_link_before_any_navigation_detours_through_the_frame(demo_env: str
     del at.query_params["present"], at.query_params["screen"]
     at.switch_page("pages/contract.py").run()
     no_exception(at)
-    assert at.title[0].value == "Contract"
+    assert [t.value for t in at.title] == ["Contract"]
     assert next(m for m in at.multiselect if m.label == "Units").value == [UNIT]
     assert at.query_params["units"] == UNIT
+    assert len([m for m in at.multiselect if m.label == "Units"]) == 1
 
 
 def test_no_data_for_selection_message(make_app) -> None:

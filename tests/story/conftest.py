@@ -11,7 +11,7 @@ from tests.pages.conftest import *  # noqa: F403  (the AppTest fixtures, shared)
 # ``import *`` leaves out the underscored autouse fixtures: fresh caches for every test (a
 # story cached by an earlier test would hide what a test counts), the frame's navigation
 # mode and the check that no patch outlives its test.
-from tests.pages.conftest import _clean_patches, _fresh_caches, _navigation_v2  # noqa: F401
+from tests.pages.conftest import _clean_patches, _fresh_caches  # noqa: F401
 
 
 @pytest.fixture(scope="session")
