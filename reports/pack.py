@@ -17,6 +17,8 @@ import base64
 import hashlib
 import io
 import json
+import os
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache, lru_cache
@@ -38,6 +40,7 @@ __all__ = [
     "logo_svg",
     "render_pack",
     "render_png",
+    "runtimes_started",
 ]
 
 HERE = Path(__file__).resolve().parent
@@ -62,8 +65,32 @@ class PackDocument:
     logos: Mapping[str, str] = field(default_factory=dict)
 
 
+#: The native runtimes this process has started ("vl-convert", "typst"). Each runs threads
+#: of its own (vl-convert's JavaScript engine, Typst's layout pool) that a forked child does
+#: not have, so a child would wait for them forever: ``services.pack.build_packs`` forks its
+#: workers only from a process that has started neither (``runtimes_started``).
+_STARTED: set[str] = set()
+
+
+def runtimes_started() -> bool:
+    """Has this process started vl-convert or Typst (through this module or, for vl-convert,
+    directly: its threads are named ``tokio-runtime-w…`` and ``V8 …``)? True when it cannot
+    tell (no ``/proc``)."""
+    if _STARTED:
+        return True
+    try:
+        names = [
+            (Path("/proc/self/task") / t / "comm").read_text()
+            for t in os.listdir("/proc/self/task")
+        ]
+    except OSError:
+        return True
+    return any(n.startswith(("tokio", "V8")) for n in names)
+
+
 @cache
 def _fonts_registered() -> bool:
+    _STARTED.add("vl-convert")
     vlc.register_font_directory(str(FONT_DIR))
     return True
 
@@ -71,6 +98,7 @@ def _fonts_registered() -> bool:
 @cache
 def _compiler() -> typst.Compiler:
     # One compiler per process: Typst keeps fonts and the parsed template between builds.
+    _STARTED.add("typst")
     return typst.Compiler(
         str(TEMPLATE), root=str(HERE), font_paths=[str(FONT_DIR)], ignore_system_fonts=True
     )
@@ -290,6 +318,7 @@ def render_pack(
         say(0.1 + 0.5 * i / max(len(charts), 1), f"drawing chart: {c['title']}")
         inputs[f"chart-{c['key']}"] = _svg(specs[c["key"]])
     inputs["data"] = json.dumps(data, ensure_ascii=False)
+    inputs.update(_document_date(built_at))
     say(0.7, f"typesetting {len(data['sections'])} sections")
     pdf = _compiler().compile(format="pdf", sys_inputs=inputs)
     assert isinstance(pdf, bytes)
@@ -301,6 +330,15 @@ def render_pack(
         data=data,
         logos={k: v for k, v in (logos or {}).items() if k in LOGOS},
     )
+
+
+def _document_date(built_at: str) -> dict[str, str]:
+    """The PDF's creation date as the build time printed on the cover ("YYYY-MM-DD HH:MM …")
+    instead of the moment of typesetting, so the same data and build time give the same
+    bytes (one scheduled run's packs do not depend on how many processes built them). Any
+    other ``built_at`` leaves Typst's default (today)."""
+    m = re.match(r"(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2})", built_at)
+    return {"built": "-".join(m.groups())} if m else {}
 
 
 def render_png(

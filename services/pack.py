@@ -17,7 +17,7 @@ import multiprocessing
 import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -49,6 +49,7 @@ __all__ = [
     "PackJobResult",
     "build_pack",
     "build_packs",
+    "build_time",
     "default_as_of",
     "pack_filename",
     "record_download",
@@ -85,6 +86,11 @@ def default_as_of(today: dt.date | None = None) -> dt.date:
     """The end of the last complete month."""
     t = today or dt.date.today()
     return t.replace(day=1) - dt.timedelta(days=1)
+
+
+def build_time(now: dt.datetime | None = None) -> str:
+    """The build time a pack prints on its cover: UTC, to the minute."""
+    return f"{(now or dt.datetime.now(dt.UTC)):%Y-%m-%d %H:%M} UTC"
 
 
 def pack_filename(account: str, as_of: dt.date, fmt: str = "pdf") -> str:
@@ -157,8 +163,10 @@ def build_pack(
     provider: str = "",
     ensure_estimates: bool = True,
     progress: Progress | None = None,
+    built_at: str = "",
 ) -> BuiltPack:
-    """Build, archive and return one account's pack (see the module doc)."""
+    """Build, archive and return one account's pack (see the module doc). ``built_at``, the
+    build time printed on the cover, defaults to now (UTC, to the minute)."""
     say = progress or (lambda _f, _m: None)
     if fmt not in FORMATS:
         raise PackError(f"format must be pdf or pptx, not {fmt!r}")
@@ -194,7 +202,7 @@ def build_pack(
         else ""
     )
     changes = editions.what_changed(last.figures if last else None, label, story)
-    built_at = f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC"
+    built_at = built_at or build_time()
 
     def step(f: float, m: str) -> None:
         say(0.35 + 0.55 * f, m)
@@ -374,6 +382,7 @@ class PackJob:
     fmt: str = "pdf"
     password: str | None = None  # handed to the worker through a pipe, never stored
     provider: str = ""
+    built_at: str = ""  # the cover's build time; one for every pack of a run (build_packs)
 
 
 @dataclass(frozen=True)
@@ -422,6 +431,7 @@ def run_pack_job(job: PackJob, progress: Progress | None = None) -> PackJobResul
             password=job.password,
             provider=job.provider,
             progress=say,
+            built_at=job.built_at,
         )
     except PackError as exc:
         return PackJobResult(job.account, tuple(steps), error=str(exc))
@@ -455,10 +465,49 @@ def _worker_job(job: PackJob) -> PackJobResult:
     return run_pack_job(job)
 
 
+def _forked_worker() -> None:
+    # A forked worker inherits the parent's engines (their pooled connections belong to the
+    # parent): leave those to it and open its own (SQLAlchemy's "pooling with multiprocessing").
+    for engine in _ENGINES.values():
+        engine.dispose(close=False)
+    _ENGINES.clear()
+
+
+def _warm_python() -> None:
+    """Do once, before forking, the pure-Python start-up cost every worker would otherwise
+    pay on its first chart: Altair building its schema classes for a spec (~0.4 s CPU)."""
+    import altair as alt
+
+    frame = pd.DataFrame({"month": pd.to_datetime(["2025-01-01"]), "v": [1.0], "k": ["a"]})
+    alt.layer(
+        alt.Chart(frame).mark_line().encode(x="month:T", y="v:Q", color="k:N"),
+        alt.Chart(frame).mark_bar().encode(x="k:N", y=alt.Y("v:Q", axis=alt.Axis(format="$~s"))),
+    ).properties(width="container").to_dict(validate=False)
+
+
 # Imported once by the fork server, so each worker starts with them loaded (a spawned worker
-# would import them again, seconds of CPU; a worker forked from the caller could inherit the
-# state of vl-convert's and Typst's runtimes mid-use).
+# would import them again, seconds of CPU).
 _PRELOAD = ["services.pack", "reports.pack", "reports.deck", "story.model", "altair", "pandas"]
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    """Worker processes forked from this one when that is safe: they start with every module
+    it imported and Altair warmed, at no cost (copy-on-write). Forking is unsafe once this
+    process has started vl-convert or Typst (their threads would be missing in the child:
+    ``reports.pack.runtimes_started``); then the workers come from a fork server that imports
+    the pack's modules once (each worker still pays its own vl-convert and Typst start)."""
+    from reports.pack import runtimes_started
+
+    if "fork" in multiprocessing.get_all_start_methods() and not runtimes_started():
+        _warm_python()
+        return ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_forked_worker,
+        )
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(_PRELOAD)
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
 
 
 def build_packs(
@@ -468,9 +517,13 @@ def build_packs(
     progress: Callable[[str, float, str], None] | None = None,
 ) -> Iterator[PackJobResult]:
     """Run ``jobs_list`` and yield their results in the order given. With ``jobs`` > 1 they
-    run in that many worker processes (each account's pack is independent: its own story,
-    charts and edition); the progress of each build is then reported when its result is
-    yielded, so the output keeps the same order whatever finishes first."""
+    run in that many worker processes, each taking the next account when it is done with one
+    (each account's pack is independent: its own story, charts and edition); the progress of
+    each build is then reported when its result is yielded, so the output keeps the same
+    order whatever finishes first. The packs of one run print one build time (the run's
+    start, unless a job gives its own), so the files do not depend on ``jobs``."""
+    now = build_time()
+    jobs_list = [j if j.built_at else replace(j, built_at=now) for j in jobs_list]
     if jobs <= 1 or len(jobs_list) <= 1:
         for job in jobs_list:
 
@@ -480,9 +533,7 @@ def build_packs(
 
             yield run_pack_job(job, say)
         return
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(_PRELOAD)
-    with ProcessPoolExecutor(max_workers=min(jobs, len(jobs_list)), mp_context=ctx) as pool:
+    with _pool(min(jobs, len(jobs_list))) as pool:
         for result in pool.map(_worker_job, jobs_list):
             if progress is not None:
                 for f, m in result.progress:
