@@ -859,3 +859,46 @@ def narrative(
         attr=attr,
     )
     return story.render(beats, data.account.currency, data.account.locale, markdown=True)
+
+
+@dataclass(frozen=True, eq=False)
+class InnovationsView:
+    """The Innovations page of one selection: the register of the selected categories, its
+    portfolio figures, funnel, unit go-lives per quarter (of the selected units), mix,
+    timeline and register table (formulas: ``metrics.pipeline``,
+    ``metrics.innovation_views``)."""
+
+    register: pd.DataFrame
+    summary: pipeline_metrics.PipelineSummary
+    funnel: pd.DataFrame
+    go_lives: pd.DataFrame
+    mix: pd.DataFrame
+    as_of: pd.Timestamp
+    timeline: pd.DataFrame
+    table: pd.DataFrame
+
+    def search(self, text: str, stages: list[str], reached: str | None) -> pd.DataFrame:
+        """The register rows a search, a stage filter and a funnel stage leave."""
+        from metrics.innovation_views import search_register
+
+        return search_register(self.table, text, stages, reached)
+
+
+def innovations_view(data: AccountData, f: FilterLike) -> InnovationsView:
+    """Everything the Innovations page shows for the filters ``f`` (categories C limit the
+    register; units U limit the go-lives per quarter)."""
+    from metrics import innovation_views as iv
+
+    register = iv.in_categories(data.innovations, f.categories)
+    rollouts = data.rollouts[data.rollouts["innovation_id"].isin(register["innovation_id"])]
+    as_of = iv.data_as_of(data.monthly)
+    return InnovationsView(
+        register=register,
+        summary=pipeline_metrics.pipeline_summary(register, data.rollouts),
+        funnel=pipeline_metrics.stage_funnel(register),
+        go_lives=pipeline_metrics.golives_by_quarter(rollouts, f.unit_ids),
+        mix=pipeline_metrics.portfolio_mix(register),
+        as_of=as_of,
+        timeline=iv.timeline_frame(register, as_of=as_of),
+        table=iv.register_table(register, data.targets, data.kpis, data.rollouts),
+    )

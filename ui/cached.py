@@ -419,3 +419,19 @@ def default_periods(ctx: PageContext) -> tuple[Period, Period]:
     if data is None:
         raise ValueError("no account selected")
     return views.default_photo_periods(data, _key(ctx)[4])
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def _innovations(
+    url: str, scope: Scope, account_id: int, version: str, sel: Filters
+) -> views.InnovationsView:
+    return views.innovations_view(cached_account_data(url, scope, account_id, version), sel)
+
+
+def innovations(ctx: PageContext) -> views.InnovationsView:
+    """The Innovations page's view, keyed by units and categories only (the period does
+    not change it, so moving the period slider reuses it)."""
+    url, scope, account_id, version, sel = _key(ctx)
+    return _innovations(
+        url, scope, account_id, version, Filters(sel.unit_ids, None, None, sel.categories)
+    )
