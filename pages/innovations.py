@@ -8,15 +8,8 @@ import streamlit as st
 
 from charts.innovations import funnel_chart, golives_chart, mix_chart, timeline_chart
 from metrics.format import counted
-from metrics.innovation_views import (
-    data_as_of,
-    in_categories,
-    register_table,
-    search_register,
-    timeline_frame,
-)
-from metrics.pipeline import golives_by_quarter, pipeline_summary, portfolio_mix, stage_funnel
 from metrics.rules import FORWARD_STAGES, STAGES
+from ui import cached
 from ui.nav import open_detail, split_list, sync_params
 from ui.page_context import page_context
 from ui.page_states import new_install
@@ -26,16 +19,16 @@ if ctx.data is None:
     new_install()
     st.stop()
 data, scale = ctx.data, 1.3 if ctx.present else 1.0
-register = in_categories(data.innovations, ctx.categories)
+view = cached.innovations(ctx)
 st.title("Innovations")
-if register.empty:
+if view.register.empty:
     st.info(
         "No innovations in this selection. Import a register on the **Data** page, or "
         "widen the category filter."
     )
     st.stop()
 
-summary = pipeline_summary(register, data.rollouts)
+summary = view.summary
 m = st.columns(4)
 m[0].metric(
     "Innovations",
@@ -72,7 +65,7 @@ left, right = st.columns([5, 4], gap="large")
 with left:
     st.subheader("Pipeline")
     funnel = st.altair_chart(
-        funnel_chart(stage_funnel(register), scale=scale),
+        funnel_chart(view.funnel, scale=scale),
         on_select="rerun",
         key="funnel",
         width="stretch",
@@ -84,8 +77,7 @@ with left:
     )
 with right:
     st.subheader("Unit go-lives per quarter")
-    rollouts = data.rollouts[data.rollouts["innovation_id"].isin(register["innovation_id"])]
-    per_quarter = golives_by_quarter(rollouts, ctx.unit_ids)
+    per_quarter = view.go_lives
     st.altair_chart(golives_chart(per_quarter, scale=scale), width="stretch")
     st.caption(
         f"Each bar counts rollouts (an innovation going live at a unit): "
@@ -93,7 +85,7 @@ with right:
         f"{counted(int(per_quarter['innovations'].sum()), 'innovation')}."
     )
 st.subheader("Portfolio mix")
-st.altair_chart(mix_chart(portfolio_mix(register), scale=scale))
+st.altair_chart(mix_chart(view.mix, scale=scale))
 
 picked_stage = [p["stage"] for p in (funnel["selection"].get("stage") or [])] if funnel else []
 if picked_stage != st.session_state.get("_funnel_stage", []):  # a new click on the funnel
@@ -103,9 +95,8 @@ if picked_stage != st.session_state.get("_funnel_stage", []):  # a new click on 
     st.session_state["register_reached"] = picked_stage[0] if picked_stage else None
 
 st.subheader("Timeline: idea → live")
-as_of = data_as_of(data.monthly)
 timeline = st.plotly_chart(
-    timeline_chart(timeline_frame(register, as_of=as_of), as_of=as_of, scale=scale),
+    timeline_chart(view.timeline, as_of=view.as_of, scale=scale),
     on_select="rerun",
     selection_mode="points",
     key="timeline",
@@ -143,9 +134,7 @@ reached = c3.selectbox(
     "their stage now (a retired innovation reached scaled).",
 )
 sync_params({"q": text.strip(), "stage": ",".join(stages), "reached": reached or ""})
-table = search_register(
-    register_table(register, data.targets, data.kpis, data.rollouts), text, stages, reached
-)
+table = view.search(text, stages, reached)
 st.caption(
     f"{len(table)} innovation(s)"
     + (f" that reached {reached}" if reached else "")
