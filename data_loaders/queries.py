@@ -90,10 +90,7 @@ def _frame(engine: Engine, stmt, columns: Sequence[str]) -> pd.DataFrame:
         with engine.connect() as conn:
             rows = conn.execute(stmt).all()
     except OperationalError as exc:
-        raise DatabaseUnavailable(
-            f"The database at {redact(str(engine.url))} cannot be reached: "
-            f"{str(exc.orig).strip().splitlines()[0] if exc.orig else exc}"
-        ) from exc
+        raise _unavailable(engine, exc) from exc
     return pd.DataFrame([tuple(r) for r in rows], columns=list(columns))
 
 
@@ -201,29 +198,30 @@ def account_info(engine: Engine, scope: Scope, account_id: int) -> AccountInfo:
         Account.provider_logo,
         Account.client_logo,
     ]
-    df = _frame(
-        engine,
-        select(*cols).where(Account.id == account_id, _in_scope(scope, Account.id)),
-        [c.key for c in cols],
-    )
-    if df.empty:
+    stmt = select(*cols).where(Account.id == account_id, _in_scope(scope, Account.id))
+    try:
+        with engine.connect() as conn:
+            r = conn.execute(stmt).first()  # one row: read as it is, no frame
+    except OperationalError as exc:
+        raise _unavailable(engine, exc) from exc
+    if r is None:
         raise LookupError(f"No account with id {account_id}.")
-    r = df.iloc[0]
     return AccountInfo(
-        id=int(r["id"]),
-        name=str(r["name"]),
-        currency=str(r["currency"]),
-        locale=str(r["locale"]),
-        contract_start=r["contract_start"],
-        contract_end=r["contract_end"],
-        baseline_start=r["baseline_start"],
-        baseline_end=r["baseline_end"],
-        gain_share_pct=float(r["gain_share_pct"]),
-        savings_goal_per_year=float(r["savings_goal_per_year"]),
-        productivity_pct_per_year=float(r["productivity_pct_per_year"]),
-        innovation_days_per_year=float(r["innovation_days_per_year"]),
+        id=int(r.id),
+        name=str(r.name),
+        currency=str(r.currency),
+        locale=str(r.locale),
+        contract_start=r.contract_start,
+        contract_end=r.contract_end,
+        baseline_start=r.baseline_start,
+        baseline_end=r.baseline_end,
+        gain_share_pct=float(r.gain_share_pct),
+        savings_goal_per_year=float(r.savings_goal_per_year),
+        productivity_pct_per_year=float(r.productivity_pct_per_year),
+        innovation_days_per_year=float(r.innovation_days_per_year),
         **{
-            k: _text(r[k]) for k in ("provider_name", "client_name", "provider_logo", "client_logo")
+            k: _text(getattr(r, k))
+            for k in ("provider_name", "client_name", "provider_logo", "client_logo")
         },
     )
 
@@ -484,10 +482,14 @@ def _rows(engine: Engine, bulk, *small):
             res.close()
             return [rows, *(conn.execute(stmt).all() for stmt in small)]
     except OperationalError as exc:
-        raise DatabaseUnavailable(
-            f"The database at {redact(str(engine.url))} cannot be reached: "
-            f"{str(exc.orig).strip().splitlines()[0] if exc.orig else exc}"
-        ) from exc
+        raise _unavailable(engine, exc) from exc
+
+
+def _unavailable(engine: Engine, exc: OperationalError) -> DatabaseUnavailable:
+    return DatabaseUnavailable(
+        f"The database at {redact(str(engine.url))} cannot be reached: "
+        f"{str(exc.orig).strip().splitlines()[0] if exc.orig else exc}"
+    )
 
 
 _DATE_COLS = [

@@ -130,7 +130,8 @@ def frozen_baseline(
     ``unit_windows``: unit_id → its own (start, end), used instead of B for that unit.
     Never raises for missing data (see ``Baseline.require`` / ``baseline``)."""
     lo, hi = month_of(start), month_of(end)
-    m = monthly[monthly["value"].notna()]
+    observed = monthly["value"].notna().to_numpy()
+    m = monthly if observed.all() else monthly[observed]  # no copy in the usual case
     month = m["month"].to_numpy()
     lo_row: np.ndarray | np.datetime64 = lo.to_datetime64()
     hi_row: np.ndarray | np.datetime64 = hi.to_datetime64()
@@ -153,13 +154,17 @@ def frozen_baseline(
     vol = np.where(np.isnan(vol), 0.0, vol)
     # pandas' grouped sum and mean (compensated summation, rows in their order): the same
     # floats as grouping by the two columns
-    g = (
-        pd.DataFrame({"vw": value * vol, "volume": vol, "mean": value, "months": month[in_win]})
-        .groupby(pair[in_win], sort=True)
-        .agg({"vw": "sum", "volume": "sum", "mean": "mean", "months": "count"})
+    # (the same grouped kernels as .agg({...}) runs per column, without its dispatch)
+    win_pair = pair[in_win]
+    grouped = pd.DataFrame({"vw": value * vol, "volume": vol, "mean": value}).groupby(
+        win_pair, sort=True
     )
+    g = grouped[["vw", "volume"]].sum()
+    gmean = grouped["mean"].mean().to_numpy()
     code = g.index.to_numpy()
-    kind = kpis.set_index("key")["kind"].reindex(keys).eq("rate").to_numpy()
+    gmonths = np.bincount(win_pair, minlength=int(code.max()) + 1 if len(code) else 0)[code]
+    kind_of = dict(zip(kpis["key"].tolist(), kpis["kind"].tolist(), strict=True))
+    kind = np.array([kind_of.get(k) == "rate" for k in keys], dtype=bool)
     gvol, gvw = g["volume"].to_numpy(), g["vw"].to_numpy()
     is_rate = kind[code % max(len(keys), 1)] & (gvol > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -168,9 +173,9 @@ def frozen_baseline(
         {
             "unit_id": units.take(code // max(len(keys), 1)),
             "kpi_key": keys.take(code % max(len(keys), 1)),
-            "base": np.where(is_rate, ratio, g["mean"].to_numpy()),
+            "base": np.where(is_rate, ratio, gmean),
             "volume": gvol,
-            "months": g["months"].to_numpy(),
+            "months": gmonths,
         }
     )
 
