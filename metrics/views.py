@@ -31,6 +31,7 @@ from data_loaders.queries import AccountData
 from metrics import attribution as attribution_metrics
 from metrics import contract as contract_metrics
 from metrics import headline as headline_metrics
+from metrics import innovation_views as iv
 from metrics import method_notes, rules, scorecard
 from metrics import narrative as story
 from metrics import outlook as outlook_metrics
@@ -879,16 +880,12 @@ class InnovationsView:
 
     def search(self, text: str, stages: list[str], reached: str | None) -> pd.DataFrame:
         """The register rows a search, a stage filter and a funnel stage leave."""
-        from metrics.innovation_views import search_register
-
-        return search_register(self.table, text, stages, reached)
+        return iv.search_register(self.table, text, stages, reached)
 
 
 def innovations_view(data: AccountData, f: FilterLike) -> InnovationsView:
     """Everything the Innovations page shows for the filters ``f`` (categories C limit the
     register; units U limit the go-lives per quarter)."""
-    from metrics import innovation_views as iv
-
     register = iv.in_categories(data.innovations, f.categories)
     rollouts = data.rollouts[data.rollouts["innovation_id"].isin(register["innovation_id"])]
     as_of = iv.data_as_of(data.monthly)
@@ -902,3 +899,24 @@ def innovations_view(data: AccountData, f: FilterLike) -> InnovationsView:
         timeline=iv.timeline_frame(register, as_of=as_of),
         table=iv.register_table(register, data.targets, data.kpis, data.rollouts),
     )
+
+
+@dataclass(frozen=True, eq=False)
+class InnovationDetail:
+    """The Innovation-detail page's record part: the picker's labels, the record of ``code``
+    (None when there is no such innovation) and its rollout units."""
+
+    labels: dict[str, str]
+    record: iv.InnovationRecord | None
+    units: pd.DataFrame | None
+
+
+def innovation_detail_view(data: AccountData, code: str) -> InnovationDetail:
+    """The labels of every innovation, and the record and rollout units of ``code``."""
+    rec = (
+        iv.innovation_record(data.innovations, data.targets, data.kpis, data.rollouts, code)
+        if code
+        else None
+    )
+    units = iv.rollout_units(data.rollouts, data.units, rec.innovation_id) if rec else None
+    return InnovationDetail(iv.innovation_labels(data.innovations), rec, units)

@@ -43,6 +43,14 @@ from metrics import views
 from metrics.attribution import attribution, of_categories
 from metrics.baseline import Baseline, account_baseline
 from metrics.filters import Filters
+from metrics.impact import EstimationError, InnovationEffect
+from metrics.innovation_views import (
+    InnovationRecord,
+    InnovationValue,
+    estimate_innovation,
+    kpi_around_go_live,
+)
+from metrics.innovation_views import innovation_value as innovation_value_of
 from metrics.outlook import Outlook
 from metrics.versions import estimates_version
 from services import estimates_background
@@ -435,3 +443,73 @@ def innovations(ctx: PageContext) -> views.InnovationsView:
     return _innovations(
         url, scope, account_id, version, Filters(sel.unit_ids, None, None, sel.categories)
     )
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def _innovation_detail(
+    url: str, scope: Scope, account_id: int, version: str, code: str
+) -> views.InnovationDetail:
+    return views.innovation_detail_view(cached_account_data(url, scope, account_id, version), code)
+
+
+def innovation_detail(ctx: PageContext, code: str) -> views.InnovationDetail:
+    """The picker's labels and the record and rollout units of innovation ``code``."""
+    url, scope, account_id, version, _ = _key(ctx)
+    return _innovation_detail(url, scope, account_id, version, code)
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner="Estimating the effect…")
+def _innovation_effect(
+    url: str, scope: Scope, account_id: int, version: str, code: str, kpi_key: str
+) -> InnovationEffect | str:
+    data = cached_account_data(url, scope, account_id, version)
+    rec = _innovation_detail(url, scope, account_id, version, code).record
+    if rec is None:
+        return f"there is no innovation {code}."
+    try:
+        return estimate_innovation(
+            data.monthly, data.rollouts, data.targets, data.innovations, rec, kpi_key
+        )
+    except EstimationError as exc:
+        return str(exc)
+
+
+def innovation_effect(ctx: PageContext, code: str, kpi_key: str) -> InnovationEffect | str:
+    """Innovation ``code``'s estimated effect on one KPI, or why it cannot be estimated (one
+    innovation's estimator run: the detail page shows it for any target KPI, stored or not)."""
+    url, scope, account_id, version, _ = _key(ctx)
+    return _innovation_effect(url, scope, account_id, version, code, kpi_key)
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def _claimed_and_measured(
+    url: str, scope: Scope, account_id: int, version: str, sel: Filters
+) -> pd.DataFrame:
+    return views.value_lines(cached_account_data(url, scope, account_id, version), sel, None)
+
+
+def innovation_value(
+    ctx: PageContext, rec: InnovationRecord, effect: InnovationEffect | None
+) -> InnovationValue:
+    """Claimed, measured and estimated value of one innovation over the selected units and
+    months (every category: the innovation is named, not filtered); the estimate is the
+    page's own ``effect``."""
+    url, scope, account_id, version, sel = _key(ctx)
+    lines = _claimed_and_measured(
+        url, scope, account_id, version, Filters(sel.unit_ids, sel.start, sel.end, None)
+    )
+    return innovation_value_of(lines, rec.innovation_id, effect)
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def _around_go_live(
+    url: str, scope: Scope, account_id: int, version: str, innovation_id: int, kpi_key: str
+) -> pd.DataFrame:
+    data = cached_account_data(url, scope, account_id, version)
+    return kpi_around_go_live(data.monthly, data.rollouts, data.units, innovation_id, kpi_key)
+
+
+def around_go_live(ctx: PageContext, innovation_id: int, kpi_key: str) -> pd.DataFrame:
+    """One KPI per rollout unit around go-live, with the path of the units not live."""
+    url, scope, account_id, version, _ = _key(ctx)
+    return _around_go_live(url, scope, account_id, version, innovation_id, kpi_key)
