@@ -16,7 +16,9 @@ from ui.safe import md
 
 __all__ = [
     "effect_sentence",
+    "around_go_live_block",
     "estimate_block",
+    "event_study_block",
     "evidence_line",
     "money",
     "record_header",
@@ -252,3 +254,54 @@ def estimate_block(eff: InnovationEffect, kpi: TargetKpi, locale: str = "en_US")
         for w in est.warnings:
             st.markdown(f"- {md(w)}")
         st.caption("The full method, with its formula, is on the Data page: How we compute value.")
+
+
+def around_go_live_block(series: pd.DataFrame, rec: InnovationRecord, kpi: TargetKpi) -> None:
+    """The KPI per rollout unit around go-live, with the dashed path of the units not live."""
+    from charts.detail import kpi_by_unit_chart
+
+    st.subheader(f"{md(kpi.label)} per unit around go-live")
+    if series.empty:
+        st.caption("No observations of this KPI for the rollout units.")
+        return
+    closed = rec.stage_dates.get("closed")
+    retired = closed if rec.stage == "retired" and closed is not None else None
+    st.altair_chart(
+        kpi_by_unit_chart(
+            series, kpi_label=kpi.label, unit_of_measure=kpi.unit_of_measure, retired=retired
+        ),
+        width="stretch",
+    )
+    if retired is not None:
+        st.caption(
+            f"Retired on {retired:%d %b %Y} (dotted end line): its credit and claim stop "
+            "there; the value measured before stays."
+        )
+    st.caption(
+        "Dashed: how the units not live with this innovation moved (month to month, "
+        "volume-weighted), started from this unit's level before go-live — the path it "
+        "would have followed had it moved like them."
+    )
+
+
+def event_study_block(eff: InnovationEffect, kpi: TargetKpi) -> None:
+    """The effect per month since go-live, with the placebo months before it."""
+    from charts.detail import event_study_chart
+    from metrics.innovation_views import event_study_frame
+
+    horizons, unit = event_study_frame(eff)
+    st.altair_chart(
+        event_study_chart(
+            horizons,
+            kpi_label=kpi.label,
+            unit_of_measure=unit or kpi.unit_of_measure,
+            att=eff.effect_pct if unit == "%" else eff.estimate.att,
+            y_title="effect (%)" if unit == "%" else None,
+        ),
+        width="stretch",
+    )
+    st.caption(
+        "Each dot is the average effect that many months after go-live (in % of the "
+        "estimated no-innovation path), with its 95 % interval. Grey dots before go-live are "
+        "placebo checks: they should sit on zero."
+    )
