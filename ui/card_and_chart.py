@@ -58,8 +58,13 @@ def kpi_card(
 #: function of its inputs, so equal inputs give the same spec. Bounded: the oldest goes first.
 _SPECS: dict[str, VegaLiteSpec] = {}
 _SPECS_MAX = 256
-#: Altair's theme and data transformer are process-wide: one conversion at a time.
-_ALTAIR = threading.Lock()
+#: Altair's theme and data transformer are process-wide: one conversion at a time, under
+#: the lock ``st.altair_chart`` takes for the same globals (pages that still call it directly
+#: would otherwise switch the transformer in the middle of a conversion here).
+try:
+    from streamlit.elements.vega_charts import _altair_globals_lock as _ALTAIR
+except ImportError:  # a Streamlit without it: at least our own conversions are serialised
+    _ALTAIR = threading.Lock()
 
 
 def vega_lite_spec(chart: Any) -> VegaLiteSpec:
