@@ -85,8 +85,10 @@ def to_cents(amount: pd.Series | np.ndarray) -> np.ndarray:
 
 def value_kpis(kpis: pd.DataFrame, *, headline_only: bool = True) -> pd.DataFrame:
     """The KPIs with a money value (and, by default, flagged for the headline)."""
-    k = kpis[kpis["money_value"].notna()]
-    return k[k["headline"].astype(bool)] if headline_only else k
+    keep = kpis["money_value"].notna().to_numpy()
+    if headline_only:
+        keep = keep & kpis["headline"].astype(bool).to_numpy()
+    return kpis[keep]  # one selection of the frame (each costs more than the test)
 
 
 def benefit(
@@ -103,14 +105,15 @@ def benefit(
     ``metrics.baseline.Baseline.missing``); rows without a value are left out, not zeroed."""
     k = value_kpis(kpis, headline_only=headline_only)
     m = in_period(in_units(monthly, f), f)
-    pairs = base[["unit_id", "kpi_key"]]
     keys = pd.Index(k["key"])
     # base[u,k] looked up on a unit × KPI grid (the inner merge on unit and KPI, in the
     # order of the monthly rows), and s_k, money_k and the rate flag per KPI (a few rows),
     # not per monthly row; KPI keys are matched once per distinct key
-    units = pd.Index(pd.unique(pairs["unit_id"]))
-    bu = units.get_indexer(pd.Index(pairs["unit_id"]))
-    bk = keys.get_indexer(pd.Index(pairs["kpi_key"]))
+    base_units = base["unit_id"].to_numpy()
+    units = pd.Index(pd.unique(base_units))
+    bu = units.get_indexer(base_units)
+    bcodes, bdistinct = pd.factorize(base["kpi_key"])
+    bk = np.where(bcodes >= 0, keys.get_indexer(pd.Index(bdistinct))[bcodes], -1)
     ok = bk >= 0
     pair = bu[ok].astype(np.int64) * max(len(keys), 1) + bk[ok]
     if not keys.is_unique or len(np.unique(pair)) != len(pair):
