@@ -121,9 +121,11 @@ __all__ = [
     "EstimationError",
     "EvidenceLevel",
     "InnovationEffect",
+    "KpiRows",
     "estimate_effect",
     "evidence_level",
     "innovation_effect",
+    "kpi_rows",
 ]
 
 #: Below this many treated units a unit-clustered standard error is not trusted.
@@ -528,6 +530,7 @@ def innovation_effect(
     other_rollouts: pd.DataFrame | None = None,
     scale: Scale = "log",
     n_permutations: int = 999,
+    rows: KpiRows | None = None,
 ) -> InnovationEffect:
     """Estimated effect of ONE innovation on one KPI, and what it is worth.
 
@@ -589,67 +592,88 @@ def innovation_effect(
         ``-s_k * att * treated_volume * money_value``, on the log scale
         ``-s_k * sum_treated vol * money_value * (actual - actual / exp(att))``. The CI
         bounds are mapped the same way (plugging in the CI ends) and ordered low <= high.
+
+    ``rows``: ``kpi_rows(monthly, kpi_key)``, when the caller estimates several innovations
+    on the KPI (its rows and the other innovations' live shares are then prepared once).
     """
     sign = _direction_sign(direction)
     if scale not in ("level", "log"):
         raise EstimationError(f"scale must be 'level' or 'log' (got {scale!r}).")
-    _require_columns(monthly, ["unit_id", "kpi_key", "month", "value", "volume"], "monthly")
     _require_columns(rollouts, ["unit_id", "go_live"], "rollouts")
-
-    data = monthly.loc[monthly["kpi_key"] == kpi_key, ["unit_id", "month", "value", "volume"]]
-    if data.empty:
-        raise EstimationError(f"There are no monthly observations for KPI '{kpi_key}'.")
-    data = data.copy()
-    data["month"] = pd.to_datetime(data["month"]).dt.to_period("M").dt.to_timestamp()
+    if rows is None:
+        rows = kpi_rows(monthly, kpi_key)
+    elif rows.kpi_key != kpi_key:
+        raise ValueError(f"rows of KPI '{rows.kpi_key}' given for KPI '{kpi_key}'")
 
     own = _first_go_live(rollouts)
     notes: list[str] = []
-    missing = sorted(set(own.index) - set(data["unit_id"]), key=str)
+    missing = sorted(set(own.index) - set(rows.units), key=str)
     if missing:
         notes.append(
             f"{len(missing)} rollout unit(s) have no '{kpi_key}' data and were left out: "
             f"{_names(missing)}."
         )
-    go_live = data["unit_id"].map(own)
-    go_month = go_live.dt.to_period("M").dt.to_timestamp()
-    data["first_treated"] = go_live + pd.offsets.MonthBegin(0)  # rolls forward unless the 1st
-    partial = (go_live.dt.day != 1) & (data["month"] == go_month)
-    data = data.loc[~partial.to_numpy()]
+    # per row: the unit's go-live, its month, and the first treated month (go-live's month
+    # when it is on the 1st, else the next one); NaT where the unit has no rollout
+    go_unit = own.reindex(rows.units).to_numpy(dtype="datetime64[ns]")
+    go_live = go_unit[rows.unit_code]
+    go_month = go_live.astype("datetime64[M]")
+    go_month_ns = go_month.astype("datetime64[ns]")
+    first_treated = np.where(
+        go_live == go_month_ns, go_live, (go_month + 1).astype("datetime64[ns]")
+    )
+    has_ft = ~np.isnat(first_treated)
+    month = rows.month_ns
+    keep = ~((go_live != go_month_ns) & (month == go_month_ns))  # the partly live month
     retired = _retired_from(rollouts)
     if retired is not None:
-        after = (data["first_treated"].notna() & (data["month"] >= retired)).to_numpy()
+        after = keep & has_ft & (month >= retired.to_datetime64())
         if after.any():
             notes.append(
                 f"The innovation was retired: it is not live from {retired:%b %Y} on, so the "
-                f"{int(after.sum())} month(s) of its {data.loc[after, 'unit_id'].nunique()} "
+                f"{int(after.sum())} month(s) of its {pd.unique(rows.unit_code[after]).size} "
                 "unit(s) from then on are left out (its effect is estimated while it was live; "
                 "after retirement they are neither live nor a clean before-period)."
             )
-            data = data.loc[~after]
-    first_seen = data.groupby("unit_id")["month"].transform("min")
-    always = data["first_treated"].notna() & (data["first_treated"] <= first_seen)
+            keep &= ~after
+    first_seen = np.full(rows.units.size, np.iinfo(np.int64).max)
+    np.minimum.at(first_seen, rows.unit_code[keep], month[keep].view(np.int64))
+    always = keep & has_ft & (first_treated.view(np.int64) <= first_seen[rows.unit_code])
     if always.any():
-        dropped = sorted(data.loc[always, "unit_id"].unique().tolist(), key=str)
+        dropped = sorted(pd.unique(rows.unit_id[always]).tolist(), key=str)
         notes.append(
             f"{len(dropped)} unit(s) went live before or in the first month of their "
             f"'{kpi_key}' data, so they have no before-period and were left out: "
             f"{_names(dropped)}."
         )
-        data = data.loc[~always]
+        keep &= ~always
 
-    data, labels = _other_innovation_covariates(data, other_rollouts, kpi_key, rollouts)
-
-    data["_actual"] = data["value"]
+    at = np.flatnonzero(keep)
+    live, labels = _live_share_columns(rows, at, other_rollouts, kpi_key, own)
+    actual = rows.value[at]
+    values = actual
     if scale == "log":
-        values = data["value"].to_numpy(dtype="float64", na_value=np.nan)
-        if np.any(values[np.isfinite(values)] <= 0):
+        if np.any(actual[np.isfinite(actual)] <= 0):
             notes.append(
                 f"Some '{kpi_key}' values are zero or negative, so the effect was estimated "
                 "on the KPI's own scale (differences) instead of as a percentage change."
             )
             scale = "level"
         else:
-            data["value"] = np.log(values)
+            values = np.log(actual)
+    volume = rows.volume[at]
+    first_treated = first_treated[at]
+    data = pd.DataFrame(
+        {
+            "unit_id": rows.unit_id[at],
+            "month": rows.month[at],
+            "value": values,
+            "volume": volume,
+            "first_treated": first_treated,
+            **dict(zip(labels, live, strict=True)),
+        },
+        index=rows.index[at],
+    )
 
     def run() -> EffectEstimate:
         return estimate_effect(
@@ -708,15 +732,11 @@ def innovation_effect(
         outcome=f"log {kpi_key}" if scale == "log" else kpi_key,
     )
 
-    treated = (data["_actual"].notna() & (data["month"] >= data["first_treated"])).to_numpy()
-    vol = data.loc[treated, "volume"].to_numpy(dtype="float64")
+    treated = ~np.isnan(actual) & (rows.month_ns[at] >= first_treated)
+    vol = volume[treated]
     treated_volume = float(vol.sum())
-    treated_months = int(data.loc[treated, "month"].nunique())
-    ybar = (
-        float(vol @ data.loc[treated, "_actual"].to_numpy(dtype="float64")) / treated_volume
-        if treated_volume > 0
-        else math.nan
-    )
+    treated_months = int(np.unique(rows.month_ns[at][treated]).size)
+    ybar = float(vol @ actual[treated]) / treated_volume if treated_volume > 0 else math.nan
 
     def pct(c: float) -> float:
         if scale == "log":
@@ -760,7 +780,7 @@ def innovation_effect(
 
 def _first_go_live(rollouts: pd.DataFrame) -> pd.Series:
     """Earliest go-live date (normalised to midnight) per unit_id."""
-    go = pd.to_datetime(rollouts["go_live"]).dt.normalize().to_numpy(dtype="datetime64[ns]")
+    go = _normalised_dates(rollouts["go_live"])
     ok = ~np.isnat(go)
     codes, units = pd.factorize(rollouts["unit_id"].to_numpy()[ok], sort=True)
     first = np.full(len(units), np.iinfo(np.int64).max)
@@ -781,26 +801,95 @@ def _retired_from(rollouts: pd.DataFrame) -> pd.Timestamp | None:
 _AFTER_RETIREMENT = " (after its retirement)"
 
 
+@dataclass(frozen=True, eq=False)
+class KpiRows:
+    """One KPI's monthly rows (``kpi_rows``): what every innovation's panel on that KPI is
+    cut from, as arrays in ``monthly``'s row order, so a batch of estimates prepares them once
+    per KPI. ``unit_code`` is each row's place in ``units`` (the distinct unit ids in order
+    of appearance); ``month`` is the first of the month (``month_ns`` the same as
+    datetime64[ns]); ``month_end``/``days_in`` serve the live shares, which ``live`` keeps
+    per other innovation and rollout (computed on all rows, then cut like the panel)."""
+
+    kpi_key: str
+    index: pd.Index
+    unit_id: npt.NDArray[np.generic]
+    unit_code: IntArray
+    units: pd.Index
+    month: npt.NDArray[np.generic]
+    month_ns: npt.NDArray[np.datetime64]
+    month_end: npt.NDArray[np.datetime64]
+    days_in: FloatArray
+    value: FloatArray
+    volume: FloatArray
+    has_value: BoolArray
+    live: dict[tuple[object, ...], list[tuple[FloatArray, str]]]
+
+
+def kpi_rows(monthly: pd.DataFrame, kpi_key: str) -> KpiRows:
+    """The rows of ``monthly`` (columns ``unit_id, kpi_key, month, value, volume``) for one
+    KPI, months normalised to the first of the month (see :class:`KpiRows`)."""
+    _require_columns(monthly, ["unit_id", "kpi_key", "month", "value", "volume"], "monthly")
+    data = monthly.loc[monthly["kpi_key"] == kpi_key, ["unit_id", "month", "value", "volume"]]
+    if data.empty:
+        raise EstimationError(f"There are no monthly observations for KPI '{kpi_key}'.")
+    month = pd.Series(pd.to_datetime(data["month"]).dt.to_period("M").dt.to_timestamp())
+    code, units = pd.factorize(data["unit_id"], use_na_sentinel=False)
+    return KpiRows(
+        kpi_key=kpi_key,
+        index=data.index,
+        unit_id=data["unit_id"].to_numpy(),
+        unit_code=np.asarray(code, dtype=np.int64),
+        units=pd.Index(units),
+        month=month.to_numpy(),
+        month_ns=month.to_numpy(dtype="datetime64[ns]"),
+        month_end=(month + pd.offsets.MonthEnd(0)).to_numpy(dtype="datetime64[D]"),
+        days_in=month.dt.days_in_month.to_numpy(dtype="float64"),
+        value=data["value"].to_numpy(dtype="float64", na_value=np.nan),
+        volume=data["volume"].to_numpy(dtype="float64", na_value=np.nan),
+        has_value=data["value"].notna().to_numpy(),
+        live={},
+    )
+
+
 def _other_innovation_covariates(
     data: pd.DataFrame,
     other_rollouts: pd.DataFrame | None,
     kpi_key: str,
     rollouts: pd.DataFrame,
 ) -> tuple[pd.DataFrame, dict[str, str]]:
-    """``data`` with one live-share column per other innovation on ``kpi_key`` added (a new
-    frame: one concatenation, where adding the columns to ``data`` in place cost ten times
-    as much), and {column name: innovation label}.
+    """``data`` (columns unit_id, month, value, volume) with the live-share columns of
+    ``_live_share_columns`` added, and {column name: innovation label}."""
+    rows = kpi_rows(data.assign(kpi_key=kpi_key), kpi_key)
+    live, labels = _live_share_columns(
+        rows, np.arange(len(data)), other_rollouts, kpi_key, _first_go_live(rollouts)
+    )
+    if not live:
+        return data, labels
+    extra = pd.DataFrame(np.column_stack(live), index=data.index, columns=list(labels))
+    return pd.concat([data, extra], axis=1), labels
+
+
+def _live_share_columns(
+    rows: KpiRows,
+    at: IntArray,
+    other_rollouts: pd.DataFrame | None,
+    kpi_key: str,
+    own: pd.Series,
+) -> tuple[list[FloatArray], dict[str, str]]:
+    """One live-share column per other innovation on ``kpi_key``, on the rows ``at`` of
+    ``rows`` (the panel's), and {column name: innovation label}; ``own`` is this
+    innovation's first go-live per unit (``_first_go_live``).
 
     Live share at (unit, month) = days live in the month / days in the month (0 before the
     go-live month, 1 after), the demo generator's convention. A retired innovation (its
     ``live_to``, when ``other_rollouts`` has that column) gets two columns: its live share
     before its retirement month, and from then on, so the model neither assumes that its
     effect stopped at retirement nor that it lasted — the data says which. Columns that are
-    zero on every row with a value, and the innovation itself (identical rollouts), are
-    skipped.
+    zero on every panel row with a value, and the innovation itself (identical rollouts),
+    are skipped.
     """
     if other_rollouts is None or other_rollouts.empty:
-        return data, {}
+        return [], {}
     if "innovation_id" in other_rollouts.columns:
         id_col = "innovation_id"
     elif "code" in other_rollouts.columns:
@@ -811,23 +900,26 @@ def _other_innovation_covariates(
             "innovations apart."
         )
     _require_columns(other_rollouts, ["unit_id", "go_live", "kpi_key"], "other_rollouts")
-    others = other_rollouts.loc[other_rollouts["kpi_key"] == kpi_key]
-    if others.empty:
-        return data, {}
-    own = _first_go_live(rollouts)
+    on_kpi = (other_rollouts["kpi_key"] == kpi_key).to_numpy()
+    if not on_kpi.any():
+        return [], {}
     own_pairs = set(zip(own.index, own.to_numpy(), strict=True))
     # per (innovation, unit), sorted by both: earliest go-live and earliest live_to
-    go_all = pd.to_datetime(others["go_live"]).dt.normalize().to_numpy(dtype="datetime64[ns]")
+    go_all = _normalised_dates(other_rollouts["go_live"])[on_kpi]
     to_all = (
-        pd.to_datetime(others["live_to"]).to_numpy(dtype="datetime64[ns]")
-        if "live_to" in others.columns
-        else np.full(len(others), np.datetime64("NaT"), dtype="datetime64[ns]")
+        _dates(other_rollouts["live_to"])[on_kpi]
+        if "live_to" in other_rollouts.columns
+        else np.full(int(on_kpi.sum()), np.datetime64("NaT"), dtype="datetime64[ns]")
     )
     has_go = ~np.isnat(go_all)
     if not has_go.any():
-        return data, {}
-    ident_code, ident_names = pd.factorize(others[id_col].to_numpy()[has_go], sort=True)
-    unit_code, unit_names = pd.factorize(others["unit_id"].to_numpy()[has_go], sort=True)
+        return [], {}
+    ident_code, ident_names = pd.factorize(
+        other_rollouts[id_col].to_numpy()[on_kpi][has_go], sort=True
+    )
+    unit_code, unit_names = pd.factorize(
+        other_rollouts["unit_id"].to_numpy()[on_kpi][has_go], sort=True
+    )
     keys, at_key = np.unique(ident_code * len(unit_names) + unit_code, return_inverse=True)
     never = np.iinfo(np.int64).max
     go_min = np.full(keys.size, never)
@@ -835,54 +927,79 @@ def _other_innovation_covariates(
     to_ns = to_all[has_go]
     to_min = np.full(keys.size, never)
     np.minimum.at(to_min, at_key, np.where(np.isnat(to_ns), never, to_ns.view(np.int64)))
-    spans = pd.DataFrame(
-        {
-            "ident": np.asarray(ident_names, dtype=object)[keys // len(unit_names)],
-            "unit_id": np.asarray(unit_names, dtype=object)[keys % len(unit_names)],
-            "go": go_min.view("datetime64[ns]"),
-            "to": np.where(to_min == never, np.iinfo(np.int64).min, to_min).view("datetime64[ns]"),
-        }
+    span_ident = np.asarray(ident_names, dtype=object)[keys // len(unit_names)]
+    span_unit = np.asarray(unit_names, dtype=object)[keys % len(unit_names)]
+    span_go = go_min.view("datetime64[ns]")
+    span_to = (
+        np.where(to_min == never, np.iinfo(np.int64).min, to_min)
+        .view("datetime64[ns]")
+        .astype("datetime64[M]")
     )
-    units = pd.Index(pd.unique(data["unit_id"]))
-    row_unit = units.get_indexer(pd.Index(data["unit_id"]))
-    month = data["month"].to_numpy(dtype="datetime64[D]")
-    month_end = (data["month"] + pd.offsets.MonthEnd(0)).to_numpy(dtype="datetime64[D]")
-    days_in = data["month"].dt.days_in_month.to_numpy(dtype="float64")
-    has_value = data["value"].notna().to_numpy()
-    span_unit = spans["unit_id"].to_numpy()
-    span_at = units.get_indexer(pd.Index(spans["unit_id"]))
-    span_go = spans["go"].to_numpy(dtype="datetime64[ns]")
-    span_to = spans["to"].to_numpy(dtype="datetime64[ns]").astype("datetime64[M]")
-    idents, first = np.unique(spans["ident"].to_numpy(), return_index=True)
-    bounds = [*first.tolist(), len(spans)]
+    span_at = rows.units.get_indexer(pd.Index(span_unit))
+    idents, first = np.unique(span_ident, return_index=True)
+    bounds = [*first.tolist(), len(span_ident)]
+    has_value = rows.has_value[at]
     labels: dict[str, str] = {}
     added: list[FloatArray] = []
     for n, ident in enumerate(idents):
         sl = slice(bounds[n], bounds[n + 1])
         if set(zip(span_unit[sl], span_go[sl], strict=True)) == own_pairs:
             continue
-        at = span_at[sl]
-        go = np.full(units.size, np.datetime64("NaT"), dtype="datetime64[D]")
-        go[at[at >= 0]] = span_go[sl][at >= 0].astype("datetime64[D]")
-        days = (month_end - go[row_unit]).astype("timedelta64[D]").astype(np.float64) + 1.0
-        live = np.where(np.isnat(go[row_unit]), 0.0, np.clip(days, 0.0, days_in) / days_in)
-        columns = [(live, str(ident))]
-        to = span_to[sl][~np.isnat(span_to[sl])]
-        if to.size:  # retired: its months from then on get their own control
-            gone = month >= to.min().astype("datetime64[D]")
-            columns = [
-                (np.where(gone, 0.0, live), str(ident)),
-                (np.where(gone, live, 0.0), f"{ident}{_AFTER_RETIREMENT}"),
-            ]
+        key = (
+            ident,
+            tuple(span_at[sl].tolist()),
+            tuple(span_go[sl].view(np.int64).tolist()),
+            tuple(span_to[sl].view(np.int64).tolist()),
+        )
+        columns = rows.live.get(key)
+        if columns is None:
+            columns = _live_share(rows, span_at[sl], span_go[sl], span_to[sl], str(ident))
+            rows.live[key] = columns
         for values, label in columns:
-            if not np.any(values[has_value] > 0):
+            cut = values[at]
+            if not np.any(cut[has_value] > 0):
                 continue
             labels[f"_live_{len(labels)}"] = label
-            added.append(values)
-    if added:
-        extra = pd.DataFrame(np.column_stack(added), index=data.index, columns=list(labels))
-        data = pd.concat([data, extra], axis=1)
-    return data, labels
+            added.append(cut)
+    return added, labels
+
+
+def _live_share(
+    rows: KpiRows,
+    span_at: IntArray,
+    span_go: npt.NDArray[np.datetime64],
+    span_to: npt.NDArray[np.datetime64],
+    label: str,
+) -> list[tuple[FloatArray, str]]:
+    """One innovation's live share on every row of ``rows`` (``_live_share_columns``), from
+    its units' places in ``rows.units`` (-1: a unit without rows), first go-live and
+    retirement month (NaT: not retired): one column, or two when it was retired."""
+    go = np.full(rows.units.size, np.datetime64("NaT"), dtype="datetime64[D]")
+    go[span_at[span_at >= 0]] = span_go[span_at >= 0].astype("datetime64[D]")
+    go_row = go[rows.unit_code]
+    days = (rows.month_end - go_row).astype("timedelta64[D]").astype(np.float64) + 1.0
+    live = np.where(np.isnat(go_row), 0.0, np.clip(days, 0.0, rows.days_in) / rows.days_in)
+    to = span_to[~np.isnat(span_to)]
+    if not to.size:
+        return [(live, label)]
+    # retired: its months from then on get their own control
+    gone = rows.month_ns.astype("datetime64[D]") >= to.min().astype("datetime64[D]")
+    return [
+        (np.where(gone, 0.0, live), label),
+        (np.where(gone, live, 0.0), f"{label}{_AFTER_RETIREMENT}"),
+    ]
+
+
+def _dates(values: pd.Series) -> npt.NDArray[np.datetime64]:
+    """A column of dates as datetime64[ns] (NaT where missing)."""
+    if values.dtype == np.dtype("datetime64[ns]"):
+        return values.to_numpy()
+    return pd.to_datetime(values).to_numpy(dtype="datetime64[ns]")
+
+
+def _normalised_dates(values: pd.Series) -> npt.NDArray[np.datetime64]:
+    """``_dates`` at midnight (tz-naive, so the day's start is its date)."""
+    return _dates(values).astype("datetime64[D]").astype("datetime64[ns]")
 
 
 def evidence_level(estimate: EffectEstimate | None, has_measured: bool) -> EvidenceLevel:

@@ -41,7 +41,7 @@ from data_loaders.access import Scope
 from data_loaders.estimate_store import COLUMNS, load_estimates, save_estimates
 from data_loaders.queries import AccountData, load_account_data, load_stored_estimates
 from data_loaders.schema import EstimateClaim
-from metrics.impact import EstimationError
+from metrics.impact import EstimationError, KpiRows, kpi_rows
 from metrics.innovation_views import (
     InnovationRecord,
     control_rollouts,
@@ -170,9 +170,10 @@ def estimate_innovations(
         ids &= set(innovation_ids)
     controls = control_rollouts(data.rollouts, data.targets, data.innovations)
     records = innovation_records(data.innovations, data.targets, data.kpis, data.rollouts)
+    panels: dict[str, KpiRows | None] = {}  # per KPI, shared by the innovations targeting it
     todo = sorted(ids)
     for i, iid in enumerate(todo, start=1):
-        row = _estimate_one(data, records.get(int(iid)), controls)
+        row = _estimate_one(data, records.get(int(iid)), controls, panels)
         if row is not None:
             rows.append(row)
         if each is not None:
@@ -181,13 +182,22 @@ def estimate_innovations(
 
 
 def _estimate_one(
-    data: AccountData, rec: InnovationRecord | None, controls: pd.DataFrame
+    data: AccountData,
+    rec: InnovationRecord | None,
+    controls: pd.DataFrame,
+    panels: dict[str, KpiRows | None],
 ) -> tuple[object, ...] | None:
-    """One row of ``estimate_innovations`` (None when the innovation has no main KPI)."""
+    """One row of ``estimate_innovations`` (None when the innovation has no main KPI);
+    ``panels`` holds the KPIs' rows (``metrics.impact.kpi_rows``) prepared so far."""
     if rec is None or rec.main_kpi is None:
         return None
     key = rec.main_kpi
     iid = rec.innovation_id
+    if key not in panels:
+        try:
+            panels[key] = kpi_rows(data.monthly, key)
+        except EstimationError:  # no rows: the estimator says so, after its other checks
+            panels[key] = None
     try:
         eff = estimate_innovation(
             data.monthly,
@@ -197,6 +207,7 @@ def _estimate_one(
             rec,
             key,
             controls=controls,
+            rows=panels[key],
         )
     except EstimationError as exc:
         return (iid, key, np.nan, np.nan, np.nan, False, str(exc))

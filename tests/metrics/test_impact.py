@@ -1078,6 +1078,62 @@ def test_innovation_effect_controls_for_other_innovations_on_the_same_kpi() -> N
     assert with_self.controls == ("B",) and with_self.estimate.att == controlled.estimate.att
 
 
+def test_kpi_rows_by_hand() -> None:
+    """One KPI's rows in monthly's order: months to the first of the month (15 Jan -> 1 Jan),
+    units coded in order of appearance, the month's last day and its number of days
+    (February 2024: 29); another KPI's rows left out; no rows at all is an error."""
+    monthly = pd.DataFrame(
+        {
+            "unit_id": ["U2", "U1", "U2", "U1"],
+            "kpi_key": ["cost", "aht", "cost", "cost"],
+            "month": pd.to_datetime(["2024-01-15", "2024-01-01", "2024-02-01", "2024-02-01"]),
+            "value": [1.0, 9.0, np.nan, 3.0],
+            "volume": [10.0, 90.0, 20.0, 30.0],
+        }
+    )
+    rows = impact.kpi_rows(monthly, "cost")
+    assert rows.index.tolist() == [0, 2, 3]
+    assert rows.unit_id.tolist() == ["U2", "U2", "U1"]
+    assert rows.unit_code.tolist() == [0, 0, 1] and rows.units.tolist() == ["U2", "U1"]
+    assert [str(m)[:10] for m in rows.month_ns] == ["2024-01-01", "2024-02-01", "2024-02-01"]
+    assert [str(m) for m in rows.month_end] == ["2024-01-31", "2024-02-29", "2024-02-29"]
+    assert rows.days_in.tolist() == [31.0, 29.0, 29.0]
+    assert rows.has_value.tolist() == [True, False, True]
+    np.testing.assert_array_equal(rows.volume, [10.0, 20.0, 30.0])
+    with pytest.raises(EstimationError, match="no monthly observations for KPI 'fte'"):
+        impact.kpi_rows(monthly, "fte")
+
+
+def test_innovation_effect_on_shared_rows_is_the_same() -> None:
+    """Two innovations on one KPI estimated from one ``kpi_rows`` (as the stored estimates
+    are: rows and live shares prepared once) give exactly what each gets on its own; the
+    live share of a control is computed once and reused; rows of another KPI are refused."""
+    monthly, mine, rollouts = concurrent_frame()
+    kw: dict[str, Any] = {
+        "kpi_key": "cost",
+        "money_value": 1.0,
+        "direction": "lower",
+        "n_permutations": 99,
+    }
+    mine_b = rollouts.loc[rollouts["code"] == "B", ["unit_id", "go_live"]]
+    others_a, others_b = (rollouts[rollouts["code"] != c] for c in ("A", "B"))
+    rows = impact.kpi_rows(monthly, "cost")
+    for own, others in ((mine, others_a), (mine_b, others_b), (mine, others_a)):
+        alone = innovation_effect(monthly, own, other_rollouts=others, **kw)
+        shared = innovation_effect(monthly, own, other_rollouts=others, rows=rows, **kw)
+        assert shared.controls == alone.controls and shared.controls
+        for a, b in ((alone, shared), (alone.estimate, shared.estimate)):
+            for f in dataclasses.fields(a):
+                if f.name not in ("estimate", "by_horizon"):
+                    assert getattr(a, f.name) == getattr(b, f.name), f.name
+        pd.testing.assert_frame_equal(alone.estimate.by_horizon, shared.estimate.by_horizon)
+    assert len(rows.live) == 2  # B's share (for A) and A's (for B), each computed once
+    with pytest.raises(ValueError, match="rows of KPI 'aht'"):
+        innovation_effect(
+            monthly, mine, rows=impact.kpi_rows(monthly.assign(kpi_key="aht"), "aht"), **kw
+        )
+
+
 def test_other_innovation_live_share_convention() -> None:
     """Live share = days live / days in month: 0 before, 21/31 for go-live on 11 March, then 1."""
     months = pd.date_range("2024-01-01", periods=5, freq="MS")
