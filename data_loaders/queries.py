@@ -12,13 +12,9 @@ import gc
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
-import adbc_driver_sqlite.dbapi as adbc_sqlite
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 from sqlalchemy import Engine, String, and_, case, func, select, true, type_coerce
 from sqlalchemy.exc import OperationalError
 
@@ -334,41 +330,22 @@ def load_monthly(
         .where(Kpi.account_id == account_id, _in_scope(scope, Kpi.account_id))
         .order_by(Kpi.key)
     )
-    table = _arrow_table(engine, stmt)
-    if table is not None:  # a SQLite file: columns straight from the database, no row objects
-        keys = _rows(engine, names)[0]
+    with _gc_paused():
+        rows, keys = _rows(engine, stmt, names)
+        cols = list(zip(*rows, strict=True)) if rows else [()] * 7
+        del rows
         unit, kpi, value, volume, n_obs = (
-            np.asarray(table.column(i).to_numpy(zero_copy_only=False), dtype=t)
+            np.asarray(cols[i], dtype=t)
             for i, t in ((0, "int64"), (1, "int64"), (3, "float64"), (4, "float64"), (5, "int64"))
         )
-        month_codes, months = _codes(table.column(2))
-        grain_codes, grains = _codes(table.column(6))
-    else:
-        with _gc_paused():
-            rows, keys = _rows(engine, stmt, names)
-            cols = list(zip(*rows, strict=True)) if rows else [()] * 7
-            del rows
-            unit, kpi, value, volume, n_obs = (
-                np.asarray(cols[i], dtype=t)
-                for i, t in (
-                    (0, "int64"),
-                    (1, "int64"),
-                    (3, "float64"),
-                    (4, "float64"),
-                    (5, "int64"),
-                )
-            )
-            month_codes, month_uniques = pd.factorize(pd.Series(cols[2], dtype=object))
-            grain_codes, grain_uniques = pd.factorize(pd.Series(cols[6], dtype=object))
-            months, grains = list(month_uniques), list(grain_uniques)
-            # the row objects freed before collection resumes: none left for it to walk
-            del cols
+        month_codes, months = pd.factorize(pd.Series(cols[2], dtype=object))
+        grain_codes, grains = pd.factorize(pd.Series(cols[6], dtype=object))
+        # the row objects freed before collection resumes, so it has none of them to walk
+        del cols
     rank = {int(k): i for i, (k, _) in enumerate(keys)}
     key_of = dict(keys)
     kpi_codes, kpi_ids = pd.factorize(kpi)
-    month = pd.DatetimeIndex(pd.to_datetime(pd.Index(months, dtype=object))).astype(
-        "datetime64[ns]"
-    )
+    month = pd.DatetimeIndex(pd.to_datetime(pd.Index(months))).astype("datetime64[ns]")
     # Rows ordered by unit, KPI key (the database's collation, as the key list is) and month,
     # as before the rollup — sorted here, not in SQL: PostgreSQL then reads the table in one
     # pass instead of walking the primary key to a heap page per row (benchmarks/README.md,
@@ -393,68 +370,6 @@ def load_monthly(
             "grain": pd.array([str(g) for g in grains], dtype="str").take(grain_codes[order]),
         }
     )
-
-
-def _codes(column: pa.ChunkedArray) -> tuple[np.ndarray, list[object]]:
-    """A text column as (integer code per row, its distinct values), as ``pd.factorize``."""
-    if len(column) == 0:
-        return np.zeros(0, dtype="int64"), []
-    encoded = pc.dictionary_encode(column).combine_chunks()
-    return (
-        np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype="int64"),
-        encoded.dictionary.to_pylist(),
-    )
-
-
-def _sqlite_file(engine: Engine) -> str | None:
-    """The path of the SQLite file behind ``engine``, when a second reader can open it: a
-    plain file URL of the standard driver (not in memory, not a URI, no options)."""
-    url = engine.url
-    if url.drivername not in ("sqlite", "sqlite+pysqlite") or url.query:
-        return None
-    path = url.database or ""
-    if path in ("", ":memory:") or path.startswith("file:") or not Path(path).is_file():
-        return None
-    return path
-
-
-def _arrow_table(engine: Engine, stmt) -> pa.Table | None:
-    """The rows of ``stmt`` as an Arrow table read by the ADBC SQLite driver (C all the way:
-    no Python object per value, half the time of the standard driver's rows on a 35k-row
-    rollup read; benchmarks/README.md), or None when ``engine`` is not a SQLite file.
-
-    The statement is compiled by SQLAlchemy for SQLite and executed with its bound
-    parameters (``?`` placeholders), never with values written into the SQL."""
-    path = _sqlite_file(engine)
-    if path is None:
-        return None
-    dialect = engine.dialect
-    compiled = stmt.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
-    params = []
-    for name in compiled.positiontup or ():
-        # an expanded IN list's parameters are named after their bind (``unit_id_1_2``)
-        bind = compiled.binds.get(name)
-        if bind is None:
-            bind = compiled.binds.get(name.rsplit("_", 1)[0])
-        process = (
-            bind.type.dialect_impl(dialect).bind_processor(dialect) if bind is not None else None
-        )
-        value = compiled.params[name]
-        params.append(process(value) if process else value)
-    try:
-        with adbc_sqlite.connect(path, autocommit=True) as conn, conn.cursor() as cur:
-            # one batch: SQLite's column types are inferred from all the rows, not the first
-            # 1,024 (a volume NULL in those and a number later would be refused)
-            cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(2**30)})
-            cur.execute("PRAGMA busy_timeout=10000")
-            cur.fetchall()
-            cur.execute(compiled.string, tuple(params))
-            return cur.fetch_arrow_table()
-    except adbc_sqlite.Error as exc:
-        raise DatabaseUnavailable(
-            f"The database at {redact(str(engine.url))} cannot be read: "
-            f"{str(exc).strip().splitlines()[0]}"
-        ) from exc
 
 
 @contextmanager
