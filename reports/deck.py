@@ -10,6 +10,8 @@ line of its figures.
 from __future__ import annotations
 
 import io
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from pptx import Presentation
@@ -34,6 +36,53 @@ CELL_CHARS, LABEL_CHARS = 90, 40
 #: Smallest font a text box is shrunk to, and the average glyph width assumed (in em; DejaVu
 #: Sans averages ~0.52 over prose): a little over, so an estimate does not overflow.
 MIN_PT, EM_WIDTH, LINE = 5.0, 0.55, 1.2
+#: A table cell's left and right insets together (python-pptx's default, 0.1 in each), in pt.
+CELL_INSETS_PT = 14.4
+EMU_PER_PT = 12700
+FONT_DIR = Path(__file__).resolve().parent / "fonts"
+
+
+@cache
+def _font(bold: bool) -> Any:
+    from PIL import ImageFont
+
+    return ImageFont.truetype(
+        str(FONT_DIR / ("DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf")), 100
+    )
+
+
+def _text_pt(text: str, size: float, bold: bool = False) -> float:
+    """Width of ``text`` on one line at ``size`` pt in DejaVu Sans (the pack's font, and the
+    one LibreOffice falls back to for the deck's unnamed font; PowerPoint's Calibri is
+    narrower), from the font's advance widths."""
+    return float(_font(bold).getlength(text)) * size / 100
+
+
+def _column_widths(columns: Any, rows: list[tuple[str, ...]], size: float, total: int) -> list[int]:
+    """Column widths (EMU) that add up to ``total``: a column whose longest text (the header
+    in bold) fits in its share keeps it on one line — a figure such as "−14.7%" must never
+    wrap — and the slack is shared in proportion; when the texts do not all fit, the
+    columns that fit an equal share of what is left keep their width and the longer ones
+    share the rest in proportion to their text (they wrap)."""
+    need = [
+        max([_text_pt(c, size, bold=True)] + [_text_pt(r[j], size) for r in rows])
+        + CELL_INSETS_PT
+        + 1.0  # rounding of the advance widths
+        for j, c in enumerate(columns)
+    ]
+    width: dict[int, float] = {}
+    while len(width) < len(need):
+        free = [j for j in range(len(need)) if j not in width]
+        left = total / EMU_PER_PT - sum(width.values())
+        scale = left / sum(need[j] for j in free)
+        short = [j for j in free if need[j] <= left / len(free)]
+        if scale >= 1 or not short or len(short) == len(free):
+            width.update({j: need[j] * scale for j in free})
+        else:
+            width.update({j: need[j] for j in short})
+    out = [int(width[j] * EMU_PER_PT) for j in range(len(need))]
+    out[-1] = total - sum(out[:-1])
+    return out
 
 
 def _short(text: str, limit: int) -> str:
@@ -111,13 +160,8 @@ def _table(slide: Any, t: Table, top: int = TOP, max_rows: int = 12, size: int =
         len(rows) + 1, len(t.columns), Inches(0.6), top, Inches(12.1), Inches(0.4) * (len(rows) + 1)
     )
     tbl = shape.table
-    # columns as wide as their longest text (within bounds), so titles do not wrap early
-    longest = [
-        min(max(len(c), *(len(r[j]) for r in rows), 4), 48) if rows else max(len(c), 4)
-        for j, c in enumerate(t.columns)
-    ]
-    for j, n in enumerate(longest):
-        tbl.columns[j].width = int(TEXT_WIDTH * n / sum(longest))
+    for j, w in enumerate(_column_widths(t.columns, rows, size, shape.width)):
+        tbl.columns[j].width = w
     right = {j for j, c in enumerate(t.columns) if c in t.numeric}
     for j, c in enumerate(t.columns):
         tbl.cell(0, j).text = c

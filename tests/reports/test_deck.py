@@ -139,3 +139,37 @@ def test_bridge_reads_top_down_with_the_value_axis_below(demo_story: Story) -> N
     assert cat.find(qn("c:scaling")).find(qn("c:orientation")).get("val") == "minMax"
     crosses = chart.value_axis._element.find(qn("c:crosses"))
     assert crosses is None or crosses.get("val") == "autoZero"
+
+
+def test_table_columns_fill_the_table_and_figures_never_wrap(demo_story: Story) -> None:
+    """In every table of the demo deck the columns add up to the table's width, and every
+    figure (a right-aligned cell: "−14.7%", "$2,731,284") fits its column on one line in
+    DejaVu Sans — the font LibreOffice draws the deck with here, measured from the font
+    file — with the cell's insets; the Then-and-now "Change" column wrapped "−14.7 %"."""
+    from PIL import ImageFont
+    from pptx.enum.text import PP_ALIGN
+
+    from reports.pack import FONT_DIR
+
+    font = ImageFont.truetype(str(FONT_DIR / "DejaVuSans.ttf"), 100)
+    prs = Presentation(io.BytesIO(render_deck(demo_story)))
+    tables = figures = 0
+    for slide in prs.slides:
+        for shape in slide.shapes:
+            if not shape.has_table:
+                continue
+            tables += 1
+            tbl = shape.table
+            assert sum(c.width for c in tbl.columns) == shape.width, slide.shapes.title.text
+            for row in list(tbl.rows)[1:]:
+                for j, cell in enumerate(row.cells):
+                    p = cell.text_frame.paragraphs[0]
+                    if p.alignment != PP_ALIGN.RIGHT or not cell.text:
+                        continue
+                    figures += 1
+                    text_pt = font.getlength(cell.text) * p.font.size.pt / 100
+                    room = (
+                        tbl.columns[j].width - cell.margin_left - cell.margin_right
+                    ) / EMU_PER_PT
+                    assert text_pt <= room, (slide.shapes.title.text, cell.text, text_pt, room)
+    assert tables >= 3 and figures >= 20
