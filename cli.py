@@ -705,7 +705,8 @@ def cmd_metrics(
     default=1,
     show_default=True,
     help="with --all, build this many accounts at once in worker processes (on this "
-    "shared 2-core machine --jobs 2 measured no faster than 1: see benchmarks/README.md)",
+    "2-core machine --jobs 2 costs 4-6 s more CPU than 1 over 10 accounts and was not "
+    "faster under load: see benchmarks/README.md)",
 )
 @_user_opt
 @_db_option
