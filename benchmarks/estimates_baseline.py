@@ -114,8 +114,12 @@ def compare(old: dict[str, Any], new: dict[str, Any], tol: float) -> list[str]:
             problems.append(f"run {i}: p-value {pa!r} -> {pb!r}")
         d = _rel(a["numbers"], b["numbers"])
         ha, hb = a["by_horizon"], b["by_horizon"]
-        if list(ha.columns) != list(hb.columns) or len(ha) != len(hb):
-            problems.append(f"run {i}: by_horizon shape differs")
+        if (
+            list(ha.columns) != list(hb.columns)
+            or list(ha.dtypes) != list(hb.dtypes)
+            or not ha.index.equals(hb.index)
+        ):
+            problems.append(f"run {i}: by_horizon columns, dtypes or index differ")
         else:
             d = max(d, _rel(ha.to_numpy(dtype=np.float64), hb.to_numpy(dtype=np.float64)))
         worst = max(worst, d)

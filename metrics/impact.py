@@ -433,7 +433,12 @@ def estimate_effect(
             few += "."
         warnings.append(few)
 
-    post = fit.horizon_table.copy()
+    effects = fit.effects
+    post_se, post_low, post_high = (
+        fit.horizon_se,
+        np.full_like(effects, np.nan),
+        np.full_like(effects, np.nan),
+    )
     n_valid = 0
     if use_permutation:
         dr = _permute(prep, fit.horizons, n_permutations, seed, treated, fit)
@@ -453,7 +458,6 @@ def estimate_effect(
                 )
             # one inversion per test, all solved together: the ATT (every draw), then each
             # horizon with an effect (the draws where it is defined, at least two)
-            effects = post["effect"].to_numpy(dtype=np.float64)
             ok = np.isfinite(dr.by_h) & np.isfinite(dr.by_h_d)
             tested = np.flatnonzero((ok.sum(axis=0) >= 2) & np.isfinite(effects))
             draw_h, col = np.nonzero(ok[:, tested])
@@ -468,24 +472,27 @@ def estimate_effect(
             se, ci_low, ci_high, p_value = (float(v) for v in out[0])
             bounds = np.full((effects.size, 3), np.nan)
             bounds[tested] = out[1:, :3]
-            post["se"], post["ci_low"], post["ci_high"] = bounds[:, 0], bounds[:, 1], bounds[:, 2]
+            post_se, post_low, post_high = bounds[:, 0], bounds[:, 1], bounds[:, 2]
         method, inference_used = METHOD_PERMUTATION, "permutation"
     else:
         se = fit.se
         ci_low, ci_high = fit.att - z * se, fit.att + z * se
         p_value = float(2 * stats.norm.sf(abs(fit.att) / se)) if se > 0 else math.nan
-        post["ci_low"] = post["effect"] - z * post["se"]
-        post["ci_high"] = post["effect"] + z * post["se"]
+        post_low, post_high = effects - z * post_se, effects + z * post_se
         method, inference_used = METHOD_CLUSTER, "cluster"
     if used:
         method += f"; controls for {len(used)} time-varying covariate{'s' if len(used) > 1 else ''}"
 
     pre = _pretrends(prep, treated, fit, z)
-    by_horizon = pd.concat([pre, post], ignore_index=True)[_HORIZON_COLUMNS]
-    by_horizon["horizon"] = by_horizon["horizon"].astype("int64")
-    by_horizon["n_obs"] = by_horizon["n_obs"].astype("int64")
-    for name in ("effect", "se", "ci_low", "ci_high"):
-        by_horizon[name] = by_horizon[name].astype("float64")
+    post = (fit.horizons, effects, post_se, post_low, post_high, fit.horizon_n_obs)
+    by_horizon = pd.DataFrame(
+        {
+            name: np.concatenate([a, b]).astype(
+                np.int64 if name in ("horizon", "n_obs") else np.float64
+            )
+            for name, a, b in zip(_HORIZON_COLUMNS, pre, post, strict=True)
+        }
+    )
 
     return EffectEstimate(
         att=float(fit.att),
@@ -1129,7 +1136,7 @@ def _prepare(
         )
     if panel.empty:
         raise EstimationError("The panel has no rows.")
-    df = panel[list(dict.fromkeys(cols + list(covariate_names)))].copy()
+    df = panel  # only read (a copy of the columns used cost a sixth of this function)
     warnings: list[str] = []
 
     if df[unit].isna().any():
@@ -1137,8 +1144,11 @@ def _prepare(
     if df[period].isna().any():
         raise EstimationError(f"The period column '{period}' has missing values.")
 
-    dup = df.duplicated([unit, period], keep=False)
-    if dup.any():
+    unit_any, _ = pd.factorize(df[unit])
+    period_any, period_distinct = pd.factorize(df[period])
+    pair = unit_any.astype(np.int64) * max(len(period_distinct), 1) + period_any
+    if np.unique(pair).size < pair.size:
+        dup = df.duplicated([unit, period], keep=False)
         pairs = df.loc[dup, [unit, period]].drop_duplicates()
         examples = [f"{u} / {p}" for u, p in pairs.head(5).itertuples(index=False)]
         raise EstimationError(
@@ -1241,16 +1251,17 @@ def _prepare(
     unit_code_raw, unit_labels = pd.factorize(units_kept, sort=False)
     unit_code = np.asarray(unit_code_raw, dtype=np.int64)
     ft_kept = ft_values[keep]
-    ft_series = pd.Series(ft_kept)
-    varies = ft_series.groupby(unit_code).nunique(dropna=False) > 1
-    if varies.any():
-        bad_units = [unit_labels[int(i)] for i in varies[varies].index]
+    first_row = np.zeros(len(unit_labels), dtype=np.int64)
+    first_row[unit_code[::-1]] = np.arange(len(unit_code))[::-1]
+    ref = ft_kept[first_row[unit_code]]  # each row's unit's first value: all must equal it
+    gone = np.isnat(ft_kept) if ft_kept.dtype.kind == "M" else np.isnan(ft_kept)
+    same = (ft_kept == ref) | (gone & gone[first_row[unit_code]])
+    if not same.all():
+        bad_units = [unit_labels[int(i)] for i in np.unique(unit_code[~same])]
         raise EstimationError(
             f"The first-treated period must be the same in every row of a unit; it varies for "
             f"unit(s) {_names(bad_units)}."
         )
-    first_row = np.zeros(len(unit_labels), dtype=np.int64)
-    first_row[unit_code[::-1]] = np.arange(len(unit_code))[::-1]
     ft_per_unit = ft_kept[first_row]
     never = pd.isna(ft_per_unit)
     ft_code = np.full(len(unit_labels), len(labels), dtype=np.int64)
@@ -1420,7 +1431,9 @@ class _Fit:
     att: float
     se: float
     horizons: IntArray
-    horizon_table: pd.DataFrame
+    effects: FloatArray  # per horizon (NaN where it has no weight)
+    horizon_se: FloatArray  # per horizon, Theorem 3
+    horizon_n_obs: IntArray
     fe: _TwoWayFE
     resid0: FloatArray
     kept: IntArray  # indices of the covariates used (columns of prep.x)
@@ -1560,21 +1573,13 @@ def _fit(prep: _Prepared, treated: BoolArray) -> _Fit:
     se = np.sqrt((per_unit**2).sum(axis=0))
 
     n_obs = np.bincount(h_code, minlength=horizons.size)
-    table = pd.DataFrame(
-        {
-            "horizon": horizons.astype(np.int64),
-            "effect": effects[1:],
-            "se": se[1:],
-            "ci_low": np.nan,
-            "ci_high": np.nan,
-            "n_obs": n_obs.astype(np.int64),
-        }
-    )
     return _Fit(
         att=float(effects[0]),
         se=float(se[0]),
         horizons=horizons.astype(np.int64),
-        horizon_table=table,
+        effects=np.asarray(effects[1:], dtype=np.float64),
+        horizon_se=np.asarray(se[1:], dtype=np.float64),
+        horizon_n_obs=n_obs.astype(np.int64),
         fe=fe,
         resid0=resid0,
         kept=kept,
@@ -1583,9 +1588,11 @@ def _fit(prep: _Prepared, treated: BoolArray) -> _Fit:
     )
 
 
-def _pretrends(prep: _Prepared, treated: BoolArray, fit: _Fit, z: float) -> pd.DataFrame:
-    """BJS pre-trend placebo coefficients for horizons -1..-K (see module docstring)."""
-    empty = pd.DataFrame({c: pd.Series(dtype="float64") for c in _HORIZON_COLUMNS})
+def _pretrends(
+    prep: _Prepared, treated: BoolArray, fit: _Fit, z: float
+) -> tuple[npt.NDArray[np.float64 | np.int64], ...]:
+    """BJS pre-trend placebo coefficients for horizons -K..-1 (see module docstring): the
+    columns ``_HORIZON_COLUMNS`` of their rows, in that order (empty when there are none)."""
     u0, p0 = prep.unit[~treated], prep.period[~treated]
     ever = prep.ft_unit[u0] < prep.n_periods
     rel = prep.period_cal[p0] - prep.ft_cal[u0]
@@ -1610,18 +1617,16 @@ def _pretrends(prep: _Prepared, treated: BoolArray, fit: _Fit, z: float) -> pd.D
         scores = _group_sum(u0, prep.n_units, xt * e[:, None])
         cov = bread @ (scores.T @ scores) @ bread * n_clusters / (n_clusters - 1)
         se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
-        table = pd.DataFrame(
-            {
-                "horizon": [-k for k in leads],
-                "effect": gamma,
-                "se": se,
-                "ci_low": gamma - z * se,
-                "ci_high": gamma + z * se,
-                "n_obs": dummies.sum(axis=0).astype(np.int64),
-            }
+        columns = (
+            -np.asarray(leads, dtype=np.int64),
+            gamma,
+            se,
+            gamma - z * se,
+            gamma + z * se,
+            dummies.sum(axis=0).astype(np.int64),
         )
-        return table.sort_values("horizon", ignore_index=True)
-    return empty
+        return tuple(c[::-1] for c in columns)  # horizons -1, -2, ... ascending
+    return tuple(np.empty(0) for _ in _HORIZON_COLUMNS)
 
 
 @dataclass(frozen=True, eq=False)
@@ -1706,7 +1711,7 @@ def _permute(
     if fit is not None:
         same = np.flatnonzero(np.all(distinct == prep.ft_cal[None, :], axis=1))
         if same.size and valid[same[0]]:
-            effects = fit.horizon_table["effect"].to_numpy(dtype=np.float64)
+            effects = fit.effects
             att[same[0]] = (fit.att, 1.0)
             by_h[same[0], :, 0] = effects
             by_h[same[0], :, 1] = np.where(np.isfinite(effects), 1.0, np.nan)
