@@ -3,6 +3,7 @@ every ``type: ignore`` says why it is there, and an oracle test cannot skip in C
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
@@ -75,3 +76,45 @@ def test_an_oracle_test_that_cannot_import_fails_under_ci(tmp_path: Path) -> Non
     local = _run_missing_import_test(tmp_path, None)
     assert local.returncode == 0, local.stdout + local.stderr
     assert "1 skipped" in local.stdout, local.stdout
+
+
+def _page_trees() -> dict[str, ast.Module]:
+    pages = sorted((ROOT / "pages").glob("*.py"))
+    assert len(pages) > 5, "the scan found no page scripts"
+    return {p.name: ast.parse(p.read_text(encoding="utf-8")) for p in pages}
+
+
+def test_no_page_declares_a_cache_or_reads_the_database() -> None:
+    """Pages follow one pattern, context → cached story or view → render: the cache
+    boundary is ``ui/`` (``ui/cached.py``, ``ui/page_context.py``), and a page reads
+    nothing from ``data_loaders`` itself (writes and reads go through ``ui`` and
+    ``services``)."""
+    offenders = []
+    for name, tree in _page_trees().items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr in ("cache_data", "cache_resource"):
+                offenders.append(f"{name}: st.{node.attr}")
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("data_loaders"):
+                offenders.append(f"{name}: from {node.module} import …")
+            if isinstance(node, ast.Import) and any(
+                a.name.startswith("data_loaders") for a in node.names
+            ):
+                offenders.append(f"{name}: import data_loaders")
+    assert not offenders, offenders
+
+
+def test_the_innovation_and_data_pages_call_no_metric_function() -> None:
+    """The three pages that computed themselves (issue #9: seven uncached metric calls, own
+    caches, a state machine) now take their figures from ``ui.cached``: from ``metrics`` they
+    import only formatting and constants (UPPER_CASE names)."""
+    trees = _page_trees()
+    offenders = []
+    for name in ("innovations.py", "innovation_detail.py", "data.py"):
+        for node in ast.walk(trees[name]):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("metrics"):
+                if node.module == "metrics.format":
+                    continue
+                offenders += [
+                    f"{name}: {node.module}.{a.name}" for a in node.names if not a.name.isupper()
+                ]
+    assert not offenders, offenders
