@@ -158,6 +158,9 @@ def test_funnel_and_portfolio_figures_equal_the_metrics(make_app, demo_data) -> 
     s = pipeline_summary(inn, demo_data.rollouts)
     metrics = {m.label: m for m in at.metric}
     assert metrics["Innovations"].value == "60"
+    # planted in the demo: 35 live + 17 in the pipeline + 6 rejected + 2 retired = 60
+    assert metrics["Kill rate"].proto.delta == "6 rejected"
+    assert [counts[s] for s in STATES] == [35, 17, 6, 2]
     assert metrics["Reached pilot"].value == f"{s.share_to_pilot:.0%}"
     assert metrics["Median idea → live"].value == f"{s.median_idea_to_live_days:.0f} days"
     assert metrics["Kill rate"].value == f"{s.kill_rate:.0%}"
