@@ -12,7 +12,13 @@ Without ``--db`` the demo account is built in a temporary SQLite file; without `
 server of our own is started (and stopped by its PID) and warmed up with one Story view. No
 page run computes the causal estimates (they are computed in a process of their own when
 none are stored, ``services.estimates_background``): pass a ``--db`` that has them stored to
-measure the pages with their evidence, as a server that has run a while has them. Prints
+measure the pages with their evidence, as a server that has run a while has them. A first visit is measured twice per page: in a fresh tab of a browser that has opened the app
+before (its HTTP cache holds the frontend's static files, which Streamlit serves as
+immutable; every tab is a session of its own) and in a new browser profile (nothing cached:
+the frontend is downloaded and compiled again). Each is split into the frontend's loading
+(until the app's root element shows), connecting, the script run as the browser sees it
+(first run started → last ended, the deltas streamed meanwhile) and drawing, and the
+server's CPU seconds per fresh-tab visit are printed (a figure load changes less). Prints
 median / p95 / max per measure and the load average next to them: on a shared machine the
 same run can take twice as long, so compare figures of one run, never against a fixed
 limit. A figure is the time
@@ -24,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -35,6 +42,7 @@ from _common import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
     OUT,
+    cpu_seconds,
     free_port,
     require_chromium,
     say,
@@ -71,6 +79,35 @@ COUNT_RUNS = """() => {
 }"""
 
 
+# Installed before a page loads: when the app's root element appeared, when its websocket
+# connected, and when its script runs started and ended as the browser saw them (ms since
+# navigation). Splits a first visit into loading the frontend, connecting, the server's
+# script run (with the deltas streamed while it runs) and drawing what it sent.
+PHASES_JS = """(() => {
+  const t = window.__tnPhases = {app: null, connected: null, runStart: null, runEnd: null,
+                                 running: false};
+  const look = () => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (!app) return;
+    const now = performance.now();
+    if (t.app === null) t.app = now;
+    if (t.connected === null && app.dataset.testConnectionState === 'CONNECTED')
+      t.connected = now;
+    if (app.dataset.testScriptState === 'running') {
+      if (t.runStart === null) t.runStart = now;
+      t.running = true;
+    } else if (t.running) { t.runEnd = now; t.running = false; }
+  };
+  new MutationObserver(look).observe(document, {subtree: true, childList: true,
+    attributes: true, attributeFilter: ['data-test-script-state',
+                                        'data-test-connection-state']});
+})()"""
+PHASES = ("frontend", "connect", "script", "draw")
+
+# The Story page once the causal estimates are stored: no "being computed" note left.
+ESTIMATED = "() => !document.body.innerText.includes('are being computed')"
+ESTIMATES_WAIT_MS = 240_000
+
 #: The sliders dragged on the Then & Now page: where, and the label of the slider.
 SLIDERS = [("main", "Then"), ("sidebar", "Period")]
 
@@ -85,9 +122,12 @@ def _drag(pg, base: str, where: str, label: str) -> tuple[int, str]:
     area = pg.get_by_test_id("stMain" if where == "main" else "stSidebar")
     box_el = area.get_by_test_id("stSlider").filter(has_text=label).first
     thumb = box_el.get_by_role("slider").last
-    thumb.scroll_into_view_if_needed()  # a thumb outside the viewport gets no mouse events
+    # the role is a visually hidden range input inside the knob: its own box is not where
+    # the knob is drawn (the drag at its centre moved nothing), so press its parent, the knob
+    knob = thumb.locator("xpath=..")
+    knob.scroll_into_view_if_needed()  # a thumb outside the viewport gets no mouse events
     before = thumb.get_attribute("aria-valuetext")
-    box = thumb.bounding_box()
+    box = knob.bounding_box()
     assert box is not None
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     pg.mouse.move(x, y)
@@ -105,8 +145,7 @@ def _drag(pg, base: str, where: str, label: str) -> tuple[int, str]:
         pg.wait_for_timeout(150)
         _idle(pg)
     # a drag that grabbed no thumb moves nothing and reruns nothing: say so, never report it
-    # as "0 runs per drag" (the sidebar thumb's box reaches past the sidebar, so its centre
-    # misses the knob)
+    # as "0 runs per drag"
     moved = "" if before != after else " (NOT MOVED: the drag missed the thumb, not measured)"
     return int(pg.evaluate("() => window.__tnRuns")), f"{label}: {before} → {after}{moved}"
 
@@ -123,6 +162,26 @@ def _timed(pg, action) -> float:
     pg.wait_for_timeout(150)  # let the rerun begin before asking whether the app is idle
     _idle(pg)
     return time.perf_counter() - started - 0.6
+
+
+def _first_visit(pg, url: str, server: int | None) -> tuple[float, dict[str, float], float]:
+    """A first visit of ``url`` in ``pg`` (a tab that has shown nothing): seconds until idle,
+    their split (``PHASES``: root element shown, websocket connected, first script run
+    started → last ended, idle) and the server's CPU seconds meanwhile (NaN without a server
+    of our own)."""
+    cpu0 = cpu_seconds(server) if server else float("nan")
+    total = _timed(pg, partial(pg.goto, url))
+    cpu = cpu_seconds(server) - cpu0 if server else float("nan")
+    t = pg.evaluate("() => window.__tnPhases")
+    split: dict[str, float] = {}
+    if None not in (t["app"], t["connected"], t["runStart"], t["runEnd"]):
+        split = {
+            "frontend": t["app"] / 1000,
+            "connect": (t["runStart"] - t["app"]) / 1000,
+            "script": (t["runEnd"] - t["runStart"]) / 1000,
+            "draw": max(0.0, total - t["runEnd"] / 1000),
+        }
+    return total, split, cpu
 
 
 def _demo_db() -> str:
@@ -148,6 +207,7 @@ def main() -> None:
     )
     args = ap.parse_args()
     require_chromium()
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import ViewportSize, sync_playwright
 
     proc = None
@@ -162,9 +222,32 @@ def main() -> None:
             viewport: ViewportSize = {"width": 1440, "height": 900}
             warm = browser.new_page(viewport=viewport)
             warm.goto(base + "/")
-            _idle(warm, 900_000)  # the causal estimates, once
+            _idle(warm, 900_000)
+            # the causal estimates are computed in a process of their own when none are
+            # stored: measure after they are, never beside that process (bounded: the figures
+            # are then taken with the note showing, and the output says so)
+            try:
+                warm.wait_for_function(ESTIMATED, timeout=ESTIMATES_WAIT_MS, polling=1000)
+                estimated = "stored"
+            except PlaywrightTimeout:
+                estimated = f"NOT shown on the warm-up page after {ESTIMATES_WAIT_MS // 1000} s"
+            _idle(warm)
             warm.close()
+            server = proc.pid if proc is not None else None
+            # fresh tabs of one browser: its HTTP cache holds the frontend's static files
+            # (Streamlit serves them immutable), as for a person who has opened the app
+            # before; every tab is a session of its own
+            tabs = browser.new_context(viewport=viewport)
+            seen = tabs.new_page()
+            seen.goto(base + "/")
+            _idle(seen)
+            tabs.add_init_script(PHASES_JS)
             first: dict[str, list[float]] = {}
+            tab_first: dict[str, list[float]] = {}
+            splits: dict[str, list[float]] = {p: [] for p in PHASES}
+            tab_splits: dict[str, list[float]] = {p: [] for p in PHASES}
+            cpus: list[float] = []
+            switch_cpus: list[float] = []
             switches: list[float] = []
             steps: list[float] = []
             runs: dict[str, list[int]] = {}
@@ -181,18 +264,33 @@ def main() -> None:
                     ctx.close()
                     continue
                 for path, query in PAGES:
-                    ctx = browser.new_context(viewport=viewport)
-                    pg = ctx.new_page()
                     url = f"{base}/{path}" + (f"?{query}" if query else "")
-                    first.setdefault(path or "story", []).append(_timed(pg, partial(pg.goto, url)))
+                    # a new browser profile: nothing cached, the frontend downloaded again
+                    ctx = browser.new_context(viewport=viewport)
+                    ctx.add_init_script(PHASES_JS)
+                    pg = ctx.new_page()
+                    total, split, _ = _first_visit(pg, url, server)
+                    first.setdefault(path or "story", []).append(total)
+                    for k, v in split.items():
+                        splits[k].append(v)
                     ctx.close()
+                    pg = tabs.new_page()
+                    total, split, cpu = _first_visit(pg, url, server)
+                    tab_first.setdefault(path or "story", []).append(total)
+                    for k, v in split.items():
+                        tab_splits[k].append(v)
+                    cpus.append(cpu)
+                    pg.close()
                 ctx = browser.new_context(viewport=viewport)
                 pg = ctx.new_page()
                 pg.set_default_timeout(300_000)  # a hang guard on a loaded machine, not a limit
                 _timed(pg, partial(pg.goto, base + "/"))
                 for name in SIDEBAR:
                     link = pg.locator(".st-key-page-nav").get_by_role("link", name=name)
+                    cpu0 = cpu_seconds(server) if server else float("nan")
                     switches.append(_timed(pg, link.click))
+                    if server:
+                        switch_cpus.append(cpu_seconds(server) - cpu0)
                 pg.goto(base + "/?present=1")
                 _idle(pg)
                 for _ in range(4):
@@ -202,23 +300,40 @@ def main() -> None:
                     runs.setdefault(f"{where} {label!r}", []).append(n)
                     moved.append(what)
                 ctx.close()
+            tabs.close()
             browser.close()
     finally:
         if proc is not None:
             stop_streamlit(proc)
     load = os.getloadavg()[0]
     say(f"page load, demo account, warm server, {args.rounds} round(s), load average {load:.1f}")
+    say(f"  causal estimates: {estimated}")
     say(
         "  (every figure is the time until the app is idle, minus the 300 ms idle check; "
         "compare figures of one run, never against a fixed limit)"
     )
-    for name, times in first.items():
+    for name, times in tab_first.items():
         say(f"  first visit, fresh tab  {name:<14} {summary(times)}")
+    say(f"    where it went (all pages): {_split(tab_splits)}")
+    if cpus and cpus[0] == cpus[0]:
+        say(f"    server CPU per first visit (s): {summary(cpus).replace(' s', '')}")
+    for name, times in first.items():
+        say(f"  first visit, new profile (nothing cached) {name:<14} {summary(times)}")
+    say(f"    where it went (all pages): {_split(splits)}")
     say(f"  page switch (sidebar)   all            {summary(switches)}")
+    if switch_cpus:
+        say(f"    server CPU per switch (s): {summary(switch_cpus).replace(' s', '')}")
     say(f"  present mode, Next (→)  all            {summary(steps)}")
     for name, counts in runs.items():
         say(f"  drag over 45 steps, {name}: script runs per drag {counts}")
     say(f"  values before → after each drag: {moved}")
+
+
+def _split(parts: dict[str, list[float]]) -> str:
+    return (
+        " · ".join(f"{k} median {statistics.median(v):.2f} s" for k, v in parts.items() if v)
+        or "not measured"
+    )
 
 
 if __name__ == "__main__":
