@@ -75,6 +75,10 @@ def test_curve_has_every_go_live_clickable(story, demo_bundle) -> None:
     assert codes and set(codes) <= set(data.innovations["code"])
     assert sorted(codes) == sorted(curve.golives["code"])  # every go-live, none hidden
     assert len(months) == curve.golives["date"].dt.to_period("M").nunique() < len(codes)
+    # planted in the demo, independent of the view: 37 innovations' go-lives on 15 months,
+    # and the curve ends at the value to date, $6,456,512
+    assert (len(codes), len(months)) == (37, 15)
+    assert y[-1] == pytest.approx(6_456_512, abs=1)
     assert chart.proto.selection_mode  # a click selects a point → opens the detail page
 
 
