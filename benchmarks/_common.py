@@ -2,6 +2,8 @@
 
 * ``large_sqlite(scale, seed)``: a SQLite file under ``data/`` holding the generated account at
   ``scale`` (made once, reused while the generator's seed and scale are the same).
+* ``demo_account(path)``: the demo account's data from a SQLite file at ``path`` (the demo is
+  loaded into it the first time).
 * ``rss_mb(pid)``: resident memory of a process, from /proc.
 * ``summary(times)``: median / p95 / max of a list of seconds.
 * ``start_streamlit`` / ``stop_streamlit``: run ``streamlit run app.py`` on a port of our own
@@ -19,6 +21,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -38,6 +41,24 @@ OUT = ROOT / "benchmarks" / "out"
 
 def say(msg: str) -> None:
     print(msg, flush=True)
+
+
+def demo_account(path: Path) -> Any:
+    """The demo account's ``AccountData``, read from the SQLite file at ``path`` (migrated; the
+    demo is loaded into it when the file does not exist yet)."""
+    from data_loaders.access import Scope
+    from data_loaders.db import make_engine, migrate
+    from data_loaders.demo import load_demo
+    from data_loaders.queries import list_accounts, load_account_data
+
+    fresh = not path.exists()
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    if fresh:
+        load_demo(engine)
+    scope = Scope.everything()
+    aid = int(list_accounts(engine, scope)["account_id"].iloc[0])
+    return load_account_data(engine, scope, aid)
 
 
 def large_sqlite(scale: int, seed: int = 7, *, fresh: bool = False) -> Path:

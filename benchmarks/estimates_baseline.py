@@ -29,23 +29,9 @@ import _common  # noqa: F401  (puts the repository on sys.path)
 import numpy as np
 import pandas as pd
 
-from data_loaders.access import Scope
-from data_loaders.db import make_engine, migrate
-from data_loaders.demo import load_demo
-from data_loaders.queries import AccountData, list_accounts, load_account_data
+from data_loaders.queries import AccountData
 from metrics import impact
 from services.estimates import estimate_innovations
-
-
-def demo_data(path: Path) -> AccountData:
-    fresh = not path.exists()
-    engine = make_engine(f"sqlite:///{path}")
-    migrate(engine)
-    if fresh:
-        load_demo(engine)
-    scope = Scope.everything()
-    aid = int(list_accounts(engine, scope)["account_id"].iloc[0])
-    return load_account_data(engine, scope, aid)
 
 
 def snapshot(data: AccountData) -> dict[str, Any]:
@@ -153,7 +139,7 @@ def main() -> None:
         help="SQLite file holding the demo (made when missing)",
     )
     args = ap.parse_args()
-    snap = snapshot(demo_data(args.db_file))
+    snap = snapshot(_common.demo_account(args.db_file))
     if args.action == "save":
         args.file.write_bytes(pickle.dumps(snap))
         print(f"saved {len(snap['runs'])} estimator runs to {args.file}")

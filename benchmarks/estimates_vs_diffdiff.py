@@ -33,24 +33,8 @@ import _common  # noqa: F401  (puts the repository on sys.path)
 import numpy as np
 import pandas as pd
 
-from data_loaders.access import Scope
-from data_loaders.db import make_engine, migrate
-from data_loaders.demo import load_demo
-from data_loaders.queries import list_accounts, load_account_data
 from metrics import impact
 from services.estimates import compute, estimate_innovations
-
-
-def demo_data() -> Any:
-    path = Path(tempfile.gettempdir()) / "tnn-bench-estimates.sqlite"
-    fresh = not path.exists()
-    engine = make_engine(f"sqlite:///{path}")
-    migrate(engine)
-    if fresh:
-        load_demo(engine)
-    scope = Scope.everything()
-    aid = int(list_accounts(engine, scope)["account_id"].iloc[0])
-    return load_account_data(engine, scope, aid)
 
 
 def record_panels(data: Any) -> tuple[list[tuple[pd.DataFrame, dict[str, Any], Any]], int]:
@@ -122,7 +106,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     print("load average at the start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
-    data = demo_data()
+    data = _common.demo_account(Path(tempfile.gettempdir()) / "tnn-bench-estimates.sqlite")
     panels, n_innovations = record_panels(data)  # also the warm-up run
     perm = [(p, kw) for p, kw, est in panels if est.inference == "permutation"]
     distinct = sum(distinct_reassignments(p, kw) for p, kw in perm)
