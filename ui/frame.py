@@ -46,8 +46,15 @@ def _database_down(url: str, exc: Exception) -> None:
 
 def _gate(screen) -> None:
     """Show one screen instead of the app: its navigation holds only that screen, so neither
-    the page links nor Streamlit's pages-directory sidebar appear."""
-    st.navigation([st.Page(screen, title="Then & Now", default=True)], position="hidden").run()
+    the page links nor Streamlit's pages-directory sidebar appear. The screen stands under
+    every page's URL path: a link such as ``/value`` opened signed out shows it without
+    Streamlit's "Page not found" dialog (whose overlay left the sign-in button unclickable)
+    and keeps its path for after sign-in."""
+    gate = [
+        st.Page(screen, title="Then & Now", url_path=p.url_path, default=p.default)
+        for p in nav.PAGE_SPECS
+    ]
+    st.navigation(gate, position="hidden").run()
     st.stop()
 
 
