@@ -878,6 +878,17 @@ class InnovationsView:
     timeline: pd.DataFrame
     table: pd.DataFrame
 
+    @property
+    def unit_go_lives(self) -> int:
+        """Rollouts counted over every quarter of ``go_lives``."""
+        return int(self.go_lives["go_lives"].sum())
+
+    @property
+    def innovations_gone_live(self) -> int:
+        """Innovations whose first go-live falls in one of those quarters (each counted once:
+        ``go_lives.innovations`` counts first go-lives)."""
+        return int(self.go_lives["innovations"].sum())
+
     def search(self, text: str, stages: list[str], reached: str | None) -> pd.DataFrame:
         """The register rows a search, a stage filter and a funnel stage leave."""
         return iv.search_register(self.table, text, stages, reached)

@@ -81,8 +81,8 @@ with right:
     st.altair_chart(golives_chart(per_quarter, scale=scale), width="stretch")
     st.caption(
         f"Each bar counts rollouts (an innovation going live at a unit): "
-        f"{counted(int(per_quarter['go_lives'].sum()), 'unit go-live')} of "
-        f"{counted(int(per_quarter['innovations'].sum()), 'innovation')}."
+        f"{counted(view.unit_go_lives, 'unit go-live')} of "
+        f"{counted(view.innovations_gone_live, 'innovation')}."
     )
 st.subheader("Portfolio mix")
 st.altair_chart(mix_chart(view.mix, scale=scale))
