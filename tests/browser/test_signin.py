@@ -26,6 +26,7 @@ from tests.browser.conftest import (
     ARTIFACTS,
     DESKTOP,
     FIRST_LOAD_MS,
+    HANG_MS,
     ROOT,
     _free_port,
     _stop,
@@ -184,7 +185,7 @@ def test_client_executive_signs_in_sees_only_its_account_and_signs_out(
     base = signin_app["base"]
     ctx = browser.new_context(viewport=DESKTOP, accept_downloads=True)
     pg = ctx.new_page()
-    pg.set_default_timeout(60_000)
+    pg.set_default_timeout(HANG_MS)  # a hang guard like every browser wait, not a speed check
     try:
         pg.goto(f"{base}/value?account=Northwind+Insurance")
         wait_for_app(pg, FIRST_LOAD_MS)
