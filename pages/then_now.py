@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from metrics.scorecard import preset_periods
-from services.pack import editions_of
 from ui import cached, view_blocks
-from ui.filters import data_months, period_picker
-from ui.page_context import engine_for, page_context
+from ui.filters import period_picker
+from ui.page_context import page_context
 from ui.page_states import require_data
 
 ctx = page_context(__file__)
@@ -27,12 +25,7 @@ st.caption(
 )
 default_then, default_now = cached.default_periods(ctx)
 data = ctx.data
-editions = editions_of(engine_for(ctx.url), ctx.scope, data.account.name)
-presets = preset_periods(
-    data_months(data),
-    (data.account.baseline_start, data.account.baseline_end),
-    editions[0].as_of if editions else None,
-)
+presets, last_edition = cached.then_now_presets(ctx)
 
 
 def _use_preset() -> None:
@@ -52,7 +45,7 @@ st.segmented_control(
     on_change=_use_preset,
     help="Now is the last full quarter; Then is the baseline, the same quarter a year "
     "earlier, or the quarter of the last renewal pack edition"
-    + (f" (as of {editions[0].as_of:%d %b %Y})" if editions else " (none archived yet)"),
+    + (f" (as of {last_edition:%d %b %Y})" if last_edition else " (none archived yet)"),
 )
 # In a form: dragging a slider redraws nothing until Compare is pressed (a drag reran the
 # page once per step — 45 steps took 23 s); the two periods change together.

@@ -103,15 +103,24 @@ def test_no_page_declares_a_cache_or_reads_the_database() -> None:
     assert not offenders, offenders
 
 
-def test_the_innovation_and_data_pages_call_no_metric_function() -> None:
-    """The three pages that computed themselves (issue #9: seven uncached metric calls, own
-    caches, a state machine) now take their figures from ``ui.cached``: from ``metrics`` they
-    import only formatting and constants (UPPER_CASE names)."""
+def test_no_page_nor_app_py_calls_a_metric_function() -> None:
+    """Every page follows context → cached story or view → render (issue #9: the
+    Innovations page made seven uncached metric calls, the detail page had its own caches,
+    the Then & Now page computed its presets): ``app.py`` and every script in ``pages/``
+    take their figures from ``ui``; from ``metrics`` they import only ``metrics.format`` and
+    constants (UPPER_CASE names)."""
     trees = _page_trees()
+    trees["app.py"] = ast.parse((ROOT / "app.py").read_text(encoding="utf-8"))
     offenders = []
-    for name in ("innovations.py", "innovation_detail.py", "data.py"):
-        for node in ast.walk(trees[name]):
-            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("metrics"):
+    for name, tree in trees.items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                offenders += [
+                    f"{name}: import {a.name}"
+                    for a in node.names
+                    if a.name.split(".")[0] == "metrics"
+                ]
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "metrics":
                 if node.module == "metrics.format":
                     continue
                 offenders += [

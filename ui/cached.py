@@ -52,9 +52,11 @@ from metrics.innovation_views import (
 )
 from metrics.innovation_views import innovation_value as innovation_value_of
 from metrics.outlook import Outlook
+from metrics.scorecard import preset_periods
 from metrics.versions import estimates_version
 from services import estimates_background
 from story.model import NoStory, Parts, Story, build_story
+from ui.filters import data_months
 from ui.page_context import CACHE_TTL, PageContext, cached_account_data, engine_for
 
 Key = tuple[str, Scope, int, str, Filters]
@@ -429,6 +431,34 @@ def pipeline(ctx: PageContext) -> views.PipelineView:
 def outlook(ctx: PageContext) -> tuple[Outlook, str]:
     """The closing screen: the pipeline's claim weighed by this account's realisation."""
     return _outlook(*_key(ctx))
+
+
+@st.cache_data(ttl=CACHE_TTL, show_spinner=False)
+def _presets(
+    url: str, scope: Scope, account_id: int, version: str, last_edition: dt.date | None
+) -> dict[str, tuple[Period, Period]]:
+    data = cached_account_data(url, scope, account_id, version)
+    a = data.account
+    return preset_periods(data_months(data), (a.baseline_start, a.baseline_end), last_edition)
+
+
+def then_now_presets(ctx: PageContext) -> tuple[dict[str, tuple[Period, Period]], dt.date | None]:
+    """The Then & Now page's named pairs of periods (``metrics.scorecard.preset_periods``)
+    and the as-of date of the account's last renewal pack edition (None before the first).
+    The editions are read on every run (one small query): a pack build archives an edition
+    without moving the data version, so the presets are keyed by that date as well and the
+    new edition's preset shows on the next run."""
+    # imported here: the pack service brings the PDF typesetting (reports.pack), which no
+    # other page run needs
+    from services.pack import editions_of
+
+    url, scope, account_id, version, _ = _key(ctx)
+    data = ctx.data
+    if data is None:
+        raise ValueError("no account selected")
+    editions = editions_of(engine_for(url), scope, data.account.name)
+    last = editions[0].as_of if editions else None
+    return _presets(url, scope, account_id, version, last), last
 
 
 def default_periods(ctx: PageContext) -> tuple[Period, Period]:
