@@ -702,11 +702,12 @@ def cmd_metrics(
 @click.option(
     "--jobs",
     type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="with --all, build this many accounts at once in worker processes (on this "
-    "2-core machine --jobs 2 costs 4-6 s more CPU than 1 over 10 accounts and was not "
-    "faster under load: see benchmarks/README.md)",
+    default=None,
+    help="with --all, build this many accounts at once in worker processes (default: 2 "
+    "when the machine has 2 cores or more and there are 2 accounts or more, else 1: two "
+    "workers finish sooner on a quiet 2-core machine although together they spend more "
+    "CPU, since each starts its own chart renderer; --jobs 1 spends the least CPU and "
+    "suits a machine whose cores are busy: see benchmarks/README.md)",
 )
 @_user_opt
 @_db_option
@@ -720,10 +721,10 @@ def cmd_pack(
     provider: str,
     out: str | None,
     out_dir: str | None,
-    jobs: int,
+    jobs: int | None,
     user: str | None,
 ) -> int:
-    from services.pack import PackJob, accounts, build_packs
+    from services.pack import PackJob, accounts, build_packs, default_jobs
 
     if (account is None) == (not every):
         raise click.UsageError("give exactly one of --account NAME or --all")
@@ -762,8 +763,12 @@ def cmd_pack(
         )
         for name in names
     ]
+    workers = jobs if jobs is not None else default_jobs(len(todo))
+    if every:
+        # said even without --progress: which --jobs a scheduled run used, for its log
+        print(f"{len(todo)} accounts, --jobs {workers}", file=sys.stderr, flush=True)
     failed = 0
-    for r in build_packs(todo, jobs=jobs, progress=say):
+    for r in build_packs(todo, jobs=workers, progress=say):
         if r.error:
             if not every:
                 raise CliError(r.error)

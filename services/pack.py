@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
+import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -51,6 +52,7 @@ __all__ = [
     "build_packs",
     "build_time",
     "default_as_of",
+    "default_jobs",
     "pack_filename",
     "record_download",
     "verify_pack",
@@ -459,6 +461,15 @@ def run_pack_job(job: PackJob, progress: Progress | None = None) -> PackJobResul
         sha256=built.sha256,
         protected=built.protected,
     )
+
+
+def default_jobs(accounts: int) -> int:
+    """Worker processes for ``accounts`` packs when the caller names none: two when there
+    are two cores and two accounts, else one. Two workers win on a quiet 2-core machine
+    although each pays its own chart renderer and Typst start (benchmarks/README.md, "pack
+    --all"); a lone account or a lone core gains nothing from a second process. Capped at
+    two because only a 2-core machine has been measured; ``--jobs N`` asks for more."""
+    return max(1, min(2, os.cpu_count() or 1, accounts))
 
 
 def _worker_job(job: PackJob) -> PackJobResult:

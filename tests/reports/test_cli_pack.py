@@ -122,6 +122,23 @@ def test_pack_all_in_two_worker_processes_writes_the_same_files_in_the_same_orde
         names = sorted(p.name for p in out_dir.iterdir())
         assert all((out_dir / n).read_bytes().startswith(b"%PDF") for n in names)
         summary = re.sub(r"sha256 [0-9a-f]{64}", "sha256 …", out.replace(str(out_dir), "DIR"))
-        runs.append((names, summary, err))
+        said, _, progress = err.partition("\n")
+        assert said == f"2 accounts, --jobs {jobs}"
+        runs.append((names, summary, progress))
     assert len(runs[0][0]) == 2 and runs[0] == runs[1]
     assert runs[1][1].index("Northwind") < runs[1][1].index("Rheinland")
+
+
+def test_pack_all_without_jobs_says_the_default_it_used(
+    copy_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without ``--jobs`` the run names the worker count it chose on stderr (one core here,
+    so one process), so a scheduled run's log says how it ran."""
+    monkeypatch.setattr("os.cpu_count", lambda: 1)
+    rc = cli.main(["--db", copy_url, "pack", "--all", "--out-dir", str(tmp_path / "packs")])
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert err.splitlines()[0] == "2 accounts, --jobs 1"

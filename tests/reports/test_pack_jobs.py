@@ -110,3 +110,18 @@ def test_fork_server_workers_write_the_files_and_editions_of_one_process(
         runs.append(_outcome(url, out, _in_process(url, out, jobs)))
     assert [r[1] for r in runs[0][0]] == ["", ""]
     assert runs[0] == runs[1]
+
+
+@pytest.mark.parametrize(
+    ("accounts", "cpus", "workers"),
+    [(10, 2, 2), (10, 8, 2), (2, 2, 2), (1, 2, 1), (10, 1, 1), (10, None, 1), (0, 2, 1)],
+)
+def test_default_jobs_is_two_when_two_cores_and_two_accounts_exist(
+    accounts: int, cpus: int | None, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``default_jobs``: min(2, cores, accounts), at least 1; an unknown core count
+    (``os.cpu_count()`` is None) counts as one."""
+    from services.pack import default_jobs
+
+    monkeypatch.setattr("os.cpu_count", lambda: cpus)
+    assert default_jobs(accounts) == workers
