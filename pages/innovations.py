@@ -10,6 +10,7 @@ from charts.innovations import funnel_chart, golives_chart, mix_chart, timeline_
 from metrics.format import counted
 from metrics.rules import FORWARD_STAGES, STAGES
 from ui import cached
+from ui.card_and_chart import altair, plotly
 from ui.nav import open_detail, split_list, sync_params
 from ui.page_context import page_context
 from ui.page_states import new_install
@@ -64,11 +65,8 @@ m[3].metric(
 left, right = st.columns([5, 4], gap="large")
 with left:
     st.subheader("Pipeline")
-    funnel = st.altair_chart(
-        funnel_chart(view.funnel, scale=scale),
-        on_select="rerun",
-        key="funnel",
-        width="stretch",
+    funnel = altair(
+        funnel_chart, view.funnel, scale=scale, on_select="rerun", key="funnel", theme="streamlit"
     )
     st.caption(
         "How many innovations reached each stage (a retired one reached scaled), and the "
@@ -78,14 +76,14 @@ with left:
 with right:
     st.subheader("Unit go-lives per quarter")
     per_quarter = view.go_lives
-    st.altair_chart(golives_chart(per_quarter, scale=scale), width="stretch")
+    altair(golives_chart, per_quarter, scale=scale, theme="streamlit")
     st.caption(
         f"Each bar counts rollouts (an innovation going live at a unit): "
         f"{counted(view.unit_go_lives, 'unit go-live')} of "
         f"{counted(view.innovations_gone_live, 'innovation')}."
     )
 st.subheader("Portfolio mix")
-st.altair_chart(mix_chart(view.mix, scale=scale))
+altair(mix_chart, view.mix, scale=scale, width=None, theme="streamlit")
 
 picked_stage = [p["stage"] for p in (funnel["selection"].get("stage") or [])] if funnel else []
 if picked_stage != st.session_state.get("_funnel_stage", []):  # a new click on the funnel
@@ -95,8 +93,11 @@ if picked_stage != st.session_state.get("_funnel_stage", []):  # a new click on 
     st.session_state["register_reached"] = picked_stage[0] if picked_stage else None
 
 st.subheader("Timeline: idea → live")
-timeline = st.plotly_chart(
-    timeline_chart(view.timeline, as_of=view.as_of, scale=scale),
+timeline = plotly(
+    timeline_chart,
+    view.timeline,
+    as_of=view.as_of,
+    scale=scale,
     on_select="rerun",
     selection_mode="points",
     key="timeline",

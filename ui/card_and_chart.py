@@ -14,6 +14,7 @@ from streamlit.util import calc_hash
 from story.model import chart_fingerprint
 
 VegaLiteSpec = dict[str, Any]
+PlotlySelection = Literal["points", "box", "lasso"]
 
 
 def direction_color(better: bool | None) -> Literal["blue", "red", "gray"]:
@@ -93,24 +94,73 @@ def vega_lite_spec(chart: Any) -> VegaLiteSpec:
     return spec
 
 
+def _memo(
+    store: dict[str, Any],
+    limit: int,
+    builder: Callable[..., Any],
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    make: Callable[[Any], Any],
+) -> Any:
+    fp = chart_fingerprint(builder, args, kwargs)
+    got = store.get(fp) if fp is not None else None
+    if got is None:
+        got = make(builder(*args, **kwargs))
+        if fp is not None:
+            while len(store) >= limit:
+                store.pop(next(iter(store)), None)
+            store[fp] = got
+    return got
+
+
 def _spec(
     builder: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> VegaLiteSpec:
-    fp = chart_fingerprint(builder, args, kwargs)
-    spec = _SPECS.get(fp) if fp is not None else None
-    if spec is None:
-        spec = vega_lite_spec(builder(*args, **kwargs))
-        if fp is not None:
-            while len(_SPECS) >= _SPECS_MAX:
-                _SPECS.pop(next(iter(_SPECS)), None)
-            _SPECS[fp] = spec
+    spec: VegaLiteSpec = _memo(_SPECS, _SPECS_MAX, builder, args, kwargs, vega_lite_spec)
     return spec
 
 
 def altair(
-    builder: Callable[..., Any], /, *args: Any, key: str | None = None, **kwargs: Any
-) -> None:
+    builder: Callable[..., Any],
+    /,
+    *args: Any,
+    key: str | None = None,
+    width: Literal["stretch", "content"] | int | None = "stretch",
+    theme: Literal["streamlit"] | None = None,
+    on_select: Literal["rerun", "ignore"] = "ignore",
+    **kwargs: Any,
+) -> Any:
     """Render ``builder(*args, **kwargs)`` (a ``charts/`` function returning an Altair chart)
-    exactly as the PDF prints it (our theme, not Streamlit's); the spec is built once per
-    distinct input (``_SPECS``). Streamlit copies the spec before it changes it."""
-    st.vega_lite_chart(_spec(builder, args, kwargs), theme=None, width="stretch", key=key)
+    as ``st.altair_chart(chart, width=…, theme=…, on_select=…, key=…)`` would, exactly as the
+    PDF prints it by default (our theme, not Streamlit's); the spec is built once per
+    distinct input (``_SPECS``). Streamlit copies the spec before it changes it. Returns what
+    ``st.vega_lite_chart`` returns (the selection state with ``on_select="rerun"``)."""
+    return st.vega_lite_chart(
+        _spec(builder, args, kwargs), theme=theme, width=width, key=key, on_select=on_select
+    )
+
+
+#: Plotly figures of the screen by the fingerprint of their builder's inputs, like ``_SPECS``:
+#: the Innovations timeline (60 bars) took ~0.1 s of CPU to build on every run. Shared, never
+#: changed: ``st.plotly_chart`` sends a copy (``Figure.to_dict``).
+_FIGURES: dict[str, Any] = {}
+_FIGURES_MAX = 64
+
+
+def plotly(
+    builder: Callable[..., Any],
+    /,
+    *args: Any,
+    key: str | None = None,
+    on_select: Literal["rerun", "ignore"] = "ignore",
+    selection_mode: PlotlySelection | tuple[PlotlySelection, ...] = ("points", "box", "lasso"),
+    config: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> Any:
+    """Render ``builder(*args, **kwargs)`` (a ``charts/`` function returning a Plotly
+    figure) as ``st.plotly_chart(figure, on_select=…, selection_mode=…, key=…, config=…)``
+    would; the figure is built once per distinct input (``_FIGURES``). Returns what
+    ``st.plotly_chart`` returns (the selection state with ``on_select="rerun"``)."""
+    figure = _memo(_FIGURES, _FIGURES_MAX, builder, args, kwargs, lambda fig: fig)
+    draw: Any = st.plotly_chart  # its overloads type on_select="rerun" and "ignore" apart
+    return draw(figure, on_select=on_select, selection_mode=selection_mode, key=key, config=config)

@@ -12,6 +12,7 @@ from metrics.format import pct as fmt_pct
 from metrics.impact import EVIDENCE_NOTES, InnovationEffect
 from metrics.innovation_views import InnovationRecord, InnovationValue, TargetKpi
 from metrics.rules import EVIDENCE_LABELS
+from ui.card_and_chart import altair
 from ui.safe import md
 
 __all__ = [
@@ -266,11 +267,13 @@ def around_go_live_block(series: pd.DataFrame, rec: InnovationRecord, kpi: Targe
         return
     closed = rec.stage_dates.get("closed")
     retired = closed if rec.stage == "retired" and closed is not None else None
-    st.altair_chart(
-        kpi_by_unit_chart(
-            series, kpi_label=kpi.label, unit_of_measure=kpi.unit_of_measure, retired=retired
-        ),
-        width="stretch",
+    altair(
+        kpi_by_unit_chart,
+        series,
+        kpi_label=kpi.label,
+        unit_of_measure=kpi.unit_of_measure,
+        retired=retired,
+        theme="streamlit",
     )
     if retired is not None:
         st.caption(
@@ -290,15 +293,14 @@ def event_study_block(eff: InnovationEffect, kpi: TargetKpi) -> None:
     from metrics.innovation_views import event_study_frame
 
     horizons, unit = event_study_frame(eff)
-    st.altair_chart(
-        event_study_chart(
-            horizons,
-            kpi_label=kpi.label,
-            unit_of_measure=unit or kpi.unit_of_measure,
-            att=eff.effect_pct if unit == "%" else eff.estimate.att,
-            y_title="effect (%)" if unit == "%" else None,
-        ),
-        width="stretch",
+    altair(
+        event_study_chart,
+        horizons,
+        kpi_label=kpi.label,
+        unit_of_measure=unit or kpi.unit_of_measure,
+        att=eff.effect_pct if unit == "%" else eff.estimate.att,
+        y_title="effect (%)" if unit == "%" else None,
+        theme="streamlit",
     )
     st.caption(
         "Each dot is the average effect that many months after go-live (in % of the "
