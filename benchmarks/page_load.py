@@ -6,7 +6,7 @@ shared Period slider (a run on release, not per step) — ``--only-slider`` meas
 that.
 
     .venv/bin/python benchmarks/page_load.py [--db URL] [--rounds 3] [--url http://…]
-                                             [--only-slider]
+                                             [--only-slider] [--script-cpu]
 
 Without ``--db`` the demo account is built in a temporary SQLite file; without ``--url`` a
 server of our own is started (and stopped by its PID) and warmed up with one Story view. No
@@ -24,6 +24,12 @@ same run can take twice as long, so compare figures of one run, never against a 
 limit. A figure is the time
 from the action until the app is idle (connected, no script running, nothing stale, twice
 300 ms apart — the browser tests' definition) minus those 300 ms.
+
+``--script-cpu`` measures no browser: the CPU seconds (``time.process_time``, this process)
+of each page's script run in AppTest, in-process — cold (every cache cleared), a new
+session's first run with the caches warm (a fresh tab on a warm server) and a rerun in the
+same session — medians over ``--rounds``. It is the server's share of a page load without
+the websocket and the browser, and it moves little with the machine's load.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from _common import (  # noqa: E402
     CHROMIUM,
     CHROMIUM_ARGS,
     OUT,
+    ROOT,
     cpu_seconds,
     free_port,
     require_chromium,
@@ -197,6 +204,71 @@ def _demo_db() -> str:
     return url
 
 
+def _estimated_demo_db() -> str:
+    """The demo in a temporary file with its causal estimates stored (no page run then starts
+    the estimator's process of its own beside the measured runs)."""
+    from data_loaders.access import Scope
+    from data_loaders.db import make_engine
+    from data_loaders.queries import list_accounts
+    from services.estimates import ensure_estimates
+
+    url = _demo_db()
+    eng = make_engine(url)
+    for account_id in list_accounts(eng, Scope.everything())["account_id"]:
+        ensure_estimates(eng, Scope.everything(), int(account_id))
+    eng.dispose()
+    return url
+
+
+def script_cpu(db_url: str, rounds: int) -> None:
+    """Per page: the CPU seconds of a cold run, a new session's run on warm caches and a
+    rerun, in AppTest (see the module's docstring)."""
+    from streamlit.testing.v1 import AppTest
+
+    from ui import card_and_chart
+    from ui.page_context import clear_caches
+
+    os.environ["DATABASE_URL"] = db_url
+    os.chdir(ROOT)
+    app = str(ROOT / "app.py")
+
+    def session(path: str, query: str) -> AppTest:
+        # AppTest runs once before it can switch page: present mode's cheapest screen
+        at = AppTest.from_file(app, default_timeout=600)
+        at.query_params["present"], at.query_params["screen"] = "1", "7"
+        at.run()
+        del at.query_params["present"], at.query_params["screen"]
+        for pair in filter(None, query.split("&")):
+            key, _, value = pair.partition("=")
+            at.query_params[key] = value
+        return at.switch_page(path)
+
+    def cpu(at: AppTest) -> float:
+        t = time.process_time()
+        at.run()
+        spent = time.process_time() - t
+        assert not at.exception, at.exception
+        return spent
+
+    say(f"script CPU per page run (s, medians of {rounds}; load {os.getloadavg()[0]:.1f})")
+    say(f"{'page':20s} {'cold':>7s} {'fresh':>7s} {'rerun':>7s}")
+    for url_path, query in PAGES:
+        path = f"pages/{url_path or 'story'}.py"
+        cold, fresh, rerun = [], [], []
+        for _ in range(rounds):
+            at = session(path, query)
+            clear_caches()  # the figures, the account's data and the charts
+            card_and_chart._SPECS.clear()
+            card_and_chart._FIGURES.clear()
+            cold.append(cpu(at))
+            rerun.append(cpu(at))
+            fresh.append(cpu(session(path, query)))
+        say(
+            f"{url_path or 'story':20s} {statistics.median(cold):7.3f} "
+            f"{statistics.median(fresh):7.3f} {statistics.median(rerun):7.3f}"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--db", help="database URL (default: the demo in a temporary file)")
@@ -205,7 +277,15 @@ def main() -> None:
     ap.add_argument(
         "--only-slider", action="store_true", help="only the slider drags (no page loads)"
     )
+    ap.add_argument(
+        "--script-cpu",
+        action="store_true",
+        help="no browser: the CPU of each page's script run in AppTest",
+    )
     args = ap.parse_args()
+    if args.script_cpu:
+        script_cpu(args.db or _estimated_demo_db(), args.rounds)
+        return
     require_chromium()
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import ViewportSize, sync_playwright
