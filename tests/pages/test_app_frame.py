@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from metrics.filters import Filters
 from tests.pages.conftest import APP, chart_frames, no_exception, texts
 from ui.page_states import LOCAL_MODE, NO_SELECTION
 
@@ -172,21 +171,56 @@ def test_present_mode(make_app) -> None:
     ]
 
 
-def test_present_closing_screen_weighs_the_pipeline_by_the_realisation(
-    make_app, demo_bundle
-) -> None:
-    """The last screen asks for the renewal with the pipeline's claim adjusted by how much of
-    its claims the account has realised so far (``metrics.outlook``), and lists what is next."""
-    from metrics import views
+def _demo_sql(url: str, sql: str) -> list[tuple]:
+    import sqlite3
 
-    data, _ = demo_bundle
-    o, sentence = views.outlook_view(data, Filters())
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as c:
+        return c.execute(sql).fetchall()
+
+
+def test_present_closing_screen_weighs_the_pipeline_by_the_realisation(make_app, demo_url) -> None:
+    """The last screen asks for the renewal with the pipeline's claim (the 17 open
+    innovations' claims a year, summed from the innovation table) adjusted by the share of
+    its claims the account has realised so far (the Value page's evidence table: measured /
+    claimed, 69 % on the demo), and lists the five furthest along, largest claim first."""
+    from metrics.format import money
+
+    def usd(v: float) -> str:
+        return money(v, "USD", "en_US")
+
+    value = make_app("pages/value.py")
+    no_exception(value)
+    [lines] = [d.value for d in value.dataframe if "evidence" in d.value.columns]
+    claimed, measured = lines["claimed"].sum(), lines["measured"].sum()
+    realised = measured / claimed
+    open_ = "('idea', 'evaluation', 'prototype')"
+    [(n, per_year)] = _demo_sql(
+        demo_url,
+        "SELECT COUNT(*), SUM(estimated_annual_value) FROM innovation "
+        f"WHERE account_id = 1 AND stage IN {open_}",
+    )
+    assert n == 17 and round(realised, 2) == 0.69
+    next_up = _demo_sql(
+        demo_url,
+        "SELECT code FROM innovation WHERE account_id = 1 AND stage IN "
+        f"{open_} ORDER BY CASE stage WHEN 'prototype' THEN 0 WHEN 'evaluation' THEN 1 "
+        "ELSE 2 END, estimated_annual_value DESC, code LIMIT 5",
+    )
     at = make_app(present="1", screen="next")
     no_exception(at)
     assert at.title[0].value == "What's next"
-    assert sentence in texts(at)
+    body = texts(at)
+    assert (
+        f"**17 innovations in the pipeline claim {usd(per_year)} a year; at the "
+        f"{realised:.0%} of its claims this account has realised so far, about "
+        f"{usd(per_year * realised)}.**"
+    ) in body
+    assert (
+        "So far the 37 innovations live in the period (35 live now, 2 retired) claimed "
+        f"{usd(claimed)} and {usd(measured)} was measured."
+    ) in body
     [table] = at.dataframe
-    assert list(table.value["code"]) == list(o.next_up["code"])
+    assert list(table.value["code"]) == [c for (c,) in next_up]
 
 
 def test_present_mode_without_data_keeps_its_buttons(make_app) -> None:
@@ -226,24 +260,35 @@ def test_present_bridge_carries_evidence_once_the_estimates_are_stored(
     make_app, demo_bundle, demo_url
 ) -> None:
     """Present mode's "What drove it" labels each innovation's bar with its evidence level
-    when the estimates of the current data are stored (it never waits for them)."""
+    when the estimates of the current data are stored (it never waits for them): a bar whose
+    stored estimate is in money with an interval excluding zero is 'estimated', any other
+    named bar (it has a measured value) 'measured' (the stored rows read with SQL)."""
     from data_loaders.db import make_engine
     from data_loaders.estimate_store import save_estimates
-    from metrics import views
     from metrics.versions import estimates_version
 
     data, est = demo_bundle
     eng = make_engine(demo_url)
     save_estimates(eng, data.account.id, estimates_version(data), est)
     eng.dispose()
+    proven = {
+        code
+        for (code,) in _demo_sql(
+            demo_url,
+            "SELECT i.code FROM estimate_result e JOIN innovation i ON i.id = e.innovation_id "
+            "WHERE e.excludes_zero AND e.estimated IS NOT NULL AND e.run_id = "
+            "(SELECT MAX(id) FROM estimate_run WHERE account_id = 1)",
+        )
+    }
     at = make_app(present="1", screen="bridge")
     no_exception(at)
     assert at.title[0].value == "What drove it"
     [shown] = [f for f in chart_frames(at) if {"label", "kind", "evidence"} <= set(f.columns)]
-    expected = views.bridge_steps(
-        data,
-        Filters(),
-        evidence=views.evidence_of(views.value_lines(data, Filters(), est)),
-    )
-    assert list(shown["evidence"]) == list(expected["evidence"])
+    named = shown[(shown["kind"] == "step") & (shown["code"] != "")]
+    assert len(named) == 6
+    assert list(named["evidence"]) == [
+        "estimated" if c in proven else "measured" for c in named["code"]
+    ]
     assert {"estimated"} <= set(shown["evidence"])
+    others = shown[shown["code"] == ""]
+    assert (others["evidence"].fillna("") == "").all()
