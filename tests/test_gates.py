@@ -127,3 +127,87 @@ def test_no_page_nor_app_py_calls_a_metric_function() -> None:
                     f"{name}: {node.module}.{a.name}" for a in node.names if not a.name.isupper()
                 ]
     assert not offenders, offenders
+
+
+#: What a page test (tests/pages/) may import from ``metrics`` and ``story``: the vocabulary an
+#: expectation written by hand is spelled in — the rules (``metrics.rules``), the number and
+#: text formats (``metrics.format``), UPPER_CASE constants of any module (``EVIDENCE_NOTES``)
+#: — the key stored estimates are filed under (``metrics.versions.estimates_version``), the
+#: ``Story`` type and its Markdown-free text (``story.model.plain``). Never a view or story
+#: builder (``metrics.views``, ``story.model.build_story``, a metric function): a page test
+#: whose expected figure comes from the function the page renders cannot fail when that
+#: function is wrong (issue #9).
+PAGE_TEST_ALLOWED: dict[str, str | set[str]] = {
+    "metrics.rules": "*",
+    "metrics.format": "*",
+    "metrics.versions": {"estimates_version"},
+    "story.model": {"Story", "plain"},
+}
+#: test_one_story.py wraps ``story.model.build_story`` to record the Story each output was
+#: given; its expectations are the other outputs' texts (a spy, not an oracle).
+PAGE_TEST_SPIES = {"test_one_story.py": {"story.model"}}
+#: Page tests that still take expected figures from builders, to be rewritten as
+#: tests/pages/test_value.py was (the gate below fails when one is rewritten and still listed,
+#: so this list only shrinks).
+PAGE_TEST_PENDING = {
+    "test_contract.py": {"metrics.filters.Filters", "metrics.views"},
+    "test_innovation_detail.py": {
+        "metrics.filters.Filters",
+        "metrics.impact.innovation_effect",
+        "metrics.value.live_months",
+        "metrics.views.value_lines",
+    },
+    "test_innovations.py": {
+        "metrics.filters.Filters",
+        "metrics.pipeline.pipeline_summary",
+        "metrics.pipeline.portfolio_mix",
+        "metrics.pipeline.stage_counts",
+        "metrics.pipeline.stage_funnel",
+        "metrics.views.pipeline_view",
+    },
+    "test_present_plan.py": {"metrics.narrative"},
+    "test_story.py": {"metrics.filters.Filters", "metrics.views"},
+}
+
+
+def _metric_and_story_imports(tree: ast.Module) -> set[str]:
+    """``module.name`` of each name imported from ``metrics``/``story`` that
+    ``PAGE_TEST_ALLOWED`` does not allow (``module`` alone for a module import)."""
+    found: list[tuple[str, str | None]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(a.name, None) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            if node.module in ("metrics", "story"):  # from metrics import views: a module
+                found += [(f"{node.module}.{a.name}", None) for a in node.names]
+            else:
+                found += [(node.module, a.name) for a in node.names]
+    out = set()
+    for module, name in found:
+        if module.split(".")[0] not in ("metrics", "story"):
+            continue
+        allowed = PAGE_TEST_ALLOWED.get(module, set())
+        if name is None and allowed != "*":
+            out.add(module)
+        elif name is not None and not (name.isupper() or allowed == "*" or name in allowed):
+            out.add(f"{module}.{name}")
+    return out
+
+
+def test_page_tests_import_no_view_or_story_builder_as_their_oracle() -> None:
+    """From ``metrics`` and ``story`` a page test imports only rules, formats and constants
+    (``PAGE_TEST_ALLOWED``); the exceptions are the spy of test_one_story.py and the files
+    still to be rewritten, listed exactly (``PAGE_TEST_PENDING``)."""
+    files = sorted((ROOT / "tests" / "pages").glob("*.py"))
+    assert len(files) > 10, "the scan found no page tests"
+    seen = {p.name: _metric_and_story_imports(ast.parse(p.read_text("utf-8"))) for p in files}
+    excused = {**PAGE_TEST_PENDING, **PAGE_TEST_SPIES}
+    wrong = {
+        name: sorted(imports ^ excused.get(name, set()))
+        for name, imports in seen.items()
+        if imports != excused.get(name, set())
+    }
+    assert not wrong, (
+        "page tests whose imports from metrics/story differ from what is allowed and listed "
+        f"(a builder imported as an oracle, or a rewritten file still listed): {wrong}"
+    )
