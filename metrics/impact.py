@@ -2182,7 +2182,13 @@ def _perm_points(
     them, the estimate e and 0. Test g's draws are ``draw_bounds[g]:draw_bounds[g + 1]``.
 
     Returns (points, block bounds, and as indices into points: per draw the first point
-    at or after each of its two breakpoints, per test that of the estimate and of 0)."""
+    at or after each of its two breakpoints, per test that of the estimate and of 0).
+
+    Each test sorts its breakpoints once: the midpoints lie between the breakpoints they
+    split and the far points beyond all of them, so interleaving them keeps the order, and
+    where each breakpoint, e and 0 land is followed through that interleaving and the
+    dropping of repeated points rather than searched for again (a block that comes out
+    unsorted, e.g. after an overflow, is sorted and searched instead)."""
     n_tests = estimate.size
     blocks: list[FloatArray] = []
     first_at = np.zeros(a.size, dtype=np.int64)
@@ -2191,21 +2197,59 @@ def _perm_points(
     at_zero = np.zeros(n_tests, dtype=np.int64)
     offset = 0
     point_bounds = np.zeros(n_tests + 1, dtype=np.int64)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         for g in range(n_tests):
             e = float(estimate[g])
-            sl = slice(int(draw_bounds[g]), int(draw_bounds[g + 1]))
-            r1 = (a[sl] - e) / (b[sl] - 1.0)
-            r2 = (a[sl] + e) / (b[sl] + 1.0)
-            roots = np.concatenate([r1, r2])
-            roots = np.unique(roots[np.isfinite(roots)])
-            span = 1.0 + (np.abs(roots).max() if roots.size else abs(e))
+            lo_d, hi_d = int(draw_bounds[g]), int(draw_bounds[g + 1])
+            n = hi_d - lo_d
+            roots = np.concatenate(
+                [
+                    (a[lo_d:hi_d] - e) / (b[lo_d:hi_d] - 1.0),
+                    (a[lo_d:hi_d] + e) / (b[lo_d:hi_d] + 1.0),
+                ]
+            )
+            finite = np.isfinite(roots)
+            at_root = np.flatnonzero(finite)
+            order = np.argsort(roots[at_root])
+            ranked = roots[at_root[order]]
+            new = np.empty(ranked.size, dtype=bool)
+            new[:1] = True
+            np.not_equal(ranked[1:], ranked[:-1], out=new[1:])
+            distinct = ranked[new]
+            span = 1.0 + (max(-distinct[0], distinct[-1]) if distinct.size else abs(e))
             far = span * 2.0 + abs(e)
-            mids = (roots[1:] + roots[:-1]) / 2.0
-            points = np.unique(np.concatenate([roots, mids, [-far, far, e, 0.0]]))
-            first_at[sl] = offset + np.searchsorted(points, r1)
-            second_at[sl] = offset + np.searchsorted(points, r2)
-            at_est[g], at_zero[g] = offset + np.searchsorted(points, [e, 0.0])
+            # [-far, r0, m0, r1, m1, ..., r_last, far]: root i at 1 + 2i
+            chain = np.empty(max(2 * distinct.size + 1, 2))
+            chain[0], chain[-1] = -far, far
+            chain[1:-1:2] = distinct
+            chain[2:-1:2] = (distinct[1:] + distinct[:-1]) / 2.0
+            extra = np.array([min(e, 0.0), max(e, 0.0)])
+            ins = np.searchsorted(chain, extra)
+            full = np.insert(chain, ins, extra)
+            keep = np.empty(full.size, dtype=bool)
+            keep[:1] = True
+            np.not_equal(full[1:], full[:-1], out=keep[1:])
+            if np.all(full[1:] >= full[:-1]) and np.isfinite(far):
+                rank = np.cumsum(keep) - 1  # index in full -> index among the distinct points
+                points = full[keep]
+                root_at = np.empty(roots.size, dtype=np.int64)
+                # root i of ``distinct`` sits at 1 + 2i in chain, shifted by e and 0 before it
+                chain_at = 1 + 2 * (np.cumsum(new) - 1)
+                chain_at = chain_at + (ins[0] <= chain_at) + (ins[1] <= chain_at)
+                root_at[at_root[order]] = rank[chain_at]
+                # a breakpoint at ±inf or NaN: first point at or after it, as searchsorted
+                off = np.flatnonzero(~finite)
+                root_at[off] = np.where(roots[off] == -np.inf, 0, points.size)
+                # extra[0] went in at ins[0], extra[1] at ins[1] + 1
+                e_at = rank[ins[0] if e <= 0.0 else ins[1] + 1]
+                zero_at = rank[ins[1] + 1 if e < 0.0 else ins[0]]
+            else:
+                points = np.unique(full)
+                root_at = np.searchsorted(points, roots)
+                e_at, zero_at = np.searchsorted(points, [e, 0.0])
+            first_at[lo_d:hi_d] = offset + root_at[:n]
+            second_at[lo_d:hi_d] = offset + root_at[n:]
+            at_est[g], at_zero[g] = offset + e_at, offset + zero_at
             blocks.append(points)
             offset += points.size
             point_bounds[g + 1] = offset
