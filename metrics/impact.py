@@ -1828,6 +1828,7 @@ def _permute_batched(
     obs_ab = observed.T if swap else observed
     n_a, n_b = x_ab.shape[:2]
     cells = n_a * n_b
+    obs_a, obs_b, n_obs = obs_ab.any(axis=1), obs_ab.any(axis=0), int(obs_ab.sum())
     x_flat = np.ascontiguousarray(x_ab).reshape(cells, k)
     units = np.arange(n_u)[None, :]
     if k:
@@ -1865,23 +1866,25 @@ def _permute_batched(
         ft_cal = draws[start : start + chunk]
         ft = ft_units[:, None, :] if swap else ft_units[:, :, None]  # (draw, a|1, b|1)
         treated = obs_ab[None] & (period_ab[None] >= ft)
-        untreated = obs_ab[None] & ~treated
-        w1 = np.where(treated, w_ab[None], 0.0)
-        total = w1.sum(axis=(1, 2))
-        # a unit or period treated in the draw but with no untreated cell left
-        a_alone = np.logical_and(treated.any(axis=2), ~untreated.any(axis=2))
-        b_alone = np.logical_and(treated.any(axis=1), ~untreated.any(axis=1))
-        ok = treated.any(axis=(1, 2)) & ~a_alone.any(axis=1) & ~b_alone.any(axis=1) & (total > 0)
+        m_all = (obs_ab[None] & ~treated).astype(np.float64)  # untreated cells (draw, a, b)
+        total = np.where(treated, w_ab[None], 0.0).sum(axis=(1, 2))
+        # the untreated counts (exact sums of 0/1) decide the checks without more passes:
+        # an a or b that has observed cells but no untreated one is treated and alone
+        cnt_a_all, cnt_b_all = m_all.sum(axis=2), m_all.sum(axis=1)
+        a_alone = (cnt_a_all == 0) & obs_a[None]
+        b_alone = (cnt_b_all == 0) & obs_b[None]
+        any_treated = cnt_a_all.sum(axis=1) < n_obs
+        ok = any_treated & ~a_alone.any(axis=1) & ~b_alone.any(axis=1) & (total > 0)
         sel = np.flatnonzero(ok)
         if sel.size == 0:
             continue
         ft_units, ft_cal = ft_units[sel], ft_cal[sel]
-        treated, total, w1 = treated[sel], total[sel], w1[sel]
-        m = untreated[sel].astype(np.float64)  # (draw, a, b)
+        treated, total = treated[sel], total[sel]
+        m = m_all[sel]
         d = sel.size
-        cnt_a = m.sum(axis=2)
+        cnt_a = cnt_a_all[sel]
         inv_a = np.divide(1.0, cnt_a, out=np.zeros_like(cnt_a), where=cnt_a > 0)
-        cnt_b = m.sum(axis=1)
+        cnt_b = cnt_b_all[sel]
         m_t = m.transpose(0, 2, 1)
         s = -(m_t @ (m * inv_a[:, :, None]))
         s[:, np.arange(n_b), np.arange(n_b)] += cnt_b
@@ -1935,7 +1938,7 @@ def _permute_batched(
             unsure[start + sel[~good]] = True
             beta = s_inv @ rb
             alpha = r_bar - (m @ beta) * inv_a[:, :, None]
-        # tau = r - alpha - beta - x' delta on the treated cells only (w1 is zero elsewhere)
+        # tau = r - alpha - beta - x' delta on the treated cells only (the only ones weighted)
         dd, ia, ib = np.nonzero(treated)
         at_cell = ia * n_b + ib  # flat indices: one gather each
         tau = np.take(r_ab.reshape(cells, n_r), at_cell, axis=0)  # (treated cell, rhs)
