@@ -2282,11 +2282,14 @@ def _perm_p_sweep(
     thus adds one on one or two runs of consecutive points of its own block: one difference
     array serves every test."""
     size = n_points + 1
-    diff = np.zeros(size)
+    # every run's +1 at its first point and -1 at its stop, gathered and counted in one
+    # pass (the counts are small whole numbers: exact in any order)
+    marks: list[IntArray] = []
+    steps: list[FloatArray] = []
 
     def add(first: IntArray, stop: IntArray, sign: float = 1.0) -> None:
-        diff[:] += sign * np.bincount(first, minlength=size)[:size]
-        diff[:] -= sign * np.bincount(stop, minlength=size)[:size]
+        marks.extend((first, stop))
+        steps.extend((np.full(first.size, sign), np.full(stop.size, -sign)))
 
     gen = (b != 1.0) & (b != -1.0)
     il = np.minimum(first_at[gen], second_at[gen])
@@ -2307,7 +2310,8 @@ def _perm_p_sweep(
         add(start[on][zero], end[on][zero])
         add(start[on][below], idx[below] + 1)
         add(idx[above], end[on][above])
-    return np.cumsum(diff)[:n_points]
+    diff = np.bincount(np.concatenate(marks), weights=np.concatenate(steps), minlength=size)
+    return np.cumsum(diff[:size])[:n_points]
 
 
 def _perm_inversion(
