@@ -1832,10 +1832,14 @@ def _permute_batched(
     x_flat = np.ascontiguousarray(x_ab).reshape(cells, k)
     units = np.arange(n_u)[None, :]
     if k:
-        # per unit, sums over its periods before f (f = 0..n_p): x x', x r, nonzero x
+        # per unit, sums over its periods before f (f = 0..n_p): x x' (its upper triangle
+        # only: x x' is symmetric, and fewer columns make every draw's gather cheaper), x r,
+        # nonzero x
+        tri_i, tri_j = np.triu_indices(k)
+        n_tri = tri_i.size
         per_cell = np.concatenate(
             [
-                (x_c[:, :, :, None] * x_c[:, :, None, :]).reshape(n_u, n_p, k * k),
+                x_c[:, :, tri_i] * x_c[:, :, tri_j],
                 (x_c[:, :, :, None] * r_c[:, :, None, :]).reshape(n_u, n_p, k * n_r),
                 (x_c != 0).astype(np.float64),
             ],
@@ -1899,9 +1903,10 @@ def _permute_batched(
             at_ft = (units * (n_p + 1) + ft_units).reshape(-1)
             sums = np.take(running.reshape(n_u * (n_p + 1), -1), at_ft, axis=0)
             sums = sums.reshape(d, n_u, -1).sum(axis=1)
-            raw = sums[:, : k * k].reshape(d, k, k)
-            rx = sums[:, k * k : k * (k + n_r)].reshape(d, k, n_r)
-            present = sums[:, k * (k + n_r) :] > 0.5  # counts of nonzero cells: exact
+            raw = np.empty((d, k, k))
+            raw[:, tri_i, tri_j] = raw[:, tri_j, tri_i] = sums[:, :n_tri]
+            rx = sums[:, n_tri : n_tri + k * n_r].reshape(d, k, n_r)
+            present = sums[:, n_tri + k * n_r :] > 0.5  # counts of nonzero cells: exact
             x_bar = (m_by_a @ x_ab).transpose(1, 0, 2) * inv_a[:, :, None]
             px = (m_by_b @ x_ab.transpose(1, 0, 2)).transpose(1, 0, 2) - m_t @ x_bar
             px_t = px.transpose(0, 2, 1)
