@@ -1753,15 +1753,25 @@ def _kept_by_draw(resid: FloatArray, present: BoolArray) -> tuple[BoolArray, Boo
     kept before it exceeds ``COLLINEAR_TOL``: the kept columns are put first (in order) and
     one QR gives those norms; the first one at or below the tolerance is left out and the
     draw's QR done again, until none is. Returns (kept, close): ``close`` marks draws where
-    a norm that decided is within ``_BATCH_TOL_MARGIN`` of the tolerance."""
+    a norm that decided is within ``_BATCH_TOL_MARGIN`` of the tolerance.
+
+    Only the first QR is of the cells: with ``resid[:, order] = Q R``, any other choice and
+    order of columns is ``Q R[:, pi]``, so the QR of the small ``R[:, pi]`` gives the same
+    norms (orthogonal transformations: they agree to rounding, far inside the margin)."""
     d, n_cells, k = resid.shape
     keep = present.copy()
     close = np.zeros(d, dtype=bool)
     todo = np.arange(d)
     band = math.log(_BATCH_TOL_MARGIN)
+    base_order = np.argsort(~keep, axis=1, kind="stable")  # kept columns first
+    base_r = np.linalg.qr(np.take_along_axis(resid, base_order[:, None, :], axis=2), mode="r")
+    base_at = np.argsort(base_order, axis=1)  # column -> its place in base_order
+    order, r, again = base_order, base_r, False
     while todo.size:
-        order = np.argsort(~keep[todo], axis=1, kind="stable")  # kept columns first
-        r = np.linalg.qr(np.take_along_axis(resid[todo], order[:, None, :], axis=2), mode="r")
+        if again:
+            order = np.argsort(~keep[todo], axis=1, kind="stable")  # kept columns first
+            pi = np.take_along_axis(base_at[todo], order, axis=1)
+            r = np.linalg.qr(np.take_along_axis(base_r[todo], pi[:, None, :], axis=2), mode="r")
         norms = np.zeros((todo.size, k))
         diag = np.abs(np.diagonal(r, axis1=1, axis2=2))
         norms[:, : diag.shape[1]] = diag
@@ -1774,7 +1784,7 @@ def _kept_by_draw(resid: FloatArray, present: BoolArray) -> tuple[BoolArray, Boo
         close[todo] |= (decided & near).any(axis=1)
         rows = np.flatnonzero(has)
         keep[todo[rows], order[rows, first[rows]]] = False
-        todo = todo[rows]
+        todo, again = todo[rows], True
     return keep, close
 
 
