@@ -1864,7 +1864,6 @@ def _permute_batched(
     # draws hold first-treated periods on the calendar: their first observed period treated
     codes = np.searchsorted(prep.period_cal, draws)
     cal = prep.period_cal
-    cal_ab = np.broadcast_to((cal[:, None] if swap else cal[None, :]), (n_a, n_b))
     n_draws, n_h = draws.shape[0], horizons.size
     valid = np.zeros(n_draws, dtype=bool)
     unsure = np.zeros(n_draws, dtype=bool)
@@ -1973,7 +1972,9 @@ def _permute_batched(
         att[rows] = (sums / total[:, None])[good]
         if n_h:
             # calendar periods since the draw's go-live, and their place among the horizons
-            h = cal_ab[ia, ib] - (ft_cal[dd, ib] if swap else ft_cal[dd, ia])
+            # one flat index each (2-D fancy indexing costs more)
+            i_p, i_u = (ia, ib) if swap else (ib, ia)
+            h = cal[i_p] - np.take(ft_cal.reshape(-1), dd * n_u + i_u)
             pos = h_table[np.clip(h - horizons[0], 0, h_table.size - 1)]
             hit = (h >= horizons[0]) & (h <= horizons[-1]) & (pos >= 0)
             cell = dd[hit] * n_h + pos[hit]
