@@ -186,6 +186,47 @@ def test_inversions_of_several_tests_at_once_by_hand() -> None:
     assert alone == pytest.approx(tuple(out[1]), abs=1e-12)
 
 
+def test_perm_points_by_hand() -> None:
+    """Test 0: estimate 1, draws (a, b) = (3, 0), (0, 3): breakpoints (a - 1)/(b - 1) = -2,
+    -0.5 and (a + 1)/(b + 1) = 4, 0.25; their midpoints -1.25, -0.125, 2.125; far points
+    ±(2 (1 + 4) + 1) = ±11; then 1 and 0. Test 1: estimate 0, draws (0, 1), (2, 1): first
+    breakpoints 0/0 (NaN) and 2/0 (inf), second ones 0 and 1 (the 0 the same point as the
+    estimate and 0), midpoint 0.5, far ±(2 (1 + 1) + 0) = ±4; NaN and inf land after the
+    test's last point, as a search would put them."""
+    from metrics.impact import _perm_points
+
+    points, bounds, first_at, second_at, (at_est, at_zero) = _perm_points(
+        np.array([1.0, 0.0]),
+        np.array([3.0, 0.0, 0.0, 2.0]),
+        np.array([0.0, 3.0, 1.0, 1.0]),
+        np.array([0, 2, 4]),
+    )
+    test0 = [-11.0, -2.0, -1.25, -0.5, -0.125, 0.0, 0.25, 1.0, 2.125, 4.0, 11.0]
+    assert points.tolist() == test0 + [-4.0, 0.0, 0.5, 1.0, 4.0]
+    assert bounds.tolist() == [0, 11, 16]
+    assert first_at.tolist() == [1, 3, 16, 16]
+    assert second_at.tolist() == [9, 6, 12, 14]
+    assert at_est.tolist() == [7, 12]
+    assert at_zero.tolist() == [5, 12]
+
+
+def test_kept_by_draw_drops_collinear_covariates_one_at_a_time() -> None:
+    """Draw 0: columns e1, e2, (e1 + e2)/sqrt 2, (e1 - e2)/sqrt 2 on four cells: the third
+    is collinear with the first two and left out, then the fourth too (a second round);
+    draw 1: the third column absent, the fourth e3: all present ones kept. No norm is near
+    the tolerance, so neither draw is close to call."""
+    from metrics.impact import _kept_by_draw
+
+    e = np.eye(4)
+    h = np.sqrt(0.5)
+    draw0 = np.column_stack([e[0], e[1], h * (e[0] + e[1]), h * (e[0] - e[1])])
+    draw1 = np.column_stack([e[0], e[1], np.zeros(4), e[2]])
+    present = np.array([[True, True, True, True], [True, True, False, True]])
+    kept, close = _kept_by_draw(np.stack([draw0, draw1]), present)
+    assert kept.tolist() == [[True, True, False, False], [True, True, False, True]]
+    assert close.tolist() == [False, False]
+
+
 def test_connected_inverse_by_hand() -> None:
     """diag(2, 4) is connected, its inverse diag(1/2, 1/4); [[1, 1], [1, 1]] (eigenvalues 0
     and 2) is exactly singular and diag(1, 1e-12) nearly so (ratio 1e-12 < 1e-10): both are
