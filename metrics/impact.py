@@ -1838,7 +1838,8 @@ def _permute_batched(
     obs_ab = observed.T if swap else observed
     n_a, n_b = x_ab.shape[:2]
     cells = n_a * n_b
-    obs_a, obs_b, n_obs = obs_ab.any(axis=1), obs_ab.any(axis=0), int(obs_ab.sum())
+    obs_a, obs_b = np.asarray(obs_ab.any(axis=1)), np.asarray(obs_ab.any(axis=0))
+    n_obs = int(obs_ab.sum())
     x_flat = np.ascontiguousarray(x_ab).reshape(cells, k)
     units = np.arange(n_u)[None, :]
     if k:
@@ -2329,7 +2330,7 @@ def _perm_p_sweep(
         add(start[on][below], idx[below] + 1)
         add(idx[above], end[on][above])
     diff = np.bincount(np.concatenate(marks), weights=np.concatenate(steps), minlength=size)
-    return np.cumsum(diff[:size])[:n_points]
+    return np.asarray(np.cumsum(diff[:size])[:n_points], dtype=np.float64)
 
 
 def _perm_inversion(
