@@ -165,7 +165,6 @@ PAGE_TEST_PENDING = {
         "metrics.pipeline.stage_funnel",
         "metrics.views.pipeline_view",
     },
-    "test_present_plan.py": {"metrics.narrative"},
     "test_story.py": {"metrics.filters.Filters", "metrics.views"},
 }
 
