@@ -269,6 +269,16 @@ def ensure_estimates(
                 waited = 0.0 if waited_since is None else time.perf_counter() - waited_since
                 return Estimates(data.account.name, stored, version, computed=False, waited=waited)
         if _claim(engine, account_id, version):
+            if not force:
+                # Another caller may have saved and released between our read above and this
+                # claim: its rows are there now, and computing again would store a second run.
+                stored = load_estimates(engine, account_id, version)
+                if stored is not None:
+                    _release(engine, account_id, version)
+                    waited = 0.0 if waited_since is None else time.perf_counter() - waited_since
+                    return Estimates(
+                        data.account.name, stored, version, computed=False, waited=waited
+                    )
             break
         holder = _holder(engine, account_id, version)
         if holder is None:

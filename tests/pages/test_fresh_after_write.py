@@ -222,3 +222,42 @@ def test_concurrent_ensure_estimates_store_one_run(engine: Engine, tmp_path: Pat
     fb = fb.sort_values(key).reset_index(drop=True)
     assert list(fa.columns) == list(fb.columns)
     pd.testing.assert_frame_equal(fa, fb, check_dtype=False)
+
+
+def test_a_run_saved_between_read_and_claim_is_not_computed_again(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The interleaving that made two callers both compute: caller A reads no stored
+    estimates; caller B then saves its run and releases its claim; A's claim now succeeds.
+    A must return B's run (computed=False) and store no second one. Played deterministically:
+    B's save happens inside A's first read."""
+    import services.estimates as est
+
+    base, _ = _files(tmp_path)
+    _cli(_url(engine), "import", "--no-estimates", str(base))
+    account_id = _account_id(engine)
+    scope = Scope.everything()
+    data = load_account_data(engine, scope, account_id)
+    version = estimates_version(data)
+    other = est.compute(data, None, lambda: None)  # caller B's run, computed beforehand
+    reads = []
+    real_load = est.load_estimates
+
+    def read_then_b_saves(e: Engine, a: int, v: str) -> pd.DataFrame | None:
+        reads.append(v)
+        found = real_load(e, a, v)
+        if len(reads) == 1:
+            est.save_estimates(e, a, v, other, seconds=0.0)  # B saves after A's read...
+        return found  # ...so A saw nothing stored
+
+    def no_second_run(*_: object) -> pd.DataFrame:
+        raise AssertionError("computed again although a run was stored before the claim")
+
+    monkeypatch.setattr(est, "load_estimates", read_then_b_saves)
+    monkeypatch.setattr(est, "compute", no_second_run)
+    got = est.ensure_estimates(engine, scope, account_id, data=data)
+    assert got.computed is False
+    assert _runs(engine, account_id, version) == 1
+    assert len(got.frame) == len(other)
+    with engine.connect() as conn:  # the claim is released: a later caller is not kept waiting
+        assert conn.execute(select(func.count()).select_from(est.EstimateClaim)).scalar_one() == 0
