@@ -21,8 +21,10 @@ def test_pack_all_writes_one_file_per_account_named_by_account_and_as_of(
     copy_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out_dir = tmp_path / "packs"
+    # one process: the names are what this checks (worker processes: the test below)
     rc = cli.main(
-        ["--db", copy_url, "pack", "--all", "--as-of", "2026-06", "--out-dir", str(out_dir)]
+        ["--db", copy_url, "pack", "--all", "--jobs", "1", "--as-of", "2026-06"]
+        + ["--out-dir", str(out_dir)]
     )
     out, err = capsys.readouterr()
     assert rc == 0, err
