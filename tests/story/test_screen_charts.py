@@ -39,6 +39,18 @@ def _photo(bundle: Any) -> Any:
     return told.parts.photo
 
 
+def _same_chart(old: Any, new: Any, *, theme: str) -> None:
+    """Two drawn Vega-Lite elements carry the same spec, theme, data sets and width rule, and
+    the data is not empty (equal because both are empty would prove nothing)."""
+    assert new.proto.spec == old.proto.spec
+    assert new.proto.theme == old.proto.theme == theme
+    assert [(d.name, d.data.data) for d in new.proto.datasets] == [
+        (d.name, d.data.data) for d in old.proto.datasets
+    ]
+    assert new.proto.datasets and new.proto.datasets[0].data.data
+    assert new.proto.use_container_width == old.proto.use_container_width
+
+
 def test_the_memoised_spec_is_what_st_altair_chart_sends(
     demo_story_bundle: Any, tmp_path: Path
 ) -> None:
@@ -50,13 +62,7 @@ def test_the_memoised_spec_is_what_st_altair_chart_sends(
     at = AppTest.from_function(_draw_both, args=(str(path),), default_timeout=120).run()
     assert not at.exception
     via_altair, via_memo = at.get("vega_lite_chart")
-    assert via_memo.proto.spec == via_altair.proto.spec
-    assert via_memo.proto.theme == via_altair.proto.theme == ""
-    assert [(d.name, d.data.data) for d in via_memo.proto.datasets] == [
-        (d.name, d.data.data) for d in via_altair.proto.datasets
-    ]
-    assert via_memo.proto.datasets and via_memo.proto.datasets[0].data.data
-    assert via_memo.proto.use_container_width == via_altair.proto.use_container_width
+    _same_chart(via_altair, via_memo, theme="")
 
 
 def test_a_chart_is_built_once_per_distinct_input(
@@ -122,13 +128,7 @@ def test_the_innovations_charts_memoised_are_what_the_page_sent_before(
     assert not at.exception
     old_funnel, new_funnel, old_mix, new_mix = at.get("vega_lite_chart")
     for old, new in ((old_funnel, new_funnel), (old_mix, new_mix)):
-        assert new.proto.spec == old.proto.spec
-        assert new.proto.theme == old.proto.theme == "streamlit"
-        assert [(d.name, d.data.data) for d in new.proto.datasets] == [
-            (d.name, d.data.data) for d in old.proto.datasets
-        ]
-        assert new.proto.datasets and new.proto.datasets[0].data.data
-        assert new.proto.use_container_width == old.proto.use_container_width
+        _same_chart(old, new, theme="streamlit")
     assert '"stage"' in new_funnel.proto.spec  # the click's selection parameter
     assert list(new_funnel.proto.selection_mode) == list(old_funnel.proto.selection_mode) != []
     assert new_funnel.key == "new" and old_funnel.key == "old"
