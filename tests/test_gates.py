@@ -156,14 +156,6 @@ PAGE_TEST_PENDING = {
         "metrics.value.live_months",
         "metrics.views.value_lines",
     },
-    "test_innovations.py": {
-        "metrics.filters.Filters",
-        "metrics.pipeline.pipeline_summary",
-        "metrics.pipeline.portfolio_mix",
-        "metrics.pipeline.stage_counts",
-        "metrics.pipeline.stage_funnel",
-        "metrics.views.pipeline_view",
-    },
     "test_story.py": {"metrics.filters.Filters", "metrics.views"},
 }
 
