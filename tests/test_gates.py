@@ -156,7 +156,6 @@ PAGE_TEST_PENDING = {
         "metrics.value.live_months",
         "metrics.views.value_lines",
     },
-    "test_story.py": {"metrics.filters.Filters", "metrics.views"},
 }
 
 
