@@ -146,17 +146,6 @@ PAGE_TEST_ALLOWED: dict[str, str | set[str]] = {
 #: test_one_story.py wraps ``story.model.build_story`` to record the Story each output was
 #: given; its expectations are the other outputs' texts (a spy, not an oracle).
 PAGE_TEST_SPIES = {"test_one_story.py": {"story.model"}}
-#: Page tests that still take expected figures from builders, to be rewritten as
-#: tests/pages/test_value.py was (the gate below fails when one is rewritten and still listed,
-#: so this list only shrinks).
-PAGE_TEST_PENDING = {
-    "test_innovation_detail.py": {
-        "metrics.filters.Filters",
-        "metrics.impact.innovation_effect",
-        "metrics.value.live_months",
-        "metrics.views.value_lines",
-    },
-}
 
 
 def _metric_and_story_imports(tree: ast.Module) -> set[str]:
@@ -185,18 +174,16 @@ def _metric_and_story_imports(tree: ast.Module) -> set[str]:
 
 def test_page_tests_import_no_view_or_story_builder_as_their_oracle() -> None:
     """From ``metrics`` and ``story`` a page test imports only rules, formats and constants
-    (``PAGE_TEST_ALLOWED``); the exceptions are the spy of test_one_story.py and the files
-    still to be rewritten, listed exactly (``PAGE_TEST_PENDING``)."""
+    (``PAGE_TEST_ALLOWED``); the one exception is the spy of test_one_story.py."""
     files = sorted((ROOT / "tests" / "pages").glob("*.py"))
     assert len(files) > 10, "the scan found no page tests"
     seen = {p.name: _metric_and_story_imports(ast.parse(p.read_text("utf-8"))) for p in files}
-    excused = {**PAGE_TEST_PENDING, **PAGE_TEST_SPIES}
     wrong = {
-        name: sorted(imports ^ excused.get(name, set()))
+        name: sorted(imports ^ PAGE_TEST_SPIES.get(name, set()))
         for name, imports in seen.items()
-        if imports != excused.get(name, set())
+        if imports != PAGE_TEST_SPIES.get(name, set())
     }
     assert not wrong, (
-        "page tests whose imports from metrics/story differ from what is allowed and listed "
-        f"(a builder imported as an oracle, or a rewritten file still listed): {wrong}"
+        "page tests whose imports from metrics/story differ from what is allowed "
+        f"(a builder imported as an oracle, or a spy no longer used): {wrong}"
     )

@@ -1,9 +1,16 @@
-"""Innovation-detail page on the demo account: record, rollouts, the estimate (same figures as
-``metrics.impact.innovation_effect``), the event-study chart's data, picker, unknown code."""
+"""Innovation-detail page on the demo account: record, rollouts, the estimate, the event-study
+chart's data, picker, unknown code. The estimate the page computes is checked against
+independent sources: the causal estimate stored for the same innovation by the batch run
+(its money figure and interval, and its note's log effect, p-value and units, read with
+SQL), the effect the demo generator planted (inside the shown range), the register's rows
+by hand (controls, units) and the Value page's evidence table (claimed, measured,
+realisation) — never ``metrics.impact.innovation_effect``, which the page calls."""
 
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
 
 import numpy as np
 import pandas as pd
@@ -11,13 +18,10 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from metrics.filters import Filters
 from metrics.format import money
 from metrics.format import pct as fmt_pct
-from metrics.impact import EVIDENCE_NOTES, innovation_effect
+from metrics.impact import EVIDENCE_NOTES
 from metrics.rules import EVIDENCE_LABELS
-from metrics.value import live_months
-from metrics.views import value_lines
 from tests.pages.conftest import APP, ROOT, no_exception, texts
 from ui.innovation_blocks import evidence_line
 
@@ -72,93 +76,156 @@ def _chart_frames(at: AppTest) -> list[pd.DataFrame]:
     return out
 
 
-def _expected(data, row: pd.Series):
-    target = data.targets[data.targets["innovation_id"] == row["innovation_id"]].iloc[0]
-    kpi = data.kpis.set_index("key").loc[target["kpi_key"]]
-    money = None if pd.isna(kpi["money_value"]) else float(kpi["money_value"])
-    mine = data.rollouts["innovation_id"] == row["innovation_id"]
-    # retirement months (metrics.value's rule): treatment ends there, controls split there
-    live = live_months(data.rollouts, data.innovations)
-    live_to = live.groupby("innovation_id")["live_to"].min()
-    others = (
-        data.rollouts[~mine]
-        .merge(data.targets, on="innovation_id")
-        .merge(data.innovations[["innovation_id", "code"]], on="innovation_id")
+def _stored(url: str, innovation_id: int) -> dict:
+    """The batch run's stored estimate of one innovation, read with SQL: money estimate and
+    interval, and from its note the effect on the log scale with its interval, the p-value,
+    the treated and all units and the inference."""
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
+        row = conn.execute(
+            "SELECT estimated, ci_low, ci_high, excludes_zero, estimate_note, kpi_key "
+            "FROM estimate_result WHERE innovation_id = ? AND run_id = "
+            "(SELECT MAX(id) FROM estimate_run WHERE account_id = 1)",
+            (innovation_id,),
+        ).fetchone()
+    money_, low, high, proven, note, kpi = row
+    m = re.search(
+        r"changed by (\S+) on average .*\(95 % CI (\S+) to (\S+), p = ([0-9.]+); "
+        r"(\d+) of (\d+) units treated, (\w+) inference\)",
+        note,
     )
-    others = others.assign(live_to=others["innovation_id"].map(live_to)).drop(
-        columns="innovation_id"
-    )
-    eff = innovation_effect(
-        data.monthly,
-        data.rollouts.loc[mine, ["unit_id", "go_live"]].assign(
-            live_to=live_to.get(row["innovation_id"], pd.NaT)
-        ),
-        kpi_key=target["kpi_key"],
-        money_value=money,
-        direction=kpi["direction"],
-        other_rollouts=others,
-    )
-    return eff, kpi
+    assert m, note
+    log, log_lo, log_hi = (float(m.group(i)) for i in (1, 2, 3))
+    return {
+        "money": money_,
+        "money_ci": (low, high),
+        "proven": bool(proven),
+        "kpi": kpi,
+        "pct": 100 * np.expm1(log),
+        "pct_ci": (100 * np.expm1(log_lo), 100 * np.expm1(log_hi)),
+        "p": m.group(4),
+        "treated": int(m.group(5)),
+        "units": int(m.group(6)),
+        "inference": m.group(7),
+    }
+
+
+def _pcts(text: str) -> list[float]:
+    """The per-cent figures in a shown text ("−3.0%", "95 % range −3.7% to −2.3%")."""
+    return [float(x.replace("−", "-")) for x in re.findall(r"([−+-]?[0-9.]+)%", text)]
+
+
+def _value_row(make_app, code: str) -> pd.Series:
+    """The Value page's evidence-table row of an innovation (another page's output)."""
+    at = make_app("pages/value.py")
+    no_exception(at)
+    [t] = [d.value for d in at.dataframe if "evidence" in d.value.columns]
+    t = t.assign(code=t["innovation"].str.split(" · ").str[0])
+    return t.set_index("code").loc[code]
+
+
+def _controls(data, row: pd.Series, kpi: str) -> list[str]:
+    """By hand: the other innovations on the same KPI that went live somewhere, by code; a
+    retired one listed a second time, "(after its retirement)"."""
+    t = data.targets[data.targets["kpi_key"] == kpi]
+    live = set(data.rollouts.dropna(subset=["go_live"])["innovation_id"])
+    inn = data.innovations.set_index("innovation_id")
+    others = inn.loc[[i for i in t["innovation_id"] if i in live and i != row["innovation_id"]]]
+    names = sorted(others["code"])
+    retired = sorted(others[others["stage"] == "retired"]["code"])
+    return names + [f"{c} (after its retirement)" for c in retired]
 
 
 @pytest.mark.parametrize("units", [(1, 4), (5, 99)], ids=["few-units", "many-units"])
-def test_estimate_shown_equals_innovation_effect(make_app, demo_data, units) -> None:
+def test_estimate_shown_agrees_with_the_stored_estimate_and_the_planted_effect(
+    make_app, demo_data, demo_url, units
+) -> None:
+    """The page's estimate of a scaled innovation (INN-001 on 4 units, INN-003 on 6): its
+    effect in % and range are the batch run's stored estimate (within the rounding of the
+    stored note) and hold the effect the demo planted (−2.97 %, −5.5 %); the money figure
+    and interval, the p-value, the units treated of all and the inference are the stored
+    ones; the controls are the other innovations live on the KPI; the inference warning is
+    the one its counts call for; the level effect has the effect's sign and a range around
+    it; the event-study chart has placebo pre-periods and post-periods of the effect's sign."""
+    from data_loaders.demo import generate
+
     row = _scaled(demo_data, min_units=units[0], max_units=units[1])
     at = make_app(DETAIL, innovation=row["code"])
     no_exception(at)
-    eff, kpi = _expected(demo_data, row)
-    est = eff.estimate
-    uom = kpi["unit_of_measure"]
-    loc = "en_US"
+    st = _stored(demo_url, int(row["innovation_id"]))
+    planted = generate()["planted_effects"].set_index("innovation").loc[row["code"]]
+    assert planted["kpi"] == st["kpi"]
     effect = _metric(at, "Effect on")
-    assert effect.value == fmt_pct(eff.effect_pct / 100, loc)
-    assert effect.proto.delta == (
-        f"95 % range {fmt_pct(eff.effect_pct_ci_low / 100, loc)} to "
-        f"{fmt_pct(eff.effect_pct_ci_high / 100, loc)}"
-    )
+    [shown] = _pcts(effect.value)
+    assert effect.proto.delta.startswith("95 % range ")
+    lo, hi = _pcts(effect.proto.delta)
+    assert shown == pytest.approx(st["pct"], abs=0.06)
+    assert (lo, hi) == pytest.approx(st["pct_ci"], abs=0.06)
+    assert lo <= planted["effect_pct"] <= hi
+    uom = demo_data.kpis.set_index("key").loc[st["kpi"], "unit_of_measure"]
     level = _metric(at, "In percentage points" if uom == "%" else f"In {uom}")
-    assert level.value == f"{eff.effect_level:+,.3g}".replace("-", "−")
-    assert level.proto.delta == (
-        f"95 % range {eff.effect_level_ci_low:+,.3g} to {eff.effect_level_ci_high:+,.3g}"
-    ).replace("-", "−")
+    value = float(level.value.replace("−", "-").replace(",", ""))
+    ends = re.findall(r"([−+-][0-9.,]+)", level.proto.delta)
+    l_lo, l_hi = (float(x.replace("−", "-").replace(",", "")) for x in ends)
+    assert np.sign(value) == np.sign(shown) and l_lo < value < l_hi
+    money_ = _metric(at, "Estimated (causal)")
+    # in money: the level effect shown × the treated units' volume in the months that start
+    # on or after their go-live (by hand from the monthly rows) × the KPI's money value
+    k = demo_data.kpis.set_index("key").loc[st["kpi"]]
+    mine = demo_data.rollouts[demo_data.rollouts["innovation_id"] == row["innovation_id"]]
+    go = pd.to_datetime(mine.set_index("unit_id")["go_live"]).dt.normalize()
+    obs = demo_data.monthly[
+        (demo_data.monthly["kpi_key"] == st["kpi"]) & demo_data.monthly["value"].notna()
+    ]
+    obs = obs[obs["unit_id"].isin(go.index)]
+    volume = obs.loc[obs["month"] >= obs["unit_id"].map(go), "volume"].sum()
+    assert st["money"] == pytest.approx(abs(value) * volume * float(k["money_value"]), rel=0.005)
+    assert money_.value == _usd(st["money"])
+    assert money_.proto.delta == (f"95 % CI {_usd(st['money_ci'][0])} to {_usd(st['money_ci'][1])}")
+    treated = demo_data.rollouts[demo_data.rollouts["innovation_id"] == row["innovation_id"]]
+    assert st["treated"] == treated["go_live"].notna().sum()
+    assert st["units"] == len(demo_data.units) == 9
+    assert _metric(at, "Units live").value == f"{st['treated']} / {st['units']}"
     method = next(e for e in at.expander if e.label.startswith("How this was estimated"))
     inside = " ".join(str(m.value) for m in method.markdown)
-    if eff.controls:
-        assert (
-            f"Controlled for {len(eff.controls)} other innovation(s) on this KPI: "
-            f"{', '.join(eff.controls)}."
-        ) in inside
-        assert all(c.startswith("INN-") for c in eff.controls)
-    if eff.money_total is not None:
-        money = _metric(at, "Estimated (causal)")
-        assert money.value == _usd(eff.money_total)
-        assert money.proto.delta == (
-            f"95 % CI {_usd(eff.money_ci_low)} to {_usd(eff.money_ci_high)}"
+    assert f"p = {st['p']}, {st['inference']} inference" in inside
+    controls = _controls(demo_data, row, st["kpi"])
+    assert (
+        f"Controlled for {len(controls)} other innovation(s) on this KPI: {', '.join(controls)}."
+    ) in inside
+    if st["treated"] < 5:
+        warning = (
+            f"- Only {st['treated']} units are treated: a standard error clustered by unit is "
+            "unreliable with fewer than 5 treated units, so permutation inference was used "
+            "instead."
         )
-    assert _metric(at, "Units live").value == f"{est.n_treated_units} / {est.n_units}"
-    assert f"p = {est.p_value:.3f}, {est.inference} inference" in inside
-    # value to date: the Value page's claimed / measured lines, and the evidence level
-    lines = value_lines(demo_data, Filters(), None).set_index("innovation_id")
-    line = lines.loc[row["innovation_id"]]
+    else:
+        warning = (
+            f"- There are only {st['units']} units in all: a standard error clustered by unit "
+            "is unreliable with fewer than 20 units, so permutation inference was used instead."
+        )
+    assert warning in inside
+    # the evidence level by the rule, from the stored row: a money estimate excluding zero
+    assert st["proven"]
+    assert f"**Evidence: {EVIDENCE_LABELS['estimated']}**" in texts(at)
+    horizons = next(f for f in _chart_frames(at) if "horizon" in f.columns)
+    assert (horizons["horizon"] < 0).any()  # pre-periods shown
+    post = horizons[horizons["horizon"] >= 0]
+    assert np.sign(post["effect"].mean()) == np.sign(shown)
+    assert (horizons["ci_low"] <= horizons["effect"]).all()
+    assert (horizons["effect"] <= horizons["ci_high"]).all()
+
+
+@pytest.mark.parametrize("units", [(1, 4), (5, 99)], ids=["few-units", "many-units"])
+def test_value_to_date_cards_are_the_value_pages(make_app, demo_data, units) -> None:
+    """The detail's claimed, measured and realisation cards are the figures of the Value
+    page's evidence table for the same innovation (another page's output)."""
+    row = _scaled(demo_data, min_units=units[0], max_units=units[1])
+    line = _value_row(make_app, row["code"])
+    at = make_app(DETAIL, innovation=row["code"])
+    no_exception(at)
     assert _metric(at, "Claimed to date").value == _usd(line["claimed"])
     assert _metric(at, "Measured (attributed)").value == _usd(line["measured"])
-    assert _metric(at, "Realisation").value == f"{line['realisation']:.0%}"
-    level = "estimated" if est.excludes_zero and eff.money_total is not None else "measured"
-    assert evidence_line(level, str(row["evidence_status"])) in texts(at)
-    for w in est.warnings:  # every warning one click away, in the method expander
-        assert f"- {w}" in inside
-    # the event-study chart plots exactly the estimate's by_horizon (log-ratios shown as %)
-    horizons = next(f for f in _chart_frames(at) if "horizon" in f.columns)
-    want = est.by_horizon[["horizon", "effect", "ci_low", "ci_high"]].reset_index(drop=True)
-    if eff.scale == "log":
-        for c in ("effect", "ci_low", "ci_high"):
-            want[c] = 100 * np.expm1(want[c])
-    pd.testing.assert_frame_equal(
-        horizons[["horizon", "effect", "ci_low", "ci_high"]].reset_index(drop=True),
-        want,
-        check_dtype=False,
-    )
-    assert (horizons["horizon"] < 0).any()  # pre-periods shown
+    assert _metric(at, "Realisation").value == f"{line['realisation']:.0f}%"
 
 
 def test_record_and_rollout_units_of_a_scaled_innovation(make_app, demo_data) -> None:
@@ -236,7 +303,7 @@ def _outside_expanders(at: AppTest) -> str:
 
 
 @pytest.mark.parametrize("units", [(1, 4), (5, 99)], ids=["few-units", "many-units"])
-def test_the_detail_page_speaks_plain_words_first(make_app, demo_data, units) -> None:
+def test_the_detail_page_speaks_plain_words_first(make_app, demo_data, demo_url, units) -> None:
     """An executive reads "Cost per transaction fell 3.4% at the 6 units where it went live,
     against comparable units", KPI names and one evidence line; the log scale, raw KPI keys,
     the authors and the inference warnings are one click away in the method expander, and
@@ -244,14 +311,14 @@ def test_the_detail_page_speaks_plain_words_first(make_app, demo_data, units) ->
     row = _scaled(demo_data, min_units=units[0], max_units=units[1])
     at = make_app(DETAIL, innovation=row["code"])
     no_exception(at)
-    eff, kpi = _expected(demo_data, row)
-    pct = eff.effect_pct
+    st = _stored(demo_url, int(row["innovation_id"]))  # the batch run's stored estimate
+    kpi = demo_data.kpis.set_index("key").loc[st["kpi"]]
+    pct = st["pct"]
     verb = "fell" if pct < 0 else "rose"
     sentence = (
         f"{kpi['label']} {verb} {fmt_pct(abs(pct) / 100, signed=False)} at the "
-        f"{eff.estimate.n_treated_units} units where it went live, against comparable units "
-        f"(95 % range {fmt_pct(eff.effect_pct_ci_low / 100)} to "
-        f"{fmt_pct(eff.effect_pct_ci_high / 100)})."
+        f"{st['treated']} units where it went live, against comparable units "
+        f"(95 % range {fmt_pct(st['pct_ci'][0] / 100)} to {fmt_pct(st['pct_ci'][1] / 100)})."
     )
     outside = _outside_expanders(at)
     assert sentence in outside
