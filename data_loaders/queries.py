@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, String, and_, case, func, select, true, type_coerce
+from sqlalchemy import Engine, Row, String, and_, case, func, select, true, type_coerce
 from sqlalchemy.exc import OperationalError
 
+from data_loaders import rollup
 from data_loaders.access import AccessDenied, Scope
 from data_loaders.db import DatabaseUnavailable, redact
 from data_loaders.schema import (
@@ -298,10 +299,106 @@ def load_monthly(
     FTE over the days of the month). volume = Σ volume. n_obs = rows aggregated.
     """
     _scoped(scope, account_id)
+    names = (
+        select(Kpi.id, Kpi.key, Kpi.kind)
+        .where(Kpi.account_id == account_id, _in_scope(scope, Kpi.account_id))
+        .order_by(Kpi.key)
+    )
+    p = rollup.PACKED
+    packed_stmt = select(*p.c).where(
+        p.c.account_id == account_id,
+        p.c.fmt == rollup.PACK_FORMAT,
+        _in_scope(scope, p.c.account_id),
+    )
+    try:
+        with engine.connect() as conn:
+            packed = conn.execute(packed_stmt).first()
+            kpis = conn.execute(names).all()
+    except OperationalError as exc:
+        raise _unavailable(engine, exc) from exc
+    keys = [(int(i), str(k)) for i, k, _ in kpis]
+    if packed is None:
+        cols = _monthly_rows(engine, scope, account_id)
+    else:
+        cols = _monthly_packed(packed, {int(i): str(kind) for i, _, kind in kpis})
+    unit, kpi, month, value, volume, n_obs, grain_codes, grains = cols
+    keep = np.ones(len(unit), dtype=bool)
+    if unit_ids is not None:
+        keep &= np.isin(unit, np.asarray([int(u) for u in unit_ids], dtype="int64"))
+    if kpi_keys is not None:
+        wanted = set(kpi_keys)
+        keep &= np.isin(kpi, np.asarray([i for i, k in keys if k in wanted], dtype="int64"))
+    if start is not None:
+        keep &= month >= np.datetime64(start, "D").astype("datetime64[ns]")
+    if end is not None:
+        keep &= month <= np.datetime64(end, "D").astype("datetime64[ns]")
+    if not keep.all():
+        unit, kpi, month, value, volume, n_obs, grain_codes = (
+            a[keep] for a in (unit, kpi, month, value, volume, n_obs, grain_codes)
+        )
+    rank = {k: i for i, (k, _) in enumerate(keys)}
+    key_of = dict(keys)
+    kpi_codes, kpi_ids = pd.factorize(kpi)
+    # Rows ordered by unit, KPI key (the database's collation, as the key list is) and month,
+    # as before the rollup — sorted here, not in SQL: PostgreSQL then reads the table in one
+    # pass instead of walking the primary key to a heap page per row (benchmarks/README.md,
+    # 329k rows), and SQLite walks its table in key order anyway.
+    order = np.lexsort(
+        (
+            month.view("int64"),
+            np.array([rank[int(k)] for k in kpi_ids], dtype="int64")[kpi_codes],
+            unit,
+        )
+    )
+    return pd.DataFrame(
+        {
+            "unit_id": unit[order],
+            "kpi_key": pd.array([key_of[int(k)] for k in kpi_ids], dtype="str").take(
+                kpi_codes[order]
+            ),
+            "month": pd.DatetimeIndex(month[order]),
+            "value": value[order],
+            "volume": volume[order],
+            "n_obs": n_obs[order],
+            "grain": pd.array([str(g) for g in grains], dtype="str").take(grain_codes[order]),
+        }
+    )
+
+
+#: (unit, kpi id, month as datetime64[ns], value, volume, n_obs, grain codes, grain names)
+_MonthlyColumns = tuple[
+    np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]
+]
+
+
+def _monthly_packed(packed: Row, kinds: dict[int, str]) -> _MonthlyColumns:
+    """The account's rollup rows from its packed copy (``rollup.repack``), with the value
+    rule of ``load_monthly`` applied to the arrays: the same IEEE division the SQL does."""
+
+    def ints(b: bytes) -> np.ndarray:
+        return np.frombuffer(b, dtype="<i8").astype("int64", copy=False)
+
+    def floats(b: bytes) -> np.ndarray:
+        return np.frombuffer(b, dtype="<f8").astype("float64", copy=False)
+
+    unit, kpi, n_obs = ints(packed.unit_id), ints(packed.kpi_id), ints(packed.n_obs)
+    vw, volume, mean = floats(packed.vw), floats(packed.volume), floats(packed.mean)
+    rate_ids = np.asarray([i for i, kind in kinds.items() if kind == "rate"], dtype="int64")
+    weighted = np.isin(kpi, rate_ids) & (volume > 0) & (ints(packed.missing_volume) == 0)
+    value = mean.copy()
+    np.divide(vw, volume, out=value, where=weighted)
+    month = ints(packed.month).astype("datetime64[D]").astype("datetime64[ns]")
+    grains = packed.grains.split(",") if packed.grains else []
+    return unit, kpi, month, value, volume, n_obs, ints(packed.grain), grains
+
+
+def _monthly_rows(engine: Engine, scope: Scope, account_id: int) -> _MonthlyColumns:
+    """The account's rollup rows read from ``kpi_month`` itself (no packed copy of the
+    current format yet): the value computed in SQL."""
     r = KpiMonth
     # The value is computed in SQL (the same IEEE division pandas would do) and the KPI
-    # travels as its id (rows sorted below): the fetch, not the query, is most of what is
-    # left of a read (35k rows on the benchmark account).
+    # travels as its id (rows sorted in load_monthly): the fetch, not the query, is most of
+    # this path (35k rows on the benchmark account).
     weighted = and_(Kpi.kind == "rate", r.volume > 0, r.missing_volume == 0)
     stmt = (
         select(
@@ -317,21 +414,8 @@ def load_monthly(
         .join(Kpi, Kpi.id == r.kpi_id)
         .where(r.account_id == account_id, _in_scope(scope, r.account_id))
     )
-    if unit_ids is not None:
-        stmt = stmt.where(r.unit_id.in_([int(u) for u in unit_ids]))
-    if kpi_keys is not None:
-        stmt = stmt.where(Kpi.key.in_(list(kpi_keys)))
-    if start is not None:
-        stmt = stmt.where(r.month >= start)
-    if end is not None:
-        stmt = stmt.where(r.month <= end)
-    names = (
-        select(Kpi.id, Kpi.key)
-        .where(Kpi.account_id == account_id, _in_scope(scope, Kpi.account_id))
-        .order_by(Kpi.key)
-    )
     with _gc_paused():
-        rows, keys = _rows(engine, stmt, names)
+        (rows,) = _rows(engine, stmt)
         cols = list(zip(*rows, strict=True)) if rows else [()] * 7
         del rows
         unit, kpi, value, volume, n_obs = (
@@ -342,34 +426,9 @@ def load_monthly(
         grain_codes, grains = pd.factorize(pd.Series(cols[6], dtype=object))
         # the row objects freed before collection resumes, so it has none of them to walk
         del cols
-    rank = {int(k): i for i, (k, _) in enumerate(keys)}
-    key_of = dict(keys)
-    kpi_codes, kpi_ids = pd.factorize(kpi)
-    month = pd.DatetimeIndex(pd.to_datetime(pd.Index(months))).astype("datetime64[ns]")
-    # Rows ordered by unit, KPI key (the database's collation, as the key list is) and month,
-    # as before the rollup — sorted here, not in SQL: PostgreSQL then reads the table in one
-    # pass instead of walking the primary key to a heap page per row (benchmarks/README.md,
-    # 329k rows), and SQLite walks its table in key order anyway.
-    order = np.lexsort(
-        (
-            np.asarray(month, dtype="datetime64[ns]").view("int64")[month_codes],
-            np.array([rank[int(k)] for k in kpi_ids], dtype="int64")[kpi_codes],
-            unit,
-        )
-    )
-    return pd.DataFrame(
-        {
-            "unit_id": unit[order],
-            "kpi_key": pd.array([key_of[int(k)] for k in kpi_ids], dtype="str").take(
-                kpi_codes[order]
-            ),
-            "month": month.take(month_codes[order]),
-            "value": value[order],
-            "volume": volume[order],
-            "n_obs": n_obs[order],
-            "grain": pd.array([str(g) for g in grains], dtype="str").take(grain_codes[order]),
-        }
-    )
+    month_of = pd.DatetimeIndex(pd.to_datetime(pd.Index(months))).astype("datetime64[ns]")
+    month = np.asarray(month_of, dtype="datetime64[ns]")[month_codes]
+    return unit, kpi, month, value, volume, n_obs, grain_codes, [str(g) for g in grains]
 
 
 @contextmanager

@@ -31,6 +31,13 @@ adjusted by a difference), so recomputing a month twice gives the same row:
 * ``rebuild(conn, account_id=None)`` recomputes everything (or one account): after writes
   made by hand, outside any import.
 
+Beside it, ``kpi_month_packed`` holds each account's rollup rows as one binary column each
+(``repack``, called by ``refresh_marked`` and ``rebuild`` for the accounts they touched, in the
+same transaction), so ``queries.load_monthly`` reads one row per account and turns it into
+arrays without a Python object per value. It is a copy, never a second source: it is
+rewritten from ``kpi_month`` after every change, and a reader that finds no row of the
+current ``PACK_FORMAT`` reads ``kpi_month`` itself.
+
 A killed or refused import never commits, so the rollup stays as it was, like the
 observations. ``observation_aggregate()`` is the GROUP BY itself (one home), also used by the
 tests and benchmarks as the reference the rollup must equal.
@@ -38,6 +45,9 @@ tests and benchmarks as the reference the rollup must equal.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+import numpy as np
 from sqlalchemy import (
     Column,
     Connection,
@@ -59,6 +69,11 @@ from data_loaders.schema import Base
 
 OBS = Base.metadata.tables["kpi_observation"]
 ROLLUP = Base.metadata.tables["kpi_month"]
+PACKED = Base.metadata.tables["kpi_month_packed"]
+#: The layout ``repack`` writes and ``queries.load_monthly`` reads (column order, dtypes,
+#: NaN for NULL). A reader that finds another number reads ``kpi_month`` instead, so a later
+#: layout is correct before any repack has run.
+PACK_FORMAT = 1
 KEY = ("account_id", "unit_id", "kpi_id", "month")
 VALUES = ("vw", "volume", "mean", "n_obs", "grain", "missing_volume", "last_period")
 
@@ -124,6 +139,8 @@ def refresh_marked(conn: Connection) -> int:
         o = OBS
         agg = observation_aggregate().select_from(m).join(o, and_(*(o.c[c] == m.c[c] for c in KEY)))
         conn.execute(insert(r).from_select([*KEY, *VALUES], agg))
+        accounts = conn.execute(select(m.c.account_id).distinct()).scalars().all()
+        repack(conn, accounts)
     _MARKS.drop(conn)
     return n
 
@@ -144,7 +161,70 @@ def rebuild(conn: Connection, account_id: int | None = None) -> int:
         conn.execute(delete(r).where(r.c.account_id == account_id))
         agg = agg.where(o.c.account_id == account_id)
     conn.execute(insert(r).from_select([*KEY, *VALUES], agg))
+    repack(conn, None if account_id is None else [account_id])
     stmt = select(func.count()).select_from(r)
     if account_id is not None:
         stmt = stmt.where(r.c.account_id == account_id)
     return int(conn.execute(stmt).scalar() or 0)
+
+
+def _nan(values: Iterable[float | None]) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in values], dtype="<f8")
+
+
+def repack(conn: Connection, account_ids: Iterable[int] | None = None) -> int:
+    """Rewrite ``kpi_month_packed`` from ``kpi_month`` for these accounts (None: every
+    account, and no row left for an account without rollup rows); returns the rows packed.
+    Rows in key order (unit, KPI, month); months as days since 1970-01-01; NULLs as NaN;
+    grains as codes into the comma-separated names."""
+    r, p = ROLLUP, PACKED
+    if account_ids is None:
+        conn.execute(delete(p))
+        ids = list(conn.execute(select(r.c.account_id).distinct()).scalars())
+    else:
+        ids = sorted({int(a) for a in account_ids})
+        if not ids:
+            return 0
+        conn.execute(delete(p).where(p.c.account_id.in_(ids)))
+    total = 0
+    for account_id in ids:
+        rows = conn.execute(
+            select(
+                r.c.unit_id,
+                r.c.kpi_id,
+                r.c.month,
+                r.c.vw,
+                r.c.volume,
+                r.c.mean,
+                r.c.n_obs,
+                r.c.missing_volume,
+                r.c.grain,
+            )
+            .where(r.c.account_id == account_id)
+            .order_by(r.c.unit_id, r.c.kpi_id, r.c.month)
+        ).all()
+        if not rows:
+            continue
+        cols = list(zip(*rows, strict=True))
+        grain_names = sorted(set(cols[8]))
+        code = {g: i for i, g in enumerate(grain_names)}
+        ints = "<i8"
+        conn.execute(
+            insert(p).values(
+                account_id=account_id,
+                fmt=PACK_FORMAT,
+                n_rows=len(rows),
+                unit_id=np.asarray(cols[0], dtype=ints).tobytes(),
+                kpi_id=np.asarray(cols[1], dtype=ints).tobytes(),
+                month=np.asarray(cols[2], dtype="datetime64[D]").view(ints).tobytes(),
+                vw=_nan(cols[3]).tobytes(),
+                volume=_nan(cols[4]).tobytes(),
+                mean=_nan(cols[5]).tobytes(),
+                n_obs=np.asarray(cols[6], dtype=ints).tobytes(),
+                missing_volume=np.asarray(cols[7], dtype=ints).tobytes(),
+                grain=np.asarray([code[g] for g in cols[8]], dtype=ints).tobytes(),
+                grains=",".join(grain_names),
+            )
+        )
+        total += len(rows)
+    return total

@@ -209,6 +209,30 @@ class KpiMonth(Base):
     last_period: Mapped[dt.date] = mapped_column(Date)
 
 
+class KpiMonthPacked(Base):
+    """One account's ``kpi_month`` rows packed as one binary column each (``rollup.repack``):
+    a page reads one row and ``np.frombuffer``s it instead of fetching a Python object per
+    value (35k rows × 7 values were most of a read; benchmarks/README.md). Written only by
+    ``data_loaders.rollup`` in the transaction that writes ``kpi_month``; derived data, so a
+    reader that finds no row, or another ``fmt``, reads ``kpi_month`` itself."""
+
+    __tablename__ = "kpi_month_packed"
+
+    account_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fmt: Mapped[int] = mapped_column(Integer)  # rollup.PACK_FORMAT that wrote the row
+    n_rows: Mapped[int] = mapped_column(Integer)
+    unit_id: Mapped[bytes] = mapped_column(LargeBinary)  # int64
+    kpi_id: Mapped[bytes] = mapped_column(LargeBinary)  # int64
+    month: Mapped[bytes] = mapped_column(LargeBinary)  # int64 days since 1970-01-01
+    vw: Mapped[bytes] = mapped_column(LargeBinary)  # float64, NaN for NULL
+    volume: Mapped[bytes] = mapped_column(LargeBinary)  # float64, NaN for NULL
+    mean: Mapped[bytes] = mapped_column(LargeBinary)  # float64, NaN for NULL
+    n_obs: Mapped[bytes] = mapped_column(LargeBinary)  # int64
+    missing_volume: Mapped[bytes] = mapped_column(LargeBinary)  # int64
+    grain: Mapped[bytes] = mapped_column(LargeBinary)  # int64 codes into grains
+    grains: Mapped[str] = mapped_column(Text)  # the grain names, comma-separated
+
+
 class Innovation(Base):
     __tablename__ = "innovation"
     __table_args__ = (UniqueConstraint("account_id", "code", name="uq_innovation_key"),)

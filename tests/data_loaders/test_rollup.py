@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import Engine, select, text
@@ -89,12 +90,54 @@ def _rollup(engine: Engine) -> pd.DataFrame:
     return _normal(pd.DataFrame([tuple(x) for x in rows], columns=[*KEY, *rollup.VALUES]))
 
 
+def _unpacked(engine: Engine) -> pd.DataFrame:
+    """Every account's packed copy (``kpi_month_packed``) read back into rollup rows, by
+    ``np.frombuffer`` on the layout the schema documents (not through ``load_monthly``)."""
+    p = rollup.PACKED
+    with engine.connect() as conn:
+        rows = conn.execute(select(*p.c)).all()
+    frames = []
+    for r in rows:
+        assert r.fmt == rollup.PACK_FORMAT
+
+        def col(name: str, dtype: str, r: object = r) -> np.ndarray:
+            return np.frombuffer(getattr(r, name), dtype=dtype)
+
+        grains = np.array(r.grains.split(","), dtype=object)
+        df = pd.DataFrame(
+            {
+                "account_id": r.account_id,
+                "unit_id": col("unit_id", "<i8"),
+                "kpi_id": col("kpi_id", "<i8"),
+                "month": col("month", "<i8").astype("datetime64[D]"),
+                "vw": col("vw", "<f8"),
+                "volume": col("volume", "<f8"),
+                "mean": col("mean", "<f8"),
+                "n_obs": col("n_obs", "<i8"),
+                "grain": grains[col("grain", "<i8")],
+                "missing_volume": col("missing_volume", "<i8"),
+            }
+        )
+        assert len(df) == r.n_rows
+        frames.append(df)
+    if not frames:
+        return pd.DataFrame(columns=[*KEY, *rollup.VALUES[:-1]])
+    out = pd.concat(frames, ignore_index=True)
+    out["last_period"] = pd.NaT  # not packed: the read path does not use it
+    return _normal(out).drop(columns="last_period")
+
+
 def _assert_rollup_is_the_group_by(engine: Engine) -> pd.DataFrame:
+    """The rollup equals the GROUP BY of the observations, and its packed copy equals it."""
     got, want = _rollup(engine), _reference(engine)
     assert len(got) == len(want)
     if len(want):
         # Sums of floats may differ in the last bit with the order a database adds them in.
         pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12)
+    packed = _unpacked(engine)
+    assert len(packed) == len(got)
+    if len(got):  # a copy of the stored values: exactly equal
+        pd.testing.assert_frame_equal(packed, got.drop(columns="last_period"), check_exact=True)
     return got
 
 
@@ -373,3 +416,36 @@ def test_demo_figures_from_the_rollup(demo_engine: Engine) -> None:
     assert list_accounts(demo_engine, scope).set_index("account_id").loc[
         aid, "last_period"
     ] == pd.Timestamp(last)
+
+
+def test_the_packed_read_is_the_rollup_read(demo_engine: Engine, tmp_path: Path) -> None:
+    """``load_monthly`` from the packed copy returns exactly the frame it returns from
+    ``kpi_month`` itself (the path taken when no packed row of the current layout exists):
+    whole account, one unit, one KPI, a date range — every value bit for bit."""
+    import datetime as dt
+
+    from data_loaders.access import Scope
+    from data_loaders.db import make_engine
+    from data_loaders.queries import list_accounts, load_monthly, load_units
+
+    scope = Scope.everything()
+    dst = tmp_path / "demo.sqlite"  # a private copy (SQLite): its packed row is deleted below
+    with demo_engine.connect() as conn:
+        conn.exec_driver_sql(f"VACUUM INTO '{dst}'")
+    engine = make_engine(f"sqlite:///{dst}")
+    aid = int(list_accounts(engine, scope)["account_id"].iloc[0])
+    unit = int(load_units(engine, scope, aid)["unit_id"].iloc[2])
+    asks = [
+        {},
+        {"unit_ids": [unit]},
+        {"kpi_keys": ["cost_per_txn"]},
+        {"start": dt.date(2025, 1, 1), "end": dt.date(2025, 6, 1)},
+        {"unit_ids": [unit], "kpi_keys": ["aht", "fte"], "start": dt.date(2024, 3, 1)},
+    ]
+    packed = [load_monthly(engine, scope, aid, **kw) for kw in asks]  # type: ignore[arg-type]  # the keyword sets above are load_monthly's own
+    assert len(packed[0]) == 2484 and len(packed[1]) < len(packed[0])
+    with engine.begin() as conn:
+        assert conn.execute(rollup.PACKED.delete()).rowcount == 2  # the two demo accounts
+    plain = [load_monthly(engine, scope, aid, **kw) for kw in asks]  # type: ignore[arg-type]  # as above
+    for a, b in zip(packed, plain, strict=True):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
