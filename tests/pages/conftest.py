@@ -3,6 +3,7 @@ it, and fresh Streamlit caches for every test."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import sys
 import types
@@ -10,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from unittest import mock
 
+import pandas as pd
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -226,3 +228,18 @@ def chart_frames(at: AppTest) -> list:
         for ds in chart.proto.datasets:
             out.append(pa.ipc.open_stream(ds.data.data).read_pandas())
     return out
+
+
+def hand_level(data, key: str, period: tuple[dt.date, dt.date]) -> float:
+    """One KPI over a period, by hand from the monthly rows (the page tests' independent
+    figure): a rate KPI Σ value·volume / Σ volume over units and months; a level KPI (FTE,
+    transactions) the units' sum averaged over the months."""
+    m = data.monthly.dropna(subset=["value"])
+    g = m[
+        (m["kpi_key"] == key)
+        & (m["month"] >= pd.Timestamp(period[0]))
+        & (m["month"] <= pd.Timestamp(period[1]))
+    ]
+    if data.kpis.set_index("key").loc[key, "kind"] == "rate":
+        return float((g["value"] * g["volume"]).sum() / g["volume"].sum())
+    return float(g.groupby("month")["value"].sum().mean())

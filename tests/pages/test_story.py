@@ -20,7 +20,7 @@ import pytest
 
 from metrics.format import kpi_value, money, pct
 from story.model import plain
-from tests.pages.conftest import metric, no_exception, texts
+from tests.pages.conftest import hand_level, metric, no_exception, texts
 
 BASELINE = (dt.date(2023, 1, 1), dt.date(2023, 6, 1))  # the demo's frozen window, H1 2023
 LAST_QUARTER = (dt.date(2026, 7, 1), dt.date(2026, 9, 1))  # the strip's Now, Q3 2026
@@ -69,20 +69,6 @@ def _proven(url: str) -> int:
         return int(conn.execute(PROVEN_SQL).fetchone()[0])
 
 
-def _level(data, key: str, period: tuple[dt.date, dt.date]) -> float:
-    """One KPI over a period by hand: a rate KPI Σ value·volume / Σ volume; a level KPI the
-    units' sum averaged over the months (as tests/pages/test_then_now.py)."""
-    m = data.monthly.dropna(subset=["value"])
-    g = m[
-        (m["kpi_key"] == key)
-        & (m["month"] >= pd.Timestamp(period[0]))
-        & (m["month"] <= pd.Timestamp(period[1]))
-    ]
-    if data.kpis.set_index("key").loc[key, "kind"] == "rate":
-        return float((g["value"] * g["volume"]).sum() / g["volume"].sum())
-    return float(g.groupby("month")["value"].sum().mean())
-
-
 def _kpi(data, key: str, value: float) -> str:
     return kpi_value(value, str(data.kpis.set_index("key").loc[key, "unit_of_measure"]), "USD")
 
@@ -127,7 +113,10 @@ def test_narrative_is_the_one_the_cli_prints_and_says_the_demos_figures(
     assert len(sentences) == 7
     for sentence in sentences:  # the CLI prints them without Markdown emphasis
         assert sentence in plain(body)
-    then, now = _level(data, "cost_per_txn", BASELINE), _level(data, "cost_per_txn", LAST_QUARTER)
+    then, now = (
+        hand_level(data, "cost_per_txn", BASELINE),
+        hand_level(data, "cost_per_txn", LAST_QUARTER),
+    )
     assert (
         "Since the baseline (H1 2023), **37** innovations went live; cost per transaction fell "
         f"from {_kpi(data, 'cost_per_txn', then)} (H1 2023 average) to "
@@ -178,7 +167,7 @@ def test_then_now_strip(story, demo_bundle) -> None:
     data, _ = demo_bundle
 
     def levels(key: str) -> tuple[float, float]:
-        return _level(data, key, BASELINE), _level(data, key, LAST_QUARTER)
+        return hand_level(data, key, BASELINE), hand_level(data, key, LAST_QUARTER)
 
     then, now = levels("cost_per_txn")
     card = metric(story, "Cost per transaction")

@@ -10,7 +10,7 @@ import datetime as dt
 import pandas as pd
 
 from metrics.format import kpi_value, pct
-from tests.pages.conftest import chart_frames, no_exception, texts
+from tests.pages.conftest import chart_frames, hand_level, no_exception, texts
 
 PAGE = "pages/then_now.py"
 BASELINE = (dt.date(2023, 1, 1), dt.date(2023, 6, 1))  # the demo's frozen window, H1 2023
@@ -31,21 +31,6 @@ def _cards(at):
     return [(m.label, m.value, m.delta) for m in at.metric]
 
 
-def _level(data, key: str, period: tuple[dt.date, dt.date]) -> float:
-    """One KPI over a period, by hand from the monthly rows: a rate KPI Σ value·volume /
-    Σ volume over units and months; a level KPI (FTE, transactions) the units' sum averaged
-    over the months."""
-    m = data.monthly.dropna(subset=["value"])
-    g = m[
-        (m["kpi_key"] == key)
-        & (m["month"] >= pd.Timestamp(period[0]))
-        & (m["month"] <= pd.Timestamp(period[1]))
-    ]
-    if data.kpis.set_index("key").loc[key, "kind"] == "rate":
-        return float((g["value"] * g["volume"]).sum() / g["volume"].sum())
-    return float(g.groupby("month")["value"].sum().mean())
-
-
 def _text(data, key: str, value: float) -> str:
     kpi = data.kpis.set_index("key").loc[key]
     return kpi_value(value, str(kpi["unit_of_measure"]), "USD", "en_US")
@@ -53,7 +38,7 @@ def _text(data, key: str, value: float) -> str:
 
 def _ratio(data, period: tuple[dt.date, dt.date]) -> float:
     """FTE per 1,000 transactions of a period, from the two KPIs' levels."""
-    return _level(data, "fte", period) / (_level(data, "volume", period) / 1000)
+    return hand_level(data, "fte", period) / (hand_level(data, "volume", period) / 1000)
 
 
 def test_default_photo_shows_every_kpi_at_the_baseline_and_the_last_quarter(
@@ -73,7 +58,7 @@ def test_default_photo_shows_every_kpi_at_the_baseline_and_the_last_quarter(
     assert len(cards) == 2 * (len(TITLES) + 1)
     assert not [c for c in cards if "H1 2023" in str(c[2]) or "Q3 2026" in str(c[2])]
     for key, title in TITLES.items():
-        then, now = _level(data, key, BASELINE), _level(data, key, LAST_QUARTER)
+        then, now = hand_level(data, key, BASELINE), hand_level(data, key, LAST_QUARTER)
         assert then_cards[title] == _text(data, key, then), title
         assert now_cards[title] == (_text(data, key, now), pct(now / then - 1, "en_US")), title
     then, now = _ratio(data, BASELINE), _ratio(data, LAST_QUARTER)
@@ -114,7 +99,7 @@ def test_periods_come_from_the_url(make_app, demo_bundle) -> None:
     no_exception(at)
     heads = [h.value for h in at.subheader]
     assert "Then · Q1 2024" in heads and "Now · Q2 2025" in heads
-    q1 = _level(data, "cost_per_txn", (dt.date(2024, 1, 1), dt.date(2024, 3, 1)))
+    q1 = hand_level(data, "cost_per_txn", (dt.date(2024, 1, 1), dt.date(2024, 3, 1)))
     assert at.metric[0].label == TITLES["cost_per_txn"]
     assert at.metric[0].value == _text(data, "cost_per_txn", q1)
     assert at.query_params["then"] == "2024-01:2024-03"
@@ -136,8 +121,8 @@ def test_transactions_are_client_demand_and_fte_has_its_ratio(make_app, demo_bun
     neutral; FTE (+11.4 %, worse) comes with FTE per 1,000 transactions (about −9 %,
     better)."""
     data, _ = demo_bundle
-    fte = _level(data, "fte", LAST_QUARTER) / _level(data, "fte", BASELINE) - 1
-    txn = _level(data, "volume", LAST_QUARTER) / _level(data, "volume", BASELINE) - 1
+    fte = hand_level(data, "fte", LAST_QUARTER) / hand_level(data, "fte", BASELINE) - 1
+    txn = hand_level(data, "volume", LAST_QUARTER) / hand_level(data, "volume", BASELINE) - 1
     ratio = _ratio(data, LAST_QUARTER) / _ratio(data, BASELINE) - 1
     assert round(txn, 3) == 0.227 and round(fte, 3) == 0.114 and -0.10 < ratio < -0.08
     at = make_app(PAGE)
