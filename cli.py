@@ -98,7 +98,7 @@ def _engine(*, migrate: bool = True, create: bool = False) -> Any:
     SQLite file, the others say "no database at …" (a mistyped --db)."""
     from sqlalchemy import inspect
 
-    from data_loaders.db import DatabaseMissing, make_engine, require_existing
+    from data_loaders.db import DatabaseMissing, make_engine, require_existing, schema_is_current
     from data_loaders.db import migrate as run_migrations
 
     url = database_url(_db_arg())
@@ -114,6 +114,13 @@ def _engine(*, migrate: bool = True, create: bool = False) -> Any:
         raise CliError(
             f"the database at {redact(url)} has no Then & Now tables yet: "
             f"run `{PROG} init` (or `migrate`) first"
+        )
+    elif not schema_is_current(engine):
+        # A reading command never migrates (it writes nothing); without this it would fail
+        # on the first table or column the older schema lacks, blaming the connection.
+        raise CliError(
+            f"the database at {redact(url)} has an older schema than this version: "
+            f"run `{PROG} migrate` first"
         )
     return engine
 

@@ -51,6 +51,27 @@ def test_a_mistyped_database_path_is_not_created(tmp_path: Path) -> None:
     assert (tmp_path / "typo.sqlite").exists()
 
 
+def test_a_reading_command_on_an_older_schema_says_to_migrate(db: str) -> None:
+    """`batches` (which never migrates) on a database one revision behind says to run
+    `migrate`, instead of failing on the table the older schema lacks; after `migrate` it
+    works."""
+    from alembic import command
+    from data_loaders.db import alembic_config, make_engine
+
+    assert run("migrate", db=db).returncode == 0
+    engine = make_engine(db)
+    cfg = alembic_config(db)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "-1")
+    engine.dispose()
+    p = run("batches", db=db)
+    assert p.returncode == 1
+    assert "has an older schema than this version: run `thenandnow migrate` first" in p.stderr
+    assert run("migrate", db=db).returncode == 0
+    assert run("batches", db=db).returncode == 0
+
+
 def test_import_batches_rollback_cycle(db: str, tmp_path: Path) -> None:
     """import → batches → rollback → rollback again (refused) with the right exit codes."""
     p = run("import", *map(str, valid_files()), "--user", "ana", db=db)
