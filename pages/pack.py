@@ -5,6 +5,8 @@ handed out and is kept nowhere."""
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 from services import pack as pack_service
@@ -106,7 +108,8 @@ if shown is not None and shown.account == account:
     )
     d2.download_button(
         "Download the deck (.pptx)",
-        pack_service.deck_of(built),
+        # built when clicked, not on every rerun of the page (python-pptx, every chart)
+        partial(pack_service.deck_of, built),
         file_name=deck_name,
         mime="application/vnd.openxmlformats-officedocument.presentationml.presentation",
         icon=":material/slideshow:",
@@ -142,7 +145,8 @@ for ed in editions[:12]:
     )
     c2.download_button(
         "PDF",
-        pack_service.edition_pdf(engine, ctx.scope, ed.id),
+        # read when clicked: listing twelve editions must not load twelve PDFs per rerun
+        partial(pack_service.edition_pdf, engine, ctx.scope, ed.id),
         file_name=ed_name,
         mime="application/pdf",
         key=f"edition-{ed.id}",
