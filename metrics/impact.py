@@ -349,6 +349,7 @@ def estimate_effect(
     n_permutations: int = 999,
     seed: int = 0,
     covariates: Sequence[str] | None = None,
+    horizon_inference: bool = True,
 ) -> EffectEstimate:
     """Average effect of a staggered treatment with the BJS (2024) imputation estimator.
 
@@ -383,6 +384,13 @@ def estimate_effect(
         only). Missing values are refused; covariates that are constant within units or
         periods, or collinear with each other, on the untreated observations are left out
         with a warning. ``EffectEstimate.covariates`` lists the ones used.
+    horizon_inference:
+        With permutation inference, whether each post-treatment horizon of ``by_horizon``
+        also gets its permutation interval (one more test inversion per horizon, on the same
+        draws). False leaves their ``se``, ``ci_low`` and ``ci_high`` NaN (their effects
+        and the pre-period checks are kept) for callers that use only the average effect,
+        such as the stored estimates; the ATT's inference is the same either way. With
+        clustered inference the horizons' intervals come with the fit and are kept.
 
     Formulas are in the module docstring. Rows with a missing outcome are dropped with a
     warning. Raises :class:`EstimationError` when the effect cannot be estimated.
@@ -442,7 +450,9 @@ def estimate_effect(
     )
     n_valid = 0
     if use_permutation:
-        dr = _permute(prep, fit.horizons, n_permutations, seed, treated, fit)
+        # without horizon inference the draws need no horizon effects at all
+        horizons = fit.horizons if horizon_inference else fit.horizons[:0]
+        dr = _permute(prep, horizons, n_permutations, seed, treated, fit)
         n_valid = dr.n
         n_failed = n_permutations - n_valid
         if n_valid == 0:
@@ -460,15 +470,17 @@ def estimate_effect(
             # one inversion per test, all solved together: the ATT (every draw), then each
             # horizon with an effect (the draws where it is defined, at least two)
             ok = np.isfinite(dr.by_h) & np.isfinite(dr.by_h_d)
-            tested = np.flatnonzero((ok.sum(axis=0) >= 2) & np.isfinite(effects))
+            n_ok = dr.count @ ok  # draws (repeats included) where each horizon is defined
+            tested = np.flatnonzero((n_ok >= 2) & np.isfinite(effects[: ok.shape[1]]))
             draw_h, col = np.nonzero(ok[:, tested])
             h_col = tested[col]
             out = _perm_inversions(
                 np.concatenate([[fit.att], effects[tested]]),
                 np.concatenate([dr.att, dr.by_h[draw_h, h_col]]),
                 np.concatenate([dr.att_d, dr.by_h_d[draw_h, h_col]]),
-                np.concatenate([np.zeros(n_valid, dtype=np.int64), 1 + col]),
+                np.concatenate([np.zeros(dr.att.size, dtype=np.int64), 1 + col]),
                 alpha,
+                np.concatenate([dr.count, dr.count[draw_h]]),
             )
             se, ci_low, ci_high, p_value = (float(v) for v in out[0])
             bounds = np.full((effects.size, 3), np.nan)
@@ -539,6 +551,7 @@ def innovation_effect(
     scale: Scale = "log",
     n_permutations: int = 999,
     rows: KpiRows | None = None,
+    horizon_inference: bool = True,
 ) -> InnovationEffect:
     """Estimated effect of ONE innovation on one KPI, and what it is worth.
 
@@ -603,6 +616,8 @@ def innovation_effect(
 
     ``rows``: ``kpi_rows(monthly, kpi_key)``, when the caller estimates several innovations
     on the KPI (its rows and the other innovations' live shares are then prepared once).
+    ``horizon_inference``: as in :func:`estimate_effect` (False when only the average
+    effect and its interval are used).
     """
     sign = _direction_sign(direction)
     if scale not in ("level", "log"):
@@ -694,6 +709,7 @@ def innovation_effect(
             alpha=alpha,
             covariates=list(labels) or None,
             n_permutations=n_permutations,
+            horizon_inference=horizon_inference,
         )
 
     estimate = run()
@@ -1632,20 +1648,22 @@ def _pretrends(
 
 @dataclass(frozen=True, eq=False)
 class _Draws:
-    """Permutation draws of the estimator, valid draws only (duplicates kept, so each
-    reassignment counts as often as it was drawn): ``att``/``by_h`` the estimator applied
-    to the outcome Y, ``att_d``/``by_h_d`` applied to the observed treatment indicator D
-    (the extra right-hand side that makes testing any effect c cheap, see
-    ``_perm_inversion``)."""
+    """Permutation draws of the estimator, valid draws only, one row per distinct
+    reassignment and ``count`` the number of times it was drawn (every statistic counts a
+    row that often): ``att``/``by_h`` the estimator applied to the outcome Y,
+    ``att_d``/``by_h_d`` applied to the observed treatment indicator D (the extra
+    right-hand side that makes testing any effect c cheap, see ``_perm_inversion``)."""
 
     att: FloatArray
     by_h: FloatArray
     att_d: FloatArray
     by_h_d: FloatArray
+    count: IntArray
 
     @property
     def n(self) -> int:
-        return int(self.att.size)
+        """The number of valid draws (repeats included)."""
+        return int(self.count.sum())
 
 
 def _reassignments(ft_unit: IntArray, n_permutations: int, seed: int) -> IntArray:
@@ -1712,16 +1730,19 @@ def _permute(
     if fit is not None:
         same = np.flatnonzero(np.all(distinct == prep.ft_cal[None, :], axis=1))
         if same.size and valid[same[0]]:
-            effects = fit.effects
             att[same[0]] = (fit.att, 1.0)
-            by_h[same[0], :, 0] = effects
-            by_h[same[0], :, 1] = np.where(np.isfinite(effects), 1.0, np.nan)
-    take = inverse[valid[inverse]]
+            if horizons.size:
+                effects = fit.effects
+                by_h[same[0], :, 0] = effects
+                by_h[same[0], :, 1] = np.where(np.isfinite(effects), 1.0, np.nan)
+    count = np.bincount(inverse, minlength=distinct.shape[0])
+    take = np.flatnonzero(valid & (count > 0))
     return _Draws(
         att=att[take, 0],
         by_h=by_h[take, :, 0],
         att_d=att[take, 1],
         by_h_d=by_h[take, :, 1],
+        count=count[take],
     )
 
 
@@ -1858,6 +1879,19 @@ def _permute_batched(
         )
         running = np.zeros((n_u, n_p + 1, per_cell.shape[2]))
         np.cumsum(per_cell, axis=1, out=running[:, 1:])
+    # per unit, sums over its periods before f of: observed cells (a count), weight, weight
+    # x each right-hand side, weight x each covariate; over its treated periods they are
+    # the unit's totals minus those
+    w_cell = np.concatenate(
+        [observed[:, :, None], w_c[:, :, None], w_c[:, :, None] * r_c, w_c[:, :, None] * x_c],
+        axis=2,
+        dtype=np.float64,
+    )
+    w_running = np.zeros((n_u, n_p + 1, w_cell.shape[2]))
+    np.cumsum(w_cell, axis=1, out=w_running[:, 1:])
+    w_flat = w_running.reshape(n_u * (n_p + 1), -1)
+    w_end = w_running[:, n_p]
+    ones_a, ones_b = np.ones(n_a), np.ones(n_b)
     # the period of each (a, b) cell, and whether units run along b
     period_ab = np.broadcast_to(
         (np.arange(n_a)[:, None] if swap else np.arange(n_b)[None, :]), (n_a, n_b)
@@ -1881,10 +1915,19 @@ def _permute_batched(
         ft = ft_units[:, None, :] if swap else ft_units[:, :, None]  # (draw, a|1, b|1)
         treated = obs_ab[None] & (period_ab[None] >= ft)
         m_all = (obs_ab[None] & ~treated).astype(np.float64)  # untreated cells (draw, a, b)
-        total = np.where(treated, w_ab[None], 0.0).sum(axis=(1, 2))
+        n_c = ft_units.shape[0]
+        at_ft = (units * (n_p + 1) + ft_units).reshape(-1)  # unit u's running row at ft_u
+        before = np.take(w_flat, at_ft, axis=0).reshape(n_c, n_u, -1)
+        after = w_end[None] - before  # per unit: sums over its treated periods
+        total = after[:, :, 1].sum(axis=1)
         # the untreated counts (exact sums of 0/1) decide the checks without more passes:
-        # an a or b that has observed cells but no untreated one is treated and alone
-        cnt_a_all, cnt_b_all = m_all.sum(axis=2), m_all.sum(axis=1)
+        # an a or b that has observed cells but no untreated one is treated and alone. Per
+        # unit they are the running counts; per period, sums over the units (a product)
+        cnt_unit = before[:, :, 0]
+        if swap:
+            cnt_a_all, cnt_b_all = (m_all.reshape(-1, n_b) @ ones_b).reshape(n_c, n_a), cnt_unit
+        else:
+            cnt_a_all, cnt_b_all = cnt_unit, ones_a @ m_all
         a_alone = (cnt_a_all == 0) & obs_a[None]
         b_alone = (cnt_b_all == 0) & obs_b[None]
         any_treated = cnt_a_all.sum(axis=1) < n_obs
@@ -1893,7 +1936,7 @@ def _permute_batched(
         if sel.size == 0:
             continue
         ft_units, ft_cal = ft_units[sel], ft_cal[sel]
-        treated, total = treated[sel], total[sel]
+        treated, total, after = treated[sel], total[sel], after[sel]
         m = m_all[sel]
         d = sel.size
         cnt_a = cnt_a_all[sel]
@@ -1948,30 +1991,37 @@ def _permute_batched(
             delta = np.linalg.solve(kk, rhs_delta)
             beta = s_inv @ (rb - px @ delta)
             alpha = r_bar - (m @ beta) * inv_a[:, :, None] - x_bar @ delta
-            # (cell, draw, rhs): one product for the whole chunk, not one per draw (the same
-            # dot products, four times faster)
-            x_delta = x_flat @ delta.transpose(1, 0, 2).reshape(k, d * n_r)
         else:
             unsure[start + sel[~good]] = True
             beta = s_inv @ rb
             alpha = r_bar - (m @ beta) * inv_a[:, :, None]
-        # tau = r - alpha - beta - x' delta on the treated cells only (the only ones weighted)
-        dd, ia, ib = np.nonzero(treated)
-        at_cell = ia * n_b + ib  # flat indices: one gather each
-        tau = np.take(r_ab.reshape(cells, n_r), at_cell, axis=0)  # (treated cell, rhs)
-        tau -= np.take(alpha.reshape(d * n_a, n_r), dd * n_a + ia, axis=0)
-        tau -= np.take(beta.reshape(d * n_b, n_r), dd * n_b + ib, axis=0)
+        # the ATT: sum over the treated cells of w (r - alpha - beta - x' delta), over their
+        # weight. The sums of w r and w x come from the running sums, alpha and beta enter
+        # weighted by the treated weight of their a and b: no per-cell residual is formed
+        tw = np.where(treated, w_ab[None], 0.0)
+        w_a = (tw.reshape(-1, n_b) @ ones_b).reshape(d, 1, n_a)
+        w_b = (ones_a @ tw).reshape(d, 1, n_b)
+        num = after[:, :, 2 : 2 + n_r].sum(axis=1) - (w_a @ alpha)[:, 0] - (w_b @ beta)[:, 0]
         if k:
-            tau -= np.take(x_delta.reshape(cells * d, n_r), at_cell * d + dd, axis=0)
-        wt = np.take(w_ab.reshape(cells), at_cell)
-        tau_w = tau * wt[:, None]
+            num -= (after[:, :, 2 + n_r :].sum(axis=1)[:, None, :] @ delta)[:, 0]
         rows = start + sel[good]
         valid[rows] = True
-        sums = np.column_stack(
-            [np.bincount(dd, weights=tau_w[:, j], minlength=d) for j in range(n_r)]
-        )
-        att[rows] = (sums / total[:, None])[good]
+        att[rows] = (num / total[:, None])[good]
         if n_h:
+            # tau = r - alpha - beta - x' delta on the treated cells (the only ones weighted),
+            # each cell's own for the horizon effects
+            dd, ia, ib = np.nonzero(treated)
+            at_cell = ia * n_b + ib  # flat indices: one gather each
+            tau = np.take(r_ab.reshape(cells, n_r), at_cell, axis=0)  # (treated cell, rhs)
+            tau -= np.take(alpha.reshape(d * n_a, n_r), dd * n_a + ia, axis=0)
+            tau -= np.take(beta.reshape(d * n_b, n_r), dd * n_b + ib, axis=0)
+            if k:
+                # (cell, draw, rhs): one product for the whole chunk, not one per draw (the
+                # same dot products, four times faster)
+                x_delta = x_flat @ delta.transpose(1, 0, 2).reshape(k, d * n_r)
+                tau -= np.take(x_delta.reshape(cells * d, n_r), at_cell * d + dd, axis=0)
+            wt = np.take(w_ab.reshape(cells), at_cell)
+            tau_w = tau * wt[:, None]
             # calendar periods since the draw's go-live, and their place among the horizons
             # one flat index each (2-D fancy indexing costs more)
             i_p, i_u = (ia, ib) if swap else (ib, ia)
@@ -2181,18 +2231,25 @@ def _permute_covariates(
     return np.asarray(atts, dtype=np.float64), perm_h, np.asarray(valid_idx, dtype=np.int64)
 
 
-def _perm_p(estimate: float, a: FloatArray, b: FloatArray, c: FloatArray) -> FloatArray:
+def _perm_p(
+    estimate: float, a: FloatArray, b: FloatArray, c: FloatArray, count: IntArray | None = None
+) -> FloatArray:
     """Permutation p-value of H0: effect = c, for each c (vectorised).
 
     Under H0 the untreated outcomes are Y(0) = Y − c·D; the estimator is linear, so a
     draw's statistic is ``a_d − c·b_d`` (a_d, b_d: the draw's estimate on Y and on D) and
     the observed one ``estimate − c`` (the estimate of D under the observed timing is 1).
-    ``p(c) = (1 + #{d : |a_d − c·b_d| ≥ |estimate − c|}) / (1 + n)``."""
+    ``p(c) = (1 + #{d : |a_d − c·b_d| ≥ |estimate − c|}) / (1 + n)``, each draw d counted
+    ``count[d]`` times (a reassignment drawn that often; default once)."""
     c = np.atleast_1d(np.asarray(c, dtype=np.float64))
     obs = np.abs(estimate - c)
     tol = 1e-12 * np.maximum(1.0, np.maximum(np.abs(estimate), np.abs(c)))
     stat = np.abs(a[:, None] - c[None, :] * b[:, None])
-    return (1.0 + (stat >= (obs - tol)[None, :]).sum(axis=0)) / (1.0 + a.size)
+    hits = stat >= (obs - tol)[None, :]
+    if count is None:
+        return (1.0 + hits.sum(axis=0)) / (1.0 + a.size)
+    # whole numbers: the sum is exact in any order
+    return (1.0 + count.astype(np.float64) @ hits) / (1.0 + float(count.sum()))
 
 
 def _perm_points(
@@ -2287,69 +2344,83 @@ def _perm_p_sweep(
     first_at: IntArray,
     second_at: IntArray,
     n_points: int,
+    count: FloatArray,
 ) -> FloatArray:
     """How many draws count towards ``_perm_p`` at every point of every test, in
     O(n + P) once the points are sorted rather than O(n·P).
 
     Per draw: its test's estimate ``e``, its statistics ``a, b``, its test's block of
-    points ``start:end`` and the indices in it of its two breakpoints
-    ``(a − e)/(b − 1)`` and ``(a + e)/(b + 1)`` (``_perm_points``).
+    points ``start:end``, the indices in it of its two breakpoints
+    ``(a − e)/(b − 1)`` and ``(a + e)/(b + 1)`` (``_perm_points``) and how many times it
+    was drawn (``count``).
     ``|a − c·b| ≥ |e − c|`` squares to ``L1(c)·L2(c) ≥ 0`` with ``L1 = (a − e) − c(b − 1)``
     and ``L2 = (a + e) − c(b + 1)``, whose roots are the two breakpoints: with b² > 1 the
     draw counts outside them, with b² < 1 between them (ends included either way), and with
     b = ±1 on one side of the one root (everywhere when the other factor is 0). Each draw
-    thus adds one on one or two runs of consecutive points of its own block: one difference
-    array serves every test."""
+    thus adds its count on one or two runs of consecutive points of its own block: one
+    difference array serves every test."""
     size = n_points + 1
-    # every run's +1 at its first point and -1 at its stop, gathered and counted in one
-    # pass (the counts are small whole numbers: exact in any order)
+    # every run's +count at its first point and -count at its stop, gathered and counted in
+    # one pass (the counts are small whole numbers: exact in any order)
     marks: list[IntArray] = []
     steps: list[FloatArray] = []
 
-    def add(first: IntArray, stop: IntArray, sign: float = 1.0) -> None:
+    def add(first: IntArray, stop: IntArray, weight: FloatArray) -> None:
         marks.extend((first, stop))
-        steps.extend((np.full(first.size, sign), np.full(stop.size, -sign)))
+        steps.extend((weight, -weight))
 
     gen = (b != 1.0) & (b != -1.0)
     il = np.minimum(first_at[gen], second_at[gen])
     ih = np.maximum(first_at[gen], second_at[gen])
+    w = count[gen]
     inside = (b[gen] ** 2) < 1.0
-    add(il[inside], ih[inside] + 1)
+    add(il[inside], ih[inside] + 1, w[inside])
     whole = ~inside  # everywhere but strictly between the roots:
-    add(start[gen][whole], end[gen][whole])
+    add(start[gen][whole], end[gen][whole], w[whole])
     gap = whole & (il + 1 < ih)
-    add(il[gap] + 1, ih[gap], -1.0)
+    add(il[gap] + 1, ih[gap], -w[gap])
     for sign, at, other in ((1.0, second_at, a - e), (-1.0, first_at, a + e)):
         # b = 1: (a − e)·(a + e − 2c) ≥ 0;  b = −1: (a + e)·((a − e) + 2c) ≥ 0
         on = b == sign
-        idx, o = at[on], other[on]
+        idx, o, w_on = at[on], other[on], count[on]
         below = o > 0 if sign == 1.0 else o < 0
         above = (o != 0) & ~below
         zero = o == 0
-        add(start[on][zero], end[on][zero])
-        add(start[on][below], idx[below] + 1)
-        add(idx[above], end[on][above])
+        add(start[on][zero], end[on][zero], w_on[zero])
+        add(start[on][below], idx[below] + 1, w_on[below])
+        add(idx[above], end[on][above], w_on[above])
     diff = np.bincount(np.concatenate(marks), weights=np.concatenate(steps), minlength=size)
     return np.asarray(np.cumsum(diff[:size])[:n_points], dtype=np.float64)
 
 
 def _perm_inversion(
-    estimate: float, a: FloatArray, b: FloatArray, alpha: float
+    estimate: float, a: FloatArray, b: FloatArray, alpha: float, count: IntArray | None = None
 ) -> tuple[float, float, float, float]:
     """``_perm_inversions`` of one test: (se, ci_low, ci_high, p at 0)."""
     out = _perm_inversions(
-        np.array([estimate], dtype=np.float64), a, b, np.zeros(a.size, dtype=np.int64), alpha
+        np.array([estimate], dtype=np.float64),
+        a,
+        b,
+        np.zeros(a.size, dtype=np.int64),
+        alpha,
+        count,
     )
     return float(out[0, 0]), float(out[0, 1]), float(out[0, 2]), float(out[0, 3])
 
 
 def _perm_inversions(
-    estimate: FloatArray, a: FloatArray, b: FloatArray, group: IntArray, alpha: float
+    estimate: FloatArray,
+    a: FloatArray,
+    b: FloatArray,
+    group: IntArray,
+    alpha: float,
+    count: IntArray | None = None,
 ) -> FloatArray:
     """(se, ci_low, ci_high, p at 0) of each test g (a row each): the confidence interval as
     the inversion of the same permutation test, ``{c : p(c) ≥ alpha}`` (``_perm_p``; c is
     rejected when p < alpha), on the draws ``a[d], b[d]`` with ``group[d] == g`` (each test
-    at least one draw).
+    at least one draw), draw d counted ``count[d]`` times (default once): a reassignment
+    drawn several times is solved and passed once.
 
     p(c) only changes where ``|a_d − c·b_d| = |estimate − c|``, i.e. at
     c = (a_d − estimate) / (b_d − 1) and c = (a_d + estimate) / (b_d + 1), and at such a
@@ -2369,12 +2440,19 @@ def _perm_inversions(
     n_tests = estimate.size
     order = np.argsort(group, kind="stable")
     a, b, group = a[order], b[order], group[order]
-    n_draws = np.bincount(group, minlength=n_tests)
-    draw_bounds = np.concatenate([[0], np.cumsum(n_draws)])
+    if count is None:
+        count = np.ones(a.size, dtype=np.int64)
+    count = np.asarray(count, dtype=np.int64)[order]
+    weight = count.astype(np.float64)
+    draw_bounds = np.concatenate([[0], np.cumsum(np.bincount(group, minlength=n_tests))])
+    # draws per test, repeats included (whole numbers: exact)
+    n_draws = np.bincount(group, weights=weight, minlength=n_tests).astype(np.int64)
     e = estimate[group]
     stat0 = a - e * b
-    mean = np.bincount(group, weights=stat0, minlength=n_tests) / np.maximum(n_draws, 1)
-    ss = np.bincount(group, weights=(stat0 - mean[group]) ** 2, minlength=n_tests)
+    mean = np.bincount(group, weights=weight * stat0, minlength=n_tests) / np.maximum(
+        n_draws, 1
+    )
+    ss = np.bincount(group, weights=weight * (stat0 - mean[group]) ** 2, minlength=n_tests)
     se = np.where(n_draws > 1, np.sqrt(ss / np.maximum(n_draws - 1, 1)), math.nan)
     points, block, first_at, second_at, (at_est, at_zero) = _perm_points(
         estimate, a, b, draw_bounds
@@ -2382,7 +2460,7 @@ def _perm_inversions(
     first, last = block[:-1], block[1:] - 1
     own = np.repeat(np.arange(n_tests), np.diff(block))  # each point's test
     counts = _perm_p_sweep(
-        e, a, b, block[group], block[group + 1], first_at, second_at, points.size
+        e, a, b, block[group], block[group + 1], first_at, second_at, points.size, weight
     )
     p_fast = (1.0 + counts) / (1.0 + n_draws[own])
     accepted = p_fast >= alpha
@@ -2409,11 +2487,14 @@ def _perm_inversions(
             slice(check_bounds[g], check_bounds[g + 1]),
             slice(draw_bounds[g], draw_bounds[g + 1]),
         )
-        p_check[sl] = _perm_p(float(estimate[g]), a[mine], b[mine], points[check[sl]])
+        p_check[sl] = _perm_p(
+            float(estimate[g]), a[mine], b[mine], points[check[sl]], count[mine]
+        )
     wrong = np.unique(own[check][(p_check >= alpha) != accepted[check]])
     for g in wrong:  # the tolerance decides somewhere in this test: every point exactly
         sl, mine = slice(first[g], last[g] + 1), slice(draw_bounds[g], draw_bounds[g + 1])
-        accepted[sl] = _perm_p(float(estimate[g]), a[mine], b[mine], points[sl]) >= alpha
+        p_sl = _perm_p(float(estimate[g]), a[mine], b[mine], points[sl], count[mine])
+        accepted[sl] = p_sl >= alpha
     if wrong.size:
         lo, hi = stretch(accepted)
     ci_low = np.where(lo == first, -math.inf, points[lo])

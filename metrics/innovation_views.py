@@ -407,6 +407,7 @@ def estimate_innovation(
     alpha: float = 0.05,
     controls: pd.DataFrame | None = None,
     rows: KpiRows | None = None,
+    horizon_inference: bool = True,
 ) -> InnovationEffect:
     """``metrics.impact.innovation_effect`` for one innovation and one of its target KPIs:
     all units of the account (units not live yet are the comparison), log scale, and the
@@ -416,6 +417,9 @@ def estimate_innovation(
     retirement month on (``metrics.value.live_months``) are left out, and a retired control
     is split at its retirement (before / after). ``controls``: ``control_rollouts`` of the account, and
     ``rows``: ``metrics.impact.kpi_rows(monthly, kpi_key)``, when the caller estimates several innovations.
+    ``horizon_inference``: False when only the average effect and its interval are used (the
+    event study's per-horizon intervals are then not computed; see
+    ``metrics.impact.estimate_effect``).
 
     Raises ``metrics.impact.EstimationError`` (with a plain-words message) when it cannot be
     estimated, e.g. no rollout or no data for the KPI.
@@ -444,6 +448,7 @@ def estimate_innovation(
             rollouts, targets, innovations, record.innovation_id, controls=c
         ),
         rows=rows,
+        horizon_inference=horizon_inference,
     )
 
 

@@ -208,6 +208,9 @@ def _estimate_one(
             key,
             controls=controls,
             rows=panels[key],
+            # the stored row is the average effect and its interval: the per-horizon
+            # intervals (the detail page's event study computes its own) are not needed
+            horizon_inference=False,
         )
     except EstimationError as exc:
         return (iid, key, np.nan, np.nan, np.nan, False, str(exc))
