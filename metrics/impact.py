@@ -2449,9 +2449,7 @@ def _perm_inversions(
     n_draws = np.bincount(group, weights=weight, minlength=n_tests).astype(np.int64)
     e = estimate[group]
     stat0 = a - e * b
-    mean = np.bincount(group, weights=weight * stat0, minlength=n_tests) / np.maximum(
-        n_draws, 1
-    )
+    mean = np.bincount(group, weights=weight * stat0, minlength=n_tests) / np.maximum(n_draws, 1)
     ss = np.bincount(group, weights=weight * (stat0 - mean[group]) ** 2, minlength=n_tests)
     se = np.where(n_draws > 1, np.sqrt(ss / np.maximum(n_draws - 1, 1)), math.nan)
     points, block, first_at, second_at, (at_est, at_zero) = _perm_points(
@@ -2487,9 +2485,7 @@ def _perm_inversions(
             slice(check_bounds[g], check_bounds[g + 1]),
             slice(draw_bounds[g], draw_bounds[g + 1]),
         )
-        p_check[sl] = _perm_p(
-            float(estimate[g]), a[mine], b[mine], points[check[sl]], count[mine]
-        )
+        p_check[sl] = _perm_p(float(estimate[g]), a[mine], b[mine], points[check[sl]], count[mine])
     wrong = np.unique(own[check][(p_check >= alpha) != accepted[check]])
     for g in wrong:  # the tolerance decides somewhere in this test: every point exactly
         sl, mine = slice(first[g], last[g] + 1), slice(draw_bounds[g], draw_bounds[g + 1])

@@ -306,3 +306,78 @@ def test_blas_runs_on_one_thread_while_an_estimator_runs(monkeypatch) -> None:
                 assert set(_blas_threads().values()) == {1}
             assert set(_blas_threads().values()) == {1}  # the outer one still runs
         assert _blas_threads() == before
+
+
+def test_a_reassignment_drawn_twice_counts_twice_by_hand() -> None:
+    """Draws passed once with their counts weigh as if repeated. Estimate 1, draws a = 0.5
+    (once) and -1 (twice), b = 0 (alpha 0.5): p(c) = (1 + #{|a_d| >= |1 - c|})/4 over the
+    draws 0.5, -1, -1, so c is accepted for |1 - c| <= 1, i.e. [0, 2]; p(0) = (1 + 2)/4;
+    se = sd(0.5, -1, -1) = sqrt(0.75)."""
+    from metrics.impact import _perm_inversion, _perm_p
+
+    a, b = np.array([0.5, -1.0]), np.array([0.0, 0.0])
+    count = np.array([1, 2])
+    got = _perm_inversion(1.0, a, b, 0.5, count)
+    assert got == pytest.approx((np.sqrt(0.75), 0.0, 2.0, 0.75), abs=1e-12)
+    assert _perm_p(1.0, a, b, np.array([0.0, 1.0, 2.5]), count) == pytest.approx([0.75, 1.0, 0.25])
+
+
+def test_without_horizon_inference_the_average_is_the_same_and_horizons_have_no_interval() -> None:
+    """``horizon_inference=False`` (the stored estimates) leaves the ATT, its interval and
+    p-value as they are with it, keeps every horizon's effect, and gives the post-treatment
+    horizons no interval (NaN) where, with it, they have finite ones."""
+    kw = dict(
+        unit="unit",
+        period="period",
+        outcome="y",
+        first_treated="first_treated",
+        inference="permutation",
+        n_permutations=99,
+        seed=3,
+    )
+    p = panel(3, 3.0)
+    full = estimate_effect(p, **kw)
+    short = estimate_effect(p, **kw, horizon_inference=False)
+    assert (short.att, short.se, short.ci_low, short.ci_high, short.p_value) == (
+        full.att,
+        full.se,
+        full.ci_low,
+        full.ci_high,
+        full.p_value,
+    )
+    post_full = full.by_horizon[full.by_horizon["horizon"] >= 0]
+    post_short = short.by_horizon[short.by_horizon["horizon"] >= 0]
+    assert post_short["effect"].tolist() == post_full["effect"].tolist()
+    assert np.isfinite(post_full["ci_low"]).any()
+    assert post_short[["se", "ci_low", "ci_high"]].isna().all().all()
+
+
+def test_batched_draws_agree_with_each_draw_refitted_with_covariates_and_a_gap() -> None:
+    """The batched solve of many reassignments (ATT from running sums, covariates, a missing
+    cell) gives each draw's ATT and horizon effects as the per-draw estimator, which fits
+    every draw from scratch on its own untreated cells, does."""
+    from metrics.impact import _permute_batched, _permute_covariates, _prepare
+
+    rng = np.random.default_rng(11)
+    n_units, n_periods = 7, 9
+    ft = np.array([3, 5, 6, np.nan, np.nan, np.nan, 4.0])
+    rows = []
+    for i in range(n_units):
+        for t in range(n_periods):
+            if (i, t) == (4, 2):
+                continue  # a missing cell
+            x = float(t >= 2 + i % 3) * rng.uniform(0.5, 1.0)
+            rows.append((i, t, rng.normal() + 0.5 * x, ft[i], x, rng.uniform(1, 3)))
+    df = pd.DataFrame(rows, columns=["unit", "period", "y", "first_treated", "x", "w"])
+    prep = _prepare(df, "unit", "period", "y", "first_treated", "w", ("x",))
+    horizons = np.arange(0, 5)
+    draws = np.array([rng.permutation(prep.ft_cal) for _ in range(25)])
+    rhs = prep.y[:, None]
+    valid, unsure, att, by_h = _permute_batched(prep, horizons, draws, rhs)
+    a, ah, ok = _permute_covariates(prep, horizons, list(draws))
+    solved = np.flatnonzero(valid)
+    assert solved.size >= 15 and not unsure.any()
+    assert set(solved) <= set(ok)
+    at = np.searchsorted(ok, solved)
+    assert att[solved, 0] == pytest.approx(a[at], abs=1e-10)
+    assert np.allclose(by_h[solved, :, 0], ah[at], atol=1e-10, equal_nan=True)
