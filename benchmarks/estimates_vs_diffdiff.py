@@ -2,7 +2,10 @@
 
 Same run, same panels: ``services.estimates.compute`` on the demo account (every
 innovation with a rollout, on its main target KPI, the other innovations controlled for,
-permutation inference where few units are treated — what the dashboard stores) is timed;
+permutation inference where few units are treated — what the dashboard stores: the
+average effect with its permutation interval and p-value; the per-horizon intervals of the
+detail page's event study are not part of a stored estimate, and diff-diff's default fit
+gives the average only) is timed;
 every panel it hands to ``metrics.impact.estimate_effect`` is recorded, and diff-diff's
 ``ImputationDiD`` then fits each of those panels (outcome, unit, period, first treated,
 covariates) with its clustered standard errors only. Printed: both times, the ratio

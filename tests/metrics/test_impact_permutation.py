@@ -326,18 +326,22 @@ def test_without_horizon_inference_the_average_is_the_same_and_horizons_have_no_
     """``horizon_inference=False`` (the stored estimates) leaves the ATT, its interval and
     p-value as they are with it, keeps every horizon's effect, and gives the post-treatment
     horizons no interval (NaN) where, with it, they have finite ones."""
-    kw = dict(
-        unit="unit",
-        period="period",
-        outcome="y",
-        first_treated="first_treated",
-        inference="permutation",
-        n_permutations=99,
-        seed=3,
-    )
     p = panel(3, 3.0)
-    full = estimate_effect(p, **kw)
-    short = estimate_effect(p, **kw, horizon_inference=False)
+
+    def run(horizon_inference: bool):
+        return estimate_effect(
+            p,
+            unit="unit",
+            period="period",
+            outcome="y",
+            first_treated="first_treated",
+            inference="permutation",
+            n_permutations=99,
+            seed=3,
+            horizon_inference=horizon_inference,
+        )
+
+    full, short = run(True), run(False)
     assert (short.att, short.se, short.ci_low, short.ci_high, short.p_value) == (
         full.att,
         full.se,
