@@ -2075,18 +2075,23 @@ def _well_conditioned(scaled: FloatArray, use: BoolArray) -> BoolArray:
     others replaced by the identity's) has smallest eigenvalue above
     ``_BATCH_COLLINEAR_EIG``.
 
-    ``1/||g^-1||_F`` bounds the smallest eigenvalue from below: a draw whose bound is twice
-    the threshold is well conditioned for certain (rounding is far below that margin), so
-    only the others need their eigenvalues (one LU inverse per draw is cheaper)."""
+    ``1/||(g + eps I)^-1||_F`` bounds the smallest eigenvalue of ``g + eps I`` from below: a
+    draw whose bound is twice the threshold is well conditioned for certain (eps is a
+    thousandth of the threshold, and rounding is far below that margin), so only the others
+    need their eigenvalues (one LU inverse per draw is cheaper). The shift keeps an exactly
+    singular draw (a covariate collinear with the fixed effects on its untreated cells)
+    invertible, so it does not stop the whole batch's inverse and send every draw beside it
+    to the eigenvalues."""
     k = scaled.shape[1]
     g = np.where(use[:, :, None] & use[:, None, :], scaled, 0.0)
     g[:, np.arange(k), np.arange(k)] += ~use
     fine = np.zeros(g.shape[0], dtype=bool)
+    eps = 1e-3 * _BATCH_COLLINEAR_EIG
     try:
         with np.errstate(over="ignore", invalid="ignore"):
-            fro = np.sqrt((np.linalg.inv(g) ** 2).sum(axis=(1, 2)))
+            fro = np.sqrt((np.linalg.inv(g + eps * np.eye(k)) ** 2).sum(axis=(1, 2)))
             fine = np.isfinite(fro) & (fro > 0) & (1.0 / fro > 2.0 * _BATCH_COLLINEAR_EIG)
-    except np.linalg.LinAlgError:  # an exactly singular draw in the batch
+    except np.linalg.LinAlgError:  # singular even with the shift (NaN or rounding): decide all
         pass
     rest = np.flatnonzero(~fine)
     if rest.size:

@@ -268,6 +268,25 @@ def test_well_conditioned_by_hand() -> None:
     assert _well_conditioned(g[[0, 3, 4]], use[[0, 3, 4]]).tolist() == [True, True, False]
 
 
+def test_a_singular_draw_sends_only_itself_to_the_eigenvalues(monkeypatch) -> None:
+    """An exactly singular draw ([[1, 1], [1, 1]]) beside well-conditioned ones: only it
+    is decided by its eigenvalues (it used to stop the batch's inverse, and every draw of
+    the batch then went to the eigenvalues)."""
+    from metrics.impact import _well_conditioned
+
+    seen: list[int] = []
+    real = np.linalg.eigvalsh
+
+    def spy(a, *args, **kwargs):
+        seen.append(a.shape[0])
+        return real(a, *args, **kwargs)
+
+    monkeypatch.setattr(np.linalg, "eigvalsh", spy)
+    g = np.stack([np.eye(2), np.ones((2, 2)), np.array([[1.0, 0.5], [0.5, 1.0]])])
+    assert _well_conditioned(g, np.ones((3, 2), dtype=bool)).tolist() == [True, False, True]
+    assert seen == [1]
+
+
 def _blas_threads() -> dict[str, int]:
     from threadpoolctl import threadpool_info
 
