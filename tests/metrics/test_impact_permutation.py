@@ -37,7 +37,7 @@ def panel(seed: int, effect: float) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["unit", "period", "y", "first_treated"])
 
 
-def estimate(seed: int, effect: float):
+def estimate(seed: int, effect: float, horizon_inference: bool = True):
     return estimate_effect(
         panel(seed, effect),
         unit="unit",
@@ -47,6 +47,7 @@ def estimate(seed: int, effect: float):
         inference="permutation",
         n_permutations=99,
         seed=seed,
+        horizon_inference=horizon_inference,
     )
 
 
@@ -345,22 +346,7 @@ def test_without_horizon_inference_the_average_is_the_same_and_horizons_have_no_
     """``horizon_inference=False`` (the stored estimates) leaves the ATT, its interval and
     p-value as they are with it, keeps every horizon's effect, and gives the post-treatment
     horizons no interval (NaN) where, with it, they have finite ones."""
-    p = panel(3, 3.0)
-
-    def run(horizon_inference: bool):
-        return estimate_effect(
-            p,
-            unit="unit",
-            period="period",
-            outcome="y",
-            first_treated="first_treated",
-            inference="permutation",
-            n_permutations=99,
-            seed=3,
-            horizon_inference=horizon_inference,
-        )
-
-    full, short = run(True), run(False)
+    full, short = estimate(3, 3.0), estimate(3, 3.0, horizon_inference=False)
     assert (short.att, short.se, short.ci_low, short.ci_high, short.p_value) == (
         full.att,
         full.se,
