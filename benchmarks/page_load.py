@@ -3,10 +3,10 @@ every page in a fresh tab, a switch between pages through the sidebar, a step in
 mode (Next), and how many times the Then & Now page reruns while a period slider is dragged
 over 45 mouse steps — the Then photo's (in a form: one run, on Compare) and the sidebar's
 shared Period slider (a run on release, not per step) — ``--only-slider`` measures only
-that.
+that, ``--only-switch`` only the page switches.
 
     .venv/bin/python benchmarks/page_load.py [--db URL] [--rounds 3] [--url http://…]
-                                             [--only-slider] [--script-cpu]
+                                             [--only-slider] [--only-switch] [--script-cpu]
 
 Without ``--db`` the demo account is built in a temporary SQLite file; without ``--url`` a
 server of our own is started (and stopped by its PID) and warmed up with one Story view. No
@@ -24,6 +24,16 @@ same run can take twice as long, so compare figures of one run, never against a 
 limit. A figure is the time
 from the action until the app is idle (connected, no script running, nothing stale, twice
 300 ms apart — the browser tests' definition) minus those 300 ms.
+
+A page switch is clicked once the page before it is drawn (no change to the page for 300 ms:
+the charts of a page go on drawing after it is idle, and a click during that waited for them
+in Playwright's actionability checks, up to 0.65 s counted in the next page's switch), and
+is timed from the click reaching the page (its ``pointerdown``), not from Playwright's call.
+Its figure is printed per target page and for all, with where it went: click → script run
+started (the message to the server), the run as the browser sees it, run end → idle (the
+browser drawing what the run sent) and, not part of the figure, idle → drawn (the charts'
+own drawing after the app is idle: until the last change to the page before 300 ms
+without one).
 
 ``--script-cpu`` measures no browser: the CPU seconds (``time.process_time``, this process)
 of each page's script run in AppTest, in-process — cold (every cache cleared), a new
@@ -68,6 +78,7 @@ PAGES = [  # URL path, extra query
     ("data", ""),
 ]
 SIDEBAR = ["Then & Now", "Value", "Innovations", "Contract", "Data", "Story"]
+SWITCH_PHASES = ("to run", "run", "to idle", "drawn after idle")
 IDLE = (
     "() => { const app = document.querySelector('[data-testid=\"stApp\"]');"
     " return !!app && app.dataset.testConnectionState === 'CONNECTED'"
@@ -110,6 +121,47 @@ PHASES_JS = """(() => {
                                         'data-test-connection-state']});
 })()"""
 PHASES = ("frontend", "connect", "script", "draw")
+
+# Installed before a switch's click: when the click reached the page, when the script run it
+# started began and ended, when the app was first idle after it (polled per frame) and the
+# last change to the page (charts draw after the app is idle).
+SWITCH_JS = """() => {
+  const t = window.__tnSwitch = {down: null, runStart: null, runEnd: null, idle: null,
+                                 last: null};
+  const app = document.querySelector('[data-testid="stApp"]');
+  document.addEventListener('pointerdown', () => { t.down = performance.now(); },
+                            {capture: true, once: true});
+  new MutationObserver(() => {
+    const now = performance.now();
+    if (t.down === null) return;
+    t.last = now;
+    const s = app.dataset.testScriptState;
+    if (s === 'running' && t.runStart === null) t.runStart = now;
+    if (t.runStart !== null && s !== 'running' && t.runEnd === null) t.runEnd = now;
+  }).observe(document.body, {subtree: true, childList: true, attributes: true,
+                             characterData: true});
+  const idle = () => app.dataset.testConnectionState === 'CONNECTED'
+    && app.dataset.testScriptState === 'notRunning'
+    && !document.querySelector('[data-stale="true"]');
+  const poll = () => {
+    if (t.runEnd !== null && t.idle === null && idle()) t.idle = performance.now();
+    if (t.idle === null) requestAnimationFrame(poll);
+  };
+  requestAnimationFrame(poll);
+}"""
+# Resolves once nothing on the page has changed for ``ms`` (every chart drawn).
+DRAWN_JS = """(ms) => new Promise((done) => {
+  let last = performance.now();
+  const seen = new MutationObserver(() => { last = performance.now(); });
+  seen.observe(document.body, {subtree: true, childList: true, attributes: true,
+                               characterData: true});
+  const look = () => {
+    if (performance.now() - last >= ms) { seen.disconnect(); done(); }
+    else setTimeout(look, 50);
+  };
+  look();
+})"""
+QUIET_MS = 300
 
 # The Story page once the causal estimates are stored: no "being computed" note left.
 ESTIMATED = "() => !document.body.innerText.includes('are being computed')"
@@ -169,6 +221,36 @@ def _timed(pg, action) -> float:
     pg.wait_for_timeout(150)  # let the rerun begin before asking whether the app is idle
     _idle(pg)
     return time.perf_counter() - started - 0.6
+
+
+def _drawn(pg) -> None:
+    """Wait until the page is drawn: nothing on it changed for ``QUIET_MS``."""
+    pg.evaluate(DRAWN_JS, QUIET_MS)
+
+
+def _switch(pg, link) -> tuple[float, dict[str, float]]:
+    """Click ``link`` (a sidebar page link) on a drawn page: seconds from the click reaching
+    the page until the app is idle (``_timed``, less the time Playwright took before its
+    click reached the page), and their split (``SWITCH_PHASES``)."""
+    _drawn(pg)
+    pg.evaluate(SWITCH_JS)
+    started = time.perf_counter()
+    total = _timed(pg, link.click)
+    _drawn(pg)
+    t = pg.evaluate("() => window.__tnSwitch")
+    if None in (t["down"], t["runStart"], t["runEnd"], t["idle"]):
+        return total, {}
+    # the click's dispatch in wall time: Playwright's actionability checks are not the app's
+    now = time.perf_counter()
+    page_now = pg.evaluate("() => performance.now()")
+    down = now - (page_now - t["down"]) / 1000
+    total -= max(0.0, down - started)
+    return total, {
+        "to run": (t["runStart"] - t["down"]) / 1000,
+        "run": (t["runEnd"] - t["runStart"]) / 1000,
+        "to idle": (t["idle"] - t["runEnd"]) / 1000,
+        "drawn after idle": max(0.0, (t["last"] - t["idle"]) / 1000),
+    }
 
 
 def _first_visit(pg, url: str, server: int | None) -> tuple[float, dict[str, float], float]:
@@ -278,6 +360,9 @@ def main() -> None:
         "--only-slider", action="store_true", help="only the slider drags (no page loads)"
     )
     ap.add_argument(
+        "--only-switch", action="store_true", help="only the page switches through the sidebar"
+    )
+    ap.add_argument(
         "--script-cpu",
         action="store_true",
         help="no browser: the CPU of each page's script run in AppTest",
@@ -312,6 +397,10 @@ def main() -> None:
             except PlaywrightTimeout:
                 estimated = f"NOT shown on the warm-up page after {ESTIMATES_WAIT_MS // 1000} s"
             _idle(warm)
+            # without the first visits, the switches still find every page's figures cached
+            for path, query in PAGES if args.only_switch else []:
+                warm.goto(f"{base}/{path}" + (f"?{query}" if query else ""))
+                _idle(warm)
             warm.close()
             server = proc.pid if proc is not None else None
             # fresh tabs of one browser: its HTTP cache holds the frontend's static files
@@ -329,6 +418,10 @@ def main() -> None:
             cpus: list[float] = []
             switch_cpus: list[float] = []
             switches: list[float] = []
+            by_page: dict[str, list[float]] = {name: [] for name in SIDEBAR}
+            switch_splits: dict[str, dict[str, list[float]]] = {
+                name: {k: [] for k in SWITCH_PHASES} for name in SIDEBAR
+            }
             steps: list[float] = []
             runs: dict[str, list[int]] = {}
             moved: list[str] = []
@@ -343,7 +436,7 @@ def main() -> None:
                         moved.append(what)
                     ctx.close()
                     continue
-                for path, query in PAGES:
+                for path, query in [] if args.only_switch else PAGES:
                     url = f"{base}/{path}" + (f"?{query}" if query else "")
                     # a new browser profile: nothing cached, the frontend downloaded again
                     ctx = browser.new_context(viewport=viewport)
@@ -368,9 +461,16 @@ def main() -> None:
                 for name in SIDEBAR:
                     link = pg.locator(".st-key-page-nav").get_by_role("link", name=name)
                     cpu0 = cpu_seconds(server) if server else float("nan")
-                    switches.append(_timed(pg, link.click))
+                    took, split = _switch(pg, link)
+                    switches.append(took)
+                    by_page[name].append(took)
+                    for k, v in split.items():
+                        switch_splits[name][k].append(v)
                     if server:
                         switch_cpus.append(cpu_seconds(server) - cpu0)
+                if args.only_switch:
+                    ctx.close()
+                    continue
                 pg.goto(base + "/?present=1")
                 _idle(pg)
                 for _ in range(4):
@@ -392,21 +492,27 @@ def main() -> None:
         "  (every figure is the time until the app is idle, minus the 300 ms idle check; "
         "compare figures of one run, never against a fixed limit)"
     )
-    for name, times in tab_first.items():
-        say(f"  first visit, fresh tab  {name:<14} {summary(times)}")
-    say(f"    where it went (all pages): {_split(tab_splits)}")
-    if cpus and cpus[0] == cpus[0]:
-        say(f"    server CPU per first visit (s): {summary(cpus).replace(' s', '')}")
-    for name, times in first.items():
-        say(f"  first visit, new profile (nothing cached) {name:<14} {summary(times)}")
-    say(f"    where it went (all pages): {_split(splits)}")
+    if tab_first:
+        for name, times in tab_first.items():
+            say(f"  first visit, fresh tab  {name:<14} {summary(times)}")
+        say(f"    where it went (all pages): {_split(tab_splits)}")
+        if cpus and cpus[0] == cpus[0]:
+            say(f"    server CPU per first visit (s): {summary(cpus).replace(' s', '')}")
+        for name, times in first.items():
+            say(f"  first visit, new profile (nothing cached) {name:<14} {summary(times)}")
+        say(f"    where it went (all pages): {_split(splits)}")
     say(f"  page switch (sidebar)   all            {summary(switches)}")
+    for name, times in by_page.items():
+        say(f"    to {name:<12} {summary(times)}")
+        say(f"      where it went: {_split(switch_splits[name])}")
     if switch_cpus:
         say(f"    server CPU per switch (s): {summary(switch_cpus).replace(' s', '')}")
-    say(f"  present mode, Next (→)  all            {summary(steps)}")
+    if steps:
+        say(f"  present mode, Next (→)  all            {summary(steps)}")
     for name, counts in runs.items():
         say(f"  drag over 45 steps, {name}: script runs per drag {counts}")
-    say(f"  values before → after each drag: {moved}")
+    if moved:
+        say(f"  values before → after each drag: {moved}")
 
 
 def _split(parts: dict[str, list[float]]) -> str:
