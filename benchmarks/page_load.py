@@ -341,7 +341,6 @@ def script_cpu(db_url: str, rounds: int) -> None:
             at = session(path, query)
             clear_caches()  # the figures, the account's data and the charts
             card_and_chart._SPECS.clear()
-            card_and_chart._FIGURES.clear()
             cold.append(cpu(at))
             rerun.append(cpu(at))
             fresh.append(cpu(session(path, query)))

@@ -1,18 +1,17 @@
-"""Figures for the Innovations page: funnel, portfolio mix, go-lives per quarter (Altair,
-static and PDF-worthy) and the innovation timeline (Plotly: hover-rich and clickable).
+"""Figures for the Innovations page: funnel, portfolio mix, go-lives per quarter and the
+innovation timeline (Altair; the funnel and the timeline clickable).
 
 Builders take metric results (DataFrames) and return figures; they never read data or import
 Streamlit. Interactive names: the funnel's point selection is called ``stage`` (field
-``stage``); the timeline carries each bar's innovation code in ``customdata[0]``.
+``stage``); the timeline's is called ``innovation`` (field ``code``).
 """
 
 from __future__ import annotations
 
 import altair as alt
 import pandas as pd
-import plotly.graph_objects as go
 
-from charts.theme import BLUE, GREEN, INK, MUTED, ORANGE, PURPLE, plotly_layout, style
+from charts.theme import BLUE, GREEN, INK, MUTED, ORANGE, PURPLE, style
 from metrics.rules import FORWARD_STAGES, STAGES
 
 __all__ = [
@@ -174,92 +173,92 @@ def row_label(code: str, title: str, limit: int = TITLE_CHARS) -> str:
 
 def timeline_chart(
     timeline: pd.DataFrame, *, as_of: pd.Timestamp | None = None, scale: float = 1.0
-) -> go.Figure:
+) -> alt.LayerChart:
     """Gantt-like life of each innovation (idea → evaluation → prototype → pilot → scaled).
 
     ``timeline`` columns: code, title, stage, phase, start, end, open, order (see
     ``metrics.innovation_views.timeline_frame``). Rejected/retired innovations end at their
-    closing date; each bar's ``customdata[0]`` is the innovation code (click → detail).
+    closing date, marked × and labelled. A click on a bar selects its innovation (selection
+    parameter ``innovation``, field ``code``). Altair, not Plotly: with the Plotly chart a
+    switch to the page kept the browser busy about 0.3 s longer (benchmarks/README.md,
+    Session 7).
     """
-    fig = go.Figure()
-    if timeline.empty:
-        return fig
     df = timeline.copy()
     df["row"] = [row_label(c, t) for c, t in zip(df["code"], df["title"], strict=True)]
     rows = df.drop_duplicates("code").sort_values("order")["row"].tolist()
-    for phase, color in PHASE_COLORS.items():
-        part = df[df["phase"] == phase]
-        if part.empty:
-            continue
-        duration_ms = (part["end"] - part["start"]).dt.total_seconds() * 1000
-        fig.add_trace(
-            go.Bar(
-                name=phase,
-                y=part["row"],
-                x=duration_ms.clip(lower=86_400_000),
-                base=part["start"],
-                orientation="h",
-                marker={"color": color, "line": {"width": 0}},
-                customdata=part[["code", "title", "stage"]]
-                .assign(
-                    start=part["start"].dt.strftime("%d %b %Y"),
-                    end=part["end"].dt.strftime("%d %b %Y"),
-                    open=part["open"].map({True: " (ongoing)", False: ""}),
-                )
-                .to_numpy(),
-                hovertemplate=(
-                    "<b>%{customdata[0]}</b> %{customdata[1]}<br>"
-                    + phase
-                    + ": %{customdata[3]} → %{customdata[4]}%{customdata[5]}"
-                    "<br>now: %{customdata[2]}<extra></extra>"
-                ),
-            )
+    # a phase of less than a day is still drawn, a day wide
+    df["end"] = df[["end"]].assign(low=df["start"] + pd.Timedelta(days=1)).max(axis=1)
+    df["period"] = [
+        f"{a:%d %b %Y} → {b:%d %b %Y}" + (" (ongoing)" if o else "")
+        for a, b, o in zip(df["start"], df["end"], df["open"], strict=True)
+    ]
+    y = alt.Y(
+        "row:N",
+        sort=rows,  # earliest idea on top
+        title=None,
+        axis=alt.Axis(
+            labelFontSize=round(LABEL_PX * scale),
+            labelColor=INK,
+            labelLimit=round(420 * scale),
+            labelOverlap=False,  # one label per row, always (Vega drops "overlapping" ones)
+            grid=False,
+            ticks=False,
+        ),
+    )
+    # the dates on top: the chart is taller than a screen (60 innovations: 1,320 px)
+    said = f"dotted line: data as of {pd.Timestamp(as_of):%b %Y}" if as_of is not None else None
+    x = alt.X(
+        "start:T",
+        title="start",  # what a screen reader says of a bar's position
+        axis=alt.Axis(title=said, format="%b %Y", grid=True, orient="top"),
+    )
+    pick = alt.selection_point(name="innovation", fields=["code"], on="click", empty=True)
+    bars = (
+        alt.Chart(df)
+        .mark_bar(height={"band": 0.75})
+        .encode(
+            y=y,
+            x=x,
+            x2="end:T",
+            color=alt.Color(
+                "phase:N",
+                scale=alt.Scale(domain=list(PHASE_COLORS), range=list(PHASE_COLORS.values())),
+                legend=alt.Legend(orient="top", direction="horizontal", title=None, columns=5),
+            ),
+            tooltip=[
+                alt.Tooltip("code:N", title="innovation"),
+                alt.Tooltip("title:N", title="title"),
+                alt.Tooltip("phase:N", title="phase"),
+                alt.Tooltip("period:N", title="when"),
+                alt.Tooltip("stage:N", title="now"),
+            ],
         )
+        .add_params(pick)
+    )
+    layers: list[alt.Chart] = [bars]
     closed = df.sort_values("end").drop_duplicates("code", keep="last")
     closed = closed[closed["stage"].isin(["rejected", "retired"])]
     if not closed.empty:
-        fig.add_trace(
-            go.Scatter(
-                name="rejected / retired",
-                y=closed["row"],
-                x=closed["end"],
-                # labelled: a retirement ends the innovation's credit and claims there
-                mode="markers+text",
-                text=closed["stage"].tolist(),
-                textposition="middle right",
-                textfont={"size": round(10 * scale), "color": MUTED},
-                marker={"symbol": "x-thin", "size": 9, "line": {"width": 2, "color": MUTED}},
-                customdata=closed[["code", "title", "stage"]].to_numpy(),
-                hovertemplate="<b>%{customdata[0]}</b> %{customdata[2]} %{x|%d %b %Y}<extra></extra>",
-            )
+        # labelled: a retirement ends the innovation's credit and claims there
+        ends = alt.Chart(closed).encode(
+            y=y,
+            x="end:T",
+            tooltip=[
+                alt.Tooltip("code:N", title="innovation"),
+                alt.Tooltip("stage:N", title="now"),
+                alt.Tooltip("end:T", title="closed", format="%d %b %Y"),
+            ],
         )
+        layers += [
+            ends.mark_point(shape="cross", angle=45, filled=True, size=110, color=MUTED),
+            ends.mark_text(align="left", dx=8, fontSize=round(11 * scale), color=MUTED).encode(
+                text="stage:N"
+            ),
+        ]
     if as_of is not None:
-        fig.add_vline(
-            x=pd.Timestamp(as_of).timestamp() * 1000,
-            line_dash="dot",
-            line_color=MUTED,
-            annotation_text=f"data as of {pd.Timestamp(as_of):%b %Y}",
-            annotation_position="top",
-            annotation_font_color=MUTED,
-        )
-    # 13 px type (it was 11 px, unreadable on a projector), a row tall enough for it
-    fig.update_layout(
-        **plotly_layout(scale=scale, height=int(max(320, ROW_PX * scale * len(rows) + 90)))
+        at = pd.DataFrame({"x": [pd.Timestamp(as_of)]})
+        layers.append(alt.Chart(at).mark_rule(strokeDash=[2, 3], color=MUTED).encode(x="x:T"))
+    chart = alt.layer(*layers).properties(
+        height=round(max(230, ROW_PX * scale * max(len(rows), 1))), width="container"
     )
-    fig.update_layout(
-        barmode="overlay",
-        margin={"l": 10, "r": 10, "t": 40, "b": 30},
-        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0, "title": None},
-        xaxis={"type": "date", "showgrid": True, "gridcolor": "#E6EAEE"},
-        yaxis={
-            "categoryorder": "array",
-            "categoryarray": rows[::-1],
-            "automargin": True,
-            "tickfont": {"size": round(LABEL_PX * scale), "color": INK},
-            "gridcolor": None,
-        },
-        bargap=0.25,
-        clickmode="event+select",
-        dragmode=False,
-    )
-    return fig
+    return style(chart, scale=scale)

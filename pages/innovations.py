@@ -10,7 +10,7 @@ from charts.innovations import funnel_chart, golives_chart, mix_chart, timeline_
 from metrics.format import counted
 from metrics.rules import FORWARD_STAGES, STAGES
 from ui import cached
-from ui.card_and_chart import altair, plotly
+from ui.card_and_chart import altair
 from ui.nav import open_detail, split_list, sync_params
 from ui.page_context import page_context
 from ui.page_states import new_install
@@ -93,19 +93,18 @@ if picked_stage != st.session_state.get("_funnel_stage", []):  # a new click on 
     st.session_state["register_reached"] = picked_stage[0] if picked_stage else None
 
 st.subheader("Timeline: idea → live")
-timeline = plotly(
+timeline = altair(
     timeline_chart,
     view.timeline,
     as_of=view.as_of,
     scale=scale,
     on_select="rerun",
-    selection_mode="points",
     key="timeline",
-    config={"displayModeBar": False},
+    theme="streamlit",
 )
-points = timeline["selection"]["points"] if timeline else []
-if points and points[0].get("customdata"):
-    open_detail(str(points[0]["customdata"][0]))
+picked_code = (timeline["selection"].get("innovation") or []) if timeline else []
+if picked_code and picked_code[0].get("code"):
+    open_detail(str(picked_code[0]["code"]))
 
 st.subheader("Register")
 c1, c2, c3 = st.columns([4, 4, 2])

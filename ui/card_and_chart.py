@@ -14,7 +14,6 @@ from streamlit.util import calc_hash
 from story.model import chart_fingerprint
 
 VegaLiteSpec = dict[str, Any]
-PlotlySelection = Literal["points", "box", "lasso"]
 
 
 def direction_color(better: bool | None) -> Literal["blue", "red", "gray"]:
@@ -138,29 +137,3 @@ def altair(
     return st.vega_lite_chart(
         _spec(builder, args, kwargs), theme=theme, width=width, key=key, on_select=on_select
     )
-
-
-#: Plotly figures of the screen by the fingerprint of their builder's inputs, like ``_SPECS``:
-#: the Innovations timeline (60 bars) took ~0.1 s of CPU to build on every run. Shared, never
-#: changed: ``st.plotly_chart`` sends a copy (``Figure.to_dict``).
-_FIGURES: dict[str, Any] = {}
-_FIGURES_MAX = 64
-
-
-def plotly(
-    builder: Callable[..., Any],
-    /,
-    *args: Any,
-    key: str | None = None,
-    on_select: Literal["rerun", "ignore"] = "ignore",
-    selection_mode: PlotlySelection | tuple[PlotlySelection, ...] = ("points", "box", "lasso"),
-    config: dict[str, Any] | None = None,
-    **kwargs: Any,
-) -> Any:
-    """Render ``builder(*args, **kwargs)`` (a ``charts/`` function returning a Plotly
-    figure) as ``st.plotly_chart(figure, on_select=…, selection_mode=…, key=…, config=…)``
-    would; the figure is built once per distinct input (``_FIGURES``). Returns what
-    ``st.plotly_chart`` returns (the selection state with ``on_select="rerun"``)."""
-    figure = _memo(_FIGURES, _FIGURES_MAX, builder, args, kwargs, lambda fig: fig)
-    draw: Any = st.plotly_chart  # its overloads type on_select="rerun" and "ignore" apart
-    return draw(figure, on_select=on_select, selection_mode=selection_mode, key=key, config=config)

@@ -284,6 +284,22 @@ def test_selecting_a_register_row_opens_that_innovation(page: Page, app_url: str
     expect(page.get_by_role("heading", name="Value to date")).to_be_visible()
 
 
+def test_clicking_a_timeline_bar_opens_that_innovation(page: Page, app_url: str) -> None:
+    """A bar of the Innovations timeline names its innovation on hover; a click opens that
+    innovation's detail page."""
+    open_app(page, app_url, "innovations")
+    bar = page.locator("g.mark-rect path[aria-label*='innovation: INN-012']").first
+    bar.scroll_into_view_if_needed()
+    bar.hover()
+    expect(page.locator("#vg-tooltip-element")).to_contain_text("INN-012")
+    bar.click()
+    expect(page).to_have_url(re.compile(r"/innovation_detail\?.*innovation=INN-012"))
+    wait_for_app(page)
+    expect(page.get_by_role("heading", level=1)).to_contain_text(
+        "INN-012 · Rules engine for coverage checks"
+    )
+
+
 def test_value_table_downloads_as_csv(page: Page, app_url: str, demo_bundle) -> None:
     """The Value page's claimed / measured / estimated table downloads as a CSV holding the
     metrics layer's value lines for the demo account."""

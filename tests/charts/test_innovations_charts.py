@@ -62,7 +62,18 @@ def test_golives_chart_renders() -> None:
     assert "<svg" in vlc.vegalite_to_svg(json.dumps(spec))
 
 
+def _layers(spec: dict) -> list[dict]:
+    return list(spec["layer"])
+
+
+def _rows(spec: dict, layer: dict) -> list[dict]:
+    return spec["datasets"][layer["data"]["name"]]
+
+
 def test_timeline_bars_carry_the_code_and_span_the_phase() -> None:
+    """One bar per phase from its start to its end (a phase shorter than a day drawn a day
+    long), the code on every bar for the click, a × at a rejected innovation's close, the
+    earliest idea on top and the as-of date as a dotted line."""
     tl = pd.DataFrame(
         {
             "code": ["INN-001", "INN-001", "INN-002", "INN-002"],
@@ -70,29 +81,39 @@ def test_timeline_bars_carry_the_code_and_span_the_phase() -> None:
             "stage": ["pilot", "pilot", "rejected", "rejected"],
             "phase": ["idea", "pilot", "idea", "evaluation"],
             "start": pd.to_datetime(["2024-01-01", "2024-03-01", "2024-02-01", "2024-02-10"]),
-            "end": pd.to_datetime(["2024-03-01", "2024-06-30", "2024-02-10", "2024-03-01"]),
+            "end": pd.to_datetime(["2024-03-01", "2024-06-30", "2024-02-10", "2024-02-10"]),
             "open": [False, True, False, False],
             "order": [0, 0, 1, 1],
         }
     )
-    fig = timeline_chart(tl, as_of=pd.Timestamp("2024-06-30"))
-    bars = [t for t in fig.data if t.type == "bar"]
-    assert [t.name for t in bars] == ["idea", "evaluation", "pilot"]
-    pilot = next(t for t in bars if t.name == "pilot")
-    assert pilot.customdata[0][0] == "INN-001"
-    assert (
-        pilot.x[0]
-        == (pd.Timestamp("2024-06-30") - pd.Timestamp("2024-03-01")).total_seconds() * 1000
+    spec = timeline_chart(tl, as_of=pd.Timestamp("2024-06-30")).to_dict()
+    bars, cross, label, rule = _layers(spec)
+    params = spec.get("params", []) + bars.get("params", [])  # Altair lifts them to the top
+    assert [p["name"] for p in params] == ["innovation"]
+    assert params[0]["select"]["fields"] == ["code"]
+    rows = _rows(spec, bars)
+    pilot = next(r for r in rows if r["phase"] == "pilot")
+    assert (pilot["code"], pilot["start"][:10], pilot["end"][:10]) == (
+        "INN-001",
+        "2024-03-01",
+        "2024-06-30",
     )
-    marks = [t for t in fig.data if t.type == "scatter"]
-    assert marks and marks[0].customdata[0][0] == "INN-002"  # rejected: closing mark
-    assert fig.layout.yaxis.categoryarray[-1].startswith("INN-001")  # earliest idea on top
-    assert timeline_chart(tl.iloc[0:0]).data == ()
+    assert "ongoing" in pilot["period"]
+    short = next(r for r in rows if r["phase"] == "evaluation")  # starts and ends 10 Feb
+    assert short["end"][:10] == "2024-02-11"
+    assert [r["code"] for r in _rows(spec, cross)] == ["INN-002"]  # rejected: closing mark
+    assert [r["stage"] for r in _rows(spec, label)] == ["rejected"]
+    assert bars["encoding"]["y"]["sort"][0].startswith("INN-001")  # earliest idea on top
+    assert rule["mark"]["strokeDash"] and _rows(spec, rule)[0]["x"][:10] == "2024-06-30"
+    assert "Jun 2024" in bars["encoding"]["x"]["axis"]["title"]
+    svg = vlc.vegalite_to_svg(json.dumps(spec))
+    assert "INN-001 · Bots" in svg and "INN-002 · Letters" in svg
 
 
 def test_timeline_labels_are_readable_and_cut_at_a_word() -> None:
-    """Row labels at 13 px (they were ~10 px) in rows tall enough for them; a long title is
-    cut at a word boundary with an ellipsis, a short one kept whole (#14)."""
+    """Row labels at 13 px (they were ~10 px), every row labelled, in rows tall enough for
+    them; a long title is cut at a word boundary with an ellipsis, a short one kept whole
+    (#14)."""
     from charts.innovations import LABEL_PX, ROW_PX, row_label, timeline_chart
 
     assert row_label("INN-002", "Knowledge base in the agent desktop") == (
@@ -103,22 +124,27 @@ def test_timeline_labels_are_readable_and_cut_at_a_word() -> None:
     assert cut == "INN-050 · Automated first-notice-of-loss intake with…"
     assert len(cut) - len("INN-050 · ") <= 48
     start = pd.Timestamp("2024-01-01")
+    codes = [f"INN-{i:03d}" for i in range(1, 21)]
     frame = pd.DataFrame(
         {
-            "code": ["INN-001", "INN-002"],
-            "title": ["Bulk correction tool", long],
-            "stage": ["scaled", "pilot"],
-            "phase": ["scaled", "pilot"],
-            "start": [start, start],
-            "end": [start + pd.Timedelta(days=90)] * 2,
-            "open": [False, True],
-            "order": [0, 1],
+            "code": codes,
+            "title": ["Bulk correction tool", long] * 10,
+            "stage": ["scaled", "pilot"] * 10,
+            "phase": ["scaled", "pilot"] * 10,
+            "start": [start] * 20,
+            "end": [start + pd.Timedelta(days=90)] * 20,
+            "open": [False, True] * 10,
+            "order": range(20),
         }
     )
-    fig = timeline_chart(frame)
-    assert fig.layout.yaxis.tickfont.size == LABEL_PX == 13
-    assert fig.layout.height >= max(320, ROW_PX * 2 + 90)
-    assert cut.replace("INN-050", "INN-002") in list(fig.layout.yaxis.categoryarray)
+    spec = timeline_chart(frame).to_dict()
+    axis = spec["layer"][0]["encoding"]["y"]["axis"]
+    assert axis["labelFontSize"] == LABEL_PX == 13
+    assert axis["labelOverlap"] is False
+    assert spec["height"] >= ROW_PX * 20
+    assert cut.replace("INN-050", "INN-002") in spec["layer"][0]["encoding"]["y"]["sort"]
+    svg = vlc.vegalite_to_svg(json.dumps(spec))
+    assert all(f"{code} · " in svg for code in codes)  # no row's label dropped
 
 
 def test_every_quarter_is_labelled_on_the_go_lives_chart() -> None:

@@ -95,35 +95,25 @@ def test_selecting_a_row_of_a_search_result_opens_that_innovation(make_app) -> N
 
 
 def test_clicking_a_timeline_bar_opens_its_detail(make_app, demo_data) -> None:
+    """A click on a timeline bar (its selection ``innovation``, field ``code``) opens that
+    innovation's detail page."""
     at = make_app(PAGE)
     code = demo_data.innovations.sort_values("code")["code"].iloc[5]
-    at.session_state["timeline"] = {
-        "selection": {
-            "points": [
-                {
-                    "curve_number": 0,
-                    "point_number": 0,
-                    "point_index": 0,
-                    "customdata": [code, "title", "scaled"],
-                }
-            ],
-            "point_indices": [0],
-            "box": [],
-            "lasso": [],
-        }
-    }
+    at.session_state["timeline"] = {"selection": {"innovation": [{"code": code}]}}
     at.run()
     no_exception(at)
     assert at.title[0].value.startswith(f"{code} · ")
 
 
 def test_timeline_has_one_row_per_innovation(make_app, demo_data) -> None:
-    import json
-
+    """Every innovation of the register has its row (bars carrying its code) on the
+    timeline, which is clickable (a selection parameter ``innovation``)."""
     at = make_app(PAGE)
-    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
-    codes = {row[0] for trace in fig["data"] for row in (trace.get("customdata") or [])}
-    assert codes == set(demo_data.innovations["code"])
+    chart = next(c for c in at.get("vega_lite_chart") if '"innovation"' in c.proto.spec)
+    frames = [pa.ipc.open_stream(ds.data.data).read_pandas() for ds in chart.proto.datasets]
+    bars = next(f for f in frames if "phase" in f.columns)
+    assert set(bars["code"]) == set(demo_data.innovations["code"])
+    assert list(chart.proto.selection_mode) == ["innovation"]
 
 
 FORWARD = ["idea", "evaluation", "prototype", "pilot", "scaled"]

@@ -94,86 +94,48 @@ def test_a_chart_is_built_once_per_distinct_input(
 
 
 def _draw_innovation_charts(path: str) -> None:
-    """An app that draws the Innovations page's funnel (clickable) and portfolio mix (side by
-    side) as the page drew them before (``st.altair_chart``) and as it does now (``altair``)."""
+    """An app that draws the Innovations page's funnel and timeline (clickable) and portfolio
+    mix (side by side) as ``st.altair_chart`` draws them and as the page does (``altair``)."""
     import pickle
 
     import streamlit as st
 
-    from charts.innovations import funnel_chart, mix_chart
+    from charts.innovations import funnel_chart, mix_chart, timeline_chart
     from ui.card_and_chart import altair
 
     with open(path, "rb") as fh:
-        funnel, mix = pickle.load(fh)
+        funnel, mix, timeline, as_of = pickle.load(fh)
     st.altair_chart(funnel_chart(funnel), on_select="rerun", key="old", width="stretch")
     altair(funnel_chart, funnel, on_select="rerun", key="new", theme="streamlit")
     st.altair_chart(mix_chart(mix))
     altair(mix_chart, mix, width=None, theme="streamlit")
+    st.altair_chart(
+        timeline_chart(timeline, as_of=as_of), on_select="rerun", key="old-tl", width="stretch"
+    )
+    altair(timeline_chart, timeline, as_of=as_of, on_select="rerun", key="tl", theme="streamlit")
 
 
 def test_the_innovations_charts_memoised_are_what_the_page_sent_before(
     demo_story_bundle: Any, tmp_path: Path
 ) -> None:
-    """The demo's funnel and mix: the same spec, data sets, Streamlit theme and (for the
-    funnel) the same click selection as ``st.altair_chart`` with the page's old arguments."""
+    """The demo's funnel, mix and timeline: the same spec, data sets, Streamlit theme and
+    (funnel, timeline) the same click selection as ``st.altair_chart`` with the page's
+    arguments."""
     from metrics.filters import Filters
     from metrics.views import innovations_view
 
     view = innovations_view(demo_story_bundle[0], Filters())
     path = tmp_path / "innovations.pickle"
-    path.write_bytes(pickle.dumps((view.funnel, view.mix)))
+    path.write_bytes(pickle.dumps((view.funnel, view.mix, view.timeline, view.as_of)))
     card_and_chart._SPECS.clear()
     at = AppTest.from_function(_draw_innovation_charts, args=(str(path),), default_timeout=120)
     at.run()
     assert not at.exception
-    old_funnel, new_funnel, old_mix, new_mix = at.get("vega_lite_chart")
-    for old, new in ((old_funnel, new_funnel), (old_mix, new_mix)):
+    old_funnel, new_funnel, old_mix, new_mix, old_tl, new_tl = at.get("vega_lite_chart")
+    for old, new in ((old_funnel, new_funnel), (old_mix, new_mix), (old_tl, new_tl)):
         _same_chart(old, new, theme="streamlit")
     assert '"stage"' in new_funnel.proto.spec  # the click's selection parameter
     assert list(new_funnel.proto.selection_mode) == list(old_funnel.proto.selection_mode) != []
     assert new_funnel.key == "new" and old_funnel.key == "old"
     assert list(old_mix.proto.selection_mode) == list(new_mix.proto.selection_mode) == []
-
-
-def _draw_timeline(path: str) -> None:
-    """The Innovations timeline through ``st.plotly_chart`` (as the page drew it before)
-    and twice through ``plotly`` (the second time from the memo)."""
-    import pickle
-
-    import streamlit as st
-
-    from charts.innovations import timeline_chart
-    from ui.card_and_chart import plotly
-
-    with open(path, "rb") as fh:
-        timeline, as_of = pickle.load(fh)
-    options: dict[str, Any] = {
-        "on_select": "rerun",
-        "selection_mode": "points",
-        "config": {"displayModeBar": False},
-    }
-    st.plotly_chart(timeline_chart(timeline, as_of=as_of), key="old", **options)
-    for key in ("new", "again"):
-        plotly(timeline_chart, timeline, as_of=as_of, key=key, **options)
-
-
-def test_the_memoised_timeline_is_what_st_plotly_chart_sends(
-    demo_story_bundle: Any, tmp_path: Path
-) -> None:
-    """The demo's timeline: the same figure JSON, config and click selection either way, and
-    built once for the two draws of equal inputs."""
-    from metrics.filters import Filters
-    from metrics.views import innovations_view
-
-    view = innovations_view(demo_story_bundle[0], Filters())
-    path = tmp_path / "timeline.pickle"
-    path.write_bytes(pickle.dumps((view.timeline, view.as_of)))
-    card_and_chart._FIGURES.clear()
-    at = AppTest.from_function(_draw_timeline, args=(str(path),), default_timeout=120).run()
-    assert not at.exception
-    old, new, again = at.get("plotly_chart")
-    for drawn in (new, again):
-        assert drawn.proto.spec == old.proto.spec and '"INN-' in old.proto.spec
-        assert drawn.proto.config == old.proto.config
-        assert list(drawn.proto.selection_mode) == list(old.proto.selection_mode) != []
-    assert len(card_and_chart._FIGURES) == 1
+    assert list(new_tl.proto.selection_mode) == list(old_tl.proto.selection_mode) == ["innovation"]
