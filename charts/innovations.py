@@ -19,7 +19,7 @@ __all__ = [
     "STAGE_COLORS",
     "funnel_chart",
     "golives_chart",
-    "mix_chart",
+    "mix_panel",
     "row_label",
     "timeline_chart",
 ]
@@ -91,37 +91,47 @@ def funnel_chart(
     )
 
 
-def mix_chart(mix: pd.DataFrame, *, scale: float = 1.0) -> alt.HConcatChart | alt.Chart:
-    """Portfolio mix: one small bar chart per dimension (scale, category, origin).
-
-    ``mix`` columns: dimension, value, count (and optionally share).
-    """
+def _mix_frame(mix: pd.DataFrame) -> pd.DataFrame:
+    """``mix`` with each value's share of its dimension and the bar's label."""
     df = mix.copy()
     if "share" not in df.columns:
         df["share"] = df["count"] / df.groupby("dimension")["count"].transform("sum")
     df["label"] = [f"{int(c)}  ({s:.0%})" for c, s in zip(df["count"], df["share"], strict=True)]
-    charts = []
-    for dim in list(dict.fromkeys(df["dimension"])):
-        part = df[df["dimension"] == dim]
-        base = alt.Chart(part).encode(
-            y=alt.Y("value:N", title=None, sort="-x", axis=alt.Axis(labelLimit=170)),
-            x=alt.X(
-                "count:Q",
-                title=None,
-                axis=None,
-                scale=alt.Scale(domain=[0, float(part["count"].max()) * 1.45]),
-            ),
-        )
-        bars = base.mark_bar(color=BLUE, cornerRadiusEnd=3).encode(
-            tooltip=["value:N", "count:Q", alt.Tooltip("share:Q", format=".0%")]
-        )
-        text = base.mark_text(align="left", dx=4, color=INK).encode(text="label:N")
-        charts.append(
-            alt.layer(bars, text).properties(title=f"by {dim}", height=24 * len(part), width=190)
-        )
-    if not charts:
-        return style(alt.Chart(pd.DataFrame({"x": []})).mark_point(), scale=scale)
-    return style(alt.hconcat(*charts, spacing=28), scale=scale)
+    return df
+
+
+def _mix_layer(part: pd.DataFrame, dim: str) -> alt.LayerChart:
+    """One dimension's bars, titled "by <dimension>" (no width: the page's column sets it)."""
+    base = alt.Chart(part).encode(
+        y=alt.Y("value:N", title=None, sort="-x", axis=alt.Axis(labelLimit=170)),
+        x=alt.X(
+            "count:Q",
+            title=None,
+            axis=None,
+            # room after the longest bar for its label in a third of the page at 1280 px
+            scale=alt.Scale(domain=[0, float(part["count"].max()) * 1.9]),
+        ),
+    )
+    bars = base.mark_bar(color=BLUE, cornerRadiusEnd=3).encode(
+        tooltip=["value:N", "count:Q", alt.Tooltip("share:Q", format=".0%")]
+    )
+    text = base.mark_text(align="left", dx=4, color=INK).encode(text="label:N")
+    return alt.layer(bars, text).properties(title=f"by {dim}", height=24 * len(part))
+
+
+def mix_panel(mix: pd.DataFrame, dimension: str, *, scale: float = 1.0) -> alt.LayerChart:
+    """Portfolio mix: one dimension's small bar chart (scale, category or origin), as wide as
+    its container — the page puts the three in columns (side by side at a fixed width they
+    were wider than the page at 1280 px).
+
+    ``mix`` columns: dimension, value, count (and optionally share)."""
+    df = _mix_frame(mix)
+    layer = _mix_layer(df[df["dimension"] == dimension], dimension)
+    # fit the width to the column only: fitting the height too would squeeze the bars into
+    # the given height less the title
+    return style(
+        layer.properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding")), scale=scale
+    )
 
 
 def golives_chart(golives: pd.DataFrame, *, scale: float = 1.0) -> alt.Chart:

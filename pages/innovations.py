@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from charts.innovations import funnel_chart, golives_chart, mix_chart, timeline_chart
+from charts.innovations import funnel_chart, golives_chart, mix_panel, timeline_chart
 from metrics.format import counted
 from metrics.rules import FORWARD_STAGES, STAGES
 from ui import cached
@@ -83,7 +83,10 @@ with right:
         f"{counted(view.innovations_gone_live, 'innovation')}."
     )
 st.subheader("Portfolio mix")
-altair(mix_chart, view.mix, scale=scale, width=None, theme="streamlit")
+dimensions = list(dict.fromkeys(view.mix["dimension"]))
+for column, dimension in zip(st.columns(max(len(dimensions), 1)), dimensions, strict=False):
+    with column:
+        altair(mix_panel, view.mix, dimension, scale=scale, theme="streamlit")
 
 picked_stage = [p["stage"] for p in (funnel["selection"].get("stage") or [])] if funnel else []
 if picked_stage != st.session_state.get("_funnel_stage", []):  # a new click on the funnel

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import vl_convert as vlc
 
-from charts.innovations import funnel_chart, golives_chart, mix_chart, timeline_chart
+from charts.innovations import funnel_chart, golives_chart, mix_panel, timeline_chart
 
 FUNNEL = pd.DataFrame(
     {
@@ -38,7 +38,9 @@ def test_funnel_has_counts_conversion_labels_and_a_stage_selection() -> None:
     assert not static.get("params")
 
 
-def test_mix_one_panel_per_dimension_with_shares() -> None:
+def test_mix_panel_per_dimension_with_shares_as_wide_as_its_column() -> None:
+    """One dimension's bars only, titled by it, labelled with count and share of that
+    dimension (45 of 60 = 75 %), as wide as the page column it is drawn in."""
     mix = pd.DataFrame(
         {
             "dimension": ["scale", "scale", "origin", "origin", "origin"],
@@ -46,13 +48,14 @@ def test_mix_one_panel_per_dimension_with_shares() -> None:
             "count": [45, 15, 10, 20, 30],
         }
     )
-    spec = mix_chart(mix).to_dict()
-    assert len(spec["hconcat"]) == 2
-    assert [p["title"] for p in spec["hconcat"]] == ["by scale", "by origin"]
-    labels = {r["value"]: r["label"] for r in _values(spec)}
-    assert labels["continuous improvement"] == "45  (75%)"
-    assert labels["provider"] == "30  (50%)"
-    assert "<svg" in vlc.vegalite_to_svg(json.dumps(spec))
+    scale = mix_panel(mix, "scale").to_dict()
+    origin = mix_panel(mix, "origin").to_dict()
+    assert (scale["title"], origin["title"]) == ("by scale", "by origin")
+    assert scale["width"] == "container"
+    labels = {r["value"]: r["label"] for r in _values(scale)}
+    assert labels == {"continuous improvement": "45  (75%)", "transformative": "15  (25%)"}
+    assert {r["value"]: r["label"] for r in _values(origin)}["provider"] == "30  (50%)"
+    assert "<svg" in vlc.vegalite_to_svg(json.dumps({**scale, "width": 300}))
 
 
 def test_golives_chart_renders() -> None:

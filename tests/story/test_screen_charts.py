@@ -100,15 +100,15 @@ def _draw_innovation_charts(path: str) -> None:
 
     import streamlit as st
 
-    from charts.innovations import funnel_chart, mix_chart, timeline_chart
+    from charts.innovations import funnel_chart, mix_panel, timeline_chart
     from ui.card_and_chart import altair
 
     with open(path, "rb") as fh:
         funnel, mix, timeline, as_of = pickle.load(fh)
     st.altair_chart(funnel_chart(funnel), on_select="rerun", key="old", width="stretch")
     altair(funnel_chart, funnel, on_select="rerun", key="new", theme="streamlit")
-    st.altair_chart(mix_chart(mix))
-    altair(mix_chart, mix, width=None, theme="streamlit")
+    st.altair_chart(mix_panel(mix, "origin"))
+    altair(mix_panel, mix, "origin", theme="streamlit")
     st.altair_chart(
         timeline_chart(timeline, as_of=as_of), on_select="rerun", key="old-tl", width="stretch"
     )
