@@ -116,7 +116,12 @@ def _mix_layer(part: pd.DataFrame, dim: str) -> alt.LayerChart:
         tooltip=["value:N", "count:Q", alt.Tooltip("share:Q", format=".0%")]
     )
     text = base.mark_text(align="left", dx=4, color=INK).encode(text="label:N")
-    return alt.layer(bars, text).properties(title=f"by {dim}", height=24 * len(part))
+    # fit the width to the column only: fitting the height too would squeeze the bars into
+    # the given height less the title
+    fit_x = alt.AutoSizeParams(type="fit-x", contains="padding")
+    return alt.LayerChart(
+        layer=[bars, text], title=f"by {dim}", height=24 * len(part), autosize=fit_x
+    )
 
 
 def mix_panel(mix: pd.DataFrame, dimension: str, *, scale: float = 1.0) -> alt.LayerChart:
@@ -126,12 +131,7 @@ def mix_panel(mix: pd.DataFrame, dimension: str, *, scale: float = 1.0) -> alt.L
 
     ``mix`` columns: dimension, value, count (and optionally share)."""
     df = _mix_frame(mix)
-    layer = _mix_layer(df[df["dimension"] == dimension], dimension)
-    # fit the width to the column only: fitting the height too would squeeze the bars into
-    # the given height less the title
-    return style(
-        layer.properties(autosize=alt.AutoSizeParams(type="fit-x", contains="padding")), scale=scale
-    )
+    return style(_mix_layer(df[df["dimension"] == dimension], dimension), scale=scale)
 
 
 def golives_chart(golives: pd.DataFrame, *, scale: float = 1.0) -> alt.Chart:

@@ -40,7 +40,8 @@ def test_funnel_has_counts_conversion_labels_and_a_stage_selection() -> None:
 
 def test_mix_panel_per_dimension_with_shares_as_wide_as_its_column() -> None:
     """One dimension's bars only, titled by it, labelled with count and share of that
-    dimension (45 of 60 = 75 %), as wide as the page column it is drawn in."""
+    dimension (45 of 60 = 75 %), as wide as the page column it is drawn in (its height its
+    own: fitting that too squeezed the bars into the title's space)."""
     mix = pd.DataFrame(
         {
             "dimension": ["scale", "scale", "origin", "origin", "origin"],
@@ -51,7 +52,8 @@ def test_mix_panel_per_dimension_with_shares_as_wide_as_its_column() -> None:
     scale = mix_panel(mix, "scale").to_dict()
     origin = mix_panel(mix, "origin").to_dict()
     assert (scale["title"], origin["title"]) == ("by scale", "by origin")
-    assert scale["width"] == "container"
+    # no width of its own, and only the width fitted: the page's column sets it
+    assert "width" not in scale and scale["autosize"] == {"type": "fit-x", "contains": "padding"}
     labels = {r["value"]: r["label"] for r in _values(scale)}
     assert labels == {"continuous improvement": "45  (75%)", "transformative": "15  (25%)"}
     assert {r["value"]: r["label"] for r in _values(origin)}["provider"] == "30  (50%)"
