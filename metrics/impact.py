@@ -1863,34 +1863,31 @@ def _permute_batched(
     n_obs = int(obs_ab.sum())
     x_flat = np.ascontiguousarray(x_ab).reshape(cells, k)
     units = np.arange(n_u)[None, :]
-    if k:
-        # per unit, sums over its periods before f (f = 0..n_p): x x' (its upper triangle
-        # only: x x' is symmetric, and fewer columns make every draw's gather cheaper), x r,
-        # nonzero x
-        tri_i, tri_j = np.triu_indices(k)
-        n_tri = tri_i.size
-        per_cell = np.concatenate(
-            [
-                x_c[:, :, tri_i] * x_c[:, :, tri_j],
-                (x_c[:, :, :, None] * r_c[:, :, None, :]).reshape(n_u, n_p, k * n_r),
-                (x_c != 0).astype(np.float64),
-            ],
-            axis=2,
-        )
-        running = np.zeros((n_u, n_p + 1, per_cell.shape[2]))
-        np.cumsum(per_cell, axis=1, out=running[:, 1:])
-    # per unit, sums over its periods before f of: observed cells (a count), weight, weight
-    # x each right-hand side, weight x each covariate; over its treated periods they are
-    # the unit's totals minus those
-    w_cell = np.concatenate(
-        [observed[:, :, None], w_c[:, :, None], w_c[:, :, None] * r_c, w_c[:, :, None] * x_c],
+    # per unit, sums over its periods before f (f = 0..n_p), one table read with one gather
+    # per draw: observed cells (a count), weight, weight x each right-hand side, weight x
+    # each covariate (over its treated periods these are the unit's totals minus those);
+    # then x x' (its upper triangle only: x x' is symmetric, and fewer columns make every
+    # draw's gather cheaper), x r and nonzero x (the untreated cells' sums the solve needs)
+    tri_i, tri_j = np.triu_indices(k)
+    n_tri = tri_i.size
+    at_x = 2 + n_r + k  # where the covariates' own sums start
+    per_cell = np.concatenate(
+        [
+            observed[:, :, None],
+            w_c[:, :, None],
+            w_c[:, :, None] * r_c,
+            w_c[:, :, None] * x_c,
+            x_c[:, :, tri_i] * x_c[:, :, tri_j],
+            (x_c[:, :, :, None] * r_c[:, :, None, :]).reshape(n_u, n_p, k * n_r),
+            x_c != 0,
+        ],
         axis=2,
         dtype=np.float64,
     )
-    w_running = np.zeros((n_u, n_p + 1, w_cell.shape[2]))
-    np.cumsum(w_cell, axis=1, out=w_running[:, 1:])
-    w_flat = w_running.reshape(n_u * (n_p + 1), -1)
-    w_end = w_running[:, n_p]
+    running = np.zeros((n_u, n_p + 1, per_cell.shape[2]))
+    np.cumsum(per_cell, axis=1, out=running[:, 1:])
+    run_flat = running.reshape(n_u * (n_p + 1), -1)
+    run_end = running[:, n_p, :at_x]
     ones_a, ones_b = np.ones(n_a), np.ones(n_b)
     # the period of each (a, b) cell, and whether units run along b
     period_ab = np.broadcast_to(
@@ -1917,8 +1914,8 @@ def _permute_batched(
         m_all = (obs_ab[None] & ~treated).astype(np.float64)  # untreated cells (draw, a, b)
         n_c = ft_units.shape[0]
         at_ft = (units * (n_p + 1) + ft_units).reshape(-1)  # unit u's running row at ft_u
-        before = np.take(w_flat, at_ft, axis=0).reshape(n_c, n_u, -1)
-        after = w_end[None] - before  # per unit: sums over its treated periods
+        before = np.take(run_flat, at_ft, axis=0).reshape(n_c, n_u, -1)
+        after = run_end[None] - before[:, :, :at_x]  # per unit: sums over its treated periods
         total = after[:, :, 1].sum(axis=1)
         # the untreated counts (exact sums of 0/1) decide the checks without more passes:
         # an a or b that has observed cells but no untreated one is treated and alone. Per
@@ -1936,7 +1933,7 @@ def _permute_batched(
         if sel.size == 0:
             continue
         ft_units, ft_cal = ft_units[sel], ft_cal[sel]
-        treated, total, after = treated[sel], total[sel], after[sel]
+        treated, total, after, before = treated[sel], total[sel], after[sel], before[sel]
         m = m_all[sel]
         d = sel.size
         cnt_a = cnt_a_all[sel]
@@ -1952,10 +1949,8 @@ def _permute_batched(
         r_bar = (m_by_a @ r_ab).transpose(1, 0, 2) * inv_a[:, :, None]
         rb = (m_by_b @ r_ab.transpose(1, 0, 2)).transpose(1, 0, 2) - m_t @ r_bar
         if k:
-            # over each draw's untreated cells (one flat gather: unit u's row at ft_u)
-            at_ft = (units * (n_p + 1) + ft_units).reshape(-1)
-            sums = np.take(running.reshape(n_u * (n_p + 1), -1), at_ft, axis=0)
-            sums = sums.reshape(d, n_u, -1).sum(axis=1)
+            # over each draw's untreated cells (the gather above: unit u's row at ft_u)
+            sums = before[:, :, at_x:].sum(axis=1)
             raw = np.empty((d, k, k))
             raw[:, tri_i, tri_j] = raw[:, tri_j, tri_i] = sums[:, :n_tri]
             rx = sums[:, n_tri : n_tri + k * n_r].reshape(d, k, n_r)
