@@ -10,7 +10,7 @@ from functools import partial
 import streamlit as st
 
 from services import pack as pack_service
-from story.model import SECTION_KEYS
+from story.model import PACK_SECTION_KEYS
 from ui.page_context import engine_for, page_context
 from ui.page_states import require_data
 
@@ -57,8 +57,8 @@ with st.form("pack-form"):
     )
     chosen = st.multiselect(
         "Sections",
-        options=[*SECTION_KEYS[:-2], "changes", *SECTION_KEYS[-2:]],
-        default=[*SECTION_KEYS[:-2], "changes", *SECTION_KEYS[-2:]],
+        options=list(PACK_SECTION_KEYS),
+        default=list(PACK_SECTION_KEYS),
         format_func=lambda k: SECTION_TITLES.get(k, k),
     )
     build = st.form_submit_button(

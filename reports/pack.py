@@ -28,7 +28,7 @@ from typing import Any
 import typst
 import vl_convert as vlc
 
-from story.model import Chart, Section, Story
+from story.model import APPENDIX_KEYS, Chart, Section, Story
 
 __all__ = [
     "FONTS",
@@ -244,11 +244,8 @@ def pack_data(
     if paper not in PAPERS:
         raise ValueError(f"paper must be one of {', '.join(PAPERS)}, not {paper!r}")
     keep = set(sections) if sections is not None else None
-    chosen = [s for s in story.sections if keep is None or s.key in keep]
-    if changes is not None and (keep is None or "changes" in keep):
-        # after the contract figures, before the method appendix
-        at = next((i for i, s in enumerate(chosen) if s.key in ("method", "data_quality")), None)
-        chosen.insert(len(chosen) if at is None else at, changes)
+    told = with_changes(story, changes).sections if changes is not None else story.sections
+    chosen = [s for s in told if keep is None or s.key in keep]
     data: dict[str, Any] = {
         "title": f"Renewal pack · {story.account} · {story.as_of.isoformat()}",
         "account": story.account,
@@ -355,8 +352,9 @@ def render_png(
 
 
 def with_changes(story: Story, changes: Section) -> Story:
-    """``story`` with the "what changed" section after the contract figures."""
+    """``story`` with the "what changed" section where ``PACK_SECTION_KEYS`` puts it: before
+    the appendix."""
     secs = list(story.sections)
-    at = next((i for i, s in enumerate(secs) if s.key in ("method", "data_quality")), len(secs))
+    at = next((i for i, s in enumerate(secs) if s.key in APPENDIX_KEYS), len(secs))
     secs.insert(at, changes)
     return replace(story, sections=tuple(secs))

@@ -43,7 +43,10 @@ from metrics.signoff import Agreement, Status, data_period
 from metrics.value import live_months
 
 __all__ = [
+    "APPENDIX_KEYS",
     "NOT_ESTIMATED_NOTE",
+    "PACK_SECTION_KEYS",
+    "SECTION_KEYS",
     "Chart",
     "Figure",
     "NoStory",
@@ -67,6 +70,15 @@ SECTION_KEYS = (
     "pipeline",
     "method",
     "data_quality",
+)
+#: The appendix sections, last in every output.
+APPENDIX_KEYS = ("method", "data_quality")
+#: The pack's sections: the story's, with "what changed since the last edition"
+#: (``reports.editions``) after the contract figures and the outlook, before the appendix.
+PACK_SECTION_KEYS = (
+    *(k for k in SECTION_KEYS if k not in APPENDIX_KEYS),
+    "changes",
+    *APPENDIX_KEYS,
 )
 
 

@@ -171,6 +171,7 @@ def test_password_protection_is_aes_256(demo_story: Story) -> None:
 
 
 def test_what_changed_section_is_printed(demo_story: Story) -> None:
+    """The section's sentences and tables are printed, in their place in the order."""
     changes = Section(
         "changes",
         "What changed since the last edition",
@@ -188,6 +189,9 @@ def test_what_changed_section_is_printed(demo_story: Story) -> None:
     text = "\n".join(_pages_text(doc.pdf))
     assert "What changed since the last edition" in text and "Restated figures" in text
     assert "edition 2" in text
+    # after the contract figures and the outlook, before the method appendix
+    at = [text.index(t) for t in ("What's next", "What changed since", "Method and baseline")]
+    assert at == sorted(at)
 
 
 def test_number_axes_lose_their_label_limit_and_the_svg_stays_the_same(
